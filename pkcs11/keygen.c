@@ -1,0 +1,112 @@
+/* C_GenerateKey for session AES and generic secret keys, and the random
+ * number functions; both in software from OpenSSL's DRBG. */
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include "log.h"
+#include "module.h"
+#include "object.h"
+#include "session.h"
+
+#define MAX_SECRET_LEN 512
+
+CK_RV C_GenerateKey(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism, CK_ATTRIBUTE *tmpl,
+		    CK_ULONG count, CK_OBJECT_HANDLE *key)
+{
+	AZKV_REQUIRE_INIT();
+	unsigned char value[MAX_SECRET_LEN];
+	CK_ULONG len = 0;
+	int present = 0;
+	azkv_object *obj = NULL;
+	CK_RV rv;
+
+	if (mechanism == NULL || key == NULL || (tmpl == NULL && count > 0))
+		return CKR_ARGUMENTS_BAD;
+	if (mechanism->mechanism != CKM_AES_KEY_GEN &&
+	    mechanism->mechanism != CKM_GENERIC_SECRET_KEY_GEN) {
+		azkv_error("C_GenerateKey: mechanism 0x%lx is not supported",
+			   (unsigned long)mechanism->mechanism);
+		return CKR_MECHANISM_INVALID;
+	}
+	if ((rv = azkv_tmpl_ulong(tmpl, count, CKA_VALUE_LEN, &len, &present)) != CKR_OK)
+		return rv;
+	if (!present) {
+		azkv_error("C_GenerateKey: the template needs CKA_VALUE_LEN");
+		return CKR_TEMPLATE_INCOMPLETE;
+	}
+	if (len == 0 || len > MAX_SECRET_LEN) {
+		azkv_error("C_GenerateKey: CKA_VALUE_LEN %lu is out of range",
+			   (unsigned long)len);
+		return CKR_KEY_SIZE_RANGE;
+	}
+	CK_ULONG kt;
+	if ((rv = azkv_tmpl_ulong(tmpl, count, CKA_KEY_TYPE, &kt, &present)) != CKR_OK)
+		return rv;
+	CK_KEY_TYPE want = mechanism->mechanism == CKM_AES_KEY_GEN ? CKK_AES : CKK_GENERIC_SECRET;
+	if (present && kt != want) {
+		azkv_error("C_GenerateKey: CKA_KEY_TYPE 0x%lx does not match the mechanism",
+			   (unsigned long)kt);
+		return CKR_TEMPLATE_INCONSISTENT;
+	}
+
+	azkv_lock_acquire(azkv_g.lock);
+	azkv_session *s = azkv_sessions_get(session);
+	if (s == NULL) {
+		rv = CKR_SESSION_HANDLE_INVALID;
+		goto out;
+	}
+	if (RAND_priv_bytes(value, (int)len) != 1) {
+		rv = CKR_FUNCTION_FAILED;
+		goto out;
+	}
+	rv = azkv_secret_key_new(s->slot, session, tmpl, count, value, len, 1,
+				 mechanism->mechanism, &obj);
+	if (rv != CKR_OK)
+		goto out;
+	if ((rv = azkv_objects_add(obj)) != CKR_OK)
+		goto out;
+	*key = obj->handle;
+	obj = NULL;
+out:
+	azkv_lock_release(azkv_g.lock);
+	OPENSSL_cleanse(value, sizeof(value));
+	azkv_object_free(obj);
+	return rv;
+}
+
+static CK_RV check_session(CK_SESSION_HANDLE session)
+{
+	azkv_lock_acquire(azkv_g.lock);
+	CK_RV rv = azkv_sessions_get(session) ? CKR_OK : CKR_SESSION_HANDLE_INVALID;
+	azkv_lock_release(azkv_g.lock);
+	return rv;
+}
+
+CK_RV C_GenerateRandom(CK_SESSION_HANDLE session, unsigned char *data, CK_ULONG len)
+{
+	AZKV_REQUIRE_INIT();
+	CK_RV rv = check_session(session);
+	if (rv != CKR_OK)
+		return rv;
+	if (data == NULL && len > 0)
+		return CKR_ARGUMENTS_BAD;
+	/* RAND_bytes takes an int; fill large requests in pieces. */
+	while (len > 0) {
+		int chunk = len > 1u << 20 ? 1 << 20 : (int)len;
+		if (RAND_bytes(data, chunk) != 1)
+			return CKR_FUNCTION_FAILED;
+		data += chunk;
+		len -= (CK_ULONG)chunk;
+	}
+	return CKR_OK;
+}
+
+CK_RV C_SeedRandom(CK_SESSION_HANDLE session, unsigned char *seed, CK_ULONG len)
+{
+	AZKV_REQUIRE_INIT();
+	CK_RV rv = check_session(session);
+	if (rv != CKR_OK)
+		return rv;
+	/* OpenSSL's DRBG seeds itself from the OS; outside seeds are refused. */
+	return CKR_RANDOM_SEED_NOT_SUPPORTED;
+}

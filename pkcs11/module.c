@@ -1,0 +1,150 @@
+/* C_Initialize, C_Finalize, C_GetInfo and the module-wide state.
+ *
+ * C_Initialize reads the configuration and prepares the HTTP client and
+ * credential, but does no network I/O: tokens read their vaults when first
+ * searched. A forked child sees the module as not initialised (its
+ * parent's connections and locks are not its own) and must call
+ * C_Initialize again; the parent's state is abandoned in the child, not
+ * torn down, because closing inherited TLS connections would corrupt the
+ * parent's. */
+#include "module.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "object.h"
+#include "rv.h"
+#include "session.h"
+#include "token.h"
+
+azkv_module azkv_g;
+
+/* Serialises C_Initialize and C_Finalize against each other. */
+static pthread_mutex_t init_mutex = PTHREAD_MUTEX_INITIALIZER;
+
+int azkv_module_ready(void)
+{
+	return azkv_g.initialized && azkv_g.pid == getpid();
+}
+
+void azkv_pad_field(unsigned char *field, size_t size, const char *s)
+{
+	size_t len = s ? strlen(s) : 0;
+	memset(field, ' ', size);
+	memcpy(field, s, len < size ? len : size);
+}
+
+static void teardown(void)
+{
+	azkv_sessions_clear();
+	azkv_objects_clear();
+	for (size_t i = 0; i < azkv_g.n_tokens; i++)
+		azkv_token_cleanup(&azkv_g.tokens[i]);
+	free(azkv_g.tokens);
+	azkv_credential_free(azkv_g.cred);
+	azkv_http_free(azkv_g.http);
+	if (azkv_g.http != NULL)
+		azkv_http_global_cleanup();
+	azkv_config_free(azkv_g.cfg);
+	azkv_lock_free(azkv_g.lock);
+	memset(&azkv_g, 0, sizeof(azkv_g));
+}
+
+static CK_RV setup(void)
+{
+	azkv_err err;
+	CK_RV rv;
+	const char *path = azkv_config_path();
+
+	if (azkv_config_load(path, &azkv_g.cfg, &err) != AZKV_OK)
+		return azkv_rv_from_err(&err, AZKV_CTX_INIT, "C_Initialize: configuration");
+	azkv_log_configure(azkv_g.cfg->log_level, azkv_g.cfg->log_file);
+	if ((rv = azkv_lock_new(&azkv_g.lock)) != CKR_OK)
+		return rv;
+	if (azkv_http_global_init(&err) != AZKV_OK)
+		return azkv_rv_from_err(&err, AZKV_CTX_INIT, "C_Initialize: HTTP");
+	if (azkv_http_new(&azkv_g.cfg->http, &azkv_g.http, &err) != AZKV_OK) {
+		azkv_http_global_cleanup();
+		return azkv_rv_from_err(&err, AZKV_CTX_INIT, "C_Initialize: HTTP");
+	}
+	if (azkv_credential_new(&azkv_g.cfg->credential, azkv_g.http, &azkv_g.cred, &err) !=
+	    AZKV_OK)
+		return azkv_rv_from_err(&err, AZKV_CTX_INIT, "C_Initialize: credential");
+	azkv_g.tokens = calloc(azkv_g.cfg->n_vaults, sizeof(*azkv_g.tokens));
+	if (azkv_g.tokens == NULL)
+		return CKR_HOST_MEMORY;
+	for (size_t i = 0; i < azkv_g.cfg->n_vaults; i++) {
+		azkv_g.n_tokens = i + 1;
+		rv = azkv_token_init(&azkv_g.tokens[i], i, &azkv_g.cfg->vaults[i]);
+		if (rv != CKR_OK)
+			return rv;
+	}
+	azkv_info("initialised from %s: %zu vault(s)", path, azkv_g.n_tokens);
+	return CKR_OK;
+}
+
+CK_RV C_Initialize(void *init_args)
+{
+	const CK_C_INITIALIZE_ARGS *args = init_args;
+	CK_RV rv;
+
+	pthread_mutex_lock(&init_mutex);
+	if (azkv_g.initialized && azkv_g.pid == getpid()) {
+		rv = CKR_CRYPTOKI_ALREADY_INITIALIZED;
+		goto out;
+	}
+	if (azkv_g.initialized) { /* inherited from the parent across fork() */
+		azkv_sessions_forget();
+		azkv_objects_forget();
+		memset(&azkv_g, 0, sizeof(azkv_g));
+	}
+	if (args != NULL && args->pReserved != NULL) {
+		rv = CKR_ARGUMENTS_BAD;
+		goto out;
+	}
+	if ((rv = azkv_lock_setup(args)) != CKR_OK)
+		goto out;
+	azkv_log_configure(NULL, NULL);
+	rv = setup();
+	if (rv != CKR_OK) {
+		teardown();
+		goto out;
+	}
+	azkv_g.pid = getpid();
+	azkv_g.initialized = 1;
+out:
+	pthread_mutex_unlock(&init_mutex);
+	return rv;
+}
+
+CK_RV C_Finalize(void *reserved)
+{
+	CK_RV rv = CKR_OK;
+	if (reserved != NULL)
+		return CKR_ARGUMENTS_BAD;
+	pthread_mutex_lock(&init_mutex);
+	if (!azkv_module_ready())
+		rv = CKR_CRYPTOKI_NOT_INITIALIZED;
+	else
+		teardown();
+	azkv_log_shutdown();
+	pthread_mutex_unlock(&init_mutex);
+	return rv;
+}
+
+CK_RV C_GetInfo(CK_INFO *info)
+{
+	AZKV_REQUIRE_INIT();
+	if (info == NULL)
+		return CKR_ARGUMENTS_BAD;
+	memset(info, 0, sizeof(*info));
+	info->cryptokiVersion = (CK_VERSION){2, 40};
+	azkv_pad_field(info->manufacturerID, sizeof(info->manufacturerID), "azkv-pkcs11");
+	azkv_pad_field(info->libraryDescription, sizeof(info->libraryDescription),
+		       "Azure Key Vault PKCS#11 module");
+	info->libraryVersion = (CK_VERSION){0, 1};
+	return CKR_OK;
+}

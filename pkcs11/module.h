@@ -1,0 +1,42 @@
+/* Module-wide state: what C_Initialize builds and C_Finalize tears down. */
+#ifndef AZKV_P11_MODULE_H
+#define AZKV_P11_MODULE_H
+
+#include <p11-kit/pkcs11.h>
+#include <sys/types.h>
+
+#include "config.h"
+#include "credential.h"
+#include "http.h"
+#include "lock.h"
+
+struct azkv_token;
+
+typedef struct azkv_module {
+	int initialized;
+	pid_t pid; /* the process that initialised; a forked child must re-initialise */
+	azkv_config *cfg;
+	azkv_http *http;
+	azkv_credential *cred;
+	struct azkv_token *tokens; /* one per configured vault; slot id = index */
+	size_t n_tokens;
+	/* Guards the session and object tables and login state. Held for
+	 * short critical sections only, never across network I/O. */
+	azkv_lock *lock;
+} azkv_module;
+
+extern azkv_module azkv_g;
+
+/* 1 when C_Initialize succeeded in this process. */
+int azkv_module_ready(void);
+
+#define AZKV_REQUIRE_INIT() \
+	do { \
+		if (!azkv_module_ready()) \
+			return CKR_CRYPTOKI_NOT_INITIALIZED; \
+	} while (0)
+
+/* Copies s into a blank-padded, unterminated PKCS#11 text field. */
+void azkv_pad_field(unsigned char *field, size_t size, const char *s);
+
+#endif

@@ -1,0 +1,159 @@
+#include "object.h"
+
+#include <stdlib.h>
+
+#include "log.h"
+
+/* Handles are 1 + index into this array and are never reused while the
+ * module is initialised, so a stale handle is reliably invalid. */
+static azkv_object **table;
+static size_t table_len, table_cap;
+
+CK_RV azkv_objects_add(azkv_object *obj)
+{
+	if (table_len == table_cap) {
+		size_t cap = table_cap ? table_cap * 2 : 64;
+		azkv_object **grown = realloc(table, cap * sizeof(*grown));
+		if (grown == NULL)
+			return CKR_HOST_MEMORY;
+		table = grown;
+		table_cap = cap;
+	}
+	table[table_len++] = obj;
+	obj->handle = (CK_OBJECT_HANDLE)table_len;
+	return CKR_OK;
+}
+
+azkv_object *azkv_objects_get(CK_OBJECT_HANDLE h)
+{
+	if (h == CK_INVALID_HANDLE || h > table_len)
+		return NULL;
+	return table[h - 1];
+}
+
+void azkv_objects_destroy(CK_OBJECT_HANDLE h)
+{
+	azkv_object *obj = azkv_objects_get(h);
+	if (obj == NULL)
+		return;
+	table[h - 1] = NULL;
+	azkv_object_free(obj);
+}
+
+void azkv_objects_destroy_session(CK_SESSION_HANDLE s)
+{
+	for (size_t i = 0; i < table_len; i++)
+		if (table[i] != NULL && table[i]->session == s) {
+			azkv_object_free(table[i]);
+			table[i] = NULL;
+		}
+}
+
+void azkv_objects_each(int (*fn)(azkv_object *obj, void *ctx), void *ctx)
+{
+	for (size_t i = 0; i < table_len; i++)
+		if (table[i] != NULL && fn(table[i], ctx))
+			return;
+}
+
+void azkv_objects_clear(void)
+{
+	for (size_t i = 0; i < table_len; i++)
+		azkv_object_free(table[i]);
+	free(table);
+	table = NULL;
+	table_len = table_cap = 0;
+}
+
+void azkv_vault_key_ref(azkv_vault_key *vk)
+{
+	vk->refs++;
+}
+
+void azkv_vault_key_unref(azkv_vault_key *vk)
+{
+	if (vk == NULL || --vk->refs > 0)
+		return;
+	azkv_key_free(&vk->key);
+	EVP_PKEY_free(vk->pub);
+	free(vk);
+}
+
+void azkv_object_free(azkv_object *obj)
+{
+	if (obj == NULL)
+		return;
+	azkv_attrs_free(&obj->attrs);
+	azkv_bytes_free(&obj->value);
+	azkv_vault_key_unref(obj->vkey);
+	free(obj);
+}
+
+/* Attributes that exist on the object but whose values never leave it. */
+static int is_hidden_value(const azkv_object *obj, CK_ATTRIBUTE_TYPE type)
+{
+	if (obj->cls == CKO_PRIVATE_KEY) {
+		switch (type) {
+		case CKA_PRIVATE_EXPONENT:
+		case CKA_PRIME_1:
+		case CKA_PRIME_2:
+		case CKA_EXPONENT_1:
+		case CKA_EXPONENT_2:
+		case CKA_COEFFICIENT:
+			return obj->key_type == CKK_RSA;
+		case CKA_VALUE:
+			return obj->key_type == CKK_EC;
+		default:
+			return 0;
+		}
+	}
+	return 0;
+}
+
+CK_RV azkv_object_get_attributes(const azkv_object *obj, CK_ATTRIBUTE *tmpl, CK_ULONG n)
+{
+	/* Every entry is processed; the result reports the last problem seen,
+	 * as the specification allows any of them to be returned. */
+	CK_RV result = CKR_OK;
+	for (CK_ULONG i = 0; i < n; i++) {
+		CK_ATTRIBUTE *t = &tmpl[i];
+		CK_RV rv;
+		if (obj->cls == CKO_SECRET_KEY && t->type == CKA_VALUE) {
+			int readable = !azkv_attrs_bool(&obj->attrs, CKA_SENSITIVE, CK_TRUE) &&
+				       azkv_attrs_bool(&obj->attrs, CKA_EXTRACTABLE, CK_FALSE);
+			if (readable) {
+				rv = azkv_attr_copy_out(t, obj->value.data, obj->value.len);
+			} else {
+				t->ulValueLen = CK_UNAVAILABLE_INFORMATION;
+				rv = CKR_ATTRIBUTE_SENSITIVE;
+			}
+		} else if (is_hidden_value(obj, t->type)) {
+			t->ulValueLen = CK_UNAVAILABLE_INFORMATION;
+			rv = CKR_ATTRIBUTE_SENSITIVE;
+		} else {
+			const CK_ATTRIBUTE *have = azkv_attrs_find(&obj->attrs, t->type);
+			if (have == NULL) {
+				t->ulValueLen = CK_UNAVAILABLE_INFORMATION;
+				rv = CKR_ATTRIBUTE_TYPE_INVALID;
+			} else {
+				rv = azkv_attr_copy_out(t, have->pValue, have->ulValueLen);
+			}
+		}
+		if (rv != CKR_OK) {
+			azkv_trace("C_GetAttributeValue: object %lu attribute 0x%lx: %s",
+				   (unsigned long)obj->handle, (unsigned long)t->type,
+				   rv == CKR_ATTRIBUTE_SENSITIVE     ? "sensitive"
+				   : rv == CKR_BUFFER_TOO_SMALL      ? "buffer too small"
+								     : "not on this object");
+			result = rv;
+		}
+	}
+	return result;
+}
+
+void azkv_objects_forget(void)
+{
+	/* After fork(): the parent's objects are not ours to free. */
+	table = NULL;
+	table_len = table_cap = 0;
+}

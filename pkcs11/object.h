@@ -1,0 +1,66 @@
+/* Objects: vault keys (a public and a private object per key version) and
+ * session secret keys, kept in one handle table. */
+#ifndef AZKV_P11_OBJECT_H
+#define AZKV_P11_OBJECT_H
+
+#include <openssl/evp.h>
+#include <p11-kit/pkcs11.h>
+
+#include "attr.h"
+#include "bytes.h"
+#include "keyvault.h"
+
+/* One key version in a vault, shared by its public and private objects
+ * and by operations in flight (refcounted under the module lock). */
+typedef struct azkv_vault_key {
+	int refs;
+	CK_SLOT_ID slot;
+	azkv_key key;  /* name, version, JWK and attributes */
+	EVP_PKEY *pub; /* for local public-key operations */
+} azkv_vault_key;
+
+typedef struct azkv_object {
+	CK_OBJECT_HANDLE handle;
+	CK_SLOT_ID slot;
+	CK_SESSION_HANDLE session; /* owner of a session object; 0 for token objects */
+	CK_OBJECT_CLASS cls;
+	CK_KEY_TYPE key_type;
+	azkv_attrs attrs;     /* everything but secret values */
+	azkv_vault_key *vkey; /* vault keys only */
+	azkv_bytes value;     /* a secret key's value; wiped on free */
+} azkv_object;
+
+/* Builds the public and private objects of a vault key version; takes
+ * ownership of *key (left empty). vault_url fills CKA_AZKV_VAULT_URI. */
+CK_RV azkv_vault_objects_new(CK_SLOT_ID slot, const char *vault_url, azkv_key *key,
+			     azkv_object **pub, azkv_object **priv);
+
+/* Builds a session secret key of value from the caller's template.
+ * origin_local is 1 for C_GenerateKey (CKA_LOCAL, and ALWAYS_SENSITIVE /
+ * NEVER_EXTRACTABLE follow the template), 0 for C_UnwrapKey. keygen_mech
+ * is CKA_KEY_GEN_MECHANISM (CK_UNAVAILABLE_INFORMATION when unwrapped).
+ * The template is validated as PKCS#11 requires. */
+CK_RV azkv_secret_key_new(CK_SLOT_ID slot, CK_SESSION_HANDLE session, const CK_ATTRIBUTE *tmpl,
+			  CK_ULONG n, const unsigned char *value, CK_ULONG value_len, int origin_local,
+			  CK_MECHANISM_TYPE keygen_mech, azkv_object **out);
+
+/* C_GetAttributeValue on one object. */
+CK_RV azkv_object_get_attributes(const azkv_object *obj, CK_ATTRIBUTE *tmpl, CK_ULONG n);
+
+void azkv_object_free(azkv_object *obj);
+
+void azkv_vault_key_ref(azkv_vault_key *vk);
+void azkv_vault_key_unref(azkv_vault_key *vk);
+
+/* The handle table. All of these need the module lock held. */
+CK_RV azkv_objects_add(azkv_object *obj); /* assigns obj->handle, takes ownership */
+azkv_object *azkv_objects_get(CK_OBJECT_HANDLE h);
+void azkv_objects_destroy(CK_OBJECT_HANDLE h);
+void azkv_objects_destroy_session(CK_SESSION_HANDLE s);
+/* Calls fn on each object in handle order; stops when fn returns non-zero. */
+void azkv_objects_each(int (*fn)(azkv_object *obj, void *ctx), void *ctx);
+void azkv_objects_clear(void);
+/* Drops the table without freeing it (in a forked child). */
+void azkv_objects_forget(void);
+
+#endif

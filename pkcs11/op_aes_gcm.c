@@ -1,0 +1,147 @@
+#include "op_aes_gcm.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "object.h"
+
+/* The parameters and key copied at init, so the operation outlives any
+ * change to the key object. */
+typedef struct gcm_ctx {
+	int encrypt;
+	unsigned char key[32];
+	size_t key_len;
+	unsigned char *iv;
+	size_t iv_len;
+	unsigned char *aad;
+	size_t aad_len;
+	size_t tag_len;
+} gcm_ctx;
+
+static void gcm_free(void *p)
+{
+	gcm_ctx *c = p;
+	if (c == NULL)
+		return;
+	free(c->iv);
+	free(c->aad);
+	OPENSSL_clear_free(c, sizeof(*c));
+}
+
+static CK_RV gcm_init(void **out, const CK_MECHANISM *m, const azkv_object *key, int encrypt)
+{
+	const CK_GCM_PARAMS *p = m->pParameter;
+	if (p == NULL || m->ulParameterLen != sizeof(CK_GCM_PARAMS)) {
+		azkv_error("CKM_AES_GCM: parameter must be a CK_GCM_PARAMS");
+		return CKR_MECHANISM_PARAM_INVALID;
+	}
+	/* 96..128-bit tags in 8-bit steps; what GCM and OpenSSL accept. */
+	if (p->ulTagBits < 96 || p->ulTagBits > 128 || p->ulTagBits % 8 != 0 || p->ulIvLen == 0 ||
+	    p->pIv == NULL || (p->ulAADLen > 0 && p->pAAD == NULL)) {
+		azkv_error("CKM_AES_GCM: unsupported parameters (tag %lu bits, IV %lu bytes)",
+			   (unsigned long)p->ulTagBits, (unsigned long)p->ulIvLen);
+		return CKR_MECHANISM_PARAM_INVALID;
+	}
+	if (key->cls != CKO_SECRET_KEY || key->key_type != CKK_AES)
+		return CKR_KEY_TYPE_INCONSISTENT;
+
+	gcm_ctx *c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return CKR_HOST_MEMORY;
+	c->encrypt = encrypt;
+	c->key_len = key->value.len;
+	memcpy(c->key, key->value.data, key->value.len);
+	c->iv_len = p->ulIvLen;
+	c->aad_len = p->ulAADLen;
+	c->tag_len = p->ulTagBits / 8;
+	c->iv = malloc(c->iv_len);
+	c->aad = malloc(c->aad_len ? c->aad_len : 1);
+	if (c->iv == NULL || c->aad == NULL) {
+		gcm_free(c);
+		return CKR_HOST_MEMORY;
+	}
+	memcpy(c->iv, p->pIv, c->iv_len);
+	if (c->aad_len)
+		memcpy(c->aad, p->pAAD, c->aad_len);
+	*out = c;
+	return CKR_OK;
+}
+
+static const EVP_CIPHER *cipher_for(size_t key_len)
+{
+	switch (key_len) {
+	case 16:
+		return EVP_aes_128_gcm();
+	case 24:
+		return EVP_aes_192_gcm();
+	default:
+		return EVP_aes_256_gcm();
+	}
+}
+
+static CK_RV gcm_run(void *p, const unsigned char *in, CK_ULONG in_len, unsigned char *out,
+		     CK_ULONG *out_len)
+{
+	gcm_ctx *c = p;
+	CK_ULONG need;
+	if (c->encrypt) {
+		need = in_len + c->tag_len;
+	} else {
+		if (in_len < c->tag_len)
+			return CKR_ENCRYPTED_DATA_LEN_RANGE;
+		need = in_len - c->tag_len;
+	}
+	if (out == NULL) {
+		*out_len = need;
+		return CKR_OK;
+	}
+	if (*out_len < need) {
+		*out_len = need;
+		return CKR_BUFFER_TOO_SMALL;
+	}
+
+	CK_RV rv = CKR_FUNCTION_FAILED;
+	int len = 0, fin = 0;
+	size_t body = c->encrypt ? in_len : in_len - c->tag_len;
+	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+	if (ctx == NULL)
+		return CKR_HOST_MEMORY;
+	if (!EVP_CipherInit_ex(ctx, cipher_for(c->key_len), NULL, NULL, NULL, c->encrypt) ||
+	    !EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, (int)c->iv_len, NULL) ||
+	    !EVP_CipherInit_ex(ctx, NULL, NULL, c->key, c->iv, c->encrypt))
+		goto out;
+	if (c->aad_len && !EVP_CipherUpdate(ctx, NULL, &len, c->aad, (int)c->aad_len))
+		goto out;
+	if (!c->encrypt &&
+	    !EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, (int)c->tag_len, (void *)(in + body)))
+		goto out;
+	if (body > 0 && !EVP_CipherUpdate(ctx, out, &len, in, (int)body))
+		goto out;
+	if (!EVP_CipherFinal_ex(ctx, out + len, &fin)) {
+		if (!c->encrypt) {
+			/* Do not hand back plaintext that failed authentication. */
+			OPENSSL_cleanse(out, need);
+			azkv_error("CKM_AES_GCM: authentication tag mismatch");
+			rv = CKR_ENCRYPTED_DATA_INVALID;
+		}
+		goto out;
+	}
+	if (c->encrypt &&
+	    !EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, (int)c->tag_len, out + len + fin))
+		goto out;
+	*out_len = need;
+	rv = CKR_OK;
+out:
+	EVP_CIPHER_CTX_free(ctx);
+	return rv;
+}
+
+const azkv_cipher_ops azkv_aes_gcm_ops = {
+	.mech = CKM_AES_GCM,
+	.init = gcm_init,
+	.run = gcm_run,
+	.free = gcm_free,
+};

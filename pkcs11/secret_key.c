@@ -1,0 +1,198 @@
+/* Session secret keys (AES and generic secret), made by C_GenerateKey and
+ * C_UnwrapKey. Token objects cannot be created: the token is the vault,
+ * and its keys are made with the vault's own tools (or azkv-cmk). */
+#include <stdlib.h>
+
+#include "log.h"
+#include "object.h"
+
+/* What a caller may put in a secret key template, and what is read-only. */
+static int template_attr_allowed(CK_ATTRIBUTE_TYPE type)
+{
+	switch (type) {
+	case CKA_CLASS:
+	case CKA_KEY_TYPE:
+	case CKA_TOKEN:
+	case CKA_PRIVATE:
+	case CKA_MODIFIABLE:
+	case CKA_COPYABLE:
+	case CKA_DESTROYABLE:
+	case CKA_LABEL:
+	case CKA_ID:
+	case CKA_START_DATE:
+	case CKA_END_DATE:
+	case CKA_DERIVE:
+	case CKA_ENCRYPT:
+	case CKA_DECRYPT:
+	case CKA_SIGN:
+	case CKA_VERIFY:
+	case CKA_WRAP:
+	case CKA_UNWRAP:
+	case CKA_SENSITIVE:
+	case CKA_EXTRACTABLE:
+	case CKA_WRAP_WITH_TRUSTED:
+	case CKA_VALUE_LEN:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static int template_attr_read_only(CK_ATTRIBUTE_TYPE type)
+{
+	switch (type) {
+	case CKA_LOCAL:
+	case CKA_KEY_GEN_MECHANISM:
+	case CKA_ALWAYS_SENSITIVE:
+	case CKA_NEVER_EXTRACTABLE:
+	case CKA_TRUSTED: /* only a security officer may set it */
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static CK_RV check_template(const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_KEY_TYPE *key_type,
+			    CK_ULONG value_len)
+{
+	CK_RV rv;
+	int present;
+	for (CK_ULONG i = 0; i < n; i++) {
+		if (template_attr_read_only(tmpl[i].type)) {
+			azkv_error("secret key template: attribute 0x%lx is read-only",
+				   (unsigned long)tmpl[i].type);
+			return CKR_ATTRIBUTE_READ_ONLY;
+		}
+		if (tmpl[i].type == CKA_VALUE) {
+			azkv_error("secret key template: CKA_VALUE cannot be given here");
+			return CKR_TEMPLATE_INCONSISTENT;
+		}
+		if (!template_attr_allowed(tmpl[i].type)) {
+			azkv_error("secret key template: attribute 0x%lx does not apply to a "
+				   "secret key",
+				   (unsigned long)tmpl[i].type);
+			return CKR_ATTRIBUTE_TYPE_INVALID;
+		}
+	}
+
+	CK_ULONG cls = CKO_SECRET_KEY;
+	if ((rv = azkv_tmpl_ulong(tmpl, n, CKA_CLASS, &cls, &present)) != CKR_OK)
+		return rv;
+	if (cls != CKO_SECRET_KEY) {
+		azkv_error("secret key template: CKA_CLASS 0x%lx is not CKO_SECRET_KEY",
+			   (unsigned long)cls);
+		return CKR_TEMPLATE_INCONSISTENT;
+	}
+	if ((rv = azkv_tmpl_ulong(tmpl, n, CKA_KEY_TYPE, key_type, &present)) != CKR_OK)
+		return rv;
+	if (*key_type != CKK_AES && *key_type != CKK_GENERIC_SECRET) {
+		azkv_error("secret key template: key type 0x%lx is not supported (CKK_AES or "
+			   "CKK_GENERIC_SECRET)",
+			   (unsigned long)*key_type);
+		return CKR_ATTRIBUTE_VALUE_INVALID;
+	}
+	if (*key_type == CKK_AES && value_len != 16 && value_len != 24 && value_len != 32) {
+		azkv_error("secret key: an AES key must be 16, 24 or 32 bytes, not %lu",
+			   (unsigned long)value_len);
+		return CKR_KEY_SIZE_RANGE;
+	}
+	CK_ULONG want_len;
+	if ((rv = azkv_tmpl_ulong(tmpl, n, CKA_VALUE_LEN, &want_len, &present)) != CKR_OK)
+		return rv;
+	if (present && want_len != value_len) {
+		azkv_error("secret key template: CKA_VALUE_LEN %lu but the key has %lu bytes",
+			   (unsigned long)want_len, (unsigned long)value_len);
+		return CKR_TEMPLATE_INCONSISTENT;
+	}
+	CK_BBOOL token = CK_FALSE;
+	if ((rv = azkv_tmpl_bool(tmpl, n, CKA_TOKEN, &token, &present)) != CKR_OK)
+		return rv;
+	if (token) {
+		azkv_error("secret key template: CKA_TOKEN=TRUE: only session keys can be "
+			   "created; the token's keys live in the vault");
+		return CKR_ATTRIBUTE_VALUE_INVALID;
+	}
+	return CKR_OK;
+}
+
+/* The boolean attributes and their defaults for a new session secret key. */
+static const struct {
+	CK_ATTRIBUTE_TYPE type;
+	CK_BBOOL dflt;
+} bool_defaults[] = {
+	{CKA_TOKEN, CK_FALSE},	   {CKA_PRIVATE, CK_FALSE},   {CKA_MODIFIABLE, CK_TRUE},
+	{CKA_COPYABLE, CK_TRUE},   {CKA_DESTROYABLE, CK_TRUE}, {CKA_DERIVE, CK_FALSE},
+	{CKA_ENCRYPT, CK_TRUE},	   {CKA_DECRYPT, CK_TRUE},     {CKA_SIGN, CK_FALSE},
+	{CKA_VERIFY, CK_FALSE},	   {CKA_WRAP, CK_TRUE},	       {CKA_UNWRAP, CK_TRUE},
+	{CKA_SENSITIVE, CK_TRUE},  {CKA_EXTRACTABLE, CK_TRUE}, {CKA_WRAP_WITH_TRUSTED, CK_FALSE},
+	{CKA_TRUSTED, CK_FALSE},
+};
+
+CK_RV azkv_secret_key_new(CK_SLOT_ID slot, CK_SESSION_HANDLE session, const CK_ATTRIBUTE *tmpl,
+			  CK_ULONG n, const unsigned char *value, CK_ULONG value_len, int origin_local,
+			  CK_MECHANISM_TYPE keygen_mech, azkv_object **out)
+{
+	CK_KEY_TYPE key_type = CKK_GENERIC_SECRET;
+	int present;
+	CK_RV rv = CKR_HOST_MEMORY;
+	if (azkv_tmpl_find(tmpl, n, CKA_KEY_TYPE) == NULL && keygen_mech == CKM_AES_KEY_GEN)
+		key_type = CKK_AES;
+	else if (azkv_tmpl_find(tmpl, n, CKA_KEY_TYPE) == NULL && !origin_local) {
+		/* C_UnwrapKey needs the type of the key it makes. */
+		azkv_error("secret key template: CKA_KEY_TYPE is required");
+		return CKR_TEMPLATE_INCOMPLETE;
+	}
+	rv = check_template(tmpl, n, &key_type, value_len);
+	if (rv != CKR_OK)
+		return rv;
+
+	azkv_object *obj = calloc(1, sizeof(*obj));
+	if (obj == NULL)
+		return CKR_HOST_MEMORY;
+	obj->slot = slot;
+	obj->session = session;
+	obj->cls = CKO_SECRET_KEY;
+	obj->key_type = key_type;
+	rv = CKR_HOST_MEMORY;
+	if (azkv_bytes_set(&obj->value, value, value_len) != 0)
+		goto out;
+
+	for (size_t i = 0; i < sizeof(bool_defaults) / sizeof(bool_defaults[0]); i++) {
+		CK_BBOOL v = bool_defaults[i].dflt;
+		if ((rv = azkv_tmpl_bool(tmpl, n, bool_defaults[i].type, &v, &present)) != CKR_OK)
+			goto out;
+		if ((rv = azkv_attrs_set_bool(&obj->attrs, bool_defaults[i].type, v)) != CKR_OK)
+			goto out;
+	}
+	/* Strings and dates are copied as given; empty when not given. */
+	static const CK_ATTRIBUTE_TYPE copied[] = {CKA_LABEL, CKA_ID, CKA_START_DATE,
+						   CKA_END_DATE};
+	for (size_t i = 0; i < sizeof(copied) / sizeof(copied[0]); i++) {
+		const CK_ATTRIBUTE *t = azkv_tmpl_find(tmpl, n, copied[i]);
+		if ((rv = azkv_attrs_set(&obj->attrs, copied[i], t ? t->pValue : NULL,
+					 t ? t->ulValueLen : 0)) != CKR_OK)
+			goto out;
+	}
+	CK_BBOOL sensitive = azkv_attrs_bool(&obj->attrs, CKA_SENSITIVE, CK_TRUE);
+	CK_BBOOL extractable = azkv_attrs_bool(&obj->attrs, CKA_EXTRACTABLE, CK_TRUE);
+	/* A generated key has always been what its template says; an unwrapped
+	 * key has been outside the token, so it never was "always" anything. */
+	if ((rv = azkv_attrs_set_ulong(&obj->attrs, CKA_CLASS, CKO_SECRET_KEY)) != CKR_OK ||
+	    (rv = azkv_attrs_set_ulong(&obj->attrs, CKA_KEY_TYPE, key_type)) != CKR_OK ||
+	    (rv = azkv_attrs_set_ulong(&obj->attrs, CKA_VALUE_LEN, value_len)) != CKR_OK ||
+	    (rv = azkv_attrs_set_bool(&obj->attrs, CKA_LOCAL, origin_local ? CK_TRUE : CK_FALSE)) !=
+		    CKR_OK ||
+	    (rv = azkv_attrs_set_ulong(&obj->attrs, CKA_KEY_GEN_MECHANISM, keygen_mech)) != CKR_OK ||
+	    (rv = azkv_attrs_set_bool(&obj->attrs, CKA_ALWAYS_SENSITIVE,
+				      origin_local ? sensitive : CK_FALSE)) != CKR_OK ||
+	    (rv = azkv_attrs_set_bool(&obj->attrs, CKA_NEVER_EXTRACTABLE,
+				      origin_local ? !extractable : CK_FALSE)) != CKR_OK ||
+	    (rv = azkv_attrs_set(&obj->attrs, CKA_ALLOWED_MECHANISMS, NULL, 0)) != CKR_OK)
+		goto out;
+	*out = obj;
+	obj = NULL;
+	rv = CKR_OK;
+out:
+	azkv_object_free(obj);
+	return rv;
+}

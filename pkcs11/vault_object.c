@@ -1,0 +1,260 @@
+/* The public and private objects of a vault key version. Attributes come
+ * from the key bundle: JWK fields, key_ops and the enabled/nbf/exp
+ * attributes. Private keys are sensitive and never extractable: their
+ * material never leaves the vault. */
+#include <ctype.h>
+#include <openssl/evp.h>
+#include <openssl/obj_mac.h>
+#include <openssl/objects.h>
+#include <openssl/x509.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "azkv/azkv-pkcs11.h"
+#include "log.h"
+#include "object.h"
+
+#define ID_LEN 16
+
+/* CKA_ID: the version's 16 bytes when it is the usual 32 hex digits (short
+ * enough for libp11, stable, the same on both objects); otherwise the
+ * first 16 bytes of SHA-256("name/version"). */
+static void make_id(const azkv_key *key, unsigned char id[ID_LEN])
+{
+	const char *v = key->version ? key->version : "";
+	int hex = strlen(v) == 2 * ID_LEN;
+	for (size_t i = 0; hex && i < 2 * ID_LEN; i++)
+		hex = isxdigit((unsigned char)v[i]) != 0;
+	if (hex) {
+		for (size_t i = 0; i < ID_LEN; i++) {
+			unsigned int byte;
+			sscanf(v + 2 * i, "%2x", &byte);
+			id[i] = (unsigned char)byte;
+		}
+		return;
+	}
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int md_len = 0;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	if (ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
+	    EVP_DigestUpdate(ctx, key->name, strlen(key->name)) &&
+	    EVP_DigestUpdate(ctx, "/", 1) && EVP_DigestUpdate(ctx, v, strlen(v)) &&
+	    EVP_DigestFinal_ex(ctx, md, &md_len))
+		memcpy(id, md, ID_LEN);
+	else
+		memset(id, 0, ID_LEN);
+	EVP_MD_CTX_free(ctx);
+}
+
+static CK_RV set_date(azkv_attrs *a, CK_ATTRIBUTE_TYPE type, int64_t when)
+{
+	if (when == 0)
+		return azkv_attrs_set(a, type, NULL, 0);
+	time_t t = (time_t)when;
+	struct tm tm;
+	char buf[9];
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(buf, sizeof(buf), "%Y%m%d", &tm) != 8)
+		return azkv_attrs_set(a, type, NULL, 0);
+	return azkv_attrs_set(a, type, buf, 8); /* CK_DATE: YYYYMMDD, no NUL */
+}
+
+static int curve_nid(const char *crv)
+{
+	if (crv == NULL)
+		return NID_undef;
+	if (!strcmp(crv, "P-256"))
+		return NID_X9_62_prime256v1;
+	if (!strcmp(crv, "P-384"))
+		return NID_secp384r1;
+	if (!strcmp(crv, "P-521"))
+		return NID_secp521r1;
+	if (!strcmp(crv, "P-256K") || !strcmp(crv, "SECP256K1"))
+		return NID_secp256k1;
+	return NID_undef;
+}
+
+/* DER of an OBJECT IDENTIFIER (CKA_EC_PARAMS) or an OCTET STRING holding
+ * the uncompressed point (CKA_EC_POINT). */
+static CK_RV set_ec_attrs(azkv_attrs *a, const azkv_jwk *jwk)
+{
+	CK_RV rv = CKR_HOST_MEMORY;
+	unsigned char *der = NULL, *point = NULL;
+	ASN1_OCTET_STRING *os = NULL;
+	const ASN1_OBJECT *oid = OBJ_nid2obj(curve_nid(jwk->crv));
+	int len = oid ? i2d_ASN1_OBJECT(oid, &der) : -1;
+	if (len <= 0)
+		goto out;
+	if ((rv = azkv_attrs_set(a, CKA_EC_PARAMS, der, (CK_ULONG)len)) != CKR_OK)
+		goto out;
+	OPENSSL_free(der);
+	der = NULL;
+
+	rv = CKR_HOST_MEMORY;
+	size_t plen = 1 + jwk->x.len + jwk->y.len;
+	point = malloc(plen);
+	os = ASN1_OCTET_STRING_new();
+	if (point == NULL || os == NULL)
+		goto out;
+	point[0] = 0x04;
+	memcpy(point + 1, jwk->x.data, jwk->x.len);
+	memcpy(point + 1 + jwk->x.len, jwk->y.data, jwk->y.len);
+	if (!ASN1_OCTET_STRING_set(os, point, (int)plen))
+		goto out;
+	len = i2d_ASN1_OCTET_STRING(os, &der);
+	if (len <= 0)
+		goto out;
+	rv = azkv_attrs_set(a, CKA_EC_POINT, der, (CK_ULONG)len);
+out:
+	OPENSSL_free(der);
+	free(point);
+	ASN1_OCTET_STRING_free(os);
+	return rv;
+}
+
+/* Attributes both objects carry. */
+static CK_RV set_common(azkv_attrs *a, const azkv_vault_key *vk, const char *vault_url,
+			CK_OBJECT_CLASS cls, CK_KEY_TYPE kt)
+{
+	const azkv_key *key = &vk->key;
+	unsigned char id[ID_LEN];
+	unsigned char *spki = NULL;
+	CK_RV rv;
+	make_id(key, id);
+	CK_MECHANISM_TYPE rsa_mechs[] = {CKM_RSA_PKCS_OAEP, CKM_RSA_PKCS};
+
+	if ((rv = azkv_attrs_set_ulong(a, CKA_CLASS, cls)) != CKR_OK ||
+	    (rv = azkv_attrs_set_ulong(a, CKA_KEY_TYPE, kt)) != CKR_OK ||
+	    (rv = azkv_attrs_set_bool(a, CKA_TOKEN, CK_TRUE)) != CKR_OK ||
+	    (rv = azkv_attrs_set_bool(a, CKA_PRIVATE, CK_FALSE)) != CKR_OK ||
+	    (rv = azkv_attrs_set_bool(a, CKA_MODIFIABLE, CK_FALSE)) != CKR_OK ||
+	    (rv = azkv_attrs_set_bool(a, CKA_COPYABLE, CK_FALSE)) != CKR_OK ||
+	    (rv = azkv_attrs_set_bool(a, CKA_DESTROYABLE, CK_FALSE)) != CKR_OK ||
+	    (rv = azkv_attrs_set_string(a, CKA_LABEL, key->name)) != CKR_OK ||
+	    (rv = azkv_attrs_set(a, CKA_ID, id, ID_LEN)) != CKR_OK ||
+	    (rv = set_date(a, CKA_START_DATE, key->nbf)) != CKR_OK ||
+	    (rv = set_date(a, CKA_END_DATE, key->exp)) != CKR_OK ||
+	    (rv = azkv_attrs_set_bool(a, CKA_DERIVE, CK_FALSE)) != CKR_OK ||
+	    (rv = azkv_attrs_set_bool(a, CKA_LOCAL, CK_FALSE)) != CKR_OK ||
+	    (rv = azkv_attrs_set_ulong(a, CKA_KEY_GEN_MECHANISM, CK_UNAVAILABLE_INFORMATION)) !=
+		    CKR_OK ||
+	    (rv = azkv_attrs_set(a, CKA_SUBJECT, NULL, 0)) != CKR_OK ||
+	    (rv = azkv_attrs_set(a, CKA_ALLOWED_MECHANISMS, kt == CKK_RSA ? rsa_mechs : NULL,
+				 kt == CKK_RSA ? sizeof(rsa_mechs) : 0)) != CKR_OK ||
+	    (rv = azkv_attrs_set_string(a, CKA_AZKV_KEY_ID, key->jwk.kid)) != CKR_OK ||
+	    (rv = azkv_attrs_set_string(a, CKA_AZKV_KEY_VERSION, key->version)) != CKR_OK ||
+	    (rv = azkv_attrs_set_string(a, CKA_AZKV_KEY_NAME, key->name)) != CKR_OK ||
+	    (rv = azkv_attrs_set_string(a, CKA_AZKV_VAULT_URI, vault_url)) != CKR_OK ||
+	    (rv = azkv_attrs_set_bool(a, CKA_AZKV_CURRENT_VERSION, CK_TRUE)) != CKR_OK)
+		return rv;
+
+	int len = i2d_PUBKEY(vk->pub, &spki);
+	if (len <= 0)
+		return CKR_HOST_MEMORY;
+	rv = azkv_attrs_set(a, CKA_PUBLIC_KEY_INFO, spki, (CK_ULONG)len);
+	OPENSSL_free(spki);
+	if (rv != CKR_OK)
+		return rv;
+
+	if (kt == CKK_RSA) {
+		if ((rv = azkv_attrs_set(a, CKA_MODULUS, key->jwk.n.data, key->jwk.n.len)) !=
+			    CKR_OK ||
+		    (rv = azkv_attrs_set(a, CKA_PUBLIC_EXPONENT, key->jwk.e.data,
+					 key->jwk.e.len)) != CKR_OK)
+			return rv;
+		/* Leading zero bytes of n do not count. */
+		CK_ULONG bits = (CK_ULONG)EVP_PKEY_get_bits(vk->pub);
+		return azkv_attrs_set_ulong(a, CKA_MODULUS_BITS, bits);
+	}
+	return set_ec_attrs(a, &key->jwk);
+}
+
+static CK_BBOOL op(const azkv_key *key, unsigned bit)
+{
+	return (key->jwk.key_ops & bit) ? CK_TRUE : CK_FALSE;
+}
+
+static CK_RV new_object(CK_SLOT_ID slot, azkv_vault_key *vk, CK_OBJECT_CLASS cls, CK_KEY_TYPE kt,
+			azkv_object **out)
+{
+	azkv_object *obj = calloc(1, sizeof(*obj));
+	if (obj == NULL)
+		return CKR_HOST_MEMORY;
+	obj->slot = slot;
+	obj->cls = cls;
+	obj->key_type = kt;
+	obj->vkey = vk;
+	azkv_vault_key_ref(vk);
+	*out = obj;
+	return CKR_OK;
+}
+
+CK_RV azkv_vault_objects_new(CK_SLOT_ID slot, const char *vault_url, azkv_key *key,
+			     azkv_object **pub_out, azkv_object **priv_out)
+{
+	CK_RV rv = CKR_HOST_MEMORY;
+	azkv_object *pub = NULL, *priv = NULL;
+	azkv_err err;
+	CK_KEY_TYPE kt;
+
+	if (key->jwk.kty == AZKV_KTY_RSA)
+		kt = CKK_RSA;
+	else if (key->jwk.kty == AZKV_KTY_EC && curve_nid(key->jwk.crv) != NID_undef)
+		kt = CKK_EC;
+	else {
+		azkv_warn("key '%s': type %s%s%s is not exposed", key->name, key->jwk.kty_name,
+			  key->jwk.crv ? " " : "", key->jwk.crv ? key->jwk.crv : "");
+		return CKR_KEY_TYPE_INCONSISTENT;
+	}
+
+	azkv_vault_key *vk = calloc(1, sizeof(*vk));
+	if (vk == NULL)
+		return CKR_HOST_MEMORY;
+	vk->refs = 1;
+	vk->slot = slot;
+	vk->key = *key;
+	memset(key, 0, sizeof(*key));
+	if (azkv_jwk_to_pkey(&vk->key.jwk, &vk->pub, &err) != AZKV_OK) {
+		azkv_warn("key '%s': unusable public key: %s", vk->key.name, err.message);
+		rv = CKR_KEY_TYPE_INCONSISTENT;
+		goto out;
+	}
+
+	const azkv_key *k = &vk->key;
+	if ((rv = new_object(slot, vk, CKO_PUBLIC_KEY, kt, &pub)) != CKR_OK ||
+	    (rv = set_common(&pub->attrs, vk, vault_url, CKO_PUBLIC_KEY, kt)) != CKR_OK ||
+	    (rv = azkv_attrs_set_bool(&pub->attrs, CKA_ENCRYPT, op(k, AZKV_OP_ENCRYPT))) !=
+		    CKR_OK ||
+	    (rv = azkv_attrs_set_bool(&pub->attrs, CKA_VERIFY, op(k, AZKV_OP_VERIFY))) != CKR_OK ||
+	    (rv = azkv_attrs_set_bool(&pub->attrs, CKA_VERIFY_RECOVER, CK_FALSE)) != CKR_OK ||
+	    (rv = azkv_attrs_set_bool(&pub->attrs, CKA_WRAP, op(k, AZKV_OP_WRAP_KEY))) != CKR_OK ||
+	    (rv = azkv_attrs_set_bool(&pub->attrs, CKA_TRUSTED, CK_FALSE)) != CKR_OK)
+		goto out;
+
+	if ((rv = new_object(slot, vk, CKO_PRIVATE_KEY, kt, &priv)) != CKR_OK ||
+	    (rv = set_common(&priv->attrs, vk, vault_url, CKO_PRIVATE_KEY, kt)) != CKR_OK ||
+	    (rv = azkv_attrs_set_bool(&priv->attrs, CKA_DECRYPT, op(k, AZKV_OP_DECRYPT))) !=
+		    CKR_OK ||
+	    (rv = azkv_attrs_set_bool(&priv->attrs, CKA_SIGN, op(k, AZKV_OP_SIGN))) != CKR_OK ||
+	    (rv = azkv_attrs_set_bool(&priv->attrs, CKA_SIGN_RECOVER, CK_FALSE)) != CKR_OK ||
+	    (rv = azkv_attrs_set_bool(&priv->attrs, CKA_UNWRAP, op(k, AZKV_OP_UNWRAP_KEY))) !=
+		    CKR_OK ||
+	    (rv = azkv_attrs_set_bool(&priv->attrs, CKA_SENSITIVE, CK_TRUE)) != CKR_OK ||
+	    (rv = azkv_attrs_set_bool(&priv->attrs, CKA_EXTRACTABLE, CK_FALSE)) != CKR_OK ||
+	    (rv = azkv_attrs_set_bool(&priv->attrs, CKA_ALWAYS_SENSITIVE, CK_TRUE)) != CKR_OK ||
+	    (rv = azkv_attrs_set_bool(&priv->attrs, CKA_NEVER_EXTRACTABLE, CK_TRUE)) != CKR_OK ||
+	    (rv = azkv_attrs_set_bool(&priv->attrs, CKA_WRAP_WITH_TRUSTED, CK_FALSE)) != CKR_OK ||
+	    (rv = azkv_attrs_set_bool(&priv->attrs, CKA_ALWAYS_AUTHENTICATE, CK_FALSE)) != CKR_OK)
+		goto out;
+
+	*pub_out = pub;
+	*priv_out = priv;
+	pub = priv = NULL;
+	rv = CKR_OK;
+out:
+	azkv_object_free(pub);
+	azkv_object_free(priv);
+	azkv_vault_key_unref(vk); /* the objects hold their own references */
+	return rv;
+}

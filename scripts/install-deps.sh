@@ -1,0 +1,35 @@
+#!/bin/sh
+# Installs every Debian package that the build, the demo and the tests need.
+# Idempotent: packages already present are left alone, and apt is only asked
+# when something is missing. Run as root (or with sudo) on Debian 12.
+set -eu
+
+PACKAGES="
+  build-essential autoconf automake libtool pkg-config
+  libssl-dev libcurl4-openssl-dev libcjson-dev libp11-kit-dev libcmocka-dev
+  p11-kit opensc softhsm2 gnutls-bin libengine-pkcs11-openssl
+  python3 python3-cryptography
+  curl jq openssl ca-certificates valgrind cppcheck clang-format
+"
+
+missing=""
+for p in $PACKAGES; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing="$missing $p"
+  fi
+done
+
+if [ -z "$missing" ]; then
+  echo "install-deps: all packages present"
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  SUDO="sudo"
+fi
+echo "install-deps: installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing

@@ -1,0 +1,51 @@
+#!/bin/sh
+# The whole test suite, as CI runs it (.ci/run calls exactly this):
+#   1. install what is missing (Debian packages),
+#   2. build with warnings as errors,
+#   3. unit tests (cmocka), emulator tests, integration tests with real
+#      clients against the emulator (make check),
+#   4. the same unit and integration tests under valgrind,
+#   5. an AddressSanitizer + UBSan build and its tests.
+# Exits non-zero on the first failing stage.
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+
+stage() { printf '\n==== %s\n' "$*"; }
+
+stage "dependencies"
+"$top/scripts/install-deps.sh"
+
+stage "build (-Werror)"
+"$top/scripts/build.sh" build
+
+stage "format and static analysis"
+"$top/scripts/lint.sh"
+
+stage "emulator self-tests"
+"$top/tests/emulator/run-tests.sh"
+
+stage "unit and integration tests"
+if ! make -C build check; then
+	cat build/test-suite.log 2>/dev/null || true
+	exit 1
+fi
+cat build/tests/integration/run.sh.log
+
+stage "valgrind: unit tests and integration tests"
+for t in build/tests/unit/test_*; do
+	case "$t" in *.log | *.trs | *.c | *.o) continue ;; esac
+	valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+		--show-leak-kinds=definite,indirect "$t" >/dev/null
+	echo "valgrind clean: $t"
+done
+AZKV_TOP_SRCDIR="$top" AZKV_TOP_BUILDDIR="$top/build" AZKV_MODULE="$top/build/.libs/azkv-pkcs11.so" \
+	AZKV_TEST_VALGRIND=1 tests/integration/run.sh
+
+stage "AddressSanitizer + UBSan"
+"$top/scripts/build.sh" build-asan --enable-sanitizers
+AZKV_TEST_SANITIZED=1 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	make -C build-asan check ||
+	{ cat build-asan/test-suite.log; exit 1; }
+
+stage "all tests passed"

@@ -1,0 +1,48 @@
+/* HTTPS client on libcurl. One azkv_http is shared by all threads: each
+ * request uses its own easy handle, and a curl share object keeps the
+ * connection cache, DNS cache and TLS sessions so connections are reused.
+ * TLS is always verified. Plain http:// is refused unless the host is a
+ * loopback address (127.0.0.0/8, ::1, localhost). */
+#ifndef AZKV_HTTP_H
+#define AZKV_HTTP_H
+
+#include <stddef.h>
+
+#include "config.h"
+#include "status.h"
+
+typedef struct azkv_http azkv_http;
+
+typedef struct azkv_http_response {
+	long status;
+	char *body; /* NUL-terminated, owned; "" when empty */
+	size_t body_len;
+	char *www_authenticate; /* owned or NULL */
+	char *retry_after;      /* owned or NULL */
+	char *request_id;       /* x-ms-request-id, owned or NULL */
+} azkv_http_response;
+
+/* Needs curl_global_init done (azkv_http_global_init). */
+azkv_rc azkv_http_new(const azkv_http_config *cfg, azkv_http **out, azkv_err *err);
+void azkv_http_free(azkv_http *http);
+
+/* Once per process, before any thread uses azkv_http; refcounted. */
+azkv_rc azkv_http_global_init(azkv_err *err);
+void azkv_http_global_cleanup(void);
+
+/* Sends one request; no retries here. headers: NULL-terminated list of
+ * "Name: value" strings, may be NULL. body may be NULL (no body). A
+ * response with any HTTP status is AZKV_OK; a transport failure is
+ * AZKV_ERR_NETWORK with curl's reason and the host in err->message.
+ * Logs method, URL path, status and latency at trace level, never
+ * headers or bodies. */
+azkv_rc azkv_http_request(azkv_http *http, const char *method, const char *url,
+			  const char *const *headers, const char *body, size_t body_len,
+			  azkv_http_response *resp, azkv_err *err);
+
+void azkv_http_response_free(azkv_http_response *resp);
+
+/* 1 if url is https://, or http:// to a loopback host; 0 otherwise. */
+int azkv_http_url_allowed(const char *url);
+
+#endif

@@ -1,0 +1,116 @@
+/* Key Vault keys data plane client (api-version 7.4 by default). One client
+ * per vault; thread-safe (it holds no per-request state). Every request
+ * sends a bearer token; a 401 is answered once by reading the challenge,
+ * getting a token for its scope/tenant and retrying. 429 and 5xx are
+ * retried with bounded backoff (Retry-After honoured, capped). Error
+ * bodies {"error":{"code","message"}} are copied into azkv_err. */
+#ifndef AZKV_KEYVAULT_H
+#define AZKV_KEYVAULT_H
+
+#include <stdint.h>
+
+#include "bytes.h"
+#include "credential.h"
+#include "http.h"
+#include "jwk.h"
+#include "status.h"
+
+typedef struct azkv_kv_client azkv_kv_client;
+
+/* A key bundle: the JWK plus its attributes. Times are Unix seconds, 0
+ * when absent. */
+typedef struct azkv_key {
+	azkv_jwk jwk;
+	char *name;    /* from the kid */
+	char *version; /* from the kid */
+	int enabled;
+	int64_t nbf, exp, created, updated;
+	int managed;
+	char *recovery_level; /* or NULL */
+	char *tags_json;      /* the "tags" object as compact JSON, or NULL */
+} azkv_key;
+
+/* One entry of a list: "kid" and attributes, no key material. */
+typedef struct azkv_key_item {
+	char *kid;
+	char *name;
+	char *version; /* NULL in list_keys (kid has no version there) */
+	int enabled;
+	int64_t nbf, exp, created, updated;
+	int managed;
+} azkv_key_item;
+
+/* vault_url: "https://NAME.vault.azure.net" (no trailing '/'). No I/O. */
+azkv_rc azkv_kv_client_new(const char *vault_url, const char *api_version, int max_retries,
+			   azkv_http *http, azkv_credential *cred, azkv_kv_client **out,
+			   azkv_err *err);
+void azkv_kv_client_free(azkv_kv_client *kv);
+
+/* Parses a key bundle JSON object (as in GET /keys/{name}/{version}). */
+azkv_rc azkv_key_parse(const cJSON *bundle, azkv_key *out, azkv_err *err);
+void azkv_key_free(azkv_key *key);
+
+/* Parses one page of a list response: appends its items to *items and *n and
+ * returns nextLink (owned, NULL on the last page) in *next_link. */
+azkv_rc azkv_key_list_page_parse(const char *json, azkv_key_item **items, size_t *n,
+				 char **next_link, azkv_err *err);
+void azkv_key_items_free(azkv_key_item *items, size_t n);
+
+/* GET /keys, following nextLink to the end. */
+azkv_rc azkv_kv_list_keys(azkv_kv_client *kv, azkv_key_item **items, size_t *n,
+			  azkv_err *err);
+
+/* GET /keys/{name}/versions, following nextLink to the end. */
+azkv_rc azkv_kv_list_key_versions(azkv_kv_client *kv, const char *name,
+				  azkv_key_item **items, size_t *n, azkv_err *err);
+
+/* GET /keys/{name}[/{version}]; version NULL or "" means the latest. */
+azkv_rc azkv_kv_get_key(azkv_kv_client *kv, const char *name, const char *version,
+			azkv_key *out, azkv_err *err);
+
+/* POST /keys/{name}/{version}/wrapkey. alg: "RSA-OAEP", "RSA-OAEP-256",
+ * "RSA1_5". out owned by the caller. */
+azkv_rc azkv_kv_wrap_key(azkv_kv_client *kv, const char *name, const char *version,
+			 const char *alg, const unsigned char *key, size_t key_len,
+			 azkv_bytes *out, azkv_err *err);
+
+/* POST /keys/{name}/{version}/unwrapkey. out is secret: free it with
+ * azkv_bytes_free (which wipes). */
+azkv_rc azkv_kv_unwrap_key(azkv_kv_client *kv, const char *name, const char *version,
+			   const char *alg, const unsigned char *wrapped, size_t wrapped_len,
+			   azkv_bytes *out, azkv_err *err);
+
+/* The vault URL this client was made for. */
+const char *azkv_kv_client_url(const azkv_kv_client *kv);
+
+/* Splits a kid "https://host/keys/NAME[/VERSION]" into owned name and
+ * version (version NULL when absent). AZKV_ERR_PROTOCOL if malformed. */
+azkv_rc azkv_kid_split(const char *kid, char **name, char **version, azkv_err *err);
+
+/* ---- Additions (backward compatible) ---------------------------------- */
+
+/* POST /keys/{name}/{version}/{operation} with {"alg","value"} for the
+ * operations that answer {"kid","value"}: "sign" (value: the digest;
+ * alg "RS256", "PS256", "ES256", ...), "encrypt", "decrypt", "wrapkey",
+ * "unwrapkey". version NULL or "" means the latest. out is the decoded
+ * result value; it may be secret (decrypt, unwrapkey), so free it with
+ * azkv_bytes_free. azkv_kv_wrap_key/unwrap_key are this function. */
+azkv_rc azkv_kv_key_operation(azkv_kv_client *kv, const char *name, const char *version,
+			      const char *operation, const char *alg, const unsigned char *in,
+			      size_t in_len, azkv_bytes *out, azkv_err *err);
+
+/* Parses a key operation result {"kid","value"}: value base64url-decoded
+ * into out (free with azkv_bytes_free); *kid owned, NULL if absent; pass
+ * kid NULL to ignore it. AZKV_ERR_PROTOCOL if value is missing or bad. */
+azkv_rc azkv_kv_op_result_parse(const char *json, char **kid, azkv_bytes *out, azkv_err *err);
+
+/* The azkv_rc for a failed Key Vault response (400 BAD_PARAMETER, 401
+ * AUTH, 403 FORBIDDEN, 404 NOT_FOUND, 409 CONFLICT, 429 THROTTLED, 5xx
+ * SERVER, other 4xx BAD_PARAMETER), with err filled from the body
+ * {"error":{"code","message","innererror":{"code"}}}: err->code is the
+ * error code, err->http_status the status; what (may be NULL) begins the
+ * message. */
+azkv_rc azkv_kv_error_from_response(long status, const char *body, const char *what,
+				    azkv_err *err);
+
+#endif

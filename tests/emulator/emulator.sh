@@ -1,0 +1,62 @@
+# Shell helpers to run the emulator; sourced by tools/demo.sh and the tests.
+# Needs AZKV_TOP_SRCDIR (the source tree). Uses Debian's /usr/bin/python3,
+# which has python3-cryptography.
+
+EMU_PY=/usr/bin/python3
+EMU_BIN="$AZKV_TOP_SRCDIR/tests/emulator/azkv-emulator"
+
+# emu_start STATE_DIR: starts the emulator on a free loopback port and
+# waits until it serves. Sets EMU_STATE, EMU_PID, EMU_PORT, EMU_CA.
+emu_start() {
+	EMU_STATE=$1
+	mkdir -p "$EMU_STATE"
+	rm -f "$EMU_STATE/emulator.json"
+	"$EMU_PY" "$EMU_BIN" serve --state-dir "$EMU_STATE" >>"$EMU_STATE/emulator.log" 2>&1 &
+	EMU_PID=$!
+	i=0
+	while [ ! -s "$EMU_STATE/emulator.json" ]; do
+		if ! kill -0 "$EMU_PID" 2>/dev/null; then
+			echo "emulator exited; its log:" >&2
+			cat "$EMU_STATE/emulator.log" >&2
+			return 1
+		fi
+		i=$((i + 1))
+		if [ "$i" -gt 300 ]; then
+			echo "emulator did not start in 30 s" >&2
+			return 1
+		fi
+		sleep 0.1
+	done
+	EMU_PORT=$(jq -r .port "$EMU_STATE/emulator.json")
+	EMU_CA=$(jq -r .ca_file "$EMU_STATE/emulator.json")
+}
+
+emu_stop() {
+	if [ -n "${EMU_PID:-}" ]; then
+		kill "$EMU_PID" 2>/dev/null || true
+		wait "$EMU_PID" 2>/dev/null || true
+		EMU_PID=
+	fi
+}
+
+emu_admin() {
+	"$EMU_PY" "$EMU_BIN" admin --state-dir "$EMU_STATE" "$@"
+}
+
+# emu_write_config FILE IDENTITY_JSON VAULT_URL...: a module configuration
+# that reaches the emulator for the given vaults as the identity printed by
+# `emu_admin add-identity`.
+emu_write_config() {
+	file=$1
+	identity=$2
+	shift 2
+	vaults=$(for v in "$@"; do printf '{"url":"%s"}\n' "$v"; done | jq -s .)
+	jq -n --argjson id "$identity" --argjson vaults "$vaults" \
+		--arg ca "$EMU_CA" --arg to "127.0.0.1:$EMU_PORT" '{
+		vaults: $vaults,
+		credential: {type: "client_secret", tenant_id: $id.tenant_id,
+			     client_id: $id.client_id, client_secret: $id.client_secret},
+		http: {ca_file: $ca, connect_to: $to},
+		log: {level: "info"}
+	}' >"$file"
+}

@@ -1,0 +1,290 @@
+#!/bin/bash
+# Integration tests: the module, driven by real PKCS#11 clients, against
+# the emulator. Run by `make check` (which sets AZKV_TOP_SRCDIR,
+# AZKV_TOP_BUILDDIR and AZKV_MODULE), or by hand with those set.
+#
+# AZKV_TEST_VALGRIND=1  runs our own programs under valgrind (leaks fail)
+# AZKV_TEST_SANITIZED=1 the module is an ASan build: only our own programs
+#                       load it (third-party clients are not ASan builds)
+set -u
+
+: "${AZKV_TOP_SRCDIR:?}" "${AZKV_TOP_BUILDDIR:?}" "${AZKV_MODULE:?}"
+export AZKV_MODULE
+# shellcheck source=../emulator/emulator.sh
+. "$AZKV_TOP_SRCDIR/tests/emulator/emulator.sh"
+
+CHECKS="$AZKV_TOP_BUILDDIR/tests/integration/p11_checks"
+ENVELOPE="$AZKV_TOP_BUILDDIR/tools/azkv-envelope"
+SOFTHSM=/usr/lib/softhsm/libsofthsm2.so
+WORK=$(mktemp -d /tmp/azkv-it.XXXXXX)
+passed=0
+failed=0
+skipped=0
+
+cleanup() {
+	emu_stop
+	if [ "$failed" -eq 0 ]; then rm -rf "$WORK"; else echo "# work dir kept: $WORK"; fi
+}
+trap cleanup EXIT
+
+# Our programs, under valgrind when asked.
+ours() {
+	if [ "${AZKV_TEST_VALGRIND:-0}" = 1 ]; then
+		valgrind -q --error-exitcode=99 --leak-check=full \
+			--errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect \
+			"$@"
+	else
+		"$@"
+	fi
+}
+
+third_party() {
+	[ "${AZKV_TEST_SANITIZED:-0}" != 1 ]
+}
+
+# run NAME COMMAND...: one test; output kept in $WORK/NAME.out.
+run() {
+	name=$1
+	shift
+	if "$@" >"$WORK/$name.out" 2>&1; then
+		echo "ok - $name"
+		passed=$((passed + 1))
+	else
+		echo "not ok - $name"
+		sed 's/^/#   /' "$WORK/$name.out"
+		failed=$((failed + 1))
+	fi
+}
+
+skip() {
+	echo "ok - $1 # SKIP $2"
+	skipped=$((skipped + 1))
+}
+
+# A log line naming the cause must be written for every bad input.
+log_says() {
+	grep -q -- "$2" "$1" || {
+		echo "log $1 does not say '$2'; it has:"
+		cat "$1"
+		return 1
+	}
+}
+
+# ------------------------------------------------------------------ setup
+emu_start "$WORK/emulator" || exit 1
+emu_admin add-vault --name demo >/dev/null || exit 1
+APP=$(emu_admin add-identity --name app) || exit 1
+NOUNWRAP=$(emu_admin add-identity --name nounwrap) || exit 1
+NOLIST=$(emu_admin add-identity --name nolist) || exit 1
+emu_admin set-policy --vault demo --identity "$(jq -r .client_id <<<"$APP")" \
+	--keys get,list,wrapKey,unwrapKey,encrypt,decrypt,sign,verify >/dev/null || exit 1
+emu_admin set-policy --vault demo --identity "$(jq -r .client_id <<<"$NOUNWRAP")" \
+	--keys get,list,wrapKey >/dev/null || exit 1
+emu_admin set-policy --vault demo --identity "$(jq -r .client_id <<<"$NOLIST")" \
+	--keys get,wrapKey,unwrapKey >/dev/null || exit 1
+emu_admin create-key --vault demo --name cmk --kty RSA --size 2048 >/dev/null || exit 1
+emu_admin create-key --vault demo --name other --kty RSA --size 2048 >/dev/null || exit 1
+emu_admin create-key --vault demo --name signing --kty RSA --size 2048 --ops sign,verify \
+	>/dev/null || exit 1
+emu_admin create-key --vault demo --name ec --kty EC --crv P-256 >/dev/null || exit 1
+
+VAULT=https://demo.vault.azure.net
+emu_write_config "$WORK/app.json" "$APP" "$VAULT"
+export AZKV_PKCS11_CONFIG="$WORK/app.json"
+export AZKV_PKCS11_LOG_FILE="$WORK/module.log"
+export AZKV_PKCS11_LOG_LEVEL=trace
+
+# ------------------------------------------------------------------ PKCS#11 semantics
+run p11-roundtrip-and-misuse ours "$CHECKS" roundtrip
+
+secret_not_logged() {
+	secret=$(jq -r .client_secret <<<"$APP")
+	[ -s "$AZKV_PKCS11_LOG_FILE" ] || { echo "trace log is empty"; return 1; }
+	if grep -qF -- "$secret" "$AZKV_PKCS11_LOG_FILE"; then
+		echo "the client secret appears in the trace log"
+		return 1
+	fi
+	if grep -qiE 'bearer [A-Za-z0-9_-]{20}|eyJ[A-Za-z0-9_-]{20}' "$AZKV_PKCS11_LOG_FILE"; then
+		echo "a token appears in the trace log"
+		return 1
+	fi
+	log_says "$AZKV_PKCS11_LOG_FILE" "unwrapkey"
+}
+run trace-log-has-requests-but-no-secret secret_not_logged
+
+# ------------------------------------------------------------------ envelope through the module
+envelope_roundtrip() {
+	head -c 100000 /dev/urandom >"$WORK/plain.bin"
+	for alg in RSA-OAEP RSA-OAEP-256 RSA1_5; do
+		ours "$ENVELOPE" seal --key cmk --alg "$alg" --in "$WORK/plain.bin" \
+			--out "$WORK/sealed.$alg" || return 1
+		ours "$ENVELOPE" open --in "$WORK/sealed.$alg" --out "$WORK/opened.$alg" || return 1
+		cmp "$WORK/plain.bin" "$WORK/opened.$alg" || return 1
+	done
+	# A tampered envelope must not open.
+	printf '\x01' | dd of="$WORK/sealed.RSA-OAEP" bs=1 seek=500 conv=notrunc 2>/dev/null
+	if "$ENVELOPE" open --in "$WORK/sealed.RSA-OAEP" --out "$WORK/tampered" 2>/dev/null; then
+		echo "a tampered envelope opened"
+		return 1
+	fi
+}
+run envelope-seal-open-all-algorithms envelope_roundtrip
+
+# ------------------------------------------------------------------ pkcs11-tool (OpenSC)
+if third_party; then
+	P11TOOL="pkcs11-tool --module $AZKV_MODULE"
+	slots() { $P11TOOL -L | tee /dev/stderr | grep -q "token label *: demo"; }
+	run pkcs11-tool-lists-slots slots
+	objects() {
+		out=$($P11TOOL -O) || return 1
+		echo "$out"
+		grep -q "Private Key Object; RSA" <<<"$out" && grep -q "Public Key Object; RSA 2048" <<<"$out" &&
+			grep -q "label: *cmk" <<<"$out" && grep -q "Public Key Object; EC" <<<"$out"
+	}
+	run pkcs11-tool-lists-objects objects
+	mechs() {
+		out=$($P11TOOL -M) || return 1
+		echo "$out"
+		grep -q "RSA-PKCS-OAEP" <<<"$out" && grep -q "AES-GCM" <<<"$out"
+	}
+	run pkcs11-tool-lists-mechanisms mechs
+	read_pub() {
+		$P11TOOL --read-object --type pubkey --label cmk -o "$WORK/cmk.der" &&
+			openssl pkey -pubin -inform DER -in "$WORK/cmk.der" -out "$WORK/cmk.pem" &&
+			openssl pkey -pubin -in "$WORK/cmk.pem" -text -noout | grep -q "2048 bit"
+	}
+	run pkcs11-tool-exports-public-key read_pub
+else
+	skip pkcs11-tool "sanitizer build"
+fi
+
+# ------------------------------------------------------------------ DEK wrapped by openssl
+openssl_wrapped_dek() {
+	[ -s "$WORK/cmk.pem" ] || emu_admin export-public --vault demo --name cmk >"$WORK/cmk.pem"
+	head -c 32 /dev/urandom >"$WORK/dek.bin"
+	openssl pkeyutl -encrypt -pubin -inkey "$WORK/cmk.pem" -in "$WORK/dek.bin" \
+		-out "$WORK/dek.wrapped" -pkeyopt rsa_padding_mode:oaep \
+		-pkeyopt rsa_oaep_md:sha256 -pkeyopt rsa_mgf1_md:sha256 || return 1
+	want=$(od -An -tx1 -v "$WORK/dek.bin" | tr -d ' \n')
+	got=$(ours "$ENVELOPE" unwrap --key cmk --wrapped "$WORK/dek.wrapped" --alg RSA-OAEP-256) ||
+		return 1
+	echo "want $want"
+	echo "got  $got"
+	[ "$want" = "$got" ]
+}
+run openssl-pkeyutl-wrapped-dek-unwraps openssl_wrapped_dek
+
+# ------------------------------------------------------------------ SoftHSMv2 interop
+softhsm_wrapped_dek() {
+	mkdir -p "$WORK/softhsm/tokens"
+	printf 'directories.tokendir = %s\nobjectstore.backend = file\n' "$WORK/softhsm/tokens" \
+		>"$WORK/softhsm/softhsm2.conf"
+	export SOFTHSM2_CONF="$WORK/softhsm/softhsm2.conf"
+	softhsm2-util --init-token --free --label interop --pin 1234 --so-pin 5678 || return 1
+	[ -s "$WORK/cmk.pem" ] || emu_admin export-public --vault demo --name cmk >"$WORK/cmk.pem"
+	openssl pkey -pubin -in "$WORK/cmk.pem" -outform DER -out "$WORK/cmk.spki.der" || return 1
+	# SoftHSM 2.6 wraps with OAEP only over SHA-1 (the vault's RSA-OAEP).
+	for alg in RSA-OAEP RSA1_5; do
+		want=$("$ENVELOPE" --module "$SOFTHSM" --token interop --pin 1234 wrap-new \
+			--alg $alg --pubkey "$WORK/cmk.spki.der" --out "$WORK/softhsm.wrapped") || return 1
+		got=$(ours "$ENVELOPE" unwrap --key cmk --alg $alg --wrapped "$WORK/softhsm.wrapped") ||
+			return 1
+		echo "$alg: softhsm key $want"
+		echo "$alg: vault unwrap $got"
+		[ -n "$want" ] && [ "$want" = "$got" ] || return 1
+	done
+}
+if [ -e "$SOFTHSM" ]; then
+	run softhsm-wrapped-dek-unwraps softhsm_wrapped_dek
+else
+	skip softhsm "SoftHSMv2 not installed"
+fi
+
+# ------------------------------------------------------------------ p11-kit registration
+p11kit_lists_module() {
+	home="$WORK/home"
+	mkdir -p "$home/.config/pkcs11/modules"
+	sed "s|^module:.*|module: $AZKV_MODULE|" "$AZKV_TOP_BUILDDIR/pkcs11/azkv-pkcs11.module" \
+		>"$home/.config/pkcs11/modules/azkv-pkcs11.module"
+	# p11-kit ignores user configuration when run as root: run it as nobody.
+	as_user=""
+	if [ "$(id -u)" -eq 0 ]; then
+		chmod -R a+rX "$WORK"
+		as_user="setpriv --reuid=65534 --regid=65534 --clear-groups"
+	fi
+	out=$($as_user env HOME="$home" AZKV_PKCS11_LOG_FILE= p11-kit list-modules) || return 1
+	echo "$out"
+	grep -q "^azkv-pkcs11: " <<<"$out" && grep -A3 "^azkv-pkcs11: " <<<"$out" |
+		grep -q "library-description: Azure Key Vault PKCS#11"
+}
+if third_party; then
+	run p11-kit-list-modules-shows-module p11kit_lists_module
+fi
+
+# ------------------------------------------------------------------ bad input
+CKR_GENERAL_ERROR=0x5
+CKR_DEVICE_ERROR=0x30
+CKR_KEY_FUNCTION_NOT_PERMITTED=0x68
+
+bad_missing_config() {
+	log="$WORK/missing.log"
+	AZKV_PKCS11_CONFIG="$WORK/no-such-config.json" AZKV_PKCS11_LOG_FILE="$log" \
+		ours "$CHECKS" expect-init $CKR_GENERAL_ERROR && log_says "$log" "no-such-config.json"
+}
+run bad-config-missing bad_missing_config
+
+bad_malformed_config() {
+	log="$WORK/malformed.log"
+	printf '{"vaults": [ {"url": "https://demo.vault.azure.net"}, ]\n' >"$WORK/malformed.json"
+	AZKV_PKCS11_CONFIG="$WORK/malformed.json" AZKV_PKCS11_LOG_FILE="$log" \
+		ours "$CHECKS" expect-init $CKR_GENERAL_ERROR && log_says "$log" "malformed.json"
+}
+run bad-config-malformed bad_malformed_config
+
+bad_unknown_vault() {
+	log="$WORK/unknown-vault.log"
+	emu_write_config "$WORK/unknown.json" "$APP" https://nosuch.vault.azure.net
+	AZKV_PKCS11_CONFIG="$WORK/unknown.json" AZKV_PKCS11_LOG_FILE="$log" \
+		ours "$CHECKS" expect-find $CKR_DEVICE_ERROR && log_says "$log" "nosuch.vault.azure.net"
+}
+run bad-unknown-vault-host bad_unknown_vault
+
+bad_no_unwrap_permission() {
+	log="$WORK/forbidden.log"
+	emu_write_config "$WORK/nounwrap.json" "$NOUNWRAP" "$VAULT"
+	AZKV_PKCS11_CONFIG="$WORK/nounwrap.json" AZKV_PKCS11_LOG_FILE="$log" \
+		ours "$CHECKS" expect-unwrap cmk $CKR_KEY_FUNCTION_NOT_PERMITTED &&
+		log_says "$log" "HTTP 403" && log_says "$log" "unwrapKey permission"
+}
+run bad-identity-without-unwrapkey bad_no_unwrap_permission
+
+bad_no_list_permission() {
+	log="$WORK/nolist.log"
+	emu_write_config "$WORK/nolist.json" "$NOLIST" "$VAULT"
+	AZKV_PKCS11_CONFIG="$WORK/nolist.json" AZKV_PKCS11_LOG_FILE="$log" \
+		ours "$CHECKS" expect-find $CKR_DEVICE_ERROR && log_says "$log" "HTTP 403"
+}
+run bad-identity-without-list bad_no_list_permission
+
+bad_secret() {
+	log="$WORK/badsecret.log"
+	wrong=$(jq '.client_secret = "not-the-secret"' <<<"$APP")
+	emu_write_config "$WORK/badsecret.json" "$wrong" "$VAULT"
+	AZKV_PKCS11_CONFIG="$WORK/badsecret.json" AZKV_PKCS11_LOG_FILE="$log" \
+		ours "$CHECKS" expect-find $CKR_DEVICE_ERROR && log_says "$log" "AADSTS7000215" &&
+		! grep -q "not-the-secret" "$log"
+}
+run bad-client-secret bad_secret
+
+bad_emulator_down() {
+	log="$WORK/down.log"
+	# A loopback port nothing listens on: bind one, note it, release it.
+	port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	jq --arg to "127.0.0.1:$port" '.http.connect_to = $to' "$WORK/app.json" >"$WORK/down.json"
+	AZKV_PKCS11_CONFIG="$WORK/down.json" AZKV_PKCS11_LOG_FILE="$log" \
+		ours "$CHECKS" expect-find $CKR_DEVICE_ERROR && log_says "$log" "127.0.0.1"
+}
+run bad-emulator-down bad_emulator_down
+
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,215 @@
+/* Attribute storage, template reading and matching, C_GetAttributeValue
+ * semantics and secret-key template rules. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "attr.h"
+#include "object.h"
+
+static void test_set_replaces_and_find_returns_copy(void **state)
+{
+	azkv_attrs a = {0};
+	char label[] = "first";
+	assert_int_equal(azkv_attrs_set_string(&a, CKA_LABEL, label), CKR_OK);
+	label[0] = 'X'; /* the stored value is a copy */
+	assert_int_equal(azkv_attrs_set_string(&a, CKA_LABEL, "second!"), CKR_OK);
+	assert_int_equal(a.n, 1);
+	const CK_ATTRIBUTE *got = azkv_attrs_find(&a, CKA_LABEL);
+	assert_non_null(got);
+	assert_int_equal(got->ulValueLen, 7);
+	assert_memory_equal(got->pValue, "second!", 7);
+	assert_null(azkv_attrs_find(&a, CKA_ID));
+	azkv_attrs_free(&a);
+}
+
+static void test_bool_default_when_absent_or_malformed(void **state)
+{
+	azkv_attrs a = {0};
+	assert_int_equal(azkv_attrs_bool(&a, CKA_TOKEN, CK_TRUE), CK_TRUE);
+	azkv_attrs_set_ulong(&a, CKA_TOKEN, 0); /* wrong size for a CK_BBOOL */
+	assert_int_equal(azkv_attrs_bool(&a, CKA_TOKEN, CK_TRUE), CK_TRUE);
+	azkv_attrs_set_bool(&a, CKA_TOKEN, CK_FALSE);
+	assert_int_equal(azkv_attrs_bool(&a, CKA_TOKEN, CK_TRUE), CK_FALSE);
+	azkv_attrs_free(&a);
+}
+
+static void test_tmpl_reads_typed_values_and_rejects_bad_sizes(void **state)
+{
+	CK_BBOOL yes = CK_TRUE;
+	CK_ULONG len = 32;
+	CK_ULONG bad = 1;
+	CK_ATTRIBUTE t[] = {{CKA_SENSITIVE, &yes, sizeof(yes)},
+			    {CKA_VALUE_LEN, &len, sizeof(len)},
+			    {CKA_EXTRACTABLE, &bad, sizeof(bad)},
+			    {CKA_KEY_TYPE, NULL, sizeof(CK_ULONG)}};
+	CK_BBOOL b = CK_FALSE;
+	CK_ULONG u = 0;
+	int present;
+	assert_int_equal(azkv_tmpl_bool(t, 4, CKA_SENSITIVE, &b, &present), CKR_OK);
+	assert_true(present);
+	assert_int_equal(b, CK_TRUE);
+	assert_int_equal(azkv_tmpl_ulong(t, 4, CKA_VALUE_LEN, &u, &present), CKR_OK);
+	assert_int_equal(u, 32);
+	assert_int_equal(azkv_tmpl_bool(t, 4, CKA_EXTRACTABLE, &b, &present),
+			 CKR_ATTRIBUTE_VALUE_INVALID);
+	assert_int_equal(azkv_tmpl_ulong(t, 4, CKA_KEY_TYPE, &u, &present),
+			 CKR_ATTRIBUTE_VALUE_INVALID);
+	assert_int_equal(azkv_tmpl_bool(t, 4, CKA_TOKEN, &b, &present), CKR_OK);
+	assert_false(present);
+}
+
+static void test_template_matching(void **state)
+{
+	azkv_attrs a = {0};
+	azkv_attrs_set_ulong(&a, CKA_CLASS, CKO_PRIVATE_KEY);
+	azkv_attrs_set_string(&a, CKA_LABEL, "cmk");
+	CK_OBJECT_CLASS priv = CKO_PRIVATE_KEY, pub = CKO_PUBLIC_KEY;
+	CK_ATTRIBUTE match[] = {{CKA_CLASS, &priv, sizeof(priv)}, {CKA_LABEL, "cmk", 3}};
+	CK_ATTRIBUTE other_class[] = {{CKA_CLASS, &pub, sizeof(pub)}};
+	CK_ATTRIBUTE prefix[] = {{CKA_LABEL, "cm", 2}};
+	CK_ATTRIBUTE absent[] = {{CKA_ID, "x", 1}};
+	assert_true(azkv_tmpl_matches(&a, NULL, 0));
+	assert_true(azkv_tmpl_matches(&a, match, 2));
+	assert_false(azkv_tmpl_matches(&a, other_class, 1));
+	assert_false(azkv_tmpl_matches(&a, prefix, 1));
+	assert_false(azkv_tmpl_matches(&a, absent, 1));
+	azkv_attrs_free(&a);
+}
+
+static void test_copy_out_follows_two_call_convention(void **state)
+{
+	unsigned char buf[4];
+	CK_ATTRIBUTE query = {CKA_LABEL, NULL, 0};
+	assert_int_equal(azkv_attr_copy_out(&query, "abcdef", 6), CKR_OK);
+	assert_int_equal(query.ulValueLen, 6);
+	CK_ATTRIBUTE small = {CKA_LABEL, buf, sizeof(buf)};
+	assert_int_equal(azkv_attr_copy_out(&small, "abcdef", 6), CKR_BUFFER_TOO_SMALL);
+	assert_int_equal(small.ulValueLen, CK_UNAVAILABLE_INFORMATION);
+	CK_ATTRIBUTE fits = {CKA_LABEL, buf, sizeof(buf)};
+	assert_int_equal(azkv_attr_copy_out(&fits, "abc", 3), CKR_OK);
+	assert_int_equal(fits.ulValueLen, 3);
+	assert_memory_equal(buf, "abc", 3);
+}
+
+static const unsigned char KEY32[32] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+					17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
+
+static void test_unwrapped_key_defaults_to_sensitive(void **state)
+{
+	CK_KEY_TYPE aes = CKK_AES;
+	CK_ATTRIBUTE t[] = {{CKA_KEY_TYPE, &aes, sizeof(aes)}};
+	azkv_object *obj = NULL;
+	assert_int_equal(azkv_secret_key_new(0, 1, t, 1, KEY32, 32, 0, CK_UNAVAILABLE_INFORMATION,
+					     &obj),
+			 CKR_OK);
+	assert_int_equal(azkv_attrs_bool(&obj->attrs, CKA_SENSITIVE, CK_FALSE), CK_TRUE);
+	assert_int_equal(azkv_attrs_bool(&obj->attrs, CKA_ALWAYS_SENSITIVE, CK_TRUE), CK_FALSE);
+	assert_int_equal(azkv_attrs_bool(&obj->attrs, CKA_LOCAL, CK_TRUE), CK_FALSE);
+
+	/* Reading the value is refused; other attributes in the same call
+	 * are still answered, and unknown ones are flagged. */
+	unsigned char value[32];
+	CK_ULONG len = 0;
+	CK_ATTRIBUTE get[] = {{CKA_VALUE, value, sizeof(value)},
+			      {CKA_VALUE_LEN, &len, sizeof(len)},
+			      {CKA_MODULUS, NULL, 0}};
+	CK_RV rv = azkv_object_get_attributes(obj, get, 3);
+	assert_true(rv == CKR_ATTRIBUTE_SENSITIVE || rv == CKR_ATTRIBUTE_TYPE_INVALID);
+	assert_int_equal(get[0].ulValueLen, CK_UNAVAILABLE_INFORMATION);
+	assert_int_equal(len, 32);
+	assert_int_equal(get[2].ulValueLen, CK_UNAVAILABLE_INFORMATION);
+	azkv_object_free(obj);
+}
+
+static void test_non_sensitive_extractable_value_is_readable(void **state)
+{
+	CK_KEY_TYPE aes = CKK_AES;
+	CK_BBOOL no = CK_FALSE, yes = CK_TRUE;
+	CK_ATTRIBUTE t[] = {{CKA_KEY_TYPE, &aes, sizeof(aes)},
+			    {CKA_SENSITIVE, &no, sizeof(no)},
+			    {CKA_EXTRACTABLE, &yes, sizeof(yes)}};
+	azkv_object *obj = NULL;
+	assert_int_equal(azkv_secret_key_new(0, 1, t, 3, KEY32, 32, 0, CK_UNAVAILABLE_INFORMATION,
+					     &obj),
+			 CKR_OK);
+	unsigned char value[32];
+	CK_ATTRIBUTE get = {CKA_VALUE, value, sizeof(value)};
+	assert_int_equal(azkv_object_get_attributes(obj, &get, 1), CKR_OK);
+	assert_memory_equal(value, KEY32, 32);
+	azkv_object_free(obj);
+}
+
+static CK_RV make(CK_ATTRIBUTE *t, CK_ULONG n, CK_ULONG value_len)
+{
+	azkv_object *obj = NULL;
+	CK_RV rv = azkv_secret_key_new(0, 1, t, n, KEY32, value_len, 0, CK_UNAVAILABLE_INFORMATION,
+				       &obj);
+	azkv_object_free(obj);
+	return rv;
+}
+
+static void test_secret_template_rules(void **state)
+{
+	CK_KEY_TYPE aes = CKK_AES, rsa = CKK_RSA;
+	CK_BBOOL yes = CK_TRUE;
+	CK_ULONG sixteen = 16;
+	CK_OBJECT_CLASS pub = CKO_PUBLIC_KEY;
+	CK_ATTRIBUTE no_type[] = {{CKA_SENSITIVE, &yes, sizeof(yes)}};
+	CK_ATTRIBUTE token[] = {{CKA_KEY_TYPE, &aes, sizeof(aes)}, {CKA_TOKEN, &yes, sizeof(yes)}};
+	CK_ATTRIBUTE read_only[] = {{CKA_KEY_TYPE, &aes, sizeof(aes)},
+				    {CKA_LOCAL, &yes, sizeof(yes)}};
+	CK_ATTRIBUTE wrong_len[] = {{CKA_KEY_TYPE, &aes, sizeof(aes)},
+				    {CKA_VALUE_LEN, &sixteen, sizeof(sixteen)}};
+	CK_ATTRIBUTE wrong_type[] = {{CKA_KEY_TYPE, &rsa, sizeof(rsa)}};
+	CK_ATTRIBUTE wrong_class[] = {{CKA_KEY_TYPE, &aes, sizeof(aes)},
+				      {CKA_CLASS, &pub, sizeof(pub)}};
+	CK_ATTRIBUTE foreign[] = {{CKA_KEY_TYPE, &aes, sizeof(aes)}, {CKA_MODULUS, "x", 1}};
+	CK_ATTRIBUTE value[] = {{CKA_KEY_TYPE, &aes, sizeof(aes)}, {CKA_VALUE, "x", 1}};
+	CK_ATTRIBUTE ok[] = {{CKA_KEY_TYPE, &aes, sizeof(aes)}};
+
+	assert_int_equal(make(no_type, 1, 32), CKR_TEMPLATE_INCOMPLETE);
+	assert_int_equal(make(token, 2, 32), CKR_ATTRIBUTE_VALUE_INVALID);
+	assert_int_equal(make(read_only, 2, 32), CKR_ATTRIBUTE_READ_ONLY);
+	assert_int_equal(make(wrong_len, 2, 32), CKR_TEMPLATE_INCONSISTENT);
+	assert_int_equal(make(wrong_type, 1, 32), CKR_ATTRIBUTE_VALUE_INVALID);
+	assert_int_equal(make(wrong_class, 2, 32), CKR_TEMPLATE_INCONSISTENT);
+	assert_int_equal(make(foreign, 2, 32), CKR_ATTRIBUTE_TYPE_INVALID);
+	assert_int_equal(make(value, 2, 32), CKR_TEMPLATE_INCONSISTENT);
+	assert_int_equal(make(ok, 1, 20), CKR_KEY_SIZE_RANGE);
+	assert_int_equal(make(ok, 1, 24), CKR_OK);
+}
+
+static void test_generated_key_records_its_history(void **state)
+{
+	CK_BBOOL no = CK_FALSE;
+	CK_ATTRIBUTE t[] = {{CKA_EXTRACTABLE, &no, sizeof(no)}};
+	azkv_object *obj = NULL;
+	assert_int_equal(azkv_secret_key_new(0, 1, t, 1, KEY32, 32, 1, CKM_AES_KEY_GEN, &obj),
+			 CKR_OK);
+	assert_int_equal(obj->key_type, CKK_AES);
+	assert_int_equal(azkv_attrs_bool(&obj->attrs, CKA_LOCAL, CK_FALSE), CK_TRUE);
+	assert_int_equal(azkv_attrs_bool(&obj->attrs, CKA_NEVER_EXTRACTABLE, CK_FALSE), CK_TRUE);
+	assert_int_equal(azkv_attrs_bool(&obj->attrs, CKA_ALWAYS_SENSITIVE, CK_FALSE), CK_TRUE);
+	azkv_object_free(obj);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_set_replaces_and_find_returns_copy),
+		cmocka_unit_test(test_bool_default_when_absent_or_malformed),
+		cmocka_unit_test(test_tmpl_reads_typed_values_and_rejects_bad_sizes),
+		cmocka_unit_test(test_template_matching),
+		cmocka_unit_test(test_copy_out_follows_two_call_convention),
+		cmocka_unit_test(test_unwrapped_key_defaults_to_sensitive),
+		cmocka_unit_test(test_non_sensitive_extractable_value_is_readable),
+		cmocka_unit_test(test_secret_template_rules),
+		cmocka_unit_test(test_generated_key_records_its_history),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
