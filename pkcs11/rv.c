@@ -44,12 +44,9 @@ CK_RV azkv_rv_map(const azkv_err *err, azkv_rv_ctx ctx)
 
 CK_RV azkv_rv_from_err(const azkv_err *err, azkv_rv_ctx ctx, const char *what)
 {
+	/* The core's message already names the HTTP status and Azure code. */
 	CK_RV rv = azkv_rv_map(err, ctx);
-	if (err->http_status != 0)
-		azkv_error("%s: %s (HTTP %ld%s%s) -> %s", what, err->message, err->http_status,
-			   err->code[0] ? ", " : "", err->code, azkv_rv_name(rv));
-	else
-		azkv_error("%s: %s -> %s", what, err->message, azkv_rv_name(rv));
+	azkv_error("%s: %s -> %s", what, err->message, azkv_rv_name(rv));
 	return rv;
 }
 

@@ -28,7 +28,7 @@ typedef struct azkv_err {
 	azkv_rc rc;
 	long http_status;  /* 0 when no HTTP response was involved */
 	char code[64];     /* Azure error code, e.g. "KeyNotFound"; "" if none */
-	char message[512]; /* why, for the log; never holds a secret */
+	char message[1024]; /* why, for the log; never holds a secret */
 } azkv_err;
 
 /* Sets err (when not NULL) and returns rc, so callers can write

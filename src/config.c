@@ -1,0 +1,696 @@
+/* The JSON configuration file: parsing, validation and defaults. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+#include <openssl/crypto.h>
+
+#include "bytes.h"
+#include "http.h"
+#include "log.h"
+
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc"
+#endif
+
+#define CONFIG_ENV          "AZKV_PKCS11_CONFIG"
+#define CONFIG_MAX_SIZE     (1024 * 1024)
+#define SECRET_MAX_SIZE     (64 * 1024)
+#define LABEL_MAX           32
+#define DEFAULT_AUTHORITY   "https://login.microsoftonline.com"
+#define DEFAULT_API_VERSION "7.4"
+
+const char *azkv_config_path(void)
+{
+	const char *env = secure_getenv(CONFIG_ENV);
+
+	if (env && *env)
+		return env;
+	return SYSCONFDIR "/azkv-pkcs11/config.json";
+}
+
+/* ---------------------------------------------------------------- helpers */
+
+typedef struct parse_ctx {
+	const char *origin;
+	azkv_err *err;
+	int inline_secret; /* client_secret given in the file itself */
+} parse_ctx;
+
+__attribute__((format(printf, 2, 3))) static azkv_rc cfg_err(parse_ctx *ctx, const char *fmt, ...)
+{
+	char what[400];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	return azkv_err_set(ctx->err, AZKV_ERR_CONFIG, "config %s: %s", ctx->origin, what);
+}
+
+static azkv_rc cfg_nomem(parse_ctx *ctx)
+{
+	return azkv_err_set(ctx->err, AZKV_ERR_NOMEM, "config %s: out of memory", ctx->origin);
+}
+
+/* Every member of obj must be in allowed (NULL-terminated) and unique. */
+static azkv_rc check_keys(parse_ctx *ctx, const cJSON *obj, const char *where,
+                          const char *const *allowed)
+{
+	const cJSON *item, *prev;
+	size_t i;
+
+	cJSON_ArrayForEach(item, obj)
+	{
+		for (i = 0; allowed[i]; i++) {
+			if (strcmp(item->string, allowed[i]) == 0)
+				break;
+		}
+		if (!allowed[i])
+			return cfg_err(ctx, "unknown key \"%s\" in %s", item->string, where);
+		for (prev = obj->child; prev != item; prev = prev->next) {
+			if (strcmp(prev->string, item->string) == 0)
+				return cfg_err(ctx, "duplicate key \"%s\" in %s", item->string,
+				               where);
+		}
+	}
+	return AZKV_OK;
+}
+
+/* A non-empty string member, copied into *out; absent leaves *out. */
+static azkv_rc get_string(parse_ctx *ctx, const cJSON *obj, const char *prefix, const char *key,
+                          char **out)
+{
+	const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, key);
+	char *copy;
+
+	if (!item)
+		return AZKV_OK;
+	if (!cJSON_IsString(item) || !item->valuestring[0])
+		return cfg_err(ctx, "\"%s%s\" must be a non-empty string", prefix, key);
+	copy = strdup(item->valuestring);
+	if (!copy)
+		return cfg_nomem(ctx);
+	free(*out);
+	*out = copy;
+	return AZKV_OK;
+}
+
+/* An integer member in [min, max]; absent leaves *out. */
+static azkv_rc get_long(parse_ctx *ctx, const cJSON *obj, const char *prefix, const char *key,
+                        long min, long max, long *out)
+{
+	const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, key);
+	double v;
+
+	if (!item)
+		return AZKV_OK;
+	v = item->valuedouble;
+	if (!cJSON_IsNumber(item) || !isfinite(v) || floor(v) != v || v < (double)min ||
+	    v > (double)max)
+		return cfg_err(ctx, "\"%s%s\" must be an integer from %ld to %ld", prefix, key, min,
+		               max);
+	*out = (long)v;
+	return AZKV_OK;
+}
+
+static azkv_rc get_object(parse_ctx *ctx, const cJSON *root, const char *key, const cJSON **out)
+{
+	const cJSON *item = cJSON_GetObjectItemCaseSensitive(root, key);
+
+	*out = NULL;
+	if (!item)
+		return AZKV_OK;
+	if (!cJSON_IsObject(item))
+		return cfg_err(ctx, "\"%s\" must be an object", key);
+	*out = item;
+	return AZKV_OK;
+}
+
+/* Reads a whole file of at most max bytes into a NUL-terminated buffer
+ * (caller wipes and frees). Returns 0, or an errno value (EFBIG if too
+ * large). */
+static int read_file(const char *path, size_t max, char **out, size_t *out_len, struct stat *st)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	ssize_t n;
+	int fd, e = 0;
+
+	*out = NULL;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno;
+	if (fstat(fd, st) != 0) {
+		e = errno;
+		goto out;
+	}
+	if (!S_ISREG(st->st_mode)) {
+		e = EINVAL;
+		goto out;
+	}
+	if ((size_t)st->st_size > max) {
+		e = EFBIG;
+		goto out;
+	}
+	buf = malloc((size_t)st->st_size + 1);
+	if (!buf) {
+		e = ENOMEM;
+		goto out;
+	}
+	while (len < (size_t)st->st_size) {
+		n = read(fd, buf + len, (size_t)st->st_size - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			e = errno;
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	*out = buf;
+	*out_len = len;
+	buf = NULL;
+out:
+	if (buf) {
+		OPENSSL_cleanse(buf, (size_t)st->st_size + 1);
+		free(buf);
+	}
+	close(fd);
+	return e;
+}
+
+static const char *read_error(int e)
+{
+	if (e == EFBIG)
+		return "file too large";
+	if (e == EINVAL)
+		return "not a regular file";
+	return strerror(e);
+}
+
+/* ---------------------------------------------------------------- sections */
+
+/* The value of key, url, must be https:// (or http:// to loopback) with
+ * no user info, path, query or fragment; example is what to write
+ * instead. Trailing '/' are removed from url. If host is not NULL, it
+ * receives the host (curl_free). */
+static azkv_rc check_base_url(parse_ctx *ctx, const char *key, char *url, const char *example,
+                              char **host)
+{
+	CURLU *u = curl_url();
+	char *h = NULL, *path = NULL, *part = NULL;
+	size_t len;
+	azkv_rc rc = AZKV_OK;
+
+	if (!u) {
+		rc = cfg_nomem(ctx);
+		goto out;
+	}
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &h, 0) != CURLUE_OK) {
+		rc = cfg_err(ctx, "%s \"%s\" is not a URL", key,
+		             strchr(url, '@') ? "(hidden)" : url);
+		goto out;
+	}
+	/* Not echoed: user info may hold a password. */
+	if (curl_url_get(u, CURLUPART_USER, &part, 0) == CURLUE_OK) {
+		rc = cfg_err(ctx, "%s must not contain user information", key);
+		goto out;
+	}
+	if (!azkv_http_url_allowed(url)) {
+		rc = cfg_err(ctx,
+		             "%s \"%s\" must be https:// (plain http:// is only allowed to a "
+		             "loopback address)",
+		             key, url);
+		goto out;
+	}
+	if (curl_url_get(u, CURLUPART_PATH, &path, 0) == CURLUE_OK && strcmp(path, "/") != 0) {
+		rc = cfg_err(ctx, "%s \"%s\" must not have a path (want %s)", key, url, example);
+		goto out;
+	}
+	if (curl_url_get(u, CURLUPART_QUERY, &part, 0) == CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_FRAGMENT, &part, 0) == CURLUE_OK) {
+		rc = cfg_err(ctx, "%s \"%s\" must not have a query or fragment", key, url);
+		goto out;
+	}
+	len = strlen(url);
+	while (len > 0 && url[len - 1] == '/')
+		url[--len] = '\0';
+	if (host) {
+		*host = h;
+		h = NULL;
+	}
+out:
+	curl_free(h);
+	curl_free(path);
+	curl_free(part);
+	curl_url_cleanup(u);
+	return rc;
+}
+
+static azkv_rc parse_vault(parse_ctx *ctx, const cJSON *item, size_t idx, azkv_vault_config *v)
+{
+	static const char *const keys[] = {"url", "label", NULL};
+	char where[32], prefix[32], key[40];
+	char *host = NULL;
+	const char *h;
+	size_t len;
+	azkv_rc rc;
+
+	snprintf(where, sizeof(where), "vaults[%zu]", idx);
+	snprintf(prefix, sizeof(prefix), "vaults[%zu].", idx);
+	if (!cJSON_IsObject(item))
+		return cfg_err(ctx, "%s must be an object with \"url\"", where);
+	rc = check_keys(ctx, item, where, keys);
+	if (rc == AZKV_OK)
+		rc = get_string(ctx, item, prefix, "url", &v->url);
+	if (rc == AZKV_OK)
+		rc = get_string(ctx, item, prefix, "label", &v->label);
+	if (rc != AZKV_OK)
+		goto out;
+	if (!v->url) {
+		rc = cfg_err(ctx, "%s.url is required", where);
+		goto out;
+	}
+	snprintf(key, sizeof(key), "%surl", prefix);
+	rc = check_base_url(ctx, key, v->url, "https://NAME.vault.azure.net", &host);
+	if (rc != AZKV_OK)
+		goto out;
+
+	if (v->label && strlen(v->label) > LABEL_MAX) {
+		rc = cfg_err(ctx, "%s.label \"%s\" is longer than %d bytes", where, v->label,
+		             LABEL_MAX);
+		goto out;
+	}
+	if (!v->label) {
+		/* NAME of NAME.vault.azure.net; an IPv6 host without brackets. */
+		h = host[0] == '[' ? host + 1 : host;
+		len = strcspn(h, host[0] == '[' ? "]" : ".");
+		if (len > LABEL_MAX)
+			len = LABEL_MAX;
+		v->label = strndup(h, len);
+		if (!v->label) {
+			rc = cfg_nomem(ctx);
+			goto out;
+		}
+	}
+out:
+	curl_free(host);
+	return rc;
+}
+
+static azkv_rc parse_vaults(parse_ctx *ctx, const cJSON *root, azkv_config *cfg)
+{
+	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, "vaults");
+	const cJSON *item;
+	size_t n, i = 0;
+	azkv_rc rc;
+
+	if (!arr)
+		return cfg_err(ctx, "\"vaults\" is required (a list of {\"url\": ...})");
+	if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) == 0)
+		return cfg_err(ctx, "\"vaults\" must be a non-empty list");
+	n = (size_t)cJSON_GetArraySize(arr);
+	cfg->vaults = calloc(n, sizeof(*cfg->vaults));
+	if (!cfg->vaults)
+		return cfg_nomem(ctx);
+	cJSON_ArrayForEach(item, arr)
+	{
+		cfg->n_vaults = i + 1;
+		rc = parse_vault(ctx, item, i, &cfg->vaults[i]);
+		if (rc != AZKV_OK)
+			return rc;
+		for (size_t j = 0; j < i; j++) {
+			if (strcasecmp(cfg->vaults[j].url, cfg->vaults[i].url) == 0)
+				return cfg_err(ctx, "vaults[%zu] repeats the url of vaults[%zu]", i,
+				               j);
+			if (strcmp(cfg->vaults[j].label, cfg->vaults[i].label) == 0)
+				return cfg_err(ctx,
+				               "vaults[%zu] has the same label \"%s\" as "
+				               "vaults[%zu]; set \"label\" to tell them apart",
+				               i, cfg->vaults[i].label, j);
+		}
+		i++;
+	}
+	return AZKV_OK;
+}
+
+/* Reads the client secret from path: trailing newlines trimmed. */
+static azkv_rc read_secret_file(parse_ctx *ctx, const char *path, char **out)
+{
+	struct stat st;
+	size_t len = 0;
+	char *buf = NULL;
+	int e;
+
+	e = read_file(path, SECRET_MAX_SIZE, &buf, &len, &st);
+	if (e)
+		return cfg_err(ctx, "credential.client_secret_file %s: %s", path, read_error(e));
+	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+		buf[--len] = '\0';
+	if (len == 0 || strlen(buf) != len) {
+		OPENSSL_cleanse(buf, len);
+		free(buf);
+		return cfg_err(ctx, "credential.client_secret_file %s is empty or not text", path);
+	}
+	if (st.st_mode & S_IROTH)
+		azkv_warn("config %s: client secret file %s is readable by every user", ctx->origin,
+		          path);
+	*out = buf;
+	return AZKV_OK;
+}
+
+static azkv_rc parse_credential(parse_ctx *ctx, const cJSON *root, azkv_credential_config *c)
+{
+	static const char *const keys[] = {
+	        "type",           "tenant_id", "client_id", "client_secret", "client_secret_file",
+	        "authority_host", NULL};
+	static const char *const client_secret_only[] = {"tenant_id", "client_id", "client_secret",
+	                                                 "client_secret_file", NULL};
+	const cJSON *obj, *type;
+	char *secret_file = NULL;
+	azkv_rc rc;
+
+	rc = get_object(ctx, root, "credential", &obj);
+	if (rc != AZKV_OK)
+		goto out;
+	c->type = obj ? AZKV_CRED_CLIENT_SECRET : AZKV_CRED_ENVIRONMENT;
+	if (obj) {
+		rc = check_keys(ctx, obj, "\"credential\"", keys);
+		if (rc != AZKV_OK)
+			goto out;
+		type = cJSON_GetObjectItemCaseSensitive(obj, "type");
+		if (type) {
+			if (cJSON_IsString(type) &&
+			    strcmp(type->valuestring, "client_secret") == 0) {
+				c->type = AZKV_CRED_CLIENT_SECRET;
+			} else if (cJSON_IsString(type) &&
+			           strcmp(type->valuestring, "environment") == 0) {
+				c->type = AZKV_CRED_ENVIRONMENT;
+			} else {
+				rc = cfg_err(ctx, "\"credential.type\" must be \"client_secret\" "
+				                  "or \"environment\"");
+				goto out;
+			}
+		}
+		if (c->type == AZKV_CRED_ENVIRONMENT) {
+			for (size_t i = 0; client_secret_only[i]; i++) {
+				if (cJSON_GetObjectItemCaseSensitive(obj, client_secret_only[i])) {
+					rc = cfg_err(ctx,
+					             "credential.%s is not used with type "
+					             "\"environment\" (it reads AZURE_TENANT_ID, "
+					             "AZURE_CLIENT_ID, AZURE_CLIENT_SECRET)",
+					             client_secret_only[i]);
+					goto out;
+				}
+			}
+		}
+		rc = get_string(ctx, obj, "credential.", "tenant_id", &c->tenant_id);
+		if (rc == AZKV_OK)
+			rc = get_string(ctx, obj, "credential.", "client_id", &c->client_id);
+		if (rc == AZKV_OK)
+			rc = get_string(ctx, obj, "credential.", "client_secret",
+			                &c->client_secret);
+		if (rc == AZKV_OK)
+			rc = get_string(ctx, obj, "credential.", "client_secret_file",
+			                &secret_file);
+		if (rc == AZKV_OK)
+			rc = get_string(ctx, obj, "credential.", "authority_host",
+			                &c->authority_host);
+		if (rc != AZKV_OK)
+			goto out;
+	}
+	if (c->type == AZKV_CRED_CLIENT_SECRET) {
+		if (!c->tenant_id) {
+			rc = cfg_err(ctx,
+			             "credential.tenant_id is required for type client_secret");
+			goto out;
+		}
+		if (!c->client_id) {
+			rc = cfg_err(ctx,
+			             "credential.client_id is required for type client_secret");
+			goto out;
+		}
+		if (c->client_secret && secret_file) {
+			rc = cfg_err(ctx, "credential: give client_secret or client_secret_file, "
+			                  "not both");
+			goto out;
+		}
+		if (!c->client_secret && !secret_file) {
+			rc = cfg_err(ctx, "credential.client_secret or "
+			                  "credential.client_secret_file is required for type "
+			                  "client_secret");
+			goto out;
+		}
+		ctx->inline_secret = c->client_secret != NULL;
+		if (secret_file) {
+			rc = read_secret_file(ctx, secret_file, &c->client_secret);
+			if (rc != AZKV_OK)
+				goto out;
+		}
+	}
+	if (c->authority_host) {
+		rc = check_base_url(ctx, "credential.authority_host", c->authority_host,
+		                    DEFAULT_AUTHORITY, NULL);
+	} else {
+		c->authority_host = strdup(DEFAULT_AUTHORITY);
+		if (!c->authority_host)
+			rc = cfg_nomem(ctx);
+	}
+out:
+	free(secret_file);
+	return rc;
+}
+
+static azkv_rc parse_http(parse_ctx *ctx, const cJSON *root, azkv_http_config *h)
+{
+	static const char *const keys[] = {"ca_file",    "connect_to",  "connect_timeout_ms",
+	                                   "timeout_ms", "max_retries", NULL};
+	const cJSON *obj;
+	long retries = 3;
+	azkv_rc rc;
+
+	h->connect_timeout_ms = 5000;
+	h->timeout_ms = 30000;
+	h->max_retries = 3;
+	rc = get_object(ctx, root, "http", &obj);
+	if (rc != AZKV_OK || !obj)
+		return rc;
+	rc = check_keys(ctx, obj, "\"http\"", keys);
+	if (rc == AZKV_OK)
+		rc = get_string(ctx, obj, "http.", "ca_file", &h->ca_file);
+	if (rc == AZKV_OK)
+		rc = get_string(ctx, obj, "http.", "connect_to", &h->connect_to);
+	if (rc == AZKV_OK)
+		rc = get_long(ctx, obj, "http.", "connect_timeout_ms", 1, 600000,
+		              &h->connect_timeout_ms);
+	if (rc == AZKV_OK)
+		rc = get_long(ctx, obj, "http.", "timeout_ms", 1, 3600000, &h->timeout_ms);
+	if (rc == AZKV_OK)
+		rc = get_long(ctx, obj, "http.", "max_retries", 0, 10, &retries);
+	h->max_retries = (int)retries;
+	return rc;
+}
+
+static azkv_rc parse_log(parse_ctx *ctx, const cJSON *root, azkv_config *cfg)
+{
+	static const char *const keys[] = {"level", "file", NULL};
+	const cJSON *obj;
+	azkv_log_level level;
+	azkv_rc rc;
+
+	rc = get_object(ctx, root, "log", &obj);
+	if (rc != AZKV_OK || !obj)
+		return rc;
+	rc = check_keys(ctx, obj, "\"log\"", keys);
+	if (rc == AZKV_OK)
+		rc = get_string(ctx, obj, "log.", "level", &cfg->log_level);
+	if (rc == AZKV_OK)
+		rc = get_string(ctx, obj, "log.", "file", &cfg->log_file);
+	if (rc == AZKV_OK && cfg->log_level && azkv_log_level_parse(cfg->log_level, &level) != 0)
+		rc = cfg_err(ctx,
+		             "\"log.level\" \"%s\" is not one of error, warn, info, debug, trace",
+		             cfg->log_level);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- entry */
+
+static void json_position(const char *json, const char *at, int *line, int *col)
+{
+	*line = 1;
+	*col = 1;
+	for (const char *p = json; p < at && *p; p++) {
+		if (*p == '\n') {
+			(*line)++;
+			*col = 1;
+		} else {
+			(*col)++;
+		}
+	}
+}
+
+static azkv_rc parse_config(const char *json, const char *origin, azkv_config **out, azkv_err *err,
+                            int *inline_secret)
+{
+	static const char *const keys[] = {"vaults", "credential",  "http", "log",
+	                                   "wrap",   "api_version", NULL};
+	parse_ctx ctx = {.origin = origin ? origin : "(string)", .err = err};
+	const char *end = NULL;
+	cJSON *root = NULL;
+	const cJSON *wrap;
+	azkv_config *cfg = NULL;
+	azkv_rc rc;
+	int line, col;
+
+	*out = NULL;
+	*inline_secret = 0;
+	if (!json) {
+		rc = cfg_err(&ctx, "no text");
+		goto out;
+	}
+	root = cJSON_ParseWithOpts(json, &end, 1);
+	if (!root) {
+		/* Only the position: the text around it may be a secret. */
+		json_position(json, end ? end : json, &line, &col);
+		rc = cfg_err(&ctx, "malformed JSON at line %d, column %d", line, col);
+		goto out;
+	}
+	if (!cJSON_IsObject(root)) {
+		rc = cfg_err(&ctx, "the top level must be a JSON object");
+		goto out;
+	}
+	cfg = calloc(1, sizeof(*cfg));
+	if (!cfg) {
+		rc = cfg_nomem(&ctx);
+		goto out;
+	}
+	cfg->source = strdup(ctx.origin);
+	if (!cfg->source) {
+		rc = cfg_nomem(&ctx);
+		goto out;
+	}
+	rc = check_keys(&ctx, root, "the top level", keys);
+	if (rc == AZKV_OK)
+		rc = parse_vaults(&ctx, root, cfg);
+	if (rc == AZKV_OK)
+		rc = parse_credential(&ctx, root, &cfg->credential);
+	if (rc == AZKV_OK)
+		rc = parse_http(&ctx, root, &cfg->http);
+	if (rc == AZKV_OK)
+		rc = parse_log(&ctx, root, cfg);
+	if (rc == AZKV_OK)
+		rc = get_string(&ctx, root, "", "api_version", &cfg->api_version);
+	if (rc != AZKV_OK)
+		goto out;
+	wrap = cJSON_GetObjectItemCaseSensitive(root, "wrap");
+	cfg->wrap = AZKV_WRAP_LOCAL;
+	if (wrap) {
+		if (cJSON_IsString(wrap) && strcmp(wrap->valuestring, "local") == 0) {
+			cfg->wrap = AZKV_WRAP_LOCAL;
+		} else if (cJSON_IsString(wrap) && strcmp(wrap->valuestring, "vault") == 0) {
+			cfg->wrap = AZKV_WRAP_VAULT;
+		} else {
+			rc = cfg_err(&ctx, "\"wrap\" must be \"local\" or \"vault\"");
+			goto out;
+		}
+	}
+	if (!cfg->api_version) {
+		cfg->api_version = strdup(DEFAULT_API_VERSION);
+		if (!cfg->api_version) {
+			rc = cfg_nomem(&ctx);
+			goto out;
+		}
+	}
+	*inline_secret = ctx.inline_secret;
+	*out = cfg;
+	cfg = NULL;
+out:
+	if (root) {
+		/* The tree holds copies of the client secret. */
+		const cJSON *c = cJSON_GetObjectItemCaseSensitive(root, "credential");
+		cJSON *s = cJSON_GetObjectItemCaseSensitive(c, "client_secret");
+
+		if (cJSON_IsString(s))
+			OPENSSL_cleanse(s->valuestring, strlen(s->valuestring));
+		cJSON_Delete(root);
+	}
+	azkv_config_free(cfg);
+	return rc;
+}
+
+azkv_rc azkv_config_parse(const char *json, const char *origin, azkv_config **out, azkv_err *err)
+{
+	int inline_secret;
+
+	return parse_config(json, origin, out, err, &inline_secret);
+}
+
+azkv_rc azkv_config_load(const char *path, azkv_config **out, azkv_err *err)
+{
+	struct stat st;
+	char *text = NULL;
+	size_t len = 0;
+	int e, inline_secret = 0;
+	azkv_rc rc;
+
+	*out = NULL;
+	if (!path || !*path)
+		return azkv_err_set(err, AZKV_ERR_CONFIG, "config: no path given");
+	e = read_file(path, CONFIG_MAX_SIZE, &text, &len, &st);
+	if (e) {
+		rc = azkv_err_set(err, AZKV_ERR_CONFIG,
+		                  "config %s: cannot read: %s (set " CONFIG_ENV
+		                  " to the configuration file)",
+		                  path, read_error(e));
+		goto out;
+	}
+	rc = parse_config(text, path, out, err, &inline_secret);
+	if (rc == AZKV_OK && inline_secret && (st.st_mode & S_IROTH))
+		azkv_warn("config %s holds a client secret and is readable by every user; "
+		          "chmod o-r it or use client_secret_file",
+		          path);
+out:
+	if (text) {
+		OPENSSL_cleanse(text, len);
+		free(text);
+	}
+	return rc;
+}
+
+void azkv_config_free(azkv_config *cfg)
+{
+	if (!cfg)
+		return;
+	for (size_t i = 0; i < cfg->n_vaults; i++) {
+		free(cfg->vaults[i].url);
+		free(cfg->vaults[i].label);
+	}
+	free(cfg->vaults);
+	free(cfg->credential.tenant_id);
+	free(cfg->credential.client_id);
+	azkv_secret_str_free(cfg->credential.client_secret);
+	free(cfg->credential.authority_host);
+	free(cfg->http.ca_file);
+	free(cfg->http.connect_to);
+	free(cfg->log_level);
+	free(cfg->log_file);
+	free(cfg->api_version);
+	free(cfg->source);
+	free(cfg);
+}

@@ -1,0 +1,529 @@
+/* HTTPS client on libcurl: a shared connection/DNS/TLS-session cache
+ * (CURLSH, guarded by mutexes) and a fresh easy handle per request. */
+#include "http.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <curl/curl.h>
+#include <openssl/crypto.h>
+
+#include "log.h"
+
+#if LIBCURL_VERSION_NUM < 0x075500
+#error "libcurl 7.85 or newer is needed (curl_easy_header, CURLOPT_PROTOCOLS_STR)"
+#endif
+
+#define HTTP_MAX_BODY                   (16u * 1024 * 1024)
+#define HTTP_DEFAULT_CONNECT_TIMEOUT_MS 5000L
+#define HTTP_DEFAULT_TIMEOUT_MS         30000L
+#ifndef AZKV_USER_AGENT
+#define AZKV_USER_AGENT "azkv-pkcs11"
+#endif
+
+struct azkv_http {
+	CURLSH *share;
+	pthread_mutex_t locks[CURL_LOCK_DATA_LAST];
+	char *ca_file;
+	char *connect_to; /* "::HOST:PORT" as CURLOPT_CONNECT_TO wants it */
+	long connect_timeout_ms;
+	long timeout_ms;
+};
+
+/* ---------------------------------------------------------------- global */
+
+static pthread_mutex_t global_lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned global_refs;
+
+azkv_rc azkv_http_global_init(azkv_err *err)
+{
+	azkv_rc rc = AZKV_OK;
+	CURLcode cc;
+
+	pthread_mutex_lock(&global_lock);
+	if (global_refs == 0) {
+		cc = curl_global_init(CURL_GLOBAL_DEFAULT);
+		if (cc != CURLE_OK) {
+			rc = azkv_err_set(err, AZKV_ERR_NETWORK, "curl_global_init failed: %s",
+			                  curl_easy_strerror(cc));
+			goto out;
+		}
+	}
+	global_refs++;
+out:
+	pthread_mutex_unlock(&global_lock);
+	return rc;
+}
+
+void azkv_http_global_cleanup(void)
+{
+	pthread_mutex_lock(&global_lock);
+	if (global_refs > 0 && --global_refs == 0)
+		curl_global_cleanup();
+	pthread_mutex_unlock(&global_lock);
+}
+
+/* ---------------------------------------------------------------- URLs */
+
+static int host_is_loopback(const char *host)
+{
+	char buf[64];
+	size_t len = strlen(host);
+	struct in_addr a4;
+	struct in6_addr a6;
+
+	if (strcasecmp(host, "localhost") == 0)
+		return 1;
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	/* curl reports IPv6 hosts in brackets, possibly with a zone id. */
+	if (len >= 2 && host[0] == '[' && host[len - 1] == ']' && len - 2 < sizeof(buf)) {
+		memcpy(buf, host + 1, len - 2);
+		buf[len - 2] = '\0';
+		return inet_pton(AF_INET6, buf, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
+	}
+	return 0;
+}
+
+int azkv_http_url_allowed(const char *url)
+{
+	CURLU *u = curl_url();
+	char *scheme = NULL, *host = NULL;
+	int ok = 0;
+
+	if (!u || !url)
+		goto out;
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK)
+		goto out;
+	if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
+		goto out;
+	if (strcasecmp(scheme, "https") == 0)
+		ok = 1;
+	else if (strcasecmp(scheme, "http") == 0)
+		ok = host_is_loopback(host);
+out:
+	curl_free(scheme);
+	curl_free(host);
+	curl_url_cleanup(u);
+	return ok;
+}
+
+/* Host and path of url for messages and the trace (no query: it may
+ * carry a skiptoken). Both owned (curl_free); NULL if unparsable. */
+static void url_host_path(const char *url, char **host, char **path)
+{
+	CURLU *u = curl_url();
+
+	*host = NULL;
+	*path = NULL;
+	if (!u)
+		return;
+	if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK) {
+		curl_url_get(u, CURLUPART_HOST, host, 0);
+		curl_url_get(u, CURLUPART_PATH, path, 0);
+	}
+	curl_url_cleanup(u);
+}
+
+/* ---------------------------------------------------------------- object */
+
+static void share_lock(CURL *handle, curl_lock_data data, curl_lock_access access, void *userp)
+{
+	azkv_http *http = userp;
+
+	(void)handle;
+	(void)access;
+	if ((int)data >= 0 && data < CURL_LOCK_DATA_LAST)
+		pthread_mutex_lock(&http->locks[data]);
+}
+
+static void share_unlock(CURL *handle, curl_lock_data data, void *userp)
+{
+	azkv_http *http = userp;
+
+	(void)handle;
+	if ((int)data >= 0 && data < CURL_LOCK_DATA_LAST)
+		pthread_mutex_unlock(&http->locks[data]);
+}
+
+/* "HOST:PORT" (HOST may be "[v6]") -> "::HOST:PORT", or NULL if malformed. */
+static char *connect_to_option(const char *spec)
+{
+	const char *colon = strrchr(spec, ':');
+	char *endp, *opt;
+	long port;
+	size_t len;
+
+	if (!colon || colon == spec || spec[0] == ':')
+		return NULL;
+	if (spec[0] == '[' && colon[-1] != ']')
+		return NULL;
+	errno = 0;
+	port = strtol(colon + 1, &endp, 10);
+	if (errno || *endp || endp == colon + 1 || port < 1 || port > 65535)
+		return NULL;
+	len = strlen(spec) + 3;
+	opt = malloc(len);
+	if (opt)
+		snprintf(opt, len, "::%s", spec);
+	return opt;
+}
+
+azkv_rc azkv_http_new(const azkv_http_config *cfg, azkv_http **out, azkv_err *err)
+{
+	azkv_http *http = NULL;
+	azkv_rc rc = AZKV_OK;
+	FILE *f;
+	int n_locks = 0;
+
+	*out = NULL;
+	http = calloc(1, sizeof(*http));
+	if (!http) {
+		rc = azkv_err_set(err, AZKV_ERR_NOMEM, "http: out of memory");
+		goto out;
+	}
+	http->connect_timeout_ms = HTTP_DEFAULT_CONNECT_TIMEOUT_MS;
+	http->timeout_ms = HTTP_DEFAULT_TIMEOUT_MS;
+	for (; n_locks < CURL_LOCK_DATA_LAST; n_locks++) {
+		if (pthread_mutex_init(&http->locks[n_locks], NULL) != 0) {
+			rc = azkv_err_set(err, AZKV_ERR_NOMEM, "http: cannot create a mutex");
+			goto out;
+		}
+	}
+	if (cfg) {
+		if (cfg->connect_timeout_ms > 0)
+			http->connect_timeout_ms = cfg->connect_timeout_ms;
+		if (cfg->timeout_ms > 0)
+			http->timeout_ms = cfg->timeout_ms;
+		if (cfg->ca_file) {
+			f = fopen(cfg->ca_file, "re");
+			if (!f) {
+				rc = azkv_err_set(err, AZKV_ERR_CONFIG,
+				                  "http.ca_file %s cannot be read: %s",
+				                  cfg->ca_file, strerror(errno));
+				goto out;
+			}
+			fclose(f);
+			http->ca_file = strdup(cfg->ca_file);
+			if (!http->ca_file) {
+				rc = azkv_err_set(err, AZKV_ERR_NOMEM, "http: out of memory");
+				goto out;
+			}
+		}
+		if (cfg->connect_to) {
+			http->connect_to = connect_to_option(cfg->connect_to);
+			if (!http->connect_to) {
+				rc = azkv_err_set(err, AZKV_ERR_CONFIG,
+				                  "http.connect_to \"%s\" is not HOST:PORT",
+				                  cfg->connect_to);
+				goto out;
+			}
+		}
+	}
+
+	http->share = curl_share_init();
+	if (!http->share) {
+		rc = azkv_err_set(err, AZKV_ERR_NOMEM, "http: curl_share_init failed");
+		goto out;
+	}
+	if (curl_share_setopt(http->share, CURLSHOPT_LOCKFUNC, share_lock) != CURLSHE_OK ||
+	    curl_share_setopt(http->share, CURLSHOPT_UNLOCKFUNC, share_unlock) != CURLSHE_OK ||
+	    curl_share_setopt(http->share, CURLSHOPT_USERDATA, http) != CURLSHE_OK ||
+	    curl_share_setopt(http->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) != CURLSHE_OK ||
+	    curl_share_setopt(http->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) !=
+	            CURLSHE_OK ||
+	    curl_share_setopt(http->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT) != CURLSHE_OK) {
+		rc = azkv_err_set(err, AZKV_ERR_NETWORK, "http: cannot set up the curl share");
+		goto out;
+	}
+	azkv_debug("http: ready (connect timeout %ld ms, timeout %ld ms%s%s%s%s)",
+	           http->connect_timeout_ms, http->timeout_ms, http->ca_file ? ", CA file " : "",
+	           http->ca_file ? http->ca_file : "", http->connect_to ? ", connect to " : "",
+	           http->connect_to ? http->connect_to + 2 : "");
+	*out = http;
+	http = NULL;
+out:
+	if (http) {
+		if (http->share)
+			curl_share_cleanup(http->share);
+		for (int i = 0; i < n_locks; i++)
+			pthread_mutex_destroy(&http->locks[i]);
+		free(http->ca_file);
+		free(http->connect_to);
+		free(http);
+	}
+	return rc;
+}
+
+void azkv_http_free(azkv_http *http)
+{
+	if (!http)
+		return;
+	if (http->share)
+		curl_share_cleanup(http->share);
+	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+		pthread_mutex_destroy(&http->locks[i]);
+	free(http->ca_file);
+	free(http->connect_to);
+	free(http);
+}
+
+/* ---------------------------------------------------------------- request */
+
+/* The response body; it may hold a token or key bytes, so growing it
+ * wipes the old copy rather than realloc'ing. */
+typedef struct body_buf {
+	char *data;
+	size_t len, cap;
+	int too_big;
+} body_buf;
+
+static size_t body_write(char *ptr, size_t size, size_t nmemb, void *userp)
+{
+	body_buf *b = userp;
+	size_t n = size * nmemb;
+	size_t cap;
+	char *p;
+
+	if (n > HTTP_MAX_BODY || b->len + n > HTTP_MAX_BODY) {
+		b->too_big = 1;
+		return 0;
+	}
+	if (b->len + n + 1 > b->cap) {
+		cap = b->cap ? b->cap * 2 : 4096;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		p = malloc(cap);
+		if (!p)
+			return 0;
+		if (b->data) {
+			memcpy(p, b->data, b->len);
+			OPENSSL_cleanse(b->data, b->cap);
+			free(b->data);
+		}
+		b->data = p;
+		b->cap = cap;
+	}
+	memcpy(b->data + b->len, ptr, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+	return n;
+}
+
+/* The value of header name in the last response, owned, or NULL. With
+ * several, the first that starts with prefix (when given) wins. */
+static char *response_header(CURL *easy, const char *name, const char *prefix)
+{
+	struct curl_header *h;
+	size_t count, i;
+	const char *pick = NULL;
+
+	if (curl_easy_header(easy, name, 0, CURLH_HEADER, -1, &h) != CURLHE_OK)
+		return NULL;
+	pick = h->value;
+	count = h->amount;
+	for (i = 0; prefix && i < count; i++) {
+		if (curl_easy_header(easy, name, i, CURLH_HEADER, -1, &h) != CURLHE_OK)
+			break;
+		if (strncasecmp(h->value, prefix, strlen(prefix)) == 0) {
+			pick = h->value;
+			break;
+		}
+	}
+	return strdup(pick);
+}
+
+static void slist_free_wiped(struct curl_slist *list)
+{
+	/* Headers may carry a bearer token. */
+	for (struct curl_slist *s = list; s; s = s->next)
+		OPENSSL_cleanse(s->data, strlen(s->data));
+	curl_slist_free_all(list);
+}
+
+static long elapsed_ms(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (long)((t1.tv_sec - t0->tv_sec) * 1000L + (t1.tv_nsec - t0->tv_nsec) / 1000000L);
+}
+
+azkv_rc azkv_http_request(azkv_http *http, const char *method, const char *url,
+                          const char *const *headers, const char *body, size_t body_len,
+                          azkv_http_response *resp, azkv_err *err)
+{
+	CURL *easy = NULL;
+	struct curl_slist *hdrs = NULL, *tmp, *connect_to = NULL;
+	body_buf buf = {0};
+	char errbuf[CURL_ERROR_SIZE];
+	char *host = NULL, *path = NULL;
+	struct timespec t0;
+	azkv_rc rc = AZKV_OK;
+	CURLcode cc = CURLE_OK;
+	long status = 0, new_conns = 0;
+	int is_get, is_head;
+
+	memset(resp, 0, sizeof(*resp));
+	errbuf[0] = '\0';
+	if (!http || !method || !url) {
+		rc = azkv_err_set(err, AZKV_ERR_INVALID_ARG, "http: missing method or URL");
+		goto out;
+	}
+	url_host_path(url, &host, &path);
+	if (!host) {
+		rc = azkv_err_set(err, AZKV_ERR_INVALID_ARG, "http: malformed URL");
+		goto out;
+	}
+	if (!azkv_http_url_allowed(url)) {
+		rc = azkv_err_set(err, AZKV_ERR_INVALID_ARG,
+		                  "http: refusing %s to %s: only https://, or http:// to a "
+		                  "loopback address, is allowed",
+		                  method, host);
+		goto out;
+	}
+	is_get = strcmp(method, "GET") == 0;
+	is_head = strcmp(method, "HEAD") == 0;
+	if (!is_get && !is_head && strcmp(method, "POST") != 0 && strcmp(method, "PUT") != 0 &&
+	    strcmp(method, "PATCH") != 0 && strcmp(method, "DELETE") != 0) {
+		rc = azkv_err_set(err, AZKV_ERR_INVALID_ARG, "http: unsupported method %s", method);
+		goto out;
+	}
+	if (body && body_len > (size_t)LONG_MAX) {
+		rc = azkv_err_set(err, AZKV_ERR_INVALID_ARG, "http: request body too large");
+		goto out;
+	}
+
+	easy = curl_easy_init();
+	if (!easy) {
+		rc = azkv_err_set(err, AZKV_ERR_NOMEM, "http: curl_easy_init failed");
+		goto out;
+	}
+	/* Expect: 100-continue only adds a round trip for our small bodies. */
+	tmp = curl_slist_append(hdrs, "Expect:");
+	if (!tmp)
+		goto nomem;
+	hdrs = tmp;
+	for (size_t i = 0; headers && headers[i]; i++) {
+		tmp = curl_slist_append(hdrs, headers[i]);
+		if (!tmp)
+			goto nomem;
+		hdrs = tmp;
+	}
+	if (http->connect_to) {
+		connect_to = curl_slist_append(NULL, http->connect_to);
+		if (!connect_to)
+			goto nomem;
+	}
+
+	curl_easy_setopt(easy, CURLOPT_URL, url);
+	curl_easy_setopt(easy, CURLOPT_SHARE, http->share);
+	curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "https,http");
+	curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
+	curl_easy_setopt(easy, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+	if (http->ca_file)
+		curl_easy_setopt(easy, CURLOPT_CAINFO, http->ca_file);
+	if (connect_to)
+		curl_easy_setopt(easy, CURLOPT_CONNECT_TO, connect_to);
+	curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, http->connect_timeout_ms);
+	curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, http->timeout_ms);
+	curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(easy, CURLOPT_USERAGENT, AZKV_USER_AGENT);
+	curl_easy_setopt(easy, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, body_write);
+	curl_easy_setopt(easy, CURLOPT_WRITEDATA, &buf);
+	if (is_get) {
+		curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
+	} else if (is_head) {
+		curl_easy_setopt(easy, CURLOPT_NOBODY, 1L);
+	} else {
+		if (strcmp(method, "POST") != 0)
+			curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, method);
+		if (body || strcmp(method, "POST") == 0) {
+			curl_easy_setopt(easy, CURLOPT_POSTFIELDS, body ? body : "");
+			curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE,
+			                 (curl_off_t)(body ? body_len : 0));
+		}
+	}
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	cc = curl_easy_perform(easy);
+	if (cc != CURLE_OK) {
+		if (buf.too_big)
+			rc = azkv_err_set(err, AZKV_ERR_PROTOCOL,
+			                  "%s https://%s%s: response body larger than %u bytes",
+			                  method, host, path ? path : "", HTTP_MAX_BODY);
+		else
+			rc = azkv_err_set(err, AZKV_ERR_NETWORK, "%s %s%s (host %s%s%s): %s%s%s",
+			                  method, host, path ? path : "", host,
+			                  http->connect_to ? ", connecting to " : "",
+			                  http->connect_to ? http->connect_to + 2 : "",
+			                  curl_easy_strerror(cc), errbuf[0] ? ": " : "", errbuf);
+		azkv_debug("http: %s %s%s failed after %ld ms: %s", method, host, path ? path : "",
+		           elapsed_ms(&t0), err ? err->message : curl_easy_strerror(cc));
+		goto out;
+	}
+	curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_getinfo(easy, CURLINFO_NUM_CONNECTS, &new_conns);
+	azkv_trace("http: %s %s%s -> %ld (%ld ms%s)", method, host, path ? path : "", status,
+	           elapsed_ms(&t0), new_conns > 0 ? ", new connection" : "");
+
+	resp->status = status;
+	if (!buf.data) {
+		buf.data = calloc(1, 1);
+		if (!buf.data)
+			goto nomem;
+		buf.cap = 1;
+	}
+	resp->body = buf.data;
+	resp->body_len = buf.len;
+	buf.data = NULL;
+	resp->www_authenticate = response_header(easy, "WWW-Authenticate", "Bearer");
+	resp->retry_after = response_header(easy, "Retry-After", NULL);
+	resp->request_id = response_header(easy, "x-ms-request-id", NULL);
+	goto out;
+
+nomem:
+	rc = azkv_err_set(err, AZKV_ERR_NOMEM, "http: out of memory");
+out:
+	if (buf.data) {
+		OPENSSL_cleanse(buf.data, buf.cap);
+		free(buf.data);
+	}
+	if (rc != AZKV_OK)
+		azkv_http_response_free(resp);
+	slist_free_wiped(hdrs);
+	curl_slist_free_all(connect_to);
+	if (easy)
+		curl_easy_cleanup(easy);
+	curl_free(host);
+	curl_free(path);
+	return rc;
+}
+
+void azkv_http_response_free(azkv_http_response *resp)
+{
+	if (!resp)
+		return;
+	if (resp->body) {
+		/* Token responses and unwrapkey results are secret. */
+		OPENSSL_cleanse(resp->body, resp->body_len);
+		free(resp->body);
+	}
+	free(resp->www_authenticate);
+	free(resp->retry_after);
+	free(resp->request_id);
+	memset(resp, 0, sizeof(*resp));
+}

@@ -1,0 +1,282 @@
+/* JSON Web Keys (RFC 7517/7518 as Key Vault sends them) and their
+ * OpenSSL public keys. */
+#include "jwk.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/param_build.h>
+
+#include "b64url.h"
+
+static const struct {
+	const char *name;
+	unsigned op;
+} key_op_names[] = {
+        {"encrypt", AZKV_OP_ENCRYPT},  {"decrypt", AZKV_OP_DECRYPT},
+        {"sign", AZKV_OP_SIGN},        {"verify", AZKV_OP_VERIFY},
+        {"wrapKey", AZKV_OP_WRAP_KEY}, {"unwrapKey", AZKV_OP_UNWRAP_KEY},
+        {"import", AZKV_OP_IMPORT},    {"export", AZKV_OP_EXPORT},
+};
+
+static const struct {
+	const char *crv;
+	const char *group; /* OpenSSL group name */
+	size_t field_len;  /* bytes per coordinate */
+} curves[] = {
+        {"P-256", "prime256v1", 32},
+        {"P-384", "secp384r1", 48},
+        {"P-521", "secp521r1", 66},
+        {"P-256K", "secp256k1", 32},
+};
+
+unsigned azkv_key_op_from_name(const char *name)
+{
+	if (!name)
+		return 0;
+	for (size_t i = 0; i < sizeof(key_op_names) / sizeof(key_op_names[0]); i++) {
+		/* Key Vault writes wrapKey; some clients send wrapkey. */
+		if (strcasecmp(name, key_op_names[i].name) == 0)
+			return key_op_names[i].op;
+	}
+	return 0;
+}
+
+static azkv_rc copy_string(const cJSON *obj, const char *key, int required, char **out,
+                           azkv_err *err)
+{
+	const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	if (!item || cJSON_IsNull(item)) {
+		if (required)
+			return azkv_err_set(err, AZKV_ERR_PROTOCOL, "JWK has no \"%s\"", key);
+		return AZKV_OK;
+	}
+	if (!cJSON_IsString(item))
+		return azkv_err_set(err, AZKV_ERR_PROTOCOL, "JWK \"%s\" is not a string", key);
+	*out = strdup(item->valuestring);
+	if (!*out)
+		return azkv_err_set(err, AZKV_ERR_NOMEM, "out of memory");
+	return AZKV_OK;
+}
+
+static azkv_rc decode_member(const cJSON *obj, const char *key, azkv_bytes *out, azkv_err *err)
+{
+	const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	if (!cJSON_IsString(item))
+		return azkv_err_set(err, AZKV_ERR_PROTOCOL, "JWK has no \"%s\" string", key);
+	if (azkv_b64url_decode(item->valuestring, out) != 0 || out->len == 0)
+		return azkv_err_set(err, AZKV_ERR_PROTOCOL, "JWK \"%s\" is not base64url", key);
+	return AZKV_OK;
+}
+
+azkv_rc azkv_jwk_parse(const cJSON *obj, azkv_jwk *out, azkv_err *err)
+{
+	azkv_jwk jwk = {0};
+	const cJSON *ops, *op;
+	const char *kty;
+	size_t len;
+	azkv_rc rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!cJSON_IsObject(obj)) {
+		rc = azkv_err_set(err, AZKV_ERR_PROTOCOL, "JWK is not a JSON object");
+		goto out;
+	}
+	rc = copy_string(obj, "kid", 0, &jwk.kid, err);
+	if (rc == AZKV_OK)
+		rc = copy_string(obj, "kty", 1, &jwk.kty_name, err);
+	if (rc != AZKV_OK)
+		goto out;
+
+	kty = jwk.kty_name;
+	len = strlen(kty);
+	if (len > 4 && strcmp(kty + len - 4, "-HSM") == 0) {
+		jwk.hsm = 1;
+		len -= 4;
+	}
+	if (len == 3 && strncmp(kty, "RSA", 3) == 0)
+		jwk.kty = AZKV_KTY_RSA;
+	else if (len == 2 && strncmp(kty, "EC", 2) == 0)
+		jwk.kty = AZKV_KTY_EC;
+	else if (len == 3 && strncmp(kty, "oct", 3) == 0)
+		jwk.kty = AZKV_KTY_OCT;
+	if (jwk.kty == AZKV_KTY_UNKNOWN) {
+		rc = azkv_err_set(err, AZKV_ERR_PROTOCOL, "JWK kty \"%s\" is not RSA, EC or oct",
+		                  kty);
+		goto out;
+	}
+
+	ops = cJSON_GetObjectItemCaseSensitive(obj, "key_ops");
+	if (ops && !cJSON_IsArray(ops) && !cJSON_IsNull(ops)) {
+		rc = azkv_err_set(err, AZKV_ERR_PROTOCOL, "JWK key_ops is not a list");
+		goto out;
+	}
+	cJSON_ArrayForEach(op, ops)
+	{
+		if (cJSON_IsString(op))
+			jwk.key_ops |= azkv_key_op_from_name(op->valuestring);
+	}
+
+	switch (jwk.kty) {
+	case AZKV_KTY_RSA:
+		/* "crv" on an RSA key (seen in real imports) is ignored. */
+		rc = decode_member(obj, "n", &jwk.n, err);
+		if (rc == AZKV_OK)
+			rc = decode_member(obj, "e", &jwk.e, err);
+		break;
+	case AZKV_KTY_EC:
+		rc = copy_string(obj, "crv", 1, &jwk.crv, err);
+		if (rc == AZKV_OK)
+			rc = decode_member(obj, "x", &jwk.x, err);
+		if (rc == AZKV_OK)
+			rc = decode_member(obj, "y", &jwk.y, err);
+		break;
+	default:
+		break;
+	}
+	if (rc != AZKV_OK)
+		goto out;
+	*out = jwk;
+	memset(&jwk, 0, sizeof(jwk));
+out:
+	azkv_jwk_free(&jwk);
+	return rc;
+}
+
+void azkv_jwk_free(azkv_jwk *jwk)
+{
+	if (!jwk)
+		return;
+	free(jwk->kid);
+	free(jwk->kty_name);
+	free(jwk->crv);
+	azkv_bytes_free(&jwk->n);
+	azkv_bytes_free(&jwk->e);
+	azkv_bytes_free(&jwk->x);
+	azkv_bytes_free(&jwk->y);
+	memset(jwk, 0, sizeof(*jwk));
+}
+
+/* Builds a public key of type name from params. */
+static azkv_rc pkey_fromdata(const char *name, OSSL_PARAM_BLD *bld, EVP_PKEY **out, azkv_err *err)
+{
+	OSSL_PARAM *params = NULL;
+	EVP_PKEY_CTX *ctx = NULL, *check = NULL;
+	EVP_PKEY *pkey = NULL;
+	azkv_rc rc = AZKV_OK;
+
+	params = OSSL_PARAM_BLD_to_param(bld);
+	ctx = EVP_PKEY_CTX_new_from_name(NULL, name, NULL);
+	if (!params || !ctx || EVP_PKEY_fromdata_init(ctx) <= 0 ||
+	    EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) <= 0) {
+		rc = azkv_err_set(err, AZKV_ERR_CRYPTO, "JWK: OpenSSL refused the %s public key",
+		                  name);
+		goto out;
+	}
+	check = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
+	if (!check || EVP_PKEY_public_check(check) <= 0) {
+		rc = azkv_err_set(err, AZKV_ERR_CRYPTO, "JWK: the %s public key is not valid",
+		                  name);
+		goto out;
+	}
+	*out = pkey;
+	pkey = NULL;
+out:
+	EVP_PKEY_free(pkey);
+	EVP_PKEY_CTX_free(check);
+	EVP_PKEY_CTX_free(ctx);
+	OSSL_PARAM_free(params);
+	return rc;
+}
+
+static azkv_rc rsa_to_pkey(const azkv_jwk *jwk, EVP_PKEY **out, azkv_err *err)
+{
+	OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+	BIGNUM *n = NULL, *e = NULL;
+	azkv_rc rc;
+
+	if (jwk->n.len > 2048 || jwk->e.len > 2048) {
+		rc = azkv_err_set(err, AZKV_ERR_UNSUPPORTED, "JWK: RSA key too large");
+		goto out;
+	}
+	n = BN_bin2bn(jwk->n.data, (int)jwk->n.len, NULL);
+	e = BN_bin2bn(jwk->e.data, (int)jwk->e.len, NULL);
+	if (!bld || !n || !e || !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n) ||
+	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e)) {
+		rc = azkv_err_set(err, AZKV_ERR_NOMEM, "JWK: out of memory");
+		goto out;
+	}
+	rc = pkey_fromdata("RSA", bld, out, err);
+out:
+	BN_free(n);
+	BN_free(e);
+	OSSL_PARAM_BLD_free(bld);
+	return rc;
+}
+
+static azkv_rc ec_to_pkey(const azkv_jwk *jwk, EVP_PKEY **out, azkv_err *err)
+{
+	OSSL_PARAM_BLD *bld = NULL;
+	unsigned char *point = NULL;
+	size_t flen = 0, i;
+	const char *group = NULL;
+	azkv_rc rc;
+
+	for (i = 0; jwk->crv && i < sizeof(curves) / sizeof(curves[0]); i++) {
+		if (strcmp(jwk->crv, curves[i].crv) == 0) {
+			group = curves[i].group;
+			flen = curves[i].field_len;
+			break;
+		}
+	}
+	if (!group) {
+		rc = azkv_err_set(err, AZKV_ERR_UNSUPPORTED, "JWK: curve \"%s\" is not supported",
+		                  jwk->crv ? jwk->crv : "(none)");
+		goto out;
+	}
+	if (jwk->x.len > flen || jwk->y.len > flen) {
+		rc = azkv_err_set(err, AZKV_ERR_PROTOCOL,
+		                  "JWK: EC coordinates longer than %zu bytes for %s", flen,
+		                  jwk->crv);
+		goto out;
+	}
+	/* Uncompressed point 04 || X || Y, coordinates left-padded. */
+	point = calloc(1, 1 + 2 * flen);
+	bld = OSSL_PARAM_BLD_new();
+	if (!point || !bld) {
+		rc = azkv_err_set(err, AZKV_ERR_NOMEM, "JWK: out of memory");
+		goto out;
+	}
+	point[0] = 0x04;
+	memcpy(point + 1 + flen - jwk->x.len, jwk->x.data, jwk->x.len);
+	memcpy(point + 1 + 2 * flen - jwk->y.len, jwk->y.data, jwk->y.len);
+	if (!OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, group, 0) ||
+	    !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, point, 1 + 2 * flen)) {
+		rc = azkv_err_set(err, AZKV_ERR_NOMEM, "JWK: out of memory");
+		goto out;
+	}
+	rc = pkey_fromdata("EC", bld, out, err);
+out:
+	free(point);
+	OSSL_PARAM_BLD_free(bld);
+	return rc;
+}
+
+azkv_rc azkv_jwk_to_pkey(const azkv_jwk *jwk, EVP_PKEY **out, azkv_err *err)
+{
+	*out = NULL;
+	switch (jwk->kty) {
+	case AZKV_KTY_RSA:
+		return rsa_to_pkey(jwk, out, err);
+	case AZKV_KTY_EC:
+		return ec_to_pkey(jwk, out, err);
+	default:
+		return azkv_err_set(err, AZKV_ERR_UNSUPPORTED, "JWK: kty \"%s\" has no public key",
+		                    jwk->kty_name ? jwk->kty_name : "(none)");
+	}
+}

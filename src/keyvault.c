@@ -1,0 +1,904 @@
+/* Key Vault keys data plane: requests with bearer tokens, the 401
+ * challenge, retries of 429/5xx, and parsing of key bundles and lists. */
+#include "keyvault.h"
+
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+#include <openssl/crypto.h>
+
+#include "b64url.h"
+#include "challenge.h"
+#include "log.h"
+
+#define KV_DEFAULT_API_VERSION "7.4"
+#define KV_DEFAULT_SCOPE       "https://vault.azure.net/.default"
+#define KV_LIST_MAXRESULTS     "25"
+#define KV_MAX_PAGES           10000
+#define KV_RETRY_CAP_MS        10000L
+#define KV_BACKOFF_BASE_MS     500L
+
+struct azkv_kv_client {
+	char *url;  /* no trailing '/' */
+	char *host; /* for messages and the challenge check */
+	char *api_version;
+	int max_retries;
+	int loopback;
+	azkv_http *http;
+	azkv_credential *cred;
+	pthread_mutex_t lock; /* guards scope and tenant */
+	char *scope;          /* from the last challenge, else the default */
+	char *tenant;         /* from the last challenge, else NULL */
+};
+
+/* ---------------------------------------------------------------- client */
+
+/* The default scope for host: https://vault.azure.net/.default for
+ * NAME.vault.azure.net, the matching suffix for sovereign clouds and
+ * Managed HSM (NAME.managedhsm.azure.net). A challenge corrects it. */
+static char *default_scope(const char *host)
+{
+	const char *suffix = NULL;
+	char *scope;
+	size_t len;
+
+	if (strcasestr(host, ".vault.") || strcasestr(host, ".managedhsm."))
+		suffix = strchr(host, '.') + 1;
+	if (!suffix)
+		return strdup(KV_DEFAULT_SCOPE);
+	len = strlen("https://") + strlen(suffix) + strlen("/.default") + 1;
+	scope = malloc(len);
+	if (scope)
+		snprintf(scope, len, "https://%s/.default", suffix);
+	return scope;
+}
+
+azkv_rc azkv_kv_client_new(const char *vault_url, const char *api_version, int max_retries,
+                           azkv_http *http, azkv_credential *cred, azkv_kv_client **out,
+                           azkv_err *err)
+{
+	azkv_kv_client *kv = NULL;
+	CURLU *u = NULL;
+	char *host = NULL, *loopback_url = NULL;
+	azkv_rc rc = AZKV_OK;
+	size_t len;
+
+	*out = NULL;
+	if (!vault_url || !http || !cred) {
+		rc = azkv_err_set(err, AZKV_ERR_INVALID_ARG, "keyvault: missing vault URL");
+		goto out;
+	}
+	u = curl_url();
+	if (!u || curl_url_set(u, CURLUPART_URL, vault_url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+		rc = azkv_err_set(err, AZKV_ERR_INVALID_ARG, "keyvault: \"%s\" is not a URL",
+		                  vault_url);
+		goto out;
+	}
+	if (!azkv_http_url_allowed(vault_url)) {
+		rc = azkv_err_set(err, AZKV_ERR_INVALID_ARG,
+		                  "keyvault: %s must be https:// (http:// only to loopback)",
+		                  vault_url);
+		goto out;
+	}
+	kv = calloc(1, sizeof(*kv));
+	if (!kv || pthread_mutex_init(&kv->lock, NULL) != 0) {
+		free(kv);
+		kv = NULL;
+		goto nomem;
+	}
+	kv->url = strdup(vault_url);
+	kv->host = strdup(host);
+	kv->api_version =
+	        strdup(api_version && *api_version ? api_version : KV_DEFAULT_API_VERSION);
+	kv->scope = default_scope(host);
+	if (!kv->url || !kv->host || !kv->api_version || !kv->scope)
+		goto nomem;
+	len = strlen(kv->url);
+	while (len > 0 && kv->url[len - 1] == '/')
+		kv->url[--len] = '\0';
+	kv->max_retries = max_retries < 0 ? 3 : max_retries;
+	kv->http = http;
+	kv->cred = cred;
+	/* The challenge scope check is skipped for a loopback test server
+	 * addressed directly (no real vault host name to match): http.c
+	 * allows http:// exactly to loopback hosts. */
+	len = strlen("http://") + strlen(host) + 1;
+	loopback_url = malloc(len);
+	if (!loopback_url)
+		goto nomem;
+	snprintf(loopback_url, len, "http://%s", host);
+	kv->loopback = azkv_http_url_allowed(loopback_url);
+	*out = kv;
+	kv = NULL;
+	goto out;
+nomem:
+	rc = azkv_err_set(err, AZKV_ERR_NOMEM, "keyvault: out of memory");
+out:
+	azkv_kv_client_free(kv);
+	curl_free(host);
+	free(loopback_url);
+	curl_url_cleanup(u);
+	return rc;
+}
+
+void azkv_kv_client_free(azkv_kv_client *kv)
+{
+	if (!kv)
+		return;
+	pthread_mutex_destroy(&kv->lock);
+	free(kv->url);
+	free(kv->host);
+	free(kv->api_version);
+	free(kv->scope);
+	free(kv->tenant);
+	free(kv);
+}
+
+const char *azkv_kv_client_url(const azkv_kv_client *kv)
+{
+	return kv ? kv->url : NULL;
+}
+
+/* ---------------------------------------------------------------- errors */
+
+static azkv_rc rc_for_status(long status)
+{
+	switch (status) {
+	case 400:
+		return AZKV_ERR_BAD_PARAMETER;
+	case 401:
+		return AZKV_ERR_AUTH;
+	case 403:
+		return AZKV_ERR_FORBIDDEN;
+	case 404:
+		return AZKV_ERR_NOT_FOUND;
+	case 409:
+		return AZKV_ERR_CONFLICT;
+	case 429:
+		return AZKV_ERR_THROTTLED;
+	default:
+		if (status >= 500)
+			return AZKV_ERR_SERVER;
+		if (status >= 400)
+			return AZKV_ERR_BAD_PARAMETER;
+		return AZKV_ERR_PROTOCOL;
+	}
+}
+
+azkv_rc azkv_kv_error_from_response(long status, const char *body, const char *what, azkv_err *err)
+{
+	cJSON *root = body ? cJSON_Parse(body) : NULL;
+	const cJSON *error = cJSON_GetObjectItemCaseSensitive(root, "error");
+	const cJSON *code = cJSON_GetObjectItemCaseSensitive(error, "code");
+	const cJSON *message = cJSON_GetObjectItemCaseSensitive(error, "message");
+	const cJSON *inner = cJSON_GetObjectItemCaseSensitive(error, "innererror");
+	const cJSON *inner_code = cJSON_GetObjectItemCaseSensitive(inner, "code");
+	azkv_rc rc = rc_for_status(status);
+	int has_code = cJSON_IsString(code) && code->valuestring[0];
+	int has_inner = cJSON_IsString(inner_code) && inner_code->valuestring[0];
+
+	if (has_code)
+		azkv_err_set(err, rc, "%s: HTTP %ld %s%s%s%s: %s", what ? what : "Key Vault",
+		             status, code->valuestring, has_inner ? " (" : "",
+		             has_inner ? inner_code->valuestring : "", has_inner ? ")" : "",
+		             cJSON_IsString(message) ? message->valuestring : "(no message)");
+	else
+		azkv_err_set(err, rc, "%s: HTTP %ld (no error details in the response)",
+		             what ? what : "Key Vault", status);
+	if (err) {
+		err->http_status = status;
+		if (has_code)
+			snprintf(err->code, sizeof(err->code), "%s", code->valuestring);
+	}
+	cJSON_Delete(root);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- requests */
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+/* Retry-After in whole seconds (capped), else exponential backoff. */
+static long retry_delay_ms(const char *retry_after, int attempt)
+{
+	long ms = KV_BACKOFF_BASE_MS << (attempt < 10 ? attempt : 10);
+	char *end;
+	long s;
+
+	if (retry_after) {
+		errno = 0;
+		s = strtol(retry_after, &end, 10);
+		if (!errno && end != retry_after && *end == '\0' && s >= 0)
+			ms = s > KV_RETRY_CAP_MS / 1000 ? KV_RETRY_CAP_MS : s * 1000;
+	}
+	return ms > KV_RETRY_CAP_MS ? KV_RETRY_CAP_MS : ms;
+}
+
+/* The challenge's scope must belong to the vault's domain, so that a
+ * server cannot obtain a token for another resource. */
+static int scope_matches_host(const char *scope, const char *host)
+{
+	CURLU *u = curl_url();
+	char *shost = NULL;
+	size_t hl, sl;
+	int ok = 0;
+
+	if (!u || curl_url_set(u, CURLUPART_URL, scope, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &shost, 0) != CURLUE_OK)
+		goto out;
+	hl = strlen(host);
+	sl = strlen(shost);
+	ok = strcasecmp(host, shost) == 0 ||
+	     (hl > sl && host[hl - sl - 1] == '.' && strcasecmp(host + hl - sl, shost) == 0);
+out:
+	curl_free(shost);
+	curl_url_cleanup(u);
+	return ok;
+}
+
+/* Reads a 401's challenge: adopts its scope and tenant for this vault. */
+static azkv_rc adopt_challenge(azkv_kv_client *kv, const azkv_http_response *resp, const char *what,
+                               const char *old_scope, azkv_err *err)
+{
+	azkv_challenge ch;
+	azkv_rc rc;
+	char *t;
+
+	rc = azkv_challenge_parse(resp->www_authenticate, &ch, err);
+	if (rc != AZKV_OK) {
+		azkv_kv_error_from_response(resp->status, resp->body, what, err);
+		return AZKV_ERR_AUTH;
+	}
+	if (!kv->loopback && !scope_matches_host(ch.scope, kv->host)) {
+		rc = azkv_err_set(err, AZKV_ERR_AUTH,
+		                  "%s: the 401 challenge asks for scope %s, which does not belong "
+		                  "to %s; refused",
+		                  what, ch.scope, kv->host);
+		if (err)
+			err->http_status = 401;
+		goto out;
+	}
+	azkv_debug("keyvault: %s: challenge scope %s, tenant %s", kv->host, ch.scope,
+	           ch.tenant_id ? ch.tenant_id : "(configured)");
+	/* The token sent was refused (or was for another scope). */
+	azkv_credential_invalidate(kv->cred, old_scope);
+	pthread_mutex_lock(&kv->lock);
+	t = kv->scope;
+	kv->scope = ch.scope;
+	ch.scope = t;
+	t = kv->tenant;
+	kv->tenant = ch.tenant_id;
+	ch.tenant_id = t;
+	pthread_mutex_unlock(&kv->lock);
+out:
+	azkv_challenge_free(&ch);
+	return rc;
+}
+
+/* Sends one Key Vault request with token, challenge and retries. On
+ * AZKV_OK, resp holds a 2xx response; otherwise err says why. */
+static azkv_rc kv_call(azkv_kv_client *kv, const char *method, const char *url, const char *what,
+                       const char *body, azkv_http_response *resp, azkv_err *err)
+{
+	const char *headers[4];
+	char *auth = NULL, *token = NULL, *scope = NULL, *tenant = NULL;
+	int attempt = 0, challenged = 0, has_tenant;
+	azkv_rc rc;
+	long delay;
+	size_t len;
+
+	memset(resp, 0, sizeof(*resp));
+	for (;;) {
+		pthread_mutex_lock(&kv->lock);
+		scope = strdup(kv->scope);
+		has_tenant = kv->tenant != NULL;
+		tenant = has_tenant ? strdup(kv->tenant) : NULL;
+		pthread_mutex_unlock(&kv->lock);
+		if (!scope || (has_tenant && !tenant)) {
+			rc = azkv_err_set(err, AZKV_ERR_NOMEM, "keyvault: out of memory");
+			goto out;
+		}
+
+		rc = azkv_credential_get_token(kv->cred, scope, tenant, &token, err);
+		if (rc == AZKV_ERR_THROTTLED || rc == AZKV_ERR_SERVER) {
+			if (attempt < kv->max_retries)
+				goto retry;
+		}
+		if (rc != AZKV_OK)
+			goto out;
+
+		len = strlen("Authorization: Bearer ") + strlen(token) + 1;
+		auth = malloc(len);
+		if (!auth) {
+			rc = azkv_err_set(err, AZKV_ERR_NOMEM, "keyvault: out of memory");
+			goto out;
+		}
+		snprintf(auth, len, "Authorization: Bearer %s", token);
+		headers[0] = auth;
+		headers[1] = "Accept: application/json";
+		headers[2] = body ? "Content-Type: application/json" : NULL;
+		headers[3] = NULL;
+		rc = azkv_http_request(kv->http, method, url, headers, body,
+		                       body ? strlen(body) : 0, resp, err);
+		azkv_secret_str_free(auth);
+		auth = NULL;
+		azkv_secret_str_free(token);
+		token = NULL;
+		if (rc != AZKV_OK) {
+			azkv_err_set(err, rc, "%s: %s", what,
+			             err ? err->message : "request failed");
+			goto out;
+		}
+		if (resp->status >= 200 && resp->status < 300)
+			goto out;
+
+		if (resp->status == 401 && !challenged) {
+			challenged = 1;
+			rc = adopt_challenge(kv, resp, what, scope, err);
+			if (rc != AZKV_OK)
+				goto out;
+			azkv_http_response_free(resp);
+			free(scope);
+			free(tenant);
+			scope = tenant = NULL;
+			continue;
+		}
+		if ((resp->status == 429 || resp->status >= 500) && attempt < kv->max_retries)
+			goto retry;
+		rc = azkv_kv_error_from_response(resp->status, resp->body, what, err);
+		if (resp->request_id && err) {
+			len = strlen(err->message);
+			snprintf(err->message + len, sizeof(err->message) - len, " (request id %s)",
+			         resp->request_id);
+		}
+		goto out;
+	retry:
+		delay = retry_delay_ms(resp->retry_after, attempt);
+		azkv_warn("%s: %s; retry %d of %d in %ld ms", what,
+		          resp->status ? (resp->status == 429 ? "throttled (429)" : "server error")
+		                       : "token service unavailable",
+		          attempt + 1, kv->max_retries, delay);
+		azkv_http_response_free(resp);
+		free(scope);
+		free(tenant);
+		scope = tenant = NULL;
+		sleep_ms(delay);
+		attempt++;
+	}
+out:
+	if (rc != AZKV_OK)
+		azkv_http_response_free(resp);
+	azkv_secret_str_free(token);
+	free(scope);
+	free(tenant);
+	return rc;
+}
+
+/* kv->url + "/" + escaped segments (NULL/"" skipped) + api-version and
+ * an optional extra query. Owned; NULL on ENOMEM. */
+static char *kv_url(const azkv_kv_client *kv, const char *const *segs, size_t n_segs,
+                    const char *extra_query)
+{
+	char *esc[4] = {0};
+	char *api = curl_easy_escape(NULL, kv->api_version, 0);
+	char *url = NULL;
+	size_t len, pos;
+
+	if (!api || n_segs > 4)
+		goto out;
+	len = strlen(kv->url) + strlen("?api-version=") + strlen(api) + 2 +
+	      (extra_query ? strlen(extra_query) : 0);
+	for (size_t i = 0; i < n_segs; i++) {
+		if (!segs[i] || !*segs[i])
+			continue;
+		esc[i] = curl_easy_escape(NULL, segs[i], 0);
+		if (!esc[i])
+			goto out;
+		len += strlen(esc[i]) + 1;
+	}
+	url = malloc(len);
+	if (!url)
+		goto out;
+	pos = (size_t)snprintf(url, len, "%s", kv->url);
+	for (size_t i = 0; i < n_segs; i++) {
+		if (esc[i])
+			pos += (size_t)snprintf(url + pos, len - pos, "/%s", esc[i]);
+	}
+	snprintf(url + pos, len - pos, "?api-version=%s%s%s", api, extra_query ? "&" : "",
+	         extra_query ? extra_query : "");
+out:
+	for (size_t i = 0; i < 4; i++)
+		curl_free(esc[i]);
+	curl_free(api);
+	return url;
+}
+
+/* ---------------------------------------------------------------- parsing */
+
+static int64_t json_int64(const cJSON *obj, const char *key)
+{
+	const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, key);
+	double v;
+
+	if (!cJSON_IsNumber(item))
+		return 0;
+	v = item->valuedouble;
+	if (!isfinite(v) || v > 9.0e15 || v < -9.0e15)
+		return 0;
+	return (int64_t)v;
+}
+
+typedef struct kv_attrs {
+	int enabled;
+	int64_t nbf, exp, created, updated;
+	int managed;
+} kv_attrs;
+
+/* "attributes" and "managed" of a key bundle or list item. */
+static void parse_attrs(const cJSON *obj, kv_attrs *a)
+{
+	const cJSON *attrs = cJSON_GetObjectItemCaseSensitive(obj, "attributes");
+	const cJSON *enabled = cJSON_GetObjectItemCaseSensitive(attrs, "enabled");
+
+	/* Key Vault always sends "enabled"; absent, nothing says disabled. */
+	a->enabled = cJSON_IsBool(enabled) ? cJSON_IsTrue(enabled) : 1;
+	a->nbf = json_int64(attrs, "nbf");
+	a->exp = json_int64(attrs, "exp");
+	a->created = json_int64(attrs, "created");
+	a->updated = json_int64(attrs, "updated");
+	a->managed = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(obj, "managed"));
+}
+
+azkv_rc azkv_kid_split(const char *kid, char **name, char **version, azkv_err *err)
+{
+	CURLU *u = curl_url();
+	char *path = NULL, *p, *seg[3] = {0};
+	size_t n = 0;
+	azkv_rc rc = AZKV_OK;
+
+	*name = NULL;
+	*version = NULL;
+	if (!u) {
+		rc = azkv_err_set(err, AZKV_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	if (!kid || curl_url_set(u, CURLUPART_URL, kid, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_PATH, &path, 0) != CURLUE_OK)
+		goto bad;
+	/* "/keys/NAME" or "/keys/NAME/VERSION" (a trailing '/' tolerated). */
+	for (p = strtok(path, "/"); p; p = strtok(NULL, "/")) {
+		if (n == 3)
+			goto bad;
+		seg[n++] = p;
+	}
+	if (n < 2 || strcmp(seg[0], "keys") != 0)
+		goto bad;
+	*name = strdup(seg[1]);
+	if (n == 3)
+		*version = strdup(seg[2]);
+	if (!*name || (n == 3 && !*version)) {
+		free(*name);
+		free(*version);
+		*name = *version = NULL;
+		rc = azkv_err_set(err, AZKV_ERR_NOMEM, "out of memory");
+	}
+	goto out;
+bad:
+	rc = azkv_err_set(err, AZKV_ERR_PROTOCOL,
+	                  "key id \"%.200s\" is not https://HOST/keys/NAME[/VERSION]",
+	                  kid ? kid : "(null)");
+out:
+	curl_free(path);
+	curl_url_cleanup(u);
+	return rc;
+}
+
+azkv_rc azkv_key_parse(const cJSON *bundle, azkv_key *out, azkv_err *err)
+{
+	azkv_key key = {0};
+	const cJSON *attrs, *level, *tags;
+	kv_attrs a;
+	azkv_rc rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!cJSON_IsObject(bundle)) {
+		rc = azkv_err_set(err, AZKV_ERR_PROTOCOL, "key bundle is not a JSON object");
+		goto out;
+	}
+	rc = azkv_jwk_parse(cJSON_GetObjectItemCaseSensitive(bundle, "key"), &key.jwk, err);
+	if (rc != AZKV_OK)
+		goto out;
+	if (!key.jwk.kid) {
+		rc = azkv_err_set(err, AZKV_ERR_PROTOCOL, "key bundle has no key id (kid)");
+		goto out;
+	}
+	rc = azkv_kid_split(key.jwk.kid, &key.name, &key.version, err);
+	if (rc != AZKV_OK)
+		goto out;
+	parse_attrs(bundle, &a);
+	key.enabled = a.enabled;
+	key.nbf = a.nbf;
+	key.exp = a.exp;
+	key.created = a.created;
+	key.updated = a.updated;
+	key.managed = a.managed;
+	attrs = cJSON_GetObjectItemCaseSensitive(bundle, "attributes");
+	level = cJSON_GetObjectItemCaseSensitive(attrs, "recoveryLevel");
+	if (cJSON_IsString(level)) {
+		key.recovery_level = strdup(level->valuestring);
+		if (!key.recovery_level)
+			goto nomem;
+	}
+	tags = cJSON_GetObjectItemCaseSensitive(bundle, "tags");
+	if (cJSON_IsObject(tags)) {
+		key.tags_json = cJSON_PrintUnformatted(tags);
+		if (!key.tags_json)
+			goto nomem;
+	}
+	*out = key;
+	memset(&key, 0, sizeof(key));
+	goto out;
+nomem:
+	rc = azkv_err_set(err, AZKV_ERR_NOMEM, "out of memory");
+out:
+	azkv_key_free(&key);
+	return rc;
+}
+
+void azkv_key_free(azkv_key *key)
+{
+	if (!key)
+		return;
+	azkv_jwk_free(&key->jwk);
+	free(key->name);
+	free(key->version);
+	free(key->recovery_level);
+	/* cJSON_Print allocates with malloc by default. */
+	free(key->tags_json);
+	memset(key, 0, sizeof(*key));
+}
+
+static void key_item_clear(azkv_key_item *it)
+{
+	free(it->kid);
+	free(it->name);
+	free(it->version);
+	memset(it, 0, sizeof(*it));
+}
+
+void azkv_key_items_free(azkv_key_item *items, size_t n)
+{
+	for (size_t i = 0; items && i < n; i++)
+		key_item_clear(&items[i]);
+	free(items);
+}
+
+azkv_rc azkv_key_list_page_parse(const char *json, azkv_key_item **items, size_t *n,
+                                 char **next_link, azkv_err *err)
+{
+	cJSON *root = json ? cJSON_Parse(json) : NULL;
+	const cJSON *value = cJSON_GetObjectItemCaseSensitive(root, "value");
+	const cJSON *next = cJSON_GetObjectItemCaseSensitive(root, "nextLink");
+	const cJSON *item, *kid;
+	azkv_key_item *all = NULL;
+	size_t count, added = 0;
+	kv_attrs a;
+	azkv_rc rc = AZKV_OK;
+
+	*next_link = NULL;
+	if (!cJSON_IsObject(root) || !cJSON_IsArray(value)) {
+		rc = azkv_err_set(err, AZKV_ERR_PROTOCOL, "key list page has no \"value\" list");
+		goto out;
+	}
+	if (next && !cJSON_IsNull(next) && !cJSON_IsString(next)) {
+		rc = azkv_err_set(err, AZKV_ERR_PROTOCOL, "key list nextLink is not a string");
+		goto out;
+	}
+	count = (size_t)cJSON_GetArraySize(value);
+	all = realloc(*items, (*n + count + 1) * sizeof(*all));
+	if (!all)
+		goto nomem;
+	*items = all;
+	cJSON_ArrayForEach(item, value)
+	{
+		azkv_key_item *it = &all[*n + added];
+
+		memset(it, 0, sizeof(*it));
+		kid = cJSON_GetObjectItemCaseSensitive(item, "kid");
+		if (!cJSON_IsString(kid)) {
+			rc = azkv_err_set(err, AZKV_ERR_PROTOCOL,
+			                  "key list item %zu has no \"kid\"", added);
+			goto out;
+		}
+		it->kid = strdup(kid->valuestring);
+		if (!it->kid)
+			goto nomem;
+		rc = azkv_kid_split(it->kid, &it->name, &it->version, err);
+		if (rc != AZKV_OK) {
+			key_item_clear(it);
+			goto out;
+		}
+		parse_attrs(item, &a);
+		it->enabled = a.enabled;
+		it->nbf = a.nbf;
+		it->exp = a.exp;
+		it->created = a.created;
+		it->updated = a.updated;
+		it->managed = a.managed;
+		added++;
+	}
+	if (cJSON_IsString(next) && next->valuestring[0]) {
+		*next_link = strdup(next->valuestring);
+		if (!*next_link)
+			goto nomem;
+	}
+	*n += added;
+	added = 0;
+	goto out;
+nomem:
+	rc = azkv_err_set(err, AZKV_ERR_NOMEM, "out of memory");
+out:
+	/* A page is appended whole or not at all. */
+	for (size_t i = 0; i < added; i++)
+		key_item_clear(&(*items)[*n + i]);
+	cJSON_Delete(root);
+	return rc;
+}
+
+azkv_rc azkv_kv_op_result_parse(const char *json, char **kid, azkv_bytes *out, azkv_err *err)
+{
+	cJSON *root = json ? cJSON_Parse(json) : NULL;
+	cJSON *value = cJSON_GetObjectItemCaseSensitive(root, "value");
+	const cJSON *k = cJSON_GetObjectItemCaseSensitive(root, "kid");
+	azkv_rc rc = AZKV_OK;
+
+	out->data = NULL;
+	out->len = 0;
+	if (kid)
+		*kid = NULL;
+	if (!cJSON_IsString(value)) {
+		rc = azkv_err_set(err, AZKV_ERR_PROTOCOL,
+		                  "key operation result has no \"value\" string");
+		goto out;
+	}
+	if (azkv_b64url_decode(value->valuestring, out) != 0) {
+		rc = azkv_err_set(err, AZKV_ERR_PROTOCOL,
+		                  "key operation result \"value\" is not base64url");
+		goto out;
+	}
+	if (kid && cJSON_IsString(k)) {
+		*kid = strdup(k->valuestring);
+		if (!*kid) {
+			azkv_bytes_free(out);
+			rc = azkv_err_set(err, AZKV_ERR_NOMEM, "out of memory");
+		}
+	}
+out:
+	/* The value may be unwrapped key material. */
+	if (cJSON_IsString(value))
+		OPENSSL_cleanse(value->valuestring, strlen(value->valuestring));
+	cJSON_Delete(root);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- operations */
+
+/* nextLink must point at this vault: the bearer token goes with it. */
+static int same_origin(const char *a, const char *b)
+{
+	CURLU *ua = curl_url(), *ub = curl_url();
+	char *sa = NULL, *sb = NULL, *ha = NULL, *hb = NULL, *pa = NULL, *pb = NULL;
+	int ok = 0;
+
+	if (!ua || !ub || curl_url_set(ua, CURLUPART_URL, a, 0) != CURLUE_OK ||
+	    curl_url_set(ub, CURLUPART_URL, b, 0) != CURLUE_OK)
+		goto out;
+	if (curl_url_get(ua, CURLUPART_SCHEME, &sa, 0) != CURLUE_OK ||
+	    curl_url_get(ub, CURLUPART_SCHEME, &sb, 0) != CURLUE_OK ||
+	    curl_url_get(ua, CURLUPART_HOST, &ha, 0) != CURLUE_OK ||
+	    curl_url_get(ub, CURLUPART_HOST, &hb, 0) != CURLUE_OK ||
+	    curl_url_get(ua, CURLUPART_PORT, &pa, CURLU_DEFAULT_PORT) != CURLUE_OK ||
+	    curl_url_get(ub, CURLUPART_PORT, &pb, CURLU_DEFAULT_PORT) != CURLUE_OK)
+		goto out;
+	ok = strcasecmp(sa, sb) == 0 && strcasecmp(ha, hb) == 0 && strcmp(pa, pb) == 0;
+out:
+	curl_free(sa);
+	curl_free(sb);
+	curl_free(ha);
+	curl_free(hb);
+	curl_free(pa);
+	curl_free(pb);
+	curl_url_cleanup(ua);
+	curl_url_cleanup(ub);
+	return ok;
+}
+
+static azkv_rc kv_list(azkv_kv_client *kv, char *url, const char *what, azkv_key_item **items,
+                       size_t *n, azkv_err *err)
+{
+	azkv_http_response resp = {0};
+	char *next = NULL;
+	azkv_rc rc = AZKV_OK;
+	int pages = 0;
+
+	*items = NULL;
+	*n = 0;
+	while (url) {
+		if (++pages > KV_MAX_PAGES) {
+			rc = azkv_err_set(err, AZKV_ERR_PROTOCOL, "%s: more than %d pages", what,
+			                  KV_MAX_PAGES);
+			goto out;
+		}
+		rc = kv_call(kv, "GET", url, what, NULL, &resp, err);
+		if (rc == AZKV_OK)
+			rc = azkv_key_list_page_parse(resp.body, items, n, &next, err);
+		azkv_http_response_free(&resp);
+		if (rc != AZKV_OK)
+			goto out;
+		if (next && (!same_origin(next, kv->url) || strcmp(next, url) == 0)) {
+			rc = azkv_err_set(err, AZKV_ERR_PROTOCOL,
+			                  "%s: nextLink does not continue on %s", what, kv->host);
+			goto out;
+		}
+		free(url);
+		url = next;
+		next = NULL;
+	}
+out:
+	free(url);
+	free(next);
+	if (rc != AZKV_OK) {
+		azkv_key_items_free(*items, *n);
+		*items = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
+azkv_rc azkv_kv_list_keys(azkv_kv_client *kv, azkv_key_item **items, size_t *n, azkv_err *err)
+{
+	static const char *const segs[] = {"keys"};
+	char what[300];
+	char *url = kv_url(kv, segs, 1, "maxresults=" KV_LIST_MAXRESULTS);
+
+	snprintf(what, sizeof(what), "list keys of %s", kv->host);
+	if (!url) {
+		*items = NULL;
+		*n = 0;
+		return azkv_err_set(err, AZKV_ERR_NOMEM, "keyvault: out of memory");
+	}
+	return kv_list(kv, url, what, items, n, err);
+}
+
+azkv_rc azkv_kv_list_key_versions(azkv_kv_client *kv, const char *name, azkv_key_item **items,
+                                  size_t *n, azkv_err *err)
+{
+	const char *segs[] = {"keys", name, "versions"};
+	char what[300];
+	char *url;
+
+	*items = NULL;
+	*n = 0;
+	if (!name || !*name)
+		return azkv_err_set(err, AZKV_ERR_INVALID_ARG, "list key versions: no key name");
+	snprintf(what, sizeof(what), "list versions of key %s on %s", name, kv->host);
+	url = kv_url(kv, segs, 3, "maxresults=" KV_LIST_MAXRESULTS);
+	if (!url)
+		return azkv_err_set(err, AZKV_ERR_NOMEM, "keyvault: out of memory");
+	return kv_list(kv, url, what, items, n, err);
+}
+
+azkv_rc azkv_kv_get_key(azkv_kv_client *kv, const char *name, const char *version, azkv_key *out,
+                        azkv_err *err)
+{
+	const char *segs[] = {"keys", name, version};
+	azkv_http_response resp = {0};
+	char what[300];
+	cJSON *root = NULL;
+	char *url = NULL;
+	azkv_rc rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!name || !*name)
+		return azkv_err_set(err, AZKV_ERR_INVALID_ARG, "get key: no key name");
+	snprintf(what, sizeof(what), "get key %s%s%s on %s", name, version && *version ? "/" : "",
+	         version ? version : "", kv->host);
+	url = kv_url(kv, segs, 3, NULL);
+	if (!url) {
+		rc = azkv_err_set(err, AZKV_ERR_NOMEM, "keyvault: out of memory");
+		goto out;
+	}
+	rc = kv_call(kv, "GET", url, what, NULL, &resp, err);
+	if (rc != AZKV_OK)
+		goto out;
+	root = cJSON_Parse(resp.body);
+	rc = azkv_key_parse(root, out, err);
+	if (rc != AZKV_OK)
+		azkv_err_set(err, rc, "%s: %s", what, err ? err->message : "bad key bundle");
+out:
+	cJSON_Delete(root);
+	azkv_http_response_free(&resp);
+	free(url);
+	return rc;
+}
+
+azkv_rc azkv_kv_key_operation(azkv_kv_client *kv, const char *name, const char *version,
+                              const char *operation, const char *alg, const unsigned char *in,
+                              size_t in_len, azkv_bytes *out, azkv_err *err)
+{
+	const char *segs[] = {"keys", name, version, operation};
+	azkv_http_response resp = {0};
+	cJSON *req = NULL, *value;
+	char *b64 = NULL, *body = NULL, *url = NULL;
+	char what[300];
+	azkv_rc rc;
+
+	out->data = NULL;
+	out->len = 0;
+	if (!name || !*name || !operation || !*operation || !alg || !*alg || (!in && in_len)) {
+		rc = azkv_err_set(err, AZKV_ERR_INVALID_ARG,
+		                  "key operation: need a key name, operation and algorithm");
+		goto out;
+	}
+	snprintf(what, sizeof(what), "%s with key %s%s%s (%s) on %s", operation, name,
+	         version && *version ? "/" : "", version ? version : "", alg, kv->host);
+	url = kv_url(kv, segs, 4, NULL);
+	b64 = azkv_b64url_encode(in ? in : (const unsigned char *)"", in_len);
+	req = cJSON_CreateObject();
+	if (!url || !b64 || !req || !cJSON_AddStringToObject(req, "alg", alg) ||
+	    !(value = cJSON_AddStringToObject(req, "value", b64)))
+		goto nomem;
+	body = cJSON_PrintUnformatted(req);
+	/* The request value may be key material to wrap. */
+	OPENSSL_cleanse(value->valuestring, strlen(value->valuestring));
+	if (!body)
+		goto nomem;
+
+	rc = kv_call(kv, "POST", url, what, body, &resp, err);
+	if (rc != AZKV_OK)
+		goto out;
+	rc = azkv_kv_op_result_parse(resp.body, NULL, out, err);
+	if (rc != AZKV_OK)
+		azkv_err_set(err, rc, "%s: %s", what, err ? err->message : "bad result");
+	else
+		azkv_debug("keyvault: %s: ok", what);
+	goto out;
+nomem:
+	rc = azkv_err_set(err, AZKV_ERR_NOMEM, "keyvault: out of memory");
+out:
+	azkv_http_response_free(&resp);
+	azkv_secret_str_free(body);
+	azkv_secret_str_free(b64);
+	cJSON_Delete(req);
+	free(url);
+	return rc;
+}
+
+azkv_rc azkv_kv_wrap_key(azkv_kv_client *kv, const char *name, const char *version, const char *alg,
+                         const unsigned char *key, size_t key_len, azkv_bytes *out, azkv_err *err)
+{
+	return azkv_kv_key_operation(kv, name, version, "wrapkey", alg, key, key_len, out, err);
+}
+
+azkv_rc azkv_kv_unwrap_key(azkv_kv_client *kv, const char *name, const char *version,
+                           const char *alg, const unsigned char *wrapped, size_t wrapped_len,
+                           azkv_bytes *out, azkv_err *err)
+{
+	return azkv_kv_key_operation(kv, name, version, "unwrapkey", alg, wrapped, wrapped_len, out,
+	                             err);
+}

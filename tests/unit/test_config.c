@@ -1,0 +1,477 @@
+/* The JSON configuration: valid files, defaults, and one test per kind of
+ * error, each checking that the message names what is wrong and never
+ * the client secret. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+/* By path: with AC_CONFIG_HEADERS([config.h]), "-I." would find the
+ * autoconf header first. */
+#include "config.h"
+
+#define SECRET "s3cr3t-Value~with.chars"
+
+static char tmpdir[64];
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/azkv-test-config-XXXXXX");
+	return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	char cmd[128];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static char *write_file(const char *name, const char *text, mode_t mode)
+{
+	static char path[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	chmod(path, mode);
+	return path;
+}
+
+/* Parses json expecting failure; checks that the message names every
+ * string in must (NULL-terminated) and not the secret. */
+static void expect_error(const char *json, azkv_rc want, const char *const *must)
+{
+	azkv_config *cfg = (azkv_config *)0x1;
+	azkv_err err;
+
+	azkv_err_clear(&err);
+	assert_int_equal(azkv_config_parse(json, "test.json", &cfg, &err), want);
+	assert_null(cfg);
+	assert_int_equal(err.rc, want);
+	assert_non_null(strstr(err.message, "test.json"));
+	for (size_t i = 0; must && must[i]; i++) {
+		if (!strstr(err.message, must[i]))
+			fail_msg("message \"%s\" does not name \"%s\"", err.message, must[i]);
+	}
+	if (strstr(err.message, SECRET) || strstr(err.message, "s3cr3t"))
+		fail_msg("message \"%s\" shows the secret", err.message);
+}
+
+#define MUST(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+#define CRED                                                                                       \
+	"\"credential\": {\"type\": \"client_secret\", \"tenant_id\": \"tenant-1\", "              \
+	"\"client_id\": \"client-1\", \"client_secret\": \"" SECRET "\"}"
+
+static void full_config_is_read_with_every_field(void **state)
+{
+	static const char json[] =
+	        "{\n"
+	        "  \"vaults\": [ { \"url\": \"https://demo.vault.azure.net/\", \"label\": \"Demo "
+	        "KV\" },\n"
+	        "              { \"url\": \"https://hsm1.managedhsm.azure.net\" } ],\n"
+	        "  \"credential\": { \"type\": \"client_secret\", \"tenant_id\": \"tenant-1\",\n"
+	        "     \"client_id\": \"client-1\", \"client_secret\": \"" SECRET "\",\n"
+	        "     \"authority_host\": \"https://login.microsoftonline.us/\" },\n"
+	        "  \"http\": { \"ca_file\": \"/tmp/ca.pem\", \"connect_to\": \"127.0.0.1:8443\",\n"
+	        "     \"connect_timeout_ms\": 1500, \"timeout_ms\": 9000, \"max_retries\": 5 },\n"
+	        "  \"log\": { \"level\": \"TRACE\", \"file\": \"/tmp/azkv.log\" },\n"
+	        "  \"wrap\": \"vault\",\n"
+	        "  \"api_version\": \"7.5\"\n"
+	        "}\n";
+	azkv_config *cfg = NULL;
+	azkv_err err;
+
+	(void)state;
+	assert_int_equal(azkv_config_parse(json, "full.json", &cfg, &err), AZKV_OK);
+	assert_int_equal(cfg->n_vaults, 2);
+	assert_string_equal(cfg->vaults[0].url, "https://demo.vault.azure.net");
+	assert_string_equal(cfg->vaults[0].label, "Demo KV");
+	assert_string_equal(cfg->vaults[1].url, "https://hsm1.managedhsm.azure.net");
+	assert_string_equal(cfg->vaults[1].label, "hsm1");
+	assert_int_equal(cfg->credential.type, AZKV_CRED_CLIENT_SECRET);
+	assert_string_equal(cfg->credential.tenant_id, "tenant-1");
+	assert_string_equal(cfg->credential.client_id, "client-1");
+	assert_string_equal(cfg->credential.client_secret, SECRET);
+	assert_string_equal(cfg->credential.authority_host, "https://login.microsoftonline.us");
+	assert_string_equal(cfg->http.ca_file, "/tmp/ca.pem");
+	assert_string_equal(cfg->http.connect_to, "127.0.0.1:8443");
+	assert_int_equal(cfg->http.connect_timeout_ms, 1500);
+	assert_int_equal(cfg->http.timeout_ms, 9000);
+	assert_int_equal(cfg->http.max_retries, 5);
+	assert_string_equal(cfg->log_level, "TRACE");
+	assert_string_equal(cfg->log_file, "/tmp/azkv.log");
+	assert_int_equal(cfg->wrap, AZKV_WRAP_VAULT);
+	assert_string_equal(cfg->api_version, "7.5");
+	assert_string_equal(cfg->source, "full.json");
+	azkv_config_free(cfg);
+}
+
+static void minimal_config_gets_documented_defaults(void **state)
+{
+	azkv_config *cfg = NULL;
+	azkv_err err;
+
+	(void)state;
+	assert_int_equal(
+	        azkv_config_parse("{\"vaults\":[{\"url\":\"https://demo.vault.azure.net\"}]}",
+	                          "min.json", &cfg, &err),
+	        AZKV_OK);
+	assert_int_equal(cfg->n_vaults, 1);
+	assert_string_equal(cfg->vaults[0].label, "demo");
+	assert_int_equal(cfg->credential.type, AZKV_CRED_ENVIRONMENT);
+	assert_null(cfg->credential.client_secret);
+	assert_string_equal(cfg->credential.authority_host, "https://login.microsoftonline.com");
+	assert_null(cfg->http.ca_file);
+	assert_null(cfg->http.connect_to);
+	assert_int_equal(cfg->http.connect_timeout_ms, 5000);
+	assert_int_equal(cfg->http.timeout_ms, 30000);
+	assert_int_equal(cfg->http.max_retries, 3);
+	assert_null(cfg->log_level);
+	assert_null(cfg->log_file);
+	assert_int_equal(cfg->wrap, AZKV_WRAP_LOCAL);
+	assert_string_equal(cfg->api_version, "7.4");
+	azkv_config_free(cfg);
+}
+
+static void credential_type_defaults_to_client_secret(void **state)
+{
+	azkv_config *cfg = NULL;
+	azkv_err err;
+
+	(void)state;
+	assert_int_equal(
+	        azkv_config_parse("{\"vaults\":[{\"url\":\"https://a.vault.azure.net\"}],"
+	                          "\"credential\":{\"tenant_id\":\"t\",\"client_id\":\"c\","
+	                          "\"client_secret\":\"" SECRET "\"}}",
+	                          "t.json", &cfg, &err),
+	        AZKV_OK);
+	assert_int_equal(cfg->credential.type, AZKV_CRED_CLIENT_SECRET);
+	azkv_config_free(cfg);
+}
+
+static void http_to_loopback_is_allowed(void **state)
+{
+	static const char *const urls[] = {"http://127.0.0.1:8080", "http://localhost:9",
+	                                   "http://[::1]:8443", "https://127.0.0.1:8443"};
+	char json[256];
+
+	(void)state;
+	for (size_t i = 0; i < 4; i++) {
+		azkv_config *cfg = NULL;
+		azkv_err err;
+
+		snprintf(json, sizeof(json), "{\"vaults\":[{\"url\":\"%s\",\"label\":\"x\"}]}",
+		         urls[i]);
+		if (azkv_config_parse(json, "t.json", &cfg, &err) != AZKV_OK)
+			fail_msg("%s refused: %s", urls[i], err.message);
+		assert_string_equal(cfg->vaults[0].url, urls[i]);
+		azkv_config_free(cfg);
+	}
+}
+
+static void load_reads_the_file_and_records_its_path(void **state)
+{
+	char *path = write_file("c.json", "{\"vaults\":[{\"url\":\"https://k.vault.azure.net\"}]}",
+	                        0600);
+	azkv_config *cfg = NULL;
+	azkv_err err;
+
+	(void)state;
+	assert_int_equal(azkv_config_load(path, &cfg, &err), AZKV_OK);
+	assert_string_equal(cfg->source, path);
+	assert_string_equal(cfg->vaults[0].label, "k");
+	azkv_config_free(cfg);
+}
+
+static void missing_file_is_an_error_naming_it(void **state)
+{
+	char path[128];
+	azkv_config *cfg = NULL;
+	azkv_err err;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/nope.json", tmpdir);
+	assert_int_equal(azkv_config_load(path, &cfg, &err), AZKV_ERR_CONFIG);
+	assert_null(cfg);
+	assert_non_null(strstr(err.message, path));
+	assert_non_null(strstr(err.message, "No such file"));
+}
+
+static void malformed_json_reports_line_and_column(void **state)
+{
+	(void)state;
+	expect_error("{\n  \"vaults\": [\n    { \"url\": \"https://a.vault.azure.net\" \n  ]\n}",
+	             AZKV_ERR_CONFIG, MUST("malformed JSON", "line 4"));
+	expect_error("{\"vaults\": [], }", AZKV_ERR_CONFIG, MUST("line 1, column"));
+	expect_error("", AZKV_ERR_CONFIG, MUST("malformed JSON"));
+	expect_error("{} trailing", AZKV_ERR_CONFIG, MUST("malformed JSON"));
+	expect_error("[1, 2]", AZKV_ERR_CONFIG, MUST("JSON object"));
+}
+
+static void malformed_json_inside_the_secret_does_not_show_it(void **state)
+{
+	(void)state;
+	expect_error("{\"credential\": {\"client_secret\": \"" SECRET, AZKV_ERR_CONFIG,
+	             MUST("malformed JSON", "line 1"));
+	expect_error("{\"credential\": {\"client_secret\": " SECRET "}}", AZKV_ERR_CONFIG,
+	             MUST("malformed JSON"));
+}
+
+static void unknown_keys_are_errors_naming_the_key(void **state)
+{
+	(void)state;
+	expect_error("{\"vaults\":[{\"url\":\"https://a.vault.azure.net\"}], \"vault\": 1}",
+	             AZKV_ERR_CONFIG, MUST("unknown key \"vault\"", "top level"));
+	expect_error("{\"vaults\":[{\"url\":\"https://a.vault.azure.net\"}], "
+	             "\"http\": {\"timeout\": 5}}",
+	             AZKV_ERR_CONFIG, MUST("unknown key \"timeout\"", "\"http\""));
+	expect_error("{\"vaults\":[{\"url\":\"https://a.vault.azure.net\", \"lable\": \"x\"}]}",
+	             AZKV_ERR_CONFIG, MUST("unknown key \"lable\"", "vaults[0]"));
+	expect_error("{\"vaults\":[{\"url\":\"https://a.vault.azure.net\"}], "
+	             "\"credential\": {\"tenant_id\":\"t\",\"client_id\":\"c\","
+	             "\"clientSecret\":\"" SECRET "\"}}",
+	             AZKV_ERR_CONFIG, MUST("unknown key \"clientSecret\"", "\"credential\""));
+	expect_error("{\"vaults\":[{\"url\":\"https://a.vault.azure.net\"}], "
+	             "\"log\": {\"levels\": \"warn\"}}",
+	             AZKV_ERR_CONFIG, MUST("unknown key \"levels\"", "\"log\""));
+}
+
+static void duplicate_keys_are_errors(void **state)
+{
+	(void)state;
+	expect_error("{\"vaults\":[{\"url\":\"https://a.vault.azure.net\"}], \"wrap\": \"local\", "
+	             "\"wrap\": \"vault\"}",
+	             AZKV_ERR_CONFIG, MUST("duplicate key \"wrap\""));
+}
+
+static void missing_or_empty_vaults_are_errors(void **state)
+{
+	(void)state;
+	expect_error("{}", AZKV_ERR_CONFIG, MUST("\"vaults\" is required"));
+	expect_error("{\"vaults\": []}", AZKV_ERR_CONFIG, MUST("\"vaults\"", "non-empty"));
+	expect_error("{\"vaults\": {\"url\": \"https://a.vault.azure.net\"}}", AZKV_ERR_CONFIG,
+	             MUST("\"vaults\""));
+	expect_error("{\"vaults\": [{\"label\": \"x\"}]}", AZKV_ERR_CONFIG,
+	             MUST("vaults[0].url is required"));
+	expect_error("{\"vaults\": [\"https://a.vault.azure.net\"]}", AZKV_ERR_CONFIG,
+	             MUST("vaults[0]", "object"));
+}
+
+static void bad_vault_urls_are_refused(void **state)
+{
+	static const struct {
+		const char *url;
+		const char *why;
+	} bad[] = {
+	        {"not a url", "is not a URL"},
+	        {"https://a.vault.azure.net/keys", "must not have a path"},
+	        {"https://a.vault.azure.net?x=1", "query"},
+	        {"https://a.vault.azure.net/#frag", "query or fragment"},
+	        {"ftp://a.vault.azure.net", "https://"},
+	        {"https://user:" SECRET "@a.vault.azure.net", "user information"},
+	        {"", "non-empty string"},
+	};
+	char json[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(json, sizeof(json), "{\"vaults\":[{\"url\":\"%s\"}]}", bad[i].url);
+		expect_error(json, AZKV_ERR_CONFIG, MUST("vaults[0].url", bad[i].why));
+	}
+}
+
+static void plain_http_to_a_remote_host_is_refused(void **state)
+{
+	(void)state;
+	expect_error("{\"vaults\":[{\"url\":\"http://demo.vault.azure.net\"}]}", AZKV_ERR_CONFIG,
+	             MUST("http://demo.vault.azure.net", "loopback"));
+	expect_error("{\"vaults\":[{\"url\":\"http://10.0.0.1:8080\"}]}", AZKV_ERR_CONFIG,
+	             MUST("loopback"));
+	expect_error("{\"vaults\":[{\"url\":\"https://a.vault.azure.net\"}],"
+	             "\"credential\":{\"tenant_id\":\"t\",\"client_id\":\"c\",\"client_secret\":"
+	             "\"" SECRET "\",\"authority_host\":\"http://login.microsoftonline.com\"}}",
+	             AZKV_ERR_CONFIG, MUST("credential.authority_host"));
+}
+
+static void repeated_vaults_and_labels_are_refused(void **state)
+{
+	(void)state;
+	expect_error("{\"vaults\":[{\"url\":\"https://a.vault.azure.net\"},"
+	             "{\"url\":\"https://A.vault.azure.net/\"}]}",
+	             AZKV_ERR_CONFIG, MUST("vaults[1]", "vaults[0]"));
+	expect_error("{\"vaults\":[{\"url\":\"https://a.vault.azure.net\"},"
+	             "{\"url\":\"https://a.managedhsm.azure.net\"}]}",
+	             AZKV_ERR_CONFIG, MUST("label \"a\""));
+	expect_error("{\"vaults\":[{\"url\":\"https://a.vault.azure.net\","
+	             "\"label\":\"0123456789012345678901234567890123\"}]}",
+	             AZKV_ERR_CONFIG, MUST("longer than 32"));
+}
+
+static void bad_log_level_is_refused_naming_it(void **state)
+{
+	(void)state;
+	expect_error("{\"vaults\":[{\"url\":\"https://a.vault.azure.net\"}],"
+	             "\"log\":{\"level\":\"loud\"}}",
+	             AZKV_ERR_CONFIG, MUST("log.level", "\"loud\""));
+	expect_error("{\"vaults\":[{\"url\":\"https://a.vault.azure.net\"}],"
+	             "\"log\":{\"level\":3}}",
+	             AZKV_ERR_CONFIG, MUST("log.level", "string"));
+}
+
+static void bad_values_are_refused_naming_the_key(void **state)
+{
+	(void)state;
+	expect_error("{\"vaults\":[{\"url\":\"https://a.vault.azure.net\"}],\"wrap\":\"remote\"}",
+	             AZKV_ERR_CONFIG, MUST("\"wrap\""));
+	expect_error("{\"vaults\":[{\"url\":\"https://a.vault.azure.net\"}],"
+	             "\"http\":{\"timeout_ms\":-1}}",
+	             AZKV_ERR_CONFIG, MUST("http.timeout_ms", "integer"));
+	expect_error("{\"vaults\":[{\"url\":\"https://a.vault.azure.net\"}],"
+	             "\"http\":{\"connect_timeout_ms\":1.5}}",
+	             AZKV_ERR_CONFIG, MUST("http.connect_timeout_ms"));
+	expect_error("{\"vaults\":[{\"url\":\"https://a.vault.azure.net\"}],"
+	             "\"http\":{\"max_retries\":11}}",
+	             AZKV_ERR_CONFIG, MUST("http.max_retries", "0 to 10"));
+	expect_error("{\"vaults\":[{\"url\":\"https://a.vault.azure.net\"}],"
+	             "\"http\":{\"max_retries\":\"3\"}}",
+	             AZKV_ERR_CONFIG, MUST("http.max_retries"));
+	expect_error("{\"vaults\":[{\"url\":\"https://a.vault.azure.net\"}],\"http\":[]}",
+	             AZKV_ERR_CONFIG, MUST("\"http\" must be an object"));
+	expect_error("{\"vaults\":[{\"url\":\"https://a.vault.azure.net\"}],\"api_version\":\"\"}",
+	             AZKV_ERR_CONFIG, MUST("api_version"));
+	expect_error("{\"vaults\":[{\"url\":\"https://a.vault.azure.net\"}],"
+	             "\"credential\":{\"type\":\"managed_identity\"}}",
+	             AZKV_ERR_CONFIG, MUST("credential.type"));
+}
+
+static void client_secret_credential_needs_its_fields(void **state)
+{
+	(void)state;
+	expect_error("{\"vaults\":[{\"url\":\"https://a.vault.azure.net\"}],"
+	             "\"credential\":{\"client_id\":\"c\",\"client_secret\":\"" SECRET "\"}}",
+	             AZKV_ERR_CONFIG, MUST("credential.tenant_id is required"));
+	expect_error("{\"vaults\":[{\"url\":\"https://a.vault.azure.net\"}],"
+	             "\"credential\":{\"tenant_id\":\"t\",\"client_secret\":\"" SECRET "\"}}",
+	             AZKV_ERR_CONFIG, MUST("credential.client_id is required"));
+	expect_error("{\"vaults\":[{\"url\":\"https://a.vault.azure.net\"}],"
+	             "\"credential\":{\"tenant_id\":\"t\",\"client_id\":\"c\"}}",
+	             AZKV_ERR_CONFIG, MUST("client_secret_file"));
+	expect_error("{\"vaults\":[{\"url\":\"https://a.vault.azure.net\"}],"
+	             "\"credential\":{\"tenant_id\":\"t\",\"client_id\":\"c\","
+	             "\"client_secret\":\"" SECRET "\",\"client_secret_file\":\"/x\"}}",
+	             AZKV_ERR_CONFIG, MUST("not both"));
+	expect_error("{\"vaults\":[{\"url\":\"https://a.vault.azure.net\"}],"
+	             "\"credential\":{\"tenant_id\":\"t\",\"client_id\":\"c\","
+	             "\"client_secret\":1234}}",
+	             AZKV_ERR_CONFIG, MUST("credential.client_secret", "string"));
+	expect_error("{\"vaults\":[{\"url\":\"https://a.vault.azure.net\"}],"
+	             "\"credential\":{\"type\":\"environment\",\"client_secret\":\"" SECRET "\"}}",
+	             AZKV_ERR_CONFIG, MUST("credential.client_secret", "environment"));
+}
+
+static void secret_is_read_from_file_without_trailing_newline(void **state)
+{
+	char json[512];
+	char *path = write_file("secret", SECRET "\r\n\n", 0600);
+	azkv_config *cfg = NULL;
+	azkv_err err;
+
+	(void)state;
+	snprintf(json, sizeof(json),
+	         "{\"vaults\":[{\"url\":\"https://a.vault.azure.net\"}],"
+	         "\"credential\":{\"tenant_id\":\"t\",\"client_id\":\"c\","
+	         "\"client_secret_file\":\"%s\"}}",
+	         path);
+	assert_int_equal(azkv_config_parse(json, "t.json", &cfg, &err), AZKV_OK);
+	assert_string_equal(cfg->credential.client_secret, SECRET);
+	azkv_config_free(cfg);
+}
+
+static void bad_secret_file_is_an_error_naming_the_file(void **state)
+{
+	char json[512], path[128];
+	char *empty;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/missing-secret", tmpdir);
+	snprintf(json, sizeof(json),
+	         "{\"vaults\":[{\"url\":\"https://a.vault.azure.net\"}],"
+	         "\"credential\":{\"tenant_id\":\"t\",\"client_id\":\"c\","
+	         "\"client_secret_file\":\"%s\"}}",
+	         path);
+	expect_error(json, AZKV_ERR_CONFIG, MUST("client_secret_file", path, "No such file"));
+
+	empty = write_file("empty-secret", "\n", 0600);
+	snprintf(json, sizeof(json),
+	         "{\"vaults\":[{\"url\":\"https://a.vault.azure.net\"}],"
+	         "\"credential\":{\"tenant_id\":\"t\",\"client_id\":\"c\","
+	         "\"client_secret_file\":\"%s\"}}",
+	         empty);
+	expect_error(json, AZKV_ERR_CONFIG, MUST("client_secret_file", "empty"));
+}
+
+static void config_path_comes_from_the_environment_else_sysconfdir(void **state)
+{
+	const char *p;
+
+	(void)state;
+	setenv("AZKV_PKCS11_CONFIG", "/srv/azkv.json", 1);
+	assert_string_equal(azkv_config_path(), "/srv/azkv.json");
+	setenv("AZKV_PKCS11_CONFIG", "", 1);
+	p = azkv_config_path();
+	assert_true(strlen(p) > strlen("/azkv-pkcs11/config.json"));
+	assert_string_equal(p + strlen(p) - strlen("/azkv-pkcs11/config.json"),
+	                    "/azkv-pkcs11/config.json");
+	unsetenv("AZKV_PKCS11_CONFIG");
+	assert_string_equal(azkv_config_path(), p);
+}
+
+static void free_is_null_safe(void **state)
+{
+	(void)state;
+	azkv_config_free(NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(full_config_is_read_with_every_field),
+	        cmocka_unit_test(minimal_config_gets_documented_defaults),
+	        cmocka_unit_test(credential_type_defaults_to_client_secret),
+	        cmocka_unit_test(http_to_loopback_is_allowed),
+	        cmocka_unit_test(load_reads_the_file_and_records_its_path),
+	        cmocka_unit_test(missing_file_is_an_error_naming_it),
+	        cmocka_unit_test(malformed_json_reports_line_and_column),
+	        cmocka_unit_test(malformed_json_inside_the_secret_does_not_show_it),
+	        cmocka_unit_test(unknown_keys_are_errors_naming_the_key),
+	        cmocka_unit_test(duplicate_keys_are_errors),
+	        cmocka_unit_test(missing_or_empty_vaults_are_errors),
+	        cmocka_unit_test(bad_vault_urls_are_refused),
+	        cmocka_unit_test(plain_http_to_a_remote_host_is_refused),
+	        cmocka_unit_test(repeated_vaults_and_labels_are_refused),
+	        cmocka_unit_test(bad_log_level_is_refused_naming_it),
+	        cmocka_unit_test(bad_values_are_refused_naming_the_key),
+	        cmocka_unit_test(client_secret_credential_needs_its_fields),
+	        cmocka_unit_test(secret_is_read_from_file_without_trailing_newline),
+	        cmocka_unit_test(bad_secret_file_is_an_error_naming_the_file),
+	        cmocka_unit_test(config_path_comes_from_the_environment_else_sysconfdir),
+	        cmocka_unit_test(free_is_null_safe),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
