@@ -36,13 +36,20 @@ void azkv_token_cleanup(azkv_token *tok)
 	tok->load_lock = NULL;
 }
 
-/* Fetches one key (latest version) and turns it into two objects. */
+/* Fetches one key (latest version) and turns it into two objects. A key
+ * named in the configuration that the vault does not have is skipped with
+ * a warning (CKR_KEY_TYPE_INCONSISTENT tells the caller to skip). */
 static CK_RV load_key(azkv_token *tok, const char *name, azkv_object **pub, azkv_object **priv)
 {
 	azkv_key key = {0};
 	azkv_err err;
 	char what[256];
 	if (azkv_kv_get_key(tok->kv, name, NULL, &key, &err) != AZKV_OK) {
+		if (err.rc == AZKV_ERR_NOT_FOUND && tok->vault->n_keys > 0) {
+			azkv_warn("key '%s' (in the configuration) is not in %s: %s", name,
+				  tok->vault->url, err.message);
+			return CKR_KEY_TYPE_INCONSISTENT;
+		}
 		snprintf(what, sizeof(what), "reading key '%s' in %s", name, tok->vault->url);
 		return azkv_rv_from_err(&err, AZKV_CTX_TOKEN, what);
 	}
@@ -51,14 +58,54 @@ static CK_RV load_key(azkv_token *tok, const char *name, azkv_object **pub, azkv
 	return rv;
 }
 
+/* The names of the keys to expose: from the configuration when it names
+ * them (no "list" permission needed), else by listing the vault. */
+static CK_RV key_names(azkv_token *tok, char ***names, size_t *n)
+{
+	azkv_key_item *items = NULL;
+	size_t n_items = 0;
+	azkv_err err;
+	*names = NULL;
+	*n = 0;
+	if (tok->vault->n_keys > 0) {
+		*names = tok->vault->keys;
+		*n = tok->vault->n_keys;
+		return CKR_OK;
+	}
+	if (azkv_kv_list_keys(tok->kv, &items, &n_items, &err) != AZKV_OK) {
+		char what[256];
+		snprintf(what, sizeof(what), "listing keys in %s", tok->vault->url);
+		return azkv_rv_from_err(&err, AZKV_CTX_TOKEN, what);
+	}
+	CK_RV rv = CKR_OK;
+	*names = calloc(n_items + 1, sizeof(**names));
+	for (size_t i = 0; *names != NULL && i < n_items; i++) {
+		(*names)[i] = items[i].name; /* moved */
+		items[i].name = NULL;
+		*n = i + 1;
+	}
+	if (*names == NULL)
+		rv = CKR_HOST_MEMORY;
+	azkv_key_items_free(items, n_items);
+	return rv;
+}
+
+static void key_names_free(azkv_token *tok, char **names, size_t n)
+{
+	if (names == tok->vault->keys)
+		return;
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
 CK_RV azkv_token_load(azkv_token *tok)
 {
 	CK_RV rv = CKR_OK;
-	azkv_key_item *items = NULL;
-	size_t n_items = 0;
+	char **names = NULL;
+	size_t n_names = 0;
 	azkv_object **objs = NULL;
 	size_t n_objs = 0;
-	azkv_err err;
 
 	azkv_lock_acquire(tok->load_lock);
 	azkv_lock_acquire(azkv_g.lock);
@@ -68,21 +115,17 @@ CK_RV azkv_token_load(azkv_token *tok)
 		goto out;
 
 	azkv_debug("loading keys of %s", tok->vault->url);
-	if (azkv_kv_list_keys(tok->kv, &items, &n_items, &err) != AZKV_OK) {
-		char what[256];
-		snprintf(what, sizeof(what), "listing keys in %s", tok->vault->url);
-		rv = azkv_rv_from_err(&err, AZKV_CTX_TOKEN, what);
+	if ((rv = key_names(tok, &names, &n_names)) != CKR_OK)
 		goto out;
-	}
-	objs = calloc(2 * n_items + 1, sizeof(*objs));
+	objs = calloc(2 * n_names + 1, sizeof(*objs));
 	if (objs == NULL) {
 		rv = CKR_HOST_MEMORY;
 		goto out;
 	}
-	for (size_t i = 0; i < n_items; i++) {
-		CK_RV krv = load_key(tok, items[i].name, &objs[n_objs], &objs[n_objs + 1]);
+	for (size_t i = 0; i < n_names; i++) {
+		CK_RV krv = load_key(tok, names[i], &objs[n_objs], &objs[n_objs + 1]);
 		if (krv == CKR_KEY_TYPE_INCONSISTENT)
-			continue; /* a key type we do not expose; logged */
+			continue; /* not exposed; logged */
 		if (krv != CKR_OK) {
 			rv = krv;
 			goto out;
@@ -102,9 +145,9 @@ CK_RV azkv_token_load(azkv_token *tok)
 	azkv_info("%s: %zu key(s) loaded", tok->vault->url, n_objs / 2);
 out:
 	azkv_lock_release(tok->load_lock);
-	for (size_t i = 0; objs != NULL && i < 2 * n_items; i++)
+	for (size_t i = 0; objs != NULL && i < 2 * n_names; i++)
 		azkv_object_free(objs[i]);
 	free(objs);
-	azkv_key_items_free(items, n_items);
+	key_names_free(tok, names, n_names);
 	return rv;
 }

@@ -1,6 +1,7 @@
 /* The JSON configuration file: parsing, validation and defaults. */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -263,9 +264,51 @@ out:
 	return rc;
 }
 
+/* A Key Vault key name: 1-127 characters, letters, digits and '-'. */
+static int key_name_valid(const char *name)
+{
+	size_t len = strlen(name);
+	if (len == 0 || len > 127)
+		return 0;
+	for (size_t i = 0; i < len; i++)
+		if (!isalnum((unsigned char)name[i]) && name[i] != '-')
+			return 0;
+	return 1;
+}
+
+/* "keys": the names of the keys to expose, so that the identity needs no
+ * "list" permission (Foundry's least privilege is get/wrapKey/unwrapKey). */
+static azkv_rc parse_key_names(parse_ctx *ctx, const cJSON *item, const char *where,
+			       azkv_vault_config *v)
+{
+	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(item, "keys");
+	const cJSON *name;
+	size_t n = 0;
+	if (arr == NULL)
+		return AZKV_OK;
+	if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) == 0)
+		return cfg_err(ctx, "%s.keys must be a non-empty array of key names", where);
+	v->keys = calloc((size_t)cJSON_GetArraySize(arr), sizeof(*v->keys));
+	if (v->keys == NULL)
+		return cfg_nomem(ctx);
+	cJSON_ArrayForEach(name, arr)
+	{
+		if (!cJSON_IsString(name) || !key_name_valid(name->valuestring))
+			return cfg_err(ctx,
+				       "%s.keys[%zu] is not a key name (1-127 letters, digits "
+				       "and '-')",
+				       where, n);
+		v->keys[n] = strdup(name->valuestring);
+		if (v->keys[n] == NULL)
+			return cfg_nomem(ctx);
+		v->n_keys = ++n;
+	}
+	return AZKV_OK;
+}
+
 static azkv_rc parse_vault(parse_ctx *ctx, const cJSON *item, size_t idx, azkv_vault_config *v)
 {
-	static const char *const keys[] = {"url", "label", NULL};
+	static const char *const keys[] = {"url", "label", "keys", NULL};
 	char where[32], prefix[32], key[40];
 	char *host = NULL;
 	const char *h;
@@ -281,6 +324,8 @@ static azkv_rc parse_vault(parse_ctx *ctx, const cJSON *item, size_t idx, azkv_v
 		rc = get_string(ctx, item, prefix, "url", &v->url);
 	if (rc == AZKV_OK)
 		rc = get_string(ctx, item, prefix, "label", &v->label);
+	if (rc == AZKV_OK)
+		rc = parse_key_names(ctx, item, where, v);
 	if (rc != AZKV_OK)
 		goto out;
 	if (!v->url) {
@@ -680,6 +725,9 @@ void azkv_config_free(azkv_config *cfg)
 	for (size_t i = 0; i < cfg->n_vaults; i++) {
 		free(cfg->vaults[i].url);
 		free(cfg->vaults[i].label);
+		for (size_t k = 0; k < cfg->vaults[i].n_keys; k++)
+			free(cfg->vaults[i].keys[k]);
+		free(cfg->vaults[i].keys);
 	}
 	free(cfg->vaults);
 	free(cfg->credential.tenant_id);

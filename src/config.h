@@ -1,7 +1,8 @@
 /* The JSON configuration shared by the module and the tools.
  *
  * {
- *   "vaults": [ { "url": "https://demo.vault.azure.net", "label": "demo" } ],
+ *   "vaults": [ { "url": "https://demo.vault.azure.net", "label": "demo",
+ *                 "keys": ["cmk"] } ],            // optional: no "list" needed
  *   "credential": {
  *     "type": "client_secret",              // or "environment"
  *     "tenant_id": "...", "client_id": "...",
@@ -38,6 +39,8 @@ typedef enum azkv_credential_type {
 typedef struct azkv_vault_config {
 	char *url;   /* "https://NAME.vault.azure.net", no trailing '/' */
 	char *label; /* token label; defaults to NAME (first host label) */
+	char **keys; /* key names to expose without listing; NULL: list them all */
+	size_t n_keys;
 } azkv_vault_config;
 
 typedef struct azkv_credential_config {

@@ -57,11 +57,14 @@ note "   kty $(jq -r .key.kty <<<"$CREATED"), key_ops $(jq -c .key.key_ops <<<"$
 step "Give the application's identity exactly get, wrapKey and unwrapKey (what Foundry needs)"
 APP=$(emu_admin add-identity --name foundry-app)
 emu_admin set-policy --vault "$VAULT_NAME" --identity "$(jq -r .client_id <<<"$APP")" \
-	--keys get,list,wrapKey,unwrapKey >/dev/null
-note "access policy for $(jq -r .client_id <<<"$APP"): get, list, wrapKey, unwrapKey"
+	--keys get,wrapKey,unwrapKey >/dev/null
+note "access policy for $(jq -r .client_id <<<"$APP"): get, wrapKey, unwrapKey (no list)"
 
 step "Configure the PKCS#11 module for the vault, as that identity"
-emu_write_config "$WORK/azkv-pkcs11.json" "$APP" "$VAULT"
+emu_write_config "$WORK/config.json" "$APP" "$VAULT"
+# Naming the key means the identity needs no "list" permission.
+jq --arg k "$KEY" '.vaults[0].keys = [$k]' "$WORK/config.json" >"$WORK/azkv-pkcs11.json"
+chmod 600 "$WORK/azkv-pkcs11.json"
 export AZKV_PKCS11_CONFIG="$WORK/azkv-pkcs11.json"
 jq '.credential.client_secret = "(hidden)"' "$AZKV_PKCS11_CONFIG" | sed 's/^/    /'
 

@@ -57,6 +57,6 @@ emu_write_config() {
 		credential: {type: "client_secret", tenant_id: $id.tenant_id,
 			     client_id: $id.client_id, client_secret: $id.client_secret},
 		http: {ca_file: $ca, connect_to: $to},
-		log: {level: "info"}
+		log: {level: "warn"}
 	}' >"$file"
 }

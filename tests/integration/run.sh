@@ -23,7 +23,11 @@ skipped=0
 
 cleanup() {
 	emu_stop
-	if [ "$failed" -eq 0 ]; then rm -rf "$WORK"; else echo "# work dir kept: $WORK"; fi
+	if [ "$failed" -eq 0 ] && [ -z "${AZKV_TEST_KEEP:-}" ]; then
+		rm -rf "$WORK"
+	else
+		echo "# work dir kept: $WORK"
+	fi
 }
 trap cleanup EXIT
 
@@ -265,6 +269,16 @@ bad_no_list_permission() {
 		ours "$CHECKS" expect-find $CKR_DEVICE_ERROR && log_says "$log" "HTTP 403"
 }
 run bad-identity-without-list bad_no_list_permission
+
+least_privilege_named_keys() {
+	log="$WORK/least.log"
+	emu_write_config "$WORK/least.json" "$NOLIST" "$VAULT"
+	jq '.vaults[0].keys = ["cmk", "not-in-vault"]' "$WORK/least.json" >"$WORK/least2.json"
+	AZKV_PKCS11_CONFIG="$WORK/least2.json" AZKV_PKCS11_LOG_FILE="$log" \
+		ours "$CHECKS" expect-unwrap cmk 0x0 && log_says "$log" "'not-in-vault'" &&
+		! grep -q "GET demo.vault.azure.net/keys ->" "$log"
+}
+run least-privilege-identity-with-named-keys least_privilege_named_keys
 
 bad_secret() {
 	log="$WORK/badsecret.log"

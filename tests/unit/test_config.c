@@ -13,8 +13,6 @@
 
 #include <cmocka.h>
 
-/* By path: with AC_CONFIG_HEADERS([config.h]), "-I." would find the
- * autoconf header first. */
 #include "config.h"
 
 #define SECRET "s3cr3t-Value~with.chars"
@@ -295,6 +293,29 @@ static void bad_vault_urls_are_refused(void **state)
 	}
 }
 
+static void named_keys_are_read_and_checked(void **state)
+{
+	azkv_config *cfg = NULL;
+	azkv_err err;
+
+	(void)state;
+	assert_int_equal(azkv_config_parse("{\"vaults\":[{\"url\":\"https://a.vault.azure.net\","
+					   "\"keys\":[\"cmk\",\"aifoundry-encryption-key\"]}]}",
+					   "test.json", &cfg, &err),
+			 AZKV_OK);
+	assert_int_equal(cfg->vaults[0].n_keys, 2);
+	assert_string_equal(cfg->vaults[0].keys[1], "aifoundry-encryption-key");
+	azkv_config_free(cfg);
+
+	expect_error("{\"vaults\":[{\"url\":\"https://a.vault.azure.net\",\"keys\":[]}]}",
+		     AZKV_ERR_CONFIG, MUST("vaults[0].keys", "non-empty"));
+	expect_error("{\"vaults\":[{\"url\":\"https://a.vault.azure.net\",\"keys\":\"cmk\"}]}",
+		     AZKV_ERR_CONFIG, MUST("vaults[0].keys"));
+	expect_error("{\"vaults\":[{\"url\":\"https://a.vault.azure.net\","
+		     "\"keys\":[\"ok\",\"no/slash\"]}]}",
+		     AZKV_ERR_CONFIG, MUST("vaults[0].keys[1]", "not a key name"));
+}
+
 static void plain_http_to_a_remote_host_is_refused(void **state)
 {
 	(void)state;
@@ -462,6 +483,7 @@ int main(void)
 	        cmocka_unit_test(duplicate_keys_are_errors),
 	        cmocka_unit_test(missing_or_empty_vaults_are_errors),
 	        cmocka_unit_test(bad_vault_urls_are_refused),
+	        cmocka_unit_test(named_keys_are_read_and_checked),
 	        cmocka_unit_test(plain_http_to_a_remote_host_is_refused),
 	        cmocka_unit_test(repeated_vaults_and_labels_are_refused),
 	        cmocka_unit_test(bad_log_level_is_refused_naming_it),
