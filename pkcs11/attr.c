@@ -90,7 +90,7 @@ const CK_ATTRIBUTE *azkv_tmpl_find(const CK_ATTRIBUTE *t, CK_ULONG n, CK_ATTRIBU
 }
 
 CK_RV azkv_tmpl_bool(const CK_ATTRIBUTE *t, CK_ULONG n, CK_ATTRIBUTE_TYPE type, CK_BBOOL *out,
-		     int *present)
+                     int *present)
 {
 	const CK_ATTRIBUTE *attr = azkv_tmpl_find(t, n, type);
 	*present = 0;
@@ -104,7 +104,7 @@ CK_RV azkv_tmpl_bool(const CK_ATTRIBUTE *t, CK_ULONG n, CK_ATTRIBUTE_TYPE type, 
 }
 
 CK_RV azkv_tmpl_ulong(const CK_ATTRIBUTE *t, CK_ULONG n, CK_ATTRIBUTE_TYPE type, CK_ULONG *out,
-		      int *present)
+                      int *present)
 {
 	const CK_ATTRIBUTE *attr = azkv_tmpl_find(t, n, type);
 	*present = 0;
@@ -124,7 +124,8 @@ int azkv_tmpl_matches(const azkv_attrs *a, const CK_ATTRIBUTE *tmpl, CK_ULONG n)
 		if (have == NULL || have->ulValueLen != tmpl[i].ulValueLen)
 			return 0;
 		if (have->ulValueLen > 0 &&
-		    (tmpl[i].pValue == NULL || memcmp(have->pValue, tmpl[i].pValue, have->ulValueLen)))
+		    (tmpl[i].pValue == NULL ||
+		     memcmp(have->pValue, tmpl[i].pValue, have->ulValueLen)))
 			return 0;
 	}
 	return 1;

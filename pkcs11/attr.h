@@ -35,9 +35,9 @@ const CK_ATTRIBUTE *azkv_tmpl_find(const CK_ATTRIBUTE *t, CK_ULONG n, CK_ATTRIBU
  * *present 0 when absent; CKR_ATTRIBUTE_VALUE_INVALID when the value has
  * the wrong size or is NULL. */
 CK_RV azkv_tmpl_bool(const CK_ATTRIBUTE *t, CK_ULONG n, CK_ATTRIBUTE_TYPE type, CK_BBOOL *out,
-		     int *present);
+                     int *present);
 CK_RV azkv_tmpl_ulong(const CK_ATTRIBUTE *t, CK_ULONG n, CK_ATTRIBUTE_TYPE type, CK_ULONG *out,
-		      int *present);
+                      int *present);
 
 /* 1 if every attribute of tmpl is on the object with an equal value.
  * Secret values are not kept in azkv_attrs, so a search cannot probe

@@ -7,7 +7,7 @@
 #include "session.h"
 
 static CK_RV cipher_init(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism, CK_OBJECT_HANDLE key,
-			 int encrypt)
+                         int encrypt)
 {
 	AZKV_REQUIRE_INIT();
 	const char *fn = encrypt ? "C_EncryptInit" : "C_DecryptInit";
@@ -30,7 +30,7 @@ static CK_RV cipher_init(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism, CK_
 	const azkv_cipher_ops *ops = azkv_cipher_find(mechanism->mechanism);
 	if (ops == NULL) {
 		azkv_error("%s: mechanism 0x%lx is not supported", fn,
-			   (unsigned long)mechanism->mechanism);
+		           (unsigned long)mechanism->mechanism);
 		rv = CKR_MECHANISM_INVALID;
 		goto out;
 	}
@@ -41,7 +41,7 @@ static CK_RV cipher_init(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism, CK_
 	}
 	if (!azkv_attrs_bool(&obj->attrs, encrypt ? CKA_ENCRYPT : CKA_DECRYPT, CK_FALSE)) {
 		azkv_error("%s: key %lu does not allow %s", fn, (unsigned long)key,
-			   encrypt ? "CKA_ENCRYPT" : "CKA_DECRYPT");
+		           encrypt ? "CKA_ENCRYPT" : "CKA_DECRYPT");
 		rv = CKR_KEY_FUNCTION_NOT_PERMITTED;
 		goto out;
 	}
@@ -54,7 +54,7 @@ out:
 }
 
 static CK_RV cipher_run(CK_SESSION_HANDLE session, int encrypt, const unsigned char *in,
-			CK_ULONG in_len, unsigned char *out, CK_ULONG *out_len)
+                        CK_ULONG in_len, unsigned char *out, CK_ULONG *out_len)
 {
 	AZKV_REQUIRE_INIT();
 	CK_RV rv;
@@ -90,7 +90,7 @@ CK_RV C_EncryptInit(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism, CK_OBJEC
 }
 
 CK_RV C_Encrypt(CK_SESSION_HANDLE session, unsigned char *data, CK_ULONG data_len,
-		unsigned char *encrypted, CK_ULONG *encrypted_len)
+                unsigned char *encrypted, CK_ULONG *encrypted_len)
 {
 	return cipher_run(session, 1, data, data_len, encrypted, encrypted_len);
 }
@@ -101,7 +101,7 @@ CK_RV C_DecryptInit(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism, CK_OBJEC
 }
 
 CK_RV C_Decrypt(CK_SESSION_HANDLE session, unsigned char *encrypted, CK_ULONG encrypted_len,
-		unsigned char *data, CK_ULONG *data_len)
+                unsigned char *data, CK_ULONG *data_len)
 {
 	return cipher_run(session, 0, encrypted, encrypted_len, data, data_len);
 }

@@ -45,8 +45,9 @@ CK_RV C_FindObjectsInit(CK_SESSION_HANDLE session, CK_ATTRIBUTE *tmpl, CK_ULONG 
 
 	azkv_lock_acquire(azkv_g.lock);
 	azkv_session *s = azkv_sessions_get(session);
-	CK_RV rv = s == NULL ? CKR_SESSION_HANDLE_INVALID
-			     : s->find.active ? CKR_OPERATION_ACTIVE : CKR_OK;
+	CK_RV rv = s == NULL        ? CKR_SESSION_HANDLE_INVALID
+	           : s->find.active ? CKR_OPERATION_ACTIVE
+	                            : CKR_OK;
 	CK_SLOT_ID slot = s ? s->slot : 0;
 	azkv_lock_release(azkv_g.lock);
 	if (rv != CKR_OK)
@@ -81,7 +82,7 @@ CK_RV C_FindObjectsInit(CK_SESSION_HANDLE session, CK_ATTRIBUTE *tmpl, CK_ULONG 
 }
 
 CK_RV C_FindObjects(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE *objects, CK_ULONG max,
-		    CK_ULONG *count)
+                    CK_ULONG *count)
 {
 	AZKV_REQUIRE_INIT();
 	if ((objects == NULL && max > 0) || count == NULL)

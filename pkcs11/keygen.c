@@ -11,7 +11,7 @@
 #define MAX_SECRET_LEN 512
 
 CK_RV C_GenerateKey(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism, CK_ATTRIBUTE *tmpl,
-		    CK_ULONG count, CK_OBJECT_HANDLE *key)
+                    CK_ULONG count, CK_OBJECT_HANDLE *key)
 {
 	AZKV_REQUIRE_INIT();
 	unsigned char value[MAX_SECRET_LEN];
@@ -25,7 +25,7 @@ CK_RV C_GenerateKey(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism, CK_ATTRI
 	if (mechanism->mechanism != CKM_AES_KEY_GEN &&
 	    mechanism->mechanism != CKM_GENERIC_SECRET_KEY_GEN) {
 		azkv_error("C_GenerateKey: mechanism 0x%lx is not supported",
-			   (unsigned long)mechanism->mechanism);
+		           (unsigned long)mechanism->mechanism);
 		return CKR_MECHANISM_INVALID;
 	}
 	if ((rv = azkv_tmpl_ulong(tmpl, count, CKA_VALUE_LEN, &len, &present)) != CKR_OK)
@@ -35,8 +35,7 @@ CK_RV C_GenerateKey(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism, CK_ATTRI
 		return CKR_TEMPLATE_INCOMPLETE;
 	}
 	if (len == 0 || len > MAX_SECRET_LEN) {
-		azkv_error("C_GenerateKey: CKA_VALUE_LEN %lu is out of range",
-			   (unsigned long)len);
+		azkv_error("C_GenerateKey: CKA_VALUE_LEN %lu is out of range", (unsigned long)len);
 		return CKR_KEY_SIZE_RANGE;
 	}
 	CK_ULONG kt;
@@ -45,7 +44,7 @@ CK_RV C_GenerateKey(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism, CK_ATTRI
 	CK_KEY_TYPE want = mechanism->mechanism == CKM_AES_KEY_GEN ? CKK_AES : CKK_GENERIC_SECRET;
 	if (present && kt != want) {
 		azkv_error("C_GenerateKey: CKA_KEY_TYPE 0x%lx does not match the mechanism",
-			   (unsigned long)kt);
+		           (unsigned long)kt);
 		return CKR_TEMPLATE_INCONSISTENT;
 	}
 
@@ -59,8 +58,8 @@ CK_RV C_GenerateKey(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism, CK_ATTRI
 		rv = CKR_FUNCTION_FAILED;
 		goto out;
 	}
-	rv = azkv_secret_key_new(s->slot, session, tmpl, count, value, len, 1,
-				 mechanism->mechanism, &obj);
+	rv = azkv_secret_key_new(s->slot, session, tmpl, count, value, len, 1, mechanism->mechanism,
+	                         &obj);
 	if (rv != CKR_OK)
 		goto out;
 	if ((rv = azkv_objects_add(obj)) != CKR_OK)

@@ -25,7 +25,7 @@ CK_RV azkv_lock_setup(const CK_C_INITIALIZE_ARGS *args)
 		return CKR_OK;
 
 	int given = (args->CreateMutex != NULL) + (args->DestroyMutex != NULL) +
-		    (args->LockMutex != NULL) + (args->UnlockMutex != NULL);
+	            (args->LockMutex != NULL) + (args->UnlockMutex != NULL);
 	if (given != 0 && given != 4)
 		return CKR_ARGUMENTS_BAD;
 	/* OS locking is preferred whenever the application allows it. */

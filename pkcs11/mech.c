@@ -8,14 +8,14 @@ static const struct {
 	CK_MECHANISM_TYPE type;
 	CK_MECHANISM_INFO info;
 } mechanisms[] = {
-	/* Vault RSA keys: unwrap in the vault, wrap with the public key. Sizes
-	 * in bits, the sizes Key Vault creates. */
-	{CKM_RSA_PKCS_OAEP, {2048, 4096, CKF_HW | CKF_WRAP | CKF_UNWRAP}},
-	{CKM_RSA_PKCS, {2048, 4096, CKF_HW | CKF_WRAP | CKF_UNWRAP}},
-	/* Session keys, in software. Sizes in bytes. */
-	{CKM_AES_KEY_GEN, {16, 32, CKF_GENERATE}},
-	{CKM_GENERIC_SECRET_KEY_GEN, {1, 512, CKF_GENERATE}},
-	{CKM_AES_GCM, {16, 32, CKF_ENCRYPT | CKF_DECRYPT}},
+        /* Vault RSA keys: unwrap in the vault, wrap with the public key. Sizes
+         * in bits, the sizes Key Vault creates. */
+        {CKM_RSA_PKCS_OAEP, {2048, 4096, CKF_HW | CKF_WRAP | CKF_UNWRAP}},
+        {CKM_RSA_PKCS, {2048, 4096, CKF_HW | CKF_WRAP | CKF_UNWRAP}},
+        /* Session keys, in software. Sizes in bytes. */
+        {CKM_AES_KEY_GEN, {16, 32, CKF_GENERATE}},
+        {CKM_GENERIC_SECRET_KEY_GEN, {1, 512, CKF_GENERATE}},
+        {CKM_AES_GCM, {16, 32, CKF_ENCRYPT | CKF_DECRYPT}},
 };
 
 #define N_MECHANISMS (sizeof(mechanisms) / sizeof(mechanisms[0]))

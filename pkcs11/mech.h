@@ -14,13 +14,16 @@ CK_RV azkv_mech_info(CK_MECHANISM_TYPE type, CK_MECHANISM_INFO *info);
 /* A cipher operation in a session. init copies what it needs from the
  * mechanism and key (under the module lock), so the operation never
  * touches the object again. */
+typedef CK_RV azkv_cipher_init_fn(void **ctx, const CK_MECHANISM *m, const struct azkv_object *key,
+                                  int encrypt);
+/* Single-part. out NULL asks for the length (*out_len set, CKR_OK). */
+typedef CK_RV azkv_cipher_run_fn(void *ctx, const unsigned char *in, CK_ULONG in_len,
+                                 unsigned char *out, CK_ULONG *out_len);
+
 typedef struct azkv_cipher_ops {
 	CK_MECHANISM_TYPE mech;
-	CK_RV (*init)(void **ctx, const CK_MECHANISM *m, const struct azkv_object *key,
-		      int encrypt);
-	/* Single-part. out NULL asks for the length (*out_len set, CKR_OK). */
-	CK_RV (*run)(void *ctx, const unsigned char *in, CK_ULONG in_len, unsigned char *out,
-		     CK_ULONG *out_len);
+	azkv_cipher_init_fn *init;
+	azkv_cipher_run_fn *run;
 	void (*free)(void *ctx);
 } azkv_cipher_ops;
 

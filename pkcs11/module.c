@@ -144,7 +144,7 @@ CK_RV C_GetInfo(CK_INFO *info)
 	info->cryptokiVersion = (CK_VERSION){2, 40};
 	azkv_pad_field(info->manufacturerID, sizeof(info->manufacturerID), "azkv-pkcs11");
 	azkv_pad_field(info->libraryDescription, sizeof(info->libraryDescription),
-		       "Azure Key Vault PKCS#11 module");
+	               "Azure Key Vault PKCS#11 module");
 	info->libraryVersion = (CK_VERSION){0, 1};
 	return CKR_OK;
 }

@@ -30,10 +30,10 @@ extern azkv_module azkv_g;
 /* 1 when C_Initialize succeeded in this process. */
 int azkv_module_ready(void);
 
-#define AZKV_REQUIRE_INIT() \
-	do { \
-		if (!azkv_module_ready()) \
-			return CKR_CRYPTOKI_NOT_INITIALIZED; \
+#define AZKV_REQUIRE_INIT()                                                                        \
+	do {                                                                                       \
+		if (!azkv_module_ready())                                                          \
+			return CKR_CRYPTOKI_NOT_INITIALIZED;                                       \
 	} while (0)
 
 /* Copies s into a blank-padded, unterminated PKCS#11 text field. */

@@ -120,7 +120,7 @@ CK_RV azkv_object_get_attributes(const azkv_object *obj, CK_ATTRIBUTE *tmpl, CK_
 		CK_RV rv;
 		if (obj->cls == CKO_SECRET_KEY && t->type == CKA_VALUE) {
 			int readable = !azkv_attrs_bool(&obj->attrs, CKA_SENSITIVE, CK_TRUE) &&
-				       azkv_attrs_bool(&obj->attrs, CKA_EXTRACTABLE, CK_FALSE);
+			               azkv_attrs_bool(&obj->attrs, CKA_EXTRACTABLE, CK_FALSE);
 			if (readable) {
 				rv = azkv_attr_copy_out(t, obj->value.data, obj->value.len);
 			} else {
@@ -141,10 +141,10 @@ CK_RV azkv_object_get_attributes(const azkv_object *obj, CK_ATTRIBUTE *tmpl, CK_
 		}
 		if (rv != CKR_OK) {
 			azkv_trace("C_GetAttributeValue: object %lu attribute 0x%lx: %s",
-				   (unsigned long)obj->handle, (unsigned long)t->type,
-				   rv == CKR_ATTRIBUTE_SENSITIVE     ? "sensitive"
-				   : rv == CKR_BUFFER_TOO_SMALL      ? "buffer too small"
-								     : "not on this object");
+			           (unsigned long)obj->handle, (unsigned long)t->type,
+			           rv == CKR_ATTRIBUTE_SENSITIVE ? "sensitive"
+			           : rv == CKR_BUFFER_TOO_SMALL  ? "buffer too small"
+			                                         : "not on this object");
 			result = rv;
 		}
 	}

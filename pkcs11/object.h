@@ -33,7 +33,7 @@ typedef struct azkv_object {
 /* Builds the public and private objects of a vault key version; takes
  * ownership of *key (left empty). vault_url fills CKA_AZKV_VAULT_URI. */
 CK_RV azkv_vault_objects_new(CK_SLOT_ID slot, const char *vault_url, azkv_key *key,
-			     azkv_object **pub, azkv_object **priv);
+                             azkv_object **pub, azkv_object **priv);
 
 /* Builds a session secret key of value from the caller's template.
  * origin_local is 1 for C_GenerateKey (CKA_LOCAL, and ALWAYS_SENSITIVE /
@@ -41,8 +41,8 @@ CK_RV azkv_vault_objects_new(CK_SLOT_ID slot, const char *vault_url, azkv_key *k
  * is CKA_KEY_GEN_MECHANISM (CK_UNAVAILABLE_INFORMATION when unwrapped).
  * The template is validated as PKCS#11 requires. */
 CK_RV azkv_secret_key_new(CK_SLOT_ID slot, CK_SESSION_HANDLE session, const CK_ATTRIBUTE *tmpl,
-			  CK_ULONG n, const unsigned char *value, CK_ULONG value_len, int origin_local,
-			  CK_MECHANISM_TYPE keygen_mech, azkv_object **out);
+                          CK_ULONG n, const unsigned char *value, CK_ULONG value_len,
+                          int origin_local, CK_MECHANISM_TYPE keygen_mech, azkv_object **out);
 
 /* C_GetAttributeValue on one object. */
 CK_RV azkv_object_get_attributes(const azkv_object *obj, CK_ATTRIBUTE *tmpl, CK_ULONG n);

@@ -22,7 +22,7 @@ static azkv_object *visible_object(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE h
 }
 
 CK_RV C_GetAttributeValue(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object, CK_ATTRIBUTE *tmpl,
-			  CK_ULONG count)
+                          CK_ULONG count)
 {
 	AZKV_REQUIRE_INIT();
 	if (tmpl == NULL && count > 0)
@@ -66,8 +66,8 @@ CK_RV C_DestroyObject(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object)
 		if (!azkv_attrs_bool(&obj->attrs, CKA_DESTROYABLE, CK_TRUE)) {
 			/* Vault keys are deleted in the vault, not through PKCS#11. */
 			azkv_error("C_DestroyObject: object %lu is a vault key and cannot be "
-				   "destroyed here",
-				   (unsigned long)object);
+			           "destroyed here",
+			           (unsigned long)object);
 			rv = CKR_ACTION_PROHIBITED;
 		} else {
 			azkv_objects_destroy(object);

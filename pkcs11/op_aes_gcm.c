@@ -42,7 +42,7 @@ static CK_RV gcm_init(void **out, const CK_MECHANISM *m, const azkv_object *key,
 	if (p->ulTagBits < 96 || p->ulTagBits > 128 || p->ulTagBits % 8 != 0 || p->ulIvLen == 0 ||
 	    p->pIv == NULL || (p->ulAADLen > 0 && p->pAAD == NULL)) {
 		azkv_error("CKM_AES_GCM: unsupported parameters (tag %lu bits, IV %lu bytes)",
-			   (unsigned long)p->ulTagBits, (unsigned long)p->ulIvLen);
+		           (unsigned long)p->ulTagBits, (unsigned long)p->ulIvLen);
 		return CKR_MECHANISM_PARAM_INVALID;
 	}
 	if (key->cls != CKO_SECRET_KEY || key->key_type != CKK_AES)
@@ -83,7 +83,7 @@ static const EVP_CIPHER *cipher_for(size_t key_len)
 }
 
 static CK_RV gcm_run(void *p, const unsigned char *in, CK_ULONG in_len, unsigned char *out,
-		     CK_ULONG *out_len)
+                     CK_ULONG *out_len)
 {
 	gcm_ctx *c = p;
 	CK_ULONG need;
@@ -140,8 +140,8 @@ out:
 }
 
 const azkv_cipher_ops azkv_aes_gcm_ops = {
-	.mech = CKM_AES_GCM,
-	.init = gcm_init,
-	.run = gcm_run,
-	.free = gcm_free,
+        .mech = CKM_AES_GCM,
+        .init = gcm_init,
+        .run = gcm_run,
+        .free = gcm_free,
 };

@@ -13,8 +13,8 @@ CK_RV azkv_rsa_wrap_alg_from_mech(const CK_MECHANISM *m, azkv_rsa_wrap_alg *out)
 	}
 	if (m->mechanism != CKM_RSA_PKCS_OAEP) {
 		azkv_error("mechanism 0x%lx cannot wrap with a vault RSA key (CKM_RSA_PKCS_OAEP "
-			   "or CKM_RSA_PKCS)",
-			   (unsigned long)m->mechanism);
+		           "or CKM_RSA_PKCS)",
+		           (unsigned long)m->mechanism);
 		return CKR_MECHANISM_INVALID;
 	}
 	const CK_RSA_PKCS_OAEP_PARAMS *p = m->pParameter;
@@ -35,13 +35,13 @@ CK_RV azkv_rsa_wrap_alg_from_mech(const CK_MECHANISM *m, azkv_rsa_wrap_alg *out)
 		return CKR_OK;
 	}
 	azkv_error("CKM_RSA_PKCS_OAEP: hash 0x%lx with MGF 0x%lx is not a Key Vault algorithm "
-		   "(SHA-1 with MGF1-SHA1, or SHA-256 with MGF1-SHA256)",
-		   (unsigned long)p->hashAlg, (unsigned long)p->mgf);
+	           "(SHA-1 with MGF1-SHA1, or SHA-256 with MGF1-SHA256)",
+	           (unsigned long)p->hashAlg, (unsigned long)p->mgf);
 	return CKR_MECHANISM_PARAM_INVALID;
 }
 
 CK_RV azkv_rsa_wrap_local(EVP_PKEY *pub, const azkv_rsa_wrap_alg *alg, const unsigned char *key,
-			  size_t key_len, azkv_bytes *out)
+                          size_t key_len, azkv_bytes *out)
 {
 	CK_RV rv = CKR_FUNCTION_FAILED;
 	size_t len = 0;
@@ -66,7 +66,7 @@ CK_RV azkv_rsa_wrap_local(EVP_PKEY *pub, const azkv_rsa_wrap_alg *alg, const uns
 	if (EVP_PKEY_encrypt(ctx, out->data, &len, key, key_len) <= 0) {
 		/* The key is too long for this modulus and padding. */
 		azkv_error("%s: a %zu-byte key cannot be wrapped with this key", alg->name,
-			   key_len);
+		           key_len);
 		azkv_bytes_free(out);
 		rv = CKR_KEY_SIZE_RANGE;
 		goto out;

@@ -53,8 +53,8 @@ CK_RV azkv_rv_from_err(const azkv_err *err, azkv_rv_ctx ctx, const char *what)
 const char *azkv_rv_name(CK_RV rv)
 {
 	switch (rv) {
-#define NAME(x) \
-	case x: \
+#define NAME(x)                                                                                    \
+	case x:                                                                                    \
 		return #x
 		NAME(CKR_OK);
 		NAME(CKR_HOST_MEMORY);

@@ -10,10 +10,10 @@
 #include "status.h"
 
 typedef enum azkv_rv_ctx {
-	AZKV_CTX_TOKEN,   /* listing or reading keys (C_FindObjectsInit) */
-	AZKV_CTX_KEY_OP,  /* an operation with a vault key */
-	AZKV_CTX_UNWRAP,  /* C_UnwrapKey in the vault */
-	AZKV_CTX_INIT,    /* C_Initialize: config, HTTP, credential setup */
+	AZKV_CTX_TOKEN,  /* listing or reading keys (C_FindObjectsInit) */
+	AZKV_CTX_KEY_OP, /* an operation with a vault key */
+	AZKV_CTX_UNWRAP, /* C_UnwrapKey in the vault */
+	AZKV_CTX_INIT,   /* C_Initialize: config, HTTP, credential setup */
 } azkv_rv_ctx;
 
 /* Maps err to a CK_RV and logs, at error level, "what: cause (CKR_...)".

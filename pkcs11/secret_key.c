@@ -53,14 +53,14 @@ static int template_attr_read_only(CK_ATTRIBUTE_TYPE type)
 }
 
 static CK_RV check_template(const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_KEY_TYPE *key_type,
-			    CK_ULONG value_len)
+                            CK_ULONG value_len)
 {
 	CK_RV rv;
 	int present;
 	for (CK_ULONG i = 0; i < n; i++) {
 		if (template_attr_read_only(tmpl[i].type)) {
 			azkv_error("secret key template: attribute 0x%lx is read-only",
-				   (unsigned long)tmpl[i].type);
+			           (unsigned long)tmpl[i].type);
 			return CKR_ATTRIBUTE_READ_ONLY;
 		}
 		if (tmpl[i].type == CKA_VALUE) {
@@ -69,8 +69,8 @@ static CK_RV check_template(const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_KEY_TYPE *k
 		}
 		if (!template_attr_allowed(tmpl[i].type)) {
 			azkv_error("secret key template: attribute 0x%lx does not apply to a "
-				   "secret key",
-				   (unsigned long)tmpl[i].type);
+			           "secret key",
+			           (unsigned long)tmpl[i].type);
 			return CKR_ATTRIBUTE_TYPE_INVALID;
 		}
 	}
@@ -80,20 +80,20 @@ static CK_RV check_template(const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_KEY_TYPE *k
 		return rv;
 	if (cls != CKO_SECRET_KEY) {
 		azkv_error("secret key template: CKA_CLASS 0x%lx is not CKO_SECRET_KEY",
-			   (unsigned long)cls);
+		           (unsigned long)cls);
 		return CKR_TEMPLATE_INCONSISTENT;
 	}
 	if ((rv = azkv_tmpl_ulong(tmpl, n, CKA_KEY_TYPE, key_type, &present)) != CKR_OK)
 		return rv;
 	if (*key_type != CKK_AES && *key_type != CKK_GENERIC_SECRET) {
 		azkv_error("secret key template: key type 0x%lx is not supported (CKK_AES or "
-			   "CKK_GENERIC_SECRET)",
-			   (unsigned long)*key_type);
+		           "CKK_GENERIC_SECRET)",
+		           (unsigned long)*key_type);
 		return CKR_ATTRIBUTE_VALUE_INVALID;
 	}
 	if (*key_type == CKK_AES && value_len != 16 && value_len != 24 && value_len != 32) {
 		azkv_error("secret key: an AES key must be 16, 24 or 32 bytes, not %lu",
-			   (unsigned long)value_len);
+		           (unsigned long)value_len);
 		return CKR_KEY_SIZE_RANGE;
 	}
 	CK_ULONG want_len;
@@ -101,7 +101,7 @@ static CK_RV check_template(const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_KEY_TYPE *k
 		return rv;
 	if (present && want_len != value_len) {
 		azkv_error("secret key template: CKA_VALUE_LEN %lu but the key has %lu bytes",
-			   (unsigned long)want_len, (unsigned long)value_len);
+		           (unsigned long)want_len, (unsigned long)value_len);
 		return CKR_TEMPLATE_INCONSISTENT;
 	}
 	CK_BBOOL token = CK_FALSE;
@@ -109,7 +109,7 @@ static CK_RV check_template(const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_KEY_TYPE *k
 		return rv;
 	if (token) {
 		azkv_error("secret key template: CKA_TOKEN=TRUE: only session keys can be "
-			   "created; the token's keys live in the vault");
+		           "created; the token's keys live in the vault");
 		return CKR_ATTRIBUTE_VALUE_INVALID;
 	}
 	return CKR_OK;
@@ -120,17 +120,17 @@ static const struct {
 	CK_ATTRIBUTE_TYPE type;
 	CK_BBOOL dflt;
 } bool_defaults[] = {
-	{CKA_TOKEN, CK_FALSE},	   {CKA_PRIVATE, CK_FALSE},   {CKA_MODIFIABLE, CK_TRUE},
-	{CKA_COPYABLE, CK_TRUE},   {CKA_DESTROYABLE, CK_TRUE}, {CKA_DERIVE, CK_FALSE},
-	{CKA_ENCRYPT, CK_TRUE},	   {CKA_DECRYPT, CK_TRUE},     {CKA_SIGN, CK_FALSE},
-	{CKA_VERIFY, CK_FALSE},	   {CKA_WRAP, CK_TRUE},	       {CKA_UNWRAP, CK_TRUE},
-	{CKA_SENSITIVE, CK_TRUE},  {CKA_EXTRACTABLE, CK_TRUE}, {CKA_WRAP_WITH_TRUSTED, CK_FALSE},
-	{CKA_TRUSTED, CK_FALSE},
+        {CKA_TOKEN, CK_FALSE},    {CKA_PRIVATE, CK_FALSE},    {CKA_MODIFIABLE, CK_TRUE},
+        {CKA_COPYABLE, CK_TRUE},  {CKA_DESTROYABLE, CK_TRUE}, {CKA_DERIVE, CK_FALSE},
+        {CKA_ENCRYPT, CK_TRUE},   {CKA_DECRYPT, CK_TRUE},     {CKA_SIGN, CK_FALSE},
+        {CKA_VERIFY, CK_FALSE},   {CKA_WRAP, CK_TRUE},        {CKA_UNWRAP, CK_TRUE},
+        {CKA_SENSITIVE, CK_TRUE}, {CKA_EXTRACTABLE, CK_TRUE}, {CKA_WRAP_WITH_TRUSTED, CK_FALSE},
+        {CKA_TRUSTED, CK_FALSE},
 };
 
 CK_RV azkv_secret_key_new(CK_SLOT_ID slot, CK_SESSION_HANDLE session, const CK_ATTRIBUTE *tmpl,
-			  CK_ULONG n, const unsigned char *value, CK_ULONG value_len, int origin_local,
-			  CK_MECHANISM_TYPE keygen_mech, azkv_object **out)
+                          CK_ULONG n, const unsigned char *value, CK_ULONG value_len,
+                          int origin_local, CK_MECHANISM_TYPE keygen_mech, azkv_object **out)
 {
 	CK_KEY_TYPE key_type = CKK_GENERIC_SECRET;
 	int present;
@@ -165,12 +165,11 @@ CK_RV azkv_secret_key_new(CK_SLOT_ID slot, CK_SESSION_HANDLE session, const CK_A
 			goto out;
 	}
 	/* Strings and dates are copied as given; empty when not given. */
-	static const CK_ATTRIBUTE_TYPE copied[] = {CKA_LABEL, CKA_ID, CKA_START_DATE,
-						   CKA_END_DATE};
+	static const CK_ATTRIBUTE_TYPE copied[] = {CKA_LABEL, CKA_ID, CKA_START_DATE, CKA_END_DATE};
 	for (size_t i = 0; i < sizeof(copied) / sizeof(copied[0]); i++) {
 		const CK_ATTRIBUTE *t = azkv_tmpl_find(tmpl, n, copied[i]);
 		if ((rv = azkv_attrs_set(&obj->attrs, copied[i], t ? t->pValue : NULL,
-					 t ? t->ulValueLen : 0)) != CKR_OK)
+		                         t ? t->ulValueLen : 0)) != CKR_OK)
 			goto out;
 	}
 	CK_BBOOL sensitive = azkv_attrs_bool(&obj->attrs, CKA_SENSITIVE, CK_TRUE);
@@ -181,12 +180,13 @@ CK_RV azkv_secret_key_new(CK_SLOT_ID slot, CK_SESSION_HANDLE session, const CK_A
 	    (rv = azkv_attrs_set_ulong(&obj->attrs, CKA_KEY_TYPE, key_type)) != CKR_OK ||
 	    (rv = azkv_attrs_set_ulong(&obj->attrs, CKA_VALUE_LEN, value_len)) != CKR_OK ||
 	    (rv = azkv_attrs_set_bool(&obj->attrs, CKA_LOCAL, origin_local ? CK_TRUE : CK_FALSE)) !=
-		    CKR_OK ||
-	    (rv = azkv_attrs_set_ulong(&obj->attrs, CKA_KEY_GEN_MECHANISM, keygen_mech)) != CKR_OK ||
+	            CKR_OK ||
+	    (rv = azkv_attrs_set_ulong(&obj->attrs, CKA_KEY_GEN_MECHANISM, keygen_mech)) !=
+	            CKR_OK ||
 	    (rv = azkv_attrs_set_bool(&obj->attrs, CKA_ALWAYS_SENSITIVE,
-				      origin_local ? sensitive : CK_FALSE)) != CKR_OK ||
+	                              origin_local ? sensitive : CK_FALSE)) != CKR_OK ||
 	    (rv = azkv_attrs_set_bool(&obj->attrs, CKA_NEVER_EXTRACTABLE,
-				      origin_local ? !extractable : CK_FALSE)) != CKR_OK ||
+	                              origin_local ? !extractable : CK_FALSE)) != CKR_OK ||
 	    (rv = azkv_attrs_set(&obj->attrs, CKA_ALLOWED_MECHANISMS, NULL, 0)) != CKR_OK)
 		goto out;
 	*out = obj;

@@ -71,7 +71,7 @@ void azkv_sessions_clear(void)
 }
 
 CK_RV C_OpenSession(CK_SLOT_ID slot, CK_FLAGS flags, void *application, CK_NOTIFY notify,
-		    CK_SESSION_HANDLE *session)
+                    CK_SESSION_HANDLE *session)
 {
 	AZKV_REQUIRE_INIT();
 	if (session == NULL)
@@ -160,7 +160,7 @@ CK_RV C_GetSessionInfo(CK_SESSION_HANDLE session, CK_SESSION_INFO *info)
 }
 
 CK_RV C_Login(CK_SESSION_HANDLE session, CK_USER_TYPE user_type, unsigned char *pin,
-	      CK_ULONG pin_len)
+              CK_ULONG pin_len)
 {
 	AZKV_REQUIRE_INIT();
 	CK_RV rv = CKR_OK;
@@ -184,7 +184,7 @@ CK_RV C_Login(CK_SESSION_HANDLE session, CK_USER_TYPE user_type, unsigned char *
 		break;
 	case CKU_SO:
 		azkv_error("C_Login: there is no security officer on a vault token; access "
-			   "comes from the Azure identity in the configuration");
+		           "comes from the Azure identity in the configuration");
 		rv = CKR_PIN_INCORRECT;
 		break;
 	default:

@@ -81,7 +81,7 @@ CK_RV C_GetTokenInfo(CK_SLOT_ID slot, CK_TOKEN_INFO *info)
 	azkv_pad_field(info->label, sizeof(info->label), tok->vault->label);
 	azkv_pad_field(info->manufacturerID, sizeof(info->manufacturerID), "azkv-pkcs11");
 	azkv_pad_field(info->model, sizeof(info->model),
-		       is_managed_hsm(tok->vault->url) ? "Managed HSM" : "Key Vault");
+	               is_managed_hsm(tok->vault->url) ? "Managed HSM" : "Key Vault");
 	azkv_pad_field(info->serialNumber, sizeof(info->serialNumber), serial);
 	/* No PIN: the Azure identity in the configuration decides access. */
 	info->flags = CKF_TOKEN_INITIALIZED | CKF_RNG;

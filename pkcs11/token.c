@@ -23,7 +23,7 @@ CK_RV azkv_token_init(azkv_token *tok, CK_SLOT_ID id, const azkv_vault_config *v
 	if (rv != CKR_OK)
 		return rv;
 	if (azkv_kv_client_new(vault->url, azkv_g.cfg->api_version, azkv_g.cfg->http.max_retries,
-			       azkv_g.http, azkv_g.cred, &tok->kv, &err) != AZKV_OK)
+	                       azkv_g.http, azkv_g.cred, &tok->kv, &err) != AZKV_OK)
 		return azkv_rv_from_err(&err, AZKV_CTX_INIT, "vault client");
 	return CKR_OK;
 }
@@ -47,7 +47,7 @@ static CK_RV load_key(azkv_token *tok, const char *name, azkv_object **pub, azkv
 	if (azkv_kv_get_key(tok->kv, name, NULL, &key, &err) != AZKV_OK) {
 		if (err.rc == AZKV_ERR_NOT_FOUND && tok->vault->n_keys > 0) {
 			azkv_warn("key '%s' (in the configuration) is not in %s: %s", name,
-				  tok->vault->url, err.message);
+			          tok->vault->url, err.message);
 			return CKR_KEY_TYPE_INCONSISTENT;
 		}
 		snprintf(what, sizeof(what), "reading key '%s' in %s", name, tok->vault->url);

@@ -3,10 +3,10 @@
  * function must, and CKR_FUNCTION_NOT_SUPPORTED after. */
 #include "module.h"
 
-#define UNSUPPORTED \
-	do { \
-		AZKV_REQUIRE_INIT(); \
-		return CKR_FUNCTION_NOT_SUPPORTED; \
+#define UNSUPPORTED                                                                                \
+	do {                                                                                       \
+		AZKV_REQUIRE_INIT();                                                               \
+		return CKR_FUNCTION_NOT_SUPPORTED;                                                 \
 	} while (0)
 
 CK_RV C_InitToken(CK_SLOT_ID slot, unsigned char *pin, CK_ULONG pin_len, unsigned char *label)
@@ -19,7 +19,8 @@ CK_RV C_InitPIN(CK_SESSION_HANDLE session, unsigned char *pin, CK_ULONG pin_len)
 	UNSUPPORTED;
 }
 
-CK_RV C_SetPIN(CK_SESSION_HANDLE session, unsigned char *old_pin, CK_ULONG old_len, unsigned char *new_pin, CK_ULONG new_len)
+CK_RV C_SetPIN(CK_SESSION_HANDLE session, unsigned char *old_pin, CK_ULONG old_len,
+               unsigned char *new_pin, CK_ULONG new_len)
 {
 	UNSUPPORTED;
 }
@@ -29,27 +30,32 @@ CK_RV C_GetOperationState(CK_SESSION_HANDLE session, unsigned char *state, CK_UL
 	UNSUPPORTED;
 }
 
-CK_RV C_SetOperationState(CK_SESSION_HANDLE session, unsigned char *state, CK_ULONG state_len, CK_OBJECT_HANDLE enc_key, CK_OBJECT_HANDLE auth_key)
+CK_RV C_SetOperationState(CK_SESSION_HANDLE session, unsigned char *state, CK_ULONG state_len,
+                          CK_OBJECT_HANDLE enc_key, CK_OBJECT_HANDLE auth_key)
 {
 	UNSUPPORTED;
 }
 
-CK_RV C_CreateObject(CK_SESSION_HANDLE session, CK_ATTRIBUTE *tmpl, CK_ULONG count, CK_OBJECT_HANDLE *object)
+CK_RV C_CreateObject(CK_SESSION_HANDLE session, CK_ATTRIBUTE *tmpl, CK_ULONG count,
+                     CK_OBJECT_HANDLE *object)
 {
 	UNSUPPORTED;
 }
 
-CK_RV C_CopyObject(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object, CK_ATTRIBUTE *tmpl, CK_ULONG count, CK_OBJECT_HANDLE *new_object)
+CK_RV C_CopyObject(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object, CK_ATTRIBUTE *tmpl,
+                   CK_ULONG count, CK_OBJECT_HANDLE *new_object)
 {
 	UNSUPPORTED;
 }
 
-CK_RV C_SetAttributeValue(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object, CK_ATTRIBUTE *tmpl, CK_ULONG count)
+CK_RV C_SetAttributeValue(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object, CK_ATTRIBUTE *tmpl,
+                          CK_ULONG count)
 {
 	UNSUPPORTED;
 }
 
-CK_RV C_EncryptUpdate(CK_SESSION_HANDLE session, unsigned char *part, CK_ULONG part_len, unsigned char *out, CK_ULONG *out_len)
+CK_RV C_EncryptUpdate(CK_SESSION_HANDLE session, unsigned char *part, CK_ULONG part_len,
+                      unsigned char *out, CK_ULONG *out_len)
 {
 	UNSUPPORTED;
 }
@@ -59,7 +65,8 @@ CK_RV C_EncryptFinal(CK_SESSION_HANDLE session, unsigned char *out, CK_ULONG *ou
 	UNSUPPORTED;
 }
 
-CK_RV C_DecryptUpdate(CK_SESSION_HANDLE session, unsigned char *part, CK_ULONG part_len, unsigned char *out, CK_ULONG *out_len)
+CK_RV C_DecryptUpdate(CK_SESSION_HANDLE session, unsigned char *part, CK_ULONG part_len,
+                      unsigned char *out, CK_ULONG *out_len)
 {
 	UNSUPPORTED;
 }
@@ -74,7 +81,8 @@ CK_RV C_DigestInit(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism)
 	UNSUPPORTED;
 }
 
-CK_RV C_Digest(CK_SESSION_HANDLE session, unsigned char *data, CK_ULONG data_len, unsigned char *digest, CK_ULONG *digest_len)
+CK_RV C_Digest(CK_SESSION_HANDLE session, unsigned char *data, CK_ULONG data_len,
+               unsigned char *digest, CK_ULONG *digest_len)
 {
 	UNSUPPORTED;
 }
@@ -99,7 +107,8 @@ CK_RV C_SignInit(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism, CK_OBJECT_H
 	UNSUPPORTED;
 }
 
-CK_RV C_Sign(CK_SESSION_HANDLE session, unsigned char *data, CK_ULONG data_len, unsigned char *sig, CK_ULONG *sig_len)
+CK_RV C_Sign(CK_SESSION_HANDLE session, unsigned char *data, CK_ULONG data_len, unsigned char *sig,
+             CK_ULONG *sig_len)
 {
 	UNSUPPORTED;
 }
@@ -119,7 +128,8 @@ CK_RV C_SignRecoverInit(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism, CK_O
 	UNSUPPORTED;
 }
 
-CK_RV C_SignRecover(CK_SESSION_HANDLE session, unsigned char *data, CK_ULONG data_len, unsigned char *sig, CK_ULONG *sig_len)
+CK_RV C_SignRecover(CK_SESSION_HANDLE session, unsigned char *data, CK_ULONG data_len,
+                    unsigned char *sig, CK_ULONG *sig_len)
 {
 	UNSUPPORTED;
 }
@@ -129,7 +139,8 @@ CK_RV C_VerifyInit(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism, CK_OBJECT
 	UNSUPPORTED;
 }
 
-CK_RV C_Verify(CK_SESSION_HANDLE session, unsigned char *data, CK_ULONG data_len, unsigned char *sig, CK_ULONG sig_len)
+CK_RV C_Verify(CK_SESSION_HANDLE session, unsigned char *data, CK_ULONG data_len,
+               unsigned char *sig, CK_ULONG sig_len)
 {
 	UNSUPPORTED;
 }
@@ -149,37 +160,45 @@ CK_RV C_VerifyRecoverInit(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism, CK
 	UNSUPPORTED;
 }
 
-CK_RV C_VerifyRecover(CK_SESSION_HANDLE session, unsigned char *sig, CK_ULONG sig_len, unsigned char *data, CK_ULONG *data_len)
+CK_RV C_VerifyRecover(CK_SESSION_HANDLE session, unsigned char *sig, CK_ULONG sig_len,
+                      unsigned char *data, CK_ULONG *data_len)
 {
 	UNSUPPORTED;
 }
 
-CK_RV C_DigestEncryptUpdate(CK_SESSION_HANDLE session, unsigned char *part, CK_ULONG part_len, unsigned char *out, CK_ULONG *out_len)
+CK_RV C_DigestEncryptUpdate(CK_SESSION_HANDLE session, unsigned char *part, CK_ULONG part_len,
+                            unsigned char *out, CK_ULONG *out_len)
 {
 	UNSUPPORTED;
 }
 
-CK_RV C_DecryptDigestUpdate(CK_SESSION_HANDLE session, unsigned char *part, CK_ULONG part_len, unsigned char *out, CK_ULONG *out_len)
+CK_RV C_DecryptDigestUpdate(CK_SESSION_HANDLE session, unsigned char *part, CK_ULONG part_len,
+                            unsigned char *out, CK_ULONG *out_len)
 {
 	UNSUPPORTED;
 }
 
-CK_RV C_SignEncryptUpdate(CK_SESSION_HANDLE session, unsigned char *part, CK_ULONG part_len, unsigned char *out, CK_ULONG *out_len)
+CK_RV C_SignEncryptUpdate(CK_SESSION_HANDLE session, unsigned char *part, CK_ULONG part_len,
+                          unsigned char *out, CK_ULONG *out_len)
 {
 	UNSUPPORTED;
 }
 
-CK_RV C_DecryptVerifyUpdate(CK_SESSION_HANDLE session, unsigned char *part, CK_ULONG part_len, unsigned char *out, CK_ULONG *out_len)
+CK_RV C_DecryptVerifyUpdate(CK_SESSION_HANDLE session, unsigned char *part, CK_ULONG part_len,
+                            unsigned char *out, CK_ULONG *out_len)
 {
 	UNSUPPORTED;
 }
 
-CK_RV C_GenerateKeyPair(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism, CK_ATTRIBUTE *pub_tmpl, CK_ULONG pub_count, CK_ATTRIBUTE *priv_tmpl, CK_ULONG priv_count, CK_OBJECT_HANDLE *pub, CK_OBJECT_HANDLE *priv)
+CK_RV C_GenerateKeyPair(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism, CK_ATTRIBUTE *pub_tmpl,
+                        CK_ULONG pub_count, CK_ATTRIBUTE *priv_tmpl, CK_ULONG priv_count,
+                        CK_OBJECT_HANDLE *pub, CK_OBJECT_HANDLE *priv)
 {
 	UNSUPPORTED;
 }
 
-CK_RV C_DeriveKey(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism, CK_OBJECT_HANDLE base, CK_ATTRIBUTE *tmpl, CK_ULONG count, CK_OBJECT_HANDLE *key)
+CK_RV C_DeriveKey(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism, CK_OBJECT_HANDLE base,
+                  CK_ATTRIBUTE *tmpl, CK_ULONG count, CK_OBJECT_HANDLE *key)
 {
 	UNSUPPORTED;
 }

@@ -38,9 +38,8 @@ static void make_id(const azkv_key *key, unsigned char id[ID_LEN])
 	unsigned int md_len = 0;
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	if (ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
-	    EVP_DigestUpdate(ctx, key->name, strlen(key->name)) &&
-	    EVP_DigestUpdate(ctx, "/", 1) && EVP_DigestUpdate(ctx, v, strlen(v)) &&
-	    EVP_DigestFinal_ex(ctx, md, &md_len))
+	    EVP_DigestUpdate(ctx, key->name, strlen(key->name)) && EVP_DigestUpdate(ctx, "/", 1) &&
+	    EVP_DigestUpdate(ctx, v, strlen(v)) && EVP_DigestFinal_ex(ctx, md, &md_len))
 		memcpy(id, md, ID_LEN);
 	else
 		memset(id, 0, ID_LEN);
@@ -54,8 +53,7 @@ static CK_RV set_date(azkv_attrs *a, CK_ATTRIBUTE_TYPE type, int64_t when)
 	time_t t = (time_t)when;
 	struct tm tm;
 	char buf[9];
-	if (gmtime_r(&t, &tm) == NULL ||
-	    strftime(buf, sizeof(buf), "%Y%m%d", &tm) != 8)
+	if (gmtime_r(&t, &tm) == NULL || strftime(buf, sizeof(buf), "%Y%m%d", &tm) != 8)
 		return azkv_attrs_set(a, type, NULL, 0);
 	return azkv_attrs_set(a, type, buf, 8); /* CK_DATE: YYYYMMDD, no NUL */
 }
@@ -115,7 +113,7 @@ out:
 
 /* Attributes both objects carry. */
 static CK_RV set_common(azkv_attrs *a, const azkv_vault_key *vk, const char *vault_url,
-			CK_OBJECT_CLASS cls, CK_KEY_TYPE kt)
+                        CK_OBJECT_CLASS cls, CK_KEY_TYPE kt)
 {
 	const azkv_key *key = &vk->key;
 	unsigned char id[ID_LEN];
@@ -138,10 +136,10 @@ static CK_RV set_common(azkv_attrs *a, const azkv_vault_key *vk, const char *vau
 	    (rv = azkv_attrs_set_bool(a, CKA_DERIVE, CK_FALSE)) != CKR_OK ||
 	    (rv = azkv_attrs_set_bool(a, CKA_LOCAL, CK_FALSE)) != CKR_OK ||
 	    (rv = azkv_attrs_set_ulong(a, CKA_KEY_GEN_MECHANISM, CK_UNAVAILABLE_INFORMATION)) !=
-		    CKR_OK ||
+	            CKR_OK ||
 	    (rv = azkv_attrs_set(a, CKA_SUBJECT, NULL, 0)) != CKR_OK ||
 	    (rv = azkv_attrs_set(a, CKA_ALLOWED_MECHANISMS, kt == CKK_RSA ? rsa_mechs : NULL,
-				 kt == CKK_RSA ? sizeof(rsa_mechs) : 0)) != CKR_OK ||
+	                         kt == CKK_RSA ? sizeof(rsa_mechs) : 0)) != CKR_OK ||
 	    (rv = azkv_attrs_set_string(a, CKA_AZKV_KEY_ID, key->jwk.kid)) != CKR_OK ||
 	    (rv = azkv_attrs_set_string(a, CKA_AZKV_KEY_VERSION, key->version)) != CKR_OK ||
 	    (rv = azkv_attrs_set_string(a, CKA_AZKV_KEY_NAME, key->name)) != CKR_OK ||
@@ -159,9 +157,9 @@ static CK_RV set_common(azkv_attrs *a, const azkv_vault_key *vk, const char *vau
 
 	if (kt == CKK_RSA) {
 		if ((rv = azkv_attrs_set(a, CKA_MODULUS, key->jwk.n.data, key->jwk.n.len)) !=
-			    CKR_OK ||
+		            CKR_OK ||
 		    (rv = azkv_attrs_set(a, CKA_PUBLIC_EXPONENT, key->jwk.e.data,
-					 key->jwk.e.len)) != CKR_OK)
+		                         key->jwk.e.len)) != CKR_OK)
 			return rv;
 		/* Leading zero bytes of n do not count. */
 		CK_ULONG bits = (CK_ULONG)EVP_PKEY_get_bits(vk->pub);
@@ -176,7 +174,7 @@ static CK_BBOOL op(const azkv_key *key, unsigned bit)
 }
 
 static CK_RV new_object(CK_SLOT_ID slot, azkv_vault_key *vk, CK_OBJECT_CLASS cls, CK_KEY_TYPE kt,
-			azkv_object **out)
+                        azkv_object **out)
 {
 	azkv_object *obj = calloc(1, sizeof(*obj));
 	if (obj == NULL)
@@ -191,7 +189,7 @@ static CK_RV new_object(CK_SLOT_ID slot, azkv_vault_key *vk, CK_OBJECT_CLASS cls
 }
 
 CK_RV azkv_vault_objects_new(CK_SLOT_ID slot, const char *vault_url, azkv_key *key,
-			     azkv_object **pub_out, azkv_object **priv_out)
+                             azkv_object **pub_out, azkv_object **priv_out)
 {
 	CK_RV rv = CKR_HOST_MEMORY;
 	azkv_object *pub = NULL, *priv = NULL;
@@ -204,7 +202,7 @@ CK_RV azkv_vault_objects_new(CK_SLOT_ID slot, const char *vault_url, azkv_key *k
 		kt = CKK_EC;
 	else {
 		azkv_warn("key '%s': type %s%s%s is not exposed", key->name, key->jwk.kty_name,
-			  key->jwk.crv ? " " : "", key->jwk.crv ? key->jwk.crv : "");
+		          key->jwk.crv ? " " : "", key->jwk.crv ? key->jwk.crv : "");
 		return CKR_KEY_TYPE_INCONSISTENT;
 	}
 
@@ -225,7 +223,7 @@ CK_RV azkv_vault_objects_new(CK_SLOT_ID slot, const char *vault_url, azkv_key *k
 	if ((rv = new_object(slot, vk, CKO_PUBLIC_KEY, kt, &pub)) != CKR_OK ||
 	    (rv = set_common(&pub->attrs, vk, vault_url, CKO_PUBLIC_KEY, kt)) != CKR_OK ||
 	    (rv = azkv_attrs_set_bool(&pub->attrs, CKA_ENCRYPT, op(k, AZKV_OP_ENCRYPT))) !=
-		    CKR_OK ||
+	            CKR_OK ||
 	    (rv = azkv_attrs_set_bool(&pub->attrs, CKA_VERIFY, op(k, AZKV_OP_VERIFY))) != CKR_OK ||
 	    (rv = azkv_attrs_set_bool(&pub->attrs, CKA_VERIFY_RECOVER, CK_FALSE)) != CKR_OK ||
 	    (rv = azkv_attrs_set_bool(&pub->attrs, CKA_WRAP, op(k, AZKV_OP_WRAP_KEY))) != CKR_OK ||
@@ -235,11 +233,11 @@ CK_RV azkv_vault_objects_new(CK_SLOT_ID slot, const char *vault_url, azkv_key *k
 	if ((rv = new_object(slot, vk, CKO_PRIVATE_KEY, kt, &priv)) != CKR_OK ||
 	    (rv = set_common(&priv->attrs, vk, vault_url, CKO_PRIVATE_KEY, kt)) != CKR_OK ||
 	    (rv = azkv_attrs_set_bool(&priv->attrs, CKA_DECRYPT, op(k, AZKV_OP_DECRYPT))) !=
-		    CKR_OK ||
+	            CKR_OK ||
 	    (rv = azkv_attrs_set_bool(&priv->attrs, CKA_SIGN, op(k, AZKV_OP_SIGN))) != CKR_OK ||
 	    (rv = azkv_attrs_set_bool(&priv->attrs, CKA_SIGN_RECOVER, CK_FALSE)) != CKR_OK ||
 	    (rv = azkv_attrs_set_bool(&priv->attrs, CKA_UNWRAP, op(k, AZKV_OP_UNWRAP_KEY))) !=
-		    CKR_OK ||
+	            CKR_OK ||
 	    (rv = azkv_attrs_set_bool(&priv->attrs, CKA_SENSITIVE, CK_TRUE)) != CKR_OK ||
 	    (rv = azkv_attrs_set_bool(&priv->attrs, CKA_EXTRACTABLE, CK_FALSE)) != CKR_OK ||
 	    (rv = azkv_attrs_set_bool(&priv->attrs, CKA_ALWAYS_SENSITIVE, CK_TRUE)) != CKR_OK ||

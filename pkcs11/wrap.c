@@ -21,7 +21,7 @@ static size_t modulus_bytes(const azkv_vault_key *vk)
 }
 
 CK_RV C_WrapKey(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism, CK_OBJECT_HANDLE wrapping_key,
-		CK_OBJECT_HANDLE key, unsigned char *wrapped, CK_ULONG *wrapped_len)
+                CK_OBJECT_HANDLE key, unsigned char *wrapped, CK_ULONG *wrapped_len)
 {
 	AZKV_REQUIRE_INIT();
 	CK_RV rv;
@@ -45,13 +45,13 @@ CK_RV C_WrapKey(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism, CK_OBJECT_HA
 	}
 	if (wk->vkey == NULL || wk->cls != CKO_PUBLIC_KEY || wk->key_type != CKK_RSA) {
 		azkv_error("C_WrapKey: wrapping key %lu is not a vault RSA public key",
-			   (unsigned long)wrapping_key);
+		           (unsigned long)wrapping_key);
 		rv = CKR_WRAPPING_KEY_TYPE_INCONSISTENT;
 		goto locked_out;
 	}
 	if (!azkv_attrs_bool(&wk->attrs, CKA_WRAP, CK_FALSE)) {
 		azkv_error("C_WrapKey: key '%s' does not allow wrapKey (key_ops)",
-			   wk->vkey->key.name);
+		           wk->vkey->key.name);
 		rv = CKR_KEY_FUNCTION_NOT_PERMITTED;
 		goto locked_out;
 	}
@@ -75,7 +75,7 @@ CK_RV C_WrapKey(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism, CK_OBJECT_HA
 	if (azkv_attrs_bool(&k->attrs, CKA_WRAP_WITH_TRUSTED, CK_FALSE) &&
 	    !azkv_attrs_bool(&wk->attrs, CKA_TRUSTED, CK_FALSE)) {
 		azkv_error("C_WrapKey: key %lu may only be wrapped with a trusted key",
-			   (unsigned long)key);
+		           (unsigned long)key);
 		rv = CKR_KEY_NOT_WRAPPABLE;
 		goto locked_out;
 	}
@@ -96,14 +96,14 @@ CK_RV C_WrapKey(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism, CK_OBJECT_HA
 	if (azkv_g.cfg->wrap == AZKV_WRAP_VAULT) {
 		azkv_token *tok = azkv_token_get(vk->slot);
 		if (azkv_kv_wrap_key(tok->kv, vk->key.name, vk->key.version, alg.name, secret.data,
-				     secret.len, &out, &err) != AZKV_OK) {
+		                     secret.len, &out, &err) != AZKV_OK) {
 			char what[256];
 			snprintf(what, sizeof(what), "C_WrapKey with key '%s'", vk->key.name);
 			rv = azkv_rv_from_err(&err, AZKV_CTX_KEY_OP, what);
 			goto out;
 		}
 	} else if ((rv = azkv_rsa_wrap_local(vk->pub, &alg, secret.data, secret.len, &out)) !=
-		   CKR_OK) {
+	           CKR_OK) {
 		goto out;
 	}
 	if (out.len > *wrapped_len) {
@@ -126,8 +126,8 @@ locked_out:
 }
 
 CK_RV C_UnwrapKey(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism,
-		  CK_OBJECT_HANDLE unwrapping_key, unsigned char *wrapped, CK_ULONG wrapped_len,
-		  CK_ATTRIBUTE *tmpl, CK_ULONG count, CK_OBJECT_HANDLE *key)
+                  CK_OBJECT_HANDLE unwrapping_key, unsigned char *wrapped, CK_ULONG wrapped_len,
+                  CK_ATTRIBUTE *tmpl, CK_ULONG count, CK_OBJECT_HANDLE *key)
 {
 	AZKV_REQUIRE_INIT();
 	CK_RV rv;
@@ -153,13 +153,13 @@ CK_RV C_UnwrapKey(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism,
 	}
 	if (uk->vkey == NULL || uk->cls != CKO_PRIVATE_KEY || uk->key_type != CKK_RSA) {
 		azkv_error("C_UnwrapKey: unwrapping key %lu is not a vault RSA private key",
-			   (unsigned long)unwrapping_key);
+		           (unsigned long)unwrapping_key);
 		rv = CKR_UNWRAPPING_KEY_TYPE_INCONSISTENT;
 		goto locked_out;
 	}
 	if (!azkv_attrs_bool(&uk->attrs, CKA_UNWRAP, CK_FALSE)) {
 		azkv_error("C_UnwrapKey: key '%s' does not allow unwrapKey (key_ops)",
-			   uk->vkey->key.name);
+		           uk->vkey->key.name);
 		rv = CKR_KEY_FUNCTION_NOT_PERMITTED;
 		goto locked_out;
 	}
@@ -168,8 +168,7 @@ CK_RV C_UnwrapKey(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism,
 	/* Checked here so that a wrong length costs no vault transaction. */
 	if (wrapped_len != modulus_bytes(uk->vkey)) {
 		azkv_error("C_UnwrapKey: wrapped key is %lu bytes; key '%s' needs %zu",
-			   (unsigned long)wrapped_len, uk->vkey->key.name,
-			   modulus_bytes(uk->vkey));
+		           (unsigned long)wrapped_len, uk->vkey->key.name, modulus_bytes(uk->vkey));
 		rv = CKR_WRAPPED_KEY_LEN_RANGE;
 		goto locked_out;
 	}
@@ -184,10 +183,10 @@ CK_RV C_UnwrapKey(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism,
 
 	azkv_token *tok = azkv_token_get(slot);
 	if (azkv_kv_unwrap_key(tok->kv, vk->key.name, vk->key.version, alg.name, wrapped,
-			       wrapped_len, &value, &err) != AZKV_OK) {
+	                       wrapped_len, &value, &err) != AZKV_OK) {
 		char what[256];
 		snprintf(what, sizeof(what), "C_UnwrapKey with key '%s' version %s", vk->key.name,
-			 vk->key.version);
+		         vk->key.version);
 		rv = azkv_rv_from_err(&err, AZKV_CTX_UNWRAP, what);
 		azkv_lock_acquire(azkv_g.lock);
 		goto locked_out;
@@ -199,7 +198,7 @@ CK_RV C_UnwrapKey(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism,
 		goto locked_out;
 	}
 	rv = azkv_secret_key_new(slot, session, tmpl, count, value.data, value.len, 0,
-				 CK_UNAVAILABLE_INFORMATION, &obj);
+	                         CK_UNAVAILABLE_INFORMATION, &obj);
 	if (rv != CKR_OK)
 		goto locked_out;
 	if ((rv = azkv_objects_add(obj)) != CKR_OK)
@@ -207,7 +206,7 @@ CK_RV C_UnwrapKey(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism,
 	*key = obj->handle;
 	obj = NULL;
 	azkv_debug("C_UnwrapKey: %s with '%s' version %s -> session key %lu", alg.name,
-		   vk->key.name, vk->key.version, (unsigned long)*key);
+	           vk->key.name, vk->key.version, (unsigned long)*key);
 locked_out:
 	azkv_vault_key_unref(vk);
 	azkv_lock_release(azkv_g.lock);

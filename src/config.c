@@ -279,7 +279,7 @@ static int key_name_valid(const char *name)
 /* "keys": the names of the keys to expose, so that the identity needs no
  * "list" permission (Foundry's least privilege is get/wrapKey/unwrapKey). */
 static azkv_rc parse_key_names(parse_ctx *ctx, const cJSON *item, const char *where,
-			       azkv_vault_config *v)
+                               azkv_vault_config *v)
 {
 	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(item, "keys");
 	const cJSON *name;
@@ -295,9 +295,9 @@ static azkv_rc parse_key_names(parse_ctx *ctx, const cJSON *item, const char *wh
 	{
 		if (!cJSON_IsString(name) || !key_name_valid(name->valuestring))
 			return cfg_err(ctx,
-				       "%s.keys[%zu] is not a key name (1-127 letters, digits "
-				       "and '-')",
-				       where, n);
+			               "%s.keys[%zu] is not a key name (1-127 letters, digits "
+			               "and '-')",
+			               where, n);
 		v->keys[n] = strdup(name->valuestring);
 		if (v->keys[n] == NULL)
 			return cfg_nomem(ctx);

@@ -47,13 +47,13 @@ typedef struct azkv_credential_config {
 	azkv_credential_type type;
 	char *tenant_id;
 	char *client_id;
-	char *client_secret; /* secret: wiped on free, never logged */
+	char *client_secret;  /* secret: wiped on free, never logged */
 	char *authority_host; /* default "https://login.microsoftonline.com" */
 } azkv_credential_config;
 
 typedef struct azkv_http_config {
-	char *ca_file;    /* extra trust anchors (the emulator's test CA) */
-	char *connect_to; /* "HOST:PORT": send every request there */
+	char *ca_file;           /* extra trust anchors (the emulator's test CA) */
+	char *connect_to;        /* "HOST:PORT": send every request there */
 	long connect_timeout_ms; /* default 5000 */
 	long timeout_ms;         /* default 30000 */
 	int max_retries;         /* 429/5xx retries, default 3 */
@@ -79,8 +79,7 @@ const char *azkv_config_path(void);
 azkv_rc azkv_config_load(const char *path, azkv_config **out, azkv_err *err);
 
 /* Parses a JSON text; origin names it in messages. */
-azkv_rc azkv_config_parse(const char *json, const char *origin, azkv_config **out,
-			  azkv_err *err);
+azkv_rc azkv_config_parse(const char *json, const char *origin, azkv_config **out, azkv_err *err);
 
 /* NULL-safe; wipes the client secret. */
 void azkv_config_free(azkv_config *cfg);

@@ -37,8 +37,8 @@ void azkv_http_global_cleanup(void);
  * Logs method, URL path, status and latency at trace level, never
  * headers or bodies. */
 azkv_rc azkv_http_request(azkv_http *http, const char *method, const char *url,
-			  const char *const *headers, const char *body, size_t body_len,
-			  azkv_http_response *resp, azkv_err *err);
+                          const char *const *headers, const char *body, size_t body_len,
+                          azkv_http_response *resp, azkv_err *err);
 
 void azkv_http_response_free(azkv_http_response *resp);
 

@@ -29,8 +29,8 @@ typedef enum azkv_kty {
 } azkv_kty;
 
 typedef struct azkv_jwk {
-	char *kid;        /* full key id with version */
-	char *kty_name;   /* as sent, e.g. "RSA-HSM" */
+	char *kid;      /* full key id with version */
+	char *kty_name; /* as sent, e.g. "RSA-HSM" */
 	azkv_kty kty;
 	int hsm;          /* 1 for the -HSM types */
 	char *crv;        /* "P-256", "P-384", "P-521", "P-256K"; NULL for RSA */

@@ -42,8 +42,8 @@ typedef struct azkv_key_item {
 
 /* vault_url: "https://NAME.vault.azure.net" (no trailing '/'). No I/O. */
 azkv_rc azkv_kv_client_new(const char *vault_url, const char *api_version, int max_retries,
-			   azkv_http *http, azkv_credential *cred, azkv_kv_client **out,
-			   azkv_err *err);
+                           azkv_http *http, azkv_credential *cred, azkv_kv_client **out,
+                           azkv_err *err);
 void azkv_kv_client_free(azkv_kv_client *kv);
 
 /* Parses a key bundle JSON object (as in GET /keys/{name}/{version}). */
@@ -53,32 +53,30 @@ void azkv_key_free(azkv_key *key);
 /* Parses one page of a list response: appends its items to *items and *n and
  * returns nextLink (owned, NULL on the last page) in *next_link. */
 azkv_rc azkv_key_list_page_parse(const char *json, azkv_key_item **items, size_t *n,
-				 char **next_link, azkv_err *err);
+                                 char **next_link, azkv_err *err);
 void azkv_key_items_free(azkv_key_item *items, size_t n);
 
 /* GET /keys, following nextLink to the end. */
-azkv_rc azkv_kv_list_keys(azkv_kv_client *kv, azkv_key_item **items, size_t *n,
-			  azkv_err *err);
+azkv_rc azkv_kv_list_keys(azkv_kv_client *kv, azkv_key_item **items, size_t *n, azkv_err *err);
 
 /* GET /keys/{name}/versions, following nextLink to the end. */
-azkv_rc azkv_kv_list_key_versions(azkv_kv_client *kv, const char *name,
-				  azkv_key_item **items, size_t *n, azkv_err *err);
+azkv_rc azkv_kv_list_key_versions(azkv_kv_client *kv, const char *name, azkv_key_item **items,
+                                  size_t *n, azkv_err *err);
 
 /* GET /keys/{name}[/{version}]; version NULL or "" means the latest. */
-azkv_rc azkv_kv_get_key(azkv_kv_client *kv, const char *name, const char *version,
-			azkv_key *out, azkv_err *err);
+azkv_rc azkv_kv_get_key(azkv_kv_client *kv, const char *name, const char *version, azkv_key *out,
+                        azkv_err *err);
 
 /* POST /keys/{name}/{version}/wrapkey. alg: "RSA-OAEP", "RSA-OAEP-256",
  * "RSA1_5". out owned by the caller. */
-azkv_rc azkv_kv_wrap_key(azkv_kv_client *kv, const char *name, const char *version,
-			 const char *alg, const unsigned char *key, size_t key_len,
-			 azkv_bytes *out, azkv_err *err);
+azkv_rc azkv_kv_wrap_key(azkv_kv_client *kv, const char *name, const char *version, const char *alg,
+                         const unsigned char *key, size_t key_len, azkv_bytes *out, azkv_err *err);
 
 /* POST /keys/{name}/{version}/unwrapkey. out is secret: free it with
  * azkv_bytes_free (which wipes). */
 azkv_rc azkv_kv_unwrap_key(azkv_kv_client *kv, const char *name, const char *version,
-			   const char *alg, const unsigned char *wrapped, size_t wrapped_len,
-			   azkv_bytes *out, azkv_err *err);
+                           const char *alg, const unsigned char *wrapped, size_t wrapped_len,
+                           azkv_bytes *out, azkv_err *err);
 
 /* The vault URL this client was made for. */
 const char *azkv_kv_client_url(const azkv_kv_client *kv);
@@ -96,8 +94,8 @@ azkv_rc azkv_kid_split(const char *kid, char **name, char **version, azkv_err *e
  * result value; it may be secret (decrypt, unwrapkey), so free it with
  * azkv_bytes_free. azkv_kv_wrap_key/unwrap_key are this function. */
 azkv_rc azkv_kv_key_operation(azkv_kv_client *kv, const char *name, const char *version,
-			      const char *operation, const char *alg, const unsigned char *in,
-			      size_t in_len, azkv_bytes *out, azkv_err *err);
+                              const char *operation, const char *alg, const unsigned char *in,
+                              size_t in_len, azkv_bytes *out, azkv_err *err);
 
 /* Parses a key operation result {"kid","value"}: value base64url-decoded
  * into out (free with azkv_bytes_free); *kid owned, NULL if absent; pass
@@ -110,7 +108,6 @@ azkv_rc azkv_kv_op_result_parse(const char *json, char **kid, azkv_bytes *out, a
  * {"error":{"code","message","innererror":{"code"}}}: err->code is the
  * error code, err->http_status the status; what (may be NULL) begins the
  * message. */
-azkv_rc azkv_kv_error_from_response(long status, const char *body, const char *what,
-				    azkv_err *err);
+azkv_rc azkv_kv_error_from_response(long status, const char *body, const char *what, azkv_err *err);
 
 #endif

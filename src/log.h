@@ -26,12 +26,11 @@ void azkv_log_shutdown(void);
 
 int azkv_log_enabled(azkv_log_level level);
 
-void azkv_log(azkv_log_level level, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+void azkv_log(azkv_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define azkv_error(...) azkv_log(AZKV_LOG_ERROR, __VA_ARGS__)
-#define azkv_warn(...) azkv_log(AZKV_LOG_WARN, __VA_ARGS__)
-#define azkv_info(...) azkv_log(AZKV_LOG_INFO, __VA_ARGS__)
+#define azkv_warn(...)  azkv_log(AZKV_LOG_WARN, __VA_ARGS__)
+#define azkv_info(...)  azkv_log(AZKV_LOG_INFO, __VA_ARGS__)
 #define azkv_debug(...) azkv_log(AZKV_LOG_DEBUG, __VA_ARGS__)
 #define azkv_trace(...) azkv_log(AZKV_LOG_TRACE, __VA_ARGS__)
 

@@ -8,7 +8,7 @@
 azkv_rc azkv_err_set(azkv_err *err, azkv_rc rc, const char *fmt, ...)
 {
 	va_list ap;
-	char buf[sizeof(err->message)];
+	char buf[AZKV_ERR_MESSAGE_MAX];
 
 	if (!err)
 		return rc;

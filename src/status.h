@@ -24,17 +24,19 @@ typedef enum azkv_rc {
 	AZKV_ERR_UNSUPPORTED,   /* a key type/algorithm we do not handle */
 } azkv_rc;
 
+#define AZKV_ERR_MESSAGE_MAX 1024
+
 typedef struct azkv_err {
 	azkv_rc rc;
-	long http_status;  /* 0 when no HTTP response was involved */
-	char code[64];     /* Azure error code, e.g. "KeyNotFound"; "" if none */
-	char message[1024]; /* why, for the log; never holds a secret */
+	long http_status;                   /* 0 when no HTTP response was involved */
+	char code[64];                      /* Azure error code, e.g. "KeyNotFound"; "" if none */
+	char message[AZKV_ERR_MESSAGE_MAX]; /* why, for the log; never a secret */
 } azkv_err;
 
 /* Sets err (when not NULL) and returns rc, so callers can write
  * `return azkv_err_set(err, AZKV_ERR_CONFIG, "...", ...);`. */
 azkv_rc azkv_err_set(azkv_err *err, azkv_rc rc, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+        __attribute__((format(printf, 3, 4)));
 
 /* Clears err to AZKV_OK. */
 void azkv_err_clear(azkv_err *err);

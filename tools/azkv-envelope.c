@@ -32,8 +32,8 @@
 
 #include "azkv/azkv-pkcs11.h"
 
-#define MAGIC "AZKVENV1"
-#define IV_LEN 12
+#define MAGIC   "AZKVENV1"
+#define IV_LEN  12
 #define TAG_LEN 16
 
 enum { ALG_OAEP = 1, ALG_OAEP256 = 2, ALG_PKCS1 = 3 };
@@ -159,14 +159,14 @@ static CK_RV find_one(CK_SESSION_HANDLE s, CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_OB
 }
 
 static CK_RV find_key(CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls, const char *label,
-		      CK_OBJECT_HANDLE *out)
+                      CK_OBJECT_HANDLE *out)
 {
 	CK_ATTRIBUTE t[] = {{CKA_CLASS, &cls, sizeof(cls)},
-			    {CKA_LABEL, (void *)label, strlen(label)}};
+	                    {CKA_LABEL, (void *)label, strlen(label)}};
 	CK_RV rv = find_one(s, t, 2, out);
 	if (rv == CKR_OBJECT_HANDLE_INVALID)
 		fprintf(stderr, "azkv-envelope: no %s key labelled '%s'\n",
-			cls == CKO_PUBLIC_KEY ? "public" : "private", label);
+		        cls == CKO_PUBLIC_KEY ? "public" : "private", label);
 	return rv;
 }
 
@@ -191,15 +191,16 @@ static int parse_alg(const char *s)
 		return ALG_OAEP256;
 	if (!strcmp(s, "RSA1_5"))
 		return ALG_PKCS1;
-	fprintf(stderr, "azkv-envelope: unknown algorithm '%s' (RSA-OAEP, RSA-OAEP-256, "
-			"RSA1_5)\n",
-		s);
+	fprintf(stderr,
+	        "azkv-envelope: unknown algorithm '%s' (RSA-OAEP, RSA-OAEP-256, "
+	        "RSA1_5)\n",
+	        s);
 	return -1;
 }
 
 static CK_RV gcm(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key, int encrypt, unsigned char *iv,
-		 const unsigned char *aad, size_t aad_len, const unsigned char *in, size_t in_len,
-		 unsigned char **out, CK_ULONG *out_len)
+                 const unsigned char *aad, size_t aad_len, const unsigned char *in, size_t in_len,
+                 unsigned char **out, CK_ULONG *out_len)
 {
 	CK_GCM_PARAMS params = {iv, IV_LEN, IV_LEN * 8, (unsigned char *)aad, aad_len, TAG_LEN * 8};
 	CK_MECHANISM m = {CKM_AES_GCM, &params, sizeof(params)};
@@ -208,14 +209,14 @@ static CK_RV gcm(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key, int encrypt, unsigne
 		return rv;
 	*out_len = 0;
 	rv = encrypt ? p11->C_Encrypt(s, (unsigned char *)in, in_len, NULL, out_len)
-		     : p11->C_Decrypt(s, (unsigned char *)in, in_len, NULL, out_len);
+	             : p11->C_Decrypt(s, (unsigned char *)in, in_len, NULL, out_len);
 	if (rv != CKR_OK)
 		return rv;
 	*out = malloc(*out_len ? *out_len : 1);
 	if (*out == NULL)
 		return CKR_HOST_MEMORY;
 	return encrypt ? p11->C_Encrypt(s, (unsigned char *)in, in_len, *out, out_len)
-		       : p11->C_Decrypt(s, (unsigned char *)in, in_len, *out, out_len);
+	               : p11->C_Decrypt(s, (unsigned char *)in, in_len, *out, out_len);
 }
 
 /* Appends a 16-bit big-endian length and the bytes. */
@@ -228,7 +229,7 @@ static size_t put_field(unsigned char *p, const void *data, size_t len)
 }
 
 static int get_field(const unsigned char *buf, size_t len, size_t *pos, const unsigned char **data,
-		     size_t *flen)
+                     size_t *flen)
 {
 	if (*pos + 2 > len)
 		return -1;
@@ -241,7 +242,7 @@ static int get_field(const unsigned char *buf, size_t len, size_t *pos, const un
 }
 
 static int cmd_seal(CK_SESSION_HANDLE s, const char *label, const char *in_path,
-		    const char *out_path, int alg)
+                    const char *out_path, int alg)
 {
 	CK_OBJECT_HANDLE pub, dek;
 	CK_RV rv;
@@ -264,9 +265,9 @@ static int cmd_seal(CK_SESSION_HANDLE s, const char *label, const char *in_path,
 	CK_ULONG bytes = 32;
 	CK_BBOOL yes = CK_TRUE;
 	CK_ATTRIBUTE tmpl[] = {{CKA_VALUE_LEN, &bytes, sizeof(bytes)},
-			       {CKA_ENCRYPT, &yes, sizeof(yes)},
-			       {CKA_EXTRACTABLE, &yes, sizeof(yes)},
-			       {CKA_SENSITIVE, &yes, sizeof(yes)}};
+	                       {CKA_ENCRYPT, &yes, sizeof(yes)},
+	                       {CKA_EXTRACTABLE, &yes, sizeof(yes)},
+	                       {CKA_SENSITIVE, &yes, sizeof(yes)}};
 	CK_MECHANISM gen = {CKM_AES_KEY_GEN, NULL, 0};
 	if ((rv = p11->C_GenerateKey(s, &gen, tmpl, 4, &dek)) != CKR_OK)
 		return fail("C_GenerateKey", rv);
@@ -333,11 +334,9 @@ static int cmd_open(CK_SESSION_HANDLE s, const char *in_path, const char *out_pa
 	int ret = 1;
 	if (env == NULL)
 		return 1;
-	if (len < 8 || memcmp(env, MAGIC, 8) != 0 ||
-	    get_field(env, len, &pos, &kid, &kid_len) ||
+	if (len < 8 || memcmp(env, MAGIC, 8) != 0 || get_field(env, len, &pos, &kid, &kid_len) ||
 	    get_field(env, len, &pos, &label, &label_len) ||
-	    get_field(env, len, &pos, &wrapped, &wrapped_len) ||
-	    pos + 2 + IV_LEN + TAG_LEN > len) {
+	    get_field(env, len, &pos, &wrapped, &wrapped_len) || pos + 2 + IV_LEN + TAG_LEN > len) {
 		fprintf(stderr, "azkv-envelope: %s is not an envelope file\n", in_path);
 		goto out;
 	}
@@ -349,7 +348,7 @@ static int cmd_open(CK_SESSION_HANDLE s, const char *in_path, const char *out_pa
 	/* The exact version first (vendor attribute), then the label. */
 	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
 	CK_ATTRIBUTE by_kid[] = {{CKA_CLASS, &cls, sizeof(cls)},
-				 {CKA_AZKV_KEY_ID, (void *)kid, kid_len}};
+	                         {CKA_AZKV_KEY_ID, (void *)kid, kid_len}};
 	rv = kid_len ? find_one(s, by_kid, 2, &priv) : CKR_OBJECT_HANDLE_INVALID;
 	if (rv == CKR_OBJECT_HANDLE_INVALID)
 		rv = find_key(s, CKO_PRIVATE_KEY, name, &priv);
@@ -364,13 +363,13 @@ static int cmd_open(CK_SESSION_HANDLE s, const char *in_path, const char *out_pa
 	CK_KEY_TYPE aes = CKK_AES;
 	CK_BBOOL yes = CK_TRUE;
 	CK_ATTRIBUTE tmpl[] = {{CKA_CLASS, &secret, sizeof(secret)},
-			       {CKA_KEY_TYPE, &aes, sizeof(aes)},
-			       {CKA_DECRYPT, &yes, sizeof(yes)}};
+	                       {CKA_KEY_TYPE, &aes, sizeof(aes)},
+	                       {CKA_DECRYPT, &yes, sizeof(yes)}};
 	CK_MECHANISM m;
 	CK_RSA_PKCS_OAEP_PARAMS oaep;
 	set_mechanism(alg, &m, &oaep);
 	if ((rv = p11->C_UnwrapKey(s, &m, priv, (unsigned char *)wrapped, wrapped_len, tmpl, 3,
-				   &dek)) != CKR_OK) {
+	                           &dek)) != CKR_OK) {
 		fail("C_UnwrapKey", rv);
 		goto out;
 	}
@@ -378,7 +377,7 @@ static int cmd_open(CK_SESSION_HANDLE s, const char *in_path, const char *out_pa
 	size_t aad_len = pos;
 	unsigned char *iv = env + pos;
 	if ((rv = gcm(s, dek, 0, iv, env, aad_len, env + pos + IV_LEN, len - pos - IV_LEN, &plain,
-		      &plain_len)) != CKR_OK) {
+	              &plain_len)) != CKR_OK) {
 		fail("C_Decrypt (AES-GCM)", rv);
 		goto out;
 	}
@@ -397,7 +396,7 @@ out:
 }
 
 static int cmd_unwrap(CK_SESSION_HANDLE s, const char *label, const char *wrapped_path, int alg,
-		      CK_KEY_TYPE kt)
+                      CK_KEY_TYPE kt)
 {
 	size_t wlen = 0;
 	unsigned char *wrapped = read_file(wrapped_path, &wlen);
@@ -413,9 +412,9 @@ static int cmd_unwrap(CK_SESSION_HANDLE s, const char *label, const char *wrappe
 	CK_OBJECT_CLASS secret = CKO_SECRET_KEY;
 	CK_BBOOL no = CK_FALSE, yes = CK_TRUE;
 	CK_ATTRIBUTE tmpl[] = {{CKA_CLASS, &secret, sizeof(secret)},
-			       {CKA_KEY_TYPE, &kt, sizeof(kt)},
-			       {CKA_SENSITIVE, &no, sizeof(no)},
-			       {CKA_EXTRACTABLE, &yes, sizeof(yes)}};
+	                       {CKA_KEY_TYPE, &kt, sizeof(kt)},
+	                       {CKA_SENSITIVE, &no, sizeof(no)},
+	                       {CKA_EXTRACTABLE, &yes, sizeof(yes)}};
 	CK_MECHANISM m;
 	CK_RSA_PKCS_OAEP_PARAMS oaep;
 	set_mechanism(alg, &m, &oaep);
@@ -433,13 +432,13 @@ static int cmd_unwrap(CK_SESSION_HANDLE s, const char *label, const char *wrappe
 
 /* RSA modulus and exponent of a DER SubjectPublicKeyInfo. */
 static int rsa_parts(const unsigned char *der, size_t len, unsigned char **n, int *n_len,
-		     unsigned char **e, int *e_len)
+                     unsigned char **e, int *e_len)
 {
 	const unsigned char *p = der;
 	EVP_PKEY *pkey = d2i_PUBKEY(NULL, &p, (long)len);
 	BIGNUM *bn_n = NULL, *bn_e = NULL;
 	int ok = pkey != NULL && EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_N, &bn_n) &&
-		 EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_E, &bn_e);
+	         EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_E, &bn_e);
 	if (ok) {
 		*n_len = BN_num_bytes(bn_n);
 		*e_len = BN_num_bytes(bn_e);
@@ -458,7 +457,7 @@ static int rsa_parts(const unsigned char *der, size_t len, unsigned char **n, in
 }
 
 static int cmd_wrap_new(CK_SESSION_HANDLE s, const char *pub_path, const char *out_path, int alg,
-			CK_ULONG bytes)
+                        CK_ULONG bytes)
 {
 	size_t der_len = 0;
 	unsigned char *der = read_file(pub_path, &der_len), *n = NULL, *e = NULL;
@@ -476,20 +475,18 @@ static int cmd_wrap_new(CK_SESSION_HANDLE s, const char *pub_path, const char *o
 	CK_OBJECT_CLASS pub_cls = CKO_PUBLIC_KEY;
 	CK_KEY_TYPE rsa = CKK_RSA;
 	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
-	CK_ATTRIBUTE pub_tmpl[] = {{CKA_CLASS, &pub_cls, sizeof(pub_cls)},
-				   {CKA_KEY_TYPE, &rsa, sizeof(rsa)},
-				   {CKA_TOKEN, &no, sizeof(no)},
-				   {CKA_WRAP, &yes, sizeof(yes)},
-				   {CKA_MODULUS, n, (CK_ULONG)n_len},
-				   {CKA_PUBLIC_EXPONENT, e, (CK_ULONG)e_len}};
+	CK_ATTRIBUTE pub_tmpl[] = {
+	        {CKA_CLASS, &pub_cls, sizeof(pub_cls)}, {CKA_KEY_TYPE, &rsa, sizeof(rsa)},
+	        {CKA_TOKEN, &no, sizeof(no)},           {CKA_WRAP, &yes, sizeof(yes)},
+	        {CKA_MODULUS, n, (CK_ULONG)n_len},      {CKA_PUBLIC_EXPONENT, e, (CK_ULONG)e_len}};
 	if ((rv = p11->C_CreateObject(s, pub_tmpl, 6, &pub)) != CKR_OK) {
 		fail("C_CreateObject (public key)", rv);
 		goto out;
 	}
 	CK_ATTRIBUTE key_tmpl[] = {{CKA_VALUE_LEN, &bytes, sizeof(bytes)},
-				   {CKA_TOKEN, &no, sizeof(no)},
-				   {CKA_SENSITIVE, &no, sizeof(no)},
-				   {CKA_EXTRACTABLE, &yes, sizeof(yes)}};
+	                           {CKA_TOKEN, &no, sizeof(no)},
+	                           {CKA_SENSITIVE, &no, sizeof(no)},
+	                           {CKA_EXTRACTABLE, &yes, sizeof(yes)}};
 	CK_MECHANISM gen = {CKM_AES_KEY_GEN, NULL, 0};
 	if ((rv = p11->C_GenerateKey(s, &gen, key_tmpl, 4, &key)) != CKR_OK) {
 		fail("C_GenerateKey", rv);
@@ -526,13 +523,13 @@ out:
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: azkv-envelope [--module PATH] [--token LABEL] [--pin PIN] [-v] COMMAND\n"
-		"  seal --key LABEL --in FILE --out FILE [--alg ALG]\n"
-		"  open --in FILE --out FILE\n"
-		"  unwrap --key LABEL --wrapped FILE [--alg ALG] [--generic]\n"
-		"  wrap-new --pubkey DER --out FILE [--alg ALG] [--bytes N]\n"
-		"ALG: RSA-OAEP-256 (default), RSA-OAEP, RSA1_5\n"
-		"The module defaults to $AZKV_MODULE.\n");
+	        "usage: azkv-envelope [--module PATH] [--token LABEL] [--pin PIN] [-v] COMMAND\n"
+	        "  seal --key LABEL --in FILE --out FILE [--alg ALG]\n"
+	        "  open --in FILE --out FILE\n"
+	        "  unwrap --key LABEL --wrapped FILE [--alg ALG] [--generic]\n"
+	        "  wrap-new --pubkey DER --out FILE [--alg ALG] [--bytes N]\n"
+	        "ALG: RSA-OAEP-256 (default), RSA-OAEP, RSA1_5\n"
+	        "The module defaults to $AZKV_MODULE.\n");
 }
 
 int main(int argc, char **argv)

@@ -20,23 +20,23 @@
 static CK_FUNCTION_LIST *p11;
 static int failures;
 
-#define CHECK(cond, ...) \
-	do { \
-		if (cond) { \
-			printf("ok - "); \
-		} else { \
-			printf("not ok - "); \
-			failures++; \
-		} \
-		printf(__VA_ARGS__); \
-		printf("\n"); \
+#define CHECK(cond, ...)                                                                           \
+	do {                                                                                       \
+		if (cond) {                                                                        \
+			printf("ok - ");                                                           \
+		} else {                                                                           \
+			printf("not ok - ");                                                       \
+			failures++;                                                                \
+		}                                                                                  \
+		printf(__VA_ARGS__);                                                               \
+		printf("\n");                                                                      \
 	} while (0)
 
-#define CHECK_RV(got, want, what) \
-	do { \
-		CK_RV got_ = (got); \
-		CHECK(got_ == (CK_RV)(want), "%s: 0x%lx (want 0x%lx)", what, (unsigned long)got_, \
-		      (unsigned long)(want)); \
+#define CHECK_RV(got, want, what)                                                                  \
+	do {                                                                                       \
+		CK_RV got_ = (got);                                                                \
+		CHECK(got_ == (CK_RV)(want), "%s: 0x%lx (want 0x%lx)", what, (unsigned long)got_,  \
+		      (unsigned long)(want));                                                      \
 	} while (0)
 
 static void load(void)
@@ -45,7 +45,8 @@ static void load(void)
 	void *dl = path ? dlopen(path, RTLD_NOW | RTLD_LOCAL) : NULL;
 	CK_C_GetFunctionList get = dl ? (CK_C_GetFunctionList)dlsym(dl, "C_GetFunctionList") : NULL;
 	if (get == NULL || get(&p11) != CKR_OK) {
-		fprintf(stderr, "p11_checks: cannot load AZKV_MODULE=%s\n", path ? path : "(unset)");
+		fprintf(stderr, "p11_checks: cannot load AZKV_MODULE=%s\n",
+		        path ? path : "(unset)");
 		exit(2);
 	}
 }
@@ -68,10 +69,10 @@ static CK_SESSION_HANDLE open_session(void)
 }
 
 static CK_RV find_key(CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls, const char *label,
-		      CK_OBJECT_HANDLE *out)
+                      CK_OBJECT_HANDLE *out)
 {
 	CK_ATTRIBUTE t[] = {{CKA_CLASS, &cls, sizeof(cls)},
-			    {CKA_LABEL, (void *)label, strlen(label)}};
+	                    {CKA_LABEL, (void *)label, strlen(label)}};
 	CK_ULONG n = 0;
 	CK_RV rv = p11->C_FindObjectsInit(s, t, 2);
 	if (rv != CKR_OK)
@@ -86,23 +87,24 @@ static CK_OBJECT_HANDLE must_find(CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls, cons
 	CK_OBJECT_HANDLE h = CK_INVALID_HANDLE;
 	CK_RV rv = find_key(s, cls, label, &h);
 	if (rv != CKR_OK) {
-		fprintf(stderr, "p11_checks: key '%s' not found: 0x%lx\n", label, (unsigned long)rv);
+		fprintf(stderr, "p11_checks: key '%s' not found: 0x%lx\n", label,
+		        (unsigned long)rv);
 		exit(2);
 	}
 	return h;
 }
 
 static CK_RSA_PKCS_OAEP_PARAMS oaep_sha1 = {CKM_SHA_1, CKG_MGF1_SHA1, CKZ_DATA_SPECIFIED, NULL, 0};
-static CK_RSA_PKCS_OAEP_PARAMS oaep_sha256 = {CKM_SHA256, CKG_MGF1_SHA256, CKZ_DATA_SPECIFIED,
-					      NULL, 0};
-static CK_RSA_PKCS_OAEP_PARAMS oaep_sha384 = {CKM_SHA384, CKG_MGF1_SHA384, CKZ_DATA_SPECIFIED,
-					      NULL, 0};
+static CK_RSA_PKCS_OAEP_PARAMS oaep_sha256 = {CKM_SHA256, CKG_MGF1_SHA256, CKZ_DATA_SPECIFIED, NULL,
+                                              0};
+static CK_RSA_PKCS_OAEP_PARAMS oaep_sha384 = {CKM_SHA384, CKG_MGF1_SHA384, CKZ_DATA_SPECIFIED, NULL,
+                                              0};
 
 static CK_OBJECT_HANDLE gen_aes(CK_SESSION_HANDLE s, CK_BBOOL extractable)
 {
 	CK_ULONG len = 32;
 	CK_ATTRIBUTE t[] = {{CKA_VALUE_LEN, &len, sizeof(len)},
-			    {CKA_EXTRACTABLE, &extractable, sizeof(extractable)}};
+	                    {CKA_EXTRACTABLE, &extractable, sizeof(extractable)}};
 	CK_MECHANISM m = {CKM_AES_KEY_GEN, NULL, 0};
 	CK_OBJECT_HANDLE h = CK_INVALID_HANDLE;
 	CK_RV rv = p11->C_GenerateKey(s, &m, t, 2, &h);
@@ -114,7 +116,7 @@ static CK_OBJECT_HANDLE gen_aes(CK_SESSION_HANDLE s, CK_BBOOL extractable)
 }
 
 static CK_RV unwrap(CK_SESSION_HANDLE s, CK_MECHANISM *m, CK_OBJECT_HANDLE key,
-		    unsigned char *wrapped, CK_ULONG len, CK_OBJECT_HANDLE *out)
+                    unsigned char *wrapped, CK_ULONG len, CK_OBJECT_HANDLE *out)
 {
 	CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
 	CK_KEY_TYPE aes = CKK_AES;
@@ -124,7 +126,7 @@ static CK_RV unwrap(CK_SESSION_HANDLE s, CK_MECHANISM *m, CK_OBJECT_HANDLE key,
 
 /* AES-GCM ciphertext of a fixed message under key, into out (64 bytes). */
 static CK_RV gcm_fixed(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key, unsigned char *out,
-		       CK_ULONG *out_len)
+                       CK_ULONG *out_len)
 {
 	unsigned char iv[12] = {0};
 	unsigned char msg[] = "the same plaintext, the same IV";
@@ -137,7 +139,7 @@ static CK_RV gcm_fixed(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key, unsigned char 
 }
 
 static void check_roundtrip(CK_SESSION_HANDLE s, const char *name, CK_MECHANISM *m,
-			    CK_OBJECT_HANDLE pub, CK_OBJECT_HANDLE priv)
+                            CK_OBJECT_HANDLE pub, CK_OBJECT_HANDLE priv)
 {
 	CK_OBJECT_HANDLE dek = gen_aes(s, CK_TRUE), back = CK_INVALID_HANDLE;
 	unsigned char wrapped[512], c1[64], c2[64];
@@ -168,47 +170,48 @@ static void check_attributes(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE pub, CK_OBJEC
 	unsigned char buf[600], id_pub[64], id_priv[64], kid[256];
 	CK_BBOOL b = CK_FALSE;
 	CK_ULONG bits = 0;
-	CK_ATTRIBUTE a[] = {{CKA_MODULUS, buf, sizeof(buf)}, {CKA_MODULUS_BITS, &bits, sizeof(bits)}};
+	CK_ATTRIBUTE a[] = {{CKA_MODULUS, buf, sizeof(buf)},
+	                    {CKA_MODULUS_BITS, &bits, sizeof(bits)}};
 	CHECK_RV(p11->C_GetAttributeValue(s, pub, a, 2), CKR_OK, "public key: modulus and bits");
 	CHECK(a[0].ulValueLen == 256 && bits == 2048, "public key: 2048-bit modulus");
 
 	CK_ATTRIBUTE secret = {CKA_PRIVATE_EXPONENT, buf, sizeof(buf)};
 	CHECK_RV(p11->C_GetAttributeValue(s, priv, &secret, 1), CKR_ATTRIBUTE_SENSITIVE,
-		 "private key: CKA_PRIVATE_EXPONENT is sensitive");
+	         "private key: CKA_PRIVATE_EXPONENT is sensitive");
 	CHECK(secret.ulValueLen == CK_UNAVAILABLE_INFORMATION,
 	      "private key: sensitive length is CK_UNAVAILABLE_INFORMATION");
 	CK_ATTRIBUTE invalid = {CKA_CERTIFICATE_TYPE, buf, sizeof(buf)};
 	CHECK_RV(p11->C_GetAttributeValue(s, priv, &invalid, 1), CKR_ATTRIBUTE_TYPE_INVALID,
-		 "private key: an attribute keys do not have");
+	         "private key: an attribute keys do not have");
 	CK_ATTRIBUTE tiny = {CKA_MODULUS, buf, 8};
 	CHECK_RV(p11->C_GetAttributeValue(s, priv, &tiny, 1), CKR_BUFFER_TOO_SMALL,
-		 "private key: modulus into 8 bytes");
+	         "private key: modulus into 8 bytes");
 	CK_ATTRIBUTE flags[] = {{CKA_UNWRAP, &b, sizeof(b)}};
 	CHECK_RV(p11->C_GetAttributeValue(s, priv, flags, 1), CKR_OK, "private key: CKA_UNWRAP");
 	CHECK(b == CK_TRUE, "private key: CKA_UNWRAP is true for a wrapKey/unwrapKey key");
 	CK_BBOOL extractable = CK_TRUE, sensitive = CK_FALSE;
 	CK_ATTRIBUTE prot[] = {{CKA_EXTRACTABLE, &extractable, sizeof(extractable)},
-			       {CKA_SENSITIVE, &sensitive, sizeof(sensitive)}};
+	                       {CKA_SENSITIVE, &sensitive, sizeof(sensitive)}};
 	CHECK_RV(p11->C_GetAttributeValue(s, priv, prot, 2), CKR_OK, "private key: protection");
 	CHECK(!extractable && sensitive, "private key: sensitive and never extractable");
 
 	CK_ATTRIBUTE ip = {CKA_ID, id_pub, sizeof(id_pub)}, iq = {CKA_ID, id_priv, sizeof(id_priv)};
 	CHECK(p11->C_GetAttributeValue(s, pub, &ip, 1) == CKR_OK &&
-		      p11->C_GetAttributeValue(s, priv, &iq, 1) == CKR_OK &&
-		      ip.ulValueLen == iq.ulValueLen && ip.ulValueLen <= 100 &&
-		      memcmp(id_pub, id_priv, ip.ulValueLen) == 0,
+	              p11->C_GetAttributeValue(s, priv, &iq, 1) == CKR_OK &&
+	              ip.ulValueLen == iq.ulValueLen && ip.ulValueLen <= 100 &&
+	              memcmp(id_pub, id_priv, ip.ulValueLen) == 0,
 	      "CKA_ID is the same on both halves and short enough for libp11 (%lu bytes)",
 	      (unsigned long)ip.ulValueLen);
 	CK_ATTRIBUTE k = {CKA_AZKV_KEY_ID, kid, sizeof(kid) - 1};
 	CHECK_RV(p11->C_GetAttributeValue(s, priv, &k, 1), CKR_OK, "vendor attribute: key id");
 	kid[k.ulValueLen] = 0;
 	CHECK(strncmp((char *)kid, "https://demo.vault.azure.net/keys/cmk/", 38) == 0 &&
-		      k.ulValueLen == 38 + 32,
+	              k.ulValueLen == 38 + 32,
 	      "vendor attribute: key id with version (%s)", kid);
 }
 
 static void check_bad_unwraps(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE pub, CK_OBJECT_HANDLE priv,
-			      CK_OBJECT_HANDLE other_priv, CK_OBJECT_HANDLE nowrap_priv)
+                              CK_OBJECT_HANDLE other_priv, CK_OBJECT_HANDLE nowrap_priv)
 {
 	CK_MECHANISM m = {CKM_RSA_PKCS_OAEP, &oaep_sha256, sizeof(oaep_sha256)};
 	CK_MECHANISM m384 = {CKM_RSA_PKCS_OAEP, &oaep_sha384, sizeof(oaep_sha384)};
@@ -220,37 +223,37 @@ static void check_bad_unwraps(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE pub, CK_OBJE
 		return;
 	}
 	CHECK_RV(unwrap(s, &m, priv, wrapped, wlen - 1, &out), CKR_WRAPPED_KEY_LEN_RANGE,
-		 "unwrap: wrapped key one byte short");
+	         "unwrap: wrapped key one byte short");
 	CHECK_RV(unwrap(s, &m, other_priv, wrapped, wlen, &out), CKR_WRAPPED_KEY_INVALID,
-		 "unwrap: with the wrong vault key");
+	         "unwrap: with the wrong vault key");
 	wrapped[10] ^= 0x55;
 	CHECK_RV(unwrap(s, &m, priv, wrapped, wlen, &out), CKR_WRAPPED_KEY_INVALID,
-		 "unwrap: corrupted wrapped key");
+	         "unwrap: corrupted wrapped key");
 	wrapped[10] ^= 0x55;
 	CHECK_RV(unwrap(s, &m, 0xdead, wrapped, wlen, &out), CKR_UNWRAPPING_KEY_HANDLE_INVALID,
-		 "unwrap: invalid key handle");
+	         "unwrap: invalid key handle");
 	CHECK_RV(unwrap(s, &m, pub, wrapped, wlen, &out), CKR_UNWRAPPING_KEY_TYPE_INCONSISTENT,
-		 "unwrap: with a public key");
+	         "unwrap: with a public key");
 	CHECK_RV(unwrap(s, &m384, priv, wrapped, wlen, &out), CKR_MECHANISM_PARAM_INVALID,
-		 "unwrap: OAEP with SHA-384 (no such vault algorithm)");
+	         "unwrap: OAEP with SHA-384 (no such vault algorithm)");
 	CHECK_RV(unwrap(s, &m, nowrap_priv, wrapped, wlen, &out), CKR_KEY_FUNCTION_NOT_PERMITTED,
-		 "unwrap: key whose key_ops lack unwrapKey");
+	         "unwrap: key whose key_ops lack unwrapKey");
 	CK_ATTRIBUTE no_type[] = {{CKA_LABEL, "x", 1}};
 	CHECK_RV(p11->C_UnwrapKey(s, &m, priv, wrapped, wlen, no_type, 1, &out),
-		 CKR_TEMPLATE_INCOMPLETE, "unwrap: template without CKA_KEY_TYPE");
+	         CKR_TEMPLATE_INCOMPLETE, "unwrap: template without CKA_KEY_TYPE");
 	CK_MECHANISM nomech = {CKM_AES_KEY_WRAP, NULL, 0};
 	CHECK_RV(unwrap(s, &nomech, priv, wrapped, wlen, &out), CKR_MECHANISM_INVALID,
-		 "unwrap: AES key wrap with an RSA key");
+	         "unwrap: AES key wrap with an RSA key");
 
 	CK_OBJECT_HANDLE locked = gen_aes(s, CK_FALSE);
 	wlen = sizeof(wrapped);
 	CHECK_RV(p11->C_WrapKey(s, &m, pub, locked, wrapped, &wlen), CKR_KEY_UNEXTRACTABLE,
-		 "wrap: a key with CKA_EXTRACTABLE=FALSE");
+	         "wrap: a key with CKA_EXTRACTABLE=FALSE");
 	wlen = sizeof(wrapped);
 	CHECK_RV(p11->C_WrapKey(s, &m, priv, dek, wrapped, &wlen),
-		 CKR_WRAPPING_KEY_TYPE_INCONSISTENT, "wrap: with a private key");
+	         CKR_WRAPPING_KEY_TYPE_INCONSISTENT, "wrap: with a private key");
 	CHECK_RV(p11->C_DestroyObject(s, priv), CKR_ACTION_PROHIBITED,
-		 "destroy: a vault key cannot be destroyed through PKCS#11");
+	         "destroy: a vault key cannot be destroyed through PKCS#11");
 	p11->C_DestroyObject(s, dek);
 	p11->C_DestroyObject(s, locked);
 }
@@ -320,7 +323,7 @@ static int roundtrip(void)
 	CHECK_RV(p11->C_CloseSession(s), CKR_SESSION_HANDLE_INVALID, "C_CloseSession twice");
 	CHECK_RV(p11->C_Finalize(NULL), CKR_OK, "C_Finalize");
 	CHECK_RV(p11->C_GetSessionInfo(s, &info), CKR_CRYPTOKI_NOT_INITIALIZED,
-		 "a call after C_Finalize");
+	         "a call after C_Finalize");
 	CHECK_RV(p11->C_Finalize(NULL), CKR_CRYPTOKI_NOT_INITIALIZED, "C_Finalize twice");
 	return failures ? 1 : 0;
 }
@@ -347,7 +350,7 @@ static int expect_unwrap(const char *label, CK_RV want)
 	unsigned char wrapped[512];
 	CK_ULONG wlen = sizeof(wrapped);
 	CHECK_RV(p11->C_WrapKey(s, &m, pub, dek, wrapped, &wlen), CKR_OK,
-		 "C_WrapKey (local, needs no permission)");
+	         "C_WrapKey (local, needs no permission)");
 	CHECK_RV(unwrap(s, &m, priv, wrapped, wlen, &out), want, "C_UnwrapKey");
 	CHECK_RV(p11->C_Finalize(NULL), CKR_OK, "C_Finalize");
 	return failures ? 1 : 0;
@@ -371,6 +374,6 @@ int main(int argc, char **argv)
 	if (argc == 4 && !strcmp(argv[1], "expect-unwrap"))
 		return expect_unwrap(argv[2], strtoul(argv[3], NULL, 0));
 	fprintf(stderr, "usage: p11_checks roundtrip | expect-init RV | expect-find RV | "
-			"expect-unwrap LABEL RV\n");
+	                "expect-unwrap LABEL RV\n");
 	return 2;
 }

@@ -44,9 +44,9 @@ static void test_tmpl_reads_typed_values_and_rejects_bad_sizes(void **state)
 	CK_ULONG len = 32;
 	CK_ULONG bad = 1;
 	CK_ATTRIBUTE t[] = {{CKA_SENSITIVE, &yes, sizeof(yes)},
-			    {CKA_VALUE_LEN, &len, sizeof(len)},
-			    {CKA_EXTRACTABLE, &bad, sizeof(bad)},
-			    {CKA_KEY_TYPE, NULL, sizeof(CK_ULONG)}};
+	                    {CKA_VALUE_LEN, &len, sizeof(len)},
+	                    {CKA_EXTRACTABLE, &bad, sizeof(bad)},
+	                    {CKA_KEY_TYPE, NULL, sizeof(CK_ULONG)}};
 	CK_BBOOL b = CK_FALSE;
 	CK_ULONG u = 0;
 	int present;
@@ -56,9 +56,9 @@ static void test_tmpl_reads_typed_values_and_rejects_bad_sizes(void **state)
 	assert_int_equal(azkv_tmpl_ulong(t, 4, CKA_VALUE_LEN, &u, &present), CKR_OK);
 	assert_int_equal(u, 32);
 	assert_int_equal(azkv_tmpl_bool(t, 4, CKA_EXTRACTABLE, &b, &present),
-			 CKR_ATTRIBUTE_VALUE_INVALID);
+	                 CKR_ATTRIBUTE_VALUE_INVALID);
 	assert_int_equal(azkv_tmpl_ulong(t, 4, CKA_KEY_TYPE, &u, &present),
-			 CKR_ATTRIBUTE_VALUE_INVALID);
+	                 CKR_ATTRIBUTE_VALUE_INVALID);
 	assert_int_equal(azkv_tmpl_bool(t, 4, CKA_TOKEN, &b, &present), CKR_OK);
 	assert_false(present);
 }
@@ -96,17 +96,18 @@ static void test_copy_out_follows_two_call_convention(void **state)
 	assert_memory_equal(buf, "abc", 3);
 }
 
-static const unsigned char KEY32[32] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
-					17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
+static const unsigned char KEY32[32] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11,
+                                        12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22,
+                                        23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
 
 static void test_unwrapped_key_defaults_to_sensitive(void **state)
 {
 	CK_KEY_TYPE aes = CKK_AES;
 	CK_ATTRIBUTE t[] = {{CKA_KEY_TYPE, &aes, sizeof(aes)}};
 	azkv_object *obj = NULL;
-	assert_int_equal(azkv_secret_key_new(0, 1, t, 1, KEY32, 32, 0, CK_UNAVAILABLE_INFORMATION,
-					     &obj),
-			 CKR_OK);
+	assert_int_equal(
+	        azkv_secret_key_new(0, 1, t, 1, KEY32, 32, 0, CK_UNAVAILABLE_INFORMATION, &obj),
+	        CKR_OK);
 	assert_int_equal(azkv_attrs_bool(&obj->attrs, CKA_SENSITIVE, CK_FALSE), CK_TRUE);
 	assert_int_equal(azkv_attrs_bool(&obj->attrs, CKA_ALWAYS_SENSITIVE, CK_TRUE), CK_FALSE);
 	assert_int_equal(azkv_attrs_bool(&obj->attrs, CKA_LOCAL, CK_TRUE), CK_FALSE);
@@ -116,8 +117,8 @@ static void test_unwrapped_key_defaults_to_sensitive(void **state)
 	unsigned char value[32];
 	CK_ULONG len = 0;
 	CK_ATTRIBUTE get[] = {{CKA_VALUE, value, sizeof(value)},
-			      {CKA_VALUE_LEN, &len, sizeof(len)},
-			      {CKA_MODULUS, NULL, 0}};
+	                      {CKA_VALUE_LEN, &len, sizeof(len)},
+	                      {CKA_MODULUS, NULL, 0}};
 	CK_RV rv = azkv_object_get_attributes(obj, get, 3);
 	assert_true(rv == CKR_ATTRIBUTE_SENSITIVE || rv == CKR_ATTRIBUTE_TYPE_INVALID);
 	assert_int_equal(get[0].ulValueLen, CK_UNAVAILABLE_INFORMATION);
@@ -131,12 +132,12 @@ static void test_non_sensitive_extractable_value_is_readable(void **state)
 	CK_KEY_TYPE aes = CKK_AES;
 	CK_BBOOL no = CK_FALSE, yes = CK_TRUE;
 	CK_ATTRIBUTE t[] = {{CKA_KEY_TYPE, &aes, sizeof(aes)},
-			    {CKA_SENSITIVE, &no, sizeof(no)},
-			    {CKA_EXTRACTABLE, &yes, sizeof(yes)}};
+	                    {CKA_SENSITIVE, &no, sizeof(no)},
+	                    {CKA_EXTRACTABLE, &yes, sizeof(yes)}};
 	azkv_object *obj = NULL;
-	assert_int_equal(azkv_secret_key_new(0, 1, t, 3, KEY32, 32, 0, CK_UNAVAILABLE_INFORMATION,
-					     &obj),
-			 CKR_OK);
+	assert_int_equal(
+	        azkv_secret_key_new(0, 1, t, 3, KEY32, 32, 0, CK_UNAVAILABLE_INFORMATION, &obj),
+	        CKR_OK);
 	unsigned char value[32];
 	CK_ATTRIBUTE get = {CKA_VALUE, value, sizeof(value)};
 	assert_int_equal(azkv_object_get_attributes(obj, &get, 1), CKR_OK);
@@ -148,7 +149,7 @@ static CK_RV make(CK_ATTRIBUTE *t, CK_ULONG n, CK_ULONG value_len)
 {
 	azkv_object *obj = NULL;
 	CK_RV rv = azkv_secret_key_new(0, 1, t, n, KEY32, value_len, 0, CK_UNAVAILABLE_INFORMATION,
-				       &obj);
+	                               &obj);
 	azkv_object_free(obj);
 	return rv;
 }
@@ -162,12 +163,12 @@ static void test_secret_template_rules(void **state)
 	CK_ATTRIBUTE no_type[] = {{CKA_SENSITIVE, &yes, sizeof(yes)}};
 	CK_ATTRIBUTE token[] = {{CKA_KEY_TYPE, &aes, sizeof(aes)}, {CKA_TOKEN, &yes, sizeof(yes)}};
 	CK_ATTRIBUTE read_only[] = {{CKA_KEY_TYPE, &aes, sizeof(aes)},
-				    {CKA_LOCAL, &yes, sizeof(yes)}};
+	                            {CKA_LOCAL, &yes, sizeof(yes)}};
 	CK_ATTRIBUTE wrong_len[] = {{CKA_KEY_TYPE, &aes, sizeof(aes)},
-				    {CKA_VALUE_LEN, &sixteen, sizeof(sixteen)}};
+	                            {CKA_VALUE_LEN, &sixteen, sizeof(sixteen)}};
 	CK_ATTRIBUTE wrong_type[] = {{CKA_KEY_TYPE, &rsa, sizeof(rsa)}};
 	CK_ATTRIBUTE wrong_class[] = {{CKA_KEY_TYPE, &aes, sizeof(aes)},
-				      {CKA_CLASS, &pub, sizeof(pub)}};
+	                              {CKA_CLASS, &pub, sizeof(pub)}};
 	CK_ATTRIBUTE foreign[] = {{CKA_KEY_TYPE, &aes, sizeof(aes)}, {CKA_MODULUS, "x", 1}};
 	CK_ATTRIBUTE value[] = {{CKA_KEY_TYPE, &aes, sizeof(aes)}, {CKA_VALUE, "x", 1}};
 	CK_ATTRIBUTE ok[] = {{CKA_KEY_TYPE, &aes, sizeof(aes)}};
@@ -190,7 +191,7 @@ static void test_generated_key_records_its_history(void **state)
 	CK_ATTRIBUTE t[] = {{CKA_EXTRACTABLE, &no, sizeof(no)}};
 	azkv_object *obj = NULL;
 	assert_int_equal(azkv_secret_key_new(0, 1, t, 1, KEY32, 32, 1, CKM_AES_KEY_GEN, &obj),
-			 CKR_OK);
+	                 CKR_OK);
 	assert_int_equal(obj->key_type, CKK_AES);
 	assert_int_equal(azkv_attrs_bool(&obj->attrs, CKA_LOCAL, CK_FALSE), CK_TRUE);
 	assert_int_equal(azkv_attrs_bool(&obj->attrs, CKA_NEVER_EXTRACTABLE, CK_FALSE), CK_TRUE);
@@ -201,15 +202,15 @@ static void test_generated_key_records_its_history(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_set_replaces_and_find_returns_copy),
-		cmocka_unit_test(test_bool_default_when_absent_or_malformed),
-		cmocka_unit_test(test_tmpl_reads_typed_values_and_rejects_bad_sizes),
-		cmocka_unit_test(test_template_matching),
-		cmocka_unit_test(test_copy_out_follows_two_call_convention),
-		cmocka_unit_test(test_unwrapped_key_defaults_to_sensitive),
-		cmocka_unit_test(test_non_sensitive_extractable_value_is_readable),
-		cmocka_unit_test(test_secret_template_rules),
-		cmocka_unit_test(test_generated_key_records_its_history),
+	        cmocka_unit_test(test_set_replaces_and_find_returns_copy),
+	        cmocka_unit_test(test_bool_default_when_absent_or_malformed),
+	        cmocka_unit_test(test_tmpl_reads_typed_values_and_rejects_bad_sizes),
+	        cmocka_unit_test(test_template_matching),
+	        cmocka_unit_test(test_copy_out_follows_two_call_convention),
+	        cmocka_unit_test(test_unwrapped_key_defaults_to_sensitive),
+	        cmocka_unit_test(test_non_sensitive_extractable_value_is_readable),
+	        cmocka_unit_test(test_secret_template_rules),
+	        cmocka_unit_test(test_generated_key_records_its_history),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

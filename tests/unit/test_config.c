@@ -300,20 +300,20 @@ static void named_keys_are_read_and_checked(void **state)
 
 	(void)state;
 	assert_int_equal(azkv_config_parse("{\"vaults\":[{\"url\":\"https://a.vault.azure.net\","
-					   "\"keys\":[\"cmk\",\"aifoundry-encryption-key\"]}]}",
-					   "test.json", &cfg, &err),
-			 AZKV_OK);
+	                                   "\"keys\":[\"cmk\",\"aifoundry-encryption-key\"]}]}",
+	                                   "test.json", &cfg, &err),
+	                 AZKV_OK);
 	assert_int_equal(cfg->vaults[0].n_keys, 2);
 	assert_string_equal(cfg->vaults[0].keys[1], "aifoundry-encryption-key");
 	azkv_config_free(cfg);
 
 	expect_error("{\"vaults\":[{\"url\":\"https://a.vault.azure.net\",\"keys\":[]}]}",
-		     AZKV_ERR_CONFIG, MUST("vaults[0].keys", "non-empty"));
+	             AZKV_ERR_CONFIG, MUST("vaults[0].keys", "non-empty"));
 	expect_error("{\"vaults\":[{\"url\":\"https://a.vault.azure.net\",\"keys\":\"cmk\"}]}",
-		     AZKV_ERR_CONFIG, MUST("vaults[0].keys"));
+	             AZKV_ERR_CONFIG, MUST("vaults[0].keys"));
 	expect_error("{\"vaults\":[{\"url\":\"https://a.vault.azure.net\","
-		     "\"keys\":[\"ok\",\"no/slash\"]}]}",
-		     AZKV_ERR_CONFIG, MUST("vaults[0].keys[1]", "not a key name"));
+	             "\"keys\":[\"ok\",\"no/slash\"]}]}",
+	             AZKV_ERR_CONFIG, MUST("vaults[0].keys[1]", "not a key name"));
 }
 
 static void plain_http_to_a_remote_host_is_refused(void **state)

@@ -31,22 +31,21 @@ static void test_forbidden_while_listing_is_device_error(void **state)
 static void test_bad_parameter_on_unwrap_is_wrapped_key_invalid(void **state)
 {
 	assert_int_equal(map(AZKV_ERR_BAD_PARAMETER, AZKV_CTX_UNWRAP), CKR_WRAPPED_KEY_INVALID);
-	assert_int_equal(map(AZKV_ERR_BAD_PARAMETER, AZKV_CTX_KEY_OP),
-			 CKR_ENCRYPTED_DATA_INVALID);
+	assert_int_equal(map(AZKV_ERR_BAD_PARAMETER, AZKV_CTX_KEY_OP), CKR_ENCRYPTED_DATA_INVALID);
 }
 
 static void test_not_found_depends_on_context(void **state)
 {
 	assert_int_equal(map(AZKV_ERR_NOT_FOUND, AZKV_CTX_UNWRAP),
-			 CKR_UNWRAPPING_KEY_HANDLE_INVALID);
+	                 CKR_UNWRAPPING_KEY_HANDLE_INVALID);
 	assert_int_equal(map(AZKV_ERR_NOT_FOUND, AZKV_CTX_KEY_OP), CKR_KEY_HANDLE_INVALID);
 	assert_int_equal(map(AZKV_ERR_NOT_FOUND, AZKV_CTX_TOKEN), CKR_DEVICE_ERROR);
 }
 
 static void test_transport_and_service_failures_are_device_error(void **state)
 {
-	const azkv_rc rcs[] = {AZKV_ERR_NETWORK, AZKV_ERR_AUTH,	    AZKV_ERR_THROTTLED,
-			       AZKV_ERR_SERVER,	 AZKV_ERR_PROTOCOL, AZKV_ERR_CONFLICT};
+	const azkv_rc rcs[] = {AZKV_ERR_NETWORK, AZKV_ERR_AUTH,     AZKV_ERR_THROTTLED,
+	                       AZKV_ERR_SERVER,  AZKV_ERR_PROTOCOL, AZKV_ERR_CONFLICT};
 	for (size_t i = 0; i < sizeof(rcs) / sizeof(rcs[0]); i++)
 		for (int ctx = AZKV_CTX_TOKEN; ctx <= AZKV_CTX_UNWRAP; ctx++)
 			assert_int_equal(map(rcs[i], (azkv_rv_ctx)ctx), CKR_DEVICE_ERROR);
@@ -75,14 +74,14 @@ static void test_rv_names(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_forbidden_on_key_op_is_key_function_not_permitted),
-		cmocka_unit_test(test_forbidden_while_listing_is_device_error),
-		cmocka_unit_test(test_bad_parameter_on_unwrap_is_wrapped_key_invalid),
-		cmocka_unit_test(test_not_found_depends_on_context),
-		cmocka_unit_test(test_transport_and_service_failures_are_device_error),
-		cmocka_unit_test(test_config_error_is_general_error),
-		cmocka_unit_test(test_local_failures),
-		cmocka_unit_test(test_rv_names),
+	        cmocka_unit_test(test_forbidden_on_key_op_is_key_function_not_permitted),
+	        cmocka_unit_test(test_forbidden_while_listing_is_device_error),
+	        cmocka_unit_test(test_bad_parameter_on_unwrap_is_wrapped_key_invalid),
+	        cmocka_unit_test(test_not_found_depends_on_context),
+	        cmocka_unit_test(test_transport_and_service_failures_are_device_error),
+	        cmocka_unit_test(test_config_error_is_general_error),
+	        cmocka_unit_test(test_local_failures),
+	        cmocka_unit_test(test_rv_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
