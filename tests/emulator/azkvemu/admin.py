@@ -1,0 +1,255 @@
+"""Admin API for tests: https://127.0.0.1:PORT/_emulator/... (loopback only, no auth).
+
+It sets up the world the Azure APIs then serve (tenants, identities, vaults,
+grants, keys) and bypasses Azure's own authorisation, so a test can arrange a
+situation in one call. JSON in, JSON out; errors are {"error": {"code","message"}}.
+
+  GET    /_emulator/health
+  GET    /_emulator/tenant                      the default tenant
+  GET    /_emulator/tenants                     POST {name, tenant_id?}
+  GET    /_emulator/identities                  POST {name, client_id?, client_secret?, tenant?}
+  GET    /_emulator/vaults                      POST {name, tenant?, location?, kind?, soft_delete?,
+                                                      retention_days?, purge_protection?, rbac?}
+  GET    /_emulator/vaults/{v}                  PATCH {rbac?, purge_protection?, soft_delete?, ...}
+  PUT    /_emulator/vaults/{v}/access-policies/{identity}   {keys: [...]}   ([] removes)
+  POST   /_emulator/vaults/{v}/role-assignments {identity, role, key?}
+  DELETE /_emulator/vaults/{v}/role-assignments/{id}
+  POST   /_emulator/vaults/{v}/keys             {name, kty?, size?, crv?, ops?, disabled?, tags?, nbf?, exp?}
+  POST   /_emulator/vaults/{v}/keys/{k}/import  {pem, ops?, hsm?, disabled?, tags?}
+  GET    /_emulator/vaults/{v}/keys/{k}/public  ?version=   -> {kid, version, kty, pem}
+  POST   /_emulator/tokens                      {identity, resource?, lifetime?, not_before_offset?}
+  GET    /_emulator/faults  POST {rule}  DELETE (clears all)       see faults.py
+"""
+
+import json
+import re
+from urllib.parse import unquote
+
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from . import authz, bundles, keycrypto, keystore
+from .httpmsg import ServiceError, json_response
+from .state import StateError, vault_resource_id
+
+PREFIX = "/_emulator"
+
+
+def _public_vault(vault: dict) -> dict:
+    """Vault properties without the keys (those are read through the Key Vault API)."""
+    out = {k: v for k, v in vault.items() if k not in ("keys", "deleted_keys")}
+    out["resource_id"] = vault_resource_id(vault)
+    out["uri"] = default_base(vault) + "/"
+    out["key_count"] = len(vault["keys"])
+    return out
+
+
+def default_base(vault: dict) -> str:
+    suffix = "managedhsm.azure.net" if vault["kind"] == "managedhsm" else "vault.azure.net"
+    return f"https://{vault['name']}.{suffix}"
+
+
+class AdminService:
+    def __init__(self, state, tokens, faults, token_lifetime=3600):
+        self.state = state
+        self.tokens = tokens
+        self.faults = faults
+        self.token_lifetime = token_lifetime
+        self.routes = [
+            ("GET", r"/health", self._health),
+            ("GET", r"/tenant", self._default_tenant),
+            ("GET", r"/tenants", self._list_tenants),
+            ("POST", r"/tenants", self._add_tenant),
+            ("GET", r"/identities", self._list_identities),
+            ("POST", r"/identities", self._add_identity),
+            ("GET", r"/vaults", self._list_vaults),
+            ("POST", r"/vaults", self._add_vault),
+            ("GET", r"/vaults/(?P<v>[^/]+)", self._get_vault),
+            ("PATCH", r"/vaults/(?P<v>[^/]+)", self._update_vault),
+            ("PUT", r"/vaults/(?P<v>[^/]+)/access-policies/(?P<ident>[^/]+)", self._set_policy),
+            ("POST", r"/vaults/(?P<v>[^/]+)/role-assignments", self._assign_role),
+            ("DELETE", r"/vaults/(?P<v>[^/]+)/role-assignments/(?P<aid>[^/]+)", self._unassign_role),
+            ("POST", r"/vaults/(?P<v>[^/]+)/keys", self._create_key),
+            ("POST", r"/vaults/(?P<v>[^/]+)/keys/(?P<k>[^/]+)/import", self._import_key),
+            ("GET", r"/vaults/(?P<v>[^/]+)/keys/(?P<k>[^/]+)/public", self._public_key),
+            ("POST", r"/tokens", self._issue_token),
+            ("GET", r"/faults", self._list_faults),
+            ("POST", r"/faults", self._add_fault),
+            ("DELETE", r"/faults", self._clear_faults),
+        ]
+
+    def handle(self, req):
+        sub = req.path[len(PREFIX):].rstrip("/") or "/"
+        try:
+            for method, pattern, handler in self.routes:
+                m = re.match("^" + pattern + "$", sub)
+                if m and method == req.method:
+                    params = {k: unquote(v) for k, v in m.groupdict().items()}
+                    return json_response(200, handler(req, self._body(req), **params))
+            raise ServiceError(404, "NotFound", f"no admin route {req.method} {req.path}")
+        except StateError as err:
+            code = {404: "NotFound", 409: "Conflict"}.get(err.status, "BadRequest")
+            return ServiceError(err.status, code, str(err)).response()
+        except keycrypto.CryptoError as err:
+            return ServiceError(400, "BadRequest", str(err)).response()
+        except ServiceError as err:
+            return err.response()
+
+    @staticmethod
+    def _body(req) -> dict:
+        if not req.body:
+            return {}
+        try:
+            body = json.loads(req.body)
+        except ValueError:
+            raise ServiceError(400, "BadRequest", "request body is not JSON") from None
+        if not isinstance(body, dict):
+            raise ServiceError(400, "BadRequest", "request body must be a JSON object")
+        return body
+
+    # ---- world ------------------------------------------------------------------------
+
+    def _health(self, req, body):
+        return {"status": "ok"}
+
+    def _default_tenant(self, req, body):
+        tenant = self.state.default_tenant()
+        return {"tenant_id": tenant["id"], "name": tenant["name"], "domain": tenant["domain"], "default": True}
+
+    def _list_tenants(self, req, body):
+        default = self.state.doc["default_tenant"]
+        return {"value": [dict(t, default=(t["id"] == default)) for t in self.state.doc["tenants"].values()]}
+
+    def _add_tenant(self, req, body):
+        if not body.get("name"):
+            raise StateError("name is required")
+        tenant = self.state.add_tenant(body["name"], body.get("tenant_id"))
+        return {"tenant_id": tenant["id"], "name": tenant["name"], "domain": tenant["domain"], "default": False}
+
+    def _list_identities(self, req, body):
+        return {"value": list(self.state.doc["identities"].values())}
+
+    def _add_identity(self, req, body):
+        if not body.get("name"):
+            raise StateError("name is required")
+        ident = self.state.add_identity(body["name"], body.get("client_id"), body.get("client_secret"),
+                                        body.get("tenant"))
+        return {k: ident[k] for k in ("name", "client_id", "object_id", "tenant_id", "client_secret")}
+
+    def _list_vaults(self, req, body):
+        with self.state.lock:
+            return {"value": [_public_vault(v) for v in self.state.doc["vaults"].values()]}
+
+    def _add_vault(self, req, body):
+        if not body.get("name"):
+            raise StateError("name is required")
+        vault = self.state.add_vault(
+            body["name"], tenant=body.get("tenant"), location=body.get("location") or "eastus",
+            kind=body.get("kind") or "vault", soft_delete=body.get("soft_delete", True),
+            retention_days=body.get("retention_days", 90),
+            purge_protection=body.get("purge_protection", False), rbac=body.get("rbac", False))
+        return _public_vault(vault)
+
+    def _get_vault(self, req, body, v):
+        with self.state.lock:
+            return _public_vault(self.state.require_vault(v))
+
+    def _update_vault(self, req, body, v):
+        props = {"enable_rbac_authorization": body.get("rbac"),
+                 "purge_protection": body.get("purge_protection"),
+                 "soft_delete": body.get("soft_delete"),
+                 "retention_days": body.get("retention_days"),
+                 "location": body.get("location")}
+        return _public_vault(self.state.update_vault(v, **props))
+
+    def _set_policy(self, req, body, v, ident):
+        keys = body.get("keys", [])
+        if isinstance(keys, str):
+            keys = keys.split(",")
+        return self.state.set_access_policy(v, ident, keys)
+
+    def _assign_role(self, req, body, v):
+        role_id = authz.find_role(body.get("role", ""))
+        if role_id is None:
+            known = ", ".join(name for name, _ in authz.BUILTIN_ROLES.values())
+            raise StateError(f"unknown role '{body.get('role')}'; built-in roles: {known}")
+        if not body.get("identity"):
+            raise StateError("identity is required")
+        with self.state.lock:
+            vault = self.state.require_vault(v)
+            scope = authz.key_scope(vault, body.get("key"))
+        assignment = self.state.add_role_assignment(v, body["identity"], role_id, scope)
+        return dict(assignment, role_name=authz.BUILTIN_ROLES[role_id][0])
+
+    def _unassign_role(self, req, body, v, aid):
+        self.state.remove_role_assignment(v, aid)
+        return {"deleted": aid}
+
+    # ---- keys (bypass Azure authorisation) -------------------------------------------------
+
+    def _store(self, vault, name, private_key, kty, body):
+        keystore.check_name(name)
+        fam = keycrypto.family(kty)
+        ops = body.get("ops") or keycrypto.DEFAULT_OPS[fam]
+        if isinstance(ops, str):
+            ops = [o for o in ops.split(",") if o]
+        bad = [o for o in ops if o not in keycrypto.KNOWN_OPS]
+        if bad:
+            raise StateError(f"unknown key operations {bad}; known: {', '.join(keycrypto.KNOWN_OPS)}")
+        with self.state.lock:
+            entry, record = keystore.add_version(
+                self.state, vault, name, private_key, kty, ops, enabled=not body.get("disabled"),
+                nbf=body.get("nbf"), exp=body.get("exp"), tags=body.get("tags"))
+            return bundles.key_bundle(vault, default_base(vault), entry, record)
+
+    def _create_key(self, req, body, v):
+        vault = self.state.require_vault(v)
+        name = body.get("name") or ""
+        kty = body.get("kty") or "RSA"
+        if kty not in keycrypto.RSA_KTYS + keycrypto.EC_KTYS:
+            raise StateError(f"unsupported kty '{kty}'")
+        size, crv = body.get("size"), body.get("crv")
+        if kty in keycrypto.RSA_KTYS and (size or 2048) not in keycrypto.RSA_SIZES:
+            raise StateError(f"unsupported RSA size {size}")
+        if kty in keycrypto.EC_KTYS and (crv or "P-256") not in keycrypto.CURVES:
+            raise StateError(f"unsupported curve {crv}")
+        keystore.check_name(name)
+        return self._store(vault, name, keycrypto.generate(kty, size, crv), kty, body)
+
+    def _import_key(self, req, body, v, k):
+        vault = self.state.require_vault(v)
+        if not body.get("pem"):
+            raise StateError("pem is required")
+        private_key = keycrypto.load_import_pem(body["pem"].encode("ascii"))
+        fam = "EC" if isinstance(private_key, ec.EllipticCurvePrivateKey) else "RSA"
+        kty = fam + ("-HSM" if body.get("hsm") else "")
+        return self._store(vault, k, private_key, kty, body)
+
+    def _public_key(self, req, body, v, k):
+        with self.state.lock:
+            vault = self.state.require_vault(v)
+            entry, record = keystore.get_record(vault, k, req.query.get("version"))
+            return {"kid": bundles.key_id(default_base(vault), entry, record), "version": record["version"],
+                    "kty": record["kty"], "pem": keycrypto.public_pem(keycrypto.load_pem(record["pem"]))}
+
+    # ---- tokens and faults ------------------------------------------------------------
+
+    def _issue_token(self, req, body):
+        """A token without the OAuth dance; lifetime <= 0 gives an already-expired token."""
+        ident = self.state.find_identity(body.get("identity", ""))
+        if ident is None:
+            raise StateError(f"unknown identity '{body.get('identity')}'", 404)
+        resource = body.get("resource") or "https://vault.azure.net"
+        lifetime = int(body.get("lifetime", self.token_lifetime))
+        issued = self.tokens.issue(ident, resource, lifetime, int(body.get("not_before_offset", 0)))
+        return {"access_token": issued["token"], "claims": issued["claims"]}
+
+    def _list_faults(self, req, body):
+        return {"value": self.faults.list()}
+
+    def _add_fault(self, req, body):
+        return self.faults.add(body)
+
+    def _clear_faults(self, req, body):
+        self.faults.clear()
+        return {"value": []}
+

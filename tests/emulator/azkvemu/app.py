@@ -1,0 +1,73 @@
+"""`azkv-emulator serve`: wire the services together and run until SIGTERM/SIGINT."""
+
+import json
+import os
+import signal
+import threading
+
+from .admin import AdminService
+from .certs import ensure_certificates
+from .entra import EntraService
+from .faults import FaultInjector
+from .keyvault import KeyVaultService
+from .router import Router
+from .server import EmulatorServer, log, make_tls_context
+from .state import State
+from .tokens import TokenService
+from .util import atomic_write
+
+READY_FILE = "emulator.json"
+
+
+def serve(state_dir, host="127.0.0.1", port=0, localhost_vault=None,
+          authority_host="https://login.microsoftonline.com", token_lifetime=3600,
+          default_tenant=None) -> int:
+    os.makedirs(state_dir, exist_ok=True)
+    state_dir = os.path.abspath(state_dir)
+    ready_path = os.path.join(state_dir, READY_FILE)
+    # A file left by a previous run would make scripts talk to a dead port.
+    if os.path.exists(ready_path):
+        os.unlink(ready_path)
+
+    paths = ensure_certificates(state_dir)
+    state = State(state_dir)
+    state.load(default_tenant)
+
+    tokens = TokenService(state)
+    faults = FaultInjector()
+    router = Router(
+        state,
+        keyvault=KeyVaultService(state, tokens, authority_host),
+        entra=EntraService(state, tokens, token_lifetime),
+        admin=AdminService(state, tokens, faults, token_lifetime),
+        faults=faults,
+        localhost_vault=localhost_vault,
+    )
+    server = EmulatorServer(host, port, make_tls_context(paths["cert_file"], paths["key_file"], router), router)
+    actual_port = server.server_address[1]
+
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+
+    server.serve_in_thread()
+    url_host = f"[{host}]" if ":" in host else host
+    info = {"port": actual_port, "pid": os.getpid(), "ca_file": paths["ca_file"],
+            "url": f"https://{url_host}:{actual_port}",
+            "default_tenant": state.doc["default_tenant"], "localhost_vault": localhost_vault}
+    # Written last, atomically: its appearance means "ready to serve".
+    atomic_write(ready_path, (json.dumps(info, indent=2) + "\n").encode(), 0o644)
+    log(f"listening on {info['url']} (state {state_dir}, default tenant {info['default_tenant']})")
+
+    while not stop.wait(0.5):
+        pass
+    log("stopping")
+    server.shutdown()
+    server.server_close()
+    with state.lock:
+        state.save()
+    try:
+        os.unlink(ready_path)
+    except OSError:
+        pass
+    return 0

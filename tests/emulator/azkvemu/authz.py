@@ -1,0 +1,128 @@
+"""Who may do what on a vault: access policies, or Azure RBAC when the vault has
+enableRbacAuthorization set — the two permission models of Key Vault.
+
+Every data-plane operation names one access-policy permission (the names
+`az keyvault set-policy --key-permissions` uses); the RBAC data action for it
+comes from DATA_ACTIONS. Denials carry the service's wording because people
+debugging a Foundry CMK setup read exactly these messages.
+"""
+
+import fnmatch
+
+from .httpmsg import ServiceError
+from .state import vault_resource_id
+
+# access-policy permission -> RBAC data action (Microsoft.KeyVault/vaults/...)
+DATA_ACTIONS = {
+    "get": "keys/read",
+    "list": "keys/read",
+    "create": "keys/create/action",
+    "import": "keys/import/action",
+    "update": "keys/update/action",
+    "delete": "keys/delete",
+    "backup": "keys/backup/action",
+    "restore": "keys/restore/action",
+    "rotate": "keys/rotate/action",
+    "release": "keys/release/action",
+    "encrypt": "keys/encrypt/action",
+    "decrypt": "keys/decrypt/action",
+    "wrapKey": "keys/wrap/action",
+    "unwrapKey": "keys/unwrap/action",
+    "sign": "keys/sign/action",
+    "verify": "keys/verify/action",
+    "recover": "deletedKeys/recover/action",
+    "purge": "deletedKeys/delete",
+    "getrotationpolicy": "keyrotationpolicies/read",
+    "setrotationpolicy": "keyrotationpolicies/write",
+}
+_PREFIX = "Microsoft.KeyVault/vaults/"
+
+# Built-in Key Vault data-plane roles (ids are the same in every Azure tenant).
+BUILTIN_ROLES = {
+    "00482a5a-887f-4fb3-b363-3b7fe8e74483": ("Key Vault Administrator", ["Microsoft.KeyVault/vaults/*"]),
+    "14b46e9e-c2b7-41b4-b07b-48a6ebf60603": ("Key Vault Crypto Officer", [
+        "Microsoft.KeyVault/vaults/keys/*", "Microsoft.KeyVault/vaults/keyrotationpolicies/*",
+        "Microsoft.KeyVault/vaults/deletedKeys/*"]),
+    "12338af0-0e69-4776-bea7-57ae8d297424": ("Key Vault Crypto User", [
+        "Microsoft.KeyVault/vaults/keys/read", "Microsoft.KeyVault/vaults/keys/update/action",
+        "Microsoft.KeyVault/vaults/keys/backup/action", "Microsoft.KeyVault/vaults/keys/encrypt/action",
+        "Microsoft.KeyVault/vaults/keys/decrypt/action", "Microsoft.KeyVault/vaults/keys/wrap/action",
+        "Microsoft.KeyVault/vaults/keys/unwrap/action", "Microsoft.KeyVault/vaults/keys/sign/action",
+        "Microsoft.KeyVault/vaults/keys/verify/action"]),
+    "e147488a-f6f5-4113-8e2d-b22465e65bf6": ("Key Vault Crypto Service Encryption User", [
+        "Microsoft.KeyVault/vaults/keys/read", "Microsoft.KeyVault/vaults/keys/wrap/action",
+        "Microsoft.KeyVault/vaults/keys/unwrap/action"]),
+    "08bbd89e-9f13-488c-ac41-acfcb10c90ab": ("Key Vault Crypto Service Release User", [
+        "Microsoft.KeyVault/vaults/keys/release/action"]),
+    "21090545-7ca7-4776-b22c-e363652d74d2": ("Key Vault Reader", [
+        "Microsoft.KeyVault/vaults/*/read", "Microsoft.KeyVault/vaults/secrets/readMetadata/action"]),
+}
+
+
+def find_role(ref: str):
+    """A built-in role by id, name, or full role-definition resource id."""
+    if not ref:
+        return None
+    tail = ref.rstrip("/").split("/")[-1].lower()
+    if tail in BUILTIN_ROLES:
+        return tail
+    for role_id, (name, _) in BUILTIN_ROLES.items():
+        if name.lower() == ref.lower():
+            return role_id
+    return None
+
+
+def _caller(claims) -> str:
+    return f"appid={claims.get('appid')};oid={claims.get('oid')};iss={claims.get('iss')}"
+
+
+def key_scope(vault, key_name=None) -> str:
+    scope = vault_resource_id(vault)
+    return scope + (f"/keys/{key_name}" if key_name else "")
+
+
+def _rbac_allows(vault, oid, action, resource) -> bool:
+    resource = resource.lower()
+    for assignment in vault.get("role_assignments", []):
+        if assignment["principal_id"].lower() != oid:
+            continue
+        scope = assignment["scope"].lower().rstrip("/")
+        # An assignment applies to its scope and everything below it.
+        if resource != scope and not resource.startswith(scope + "/"):
+            continue
+        role = BUILTIN_ROLES.get(assignment["role_definition_id"].lower())
+        if role and any(fnmatch.fnmatchcase(action.lower(), pat.lower()) for pat in role[1]):
+            return True
+    return False
+
+
+def check(vault: dict, claims: dict, permission: str, key_name: str = None) -> None:
+    """Raise the service's 403 unless the caller holds `permission` on the vault/key."""
+    oid = (claims.get("oid") or "").lower()
+    if vault.get("enable_rbac_authorization"):
+        action = _PREFIX + DATA_ACTIONS[permission]
+        resource = key_scope(vault, key_name)
+        if _rbac_allows(vault, oid, action, resource):
+            return
+        raise ServiceError(
+            403, "Forbidden",
+            "Caller is not authorized to perform action on resource.\r\n"
+            "If role assignments, deny assignments or role definitions were changed recently, "
+            "please observe propagation time.\r\n"
+            f"Caller: {_caller(claims)}\r\n"
+            f"Action: '{action}'\r\n"
+            f"Resource: '{resource.lower()}'\r\n"
+            "Assignment: (not found)\r\n"
+            "DenyAssignmentId: null\r\n"
+            "DecisionReason: null \r\n"
+            f"Vault: {vault['name']};location={vault['location']}\r\n",
+            "ForbiddenByRbac")
+    granted = vault.get("access_policies", {}).get(oid, {}).get("keys", [])
+    if permission in granted:
+        return
+    raise ServiceError(
+        403, "Forbidden",
+        f"The user, group or application '{_caller(claims)}' does not have keys {permission} "
+        f"permission on key vault '{vault['name']};location={vault['location']}'. For help "
+        "resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125287",
+        "AccessDenied")

@@ -1,0 +1,275 @@
+"""Command line: `azkv-emulator serve ...` and `azkv-emulator admin --state-dir DIR <command> ...`.
+
+Admin commands talk to the running emulator's admin API (port and CA from
+DIR/emulator.json), print JSON on stdout (export-public prints a PEM), and exit
+non-zero with a one-line message on stderr when something fails.
+"""
+
+import argparse
+import http.client
+import json
+import os
+import ssl
+import sys
+from urllib.parse import quote
+
+from .app import READY_FILE, serve
+
+
+class AdminError(Exception):
+    pass
+
+
+class AdminClient:
+    def __init__(self, state_dir):
+        ready = os.path.join(state_dir, READY_FILE)
+        try:
+            with open(ready) as fh:
+                info = json.load(fh)
+        except FileNotFoundError:
+            raise AdminError(f"no running emulator: {ready} does not exist "
+                             f"(start one with: azkv-emulator serve --state-dir {state_dir})") from None
+        self.port = info["port"]
+        self.ctx = ssl.create_default_context(cafile=info["ca_file"])
+
+    def call(self, method, path, body=None):
+        conn = http.client.HTTPSConnection("127.0.0.1", self.port, context=self.ctx, timeout=120)
+        try:
+            payload = json.dumps(body).encode() if body is not None else None
+            headers = {"Content-Type": "application/json"} if payload else {}
+            conn.request(method, "/_emulator" + path, body=payload, headers=headers)
+            resp = conn.getresponse()
+            data = resp.read()
+        except OSError as exc:
+            raise AdminError(f"cannot reach the emulator on port {self.port}: {exc}") from None
+        finally:
+            conn.close()
+        try:
+            doc = json.loads(data) if data else {}
+        except ValueError:
+            raise AdminError(f"unexpected answer ({resp.status}) from the emulator") from None
+        if resp.status >= 400:
+            err = doc.get("error", {})
+            raise AdminError(f"{err.get('code', resp.status)}: {err.get('message', data.decode(errors='replace'))}")
+        return doc
+
+
+def _csv(text):
+    return [p.strip() for p in (text or "").split(",") if p.strip()]
+
+
+def _on_off(text):
+    if text is None:
+        return None
+    if text.lower() in ("on", "true", "yes", "1"):
+        return True
+    if text.lower() in ("off", "false", "no", "0"):
+        return False
+    raise argparse.ArgumentTypeError("expected on or off")
+
+
+def _tags(pairs):
+    tags = {}
+    for pair in pairs or []:
+        name, sep, value = pair.partition("=")
+        if not sep:
+            raise AdminError(f"tag '{pair}' is not NAME=VALUE")
+        tags[name] = value
+    return tags or None
+
+
+def _q(text):
+    return quote(text, safe="")
+
+
+def run_admin(args) -> int:
+    client = AdminClient(args.state_dir)
+    c = args.command
+    if c == "show-tenant":
+        out = client.call("GET", "/tenant")
+    elif c == "add-tenant":
+        out = client.call("POST", "/tenants", {"name": args.name, "tenant_id": args.tenant_id})
+    elif c == "list-tenants":
+        out = client.call("GET", "/tenants")
+    elif c == "add-identity":
+        out = client.call("POST", "/identities", {"name": args.name, "client_id": args.client_id,
+                                                 "client_secret": args.client_secret, "tenant": args.tenant})
+    elif c == "list-identities":
+        out = client.call("GET", "/identities")
+    elif c == "add-vault":
+        out = client.call("POST", "/vaults", {
+            "name": args.name, "tenant": args.tenant, "location": args.location,
+            "kind": "managedhsm" if args.hsm else "vault", "soft_delete": not args.no_soft_delete,
+            "retention_days": args.retention_days, "purge_protection": args.purge_protection,
+            "rbac": args.rbac})
+    elif c == "list-vaults":
+        out = client.call("GET", "/vaults")
+    elif c == "show-vault":
+        out = client.call("GET", f"/vaults/{_q(args.vault)}")
+    elif c == "update-vault":
+        out = client.call("PATCH", f"/vaults/{_q(args.vault)}", {
+            "rbac": args.rbac, "purge_protection": args.purge_protection,
+            "soft_delete": args.soft_delete, "retention_days": args.retention_days,
+            "location": args.location})
+    elif c == "set-policy":
+        out = client.call("PUT", f"/vaults/{_q(args.vault)}/access-policies/{_q(args.identity)}",
+                          {"keys": _csv(args.keys)})
+    elif c == "assign-role":
+        out = client.call("POST", f"/vaults/{_q(args.vault)}/role-assignments",
+                          {"identity": args.identity, "role": args.role, "key": args.key})
+    elif c == "unassign-role":
+        out = client.call("DELETE", f"/vaults/{_q(args.vault)}/role-assignments/{_q(args.id)}")
+    elif c == "create-key":
+        out = client.call("POST", f"/vaults/{_q(args.vault)}/keys", {
+            "name": args.name, "kty": args.kty, "size": args.size, "crv": args.crv,
+            "ops": _csv(args.ops) or None, "disabled": args.disabled, "tags": _tags(args.tag),
+            "nbf": args.nbf, "exp": args.exp})
+    elif c == "import-key":
+        with open(args.pem) as fh:
+            pem = fh.read()
+        out = client.call("POST", f"/vaults/{_q(args.vault)}/keys/{_q(args.name)}/import", {
+            "pem": pem, "ops": _csv(args.ops) or None, "hsm": args.hsm, "disabled": args.disabled,
+            "tags": _tags(args.tag)})
+    elif c == "export-public":
+        path = f"/vaults/{_q(args.vault)}/keys/{_q(args.name)}/public"
+        if args.version:
+            path += f"?version={_q(args.version)}"
+        sys.stdout.write(client.call("GET", path)["pem"])
+        return 0
+    elif c == "issue-token":
+        out = client.call("POST", "/tokens", {"identity": args.identity, "resource": args.resource,
+                                             "lifetime": args.lifetime})
+    elif c == "fault":
+        if args.clear:
+            out = client.call("DELETE", "/faults")
+        elif args.add:
+            try:
+                spec = json.loads(args.add)
+            except ValueError:
+                example = '{"service":"keyvault","status":429,"count":2}'
+                raise AdminError(f"--add takes a JSON rule, e.g. '{example}'") from None
+            out = client.call("POST", "/faults", spec)
+        else:
+            out = client.call("GET", "/faults")
+    else:  # argparse prevents this
+        raise AdminError(f"unknown command {c}")
+    print(json.dumps(out, indent=2))
+    return 0
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="azkv-emulator",
+                                     description="Local emulator of Azure Key Vault keys and Entra ID.")
+    sub = parser.add_subparsers(dest="mode", required=True)
+
+    s = sub.add_parser("serve", help="run the emulator (HTTPS on loopback) until SIGTERM/SIGINT")
+    s.add_argument("--state-dir", required=True, help="CA, certificates, state.json and emulator.json live here")
+    s.add_argument("--port", type=int, default=0, help="TCP port (0: pick a free one; see emulator.json)")
+    s.add_argument("--host", default="127.0.0.1", help="loopback address to listen on (127.0.0.1 or ::1)")
+    s.add_argument("--localhost-vault", metavar="NAME",
+                   help="serve vault NAME's data plane on https://127.0.0.1:PORT/keys/... too")
+    s.add_argument("--authority-host", default="https://login.microsoftonline.com",
+                   help="authority named in Key Vault's 401 challenge")
+    s.add_argument("--token-lifetime", type=int, default=3600, help="seconds an issued token is valid")
+    s.add_argument("--default-tenant", metavar="UUID",
+                   help="id of the default tenant when the state is first created")
+
+    a = sub.add_parser("admin", help="set up tenants, identities, vaults, grants and keys")
+    a.add_argument("--state-dir", required=True)
+    cmds = a.add_subparsers(dest="command", required=True)
+
+    cmds.add_parser("show-tenant", help="print the default tenant")
+    cmds.add_parser("list-tenants")
+    p = cmds.add_parser("add-tenant")
+    p.add_argument("--name", required=True)
+    p.add_argument("--tenant-id")
+
+    p = cmds.add_parser("add-identity", help="an app registration / service principal")
+    p.add_argument("--name", required=True)
+    p.add_argument("--client-id")
+    p.add_argument("--client-secret")
+    p.add_argument("--tenant", help="tenant id or name (default tenant if omitted)")
+    cmds.add_parser("list-identities")
+
+    p = cmds.add_parser("add-vault")
+    p.add_argument("--name", required=True)
+    p.add_argument("--tenant")
+    p.add_argument("--location", default="eastus")
+    p.add_argument("--hsm", action="store_true", help="a Managed HSM (NAME.managedhsm.azure.net)")
+    p.add_argument("--no-soft-delete", action="store_true")
+    p.add_argument("--retention-days", type=int, default=90)
+    p.add_argument("--purge-protection", action="store_true")
+    p.add_argument("--rbac", action="store_true", help="enableRbacAuthorization (role assignments, not policies)")
+    cmds.add_parser("list-vaults")
+    p = cmds.add_parser("show-vault")
+    p.add_argument("--vault", required=True)
+    p = cmds.add_parser("update-vault")
+    p.add_argument("--vault", required=True)
+    p.add_argument("--rbac", type=_on_off, metavar="on|off")
+    p.add_argument("--purge-protection", type=_on_off, metavar="on|off")
+    p.add_argument("--soft-delete", type=_on_off, metavar="on|off")
+    p.add_argument("--retention-days", type=int)
+    p.add_argument("--location")
+
+    p = cmds.add_parser("set-policy", help="replace an identity's key permissions (empty list removes)")
+    p.add_argument("--vault", required=True)
+    p.add_argument("--identity", required=True, help="client id, object id or name")
+    p.add_argument("--keys", default="", help="comma-separated, e.g. get,list,wrapKey,unwrapKey")
+    p = cmds.add_parser("assign-role", help="RBAC role assignment at vault or key scope")
+    p.add_argument("--vault", required=True)
+    p.add_argument("--identity", required=True)
+    p.add_argument("--role", required=True, help='name or id, e.g. "Key Vault Crypto Service Encryption User"')
+    p.add_argument("--key", help="key name for key scope (default: vault scope)")
+    p = cmds.add_parser("unassign-role")
+    p.add_argument("--vault", required=True)
+    p.add_argument("--id", required=True)
+
+    for name in ("create-key", "import-key"):
+        p = cmds.add_parser(name)
+        p.add_argument("--vault", required=True)
+        p.add_argument("--name", required=True)
+        p.add_argument("--ops", help="comma-separated key_ops (default: the service's default)")
+        p.add_argument("--disabled", action="store_true")
+        p.add_argument("--tag", action="append", metavar="NAME=VALUE")
+        if name == "create-key":
+            p.add_argument("--kty", default="RSA", choices=["RSA", "RSA-HSM", "EC", "EC-HSM"])
+            p.add_argument("--size", type=int, help="RSA: 2048, 3072 or 4096")
+            p.add_argument("--crv", help="EC: P-256, P-384, P-521 or P-256K")
+            p.add_argument("--nbf", type=int)
+            p.add_argument("--exp", type=int)
+        else:
+            p.add_argument("--pem", required=True, help="unencrypted RSA or EC private key PEM file")
+            p.add_argument("--hsm", action="store_true", help="import as RSA-HSM / EC-HSM")
+    p = cmds.add_parser("export-public", help="print a key version's public key as PEM")
+    p.add_argument("--vault", required=True)
+    p.add_argument("--name", required=True)
+    p.add_argument("--version")
+
+    p = cmds.add_parser("issue-token", help="a signed token without the OAuth exchange (lifetime<=0: expired)")
+    p.add_argument("--identity", required=True)
+    p.add_argument("--resource", default="https://vault.azure.net")
+    p.add_argument("--lifetime", type=int)
+
+    p = cmds.add_parser("fault", help="fault injection rules (see azkvemu/faults.py)")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--add", metavar="JSON")
+    g.add_argument("--clear", action="store_true")
+    g.add_argument("--list", action="store_true")
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.mode == "serve":
+        try:
+            return serve(args.state_dir, host=args.host, port=args.port,
+                         localhost_vault=args.localhost_vault, authority_host=args.authority_host,
+                         token_lifetime=args.token_lifetime, default_tenant=args.default_tenant)
+        except (OSError, ValueError) as exc:
+            print(f"azkv-emulator: cannot serve: {exc}", file=sys.stderr)
+            return 1
+    try:
+        return run_admin(args)
+    except (AdminError, OSError) as exc:
+        print(f"azkv-emulator admin: {exc}", file=sys.stderr)
+        return 1

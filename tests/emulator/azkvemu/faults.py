@@ -1,0 +1,98 @@
+"""Fault injection: the one place where throttling (429), transient 5xx and dropped
+connections are decided, before a request reaches a service.
+
+The router calls `FaultInjector.intercept(service, req)` for every request to an
+emulated Azure service (never for the admin API). Rules are added through the
+admin API (/_emulator/faults). This is deliberately minimal for now — a later
+issue owns realistic throttling (per-vault transaction budgets, Retry-After
+semantics, exact error bodies); extend `_render` and `FaultRule` there.
+
+A rule: {"service": "keyvault"|"entra"|"*", "method": "POST"|null,
+         "path_regex": "...", "status": 429, "retry_after": 1, "count": 2,
+         "drop": false}
+`count` is how many matching requests fail (null: until the rule is removed).
+"""
+
+import re
+import threading
+
+from .httpmsg import DropConnection, Response, ServiceError, json_response
+from .util import new_uuid
+
+_DEFAULT_MESSAGES = {
+    429: ("Throttled", "Request was not processed because too many requests were received. "
+                       "Reason: A rate limit was reached."),
+    500: ("InternalServerError", "The service encountered an internal error."),
+    502: ("BadGateway", "The gateway did not receive a response in time."),
+    503: ("ServiceUnavailable", "The service is temporarily unavailable."),
+    504: ("GatewayTimeout", "The gateway did not receive a response in time."),
+}
+
+
+class FaultInjector:
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._rules = []
+
+    def add(self, spec: dict) -> dict:
+        service = spec.get("service", "*")
+        if service not in ("*", "keyvault", "entra"):
+            raise ServiceError(400, "BadParameter", "service must be keyvault, entra or *")
+        status = spec.get("status", 503)
+        if not spec.get("drop") and (not isinstance(status, int) or not 400 <= status <= 599):
+            raise ServiceError(400, "BadParameter", "status must be an HTTP error status (400-599)")
+        try:
+            pattern = re.compile(spec.get("path_regex") or ".*")
+        except re.error as exc:
+            raise ServiceError(400, "BadParameter", f"bad path_regex: {exc}") from None
+        rule = {
+            "id": new_uuid(),
+            "service": service,
+            "method": (spec.get("method") or "").upper() or None,
+            "path_regex": pattern.pattern,
+            "status": status,
+            "retry_after": spec.get("retry_after"),
+            "count": spec.get("count"),
+            "drop": bool(spec.get("drop")),
+        }
+        with self._lock:
+            self._rules.append(rule)
+        return dict(rule)
+
+    def list(self) -> list:
+        with self._lock:
+            return [dict(r) for r in self._rules]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._rules.clear()
+
+    def intercept(self, service: str, req):
+        """A Response to send instead of the service's, or None to proceed.
+        Raises DropConnection for rules that cut the connection."""
+        with self._lock:
+            for rule in self._rules:
+                if rule["service"] not in ("*", service):
+                    continue
+                if rule["method"] and rule["method"] != req.method:
+                    continue
+                if not re.search(rule["path_regex"], req.path):
+                    continue
+                if rule["count"] is not None:
+                    rule["count"] -= 1
+                    if rule["count"] <= 0:
+                        self._rules.remove(rule)
+                break
+            else:
+                return None
+        if rule["drop"]:
+            raise DropConnection()
+        return self._render(rule)
+
+    @staticmethod
+    def _render(rule) -> Response:
+        code, message = _DEFAULT_MESSAGES.get(rule["status"], ("Fault", "Injected fault."))
+        headers = []
+        if rule["retry_after"] is not None:
+            headers.append(("Retry-After", str(rule["retry_after"])))
+        return json_response(rule["status"], {"error": {"code": code, "message": message}}, headers)

@@ -1,0 +1,74 @@
+"""Which emulated service answers a request: decided by the Host header (clients
+use the real Azure host names and connect to the emulator), else by path for
+requests addressed to the emulator itself (https://127.0.0.1:PORT/...).
+
+  NAME.vault.azure.net (and .vault.azure.cn, .vault.usgovcloudapi.net,
+  .managedhsm.azure.net)                -> Key Vault / Managed HSM data plane of vault NAME
+  login.microsoftonline.com             -> Entra ID
+  management.azure.com                  -> (ARM: not emulated yet) 404
+  localhost / 127.0.0.1 / ::1           -> /_emulator/... admin API, Entra paths,
+                                           Key Vault paths for --localhost-vault NAME
+An unknown vault name behaves like a host that does not resolve: the TLS
+handshake is refused for its SNI (see server.py) and, should a request still
+arrive with such a Host, the connection is closed without an answer.
+"""
+
+from .admin import PREFIX as ADMIN_PREFIX
+from .entra import is_entra_path
+from .httpmsg import DropConnection, ServiceError
+from .keyvault import resource_for_host, resource_for_vault
+
+ENTRA_HOSTS = {"login.microsoftonline.com"}
+ARM_HOSTS = {"management.azure.com"}
+LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1", ""}
+
+
+class Router:
+    def __init__(self, state, keyvault, entra, admin, faults, localhost_vault=None):
+        self.state = state
+        self.keyvault = keyvault
+        self.entra = entra
+        self.admin = admin
+        self.faults = faults
+        self.localhost_vault = localhost_vault
+
+    def known_sni(self, server_name: str) -> bool:
+        """False for a vault host name whose vault does not exist (handshake is refused)."""
+        vault_name, _ = resource_for_host((server_name or "").lower())
+        return vault_name is None or self.state.get_vault(vault_name) is not None
+
+    def route(self, req):
+        host = req.hostname
+        vault_name, resource = resource_for_host(host)
+        if vault_name is not None:
+            vault = self.state.get_vault(vault_name)
+            if vault is None:
+                raise DropConnection()
+            return self._service("keyvault", req, lambda: self.keyvault.handle(req, vault, resource))
+        if host in ENTRA_HOSTS:
+            return self._service("entra", req, lambda: self.entra.handle(req))
+        if host in ARM_HOSTS:
+            return ServiceError(404, "NotImplemented",
+                                "Azure Resource Manager is not emulated yet.").response()
+        if host in LOOPBACK_HOSTS:
+            return self._loopback(req)
+        return ServiceError(404, "NotFound", f"The emulator does not serve host '{host}'.").response()
+
+    def _loopback(self, req):
+        if req.path == ADMIN_PREFIX or req.path.startswith(ADMIN_PREFIX + "/"):
+            return self.admin.handle(req)
+        if is_entra_path(req.path):
+            return self._service("entra", req, lambda: self.entra.handle(req))
+        if self.localhost_vault:
+            vault = self.state.get_vault(self.localhost_vault)
+            if vault is not None:
+                return self._service("keyvault", req,
+                                     lambda: self.keyvault.handle(req, vault, resource_for_vault(vault)))
+        return ServiceError(
+            404, "NotFound",
+            "No vault answers on this host; use a vault host name (NAME.vault.azure.net) "
+            "or start the emulator with --localhost-vault NAME.").response()
+
+    def _service(self, service, req, call):
+        injected = self.faults.intercept(service, req)
+        return injected if injected is not None else call()

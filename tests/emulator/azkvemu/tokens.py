@@ -1,0 +1,101 @@
+"""RS256 JWTs: issued by the emulated Entra ID, checked by the emulated Key Vault.
+
+Tokens are real signed JWTs with v1.0 access-token claims (what Entra issues
+for https://vault.azure.net), so clients that decode them (to read exp, tid or
+oid) see what they would see in Azure.
+"""
+
+import hashlib
+import json
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
+
+from . import keycrypto
+from .util import b64url, b64url_decode, new_uuid, now
+
+
+class TokenError(Exception):
+    """Why a token was refused; `reason` picks the Key Vault message."""
+
+    def __init__(self, reason: str, detail: str = ""):
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+def issuer_for(tenant_id: str) -> str:
+    return f"https://sts.windows.net/{tenant_id}/"
+
+
+class TokenService:
+    def __init__(self, state):
+        self.state = state
+
+    def _signing(self):
+        rec = self.state.doc["signing_key"]
+        return rec["kid"], keycrypto.load_pem(rec["pem"])
+
+    def public_jwk(self) -> dict:
+        kid, key = self._signing()
+        jwk = {"kty": "RSA", "use": "sig", "kid": kid, "x5t": kid}
+        jwk.update(keycrypto.public_jwk_fields(key))
+        return jwk
+
+    def issue(self, identity: dict, audience: str, lifetime: int, not_before_offset: int = 0) -> dict:
+        """Sign an app-only access token for `identity` and return its claims and text."""
+        kid, key = self._signing()
+        issued = now()
+        tid = identity["tenant_id"]
+        claims = {
+            "aud": audience,
+            "iss": issuer_for(tid),
+            "iat": issued,
+            "nbf": issued + not_before_offset,
+            "exp": issued + lifetime,
+            "aio": b64url(hashlib.sha256(new_uuid().encode()).digest()[:24]),
+            "appid": identity["client_id"],
+            "appidacr": "1",
+            "idp": issuer_for(tid),
+            "oid": identity["object_id"],
+            "rh": "0.emulator.",
+            "sub": identity["object_id"],
+            "tid": tid,
+            "uti": b64url(hashlib.sha256(new_uuid().encode()).digest()[:16]),
+            "ver": "1.0",
+        }
+        header = {"typ": "JWT", "alg": "RS256", "x5t": kid, "kid": kid}
+        signing_input = (b64url(json.dumps(header, separators=(",", ":")).encode()) + "."
+                         + b64url(json.dumps(claims, separators=(",", ":")).encode()))
+        signature = key.sign(signing_input.encode("ascii"), padding.PKCS1v15(), hashes.SHA256())
+        return {"token": signing_input + "." + b64url(signature), "claims": claims}
+
+    def verify(self, token: str, leeway: int = 0) -> dict:
+        """Check structure, signature and lifetime; audience and tenant are the caller's job
+        because the expected values depend on the vault."""
+        parts = token.split(".")
+        if len(parts) != 3:
+            raise TokenError("malformed", "not a JWT")
+        try:
+            header = json.loads(b64url_decode(parts[0]))
+            claims = json.loads(b64url_decode(parts[1]))
+            signature = b64url_decode(parts[2])
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise TokenError("malformed", str(exc)) from exc
+        if not isinstance(header, dict) or not isinstance(claims, dict):
+            raise TokenError("malformed", "header or claims not an object")
+        kid, key = self._signing()
+        if header.get("alg") != "RS256" or header.get("kid") != kid:
+            raise TokenError("signature_key", parts[0])
+        try:
+            key.public_key().verify(signature, (parts[0] + "." + parts[1]).encode("ascii"),
+                                    padding.PKCS1v15(), hashes.SHA256())
+        except InvalidSignature as exc:
+            raise TokenError("signature", parts[0]) from exc
+        current = now()
+        if not isinstance(claims.get("exp"), int) or current >= claims["exp"] + leeway:
+            raise TokenError("expired", str(claims.get("exp")))
+        if isinstance(claims.get("nbf"), int) and current + leeway < claims["nbf"]:
+            raise TokenError("not_yet_valid", str(claims.get("nbf")))
+        return claims
