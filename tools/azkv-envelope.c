@@ -12,7 +12,8 @@
  *   unwrap: unwraps a wrapped key into an extractable, non-sensitive session
  *           key and prints its value in hex (for tests).
  *   wrap-new: generates an extractable AES key in the token, wraps it with a
- *           public key given as DER, prints the value in hex (for tests).
+ *           public key given as DER or with a token key, prints the value in
+ *           hex (for tests).
  *
  * Envelope file: "AZKVENV1", then length-prefixed (16-bit big-endian) key id,
  * key label and wrapped key, a 16-bit algorithm number, a 12-byte IV, and
@@ -456,18 +457,15 @@ static int rsa_parts(const unsigned char *der, size_t len, unsigned char **n, in
 	return ok ? 0 : -1;
 }
 
-static int cmd_wrap_new(CK_SESSION_HANDLE s, const char *pub_path, const char *out_path, int alg,
-                        CK_ULONG bytes)
+/* A session public key object made from a DER SubjectPublicKeyInfo. */
+static CK_RV import_public(CK_SESSION_HANDLE s, const char *pub_path, CK_OBJECT_HANDLE *pub)
 {
 	size_t der_len = 0;
 	unsigned char *der = read_file(pub_path, &der_len), *n = NULL, *e = NULL;
-	unsigned char wrapped[1024], value[64];
-	CK_ULONG wrapped_len = sizeof(wrapped);
-	int n_len, e_len, ret = 1;
-	CK_OBJECT_HANDLE pub = CK_INVALID_HANDLE, key = CK_INVALID_HANDLE;
-	CK_RV rv;
+	int n_len, e_len;
+	CK_RV rv = CKR_ARGUMENTS_BAD;
 	if (der == NULL)
-		return 1;
+		return rv;
 	if (rsa_parts(der, der_len, &n, &n_len, &e, &e_len) != 0) {
 		fprintf(stderr, "azkv-envelope: %s is not a DER RSA public key\n", pub_path);
 		goto out;
@@ -479,10 +477,30 @@ static int cmd_wrap_new(CK_SESSION_HANDLE s, const char *pub_path, const char *o
 	        {CKA_CLASS, &pub_cls, sizeof(pub_cls)}, {CKA_KEY_TYPE, &rsa, sizeof(rsa)},
 	        {CKA_TOKEN, &no, sizeof(no)},           {CKA_WRAP, &yes, sizeof(yes)},
 	        {CKA_MODULUS, n, (CK_ULONG)n_len},      {CKA_PUBLIC_EXPONENT, e, (CK_ULONG)e_len}};
-	if ((rv = p11->C_CreateObject(s, pub_tmpl, 6, &pub)) != CKR_OK) {
+	if ((rv = p11->C_CreateObject(s, pub_tmpl, 6, pub)) != CKR_OK)
 		fail("C_CreateObject (public key)", rv);
-		goto out;
-	}
+out:
+	free(n);
+	free(e);
+	free(der);
+	return rv;
+}
+
+/* Generates an extractable AES key, wraps it with the public key in
+ * pub_path (imported as a session object) or with the token's public key
+ * labelled label, writes the wrapped key and prints the key's value. */
+static int cmd_wrap_new(CK_SESSION_HANDLE s, const char *pub_path, const char *label,
+                        const char *out_path, int alg, CK_ULONG bytes)
+{
+	unsigned char wrapped[1024], value[64];
+	CK_ULONG wrapped_len = sizeof(wrapped);
+	int ret = 1;
+	CK_OBJECT_HANDLE pub = CK_INVALID_HANDLE, key = CK_INVALID_HANDLE;
+	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+	CK_RV rv =
+	        label ? find_key(s, CKO_PUBLIC_KEY, label, &pub) : import_public(s, pub_path, &pub);
+	if (rv != CKR_OK)
+		return 1;
 	CK_ATTRIBUTE key_tmpl[] = {{CKA_VALUE_LEN, &bytes, sizeof(bytes)},
 	                           {CKA_TOKEN, &no, sizeof(no)},
 	                           {CKA_SENSITIVE, &no, sizeof(no)},
@@ -512,11 +530,8 @@ out:
 	OPENSSL_cleanse(value, sizeof(value));
 	if (key != CK_INVALID_HANDLE)
 		p11->C_DestroyObject(s, key);
-	if (pub != CK_INVALID_HANDLE)
+	if (label == NULL)
 		p11->C_DestroyObject(s, pub);
-	free(n);
-	free(e);
-	free(der);
 	return ret;
 }
 
@@ -527,7 +542,7 @@ static void usage(void)
 	        "  seal --key LABEL --in FILE --out FILE [--alg ALG]\n"
 	        "  open --in FILE --out FILE\n"
 	        "  unwrap --key LABEL --wrapped FILE [--alg ALG] [--generic]\n"
-	        "  wrap-new --pubkey DER --out FILE [--alg ALG] [--bytes N]\n"
+	        "  wrap-new (--pubkey DER | --key LABEL) --out FILE [--alg ALG] [--bytes N]\n"
 	        "ALG: RSA-OAEP-256 (default), RSA-OAEP, RSA1_5\n"
 	        "The module defaults to $AZKV_MODULE.\n");
 }
@@ -616,8 +631,8 @@ int main(int argc, char **argv)
 		ret = cmd_open(s, in, out);
 	} else if (!strcmp(cmd, "unwrap") && key && wrapped) {
 		ret = cmd_unwrap(s, key, wrapped, alg, kt);
-	} else if (!strcmp(cmd, "wrap-new") && pubkey && out) {
-		ret = cmd_wrap_new(s, pubkey, out, alg, bytes);
+	} else if (!strcmp(cmd, "wrap-new") && (pubkey || key) && out) {
+		ret = cmd_wrap_new(s, pubkey, key, out, alg, bytes);
 	} else {
 		usage();
 		ret = 2;

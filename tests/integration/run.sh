@@ -48,14 +48,14 @@ third_party() {
 
 # run NAME COMMAND...: one test; output kept in $WORK/NAME.out.
 run() {
-	name=$1
+	local test_name=$1
 	shift
-	if "$@" >"$WORK/$name.out" 2>&1; then
-		echo "ok - $name"
+	if "$@" >"$WORK/$test_name.out" 2>&1; then
+		echo "ok - $test_name"
 		passed=$((passed + 1))
 	else
-		echo "not ok - $name"
-		sed 's/^/#   /' "$WORK/$name.out"
+		echo "not ok - $test_name"
+		sed 's/^/#   /' "$WORK/$test_name.out"
 		failed=$((failed + 1))
 	fi
 }
@@ -177,6 +177,34 @@ openssl_wrapped_dek() {
 	[ "$want" = "$got" ]
 }
 run openssl-pkeyutl-wrapped-dek-unwraps openssl_wrapped_dek
+
+# ------------------------------------------------------------------ DEK wrapped by the module, opened by openssl
+module_wrapped_dek() {
+	# A key pair we hold both halves of, imported into the vault.
+	openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$WORK/local.pem" \
+		2>/dev/null || return 1
+	emu_admin import-key --vault demo --name imported --pem "$WORK/local.pem" >/dev/null ||
+		return 1
+	local alg name md want got opts
+	for alg in RSA-OAEP:sha1 RSA-OAEP-256:sha256 RSA1_5:-; do
+		name=${alg%%:*}
+		md=${alg##*:}
+		want=$(ours "$ENVELOPE" wrap-new --key imported --alg "$name" \
+			--out "$WORK/module.wrapped") || return 1
+		if [ "$md" = - ]; then
+			opts=(-pkeyopt rsa_padding_mode:pkcs1)
+		else
+			opts=(-pkeyopt rsa_padding_mode:oaep -pkeyopt "rsa_oaep_md:$md"
+				-pkeyopt "rsa_mgf1_md:$md")
+		fi
+		openssl pkeyutl -decrypt -inkey "$WORK/local.pem" -in "$WORK/module.wrapped" \
+			-out "$WORK/module.dek" "${opts[@]}" || return 1
+		got=$(od -An -tx1 -v "$WORK/module.dek" | tr -d ' \n')
+		echo "$name: module key $want, openssl unwrap $got"
+		[ "$want" = "$got" ] || return 1
+	done
+}
+run module-wrapped-dek-decrypts-with-openssl module_wrapped_dek
 
 # ------------------------------------------------------------------ SoftHSMv2 interop
 softhsm_wrapped_dek() {
