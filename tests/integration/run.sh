@@ -308,6 +308,23 @@ least_privilege_named_keys() {
 }
 run least-privilege-identity-with-named-keys least_privilege_named_keys
 
+# A vault in another tenant: the first request (token for the configured
+# tenant) is answered with 401 and a challenge naming the vault's tenant;
+# the module follows it and asks Entra for a token in that tenant, where
+# this single-tenant app does not exist.
+challenge_followed_to_vault_tenant() {
+	log="$WORK/challenge.log"
+	other=$(emu_admin add-tenant --name contoso | jq -r .tenant_id) || return 1
+	emu_admin add-vault --name elsewhere --tenant "$other" >/dev/null || return 1
+	emu_write_config "$WORK/elsewhere.json" "$APP" https://elsewhere.vault.azure.net
+	AZKV_PKCS11_CONFIG="$WORK/elsewhere.json" AZKV_PKCS11_LOG_FILE="$log" \
+		ours "$CHECKS" expect-find $CKR_DEVICE_ERROR &&
+		log_says "$log" "GET elsewhere.vault.azure.net/keys -> 401" &&
+		log_says "$log" "POST login.microsoftonline.com/$other/oauth2/v2.0/token" &&
+		log_says "$log" "AADSTS700016"
+}
+run challenge-followed-to-vault-tenant challenge_followed_to_vault_tenant
+
 bad_secret() {
 	log="$WORK/badsecret.log"
 	wrong=$(jq '.client_secret = "not-the-secret"' <<<"$APP")
