@@ -1,0 +1,84 @@
+/* PKCS#11 3.0 interface discovery: C_GetInterfaceList and C_GetInterface
+ * give a 3.0 and a 2.40 function list; the 3.0-only functions answer as
+ * the specification requires. Run by run.sh with AZKV_MODULE and
+ * AZKV_PKCS11_CONFIG set. */
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pkcs11_v3.h"
+
+static int failures;
+
+/* cond is evaluated once: it often is the call under test. */
+#define CHECK(cond, what)                                                                          \
+	do {                                                                                       \
+		int ok_ = (cond);                                                                  \
+		printf("%s - %s\n", ok_ ? "ok" : "not ok", what);                                  \
+		failures += !ok_;                                                                  \
+	} while (0)
+
+int main(void)
+{
+	const char *path = getenv("AZKV_MODULE");
+	void *dl = path ? dlopen(path, RTLD_NOW | RTLD_LOCAL) : NULL;
+	if (dl == NULL) {
+		fprintf(stderr, "p11_interface: cannot load AZKV_MODULE\n");
+		return 2;
+	}
+	CK_C_GetInterfaceList get_list = (CK_C_GetInterfaceList)dlsym(dl, "C_GetInterfaceList");
+	CK_C_GetInterface get_iface = (CK_C_GetInterface)dlsym(dl, "C_GetInterface");
+	CHECK(get_list != NULL && get_iface != NULL,
+	      "C_GetInterfaceList and C_GetInterface exported");
+	if (get_list == NULL || get_iface == NULL)
+		return 1;
+
+	CK_ULONG n = 0;
+	CHECK(get_list(NULL, &n) == CKR_OK && n == 2, "two interfaces, before C_Initialize");
+	CK_INTERFACE list[2];
+	CK_ULONG one = 1;
+	CHECK(get_list(list, &one) == CKR_BUFFER_TOO_SMALL && one == 2, "too small a list");
+	CHECK(get_list(list, &n) == CKR_OK && !strcmp((char *)list[0].pInterfaceName, "PKCS 11") &&
+	              !strcmp((char *)list[1].pInterfaceName, "PKCS 11"),
+	      "both are named \"PKCS 11\"");
+	CHECK(get_list(list, NULL) == CKR_ARGUMENTS_BAD, "NULL count");
+
+	CK_INTERFACE *iface = NULL;
+	CHECK(get_iface(NULL, NULL, &iface, 0) == CKR_OK &&
+	              ((CK_VERSION *)iface->pFunctionList)->major == 3,
+	      "the default interface is 3.0");
+	CK_VERSION v240 = {2, 40};
+	CK_INTERFACE *old = NULL;
+	CHECK(get_iface((CK_UTF8CHAR *)"PKCS 11", &v240, &old, 0) == CKR_OK &&
+	              ((CK_FUNCTION_LIST *)old->pFunctionList)->version.minor == 40,
+	      "version 2.40 on request");
+	CK_INTERFACE *none = NULL;
+	CHECK(get_iface((CK_UTF8CHAR *)"Vendor X", NULL, &none, 0) == CKR_ARGUMENTS_BAD,
+	      "an unknown interface name");
+	CK_VERSION v99 = {9, 9};
+	CHECK(get_iface(NULL, &v99, &none, 0) == CKR_ARGUMENTS_BAD, "an unknown version");
+	CHECK(get_iface(NULL, NULL, &none, CKF_INTERFACE_FORK_SAFE) == CKR_ARGUMENTS_BAD,
+	      "fork-safe semantics are not offered (a child must call C_Initialize)");
+
+	CK_FUNCTION_LIST_3_0 *f3 = iface->pFunctionList;
+	CK_FUNCTION_LIST *f2 = old->pFunctionList;
+	CHECK(f3->C_Initialize == f2->C_Initialize && f3->C_WrapKey == f2->C_WrapKey,
+	      "the 3.0 list starts with the same 2.40 functions");
+	CHECK(f3->C_MessageEncryptInit(1, NULL, 0) == CKR_CRYPTOKI_NOT_INITIALIZED,
+	      "3.0 function before C_Initialize");
+	CHECK(f3->C_Initialize(NULL) == CKR_OK, "C_Initialize through the 3.0 list");
+	CK_SESSION_HANDLE s;
+	CHECK(f3->C_OpenSession(0, CKF_SERIAL_SESSION, NULL, NULL, &s) == CKR_OK, "C_OpenSession");
+	CHECK(f3->C_MessageEncryptInit(s, NULL, 0) == CKR_FUNCTION_NOT_SUPPORTED &&
+	              f3->C_MessageSignInit(s, NULL, 0) == CKR_FUNCTION_NOT_SUPPORTED &&
+	              f3->C_SessionCancel(s, 0) == CKR_FUNCTION_NOT_SUPPORTED,
+	      "message-based functions are not supported");
+	CHECK(f3->C_LoginUser(s, CKU_USER, (CK_UTF8CHAR *)"x", 1, (CK_UTF8CHAR *)"u", 1) == CKR_OK,
+	      "C_LoginUser logs in like C_Login");
+	CK_SESSION_INFO info;
+	CHECK(f3->C_GetSessionInfo(s, &info) == CKR_OK && info.state == CKS_RO_USER_FUNCTIONS,
+	      "the session is in the user state");
+	CHECK(f3->C_Finalize(NULL) == CKR_OK, "C_Finalize");
+	return failures ? 1 : 0;
+}
