@@ -31,9 +31,15 @@ typedef struct azkv_object {
 } azkv_object;
 
 /* Builds the public and private objects of a vault key version; takes
- * ownership of *key (left empty). vault_url fills CKA_AZKV_VAULT_URI. */
-CK_RV azkv_vault_objects_new(CK_SLOT_ID slot, const char *vault_url, azkv_key *key,
+ * ownership of *key (left empty). vault_url fills CKA_AZKV_VAULT_URI.
+ * current: this is the key's latest version (labelled with the key name;
+ * older versions are labelled "name/version"). */
+CK_RV azkv_vault_objects_new(CK_SLOT_ID slot, const char *vault_url, azkv_key *key, int current,
                              azkv_object **pub, azkv_object **priv);
+
+/* Whether a vault key version may be used now: enabled, and within its
+ * nbf/exp window. Logs why not, naming what. */
+int azkv_vault_key_usable(const azkv_vault_key *vk, const char *what);
 
 /* Builds a session secret key of value from the caller's template.
  * origin_local is 1 for C_GenerateKey (CKA_LOCAL, and ALWAYS_SENSITIVE /

@@ -7,6 +7,10 @@
 
 #include <p11-kit/pkcs11.h>
 
+#ifndef CKA_UNIQUE_ID
+#define CKA_UNIQUE_ID 0x4UL
+#endif
+
 #ifndef CKF_INTERFACE_FORK_SAFE
 #define CKF_INTERFACE_FORK_SAFE 0x00000001UL
 

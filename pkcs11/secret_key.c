@@ -1,10 +1,15 @@
 /* Session secret keys (AES and generic secret), made by C_GenerateKey and
  * C_UnwrapKey. Token objects cannot be created: the token is the vault,
  * and its keys are made with the vault's own tools (or azkv-cmk). */
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "log.h"
 #include "object.h"
+#include "pkcs11_v3.h"
 
 /* What a caller may put in a secret key template, and what is read-only. */
 static int template_attr_allowed(CK_ATTRIBUTE_TYPE type)
@@ -32,6 +37,7 @@ static int template_attr_allowed(CK_ATTRIBUTE_TYPE type)
 	case CKA_EXTRACTABLE:
 	case CKA_WRAP_WITH_TRUSTED:
 	case CKA_VALUE_LEN:
+	case CKA_CHECK_VALUE: /* checked against the value */
 		return 1;
 	default:
 		return 0;
@@ -46,6 +52,7 @@ static int template_attr_read_only(CK_ATTRIBUTE_TYPE type)
 	case CKA_ALWAYS_SENSITIVE:
 	case CKA_NEVER_EXTRACTABLE:
 	case CKA_TRUSTED: /* only a security officer may set it */
+	case CKA_UNIQUE_ID:
 		return 1;
 	default:
 		return 0;
@@ -113,6 +120,43 @@ static CK_RV check_template(const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_KEY_TYPE *k
 		return CKR_ATTRIBUTE_VALUE_INVALID;
 	}
 	return CKR_OK;
+}
+
+/* CKA_CHECK_VALUE: the first three bytes of AES-ECB of a zero block for AES
+ * keys, of SHA-1 of the value for generic secrets (PKCS#11 3.0). */
+static CK_RV set_check_value(azkv_attrs *a, CK_KEY_TYPE kt, const unsigned char *value,
+                             CK_ULONG len)
+{
+	unsigned char out[EVP_MAX_MD_SIZE + 16];
+	unsigned int md_len = 0;
+	int n = 0;
+	int ok;
+	if (kt == CKK_AES) {
+		static const unsigned char zero[16];
+		const EVP_CIPHER *c = len == 16   ? EVP_aes_128_ecb()
+		                      : len == 24 ? EVP_aes_192_ecb()
+		                                  : EVP_aes_256_ecb();
+		EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+		ok = ctx != NULL && EVP_EncryptInit_ex(ctx, c, NULL, value, NULL) &&
+		     EVP_CIPHER_CTX_set_padding(ctx, 0) &&
+		     EVP_EncryptUpdate(ctx, out, &n, zero, sizeof(zero)) && n == 16;
+		EVP_CIPHER_CTX_free(ctx);
+	} else {
+		ok = EVP_Digest(value, len, out, &md_len, EVP_sha1(), NULL);
+	}
+	return ok ? azkv_attrs_set(a, CKA_CHECK_VALUE, out, 3) : CKR_FUNCTION_FAILED;
+}
+
+/* CKA_UNIQUE_ID: random, as session keys have no name outside the module. */
+static CK_RV set_unique_id(azkv_attrs *a)
+{
+	unsigned char r[16];
+	char id[sizeof(r) * 2 + 1];
+	if (RAND_bytes(r, sizeof(r)) != 1)
+		return CKR_FUNCTION_FAILED;
+	for (size_t i = 0; i < sizeof(r); i++)
+		snprintf(id + 2 * i, 3, "%02x", r[i]);
+	return azkv_attrs_set_string(a, CKA_UNIQUE_ID, id);
 }
 
 /* The boolean attributes and their defaults for a new session secret key. */
@@ -187,8 +231,20 @@ CK_RV azkv_secret_key_new(CK_SLOT_ID slot, CK_SESSION_HANDLE session, const CK_A
 	                              origin_local ? sensitive : CK_FALSE)) != CKR_OK ||
 	    (rv = azkv_attrs_set_bool(&obj->attrs, CKA_NEVER_EXTRACTABLE,
 	                              origin_local ? !extractable : CK_FALSE)) != CKR_OK ||
-	    (rv = azkv_attrs_set(&obj->attrs, CKA_ALLOWED_MECHANISMS, NULL, 0)) != CKR_OK)
+	    (rv = azkv_attrs_set(&obj->attrs, CKA_ALLOWED_MECHANISMS, NULL, 0)) != CKR_OK ||
+	    (rv = azkv_attrs_set(&obj->attrs, CKA_WRAP_TEMPLATE, NULL, 0)) != CKR_OK ||
+	    (rv = azkv_attrs_set(&obj->attrs, CKA_UNWRAP_TEMPLATE, NULL, 0)) != CKR_OK ||
+	    (rv = set_check_value(&obj->attrs, key_type, value, value_len)) != CKR_OK ||
+	    (rv = set_unique_id(&obj->attrs)) != CKR_OK)
 		goto out;
+	const CK_ATTRIBUTE *want_check = azkv_tmpl_find(tmpl, n, CKA_CHECK_VALUE);
+	const CK_ATTRIBUTE *check = azkv_attrs_find(&obj->attrs, CKA_CHECK_VALUE);
+	if (want_check != NULL && (want_check->pValue == NULL || want_check->ulValueLen != 3 ||
+	                           memcmp(want_check->pValue, check->pValue, 3) != 0)) {
+		azkv_error("secret key template: CKA_CHECK_VALUE does not match the key");
+		rv = CKR_ATTRIBUTE_VALUE_INVALID;
+		goto out;
+	}
 	*out = obj;
 	obj = NULL;
 	rv = CKR_OK;

@@ -1,6 +1,7 @@
 #include "token.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "log.h"
 #include "module.h"
@@ -36,118 +37,167 @@ void azkv_token_cleanup(azkv_token *tok)
 	tok->load_lock = NULL;
 }
 
-/* Fetches one key (latest version) and turns it into two objects. A key
- * named in the configuration that the vault does not have is skipped with
- * a warning (CKR_KEY_TYPE_INCONSISTENT tells the caller to skip). */
-static CK_RV load_key(azkv_token *tok, const char *name, azkv_object **pub, azkv_object **priv)
+/* A growing list of loaded objects, two per key version. */
+typedef struct loaded {
+	azkv_object **objs;
+	size_t n, cap;
+} loaded;
+
+static int loaded_has_kid(const loaded *l, const char *kid)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (!strcmp(l->objs[i]->vkey->key.jwk.kid, kid))
+			return 1;
+	return 0;
+}
+
+/* Fetches one key version (version NULL: the latest) and adds its two
+ * objects to l, unless already there. *version_out, when not NULL,
+ * receives the version read (owned). A key named in the configuration that
+ * the vault does not have is skipped with a warning. */
+static CK_RV load_version(azkv_token *tok, loaded *l, const char *name, const char *version,
+                          int current, char **version_out)
 {
 	azkv_key key = {0};
 	azkv_err err;
 	char what[256];
-	if (azkv_kv_get_key(tok->kv, name, NULL, &key, &err) != AZKV_OK) {
+	azkv_object *pub = NULL, *priv = NULL;
+	if (azkv_kv_get_key(tok->kv, name, version, &key, &err) != AZKV_OK) {
 		if (err.rc == AZKV_ERR_NOT_FOUND && tok->vault->n_keys > 0) {
-			azkv_warn("key '%s' (in the configuration) is not in %s: %s", name,
-			          tok->vault->url, err.message);
-			return CKR_KEY_TYPE_INCONSISTENT;
+			azkv_warn("key '%s%s%s' (in the configuration) is not in %s: %s", name,
+			          version ? "/" : "", version ? version : "", tok->vault->url,
+			          err.message);
+			return CKR_OK;
 		}
 		snprintf(what, sizeof(what), "reading key '%s' in %s", name, tok->vault->url);
 		return azkv_rv_from_err(&err, AZKV_CTX_TOKEN, what);
 	}
-	CK_RV rv = azkv_vault_objects_new(tok->id, tok->vault->url, &key, pub, priv);
+	if (version_out != NULL && (*version_out = strdup(key.version)) == NULL) {
+		azkv_key_free(&key);
+		return CKR_HOST_MEMORY;
+	}
+	if (loaded_has_kid(l, key.jwk.kid)) {
+		azkv_key_free(&key);
+		return CKR_OK;
+	}
+	CK_RV rv = azkv_vault_objects_new(tok->id, tok->vault->url, &key, current, &pub, &priv);
 	azkv_key_free(&key);
+	if (rv == CKR_KEY_TYPE_INCONSISTENT)
+		return CKR_OK; /* a key type we do not expose; logged */
+	if (rv != CKR_OK)
+		return rv;
+	if (l->n + 2 > l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		azkv_object **grown = realloc(l->objs, cap * sizeof(*grown));
+		if (grown == NULL) {
+			azkv_object_free(pub);
+			azkv_object_free(priv);
+			return CKR_HOST_MEMORY;
+		}
+		l->objs = grown;
+		l->cap = cap;
+	}
+	l->objs[l->n++] = pub;
+	l->objs[l->n++] = priv;
+	return CKR_OK;
+}
+
+/* The latest version of name, then every older version the vault lists
+ * (data wrapped before a rotation needs them). Without permission to list
+ * versions only the latest is loaded, with a warning. */
+static CK_RV load_key_versions(azkv_token *tok, loaded *l, const char *name)
+{
+	char *latest = NULL;
+	azkv_key_item *items = NULL;
+	size_t n_items = 0;
+	azkv_err err;
+	CK_RV rv = load_version(tok, l, name, NULL, 1, &latest);
+	if (rv != CKR_OK || latest == NULL)
+		goto out;
+	if (azkv_kv_list_key_versions(tok->kv, name, &items, &n_items, &err) != AZKV_OK) {
+		azkv_warn("key '%s': older versions not loaded: %s", name, err.message);
+		goto out;
+	}
+	for (size_t i = 0; i < n_items && rv == CKR_OK; i++)
+		if (items[i].version != NULL && strcmp(items[i].version, latest) != 0)
+			rv = load_version(tok, l, name, items[i].version, 0, NULL);
+out:
+	free(latest);
+	azkv_key_items_free(items, n_items);
 	return rv;
 }
 
-/* The names of the keys to expose: from the configuration when it names
- * them (no "list" permission needed), else by listing the vault. */
-static CK_RV key_names(azkv_token *tok, char ***names, size_t *n)
+/* Keys named in the configuration: "name" (its latest version) or
+ * "name/version" (a pinned older version, e.g. one that still protects
+ * data), read with "get" alone. */
+static CK_RV load_named_keys(azkv_token *tok, loaded *l)
+{
+	CK_RV rv = CKR_OK;
+	for (size_t i = 0; i < tok->vault->n_keys && rv == CKR_OK; i++) {
+		const char *entry = tok->vault->keys[i];
+		const char *slash = strchr(entry, '/');
+		if (slash == NULL) {
+			rv = load_version(tok, l, entry, NULL, 1, NULL);
+			continue;
+		}
+		char *name = strndup(entry, (size_t)(slash - entry));
+		if (name == NULL)
+			return CKR_HOST_MEMORY;
+		rv = load_version(tok, l, name, slash + 1, 0, NULL);
+		free(name);
+	}
+	return rv;
+}
+
+/* Every key the vault lists, with all their versions. */
+static CK_RV load_listed_keys(azkv_token *tok, loaded *l)
 {
 	azkv_key_item *items = NULL;
 	size_t n_items = 0;
 	azkv_err err;
-	*names = NULL;
-	*n = 0;
-	if (tok->vault->n_keys > 0) {
-		*names = tok->vault->keys;
-		*n = tok->vault->n_keys;
-		return CKR_OK;
-	}
 	if (azkv_kv_list_keys(tok->kv, &items, &n_items, &err) != AZKV_OK) {
 		char what[256];
 		snprintf(what, sizeof(what), "listing keys in %s", tok->vault->url);
 		return azkv_rv_from_err(&err, AZKV_CTX_TOKEN, what);
 	}
 	CK_RV rv = CKR_OK;
-	*names = calloc(n_items + 1, sizeof(**names));
-	for (size_t i = 0; *names != NULL && i < n_items; i++) {
-		(*names)[i] = items[i].name; /* moved */
-		items[i].name = NULL;
-		*n = i + 1;
-	}
-	if (*names == NULL)
-		rv = CKR_HOST_MEMORY;
+	for (size_t i = 0; i < n_items && rv == CKR_OK; i++)
+		rv = load_key_versions(tok, l, items[i].name);
 	azkv_key_items_free(items, n_items);
 	return rv;
-}
-
-static void key_names_free(azkv_token *tok, char **names, size_t n)
-{
-	if (names == tok->vault->keys)
-		return;
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
 }
 
 CK_RV azkv_token_load(azkv_token *tok)
 {
 	CK_RV rv = CKR_OK;
-	char **names = NULL;
-	size_t n_names = 0;
-	azkv_object **objs = NULL;
-	size_t n_objs = 0;
+	loaded l = {0};
 
 	azkv_lock_acquire(tok->load_lock);
 	azkv_lock_acquire(azkv_g.lock);
-	int loaded = tok->loaded;
+	int done = tok->loaded;
 	azkv_lock_release(azkv_g.lock);
-	if (loaded)
+	if (done)
 		goto out;
 
 	azkv_debug("loading keys of %s", tok->vault->url);
-	if ((rv = key_names(tok, &names, &n_names)) != CKR_OK)
+	rv = tok->vault->n_keys > 0 ? load_named_keys(tok, &l) : load_listed_keys(tok, &l);
+	if (rv != CKR_OK)
 		goto out;
-	objs = calloc(2 * n_names + 1, sizeof(*objs));
-	if (objs == NULL) {
-		rv = CKR_HOST_MEMORY;
-		goto out;
-	}
-	for (size_t i = 0; i < n_names; i++) {
-		CK_RV krv = load_key(tok, names[i], &objs[n_objs], &objs[n_objs + 1]);
-		if (krv == CKR_KEY_TYPE_INCONSISTENT)
-			continue; /* not exposed; logged */
-		if (krv != CKR_OK) {
-			rv = krv;
-			goto out;
-		}
-		n_objs += 2;
-	}
 
 	azkv_lock_acquire(azkv_g.lock);
-	for (size_t i = 0; i < n_objs && rv == CKR_OK; i++) {
-		rv = azkv_objects_add(objs[i]);
+	for (size_t i = 0; i < l.n && rv == CKR_OK; i++) {
+		rv = azkv_objects_add(l.objs[i]);
 		if (rv == CKR_OK)
-			objs[i] = NULL;
+			l.objs[i] = NULL;
 	}
 	if (rv == CKR_OK)
 		tok->loaded = 1;
 	azkv_lock_release(azkv_g.lock);
-	azkv_info("%s: %zu key(s) loaded", tok->vault->url, n_objs / 2);
+	azkv_info("%s: %zu key version(s) loaded", tok->vault->url, l.n / 2);
 out:
 	azkv_lock_release(tok->load_lock);
-	for (size_t i = 0; objs != NULL && i < 2 * n_names; i++)
-		azkv_object_free(objs[i]);
-	free(objs);
-	key_names_free(tok, names, n_names);
+	for (size_t i = 0; i < l.n; i++)
+		azkv_object_free(l.objs[i]);
+	free(l.objs);
 	return rv;
 }

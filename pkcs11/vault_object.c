@@ -14,6 +14,7 @@
 #include "azkv/azkv-pkcs11.h"
 #include "log.h"
 #include "object.h"
+#include "pkcs11_v3.h"
 
 #define ID_LEN 16
 
@@ -112,8 +113,26 @@ out:
 }
 
 /* Attributes both objects carry. */
+/* CKA_UNIQUE_ID (PKCS#11 3.0): the key id with version and the class. */
+static CK_RV set_unique_id(azkv_attrs *a, const azkv_key *key, CK_OBJECT_CLASS cls)
+{
+	char id[1024];
+	snprintf(id, sizeof(id), "%s#%s", key->jwk.kid,
+	         cls == CKO_PUBLIC_KEY ? "public" : "private");
+	return azkv_attrs_set_string(a, CKA_UNIQUE_ID, id);
+}
+
+static CK_RV set_label(azkv_attrs *a, const azkv_key *key, int current)
+{
+	char label[512];
+	if (current)
+		return azkv_attrs_set_string(a, CKA_LABEL, key->name);
+	snprintf(label, sizeof(label), "%s/%s", key->name, key->version ? key->version : "");
+	return azkv_attrs_set_string(a, CKA_LABEL, label);
+}
+
 static CK_RV set_common(azkv_attrs *a, const azkv_vault_key *vk, const char *vault_url,
-                        CK_OBJECT_CLASS cls, CK_KEY_TYPE kt)
+                        CK_OBJECT_CLASS cls, CK_KEY_TYPE kt, int current)
 {
 	const azkv_key *key = &vk->key;
 	unsigned char id[ID_LEN];
@@ -129,7 +148,8 @@ static CK_RV set_common(azkv_attrs *a, const azkv_vault_key *vk, const char *vau
 	    (rv = azkv_attrs_set_bool(a, CKA_MODIFIABLE, CK_FALSE)) != CKR_OK ||
 	    (rv = azkv_attrs_set_bool(a, CKA_COPYABLE, CK_FALSE)) != CKR_OK ||
 	    (rv = azkv_attrs_set_bool(a, CKA_DESTROYABLE, CK_FALSE)) != CKR_OK ||
-	    (rv = azkv_attrs_set_string(a, CKA_LABEL, key->name)) != CKR_OK ||
+	    (rv = set_label(a, key, current)) != CKR_OK ||
+	    (rv = set_unique_id(a, key, cls)) != CKR_OK ||
 	    (rv = azkv_attrs_set(a, CKA_ID, id, ID_LEN)) != CKR_OK ||
 	    (rv = set_date(a, CKA_START_DATE, key->nbf)) != CKR_OK ||
 	    (rv = set_date(a, CKA_END_DATE, key->exp)) != CKR_OK ||
@@ -144,7 +164,12 @@ static CK_RV set_common(azkv_attrs *a, const azkv_vault_key *vk, const char *vau
 	    (rv = azkv_attrs_set_string(a, CKA_AZKV_KEY_VERSION, key->version)) != CKR_OK ||
 	    (rv = azkv_attrs_set_string(a, CKA_AZKV_KEY_NAME, key->name)) != CKR_OK ||
 	    (rv = azkv_attrs_set_string(a, CKA_AZKV_VAULT_URI, vault_url)) != CKR_OK ||
-	    (rv = azkv_attrs_set_bool(a, CKA_AZKV_CURRENT_VERSION, CK_TRUE)) != CKR_OK)
+	    (rv = azkv_attrs_set_bool(a, CKA_AZKV_CURRENT_VERSION, current ? CK_TRUE : CK_FALSE)) !=
+	            CKR_OK ||
+	    (rv = azkv_attrs_set_bool(a, CKA_AZKV_ENABLED, key->enabled ? CK_TRUE : CK_FALSE)) !=
+	            CKR_OK ||
+	    (rv = azkv_attrs_set_string(a, CKA_AZKV_TAGS,
+	                                key->tags_json ? key->tags_json : "{}")) != CKR_OK)
 		return rv;
 
 	int len = i2d_PUBKEY(vk->pub, &spki);
@@ -188,7 +213,7 @@ static CK_RV new_object(CK_SLOT_ID slot, azkv_vault_key *vk, CK_OBJECT_CLASS cls
 	return CKR_OK;
 }
 
-CK_RV azkv_vault_objects_new(CK_SLOT_ID slot, const char *vault_url, azkv_key *key,
+CK_RV azkv_vault_objects_new(CK_SLOT_ID slot, const char *vault_url, azkv_key *key, int current,
                              azkv_object **pub_out, azkv_object **priv_out)
 {
 	CK_RV rv = CKR_HOST_MEMORY;
@@ -221,17 +246,19 @@ CK_RV azkv_vault_objects_new(CK_SLOT_ID slot, const char *vault_url, azkv_key *k
 
 	const azkv_key *k = &vk->key;
 	if ((rv = new_object(slot, vk, CKO_PUBLIC_KEY, kt, &pub)) != CKR_OK ||
-	    (rv = set_common(&pub->attrs, vk, vault_url, CKO_PUBLIC_KEY, kt)) != CKR_OK ||
+	    (rv = set_common(&pub->attrs, vk, vault_url, CKO_PUBLIC_KEY, kt, current)) != CKR_OK ||
 	    (rv = azkv_attrs_set_bool(&pub->attrs, CKA_ENCRYPT, op(k, AZKV_OP_ENCRYPT))) !=
 	            CKR_OK ||
 	    (rv = azkv_attrs_set_bool(&pub->attrs, CKA_VERIFY, op(k, AZKV_OP_VERIFY))) != CKR_OK ||
 	    (rv = azkv_attrs_set_bool(&pub->attrs, CKA_VERIFY_RECOVER, CK_FALSE)) != CKR_OK ||
 	    (rv = azkv_attrs_set_bool(&pub->attrs, CKA_WRAP, op(k, AZKV_OP_WRAP_KEY))) != CKR_OK ||
-	    (rv = azkv_attrs_set_bool(&pub->attrs, CKA_TRUSTED, CK_FALSE)) != CKR_OK)
+	    (rv = azkv_attrs_set_bool(&pub->attrs, CKA_TRUSTED, CK_FALSE)) != CKR_OK ||
+	    (rv = azkv_attrs_set(&pub->attrs, CKA_WRAP_TEMPLATE, NULL, 0)) != CKR_OK)
 		goto out;
 
 	if ((rv = new_object(slot, vk, CKO_PRIVATE_KEY, kt, &priv)) != CKR_OK ||
-	    (rv = set_common(&priv->attrs, vk, vault_url, CKO_PRIVATE_KEY, kt)) != CKR_OK ||
+	    (rv = set_common(&priv->attrs, vk, vault_url, CKO_PRIVATE_KEY, kt, current)) !=
+	            CKR_OK ||
 	    (rv = azkv_attrs_set_bool(&priv->attrs, CKA_DECRYPT, op(k, AZKV_OP_DECRYPT))) !=
 	            CKR_OK ||
 	    (rv = azkv_attrs_set_bool(&priv->attrs, CKA_SIGN, op(k, AZKV_OP_SIGN))) != CKR_OK ||
@@ -243,7 +270,8 @@ CK_RV azkv_vault_objects_new(CK_SLOT_ID slot, const char *vault_url, azkv_key *k
 	    (rv = azkv_attrs_set_bool(&priv->attrs, CKA_ALWAYS_SENSITIVE, CK_TRUE)) != CKR_OK ||
 	    (rv = azkv_attrs_set_bool(&priv->attrs, CKA_NEVER_EXTRACTABLE, CK_TRUE)) != CKR_OK ||
 	    (rv = azkv_attrs_set_bool(&priv->attrs, CKA_WRAP_WITH_TRUSTED, CK_FALSE)) != CKR_OK ||
-	    (rv = azkv_attrs_set_bool(&priv->attrs, CKA_ALWAYS_AUTHENTICATE, CK_FALSE)) != CKR_OK)
+	    (rv = azkv_attrs_set_bool(&priv->attrs, CKA_ALWAYS_AUTHENTICATE, CK_FALSE)) != CKR_OK ||
+	    (rv = azkv_attrs_set(&priv->attrs, CKA_UNWRAP_TEMPLATE, NULL, 0)) != CKR_OK)
 		goto out;
 
 	*pub_out = pub;
@@ -255,4 +283,38 @@ out:
 	azkv_object_free(priv);
 	azkv_vault_key_unref(vk); /* the objects hold their own references */
 	return rv;
+}
+
+/* "2026-11-27T12:00:00Z" */
+static void iso_time(int64_t t, char out[32])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	if (gmtime_r(&tt, &tm) == NULL || strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(out, 32, "%lld", (long long)t);
+}
+
+int azkv_vault_key_usable(const azkv_vault_key *vk, const char *what)
+{
+	const azkv_key *k = &vk->key;
+	time_t now = time(NULL);
+	char when[32];
+	if (!k->enabled) {
+		azkv_error("%s: key '%s' version %s is disabled in the vault", what, k->name,
+		           k->version);
+		return 0;
+	}
+	if (k->nbf != 0 && now < (time_t)k->nbf) {
+		iso_time(k->nbf, when);
+		azkv_error("%s: key '%s' version %s is not valid before %s (nbf)", what, k->name,
+		           k->version, when);
+		return 0;
+	}
+	if (k->exp != 0 && now >= (time_t)k->exp) {
+		iso_time(k->exp, when);
+		azkv_error("%s: key '%s' version %s expired at %s (exp)", what, k->name, k->version,
+		           when);
+		return 0;
+	}
+	return 1;
 }

@@ -55,6 +55,12 @@ CK_RV C_WrapKey(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism, CK_OBJECT_HA
 		rv = CKR_KEY_FUNCTION_NOT_PERMITTED;
 		goto locked_out;
 	}
+	/* Data must not be newly protected by a version the vault has
+	 * disabled or that is outside its validity window. */
+	if (!azkv_vault_key_usable(wk->vkey, "C_WrapKey")) {
+		rv = CKR_KEY_FUNCTION_NOT_PERMITTED;
+		goto locked_out;
+	}
 	if ((rv = azkv_rsa_wrap_alg_from_mech(mechanism, &alg)) != CKR_OK)
 		goto locked_out;
 	const azkv_object *k = azkv_objects_get(key);

@@ -264,14 +264,25 @@ out:
 	return rc;
 }
 
-/* A Key Vault key name: 1-127 characters, letters, digits and '-'. */
+/* A Key Vault key name (1-127 letters, digits and '-'), optionally
+ * followed by "/VERSION" (1-64 letters and digits) to pin a version. */
 static int key_name_valid(const char *name)
 {
-	size_t len = strlen(name);
+	const char *slash = strchr(name, '/');
+	size_t len = slash ? (size_t)(slash - name) : strlen(name);
 	if (len == 0 || len > 127)
 		return 0;
 	for (size_t i = 0; i < len; i++)
 		if (!isalnum((unsigned char)name[i]) && name[i] != '-')
+			return 0;
+	if (slash == NULL)
+		return 1;
+	const char *v = slash + 1;
+	size_t vlen = strlen(v);
+	if (vlen == 0 || vlen > 64)
+		return 0;
+	for (size_t i = 0; i < vlen; i++)
+		if (!isalnum((unsigned char)v[i]))
 			return 0;
 	return 1;
 }

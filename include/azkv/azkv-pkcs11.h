@@ -19,5 +19,10 @@
 #define CKA_AZKV_VAULT_URI (CKA_AZKV_BASE + 0x04)
 /* UTF-8 string: the key's name in the vault. */
 #define CKA_AZKV_KEY_NAME (CKA_AZKV_BASE + 0x05)
+/* CK_BBOOL: the version is enabled in the vault ("attributes.enabled"). A
+ * disabled version stays visible so that its errors can say why. */
+#define CKA_AZKV_ENABLED (CKA_AZKV_BASE + 0x06)
+/* UTF-8 string: the key's tags as a JSON object ("{}" when none). */
+#define CKA_AZKV_TAGS (CKA_AZKV_BASE + 0x07)
 
 #endif

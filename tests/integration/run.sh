@@ -135,6 +135,67 @@ envelope_roundtrip() {
 }
 run envelope-seal-open-all-algorithms envelope_roundtrip
 
+# ------------------------------------------------------------------ key versions
+versions_after_rotation() {
+	local v1 v2 out
+	emu_admin create-key --vault demo --name rot >/dev/null || return 1
+	head -c 5000 /dev/urandom >"$WORK/rot.plain"
+	out=$("$ENVELOPE" -v seal --key rot --in "$WORK/rot.plain" --out "$WORK/rot.v1" 2>&1) ||
+		return 1
+	v1=$(sed -n 's|.*/keys/rot/\([0-9a-f]*\)$|\1|p' <<<"$out")
+	# Rotation: a new version becomes the latest.
+	emu_admin create-key --vault demo --name rot >/dev/null || return 1
+	out=$("$ENVELOPE" -v seal --key rot --in "$WORK/rot.plain" --out "$WORK/rot.v2" 2>&1) ||
+		return 1
+	v2=$(sed -n 's|.*/keys/rot/\([0-9a-f]*\)$|\1|p' <<<"$out")
+	echo "v1=$v1 v2=$v2"
+	[ -n "$v1" ] && [ -n "$v2" ] && [ "$v1" != "$v2" ] || return 1
+	# Both versions are objects: the latest labelled by name, the older by name/version.
+	if third_party; then
+		out=$(pkcs11-tool --module "$AZKV_MODULE" -O --type privkey) || return 1
+		grep -q "label: *rot$" <<<"$out" && grep -q "label: *rot/$v1$" <<<"$out" || return 1
+	fi
+	# Data sealed before the rotation opens with the older version.
+	ours "$ENVELOPE" open --in "$WORK/rot.v1" --out "$WORK/rot.out1" &&
+		cmp "$WORK/rot.plain" "$WORK/rot.out1" &&
+		ours "$ENVELOPE" open --in "$WORK/rot.v2" --out "$WORK/rot.out2" &&
+		cmp "$WORK/rot.plain" "$WORK/rot.out2"
+}
+run key-versions-after-rotation versions_after_rotation
+
+disabled_and_expired_keys() {
+	local log="$WORK/disabled.log"
+	emu_admin create-key --vault demo --name dis --disabled >/dev/null || return 1
+	emu_admin create-key --vault demo --name old --exp $(($(date +%s) - 3600)) >/dev/null ||
+		return 1
+	emu_admin create-key --vault demo --name later --nbf $(($(date +%s) + 86400)) >/dev/null ||
+		return 1
+	for k in dis old later; do
+		if AZKV_PKCS11_LOG_FILE="$log" "$ENVELOPE" seal --key $k --in "$WORK/rot.plain" \
+			--out "$WORK/$k.sealed" 2>"$WORK/$k.err"; then
+			echo "sealed with unusable key $k"
+			return 1
+		fi
+		grep -q "C_WrapKey failed: CKR 0x68" "$WORK/$k.err" || { cat "$WORK/$k.err"; return 1; }
+	done
+	log_says "$log" "key 'dis' version .* is disabled in the vault" &&
+		log_says "$log" "key 'old' version .* expired" &&
+		log_says "$log" "key 'later' version .* is not valid before" || return 1
+	# Unwrapping with a disabled version is refused by the vault.
+	emu_admin export-public --vault demo --name dis >"$WORK/dis.pem" || return 1
+	head -c 32 /dev/urandom >"$WORK/dis.dek"
+	openssl pkeyutl -encrypt -pubin -inkey "$WORK/dis.pem" -in "$WORK/dis.dek" \
+		-out "$WORK/dis.wrapped" -pkeyopt rsa_padding_mode:oaep -pkeyopt rsa_oaep_md:sha256 \
+		-pkeyopt rsa_mgf1_md:sha256 || return 1
+	if AZKV_PKCS11_LOG_FILE="$log" "$ENVELOPE" unwrap --key dis --wrapped "$WORK/dis.wrapped" \
+		2>"$WORK/dis.err"; then
+		echo "unwrapped with a disabled key"
+		return 1
+	fi
+	grep -q "C_UnwrapKey failed: CKR 0x68" "$WORK/dis.err" && log_says "$log" "HTTP 403"
+}
+run disabled-expired-not-yet-valid-keys disabled_and_expired_keys
+
 # ------------------------------------------------------------------ pkcs11-tool (OpenSC)
 if third_party; then
 	P11TOOL="pkcs11-tool --module $AZKV_MODULE"

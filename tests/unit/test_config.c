@@ -299,11 +299,14 @@ static void named_keys_are_read_and_checked(void **state)
 	azkv_err err;
 
 	(void)state;
-	assert_int_equal(azkv_config_parse("{\"vaults\":[{\"url\":\"https://a.vault.azure.net\","
-	                                   "\"keys\":[\"cmk\",\"aifoundry-encryption-key\"]}]}",
-	                                   "test.json", &cfg, &err),
-	                 AZKV_OK);
-	assert_int_equal(cfg->vaults[0].n_keys, 2);
+	assert_int_equal(
+	        azkv_config_parse(
+	                "{\"vaults\":[{\"url\":\"https://a.vault.azure.net\","
+	                "\"keys\":[\"cmk\",\"aifoundry-encryption-key\",\"cmk/0a1b2c\"]}]}",
+	                "test.json", &cfg, &err),
+	        AZKV_OK);
+	assert_int_equal(cfg->vaults[0].n_keys, 3);
+	assert_string_equal(cfg->vaults[0].keys[2], "cmk/0a1b2c");
 	assert_string_equal(cfg->vaults[0].keys[1], "aifoundry-encryption-key");
 	azkv_config_free(cfg);
 
@@ -312,8 +315,10 @@ static void named_keys_are_read_and_checked(void **state)
 	expect_error("{\"vaults\":[{\"url\":\"https://a.vault.azure.net\",\"keys\":\"cmk\"}]}",
 	             AZKV_ERR_CONFIG, MUST("vaults[0].keys"));
 	expect_error("{\"vaults\":[{\"url\":\"https://a.vault.azure.net\","
-	             "\"keys\":[\"ok\",\"no/slash\"]}]}",
+	             "\"keys\":[\"ok\",\"bad_char\"]}]}",
 	             AZKV_ERR_CONFIG, MUST("vaults[0].keys[1]", "not a key name"));
+	expect_error("{\"vaults\":[{\"url\":\"https://a.vault.azure.net\",\"keys\":[\"cmk/\"]}]}",
+	             AZKV_ERR_CONFIG, MUST("vaults[0].keys[0]", "not a key name"));
 }
 
 static void plain_http_to_a_remote_host_is_refused(void **state)
