@@ -1,4 +1,7 @@
-/* C_GetAttributeValue, C_GetObjectSize and C_DestroyObject. */
+/* C_GetAttributeValue, C_GetObjectSize, C_DestroyObject, C_SetAttributeValue,
+ * C_CopyObject and C_CreateObject (session secret keys only). */
+#include <stdlib.h>
+
 #include "log.h"
 #include "module.h"
 #include "object.h"
@@ -74,5 +77,234 @@ CK_RV C_DestroyObject(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object)
 		}
 	}
 	azkv_lock_release(azkv_g.lock);
+	return rv;
+}
+
+/* What C_SetAttributeValue (and C_CopyObject) may change on a session
+ * secret key. Boolean protections only move one way: a sensitive key
+ * cannot become readable, an unextractable one cannot become extractable. */
+typedef enum { CHANGE_NEVER, CHANGE_IF_MODIFIABLE, CHANGE_IN_COPY } change_rule;
+
+static change_rule rule_for(CK_ATTRIBUTE_TYPE type)
+{
+	switch (type) {
+	case CKA_LABEL:
+	case CKA_ID:
+	case CKA_START_DATE:
+	case CKA_END_DATE:
+	case CKA_DERIVE:
+	case CKA_ENCRYPT:
+	case CKA_DECRYPT:
+	case CKA_SIGN:
+	case CKA_VERIFY:
+	case CKA_WRAP:
+	case CKA_UNWRAP:
+	case CKA_SENSITIVE:
+	case CKA_EXTRACTABLE:
+	case CKA_WRAP_WITH_TRUSTED:
+	case CKA_COPYABLE:
+		return CHANGE_IF_MODIFIABLE;
+	case CKA_TOKEN:
+	case CKA_PRIVATE:
+	case CKA_MODIFIABLE:
+	case CKA_DESTROYABLE:
+		return CHANGE_IN_COPY;
+	default:
+		return CHANGE_NEVER;
+	}
+}
+
+static int is_bool_attr(CK_ATTRIBUTE_TYPE type)
+{
+	switch (type) {
+	case CKA_LABEL:
+	case CKA_ID:
+	case CKA_START_DATE:
+	case CKA_END_DATE:
+		return 0;
+	default:
+		return 1;
+	}
+}
+
+/* Checks every entry of tmpl before anything changes, so a refused
+ * template leaves the object as it was. */
+static CK_RV check_changes(const azkv_object *obj, const CK_ATTRIBUTE *tmpl, CK_ULONG n, int copy)
+{
+	for (CK_ULONG i = 0; i < n; i++) {
+		const CK_ATTRIBUTE *t = &tmpl[i];
+		change_rule rule = rule_for(t->type);
+		if (rule == CHANGE_NEVER || (rule == CHANGE_IN_COPY && !copy)) {
+			azkv_error("attribute 0x%lx cannot be changed%s", (unsigned long)t->type,
+			           copy ? " when copying" : "");
+			return azkv_attrs_find(&obj->attrs, t->type) || t->type == CKA_VALUE
+			               ? CKR_ATTRIBUTE_READ_ONLY
+			               : CKR_ATTRIBUTE_TYPE_INVALID;
+		}
+		if (t->pValue == NULL && t->ulValueLen > 0)
+			return CKR_ATTRIBUTE_VALUE_INVALID;
+		if (!is_bool_attr(t->type))
+			continue;
+		if (t->ulValueLen != sizeof(CK_BBOOL))
+			return CKR_ATTRIBUTE_VALUE_INVALID;
+		CK_BBOOL v = *(const CK_BBOOL *)t->pValue ? CK_TRUE : CK_FALSE;
+		CK_BBOOL now = azkv_attrs_bool(&obj->attrs, t->type, CK_FALSE);
+		int one_way_violation = (t->type == CKA_SENSITIVE && now && !v) ||
+		                        (t->type == CKA_EXTRACTABLE && !now && v) ||
+		                        (t->type == CKA_WRAP_WITH_TRUSTED && now && !v) ||
+		                        (t->type == CKA_COPYABLE && !now && v);
+		if (one_way_violation) {
+			azkv_error("attribute 0x%lx can only be changed towards more protection",
+			           (unsigned long)t->type);
+			return CKR_ATTRIBUTE_READ_ONLY;
+		}
+		if (t->type == CKA_TOKEN && v) {
+			azkv_error(
+			        "C_CopyObject: only session objects can be made; the token's keys "
+			        "live in the vault");
+			return CKR_ATTRIBUTE_VALUE_INVALID;
+		}
+	}
+	return CKR_OK;
+}
+
+static CK_RV apply_changes(azkv_object *obj, const CK_ATTRIBUTE *tmpl, CK_ULONG n)
+{
+	for (CK_ULONG i = 0; i < n; i++) {
+		CK_RV rv = azkv_attrs_set(&obj->attrs, tmpl[i].type, tmpl[i].pValue,
+		                          tmpl[i].ulValueLen);
+		if (rv != CKR_OK)
+			return rv;
+	}
+	return CKR_OK;
+}
+
+CK_RV C_SetAttributeValue(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object, CK_ATTRIBUTE *tmpl,
+                          CK_ULONG count)
+{
+	AZKV_REQUIRE_INIT();
+	if (tmpl == NULL && count > 0)
+		return CKR_ARGUMENTS_BAD;
+	CK_RV rv;
+	azkv_lock_acquire(azkv_g.lock);
+	azkv_object *obj = visible_object(session, object, &rv);
+	if (obj == NULL)
+		goto out;
+	if (!azkv_attrs_bool(&obj->attrs, CKA_MODIFIABLE, CK_FALSE)) {
+		azkv_error("C_SetAttributeValue: object %lu is not modifiable%s",
+		           (unsigned long)object,
+		           obj->vkey ? " (vault keys change in the vault, not through PKCS#11)"
+		                     : "");
+		rv = CKR_ACTION_PROHIBITED;
+		goto out;
+	}
+	if ((rv = check_changes(obj, tmpl, count, 0)) == CKR_OK)
+		rv = apply_changes(obj, tmpl, count);
+out:
+	azkv_lock_release(azkv_g.lock);
+	return rv;
+}
+
+CK_RV C_CopyObject(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object, CK_ATTRIBUTE *tmpl,
+                   CK_ULONG count, CK_OBJECT_HANDLE *new_object)
+{
+	AZKV_REQUIRE_INIT();
+	if ((tmpl == NULL && count > 0) || new_object == NULL)
+		return CKR_ARGUMENTS_BAD;
+	CK_RV rv;
+	azkv_object *copy = NULL;
+	azkv_lock_acquire(azkv_g.lock);
+	azkv_object *obj = visible_object(session, object, &rv);
+	if (obj == NULL)
+		goto out;
+	if (!azkv_attrs_bool(&obj->attrs, CKA_COPYABLE, CK_FALSE) || obj->cls != CKO_SECRET_KEY) {
+		azkv_error("C_CopyObject: object %lu cannot be copied", (unsigned long)object);
+		rv = CKR_ACTION_PROHIBITED;
+		goto out;
+	}
+	if ((rv = check_changes(obj, tmpl, count, 1)) != CKR_OK)
+		goto out;
+	rv = CKR_HOST_MEMORY;
+	copy = calloc(1, sizeof(*copy));
+	if (copy == NULL)
+		goto out;
+	*copy = (azkv_object){
+	        .slot = obj->slot, .session = session, .cls = obj->cls, .key_type = obj->key_type};
+	if (azkv_bytes_set(&copy->value, obj->value.data, obj->value.len) != 0)
+		goto out;
+	for (size_t i = 0; i < obj->attrs.n; i++)
+		if ((rv = azkv_attrs_set(&copy->attrs, obj->attrs.items[i].type,
+		                         obj->attrs.items[i].pValue,
+		                         obj->attrs.items[i].ulValueLen)) != CKR_OK)
+			goto out;
+	if ((rv = apply_changes(copy, tmpl, count)) != CKR_OK ||
+	    (rv = azkv_objects_add(copy)) != CKR_OK)
+		goto out;
+	*new_object = copy->handle;
+	copy = NULL;
+out:
+	azkv_lock_release(azkv_g.lock);
+	azkv_object_free(copy);
+	return rv;
+}
+
+CK_RV C_CreateObject(CK_SESSION_HANDLE session, CK_ATTRIBUTE *tmpl, CK_ULONG count,
+                     CK_OBJECT_HANDLE *object)
+{
+	AZKV_REQUIRE_INIT();
+	if ((tmpl == NULL && count > 0) || object == NULL)
+		return CKR_ARGUMENTS_BAD;
+	CK_RV rv = CKR_OK;
+	int present;
+	CK_ULONG cls = CK_UNAVAILABLE_INFORMATION;
+	CK_ATTRIBUTE *rest = NULL;
+	azkv_object *obj = NULL;
+
+	if ((rv = azkv_tmpl_ulong(tmpl, count, CKA_CLASS, &cls, &present)) != CKR_OK)
+		return rv;
+	if (!present) {
+		azkv_error("C_CreateObject: the template needs CKA_CLASS");
+		return CKR_TEMPLATE_INCOMPLETE;
+	}
+	if (cls != CKO_SECRET_KEY) {
+		azkv_error("C_CreateObject: only secret keys can be created (class 0x%lx); vault "
+		           "keys are created in the vault",
+		           (unsigned long)cls);
+		return CKR_ATTRIBUTE_VALUE_INVALID;
+	}
+	const CK_ATTRIBUTE *value = azkv_tmpl_find(tmpl, count, CKA_VALUE);
+	if (value == NULL || value->pValue == NULL || value->ulValueLen == 0) {
+		azkv_error("C_CreateObject: the template needs CKA_VALUE");
+		return CKR_TEMPLATE_INCOMPLETE;
+	}
+	if (azkv_tmpl_find(tmpl, count, CKA_KEY_TYPE) == NULL) {
+		azkv_error("C_CreateObject: the template needs CKA_KEY_TYPE");
+		return CKR_TEMPLATE_INCOMPLETE;
+	}
+	/* The value travels apart from the other attributes. */
+	rest = calloc(count, sizeof(*rest));
+	if (rest == NULL)
+		return CKR_HOST_MEMORY;
+	CK_ULONG n_rest = 0;
+	for (CK_ULONG i = 0; i < count; i++)
+		if (tmpl[i].type != CKA_VALUE)
+			rest[n_rest++] = tmpl[i];
+
+	azkv_lock_acquire(azkv_g.lock);
+	azkv_session *s = azkv_sessions_get(session);
+	if (s == NULL) {
+		rv = CKR_SESSION_HANDLE_INVALID;
+		goto out;
+	}
+	rv = azkv_secret_key_new(s->slot, session, rest, n_rest, value->pValue, value->ulValueLen,
+	                         0, CK_UNAVAILABLE_INFORMATION, &obj);
+	if (rv != CKR_OK || (rv = azkv_objects_add(obj)) != CKR_OK)
+		goto out;
+	*object = obj->handle;
+	obj = NULL;
+out:
+	azkv_lock_release(azkv_g.lock);
+	azkv_object_free(obj);
+	free(rest);
 	return rv;
 }

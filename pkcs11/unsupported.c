@@ -36,24 +36,6 @@ CK_RV C_SetOperationState(CK_SESSION_HANDLE session, unsigned char *state, CK_UL
 	UNSUPPORTED;
 }
 
-CK_RV C_CreateObject(CK_SESSION_HANDLE session, CK_ATTRIBUTE *tmpl, CK_ULONG count,
-                     CK_OBJECT_HANDLE *object)
-{
-	UNSUPPORTED;
-}
-
-CK_RV C_CopyObject(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object, CK_ATTRIBUTE *tmpl,
-                   CK_ULONG count, CK_OBJECT_HANDLE *new_object)
-{
-	UNSUPPORTED;
-}
-
-CK_RV C_SetAttributeValue(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object, CK_ATTRIBUTE *tmpl,
-                          CK_ULONG count)
-{
-	UNSUPPORTED;
-}
-
 CK_RV C_EncryptUpdate(CK_SESSION_HANDLE session, unsigned char *part, CK_ULONG part_len,
                       unsigned char *out, CK_ULONG *out_len)
 {

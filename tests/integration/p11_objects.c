@@ -1,0 +1,164 @@
+/* Object management on session keys and vault keys: C_CreateObject,
+ * C_CopyObject, C_SetAttributeValue and the extractability rules. Run by
+ * run.sh with AZKV_MODULE and AZKV_PKCS11_CONFIG set; the vault 'demo' has
+ * an RSA key 'cmk'. */
+#include <dlfcn.h>
+#include <p11-kit/pkcs11.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static CK_FUNCTION_LIST *p11;
+static int failures;
+
+/* got is evaluated once: it is the call under test. */
+#define CHECK_RV(got, want, what)                                                                  \
+	do {                                                                                       \
+		CK_RV got_ = (got);                                                                \
+		int ok_ = got_ == (CK_RV)(want);                                                   \
+		printf("%s - %s: 0x%lx (want 0x%lx)\n", ok_ ? "ok" : "not ok", what,               \
+		       (unsigned long)got_, (unsigned long)(want));                                \
+		failures += !ok_;                                                                  \
+	} while (0)
+
+#define CHECK(cond, what)                                                                          \
+	do {                                                                                       \
+		int ok_ = (cond);                                                                  \
+		printf("%s - %s\n", ok_ ? "ok" : "not ok", what);                                  \
+		failures += !ok_;                                                                  \
+	} while (0)
+
+static const unsigned char KEY[32] = "0123456789abcdef0123456789abcdef";
+
+static CK_BBOOL get_bool(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h, CK_ATTRIBUTE_TYPE type)
+{
+	CK_BBOOL v = 0xff;
+	CK_ATTRIBUTE a = {type, &v, sizeof(v)};
+	return p11->C_GetAttributeValue(s, h, &a, 1) == CKR_OK ? v : 0xff;
+}
+
+static CK_OBJECT_HANDLE find_private(CK_SESSION_HANDLE s, const char *label)
+{
+	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+	CK_ATTRIBUTE t[] = {{CKA_CLASS, &cls, sizeof(cls)},
+	                    {CKA_LABEL, (void *)label, strlen(label)}};
+	CK_OBJECT_HANDLE h = CK_INVALID_HANDLE;
+	CK_ULONG n = 0;
+	if (p11->C_FindObjectsInit(s, t, 2) == CKR_OK) {
+		p11->C_FindObjects(s, &h, 1, &n);
+		p11->C_FindObjectsFinal(s);
+	}
+	return n == 1 ? h : CK_INVALID_HANDLE;
+}
+
+int main(void)
+{
+	const char *path = getenv("AZKV_MODULE");
+	void *dl = path ? dlopen(path, RTLD_NOW | RTLD_LOCAL) : NULL;
+	CK_C_GetFunctionList get = dl ? (CK_C_GetFunctionList)dlsym(dl, "C_GetFunctionList") : NULL;
+	if (get == NULL || get(&p11) != CKR_OK || p11->C_Initialize(NULL) != CKR_OK) {
+		fprintf(stderr, "p11_objects: cannot load and initialise AZKV_MODULE\n");
+		return 2;
+	}
+	CK_SESSION_HANDLE s;
+	p11->C_OpenSession(0, CKF_SERIAL_SESSION, NULL, NULL, &s);
+
+	CK_OBJECT_CLASS secret = CKO_SECRET_KEY, pub = CKO_PUBLIC_KEY;
+	CK_KEY_TYPE aes = CKK_AES;
+	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+	CK_ATTRIBUTE create[] = {{CKA_CLASS, &secret, sizeof(secret)},
+	                         {CKA_KEY_TYPE, &aes, sizeof(aes)},
+	                         {CKA_VALUE, (void *)KEY, sizeof(KEY)},
+	                         {CKA_SENSITIVE, &no, sizeof(no)},
+	                         {CKA_LABEL, "imported", 8}};
+	CK_OBJECT_HANDLE k = CK_INVALID_HANDLE, c = CK_INVALID_HANDLE, tmp;
+	CHECK_RV(p11->C_CreateObject(s, create, 5, &k), CKR_OK, "C_CreateObject: an AES key");
+	unsigned char value[32];
+	CK_ATTRIBUTE read = {CKA_VALUE, value, sizeof(value)};
+	CHECK(p11->C_GetAttributeValue(s, k, &read, 1) == CKR_OK && !memcmp(value, KEY, 32),
+	      "the created key's value reads back (not sensitive, extractable)");
+	CHECK(get_bool(s, k, CKA_LOCAL) == CK_FALSE &&
+	              get_bool(s, k, CKA_ALWAYS_SENSITIVE) == CK_FALSE,
+	      "a created key is neither local nor always sensitive");
+
+	CHECK_RV(p11->C_CreateObject(s, create, 2, &tmp), CKR_TEMPLATE_INCOMPLETE,
+	         "C_CreateObject without CKA_VALUE");
+	CK_ATTRIBUTE pubkey[] = {{CKA_CLASS, &pub, sizeof(pub)}};
+	CHECK_RV(p11->C_CreateObject(s, pubkey, 1, &tmp), CKR_ATTRIBUTE_VALUE_INVALID,
+	         "C_CreateObject of a public key");
+	CK_ATTRIBUTE short_key[] = {{CKA_CLASS, &secret, sizeof(secret)},
+	                            {CKA_KEY_TYPE, &aes, sizeof(aes)},
+	                            {CKA_VALUE, (void *)KEY, 20}};
+	CHECK_RV(p11->C_CreateObject(s, short_key, 3, &tmp), CKR_KEY_SIZE_RANGE,
+	         "C_CreateObject of a 20-byte AES key");
+	CK_ATTRIBUTE on_token[] = {{CKA_CLASS, &secret, sizeof(secret)},
+	                           {CKA_KEY_TYPE, &aes, sizeof(aes)},
+	                           {CKA_VALUE, (void *)KEY, 32},
+	                           {CKA_TOKEN, &yes, sizeof(yes)}};
+	CHECK_RV(p11->C_CreateObject(s, on_token, 4, &tmp), CKR_ATTRIBUTE_VALUE_INVALID,
+	         "C_CreateObject of a token object");
+	unsigned char bad_check[3] = {0, 0, 0};
+	CK_ATTRIBUTE checked[] = {{CKA_CLASS, &secret, sizeof(secret)},
+	                          {CKA_KEY_TYPE, &aes, sizeof(aes)},
+	                          {CKA_VALUE, (void *)KEY, 32},
+	                          {CKA_CHECK_VALUE, bad_check, 3}};
+	CHECK_RV(p11->C_CreateObject(s, checked, 4, &tmp), CKR_ATTRIBUTE_VALUE_INVALID,
+	         "C_CreateObject with a wrong CKA_CHECK_VALUE");
+
+	/* Protections only move one way. */
+	CK_ATTRIBUTE make_sensitive = {CKA_SENSITIVE, &yes, sizeof(yes)};
+	CHECK_RV(p11->C_SetAttributeValue(s, k, &make_sensitive, 1), CKR_OK,
+	         "C_SetAttributeValue: CKA_SENSITIVE to TRUE");
+	read.ulValueLen = sizeof(value);
+	CHECK_RV(p11->C_GetAttributeValue(s, k, &read, 1), CKR_ATTRIBUTE_SENSITIVE,
+	         "the value is now sensitive");
+	CK_ATTRIBUTE make_readable = {CKA_SENSITIVE, &no, sizeof(no)};
+	CHECK_RV(p11->C_SetAttributeValue(s, k, &make_readable, 1), CKR_ATTRIBUTE_READ_ONLY,
+	         "C_SetAttributeValue: CKA_SENSITIVE back to FALSE");
+	CK_ATTRIBUTE lock[] = {{CKA_EXTRACTABLE, &no, sizeof(no)}, {CKA_LABEL, "renamed", 7}};
+	CHECK_RV(p11->C_SetAttributeValue(s, k, lock, 2), CKR_OK,
+	         "C_SetAttributeValue: CKA_EXTRACTABLE to FALSE and a new label");
+	CK_ATTRIBUTE unlock = {CKA_EXTRACTABLE, &yes, sizeof(yes)};
+	CHECK_RV(p11->C_SetAttributeValue(s, k, &unlock, 1), CKR_ATTRIBUTE_READ_ONLY,
+	         "C_SetAttributeValue: CKA_EXTRACTABLE back to TRUE");
+	CK_ATTRIBUTE value_attr = {CKA_VALUE, (void *)KEY, 32};
+	CHECK_RV(p11->C_SetAttributeValue(s, k, &value_attr, 1), CKR_ATTRIBUTE_READ_ONLY,
+	         "C_SetAttributeValue: CKA_VALUE");
+	CK_ATTRIBUTE atomic[] = {{CKA_LABEL, "half", 4}, {CKA_CLASS, &pub, sizeof(pub)}};
+	CHECK_RV(p11->C_SetAttributeValue(s, k, atomic, 2), CKR_ATTRIBUTE_READ_ONLY,
+	         "C_SetAttributeValue: a template with one forbidden change");
+	char label[16] = {0};
+	CK_ATTRIBUTE get_label = {CKA_LABEL, label, sizeof(label) - 1};
+	CHECK(p11->C_GetAttributeValue(s, k, &get_label, 1) == CKR_OK && !strcmp(label, "renamed"),
+	      "a refused template changes nothing");
+
+	/* Copies keep the protections and may only add to them. */
+	CK_ATTRIBUTE copy_tmpl[] = {{CKA_LABEL, "copy", 4}, {CKA_MODIFIABLE, &no, sizeof(no)}};
+	CHECK_RV(p11->C_CopyObject(s, k, copy_tmpl, 2, &c), CKR_OK, "C_CopyObject");
+	CHECK(get_bool(s, c, CKA_SENSITIVE) == CK_TRUE &&
+	              get_bool(s, c, CKA_EXTRACTABLE) == CK_FALSE,
+	      "the copy is sensitive and unextractable like its source");
+	CHECK_RV(p11->C_SetAttributeValue(s, c, &make_sensitive, 1), CKR_ACTION_PROHIBITED,
+	         "C_SetAttributeValue on a copy made unmodifiable");
+	CHECK_RV(p11->C_CopyObject(s, k, &unlock, 1, &tmp), CKR_ATTRIBUTE_READ_ONLY,
+	         "C_CopyObject making the copy extractable");
+	CK_ATTRIBUTE copy_to_token = {CKA_TOKEN, &yes, sizeof(yes)};
+	CHECK_RV(p11->C_CopyObject(s, k, &copy_to_token, 1, &tmp), CKR_ATTRIBUTE_VALUE_INVALID,
+	         "C_CopyObject onto the token");
+
+	/* Vault keys change in the vault only. */
+	CK_OBJECT_HANDLE vault_key = find_private(s, "cmk");
+	CHECK(vault_key != CK_INVALID_HANDLE, "the vault key 'cmk' is found");
+	CK_ATTRIBUTE relabel = {CKA_LABEL, "x", 1};
+	CHECK_RV(p11->C_SetAttributeValue(s, vault_key, &relabel, 1), CKR_ACTION_PROHIBITED,
+	         "C_SetAttributeValue on a vault key");
+	CHECK_RV(p11->C_CopyObject(s, vault_key, NULL, 0, &tmp), CKR_ACTION_PROHIBITED,
+	         "C_CopyObject of a vault key");
+	CHECK_RV(p11->C_SetAttributeValue(s, 0xdead, &relabel, 1), CKR_OBJECT_HANDLE_INVALID,
+	         "C_SetAttributeValue on an invalid handle");
+
+	CHECK_RV(p11->C_DestroyObject(s, c), CKR_OK, "C_DestroyObject of the copy");
+	CHECK_RV(p11->C_DestroyObject(s, c), CKR_OBJECT_HANDLE_INVALID, "C_DestroyObject twice");
+	p11->C_Finalize(NULL);
+	return failures ? 1 : 0;
+}
