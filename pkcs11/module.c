@@ -21,6 +21,9 @@
 #include "token.h"
 
 azkv_module azkv_g;
+/* A forked child's copy of its parent's state: abandoned, not freed, and
+ * kept reachable (not static, so the store stays) for leak checkers. */
+azkv_module azkv_g_inherited;
 
 /* Serialises C_Initialize and C_Finalize against each other. */
 static pthread_mutex_t init_mutex = PTHREAD_MUTEX_INITIALIZER;
@@ -99,6 +102,7 @@ CK_RV C_Initialize(void *init_args)
 	if (azkv_g.initialized) { /* inherited from the parent across fork() */
 		azkv_sessions_forget();
 		azkv_objects_forget();
+		azkv_g_inherited = azkv_g;
 		memset(&azkv_g, 0, sizeof(azkv_g));
 	}
 	if (args != NULL && args->pReserved != NULL) {

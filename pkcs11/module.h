@@ -26,6 +26,7 @@ typedef struct azkv_module {
 } azkv_module;
 
 extern azkv_module azkv_g;
+extern azkv_module azkv_g_inherited;
 
 /* 1 when C_Initialize succeeded in this process. */
 int azkv_module_ready(void);

@@ -69,4 +69,6 @@ void azkv_objects_clear(void);
 /* Drops the table without freeing it (in a forked child). */
 void azkv_objects_forget(void);
 
+extern azkv_object **azkv_objects_inherited;
+
 #endif

@@ -31,4 +31,6 @@ void azkv_sessions_clear(void);
 /* Drops the table without closing anything (in a forked child). */
 void azkv_sessions_forget(void);
 
+extern azkv_session **azkv_sessions_inherited;
+
 #endif
