@@ -8,7 +8,7 @@ PACKAGES="
   build-essential autoconf automake libtool pkg-config
   libssl-dev libcurl4-openssl-dev libcjson-dev libp11-kit-dev libcmocka-dev
   p11-kit opensc softhsm2 gnutls-bin libengine-pkcs11-openssl
-  python3 python3-cryptography
+  python3 python3-cryptography python3-pykcs11 openjdk-17-jdk-headless nodejs
   curl jq openssl ca-certificates valgrind cppcheck clang-format
 "
 
@@ -18,6 +18,10 @@ for p in $PACKAGES; do
     missing="$missing $p"
   fi
 done
+
+# The fidelity suite needs Node.js 20 and npm: the configured apt source's
+# nodejs ships npm; Debian's own nodejs (18) is too old and has no npm.
+command -v npm >/dev/null 2>&1 || missing="$missing npm"
 
 if [ -z "$missing" ]; then
   echo "install-deps: all packages present"

@@ -2,8 +2,9 @@
 # The whole test suite, as CI runs it (.ci/run calls exactly this):
 #   1. install what is missing (Debian packages),
 #   2. build with warnings as errors,
-#   3. unit tests (cmocka), emulator tests, integration tests with real
-#      clients against the emulator (make check),
+#   3. unit tests (cmocka), emulator tests, the Azure SDK fidelity suite
+#      (tests/fidelity; npm ci from its lock file), integration tests with
+#      real clients against the emulator (make check),
 #   4. the same unit and integration tests under valgrind,
 #   5. an AddressSanitizer + UBSan build and its tests.
 # Exits non-zero on the first failing stage.
@@ -24,6 +25,9 @@ stage "format and static analysis"
 
 stage "emulator self-tests"
 "$top/tests/emulator/run-tests.sh"
+
+stage "fidelity: the official Azure SDK for JavaScript against the emulator"
+"$top/tests/fidelity/run.sh"
 
 stage "unit and integration tests"
 if ! make -C build check; then

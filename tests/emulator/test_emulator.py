@@ -279,7 +279,10 @@ class KeyTests(unittest.TestCase):
             self.assertEqual(key["key_ops"], ["encrypt", "decrypt", "sign", "verify", "wrapKey", "unwrapKey"])
             self.assertRegex(key["kid"], rf"^https://{VAULT}\.vault\.azure\.net/keys/rsa-{size}/[0-9a-f]{{32}}$")
             attrs = bundle["attributes"]
-            self.assertEqual(list(attrs), ["enabled", "created", "updated", "recoveryLevel", "recoverableDays"])
+            # api-version 7.4 (kv's default): `exportable` is stated, false.
+            self.assertEqual(list(attrs), ["enabled", "created", "updated", "recoveryLevel", "recoverableDays",
+                                           "exportable"])
+            self.assertIs(attrs["exportable"], False)
             self.assertEqual(attrs["recoveryLevel"], "Recoverable+Purgeable")
             self.assertEqual(attrs["recoverableDays"], 90)
             assert_no_padding(self, bundle)
@@ -302,6 +305,22 @@ class KeyTests(unittest.TestCase):
         self.assertEqual(bundle["key"]["key_ops"], ["wrapKey", "unwrapKey"])
         self.assertEqual(bundle["tags"], {"purpose": "cmk"})
         self.assertEqual(list(bundle["attributes"])[:3], ["enabled", "nbf", "exp"])
+
+    def test_attributes_follow_api_version(self):
+        """exportable from 7.4, hsmPlatform ("0" software, "2" HSM) from 7.5, as recorded."""
+        create("attrs-soft")
+        create("attrs-hsm", kty="RSA-HSM")
+        expected = {"7.3": (None, None, None), "7.4": (False, None, None),
+                    "7.5": (False, "0", "2"), "2025-07-01": (False, "0", "2")}
+        for api, (exportable, soft, hsm) in expected.items():
+            attrs = kv("GET", "/keys/attrs-soft", api=api).json["attributes"]
+            self.assertEqual(attrs.get("exportable"), exportable, api)
+            self.assertEqual(attrs.get("hsmPlatform"), soft, api)
+            self.assertEqual(kv("GET", "/keys/attrs-hsm", api=api).json["attributes"].get("hsmPlatform"), hsm, api)
+            listed = kv("GET", "/keys/attrs-soft/versions", api=api).json["value"][0]["attributes"]
+            self.assertEqual(listed.get("exportable"), exportable, api)
+        self.assertEqual(list(kv("GET", "/keys/attrs-soft", api="7.5").json["attributes"])[-2:],
+                         ["exportable", "hsmPlatform"])
 
     def test_create_rejects_bad_parameters(self):
         for body in ({"kty": "RSA", "key_size": 1024}, {"kty": "DSA"}, {"kty": "EC", "crv": "P-192"},
@@ -392,13 +411,23 @@ class KeyTests(unittest.TestCase):
         create("policied")
         default = kv("GET", "/keys/policied/rotationpolicy")
         self.assertEqual(default.status, 200)
-        self.assertEqual(default.json["id"], f"https://{VAULT}.vault.azure.net/keys/policied/rotationpolicy")
+        # Never set: the service's default, no id, null attributes.
+        self.assertEqual(default.json, {"lifetimeActions": [
+            {"trigger": {"timeBeforeExpiry": "P30D"}, "action": {"type": "Notify"}}], "attributes": None})
         policy = {"lifetimeActions": [{"trigger": {"timeAfterCreate": "P18M"}, "action": {"type": "Rotate"}}],
                   "attributes": {"expiryTime": "P2Y"}}
         reply = kv("PUT", "/keys/policied/rotationpolicy", policy)
         self.assertEqual(reply.status, 200)
         self.assertEqual(reply.json["attributes"]["expiryTime"], "P2Y")
         self.assertEqual(set(reply.json["attributes"]), {"expiryTime", "created", "updated"})
+        self.assertEqual(reply.json["id"], f"https://{VAULT}.vault.azure.net/keys/policied/rotationpolicy")
+        # A policy without a notify action gets the default one appended.
+        self.assertEqual(reply.json["lifetimeActions"], policy["lifetimeActions"] + [
+            {"trigger": {"timeBeforeExpiry": "P30D"}, "action": {"type": "Notify"}}])
+        notify = {"lifetimeActions": [{"trigger": {"timeBeforeExpiry": "P60D"}, "action": {"type": "Notify"}}]}
+        self.assertEqual(kv("PUT", "/keys/policied/rotationpolicy", notify).json["lifetimeActions"],
+                         notify["lifetimeActions"])
+        reply = kv("PUT", "/keys/policied/rotationpolicy", policy)
         rotated = kv("POST", "/keys/policied/rotate").json
         attrs = rotated["attributes"]
         self.assertAlmostEqual(attrs["exp"] - attrs["created"], 2 * 365.25 * 86400, delta=2 * 86400)

@@ -2,7 +2,8 @@
 and in the order the real service writes them (see tests/recordings).
 
 Managed HSM answers with members sorted alphabetically and always states
-`exportable`; Key Vault keeps its own order and omits `exportable` unless set.
+`exportable`; Key Vault keeps its own order, states `exportable` from
+api-version 7.4 (before that only when set) and `hsmPlatform` from 7.5.
 """
 
 from . import keycrypto
@@ -29,9 +30,35 @@ def finish(vault: dict, obj: dict) -> dict:
     return _sorted(obj) if vault["kind"] == "managedhsm" else obj
 
 
+def _api_level(api):
+    """Orders api-versions: "7.4" -> (7, 4), "7.6-preview.2" -> (7, 6),
+    "2025-07-01" -> (2025, 7, 1) (date versions came after 7.6); None (the
+    admin API) counts as the newest."""
+    if api is None:
+        return (9999,)
+    parts = api.split("-preview")[0].replace("-", ".").split(".")
+    try:
+        return tuple(int(p) for p in parts)
+    except ValueError:
+        return (0,)
+
+
 def _has_recoverable_days(api):
     """recoverableDays appeared in api-version 7.1; 7.0 answers omit it."""
-    return api is None or api.split("-")[0] not in ("7.0",)
+    return _api_level(api) >= (7, 1)
+
+
+def _states_exportable(api):
+    """Key Vault states `exportable` (false unless set) from api-version 7.4
+    (SDK recordings: absent at 7.3, `"exportable":false` at 7.4, 7.5, 7.6)."""
+    return _api_level(api) >= (7, 4)
+
+
+def _states_hsm_platform(api):
+    """Key Vault adds `hsmPlatform` from api-version 7.5: "0" for software keys,
+    "2" for HSM-protected keys (recordings at 7.5/7.6; `az keyvault key create
+    --kty RSA-HSM` output). Managed HSM does not send it."""
+    return _api_level(api) >= (7, 5)
 
 
 def attributes(vault: dict, record: dict, api=None) -> dict:
@@ -48,8 +75,11 @@ def attributes(vault: dict, record: dict, api=None) -> dict:
         attrs["recoverableDays"] = days
     if vault["kind"] == "managedhsm":
         attrs["exportable"] = bool(record.get("exportable"))
-    elif record.get("exportable") is not None:
-        attrs["exportable"] = record["exportable"]
+    else:
+        if record.get("exportable") is not None or _states_exportable(api):
+            attrs["exportable"] = bool(record.get("exportable"))
+        if _states_hsm_platform(api):
+            attrs["hsmPlatform"] = "2" if record["kty"].endswith("-HSM") else "0"
     return attrs
 
 

@@ -388,11 +388,12 @@ class KeyVaultService:
     # ---- rotation policy --------------------------------------------------------------------
 
     def _policy_doc(self, base, entry):
-        policy = entry.get("rotation_policy") or {
-            # What the service reports for a key that never had a policy set.
-            "lifetimeActions": [{"trigger": {"timeBeforeExpiry": "P30D"}, "action": {"type": "Notify"}}],
-            "attributes": {},
-        }
+        policy = entry.get("rotation_policy")
+        if not policy:
+            # A key that never had a policy set: the service's default, without
+            # an id and with null attributes (recorded at api-version 7.4:
+            # {"lifetimeActions":[notify P30D],"attributes":null}).
+            return {"lifetimeActions": [_default_notify()], "attributes": None}
         return {"id": f"{base}/keys/{entry['name']}/rotationpolicy",
                 "lifetimeActions": policy["lifetimeActions"], "attributes": policy["attributes"]}
 
@@ -413,6 +414,10 @@ class KeyVaultService:
         if expiry is not None and add_duration(0, expiry) is None:
             raise ServiceError(400, "BadParameter",
                                f"Invalid expiryTime '{expiry}'; use an ISO 8601 duration like P90D.")
+        if not any(_action_type(a) == "notify" for a in actions):
+            # The service always keeps a notify action: a policy set without
+            # one comes back with the default appended (SDK recordings).
+            actions = list(actions) + [_default_notify()]
         previous = entry.get("rotation_policy") or {}
         created = (previous.get("attributes") or {}).get("created", now())
         new_attrs = {}
@@ -454,6 +459,17 @@ class KeyVaultService:
 
     def _not_implemented(self, req, vault, base, **_):
         raise ServiceError(501, "NotImplemented", "The emulator does not implement this operation yet.")
+
+
+def _action_type(lifetime_action) -> str:
+    """The action type of a lifetimeActions entry in lower case ("rotate", "notify"), or ""."""
+    action = lifetime_action.get("action") if isinstance(lifetime_action, dict) else None
+    return str(action.get("type", "")).lower() if isinstance(action, dict) else ""
+
+
+def _default_notify() -> dict:
+    """The notify action Key Vault adds to every rotation policy that lacks one."""
+    return {"trigger": {"timeBeforeExpiry": "P30D"}, "action": {"type": "Notify"}}
 
 
 _DURATION = re.compile(r"^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?$")
