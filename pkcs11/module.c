@@ -139,16 +139,27 @@ CK_RV C_Finalize(void *reserved)
 	return rv;
 }
 
-CK_RV C_GetInfo(CK_INFO *info)
+/* The Cryptoki version a caller sees matches the function list it uses. */
+static CK_RV get_info(CK_INFO *info, CK_VERSION version)
 {
 	AZKV_REQUIRE_INIT();
 	if (info == NULL)
 		return CKR_ARGUMENTS_BAD;
 	memset(info, 0, sizeof(*info));
-	info->cryptokiVersion = (CK_VERSION){2, 40};
+	info->cryptokiVersion = version;
 	azkv_pad_field(info->manufacturerID, sizeof(info->manufacturerID), "azkv-pkcs11");
 	azkv_pad_field(info->libraryDescription, sizeof(info->libraryDescription),
 	               "Azure Key Vault PKCS#11 module");
 	info->libraryVersion = (CK_VERSION){0, 1};
 	return CKR_OK;
+}
+
+CK_RV C_GetInfo(CK_INFO *info)
+{
+	return get_info(info, (CK_VERSION){2, 40});
+}
+
+CK_RV azkv_get_info_v3(CK_INFO *info)
+{
+	return get_info(info, (CK_VERSION){3, 0});
 }

@@ -50,6 +50,11 @@ CK_RV azkv_secret_key_new(CK_SLOT_ID slot, CK_SESSION_HANDLE session, const CK_A
                           CK_ULONG n, const unsigned char *value, CK_ULONG value_len,
                           int origin_local, CK_MECHANISM_TYPE keygen_mech, azkv_object **out);
 
+/* Checks a C_UnwrapKey template before the vault is asked to unwrap, so a
+ * template that would be refused costs no vault transaction: everything
+ * azkv_secret_key_new checks except what depends on the key's length. */
+CK_RV azkv_secret_template_check(const CK_ATTRIBUTE *tmpl, CK_ULONG n);
+
 /* C_GetAttributeValue on one object. */
 CK_RV azkv_object_get_attributes(const azkv_object *obj, CK_ATTRIBUTE *tmpl, CK_ULONG n);
 

@@ -182,6 +182,8 @@ CK_RV C_VerifyMessageNext(CK_SESSION_HANDLE session, void *param, CK_ULONG param
                           CK_ULONG data_len, CK_BYTE *sig, CK_ULONG sig_len);
 CK_RV C_MessageVerifyFinal(CK_SESSION_HANDLE session);
 CK_RV C_GetInterfaceList(CK_INTERFACE *list, CK_ULONG *count);
+/* C_GetInfo of the 3.0 function list: reports Cryptoki 3.0. */
+CK_RV azkv_get_info_v3(CK_INFO *info);
 CK_RV C_GetInterface(CK_UTF8CHAR *name, CK_VERSION *version, CK_INTERFACE **interface,
                      CK_FLAGS flags);
 

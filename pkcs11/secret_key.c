@@ -59,8 +59,9 @@ static int template_attr_read_only(CK_ATTRIBUTE_TYPE type)
 	}
 }
 
-static CK_RV check_template(const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_KEY_TYPE *key_type,
-                            CK_ULONG value_len)
+/* Everything about the template that does not depend on the key's value:
+ * which attributes may appear, the class and key type, CKA_TOKEN. */
+static CK_RV check_template(const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_KEY_TYPE *key_type)
 {
 	CK_RV rv;
 	int present;
@@ -98,7 +99,34 @@ static CK_RV check_template(const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_KEY_TYPE *k
 		           (unsigned long)*key_type);
 		return CKR_ATTRIBUTE_VALUE_INVALID;
 	}
-	if (*key_type == CKK_AES && value_len != 16 && value_len != 24 && value_len != 32) {
+	CK_BBOOL token = CK_FALSE;
+	if ((rv = azkv_tmpl_bool(tmpl, n, CKA_TOKEN, &token, &present)) != CKR_OK)
+		return rv;
+	if (token) {
+		azkv_error("secret key template: CKA_TOKEN=TRUE: only session keys can be "
+		           "created; the token's keys live in the vault");
+		return CKR_ATTRIBUTE_VALUE_INVALID;
+	}
+	/* Every boolean must be a CK_BBOOL. */
+	for (CK_ULONG i = 0; i < n; i++) {
+		CK_BBOOL b;
+		if (tmpl[i].type != CKA_LABEL && tmpl[i].type != CKA_ID &&
+		    tmpl[i].type != CKA_START_DATE && tmpl[i].type != CKA_END_DATE &&
+		    tmpl[i].type != CKA_CLASS && tmpl[i].type != CKA_KEY_TYPE &&
+		    tmpl[i].type != CKA_VALUE_LEN && tmpl[i].type != CKA_CHECK_VALUE &&
+		    (rv = azkv_tmpl_bool(&tmpl[i], 1, tmpl[i].type, &b, &present)) != CKR_OK)
+			return rv;
+	}
+	return CKR_OK;
+}
+
+/* The checks that need the key's length. */
+static CK_RV check_length(const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_KEY_TYPE key_type,
+                          CK_ULONG value_len)
+{
+	CK_RV rv;
+	int present;
+	if (key_type == CKK_AES && value_len != 16 && value_len != 24 && value_len != 32) {
 		azkv_error("secret key: an AES key must be 16, 24 or 32 bytes, not %lu",
 		           (unsigned long)value_len);
 		return CKR_KEY_SIZE_RANGE;
@@ -111,15 +139,17 @@ static CK_RV check_template(const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_KEY_TYPE *k
 		           (unsigned long)want_len, (unsigned long)value_len);
 		return CKR_TEMPLATE_INCONSISTENT;
 	}
-	CK_BBOOL token = CK_FALSE;
-	if ((rv = azkv_tmpl_bool(tmpl, n, CKA_TOKEN, &token, &present)) != CKR_OK)
-		return rv;
-	if (token) {
-		azkv_error("secret key template: CKA_TOKEN=TRUE: only session keys can be "
-		           "created; the token's keys live in the vault");
-		return CKR_ATTRIBUTE_VALUE_INVALID;
-	}
 	return CKR_OK;
+}
+
+CK_RV azkv_secret_template_check(const CK_ATTRIBUTE *tmpl, CK_ULONG n)
+{
+	CK_KEY_TYPE key_type = CKK_GENERIC_SECRET;
+	if (azkv_tmpl_find(tmpl, n, CKA_KEY_TYPE) == NULL) {
+		azkv_error("secret key template: CKA_KEY_TYPE is required");
+		return CKR_TEMPLATE_INCOMPLETE;
+	}
+	return check_template(tmpl, n, &key_type);
 }
 
 /* CKA_CHECK_VALUE: the first three bytes of AES-ECB of a zero block for AES
@@ -186,8 +216,8 @@ CK_RV azkv_secret_key_new(CK_SLOT_ID slot, CK_SESSION_HANDLE session, const CK_A
 		azkv_error("secret key template: CKA_KEY_TYPE is required");
 		return CKR_TEMPLATE_INCOMPLETE;
 	}
-	rv = check_template(tmpl, n, &key_type, value_len);
-	if (rv != CKR_OK)
+	if ((rv = check_template(tmpl, n, &key_type)) != CKR_OK ||
+	    (rv = check_length(tmpl, n, key_type, value_len)) != CKR_OK)
 		return rv;
 
 	azkv_object *obj = calloc(1, sizeof(*obj));

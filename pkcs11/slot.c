@@ -84,7 +84,8 @@ CK_RV C_GetTokenInfo(CK_SLOT_ID slot, CK_TOKEN_INFO *info)
 	               is_managed_hsm(tok->vault->url) ? "Managed HSM" : "Key Vault");
 	azkv_pad_field(info->serialNumber, sizeof(info->serialNumber), serial);
 	/* No PIN: the Azure identity in the configuration decides access. */
-	info->flags = CKF_TOKEN_INITIALIZED | CKF_RNG;
+	/* "PIN initialised" keeps clients from offering to set one up. */
+	info->flags = CKF_TOKEN_INITIALIZED | CKF_RNG | CKF_USER_PIN_INITIALIZED;
 	info->ulMaxSessionCount = CK_EFFECTIVELY_INFINITE;
 	info->ulMaxRwSessionCount = CK_EFFECTIVELY_INFINITE;
 	azkv_lock_acquire(azkv_g.lock);

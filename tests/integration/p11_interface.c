@@ -68,6 +68,11 @@ int main(void)
 	CHECK(f3->C_MessageEncryptInit(1, NULL, 0) == CKR_CRYPTOKI_NOT_INITIALIZED,
 	      "3.0 function before C_Initialize");
 	CHECK(f3->C_Initialize(NULL) == CKR_OK, "C_Initialize through the 3.0 list");
+	CK_INFO info3, info2;
+	CHECK(f3->C_GetInfo(&info3) == CKR_OK && info3.cryptokiVersion.major == 3 &&
+	              f2->C_GetInfo(&info2) == CKR_OK && info2.cryptokiVersion.major == 2 &&
+	              info2.cryptokiVersion.minor == 40,
+	      "C_GetInfo reports the version of the list it is called through");
 	CK_SESSION_HANDLE s;
 	CHECK(f3->C_OpenSession(0, CKF_SERIAL_SESSION, NULL, NULL, &s) == CKR_OK, "C_OpenSession");
 	CHECK(f3->C_MessageEncryptInit(s, NULL, 0) == CKR_FUNCTION_NOT_SUPPORTED &&
