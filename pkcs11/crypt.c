@@ -1,30 +1,66 @@
-/* C_EncryptInit/C_Encrypt and C_DecryptInit/C_Decrypt: the session side of
- * cipher operations; the mechanisms themselves are in op_*.c. */
+/* C_EncryptInit .. C_EncryptFinal and C_DecryptInit .. C_DecryptFinal: the
+ * session side of cipher operations; the mechanisms are in op_*.c behind
+ * azkv_cipher_ops. Calls run without the module lock (RSA decryption is a
+ * vault request): the operation's state is taken out of the session for
+ * the call (operation.h). */
+#include <stdlib.h>
+
 #include "log.h"
+#include "mech.h"
 #include "module.h"
 #include "object.h"
-#include "rv.h"
 #include "session.h"
+
+typedef struct cipher_state {
+	const azkv_cipher_ops *ops;
+	void *fctx; /* the family's state */
+	int multi;  /* an update consumed input: single-part calls are refused */
+} cipher_state;
+
+static void state_free(void *p)
+{
+	cipher_state *st = p;
+	if (st == NULL)
+		return;
+	st->ops->free(st->fctx);
+	free(st);
+}
+
+enum call { RUN, UPDATE, FINAL };
+
+static const char *call_name(int encrypt, enum call call)
+{
+	static const char *const names[2][3] = {
+	        {"C_Decrypt", "C_DecryptUpdate", "C_DecryptFinal"},
+	        {"C_Encrypt", "C_EncryptUpdate", "C_EncryptFinal"},
+	};
+	return names[encrypt ? 1 : 0][call];
+}
 
 static CK_RV cipher_init(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism, CK_OBJECT_HANDLE key,
                          int encrypt)
 {
 	AZKV_REQUIRE_INIT();
 	const char *fn = encrypt ? "C_EncryptInit" : "C_DecryptInit";
+	cipher_state *st = NULL;
 	CK_RV rv;
 	azkv_lock_acquire(azkv_g.lock);
 	azkv_session *s = azkv_sessions_get(session);
 	if (s == NULL) {
+		azkv_error("%s: session %lu is not open", fn, (unsigned long)session);
 		rv = CKR_SESSION_HANDLE_INVALID;
 		goto out;
 	}
+	azkv_op *op = azkv_session_op(s, encrypt ? AZKV_OPER_ENCRYPT : AZKV_OPER_DECRYPT);
 	if (mechanism == NULL) {
-		rv = CKR_ARGUMENTS_BAD;
+		/* PKCS#11 3.0: a NULL mechanism ends the active operation. */
+		azkv_op_end(op);
+		rv = CKR_OK;
 		goto out;
 	}
-	azkv_cipher_op *op = encrypt ? &s->encrypt : &s->decrypt;
-	if (op->ops != NULL) {
-		rv = CKR_OPERATION_ACTIVE;
+	if ((rv = azkv_op_check_idle(op)) != CKR_OK) {
+		azkv_error("%s: an operation is already active in session %lu", fn,
+		           (unsigned long)session);
 		goto out;
 	}
 	const azkv_cipher_ops *ops = azkv_cipher_find(mechanism->mechanism);
@@ -36,52 +72,71 @@ static CK_RV cipher_init(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism, CK_
 	}
 	const azkv_object *obj = azkv_objects_get(key);
 	if (obj == NULL || obj->slot != s->slot) {
+		azkv_error("%s: key handle %lu is not valid", fn, (unsigned long)key);
 		rv = CKR_KEY_HANDLE_INVALID;
 		goto out;
 	}
-	if (!azkv_attrs_bool(&obj->attrs, encrypt ? CKA_ENCRYPT : CKA_DECRYPT, CK_FALSE)) {
-		azkv_error("%s: key %lu does not allow %s", fn, (unsigned long)key,
-		           encrypt ? "CKA_ENCRYPT" : "CKA_DECRYPT");
-		rv = CKR_KEY_FUNCTION_NOT_PERMITTED;
+	if ((rv = azkv_key_usage_check(obj, key, encrypt ? CKA_ENCRYPT : CKA_DECRYPT, fn)) !=
+	    CKR_OK)
+		goto out;
+	if ((st = calloc(1, sizeof(*st))) == NULL) {
+		rv = CKR_HOST_MEMORY;
 		goto out;
 	}
-	rv = ops->init(&op->ctx, mechanism, obj, encrypt);
-	if (rv == CKR_OK)
-		op->ops = ops;
+	st->ops = ops;
+	if ((rv = ops->init(&st->fctx, mechanism, obj, encrypt)) != CKR_OK)
+		goto out;
+	if ((rv = azkv_key_mech_check(obj, key, mechanism->mechanism, fn)) != CKR_OK)
+		goto out;
+	azkv_op_start(op, st, state_free);
+	st = NULL;
 out:
+	state_free(st);
 	azkv_lock_release(azkv_g.lock);
 	return rv;
 }
 
-static CK_RV cipher_run(CK_SESSION_HANDLE session, int encrypt, const unsigned char *in,
-                        CK_ULONG in_len, unsigned char *out, CK_ULONG *out_len)
+static CK_RV cipher_call(CK_SESSION_HANDLE session, int encrypt, enum call call,
+                         const unsigned char *in, CK_ULONG in_len, unsigned char *out,
+                         CK_ULONG *out_len)
 {
 	AZKV_REQUIRE_INIT();
-	CK_RV rv;
-	azkv_lock_acquire(azkv_g.lock);
-	azkv_session *s = azkv_sessions_get(session);
-	if (s == NULL) {
-		rv = CKR_SESSION_HANDLE_INVALID;
-		goto out;
-	}
-	azkv_cipher_op *op = encrypt ? &s->encrypt : &s->decrypt;
-	if (op->ops == NULL) {
-		rv = CKR_OPERATION_NOT_INITIALIZED;
-		goto out;
-	}
+	const char *fn = call_name(encrypt, call);
+	azkv_op_kind kind = encrypt ? AZKV_OPER_ENCRYPT : AZKV_OPER_DECRYPT;
+	void *p = NULL;
+	CK_RV rv = azkv_session_op_take(session, kind, fn, &p);
+	if (rv != CKR_OK)
+		return rv;
+	cipher_state *st = p;
+	int keep = 0;
+
 	if ((in == NULL && in_len > 0) || out_len == NULL) {
+		azkv_error("%s: NULL input or output length", fn);
 		rv = CKR_ARGUMENTS_BAD;
-		azkv_cipher_op_end(op);
-		goto out;
+	} else if (call == RUN && st->multi) {
+		azkv_error("%s: a multi-part operation is under way; it ends with %s", fn,
+		           call_name(encrypt, FINAL));
+		rv = CKR_OPERATION_ACTIVE;
+	} else if (call != RUN && st->ops->update == NULL) {
+		azkv_error("%s: mechanism 0x%lx is single-part only (%s)", fn,
+		           (unsigned long)st->ops->mechs[0], call_name(encrypt, RUN));
+		rv = CKR_FUNCTION_NOT_SUPPORTED;
+	} else {
+		if (call == RUN)
+			rv = st->ops->run(st->fctx, in, in_len, out, out_len);
+		else if (call == UPDATE)
+			rv = st->ops->update(st->fctx, in, in_len, out, out_len);
+		else
+			rv = st->ops->final(st->fctx, out, out_len);
+		/* A length query or a short buffer leaves the operation as it
+		 * was; an update that worked leaves it going; anything else
+		 * ends it. */
+		keep = rv == CKR_BUFFER_TOO_SMALL || (rv == CKR_OK && out == NULL) ||
+		       (rv == CKR_OK && call == UPDATE);
+		if (rv == CKR_OK && call == UPDATE && out != NULL)
+			st->multi = 1;
 	}
-	/* Software operations on copied keys: quick, so done under the lock. */
-	rv = op->ops->run(op->ctx, in, in_len, out, out_len);
-	/* A length query or a short buffer leaves the operation active. */
-	if (!(rv == CKR_BUFFER_TOO_SMALL || (rv == CKR_OK && out == NULL)))
-		azkv_cipher_op_end(op);
-out:
-	azkv_lock_release(azkv_g.lock);
-	return rv;
+	return azkv_session_op_return(session, kind, st, state_free, keep, rv);
 }
 
 CK_RV C_EncryptInit(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism, CK_OBJECT_HANDLE key)
@@ -92,7 +147,18 @@ CK_RV C_EncryptInit(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism, CK_OBJEC
 CK_RV C_Encrypt(CK_SESSION_HANDLE session, unsigned char *data, CK_ULONG data_len,
                 unsigned char *encrypted, CK_ULONG *encrypted_len)
 {
-	return cipher_run(session, 1, data, data_len, encrypted, encrypted_len);
+	return cipher_call(session, 1, RUN, data, data_len, encrypted, encrypted_len);
+}
+
+CK_RV C_EncryptUpdate(CK_SESSION_HANDLE session, unsigned char *part, CK_ULONG part_len,
+                      unsigned char *out, CK_ULONG *out_len)
+{
+	return cipher_call(session, 1, UPDATE, part, part_len, out, out_len);
+}
+
+CK_RV C_EncryptFinal(CK_SESSION_HANDLE session, unsigned char *out, CK_ULONG *out_len)
+{
+	return cipher_call(session, 1, FINAL, NULL, 0, out, out_len);
 }
 
 CK_RV C_DecryptInit(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism, CK_OBJECT_HANDLE key)
@@ -103,5 +169,16 @@ CK_RV C_DecryptInit(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism, CK_OBJEC
 CK_RV C_Decrypt(CK_SESSION_HANDLE session, unsigned char *encrypted, CK_ULONG encrypted_len,
                 unsigned char *data, CK_ULONG *data_len)
 {
-	return cipher_run(session, 0, encrypted, encrypted_len, data, data_len);
+	return cipher_call(session, 0, RUN, encrypted, encrypted_len, data, data_len);
+}
+
+CK_RV C_DecryptUpdate(CK_SESSION_HANDLE session, unsigned char *part, CK_ULONG part_len,
+                      unsigned char *out, CK_ULONG *out_len)
+{
+	return cipher_call(session, 0, UPDATE, part, part_len, out, out_len);
+}
+
+CK_RV C_DecryptFinal(CK_SESSION_HANDLE session, unsigned char *out, CK_ULONG *out_len)
+{
+	return cipher_call(session, 0, FINAL, NULL, 0, out, out_len);
 }

@@ -55,6 +55,11 @@ CK_RV azkv_secret_key_new(CK_SLOT_ID slot, CK_SESSION_HANDLE session, const CK_A
  * azkv_secret_key_new checks except what depends on the key's length. */
 CK_RV azkv_secret_template_check(const CK_ATTRIBUTE *tmpl, CK_ULONG n);
 
+/* A certificate object for the vault key object key (its CKA_ID and
+ * label), from a PEM file; refused (logged) when the certificate does not
+ * hold the key's public key. */
+CK_RV azkv_cert_object_new(const azkv_object *key, const char *pem_path, azkv_object **out);
+
 /* C_GetAttributeValue on one object. */
 CK_RV azkv_object_get_attributes(const azkv_object *obj, CK_ATTRIBUTE *tmpl, CK_ULONG n);
 

@@ -1,5 +1,10 @@
+/* CKM_AES_GCM. Single-part, and multi-part: encryption streams (the tag
+ * comes from C_EncryptFinal); decryption buffers the ciphertext and
+ * releases the plaintext from C_DecryptFinal only once the tag checked,
+ * so unauthenticated plaintext never leaves the module. */
 #include "op_aes_gcm.h"
 
+#include <limits.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <stdlib.h>
@@ -19,6 +24,9 @@ typedef struct gcm_ctx {
 	unsigned char *aad;
 	size_t aad_len;
 	size_t tag_len;
+	EVP_CIPHER_CTX *evp; /* multi-part encryption, from the first update */
+	unsigned char *buf;  /* multi-part decryption: the ciphertext so far */
+	size_t buf_len, buf_cap;
 } gcm_ctx;
 
 static void gcm_free(void *p)
@@ -28,6 +36,8 @@ static void gcm_free(void *p)
 		return;
 	free(c->iv);
 	free(c->aad);
+	EVP_CIPHER_CTX_free(c->evp);
+	OPENSSL_clear_free(c->buf, c->buf_cap);
 	OPENSSL_clear_free(c, sizeof(*c));
 }
 
@@ -40,13 +50,16 @@ static CK_RV gcm_init(void **out, const CK_MECHANISM *m, const azkv_object *key,
 	}
 	/* 96..128-bit tags in 8-bit steps; what GCM and OpenSSL accept. */
 	if (p->ulTagBits < 96 || p->ulTagBits > 128 || p->ulTagBits % 8 != 0 || p->ulIvLen == 0 ||
-	    p->pIv == NULL || (p->ulAADLen > 0 && p->pAAD == NULL)) {
+	    p->ulIvLen > INT_MAX || p->ulAADLen > INT_MAX || p->pIv == NULL ||
+	    (p->ulAADLen > 0 && p->pAAD == NULL)) {
 		azkv_error("CKM_AES_GCM: unsupported parameters (tag %lu bits, IV %lu bytes)",
 		           (unsigned long)p->ulTagBits, (unsigned long)p->ulIvLen);
 		return CKR_MECHANISM_PARAM_INVALID;
 	}
-	if (key->cls != CKO_SECRET_KEY || key->key_type != CKK_AES)
+	if (key->cls != CKO_SECRET_KEY || key->key_type != CKK_AES) {
+		azkv_error("CKM_AES_GCM: the key is not an AES key");
 		return CKR_KEY_TYPE_INCONSISTENT;
+	}
 
 	gcm_ctx *c = calloc(1, sizeof(*c));
 	if (c == NULL)
@@ -82,16 +95,42 @@ static const EVP_CIPHER *cipher_for(size_t key_len)
 	}
 }
 
+/* A cipher context keyed, with IV and AAD given. */
+static EVP_CIPHER_CTX *gcm_start(const gcm_ctx *c)
+{
+	int len = 0;
+	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+	if (ctx == NULL)
+		return NULL;
+	if (!EVP_CipherInit_ex(ctx, cipher_for(c->key_len), NULL, NULL, NULL, c->encrypt) ||
+	    !EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, (int)c->iv_len, NULL) ||
+	    !EVP_CipherInit_ex(ctx, NULL, NULL, c->key, c->iv, c->encrypt) ||
+	    (c->aad_len && !EVP_CipherUpdate(ctx, NULL, &len, c->aad, (int)c->aad_len))) {
+		EVP_CIPHER_CTX_free(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
 static CK_RV gcm_run(void *p, const unsigned char *in, CK_ULONG in_len, unsigned char *out,
                      CK_ULONG *out_len)
 {
 	gcm_ctx *c = p;
 	CK_ULONG need;
+	if (in_len > INT_MAX - 16) {
+		azkv_error("CKM_AES_GCM: %lu bytes is more than one call can take",
+		           (unsigned long)in_len);
+		return c->encrypt ? CKR_DATA_LEN_RANGE : CKR_ENCRYPTED_DATA_LEN_RANGE;
+	}
 	if (c->encrypt) {
 		need = in_len + c->tag_len;
 	} else {
-		if (in_len < c->tag_len)
+		if (in_len < c->tag_len) {
+			azkv_error("CKM_AES_GCM: %lu bytes of ciphertext is shorter than the "
+			           "%zu-byte tag",
+			           (unsigned long)in_len, c->tag_len);
 			return CKR_ENCRYPTED_DATA_LEN_RANGE;
+		}
 		need = in_len - c->tag_len;
 	}
 	if (out == NULL) {
@@ -106,14 +145,8 @@ static CK_RV gcm_run(void *p, const unsigned char *in, CK_ULONG in_len, unsigned
 	CK_RV rv = CKR_FUNCTION_FAILED;
 	int len = 0, fin = 0;
 	size_t body = c->encrypt ? in_len : in_len - c->tag_len;
-	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+	EVP_CIPHER_CTX *ctx = gcm_start(c);
 	if (ctx == NULL)
-		return CKR_HOST_MEMORY;
-	if (!EVP_CipherInit_ex(ctx, cipher_for(c->key_len), NULL, NULL, NULL, c->encrypt) ||
-	    !EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, (int)c->iv_len, NULL) ||
-	    !EVP_CipherInit_ex(ctx, NULL, NULL, c->key, c->iv, c->encrypt))
-		goto out;
-	if (c->aad_len && !EVP_CipherUpdate(ctx, NULL, &len, c->aad, (int)c->aad_len))
 		goto out;
 	if (!c->encrypt &&
 	    !EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, (int)c->tag_len, (void *)(in + body)))
@@ -135,13 +168,105 @@ static CK_RV gcm_run(void *p, const unsigned char *in, CK_ULONG in_len, unsigned
 	*out_len = need;
 	rv = CKR_OK;
 out:
+	if (rv == CKR_FUNCTION_FAILED)
+		azkv_error("CKM_AES_GCM: OpenSSL failed");
 	EVP_CIPHER_CTX_free(ctx);
 	return rv;
 }
 
+/* Decryption: keeps the ciphertext for the final call. */
+static CK_RV gcm_buffer(gcm_ctx *c, const unsigned char *in, size_t in_len)
+{
+	if (in_len > INT_MAX - 16 - c->buf_len) {
+		azkv_error("CKM_AES_GCM: more ciphertext than one operation can take");
+		return CKR_ENCRYPTED_DATA_LEN_RANGE;
+	}
+	if (c->buf_len + in_len > c->buf_cap) {
+		size_t cap = c->buf_cap ? c->buf_cap : 256;
+		while (cap < c->buf_len + in_len)
+			cap *= 2;
+		unsigned char *grown = OPENSSL_malloc(cap);
+		if (grown == NULL)
+			return CKR_HOST_MEMORY;
+		if (c->buf_len)
+			memcpy(grown, c->buf, c->buf_len);
+		OPENSSL_clear_free(c->buf, c->buf_cap);
+		c->buf = grown;
+		c->buf_cap = cap;
+	}
+	if (in_len)
+		memcpy(c->buf + c->buf_len, in, in_len);
+	c->buf_len += in_len;
+	return CKR_OK;
+}
+
+static CK_RV gcm_update(void *p, const unsigned char *in, CK_ULONG in_len, unsigned char *out,
+                        CK_ULONG *out_len)
+{
+	gcm_ctx *c = p;
+	if (!c->encrypt) {
+		/* Nothing is released before the tag is checked. */
+		*out_len = 0;
+		return out == NULL ? CKR_OK : gcm_buffer(c, in, in_len);
+	}
+	if (in_len > INT_MAX) {
+		azkv_error("CKM_AES_GCM: %lu bytes is more than one call can take",
+		           (unsigned long)in_len);
+		return CKR_DATA_LEN_RANGE;
+	}
+	if (out == NULL) {
+		*out_len = in_len;
+		return CKR_OK;
+	}
+	if (*out_len < in_len) {
+		*out_len = in_len;
+		return CKR_BUFFER_TOO_SMALL;
+	}
+	if (c->evp == NULL && (c->evp = gcm_start(c)) == NULL) {
+		azkv_error("CKM_AES_GCM: OpenSSL failed");
+		return CKR_FUNCTION_FAILED;
+	}
+	int len = 0;
+	if (in_len > 0 &&
+	    (!EVP_EncryptUpdate(c->evp, out, &len, in, (int)in_len) || (CK_ULONG)len != in_len)) {
+		azkv_error("CKM_AES_GCM: OpenSSL failed");
+		return CKR_FUNCTION_FAILED;
+	}
+	*out_len = in_len;
+	return CKR_OK;
+}
+
+static CK_RV gcm_final(void *p, unsigned char *out, CK_ULONG *out_len)
+{
+	gcm_ctx *c = p;
+	if (!c->encrypt)
+		return gcm_run(c, c->buf, c->buf_len, out, out_len);
+	if (out == NULL) {
+		*out_len = c->tag_len;
+		return CKR_OK;
+	}
+	if (*out_len < c->tag_len) {
+		*out_len = c->tag_len;
+		return CKR_BUFFER_TOO_SMALL;
+	}
+	unsigned char tail[16];
+	int len = 0;
+	if ((c->evp == NULL && (c->evp = gcm_start(c)) == NULL) ||
+	    !EVP_EncryptFinal_ex(c->evp, tail, &len) || len != 0 ||
+	    !EVP_CIPHER_CTX_ctrl(c->evp, EVP_CTRL_GCM_GET_TAG, (int)c->tag_len, out)) {
+		azkv_error("CKM_AES_GCM: OpenSSL failed");
+		return CKR_FUNCTION_FAILED;
+	}
+	*out_len = c->tag_len;
+	return CKR_OK;
+}
+
 const azkv_cipher_ops azkv_aes_gcm_ops = {
-        .mech = CKM_AES_GCM,
+        .mechs = {CKM_AES_GCM},
+        .n_mechs = 1,
         .init = gcm_init,
         .run = gcm_run,
+        .update = gcm_update,
+        .final = gcm_final,
         .free = gcm_free,
 };

@@ -21,11 +21,16 @@ CK_RV azkv_rv_map(const azkv_err *err, azkv_rv_ctx ctx)
 		/* The key went away in the vault since we listed it. */
 		if (ctx == AZKV_CTX_UNWRAP)
 			return CKR_UNWRAPPING_KEY_HANDLE_INVALID;
-		return ctx == AZKV_CTX_KEY_OP ? CKR_KEY_HANDLE_INVALID : CKR_DEVICE_ERROR;
+		return ctx == AZKV_CTX_KEY_OP || ctx == AZKV_CTX_SIGN ? CKR_KEY_HANDLE_INVALID
+		                                                      : CKR_DEVICE_ERROR;
 	case AZKV_ERR_BAD_PARAMETER:
 		/* The vault could not decrypt what it was given. */
 		if (ctx == AZKV_CTX_UNWRAP)
 			return CKR_WRAPPED_KEY_INVALID;
+		/* The module checks the digest and alg before it asks, so a
+		 * refused sign is a failure, not bad data. */
+		if (ctx == AZKV_CTX_SIGN)
+			return CKR_FUNCTION_FAILED;
 		return ctx == AZKV_CTX_KEY_OP ? CKR_ENCRYPTED_DATA_INVALID : CKR_DEVICE_ERROR;
 	case AZKV_ERR_UNSUPPORTED:
 		return CKR_MECHANISM_INVALID;
@@ -104,6 +109,11 @@ const char *azkv_rv_name(CK_RV rv)
 		NAME(CKR_CRYPTOKI_ALREADY_INITIALIZED);
 		NAME(CKR_RANDOM_SEED_NOT_SUPPORTED);
 		NAME(CKR_TOKEN_WRITE_PROTECTED);
+		NAME(CKR_SIGNATURE_INVALID);
+		NAME(CKR_SIGNATURE_LEN_RANGE);
+		NAME(CKR_SESSION_CLOSED);
+		NAME(CKR_FUNCTION_NOT_PARALLEL);
+		NAME(CKR_PIN_INCORRECT);
 #undef NAME
 	}
 	return "CKR_VENDOR_OR_UNKNOWN";

@@ -41,8 +41,10 @@ static void session_free(azkv_session *s)
 {
 	azkv_objects_destroy_session(s->handle);
 	free(s->find.handles);
-	azkv_cipher_op_end(&s->encrypt);
-	azkv_cipher_op_end(&s->decrypt);
+	azkv_op_end(&s->encrypt);
+	azkv_op_end(&s->decrypt);
+	azkv_op_end(&s->sign);
+	azkv_op_end(&s->verify);
 	free(s);
 }
 

@@ -5,7 +5,7 @@
 #include <p11-kit/pkcs11.h>
 #include <stddef.h>
 
-#include "mech.h"
+#include "operation.h"
 
 typedef struct azkv_find_state {
 	int active;
@@ -18,8 +18,11 @@ typedef struct azkv_session {
 	CK_SLOT_ID slot;
 	CK_FLAGS flags;
 	azkv_find_state find;
-	azkv_cipher_op encrypt;
-	azkv_cipher_op decrypt;
+	/* The active operations (crypt.c, sign.c). */
+	azkv_op encrypt;
+	azkv_op decrypt;
+	azkv_op sign;
+	azkv_op verify;
 } azkv_session;
 
 /* All need the module lock held. NULL when the handle is not open. */

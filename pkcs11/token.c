@@ -43,10 +43,27 @@ typedef struct loaded {
 	size_t n, cap;
 } loaded;
 
+/* Appends obj to l (owned). */
+static CK_RV loaded_add(loaded *l, azkv_object *obj)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		azkv_object **grown = realloc(l->objs, cap * sizeof(*grown));
+		if (grown == NULL) {
+			azkv_object_free(obj);
+			return CKR_HOST_MEMORY;
+		}
+		l->objs = grown;
+		l->cap = cap;
+	}
+	l->objs[l->n++] = obj;
+	return CKR_OK;
+}
+
 static int loaded_has_kid(const loaded *l, const char *kid)
 {
 	for (size_t i = 0; i < l->n; i++)
-		if (!strcmp(l->objs[i]->vkey->key.jwk.kid, kid))
+		if (l->objs[i]->vkey != NULL && !strcmp(l->objs[i]->vkey->key.jwk.kid, kid))
 			return 1;
 	return 0;
 }
@@ -86,20 +103,11 @@ static CK_RV load_version(azkv_token *tok, loaded *l, const char *name, const ch
 		return CKR_OK; /* a key type we do not expose; logged */
 	if (rv != CKR_OK)
 		return rv;
-	if (l->n + 2 > l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 16;
-		azkv_object **grown = realloc(l->objs, cap * sizeof(*grown));
-		if (grown == NULL) {
-			azkv_object_free(pub);
-			azkv_object_free(priv);
-			return CKR_HOST_MEMORY;
-		}
-		l->objs = grown;
-		l->cap = cap;
+	if ((rv = loaded_add(l, pub)) != CKR_OK) {
+		azkv_object_free(priv);
+		return rv;
 	}
-	l->objs[l->n++] = pub;
-	l->objs[l->n++] = priv;
-	return CKR_OK;
+	return loaded_add(l, priv);
 }
 
 /* The latest version of name, then every older version the vault lists
@@ -167,6 +175,38 @@ static CK_RV load_listed_keys(azkv_token *tok, loaded *l)
 	return rv;
 }
 
+/* The certificates the configuration shows beside keys, each matched to
+ * the private key object labelled as its entry ("name" is the latest
+ * version, "name/version" an older one). A certificate that cannot be
+ * shown is logged and skipped: the keys work without it. */
+static CK_RV attach_certificates(azkv_token *tok, loaded *l)
+{
+	size_t n_keys = l->n;
+	for (size_t c = 0; c < tok->vault->n_certs; c++) {
+		const char *want = tok->vault->cert_keys[c];
+		const azkv_object *key = NULL;
+		for (size_t i = 0; i < n_keys && key == NULL; i++) {
+			const CK_ATTRIBUTE *label = azkv_attrs_find(&l->objs[i]->attrs, CKA_LABEL);
+			if (l->objs[i]->cls == CKO_PRIVATE_KEY && label != NULL &&
+			    label->ulValueLen == strlen(want) &&
+			    memcmp(label->pValue, want, label->ulValueLen) == 0)
+				key = l->objs[i];
+		}
+		if (key == NULL) {
+			azkv_warn("certificate %s: no key '%s' in %s", tok->vault->cert_files[c],
+			          want, tok->vault->url);
+			continue;
+		}
+		azkv_object *cert = NULL;
+		if (azkv_cert_object_new(key, tok->vault->cert_files[c], &cert) != CKR_OK)
+			continue;
+		CK_RV rv = loaded_add(l, cert);
+		if (rv != CKR_OK)
+			return rv;
+	}
+	return CKR_OK;
+}
+
 CK_RV azkv_token_load(azkv_token *tok)
 {
 	CK_RV rv = CKR_OK;
@@ -181,6 +221,8 @@ CK_RV azkv_token_load(azkv_token *tok)
 
 	azkv_debug("loading keys of %s", tok->vault->url);
 	rv = tok->vault->n_keys > 0 ? load_named_keys(tok, &l) : load_listed_keys(tok, &l);
+	if (rv == CKR_OK)
+		rv = attach_certificates(tok, &l);
 	if (rv != CKR_OK)
 		goto out;
 
@@ -193,7 +235,7 @@ CK_RV azkv_token_load(azkv_token *tok)
 	if (rv == CKR_OK)
 		tok->loaded = 1;
 	azkv_lock_release(azkv_g.lock);
-	azkv_info("%s: %zu key version(s) loaded", tok->vault->url, l.n / 2);
+	azkv_info("%s: %zu object(s) loaded", tok->vault->url, l.n);
 out:
 	azkv_lock_release(tok->load_lock);
 	for (size_t i = 0; i < l.n; i++)

@@ -36,28 +36,6 @@ CK_RV C_SetOperationState(CK_SESSION_HANDLE session, unsigned char *state, CK_UL
 	UNSUPPORTED;
 }
 
-CK_RV C_EncryptUpdate(CK_SESSION_HANDLE session, unsigned char *part, CK_ULONG part_len,
-                      unsigned char *out, CK_ULONG *out_len)
-{
-	UNSUPPORTED;
-}
-
-CK_RV C_EncryptFinal(CK_SESSION_HANDLE session, unsigned char *out, CK_ULONG *out_len)
-{
-	UNSUPPORTED;
-}
-
-CK_RV C_DecryptUpdate(CK_SESSION_HANDLE session, unsigned char *part, CK_ULONG part_len,
-                      unsigned char *out, CK_ULONG *out_len)
-{
-	UNSUPPORTED;
-}
-
-CK_RV C_DecryptFinal(CK_SESSION_HANDLE session, unsigned char *out, CK_ULONG *out_len)
-{
-	UNSUPPORTED;
-}
-
 CK_RV C_DigestInit(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism)
 {
 	UNSUPPORTED;
@@ -84,27 +62,6 @@ CK_RV C_DigestFinal(CK_SESSION_HANDLE session, unsigned char *digest, CK_ULONG *
 	UNSUPPORTED;
 }
 
-CK_RV C_SignInit(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism, CK_OBJECT_HANDLE key)
-{
-	UNSUPPORTED;
-}
-
-CK_RV C_Sign(CK_SESSION_HANDLE session, unsigned char *data, CK_ULONG data_len, unsigned char *sig,
-             CK_ULONG *sig_len)
-{
-	UNSUPPORTED;
-}
-
-CK_RV C_SignUpdate(CK_SESSION_HANDLE session, unsigned char *part, CK_ULONG part_len)
-{
-	UNSUPPORTED;
-}
-
-CK_RV C_SignFinal(CK_SESSION_HANDLE session, unsigned char *sig, CK_ULONG *sig_len)
-{
-	UNSUPPORTED;
-}
-
 CK_RV C_SignRecoverInit(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism, CK_OBJECT_HANDLE key)
 {
 	UNSUPPORTED;
@@ -112,27 +69,6 @@ CK_RV C_SignRecoverInit(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism, CK_O
 
 CK_RV C_SignRecover(CK_SESSION_HANDLE session, unsigned char *data, CK_ULONG data_len,
                     unsigned char *sig, CK_ULONG *sig_len)
-{
-	UNSUPPORTED;
-}
-
-CK_RV C_VerifyInit(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism, CK_OBJECT_HANDLE key)
-{
-	UNSUPPORTED;
-}
-
-CK_RV C_Verify(CK_SESSION_HANDLE session, unsigned char *data, CK_ULONG data_len,
-               unsigned char *sig, CK_ULONG sig_len)
-{
-	UNSUPPORTED;
-}
-
-CK_RV C_VerifyUpdate(CK_SESSION_HANDLE session, unsigned char *part, CK_ULONG part_len)
-{
-	UNSUPPORTED;
-}
-
-CK_RV C_VerifyFinal(CK_SESSION_HANDLE session, unsigned char *sig, CK_ULONG sig_len)
 {
 	UNSUPPORTED;
 }

@@ -13,6 +13,7 @@
 
 #include "azkv/azkv-pkcs11.h"
 #include "log.h"
+#include "mech.h"
 #include "object.h"
 #include "pkcs11_v3.h"
 
@@ -139,7 +140,9 @@ static CK_RV set_common(azkv_attrs *a, const azkv_vault_key *vk, const char *vau
 	unsigned char *spki = NULL;
 	CK_RV rv;
 	make_id(key, id);
-	CK_MECHANISM_TYPE rsa_mechs[] = {CKM_RSA_PKCS_OAEP, CKM_RSA_PKCS};
+	const CK_MECHANISM_TYPE *mechs; /* every mechanism the module uses it with */
+	size_t n_mechs;
+	azkv_mech_allowed(kt, &mechs, &n_mechs);
 
 	if ((rv = azkv_attrs_set_ulong(a, CKA_CLASS, cls)) != CKR_OK ||
 	    (rv = azkv_attrs_set_ulong(a, CKA_KEY_TYPE, kt)) != CKR_OK ||
@@ -158,8 +161,8 @@ static CK_RV set_common(azkv_attrs *a, const azkv_vault_key *vk, const char *vau
 	    (rv = azkv_attrs_set_ulong(a, CKA_KEY_GEN_MECHANISM, CK_UNAVAILABLE_INFORMATION)) !=
 	            CKR_OK ||
 	    (rv = azkv_attrs_set(a, CKA_SUBJECT, NULL, 0)) != CKR_OK ||
-	    (rv = azkv_attrs_set(a, CKA_ALLOWED_MECHANISMS, kt == CKK_RSA ? rsa_mechs : NULL,
-	                         kt == CKK_RSA ? sizeof(rsa_mechs) : 0)) != CKR_OK ||
+	    (rv = azkv_attrs_set(a, CKA_ALLOWED_MECHANISMS, mechs, n_mechs * sizeof(*mechs))) !=
+	            CKR_OK ||
 	    (rv = azkv_attrs_set_string(a, CKA_AZKV_KEY_ID, key->jwk.kid)) != CKR_OK ||
 	    (rv = azkv_attrs_set_string(a, CKA_AZKV_KEY_VERSION, key->version)) != CKR_OK ||
 	    (rv = azkv_attrs_set_string(a, CKA_AZKV_KEY_NAME, key->name)) != CKR_OK ||

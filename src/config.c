@@ -317,9 +317,46 @@ static azkv_rc parse_key_names(parse_ctx *ctx, const cJSON *item, const char *wh
 	return AZKV_OK;
 }
 
+/* "certificates": {"KEY[/VERSION]": "/path/cert.pem", ...}: X.509
+ * certificates to show beside keys (Java's keystore lists a key only with
+ * its certificate). */
+static azkv_rc parse_certificates(parse_ctx *ctx, const cJSON *item, const char *where,
+                                  azkv_vault_config *v)
+{
+	const cJSON *obj = cJSON_GetObjectItemCaseSensitive(item, "certificates");
+	const cJSON *entry;
+	size_t n = 0, count;
+	if (obj == NULL)
+		return AZKV_OK;
+	if (!cJSON_IsObject(obj))
+		return cfg_err(ctx,
+		               "%s.certificates must be an object: {\"KEY\": \"/path/cert.pem\"}",
+		               where);
+	count = (size_t)cJSON_GetArraySize(obj);
+	v->cert_keys = calloc(count + 1, sizeof(*v->cert_keys));
+	v->cert_files = calloc(count + 1, sizeof(*v->cert_files));
+	if (v->cert_keys == NULL || v->cert_files == NULL)
+		return cfg_nomem(ctx);
+	cJSON_ArrayForEach(entry, obj)
+	{
+		if (!key_name_valid(entry->string))
+			return cfg_err(ctx, "%s.certificates: \"%s\" is not a key name", where,
+			               entry->string);
+		if (!cJSON_IsString(entry) || entry->valuestring[0] == '\0')
+			return cfg_err(ctx, "%s.certificates.%s must be the path of a PEM file",
+			               where, entry->string);
+		v->cert_keys[n] = strdup(entry->string);
+		v->cert_files[n] = strdup(entry->valuestring);
+		v->n_certs = ++n;
+		if (v->cert_keys[n - 1] == NULL || v->cert_files[n - 1] == NULL)
+			return cfg_nomem(ctx);
+	}
+	return AZKV_OK;
+}
+
 static azkv_rc parse_vault(parse_ctx *ctx, const cJSON *item, size_t idx, azkv_vault_config *v)
 {
-	static const char *const keys[] = {"url", "label", "keys", NULL};
+	static const char *const keys[] = {"url", "label", "keys", "certificates", NULL};
 	char where[32], prefix[32], key[40];
 	char *host = NULL;
 	const char *h;
@@ -337,6 +374,8 @@ static azkv_rc parse_vault(parse_ctx *ctx, const cJSON *item, size_t idx, azkv_v
 		rc = get_string(ctx, item, prefix, "label", &v->label);
 	if (rc == AZKV_OK)
 		rc = parse_key_names(ctx, item, where, v);
+	if (rc == AZKV_OK)
+		rc = parse_certificates(ctx, item, where, v);
 	if (rc != AZKV_OK)
 		goto out;
 	if (!v->url) {
@@ -739,6 +778,12 @@ void azkv_config_free(azkv_config *cfg)
 		for (size_t k = 0; k < cfg->vaults[i].n_keys; k++)
 			free(cfg->vaults[i].keys[k]);
 		free(cfg->vaults[i].keys);
+		for (size_t k = 0; k < cfg->vaults[i].n_certs; k++) {
+			free(cfg->vaults[i].cert_keys[k]);
+			free(cfg->vaults[i].cert_files[k]);
+		}
+		free(cfg->vaults[i].cert_keys);
+		free(cfg->vaults[i].cert_files);
 	}
 	free(cfg->vaults);
 	free(cfg->credential.tenant_id);

@@ -2,7 +2,8 @@
  *
  * {
  *   "vaults": [ { "url": "https://demo.vault.azure.net", "label": "demo",
- *                 "keys": ["cmk"] } ],            // optional: no "list" needed
+ *                 "keys": ["cmk"],                 // optional: no "list" needed
+ *                 "certificates": {"cmk": "/path/cmk.pem"} } ],  // optional
  *   "credential": {
  *     "type": "client_secret",              // or "environment"
  *     "tenant_id": "...", "client_id": "...",
@@ -41,6 +42,11 @@ typedef struct azkv_vault_config {
 	char *label; /* token label; defaults to NAME (first host label) */
 	char **keys; /* key names to expose without listing; NULL: list them all */
 	size_t n_keys;
+	/* Certificates shown beside keys: cert_keys[i] ("name" or
+	 * "name/version") has the PEM certificate in cert_files[i]. */
+	char **cert_keys;
+	char **cert_files;
+	size_t n_certs;
 } azkv_vault_config;
 
 typedef struct azkv_credential_config {

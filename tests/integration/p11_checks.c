@@ -6,6 +6,8 @@
  *   p11_checks expect-init RV          C_Initialize gives RV (config errors)
  *   p11_checks expect-find RV          C_FindObjectsInit on slot 0 gives RV
  *   p11_checks expect-unwrap LABEL RV  C_UnwrapKey with LABEL gives RV
+ *   p11_checks crypto                  signatures, encryption, AES (see below)
+ *   p11_checks sign|verify|decrypt ... with files, for openssl to check (see below)
  *
  * Prints one "ok"/"not ok" line per check and exits non-zero on any failure. */
 #include <dlfcn.h>
@@ -356,6 +358,1064 @@ static int expect_unwrap(const char *label, CK_RV want)
 	return failures ? 1 : 0;
 }
 
+/* ---- cryptographic operations ------------------------------------------
+ *
+ *   p11_checks crypto                        sign/verify/encrypt/decrypt/AES checks
+ *   p11_checks sign LABEL MECH IN OUT ...    signs file IN with LABEL's private key
+ *   p11_checks verify LABEL MECH IN SIG ...  C_Verify with LABEL's public key is CKR_OK
+ *   p11_checks decrypt LABEL MECH IN OUT ... decrypts IN with LABEL's private key
+ *
+ * MECH is a name of named_mechs[] below. The vault 'demo' has RSA keys cmk
+ * (2048, every key_op), rsa3072, nosign (wrapKey/unwrapKey only) and
+ * signing (sign/verify only), and EC keys ec (P-256), ec384, ec521 and
+ * ec256k (secp256k1). */
+
+static CK_RSA_PKCS_PSS_PARAMS pss256 = {CKM_SHA256, CKG_MGF1_SHA256, 32};
+static CK_RSA_PKCS_PSS_PARAMS pss384 = {CKM_SHA384, CKG_MGF1_SHA384, 48};
+static CK_RSA_PKCS_PSS_PARAMS pss512 = {CKM_SHA512, CKG_MGF1_SHA512, 64};
+
+static struct {
+	const char *name;
+	CK_MECHANISM mech;
+} named_mechs[] = {
+        {"RSA_PKCS", {CKM_RSA_PKCS, NULL, 0}},
+        {"SHA256_RSA_PKCS", {CKM_SHA256_RSA_PKCS, NULL, 0}},
+        {"SHA384_RSA_PKCS", {CKM_SHA384_RSA_PKCS, NULL, 0}},
+        {"SHA512_RSA_PKCS", {CKM_SHA512_RSA_PKCS, NULL, 0}},
+        {"RSA_PKCS_PSS-SHA256", {CKM_RSA_PKCS_PSS, &pss256, sizeof(pss256)}},
+        {"RSA_PKCS_PSS-SHA384", {CKM_RSA_PKCS_PSS, &pss384, sizeof(pss384)}},
+        {"RSA_PKCS_PSS-SHA512", {CKM_RSA_PKCS_PSS, &pss512, sizeof(pss512)}},
+        {"SHA256_RSA_PKCS_PSS", {CKM_SHA256_RSA_PKCS_PSS, &pss256, sizeof(pss256)}},
+        {"SHA384_RSA_PKCS_PSS", {CKM_SHA384_RSA_PKCS_PSS, &pss384, sizeof(pss384)}},
+        {"SHA512_RSA_PKCS_PSS", {CKM_SHA512_RSA_PKCS_PSS, &pss512, sizeof(pss512)}},
+        {"ECDSA", {CKM_ECDSA, NULL, 0}},
+        {"ECDSA_SHA256", {CKM_ECDSA_SHA256, NULL, 0}},
+        {"ECDSA_SHA384", {CKM_ECDSA_SHA384, NULL, 0}},
+        {"ECDSA_SHA512", {CKM_ECDSA_SHA512, NULL, 0}},
+        {"RSA_PKCS_OAEP-SHA1", {CKM_RSA_PKCS_OAEP, &oaep_sha1, sizeof(oaep_sha1)}},
+        {"RSA_PKCS_OAEP-SHA256", {CKM_RSA_PKCS_OAEP, &oaep_sha256, sizeof(oaep_sha256)}},
+};
+
+static CK_MECHANISM *mech_named(const char *name)
+{
+	for (size_t i = 0; i < sizeof(named_mechs) / sizeof(named_mechs[0]); i++)
+		if (!strcmp(named_mechs[i].name, name))
+			return &named_mechs[i].mech;
+	fprintf(stderr, "p11_checks: unknown mechanism %s\n", name);
+	exit(2);
+}
+
+/* The multi-part (hashing) mechanisms. */
+static int hashes_data(CK_MECHANISM_TYPE m)
+{
+	return m != CKM_RSA_PKCS && m != CKM_RSA_PKCS_PSS && m != CKM_ECDSA;
+}
+
+/* A DigestInfo prefix (RFC 8017, 9.2 note 1) for a digest of len bytes. */
+static size_t digest_info(const char *hash, const unsigned char *digest, size_t len,
+                          unsigned char *out)
+{
+	static const unsigned char sha1[] = {0x30, 0x21, 0x30, 0x09, 0x06, 0x05, 0x2b, 0x0e,
+	                                     0x03, 0x02, 0x1a, 0x05, 0x00, 0x04, 0x14};
+	static const unsigned char sha256[] = {0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60,
+	                                       0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
+	                                       0x01, 0x05, 0x00, 0x04, 0x20};
+	static const unsigned char sha384[] = {0x30, 0x41, 0x30, 0x0d, 0x06, 0x09, 0x60,
+	                                       0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
+	                                       0x02, 0x05, 0x00, 0x04, 0x30};
+	static const unsigned char sha512[] = {0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60,
+	                                       0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
+	                                       0x03, 0x05, 0x00, 0x04, 0x40};
+	const unsigned char *prefix = !strcmp(hash, "sha1")     ? sha1
+	                              : !strcmp(hash, "sha384") ? sha384
+	                              : !strcmp(hash, "sha512") ? sha512
+	                                                        : sha256;
+	size_t plen = prefix == sha1 ? sizeof(sha1) : sizeof(sha256);
+	memcpy(out, prefix, plen);
+	memcpy(out + plen, digest, len);
+	return plen + len;
+}
+
+static size_t read_file(const char *path, unsigned char *buf, size_t cap)
+{
+	FILE *f = fopen(path, "rb");
+	size_t n = f ? fread(buf, 1, cap, f) : 0;
+	if (f == NULL || ferror(f) || !feof(f)) {
+		fprintf(stderr, "p11_checks: cannot read %s (at most %zu bytes)\n", path, cap);
+		exit(2);
+	}
+	fclose(f);
+	return n;
+}
+
+static void write_file(const char *path, const unsigned char *buf, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+	if (f == NULL || fwrite(buf, 1, len, f) != len || fclose(f) != 0) {
+		fprintf(stderr, "p11_checks: cannot write %s\n", path);
+		exit(2);
+	}
+}
+
+/* How many times the module's trace log says needle (0 without one). */
+static int log_count(const char *needle)
+{
+	const char *path = getenv("AZKV_PKCS11_LOG_FILE");
+	FILE *f = path && *path ? fopen(path, "r") : NULL;
+	char line[4096];
+	int n = 0;
+	while (f != NULL && fgets(line, sizeof(line), f) != NULL)
+		n += strstr(line, needle) != NULL;
+	if (f != NULL)
+		fclose(f);
+	return n;
+}
+
+static int tracing(void)
+{
+	const char *level = getenv("AZKV_PKCS11_LOG_LEVEL");
+	const char *path = getenv("AZKV_PKCS11_LOG_FILE");
+	return level && !strcmp(level, "trace") && path && *path;
+}
+
+/* A session secret key of value from C_CreateObject. flags: which of
+ * CKA_EXTRACTABLE, CKA_WRAP, CKA_UNWRAP, CKA_WRAP_WITH_TRUSTED are TRUE
+ * (the others FALSE); never sensitive, so that tests can read it back. */
+enum { K_EXTRACTABLE = 1, K_WRAP = 2, K_UNWRAP = 4, K_TRUSTED_ONLY = 8 };
+#define K_USUAL (K_EXTRACTABLE | K_WRAP | K_UNWRAP)
+
+static CK_OBJECT_HANDLE make_key(CK_SESSION_HANDLE s, CK_KEY_TYPE kt, const unsigned char *value,
+                                 CK_ULONG len, int flags)
+{
+	CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+	CK_BBOOL no = CK_FALSE, ext = (flags & K_EXTRACTABLE) ? CK_TRUE : CK_FALSE,
+	         wrap = (flags & K_WRAP) ? CK_TRUE : CK_FALSE,
+	         unwrap = (flags & K_UNWRAP) ? CK_TRUE : CK_FALSE,
+	         trusted = (flags & K_TRUSTED_ONLY) ? CK_TRUE : CK_FALSE;
+	CK_ATTRIBUTE t[] = {{CKA_CLASS, &cls, sizeof(cls)},
+	                    {CKA_KEY_TYPE, &kt, sizeof(kt)},
+	                    {CKA_VALUE, (void *)value, len},
+	                    {CKA_SENSITIVE, &no, sizeof(no)},
+	                    {CKA_EXTRACTABLE, &ext, sizeof(ext)},
+	                    {CKA_WRAP, &wrap, sizeof(wrap)},
+	                    {CKA_UNWRAP, &unwrap, sizeof(unwrap)},
+	                    {CKA_WRAP_WITH_TRUSTED, &trusted, sizeof(trusted)}};
+	CK_OBJECT_HANDLE h = CK_INVALID_HANDLE;
+	CK_RV rv = p11->C_CreateObject(s, t, sizeof(t) / sizeof(t[0]), &h);
+	if (rv != CKR_OK) {
+		fprintf(stderr, "p11_checks: C_CreateObject: 0x%lx\n", (unsigned long)rv);
+		exit(2);
+	}
+	return h;
+}
+
+static void hex_decode(const char *hex, unsigned char *out, size_t *len)
+{
+	size_t n = 0;
+	for (; hex[0] && hex[1]; hex += 2) {
+		unsigned int b;
+		if (sscanf(hex, "%2x", &b) != 1)
+			break;
+		out[n++] = (unsigned char)b;
+	}
+	*len = n;
+}
+
+/* ---- signatures ---- */
+
+typedef struct sig_case {
+	const char *label;
+	const char *mech;
+	CK_ULONG sig_len;
+	const unsigned char *in; /* data, digest or DigestInfo */
+	CK_ULONG in_len;
+} sig_case;
+
+static CK_RV sign_once(CK_SESSION_HANDLE s, CK_MECHANISM *m, CK_OBJECT_HANDLE priv,
+                       const unsigned char *in, CK_ULONG in_len, unsigned char *sig,
+                       CK_ULONG *sig_len)
+{
+	CK_RV rv = p11->C_SignInit(s, m, priv);
+	return rv != CKR_OK ? rv : p11->C_Sign(s, (unsigned char *)in, in_len, sig, sig_len);
+}
+
+static CK_RV verify_once(CK_SESSION_HANDLE s, CK_MECHANISM *m, CK_OBJECT_HANDLE pub,
+                         const unsigned char *in, CK_ULONG in_len, const unsigned char *sig,
+                         CK_ULONG sig_len)
+{
+	CK_RV rv = p11->C_VerifyInit(s, m, pub);
+	return rv != CKR_OK ? rv
+	                    : p11->C_Verify(s, (unsigned char *)in, in_len, (unsigned char *)sig,
+	                                    sig_len);
+}
+
+/* Three parts of unequal length. */
+static CK_RV sign_parts(CK_SESSION_HANDLE s, CK_MECHANISM *m, CK_OBJECT_HANDLE priv,
+                        const unsigned char *in, CK_ULONG len, unsigned char *sig,
+                        CK_ULONG *sig_len)
+{
+	CK_ULONG a = len / 3, b = len / 2;
+	CK_RV rv;
+	if ((rv = p11->C_SignInit(s, m, priv)) != CKR_OK ||
+	    (rv = p11->C_SignUpdate(s, (unsigned char *)in, a)) != CKR_OK ||
+	    (rv = p11->C_SignUpdate(s, (unsigned char *)in + a, b - a)) != CKR_OK ||
+	    (rv = p11->C_SignUpdate(s, (unsigned char *)in + b, len - b)) != CKR_OK)
+		return rv;
+	return p11->C_SignFinal(s, sig, sig_len);
+}
+
+static CK_RV verify_parts(CK_SESSION_HANDLE s, CK_MECHANISM *m, CK_OBJECT_HANDLE pub,
+                          const unsigned char *in, CK_ULONG len, const unsigned char *sig,
+                          CK_ULONG sig_len)
+{
+	CK_ULONG a = len / 4;
+	CK_RV rv;
+	if ((rv = p11->C_VerifyInit(s, m, pub)) != CKR_OK ||
+	    (rv = p11->C_VerifyUpdate(s, (unsigned char *)in, a)) != CKR_OK ||
+	    (rv = p11->C_VerifyUpdate(s, (unsigned char *)in + a, len - a)) != CKR_OK)
+		return rv;
+	return p11->C_VerifyFinal(s, (unsigned char *)sig, sig_len);
+}
+
+static void check_sig_case(CK_SESSION_HANDLE s, const sig_case *c)
+{
+	CK_OBJECT_HANDLE priv = must_find(s, CKO_PRIVATE_KEY, c->label);
+	CK_OBJECT_HANDLE pub = must_find(s, CKO_PUBLIC_KEY, c->label);
+	CK_MECHANISM *m = mech_named(c->mech);
+	unsigned char sig[600], sig2[600];
+	CK_ULONG len = 0, small = 8;
+	char what[160];
+	CK_RV rv;
+
+	snprintf(what, sizeof(what), "%s %s: C_SignInit", c->label, c->mech);
+	CHECK_RV(p11->C_SignInit(s, m, priv), CKR_OK, what);
+	rv = p11->C_Sign(s, (unsigned char *)c->in, c->in_len, NULL, &len);
+	CHECK(rv == CKR_OK && len == c->sig_len, "%s %s: length query gives %lu (got 0x%lx, %lu)",
+	      c->label, c->mech, c->sig_len, (unsigned long)rv, (unsigned long)len);
+	rv = p11->C_Sign(s, (unsigned char *)c->in, c->in_len, sig, &small);
+	CHECK(rv == CKR_BUFFER_TOO_SMALL && small == c->sig_len,
+	      "%s %s: short buffer gives CKR_BUFFER_TOO_SMALL and the length (0x%lx, %lu)",
+	      c->label, c->mech, (unsigned long)rv, (unsigned long)small);
+	len = sizeof(sig);
+	rv = p11->C_Sign(s, (unsigned char *)c->in, c->in_len, sig, &len);
+	CHECK(rv == CKR_OK && len == c->sig_len,
+	      "%s %s: C_Sign in the vault after both (0x%lx, %lu bytes)", c->label, c->mech,
+	      (unsigned long)rv, (unsigned long)len);
+	snprintf(what, sizeof(what), "%s %s: the operation ended", c->label, c->mech);
+	CHECK_RV(p11->C_Sign(s, (unsigned char *)c->in, c->in_len, sig2, &small),
+	         CKR_OPERATION_NOT_INITIALIZED, what);
+
+	snprintf(what, sizeof(what), "%s %s: C_Verify with the public key", c->label, c->mech);
+	CHECK_RV(verify_once(s, m, pub, c->in, c->in_len, sig, len), CKR_OK, what);
+	sig[len / 2] ^= 0x01;
+	snprintf(what, sizeof(what), "%s %s: C_Verify of a changed signature", c->label, c->mech);
+	CHECK_RV(verify_once(s, m, pub, c->in, c->in_len, sig, len), CKR_SIGNATURE_INVALID, what);
+	sig[len / 2] ^= 0x01;
+	snprintf(what, sizeof(what), "%s %s: C_Verify of a short signature", c->label, c->mech);
+	CHECK_RV(verify_once(s, m, pub, c->in, c->in_len, sig, len - 1), CKR_SIGNATURE_LEN_RANGE,
+	         what);
+	if (!hashes_data(m->mechanism))
+		return;
+
+	CK_ULONG len2 = sizeof(sig2);
+	snprintf(what, sizeof(what), "%s %s: multi-part C_SignUpdate/C_SignFinal", c->label,
+	         c->mech);
+	CHECK_RV(sign_parts(s, m, priv, c->in, c->in_len, sig2, &len2), CKR_OK, what);
+	snprintf(what, sizeof(what), "%s %s: the multi-part signature verifies in one part",
+	         c->label, c->mech);
+	CHECK_RV(verify_once(s, m, pub, c->in, c->in_len, sig2, len2), CKR_OK, what);
+	snprintf(what, sizeof(what), "%s %s: the one-part signature verifies in parts", c->label,
+	         c->mech);
+	CHECK_RV(verify_parts(s, m, pub, c->in, c->in_len, sig, len), CKR_OK, what);
+	if (m->mechanism == CKM_SHA256_RSA_PKCS || m->mechanism == CKM_SHA384_RSA_PKCS ||
+	    m->mechanism == CKM_SHA512_RSA_PKCS)
+		CHECK(len == len2 && !memcmp(sig, sig2, len),
+		      "%s %s: multi-part equals single-part (deterministic)", c->label, c->mech);
+	sig[0] ^= 0x80;
+	snprintf(what, sizeof(what), "%s %s: C_VerifyFinal of a changed signature", c->label,
+	         c->mech);
+	CHECK_RV(verify_parts(s, m, pub, c->in, c->in_len, sig, len), CKR_SIGNATURE_INVALID, what);
+}
+
+static const unsigned char MSG[] = "The quick brown fox signs over the lazy vault, in parts.";
+static unsigned char D32[32], D48[48], D64[64], D66[66], D20[20];
+
+static void check_signatures(CK_SESSION_HANDLE s)
+{
+	unsigned char di256[64], di384[96], di512[96];
+	for (size_t i = 0; i < sizeof(D66); i++) {
+		if (i < sizeof(D20))
+			D20[i] = (unsigned char)(0xa0 + i);
+		if (i < sizeof(D32))
+			D32[i] = (unsigned char)(0x10 + i);
+		if (i < sizeof(D48))
+			D48[i] = (unsigned char)(0x30 + i);
+		if (i < sizeof(D64))
+			D64[i] = (unsigned char)(0x50 + i);
+		D66[i] = (unsigned char)(0xf0 - i);
+	}
+	CK_ULONG n256 = digest_info("sha256", D32, 32, di256);
+	CK_ULONG n384 = digest_info("sha384", D48, 48, di384);
+	CK_ULONG n512 = digest_info("sha512", D64, 64, di512);
+	const CK_ULONG m = sizeof(MSG) - 1;
+	const sig_case cases[] = {
+	        {"cmk", "RSA_PKCS", 256, di256, n256},
+	        {"cmk", "RSA_PKCS", 256, di384, n384},
+	        {"cmk", "RSA_PKCS", 256, di512, n512},
+	        {"cmk", "SHA256_RSA_PKCS", 256, MSG, m},
+	        {"cmk", "SHA384_RSA_PKCS", 256, MSG, m},
+	        {"cmk", "SHA512_RSA_PKCS", 256, MSG, m},
+	        {"cmk", "RSA_PKCS_PSS-SHA256", 256, D32, 32},
+	        {"cmk", "RSA_PKCS_PSS-SHA384", 256, D48, 48},
+	        {"cmk", "RSA_PKCS_PSS-SHA512", 256, D64, 64},
+	        {"cmk", "SHA256_RSA_PKCS_PSS", 256, MSG, m},
+	        {"cmk", "SHA384_RSA_PKCS_PSS", 256, MSG, m},
+	        {"cmk", "SHA512_RSA_PKCS_PSS", 256, MSG, m},
+	        {"signing", "SHA256_RSA_PKCS", 256, MSG, m},
+	        {"rsa3072", "SHA384_RSA_PKCS", 384, MSG, m},
+	        {"rsa3072", "SHA512_RSA_PKCS_PSS", 384, MSG, m},
+	        {"rsa3072", "RSA_PKCS", 384, di256, n256},
+	        {"ec", "ECDSA", 64, D32, 32},
+	        {"ec", "ECDSA_SHA256", 64, MSG, m},
+	        {"ec", "ECDSA_SHA384", 64, MSG, m},
+	        {"ec", "ECDSA_SHA512", 64, MSG, m},
+	        {"ec", "ECDSA", 64, D48, 48}, /* a longer digest is cut, as ECDSA says */
+	        {"ec", "ECDSA", 64, D20, 20}, /* a shorter one is left-padded */
+	        {"ec384", "ECDSA", 96, D48, 48},
+	        {"ec384", "ECDSA_SHA384", 96, MSG, m},
+	        {"ec384", "ECDSA_SHA256", 96, MSG, m},
+	        {"ec521", "ECDSA", 132, D64, 64},
+	        {"ec521", "ECDSA_SHA512", 132, MSG, m},
+	        {"ec521", "ECDSA", 132, D32, 32},
+	        {"ec256k", "ECDSA", 64, D32, 32},
+	        {"ec256k", "ECDSA_SHA256", 64, MSG, m},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		check_sig_case(s, &cases[i]);
+}
+
+static void check_sign_misuse(CK_SESSION_HANDLE s)
+{
+	CK_OBJECT_HANDLE cmk = must_find(s, CKO_PRIVATE_KEY, "cmk");
+	CK_OBJECT_HANDLE cmk_pub = must_find(s, CKO_PUBLIC_KEY, "cmk");
+	CK_OBJECT_HANDLE ec = must_find(s, CKO_PRIVATE_KEY, "ec");
+	CK_OBJECT_HANDLE ec521 = must_find(s, CKO_PRIVATE_KEY, "ec521");
+	CK_OBJECT_HANDLE nosign = must_find(s, CKO_PRIVATE_KEY, "nosign");
+	CK_MECHANISM sha256 = {CKM_SHA256_RSA_PKCS, NULL, 0}, raw = {CKM_RSA_PKCS, NULL, 0};
+	CK_MECHANISM ecdsa = {CKM_ECDSA, NULL, 0};
+	unsigned char sig[600], buf[200];
+	CK_ULONG len = sizeof(sig), l1, l2;
+
+	CHECK_RV(p11->C_SignInit(s, &sha256, nosign), CKR_KEY_FUNCTION_NOT_PERMITTED,
+	         "C_SignInit with a key whose key_ops lack sign");
+	CHECK_RV(p11->C_SignInit(s, &sha256, cmk_pub), CKR_KEY_FUNCTION_NOT_PERMITTED,
+	         "C_SignInit with a public key");
+	CHECK_RV(p11->C_VerifyInit(s, &sha256, cmk), CKR_KEY_FUNCTION_NOT_PERMITTED,
+	         "C_VerifyInit with a private key");
+	CHECK_RV(p11->C_SignInit(s, &ecdsa, cmk), CKR_KEY_TYPE_INCONSISTENT,
+	         "C_SignInit: CKM_ECDSA with an RSA key");
+	CHECK_RV(p11->C_SignInit(s, &sha256, ec), CKR_KEY_TYPE_INCONSISTENT,
+	         "C_SignInit: CKM_SHA256_RSA_PKCS with an EC key");
+	CK_MECHANISM hmac = {CKM_SHA256_HMAC, NULL, 0};
+	CHECK_RV(p11->C_SignInit(s, &hmac, cmk), CKR_MECHANISM_INVALID,
+	         "C_SignInit: a mechanism the module does not have");
+	CHECK_RV(p11->C_SignInit(s, &sha256, 0xdead), CKR_KEY_HANDLE_INVALID,
+	         "C_SignInit: an invalid key handle");
+	CHECK_RV(p11->C_Sign(s, (unsigned char *)MSG, 4, sig, &len), CKR_OPERATION_NOT_INITIALIZED,
+	         "C_Sign without C_SignInit");
+
+	/* One operation at a time; a NULL mechanism ends it (PKCS#11 3.0). */
+	CHECK_RV(p11->C_SignInit(s, &sha256, cmk), CKR_OK, "C_SignInit");
+	CHECK_RV(p11->C_SignInit(s, &sha256, cmk), CKR_OPERATION_ACTIVE, "C_SignInit again");
+	CHECK_RV(p11->C_SignInit(s, NULL, cmk), CKR_OK, "C_SignInit(NULL) ends the operation");
+	CHECK_RV(p11->C_SignFinal(s, sig, &len), CKR_OPERATION_NOT_INITIALIZED,
+	         "nothing is active after that");
+
+	/* Multi-part: length queries keep the data; C_Sign may not finish it. */
+	CHECK_RV(p11->C_SignInit(s, &sha256, cmk), CKR_OK, "C_SignInit for parts");
+	CHECK_RV(p11->C_SignUpdate(s, (unsigned char *)MSG, 10), CKR_OK, "C_SignUpdate");
+	CHECK_RV(p11->C_Sign(s, (unsigned char *)MSG, 10, sig, &len), CKR_OPERATION_ACTIVE,
+	         "C_Sign after C_SignUpdate");
+	CHECK_RV(p11->C_SignUpdate(s, (unsigned char *)MSG, 10), CKR_OPERATION_NOT_INITIALIZED,
+	         "which ended the operation");
+	CHECK_RV(p11->C_SignInit(s, &sha256, cmk), CKR_OK, "C_SignInit for parts");
+	CHECK_RV(p11->C_SignUpdate(s, (unsigned char *)MSG, 10), CKR_OK, "C_SignUpdate 1");
+	CHECK_RV(p11->C_SignUpdate(s, (unsigned char *)MSG + 10, sizeof(MSG) - 11), CKR_OK,
+	         "C_SignUpdate 2");
+	l1 = 0;
+	CHECK(p11->C_SignFinal(s, NULL, &l1) == CKR_OK && l1 == 256, "C_SignFinal length query");
+	l1 = 100;
+	CHECK(p11->C_SignFinal(s, sig, &l1) == CKR_BUFFER_TOO_SMALL && l1 == 256,
+	      "C_SignFinal into a short buffer");
+	l1 = sizeof(sig);
+	CHECK_RV(p11->C_SignFinal(s, sig, &l1), CKR_OK, "C_SignFinal after both");
+	unsigned char one[600];
+	l2 = sizeof(one);
+	CHECK(sign_once(s, &sha256, cmk, MSG, sizeof(MSG) - 1, one, &l2) == CKR_OK && l1 == l2 &&
+	              !memcmp(sig, one, l1),
+	      "parts around a length query and a short buffer sign the same data");
+
+	/* Raw mechanisms are single-part. */
+	CHECK_RV(p11->C_SignInit(s, &ecdsa, ec), CKR_OK, "C_SignInit CKM_ECDSA");
+	CHECK_RV(p11->C_SignUpdate(s, D32, 32), CKR_FUNCTION_NOT_SUPPORTED,
+	         "C_SignUpdate with CKM_ECDSA (single-part)");
+	len = sizeof(sig);
+	CHECK_RV(p11->C_Sign(s, D32, 32, sig, &len), CKR_OPERATION_NOT_INITIALIZED,
+	         "the refused update ended the operation");
+
+	/* ECDSA digests ES512 cannot carry. */
+	len = sizeof(sig);
+	CHECK_RV(sign_once(s, &ecdsa, ec521, D66, 66, sig, &len), CKR_DATA_LEN_RANGE,
+	         "CKM_ECDSA on P-521 with a 66-byte digest");
+
+	/* CKM_RSA_PKCS takes a DigestInfo of SHA-256/384/512. */
+	unsigned char di[128];
+	CK_ULONG n = digest_info("sha1", D20, 20, di);
+	len = sizeof(sig);
+	CHECK_RV(sign_once(s, &raw, cmk, di, n, sig, &len), CKR_MECHANISM_INVALID,
+	         "CKM_RSA_PKCS with a SHA-1 DigestInfo (no such vault algorithm)");
+	CHECK_RV(p11->C_Sign(s, di, n, sig, &len), CKR_OPERATION_NOT_INITIALIZED,
+	         "the refused input ended the operation");
+	len = sizeof(sig);
+	CHECK_RV(sign_once(s, &raw, cmk, D32, 32, sig, &len), CKR_DATA_INVALID,
+	         "CKM_RSA_PKCS with a bare digest");
+	n = digest_info("sha256", D32, 32, di);
+	di[n] = 0;
+	len = sizeof(sig);
+	CHECK_RV(sign_once(s, &raw, cmk, di, n + 1, sig, &len), CKR_DATA_INVALID,
+	         "CKM_RSA_PKCS with a byte after the DigestInfo");
+	len = sizeof(sig);
+	CHECK_RV(sign_once(s, &raw, cmk, di, n - 1, sig, &len), CKR_DATA_INVALID,
+	         "CKM_RSA_PKCS with a truncated DigestInfo");
+	static const unsigned char no_null[] = {0x30, 0x2f, 0x30, 0x0b, 0x06, 0x09,
+	                                        0x60, 0x86, 0x48, 0x01, 0x65, 0x03,
+	                                        0x04, 0x02, 0x01, 0x04, 0x20};
+	memcpy(di, no_null, sizeof(no_null));
+	memcpy(di + sizeof(no_null), D32, 32);
+	len = sizeof(sig);
+	CHECK_RV(sign_once(s, &raw, cmk, di, sizeof(no_null) + 32, sig, &len), CKR_DATA_INVALID,
+	         "CKM_RSA_PKCS with a DigestInfo without NULL parameters");
+	CHECK_RV(verify_once(s, &raw, cmk_pub, buf, 246, sig, 256), CKR_DATA_LEN_RANGE,
+	         "CKM_RSA_PKCS C_Verify of more data than the key signs");
+
+	/* PSS: what the vault can do (salt = digest length, MGF1 of the hash). */
+	CK_RSA_PKCS_PSS_PARAMS p = pss256;
+	CK_MECHANISM pss = {CKM_RSA_PKCS_PSS, &p, sizeof(p)};
+	p.sLen = 0;
+	CHECK_RV(p11->C_SignInit(s, &pss, cmk), CKR_MECHANISM_PARAM_INVALID,
+	         "CKM_RSA_PKCS_PSS with sLen 0");
+	p.sLen = 20;
+	CHECK_RV(p11->C_SignInit(s, &pss, cmk), CKR_MECHANISM_PARAM_INVALID,
+	         "CKM_RSA_PKCS_PSS with sLen 20 and SHA-256");
+	p = pss256;
+	p.mgf = CKG_MGF1_SHA1;
+	CHECK_RV(p11->C_SignInit(s, &pss, cmk), CKR_MECHANISM_PARAM_INVALID,
+	         "CKM_RSA_PKCS_PSS with SHA-256 and MGF1-SHA1");
+	p = (CK_RSA_PKCS_PSS_PARAMS){CKM_SHA_1, CKG_MGF1_SHA1, 20};
+	CHECK_RV(p11->C_SignInit(s, &pss, cmk), CKR_MECHANISM_PARAM_INVALID,
+	         "CKM_RSA_PKCS_PSS with SHA-1 (no such vault algorithm)");
+	p = pss384;
+	CK_MECHANISM pss_sha256 = {CKM_SHA256_RSA_PKCS_PSS, &p, sizeof(p)};
+	CHECK_RV(p11->C_SignInit(s, &pss_sha256, cmk), CKR_MECHANISM_PARAM_INVALID,
+	         "CKM_SHA256_RSA_PKCS_PSS with hashAlg SHA-384");
+	CK_MECHANISM pss_none = {CKM_SHA256_RSA_PKCS_PSS, NULL, 0};
+	CHECK_RV(p11->C_SignInit(s, &pss_none, cmk), CKR_MECHANISM_PARAM_INVALID,
+	         "CKM_SHA256_RSA_PKCS_PSS without parameters");
+	p = pss256;
+	len = sizeof(sig);
+	CHECK_RV(sign_once(s, &pss, cmk, D48, 48, sig, &len), CKR_DATA_LEN_RANGE,
+	         "CKM_RSA_PKCS_PSS (SHA-256) with a 48-byte digest");
+	len = sizeof(sig);
+	CHECK_RV(sign_once(s, &pss, cmk, D32, 32, sig, &len), CKR_OK, "CKM_RSA_PKCS_PSS sign");
+	p.sLen = 0;
+	CHECK_RV(verify_once(s, &pss, cmk_pub, D32, 32, sig, len), CKR_SIGNATURE_INVALID,
+	         "C_Verify honours sLen (0 does not verify a 32-byte salt)");
+	p.sLen = 32;
+	CHECK_RV(verify_once(s, &pss, cmk_pub, D32, 32, sig, len), CKR_OK,
+	         "and the right sLen verifies");
+}
+
+/* p11_checks sign|verify|decrypt LABEL MECH IN OUT [MECH IN OUT]... */
+static int file_ops(const char *op, int argc, char **argv)
+{
+	CHECK_RV(init(), CKR_OK, "C_Initialize");
+	CK_SESSION_HANDLE s = open_session();
+	int sign = !strcmp(op, "sign"), verify = !strcmp(op, "verify");
+	CK_OBJECT_HANDLE key = must_find(s, verify ? CKO_PUBLIC_KEY : CKO_PRIVATE_KEY, argv[0]);
+	static unsigned char in[1 << 16], out[1024];
+	for (int i = 1; i + 2 < argc; i += 3) {
+		CK_MECHANISM *m = mech_named(argv[i]);
+		size_t n = read_file(argv[i + 1], in, sizeof(in));
+		CK_ULONG len = sizeof(out);
+		char what[300];
+		snprintf(what, sizeof(what), "%s %s %s %s", op, argv[0], argv[i], argv[i + 1]);
+		if (sign) {
+			CHECK_RV(sign_once(s, m, key, in, n, out, &len), CKR_OK, what);
+		} else if (verify) {
+			size_t sl = read_file(argv[i + 2], out, sizeof(out));
+			CHECK_RV(verify_once(s, m, key, in, n, out, sl), CKR_OK, what);
+			continue;
+		} else {
+			CK_RV rv = p11->C_DecryptInit(s, m, key);
+			if (rv == CKR_OK)
+				rv = p11->C_Decrypt(s, in, n, out, &len);
+			CHECK_RV(rv, CKR_OK, what);
+		}
+		write_file(argv[i + 2], out, len);
+	}
+	CHECK_RV(p11->C_Finalize(NULL), CKR_OK, "C_Finalize");
+	return failures ? 1 : 0;
+}
+
+/* ---- RSA encryption (local) and decryption (in the vault) ---- */
+
+static CK_RV encrypt_once(CK_SESSION_HANDLE s, CK_MECHANISM *m, CK_OBJECT_HANDLE key,
+                          const unsigned char *in, CK_ULONG in_len, unsigned char *out,
+                          CK_ULONG *out_len)
+{
+	CK_RV rv = p11->C_EncryptInit(s, m, key);
+	return rv != CKR_OK ? rv : p11->C_Encrypt(s, (unsigned char *)in, in_len, out, out_len);
+}
+
+static CK_RV decrypt_once(CK_SESSION_HANDLE s, CK_MECHANISM *m, CK_OBJECT_HANDLE key,
+                          const unsigned char *in, CK_ULONG in_len, unsigned char *out,
+                          CK_ULONG *out_len)
+{
+	CK_RV rv = p11->C_DecryptInit(s, m, key);
+	return rv != CKR_OK ? rv : p11->C_Decrypt(s, (unsigned char *)in, in_len, out, out_len);
+}
+
+static void check_rsa_crypt(CK_SESSION_HANDLE s)
+{
+	static const char *const mechs[] = {"RSA_PKCS_OAEP-SHA1", "RSA_PKCS_OAEP-SHA256",
+	                                    "RSA_PKCS"};
+	CK_OBJECT_HANDLE pub = must_find(s, CKO_PUBLIC_KEY, "cmk");
+	CK_OBJECT_HANDLE priv = must_find(s, CKO_PRIVATE_KEY, "cmk");
+	unsigned char ct[512], pt[512];
+	CK_ULONG len, plen;
+	char what[160];
+
+	for (size_t i = 0; i < sizeof(mechs) / sizeof(mechs[0]); i++) {
+		CK_MECHANISM *m = mech_named(mechs[i]);
+		len = 0;
+		CHECK_RV(p11->C_EncryptInit(s, m, pub), CKR_OK, "C_EncryptInit");
+		CHECK(p11->C_Encrypt(s, D32, 32, NULL, &len) == CKR_OK && len == 256,
+		      "%s: C_Encrypt length query gives 256", mechs[i]);
+		len = sizeof(ct);
+		snprintf(what, sizeof(what), "%s: C_Encrypt with the public key", mechs[i]);
+		CHECK_RV(p11->C_Encrypt(s, D32, 32, ct, &len), CKR_OK, what);
+
+		int calls = log_count("/decrypt -> ");
+		CHECK_RV(p11->C_DecryptInit(s, m, priv), CKR_OK, "C_DecryptInit");
+		plen = 0;
+		CHECK(p11->C_Decrypt(s, ct, len, NULL, &plen) == CKR_OK && plen == 256,
+		      "%s: C_Decrypt length query gives the modulus length", mechs[i]);
+		CHECK(!tracing() || log_count("/decrypt -> ") == calls,
+		      "%s: the length query made no vault request", mechs[i]);
+		plen = 4;
+		CHECK(p11->C_Decrypt(s, ct, len, pt, &plen) == CKR_BUFFER_TOO_SMALL && plen == 32,
+		      "%s: C_Decrypt into 4 bytes: CKR_BUFFER_TOO_SMALL with the real length 32",
+		      mechs[i]);
+		plen = 32;
+		CHECK(p11->C_Decrypt(s, ct, len, pt, &plen) == CKR_OK && plen == 32 &&
+		              !memcmp(pt, D32, 32),
+		      "%s: C_Decrypt in the vault gives the plaintext back", mechs[i]);
+		CHECK(!tracing() || log_count("/decrypt -> ") == calls + 1,
+		      "%s: one vault request for the short buffer and the retry (%d)", mechs[i],
+		      log_count("/decrypt -> ") - calls);
+		plen = sizeof(pt);
+		snprintf(what, sizeof(what), "%s: the operation ended", mechs[i]);
+		CHECK_RV(p11->C_Decrypt(s, ct, len, pt, &plen), CKR_OPERATION_NOT_INITIALIZED,
+		         what);
+
+		ct[100] ^= 0x40;
+		plen = sizeof(pt);
+		snprintf(what, sizeof(what), "%s: C_Decrypt of corrupted ciphertext", mechs[i]);
+		CHECK_RV(decrypt_once(s, m, priv, ct, len, pt, &plen), CKR_ENCRYPTED_DATA_INVALID,
+		         what);
+		calls = log_count("/decrypt -> ");
+		plen = sizeof(pt);
+		snprintf(what, sizeof(what), "%s: C_Decrypt of 255 bytes", mechs[i]);
+		CHECK_RV(decrypt_once(s, m, priv, ct, len - 1, pt, &plen),
+		         CKR_ENCRYPTED_DATA_LEN_RANGE, what);
+		CHECK(!tracing() || log_count("/decrypt -> ") == calls,
+		      "%s: a wrong length costs no vault request", mechs[i]);
+	}
+
+	CK_MECHANISM *oaep256 = mech_named("RSA_PKCS_OAEP-SHA256");
+	unsigned char big[256] = {0};
+	len = sizeof(ct);
+	CHECK_RV(encrypt_once(s, oaep256, pub, big, 190, ct, &len), CKR_OK,
+	         "RSA-OAEP-256: 190 bytes (the most a 2048-bit key takes)");
+	len = sizeof(ct);
+	CHECK_RV(encrypt_once(s, oaep256, pub, big, 191, ct, &len), CKR_DATA_LEN_RANGE,
+	         "RSA-OAEP-256: 191 bytes");
+	CK_MECHANISM *pkcs1 = mech_named("RSA_PKCS");
+	len = sizeof(ct);
+	CHECK_RV(encrypt_once(s, pkcs1, pub, big, 246, ct, &len), CKR_DATA_LEN_RANGE,
+	         "RSA1_5: 246 bytes");
+	CK_MECHANISM m384 = {CKM_RSA_PKCS_OAEP, &oaep_sha384, sizeof(oaep_sha384)};
+	CHECK_RV(p11->C_EncryptInit(s, &m384, pub), CKR_MECHANISM_PARAM_INVALID,
+	         "C_EncryptInit: OAEP with SHA-384");
+	CHECK_RV(p11->C_DecryptInit(s, &m384, priv), CKR_MECHANISM_PARAM_INVALID,
+	         "C_DecryptInit: OAEP with SHA-384");
+	CHECK_RV(p11->C_EncryptInit(s, oaep256, priv), CKR_KEY_FUNCTION_NOT_PERMITTED,
+	         "C_EncryptInit with a private key");
+	CHECK_RV(p11->C_DecryptInit(s, oaep256, pub), CKR_KEY_FUNCTION_NOT_PERMITTED,
+	         "C_DecryptInit with a public key");
+	CHECK_RV(p11->C_DecryptInit(s, oaep256, must_find(s, CKO_PRIVATE_KEY, "signing")),
+	         CKR_KEY_FUNCTION_NOT_PERMITTED, "C_DecryptInit: key_ops without decrypt");
+	CHECK_RV(p11->C_EncryptInit(s, oaep256, must_find(s, CKO_PUBLIC_KEY, "ec")),
+	         CKR_KEY_FUNCTION_NOT_PERMITTED, "C_EncryptInit with an EC key");
+	CHECK_RV(p11->C_EncryptInit(s, oaep256, pub), CKR_OK, "C_EncryptInit");
+	len = sizeof(ct);
+	CHECK_RV(p11->C_EncryptUpdate(s, D32, 32, ct, &len), CKR_FUNCTION_NOT_SUPPORTED,
+	         "C_EncryptUpdate with RSA (single-part)");
+
+	CK_OBJECT_HANDLE pub3 = must_find(s, CKO_PUBLIC_KEY, "rsa3072");
+	CK_OBJECT_HANDLE priv3 = must_find(s, CKO_PRIVATE_KEY, "rsa3072");
+	len = sizeof(ct);
+	plen = sizeof(pt);
+	CHECK(encrypt_once(s, oaep256, pub3, D48, 48, ct, &len) == CKR_OK && len == 384 &&
+	              decrypt_once(s, oaep256, priv3, ct, len, pt, &plen) == CKR_OK && plen == 48 &&
+	              !memcmp(pt, D48, 48),
+	      "RSA-3072 RSA-OAEP-256 round trip");
+}
+
+/* ---- session-key crypto ---- */
+
+static const char *CBC_KEY = "603deb1015ca71be2b73aef0857d77811f352c073b6108d72d9810a30914dff4";
+static const char *CBC_IV = "000102030405060708090a0b0c0d0e0f";
+static const char *CBC_PT = "6bc1bee22e409f96e93d7e117393172aae2d8a571e03ac9c9eb76fac45af8e51"
+                            "30c81c46a35ce411e5fbc1191a0a52eff69f2445df4f9b17ad2b417be66c3710";
+static const char *CBC_CT = "f58c4c04d6e5f1ba779eabfb5f7bfbd69cfc4e967edb808d679f777bc6702c7d"
+                            "39f23369a9d9bacfa530e26304231461b2eb05e2c39be9fcda6c19078c6a9d1b";
+
+/* Multi-part encryption or decryption of in, in chunks of step bytes,
+ * into out; 0 on success. */
+static int cipher_parts(CK_SESSION_HANDLE s, CK_MECHANISM *m, CK_OBJECT_HANDLE key, int encrypt,
+                        const unsigned char *in, CK_ULONG len, CK_ULONG step, unsigned char *out,
+                        CK_ULONG *out_len)
+{
+	CK_ULONG done = 0, part;
+	CK_RV rv = encrypt ? p11->C_EncryptInit(s, m, key) : p11->C_DecryptInit(s, m, key);
+	if (rv != CKR_OK)
+		return -1;
+	for (CK_ULONG i = 0; i < len; i += step) {
+		CK_ULONG n = len - i < step ? len - i : step, want = 0;
+		/* A length query first: it must not consume the part. */
+		rv = encrypt ? p11->C_EncryptUpdate(s, (unsigned char *)in + i, n, NULL, &want)
+		             : p11->C_DecryptUpdate(s, (unsigned char *)in + i, n, NULL, &want);
+		if (rv != CKR_OK)
+			return -2;
+		part = *out_len - done;
+		rv = encrypt ? p11->C_EncryptUpdate(s, (unsigned char *)in + i, n, out + done,
+		                                    &part)
+		             : p11->C_DecryptUpdate(s, (unsigned char *)in + i, n, out + done,
+		                                    &part);
+		if (rv != CKR_OK || part != want)
+			return -3;
+		done += part;
+	}
+	part = *out_len - done;
+	rv = encrypt ? p11->C_EncryptFinal(s, out + done, &part)
+	             : p11->C_DecryptFinal(s, out + done, &part);
+	if (rv != CKR_OK)
+		return (int)rv;
+	*out_len = done + part;
+	return 0;
+}
+
+static void check_aes_cbc(CK_SESSION_HANDLE s)
+{
+	unsigned char key[32], iv[16], pt[128], ct[128], out[160], back[160];
+	size_t n, pt_len, ct_len;
+	hex_decode(CBC_KEY, key, &n);
+	hex_decode(CBC_IV, iv, &n);
+	hex_decode(CBC_PT, pt, &pt_len);
+	hex_decode(CBC_CT, ct, &ct_len);
+	CK_OBJECT_HANDLE k = make_key(s, CKK_AES, key, 32, K_USUAL);
+	CK_MECHANISM m = {CKM_AES_CBC_PAD, iv, 16};
+	CK_ULONG len = 0;
+
+	CHECK(encrypt_once(s, &m, k, pt, 64, NULL, &len) == CKR_OK && len == 80,
+	      "CKM_AES_CBC_PAD: 64 bytes encrypt to 80 (length query)");
+	len = sizeof(out);
+	CHECK(p11->C_Encrypt(s, pt, 64, out, &len) == CKR_OK && len == 80 && !memcmp(out, ct, 64),
+	      "CKM_AES_CBC_PAD: NIST SP 800-38A F.2.5 (CBC-AES256) known answer");
+	CK_ULONG blen = sizeof(back);
+	CHECK(decrypt_once(s, &m, k, out, 80, back, &blen) == CKR_OK && blen == 64 &&
+	              !memcmp(back, pt, 64),
+	      "CKM_AES_CBC_PAD: decrypts back, padding removed");
+
+	/* Every length up to four blocks, in parts of 1, 7, 16 and 17 bytes. */
+	static const CK_ULONG steps[] = {1, 7, 16, 17};
+	int all_ok = 1;
+	for (CK_ULONG l = 0; l <= 64; l++) {
+		CK_ULONG single = sizeof(out);
+		if (encrypt_once(s, &m, k, pt, l, out, &single) != CKR_OK ||
+		    single != (l / 16 + 1) * 16) {
+			printf("#   single-part encryption of %lu bytes failed\n",
+			       (unsigned long)l);
+			all_ok = 0;
+			continue;
+		}
+		for (size_t j = 0; j < sizeof(steps) / sizeof(steps[0]); j++) {
+			CK_ULONG multi = sizeof(back), plain = sizeof(back);
+			unsigned char dec[160];
+			int r1 = cipher_parts(s, &m, k, 1, pt, l, steps[j], back, &multi);
+			int r2 = cipher_parts(s, &m, k, 0, out, single, steps[j], dec, &plain);
+			if (r1 || r2 || multi != single || memcmp(back, out, single) ||
+			    plain != l || memcmp(dec, pt, l)) {
+				printf("#   %lu bytes in parts of %lu: %d %d\n", (unsigned long)l,
+				       (unsigned long)steps[j], r1, r2);
+				all_ok = 0;
+			}
+		}
+	}
+	CHECK(all_ok, "CKM_AES_CBC_PAD: multi-part equals single-part for 0..64 bytes in "
+	              "parts of 1, 7, 16, 17 (with length queries)");
+
+	/* Bad input. */
+	unsigned char block[16];
+	len = sizeof(out);
+	encrypt_once(s, &m, k, key, 16, out, &len); /* 32 bytes: 16 of data, 16 of padding */
+	blen = sizeof(back);
+	CHECK_RV(decrypt_once(s, &m, k, out, 16, back, &blen), CKR_ENCRYPTED_DATA_INVALID,
+	         "CKM_AES_CBC_PAD: C_Decrypt of a block whose padding is wrong");
+	memcpy(block, out, 16);
+	CK_ULONG z = sizeof(back);
+	CHECK(p11->C_DecryptInit(s, &m, k) == CKR_OK &&
+	              p11->C_DecryptUpdate(s, block, 16, back, &z) == CKR_OK && z == 0,
+	      "CKM_AES_CBC_PAD: C_DecryptUpdate keeps the last block back");
+	z = sizeof(back);
+	CHECK_RV(p11->C_DecryptFinal(s, back, &z), CKR_ENCRYPTED_DATA_INVALID,
+	         "CKM_AES_CBC_PAD: C_DecryptFinal of a block whose padding is wrong");
+	blen = sizeof(back);
+	CHECK_RV(decrypt_once(s, &m, k, out, 17, back, &blen), CKR_ENCRYPTED_DATA_LEN_RANGE,
+	         "CKM_AES_CBC_PAD: C_Decrypt of 17 bytes");
+	z = sizeof(back);
+	CHECK(p11->C_DecryptInit(s, &m, k) == CKR_OK &&
+	              p11->C_DecryptUpdate(s, out, 21, back, &z) == CKR_OK &&
+	              p11->C_DecryptFinal(s, back, &z) == CKR_ENCRYPTED_DATA_LEN_RANGE,
+	      "CKM_AES_CBC_PAD: C_DecryptFinal after 21 bytes is CKR_ENCRYPTED_DATA_LEN_RANGE");
+	CK_MECHANISM short_iv = {CKM_AES_CBC_PAD, iv, 8};
+	CHECK_RV(p11->C_EncryptInit(s, &short_iv, k), CKR_MECHANISM_PARAM_INVALID,
+	         "CKM_AES_CBC_PAD with an 8-byte IV");
+	CHECK_RV(p11->C_EncryptInit(s, &m, must_find(s, CKO_PUBLIC_KEY, "cmk")),
+	         CKR_KEY_TYPE_INCONSISTENT, "CKM_AES_CBC_PAD with an RSA key");
+	/* A length query leaves a multi-part operation as it was. */
+	CK_ULONG q = 0, r = sizeof(out);
+	CHECK(p11->C_EncryptInit(s, &m, k) == CKR_OK &&
+	              p11->C_EncryptUpdate(s, pt, 20, out, &r) == CKR_OK && r == 16 &&
+	              p11->C_EncryptFinal(s, NULL, &q) == CKR_OK && q == 16 &&
+	              (r = 3, p11->C_EncryptFinal(s, out + 16, &r)) == CKR_BUFFER_TOO_SMALL &&
+	              r == 16 && (r = 16, p11->C_EncryptFinal(s, out + 16, &r)) == CKR_OK &&
+	              r == 16,
+	      "CKM_AES_CBC_PAD: C_EncryptFinal length query and short buffer keep the operation");
+	CHECK_RV(p11->C_Encrypt(s, pt, 16, out, &r), CKR_OPERATION_NOT_INITIALIZED,
+	         "CKM_AES_CBC_PAD: C_EncryptFinal ended the operation");
+	p11->C_DestroyObject(s, k);
+}
+
+static void check_aes_gcm(CK_SESSION_HANDLE s)
+{
+	unsigned char key[32], iv[12] = {1, 2, 3}, aad[] = "header";
+	unsigned char pt[100], one[200], parts[200], dec[200];
+	for (size_t i = 0; i < sizeof(pt); i++)
+		pt[i] = (unsigned char)i;
+	memcpy(key, D32, 32);
+	CK_OBJECT_HANDLE k = make_key(s, CKK_AES, key, 32, K_USUAL);
+	CK_GCM_PARAMS gp = {iv, sizeof(iv), 96, aad, sizeof(aad), 128};
+	CK_MECHANISM m = {CKM_AES_GCM, &gp, sizeof(gp)};
+	CK_ULONG l1 = sizeof(one), l2 = sizeof(parts), l3 = sizeof(dec);
+	CHECK(encrypt_once(s, &m, k, pt, 100, one, &l1) == CKR_OK && l1 == 116,
+	      "CKM_AES_GCM: single-part");
+	CHECK(cipher_parts(s, &m, k, 1, pt, 100, 33, parts, &l2) == 0 && l2 == l1 &&
+	              !memcmp(one, parts, l1),
+	      "CKM_AES_GCM: multi-part encryption (the tag from C_EncryptFinal) equals "
+	      "single-part");
+	CHECK(cipher_parts(s, &m, k, 0, one, l1, 40, dec, &l3) == 0 && l3 == 100 &&
+	              !memcmp(dec, pt, 100),
+	      "CKM_AES_GCM: multi-part decryption");
+	CK_ULONG z = sizeof(dec);
+	CHECK(p11->C_DecryptInit(s, &m, k) == CKR_OK &&
+	              p11->C_DecryptUpdate(s, one, 60, dec, &z) == CKR_OK && z == 0,
+	      "CKM_AES_GCM: C_DecryptUpdate releases no plaintext before the tag is checked");
+	one[l1 - 1] ^= 1;
+	z = sizeof(dec);
+	CHECK(p11->C_DecryptUpdate(s, one + 60, l1 - 60, dec, &z) == CKR_OK && z == 0 &&
+	              (z = sizeof(dec), p11->C_DecryptFinal(s, dec, &z)) ==
+	                      CKR_ENCRYPTED_DATA_INVALID,
+	      "CKM_AES_GCM: a wrong tag fails C_DecryptFinal (CKR_ENCRYPTED_DATA_INVALID)");
+	l3 = sizeof(dec);
+	CHECK_RV(decrypt_once(s, &m, k, one, l1, dec, &l3), CKR_ENCRYPTED_DATA_INVALID,
+	         "CKM_AES_GCM: and single-part C_Decrypt");
+	p11->C_DestroyObject(s, k);
+}
+
+/* RFC 3394 4.1 and 4.6, RFC 5649 6. */
+static const struct {
+	const char *name;
+	CK_MECHANISM_TYPE mech;
+	CK_KEY_TYPE key_type;
+	const char *kek, *key, *wrapped;
+} kw_vectors[] = {
+        {"RFC 3394 4.1 (128-bit KEK, 128-bit key)", CKM_AES_KEY_WRAP, CKK_AES,
+         "000102030405060708090A0B0C0D0E0F", "00112233445566778899AABBCCDDEEFF",
+         "1FA68B0A8112B447AEF34BD8FB5A7B829D3E862371D2CFE5"},
+        {"RFC 3394 4.6 (256-bit KEK, 256-bit key)", CKM_AES_KEY_WRAP, CKK_AES,
+         "000102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D1E1F",
+         "00112233445566778899AABBCCDDEEFF000102030405060708090A0B0C0D0E0F",
+         "28C9F404C4B810F4CBCCB35CFB87F8263F5786E2D80ED326CBC7F0E71A99F43BFB988B9B7A02DD21"},
+        {"RFC 5649 6 (20-byte key)", CKM_AES_KEY_WRAP_PAD, CKK_GENERIC_SECRET,
+         "5840df6e29b02af1ab493b705bf16ea1ae8338f4dcc176a8",
+         "c37b7e6492584340bed12207808941155068f738",
+         "138bdeaa9b8fa7fc61f97742e72248ee5ae6ae5360d1ae6a5f54f373fa543b6a"},
+        {"RFC 5649 6 (7-byte key)", CKM_AES_KEY_WRAP_PAD, CKK_GENERIC_SECRET,
+         "5840df6e29b02af1ab493b705bf16ea1ae8338f4dcc176a8", "466f7250617369",
+         "afbeb0f07dfbf5419200f2ccb50bb24f"},
+};
+
+static CK_RV unwrap_secret(CK_SESSION_HANDLE s, CK_MECHANISM *m, CK_OBJECT_HANDLE kek,
+                           CK_KEY_TYPE kt, const unsigned char *wrapped, CK_ULONG len,
+                           CK_OBJECT_HANDLE *out)
+{
+	CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+	CK_BBOOL no = CK_FALSE;
+	CK_ATTRIBUTE t[] = {{CKA_CLASS, &cls, sizeof(cls)},
+	                    {CKA_KEY_TYPE, &kt, sizeof(kt)},
+	                    {CKA_SENSITIVE, &no, sizeof(no)}};
+	return p11->C_UnwrapKey(s, m, kek, (unsigned char *)wrapped, len, t, 3, out);
+}
+
+static void check_aes_kw(CK_SESSION_HANDLE s)
+{
+	unsigned char kek[32], key[32], want[48], got[64], value[64] = {0};
+	size_t kek_len, key_len, want_len;
+	char what[160];
+	for (size_t i = 0; i < sizeof(kw_vectors) / sizeof(kw_vectors[0]); i++) {
+		hex_decode(kw_vectors[i].kek, kek, &kek_len);
+		hex_decode(kw_vectors[i].key, key, &key_len);
+		hex_decode(kw_vectors[i].wrapped, want, &want_len);
+		CK_MECHANISM m = {kw_vectors[i].mech, NULL, 0};
+		CK_OBJECT_HANDLE wk = make_key(s, CKK_AES, kek, kek_len, K_USUAL);
+		CK_OBJECT_HANDLE k = make_key(s, kw_vectors[i].key_type, key, key_len, K_USUAL);
+		CK_ULONG len = 0;
+		CHECK(p11->C_WrapKey(s, &m, wk, k, NULL, &len) == CKR_OK && len >= want_len,
+		      "%s: C_WrapKey length query (%lu)", kw_vectors[i].name, (unsigned long)len);
+		len = sizeof(got);
+		CHECK(p11->C_WrapKey(s, &m, wk, k, got, &len) == CKR_OK && len == want_len &&
+		              !memcmp(got, want, want_len),
+		      "%s: C_WrapKey gives the known answer", kw_vectors[i].name);
+		CK_OBJECT_HANDLE back = CK_INVALID_HANDLE;
+		snprintf(what, sizeof(what), "%s: C_UnwrapKey", kw_vectors[i].name);
+		CHECK_RV(unwrap_secret(s, &m, wk, kw_vectors[i].key_type, want, want_len, &back),
+		         CKR_OK, what);
+		CK_ATTRIBUTE v = {CKA_VALUE, value, sizeof(value)};
+		CHECK(p11->C_GetAttributeValue(s, back, &v, 1) == CKR_OK &&
+		              v.ulValueLen == key_len && !memcmp(value, key, key_len),
+		      "%s: the unwrapped key has the value", kw_vectors[i].name);
+		len = sizeof(got);
+		CHECK(encrypt_once(s, &m, wk, key, key_len, got, &len) == CKR_OK &&
+		              len == want_len && !memcmp(got, want, want_len),
+		      "%s: C_Encrypt gives the same", kw_vectors[i].name);
+		len = sizeof(got);
+		CHECK(decrypt_once(s, &m, wk, want, want_len, got, &len) == CKR_OK &&
+		              len == key_len && !memcmp(got, key, key_len),
+		      "%s: C_Decrypt gives the key back", kw_vectors[i].name);
+		want[want_len / 2] ^= 1;
+		snprintf(what, sizeof(what), "%s: C_UnwrapKey of corrupted data",
+		         kw_vectors[i].name);
+		CHECK_RV(unwrap_secret(s, &m, wk, kw_vectors[i].key_type, want, want_len, &back),
+		         CKR_WRAPPED_KEY_INVALID, what);
+		p11->C_DestroyObject(s, wk);
+		p11->C_DestroyObject(s, k);
+	}
+
+	/* The extractability rules. */
+	CK_MECHANISM kw = {CKM_AES_KEY_WRAP, NULL, 0}, kwp = {CKM_AES_KEY_WRAP_PAD, NULL, 0};
+	CK_OBJECT_HANDLE wk = make_key(s, CKK_AES, D32, 32, K_USUAL);
+	CK_OBJECT_HANDLE nowrap = make_key(s, CKK_AES, D32, 32, K_EXTRACTABLE);
+	CK_OBJECT_HANDLE locked = make_key(s, CKK_AES, D48, 32, K_WRAP | K_UNWRAP);
+	CK_OBJECT_HANDLE trusted_only = make_key(s, CKK_AES, D64, 16, K_USUAL | K_TRUSTED_ONLY);
+	CK_OBJECT_HANDLE odd = make_key(s, CKK_GENERIC_SECRET, D64, 20, K_USUAL);
+	CK_OBJECT_HANDLE dek = make_key(s, CKK_AES, D64, 32, K_USUAL), back;
+	CK_ULONG len = sizeof(got);
+	CHECK_RV(p11->C_WrapKey(s, &kw, wk, locked, got, &len), CKR_KEY_UNEXTRACTABLE,
+	         "AES key wrap of a key with CKA_EXTRACTABLE=FALSE");
+	len = sizeof(got);
+	CHECK_RV(p11->C_WrapKey(s, &kw, wk, trusted_only, got, &len), CKR_KEY_NOT_WRAPPABLE,
+	         "AES key wrap of a CKA_WRAP_WITH_TRUSTED key with an untrusted key");
+	len = sizeof(got);
+	CHECK_RV(p11->C_WrapKey(s, &kw, nowrap, dek, got, &len), CKR_KEY_FUNCTION_NOT_PERMITTED,
+	         "AES key wrap with a key whose CKA_WRAP is FALSE");
+	len = sizeof(got);
+	CHECK_RV(p11->C_WrapKey(s, &kw, wk, must_find(s, CKO_PRIVATE_KEY, "cmk"), got, &len),
+	         CKR_KEY_UNEXTRACTABLE, "AES key wrap of a vault private key");
+	len = sizeof(got);
+	CHECK_RV(p11->C_WrapKey(s, &kw, wk, odd, got, &len), CKR_KEY_SIZE_RANGE,
+	         "CKM_AES_KEY_WRAP of a 20-byte key (RFC 3394 takes multiples of 8)");
+	len = sizeof(got);
+	CHECK_RV(p11->C_WrapKey(s, &kwp, wk, odd, got, &len), CKR_OK,
+	         "CKM_AES_KEY_WRAP_PAD of a 20-byte key");
+	CHECK(len == 32, "which is 32 bytes wrapped");
+	len = 10;
+	CHECK_RV(p11->C_WrapKey(s, &kw, wk, dek, got, &len), CKR_BUFFER_TOO_SMALL,
+	         "AES key wrap into a short buffer");
+	CHECK(len == 40, "gives the length, 40");
+	CHECK_RV(p11->C_WrapKey(s, &kw, wk, dek, got, &len), CKR_OK, "AES key wrap");
+	CHECK_RV(unwrap_secret(s, &kw, nowrap, CKK_AES, got, len, &back),
+	         CKR_KEY_FUNCTION_NOT_PERMITTED,
+	         "AES key unwrap with a key whose CKA_UNWRAP is "
+	         "FALSE");
+	CHECK_RV(unwrap_secret(s, &kw, wk, CKK_AES, got, 36, &back), CKR_WRAPPED_KEY_LEN_RANGE,
+	         "AES key unwrap of 36 bytes");
+	CHECK_RV(unwrap_secret(s, &kw, wk, CKK_AES, got, 16, &back), CKR_WRAPPED_KEY_LEN_RANGE,
+	         "CKM_AES_KEY_WRAP unwrap of 16 bytes");
+	CHECK_RV(unwrap_secret(s, &kwp, wk, CKK_AES, got, len, &back), CKR_WRAPPED_KEY_INVALID,
+	         "RFC 3394 data unwrapped as RFC 5649");
+	unsigned char iv8[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+	CK_MECHANISM kw_iv = {CKM_AES_KEY_WRAP, iv8, 8}, kw_bad = {CKM_AES_KEY_WRAP, iv8, 5};
+	CHECK_RV(unwrap_secret(s, &kw_iv, wk, CKK_AES, got, len, &back), CKR_WRAPPED_KEY_INVALID,
+	         "AES key unwrap with another IV");
+	CHECK_RV(p11->C_WrapKey(s, &kw_bad, wk, dek, got, &len), CKR_MECHANISM_PARAM_INVALID,
+	         "AES key wrap with a 5-byte IV");
+	CK_MECHANISM oaep = {CKM_RSA_PKCS_OAEP, &oaep_sha256, sizeof(oaep_sha256)};
+	len = sizeof(got);
+	CHECK_RV(p11->C_WrapKey(s, &oaep, wk, dek, got, &len), CKR_MECHANISM_INVALID,
+	         "C_WrapKey: RSA-OAEP with an AES key");
+
+	/* An unwrapped key was outside: never "always sensitive". */
+	len = sizeof(got);
+	p11->C_WrapKey(s, &kw, wk, dek, got, &len);
+	CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+	CK_KEY_TYPE aes = CKK_AES;
+	CK_BBOOL yes = CK_TRUE, no = CK_FALSE, as = CK_TRUE, ne = CK_TRUE, sens = CK_FALSE;
+	CK_ATTRIBUTE t[] = {{CKA_CLASS, &cls, sizeof(cls)},
+	                    {CKA_KEY_TYPE, &aes, sizeof(aes)},
+	                    {CKA_SENSITIVE, &yes, sizeof(yes)},
+	                    {CKA_EXTRACTABLE, &no, sizeof(no)}};
+	CK_ATTRIBUTE a[] = {{CKA_ALWAYS_SENSITIVE, &as, sizeof(as)},
+	                    {CKA_NEVER_EXTRACTABLE, &ne, sizeof(ne)},
+	                    {CKA_SENSITIVE, &sens, sizeof(sens)}};
+	CHECK(p11->C_UnwrapKey(s, &kw, wk, got, len, t, 4, &back) == CKR_OK &&
+	              p11->C_GetAttributeValue(s, back, a, 3) == CKR_OK && !as && !ne && sens,
+	      "an AES-unwrapped key is sensitive as asked, but neither always sensitive nor "
+	      "never extractable");
+	CK_ULONG again = sizeof(got);
+	CHECK_RV(p11->C_WrapKey(s, &kw, wk, back, got, &again), CKR_KEY_UNEXTRACTABLE,
+	         "and, unwrapped unextractable, it cannot be wrapped again");
+
+	/* The envelope through session keys only: DEK under KEK, data under DEK. */
+	unsigned char iv[12] = {9}, sealed[200], opened[200];
+	CK_GCM_PARAMS gp = {iv, sizeof(iv), 96, NULL, 0, 128};
+	CK_MECHANISM gcm = {CKM_AES_GCM, &gp, sizeof(gp)};
+	CK_OBJECT_HANDLE dek2 = CK_INVALID_HANDLE;
+	CK_ULONG sl = sizeof(sealed), ol = sizeof(opened);
+	len = sizeof(got);
+	CHECK(p11->C_WrapKey(s, &kwp, wk, dek, got, &len) == CKR_OK &&
+	              encrypt_once(s, &gcm, dek, MSG, sizeof(MSG), sealed, &sl) == CKR_OK &&
+	              unwrap_secret(s, &kwp, wk, CKK_AES, got, len, &dek2) == CKR_OK &&
+	              decrypt_once(s, &gcm, dek2, sealed, sl, opened, &ol) == CKR_OK &&
+	              ol == sizeof(MSG) && !memcmp(opened, MSG, ol),
+	      "envelope with session keys: AES-KWP-wrapped DEK opens AES-GCM data");
+}
+
+static void check_mechanisms(CK_SESSION_HANDLE s)
+{
+	CK_MECHANISM_TYPE list[64];
+	CK_ULONG n = 64;
+	CK_MECHANISM_INFO info;
+	CHECK_RV(p11->C_GetMechanismList(0, list, &n), CKR_OK, "C_GetMechanismList");
+	static const CK_MECHANISM_TYPE want[] = {CKM_RSA_PKCS,
+	                                         CKM_RSA_PKCS_OAEP,
+	                                         CKM_SHA256_RSA_PKCS,
+	                                         CKM_SHA384_RSA_PKCS,
+	                                         CKM_SHA512_RSA_PKCS,
+	                                         CKM_RSA_PKCS_PSS,
+	                                         CKM_SHA256_RSA_PKCS_PSS,
+	                                         CKM_SHA384_RSA_PKCS_PSS,
+	                                         CKM_SHA512_RSA_PKCS_PSS,
+	                                         CKM_ECDSA,
+	                                         CKM_ECDSA_SHA256,
+	                                         CKM_ECDSA_SHA384,
+	                                         CKM_ECDSA_SHA512,
+	                                         CKM_AES_GCM,
+	                                         CKM_AES_CBC_PAD,
+	                                         CKM_AES_KEY_WRAP,
+	                                         CKM_AES_KEY_WRAP_PAD};
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		int found = 0;
+		for (CK_ULONG j = 0; j < n; j++)
+			found |= list[j] == want[i];
+		CHECK(found, "mechanism 0x%lx is listed", (unsigned long)want[i]);
+	}
+	CHECK(p11->C_GetMechanismInfo(0, CKM_ECDSA_SHA384, &info) == CKR_OK &&
+	              info.ulMinKeySize == 256 && info.ulMaxKeySize == 521 &&
+	              (info.flags & (CKF_SIGN | CKF_VERIFY | CKF_EC_F_P | CKF_EC_NAMEDCURVE |
+	                             CKF_EC_UNCOMPRESS)) ==
+	                      (CKF_SIGN | CKF_VERIFY | CKF_EC_F_P | CKF_EC_NAMEDCURVE |
+	                       CKF_EC_UNCOMPRESS) &&
+	              !(info.flags & (CKF_ENCRYPT | CKF_DECRYPT)),
+	      "CKM_ECDSA_SHA384: 256..521 bits, sign/verify, F_p named curves uncompressed");
+	CHECK(p11->C_GetMechanismInfo(0, CKM_SHA256_RSA_PKCS_PSS, &info) == CKR_OK &&
+	              info.ulMinKeySize == 2048 && info.ulMaxKeySize == 4096 &&
+	              (info.flags & (CKF_SIGN | CKF_VERIFY)) == (CKF_SIGN | CKF_VERIFY),
+	      "CKM_SHA256_RSA_PKCS_PSS: 2048..4096 bits, sign/verify");
+	CHECK(p11->C_GetMechanismInfo(0, CKM_RSA_PKCS_OAEP, &info) == CKR_OK &&
+	              (info.flags & (CKF_ENCRYPT | CKF_DECRYPT | CKF_WRAP | CKF_UNWRAP)) ==
+	                      (CKF_ENCRYPT | CKF_DECRYPT | CKF_WRAP | CKF_UNWRAP) &&
+	              !(info.flags & CKF_SIGN),
+	      "CKM_RSA_PKCS_OAEP: encrypt/decrypt/wrap/unwrap, no sign");
+	CHECK(p11->C_GetMechanismInfo(0, CKM_AES_KEY_WRAP_PAD, &info) == CKR_OK &&
+	              info.ulMinKeySize == 16 && info.ulMaxKeySize == 32 &&
+	              (info.flags & (CKF_WRAP | CKF_UNWRAP)) == (CKF_WRAP | CKF_UNWRAP),
+	      "CKM_AES_KEY_WRAP_PAD: 16..32 bytes, wrap/unwrap");
+	CHECK(p11->C_GetMechanismInfo(0, CKM_AES_CBC_PAD, &info) == CKR_OK &&
+	              info.ulMinKeySize == 16 && info.ulMaxKeySize == 32 &&
+	              (info.flags & (CKF_ENCRYPT | CKF_DECRYPT)) == (CKF_ENCRYPT | CKF_DECRYPT),
+	      "CKM_AES_CBC_PAD: 16..32 bytes, encrypt/decrypt");
+
+	CK_MECHANISM_TYPE allowed[32];
+	CK_ATTRIBUTE a = {CKA_ALLOWED_MECHANISMS, allowed, sizeof(allowed)};
+	int has_pss = 0, has_ecdsa = 0, has_rsa = 0;
+	if (p11->C_GetAttributeValue(s, must_find(s, CKO_PRIVATE_KEY, "cmk"), &a, 1) == CKR_OK)
+		for (CK_ULONG i = 0; i < a.ulValueLen / sizeof(CK_MECHANISM_TYPE); i++)
+			has_pss |= allowed[i] == CKM_SHA256_RSA_PKCS_PSS;
+	a.ulValueLen = sizeof(allowed);
+	if (p11->C_GetAttributeValue(s, must_find(s, CKO_PUBLIC_KEY, "ec"), &a, 1) == CKR_OK)
+		for (CK_ULONG i = 0; i < a.ulValueLen / sizeof(CK_MECHANISM_TYPE); i++) {
+			has_ecdsa |= allowed[i] == CKM_ECDSA_SHA256;
+			has_rsa |= allowed[i] == CKM_RSA_PKCS;
+		}
+	CHECK(has_pss && has_ecdsa && !has_rsa,
+	      "CKA_ALLOWED_MECHANISMS: the RSA and ECDSA mechanisms of each key type");
+}
+
+static int crypto(void)
+{
+	CHECK_RV(init(), CKR_OK, "C_Initialize");
+	CK_SESSION_HANDLE s = open_session();
+	check_mechanisms(s);
+	check_signatures(s);
+	check_sign_misuse(s);
+	check_rsa_crypt(s);
+	check_aes_cbc(s);
+	check_aes_gcm(s);
+	check_aes_kw(s);
+	/* Closing a session with operations active frees them. */
+	CHECK_RV(p11->C_SignInit(s, mech_named("SHA256_RSA_PKCS"),
+	                         must_find(s, CKO_PRIVATE_KEY, "cmk")),
+	         CKR_OK, "C_SignInit left active");
+	CHECK_RV(
+	        p11->C_DecryptInit(s, mech_named("RSA_PKCS"), must_find(s, CKO_PRIVATE_KEY, "cmk")),
+	        CKR_OK, "C_DecryptInit left active");
+	CHECK_RV(p11->C_CloseSession(s), CKR_OK, "C_CloseSession with operations active");
+	CHECK_RV(p11->C_Finalize(NULL), CKR_OK, "C_Finalize");
+	return failures ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	load();
@@ -373,7 +1433,13 @@ int main(int argc, char **argv)
 		return expect_find(strtoul(argv[2], NULL, 0));
 	if (argc == 4 && !strcmp(argv[1], "expect-unwrap"))
 		return expect_unwrap(argv[2], strtoul(argv[3], NULL, 0));
+	if (argc == 2 && !strcmp(argv[1], "crypto"))
+		return crypto();
+	if (argc >= 6 && (argc - 3) % 3 == 0 &&
+	    (!strcmp(argv[1], "sign") || !strcmp(argv[1], "verify") || !strcmp(argv[1], "decrypt")))
+		return file_ops(argv[1], argc - 2, argv + 2);
 	fprintf(stderr, "usage: p11_checks roundtrip | expect-init RV | expect-find RV | "
-	                "expect-unwrap LABEL RV\n");
+	                "expect-unwrap LABEL RV | crypto | sign|verify|decrypt LABEL MECH IN OUT "
+	                "[MECH IN OUT]...\n");
 	return 2;
 }

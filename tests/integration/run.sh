@@ -91,6 +91,13 @@ emu_admin create-key --vault demo --name other --kty RSA --size 2048 >/dev/null 
 emu_admin create-key --vault demo --name signing --kty RSA --size 2048 --ops sign,verify \
 	>/dev/null || exit 1
 emu_admin create-key --vault demo --name ec --kty EC --crv P-256 >/dev/null || exit 1
+# For the signature and encryption checks (p11_checks crypto, openssl_* below).
+emu_admin create-key --vault demo --name rsa3072 --kty RSA --size 3072 >/dev/null || exit 1
+emu_admin create-key --vault demo --name nosign --kty RSA --size 2048 --ops wrapKey,unwrapKey \
+	>/dev/null || exit 1
+emu_admin create-key --vault demo --name ec384 --kty EC --crv P-384 >/dev/null || exit 1
+emu_admin create-key --vault demo --name ec521 --kty EC --crv P-521 >/dev/null || exit 1
+emu_admin create-key --vault demo --name ec256k --kty EC --crv P-256K >/dev/null || exit 1
 
 VAULT=https://demo.vault.azure.net
 emu_write_config "$WORK/app.json" "$APP" "$VAULT"
@@ -103,6 +110,116 @@ run p11-roundtrip-and-misuse ours "$CHECKS" roundtrip
 run p11-interfaces-3.0-and-2.40 ours "$AZKV_TOP_BUILDDIR/tests/integration/p11_interface"
 run p11-create-copy-set-attributes ours "$AZKV_TOP_BUILDDIR/tests/integration/p11_objects"
 run p11-fork-child-reinitialises ours "$AZKV_TOP_BUILDDIR/tests/integration/p11_fork"
+run p11-sign-verify-encrypt-decrypt-aes ours "$CHECKS" crypto
+
+# ------------------------------------------------------------------ signatures and ciphertexts openssl checks
+# ECDSA signatures are r || s in PKCS#11 and DER in openssl.
+ecdsa_raw_to_der() { # IN OUT
+	local hex half
+	hex=$(xxd -p -c 1000 "$1")
+	half=$((${#hex} / 2))
+	printf 'asn1=SEQUENCE:sig\n[sig]\nr=INTEGER:0x%s\ns=INTEGER:0x%s\n' \
+		"${hex:0:$half}" "${hex:$half}" >"$1.cnf"
+	openssl asn1parse -genconf "$1.cnf" -out "$2" -noout
+}
+
+ecdsa_der_to_raw() { # IN FIELD_BYTES OUT
+	local r s
+	read -r r s < <(openssl asn1parse -inform DER -in "$1" | sed -n 's/.*INTEGER *://p' | tr '\n' ' ')
+	printf '%*s%s%*s%s' $((2 * $2 - ${#r})) '' "$r" $((2 * $2 - ${#s})) '' "$s" | tr ' ' 0 |
+		xxd -r -p >"$3"
+}
+
+openssl_verifies_module_signatures() {
+	local d="$WORK/sig" k h
+	mkdir -p "$d"
+	head -c 5000 /dev/urandom >"$d/data"
+	for h in sha256 sha384 sha512; do
+		openssl dgst -"$h" -binary "$d/data" >"$d/$h" || return 1
+	done
+	# DigestInfo prefixes (RFC 8017, 9.2).
+	{ printf '3031300d060960864801650304020105000420' | xxd -r -p; cat "$d/sha256"; } >"$d/di256"
+	{ printf '3051300d060960864801650304020305000440' | xxd -r -p; cat "$d/sha512"; } >"$d/di512"
+	for k in cmk rsa3072 ec ec384 ec521 ec256k; do
+		emu_admin export-public --vault demo --name $k >"$d/$k.pem" || return 1
+	done
+	for k in cmk rsa3072; do
+		ours "$CHECKS" sign $k SHA256_RSA_PKCS "$d/data" "$d/$k.rs256" \
+			SHA384_RSA_PKCS "$d/data" "$d/$k.rs384" SHA512_RSA_PKCS "$d/data" "$d/$k.rs512" \
+			RSA_PKCS "$d/di256" "$d/$k.raw256" RSA_PKCS "$d/di512" "$d/$k.raw512" \
+			SHA256_RSA_PKCS_PSS "$d/data" "$d/$k.ps256" \
+			SHA512_RSA_PKCS_PSS "$d/data" "$d/$k.ps512" \
+			RSA_PKCS_PSS-SHA384 "$d/sha384" "$d/$k.rawps384" || return 1
+		for h in 256 384 512; do
+			openssl dgst -sha$h -verify "$d/$k.pem" -signature "$d/$k.rs$h" "$d/data" ||
+				return 1
+		done
+		# PKCS#1 v1.5 is deterministic: the DigestInfo signs the same.
+		cmp "$d/$k.raw256" "$d/$k.rs256" && cmp "$d/$k.raw512" "$d/$k.rs512" || return 1
+		for h in 256 512; do
+			openssl dgst -sha$h -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:$((h / 8)) \
+				-verify "$d/$k.pem" -signature "$d/$k.ps$h" "$d/data" || return 1
+		done
+		openssl pkeyutl -verify -pubin -inkey "$d/$k.pem" -in "$d/sha384" \
+			-sigfile "$d/$k.rawps384" -pkeyopt digest:sha384 -pkeyopt rsa_padding_mode:pss \
+			-pkeyopt rsa_pss_saltlen:48 || return 1
+	done
+	for k in ec:sha256 ec384:sha384 ec521:sha512 ec256k:sha256; do
+		h=${k#*:}
+		k=${k%:*}
+		ours "$CHECKS" sign $k ECDSA_${h^^} "$d/data" "$d/$k.hashed" \
+			ECDSA "$d/$h" "$d/$k.raw" || return 1
+		ecdsa_raw_to_der "$d/$k.hashed" "$d/$k.hashed.der" &&
+			ecdsa_raw_to_der "$d/$k.raw" "$d/$k.raw.der" || return 1
+		openssl dgst -"$h" -verify "$d/$k.pem" -signature "$d/$k.hashed.der" "$d/data" ||
+			return 1
+		openssl pkeyutl -verify -pubin -inkey "$d/$k.pem" -in "$d/$h" \
+			-sigfile "$d/$k.raw.der" || return 1
+	done
+}
+run openssl-verifies-module-signatures openssl_verifies_module_signatures
+
+module_verifies_openssl_signatures() {
+	local d="$WORK/osig"
+	mkdir -p "$d"
+	head -c 3000 /dev/urandom >"$d/data"
+	openssl dgst -sha256 -binary "$d/data" >"$d/sha256"
+	openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$d/rsa.pem" 2>/dev/null &&
+		openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-384 -out "$d/ec.pem" &&
+		emu_admin import-key --vault demo --name sig-rsa --pem "$d/rsa.pem" >/dev/null &&
+		emu_admin import-key --vault demo --name sig-ec --pem "$d/ec.pem" >/dev/null || return 1
+	openssl dgst -sha256 -sign "$d/rsa.pem" -out "$d/rs256" "$d/data" &&
+		openssl dgst -sha384 -sign "$d/rsa.pem" -sigopt rsa_padding_mode:pss \
+			-sigopt rsa_pss_saltlen:48 -out "$d/ps384" "$d/data" &&
+		openssl dgst -sha256 -sign "$d/rsa.pem" -sigopt rsa_padding_mode:pss \
+			-sigopt rsa_pss_saltlen:32 -out "$d/ps256" "$d/data" &&
+		openssl dgst -sha384 -sign "$d/ec.pem" -out "$d/es384.der" "$d/data" &&
+		openssl pkeyutl -sign -inkey "$d/ec.pem" -in "$d/sha256" -out "$d/ecraw.der" || return 1
+	ecdsa_der_to_raw "$d/es384.der" 48 "$d/es384" && ecdsa_der_to_raw "$d/ecraw.der" 48 "$d/ecraw" ||
+		return 1
+	ours "$CHECKS" verify sig-rsa SHA256_RSA_PKCS "$d/data" "$d/rs256" \
+		SHA384_RSA_PKCS_PSS "$d/data" "$d/ps384" RSA_PKCS_PSS-SHA256 "$d/sha256" "$d/ps256" &&
+		ours "$CHECKS" verify sig-ec ECDSA_SHA384 "$d/data" "$d/es384" ECDSA "$d/sha256" "$d/ecraw"
+}
+run module-verifies-openssl-signatures module_verifies_openssl_signatures
+
+module_decrypts_openssl_ciphertexts() {
+	local d="$WORK/dec" m
+	mkdir -p "$d"
+	emu_admin export-public --vault demo --name cmk >"$d/cmk.pem" || return 1
+	head -c 100 /dev/urandom >"$d/plain"
+	openssl pkeyutl -encrypt -pubin -inkey "$d/cmk.pem" -in "$d/plain" -out "$d/oaep1" \
+		-pkeyopt rsa_padding_mode:oaep -pkeyopt rsa_oaep_md:sha1 -pkeyopt rsa_mgf1_md:sha1 &&
+		openssl pkeyutl -encrypt -pubin -inkey "$d/cmk.pem" -in "$d/plain" -out "$d/oaep256" \
+			-pkeyopt rsa_padding_mode:oaep -pkeyopt rsa_oaep_md:sha256 \
+			-pkeyopt rsa_mgf1_md:sha256 &&
+		openssl pkeyutl -encrypt -pubin -inkey "$d/cmk.pem" -in "$d/plain" -out "$d/pkcs1" \
+			-pkeyopt rsa_padding_mode:pkcs1 || return 1
+	ours "$CHECKS" decrypt cmk RSA_PKCS_OAEP-SHA1 "$d/oaep1" "$d/out1" \
+		RSA_PKCS_OAEP-SHA256 "$d/oaep256" "$d/out256" RSA_PKCS "$d/pkcs1" "$d/outpkcs1" &&
+		for m in out1 out256 outpkcs1; do cmp "$d/plain" "$d/$m" || return 1; done
+}
+run module-decrypts-openssl-ciphertexts module_decrypts_openssl_ciphertexts
 
 secret_not_logged() {
 	secret=$(jq -r .client_secret <<<"$APP")
@@ -269,6 +386,28 @@ module_wrapped_dek() {
 	done
 }
 run module-wrapped-dek-decrypts-with-openssl module_wrapped_dek
+
+# A certificate named in the configuration is shown beside its key, with
+# the key's CKA_ID; one that does not hold the key's public key is not.
+certificate_beside_key() {
+	local log="$WORK/cert.log" out key_id cert_id
+	[ -s "$WORK/local.pem" ] || { echo "needs the imported key of the previous test"; return 1; }
+	openssl req -new -x509 -key "$WORK/local.pem" -subj /CN=imported -days 30 \
+		-out "$WORK/imported.crt" 2>/dev/null || return 1
+	jq --arg crt "$WORK/imported.crt" '.vaults[0].certificates = {imported: $crt, cmk: $crt}' \
+		"$WORK/app.json" >"$WORK/certs.json"
+	third_party || return 0
+	out=$(AZKV_PKCS11_CONFIG="$WORK/certs.json" AZKV_PKCS11_LOG_FILE="$log" \
+		pkcs11-tool --module "$AZKV_MODULE" -O) || return 1
+	echo "$out"
+	key_id=$(awk '/^Private Key Object/ {k=1} k && /label:/ {l=$2} k && /ID:/ {if (l=="imported") {print $2; exit}}' <<<"$out")
+	cert_id=$(awk '/^Certificate Object/ {c=1} c && /label:/ {l=$2} c && /ID:/ {if (l=="imported") {print $2; exit}}' <<<"$out")
+	echo "key id $key_id, certificate id $cert_id"
+	[ -n "$key_id" ] && [ "$key_id" = "$cert_id" ] &&
+		[ "$(grep -c "^Certificate Object" <<<"$out")" -eq 1 ] &&
+		log_says "$log" "does not hold the public key of vault key 'cmk'"
+}
+run certificate-shown-beside-its-key certificate_beside_key
 
 # ------------------------------------------------------------------ SoftHSMv2 interop
 softhsm_wrapped_dek() {

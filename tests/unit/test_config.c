@@ -321,6 +321,32 @@ static void named_keys_are_read_and_checked(void **state)
 	             AZKV_ERR_CONFIG, MUST("vaults[0].keys[0]", "not a key name"));
 }
 
+static void certificates_are_read_and_checked(void **state)
+{
+	azkv_config *cfg = NULL;
+	azkv_err err;
+
+	(void)state;
+	assert_int_equal(azkv_config_parse("{\"vaults\":[{\"url\":\"https://a.vault.azure.net\","
+	                                   "\"certificates\":{\"cmk\":\"/etc/cmk.pem\","
+	                                   "\"cmk/0a1b\":\"/etc/old.pem\"}}]}",
+	                                   "test.json", &cfg, &err),
+	                 AZKV_OK);
+	assert_int_equal(cfg->vaults[0].n_certs, 2);
+	assert_string_equal(cfg->vaults[0].cert_keys[1], "cmk/0a1b");
+	assert_string_equal(cfg->vaults[0].cert_files[1], "/etc/old.pem");
+	azkv_config_free(cfg);
+
+	expect_error("{\"vaults\":[{\"url\":\"https://a.vault.azure.net\",\"certificates\":[]}]}",
+	             AZKV_ERR_CONFIG, MUST("vaults[0].certificates", "object"));
+	expect_error("{\"vaults\":[{\"url\":\"https://a.vault.azure.net\","
+	             "\"certificates\":{\"cmk\":3}}]}",
+	             AZKV_ERR_CONFIG, MUST("vaults[0].certificates.cmk", "PEM"));
+	expect_error("{\"vaults\":[{\"url\":\"https://a.vault.azure.net\","
+	             "\"certificates\":{\"bad key\":\"/x.pem\"}}]}",
+	             AZKV_ERR_CONFIG, MUST("not a key name"));
+}
+
 static void plain_http_to_a_remote_host_is_refused(void **state)
 {
 	(void)state;
@@ -489,6 +515,7 @@ int main(void)
 	        cmocka_unit_test(missing_or_empty_vaults_are_errors),
 	        cmocka_unit_test(bad_vault_urls_are_refused),
 	        cmocka_unit_test(named_keys_are_read_and_checked),
+	        cmocka_unit_test(certificates_are_read_and_checked),
 	        cmocka_unit_test(plain_http_to_a_remote_host_is_refused),
 	        cmocka_unit_test(repeated_vaults_and_labels_are_refused),
 	        cmocka_unit_test(bad_log_level_is_refused_naming_it),

@@ -64,6 +64,17 @@ static void test_local_failures(void **state)
 	assert_int_equal(map(AZKV_ERR_UNSUPPORTED, AZKV_CTX_KEY_OP), CKR_MECHANISM_INVALID);
 }
 
+static void test_sign_in_the_vault(void **state)
+{
+	assert_int_equal(map(AZKV_ERR_FORBIDDEN, AZKV_CTX_SIGN), CKR_KEY_FUNCTION_NOT_PERMITTED);
+	assert_int_equal(map(AZKV_ERR_NOT_FOUND, AZKV_CTX_SIGN), CKR_KEY_HANDLE_INVALID);
+	/* The module checks digest and alg first: a refusal is no data error. */
+	assert_int_equal(map(AZKV_ERR_BAD_PARAMETER, AZKV_CTX_SIGN), CKR_FUNCTION_FAILED);
+	assert_int_equal(map(AZKV_ERR_THROTTLED, AZKV_CTX_SIGN), CKR_DEVICE_ERROR);
+	assert_string_equal(azkv_rv_name(CKR_SIGNATURE_INVALID), "CKR_SIGNATURE_INVALID");
+	assert_string_equal(azkv_rv_name(CKR_SIGNATURE_LEN_RANGE), "CKR_SIGNATURE_LEN_RANGE");
+}
+
 static void test_rv_names(void **state)
 {
 	assert_string_equal(azkv_rv_name(CKR_DEVICE_ERROR), "CKR_DEVICE_ERROR");
@@ -81,6 +92,7 @@ int main(void)
 	        cmocka_unit_test(test_transport_and_service_failures_are_device_error),
 	        cmocka_unit_test(test_config_error_is_general_error),
 	        cmocka_unit_test(test_local_failures),
+	        cmocka_unit_test(test_sign_in_the_vault),
 	        cmocka_unit_test(test_rv_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

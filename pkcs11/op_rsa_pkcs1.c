@@ -1,0 +1,165 @@
+#include "op_rsa_pkcs1.h"
+
+#include <openssl/err.h>
+#include <openssl/rsa.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "digestinfo.h"
+#include "log.h"
+#include "object.h"
+
+CK_RV azkv_rsa_sig_key(const azkv_object *key, int sign, const char *mech_name, size_t *k)
+{
+	if (key->vkey == NULL || key->key_type != CKK_RSA ||
+	    key->cls != (sign ? CKO_PRIVATE_KEY : CKO_PUBLIC_KEY)) {
+		azkv_error("%s: the key is not a vault RSA %s key", mech_name,
+		           sign ? "private" : "public");
+		return CKR_KEY_TYPE_INCONSISTENT;
+	}
+	*k = (size_t)EVP_PKEY_get_size(key->vkey->pub);
+	return CKR_OK;
+}
+
+CK_RV azkv_rsa_sig_from_vault(const unsigned char *sig, size_t len, size_t k, unsigned char *out)
+{
+	if (len > k || len == 0) {
+		azkv_error("the vault answered a %zu-byte signature for a %zu-byte modulus", len,
+		           k);
+		return CKR_DEVICE_ERROR;
+	}
+	memset(out, 0, k - len);
+	memcpy(out + (k - len), sig, len);
+	return CKR_OK;
+}
+
+const char *azkv_rsa_sig_alg(const char *family, const EVP_MD *md)
+{
+	int ps = family[0] == 'P';
+	switch (md ? EVP_MD_get_type(md) : NID_undef) {
+	case NID_sha256:
+		return ps ? "PS256" : "RS256";
+	case NID_sha384:
+		return ps ? "PS384" : "RS384";
+	case NID_sha512:
+		return ps ? "PS512" : "RS512";
+	default:
+		return NULL;
+	}
+}
+
+typedef struct pkcs1_ctx {
+	const EVP_MD *md; /* the hashing mechanisms' hash; NULL for CKM_RSA_PKCS */
+	size_t k;
+} pkcs1_ctx;
+
+static const char *mech_name(const EVP_MD *md)
+{
+	switch (md ? EVP_MD_get_type(md) : NID_undef) {
+	case NID_sha256:
+		return "CKM_SHA256_RSA_PKCS";
+	case NID_sha384:
+		return "CKM_SHA384_RSA_PKCS";
+	case NID_sha512:
+		return "CKM_SHA512_RSA_PKCS";
+	default:
+		return "CKM_RSA_PKCS";
+	}
+}
+
+static CK_RV pkcs1_init(void **out, const CK_MECHANISM *m, const azkv_object *key, int sign,
+                        const EVP_MD **md, size_t *sig_len)
+{
+	const EVP_MD *hash = NULL;
+	if (m->mechanism == CKM_SHA256_RSA_PKCS)
+		hash = EVP_sha256();
+	else if (m->mechanism == CKM_SHA384_RSA_PKCS)
+		hash = EVP_sha384();
+	else if (m->mechanism == CKM_SHA512_RSA_PKCS)
+		hash = EVP_sha512();
+	size_t k;
+	CK_RV rv = azkv_rsa_sig_key(key, sign, mech_name(hash), &k);
+	if (rv != CKR_OK)
+		return rv;
+	pkcs1_ctx *c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return CKR_HOST_MEMORY;
+	c->md = hash;
+	c->k = k;
+	*md = hash;
+	*sig_len = k;
+	*out = c;
+	return CKR_OK;
+}
+
+static CK_RV pkcs1_vault_input(void *p, const unsigned char *in, size_t in_len, const char **alg,
+                               azkv_bytes *digest)
+{
+	pkcs1_ctx *c = p;
+	const EVP_MD *md = c->md;
+	if (md == NULL) {
+		CK_RV rv = azkv_digestinfo_parse(in, in_len, &md, digest);
+		if (rv != CKR_OK)
+			return rv;
+	} else if (azkv_bytes_set(digest, in, in_len) != 0) {
+		return CKR_HOST_MEMORY;
+	}
+	*alg = azkv_rsa_sig_alg("RS", md);
+	return CKR_OK;
+}
+
+static CK_RV pkcs1_from_vault(void *p, const unsigned char *sig, size_t sig_len, unsigned char *out)
+{
+	pkcs1_ctx *c = p;
+	return azkv_rsa_sig_from_vault(sig, sig_len, c->k, out);
+}
+
+static CK_RV pkcs1_verify(void *p, EVP_PKEY *pub, const unsigned char *in, size_t in_len,
+                          const unsigned char *sig, size_t sig_len)
+{
+	pkcs1_ctx *c = p;
+	if (sig_len != c->k) {
+		azkv_error("%s: a signature is %zu bytes with this key, not %zu", mech_name(c->md),
+		           c->k, sig_len);
+		return CKR_SIGNATURE_LEN_RANGE;
+	}
+	/* CKM_RSA_PKCS verifies raw: the input is what was padded and signed. */
+	if (c->md == NULL && in_len > c->k - 11) {
+		azkv_error("CKM_RSA_PKCS: %zu bytes of data is more than a %zu-bit key signs",
+		           in_len, c->k * 8);
+		return CKR_DATA_LEN_RANGE;
+	}
+	CK_RV rv = CKR_FUNCTION_FAILED;
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(pub, NULL);
+	if (ctx == NULL || EVP_PKEY_verify_init(ctx) <= 0 ||
+	    EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) <= 0 ||
+	    (c->md != NULL && EVP_PKEY_CTX_set_signature_md(ctx, c->md) <= 0)) {
+		azkv_error("%s: OpenSSL failed", mech_name(c->md));
+		goto out;
+	}
+	if (EVP_PKEY_verify(ctx, sig, sig_len, in, in_len) == 1) {
+		rv = CKR_OK;
+	} else {
+		azkv_error("%s: the signature does not verify", mech_name(c->md));
+		rv = CKR_SIGNATURE_INVALID;
+	}
+out:
+	ERR_clear_error();
+	EVP_PKEY_CTX_free(ctx);
+	return rv;
+}
+
+static void pkcs1_free(void *p)
+{
+	free(p);
+}
+
+const azkv_sig_ops azkv_rsa_pkcs1_sig_ops = {
+        .mechs = {CKM_RSA_PKCS, CKM_SHA256_RSA_PKCS, CKM_SHA384_RSA_PKCS, CKM_SHA512_RSA_PKCS},
+        .n_mechs = 4,
+        .init = pkcs1_init,
+        .vault_input = pkcs1_vault_input,
+        .from_vault = pkcs1_from_vault,
+        .verify = pkcs1_verify,
+        .free = pkcs1_free,
+};

@@ -1,0 +1,66 @@
+/* An operation slot of a session (encrypt, decrypt, sign, verify): the
+ * state of the active operation and who holds it. A call that works
+ * without the module lock (a vault request, or local crypto) takes the
+ * state out of the slot for its duration and marks the slot busy, so that
+ * closing the session meanwhile cannot free state in use, and another
+ * C_*Init on the session meanwhile gets CKR_OPERATION_ACTIVE. */
+#ifndef AZKV_P11_OPERATION_H
+#define AZKV_P11_OPERATION_H
+
+#include <p11-kit/pkcs11.h>
+
+typedef struct azkv_op {
+	void *ctx;               /* the active operation's state; NULL when none */
+	void (*free)(void *ctx); /* frees ctx; called under the module lock */
+	int busy;                /* a call holds ctx outside the slot */
+} azkv_op;
+
+/* All of these need the module lock held. */
+
+/* CKR_OK when a new operation may start in op: nothing active. */
+CK_RV azkv_op_check_idle(const azkv_op *op);
+
+/* Installs ctx (owned from now on) as the active operation. */
+void azkv_op_start(azkv_op *op, void *ctx, void (*free_fn)(void *));
+
+/* Takes the active operation's state out of op for a call (op marked
+ * busy). CKR_OPERATION_NOT_INITIALIZED when none is active,
+ * CKR_OPERATION_ACTIVE when another call holds it. */
+CK_RV azkv_op_take(azkv_op *op, void **ctx);
+
+/* Ends a call begun with azkv_op_take. op is the slot again looked up
+ * from the session handle after the module lock was re-taken (NULL when
+ * the session was closed meanwhile: ctx is then freed). keep 1 puts ctx
+ * back (the operation goes on), 0 frees it (the operation ended). */
+void azkv_op_return(azkv_op *op, void *ctx, void (*free_fn)(void *), int keep);
+
+/* Ends the active operation, if any (C_CloseSession, C_*Init with a NULL
+ * mechanism). A busy operation is ended by its call when it returns. */
+void azkv_op_end(azkv_op *op);
+
+/* ---- the same, by session handle; these take the module lock ---------- */
+
+struct azkv_session;
+
+typedef enum azkv_op_kind {
+	AZKV_OPER_ENCRYPT,
+	AZKV_OPER_DECRYPT,
+	AZKV_OPER_SIGN,
+	AZKV_OPER_VERIFY,
+} azkv_op_kind;
+
+/* The slot of kind in s. Needs the module lock. */
+azkv_op *azkv_session_op(struct azkv_session *s, azkv_op_kind kind);
+
+/* Locks, looks the session up and takes its active operation of kind
+ * (azkv_op_take); fn names the call for the log. Unlocked on return. */
+CK_RV azkv_session_op_take(CK_SESSION_HANDLE session, azkv_op_kind kind, const char *fn,
+                           void **ctx);
+
+/* Locks and gives ctx back (azkv_op_return) to the session, if still open.
+ * Returns rv, or CKR_SESSION_CLOSED when rv is CKR_OK but the session was
+ * closed meanwhile. Unlocked on return. */
+CK_RV azkv_session_op_return(CK_SESSION_HANDLE session, azkv_op_kind kind, void *ctx,
+                             void (*free_fn)(void *), int keep, CK_RV rv);
+
+#endif

@@ -1,0 +1,29 @@
+/* A session AES key object for the AES mechanism tests, and hex. */
+#ifndef AZKV_TEST_AES_FIXTURE_H
+#define AZKV_TEST_AES_FIXTURE_H
+
+#include <stdio.h>
+#include <string.h>
+
+#include "object.h"
+
+static size_t unhex(const char *hex, unsigned char *out)
+{
+	size_t n = 0;
+	unsigned int b;
+	for (; hex[0] && hex[1] && sscanf(hex, "%2x", &b) == 1; hex += 2)
+		out[n++] = (unsigned char)b;
+	return n;
+}
+
+/* obj is a secret key of value (not copied: keep value alive). */
+static void aes_key(azkv_object *obj, unsigned char *value, size_t len)
+{
+	memset(obj, 0, sizeof(*obj));
+	obj->cls = CKO_SECRET_KEY;
+	obj->key_type = CKK_AES;
+	obj->value.data = value;
+	obj->value.len = len;
+}
+
+#endif

@@ -1,0 +1,181 @@
+/* The mechanism table: what C_GetMechanismList/Info report, that every
+ * mechanism reported has an implementation, and the checks every
+ * C_*Init makes on its key. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "mech.h"
+#include "object.h"
+
+static CK_ULONG listed(CK_MECHANISM_TYPE *list)
+{
+	CK_ULONG n = 64;
+	assert_int_equal(azkv_mech_list(list, &n), CKR_OK);
+	return n;
+}
+
+static void test_list_follows_the_two_call_convention(void **state)
+{
+	CK_MECHANISM_TYPE list[64];
+	CK_ULONG n = 0, all;
+	assert_int_equal(azkv_mech_list(NULL, &n), CKR_OK);
+	all = n;
+	assert_true(all >= 20);
+	n = 3;
+	assert_int_equal(azkv_mech_list(list, &n), CKR_BUFFER_TOO_SMALL);
+	assert_int_equal(n, all);
+	assert_int_equal(listed(list), all);
+	assert_int_equal(azkv_mech_list(list, NULL), CKR_ARGUMENTS_BAD);
+}
+
+static void test_every_listed_mechanism_is_implemented(void **state)
+{
+	CK_MECHANISM_TYPE list[64];
+	CK_ULONG n = listed(list);
+	for (CK_ULONG i = 0; i < n; i++) {
+		CK_MECHANISM_INFO info;
+		assert_int_equal(azkv_mech_info(list[i], &info), CKR_OK);
+		assert_true(info.ulMinKeySize <= info.ulMaxKeySize);
+		if (info.flags & (CKF_ENCRYPT | CKF_DECRYPT))
+			assert_non_null(azkv_cipher_find(list[i]));
+		else
+			assert_null(azkv_cipher_find(list[i]));
+		if (info.flags & (CKF_SIGN | CKF_VERIFY))
+			assert_non_null(azkv_sig_find(list[i]));
+		else
+			assert_null(azkv_sig_find(list[i]));
+	}
+}
+
+static void test_true_key_sizes_and_flags(void **state)
+{
+	CK_MECHANISM_INFO info;
+	static const CK_MECHANISM_TYPE ec[] = {CKM_ECDSA, CKM_ECDSA_SHA256, CKM_ECDSA_SHA384,
+	                                       CKM_ECDSA_SHA512};
+	const CK_FLAGS ec_flags =
+	        CKF_SIGN | CKF_VERIFY | CKF_EC_F_P | CKF_EC_NAMEDCURVE | CKF_EC_UNCOMPRESS;
+	for (size_t i = 0; i < sizeof(ec) / sizeof(ec[0]); i++) {
+		assert_int_equal(azkv_mech_info(ec[i], &info), CKR_OK);
+		assert_int_equal(info.ulMinKeySize, 256);
+		assert_int_equal(info.ulMaxKeySize, 521);
+		assert_int_equal(info.flags & ec_flags, ec_flags);
+		assert_false(info.flags & (CKF_ENCRYPT | CKF_DECRYPT | CKF_WRAP | CKF_UNWRAP));
+	}
+	static const CK_MECHANISM_TYPE rsa_sig[] = {
+	        CKM_SHA256_RSA_PKCS,    CKM_SHA384_RSA_PKCS,     CKM_SHA512_RSA_PKCS,
+	        CKM_RSA_PKCS_PSS,       CKM_SHA256_RSA_PKCS_PSS, CKM_SHA384_RSA_PKCS_PSS,
+	        CKM_SHA512_RSA_PKCS_PSS};
+	for (size_t i = 0; i < sizeof(rsa_sig) / sizeof(rsa_sig[0]); i++) {
+		assert_int_equal(azkv_mech_info(rsa_sig[i], &info), CKR_OK);
+		assert_int_equal(info.ulMinKeySize, 2048);
+		assert_int_equal(info.ulMaxKeySize, 4096);
+		assert_int_equal(info.flags & (CKF_SIGN | CKF_VERIFY), CKF_SIGN | CKF_VERIFY);
+		assert_false(info.flags & (CKF_ENCRYPT | CKF_DECRYPT));
+	}
+	assert_int_equal(azkv_mech_info(CKM_RSA_PKCS, &info), CKR_OK);
+	assert_int_equal(info.flags & (CKF_SIGN | CKF_VERIFY | CKF_ENCRYPT | CKF_DECRYPT |
+	                               CKF_WRAP | CKF_UNWRAP),
+	                 CKF_SIGN | CKF_VERIFY | CKF_ENCRYPT | CKF_DECRYPT | CKF_WRAP | CKF_UNWRAP);
+	assert_int_equal(azkv_mech_info(CKM_RSA_PKCS_OAEP, &info), CKR_OK);
+	assert_false(info.flags & (CKF_SIGN | CKF_VERIFY));
+	static const CK_MECHANISM_TYPE aes[] = {CKM_AES_GCM, CKM_AES_CBC_PAD, CKM_AES_KEY_WRAP,
+	                                        CKM_AES_KEY_WRAP_PAD, CKM_AES_KEY_GEN};
+	for (size_t i = 0; i < sizeof(aes) / sizeof(aes[0]); i++) {
+		assert_int_equal(azkv_mech_info(aes[i], &info), CKR_OK);
+		assert_int_equal(info.ulMinKeySize, 16);
+		assert_int_equal(info.ulMaxKeySize, 32);
+	}
+	assert_int_equal(azkv_mech_info(CKM_AES_KEY_WRAP, &info), CKR_OK);
+	assert_int_equal(info.flags & (CKF_WRAP | CKF_UNWRAP), CKF_WRAP | CKF_UNWRAP);
+	assert_int_equal(azkv_mech_info(CKM_AES_CBC_PAD, &info), CKR_OK);
+	assert_false(info.flags & (CKF_WRAP | CKF_SIGN));
+}
+
+static void test_unknown_mechanisms_are_invalid(void **state)
+{
+	CK_MECHANISM_INFO info;
+	assert_int_equal(azkv_mech_info(CKM_SHA1_RSA_PKCS, &info), CKR_MECHANISM_INVALID);
+	assert_int_equal(azkv_mech_info(CKM_AES_ECB, &info), CKR_MECHANISM_INVALID);
+	assert_int_equal(azkv_mech_info(CKM_ECDSA, NULL), CKR_ARGUMENTS_BAD);
+	assert_null(azkv_cipher_find(CKM_AES_ECB));
+	assert_null(azkv_sig_find(CKM_SHA1_RSA_PKCS));
+}
+
+static void test_allowed_mechanisms_follow_the_key_type(void **state)
+{
+	const CK_MECHANISM_TYPE *list;
+	size_t n;
+	CK_MECHANISM_INFO info;
+	azkv_mech_allowed(CKK_RSA, &list, &n);
+	assert_int_equal(n, 9);
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(azkv_mech_info(list[i], &info), CKR_OK);
+		assert_int_equal(info.ulMinKeySize, 2048);
+	}
+	azkv_mech_allowed(CKK_EC, &list, &n);
+	assert_int_equal(n, 4);
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(azkv_mech_info(list[i], &info), CKR_OK);
+		assert_true(info.flags & CKF_EC_NAMEDCURVE);
+		assert_non_null(azkv_sig_find(list[i]));
+	}
+	azkv_mech_allowed(CKK_AES, &list, &n);
+	assert_int_equal(n, 0);
+	assert_null(list);
+}
+
+static void test_key_checks_usage_then_allowed_mechanisms(void **state)
+{
+	azkv_object obj;
+	memset(&obj, 0, sizeof(obj));
+	obj.cls = CKO_PRIVATE_KEY;
+	obj.key_type = CKK_RSA;
+	assert_int_equal(azkv_attrs_set_bool(&obj.attrs, CKA_SIGN, CK_FALSE), CKR_OK);
+	assert_int_equal(azkv_key_usage_check(&obj, 7, CKA_SIGN, "test"),
+	                 CKR_KEY_FUNCTION_NOT_PERMITTED);
+	/* Absent is false. */
+	assert_int_equal(azkv_key_usage_check(&obj, 7, CKA_DECRYPT, "test"),
+	                 CKR_KEY_FUNCTION_NOT_PERMITTED);
+	assert_int_equal(azkv_attrs_set_bool(&obj.attrs, CKA_SIGN, CK_TRUE), CKR_OK);
+	assert_int_equal(azkv_key_usage_check(&obj, 7, CKA_SIGN, "test"), CKR_OK);
+
+	/* No CKA_ALLOWED_MECHANISMS, or an empty one: anything goes. */
+	assert_int_equal(azkv_key_mech_check(&obj, 7, CKM_ECDSA, "test"), CKR_OK);
+	assert_int_equal(azkv_attrs_set(&obj.attrs, CKA_ALLOWED_MECHANISMS, NULL, 0), CKR_OK);
+	assert_int_equal(azkv_key_mech_check(&obj, 7, CKM_ECDSA, "test"), CKR_OK);
+	CK_MECHANISM_TYPE only[] = {CKM_SHA256_RSA_PKCS, CKM_RSA_PKCS_PSS};
+	assert_int_equal(azkv_attrs_set(&obj.attrs, CKA_ALLOWED_MECHANISMS, only, sizeof(only)),
+	                 CKR_OK);
+	assert_int_equal(azkv_key_mech_check(&obj, 7, CKM_RSA_PKCS_PSS, "test"), CKR_OK);
+	assert_int_equal(azkv_key_mech_check(&obj, 7, CKM_RSA_PKCS, "test"), CKR_MECHANISM_INVALID);
+	azkv_attrs_free(&obj.attrs);
+}
+
+static void test_hash_and_mgf_mapping(void **state)
+{
+	assert_ptr_equal(azkv_mech_md(CKM_SHA256), EVP_sha256());
+	assert_ptr_equal(azkv_mech_md(CKM_SHA_1), EVP_sha1());
+	assert_null(azkv_mech_md(CKM_MD5));
+	assert_ptr_equal(azkv_mgf_md(CKG_MGF1_SHA512), EVP_sha512());
+	assert_ptr_equal(azkv_mgf_md(CKG_MGF1_SHA224), EVP_sha224());
+	assert_null(azkv_mgf_md(0x99));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(test_list_follows_the_two_call_convention),
+	        cmocka_unit_test(test_every_listed_mechanism_is_implemented),
+	        cmocka_unit_test(test_true_key_sizes_and_flags),
+	        cmocka_unit_test(test_unknown_mechanisms_are_invalid),
+	        cmocka_unit_test(test_allowed_mechanisms_follow_the_key_type),
+	        cmocka_unit_test(test_key_checks_usage_then_allowed_mechanisms),
+	        cmocka_unit_test(test_hash_and_mgf_mapping),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
