@@ -4,7 +4,8 @@
 #   2. build with warnings as errors,
 #   3. unit tests (cmocka), emulator tests, the Azure SDK fidelity suite
 #      (tests/fidelity; npm ci from its lock file), integration tests with
-#      real clients against the emulator (make check),
+#      real clients against the emulator and the interop suite with every
+#      client Debian ships (make check),
 #   4. the same unit and integration tests under valgrind,
 #   5. an AddressSanitizer + UBSan build and its tests.
 # Exits non-zero on the first failing stage.
@@ -34,7 +35,7 @@ if ! make -C build check; then
 	cat build/test-suite.log 2>/dev/null || true
 	exit 1
 fi
-cat build/tests/integration/run.sh.log
+cat build/tests/integration/run.sh.log build/tests/interop/run.sh.log
 
 stage "valgrind: unit tests and integration tests"
 for t in build/tests/unit/test_*; do
