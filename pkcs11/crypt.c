@@ -44,25 +44,14 @@ static CK_RV cipher_init(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism, CK_
 	const char *fn = encrypt ? "C_EncryptInit" : "C_DecryptInit";
 	cipher_state *st = NULL;
 	CK_RV rv;
+	azkv_session *s;
+	azkv_op *op;
+	const azkv_object *obj;
 	azkv_lock_acquire(azkv_g.lock);
-	azkv_session *s = azkv_sessions_get(session);
-	if (s == NULL) {
-		azkv_error("%s: session %lu is not open", fn, (unsigned long)session);
-		rv = CKR_SESSION_HANDLE_INVALID;
+	rv = azkv_op_init_begin(session, encrypt ? AZKV_OPER_ENCRYPT : AZKV_OPER_DECRYPT, mechanism,
+	                        fn, &s, &op);
+	if (rv != CKR_OK || op == NULL)
 		goto out;
-	}
-	azkv_op *op = azkv_session_op(s, encrypt ? AZKV_OPER_ENCRYPT : AZKV_OPER_DECRYPT);
-	if (mechanism == NULL) {
-		/* PKCS#11 3.0: a NULL mechanism ends the active operation. */
-		azkv_op_end(op);
-		rv = CKR_OK;
-		goto out;
-	}
-	if ((rv = azkv_op_check_idle(op)) != CKR_OK) {
-		azkv_error("%s: an operation is already active in session %lu", fn,
-		           (unsigned long)session);
-		goto out;
-	}
 	const azkv_cipher_ops *ops = azkv_cipher_find(mechanism->mechanism);
 	if (ops == NULL) {
 		azkv_error("%s: mechanism 0x%lx is not supported", fn,
@@ -70,13 +59,7 @@ static CK_RV cipher_init(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism, CK_
 		rv = CKR_MECHANISM_INVALID;
 		goto out;
 	}
-	const azkv_object *obj = azkv_objects_get(key);
-	if (obj == NULL || obj->slot != s->slot) {
-		azkv_error("%s: key handle %lu is not valid", fn, (unsigned long)key);
-		rv = CKR_KEY_HANDLE_INVALID;
-		goto out;
-	}
-	if ((rv = azkv_key_usage_check(obj, key, encrypt ? CKA_ENCRYPT : CKA_DECRYPT, fn)) !=
+	if ((rv = azkv_op_init_key(s, key, encrypt ? CKA_ENCRYPT : CKA_DECRYPT, fn, &obj)) !=
 	    CKR_OK)
 		goto out;
 	if ((st = calloc(1, sizeof(*st))) == NULL) {

@@ -3,8 +3,48 @@
 #include <stddef.h>
 
 #include "log.h"
+#include "mech.h"
 #include "module.h"
+#include "object.h"
 #include "session.h"
+
+CK_RV azkv_op_init_begin(CK_SESSION_HANDLE session, azkv_op_kind kind,
+                         const CK_MECHANISM *mechanism, const char *fn, azkv_session **s,
+                         azkv_op **op)
+{
+	CK_RV rv;
+	*op = NULL;
+	*s = azkv_sessions_get(session);
+	if (*s == NULL) {
+		azkv_error("%s: session %lu is not open", fn, (unsigned long)session);
+		return CKR_SESSION_HANDLE_INVALID;
+	}
+	azkv_op *slot = azkv_session_op(*s, kind);
+	if (mechanism == NULL) {
+		/* PKCS#11 3.0: a NULL mechanism ends the active operation. */
+		azkv_op_end(slot);
+		return CKR_OK;
+	}
+	if ((rv = azkv_op_check_idle(slot)) != CKR_OK) {
+		azkv_error("%s: an operation is already active in session %lu", fn,
+		           (unsigned long)session);
+		return rv;
+	}
+	*op = slot;
+	return CKR_OK;
+}
+
+CK_RV azkv_op_init_key(const azkv_session *s, CK_OBJECT_HANDLE key, CK_ATTRIBUTE_TYPE usage,
+                       const char *fn, const azkv_object **obj)
+{
+	*obj = azkv_objects_get(key);
+	if (*obj == NULL || (*obj)->slot != s->slot) {
+		azkv_error("%s: key handle %lu is not valid", fn, (unsigned long)key);
+		*obj = NULL;
+		return CKR_KEY_HANDLE_INVALID;
+	}
+	return azkv_key_usage_check(*obj, key, usage, fn);
+}
 
 CK_RV azkv_op_check_idle(const azkv_op *op)
 {

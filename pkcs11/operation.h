@@ -52,6 +52,21 @@ typedef enum azkv_op_kind {
 /* The slot of kind in s. Needs the module lock. */
 azkv_op *azkv_session_op(struct azkv_session *s, azkv_op_kind kind);
 
+/* The common start of every C_*Init, with the module lock held: the
+ * session, its slot of kind, a NULL mechanism ending the active operation
+ * (PKCS#11 3.0: *op is then NULL and CKR_OK returned), and an operation
+ * already active. fn names the call for the log. */
+CK_RV azkv_op_init_begin(CK_SESSION_HANDLE session, azkv_op_kind kind,
+                         const CK_MECHANISM *mechanism, const char *fn, struct azkv_session **s,
+                         azkv_op **op);
+
+struct azkv_object;
+
+/* The key of a C_*Init, with the module lock held: visible from s, and
+ * allowing usage (CKA_SIGN, CKA_ENCRYPT, ...). */
+CK_RV azkv_op_init_key(const struct azkv_session *s, CK_OBJECT_HANDLE key, CK_ATTRIBUTE_TYPE usage,
+                       const char *fn, const struct azkv_object **obj);
+
 /* Locks, looks the session up and takes its active operation of kind
  * (azkv_op_take); fn names the call for the log. Unlocked on return. */
 CK_RV azkv_session_op_take(CK_SESSION_HANDLE session, azkv_op_kind kind, const char *fn,

@@ -65,25 +65,14 @@ static CK_RV sig_init(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism, CK_OBJ
 	const char *fn = sign ? "C_SignInit" : "C_VerifyInit";
 	sig_state *st = NULL;
 	CK_RV rv;
+	azkv_session *s;
+	azkv_op *op;
+	const azkv_object *obj;
 	azkv_lock_acquire(azkv_g.lock);
-	azkv_session *s = azkv_sessions_get(session);
-	if (s == NULL) {
-		azkv_error("%s: session %lu is not open", fn, (unsigned long)session);
-		rv = CKR_SESSION_HANDLE_INVALID;
+	rv = azkv_op_init_begin(session, sign ? AZKV_OPER_SIGN : AZKV_OPER_VERIFY, mechanism, fn,
+	                        &s, &op);
+	if (rv != CKR_OK || op == NULL)
 		goto out;
-	}
-	azkv_op *op = azkv_session_op(s, sign ? AZKV_OPER_SIGN : AZKV_OPER_VERIFY);
-	if (mechanism == NULL) {
-		/* PKCS#11 3.0: a NULL mechanism ends the active operation. */
-		azkv_op_end(op);
-		rv = CKR_OK;
-		goto out;
-	}
-	if ((rv = azkv_op_check_idle(op)) != CKR_OK) {
-		azkv_error("%s: an operation is already active in session %lu", fn,
-		           (unsigned long)session);
-		goto out;
-	}
 	const azkv_sig_ops *ops = azkv_sig_find(mechanism->mechanism);
 	if (ops == NULL) {
 		azkv_error("%s: mechanism 0x%lx is not a signature mechanism of this module", fn,
@@ -91,13 +80,7 @@ static CK_RV sig_init(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism, CK_OBJ
 		rv = CKR_MECHANISM_INVALID;
 		goto out;
 	}
-	const azkv_object *obj = azkv_objects_get(key);
-	if (obj == NULL || obj->slot != s->slot) {
-		azkv_error("%s: key handle %lu is not valid", fn, (unsigned long)key);
-		rv = CKR_KEY_HANDLE_INVALID;
-		goto out;
-	}
-	if ((rv = azkv_key_usage_check(obj, key, sign ? CKA_SIGN : CKA_VERIFY, fn)) != CKR_OK)
+	if ((rv = azkv_op_init_key(s, key, sign ? CKA_SIGN : CKA_VERIFY, fn, &obj)) != CKR_OK)
 		goto out;
 	if ((st = calloc(1, sizeof(*st))) == NULL) {
 		rv = CKR_HOST_MEMORY;
