@@ -7,7 +7,8 @@
 #      real clients against the emulator and the interop suite with every
 #      client Debian ships (make check),
 #   4. the same unit and integration tests under valgrind,
-#   5. an AddressSanitizer + UBSan build and its tests.
+#   5. an AddressSanitizer + UBSan build and its tests,
+#   6. make distcheck.
 # Exits non-zero on the first failing stage.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -52,5 +53,9 @@ stage "AddressSanitizer + UBSan"
 AZKV_TEST_SANITIZED=1 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	make -C build-asan check ||
 	{ cat build-asan/test-suite.log; exit 1; }
+
+stage "make distcheck: the release tarball builds and passes its tests"
+make -C build distcheck >build/distcheck.log 2>&1 || { tail -50 build/distcheck.log; exit 1; }
+grep -A2 "archives ready" build/distcheck.log
 
 stage "all tests passed"
