@@ -19,6 +19,10 @@ situation in one call. JSON in, JSON out; errors are {"error": {"code","message"
   GET    /_emulator/vaults/{v}/keys/{k}/public  ?version=   -> {kid, version, kty, pem}
   POST   /_emulator/tokens                      {identity, resource?, lifetime?, not_before_offset?}
   GET    /_emulator/faults  POST {rule}  DELETE (clears all)       see faults.py
+  GET    /_emulator/accounts                    POST {name, location?, kind?, identity?: "system",
+                                                      resource_group?, subscription_id?}  (CognitiveServices)
+  PUT    /_emulator/imds                        {identity}   the identity IMDS answers for without a selector
+  GET    /_emulator/workspaces                  POST {name, location?, resource_group?, encryption?}  (ML)
 """
 
 import json
@@ -49,7 +53,8 @@ def default_base(vault: dict) -> str:
 
 
 class AdminService:
-    def __init__(self, state, tokens, faults, token_lifetime=3600):
+    def __init__(self, state, tokens, faults, token_lifetime=3600, arm=None):
+        self.arm = arm
         self.state = state
         self.tokens = tokens
         self.faults = faults
@@ -75,6 +80,11 @@ class AdminService:
             ("GET", r"/faults", self._list_faults),
             ("POST", r"/faults", self._add_fault),
             ("DELETE", r"/faults", self._clear_faults),
+            ("GET", r"/accounts", lambda req, body: self.arm.admin_list("account")),
+            ("POST", r"/accounts", self._add_account),
+            ("GET", r"/workspaces", lambda req, body: self.arm.admin_list("workspace")),
+            ("POST", r"/workspaces", self._add_workspace),
+            ("PUT", r"/imds", self._set_imds),
         ]
 
     def handle(self, req):
@@ -132,7 +142,7 @@ class AdminService:
         if not body.get("name"):
             raise StateError("name is required")
         ident = self.state.add_identity(body["name"], body.get("client_id"), body.get("client_secret"),
-                                        body.get("tenant"))
+                                        body.get("tenant"), kind="managed" if body.get("managed") else "app")
         return {k: ident[k] for k in ("name", "client_id", "object_id", "tenant_id", "client_secret")}
 
     def _list_vaults(self, req, body):
@@ -242,6 +252,41 @@ class AdminService:
         lifetime = int(body.get("lifetime", self.token_lifetime))
         issued = self.tokens.issue(ident, resource, lifetime, int(body.get("not_before_offset", 0)))
         return {"access_token": issued["token"], "claims": issued["claims"]}
+
+    # ---- ARM resources (same code as the ARM PUT, without its authentication) -----------
+
+    def _add_account(self, req, body):
+        if not body.get("name"):
+            raise StateError("name is required")
+        arm_body = {"name": body["name"], "location": body.get("location") or "eastus",
+                    "kind": body.get("kind") or "AIServices", "sku": {"name": "S0"},
+                    "resource_group": body.get("resource_group"), "subscription_id": body.get("subscription_id"),
+                    "properties": {"customSubDomainName": body["name"]}}
+        if body.get("identity") in ("system", "SystemAssigned"):
+            arm_body["identity"] = {"type": "SystemAssigned"}
+        return self.arm.admin_put("account", arm_body, body.get("tenant"))
+
+    def _set_imds(self, req, body):
+        ident = self.state.find_identity(body.get("identity", ""))
+        if ident is None or ident.get("kind") != "managed":
+            raise StateError(f"no managed identity '{body.get('identity')}'", 404)
+        with self.state.lock:
+            self.state.doc["imds_identity"] = ident["client_id"]
+            self.state.save()
+        return {k: ident[k] for k in ("name", "client_id", "object_id", "tenant_id")}
+
+    def _add_workspace(self, req, body):
+        if not body.get("name"):
+            raise StateError("name is required")
+        arm_body = {"name": body["name"], "location": body.get("location") or "eastus",
+                    "kind": body.get("kind") or "Default",
+                    "resource_group": body.get("resource_group"), "subscription_id": body.get("subscription_id"),
+                    "properties": {}}
+        if body.get("encryption"):
+            arm_body["properties"]["encryption"] = body["encryption"]
+        if body.get("identity") in ("system", "SystemAssigned"):
+            arm_body["identity"] = {"type": "SystemAssigned"}
+        return self.arm.admin_put("workspace", arm_body, body.get("tenant"))
 
     def _list_faults(self, req, body):
         return {"value": self.faults.list()}

@@ -6,6 +6,8 @@ import signal
 import threading
 
 from .admin import AdminService
+from .arm import ArmService
+from .imds import ImdsService
 from .certs import ensure_certificates
 from .entra import EntraService
 from .faults import FaultInjector
@@ -35,13 +37,16 @@ def serve(state_dir, host="127.0.0.1", port=0, localhost_vault=None,
 
     tokens = TokenService(state)
     faults = FaultInjector()
+    arm = ArmService(state, tokens)
     router = Router(
         state,
         keyvault=KeyVaultService(state, tokens, authority_host),
         entra=EntraService(state, tokens, token_lifetime),
-        admin=AdminService(state, tokens, faults, token_lifetime),
+        admin=AdminService(state, tokens, faults, token_lifetime, arm),
         faults=faults,
         localhost_vault=localhost_vault,
+        arm=arm,
+        imds=ImdsService(state, tokens),
     )
     server = EmulatorServer(host, port, make_tls_context(paths["cert_file"], paths["key_file"], router), router)
     actual_port = server.server_address[1]

@@ -93,7 +93,8 @@ def run_admin(args) -> int:
         out = client.call("GET", "/tenants")
     elif c == "add-identity":
         out = client.call("POST", "/identities", {"name": args.name, "client_id": args.client_id,
-                                                 "client_secret": args.client_secret, "tenant": args.tenant})
+                                                 "client_secret": args.client_secret, "tenant": args.tenant,
+                                                 "managed": args.managed})
     elif c == "list-identities":
         out = client.call("GET", "/identities")
     elif c == "add-vault":
@@ -139,6 +140,26 @@ def run_admin(args) -> int:
     elif c == "issue-token":
         out = client.call("POST", "/tokens", {"identity": args.identity, "resource": args.resource,
                                              "lifetime": args.lifetime})
+    elif c == "add-account":
+        out = client.call("POST", "/accounts", {
+            "name": args.name, "location": args.location, "kind": args.kind, "identity": args.identity,
+            "resource_group": args.resource_group, "tenant": args.tenant})
+    elif c == "list-accounts":
+        out = client.call("GET", "/accounts")
+    elif c == "add-workspace":
+        body = {"name": args.name, "location": args.location, "identity": args.identity,
+                "resource_group": args.resource_group, "tenant": args.tenant}
+        if args.key_identifier:
+            body["encryption"] = {"status": "Enabled", "keyVaultProperties": {
+                "keyVaultArmId": args.key_vault_arm_id, "keyIdentifier": args.key_identifier,
+                "identityClientId": args.identity_client_id}}
+            if args.user_assigned_identity:
+                body["encryption"]["identity"] = {"userAssignedIdentity": args.user_assigned_identity}
+        out = client.call("POST", "/workspaces", body)
+    elif c == "imds-identity":
+        out = client.call("PUT", "/imds", {"identity": args.identity})
+    elif c == "list-workspaces":
+        out = client.call("GET", "/workspaces")
     elif c == "fault":
         if args.clear:
             out = client.call("DELETE", "/faults")
@@ -186,6 +207,7 @@ def build_parser():
 
     p = cmds.add_parser("add-identity", help="an app registration / service principal")
     p.add_argument("--name", required=True)
+    p.add_argument("--managed", action="store_true", help="a managed identity (served by the IMDS endpoint)")
     p.add_argument("--client-id")
     p.add_argument("--client-secret")
     p.add_argument("--tenant", help="tenant id or name (default tenant if omitted)")
@@ -249,6 +271,28 @@ def build_parser():
     p.add_argument("--identity", required=True)
     p.add_argument("--resource", default="https://vault.azure.net")
     p.add_argument("--lifetime", type=int)
+
+    p = cmds.add_parser("add-account", help="a Microsoft.CognitiveServices account (Foundry resource)")
+    p.add_argument("--name", required=True)
+    p.add_argument("--location", default="eastus")
+    p.add_argument("--kind", default="AIServices")
+    p.add_argument("--identity", choices=["system"], help="system: a system-assigned managed identity")
+    p.add_argument("--resource-group")
+    p.add_argument("--tenant")
+    cmds.add_parser("list-accounts")
+    p = cmds.add_parser("add-workspace", help="a Microsoft.MachineLearningServices workspace (hub/project)")
+    p.add_argument("--name", required=True)
+    p.add_argument("--location", default="eastus")
+    p.add_argument("--identity", choices=["system"])
+    p.add_argument("--resource-group")
+    p.add_argument("--tenant")
+    p.add_argument("--key-vault-arm-id", help="CMK at creation: the vault's ARM id")
+    p.add_argument("--key-identifier", help="CMK at creation: the key URL")
+    p.add_argument("--identity-client-id")
+    p.add_argument("--user-assigned-identity", help="ARM id of the user-assigned identity for CMK")
+    cmds.add_parser("list-workspaces")
+    p = cmds.add_parser("imds-identity", help="the managed identity IMDS answers for without client_id")
+    p.add_argument("--identity", required=True)
 
     p = cmds.add_parser("fault", help="fault injection rules (see azkvemu/faults.py)")
     g = p.add_mutually_exclusive_group()

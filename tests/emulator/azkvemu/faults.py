@@ -7,7 +7,7 @@ admin API (/_emulator/faults). This is deliberately minimal for now — a later
 issue owns realistic throttling (per-vault transaction budgets, Retry-After
 semantics, exact error bodies); extend `_render` and `FaultRule` there.
 
-A rule: {"service": "keyvault"|"entra"|"*", "method": "POST"|null,
+A rule: {"service": "keyvault"|"entra"|"arm"|"imds"|"*", "method": "POST"|null,
          "path_regex": "...", "status": 429, "retry_after": 1, "count": 2,
          "drop": false}
 `count` is how many matching requests fail (null: until the rule is removed).
@@ -36,8 +36,8 @@ class FaultInjector:
 
     def add(self, spec: dict) -> dict:
         service = spec.get("service", "*")
-        if service not in ("*", "keyvault", "entra"):
-            raise ServiceError(400, "BadParameter", "service must be keyvault, entra or *")
+        if service not in ("*", "keyvault", "entra", "arm", "imds"):
+            raise ServiceError(400, "BadParameter", "service must be keyvault, entra, arm, imds or *")
         status = spec.get("status", 503)
         if not spec.get("drop") and (not isinstance(status, int) or not 400 <= status <= 599):
             raise ServiceError(400, "BadParameter", "status must be an HTTP error status (400-599)")

@@ -5,8 +5,11 @@ requests addressed to the emulator itself (https://127.0.0.1:PORT/...).
   NAME.vault.azure.net (and .vault.azure.cn, .vault.usgovcloudapi.net,
   .managedhsm.azure.net)                -> Key Vault / Managed HSM data plane of vault NAME
   login.microsoftonline.com             -> Entra ID
-  management.azure.com                  -> (ARM: not emulated yet) 404
-  localhost / 127.0.0.1 / ::1           -> /_emulator/... admin API, Entra paths,
+  management.azure.com                  -> Azure Resource Manager (arm.py)
+  169.254.169.254                       -> IMDS managed-identity token endpoint (imds.py)
+  localhost / 127.0.0.1 / ::1           -> /_emulator/... admin API, Entra paths, ARM paths,
+                                           /metadata/identity/oauth2/token (IMDS)
+                                           (/subscriptions/..., /providers/...),
                                            Key Vault paths for --localhost-vault NAME
 An unknown vault name behaves like a host that does not resolve: the TLS
 handshake is refused for its SNI (see server.py) and, should a request still
@@ -14,7 +17,9 @@ arrive with such a Host, the connection is closed without an answer.
 """
 
 from .admin import PREFIX as ADMIN_PREFIX
+from .arm import is_arm_path
 from .entra import is_entra_path
+from .imds import IMDS_HOSTS, is_imds_path
 from .httpmsg import DropConnection, ServiceError
 from .keyvault import resource_for_host, resource_for_vault
 
@@ -24,13 +29,15 @@ LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1", ""}
 
 
 class Router:
-    def __init__(self, state, keyvault, entra, admin, faults, localhost_vault=None):
+    def __init__(self, state, keyvault, entra, admin, faults, localhost_vault=None, arm=None, imds=None):
         self.state = state
         self.keyvault = keyvault
         self.entra = entra
         self.admin = admin
         self.faults = faults
         self.localhost_vault = localhost_vault
+        self.arm = arm
+        self.imds = imds
 
     def known_sni(self, server_name: str) -> bool:
         """False for a vault host name whose vault does not exist (handshake is refused)."""
@@ -48,8 +55,9 @@ class Router:
         if host in ENTRA_HOSTS:
             return self._service("entra", req, lambda: self.entra.handle(req))
         if host in ARM_HOSTS:
-            return ServiceError(404, "NotImplemented",
-                                "Azure Resource Manager is not emulated yet.").response()
+            return self._service("arm", req, lambda: self.arm.handle(req))
+        if host in IMDS_HOSTS:
+            return self._service("imds", req, lambda: self.imds.handle(req))
         if host in LOOPBACK_HOSTS:
             return self._loopback(req)
         return ServiceError(404, "NotFound", f"The emulator does not serve host '{host}'.").response()
@@ -59,6 +67,10 @@ class Router:
             return self.admin.handle(req)
         if is_entra_path(req.path):
             return self._service("entra", req, lambda: self.entra.handle(req))
+        if is_imds_path(req.path):
+            return self._service("imds", req, lambda: self.imds.handle(req))
+        if is_arm_path(req.path):
+            return self._service("arm", req, lambda: self.arm.handle(req))
         if self.localhost_vault:
             vault = self.state.get_vault(self.localhost_vault)
             if vault is not None:

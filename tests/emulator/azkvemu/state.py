@@ -17,7 +17,15 @@ Shape (version 1):
                keys: {lower(name): {name, latest, versions: {version: record},
                                     rotation_policy}},
                deleted_keys: {lower(name): {key: <key entry>, deleted_date,
-                                            scheduled_purge_date}}}}
+                                            scheduled_purge_date}},
+               (set through ARM) tags, network_acls, public_network_access, created_at;
+               access_policies entries may also hold tenant_id, application_id,
+               secrets, certificates, storage}}
+  accounts:   {lower(name): Microsoft.CognitiveServices account (arm.py)}
+  workspaces: {lower(name): Microsoft.MachineLearningServices workspace (arm.py)}
+  operations: {id: {status, start, account}}   ARM long-running operations
+  imds_identity: client_id IMDS answers for without a selector
+  identities of kind "managed" are managed identities (IMDS); "app" are app registrations
 
 Everything that touches the document holds `State.lock` (re-entrant), so the
 threaded HTTP server can serve requests concurrently.

@@ -4,16 +4,21 @@
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 
-import { ClientSecretCredential, DefaultAzureCredential, EnvironmentCredential } from "@azure/identity";
+import {
+  ClientSecretCredential, DefaultAzureCredential, EnvironmentCredential, ManagedIdentityCredential,
+} from "@azure/identity";
 
 import {
+  admin,
   authorityHost,
   credentialFor,
+  emulator,
   jwtClaims,
   keyClientFor,
   newIdentity,
   tenantId,
   unique,
+  vaultName,
 } from "../lib/fidelity.mjs";
 
 const VAULT_SCOPE = "https://vault.azure.net/.default";
@@ -155,10 +160,44 @@ describe("Credentials the emulator does not serve yet", () => {
   it("WorkloadIdentityCredential exchanges a federated token file for an access token", {
     todo: "the emulator's Entra ID does not accept federated client assertions yet",
   });
-  it("ManagedIdentityCredential gets a token from the IMDS endpoint", {
-    todo: "the emulator has no managed-identity (IMDS) endpoint yet",
-  });
   it("ManagedIdentityCredential gets a token from the App Service endpoint (IDENTITY_ENDPOINT)", {
     todo: "the emulator has no App Service managed-identity endpoint yet",
+  });
+});
+
+describe("ManagedIdentityCredential (IMDS)", () => {
+  // AZURE_POD_IDENTITY_AUTHORITY_HOST is the documented override of the IMDS
+  // address (http://169.254.169.254); here it names the emulator.
+  const imdsEnv = () => ({ AZURE_POD_IDENTITY_AUTHORITY_HOST: `https://localhost:${emulator.port}` });
+
+  it("gets a token for the system-assigned identity of a Foundry account and uses it on the vault", async () => {
+    const account = await admin("POST", "/accounts", { name: unique("mi-account"), identity: "system" });
+    const principal = account.identity.principalId;
+    await admin("PUT", `/vaults/${vaultName}/access-policies/${principal}`, { keys: ["get", "list", "create"] });
+    // This "machine" runs as that identity (what IMDS answers without a client id).
+    await admin("PUT", "/imds", { identity: principal });
+    await withEnv(imdsEnv(), async () => {
+      const credential = new ManagedIdentityCredential();
+      const token = await credential.getToken(VAULT_SCOPE);
+      const claims = jwtClaims(token.token);
+      assert.equal(claims.oid, principal);
+      assert.equal(claims.aud, "https://vault.azure.net");
+      assert.equal(claims.tid, tenantId);
+      const client = keyClientFor(credential);
+      const name = unique("mi");
+      const created = await client.createRsaKey(name);
+      assert.equal((await client.getKey(name)).id, created.id);
+    });
+  });
+
+  it("gets a token for a user-assigned identity chosen by client id", async () => {
+    const mi = await admin("POST", "/identities", { name: unique("uami"), managed: true });
+    await withEnv(imdsEnv(), async () => {
+      const credential = new ManagedIdentityCredential({ clientId: mi.client_id });
+      const token = await credential.getToken("https://management.azure.com/.default");
+      const claims = jwtClaims(token.token);
+      assert.equal(claims.appid, mi.client_id);
+      assert.equal(claims.oid, mi.object_id);
+    });
   });
 });

@@ -1,0 +1,773 @@
+"""Emulated Azure Resource Manager (management.azure.com): the control-plane calls
+an admin CMK utility and the ARM SDKs make.
+
+  Microsoft.KeyVault/vaults                 GET, PUT, PATCH (the emulator's vaults)
+  .../vaults/{v}/accessPolicies/{add|replace|remove}   PUT (same state as the data plane's policies)
+  {scope}/providers/Microsoft.Authorization/roleAssignments[/{name}]  PUT, GET, DELETE, list
+                                            (scope: a vault or a key in it; feeds Key Vault RBAC)
+  {scope}/providers/Microsoft.Authorization/roleDefinitions[/{id}]     GET, list (built-in Key Vault roles)
+  Microsoft.CognitiveServices/accounts      GET, PUT, PATCH (PATCH is a long-running operation:
+                                            202 + Azure-AsyncOperation + Location)
+  .../locations/{l}/operationResults/{id}   GET (operation status)
+  Microsoft.MachineLearningServices/workspaces  GET, PUT
+
+Errors use ARM's envelope {"error": {"code", "message"}}. Any valid ARM token is
+allowed to do anything (control-plane RBAC of the caller is not emulated).
+"""
+
+import datetime
+import json
+import re
+from urllib.parse import unquote
+
+from . import authz
+from .httpmsg import Response, ServiceError, json_response
+from .state import StateError, canonical_permissions, vault_resource_id
+from .tokens import TokenError
+from .util import new_uuid
+
+ARM_AUDIENCES = {"https://management.azure.com", "https://management.azure.com/",
+                 "https://management.core.windows.net", "https://management.core.windows.net/"}
+DEFAULT_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
+
+_SUB = r"/subscriptions/(?P<sub>[^/]+)/resourcegroups/(?P<rg>[^/]+)/providers"
+_VAULT = _SUB + r"/microsoft\.keyvault/vaults/(?P<name>[^/]+)"
+_ACCOUNT = _SUB + r"/microsoft\.cognitiveservices/accounts/(?P<name>[^/]+)"
+_WORKSPACE = _SUB + r"/microsoft\.machinelearningservices/workspaces/(?P<name>[^/]+)"
+_OPERATION = (r"/subscriptions/(?P<sub>[^/]+)/providers/(?P<provider>[^/]+)/locations/(?P<loc>[^/]+)"
+              r"/(?P<what>operationstatuses|operationresults)/(?P<op>[^/]+)")
+_AUTHZ = r"(?P<scope>.*?)/providers/microsoft\.authorization/(?P<kind>roleassignments|roledefinitions)(?:/(?P<name>[^/]+))?"
+
+# Control-plane actions of the built-in Key Vault roles (data actions are in authz.BUILTIN_ROLES).
+ROLE_ACTIONS = {
+    "00482a5a-887f-4fb3-b363-3b7fe8e74483": [
+        "Microsoft.Authorization/*/read", "Microsoft.Insights/alertRules/*", "Microsoft.Resources/deployments/*",
+        "Microsoft.Resources/subscriptions/resourceGroups/read", "Microsoft.Support/*",
+        "Microsoft.KeyVault/checkNameAvailability/read", "Microsoft.KeyVault/deletedVaults/read",
+        "Microsoft.KeyVault/locations/*/read", "Microsoft.KeyVault/vaults/*/read",
+        "Microsoft.KeyVault/operations/read"],
+    "14b46e9e-c2b7-41b4-b07b-48a6ebf60603": [
+        "Microsoft.Authorization/*/read", "Microsoft.Insights/alertRules/*", "Microsoft.Resources/deployments/*",
+        "Microsoft.Resources/subscriptions/resourceGroups/read", "Microsoft.Support/*",
+        "Microsoft.KeyVault/checkNameAvailability/read", "Microsoft.KeyVault/deletedVaults/read",
+        "Microsoft.KeyVault/locations/*/read", "Microsoft.KeyVault/vaults/*/read",
+        "Microsoft.KeyVault/operations/read"],
+    "e147488a-f6f5-4113-8e2d-b22465e65bf6": [
+        "Microsoft.EventGrid/eventSubscriptions/write", "Microsoft.EventGrid/eventSubscriptions/read",
+        "Microsoft.EventGrid/eventSubscriptions/delete"],
+    "12338af0-0e69-4776-bea7-57ae8d297424": [],
+    "08bbd89e-9f13-488c-ac41-acfcb10c90ab": [],
+    "21090545-7ca7-4776-b22c-e363652d74d2": [
+        "Microsoft.Authorization/*/read", "Microsoft.Insights/alertRules/*", "Microsoft.Resources/deployments/*",
+        "Microsoft.Resources/subscriptions/resourceGroups/read", "Microsoft.Support/*",
+        "Microsoft.KeyVault/checkNameAvailability/read", "Microsoft.KeyVault/deletedVaults/read",
+        "Microsoft.KeyVault/locations/*/read", "Microsoft.KeyVault/vaults/*/read",
+        "Microsoft.KeyVault/operations/read"],
+}
+_EPOCH = "2020-01-01T00:00:00.0000000Z"
+
+
+def _now_iso():
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def is_arm_path(path: str) -> bool:
+    low = "/" + path.lower().lstrip("/")   # clients that join "/{scope}" with a scope "/subscriptions/..." send "//"
+    return low.startswith("/subscriptions/") or low.startswith("/providers/")
+
+
+def _not_found(rtype, name, rg):
+    return ServiceError(404, "ResourceNotFound",
+                        f"The Resource '{rtype}/{name}' under resource group '{rg}' was not found. "
+                        "For more details please go to https://aka.ms/ARMResourceNotFoundFix")
+
+
+def _bad(code, message):
+    return ServiceError(400, code, message)
+
+
+class ArmService:
+    def __init__(self, state, tokens):
+        self.state = state
+        self.tokens = tokens
+        self.routes = [
+            ("GET", _VAULT, self._get_vault),
+            ("PUT", _VAULT, self._put_vault),
+            ("PATCH", _VAULT, self._patch_vault),
+            ("PUT", _VAULT + r"/accesspolicies/(?P<kind>add|replace|remove)", self._access_policy),
+            ("GET", _ACCOUNT, self._get_account),
+            ("PUT", _ACCOUNT, self._put_account),
+            ("PATCH", _ACCOUNT, self._patch_account),
+            ("GET", _WORKSPACE, self._get_workspace),
+            ("PUT", _WORKSPACE, self._put_workspace),
+            ("GET", _OPERATION, self._get_operation),
+        ]
+
+    # ---- entry --------------------------------------------------------------------
+
+    def handle(self, req) -> Response:
+        try:
+            claims = self._authenticate(req)
+            if not req.query.get("api-version"):
+                raise _bad("MissingApiVersionParameter",
+                           "The api-version query parameter (?api-version=) is required for all requests.")
+            with self.state.lock:
+                resp = self._dispatch(req, claims)
+        except StateError as err:
+            resp = ServiceError(err.status, {404: "ResourceNotFound", 409: "Conflict"}.get(err.status, "BadRequest"),
+                                str(err)).response()
+        except ServiceError as err:
+            resp = err.response()
+        resp.add_header("x-ms-request-id", new_uuid())
+        resp.add_header("x-ms-correlation-request-id", new_uuid())
+        resp.add_header("Cache-Control", "no-cache")
+        resp.add_header("Pragma", "no-cache")
+        resp.add_header("Expires", "-1")
+        if req.header("x-ms-client-request-id"):
+            resp.add_header("x-ms-client-request-id", req.header("x-ms-client-request-id"))
+        return resp
+
+    def _authenticate(self, req) -> dict:
+        auth = (req.header("Authorization") or "").strip()
+        scheme, _, token = auth.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise ServiceError(401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing.",
+                               headers=[("WWW-Authenticate",
+                                         'Bearer authorization_uri="https://login.windows.net/", '
+                                         'error="invalid_token", error_description="The authentication failed '
+                                         'because of missing \'Authorization\' header."')])
+        try:
+            claims = self.tokens.verify(token.strip())
+        except TokenError as err:
+            if err.reason == "expired":
+                raise ServiceError(401, "ExpiredAuthenticationToken",
+                                   "The access token expiry UTC time is earlier than current UTC time.") from None
+            raise ServiceError(401, "InvalidAuthenticationToken",
+                               "The access token is invalid.") from None
+        aud = str(claims.get("aud", ""))
+        if aud not in ARM_AUDIENCES:
+            raise ServiceError(
+                401, "InvalidAuthenticationTokenAudience",
+                f"The access token has been obtained for wrong audience or resource '{aud}'. It should exactly "
+                "match with one of the allowed audiences 'https://management.core.windows.net/',"
+                "'https://management.core.windows.net','https://management.azure.com/','https://management.azure.com'.")
+        return claims
+
+    def _dispatch(self, req, claims):
+        path = "/" + req.path.strip("/")
+        m = re.match("^" + _AUTHZ + "$", path, re.I)
+        if m:
+            params = {k: unquote(v) if v else v for k, v in m.groupdict().items()}
+            return self._authorization(req, claims, **params)
+        for method, pattern, handler in self.routes:
+            m = re.match("^" + pattern + "$", path, re.I)
+            if m and method == req.method:
+                return handler(req, claims, self._body(req), **{k: unquote(v) for k, v in m.groupdict().items()})
+        raise ServiceError(404, "NotFound", f"The emulator has no ARM route for {req.method} {req.path}.")
+
+    @staticmethod
+    def _body(req):
+        if not req.body:
+            return {}
+        try:
+            body = json.loads(req.body)
+        except ValueError:
+            raise _bad("InvalidRequestContent", "The request content was invalid and could not be deserialized.") from None
+        if not isinstance(body, dict):
+            raise _bad("InvalidRequestContent", "The request content must be a JSON object.")
+        return body
+
+    # ---- Key Vault ----------------------------------------------------------------
+
+    def _find_vault(self, sub, rg, name):
+        vault = self.state.get_vault(name)
+        if (vault is None or vault["kind"] != "vault" or vault["subscription_id"].lower() != sub.lower()
+                or vault["resource_group"].lower() != rg.lower()):
+            raise _not_found("Microsoft.KeyVault/vaults", name, rg)
+        return vault
+
+    def _policies(self, vault):
+        out = []
+        for oid, perms in vault["access_policies"].items():
+            entry = {"tenantId": perms.get("tenant_id", vault["tenant_id"]), "objectId": oid,
+                     "permissions": {"keys": list(perms.get("keys", [])),
+                                     "secrets": list(perms.get("secrets", [])),
+                                     "certificates": list(perms.get("certificates", []))}}
+            if perms.get("storage"):
+                entry["permissions"]["storage"] = list(perms["storage"])
+            if perms.get("application_id"):
+                entry["applicationId"] = perms["application_id"]
+            out.append(entry)
+        return out
+
+    def _vault_json(self, vault):
+        acls = vault.get("network_acls") or {"bypass": "AzureServices", "defaultAction": "Allow"}
+        props = {
+            "sku": {"family": "A", "name": vault.get("sku", "premium")},
+            "tenantId": vault["tenant_id"],
+            "accessPolicies": self._policies(vault),
+            "enabledForDeployment": False,
+            "enabledForDiskEncryption": False,
+            "enabledForTemplateDeployment": False,
+            "enableSoftDelete": vault["soft_delete"],
+            "softDeleteRetentionInDays": vault["retention_days"],
+            "enableRbacAuthorization": vault["enable_rbac_authorization"],
+            "vaultUri": f"https://{vault['name']}.vault.azure.net/",
+            "provisioningState": "Succeeded",
+            "publicNetworkAccess": vault.get("public_network_access", "Enabled"),
+            "networkAcls": {"bypass": acls.get("bypass", "AzureServices"),
+                            "defaultAction": acls.get("defaultAction", "Allow"),
+                            "ipRules": acls.get("ipRules", []),
+                            "virtualNetworkRules": acls.get("virtualNetworkRules", [])},
+        }
+        # Azure omits enablePurgeProtection until it has been turned on.
+        if vault["purge_protection"]:
+            props["enablePurgeProtection"] = True
+        return {"id": vault_resource_id(vault), "name": vault["name"], "type": "Microsoft.KeyVault/vaults",
+                "location": vault["location"], "tags": vault.get("tags", {}),
+                "systemData": {"createdAt": vault.get("created_at", _EPOCH), "lastModifiedAt": _now_iso()},
+                "properties": props}
+
+    def _get_vault(self, req, claims, body, sub, rg, name):
+        return json_response(200, self._vault_json(self._find_vault(sub, rg, name)))
+
+    def _apply_vault_props(self, vault, props):
+        if "enablePurgeProtection" in props and props["enablePurgeProtection"] is not None:
+            if vault["purge_protection"] and not props["enablePurgeProtection"]:
+                raise _bad("BadRequest", 'The property "enablePurgeProtection" cannot be set to false. Enabling '
+                                         'the purge protection for a vault is an irreversible action.')
+            vault["purge_protection"] = bool(props["enablePurgeProtection"])
+        if props.get("enableSoftDelete") is False:
+            if vault["soft_delete"]:
+                raise _bad("BadRequest", 'The property "enableSoftDelete" cannot be set to false. Enabling the '
+                                         'soft delete for a vault is an irreversible action.')
+        elif props.get("enableSoftDelete") is True:
+            vault["soft_delete"] = True
+        if props.get("softDeleteRetentionInDays") is not None:
+            days = props["softDeleteRetentionInDays"]
+            if not isinstance(days, int) or not 7 <= days <= 90:
+                raise _bad("BadRequest", "The property softDeleteRetentionInDays must be between 7 and 90.")
+            vault["retention_days"] = days
+        if props.get("enableRbacAuthorization") is not None:
+            vault["enable_rbac_authorization"] = bool(props["enableRbacAuthorization"])
+        if props.get("networkAcls") is not None:
+            acls = dict(vault.get("network_acls") or {"bypass": "AzureServices", "defaultAction": "Allow"})
+            for k in ("bypass", "defaultAction", "ipRules", "virtualNetworkRules"):
+                if k in props["networkAcls"]:
+                    acls[k] = props["networkAcls"][k]
+            vault["network_acls"] = acls
+        if props.get("publicNetworkAccess"):
+            vault["public_network_access"] = props["publicNetworkAccess"]
+        if props.get("sku", {}).get("name"):
+            vault["sku"] = props["sku"]["name"]
+        if props.get("accessPolicies") is not None:
+            vault["access_policies"] = {}
+            self._merge_policies(vault, props["accessPolicies"], "replace")
+
+    def _put_vault(self, req, claims, body, sub, rg, name):
+        props = body.get("properties") or {}
+        if not body.get("location"):
+            raise _bad("LocationRequired", "The location property is required for this definition.")
+        if not props.get("tenantId") or not (props.get("sku") or {}).get("name"):
+            raise _bad("BadRequest", "The properties tenantId and sku are required.")
+        vault = self.state.get_vault(name)
+        status = 200
+        if vault is None:
+            vault = self.state.add_vault(name, tenant=props["tenantId"], location=body["location"],
+                                         soft_delete=props.get("enableSoftDelete", True) is not False,
+                                         retention_days=props.get("softDeleteRetentionInDays") or 90,
+                                         purge_protection=bool(props.get("enablePurgeProtection")),
+                                         rbac=bool(props.get("enableRbacAuthorization")),
+                                         subscription_id=sub, resource_group=rg)
+            vault["created_at"] = _now_iso()
+            # A new vault takes the body's policies; the add_vault defaults cover the rest.
+            props = {k: v for k, v in props.items() if k in ("accessPolicies", "networkAcls", "sku",
+                                                                  "publicNetworkAccess")}
+        else:
+            vault = self._find_vault(sub, rg, name)
+            if body["location"].replace(" ", "").lower() != vault["location"].lower():
+                raise _bad("InvalidResourceLocation",
+                           f"The resource '{name}' already exists in location '{vault['location']}' in resource "
+                           f"group '{rg}'. A resource with the same name cannot be created in location "
+                           f"'{body['location']}'. Please select a new resource name.")
+            if props.get("accessPolicies") is None:
+                props = dict(props, accessPolicies=[])   # PUT replaces: no policies in the body, none after
+        self._apply_vault_props(vault, props)
+        if "tags" in body:
+            vault["tags"] = body.get("tags") or {}
+        self.state.save()
+        return json_response(status, self._vault_json(vault))
+
+    def _patch_vault(self, req, claims, body, sub, rg, name):
+        vault = self._find_vault(sub, rg, name)
+        self._apply_vault_props(vault, body.get("properties") or {})
+        if "tags" in body:
+            vault["tags"] = body.get("tags") or {}
+        self.state.save()
+        return json_response(200, self._vault_json(vault))
+
+    def _merge_policies(self, vault, policies, kind):
+        if not isinstance(policies, list):
+            raise _bad("BadRequest", "properties.accessPolicies must be an array.")
+        for pol in policies:
+            oid = str(pol.get("objectId") or "").lower()
+            if not oid or not pol.get("tenantId"):
+                raise _bad("BadRequest", "An access policy needs tenantId and objectId.")
+            perms = pol.get("permissions") or {}
+            try:
+                keys = canonical_permissions(perms.get("keys") or [])
+            except StateError as err:
+                raise _bad("BadRequest", str(err)) from None
+            current = vault["access_policies"].get(oid)
+            new = {k: list(v) for k, v in (current or {}).items() if isinstance(v, list)}
+            groups = {"keys": keys}
+            for g in ("secrets", "certificates", "storage"):
+                groups[g] = [str(p) for p in perms.get(g) or []]
+            for g, values in groups.items():
+                have = new.get(g, [])
+                if kind == "add":
+                    have = have + [p for p in values if p.lower() not in {h.lower() for h in have}]
+                elif kind == "remove":
+                    have = [p for p in have if p.lower() not in {v.lower() for v in values}]
+                else:
+                    have = list(values)
+                new[g] = have
+            new["tenant_id"] = pol["tenantId"]
+            if pol.get("applicationId"):
+                new["application_id"] = pol["applicationId"]
+            if any(new.get(g) for g in ("keys", "secrets", "certificates", "storage")):
+                vault["access_policies"][oid] = {k: v for k, v in new.items() if v or k == "keys"}
+            else:
+                vault["access_policies"].pop(oid, None)
+
+    def _access_policy(self, req, claims, body, sub, rg, name, kind):
+        vault = self._find_vault(sub, rg, name)
+        policies = (body.get("properties") or {}).get("accessPolicies")
+        self._merge_policies(vault, policies if policies is not None else [], kind.lower())
+        self.state.save()
+        return json_response(200, {
+            "id": vault_resource_id(vault) + "/accessPolicies/",
+            "type": "Microsoft.KeyVault/vaults/accessPolicies",
+            "location": vault["location"],
+            "properties": {"accessPolicies": (body.get("properties") or {}).get("accessPolicies") or []}})
+
+    # ---- Authorization ------------------------------------------------------------
+
+    def _scope_vault(self, scope):
+        """(vault, normalised scope) for a vault or key scope."""
+        m = re.match("^" + _VAULT + r"(?:/keys/(?P<key>[^/]+))?$", scope, re.I)
+        if not m:
+            raise _bad("InvalidScope" if scope else "MissingSubscription",
+                       f"The emulator serves role assignments at Key Vault vault or key scope only, not '{scope}'.")
+        vault = self._find_vault(m.group("sub"), m.group("rg"), unquote(m.group("name")))
+        return vault, authz.key_scope(vault, unquote(m.group("key")) if m.group("key") else None)
+
+    def _role_def_id(self, vault_or_sub, role_id):
+        sub = vault_or_sub if isinstance(vault_or_sub, str) else vault_or_sub["subscription_id"]
+        return f"/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{role_id}"
+
+    def _assignment_json(self, vault, a):
+        return {"id": f"{a['scope']}/providers/Microsoft.Authorization/roleAssignments/{a['id']}",
+                "type": "Microsoft.Authorization/roleAssignments", "name": a["id"],
+                "properties": {"roleDefinitionId": self._role_def_id(vault, a["role_definition_id"]),
+                               "principalId": a["principal_id"],
+                               "principalType": a.get("principal_type", "ServicePrincipal"),
+                               "scope": a["scope"], "condition": None, "conditionVersion": None,
+                               "createdOn": a.get("created_on", _EPOCH), "updatedOn": a.get("created_on", _EPOCH),
+                               "createdBy": a.get("created_by"), "updatedBy": a.get("created_by"),
+                               "delegatedManagedIdentityResourceId": None, "description": a.get("description")}}
+
+    def _role_json(self, sub, role_id):
+        name, data_actions = authz.BUILTIN_ROLES[role_id]
+        return {"id": self._role_def_id(sub, role_id) if sub else
+                f"/providers/Microsoft.Authorization/roleDefinitions/{role_id}",
+                "name": role_id, "type": "Microsoft.Authorization/roleDefinitions",
+                "properties": {"roleName": name, "type": "BuiltInRole", "description": name,
+                               "assignableScopes": ["/"],
+                               "permissions": [{"actions": ROLE_ACTIONS.get(role_id, []), "notActions": [],
+                                                "dataActions": list(data_actions), "notDataActions": []}],
+                               "createdOn": _EPOCH, "updatedOn": _EPOCH, "createdBy": None, "updatedBy": None}}
+
+    def _authorization(self, req, claims, scope, kind, name):
+        kind = kind.lower()
+        if kind == "roledefinitions":
+            m = re.match(r"^/subscriptions/([^/]+)", scope, re.I)
+            sub = m.group(1) if m else None
+            if req.method != "GET":
+                raise ServiceError(405, "MethodNotAllowed", "Only built-in role definitions are emulated.")
+            if name:
+                role = authz.find_role(name)
+                if role is None:
+                    raise ServiceError(404, "RoleDefinitionDoesNotExist",
+                                       f"The specified role definition with ID '{name}' does not exist.")
+                return json_response(200, self._role_json(sub, role))
+            flt = req.query.get("$filter") or ""
+            fm = re.match(r"^\s*roleName\s+eq\s+'(.*)'\s*$", flt, re.I)
+            roles = [r for r in authz.BUILTIN_ROLES
+                     if not fm or authz.BUILTIN_ROLES[r][0].lower() == fm.group(1).lower()]
+            return json_response(200, {"value": [self._role_json(sub, r) for r in roles]})
+        if name is None:
+            if req.method != "GET":
+                raise ServiceError(405, "MethodNotAllowed", "The list of role assignments is read-only.")
+            return self._list_assignments(req, scope)
+        vault, norm = self._scope_vault(scope)
+        found = [a for a in vault["role_assignments"] if a["id"].lower() == name.lower()]
+        if req.method == "GET":
+            if not found or found[0]["scope"].lower() != norm.lower():
+                raise ServiceError(404, "RoleAssignmentNotFound", "The role assignment '%s' is not found." % name)
+            return json_response(200, self._assignment_json(vault, found[0]))
+        if req.method == "DELETE":
+            if not found:
+                return Response(204)
+            vault["role_assignments"].remove(found[0])
+            self.state.save()
+            return json_response(200, self._assignment_json(vault, found[0]))
+        if req.method != "PUT":
+            raise ServiceError(405, "MethodNotAllowed", f"{req.method} is not allowed here.")
+        props = self._body(req).get("properties") or {}
+        role = authz.find_role(props.get("roleDefinitionId") or "")
+        if role is None:
+            raise _bad("RoleDefinitionDoesNotExist",
+                       f"The specified role definition with ID '{props.get('roleDefinitionId', '').split('/')[-1]}' "
+                       "does not exist.")
+        principal = str(props.get("principalId") or "").lower()
+        ident = self.state.find_identity(principal)
+        if not principal or ident is None or ident["object_id"] != principal:
+            raise _bad("PrincipalNotFound",
+                       f"Principal {principal.replace('-', '')} does not exist in the directory "
+                       f"{vault['tenant_id']}. Check that you have the correct principal ID. If you are creating "
+                       "this principal and then immediately assigning a role, this error might be related to a "
+                       "replication delay. In this case, set the role assignment principalType property to a value, "
+                       "such as ServicePrincipal, User, or Group.  See https://aka.ms/docs-principaltype")
+        if not re.match(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$", name):
+            raise _bad("InvalidRoleAssignmentId",
+                       f"The role assignment ID '{name}' is not valid. The role assignment ID must be a GUID.")
+        if found:
+            a = found[0]
+            if (a["principal_id"], a["role_definition_id"], a["scope"].lower()) != (principal, role, norm.lower()):
+                raise ServiceError(400, "RoleAssignmentUpdateNotPermitted",
+                                   "Tenant ID, application ID, principal ID, and scope are not allowed to be updated.")
+            return json_response(201, self._assignment_json(vault, a))
+        for a in vault["role_assignments"]:
+            if (a["principal_id"], a["role_definition_id"], a["scope"].lower()) == (principal, role, norm.lower()):
+                raise ServiceError(409, "RoleAssignmentExists", "The role assignment already exists.")
+        a = {"id": name.lower(), "principal_id": principal, "role_definition_id": role, "scope": norm,
+             "principal_type": props.get("principalType") or "ServicePrincipal",
+             "created_on": _now_iso(), "created_by": claims.get("oid"), "description": props.get("description")}
+        vault["role_assignments"].append(a)
+        self.state.save()
+        return json_response(201, self._assignment_json(vault, a))
+
+    def _list_assignments(self, req, scope):
+        flt = (req.query.get("$filter") or "").strip()
+        at_scope = flt.lower() == "atscope()"
+        pm = re.match(r"^(?:assignedTo|principalId\s+eq)\s*\(?\s*'([^']*)'\s*\)?$", flt, re.I)
+        if flt and not at_scope and not pm:
+            raise _bad("UnsupportedQuery", f"The filter '{flt}' is not supported.")
+        scope_l = scope.lower().rstrip("/")
+        out = []
+        for vault in self.state.doc["vaults"].values():
+            for a in vault.get("role_assignments", []):
+                s = a["scope"].lower()
+                above = scope_l == s or scope_l.startswith(s + "/")
+                below = s.startswith(scope_l + "/")
+                if not (above or (below and not at_scope)):
+                    continue
+                if pm and a["principal_id"] != pm.group(1).lower():
+                    continue
+                out.append(self._assignment_json(vault, a))
+        return json_response(200, {"value": out})
+
+    # ---- Cognitive Services accounts ------------------------------------------------
+
+    def _accounts(self):
+        return self.state.doc.setdefault("accounts", {})
+
+    def _find(self, table, rtype, sub, rg, name):
+        rec = table.get(name.lower())
+        if rec is None or rec["subscription_id"].lower() != sub.lower() or rec["resource_group"].lower() != rg.lower():
+            raise _not_found(rtype, name, rg)
+        return rec
+
+    def _identity_json(self, rec):
+        ident = rec.get("identity")
+        if not ident:
+            return None
+        out = {"type": ident["type"]}
+        if ident.get("principal_id"):
+            out["principalId"] = ident["principal_id"]
+            out["tenantId"] = ident["tenant_id"]
+        if ident.get("user_assigned"):
+            out["userAssignedIdentities"] = {rid: {"principalId": v["principal_id"], "clientId": v["client_id"]}
+                                             for rid, v in ident["user_assigned"].items()}
+        return out
+
+    def _set_identity(self, rec, identity, tenant_id):
+        """Apply an identity block; a system-assigned identity gets a managed-identity principal."""
+        if identity is None:
+            return
+        itype = identity.get("type") or "None"
+        types = {t.strip().lower() for t in itype.split(",")}
+        cur = rec.get("identity") or {}
+        new = {"type": itype}
+        if "systemassigned" in types:
+            if cur.get("principal_id"):
+                new.update(principal_id=cur["principal_id"], tenant_id=cur["tenant_id"],
+                           client_id=cur.get("client_id"))
+            else:
+                mi = self.state.add_identity(rec["name"], tenant=tenant_id, kind="managed")
+                new.update(principal_id=mi["object_id"], tenant_id=mi["tenant_id"], client_id=mi["client_id"])
+        if "userassigned" in types:
+            ua = {}
+            for rid in (identity.get("userAssignedIdentities") or {}):
+                uname = rid.rstrip("/").split("/")[-1]
+                mi = self.state.find_identity(uname)
+                if mi is None:
+                    mi = self.state.add_identity(uname, tenant=tenant_id, kind="managed")
+                ua[rid] = {"principal_id": mi["object_id"], "client_id": mi["client_id"]}
+            new["user_assigned"] = ua
+        rec["identity"] = new if types != {"none"} else None
+
+    def _account_json(self, rec, provisioning="Succeeded"):
+        props = {"provisioningState": provisioning,
+                 "endpoint": f"https://{rec['custom_subdomain'] or rec['name']}.cognitiveservices.azure.com/",
+                 "internalId": rec["internal_id"], "dateCreated": rec["created_at"],
+                 "customSubDomainName": rec["custom_subdomain"],
+                 "publicNetworkAccess": rec.get("public_network_access", "Enabled")}
+        if rec.get("encryption"):
+            props["encryption"] = rec["encryption"]
+        out = {"id": (f"/subscriptions/{rec['subscription_id']}/resourceGroups/{rec['resource_group']}"
+                      f"/providers/Microsoft.CognitiveServices/accounts/{rec['name']}"),
+               "name": rec["name"], "type": "Microsoft.CognitiveServices/accounts",
+               "etag": rec["etag"], "location": rec["location"], "kind": rec["kind"],
+               "sku": rec["sku"], "tags": rec.get("tags", {}), "properties": props,
+               "systemData": {"createdAt": rec["created_at"], "lastModifiedAt": _now_iso()}}
+        ident = self._identity_json(rec)
+        if ident:
+            out["identity"] = ident
+        return out
+
+    def _check_encryption(self, rec, enc):
+        """Foundry CMK rules: keySource values, no way back to Microsoft-managed keys, the key exists."""
+        if enc is None:
+            return None
+        source = enc.get("keySource")
+        if source not in ("Microsoft.KeyVault", "Microsoft.CognitiveServices"):
+            raise _bad("InvalidKeySource", f"The keySource '{source}' is not valid. Valid values are "
+                                           "'Microsoft.CognitiveServices' and 'Microsoft.KeyVault'.")
+        current = (rec.get("encryption") or {}).get("keySource")
+        if current == "Microsoft.KeyVault" and source == "Microsoft.CognitiveServices":
+            # Wording is the emulator's: Azure refuses reverting CMK to Microsoft-managed keys.
+            raise _bad("CustomerManagedKeyCannotBeReverted",
+                       "Encryption with a customer-managed key cannot be changed back to Microsoft-managed keys "
+                       "(keySource Microsoft.CognitiveServices) once enabled.")
+        if source == "Microsoft.CognitiveServices":
+            return {"keySource": source}
+        kvp = enc.get("keyVaultProperties") or {}
+        if not kvp.get("keyName") or not kvp.get("keyVaultUri"):
+            raise _bad("InvalidKeyVaultProperties",
+                       "keyVaultProperties.keyName and keyVaultProperties.keyVaultUri are required "
+                       "when keySource is Microsoft.KeyVault.")
+        m = re.match(r"^https://([^./]+)\.vault\.azure\.net/?$", kvp["keyVaultUri"], re.I)
+        vault = self.state.get_vault(m.group(1)) if m else None
+        if vault is None:
+            raise _bad("KeyVaultNotFound", f"The key vault '{kvp['keyVaultUri']}' was not found.")
+        entry = vault["keys"].get(kvp["keyName"].lower())
+        if entry is None or (kvp.get("keyVersion") and kvp["keyVersion"] not in entry["versions"]):
+            raise _bad("KeyNotFound", f"The key '{kvp['keyName']}' (version '{kvp.get('keyVersion') or ''}') "
+                                      f"was not found in key vault '{kvp['keyVaultUri']}'.")
+        self._check_key_access(rec, vault, kvp)
+        out = {"keyName": kvp["keyName"], "keyVaultUri": kvp["keyVaultUri"]}
+        if kvp.get("keyVersion"):
+            out["keyVersion"] = kvp["keyVersion"]
+        if kvp.get("identityClientId"):
+            out["identityClientId"] = kvp["identityClientId"]
+        return {"keySource": source, "keyVaultProperties": out}
+
+    def _check_key_access(self, rec, vault, kvp):
+        """The account's identity (identityClientId's, else the system-assigned one) must hold
+        get, wrapKey and unwrapKey on the key before CMK is bound (the order people get wrong)."""
+        ident = rec.get("identity") or {}
+        if kvp.get("identityClientId"):
+            mi = self.state.find_identity(kvp["identityClientId"])
+            assigned = {v["client_id"] for v in (ident.get("user_assigned") or {}).values()}
+            if mi is None or mi["client_id"] not in assigned:
+                raise _bad("InvalidIdentityClientId",
+                           f"The identity '{kvp['identityClientId']}' is not a user-assigned identity of the account.")
+            oid, appid = mi["object_id"], mi["client_id"]
+        elif ident.get("principal_id"):
+            oid, appid = ident["principal_id"], ident.get("client_id")
+        else:
+            raise _bad("MissingIdentity", "A customer-managed key needs a managed identity on the account "
+                                          "(identity.type SystemAssigned, or UserAssigned with identityClientId).")
+        claims = {"oid": oid, "appid": appid, "iss": f"https://sts.windows.net/{vault['tenant_id']}/"}
+        for permission in ("get", "wrapKey", "unwrapKey"):
+            try:
+                authz.check(vault, claims, permission, kvp["keyName"])
+            except ServiceError as err:
+                raise _bad("KeyVaultAccessForbidden",
+                           f"The account's managed identity cannot use the key '{kvp['keyName']}' "
+                           f"(needs get, wrapKey and unwrapKey): {err.message}") from None
+
+    def _put_account(self, req, claims, body, sub, rg, name):
+        table = self._accounts()
+        if not body.get("location"):
+            raise _bad("LocationRequired", "The location property is required for this definition.")
+        rec = table.get(name.lower())
+        created = rec is None
+        if created:
+            rec = {"name": name, "subscription_id": sub, "resource_group": rg,
+                   "location": body["location"], "kind": body.get("kind") or "AIServices",
+                   "sku": body.get("sku") or {"name": "S0"}, "tags": {}, "internal_id": new_uuid().replace("-", ""),
+                   "created_at": _now_iso(), "custom_subdomain": None, "encryption": None, "identity": None}
+        else:
+            rec = self._find(table, "Microsoft.CognitiveServices/accounts", sub, rg, name)
+        self._update_account(rec, body, claims)
+        table[name.lower()] = rec
+        self.state.save()
+        return json_response(201 if created else 200, self._account_json(rec))
+
+    def _update_account(self, rec, body, claims):
+        props = body.get("properties") or {}
+        if "identity" in body:
+            self._set_identity(rec, body["identity"], claims.get("tid"))
+        if "encryption" in props:
+            rec["encryption"] = self._check_encryption(rec, props["encryption"])
+        if props.get("customSubDomainName"):
+            rec["custom_subdomain"] = props["customSubDomainName"]
+        if props.get("publicNetworkAccess"):
+            rec["public_network_access"] = props["publicNetworkAccess"]
+        if body.get("sku"):
+            rec["sku"] = body["sku"]
+        if "tags" in body:
+            rec["tags"] = body.get("tags") or {}
+        # The service's etag form: W/"datetime'2017-04-10T07%3A46%3A21.5618831Z'"
+        rec["etag"] = "W/\"datetime'" + _now_iso().replace(":", "%3A") + "'\""
+
+    def _get_account(self, req, claims, body, sub, rg, name):
+        return json_response(200, self._account_json(
+            self._find(self._accounts(), "Microsoft.CognitiveServices/accounts", sub, rg, name)))
+
+    def _patch_account(self, req, claims, body, sub, rg, name):
+        rec = self._find(self._accounts(), "Microsoft.CognitiveServices/accounts", sub, rg, name)
+        self._update_account(rec, body, claims)
+        op = new_uuid()
+        # The change is applied at once; the operation is already done when first polled.
+        self.state.doc.setdefault("operations", {})[op] = {"status": "Succeeded", "start": _now_iso(),
+                                                           "account": name.lower()}
+        self.state.save()
+        base = f"https://{req.host_header or 'management.azure.com'}"
+        api = req.query.get("api-version")
+        loc = rec["location"].replace(" ", "").lower()
+        prefix = f"{base}/subscriptions/{sub}/providers/Microsoft.CognitiveServices/locations/{loc}"
+        # Azure-AsyncOperation: the status to poll; Location: the result (the account) once done.
+        return json_response(202, self._account_json(rec, provisioning="Accepted"), headers=[
+            ("Azure-AsyncOperation", f"{prefix}/operationStatuses/{op}?api-version={api}"),
+            ("Location", f"{prefix}/operationResults/{op}?api-version={api}"),
+            ("Retry-After", "1")])
+
+    def _get_operation(self, req, claims, body, sub, provider, loc, what, op):
+        rec = self.state.doc.get("operations", {}).get(op.lower())
+        if rec is None:
+            raise ServiceError(404, "NotFound", f"The operation '{op}' was not found.")
+        if what.lower() == "operationresults":
+            account = self._accounts().get(rec.get("account", ""))
+            if account is None:
+                return Response(204)
+            return json_response(200, self._account_json(account))
+        return json_response(200, {"id": req.path, "name": op, "status": rec["status"],
+                                   "startTime": rec["start"], "endTime": rec["start"]})
+
+    # ---- admin API helpers (bypass ARM authentication) ----------------------------
+
+    def admin_put(self, kind, body, tenant_id=None):
+        """Create or update an account/workspace as an ARM PUT would; returns the ARM JSON."""
+        sub = body.pop("subscription_id", None) or DEFAULT_SUBSCRIPTION
+        rg = body.pop("resource_group", None) or "rg-emulator"
+        name = body.pop("name")
+        handler = self._put_account if kind == "account" else self._put_workspace
+        with self.state.lock:
+            resp = handler(None, {"tid": tenant_id}, body, sub, rg, name)
+        return json.loads(resp.body)
+
+    def admin_list(self, kind):
+        with self.state.lock:
+            if kind == "account":
+                return {"value": [self._account_json(r) for r in self._accounts().values()]}
+            return {"value": [self._workspace_json(r) for r in self._workspaces().values()]}
+
+    # ---- Machine Learning workspaces ------------------------------------------------
+
+    def _workspaces(self):
+        return self.state.doc.setdefault("workspaces", {})
+
+    def _ws_encryption(self, enc):
+        if not enc:
+            return None
+        kvp = enc.get("keyVaultProperties") or {}
+        if enc.get("status") not in ("Enabled", "Disabled"):
+            raise _bad("InvalidEncryptionStatus", "encryption.status must be 'Enabled' or 'Disabled'.")
+        if enc["status"] == "Enabled" and (not kvp.get("keyVaultArmId") or not kvp.get("keyIdentifier")):
+            raise _bad("InvalidKeyVaultProperties", "encryption.keyVaultProperties.keyVaultArmId and keyIdentifier "
+                                                    "are required when encryption is Enabled.")
+        out = {"status": enc["status"],
+               "keyVaultProperties": {k: kvp[k] for k in ("keyVaultArmId", "keyIdentifier", "identityClientId")
+                                      if kvp.get(k)}}
+        if enc.get("identity"):
+            out["identity"] = {"userAssignedIdentity": enc["identity"].get("userAssignedIdentity")}
+        return out
+
+    def _workspace_json(self, rec):
+        props = {"provisioningState": "Succeeded", "workspaceId": rec["workspace_id"],
+                 "friendlyName": rec.get("friendly_name") or rec["name"], "hbiWorkspace": False,
+                 "publicNetworkAccess": "Enabled", "creationTime": rec["created_at"]}
+        if rec.get("encryption"):
+            props["encryption"] = rec["encryption"]
+        for k in ("keyVault", "storageAccount", "applicationInsights", "containerRegistry", "description"):
+            if rec.get(k):
+                props[k] = rec[k]
+        out = {"id": (f"/subscriptions/{rec['subscription_id']}/resourceGroups/{rec['resource_group']}"
+                      f"/providers/Microsoft.MachineLearningServices/workspaces/{rec['name']}"),
+               "name": rec["name"], "type": "Microsoft.MachineLearningServices/workspaces",
+               "location": rec["location"], "kind": rec.get("kind", "Default"), "tags": rec.get("tags", {}),
+               "sku": {"name": "Basic", "tier": "Basic"}, "properties": props,
+               "systemData": {"createdAt": rec["created_at"], "lastModifiedAt": _now_iso()}}
+        ident = self._identity_json(rec)
+        if ident:
+            out["identity"] = ident
+        return out
+
+    def _get_workspace(self, req, claims, body, sub, rg, name):
+        return json_response(200, self._workspace_json(
+            self._find(self._workspaces(), "Microsoft.MachineLearningServices/workspaces", sub, rg, name)))
+
+    def _put_workspace(self, req, claims, body, sub, rg, name):
+        table = self._workspaces()
+        props = body.get("properties") or {}
+        rec = table.get(name.lower())
+        enc = self._ws_encryption(props.get("encryption"))
+        if rec is None:
+            if not body.get("location"):
+                raise _bad("LocationRequired", "The location property is required for this definition.")
+            rec = {"name": name, "subscription_id": sub, "resource_group": rg, "location": body["location"],
+                   "kind": body.get("kind") or "Default", "workspace_id": new_uuid(),
+                   "created_at": _now_iso(), "encryption": enc, "identity": None, "tags": {}}
+            status = 201
+        else:
+            rec = self._find(table, "Microsoft.MachineLearningServices/workspaces", sub, rg, name)
+            if enc != rec.get("encryption") and "encryption" in props:
+                # Wording is the emulator's: workspace CMK is fixed at creation in Azure.
+                raise _bad("EncryptionCannotBeUpdated",
+                           "The encryption settings of a workspace cannot be changed after it is created.")
+            status = 200
+        if "identity" in body:
+            self._set_identity(rec, body["identity"], claims.get("tid"))
+        for k in ("keyVault", "storageAccount", "applicationInsights", "containerRegistry", "description",
+                  "friendlyName"):
+            if props.get(k):
+                rec["friendly_name" if k == "friendlyName" else k] = props[k]
+        if "tags" in body:
+            rec["tags"] = body.get("tags") or {}
+        table[name.lower()] = rec
+        self.state.save()
+        return json_response(status, self._workspace_json(rec))

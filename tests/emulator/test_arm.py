@@ -1,0 +1,347 @@
+#!/usr/bin/python3
+"""The emulated Azure Resource Manager (management.azure.com): Key Vault vaults and
+access policies, role assignments and definitions, Cognitive Services accounts
+(with the long-running PATCH) and Machine Learning workspaces."""
+
+import os
+import sys
+import unittest
+import uuid
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from emutest import Emulator, vault_url  # noqa: E402
+
+EMU = None
+W = {}
+SUB = "00000000-0000-0000-0000-000000000000"
+RG = "rg-emulator"
+ARM = "https://management.azure.com"
+KV_API = "2023-07-01"
+CS_API = "2025-06-01"
+ML_API = "2022-10-01"
+AUTHZ_API = "2022-04-01"
+CSEU = "e147488a-f6f5-4113-8e2d-b22465e65bf6"
+
+
+def setUpModule():
+    global EMU
+    EMU = Emulator().start()
+    W["tenant"] = EMU.admin("show-tenant")
+    W["admin"] = EMU.admin("add-identity", "--name", "cmk-admin")
+    W["app"] = EMU.admin("add-identity", "--name", "app")
+    EMU.admin("add-vault", "--name", "armkv", "--purge-protection")
+    EMU.admin("add-vault", "--name", "armrbac", "--rbac")
+    EMU.admin("create-key", "--vault", "armkv", "--name", "cmk")
+    EMU.admin("create-key", "--vault", "armrbac", "--name", "cmk")
+    W["tok"] = EMU.token(W["admin"], scope="https://management.azure.com/.default")
+
+
+def tearDownModule():
+    if EMU:
+        EMU.cleanup()
+
+
+def arm(method, path, body=None, api=KV_API, token=None, **query):
+    parts = ([f"api-version={api}"] if api else []) + [f"{k}={v}" for k, v in query.items()]
+    q = "&".join(parts)
+    return EMU.request(method, f"{ARM}{path}?{q}", body=body, token=W["tok"] if token is None else token)
+
+
+def vault_path(name):
+    return f"/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.KeyVault/vaults/{name}"
+
+
+class ArmAuthTests(unittest.TestCase):
+    def test_no_token(self):
+        r = arm("GET", vault_path("armkv"), token="")
+        self.assertEqual(r.status, 401, r)
+        self.assertEqual(r.json["error"]["code"], "AuthenticationFailed")
+        self.assertIn("Bearer", r.header("WWW-Authenticate"))
+
+    def test_vault_token_refused(self):
+        tok = EMU.token(W["admin"])
+        r = arm("GET", vault_path("armkv"), token=tok)
+        self.assertEqual(r.status, 401, r)
+        self.assertEqual(r.json["error"]["code"], "InvalidAuthenticationTokenAudience")
+
+    def test_missing_api_version(self):
+        r = arm("GET", vault_path("armkv"), api=None)
+        self.assertEqual(r.status, 400, r)
+        self.assertEqual(r.json["error"]["code"], "MissingApiVersionParameter")
+
+    def test_loopback_by_path(self):
+        r = EMU.request("GET", f"https://127.0.0.1:{EMU.port}{vault_path('armkv')}?api-version={KV_API}",
+                        token=W["tok"])
+        self.assertEqual(r.status, 200, r)
+
+
+class VaultTests(unittest.TestCase):
+    def test_get(self):
+        r = arm("GET", vault_path("armkv"))
+        self.assertEqual(r.status, 200, r)
+        v = r.json
+        self.assertEqual(v["id"], vault_path("armkv"))
+        self.assertEqual(v["type"], "Microsoft.KeyVault/vaults")
+        self.assertEqual(v["location"], "eastus")
+        p = v["properties"]
+        self.assertEqual(p["tenantId"], W["tenant"]["tenant_id"])
+        self.assertEqual(p["sku"], {"family": "A", "name": "premium"})
+        self.assertTrue(p["enableSoftDelete"])
+        self.assertEqual(p["softDeleteRetentionInDays"], 90)
+        self.assertTrue(p["enablePurgeProtection"])
+        self.assertFalse(p["enableRbacAuthorization"])
+        self.assertEqual(p["vaultUri"], "https://armkv.vault.azure.net/")
+        self.assertEqual(p["networkAcls"]["bypass"], "AzureServices")
+        self.assertEqual(p["networkAcls"]["defaultAction"], "Allow")
+        self.assertIsInstance(p["accessPolicies"], list)
+
+    def test_purge_protection_omitted_when_off(self):
+        r = arm("GET", vault_path("armrbac"))
+        self.assertNotIn("enablePurgeProtection", r.json["properties"])
+        self.assertTrue(r.json["properties"]["enableRbacAuthorization"])
+
+    def test_unknown_vault(self):
+        r = arm("GET", vault_path("nosuchvault"))
+        self.assertEqual(r.status, 404, r)
+        self.assertEqual(r.json["error"]["code"], "ResourceNotFound")
+
+    def test_put_creates_then_patch(self):
+        body = {"location": "westeurope", "properties": {
+            "tenantId": W["tenant"]["tenant_id"], "sku": {"family": "A", "name": "standard"},
+            "accessPolicies": [], "enableRbacAuthorization": True,
+            "networkAcls": {"bypass": "AzureServices", "defaultAction": "Deny"}}}
+        r = arm("PUT", vault_path("armnew"), body)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json["properties"]["sku"]["name"], "standard")
+        self.assertEqual(r.json["properties"]["networkAcls"]["defaultAction"], "Deny")
+        # the vault exists in the data plane now (TLS handshake accepted, 401 without a token)
+        self.assertEqual(EMU.request("GET", vault_url("armnew", "/keys")).status, 401)
+        r = arm("PATCH", vault_path("armnew"), {"properties": {"enablePurgeProtection": True}})
+        self.assertEqual(r.status, 200, r)
+        self.assertTrue(r.json["properties"]["enablePurgeProtection"])
+        r = arm("PATCH", vault_path("armnew"), {"properties": {"enablePurgeProtection": False}})
+        self.assertEqual(r.status, 400, r)
+        self.assertIn("irreversible", r.json["error"]["message"])
+
+    def test_access_policy_add_replace_remove_feeds_data_plane(self):
+        oid = W["app"]["object_id"]
+        tid = W["tenant"]["tenant_id"]
+        pol = lambda keys: {"properties": {"accessPolicies": [  # noqa: E731
+            {"tenantId": tid, "objectId": oid, "permissions": {"keys": keys}}]}}
+        r = arm("PUT", vault_path("armkv") + "/accessPolicies/add", pol(["get", "wrapKey"]))
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json["type"], "Microsoft.KeyVault/vaults/accessPolicies")
+        arm("PUT", vault_path("armkv") + "/accessPolicies/add", pol(["unwrapKey"]))
+        got = [p for p in arm("GET", vault_path("armkv")).json["properties"]["accessPolicies"]
+               if p["objectId"] == oid][0]
+        self.assertEqual(got["permissions"]["keys"], ["get", "wrapKey", "unwrapKey"])
+        self.assertEqual(got["tenantId"], tid)
+        # data plane honours it
+        kvtok = EMU.token(W["app"])
+        r = EMU.request("GET", vault_url("armkv", "/keys/cmk"), token=kvtok)
+        self.assertEqual(r.status, 200, r)
+        arm("PUT", vault_path("armkv") + "/accessPolicies/remove", pol(["get"]))
+        r = EMU.request("GET", vault_url("armkv", "/keys/cmk"), token=kvtok)
+        self.assertEqual(r.status, 403, r)
+        arm("PUT", vault_path("armkv") + "/accessPolicies/replace", pol(["get"]))
+        got = [p for p in arm("GET", vault_path("armkv")).json["properties"]["accessPolicies"]
+               if p["objectId"] == oid][0]
+        self.assertEqual(got["permissions"]["keys"], ["get"])
+        arm("PUT", vault_path("armkv") + "/accessPolicies/remove", pol(["get"]))
+        self.assertFalse([p for p in arm("GET", vault_path("armkv")).json["properties"]["accessPolicies"]
+                          if p["objectId"] == oid])
+
+
+class RoleTests(unittest.TestCase):
+    def ra_path(self, name, key=None):
+        scope = vault_path("armrbac") + (f"/keys/{key}" if key else "")
+        return f"{scope}/providers/Microsoft.Authorization/roleAssignments/{name}"
+
+    def test_role_definition(self):
+        r = arm("GET", f"{vault_path('armrbac')}/providers/Microsoft.Authorization/roleDefinitions/{CSEU}",
+                api=AUTHZ_API)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json["properties"]["roleName"], "Key Vault Crypto Service Encryption User")
+        self.assertEqual(r.json["properties"]["type"], "BuiltInRole")
+        self.assertIn("Microsoft.KeyVault/vaults/keys/unwrap/action",
+                      r.json["properties"]["permissions"][0]["dataActions"])
+        r = arm("GET", f"/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions",
+                api=AUTHZ_API, **{"$filter": "roleName%20eq%20'Key%20Vault%20Crypto%20User'"})
+        self.assertEqual([d["name"] for d in r.json["value"]], ["12338af0-0e69-4776-bea7-57ae8d297424"])
+
+    def test_assignment_at_key_scope_feeds_rbac(self):
+        kvtok = EMU.token(W["app"])
+        r = EMU.request("POST", vault_url("armrbac", "/keys/cmk/wrapkey"), token=kvtok,
+                        body={"alg": "RSA-OAEP", "value": "AAAA"})
+        self.assertEqual(r.status, 403, r)
+        name = str(uuid.uuid4())
+        body = {"properties": {
+            "roleDefinitionId": f"/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/{CSEU}",
+            "principalId": W["app"]["object_id"], "principalType": "ServicePrincipal"}}
+        r = arm("PUT", self.ra_path(name, "cmk"), body, api=AUTHZ_API)
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(r.json["name"], name)
+        self.assertEqual(r.json["properties"]["scope"], vault_path("armrbac") + "/keys/cmk")
+        r = EMU.request("POST", vault_url("armrbac", "/keys/cmk/wrapkey"), token=kvtok,
+                        body={"alg": "RSA-OAEP", "value": "AAAA"})
+        self.assertEqual(r.status, 200, r)
+        # same grant under another name: conflict
+        r = arm("PUT", self.ra_path(str(uuid.uuid4()), "cmk"), body, api=AUTHZ_API)
+        self.assertEqual(r.status, 409, r)
+        self.assertEqual(r.json["error"]["code"], "RoleAssignmentExists")
+        self.assertEqual(arm("GET", self.ra_path(name, "cmk"), api=AUTHZ_API).status, 200)
+        # lists: below the vault without a filter, not with atScope()
+        listing = f"{vault_path('armrbac')}/providers/Microsoft.Authorization/roleAssignments"
+        names = [a["name"] for a in arm("GET", listing, api=AUTHZ_API).json["value"]]
+        self.assertIn(name, names)
+        names = [a["name"] for a in arm("GET", listing, api=AUTHZ_API, **{"$filter": "atScope()"}).json["value"]]
+        self.assertNotIn(name, names)
+        names = [a["name"] for a in arm("GET", listing, api=AUTHZ_API, **{
+            "$filter": f"principalId%20eq%20'{W['app']['object_id']}'"}).json["value"]]
+        self.assertEqual(names, [name])
+        self.assertEqual(arm("DELETE", self.ra_path(name, "cmk"), api=AUTHZ_API).status, 200)
+        self.assertEqual(arm("DELETE", self.ra_path(name, "cmk"), api=AUTHZ_API).status, 204)
+        r = EMU.request("POST", vault_url("armrbac", "/keys/cmk/wrapkey"), token=kvtok,
+                        body={"alg": "RSA-OAEP", "value": "AAAA"})
+        self.assertEqual(r.status, 403, r)
+
+    def test_unknown_principal_and_role(self):
+        body = {"properties": {"roleDefinitionId": CSEU, "principalId": str(uuid.uuid4())}}
+        r = arm("PUT", self.ra_path(str(uuid.uuid4())), body, api=AUTHZ_API)
+        self.assertEqual(r.status, 400, r)
+        self.assertEqual(r.json["error"]["code"], "PrincipalNotFound")
+        body = {"properties": {"roleDefinitionId": str(uuid.uuid4()), "principalId": W["app"]["object_id"]}}
+        r = arm("PUT", self.ra_path(str(uuid.uuid4())), body, api=AUTHZ_API)
+        self.assertEqual(r.json["error"]["code"], "RoleDefinitionDoesNotExist")
+
+
+class AccountTests(unittest.TestCase):
+    def path(self, name):
+        return f"/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.CognitiveServices/accounts/{name}"
+
+    def test_cmk_needs_an_identity(self):
+        arm("PUT", self.path("foundry3"), {"location": "eastus", "kind": "AIServices"}, api=CS_API)
+        r = arm("PATCH", self.path("foundry3"), {"properties": {"encryption": {
+            "keySource": "Microsoft.KeyVault", "keyVaultProperties": {
+                "keyName": "cmk", "keyVaultUri": "https://armkv.vault.azure.net/"}}}}, api=CS_API)
+        self.assertEqual(r.status, 400, r)
+        self.assertEqual(r.json["error"]["code"], "MissingIdentity")
+
+    def test_admin_account_with_system_identity(self):
+        acct = EMU.admin("add-account", "--name", "foundry1", "--identity", "system")
+        self.assertEqual(acct["identity"]["type"], "SystemAssigned")
+        r = arm("GET", self.path("foundry1"), api=CS_API)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json["identity"]["principalId"], acct["identity"]["principalId"])
+        self.assertEqual(r.json["identity"]["tenantId"], W["tenant"]["tenant_id"])
+        ids = [i["object_id"] for i in EMU.admin("list-identities")["value"]]
+        self.assertIn(acct["identity"]["principalId"], ids)
+
+    def test_put_patch_lro_and_no_way_back(self):
+        r = arm("PUT", self.path("foundry2"), {"location": "eastus", "kind": "AIServices", "sku": {"name": "S0"},
+                                               "identity": {"type": "SystemAssigned"},
+                                               "properties": {"customSubDomainName": "foundry2"}}, api=CS_API)
+        self.assertEqual(r.status, 201, r)
+        enc = {"keySource": "Microsoft.KeyVault", "keyVaultProperties": {
+            "keyName": "cmk", "keyVaultUri": "https://armkv.vault.azure.net/"}}
+        # the identity must be granted first
+        r = arm("PATCH", self.path("foundry2"), {"properties": {"encryption": enc}}, api=CS_API)
+        self.assertEqual(r.status, 400, r)
+        self.assertEqual(r.json["error"]["code"], "KeyVaultAccessForbidden")
+        principal = arm("GET", self.path("foundry2"), api=CS_API).json["identity"]["principalId"]
+        EMU.admin("set-policy", "--vault", "armkv", "--identity", principal, "--keys", "get,wrapKey,unwrapKey")
+        r = arm("PATCH", self.path("foundry2"), {"properties": {"encryption": enc}}, api=CS_API)
+        self.assertEqual(r.status, 202, r)
+        op = r.header("Azure-AsyncOperation")
+        self.assertTrue(op.startswith("https://management.azure.com/subscriptions/"), op)
+        st = EMU.request("GET", op, token=W["tok"])
+        self.assertEqual(st.json["status"], "Succeeded", st)
+        res = EMU.request("GET", r.header("Location"), token=W["tok"])
+        self.assertEqual(res.json["properties"]["encryption"], enc, res)
+        got = arm("GET", self.path("foundry2"), api=CS_API).json
+        self.assertEqual(got["properties"]["encryption"], enc)
+        self.assertEqual(got["properties"]["provisioningState"], "Succeeded")
+        r = arm("PATCH", self.path("foundry2"),
+                {"properties": {"encryption": {"keySource": "Microsoft.CognitiveServices"}}}, api=CS_API)
+        self.assertEqual(r.status, 400, r)
+        self.assertEqual(r.json["error"]["code"], "CustomerManagedKeyCannotBeReverted")
+        r = arm("PATCH", self.path("foundry2"), {"properties": {"encryption": {
+            "keySource": "Microsoft.KeyVault", "keyVaultProperties": {
+                "keyName": "nokey", "keyVaultUri": "https://armkv.vault.azure.net/"}}}}, api=CS_API)
+        self.assertEqual(r.status, 400, r)
+
+
+class WorkspaceTests(unittest.TestCase):
+    def path(self, name):
+        return f"/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.MachineLearningServices/workspaces/{name}"
+
+    def test_encryption_fixed_at_creation(self):
+        enc = {"status": "Enabled", "keyVaultProperties": {
+            "keyVaultArmId": vault_path("armkv"), "keyIdentifier": "https://armkv.vault.azure.net/keys/cmk",
+            "identityClientId": ""}}
+        r = arm("PUT", self.path("hub1"), {"location": "eastus", "identity": {"type": "SystemAssigned"},
+                                           "properties": {"encryption": enc}}, api=ML_API)
+        self.assertEqual(r.status, 201, r)
+        got = arm("GET", self.path("hub1"), api=ML_API).json
+        self.assertEqual(got["properties"]["encryption"]["keyVaultProperties"]["keyIdentifier"],
+                         "https://armkv.vault.azure.net/keys/cmk")
+        enc2 = dict(enc, keyVaultProperties=dict(enc["keyVaultProperties"],
+                                                 keyIdentifier="https://armkv.vault.azure.net/keys/other"))
+        r = arm("PUT", self.path("hub1"), {"location": "eastus", "properties": {"encryption": enc2}}, api=ML_API)
+        self.assertEqual(r.status, 400, r)
+        self.assertEqual(r.json["error"]["code"], "EncryptionCannotBeUpdated")
+        r = arm("PUT", self.path("hub1"), {"location": "eastus", "tags": {"a": "b"}}, api=ML_API)
+        self.assertEqual(r.status, 200, r)
+
+    def test_admin_workspace(self):
+        ws = EMU.admin("add-workspace", "--name", "proj1", "--key-vault-arm-id", vault_path("armkv"),
+                       "--key-identifier", "https://armkv.vault.azure.net/keys/cmk")
+        self.assertEqual(ws["properties"]["encryption"]["status"], "Enabled")
+        self.assertEqual(arm("GET", self.path("proj1"), api=ML_API).status, 200)
+
+
+if __name__ == "__main__":
+    unittest.main()
+
+
+class ImdsTests(unittest.TestCase):
+    def imds(self, headers=None, **query):
+        q = "&".join(f"{k}={v}" for k, v in query.items())
+        return EMU.request("GET", f"https://127.0.0.1:{EMU.port}/metadata/identity/oauth2/token?{q}",
+                           headers={"Metadata": "true"} if headers is None else headers)
+
+    def test_account_identity_gets_a_vault_token(self):
+        acct = EMU.admin("add-account", "--name", "foundry-mi", "--identity", "system")
+        oid = acct["identity"]["principalId"]
+        r = self.imds(**{"api-version": "2018-02-01", "resource": "https://vault.azure.net", "object_id": oid})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json["token_type"], "Bearer")
+        self.assertEqual(r.json["resource"], "https://vault.azure.net")
+        self.assertIsInstance(r.json["expires_on"], str)
+        # the token works on the data plane once the identity is granted
+        EMU.admin("set-policy", "--vault", "armkv", "--identity", oid, "--keys", "get,wrapKey,unwrapKey")
+        got = EMU.request("GET", vault_url("armkv", "/keys/cmk"), token=r.json["access_token"])
+        self.assertEqual(got.status, 200, got)
+        client_id = r.json["client_id"]
+        r = self.imds(**{"api-version": "2018-02-01", "resource": "https://management.azure.com/",
+                         "client_id": client_id})
+        self.assertEqual(r.status, 200, r)
+
+    def test_default_identity_and_errors(self):
+        mi = EMU.admin("add-identity", "--name", "vm-identity", "--managed")
+        q = {"api-version": "2018-02-01", "resource": "https://vault.azure.net"}
+        r = self.imds(**q)
+        self.assertEqual((r.status, r.json["error_description"]), (400, "Identity not found"), r)
+        EMU.admin("imds-identity", "--identity", "vm-identity")
+        r = self.imds(**q)
+        self.assertEqual(r.json["client_id"], mi["client_id"], r)
+        r = self.imds(headers={}, **q)
+        self.assertEqual((r.status, r.json["error_description"]), (400, "Required metadata header not specified"))
+        # an app registration is no managed identity
+        r = self.imds(client_id=W["app"]["client_id"], **q)
+        self.assertEqual(r.status, 400, r)
+        r = EMU.request("GET", f"https://127.0.0.1:{EMU.port}/metadata/identity/oauth2/token?"
+                        "api-version=2018-02-01&resource=https://vault.azure.net",
+                        headers={"Metadata": "true", "Host": "169.254.169.254"})
+        self.assertEqual(r.status, 200, r)
