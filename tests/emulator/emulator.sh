@@ -5,13 +5,15 @@
 EMU_PY=/usr/bin/python3
 EMU_BIN="$AZKV_TOP_SRCDIR/tests/emulator/azkv-emulator"
 
-# emu_start STATE_DIR: starts the emulator on a free loopback port and
-# waits until it serves. Sets EMU_STATE, EMU_PID, EMU_PORT, EMU_CA.
+# emu_start STATE_DIR [SERVE_OPTION...]: starts the emulator on a free
+# loopback port and waits until it serves; its log is STATE_DIR/emulator.log.
+# Sets EMU_STATE, EMU_PID, EMU_PORT, EMU_CA.
 emu_start() {
 	EMU_STATE=$1
+	shift
 	mkdir -p "$EMU_STATE"
 	rm -f "$EMU_STATE/emulator.json"
-	"$EMU_PY" "$EMU_BIN" serve --state-dir "$EMU_STATE" >>"$EMU_STATE/emulator.log" 2>&1 &
+	"$EMU_PY" "$EMU_BIN" serve --state-dir "$EMU_STATE" "$@" >>"$EMU_STATE/emulator.log" 2>&1 &
 	EMU_PID=$!
 	i=0
 	while [ ! -s "$EMU_STATE/emulator.json" ]; do

@@ -51,14 +51,13 @@ if [ ! -f "$module" ] || [ ! -x "$envelope" ]; then
 fi
 
 # 3. The emulator, in a state directory of its own.
+AZKV_TOP_SRCDIR=$top
+# shellcheck source=../emulator/emulator.sh
+. "$top/tests/emulator/emulator.sh"
 work=$(mktemp -d "${TMPDIR:-/tmp}/azkv-fidelity.XXXXXX")
-emu_pid=
 # shellcheck disable=SC2317 # called by the EXIT trap
 cleanup() {
-	if [ -n "$emu_pid" ]; then
-		kill "$emu_pid" 2>/dev/null || true
-		wait "$emu_pid" 2>/dev/null || true
-	fi
+	emu_stop
 	if [ "${FIDELITY_KEEP:-0}" = 1 ]; then
 		echo "fidelity: kept $work" >&2
 	else
@@ -68,27 +67,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-state=$work/emulator
-mkdir -p "$state"
-/usr/bin/python3 "$top/tests/emulator/azkv-emulator" serve --state-dir "$state" --port 0 \
-	--localhost-vault "$vault" >"$work/emulator.log" 2>&1 &
-emu_pid=$!
-i=0
-while [ ! -s "$state/emulator.json" ]; do
-	if ! kill -0 "$emu_pid" 2>/dev/null; then
-		echo "fidelity: the emulator exited; its log:" >&2
-		cat "$work/emulator.log" >&2
-		exit 1
-	fi
-	i=$((i + 1))
-	if [ "$i" -gt 300 ]; then
-		echo "fidelity: the emulator did not start in 30 s" >&2
-		exit 1
-	fi
-	sleep 0.1
-done
-/usr/bin/python3 "$top/tests/emulator/azkv-emulator" admin --state-dir "$state" \
-	add-vault --name "$vault" >/dev/null
+emu_start "$work/emulator" --localhost-vault "$vault" || exit 1
+state=$EMU_STATE
+emu_admin add-vault --name "$vault" >/dev/null
 
 # 4. The scenarios. NODE_EXTRA_CA_CERTS is how a Node user trusts an extra CA.
 options=
@@ -113,7 +94,7 @@ status=0
 		node --test --test-concurrency=1 $options ${files:-test/*.test.mjs}
 ) || status=$?
 if [ "$status" -ne 0 ]; then
-	echo "fidelity: FAILED (exit $status); the emulator's log is $work/emulator.log" >&2
+	echo "fidelity: FAILED (exit $status); the emulator's log is $state/emulator.log" >&2
 	FIDELITY_KEEP=1
 fi
 exit "$status"
