@@ -16,20 +16,9 @@ export AZKV_MODULE
 CHECKS="$AZKV_TOP_BUILDDIR/tests/integration/p11_checks"
 ENVELOPE="$AZKV_TOP_BUILDDIR/tools/azkv-envelope"
 SOFTHSM=/usr/lib/softhsm/libsofthsm2.so
-WORK=$(mktemp -d /tmp/azkv-it.XXXXXX)
-passed=0
-failed=0
-skipped=0
-
-cleanup() {
-	emu_stop
-	if [ "$failed" -eq 0 ] && [ -z "${AZKV_TEST_KEEP:-}" ]; then
-		rm -rf "$WORK"
-	else
-		echo "# work dir kept: $WORK"
-	fi
-}
-trap cleanup EXIT
+HARNESS_NAME=it
+# shellcheck source=../harness.sh
+. "$AZKV_TOP_SRCDIR/tests/harness.sh"
 
 # Our programs, under valgrind when asked.
 ours() {
@@ -44,34 +33,6 @@ ours() {
 
 third_party() {
 	[ "${AZKV_TEST_SANITIZED:-0}" != 1 ]
-}
-
-# run NAME COMMAND...: one test; output kept in $WORK/NAME.out.
-run() {
-	local test_name=$1
-	shift
-	if "$@" >"$WORK/$test_name.out" 2>&1; then
-		echo "ok - $test_name"
-		passed=$((passed + 1))
-	else
-		echo "not ok - $test_name"
-		sed 's/^/#   /' "$WORK/$test_name.out"
-		failed=$((failed + 1))
-	fi
-}
-
-skip() {
-	echo "ok - $1 # SKIP $2"
-	skipped=$((skipped + 1))
-}
-
-# A log line naming the cause must be written for every bad input.
-log_says() {
-	grep -q -- "$2" "$1" || {
-		echo "log $1 does not say '$2'; it has:"
-		cat "$1"
-		return 1
-	}
 }
 
 # ------------------------------------------------------------------ setup
@@ -232,7 +193,7 @@ secret_not_logged() {
 		echo "a token appears in the trace log"
 		return 1
 	fi
-	log_says "$AZKV_PKCS11_LOG_FILE" "unwrapkey"
+	has "$AZKV_PKCS11_LOG_FILE" "unwrapkey"
 }
 run trace-log-has-requests-but-no-secret secret_not_logged
 
@@ -297,9 +258,9 @@ disabled_and_expired_keys() {
 		fi
 		grep -q "C_WrapKey failed: CKR 0x68" "$WORK/$k.err" || { cat "$WORK/$k.err"; return 1; }
 	done
-	log_says "$log" "key 'dis' version .* is disabled in the vault" &&
-		log_says "$log" "key 'old' version .* expired" &&
-		log_says "$log" "key 'later' version .* is not valid before" || return 1
+	has "$log" "key 'dis' version .* is disabled in the vault" &&
+		has "$log" "key 'old' version .* expired" &&
+		has "$log" "key 'later' version .* is not valid before" || return 1
 	# Unwrapping with a disabled version is refused by the vault.
 	emu_admin export-public --vault demo --name dis >"$WORK/dis.pem" || return 1
 	head -c 32 /dev/urandom >"$WORK/dis.dek"
@@ -311,7 +272,7 @@ disabled_and_expired_keys() {
 		echo "unwrapped with a disabled key"
 		return 1
 	fi
-	grep -q "C_UnwrapKey failed: CKR 0x68" "$WORK/dis.err" && log_says "$log" "HTTP 403"
+	grep -q "C_UnwrapKey failed: CKR 0x68" "$WORK/dis.err" && has "$log" "HTTP 403"
 }
 run disabled-expired-not-yet-valid-keys disabled_and_expired_keys
 
@@ -405,7 +366,7 @@ certificate_beside_key() {
 	echo "key id $key_id, certificate id $cert_id"
 	[ -n "$key_id" ] && [ "$key_id" = "$cert_id" ] &&
 		[ "$(grep -c "^Certificate Object" <<<"$out")" -eq 1 ] &&
-		log_says "$log" "does not hold the public key of vault key 'cmk'"
+		has "$log" "does not hold the public key of vault key 'cmk'"
 }
 run certificate-shown-beside-its-key certificate_beside_key
 
@@ -464,7 +425,7 @@ CKR_KEY_FUNCTION_NOT_PERMITTED=0x68
 bad_missing_config() {
 	log="$WORK/missing.log"
 	AZKV_PKCS11_CONFIG="$WORK/no-such-config.json" AZKV_PKCS11_LOG_FILE="$log" \
-		ours "$CHECKS" expect-init $CKR_GENERAL_ERROR && log_says "$log" "no-such-config.json"
+		ours "$CHECKS" expect-init $CKR_GENERAL_ERROR && has "$log" "no-such-config.json"
 }
 run bad-config-missing bad_missing_config
 
@@ -472,7 +433,7 @@ bad_malformed_config() {
 	log="$WORK/malformed.log"
 	printf '{"vaults": [ {"url": "https://demo.vault.azure.net"}, ]\n' >"$WORK/malformed.json"
 	AZKV_PKCS11_CONFIG="$WORK/malformed.json" AZKV_PKCS11_LOG_FILE="$log" \
-		ours "$CHECKS" expect-init $CKR_GENERAL_ERROR && log_says "$log" "malformed.json"
+		ours "$CHECKS" expect-init $CKR_GENERAL_ERROR && has "$log" "malformed.json"
 }
 run bad-config-malformed bad_malformed_config
 
@@ -480,7 +441,7 @@ bad_unknown_vault() {
 	log="$WORK/unknown-vault.log"
 	emu_write_config "$WORK/unknown.json" "$APP" https://nosuch.vault.azure.net
 	AZKV_PKCS11_CONFIG="$WORK/unknown.json" AZKV_PKCS11_LOG_FILE="$log" \
-		ours "$CHECKS" expect-find $CKR_DEVICE_ERROR && log_says "$log" "nosuch.vault.azure.net"
+		ours "$CHECKS" expect-find $CKR_DEVICE_ERROR && has "$log" "nosuch.vault.azure.net"
 }
 run bad-unknown-vault-host bad_unknown_vault
 
@@ -489,7 +450,7 @@ bad_no_unwrap_permission() {
 	emu_write_config "$WORK/nounwrap.json" "$NOUNWRAP" "$VAULT"
 	AZKV_PKCS11_CONFIG="$WORK/nounwrap.json" AZKV_PKCS11_LOG_FILE="$log" \
 		ours "$CHECKS" expect-unwrap cmk $CKR_KEY_FUNCTION_NOT_PERMITTED &&
-		log_says "$log" "HTTP 403" && log_says "$log" "unwrapKey permission"
+		has "$log" "HTTP 403" && has "$log" "unwrapKey permission"
 }
 run bad-identity-without-unwrapkey bad_no_unwrap_permission
 
@@ -497,7 +458,7 @@ bad_no_list_permission() {
 	log="$WORK/nolist.log"
 	emu_write_config "$WORK/nolist.json" "$NOLIST" "$VAULT"
 	AZKV_PKCS11_CONFIG="$WORK/nolist.json" AZKV_PKCS11_LOG_FILE="$log" \
-		ours "$CHECKS" expect-find $CKR_DEVICE_ERROR && log_says "$log" "HTTP 403"
+		ours "$CHECKS" expect-find $CKR_DEVICE_ERROR && has "$log" "HTTP 403"
 }
 run bad-identity-without-list bad_no_list_permission
 
@@ -506,7 +467,7 @@ least_privilege_named_keys() {
 	emu_write_config "$WORK/least.json" "$NOLIST" "$VAULT"
 	jq '.vaults[0].keys = ["cmk", "not-in-vault"]' "$WORK/least.json" >"$WORK/least2.json"
 	AZKV_PKCS11_CONFIG="$WORK/least2.json" AZKV_PKCS11_LOG_FILE="$log" \
-		ours "$CHECKS" expect-unwrap cmk 0x0 && log_says "$log" "'not-in-vault'" &&
+		ours "$CHECKS" expect-unwrap cmk 0x0 && has "$log" "'not-in-vault'" &&
 		! grep -q "GET demo.vault.azure.net/keys ->" "$log"
 }
 run least-privilege-identity-with-named-keys least_privilege_named_keys
@@ -522,9 +483,9 @@ challenge_followed_to_vault_tenant() {
 	emu_write_config "$WORK/elsewhere.json" "$APP" https://elsewhere.vault.azure.net
 	AZKV_PKCS11_CONFIG="$WORK/elsewhere.json" AZKV_PKCS11_LOG_FILE="$log" \
 		ours "$CHECKS" expect-find $CKR_DEVICE_ERROR &&
-		log_says "$log" "GET elsewhere.vault.azure.net/keys -> 401" &&
-		log_says "$log" "POST login.microsoftonline.com/$other/oauth2/v2.0/token" &&
-		log_says "$log" "AADSTS700016"
+		has "$log" "GET elsewhere.vault.azure.net/keys -> 401" &&
+		has "$log" "POST login.microsoftonline.com/$other/oauth2/v2.0/token" &&
+		has "$log" "AADSTS700016"
 }
 run challenge-followed-to-vault-tenant challenge_followed_to_vault_tenant
 
@@ -533,7 +494,7 @@ bad_secret() {
 	wrong=$(jq '.client_secret = "not-the-secret"' <<<"$APP")
 	emu_write_config "$WORK/badsecret.json" "$wrong" "$VAULT"
 	AZKV_PKCS11_CONFIG="$WORK/badsecret.json" AZKV_PKCS11_LOG_FILE="$log" \
-		ours "$CHECKS" expect-find $CKR_DEVICE_ERROR && log_says "$log" "AADSTS7000215" &&
+		ours "$CHECKS" expect-find $CKR_DEVICE_ERROR && has "$log" "AADSTS7000215" &&
 		! grep -q "not-the-secret" "$log"
 }
 run bad-client-secret bad_secret
@@ -544,9 +505,8 @@ bad_emulator_down() {
 	port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 	jq --arg to "127.0.0.1:$port" '.http.connect_to = $to' "$WORK/app.json" >"$WORK/down.json"
 	AZKV_PKCS11_CONFIG="$WORK/down.json" AZKV_PKCS11_LOG_FILE="$log" \
-		ours "$CHECKS" expect-find $CKR_DEVICE_ERROR && log_says "$log" "127.0.0.1"
+		ours "$CHECKS" expect-find $CKR_DEVICE_ERROR && has "$log" "127.0.0.1"
 }
 run bad-emulator-down bad_emulator_down
 
-echo "$passed passed, $failed failed, $skipped skipped"
-[ "$failed" -eq 0 ]
+harness_summary

@@ -35,59 +35,14 @@ PROXY=/usr/lib/x86_64-linux-gnu/p11-kit-proxy.so
 ENGINE=/usr/lib/x86_64-linux-gnu/engines-3/pkcs11.so
 PY=/usr/bin/python3
 TOKEN=interop
-WORK=$(mktemp -d /tmp/azkv-interop.XXXXXX)
-passed=0
-failed=0
-skipped=0
-
-cleanup() {
-	emu_stop
-	if [ "$failed" -eq 0 ] && [ -z "${AZKV_TEST_KEEP:-}" ]; then
-		rm -rf "$WORK"
-	else
-		echo "# work dir kept: $WORK"
-	fi
-}
-trap cleanup EXIT
+HARNESS_NAME=interop
+HARNESS_MODULE_LOGS=1
+# shellcheck source=../harness.sh
+. "$AZKV_TOP_SRCDIR/tests/harness.sh"
 
 # bounded COMMAND...: a client command, killed if it hangs.
 bounded() {
 	timeout -k 5 "${AZKV_INTEROP_TIMEOUT:-120}" "$@" </dev/null
-}
-
-# run NAME COMMAND...: one test. Its output goes to $WORK/NAME.out and the
-# module's log to $WORK/NAME.module.log; both are shown when it fails.
-run() {
-	local test_name=$1
-	shift
-	export AZKV_PKCS11_LOG_FILE="$WORK/$test_name.module.log"
-	if "$@" >"$WORK/$test_name.out" 2>&1; then
-		echo "ok - $test_name"
-		passed=$((passed + 1))
-	else
-		echo "not ok - $test_name"
-		sed 's/^/#   /' "$WORK/$test_name.out"
-		if [ -s "$AZKV_PKCS11_LOG_FILE" ]; then
-			echo "#   --- module log"
-			sed 's/^/#   /' "$AZKV_PKCS11_LOG_FILE"
-		fi
-		failed=$((failed + 1))
-	fi
-	export AZKV_PKCS11_LOG_FILE="$WORK/module.log"
-}
-
-skip() {
-	echo "ok - $1 # SKIP $2"
-	skipped=$((skipped + 1))
-}
-
-# has FILE PATTERN: grep -q -E that shows what it looked for when it fails.
-has() {
-	grep -q -E -- "$2" "$1" || {
-		echo "'$2' not found in $1:"
-		cat "$1"
-		return 1
-	}
 }
 
 hex() { od -An -tx1 -v "$@" | tr -d ' \n'; }
@@ -638,5 +593,4 @@ else
 	skip misuse-softhsm "SoftHSMv2 token not set up"
 fi
 
-echo "$passed passed, $failed failed, $skipped skipped"
-[ "$failed" -eq 0 ]
+harness_summary

@@ -1,0 +1,70 @@
+# The test runner shared by tests/integration/run.sh and tests/interop/run.sh
+# (bash): a work directory, one "ok - NAME" / "not ok - NAME" line per test,
+# and a closing "N passed, N failed, N skipped" line.
+#   HARNESS_NAME          the work directory's prefix (/tmp/azkv-NAME.XXXXXX)
+#   HARNESS_MODULE_LOGS=1 each test gets its own module log, shown when it fails
+#   AZKV_TEST_KEEP=1      keep the work directory (it is kept after a failure)
+# The EXIT trap stops the emulator (emu_stop) if one was started.
+
+WORK=$(mktemp -d "/tmp/azkv-${HARNESS_NAME:-test}.XXXXXX")
+passed=0
+failed=0
+skipped=0
+
+harness_cleanup() {
+	if command -v emu_stop >/dev/null 2>&1; then
+		emu_stop
+	fi
+	if [ "$failed" -eq 0 ] && [ -z "${AZKV_TEST_KEEP:-}" ]; then
+		rm -rf "$WORK"
+	else
+		echo "# work dir kept: $WORK"
+	fi
+}
+trap harness_cleanup EXIT
+
+# run NAME COMMAND...: one test; its output goes to $WORK/NAME.out and is
+# shown when it fails.
+run() {
+	local test_name=$1
+	shift
+	if [ "${HARNESS_MODULE_LOGS:-0}" = 1 ]; then
+		export AZKV_PKCS11_LOG_FILE="$WORK/$test_name.module.log"
+	fi
+	if "$@" >"$WORK/$test_name.out" 2>&1; then
+		echo "ok - $test_name"
+		passed=$((passed + 1))
+	else
+		echo "not ok - $test_name"
+		sed 's/^/#   /' "$WORK/$test_name.out"
+		if [ "${HARNESS_MODULE_LOGS:-0}" = 1 ] && [ -s "$AZKV_PKCS11_LOG_FILE" ]; then
+			echo "#   --- module log"
+			sed 's/^/#   /' "$AZKV_PKCS11_LOG_FILE"
+		fi
+		failed=$((failed + 1))
+	fi
+	if [ "${HARNESS_MODULE_LOGS:-0}" = 1 ]; then
+		export AZKV_PKCS11_LOG_FILE="$WORK/module.log"
+	fi
+}
+
+skip() {
+	echo "ok - $1 # SKIP $2"
+	skipped=$((skipped + 1))
+}
+
+# has FILE PATTERN: grep -q -E that shows what it looked for when it fails
+# (a log line naming the cause must be written for every bad input).
+has() {
+	grep -q -E -- "$2" "$1" || {
+		echo "'$2' not found in $1:"
+		cat "$1"
+		return 1
+	}
+}
+
+# The closing line; the exit status says whether every test passed.
+harness_summary() {
+	echo "$passed passed, $failed failed, $skipped skipped"
+	[ "$failed" -eq 0 ]
+}
