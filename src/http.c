@@ -493,6 +493,8 @@ azkv_rc azkv_http_request(azkv_http *http, const char *method, const char *url,
 	resp->www_authenticate = response_header(easy, "WWW-Authenticate", "Bearer");
 	resp->retry_after = response_header(easy, "Retry-After", NULL);
 	resp->request_id = response_header(easy, "x-ms-request-id", NULL);
+	resp->azure_async_operation = response_header(easy, "Azure-AsyncOperation", NULL);
+	resp->location = response_header(easy, "Location", NULL);
 	goto out;
 
 nomem:
@@ -525,5 +527,7 @@ void azkv_http_response_free(azkv_http_response *resp)
 	free(resp->www_authenticate);
 	free(resp->retry_after);
 	free(resp->request_id);
+	free(resp->azure_async_operation);
+	free(resp->location);
 	memset(resp, 0, sizeof(*resp));
 }

@@ -17,9 +17,11 @@ typedef struct azkv_http_response {
 	long status;
 	char *body; /* NUL-terminated, owned; "" when empty */
 	size_t body_len;
-	char *www_authenticate; /* owned or NULL */
-	char *retry_after;      /* owned or NULL */
-	char *request_id;       /* x-ms-request-id, owned or NULL */
+	char *www_authenticate;      /* owned or NULL */
+	char *retry_after;           /* owned or NULL */
+	char *request_id;            /* x-ms-request-id, owned or NULL */
+	char *azure_async_operation; /* Azure-AsyncOperation (ARM), owned or NULL */
+	char *location;              /* Location, owned or NULL */
 } azkv_http_response;
 
 /* Needs curl_global_init done (azkv_http_global_init). */

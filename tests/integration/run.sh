@@ -509,4 +509,20 @@ bad_emulator_down() {
 }
 run bad-emulator-down bad_emulator_down
 
+# ------------------------------------------------------------------ ARM client (src/arm.c)
+# The Resource Manager client the admin utility uses: vault properties,
+# accessPolicies/add, a 404, and a Cognitive Services account's
+# customer-managed key set through a long-running PATCH.
+arm_client_checks() {
+	local admin vault_id account_id kid
+	admin=$(emu_admin add-identity --name arm-admin) || return 1
+	emu_write_config "$WORK/arm.json" "$admin" "$VAULT"
+	vault_id=$(emu_admin show-vault --vault demo | jq -r .resource_id) || return 1
+	account_id=$(emu_admin add-account --name armcmk --identity system | jq -r .id) || return 1
+	kid=$(emu_admin create-key --vault demo --name arm-cmk | jq -r .key.kid) || return 1
+	ours "$AZKV_TOP_BUILDDIR/tests/integration/arm_checks" "$WORK/arm.json" "$vault_id" \
+		"$(jq -r .object_id <<<"$admin")" "$account_id" arm-cmk "${kid##*/}"
+}
+run arm-client-vault-policies-and-cmk-lro arm_client_checks
+
 harness_summary

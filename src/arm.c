@@ -1,0 +1,431 @@
+/* Azure Resource Manager: requests with bearer tokens, the 401 challenge,
+ * retries of 429/5xx, ARM errors, and long-running operations. */
+#include "arm.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "bytes.h"
+#include "keyvault.h"
+#include "log.h"
+
+#define ARM_RETRY_CAP_MS    10000L
+#define ARM_BACKOFF_BASE_MS 500L
+#define ARM_POLL_DEFAULT_MS 1000L
+#define ARM_POLL_CAP_MS     60000L
+#define ARM_WAIT_DEFAULT_MS 600000L
+#define ARM_WHAT_MAX        320
+
+struct azkv_arm_client {
+	char *endpoint; /* no trailing '/' */
+	int max_retries;
+	azkv_http *http;
+	azkv_credential *cred;
+};
+
+/* ---------------------------------------------------------------- client */
+
+azkv_rc azkv_arm_client_new(const char *endpoint, int max_retries, azkv_http *http,
+                            azkv_credential *cred, azkv_arm_client **out, azkv_err *err)
+{
+	azkv_arm_client *arm;
+	size_t len;
+
+	*out = NULL;
+	if (!http || !cred)
+		return azkv_err_set(err, AZKV_ERR_INVALID_ARG, "arm: missing http or credential");
+	if (!endpoint || !*endpoint)
+		endpoint = AZKV_ARM_DEFAULT_ENDPOINT;
+	if (!azkv_http_url_allowed(endpoint))
+		return azkv_err_set(err, AZKV_ERR_INVALID_ARG,
+		                    "arm: %s must be https:// (http:// only to loopback)",
+		                    endpoint);
+	arm = calloc(1, sizeof(*arm));
+	if (!arm || !(arm->endpoint = strdup(endpoint))) {
+		free(arm);
+		return azkv_err_set(err, AZKV_ERR_NOMEM, "arm: out of memory");
+	}
+	len = strlen(arm->endpoint);
+	while (len > 0 && arm->endpoint[len - 1] == '/')
+		arm->endpoint[--len] = '\0';
+	arm->max_retries = max_retries < 0 ? 3 : max_retries;
+	arm->http = http;
+	arm->cred = cred;
+	*out = arm;
+	return AZKV_OK;
+}
+
+void azkv_arm_client_free(azkv_arm_client *arm)
+{
+	if (!arm)
+		return;
+	free(arm->endpoint);
+	free(arm);
+}
+
+/* ---------------------------------------------------------------- parsing */
+
+azkv_rc azkv_arm_error_from_response(long status, const char *body, const char *what, azkv_err *err)
+{
+	/* Same body shape and status mapping as Key Vault's. */
+	return azkv_kv_error_from_response(status, body, what ? what : "ARM", err);
+}
+
+long azkv_arm_retry_after_ms(const char *retry_after, long default_ms, long cap_ms)
+{
+	long ms = default_ms, s;
+	char *end;
+
+	if (retry_after) {
+		errno = 0;
+		s = strtol(retry_after, &end, 10);
+		if (!errno && end != retry_after && *end == '\0' && s >= 0)
+			ms = s > cap_ms / 1000 ? cap_ms : s * 1000;
+	}
+	return ms > cap_ms ? cap_ms : ms;
+}
+
+azkv_rc azkv_arm_op_status_parse(const char *json, azkv_arm_op_state *state, azkv_err *err)
+{
+	cJSON *root = json ? cJSON_Parse(json) : NULL;
+	const cJSON *st = cJSON_GetObjectItemCaseSensitive(root, "status");
+	const cJSON *error = cJSON_GetObjectItemCaseSensitive(root, "error");
+	const cJSON *code = cJSON_GetObjectItemCaseSensitive(error, "code");
+	const cJSON *message = cJSON_GetObjectItemCaseSensitive(error, "message");
+	azkv_rc rc = AZKV_OK, op_rc;
+
+	*state = AZKV_ARM_OP_RUNNING;
+	if (!cJSON_IsString(st)) {
+		rc = azkv_err_set(err, AZKV_ERR_PROTOCOL,
+		                  "arm: operation status without a \"status\" string");
+		goto out;
+	}
+	if (strcasecmp(st->valuestring, "Succeeded") == 0) {
+		*state = AZKV_ARM_OP_SUCCEEDED;
+		goto out;
+	}
+	if (strcasecmp(st->valuestring, "Failed") == 0)
+		*state = AZKV_ARM_OP_FAILED;
+	else if (strcasecmp(st->valuestring, "Canceled") == 0 ||
+	         strcasecmp(st->valuestring, "Cancelled") == 0)
+		*state = AZKV_ARM_OP_CANCELED;
+	else
+		goto out;
+	op_rc = *state == AZKV_ARM_OP_FAILED ? AZKV_ERR_SERVER : AZKV_ERR_CONFLICT;
+	azkv_err_set(err, op_rc, "arm: long-running operation %s: %s: %s", st->valuestring,
+	             cJSON_IsString(code) ? code->valuestring : "(no code)",
+	             cJSON_IsString(message) ? message->valuestring : "(no message)");
+	if (err && cJSON_IsString(code))
+		snprintf(err->code, sizeof(err->code), "%s", code->valuestring);
+out:
+	cJSON_Delete(root);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- requests */
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+static long now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long)(t.tv_sec * 1000L + t.tv_nsec / 1000000L);
+}
+
+/* The path part of url for messages (no query: it is not secret, but long). */
+static void describe(char *what, size_t n, const char *method, const char *path)
+{
+	size_t len = strcspn(path, "?");
+
+	snprintf(what, n, "ARM %s %.*s", method, (int)(len > 280 ? 280 : len), path);
+}
+
+/* Sends one ARM request with token, challenge and retries. On AZKV_OK,
+ * resp holds a 2xx response; otherwise err says why and *status is the
+ * last status seen. */
+static azkv_rc arm_call(azkv_arm_client *arm, const char *method, const char *url, const char *what,
+                        const char *body, azkv_http_response *resp, long *status, azkv_err *err)
+{
+	const char *headers[4];
+	char *auth = NULL, *token = NULL;
+	int attempt = 0, challenged = 0;
+	azkv_rc rc;
+	long delay;
+	size_t len;
+
+	memset(resp, 0, sizeof(*resp));
+	*status = 0;
+	for (;;) {
+		rc = azkv_credential_get_token(arm->cred, AZKV_ARM_SCOPE, NULL, &token, err);
+		if ((rc == AZKV_ERR_THROTTLED || rc == AZKV_ERR_SERVER) &&
+		    attempt < arm->max_retries)
+			goto retry;
+		if (rc != AZKV_OK)
+			goto out;
+		len = strlen("Authorization: Bearer ") + strlen(token) + 1;
+		auth = malloc(len);
+		if (!auth) {
+			rc = azkv_err_set(err, AZKV_ERR_NOMEM, "arm: out of memory");
+			goto out;
+		}
+		snprintf(auth, len, "Authorization: Bearer %s", token);
+		headers[0] = auth;
+		headers[1] = "Accept: application/json";
+		headers[2] = body ? "Content-Type: application/json" : NULL;
+		headers[3] = NULL;
+		rc = azkv_http_request(arm->http, method, url, headers, body,
+		                       body ? strlen(body) : 0, resp, err);
+		azkv_secret_str_free(auth);
+		auth = NULL;
+		azkv_secret_str_free(token);
+		token = NULL;
+		if (rc != AZKV_OK) {
+			azkv_err_set(err, rc, "%s: %s", what,
+			             err ? err->message : "request failed");
+			goto out;
+		}
+		*status = resp->status;
+		if (resp->status >= 200 && resp->status < 300)
+			goto out;
+		if (resp->status == 401 && resp->www_authenticate && !challenged) {
+			/* The token was refused: drop it and get a fresh one, once. */
+			challenged = 1;
+			azkv_debug("%s: 401 with a challenge; retrying with a new token", what);
+			azkv_credential_invalidate(arm->cred, AZKV_ARM_SCOPE);
+			azkv_http_response_free(resp);
+			continue;
+		}
+		if ((resp->status == 429 || resp->status >= 500) && attempt < arm->max_retries)
+			goto retry;
+		rc = azkv_arm_error_from_response(resp->status, resp->body, what, err);
+		if (resp->request_id && err) {
+			len = strlen(err->message);
+			snprintf(err->message + len, sizeof(err->message) - len, " (request id %s)",
+			         resp->request_id);
+		}
+		goto out;
+	retry:
+		delay = azkv_arm_retry_after_ms(
+		        resp->retry_after, ARM_BACKOFF_BASE_MS << (attempt < 10 ? attempt : 10),
+		        ARM_RETRY_CAP_MS);
+		azkv_warn("%s: %s; retry %d of %d in %ld ms", what,
+		          resp->status ? (resp->status == 429 ? "throttled (429)" : "server error")
+		                       : "token service unavailable",
+		          attempt + 1, arm->max_retries, delay);
+		azkv_http_response_free(resp);
+		sleep_ms(delay);
+		attempt++;
+	}
+out:
+	if (rc != AZKV_OK)
+		azkv_http_response_free(resp);
+	azkv_secret_str_free(token);
+	return rc;
+}
+
+/* endpoint + resource_id + api-version. Owned; NULL on ENOMEM. */
+static char *arm_url(const azkv_arm_client *arm, const char *resource_id, const char *api_version)
+{
+	size_t len = strlen(arm->endpoint) + strlen(resource_id) + strlen("?api-version=") +
+	             strlen(api_version) + 1;
+	char *url = malloc(len);
+
+	if (url)
+		snprintf(url, len, "%s%s%capi-version=%s", arm->endpoint, resource_id,
+		         strchr(resource_id, '?') ? '&' : '?', api_version);
+	return url;
+}
+
+/* The body as JSON (owned, NULL for none), or AZKV_ERR_PROTOCOL. */
+static azkv_rc parse_body(const azkv_http_response *resp, const char *what, cJSON **out,
+                          azkv_err *err)
+{
+	*out = NULL;
+	if (resp->status == 204 || !resp->body || resp->body_len == 0)
+		return AZKV_OK;
+	*out = cJSON_Parse(resp->body);
+	if (!*out)
+		return azkv_err_set(err, AZKV_ERR_PROTOCOL,
+		                    "%s: HTTP %ld with a body that is not JSON", what,
+		                    resp->status);
+	return AZKV_OK;
+}
+
+static int valid_args(const char *method, const char *resource_id, const char *api_version)
+{
+	return method && *method && resource_id && resource_id[0] == '/' && api_version &&
+	       *api_version && !strpbrk(resource_id, " \t\r\n") &&
+	       !strpbrk(api_version, " \t\r\n&#");
+}
+
+/* Sends the request; the response is kept in resp (2xx) for the caller. */
+static azkv_rc arm_send(azkv_arm_client *arm, const char *method, const char *resource_id,
+                        const char *api_version, const cJSON *body, azkv_http_response *resp,
+                        long *status, azkv_err *err)
+{
+	char what[ARM_WHAT_MAX];
+	char *url = NULL, *text = NULL;
+	azkv_rc rc;
+
+	memset(resp, 0, sizeof(*resp));
+	*status = 0;
+	if (!arm || !valid_args(method, resource_id, api_version))
+		return azkv_err_set(err, AZKV_ERR_INVALID_ARG,
+		                    "arm: a method, a resource id beginning with '/' and an "
+		                    "api-version are needed");
+	describe(what, sizeof(what), method, resource_id);
+	url = arm_url(arm, resource_id, api_version);
+	if (body)
+		text = cJSON_PrintUnformatted(body);
+	if (!url || (body && !text)) {
+		rc = azkv_err_set(err, AZKV_ERR_NOMEM, "arm: out of memory");
+		goto out;
+	}
+	rc = arm_call(arm, method, url, what, text, resp, status, err);
+out:
+	free(url);
+	free(text);
+	return rc;
+}
+
+azkv_rc azkv_arm_request(azkv_arm_client *arm, const char *method, const char *resource_id,
+                         const char *api_version, const cJSON *body, cJSON **response, long *status,
+                         azkv_err *err)
+{
+	azkv_http_response resp = {0};
+	char what[ARM_WHAT_MAX];
+	azkv_rc rc;
+
+	*response = NULL;
+	rc = arm_send(arm, method, resource_id, api_version, body, &resp, status, err);
+	if (rc != AZKV_OK)
+		return rc;
+	describe(what, sizeof(what), method, resource_id);
+	rc = parse_body(&resp, what, response, err);
+	azkv_http_response_free(&resp);
+	return rc;
+}
+
+/* A poll URL must be on our endpoint: the token goes with it. */
+static int on_endpoint(const azkv_arm_client *arm, const char *url)
+{
+	size_t len = strlen(arm->endpoint);
+
+	return strncasecmp(url, arm->endpoint, len) == 0 && url[len] == '/';
+}
+
+/* Polls url until it answers other than 202 (Location) or its status is
+ * terminal (Azure-AsyncOperation). For Location, *final gets the last
+ * response. */
+static azkv_rc poll(azkv_arm_client *arm, const char *url, int async_op, const char *retry_after,
+                    long deadline, azkv_http_response *final, long *status, azkv_err *err)
+{
+	azkv_http_response resp = {0};
+	azkv_arm_op_state state;
+	char what[ARM_WHAT_MAX];
+	const char *path = url + strlen(arm->endpoint);
+	long delay = azkv_arm_retry_after_ms(retry_after, ARM_POLL_DEFAULT_MS, ARM_POLL_CAP_MS);
+	azkv_rc rc;
+
+	describe(what, sizeof(what), "GET", path);
+	for (;;) {
+		if (now_ms() + delay > deadline) {
+			rc = azkv_err_set(err, AZKV_ERR_NETWORK,
+			                  "%s: the long-running operation did not finish in time",
+			                  what);
+			goto out;
+		}
+		sleep_ms(delay);
+		rc = arm_call(arm, "GET", url, what, NULL, &resp, status, err);
+		if (rc != AZKV_OK)
+			goto out;
+		if (async_op) {
+			rc = azkv_arm_op_status_parse(resp.body, &state, err);
+			if (rc != AZKV_OK)
+				goto out;
+			if (state == AZKV_ARM_OP_SUCCEEDED)
+				goto out;
+			if (state != AZKV_ARM_OP_RUNNING) {
+				rc = err ? err->rc : AZKV_ERR_SERVER;
+				if (err)
+					err->http_status = resp.status;
+				goto out;
+			}
+		} else if (resp.status != 202) {
+			*final = resp;
+			memset(&resp, 0, sizeof(resp));
+			goto out;
+		}
+		delay = azkv_arm_retry_after_ms(resp.retry_after, ARM_POLL_DEFAULT_MS,
+		                                ARM_POLL_CAP_MS);
+		azkv_debug("%s: operation still running; next poll in %ld ms", what, delay);
+		azkv_http_response_free(&resp);
+	}
+out:
+	azkv_http_response_free(&resp);
+	return rc;
+}
+
+azkv_rc azkv_arm_request_wait(azkv_arm_client *arm, const char *method, const char *resource_id,
+                              const char *api_version, const cJSON *body, long timeout_ms,
+                              cJSON **response, long *status, azkv_err *err)
+{
+	azkv_http_response resp = {0}, final = {0};
+	char what[ARM_WHAT_MAX];
+	const char *op_url, *loc;
+	long deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : ARM_WAIT_DEFAULT_MS);
+	int is_put;
+	azkv_rc rc;
+
+	*response = NULL;
+	rc = arm_send(arm, method, resource_id, api_version, body, &resp, status, err);
+	if (rc != AZKV_OK)
+		return rc;
+	describe(what, sizeof(what), method, resource_id);
+	op_url = resp.azure_async_operation;
+	loc = resp.location;
+	if ((resp.status != 201 && resp.status != 202) || (!op_url && !loc)) {
+		rc = parse_body(&resp, what, response, err);
+		goto out;
+	}
+	if ((op_url && !on_endpoint(arm, op_url)) || (loc && !on_endpoint(arm, loc))) {
+		rc = azkv_err_set(err, AZKV_ERR_PROTOCOL,
+		                  "%s: the operation to poll is not on %s; refused", what,
+		                  arm->endpoint);
+		goto out;
+	}
+	is_put = strcasecmp(method, "PUT") == 0 || strcasecmp(method, "PATCH") == 0;
+	if (op_url) {
+		rc = poll(arm, op_url, 1, resp.retry_after, deadline, &final, status, err);
+		if (rc != AZKV_OK)
+			goto out;
+		if (is_put) {
+			rc = azkv_arm_request(arm, "GET", resource_id, api_version, NULL, response,
+			                      status, err);
+			goto out;
+		}
+		if (!loc)
+			goto out;
+		rc = arm_call(arm, "GET", loc, what, NULL, &final, status, err);
+	} else {
+		rc = poll(arm, loc, 0, resp.retry_after, deadline, &final, status, err);
+	}
+	if (rc == AZKV_OK)
+		rc = parse_body(&final, what, response, err);
+out:
+	azkv_http_response_free(&resp);
+	azkv_http_response_free(&final);
+	return rc;
+}
