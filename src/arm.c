@@ -75,20 +75,6 @@ azkv_rc azkv_arm_error_from_response(long status, const char *body, const char *
 	return azkv_kv_error_from_response(status, body, what ? what : "ARM", err);
 }
 
-long azkv_arm_retry_after_ms(const char *retry_after, long default_ms, long cap_ms)
-{
-	long ms = default_ms, s;
-	char *end;
-
-	if (retry_after) {
-		errno = 0;
-		s = strtol(retry_after, &end, 10);
-		if (!errno && end != retry_after && *end == '\0' && s >= 0)
-			ms = s > cap_ms / 1000 ? cap_ms : s * 1000;
-	}
-	return ms > cap_ms ? cap_ms : ms;
-}
-
 azkv_rc azkv_arm_op_status_parse(const char *json, azkv_arm_op_state *state, azkv_err *err)
 {
 	cJSON *root = json ? cJSON_Parse(json) : NULL;
@@ -128,14 +114,6 @@ out:
 
 /* ---------------------------------------------------------------- requests */
 
-static void sleep_ms(long ms)
-{
-	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
-
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
-
 static long now_ms(void)
 {
 	struct timespec t;
@@ -158,12 +136,10 @@ static void describe(char *what, size_t n, const char *method, const char *path)
 static azkv_rc arm_call(azkv_arm_client *arm, const char *method, const char *url, const char *what,
                         const char *body, azkv_http_response *resp, long *status, azkv_err *err)
 {
-	const char *headers[4];
-	char *auth = NULL, *token = NULL;
+	char *token = NULL;
 	int attempt = 0, challenged = 0;
 	azkv_rc rc;
 	long delay;
-	size_t len;
 
 	memset(resp, 0, sizeof(*resp));
 	*status = 0;
@@ -174,21 +150,7 @@ static azkv_rc arm_call(azkv_arm_client *arm, const char *method, const char *ur
 			goto retry;
 		if (rc != AZKV_OK)
 			goto out;
-		len = strlen("Authorization: Bearer ") + strlen(token) + 1;
-		auth = malloc(len);
-		if (!auth) {
-			rc = azkv_err_set(err, AZKV_ERR_NOMEM, "arm: out of memory");
-			goto out;
-		}
-		snprintf(auth, len, "Authorization: Bearer %s", token);
-		headers[0] = auth;
-		headers[1] = "Accept: application/json";
-		headers[2] = body ? "Content-Type: application/json" : NULL;
-		headers[3] = NULL;
-		rc = azkv_http_request(arm->http, method, url, headers, body,
-		                       body ? strlen(body) : 0, resp, err);
-		azkv_secret_str_free(auth);
-		auth = NULL;
+		rc = azkv_http_request_bearer(arm->http, method, url, token, body, resp, err);
 		azkv_secret_str_free(token);
 		token = NULL;
 		if (rc != AZKV_OK) {
@@ -210,14 +172,10 @@ static azkv_rc arm_call(azkv_arm_client *arm, const char *method, const char *ur
 		if ((resp->status == 429 || resp->status >= 500) && attempt < arm->max_retries)
 			goto retry;
 		rc = azkv_arm_error_from_response(resp->status, resp->body, what, err);
-		if (resp->request_id && err) {
-			len = strlen(err->message);
-			snprintf(err->message + len, sizeof(err->message) - len, " (request id %s)",
-			         resp->request_id);
-		}
+		azkv_http_err_add_request_id(err, resp);
 		goto out;
 	retry:
-		delay = azkv_arm_retry_after_ms(
+		delay = azkv_http_retry_after_ms(
 		        resp->retry_after, ARM_BACKOFF_BASE_MS << (attempt < 10 ? attempt : 10),
 		        ARM_RETRY_CAP_MS);
 		azkv_warn("%s: %s; retry %d of %d in %ld ms", what,
@@ -225,7 +183,7 @@ static azkv_rc arm_call(azkv_arm_client *arm, const char *method, const char *ur
 		                       : "token service unavailable",
 		          attempt + 1, arm->max_retries, delay);
 		azkv_http_response_free(resp);
-		sleep_ms(delay);
+		azkv_http_sleep_ms(delay);
 		attempt++;
 	}
 out:
@@ -336,7 +294,7 @@ static azkv_rc poll(azkv_arm_client *arm, const char *url, int async_op, const c
 	azkv_arm_op_state state;
 	char what[ARM_WHAT_MAX];
 	const char *path = url + strlen(arm->endpoint);
-	long delay = azkv_arm_retry_after_ms(retry_after, ARM_POLL_DEFAULT_MS, ARM_POLL_CAP_MS);
+	long delay = azkv_http_retry_after_ms(retry_after, ARM_POLL_DEFAULT_MS, ARM_POLL_CAP_MS);
 	azkv_rc rc;
 
 	describe(what, sizeof(what), "GET", path);
@@ -347,7 +305,7 @@ static azkv_rc poll(azkv_arm_client *arm, const char *url, int async_op, const c
 			                  what);
 			goto out;
 		}
-		sleep_ms(delay);
+		azkv_http_sleep_ms(delay);
 		rc = arm_call(arm, "GET", url, what, NULL, &resp, status, err);
 		if (rc != AZKV_OK)
 			goto out;
@@ -368,8 +326,8 @@ static azkv_rc poll(azkv_arm_client *arm, const char *url, int async_op, const c
 			memset(&resp, 0, sizeof(resp));
 			goto out;
 		}
-		delay = azkv_arm_retry_after_ms(resp.retry_after, ARM_POLL_DEFAULT_MS,
-		                                ARM_POLL_CAP_MS);
+		delay = azkv_http_retry_after_ms(resp.retry_after, ARM_POLL_DEFAULT_MS,
+		                                 ARM_POLL_CAP_MS);
 		azkv_debug("%s: operation still running; next poll in %ld ms", what, delay);
 		azkv_http_response_free(&resp);
 	}

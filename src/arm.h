@@ -75,8 +75,4 @@ azkv_rc azkv_arm_op_status_parse(const char *json, azkv_arm_op_state *state, azk
 azkv_rc azkv_arm_error_from_response(long status, const char *body, const char *what,
                                      azkv_err *err);
 
-/* The wait before the next poll or retry: Retry-After in whole seconds,
- * capped at cap_ms, else default_ms. */
-long azkv_arm_retry_after_ms(const char *retry_after, long default_ms, long cap_ms);
-
 #endif

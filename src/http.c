@@ -15,6 +15,7 @@
 #include <curl/curl.h>
 #include <openssl/crypto.h>
 
+#include "bytes.h"
 #include "log.h"
 
 #if LIBCURL_VERSION_NUM < 0x075500
@@ -530,4 +531,59 @@ void azkv_http_response_free(azkv_http_response *resp)
 	free(resp->azure_async_operation);
 	free(resp->location);
 	memset(resp, 0, sizeof(*resp));
+}
+
+azkv_rc azkv_http_request_bearer(azkv_http *http, const char *method, const char *url,
+                                 const char *token, const char *body, azkv_http_response *resp,
+                                 azkv_err *err)
+{
+	const char *headers[4];
+	size_t len = strlen("Authorization: Bearer ") + strlen(token) + 1;
+	char *auth = malloc(len);
+	azkv_rc rc;
+
+	if (!auth)
+		return azkv_err_set(err, AZKV_ERR_NOMEM, "http: out of memory");
+	snprintf(auth, len, "Authorization: Bearer %s", token);
+	headers[0] = auth;
+	headers[1] = "Accept: application/json";
+	headers[2] = body ? "Content-Type: application/json" : NULL;
+	headers[3] = NULL;
+	rc = azkv_http_request(http, method, url, headers, body, body ? strlen(body) : 0, resp,
+	                       err);
+	azkv_secret_str_free(auth);
+	return rc;
+}
+
+long azkv_http_retry_after_ms(const char *retry_after, long default_ms, long cap_ms)
+{
+	long ms = default_ms, s;
+	char *end;
+
+	if (retry_after) {
+		errno = 0;
+		s = strtol(retry_after, &end, 10);
+		if (!errno && end != retry_after && *end == '\0' && s >= 0)
+			ms = s > cap_ms / 1000 ? cap_ms : s * 1000;
+	}
+	return ms > cap_ms ? cap_ms : ms;
+}
+
+void azkv_http_sleep_ms(long ms)
+{
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+void azkv_http_err_add_request_id(azkv_err *err, const azkv_http_response *resp)
+{
+	size_t len;
+
+	if (!err || !resp->request_id)
+		return;
+	len = strlen(err->message);
+	snprintf(err->message + len, sizeof(err->message) - len, " (request id %s)",
+	         resp->request_id);
 }

@@ -47,4 +47,21 @@ void azkv_http_response_free(azkv_http_response *resp);
 /* 1 if url is https://, or http:// to a loopback host; 0 otherwise. */
 int azkv_http_url_allowed(const char *url);
 
+/* azkv_http_request with "Authorization: Bearer token" and JSON Accept /
+ * Content-Type headers, as Azure's REST APIs take them. The header holding
+ * the token is wiped after the request. */
+azkv_rc azkv_http_request_bearer(azkv_http *http, const char *method, const char *url,
+                                 const char *token, const char *body, azkv_http_response *resp,
+                                 azkv_err *err);
+
+/* Retry-After in whole seconds, else default_ms; capped at cap_ms. HTTP
+ * dates and values out of range count as absent. */
+long azkv_http_retry_after_ms(const char *retry_after, long default_ms, long cap_ms);
+
+/* Sleeps ms milliseconds, resuming after signals. */
+void azkv_http_sleep_ms(long ms);
+
+/* Appends " (request id ID)" to err's message when resp has one. */
+void azkv_http_err_add_request_id(azkv_err *err, const azkv_http_response *resp);
+
 #endif

@@ -205,30 +205,6 @@ azkv_rc azkv_kv_error_from_response(long status, const char *body, const char *w
 
 /* ---------------------------------------------------------------- requests */
 
-static void sleep_ms(long ms)
-{
-	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
-
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
-
-/* Retry-After in whole seconds (capped), else exponential backoff. */
-static long retry_delay_ms(const char *retry_after, int attempt)
-{
-	long ms = KV_BACKOFF_BASE_MS << (attempt < 10 ? attempt : 10);
-	char *end;
-	long s;
-
-	if (retry_after) {
-		errno = 0;
-		s = strtol(retry_after, &end, 10);
-		if (!errno && end != retry_after && *end == '\0' && s >= 0)
-			ms = s > KV_RETRY_CAP_MS / 1000 ? KV_RETRY_CAP_MS : s * 1000;
-	}
-	return ms > KV_RETRY_CAP_MS ? KV_RETRY_CAP_MS : ms;
-}
-
 /* The challenge's scope must belong to the vault's domain, so that a
  * server cannot obtain a token for another resource. */
 static int scope_matches_host(const char *scope, const char *host)
@@ -295,12 +271,10 @@ out:
 static azkv_rc kv_call(azkv_kv_client *kv, const char *method, const char *url, const char *what,
                        const char *body, azkv_http_response *resp, azkv_err *err)
 {
-	const char *headers[4];
-	char *auth = NULL, *token = NULL, *scope = NULL, *tenant = NULL;
+	char *token = NULL, *scope = NULL, *tenant = NULL;
 	int attempt = 0, challenged = 0, has_tenant;
 	azkv_rc rc;
 	long delay;
-	size_t len;
 
 	memset(resp, 0, sizeof(*resp));
 	for (;;) {
@@ -322,21 +296,7 @@ static azkv_rc kv_call(azkv_kv_client *kv, const char *method, const char *url, 
 		if (rc != AZKV_OK)
 			goto out;
 
-		len = strlen("Authorization: Bearer ") + strlen(token) + 1;
-		auth = malloc(len);
-		if (!auth) {
-			rc = azkv_err_set(err, AZKV_ERR_NOMEM, "keyvault: out of memory");
-			goto out;
-		}
-		snprintf(auth, len, "Authorization: Bearer %s", token);
-		headers[0] = auth;
-		headers[1] = "Accept: application/json";
-		headers[2] = body ? "Content-Type: application/json" : NULL;
-		headers[3] = NULL;
-		rc = azkv_http_request(kv->http, method, url, headers, body,
-		                       body ? strlen(body) : 0, resp, err);
-		azkv_secret_str_free(auth);
-		auth = NULL;
+		rc = azkv_http_request_bearer(kv->http, method, url, token, body, resp, err);
 		azkv_secret_str_free(token);
 		token = NULL;
 		if (rc != AZKV_OK) {
@@ -361,14 +321,12 @@ static azkv_rc kv_call(azkv_kv_client *kv, const char *method, const char *url, 
 		if ((resp->status == 429 || resp->status >= 500) && attempt < kv->max_retries)
 			goto retry;
 		rc = azkv_kv_error_from_response(resp->status, resp->body, what, err);
-		if (resp->request_id && err) {
-			len = strlen(err->message);
-			snprintf(err->message + len, sizeof(err->message) - len, " (request id %s)",
-			         resp->request_id);
-		}
+		azkv_http_err_add_request_id(err, resp);
 		goto out;
 	retry:
-		delay = retry_delay_ms(resp->retry_after, attempt);
+		delay = azkv_http_retry_after_ms(
+		        resp->retry_after, KV_BACKOFF_BASE_MS << (attempt < 10 ? attempt : 10),
+		        KV_RETRY_CAP_MS);
 		azkv_warn("%s: %s; retry %d of %d in %ld ms", what,
 		          resp->status ? (resp->status == 429 ? "throttled (429)" : "server error")
 		                       : "token service unavailable",
@@ -377,7 +335,7 @@ static azkv_rc kv_call(azkv_kv_client *kv, const char *method, const char *url, 
 		free(scope);
 		free(tenant);
 		scope = tenant = NULL;
-		sleep_ms(delay);
+		azkv_http_sleep_ms(delay);
 		attempt++;
 	}
 out:
