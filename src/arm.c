@@ -25,7 +25,15 @@ struct azkv_arm_client {
 	int max_retries;
 	azkv_http *http;
 	azkv_credential *cred;
+	azkv_arm_progress_fn progress; /* NULL: silent */
+	void *progress_ctx;
 };
+
+void azkv_arm_client_set_progress(azkv_arm_client *arm, azkv_arm_progress_fn fn, void *ctx)
+{
+	arm->progress = fn;
+	arm->progress_ctx = ctx;
+}
 
 /* ---------------------------------------------------------------- client */
 
@@ -313,6 +321,11 @@ static azkv_rc poll(azkv_arm_client *arm, const char *url, int async_op, const c
 			rc = azkv_arm_op_status_parse(resp.body, &state, err);
 			if (rc != AZKV_OK)
 				goto out;
+			if (arm->progress)
+				arm->progress(arm->progress_ctx,
+				              state == AZKV_ARM_OP_SUCCEEDED ? "Succeeded"
+				              : state == AZKV_ARM_OP_RUNNING ? "InProgress"
+				                                             : "Failed");
 			if (state == AZKV_ARM_OP_SUCCEEDED)
 				goto out;
 			if (state != AZKV_ARM_OP_RUNNING) {
@@ -322,6 +335,8 @@ static azkv_rc poll(azkv_arm_client *arm, const char *url, int async_op, const c
 				goto out;
 			}
 		} else if (resp.status != 202) {
+			if (arm->progress)
+				arm->progress(arm->progress_ctx, "Succeeded");
 			*final = resp;
 			memset(&resp, 0, sizeof(resp));
 			goto out;
@@ -329,6 +344,8 @@ static azkv_rc poll(azkv_arm_client *arm, const char *url, int async_op, const c
 		delay = azkv_http_retry_after_ms(resp.retry_after, ARM_POLL_DEFAULT_MS,
 		                                 ARM_POLL_CAP_MS);
 		azkv_debug("%s: operation still running; next poll in %ld ms", what, delay);
+		if (arm->progress && !async_op)
+			arm->progress(arm->progress_ctx, "InProgress");
 		azkv_http_response_free(&resp);
 	}
 out:

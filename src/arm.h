@@ -27,6 +27,12 @@ azkv_rc azkv_arm_client_new(const char *endpoint, int max_retries, azkv_http *ht
                             azkv_credential *cred, azkv_arm_client **out, azkv_err *err);
 void azkv_arm_client_free(azkv_arm_client *arm);
 
+/* Called on every poll of a long-running operation with its state
+ * ("InProgress", "Succeeded", "Failed"), so a tool can show progress.
+ * Not thread-safe to change while requests run. */
+typedef void (*azkv_arm_progress_fn)(void *ctx, const char *state);
+void azkv_arm_client_set_progress(azkv_arm_client *arm, azkv_arm_progress_fn fn, void *ctx);
+
 /* One request: METHOD endpoint + resource_id + "?api-version=...".
  * resource_id must begin with '/'. body may be NULL (no body). On
  * AZKV_OK, *status is the final 2xx status and *response the parsed JSON

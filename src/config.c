@@ -602,6 +602,28 @@ static azkv_rc parse_http(parse_ctx *ctx, const cJSON *root, azkv_http_config *h
 	return rc;
 }
 
+/* "arm": where azkv-cmk sends Resource Manager calls and which
+ * subscription it works in; the module itself never reads it. */
+static azkv_rc parse_arm(parse_ctx *ctx, const cJSON *root, azkv_config *cfg)
+{
+	static const char *const keys[] = {"endpoint", "subscription_id", NULL};
+	const cJSON *obj;
+	azkv_rc rc;
+
+	rc = get_object(ctx, root, "arm", &obj);
+	if (rc != AZKV_OK || !obj)
+		return rc;
+	rc = check_keys(ctx, obj, "\"arm\"", keys);
+	if (rc == AZKV_OK)
+		rc = get_string(ctx, obj, "arm.", "endpoint", &cfg->arm_endpoint);
+	if (rc == AZKV_OK)
+		rc = get_string(ctx, obj, "arm.", "subscription_id", &cfg->arm_subscription_id);
+	if (rc == AZKV_OK && cfg->arm_endpoint)
+		rc = check_base_url(ctx, "arm.endpoint", cfg->arm_endpoint,
+		                    "https://management.azure.com", NULL);
+	return rc;
+}
+
 static azkv_rc parse_log(parse_ctx *ctx, const cJSON *root, azkv_config *cfg)
 {
 	static const char *const keys[] = {"level", "file", NULL};
@@ -644,7 +666,7 @@ static azkv_rc parse_config(const char *json, const char *origin, azkv_config **
                             int *inline_secret)
 {
 	static const char *const keys[] = {"vaults", "credential",  "http", "log",
-	                                   "wrap",   "api_version", NULL};
+	                                   "wrap",   "api_version", "arm",  NULL};
 	parse_ctx ctx = {.origin = origin ? origin : "(string)", .err = err};
 	const char *end = NULL;
 	cJSON *root = NULL;
@@ -689,6 +711,8 @@ static azkv_rc parse_config(const char *json, const char *origin, azkv_config **
 		rc = parse_http(&ctx, root, &cfg->http);
 	if (rc == AZKV_OK)
 		rc = parse_log(&ctx, root, cfg);
+	if (rc == AZKV_OK)
+		rc = parse_arm(&ctx, root, cfg);
 	if (rc == AZKV_OK)
 		rc = get_string(&ctx, root, "", "api_version", &cfg->api_version);
 	if (rc != AZKV_OK)
@@ -795,6 +819,8 @@ void azkv_config_free(azkv_config *cfg)
 	free(cfg->log_level);
 	free(cfg->log_file);
 	free(cfg->api_version);
+	free(cfg->arm_endpoint);
+	free(cfg->arm_subscription_id);
 	free(cfg->source);
 	free(cfg);
 }

@@ -15,7 +15,9 @@
  *             "max_retries": 3 },
  *   "log": { "level": "warn", "file": "/path" },
  *   "wrap": "local" | "vault",
- *   "api_version": "7.4"
+ *   "api_version": "7.4",
+ *   "arm": { "endpoint": "https://management.azure.com",   // azkv-cmk only
+ *            "subscription_id": "..." }
  * }
  *
  * Path: $AZKV_PKCS11_CONFIG, else SYSCONFDIR/azkv-pkcs11/config.json.
@@ -73,8 +75,10 @@ typedef struct azkv_config {
 	char *log_level; /* NULL when not set */
 	char *log_file;  /* NULL when not set */
 	azkv_wrap_mode wrap;
-	char *api_version; /* default "7.4" */
-	char *source;      /* the path it was read from, for messages */
+	char *api_version;         /* default "7.4" */
+	char *arm_endpoint;        /* NULL: https://management.azure.com */
+	char *arm_subscription_id; /* NULL when not set */
+	char *source;              /* the path it was read from, for messages */
 } azkv_config;
 
 /* $AZKV_PKCS11_CONFIG if set and non-empty, else the system default. */

@@ -860,3 +860,43 @@ azkv_rc azkv_kv_unwrap_key(azkv_kv_client *kv, const char *name, const char *ver
 	return azkv_kv_key_operation(kv, name, version, "unwrapkey", alg, wrapped, wrapped_len, out,
 	                             err);
 }
+
+/* ------------------------------------------------ generic JSON requests */
+
+char *azkv_kv_request_url(const azkv_kv_client *kv, const char *const *segs, size_t n_segs)
+{
+	return kv_url(kv, segs, n_segs, NULL);
+}
+
+azkv_rc azkv_kv_json_request(azkv_kv_client *kv, const char *method, const char *const *segs,
+                             size_t n_segs, const cJSON *body, cJSON **response, azkv_err *err)
+{
+	azkv_http_response resp = {0};
+	char *url = NULL, *text = NULL;
+	char what[300];
+	azkv_rc rc;
+
+	*response = NULL;
+	url = kv_url(kv, segs, n_segs, NULL);
+	if (!url || (body && !(text = cJSON_PrintUnformatted(body)))) {
+		rc = azkv_err_set(err, AZKV_ERR_NOMEM, "keyvault: out of memory");
+		goto out;
+	}
+	snprintf(what, sizeof(what), "%s %s%s%s%s%s on %s", method, n_segs > 0 ? segs[0] : "",
+	         n_segs > 1 ? "/" : "", n_segs > 1 ? segs[1] : "", n_segs > 2 ? "/" : "",
+	         n_segs > 2 ? segs[2] : "", kv->host);
+	rc = kv_call(kv, method, url, what, text, &resp, err);
+	if (rc != AZKV_OK)
+		goto out;
+	if (resp.body && *resp.body) {
+		*response = cJSON_Parse(resp.body);
+		if (!*response)
+			rc = azkv_err_set(err, AZKV_ERR_PROTOCOL, "%s: the answer is not JSON",
+			                  what);
+	}
+out:
+	azkv_http_response_free(&resp);
+	free(text);
+	free(url);
+	return rc;
+}

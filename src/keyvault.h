@@ -110,4 +110,16 @@ azkv_rc azkv_kv_op_result_parse(const char *json, char **kid, azkv_bytes *out, a
  * message. */
 azkv_rc azkv_kv_error_from_response(long status, const char *body, const char *what, azkv_err *err);
 
+/* The URL of a request on this vault: its URL, "/" + each escaped
+ * segment (NULL or "" skipped; at most 4), and "?api-version=". Owned;
+ * NULL on ENOMEM. azkv-cmk prints it for --dry-run. */
+char *azkv_kv_request_url(const azkv_kv_client *kv, const char *const *segs, size_t n_segs);
+
+/* One JSON request on that URL, with token, challenge and retries as
+ * every other call: body may be NULL; on AZKV_OK *response is the parsed
+ * answer (caller frees; NULL when empty). For the calls that have no
+ * typed function here (rotate, rotation policy, key update). */
+azkv_rc azkv_kv_json_request(azkv_kv_client *kv, const char *method, const char *const *segs,
+                             size_t n_segs, const cJSON *body, cJSON **response, azkv_err *err);
+
 #endif

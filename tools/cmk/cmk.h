@@ -1,0 +1,238 @@
+/* azkv-cmk: the Foundry customer-managed-key workflow (check, grant, bind,
+ * rotate, revoke, status, rotation-policy, create-key) on the shared core
+ * (src/: config, credential, HTTP, Key Vault and ARM clients).
+ *
+ * Shape of a command: resolve the targets (cmk_ctx.c), read their state
+ * with GETs, decide, then make the changes through cmk_arm_change() /
+ * cmk_kv_change(), which print instead of sending under --dry-run. Output
+ * goes through out.c: text for people, or one JSON document (--json). */
+#ifndef AZKV_CMK_H
+#define AZKV_CMK_H
+
+#include <cjson/cJSON.h>
+#include <stdint.h>
+
+#include "arm.h"
+#include "config.h"
+#include "keyvault.h"
+
+/* Exit codes (documented in --help and the README). */
+enum {
+	CMK_EXIT_OK = 0,
+	CMK_EXIT_FINDINGS = 1,      /* check: a rule failed; status: drift */
+	CMK_EXIT_USAGE = 2,         /* bad command line */
+	CMK_EXIT_REFUSED = 3,       /* Azure forbids it, or a precondition fails */
+	CMK_EXIT_AUTH = 4,          /* authentication or authorization failed */
+	CMK_EXIT_NOT_FOUND = 5,     /* vault, key, resource or identity missing */
+	CMK_EXIT_SERVICE = 6,       /* network, throttling, service error */
+	CMK_EXIT_NOT_CONFIRMED = 7, /* revoke was not confirmed */
+	CMK_EXIT_CONFIG = 8,        /* configuration file missing or wrong */
+};
+
+/* API versions of the Resource Manager calls. */
+#define CMK_API_KEYVAULT  "2023-07-01"
+#define CMK_API_AUTHZ     "2022-04-01"
+#define CMK_API_COGNITIVE "2025-06-01"
+#define CMK_API_ML        "2024-10-01"
+
+/* "Key Vault Crypto Service Encryption User": get, wrapKey, unwrapKey. */
+#define CMK_ROLE_CSEU "e147488a-f6f5-4113-8e2d-b22465e65bf6"
+
+typedef struct cmk_opts {
+	const char *command;
+	const char *subcommand; /* rotation-policy show|set */
+	const char *config;
+	const char *subscription;
+	const char *resource_group;
+	const char *vault;
+	const char *key;
+	const char *key_version;
+	const char *account;
+	const char *workspace;
+	const char *identity;
+	const char *principal;
+	const char *model; /* grant: rbac | access-policy; NULL: the vault's */
+	const char *to_version;
+	const char *rotate_after, *expire_after, *notify_before;
+	const char *module;
+	long key_size;
+	int json, dry_run, yes, verbose, quiet, versionless, disable_key, exact, hsm, no_prove;
+	int expiring_days; /* status/check: "expiring soon" window */
+} cmk_opts;
+
+typedef enum cmk_resource_kind {
+	CMK_RES_NONE = 0,
+	CMK_RES_ACCOUNT,   /* Microsoft.CognitiveServices/accounts */
+	CMK_RES_WORKSPACE, /* Microsoft.MachineLearningServices/workspaces */
+} cmk_resource_kind;
+
+/* The managed identity that uses the key. */
+typedef struct cmk_identity {
+	char *principal_id; /* object id: what grants name */
+	char *client_id;    /* user-assigned: identityClientId in the binding */
+	char *resource_id;  /* user-assigned identity's ARM id */
+	char *tenant_id;    /* when known */
+	int user_assigned;
+	char *label; /* for messages: "system-assigned identity of X" */
+} cmk_identity;
+
+/* What a resource is bound to (from its properties.encryption). */
+typedef struct cmk_binding {
+	int cmk;         /* keySource Microsoft.KeyVault */
+	char *vault_uri; /* no trailing '/' */
+	char *key_name;
+	char *key_version; /* NULL: follows the latest version */
+	char *identity_client_id;
+	int workspace_enabled; /* workspace: encryption status Enabled */
+} cmk_binding;
+
+typedef struct cmk_ctx {
+	cmk_opts *o;
+	azkv_config *cfg;
+	azkv_http *http;
+	azkv_credential *cred;
+	azkv_arm_client *arm;
+	char *sub;
+	cJSON *result;   /* the --json document */
+	cJSON *requests; /* --dry-run: what would be sent */
+	int changes;     /* requests that changed (or would change) something */
+
+	/* The vault (ARM) and its data plane. */
+	char *vault_id;
+	cJSON *vault; /* ARM GET */
+	char *vault_uri;
+	azkv_kv_client *kv;
+	/* The resource, when one was named. */
+	cmk_resource_kind kind;
+	char *resource_id;
+	cJSON *resource;
+	cmk_binding binding;
+	cmk_identity ident;
+	int have_ident;
+	char *derived_vault, *derived_key; /* owned copies behind o->vault, o->key */
+} cmk_ctx;
+
+/* ---- cmk_ctx.c: setting up and finding things ---------------------- */
+
+/* Loads the configuration and makes the clients; no network. */
+int cmk_ctx_open(cmk_ctx *c, cmk_opts *o);
+void cmk_ctx_close(cmk_ctx *c);
+/* Finds the vault (ARM GET) and makes its data-plane client. */
+int cmk_load_vault(cmk_ctx *c);
+/* Finds --account/--workspace (ARM GET), its binding and the identity
+ * (--identity, or the binding's, or the system-assigned one). Returns
+ * CMK_EXIT_OK when no resource was named. */
+int cmk_load_resource(cmk_ctx *c);
+/* When a bound resource was named without --vault or --key, takes them
+ * from its binding (the vault found by its URI in the subscription). */
+int cmk_targets_from_binding(cmk_ctx *c);
+/* The principal grants are about: --principal, else the resource's
+ * identity. NULL if neither. */
+const char *cmk_principal(const cmk_ctx *c);
+/* The key's ARM scope: VAULT_ID/keys/NAME. Owned. */
+char *cmk_key_scope(const cmk_ctx *c);
+/* A resource id from NAME or an id: "/subscriptions/SUB/resourceGroups/
+ * RG/providers/PROVIDER/NAME". Owned, or NULL (usage error printed). */
+char *cmk_resource_id(cmk_ctx *c, const char *name_or_id, const char *provider);
+void cmk_binding_free(cmk_binding *b);
+void cmk_identity_free(cmk_identity *id);
+
+/* ---- out.c: output, errors, changes --------------------------------- */
+
+/* Progress and notes for people: stderr with --json, else stdout;
+ * silent with --quiet. */
+void cmk_say(const cmk_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* An error: "azkv-cmk: error: MSG" and "  fix: FIX" (fix may be NULL);
+ * with --json it is also the result's "error". Returns exit_code. */
+int cmk_fail(cmk_ctx *c, int exit_code, const char *fix, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+/* The exit code and message for a failed core call. */
+int cmk_fail_err(cmk_ctx *c, const azkv_err *err, const char *fix, const char *what);
+int cmk_exit_for_rc(azkv_rc rc);
+/* Finishes the command: prints the JSON document (--json) or the dry-run
+ * list, and returns exit_code. */
+int cmk_finish(cmk_ctx *c, int exit_code);
+
+/* A change through Resource Manager (PUT, PATCH, DELETE, POST). Under
+ * --dry-run it is recorded and printed, and *response is NULL. wait: follow
+ * a long-running operation, with progress. */
+int cmk_arm_change(cmk_ctx *c, const char *method, const char *resource_id, const char *api_version,
+                   const cJSON *body, int wait, cJSON **response, const char *what);
+/* A change on the vault's data plane (segments as azkv_kv_json_request). */
+int cmk_kv_change(cmk_ctx *c, const char *method, const char *const *segs, size_t n_segs,
+                  const cJSON *body, cJSON **response, const char *what);
+/* A read through Resource Manager; errors are reported. */
+int cmk_arm_get(cmk_ctx *c, const char *resource_id, const char *api_version, cJSON **out,
+                const char *what);
+
+/* JSON helpers. */
+const char *cmk_str(const cJSON *obj, const char *dotted_path);
+const cJSON *cmk_item(const cJSON *obj, const char *dotted_path);
+int cmk_bool(const cJSON *obj, const char *dotted_path, int dflt);
+
+/* ---- rules.c: the Foundry CMK rules ---------------------------------- */
+
+typedef enum { CMK_PASS = 0, CMK_WARN, CMK_FAIL, CMK_INFO } cmk_verdict;
+
+typedef struct cmk_rules {
+	cJSON *list; /* [{id, status, message, fix}] */
+	int fails, warns;
+} cmk_rules;
+
+void cmk_rule(cmk_ctx *c, cmk_rules *r, const char *id, cmk_verdict v, const char *fix,
+              const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* Evaluates every rule that applies to what is loaded (vault, key
+ * version, resource, identity, grants). version NULL: the latest. */
+int cmk_evaluate(cmk_ctx *c, const char *version, cmk_rules *r);
+void cmk_rules_print(const cmk_ctx *c, const cmk_rules *r);
+
+/* ---- grants.c: who can use the key ---------------------------------- */
+
+typedef struct cmk_grant {
+	char *via;     /* "rbac" or "access-policy" */
+	char *role_id; /* rbac: role definition guid */
+	char *role_name;
+	char *scope; /* rbac: assignment scope */
+	char *assignment_id;
+	char **perms; /* access policy: key permissions */
+	size_t n_perms;
+	int covers;    /* gives get, wrapKey and unwrapKey on the key */
+	int broader;   /* gives more than that, or at a wider scope */
+	int effective; /* counts under the vault's permission model */
+	char *detail;  /* what is broader, for people */
+} cmk_grant;
+
+typedef struct cmk_grants {
+	cmk_grant *g;
+	size_t n;
+	int has_access; /* some effective grant covers get/wrapKey/unwrapKey */
+} cmk_grants;
+
+/* Reads the principal's role assignments (key scope and above) and its
+ * access policy, and judges each. */
+int cmk_grants_load(cmk_ctx *c, const char *principal, cmk_grants *out);
+void cmk_grants_free(cmk_grants *g);
+cJSON *cmk_grants_json(const cmk_grants *g);
+int cmk_vault_uses_rbac(const cmk_ctx *c);
+
+/* ---- commands ---------------------------------------------------------- */
+
+int cmk_cmd_check(cmk_ctx *c);
+int cmk_cmd_grant(cmk_ctx *c);
+int cmk_cmd_revoke(cmk_ctx *c);
+int cmk_cmd_bind(cmk_ctx *c);
+int cmk_cmd_rotate(cmk_ctx *c);
+int cmk_cmd_status(cmk_ctx *c);
+int cmk_cmd_rotation_policy(cmk_ctx *c);
+int cmk_cmd_create_key(cmk_ctx *c);
+
+/* bind.c, shared by bind and rotate: bind the resource to version
+ * (NULL: versionless), after the rules; *changed says whether a request
+ * was made. */
+int cmk_bind_to(cmk_ctx *c, const char *version, int *changed);
+
+/* help.c */
+void cmk_usage(FILE *f);
+int cmk_help(const char *command);
+
+#endif

@@ -1,0 +1,412 @@
+/* azkv-cmk: the configuration and clients (the module's configuration
+ * file and credential: one chain for both), and finding the vault, the
+ * Foundry resource, its binding and its managed identity. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "cmk.h"
+#include "credential.h"
+#include "http.h"
+#include "log.h"
+
+int cmk_ctx_open(cmk_ctx *c, cmk_opts *o)
+{
+	const char *path = o->config ? o->config : azkv_config_path();
+	const char *sub;
+	azkv_err err;
+
+	memset(c, 0, sizeof(*c));
+	c->o = o;
+	c->result = cJSON_CreateObject();
+	c->requests = cJSON_CreateArray();
+	cJSON_AddStringToObject(c->result, "command", o->command);
+	azkv_err_clear(&err);
+	if (azkv_config_load(path, &c->cfg, &err) != AZKV_OK)
+		return cmk_fail(c, CMK_EXIT_CONFIG,
+		                "name the module's configuration with --config FILE or "
+		                "AZKV_PKCS11_CONFIG (README: \"Configuring the module\")",
+		                "%s", err.message);
+	/* The log goes to stderr; --verbose shows every request. */
+	azkv_log_configure(o->verbose          ? "info"
+	                   : c->cfg->log_level ? c->cfg->log_level
+	                                       : "error",
+	                   c->cfg->log_file);
+	if (azkv_http_global_init(&err) != AZKV_OK ||
+	    azkv_http_new(&c->cfg->http, &c->http, &err) != AZKV_OK ||
+	    azkv_credential_new(&c->cfg->credential, c->http, &c->cred, &err) != AZKV_OK ||
+	    azkv_arm_client_new(c->cfg->arm_endpoint, c->cfg->http.max_retries, c->http, c->cred,
+	                        &c->arm, &err) != AZKV_OK)
+		return cmk_fail(c, err.rc == AZKV_ERR_CONFIG ? CMK_EXIT_CONFIG : CMK_EXIT_SERVICE,
+		                NULL, "%s", err.message);
+	sub = o->subscription;
+	if (!sub)
+		sub = c->cfg->arm_subscription_id;
+	if (!sub && getenv("AZURE_SUBSCRIPTION_ID") && *getenv("AZURE_SUBSCRIPTION_ID"))
+		sub = getenv("AZURE_SUBSCRIPTION_ID");
+	if (sub)
+		c->sub = strdup(sub);
+	return CMK_EXIT_OK;
+}
+
+void cmk_binding_free(cmk_binding *b)
+{
+	free(b->vault_uri);
+	free(b->key_name);
+	free(b->key_version);
+	free(b->identity_client_id);
+	memset(b, 0, sizeof(*b));
+}
+
+void cmk_identity_free(cmk_identity *id)
+{
+	free(id->principal_id);
+	free(id->client_id);
+	free(id->resource_id);
+	free(id->tenant_id);
+	free(id->label);
+	memset(id, 0, sizeof(*id));
+}
+
+void cmk_ctx_close(cmk_ctx *c)
+{
+	cJSON_Delete(c->result);
+	cJSON_Delete(c->requests);
+	cJSON_Delete(c->vault);
+	cJSON_Delete(c->resource);
+	free(c->vault_id);
+	free(c->vault_uri);
+	free(c->resource_id);
+	free(c->sub);
+	free(c->derived_vault);
+	free(c->derived_key);
+	cmk_binding_free(&c->binding);
+	cmk_identity_free(&c->ident);
+	azkv_kv_client_free(c->kv);
+	azkv_arm_client_free(c->arm);
+	azkv_credential_free(c->cred);
+	azkv_http_free(c->http);
+	azkv_config_free(c->cfg);
+	azkv_http_global_cleanup();
+	azkv_log_shutdown();
+}
+
+/* ---- resource ids ------------------------------------------------------- */
+
+/* The subscription named in an ARM id, adopted when none was given. */
+static void adopt_subscription(cmk_ctx *c, const char *id)
+{
+	const char *p = id + strlen("/subscriptions/");
+	size_t n = strcspn(p, "/");
+
+	if (c->sub || n == 0)
+		return;
+	c->sub = strndup(p, n);
+}
+
+char *cmk_resource_id(cmk_ctx *c, const char *name_or_id, const char *provider)
+{
+	const char *rg = c->o->resource_group;
+	size_t len;
+	char *id;
+
+	if (strncasecmp(name_or_id, "/subscriptions/", 15) == 0) {
+		adopt_subscription(c, name_or_id);
+		id = strdup(name_or_id);
+		if (id) {
+			len = strlen(id);
+			while (len > 1 && id[len - 1] == '/')
+				id[--len] = '\0';
+		}
+		return id;
+	}
+	for (const char *p = name_or_id; *p; p++) {
+		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_' && *p != '.') {
+			cmk_fail(c, CMK_EXIT_USAGE, "give the resource's name or its full ARM id",
+			         "\"%s\" is neither a resource name nor an ARM id "
+			         "(/subscriptions/...)",
+			         name_or_id);
+			return NULL;
+		}
+	}
+	if (!c->sub) {
+		cmk_fail(c, CMK_EXIT_USAGE,
+		         "use --subscription ID, AZURE_SUBSCRIPTION_ID, \"arm\": "
+		         "{\"subscription_id\"} in the configuration, or a full ARM id",
+		         "no subscription for %s \"%s\"", provider, name_or_id);
+		return NULL;
+	}
+	if (!rg) {
+		cmk_fail(c, CMK_EXIT_USAGE, "use --resource-group RG (-g), or a full ARM id",
+		         "no resource group for %s \"%s\"", provider, name_or_id);
+		return NULL;
+	}
+	len = strlen(c->sub) + strlen(rg) + strlen(provider) + strlen(name_or_id) + 64;
+	id = malloc(len);
+	if (id)
+		snprintf(id, len, "/subscriptions/%s/resourceGroups/%s/providers/%s/%s", c->sub, rg,
+		         provider, name_or_id);
+	return id;
+}
+
+char *cmk_key_scope(const cmk_ctx *c)
+{
+	size_t len = strlen(c->vault_id) + strlen(c->o->key) + 8;
+	char *s = malloc(len);
+
+	if (s)
+		snprintf(s, len, "%s/keys/%s", c->vault_id, c->o->key);
+	return s;
+}
+
+/* ---- the vault ---------------------------------------------------------- */
+
+int cmk_load_vault(cmk_ctx *c)
+{
+	const char *uri;
+	azkv_err err;
+	size_t len;
+	int rc;
+
+	if (!c->o->vault)
+		return cmk_fail(c, CMK_EXIT_USAGE, "name it with --vault NAME (or its ARM id)",
+		                "%s needs the key vault", c->o->command);
+	c->vault_id = cmk_resource_id(c, c->o->vault, "Microsoft.KeyVault/vaults");
+	if (!c->vault_id)
+		return CMK_EXIT_USAGE;
+	rc = cmk_arm_get(c, c->vault_id, CMK_API_KEYVAULT, &c->vault, "read the key vault");
+	if (rc == CMK_EXIT_NOT_FOUND)
+		return cmk_fail(c, rc,
+		                "check --vault, --resource-group and --subscription "
+		                "(az keyvault list shows where it is)",
+		                "key vault %s was not found", c->vault_id);
+	if (rc != CMK_EXIT_OK)
+		return rc;
+	uri = cmk_str(c->vault, "properties.vaultUri");
+	if (!uri)
+		return cmk_fail(c, CMK_EXIT_SERVICE, NULL, "key vault %s has no vaultUri",
+		                c->vault_id);
+	c->vault_uri = strdup(uri);
+	if (!c->vault_uri)
+		return cmk_fail(c, CMK_EXIT_SERVICE, NULL, "out of memory");
+	len = strlen(c->vault_uri);
+	while (len > 0 && c->vault_uri[len - 1] == '/')
+		c->vault_uri[--len] = '\0';
+	azkv_err_clear(&err);
+	if (azkv_kv_client_new(c->vault_uri, c->cfg->api_version, c->cfg->http.max_retries, c->http,
+	                       c->cred, &c->kv, &err) != AZKV_OK)
+		return cmk_fail_err(c, &err, NULL, "key vault client");
+	cJSON_AddStringToObject(c->result, "vault", c->vault_id);
+	cJSON_AddStringToObject(c->result, "vaultUri", c->vault_uri);
+	if (c->o->key)
+		cJSON_AddStringToObject(c->result, "key", c->o->key);
+	return CMK_EXIT_OK;
+}
+
+/* ---- the resource, its binding and identity -------------------------- */
+
+static char *dup_or_null(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+/* "https://v.vault.azure.net/keys/NAME/VERSION" → vault uri, name, version. */
+static void split_key_identifier(const char *kid, cmk_binding *b)
+{
+	const char *keys = strstr(kid, "/keys/");
+	const char *name, *slash;
+
+	if (!keys)
+		return;
+	b->vault_uri = strndup(kid, (size_t)(keys - kid));
+	name = keys + 6;
+	slash = strchr(name, '/');
+	b->key_name = slash ? strndup(name, (size_t)(slash - name)) : strdup(name);
+	if (slash && slash[1])
+		b->key_version = strdup(slash + 1);
+}
+
+static void read_binding(cmk_ctx *c)
+{
+	cmk_binding *b = &c->binding;
+	const cJSON *enc = cmk_item(c->resource, "properties.encryption");
+	size_t len;
+
+	if (c->kind == CMK_RES_ACCOUNT) {
+		const char *src = cmk_str(enc, "keySource");
+
+		b->cmk = src && strcasecmp(src, "Microsoft.KeyVault") == 0;
+		if (b->cmk) {
+			b->vault_uri = dup_or_null(cmk_str(enc, "keyVaultProperties.keyVaultUri"));
+			b->key_name = dup_or_null(cmk_str(enc, "keyVaultProperties.keyName"));
+			b->key_version = dup_or_null(cmk_str(enc, "keyVaultProperties.keyVersion"));
+			b->identity_client_id =
+			        dup_or_null(cmk_str(enc, "keyVaultProperties.identityClientId"));
+		}
+	} else {
+		const char *status = cmk_str(enc, "status");
+		const char *kid = cmk_str(enc, "keyVaultProperties.keyIdentifier");
+
+		b->workspace_enabled = status && strcasecmp(status, "Enabled") == 0;
+		b->cmk = b->workspace_enabled && kid;
+		if (kid)
+			split_key_identifier(kid, b);
+		b->identity_client_id =
+		        dup_or_null(cmk_str(enc, "keyVaultProperties.identityClientId"));
+	}
+	if (b->key_version && !*b->key_version) {
+		free(b->key_version);
+		b->key_version = NULL;
+	}
+	if (b->vault_uri) {
+		len = strlen(b->vault_uri);
+		while (len > 0 && b->vault_uri[len - 1] == '/')
+			b->vault_uri[--len] = '\0';
+	}
+}
+
+/* Finds a user-assigned identity of the resource by client id, principal
+ * id or resource id. */
+static int pick_user_assigned(cmk_ctx *c, const char *want)
+{
+	const cJSON *uas = cmk_item(c->resource, "identity.userAssignedIdentities");
+	const cJSON *ua;
+
+	cJSON_ArrayForEach(ua, uas)
+	{
+		const char *cid = cmk_str(ua, "clientId"), *pid = cmk_str(ua, "principalId");
+
+		if (strcasecmp(ua->string, want) == 0 || (cid && strcasecmp(cid, want) == 0) ||
+		    (pid && strcasecmp(pid, want) == 0)) {
+			c->ident.user_assigned = 1;
+			c->ident.principal_id = dup_or_null(pid);
+			c->ident.client_id = dup_or_null(cid);
+			c->ident.resource_id = strdup(ua->string);
+			c->ident.tenant_id = dup_or_null(cmk_str(c->resource, "identity.tenantId"));
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static int load_identity(cmk_ctx *c)
+{
+	const char *want = c->o->identity;
+	const char *name = cmk_str(c->resource, "name");
+	char label[512];
+
+	if (!want && c->binding.identity_client_id)
+		want = c->binding.identity_client_id;
+	if (want && strcasecmp(want, "system") != 0) {
+		if (!pick_user_assigned(c, want))
+			return cmk_fail(
+			        c, CMK_EXIT_NOT_FOUND,
+			        "assign the user-assigned identity to the resource first "
+			        "(az cognitiveservices account identity assign --identities ID), "
+			        "or use --identity system",
+			        "%s has no user-assigned identity \"%s\"", c->resource_id, want);
+		snprintf(label, sizeof(label), "user-assigned identity %s (principal %s) of %s",
+		         c->ident.resource_id, c->ident.principal_id ? c->ident.principal_id : "?",
+		         name ? name : c->resource_id);
+	} else {
+		const char *pid = cmk_str(c->resource, "identity.principalId");
+
+		if (!pid) {
+			/* Not an error here: check reports it, bind refuses it. */
+			return CMK_EXIT_OK;
+		}
+		c->ident.principal_id = strdup(pid);
+		c->ident.tenant_id = dup_or_null(cmk_str(c->resource, "identity.tenantId"));
+		snprintf(label, sizeof(label), "system-assigned identity of %s (principal %s)",
+		         name ? name : c->resource_id, pid);
+	}
+	c->ident.label = strdup(label);
+	c->have_ident = c->ident.principal_id != NULL;
+	return CMK_EXIT_OK;
+}
+
+int cmk_load_resource(cmk_ctx *c)
+{
+	const char *what;
+	int rc;
+
+	if (c->o->account && c->o->workspace)
+		return cmk_fail(c, CMK_EXIT_USAGE, "name one of them",
+		                "--account and --workspace cannot be used together");
+	if (c->o->account) {
+		c->kind = CMK_RES_ACCOUNT;
+		c->resource_id =
+		        cmk_resource_id(c, c->o->account, "Microsoft.CognitiveServices/accounts");
+		what = "read the Foundry resource";
+	} else if (c->o->workspace) {
+		c->kind = CMK_RES_WORKSPACE;
+		c->resource_id = cmk_resource_id(c, c->o->workspace,
+		                                 "Microsoft.MachineLearningServices/workspaces");
+		what = "read the hub/project workspace";
+	} else {
+		return CMK_EXIT_OK;
+	}
+	if (!c->resource_id)
+		return CMK_EXIT_USAGE;
+	rc = cmk_arm_get(c, c->resource_id,
+	                 c->kind == CMK_RES_ACCOUNT ? CMK_API_COGNITIVE : CMK_API_ML, &c->resource,
+	                 what);
+	if (rc == CMK_EXIT_NOT_FOUND)
+		return cmk_fail(c, rc, "check the name, --resource-group and --subscription",
+		                "%s was not found", c->resource_id);
+	if (rc != CMK_EXIT_OK)
+		return rc;
+	cJSON_AddStringToObject(c->result, "resource", c->resource_id);
+	read_binding(c);
+	return load_identity(c);
+}
+
+const char *cmk_principal(const cmk_ctx *c)
+{
+	if (c->o->principal)
+		return c->o->principal;
+	return c->have_ident ? c->ident.principal_id : NULL;
+}
+
+int cmk_targets_from_binding(cmk_ctx *c)
+{
+	char path[512];
+	cJSON *list = NULL;
+	const cJSON *v;
+	int rc;
+
+	if (!c->resource || !c->binding.cmk)
+		return CMK_EXIT_OK;
+	if (!c->o->key && c->binding.key_name) {
+		c->derived_key = strdup(c->binding.key_name);
+		c->o->key = c->derived_key;
+	}
+	if (c->o->vault || !c->binding.vault_uri || !c->sub)
+		return CMK_EXIT_OK;
+	snprintf(path, sizeof(path), "/subscriptions/%s/providers/Microsoft.KeyVault/vaults",
+	         c->sub);
+	rc = cmk_arm_get(c, path, CMK_API_KEYVAULT, &list, "list the subscription's key vaults");
+	if (rc != CMK_EXIT_OK)
+		return rc;
+	cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(list, "value"))
+	{
+		const char *uri = cmk_str(v, "properties.vaultUri");
+		size_t n = uri ? strlen(uri) : 0;
+
+		while (n > 0 && uri[n - 1] == '/')
+			n--;
+		if (uri && n == strlen(c->binding.vault_uri) &&
+		    strncasecmp(uri, c->binding.vault_uri, n) == 0 && cmk_str(v, "id")) {
+			c->derived_vault = strdup(cmk_str(v, "id"));
+			c->o->vault = c->derived_vault;
+		}
+	}
+	cJSON_Delete(list);
+	if (!c->o->vault)
+		return cmk_fail(c, CMK_EXIT_NOT_FOUND, "name it with --vault",
+		                "the bound vault %s is not in subscription %s",
+		                c->binding.vault_uri, c->sub);
+	return CMK_EXIT_OK;
+}
