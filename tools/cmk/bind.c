@@ -1,0 +1,274 @@
+/* azkv-cmk bind and rotate.
+ *
+ * bind points a Foundry resource (Cognitive Services account) or a hub
+ * workspace at the key, after every rule holds: the identity exists and
+ * holds get/wrapKey/unwrapKey BEFORE the binding (the order people get
+ * wrong: the system-assigned identity must exist and be granted first),
+ * the vault keeps the key (soft delete, purge protection), the key is a
+ * 2048-bit RSA key in the same region and tenant. What Azure forbids is
+ * refused here with the reason, before any request: going back to
+ * Microsoft-managed keys (there is no command for it), a key in another
+ * vault, changing a hub's encryption after creation, binding a project
+ * (it uses its hub's). The PATCH is a long-running operation, followed to
+ * its end.
+ *
+ * rotate makes a new key version (or takes --to-version), rebinds the
+ * resource to it, and reads the resource back to prove it took it. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "cmk.h"
+#include "prove.h"
+
+static int same(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && strcasecmp(a, b) == 0);
+}
+
+static cJSON *account_body(const cmk_ctx *c, const char *version)
+{
+	cJSON *body = cJSON_CreateObject();
+	cJSON *enc =
+	        cJSON_AddObjectToObject(cJSON_AddObjectToObject(body, "properties"), "encryption");
+	cJSON *kvp;
+	char uri[1024];
+
+	cJSON_AddStringToObject(enc, "keySource", "Microsoft.KeyVault");
+	kvp = cJSON_AddObjectToObject(enc, "keyVaultProperties");
+	cJSON_AddStringToObject(kvp, "keyName", c->o->key);
+	if (version)
+		cJSON_AddStringToObject(kvp, "keyVersion", version);
+	snprintf(uri, sizeof(uri), "%s/", c->vault_uri);
+	cJSON_AddStringToObject(kvp, "keyVaultUri", uri);
+	if (c->ident.user_assigned && c->ident.client_id)
+		cJSON_AddStringToObject(kvp, "identityClientId", c->ident.client_id);
+	return body;
+}
+
+static cJSON *workspace_body(const cmk_ctx *c, const char *version)
+{
+	cJSON *body = cJSON_CreateObject();
+	cJSON *enc =
+	        cJSON_AddObjectToObject(cJSON_AddObjectToObject(body, "properties"), "encryption");
+	cJSON *kvp = cJSON_AddObjectToObject(enc, "keyVaultProperties");
+	char kid[1024];
+
+	snprintf(kid, sizeof(kid), "%s/keys/%s%s%s", c->vault_uri, c->o->key, version ? "/" : "",
+	         version ? version : "");
+	cJSON_AddStringToObject(kvp, "keyIdentifier", kid);
+	return body;
+}
+
+/* What Azure forbids, refused before any request. */
+static int forbidden(cmk_ctx *c)
+{
+	const char *kind = cmk_str(c->resource, "kind");
+
+	if (c->kind == CMK_RES_WORKSPACE && kind && strcasecmp(kind, "Project") == 0)
+		return cmk_fail(c, CMK_EXIT_REFUSED,
+		                "bind its hub instead (--workspace HUB); projects use the hub's "
+		                "encryption",
+		                "%s is a project: its encryption comes from its hub",
+		                c->resource_id);
+	if (c->kind == CMK_RES_WORKSPACE && !c->binding.workspace_enabled)
+		return cmk_fail(
+		        c, CMK_EXIT_REFUSED,
+		        "create a new hub with customer-managed encryption (encryption "
+		        "status Enabled and this key) and move the projects to it",
+		        "%s was created with Microsoft-managed keys; a hub's encryption is "
+		        "fixed at creation and cannot be switched to a customer-managed key",
+		        c->resource_id);
+	if (c->binding.cmk && c->binding.vault_uri &&
+	    strcasecmp(c->binding.vault_uri, c->vault_uri) != 0)
+		return cmk_fail(
+		        c, CMK_EXIT_REFUSED,
+		        "pick a key in the vault it already uses; customer-managed keys can "
+		        "only be rotated within one vault",
+		        "%s is bound to a key in %s, and Foundry refuses a key in another "
+		        "vault (%s)",
+		        c->resource_id, c->binding.vault_uri, c->vault_uri);
+	return CMK_EXIT_OK;
+}
+
+int cmk_bind_to(cmk_ctx *c, const char *version, int *changed)
+{
+	cmk_rules r = {0};
+	cJSON *body, *resp = NULL;
+	int rc;
+
+	*changed = 0;
+	rc = forbidden(c);
+	if (rc != CMK_EXIT_OK)
+		return rc;
+	if (c->binding.cmk && same(c->binding.key_name, c->o->key) &&
+	    same(c->binding.key_version, version)) {
+		cmk_say(c, "Nothing to do: %s is already bound to key %s%s%s.\n", c->resource_id,
+		        c->o->key, version ? " version " : " (latest version)",
+		        version ? version : "");
+		return CMK_EXIT_OK;
+	}
+	/* A dry-run rotate binds to a version that does not exist yet: judge
+	 * the latest instead. */
+	rc = cmk_evaluate(c, c->o->dry_run && version && version[0] == '{' ? NULL : version, &r);
+	if (rc == CMK_EXIT_OK && r.fails) {
+		cmk_rules_print(c, &r);
+		rc = cmk_fail(c, CMK_EXIT_REFUSED, "fix the failed rules above, then bind again",
+		              "not binding: %d Foundry CMK rule(s) fail; nothing was changed",
+		              r.fails);
+	}
+	cJSON_AddItemToObject(c->result, "rules", r.list);
+	if (rc != CMK_EXIT_OK)
+		return rc;
+	body = c->kind == CMK_RES_ACCOUNT ? account_body(c, version) : workspace_body(c, version);
+	cmk_say(c, "Binding %s to key %s%s%s in %s\n", c->resource_id, c->o->key,
+	        version ? " version " : " (following its latest version)", version ? version : "",
+	        c->vault_uri);
+	rc = cmk_arm_change(c, "PATCH", c->resource_id,
+	                    c->kind == CMK_RES_ACCOUNT ? CMK_API_COGNITIVE : CMK_API_ML, body, 1,
+	                    &resp, "bind the resource to the key");
+	cJSON_Delete(body);
+	cJSON_Delete(resp);
+	if (rc == CMK_EXIT_OK)
+		*changed = 1;
+	return rc;
+}
+
+/* Reads the resource back: is it bound to version now? */
+static int verify_binding(cmk_ctx *c, const char *version)
+{
+	int rc;
+
+	cJSON_Delete(c->resource);
+	c->resource = NULL;
+	cmk_binding_free(&c->binding);
+	cmk_identity_free(&c->ident);
+	c->have_ident = 0;
+	rc = cmk_load_resource(c);
+	if (rc != CMK_EXIT_OK)
+		return rc;
+	if (!c->binding.cmk || !same(c->binding.key_name, c->o->key) ||
+	    !same(c->binding.key_version, version))
+		return cmk_fail(c, CMK_EXIT_SERVICE, "run azkv-cmk status to see what it reports",
+		                "the resource does not report the new binding (key %s, version %s)",
+		                c->binding.key_name ? c->binding.key_name : "none",
+		                c->binding.key_version ? c->binding.key_version : "latest");
+	cmk_say(c, "Verified: %s now reports key %s%s%s.\n", c->resource_id, c->o->key,
+	        version ? " version " : ", latest version", version ? version : "");
+	return CMK_EXIT_OK;
+}
+
+static int need_resource(cmk_ctx *c, int from_binding)
+{
+	int rc;
+
+	if (!c->o->account && !c->o->workspace)
+		return cmk_fail(
+		        c, CMK_EXIT_USAGE,
+		        "name it with --account NAME (Foundry resource) or --workspace NAME "
+		        "(hub)",
+		        "%s needs the Foundry resource", c->o->command);
+	rc = cmk_load_resource(c);
+	if (rc == CMK_EXIT_OK && from_binding)
+		rc = cmk_targets_from_binding(c);
+	if (rc != CMK_EXIT_OK)
+		return rc;
+	if (!c->o->key)
+		return cmk_fail(c, CMK_EXIT_USAGE, "name it with --key NAME", "%s needs the key",
+		                c->o->command);
+	return cmk_load_vault(c);
+}
+
+int cmk_cmd_bind(cmk_ctx *c)
+{
+	const char *version = c->o->versionless ? NULL : c->o->key_version;
+	azkv_key key;
+	azkv_err err;
+	char *latest = NULL;
+	int rc, changed = 0;
+
+	rc = need_resource(c, 0);
+	if (rc != CMK_EXIT_OK)
+		return rc;
+	/* Like the portal: the current version, unless one is named or the
+	 * binding should follow rotations (--versionless). */
+	if (!version && !c->o->versionless) {
+		azkv_err_clear(&err);
+		if (azkv_kv_get_key(c->kv, c->o->key, NULL, &key, &err) != AZKV_OK)
+			return cmk_fail_err(c, &err,
+			                    err.rc == AZKV_ERR_NOT_FOUND ? "check --key and --vault"
+			                                                 : NULL,
+			                    "read the key");
+		latest = strdup(key.version);
+		version = latest;
+		azkv_key_free(&key);
+	}
+	rc = cmk_bind_to(c, version, &changed);
+	if (rc == CMK_EXIT_OK && changed && !c->o->dry_run)
+		rc = verify_binding(c, version);
+	if (version)
+		cJSON_AddStringToObject(c->result, "keyVersion", version);
+	cJSON_AddBoolToObject(c->result, "changed", changed && !c->o->dry_run);
+	free(latest);
+	return rc;
+}
+
+int cmk_cmd_rotate(cmk_ctx *c)
+{
+	char *version = NULL;
+	int rc, changed = 0;
+
+	rc = need_resource(c, 1);
+	if (rc != CMK_EXIT_OK)
+		return rc;
+	rc = forbidden(c);
+	if (rc != CMK_EXIT_OK)
+		return rc;
+	if (c->o->to_version) {
+		azkv_key key;
+		azkv_err err;
+
+		azkv_err_clear(&err);
+		if (azkv_kv_get_key(c->kv, c->o->key, c->o->to_version, &key, &err) != AZKV_OK)
+			return cmk_fail_err(c, &err, NULL, "read the requested key version");
+		version = strdup(key.version);
+		azkv_key_free(&key);
+		cmk_say(c, "Rotating to existing version %s of key %s\n", version, c->o->key);
+	} else {
+		const char *segs[] = {"keys", c->o->key, "rotate"};
+		cJSON *resp = NULL;
+		const char *kid;
+
+		cmk_say(c, "Creating a new version of key %s\n", c->o->key);
+		rc = cmk_kv_change(c, "POST", segs, 3, NULL, &resp, "rotate the key");
+		if (rc != CMK_EXIT_OK)
+			return rc;
+		kid = cmk_str(resp, "key.kid");
+		if (kid && strrchr(kid, '/'))
+			version = strdup(strrchr(kid, '/') + 1);
+		cJSON_Delete(resp);
+		if (!version && !c->o->dry_run)
+			return cmk_fail(c, CMK_EXIT_SERVICE, NULL,
+			                "the rotate answer has no key id");
+		if (version)
+			cmk_say(c, "New version: %s\n", version);
+	}
+	cJSON_AddStringToObject(c->result, "keyVersion", version ? version : "(new)");
+	if (c->binding.cmk && !c->binding.key_version && same(c->binding.key_name, c->o->key)) {
+		cmk_say(c, "%s follows the key's latest version: no rebind needed.\n",
+		        c->resource_id);
+	} else if (c->o->dry_run && !version) {
+		/* The version exists only after the rotate: show the rebind to come. */
+		rc = cmk_bind_to(c, "{new-version}", &changed);
+	} else {
+		rc = cmk_bind_to(c, version, &changed);
+		if (rc == CMK_EXIT_OK && changed && !c->o->dry_run)
+			rc = verify_binding(c, version);
+	}
+	if (rc == CMK_EXIT_OK && !c->o->dry_run && !c->o->no_prove && version)
+		rc = cmk_prove_version(c, version);
+	cJSON_AddBoolToObject(c->result, "rebound", changed && !c->o->dry_run);
+	free(version);
+	return rc;
+}

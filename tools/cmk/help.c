@@ -1,0 +1,179 @@
+/* azkv-cmk --help texts: the tool's manual, one page per command. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cmk.h"
+
+static const char overview[] =
+        "usage: azkv-cmk [options] <command> [command options]\n"
+        "\n"
+        "Customer-managed keys (CMK) for Azure AI Foundry, done right: checks the vault and\n"
+        "key against Foundry's rules, grants the resource's managed identity exactly get,\n"
+        "wrapKey and unwrapKey, binds the resource to the key, rotates, revokes, and reports\n"
+        "drift.\n"
+        "\n"
+        "Commands:\n"
+        "  check            judge vault, key, resource and identity against every CMK rule\n"
+        "  grant            give the identity least-privilege access to the key\n"
+        "  bind             point the resource's encryption at the key\n"
+        "  rotate           new key version (or --to-version), rebind, prove it works\n"
+        "  revoke           take the identity's access away (or disable the key)\n"
+        "  status           binding, versions, grants, rotation policy, and drift\n"
+        "  rotation-policy  show or set the key's rotation policy\n"
+        "  create-key       create a Foundry-ready key (RSA 2048, wrapKey/unwrapKey)\n"
+        "  help COMMAND     the manual of one command (also: COMMAND --help)\n"
+        "\n"
+        "Options for every command:\n"
+        "  -c, --config FILE        the module's configuration (credential, http, arm);\n"
+        "                           default $AZKV_PKCS11_CONFIG, else the system file\n"
+        "  -s, --subscription ID    default: config arm.subscription_id, $AZURE_SUBSCRIPTION_ID\n"
+        "  -g, --resource-group RG  where --vault/--account/--workspace names are\n"
+        "      --vault NAME|ID      the key vault (name in RG, or its ARM id)\n"
+        "      --key NAME[/VERSION] the key\n"
+        "      --json               one JSON document on stdout (messages go to stderr)\n"
+        "  -v, --verbose            log each request to stderr\n"
+        "  -q, --quiet              no progress messages\n"
+        "  -h, --help               this text, or the command's\n"
+        "  -n, --dry-run            (changing commands) print the exact requests, method,\n"
+        "                           URL and body, that would be sent; change nothing\n"
+        "\n"
+        "Exit codes:\n"
+        "  0  success (check: no rule failed; status: no drift)\n"
+        "  1  check: a rule failed; status: drift found\n"
+        "  2  usage error\n"
+        "  3  refused: Azure forbids it or a precondition fails; nothing was changed\n"
+        "  4  authentication or authorization failed\n"
+        "  5  not found (vault, key, resource, identity)\n"
+        "  6  network or service error\n"
+        "  7  not confirmed (revoke without --yes)\n"
+        "  8  configuration error\n";
+
+static const struct {
+	const char *name;
+	const char *text;
+} pages[] = {
+        {"check",
+         "usage: azkv-cmk check --vault V --key K[/VERSION] [--account A | --workspace W]\n"
+         "                      [--identity system|ID] [--principal OBJECT_ID]\n"
+         "\n"
+         "Judges each Foundry CMK rule pass, warn or fail, with the fix:\n"
+         "  vault.soft-delete, vault.purge-protection   both must be on\n"
+         "  vault.network          firewall on with trusted Microsoft services, or public\n"
+         "  vault.permission-model Azure RBAC or access policies\n"
+         "  key.type, key.size     RSA or RSA-HSM, 2048 bits (3072/4096 are refused)\n"
+         "  key.enabled, key.expiry, key.not-before, key.operations (wrapKey, unwrapKey)\n"
+         "  key.rotation-policy, key.expiry-after-rotation\n"
+         "  resource.region, resource.tenant   same as the vault's\n"
+         "  resource.identity      a managed identity exists\n"
+         "  resource.same-vault    an existing binding is in the same vault\n"
+         "  resource.cmk-at-creation  (hubs) CMK was chosen at creation\n"
+         "  identity.grant         the identity can get, wrapKey and unwrapKey\n"
+         "  identity.least-privilege  grants broader than that\n"
+         "Reads only. Exit 1 when a rule fails.\n"
+         "  --expiring-days N      warn when the key expires within N days (30)\n"},
+        {"grant",
+         "usage: azkv-cmk grant --vault V --key K (--account A | --workspace W | --principal ID)\n"
+         "                      [--identity system|CLIENT_ID|RESOURCE_ID] [--exact] [--dry-run]\n"
+         "\n"
+         "Gives the resource's managed identity (system-assigned by default) exactly what\n"
+         "Foundry needs on this key, under the vault's permission model:\n"
+         "  Azure RBAC: \"Key Vault Crypto Service Encryption User\" (get, wrapKey, unwrapKey)\n"
+         "              at the KEY's scope (a role assignment named from scope, principal\n"
+         "              and role, so running twice creates one);\n"
+         "  access policies: a policy with keys get, wrapKey, unwrapKey (only the missing\n"
+         "              ones are added; --exact replaces the policy with exactly those).\n"
+         "Idempotent: when the grant exists nothing is sent. Over-broad grants found (Key\n"
+         "Vault Crypto User, Administrator, vault/RG/subscription scope, extra policy\n"
+         "permissions) are reported, not removed.\n"
+         "  --model rbac|access-policy  refuse unless the vault uses this model\n"},
+        {"bind",
+         "usage: azkv-cmk bind --vault V --key K[/VERSION] (--account A | --workspace HUB)\n"
+         "                     [--identity system|CLIENT_ID|RESOURCE_ID] [--versionless]\n"
+         "                     [--dry-run]\n"
+         "\n"
+         "Sets the resource's encryption to the key (by default its current version, as\n"
+         "the portal does; --versionless follows future versions) and waits for the\n"
+         "long-running operation, showing progress. First every check rule must pass,\n"
+         "including the grant: a resource cannot be bound before its identity exists and\n"
+         "holds get/wrapKey/unwrapKey. Refused, with the reason (exit 3):\n"
+         "  - a key in another vault than the one the resource already uses;\n"
+         "  - a hub created with Microsoft-managed keys (fixed at creation);\n"
+         "  - a project (it uses its hub's encryption);\n"
+         "  - a missing managed identity or grant; any failing rule.\n"
+         "Going back from a customer-managed key to Microsoft-managed keys is not\n"
+         "possible in Azure, and there is no command for it.\n"},
+        {"rotate",
+         "usage: azkv-cmk rotate (--account A | --workspace HUB) [--vault V --key K]\n"
+         "                       [--to-version VERSION] [--module PATH] [--no-prove]\n"
+         "                       [--dry-run]\n"
+         "\n"
+         "Creates a new version of the key (or takes --to-version), binds the resource to\n"
+         "it (unless it follows the latest version), reads the resource back to verify,\n"
+         "and proves the version works: through the PKCS#11 module (--module, default the\n"
+         "installed azkv-pkcs11.so) and its CMK extension it refreshes the token, finds\n"
+         "the new current version, wraps a random key with it and unwraps it in the vault.\n"
+         "The proof needs the configured identity to hold unwrapKey; --no-prove skips it.\n"
+         "Without --vault/--key, the resource's current binding names them. Data wrapped\n"
+         "with older versions stays readable: versions are not disabled.\n"},
+        {"revoke",
+         "usage: azkv-cmk revoke --vault V --key K (--account A | --workspace W | --principal ID)\n"
+         "                       [--disable-key [--key-version V]] [--yes] [--dry-run]\n"
+         "\n"
+         "First prints what stops working: downloading training data and results files,\n"
+         "fine-tuning new models, deploying fine-tuned models (deployed ones keep serving\n"
+         "until deleted). Then, after confirmation (type yes, or --yes for scripts):\n"
+         "  default        removes the identity's role assignments on the key and the\n"
+         "                 vault and the key permissions of its access policy;\n"
+         "  --disable-key  disables the bound (or --key-version) version for everyone.\n"
+         "Refused (exit 3, nothing changed) while a grant above the vault (resource group,\n"
+         "subscription) would keep the access alive. Exit 7 when not confirmed.\n"},
+        {"status",
+         "usage: azkv-cmk status [--account A | --workspace W] [--vault V --key K]\n"
+         "                       [--principal ID] [--expiring-days N]\n"
+         "\n"
+         "Shows what the resource is bound to, the key's versions (current, enabled,\n"
+         "expiry, which one is bound), the identity's grants and the rotation policy, and\n"
+         "the drift: bound version not the current one, bound version disabled or\n"
+         "expired, grant missing or over-broad, a version expiring within N days (30).\n"
+         "Without --vault/--key, the resource's binding names them. Exit 1 on drift.\n"},
+        {"rotation-policy",
+         "usage: azkv-cmk rotation-policy show --vault V --key K\n"
+         "       azkv-cmk rotation-policy set  --vault V --key K [--rotate-after DURATION]\n"
+         "                [--expire-after DURATION] [--notify-before DURATION] [--dry-run]\n"
+         "\n"
+         "DURATION is ISO 8601 in days, weeks, months or years: P90D, P2W, P6M, P1Y.\n"
+         "set keeps what is not given, and refuses an expiry that comes before the next\n"
+         "rotation (versions would expire with no successor). The lab's policy:\n"
+         "  --rotate-after P6M --expire-after P210D\n"},
+        {"create-key",
+         "usage: azkv-cmk create-key --vault V --key K [--hsm] [--rotate-after D]\n"
+         "                           [--expire-after D] [--notify-before D] [--dry-run]\n"
+         "\n"
+         "Creates an RSA (or RSA-HSM) 2048-bit key with operations wrapKey and unwrapKey,\n"
+         "and sets its rotation policy when asked. A key that exists is left alone.\n"
+         "--size other than 2048 is refused: Foundry accepts only 2048-bit keys.\n"},
+};
+
+void cmk_usage(FILE *f)
+{
+	fputs(overview, f);
+}
+
+int cmk_help(const char *command)
+{
+	if (!command) {
+		cmk_usage(stdout);
+		return CMK_EXIT_OK;
+	}
+	for (size_t i = 0; i < sizeof(pages) / sizeof(*pages); i++) {
+		if (strcmp(pages[i].name, command) == 0) {
+			fputs(pages[i].text, stdout);
+			fputs("\nCommon options, --json, --dry-run and exit codes: azkv-cmk "
+			      "--help\n",
+			      stdout);
+			return CMK_EXIT_OK;
+		}
+	}
+	fprintf(stderr, "azkv-cmk: error: no command \"%s\"\n  see: azkv-cmk --help\n", command);
+	return CMK_EXIT_USAGE;
+}

@@ -1,0 +1,309 @@
+/* azkv-cmk: command line. Options may come before or after the command
+ * (as with az); each command accepts only the options that mean something
+ * to it, so a typo or a misplaced option is an error, not ignored. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmk.h"
+
+enum {
+	OPT_JSON = 1000,
+	OPT_VAULT,
+	OPT_KEY,
+	OPT_KEY_VERSION,
+	OPT_ACCOUNT,
+	OPT_WORKSPACE,
+	OPT_IDENTITY,
+	OPT_PRINCIPAL,
+	OPT_MODEL,
+	OPT_EXACT,
+	OPT_VERSIONLESS,
+	OPT_TO_VERSION,
+	OPT_DISABLE_KEY,
+	OPT_ROTATE_AFTER,
+	OPT_EXPIRE_AFTER,
+	OPT_NOTIFY_BEFORE,
+	OPT_SIZE,
+	OPT_HSM,
+	OPT_MODULE,
+	OPT_NO_PROVE,
+	OPT_EXPIRING_DAYS,
+	OPT_VERSION,
+};
+
+static const struct option long_opts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"subscription", required_argument, NULL, 's'},
+        {"resource-group", required_argument, NULL, 'g'},
+        {"json", no_argument, NULL, OPT_JSON},
+        {"dry-run", no_argument, NULL, 'n'},
+        {"yes", no_argument, NULL, 'y'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, OPT_VERSION},
+        {"vault", required_argument, NULL, OPT_VAULT},
+        {"key", required_argument, NULL, OPT_KEY},
+        {"key-version", required_argument, NULL, OPT_KEY_VERSION},
+        {"account", required_argument, NULL, OPT_ACCOUNT},
+        {"workspace", required_argument, NULL, OPT_WORKSPACE},
+        {"identity", required_argument, NULL, OPT_IDENTITY},
+        {"principal", required_argument, NULL, OPT_PRINCIPAL},
+        {"model", required_argument, NULL, OPT_MODEL},
+        {"exact", no_argument, NULL, OPT_EXACT},
+        {"versionless", no_argument, NULL, OPT_VERSIONLESS},
+        {"to-version", required_argument, NULL, OPT_TO_VERSION},
+        {"disable-key", no_argument, NULL, OPT_DISABLE_KEY},
+        {"rotate-after", required_argument, NULL, OPT_ROTATE_AFTER},
+        {"expire-after", required_argument, NULL, OPT_EXPIRE_AFTER},
+        {"notify-before", required_argument, NULL, OPT_NOTIFY_BEFORE},
+        {"size", required_argument, NULL, OPT_SIZE},
+        {"hsm", no_argument, NULL, OPT_HSM},
+        {"module", required_argument, NULL, OPT_MODULE},
+        {"no-prove", no_argument, NULL, OPT_NO_PROVE},
+        {"expiring-days", required_argument, NULL, OPT_EXPIRING_DAYS},
+        {NULL, 0, NULL, 0},
+};
+
+typedef struct command {
+	const char *name;
+	int (*run)(cmk_ctx *c);
+	int mutating;          /* takes --dry-run */
+	const char *const *ok; /* command-specific options it takes */
+} command;
+
+static const char *const check_opts[] = {"key-version", "account",       "workspace", "identity",
+                                         "principal",   "expiring-days", NULL};
+static const char *const grant_opts[] = {"account", "workspace", "identity", "principal",
+                                         "model",   "exact",     NULL};
+static const char *const revoke_opts[] = {"account",     "workspace",   "identity", "principal",
+                                          "disable-key", "key-version", "yes",      NULL};
+static const char *const bind_opts[] = {"key-version", "account",     "workspace",
+                                        "identity",    "versionless", NULL};
+static const char *const rotate_opts[] = {"account", "workspace", "identity", "to-version",
+                                          "module",  "no-prove",  NULL};
+static const char *const status_opts[] = {"account",   "workspace",     "identity",
+                                          "principal", "expiring-days", NULL};
+static const char *const policy_opts[] = {"rotate-after", "expire-after", "notify-before", NULL};
+static const char *const create_opts[] = {"size",         "hsm",           "rotate-after",
+                                          "expire-after", "notify-before", NULL};
+
+static const command commands[] = {
+        {"check", cmk_cmd_check, 0, check_opts},
+        {"grant", cmk_cmd_grant, 1, grant_opts},
+        {"bind", cmk_cmd_bind, 1, bind_opts},
+        {"rotate", cmk_cmd_rotate, 1, rotate_opts},
+        {"revoke", cmk_cmd_revoke, 1, revoke_opts},
+        {"status", cmk_cmd_status, 0, status_opts},
+        {"rotation-policy", cmk_cmd_rotation_policy, 1, policy_opts},
+        {"create-key", cmk_cmd_create_key, 1, create_opts},
+};
+
+static const command *find_command(const char *name)
+{
+	for (size_t i = 0; i < sizeof(commands) / sizeof(*commands); i++) {
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	}
+	return NULL;
+}
+
+/* Options every command takes. */
+static int is_common(const char *name)
+{
+	static const char *const common[] = {
+	        "config", "subscription", "resource-group", "json", "verbose",
+	        "quiet",  "help",         "vault",          "key",  NULL};
+
+	for (size_t i = 0; common[i]; i++) {
+		if (strcmp(common[i], name) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static int takes(const command *cmd, const char *name)
+{
+	if (is_common(name) || (strcmp(name, "dry-run") == 0 && cmd->mutating))
+		return 1;
+	for (size_t i = 0; cmd->ok[i]; i++) {
+		if (strcmp(cmd->ok[i], name) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static int usage_error(const char *message, const char *cmd_name)
+{
+	fprintf(stderr, "azkv-cmk: error: %s\n  see: azkv-cmk %s%s--help\n", message,
+	        cmd_name ? cmd_name : "", cmd_name ? " " : "");
+	return CMK_EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+	cmk_opts o = {.expiring_days = 30};
+	const char *used[64];
+	size_t n_used = 0;
+	const command *cmd;
+	char msg[512];
+	int opt, idx, help = 0, rc;
+	cmk_ctx c;
+
+	while ((opt = getopt_long(argc, argv, "c:s:g:nyvqh", long_opts, &idx)) != -1) {
+		const char *name = NULL;
+
+		for (size_t i = 0; long_opts[i].name; i++) {
+			if (long_opts[i].val == opt)
+				name = long_opts[i].name;
+		}
+		if (opt == '?')
+			return usage_error("bad option (see above)", NULL);
+		if (name && n_used < 64)
+			used[n_used++] = name;
+		switch (opt) {
+		case 'c':
+			o.config = optarg;
+			break;
+		case 's':
+			o.subscription = optarg;
+			break;
+		case 'g':
+			o.resource_group = optarg;
+			break;
+		case OPT_JSON:
+			o.json = 1;
+			break;
+		case 'n':
+			o.dry_run = 1;
+			break;
+		case 'y':
+			o.yes = 1;
+			break;
+		case 'v':
+			o.verbose = 1;
+			break;
+		case 'q':
+			o.quiet = 1;
+			break;
+		case 'h':
+			help = 1;
+			break;
+		case OPT_VERSION:
+			printf("azkv-cmk %s\n", PACKAGE_VERSION);
+			return CMK_EXIT_OK;
+		case OPT_VAULT:
+			o.vault = optarg;
+			break;
+		case OPT_KEY:
+			o.key = optarg;
+			break;
+		case OPT_KEY_VERSION:
+			o.key_version = optarg;
+			break;
+		case OPT_ACCOUNT:
+			o.account = optarg;
+			break;
+		case OPT_WORKSPACE:
+			o.workspace = optarg;
+			break;
+		case OPT_IDENTITY:
+			o.identity = optarg;
+			break;
+		case OPT_PRINCIPAL:
+			o.principal = optarg;
+			break;
+		case OPT_MODEL:
+			o.model = optarg;
+			break;
+		case OPT_EXACT:
+			o.exact = 1;
+			break;
+		case OPT_VERSIONLESS:
+			o.versionless = 1;
+			break;
+		case OPT_TO_VERSION:
+			o.to_version = optarg;
+			break;
+		case OPT_DISABLE_KEY:
+			o.disable_key = 1;
+			break;
+		case OPT_ROTATE_AFTER:
+			o.rotate_after = optarg;
+			break;
+		case OPT_EXPIRE_AFTER:
+			o.expire_after = optarg;
+			break;
+		case OPT_NOTIFY_BEFORE:
+			o.notify_before = optarg;
+			break;
+		case OPT_SIZE:
+			o.key_size = strtol(optarg, NULL, 10);
+			break;
+		case OPT_HSM:
+			o.hsm = 1;
+			break;
+		case OPT_MODULE:
+			o.module = optarg;
+			break;
+		case OPT_NO_PROVE:
+			o.no_prove = 1;
+			break;
+		case OPT_EXPIRING_DAYS:
+			o.expiring_days = atoi(optarg);
+			break;
+		default:
+			break;
+		}
+	}
+	if (optind >= argc) {
+		if (help) {
+			cmk_usage(stdout);
+			return CMK_EXIT_OK;
+		}
+		cmk_usage(stderr);
+		return CMK_EXIT_USAGE;
+	}
+	if (strcmp(argv[optind], "help") == 0)
+		return cmk_help(optind + 1 < argc ? argv[optind + 1] : NULL);
+	cmd = find_command(argv[optind]);
+	if (!cmd) {
+		snprintf(msg, sizeof(msg), "unknown command \"%s\"", argv[optind]);
+		return usage_error(msg, NULL);
+	}
+	if (help)
+		return cmk_help(cmd->name);
+	o.command = cmd->name;
+	if (strcmp(cmd->name, "rotation-policy") == 0 && optind + 1 < argc)
+		o.subcommand = argv[++optind];
+	if (optind + 1 < argc) {
+		snprintf(msg, sizeof(msg), "unexpected argument \"%s\"", argv[optind + 1]);
+		return usage_error(msg, cmd->name);
+	}
+	for (size_t i = 0; i < n_used; i++) {
+		if (!takes(cmd, used[i])) {
+			snprintf(msg, sizeof(msg), "%s does not take --%s", cmd->name, used[i]);
+			return usage_error(msg, cmd->name);
+		}
+	}
+	/* --key NAME/VERSION */
+	if (o.key && strchr(o.key, '/')) {
+		static char name[256];
+
+		if (o.key_version)
+			return usage_error(
+			        "give the version once: --key NAME/VERSION or --key-version",
+			        cmd->name);
+		snprintf(name, sizeof(name), "%.*s", (int)(strchr(o.key, '/') - o.key), o.key);
+		o.key_version = strchr(o.key, '/') + 1;
+		o.key = name;
+	}
+	rc = cmk_ctx_open(&c, &o);
+	if (rc == CMK_EXIT_OK)
+		rc = cmd->run(&c);
+	rc = cmk_finish(&c, rc);
+	cmk_ctx_close(&c);
+	return rc;
+}

@@ -1,0 +1,284 @@
+/* azkv-cmk status: what the resource is bound to, the key's versions and
+ * rotation policy, the identity's grants, and the drift between them:
+ * bound version not the current one, bound version disabled or expired,
+ * grant missing, over-broad grants, a version expiring soon. Exit 1 when
+ * there is drift. Reads only. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "cmk.h"
+
+static void add_drift(cmk_ctx *c, cJSON *drift, const char *id, const char *fix, const char *fmt,
+                      ...) __attribute__((format(printf, 5, 6)));
+
+static void add_drift(cmk_ctx *c, cJSON *drift, const char *id, const char *fix, const char *fmt,
+                      ...)
+{
+	char msg[1024];
+	va_list ap;
+	cJSON *o = cJSON_CreateObject();
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	cJSON_AddStringToObject(o, "id", id);
+	cJSON_AddStringToObject(o, "message", msg);
+	if (fix)
+		cJSON_AddStringToObject(o, "fix", fix);
+	cJSON_AddItemToArray(drift, o);
+	(void)c;
+}
+
+static void print_drift(const cJSON *drift)
+{
+	const cJSON *o;
+
+	printf("Drift:\n");
+	cJSON_ArrayForEach(o, drift)
+	{
+		printf("  - %s\n", cmk_str(o, "message"));
+		if (cmk_str(o, "fix"))
+			printf("    fix: %s\n", cmk_str(o, "fix"));
+	}
+	if (cJSON_GetArraySize(drift) == 0)
+		printf("  none\n");
+}
+
+static int same_key(const cmk_ctx *c)
+{
+	return c->binding.vault_uri && c->binding.key_name &&
+	       strcasecmp(c->binding.vault_uri, c->vault_uri) == 0 &&
+	       strcasecmp(c->binding.key_name, c->o->key) == 0;
+}
+
+static int by_created_desc(const void *a, const void *b)
+{
+	const azkv_key_item *x = a, *y = b;
+
+	return (x->created < y->created) - (x->created > y->created);
+}
+
+static void fmt_time(int64_t t, char *buf, size_t n)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (!t || !gmtime_r(&tt, &tm))
+		snprintf(buf, n, "-");
+	else
+		strftime(buf, n, "%Y-%m-%d", &tm);
+}
+
+static int show_versions(cmk_ctx *c, cJSON *drift, const char *bound, char **current)
+{
+	azkv_key_item *items = NULL;
+	size_t n = 0;
+	azkv_err err;
+	int64_t now = (int64_t)time(NULL);
+	cJSON *arr;
+
+	azkv_err_clear(&err);
+	if (azkv_kv_list_key_versions(c->kv, c->o->key, &items, &n, &err) != AZKV_OK)
+		return cmk_fail_err(c, &err, NULL, "list the key's versions");
+	qsort(items, n, sizeof(*items), by_created_desc);
+	arr = cJSON_AddArrayToObject(c->result, "versions");
+	if (!c->o->json)
+		printf("Key %s in %s: %zu version(s), newest first\n", c->o->key, c->vault_uri, n);
+	for (size_t i = 0; i < n; i++) {
+		azkv_key_item *it = &items[i];
+		char created[32], expires[32];
+		cJSON *o = cJSON_CreateObject();
+		int is_bound = bound && it->version && strcmp(bound, it->version) == 0;
+
+		fmt_time(it->created, created, sizeof(created));
+		fmt_time(it->exp, expires, sizeof(expires));
+		cJSON_AddStringToObject(o, "version", it->version ? it->version : "");
+		cJSON_AddBoolToObject(o, "current", i == 0);
+		cJSON_AddBoolToObject(o, "enabled", it->enabled);
+		cJSON_AddBoolToObject(o, "bound", is_bound);
+		if (it->exp)
+			cJSON_AddNumberToObject(o, "expires", (double)it->exp);
+		cJSON_AddItemToArray(arr, o);
+		if (!c->o->json)
+			printf("  %s  created %s  expires %-10s  %s%s%s\n", it->version, created,
+			       expires, it->enabled ? "enabled" : "DISABLED",
+			       i == 0 ? "  current" : "", is_bound ? "  <- bound" : "");
+		if (i == 0 && it->version)
+			*current = strdup(it->version);
+		if ((is_bound || (i == 0 && !bound)) && it->enabled && it->exp && it->exp > now &&
+		    it->exp - now < (int64_t)c->o->expiring_days * 86400)
+			add_drift(c, drift, "key.expiring", "azkv-cmk rotate ...",
+			          "version %s expires in %lld days", it->version,
+			          (long long)((it->exp - now) / 86400));
+		if (is_bound && !it->enabled)
+			add_drift(
+			        c, drift, "binding.version-disabled",
+			        "enable it, or rotate: azkv-cmk rotate ...",
+			        "the bound version %s is disabled: the resource cannot use its key",
+			        it->version);
+		if (is_bound && it->exp && it->exp <= now)
+			add_drift(c, drift, "binding.version-expired", "azkv-cmk rotate ...",
+			          "the bound version %s has expired", it->version);
+	}
+	azkv_key_items_free(items, n);
+	return CMK_EXIT_OK;
+}
+
+static void show_policy(cmk_ctx *c)
+{
+	const char *segs[] = {"keys", c->o->key, "rotationpolicy"};
+	cJSON *policy = NULL;
+	const cJSON *act;
+	azkv_err err;
+
+	azkv_err_clear(&err);
+	if (azkv_kv_json_request(c->kv, "GET", segs, 3, NULL, &policy, &err) != AZKV_OK) {
+		if (!c->o->json)
+			printf("Rotation policy: cannot read it (%s)\n", err.message);
+		return;
+	}
+	if (!c->o->json) {
+		printf("Rotation policy:");
+		cJSON_ArrayForEach(act, cJSON_GetObjectItemCaseSensitive(policy, "lifetimeActions"))
+		{
+			const char *after = cmk_str(act, "trigger.timeAfterCreate");
+			const char *before = cmk_str(act, "trigger.timeBeforeExpiry");
+
+			printf(" %s %s %s;",
+			       cmk_str(act, "action.type") ? cmk_str(act, "action.type") : "?",
+			       after    ? after
+			       : before ? before
+			                : "",
+			       after ? "after creation" : "before expiry");
+		}
+		printf(" versions expire after %s\n",
+		       cmk_str(policy, "attributes.expiryTime")
+		               ? cmk_str(policy, "attributes.expiryTime")
+		               : "(never)");
+	}
+	cJSON_AddItemToObject(c->result, "rotationPolicy", policy);
+}
+
+static void show_grants(cmk_ctx *c, cJSON *drift)
+{
+	const char *principal = cmk_principal(c);
+	char fix[512];
+	cmk_grants gs;
+
+	if (!principal)
+		return;
+	if (cmk_grants_load(c, principal, &gs) != CMK_EXIT_OK)
+		return;
+	if (!c->o->json) {
+		printf("Grants of %s:\n", c->have_ident ? c->ident.label : principal);
+		for (size_t i = 0; i < gs.n; i++)
+			printf("  %s %s at %s%s%s%s\n", gs.g[i].via,
+			       gs.g[i].role_name ? gs.g[i].role_name : "(key permissions)",
+			       gs.g[i].scope, gs.g[i].covers ? "" : " [not enough for Foundry]",
+			       gs.g[i].broader ? " [over-broad]" : "",
+			       gs.g[i].effective ? "" : " [ignored by the vault's model]");
+		if (gs.n == 0)
+			printf("  (none)\n");
+	}
+	cJSON_AddItemToObject(c->result, "grants", cmk_grants_json(&gs));
+	snprintf(fix, sizeof(fix), "azkv-cmk grant --vault %s --key %s %s %s", c->o->vault,
+	         c->o->key,
+	         c->o->account     ? "--account"
+	         : c->o->workspace ? "--workspace"
+	                           : "--principal",
+	         c->o->account     ? c->o->account
+	         : c->o->workspace ? c->o->workspace
+	                           : principal);
+	if (!gs.has_access)
+		add_drift(c, drift, "grant.missing", fix,
+		          "the identity cannot use the key (get, wrapKey, unwrapKey missing)");
+	for (size_t i = 0; i < gs.n; i++) {
+		if (gs.g[i].broader && gs.g[i].effective)
+			add_drift(
+			        c, drift, "grant.over-broad",
+			        "keep only \"Key Vault Crypto Service Encryption User\" at the key",
+			        "%s %s at %s is broader than Foundry needs", gs.g[i].via,
+			        gs.g[i].role_name ? gs.g[i].role_name : "policy", gs.g[i].scope);
+	}
+	cmk_grants_free(&gs);
+}
+
+static void show_binding(cmk_ctx *c)
+{
+	const cmk_binding *b = &c->binding;
+	cJSON *o = cJSON_AddObjectToObject(c->result, "binding");
+
+	cJSON_AddBoolToObject(o, "customerManagedKey", b->cmk);
+	if (b->vault_uri)
+		cJSON_AddStringToObject(o, "vaultUri", b->vault_uri);
+	if (b->key_name)
+		cJSON_AddStringToObject(o, "keyName", b->key_name);
+	cJSON_AddStringToObject(o, "keyVersion", b->key_version ? b->key_version : "");
+	if (c->have_ident)
+		cJSON_AddStringToObject(o, "identity", c->ident.principal_id);
+	if (c->o->json)
+		return;
+	printf("Resource %s\n", c->resource_id);
+	if (!b->cmk)
+		printf("  encryption: Microsoft-managed keys\n");
+	else
+		printf("  encryption: customer-managed key %s/keys/%s, %s%s\n", b->vault_uri,
+		       b->key_name, b->key_version ? "version " : "following the latest version",
+		       b->key_version ? b->key_version : "");
+	printf("  identity: %s\n", c->have_ident ? c->ident.label : "(none)");
+}
+
+int cmk_cmd_status(cmk_ctx *c)
+{
+	cJSON *drift;
+	char *current = NULL;
+	const char *bound = NULL;
+	int rc;
+
+	rc = cmk_load_resource(c);
+	if (rc == CMK_EXIT_OK)
+		rc = cmk_targets_from_binding(c);
+	if (rc != CMK_EXIT_OK)
+		return rc;
+	if (!c->o->key)
+		return cmk_fail(c, CMK_EXIT_USAGE, "name it with --key NAME (and --vault)",
+		                "status needs the key, or a resource bound to one");
+	rc = cmk_load_vault(c);
+	if (rc != CMK_EXIT_OK)
+		return rc;
+	drift = cJSON_CreateArray();
+	if (c->resource) {
+		show_binding(c);
+		if (c->binding.cmk && same_key(c))
+			bound = c->binding.key_version;
+	}
+	rc = show_versions(c, drift, bound, &current);
+	if (rc == CMK_EXIT_OK) {
+		if (c->resource && !c->binding.cmk)
+			add_drift(c, drift, "binding.none", "azkv-cmk bind ...",
+			          "the resource does not use a customer-managed key");
+		else if (c->resource && !same_key(c))
+			add_drift(c, drift, "binding.other-key", NULL,
+			          "the resource is bound to %s/keys/%s, not to this key",
+			          c->binding.vault_uri, c->binding.key_name);
+		else if (bound && current && strcmp(bound, current) != 0)
+			add_drift(c, drift, "binding.not-current",
+			          "azkv-cmk rotate --to-version CURRENT (or bind) to use it",
+			          "the resource is bound to version %s, but the current version is "
+			          "%s",
+			          bound, current);
+		show_grants(c, drift);
+		show_policy(c);
+		if (!c->o->json)
+			print_drift(drift);
+	}
+	cJSON_AddItemToObject(c->result, "drift", drift);
+	free(current);
+	if (rc != CMK_EXIT_OK)
+		return rc;
+	return cJSON_GetArraySize(drift) ? CMK_EXIT_FINDINGS : CMK_EXIT_OK;
+}
