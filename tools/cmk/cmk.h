@@ -55,6 +55,8 @@ typedef struct cmk_opts {
 	const char *to_version;
 	const char *rotate_after, *expire_after, *notify_before;
 	const char *module;
+	const char *location, *tenant; /* create-vault */
+	int retention_days, firewall;  /* create-vault */
 	long key_size;
 	int json, dry_run, yes, verbose, quiet, versionless, disable_key, exact, hsm, no_prove;
 	int expiring_days; /* status/check: "expiring soon" window */
@@ -161,9 +163,10 @@ int cmk_arm_change(cmk_ctx *c, const char *method, const char *resource_id, cons
 /* A change on the vault's data plane (segments as azkv_kv_json_request). */
 int cmk_kv_change(cmk_ctx *c, const char *method, const char *const *segs, size_t n_segs,
                   const cJSON *body, cJSON **response, const char *what);
-/* A read through Resource Manager; errors are reported. */
+/* A read through Resource Manager; errors are reported (a 404 as "not
+ * found" with not_found_fix, when given). */
 int cmk_arm_get(cmk_ctx *c, const char *resource_id, const char *api_version, cJSON **out,
-                const char *what);
+                const char *what, const char *not_found_fix);
 
 /* JSON helpers. */
 const char *cmk_str(const cJSON *obj, const char *dotted_path);
@@ -225,6 +228,7 @@ int cmk_cmd_rotate(cmk_ctx *c);
 int cmk_cmd_status(cmk_ctx *c);
 int cmk_cmd_rotation_policy(cmk_ctx *c);
 int cmk_cmd_create_key(cmk_ctx *c);
+int cmk_cmd_create_vault(cmk_ctx *c);
 
 /* bind.c, shared by bind and rotate: bind the resource to version
  * (NULL: versionless), after the rules; *changed says whether a request

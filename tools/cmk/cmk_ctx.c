@@ -176,12 +176,9 @@ int cmk_load_vault(cmk_ctx *c)
 	c->vault_id = cmk_resource_id(c, c->o->vault, "Microsoft.KeyVault/vaults");
 	if (!c->vault_id)
 		return CMK_EXIT_USAGE;
-	rc = cmk_arm_get(c, c->vault_id, CMK_API_KEYVAULT, &c->vault, "read the key vault");
-	if (rc == CMK_EXIT_NOT_FOUND)
-		return cmk_fail(c, rc,
-		                "check --vault, --resource-group and --subscription "
-		                "(az keyvault list shows where it is)",
-		                "key vault %s was not found", c->vault_id);
+	rc = cmk_arm_get(c, c->vault_id, CMK_API_KEYVAULT, &c->vault, "read the key vault",
+	                 "check --vault, --resource-group and --subscription (az keyvault list "
+	                 "shows where it is), or create it: azkv-cmk create-vault");
 	if (rc != CMK_EXIT_OK)
 		return rc;
 	uri = cmk_str(c->vault, "properties.vaultUri");
@@ -352,10 +349,7 @@ int cmk_load_resource(cmk_ctx *c)
 		return CMK_EXIT_USAGE;
 	rc = cmk_arm_get(c, c->resource_id,
 	                 c->kind == CMK_RES_ACCOUNT ? CMK_API_COGNITIVE : CMK_API_ML, &c->resource,
-	                 what);
-	if (rc == CMK_EXIT_NOT_FOUND)
-		return cmk_fail(c, rc, "check the name, --resource-group and --subscription",
-		                "%s was not found", c->resource_id);
+	                 what, "check the name, --resource-group and --subscription");
 	if (rc != CMK_EXIT_OK)
 		return rc;
 	cJSON_AddStringToObject(c->result, "resource", c->resource_id);
@@ -387,7 +381,8 @@ int cmk_targets_from_binding(cmk_ctx *c)
 		return CMK_EXIT_OK;
 	snprintf(path, sizeof(path), "/subscriptions/%s/providers/Microsoft.KeyVault/vaults",
 	         c->sub);
-	rc = cmk_arm_get(c, path, CMK_API_KEYVAULT, &list, "list the subscription's key vaults");
+	rc = cmk_arm_get(c, path, CMK_API_KEYVAULT, &list, "list the subscription's key vaults",
+	                 NULL);
 	if (rc != CMK_EXIT_OK)
 		return rc;
 	cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(list, "value"))

@@ -107,7 +107,7 @@ static int judge_assignment(cmk_ctx *c, const cJSON *a, const char *key_scope, c
 
 	if (!def_id || !scope)
 		return CMK_EXIT_OK;
-	rc = cmk_arm_get(c, def_id, CMK_API_AUTHZ, &role, "read a role definition");
+	rc = cmk_arm_get(c, def_id, CMK_API_AUTHZ, &role, "read a role definition", NULL);
 	if (rc != CMK_EXIT_OK)
 		return rc;
 	for (size_t i = 0; i < sizeof(needed_actions) / sizeof(*needed_actions); i++) {
@@ -253,7 +253,8 @@ int cmk_grants_load(cmk_ctx *c, const char *principal, cmk_grants *out)
 	         "%s/providers/Microsoft.Authorization/"
 	         "roleAssignments?$filter=principalId%%20eq%%20'%s'",
 	         scope, principal);
-	rc = cmk_arm_get(c, path, CMK_API_AUTHZ, &list, "list the identity's role assignments");
+	rc = cmk_arm_get(c, path, CMK_API_AUTHZ, &list, "list the identity's role assignments",
+	                 NULL);
 	cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(list, "value"))
 	{
 		const char *pid = cmk_str(a, "properties.principalId");

@@ -13,6 +13,7 @@ static const char overview[] =
         "drift.\n"
         "\n"
         "Commands:\n"
+        "  create-vault     create a Foundry-ready key vault (lab task 1)\n"
         "  check            judge vault, key, resource and identity against every CMK rule\n"
         "  grant            give the identity least-privilege access to the key\n"
         "  bind             point the resource's encryption at the key\n"
@@ -145,6 +146,17 @@ static const struct {
          "set keeps what is not given, and refuses an expiry that comes before the next\n"
          "rotation (versions would expire with no successor). The lab's policy:\n"
          "  --rotate-after P6M --expire-after P210D\n"},
+        {"create-vault",
+         "usage: azkv-cmk create-vault --vault NAME -g RG --location REGION [--firewall]\n"
+         "                             [--model rbac|access-policy] [--retention-days N]\n"
+         "                             [--tenant ID] [--hsm] [--dry-run]\n"
+         "\n"
+         "Creates a key vault Foundry accepts: soft delete (N days, 90 by default) and purge\n"
+         "protection on, Azure RBAC (or access policies), trusted Microsoft services let\n"
+         "through the firewall (--firewall also denies everything else; otherwise public\n"
+         "access stays on, as in the lab). The region must be the Foundry resource's; the\n"
+         "tenant is the configured credential's. --hsm picks the premium SKU (RSA-HSM\n"
+         "keys). A vault that exists is left alone: judge it with check.\n"},
         {"create-key",
          "usage: azkv-cmk create-key --vault V --key K [--hsm] [--rotate-after D]\n"
          "                           [--expire-after D] [--notify-before D] [--dry-run]\n"

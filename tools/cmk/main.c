@@ -30,6 +30,10 @@ enum {
 	OPT_MODULE,
 	OPT_NO_PROVE,
 	OPT_EXPIRING_DAYS,
+	OPT_LOCATION,
+	OPT_TENANT,
+	OPT_RETENTION_DAYS,
+	OPT_FIREWALL,
 	OPT_VERSION,
 };
 
@@ -64,6 +68,10 @@ static const struct option long_opts[] = {
         {"module", required_argument, NULL, OPT_MODULE},
         {"no-prove", no_argument, NULL, OPT_NO_PROVE},
         {"expiring-days", required_argument, NULL, OPT_EXPIRING_DAYS},
+        {"location", required_argument, NULL, OPT_LOCATION},
+        {"tenant", required_argument, NULL, OPT_TENANT},
+        {"retention-days", required_argument, NULL, OPT_RETENTION_DAYS},
+        {"firewall", no_argument, NULL, OPT_FIREWALL},
         {NULL, 0, NULL, 0},
 };
 
@@ -90,7 +98,11 @@ static const char *const policy_opts[] = {"rotate-after", "expire-after", "notif
 static const char *const create_opts[] = {"size",         "hsm",           "rotate-after",
                                           "expire-after", "notify-before", NULL};
 
+static const char *const vault_opts[] = {
+        "location", "tenant", "retention-days", "firewall", "model", "hsm", NULL};
+
 static const command commands[] = {
+        {"create-vault", cmk_cmd_create_vault, 1, vault_opts},
         {"check", cmk_cmd_check, 0, check_opts},
         {"grant", cmk_cmd_grant, 1, grant_opts},
         {"bind", cmk_cmd_bind, 1, bind_opts},
@@ -253,6 +265,18 @@ int main(int argc, char **argv)
 			break;
 		case OPT_EXPIRING_DAYS:
 			o.expiring_days = atoi(optarg);
+			break;
+		case OPT_LOCATION:
+			o.location = optarg;
+			break;
+		case OPT_TENANT:
+			o.tenant = optarg;
+			break;
+		case OPT_RETENTION_DAYS:
+			o.retention_days = atoi(optarg);
+			break;
+		case OPT_FIREWALL:
+			o.firewall = 1;
 			break;
 		default:
 			break;

@@ -125,8 +125,15 @@ static void record(cmk_ctx *c, const char *method, const char *url, const cJSON 
 
 		printf("would send: %s %s\n", method, url);
 		if (text) {
-			for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
-				printf("    %s\n", line);
+			for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+				/* cJSON indents with tabs and puts one after each ':'. */
+				printf("    ");
+				for (; *line == '\t'; line++)
+					printf("  ");
+				for (char *p = line; *p; p++)
+					putchar(*p == '\t' ? ' ' : *p);
+				putchar('\n');
+			}
 		}
 		free(text);
 	}
@@ -163,7 +170,7 @@ int cmk_arm_change(cmk_ctx *c, const char *method, const char *resource_id, cons
 	}
 	azkv_err_clear(&err);
 	if (wait) {
-		cmk_say(c, "  %s (a long-running operation; waiting for it)\n", what);
+		cmk_say(c, "  %s: waiting for Azure to finish\n", what);
 		azkv_arm_client_set_progress(c->arm, progress, c);
 		rc = azkv_arm_request_wait(c->arm, method, resource_id, api_version, body, 0,
 		                           response, &status, &err);
@@ -200,7 +207,7 @@ int cmk_kv_change(cmk_ctx *c, const char *method, const char *const *segs, size_
 }
 
 int cmk_arm_get(cmk_ctx *c, const char *resource_id, const char *api_version, cJSON **out,
-                const char *what)
+                const char *what, const char *not_found_fix)
 {
 	azkv_err err;
 	long status = 0;
@@ -208,8 +215,12 @@ int cmk_arm_get(cmk_ctx *c, const char *resource_id, const char *api_version, cJ
 	azkv_err_clear(&err);
 	*out = NULL;
 	if (azkv_arm_request(c->arm, "GET", resource_id, api_version, NULL, out, &status, &err) !=
-	    AZKV_OK)
+	    AZKV_OK) {
+		if (err.rc == AZKV_ERR_NOT_FOUND && not_found_fix)
+			return cmk_fail(c, CMK_EXIT_NOT_FOUND, not_found_fix,
+			                "%s: %s was not found", what, resource_id);
 		return cmk_fail_err(c, &err, NULL, what);
+	}
 	if (!*out)
 		return cmk_fail(c, CMK_EXIT_SERVICE, NULL, "%s: empty answer", what);
 	return CMK_EXIT_OK;

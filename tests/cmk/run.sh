@@ -1,0 +1,399 @@
+#!/bin/bash
+# azkv-cmk against the emulator: the Foundry CMK lab (tasks 1-5: vault,
+# key with rotation policy, Foundry resource, grant, bind) as one scenario,
+# then rotate, status and revoke, with the Foundry resource's own report of
+# its key after each step; then every refusal, with its message and exit
+# code; and --dry-run changing nothing (the emulator's state compared
+# before and after). Run by `make check` (AZKV_TOP_SRCDIR,
+# AZKV_TOP_BUILDDIR, AZKV_MODULE), or by hand with those set.
+#
+# AZKV_TEST_VALGRIND=1  runs azkv-cmk under valgrind (leaks fail)
+set -u
+
+: "${AZKV_TOP_SRCDIR:?}" "${AZKV_TOP_BUILDDIR:?}" "${AZKV_MODULE:?}"
+# shellcheck source=../emulator/emulator.sh
+. "$AZKV_TOP_SRCDIR/tests/emulator/emulator.sh"
+HARNESS_NAME=cmk
+# shellcheck source=../harness.sh
+. "$AZKV_TOP_SRCDIR/tests/harness.sh"
+
+CMK_BIN="$AZKV_TOP_BUILDDIR/tools/azkv-cmk"
+# rotate proves the new version through this module.
+export AZKV_CMK_MODULE="$AZKV_MODULE"
+SUB=00000000-0000-0000-0000-000000000000
+RG=aifoundry-cmkencryption-RG
+KEY=aifoundry-encryption-key
+ACCOUNT=aifoundry-cmkencryption-resource
+
+# cmk ARGS...: azkv-cmk with the test configuration (under valgrind when
+# asked); output in $WORK/last.out, JSON (when --json) in $WORK/last.json.
+cmk() {
+	local vg=()
+	if [ "${AZKV_TEST_VALGRIND:-0}" = 1 ]; then
+		vg=(valgrind -q --error-exitcode=99 --leak-check=full
+			--errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect)
+	fi
+	"${vg[@]}" "$CMK_BIN" -c "$CONF" -g "$RG" "$@" \
+		>"$WORK/last.stdout" 2>"$WORK/last.stderr" </dev/null
+	local rc=$?
+	cat "$WORK/last.stdout" "$WORK/last.stderr" >"$WORK/last.out"
+	cp "$WORK/last.stdout" "$WORK/last.json"
+	return $rc
+}
+
+# expect RC ARGS...: azkv-cmk exits with RC; shows its output when not.
+expect() {
+	local want=$1 rc
+	shift
+	cmk "$@"
+	rc=$?
+	if [ "$rc" != "$want" ]; then
+		echo "azkv-cmk $*: exit $rc, want $want"
+		cat "$WORK/last.out"
+		return 1
+	fi
+}
+
+# says PATTERN: the last output (stdout and stderr) has it.
+says() {
+	has "$WORK/last.out" "$1"
+}
+
+# json FILTER: jq -e on the last --json output.
+json() {
+	jq -e "$1" "$WORK/last.json" >/dev/null || {
+		echo "jq '$1' failed on:"
+		cat "$WORK/last.out"
+		return 1
+	}
+}
+
+# The Foundry resource's own view of its key (the emulator's report).
+foundry() {
+	emu_admin account-cmk "$1" >"$WORK/foundry.json" || return 1
+	jq -e "$2" "$WORK/foundry.json" >/dev/null || {
+		echo "Foundry state: jq '$2' failed on:"
+		cat "$WORK/foundry.json"
+		return 1
+	}
+}
+
+# unchanged COMMAND...: the command leaves the emulator's state as it was.
+unchanged() {
+	local before after
+	before=$(sha256sum "$EMU_STATE/state.json")
+	"$@" || return 1
+	after=$(sha256sum "$EMU_STATE/state.json")
+	[ "$before" = "$after" ] || {
+		echo "the emulator's state changed"
+		return 1
+	}
+}
+
+# ------------------------------------------------------------------ setup
+emu_start "$WORK/emulator" || exit 1
+TENANT=$(emu_admin show-tenant | jq -r .tenant_id) || exit 1
+ADMIN=$(emu_admin add-identity --name lab-admin) || exit 1
+ADMIN_OID=$(jq -r .object_id <<<"$ADMIN")
+CONF="$WORK/config.json"
+emu_write_config "$CONF.tmp" "$ADMIN" "https://labkv.vault.azure.net" || exit 1
+jq --arg sub "$SUB" '. + {arm: {subscription_id: $sub}}' "$CONF.tmp" >"$CONF" || exit 1
+chmod 600 "$CONF"
+LAB="--vault labkv --key $KEY --account $ACCOUNT"
+
+# --------------------------------------------------------- the lab, tasks 1-5
+task1_vault() {
+	unchanged expect 0 create-vault --vault labkv --location eastus --dry-run &&
+		says 'would send: PUT https://management.azure.com/subscriptions/.*/vaults/labkv\?api-version=' &&
+		says '"enablePurgeProtection": true' &&
+		expect 0 create-vault --vault labkv --location eastus &&
+		emu_admin show-vault --vault labkv >"$WORK/vault.json" &&
+		jq -e '.purge_protection == true and .soft_delete == true and
+			.enable_rbac_authorization == true' "$WORK/vault.json" >/dev/null &&
+		unchanged expect 0 create-vault --vault labkv --location eastus &&
+		says 'already exists; not changing it'
+}
+run lab_task1_create_vault task1_vault
+# The lab's portal step: the admin gives itself Key Vault Administrator.
+emu_admin assign-role --vault labkv --identity lab-admin --role "Key Vault Administrator" \
+	>/dev/null || exit 1
+
+task2_key() {
+	expect 0 create-key --vault labkv --key "$KEY" --rotate-after P6M --expire-after P210D &&
+		expect 0 --json rotation-policy show --vault labkv --key "$KEY" &&
+		json '.rotationPolicy.attributes.expiryTime == "P210D"' &&
+		json '[.rotationPolicy.lifetimeActions[] | select(.action.type == "Rotate")][0].trigger.timeAfterCreate == "P6M"' &&
+		unchanged expect 0 create-key --vault labkv --key "$KEY" --rotate-after P6M \
+			--expire-after P210D &&
+		says 'already exists'
+}
+run lab_task2_key_with_rotation_policy task2_key
+
+# Task 3 is the portal's: a Foundry resource with a system-assigned identity
+# and Microsoft-managed keys.
+emu_admin add-account --name "$ACCOUNT" --location eastus --identity system \
+	--resource-group "$RG" >/dev/null || exit 1
+MI=$(emu_admin list-accounts | jq -r --arg n "$ACCOUNT" '.value[] | select(.name == $n) | .identity.principalId')
+
+check_before_grant() {
+	expect 1 --json check $LAB &&
+		json '.rules[] | select(.id == "identity.grant") | .status == "fail"' &&
+		json '.rules[] | select(.id == "vault.purge-protection") | .status == "pass"' &&
+		json '.rules[] | select(.id == "key.size") | .status == "pass"' &&
+		json '.rules[] | select(.id == "resource.region") | .status == "pass"' &&
+		json '.result == "fail"'
+}
+run check_fails_before_the_grant check_before_grant
+
+bind_before_grant_refused() {
+	unchanged expect 3 bind $LAB &&
+		says 'not binding: 1 Foundry CMK rule\(s\) fail' &&
+		says 'identity.grant' &&
+		foundry "$ACCOUNT" '.keySource == "Microsoft.CognitiveServices"'
+}
+run bind_before_the_grant_is_refused bind_before_grant_refused
+
+task4_grant() {
+	unchanged expect 0 grant $LAB --dry-run &&
+		says "would send: PUT https://management.azure.com/subscriptions/$SUB/resourceGroups/$RG/providers/Microsoft.KeyVault/vaults/labkv/keys/$KEY/providers/Microsoft.Authorization/roleAssignments/" &&
+		says 'e147488a-f6f5-4113-8e2d-b22465e65bf6' &&
+		expect 0 --json grant $LAB &&
+		json '.changed == true' &&
+		emu_admin show-vault --vault labkv >"$WORK/vault.json" &&
+		jq -e --arg mi "$MI" '[.role_assignments[] | select(.principal_id == $mi and
+			.role_definition_id == "e147488a-f6f5-4113-8e2d-b22465e65bf6" and
+			(.scope | endswith("/keys/'"$KEY"'")))] | length == 1' "$WORK/vault.json" >/dev/null
+}
+run lab_task4_grant_least_privilege task4_grant
+
+grant_idempotent() {
+	unchanged expect 0 --json grant $LAB &&
+		json '.changed == false and (.requests // [] | length == 0)' &&
+		says 'Nothing to do'
+}
+run grant_twice_changes_nothing grant_idempotent
+
+run check_passes_after_the_grant expect 0 check $LAB
+
+task5_bind() {
+	unchanged expect 0 bind $LAB --dry-run &&
+		says "would send: PATCH https://management.azure.com/subscriptions/$SUB/resourceGroups/$RG/providers/Microsoft.CognitiveServices/accounts/$ACCOUNT\?api-version=" &&
+		says '"keySource": "Microsoft.KeyVault"' &&
+		expect 0 bind $LAB &&
+		says 'operation Succeeded' &&
+		says 'Verified: .* now reports key' &&
+		foundry "$ACCOUNT" '.keySource == "Microsoft.KeyVault" and .keyAccessible == true'
+}
+run lab_task5_bind task5_bind
+V1=$(jq -r .keyVersionInUse "$WORK/foundry.json")
+
+status_clean() {
+	expect 0 --json status --account "$ACCOUNT" &&
+		json ".binding.keyVersion == \"$V1\"" &&
+		json '.drift | length == 0' &&
+		json '.versions | length == 1'
+}
+run status_after_bind_has_no_drift status_clean
+
+# ------------------------------------------------------------ rotate
+rotate_dry() {
+	unchanged expect 0 rotate --account "$ACCOUNT" --dry-run &&
+		says "would send: POST https://labkv.vault.azure.net/keys/$KEY/rotate\?api-version=" &&
+		says '"keyVersion": "\{new-version\}"'
+}
+run rotate_dry_run_changes_nothing rotate_dry
+
+rotate_real() {
+	expect 0 --json rotate --account "$ACCOUNT" &&
+		json '.rebound == true and .proof.wrapUnwrap == true' &&
+		V2=$(jq -r .keyVersion "$WORK/last.json") &&
+		[ "$V2" != "$V1" ] &&
+		foundry "$ACCOUNT" ".keyAccessible == true and .keyVersionInUse == \"$V2\""
+}
+run rotate_rebinds_and_proves rotate_real
+
+status_after_rotate() {
+	expect 0 --json status --account "$ACCOUNT" &&
+		json '.versions | length == 2' &&
+		json '.versions[0].bound == true and .versions[0].current == true' &&
+		json '.drift | length == 0'
+}
+run status_after_rotate status_after_rotate
+
+# ------------------------------------------------------------ revoke
+revoke_unconfirmed() {
+	unchanged expect 7 revoke $LAB &&
+		says 'downloading training data and results files' &&
+		says 'fine-tuning new models' &&
+		says 'not confirmed'
+}
+run revoke_without_yes_is_not_confirmed revoke_unconfirmed
+
+run revoke_dry_run_changes_nothing unchanged expect 0 revoke $LAB --dry-run
+
+revoke_grant() {
+	expect 0 revoke $LAB --yes &&
+		says 'Removing role assignment' &&
+		foundry "$ACCOUNT" '.keyAccessible == false' &&
+		expect 1 --json status --account "$ACCOUNT" &&
+		json '.drift[] | select(.id == "grant.missing")'
+}
+run revoke_removes_the_grant revoke_grant
+
+regrant() {
+	expect 0 grant $LAB &&
+		foundry "$ACCOUNT" '.keyAccessible == true'
+}
+run grant_restores_access regrant
+
+revoke_disable() {
+	expect 0 --json revoke $LAB --disable-key --yes &&
+		json '.disabledVersion' &&
+		foundry "$ACCOUNT" '.keyAccessible == false' &&
+		expect 1 --json status --account "$ACCOUNT" &&
+		json '.drift[] | select(.id == "binding.version-disabled")'
+}
+run revoke_by_disabling_the_key revoke_disable
+
+# ------------------------------------------------------------ refusals
+# Vaults made by the emulator's admin API are in its resource group.
+vid() {
+	echo "/subscriptions/$SUB/resourceGroups/rg-emulator/providers/Microsoft.KeyVault/vaults/$1"
+}
+emu_admin add-vault --name nopurge --location eastus --rbac >/dev/null || exit 1
+emu_admin add-vault --name westkv --location westeurope --purge-protection --rbac >/dev/null || exit 1
+emu_admin add-vault --name closedkv --location eastus --purge-protection --rbac >/dev/null || exit 1
+for v in nopurge westkv closedkv; do
+	emu_admin assign-role --vault $v --identity lab-admin --role "Key Vault Administrator" \
+		>/dev/null || exit 1
+done
+emu_admin create-key --vault labkv --name big --kty RSA --size 4096 >/dev/null || exit 1
+emu_admin create-key --vault labkv --name eckey --kty EC --crv P-256 >/dev/null || exit 1
+emu_admin create-key --vault nopurge --name k --kty RSA --size 2048 >/dev/null || exit 1
+emu_admin create-key --vault westkv --name k --kty RSA --size 2048 >/dev/null || exit 1
+emu_admin create-key --vault closedkv --name k --kty RSA --size 2048 >/dev/null || exit 1
+
+refuse_purge() {
+	expect 1 --json check --vault "$(vid nopurge)" --key k &&
+		json '.rules[] | select(.id == "vault.purge-protection") | .status == "fail"' &&
+		expect 1 check --vault "$(vid nopurge)" --key k &&
+		says 'fix: az keyvault update --name nopurge --enable-purge-protection true'
+}
+run refuse_vault_without_purge_protection refuse_purge
+
+refuse_size() {
+	expect 1 --json check --vault labkv --key big &&
+		json '.rules[] | select(.id == "key.size") | .status == "fail" and (.message | test("4096 bits: Foundry accepts only 2048-bit keys"))' &&
+		expect 3 create-key --vault labkv --key another --size 3072 &&
+		says 'only 2048-bit RSA keys are supported'
+}
+run refuse_rsa_4096_and_3072 refuse_size
+
+refuse_ec() {
+	expect 1 --json check --vault labkv --key eckey &&
+		json '.rules[] | select(.id == "key.type") | .status == "fail"'
+}
+run refuse_ec_key refuse_ec
+
+emu_admin add-account --name west-foundry --location westeurope --identity system \
+	--resource-group "$RG" >/dev/null || exit 1
+emu_admin add-account --name noident --location eastus --resource-group "$RG" >/dev/null || exit 1
+
+refuse_region() {
+	unchanged expect 3 bind --vault labkv --key "$KEY" --account west-foundry &&
+		says 'resource.region' &&
+		says 'must be in the same region'
+}
+run refuse_bind_across_regions refuse_region
+
+refuse_no_identity() {
+	unchanged expect 3 grant --vault labkv --key "$KEY" --account noident &&
+		says 'has no managed identity' &&
+		unchanged expect 3 bind --vault labkv --key "$KEY" --account noident &&
+		says 'resource.identity'
+}
+run refuse_missing_managed_identity refuse_no_identity
+
+refuse_other_vault() {
+	expect 0 grant --vault "$(vid westkv)" --key k --account "$ACCOUNT" &&
+		unchanged expect 3 bind --vault "$(vid westkv)" --key k --account "$ACCOUNT" &&
+		says 'Foundry refuses a key in another vault'
+}
+run refuse_key_in_another_vault refuse_other_vault
+
+refuse_policy() {
+	unchanged expect 3 rotation-policy set --vault labkv --key "$KEY" --rotate-after P1Y \
+		--expire-after P90D &&
+		says 'would expire \(P90D\) before the next one is made \(P1Y\)' &&
+		expect 2 rotation-policy set --vault labkv --key "$KEY" --rotate-after six-months &&
+		says 'is not a duration'
+}
+run refuse_expiry_before_rotation refuse_policy
+
+# arm_patch RESOURCE_ID BODY: a PATCH through the emulated Resource Manager,
+# as the portal would make it.
+arm_patch() {
+	local token
+	token=$(emu_admin issue-token --identity "$(jq -r .client_id <<<"$ADMIN")" \
+		--resource https://management.azure.com --lifetime 3600 |
+		jq -r '.access_token // .') &&
+		curl -fsS --cacert "$EMU_CA" --connect-to "::127.0.0.1:$EMU_PORT" -X PATCH \
+			-H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+			-d "$2" "https://management.azure.com$1?api-version=2023-07-01" >/dev/null
+}
+
+refuse_firewall() {
+	arm_patch "$(vid closedkv)" \
+		'{"properties":{"networkAcls":{"defaultAction":"Deny","bypass":"None"}}}' &&
+		expect 1 --json check --vault "$(vid closedkv)" --key k &&
+		json '.rules[] | select(.id == "vault.network") | .status == "fail"'
+}
+run refuse_firewall_without_trusted_services refuse_firewall
+
+refuse_usage() {
+	expect 2 frobnicate && says 'unknown command "frobnicate"' &&
+		expect 2 grant --vault labkv --key "$KEY" --to-version x &&
+		says 'grant does not take --to-version' &&
+		expect 2 check --vault labkv &&
+		says 'check needs the key' &&
+		expect 2 grant --vault labkv --key "$KEY" &&
+		says 'needs to know whose access to change'
+}
+run usage_errors_exit_2 refuse_usage
+
+refuse_not_found() {
+	expect 5 check --vault nosuchvault --key k && says 'was not found' &&
+		expect 5 grant --vault labkv --key "$KEY" --account nosuchaccount &&
+		says 'was not found'
+}
+run not_found_exits_5 refuse_not_found
+
+refuse_auth() {
+	local weak conf="$WORK/weak.json"
+	weak=$(emu_admin add-identity --name weak) &&
+		emu_write_config "$conf.tmp" "$weak" "https://labkv.vault.azure.net" &&
+		jq --arg sub "$SUB" '. + {arm: {subscription_id: $sub}}' "$conf.tmp" >"$conf" &&
+		chmod 600 "$conf" &&
+		CONF="$conf" expect 4 check --vault labkv --key "$KEY" &&
+		says 'Forbidden'
+}
+run no_permission_exits_4 refuse_auth
+
+refuse_config() {
+	CONF="$WORK/missing.json" expect 8 status --vault labkv --key "$KEY" &&
+		says 'configuration'
+}
+run missing_configuration_exits_8 refuse_config
+
+help_pages() {
+	for c in check grant bind rotate revoke status rotation-policy create-key create-vault; do
+		"$CMK_BIN" "$c" --help | grep -q "usage: azkv-cmk $c" || {
+			echo "no help for $c"
+			return 1
+		}
+	done
+	"$CMK_BIN" --help | grep -q 'Exit codes'
+}
+run help_for_every_command help_pages
+
+harness_summary
