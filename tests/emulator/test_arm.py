@@ -124,6 +124,18 @@ class VaultTests(unittest.TestCase):
         self.assertEqual(r.status, 400, r)
         self.assertIn("irreversible", r.json["error"]["message"])
 
+    def test_list_vaults_in_subscription_and_resource_group(self):
+        for path in (f"/subscriptions/{SUB}/providers/Microsoft.KeyVault/vaults",
+                     f"/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.KeyVault/vaults"):
+            r = arm("GET", path)
+            self.assertEqual(r.status, 200, r)
+            by_uri = {v["properties"]["vaultUri"]: v["id"] for v in r.json["value"]}
+            self.assertEqual(by_uri["https://armkv.vault.azure.net/"], vault_path("armkv"))
+        r = arm("GET", f"/subscriptions/{SUB}/resourceGroups/other-rg/providers/Microsoft.KeyVault/vaults")
+        self.assertEqual((r.status, r.json["value"]), (200, []))
+        r = arm("GET", "/subscriptions/11111111-1111-1111-1111-111111111111/providers/Microsoft.KeyVault/vaults")
+        self.assertEqual(r.json["value"], [])
+
     def test_access_policy_add_replace_remove_feeds_data_plane(self):
         oid = W["app"]["object_id"]
         tid = W["tenant"]["tenant_id"]
@@ -214,6 +226,90 @@ class RoleTests(unittest.TestCase):
         body = {"properties": {"roleDefinitionId": str(uuid.uuid4()), "principalId": W["app"]["object_id"]}}
         r = arm("PUT", self.ra_path(str(uuid.uuid4())), body, api=AUTHZ_API)
         self.assertEqual(r.json["error"]["code"], "RoleDefinitionDoesNotExist")
+
+
+class ScopeRoleTests(unittest.TestCase):
+    """Role assignments above the vault: subscription and resource group scope."""
+
+    def ra(self, scope, name):
+        return f"{scope}/providers/Microsoft.Authorization/roleAssignments/{name}"
+
+    def body(self, principal, role=CSEU):
+        return {"properties": {"roleDefinitionId": f"/subscriptions/{SUB}/providers/Microsoft.Authorization/"
+                               f"roleDefinitions/{role}", "principalId": principal}}
+
+    def wrap(self, tok):
+        return EMU.request("POST", vault_url("armrbac", "/keys/cmk/wrapkey"), token=tok,
+                           body={"alg": "RSA-OAEP", "value": "AAAA"})
+
+    def test_subscription_and_rg_scope_inherit_to_vault_keys(self):
+        ident = EMU.admin("add-identity", "--name", "inherit-sp")
+        kvtok = EMU.token(ident)
+        self.assertEqual(self.wrap(kvtok).status, 403)
+        for scope in (f"/subscriptions/{SUB}", f"/subscriptions/{SUB}/resourceGroups/{RG}"):
+            name = str(uuid.uuid4())
+            r = arm("PUT", self.ra(scope, name), self.body(ident["object_id"]), api=AUTHZ_API)
+            self.assertEqual(r.status, 201, r)
+            self.assertEqual(r.json["properties"]["scope"], scope)
+            self.assertEqual(r.json["id"], self.ra(scope, name))
+            self.assertEqual(self.wrap(kvtok).status, 200)
+            self.assertEqual(arm("GET", self.ra(scope, name), api=AUTHZ_API).status, 200)
+            # listed at key scope with a principal filter and with atScope(): inherited from above
+            key_scope = vault_path("armrbac") + "/keys/cmk"
+            for flt in (f"principalId%20eq%20'{ident['object_id']}'", "atScope()"):
+                got = arm("GET", f"{key_scope}/providers/Microsoft.Authorization/roleAssignments",
+                          api=AUTHZ_API, **{"$filter": flt}).json["value"]
+                self.assertIn(name, [a["name"] for a in got])
+            # the same grant again: conflict
+            r = arm("PUT", self.ra(scope, str(uuid.uuid4())), self.body(ident["object_id"]), api=AUTHZ_API)
+            self.assertEqual((r.status, r.json["error"]["code"]), (409, "RoleAssignmentExists"))
+            # DELETE by its full id
+            r = EMU.request("DELETE", f"{ARM}{self.ra(scope, name)}?api-version={AUTHZ_API}",
+                            token=W["tok"])
+            self.assertEqual(r.status, 200, r)
+            self.assertEqual(arm("GET", self.ra(scope, name), api=AUTHZ_API).status, 404)
+            self.assertEqual(self.wrap(kvtok).status, 403)
+
+    def test_subscription_listing_includes_vault_assignments_below(self):
+        ident = EMU.admin("add-identity", "--name", "below-sp")
+        name = str(uuid.uuid4())
+        r = arm("PUT", self.ra(vault_path("armrbac"), name), self.body(ident["object_id"]), api=AUTHZ_API)
+        self.assertEqual(r.status, 201, r)
+        listing = f"/subscriptions/{SUB}/providers/Microsoft.Authorization/roleAssignments"
+        self.assertIn(name, [a["name"] for a in arm("GET", listing, api=AUTHZ_API).json["value"]])
+        names = [a["name"] for a in arm("GET", listing, api=AUTHZ_API, **{"$filter": "atScope()"}).json["value"]]
+        self.assertNotIn(name, names)
+        self.assertEqual(arm("DELETE", self.ra(vault_path("armrbac"), name), api=AUTHZ_API).status, 200)
+
+    def test_general_roles_have_no_data_actions(self):
+        ident = EMU.admin("add-identity", "--name", "owner-sp")
+        for role, rname in (("8e3af657-a8ff-443c-a75c-2fe8c4bcb635", "Owner"),
+                            ("b24988ac-6180-42a0-ab88-20f7382dd24c", "Contributor"),
+                            ("acdd72a7-3385-48ef-bd42-f606fba81ae7", "Reader"),
+                            ("18d7d88d-d35e-4fb5-a5c3-7773c20a72d9", "User Access Administrator")):
+            r = arm("GET", f"/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/{role}",
+                    api=AUTHZ_API)
+            self.assertEqual(r.status, 200, r)
+            self.assertEqual(r.json["properties"]["roleName"], rname)
+            self.assertEqual(r.json["properties"]["permissions"][0]["dataActions"], [])
+            self.assertTrue(r.json["properties"]["permissions"][0]["actions"])
+        r = arm("GET", f"/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/"
+                "b24988ac-6180-42a0-ab88-20f7382dd24c", api=AUTHZ_API)
+        self.assertIn("Microsoft.Authorization/*/Write", r.json["properties"]["permissions"][0]["notActions"])
+        # an Owner of the subscription holds no Key Vault data action
+        name = str(uuid.uuid4())
+        scope = f"/subscriptions/{SUB}"
+        r = arm("PUT", self.ra(scope, name), self.body(ident["object_id"], "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"),
+                api=AUTHZ_API)
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(self.wrap(EMU.token(ident)).status, 403)
+        arm("DELETE", self.ra(scope, name), api=AUTHZ_API)
+
+    def test_other_scopes_refused(self):
+        r = arm("PUT", self.ra(f"/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.Storage/"
+                               "storageAccounts/sa1", str(uuid.uuid4())), self.body(W["app"]["object_id"]),
+                api=AUTHZ_API)
+        self.assertEqual((r.status, r.json["error"]["code"]), (400, "InvalidScope"))
 
 
 class AccountTests(unittest.TestCase):

@@ -21,6 +21,7 @@ import re
 from urllib.parse import unquote
 
 from . import authz
+from .arm_authz import AuthorizationApi
 from .httpmsg import Response, ServiceError, json_response
 from .state import StateError, canonical_permissions, vault_resource_id
 from .tokens import TokenError
@@ -32,38 +33,13 @@ DEFAULT_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
 
 _SUB = r"/subscriptions/(?P<sub>[^/]+)/resourcegroups/(?P<rg>[^/]+)/providers"
 _VAULT = _SUB + r"/microsoft\.keyvault/vaults/(?P<name>[^/]+)"
+_VAULT_LIST = r"/subscriptions/(?P<sub>[^/]+)(?:/resourcegroups/(?P<rg>[^/]+))?/providers/microsoft\.keyvault/vaults"
 _ACCOUNT = _SUB + r"/microsoft\.cognitiveservices/accounts/(?P<name>[^/]+)"
 _WORKSPACE = _SUB + r"/microsoft\.machinelearningservices/workspaces/(?P<name>[^/]+)"
 _OPERATION = (r"/subscriptions/(?P<sub>[^/]+)/providers/(?P<provider>[^/]+)/locations/(?P<loc>[^/]+)"
               r"/(?P<what>operationstatuses|operationresults)/(?P<op>[^/]+)")
 _AUTHZ = r"(?P<scope>.*?)/providers/microsoft\.authorization/(?P<kind>roleassignments|roledefinitions)(?:/(?P<name>[^/]+))?"
 
-# Control-plane actions of the built-in Key Vault roles (data actions are in authz.BUILTIN_ROLES).
-ROLE_ACTIONS = {
-    "00482a5a-887f-4fb3-b363-3b7fe8e74483": [
-        "Microsoft.Authorization/*/read", "Microsoft.Insights/alertRules/*", "Microsoft.Resources/deployments/*",
-        "Microsoft.Resources/subscriptions/resourceGroups/read", "Microsoft.Support/*",
-        "Microsoft.KeyVault/checkNameAvailability/read", "Microsoft.KeyVault/deletedVaults/read",
-        "Microsoft.KeyVault/locations/*/read", "Microsoft.KeyVault/vaults/*/read",
-        "Microsoft.KeyVault/operations/read"],
-    "14b46e9e-c2b7-41b4-b07b-48a6ebf60603": [
-        "Microsoft.Authorization/*/read", "Microsoft.Insights/alertRules/*", "Microsoft.Resources/deployments/*",
-        "Microsoft.Resources/subscriptions/resourceGroups/read", "Microsoft.Support/*",
-        "Microsoft.KeyVault/checkNameAvailability/read", "Microsoft.KeyVault/deletedVaults/read",
-        "Microsoft.KeyVault/locations/*/read", "Microsoft.KeyVault/vaults/*/read",
-        "Microsoft.KeyVault/operations/read"],
-    "e147488a-f6f5-4113-8e2d-b22465e65bf6": [
-        "Microsoft.EventGrid/eventSubscriptions/write", "Microsoft.EventGrid/eventSubscriptions/read",
-        "Microsoft.EventGrid/eventSubscriptions/delete"],
-    "12338af0-0e69-4776-bea7-57ae8d297424": [],
-    "08bbd89e-9f13-488c-ac41-acfcb10c90ab": [],
-    "21090545-7ca7-4776-b22c-e363652d74d2": [
-        "Microsoft.Authorization/*/read", "Microsoft.Insights/alertRules/*", "Microsoft.Resources/deployments/*",
-        "Microsoft.Resources/subscriptions/resourceGroups/read", "Microsoft.Support/*",
-        "Microsoft.KeyVault/checkNameAvailability/read", "Microsoft.KeyVault/deletedVaults/read",
-        "Microsoft.KeyVault/locations/*/read", "Microsoft.KeyVault/vaults/*/read",
-        "Microsoft.KeyVault/operations/read"],
-}
 _EPOCH = "2020-01-01T00:00:00.0000000Z"
 
 
@@ -86,11 +62,12 @@ def _bad(code, message):
     return ServiceError(400, code, message)
 
 
-class ArmService:
+class ArmService(AuthorizationApi):
     def __init__(self, state, tokens):
         self.state = state
         self.tokens = tokens
         self.routes = [
+            ("GET", _VAULT_LIST, self._list_vaults),
             ("GET", _VAULT, self._get_vault),
             ("PUT", _VAULT, self._put_vault),
             ("PATCH", _VAULT, self._patch_vault),
@@ -162,7 +139,7 @@ class ArmService:
         for method, pattern, handler in self.routes:
             m = re.match("^" + pattern + "$", path, re.I)
             if m and method == req.method:
-                return handler(req, claims, self._body(req), **{k: unquote(v) for k, v in m.groupdict().items()})
+                return handler(req, claims, self._body(req), **{k: unquote(v) if v else v for k, v in m.groupdict().items()})
         raise ServiceError(404, "NotFound", f"The emulator has no ARM route for {req.method} {req.path}.")
 
     @staticmethod
@@ -298,6 +275,13 @@ class ArmService:
         self.state.save()
         return json_response(status, self._vault_json(vault))
 
+    def _list_vaults(self, req, claims, body, sub, rg=None):
+        """GET .../providers/Microsoft.KeyVault/vaults in a subscription or resource group."""
+        out = [self._vault_json(v) for v in self.state.doc["vaults"].values()
+               if v["kind"] == "vault" and v["subscription_id"].lower() == sub.lower()
+               and (rg is None or v["resource_group"].lower() == rg.lower())]
+        return json_response(200, {"value": sorted(out, key=lambda v: v["name"].lower())})
+
     def _patch_vault(self, req, claims, body, sub, rg, name):
         vault = self._find_vault(sub, rg, name)
         self._apply_vault_props(vault, body.get("properties") or {})
@@ -350,133 +334,6 @@ class ArmService:
             "type": "Microsoft.KeyVault/vaults/accessPolicies",
             "location": vault["location"],
             "properties": {"accessPolicies": (body.get("properties") or {}).get("accessPolicies") or []}})
-
-    # ---- Authorization ------------------------------------------------------------
-
-    def _scope_vault(self, scope):
-        """(vault, normalised scope) for a vault or key scope."""
-        m = re.match("^" + _VAULT + r"(?:/keys/(?P<key>[^/]+))?$", scope, re.I)
-        if not m:
-            raise _bad("InvalidScope" if scope else "MissingSubscription",
-                       f"The emulator serves role assignments at Key Vault vault or key scope only, not '{scope}'.")
-        vault = self._find_vault(m.group("sub"), m.group("rg"), unquote(m.group("name")))
-        return vault, authz.key_scope(vault, unquote(m.group("key")) if m.group("key") else None)
-
-    def _role_def_id(self, vault_or_sub, role_id):
-        sub = vault_or_sub if isinstance(vault_or_sub, str) else vault_or_sub["subscription_id"]
-        return f"/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{role_id}"
-
-    def _assignment_json(self, vault, a):
-        return {"id": f"{a['scope']}/providers/Microsoft.Authorization/roleAssignments/{a['id']}",
-                "type": "Microsoft.Authorization/roleAssignments", "name": a["id"],
-                "properties": {"roleDefinitionId": self._role_def_id(vault, a["role_definition_id"]),
-                               "principalId": a["principal_id"],
-                               "principalType": a.get("principal_type", "ServicePrincipal"),
-                               "scope": a["scope"], "condition": None, "conditionVersion": None,
-                               "createdOn": a.get("created_on", _EPOCH), "updatedOn": a.get("created_on", _EPOCH),
-                               "createdBy": a.get("created_by"), "updatedBy": a.get("created_by"),
-                               "delegatedManagedIdentityResourceId": None, "description": a.get("description")}}
-
-    def _role_json(self, sub, role_id):
-        name, data_actions = authz.BUILTIN_ROLES[role_id]
-        return {"id": self._role_def_id(sub, role_id) if sub else
-                f"/providers/Microsoft.Authorization/roleDefinitions/{role_id}",
-                "name": role_id, "type": "Microsoft.Authorization/roleDefinitions",
-                "properties": {"roleName": name, "type": "BuiltInRole", "description": name,
-                               "assignableScopes": ["/"],
-                               "permissions": [{"actions": ROLE_ACTIONS.get(role_id, []), "notActions": [],
-                                                "dataActions": list(data_actions), "notDataActions": []}],
-                               "createdOn": _EPOCH, "updatedOn": _EPOCH, "createdBy": None, "updatedBy": None}}
-
-    def _authorization(self, req, claims, scope, kind, name):
-        kind = kind.lower()
-        if kind == "roledefinitions":
-            m = re.match(r"^/subscriptions/([^/]+)", scope, re.I)
-            sub = m.group(1) if m else None
-            if req.method != "GET":
-                raise ServiceError(405, "MethodNotAllowed", "Only built-in role definitions are emulated.")
-            if name:
-                role = authz.find_role(name)
-                if role is None:
-                    raise ServiceError(404, "RoleDefinitionDoesNotExist",
-                                       f"The specified role definition with ID '{name}' does not exist.")
-                return json_response(200, self._role_json(sub, role))
-            flt = req.query.get("$filter") or ""
-            fm = re.match(r"^\s*roleName\s+eq\s+'(.*)'\s*$", flt, re.I)
-            roles = [r for r in authz.BUILTIN_ROLES
-                     if not fm or authz.BUILTIN_ROLES[r][0].lower() == fm.group(1).lower()]
-            return json_response(200, {"value": [self._role_json(sub, r) for r in roles]})
-        if name is None:
-            if req.method != "GET":
-                raise ServiceError(405, "MethodNotAllowed", "The list of role assignments is read-only.")
-            return self._list_assignments(req, scope)
-        vault, norm = self._scope_vault(scope)
-        found = [a for a in vault["role_assignments"] if a["id"].lower() == name.lower()]
-        if req.method == "GET":
-            if not found or found[0]["scope"].lower() != norm.lower():
-                raise ServiceError(404, "RoleAssignmentNotFound", "The role assignment '%s' is not found." % name)
-            return json_response(200, self._assignment_json(vault, found[0]))
-        if req.method == "DELETE":
-            if not found:
-                return Response(204)
-            vault["role_assignments"].remove(found[0])
-            self.state.save()
-            return json_response(200, self._assignment_json(vault, found[0]))
-        if req.method != "PUT":
-            raise ServiceError(405, "MethodNotAllowed", f"{req.method} is not allowed here.")
-        props = self._body(req).get("properties") or {}
-        role = authz.find_role(props.get("roleDefinitionId") or "")
-        if role is None:
-            raise _bad("RoleDefinitionDoesNotExist",
-                       f"The specified role definition with ID '{props.get('roleDefinitionId', '').split('/')[-1]}' "
-                       "does not exist.")
-        principal = str(props.get("principalId") or "").lower()
-        ident = self.state.find_identity(principal)
-        if not principal or ident is None or ident["object_id"] != principal:
-            raise _bad("PrincipalNotFound",
-                       f"Principal {principal.replace('-', '')} does not exist in the directory "
-                       f"{vault['tenant_id']}. Check that you have the correct principal ID. If you are creating "
-                       "this principal and then immediately assigning a role, this error might be related to a "
-                       "replication delay. In this case, set the role assignment principalType property to a value, "
-                       "such as ServicePrincipal, User, or Group.  See https://aka.ms/docs-principaltype")
-        if not re.match(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$", name):
-            raise _bad("InvalidRoleAssignmentId",
-                       f"The role assignment ID '{name}' is not valid. The role assignment ID must be a GUID.")
-        if found:
-            a = found[0]
-            if (a["principal_id"], a["role_definition_id"], a["scope"].lower()) != (principal, role, norm.lower()):
-                raise ServiceError(400, "RoleAssignmentUpdateNotPermitted",
-                                   "Tenant ID, application ID, principal ID, and scope are not allowed to be updated.")
-            return json_response(201, self._assignment_json(vault, a))
-        for a in vault["role_assignments"]:
-            if (a["principal_id"], a["role_definition_id"], a["scope"].lower()) == (principal, role, norm.lower()):
-                raise ServiceError(409, "RoleAssignmentExists", "The role assignment already exists.")
-        a = {"id": name.lower(), "principal_id": principal, "role_definition_id": role, "scope": norm,
-             "principal_type": props.get("principalType") or "ServicePrincipal",
-             "created_on": _now_iso(), "created_by": claims.get("oid"), "description": props.get("description")}
-        vault["role_assignments"].append(a)
-        self.state.save()
-        return json_response(201, self._assignment_json(vault, a))
-
-    def _list_assignments(self, req, scope):
-        flt = (req.query.get("$filter") or "").strip()
-        at_scope = flt.lower() == "atscope()"
-        pm = re.match(r"^(?:assignedTo|principalId\s+eq)\s*\(?\s*'([^']*)'\s*\)?$", flt, re.I)
-        if flt and not at_scope and not pm:
-            raise _bad("UnsupportedQuery", f"The filter '{flt}' is not supported.")
-        scope_l = scope.lower().rstrip("/")
-        out = []
-        for vault in self.state.doc["vaults"].values():
-            for a in vault.get("role_assignments", []):
-                s = a["scope"].lower()
-                above = scope_l == s or scope_l.startswith(s + "/")
-                below = s.startswith(scope_l + "/")
-                if not (above or (below and not at_scope)):
-                    continue
-                if pm and a["principal_id"] != pm.group(1).lower():
-                    continue
-                out.append(self._assignment_json(vault, a))
-        return json_response(200, {"value": out})
 
     # ---- Cognitive Services accounts ------------------------------------------------
 
