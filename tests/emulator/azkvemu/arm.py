@@ -15,13 +15,15 @@ Errors use ARM's envelope {"error": {"code", "message"}}. Any valid ARM token is
 allowed to do anything (control-plane RBAC of the caller is not emulated).
 """
 
+import copy
 import datetime
 import json
 import re
 from urllib.parse import unquote
 
-from . import authz
+from . import cmkrules
 from .arm_authz import AuthorizationApi
+from .foundrykeys import FoundryKeys, KeyInaccessible
 from .httpmsg import Response, ServiceError, json_response
 from .state import StateError, canonical_permissions, vault_resource_id
 from .tokens import TokenError
@@ -63,9 +65,10 @@ def _bad(code, message):
 
 
 class ArmService(AuthorizationApi):
-    def __init__(self, state, tokens):
+    def __init__(self, state, tokens, foundry_keys=None):
         self.state = state
         self.tokens = tokens
+        self.foundry_keys = foundry_keys or FoundryKeys(state)
         self.routes = [
             ("GET", _VAULT_LIST, self._list_vaults),
             ("GET", _VAULT, self._get_vault),
@@ -405,15 +408,15 @@ class ArmService(AuthorizationApi):
         return out
 
     def _check_encryption(self, rec, enc):
-        """Foundry CMK rules: keySource values, no way back to Microsoft-managed keys, the key exists."""
+        """Foundry CMK rules (cmkrules.py), all checked before anything changes."""
         if enc is None:
             return None
         source = enc.get("keySource")
         if source not in ("Microsoft.KeyVault", "Microsoft.CognitiveServices"):
             raise _bad("InvalidKeySource", f"The keySource '{source}' is not valid. Valid values are "
                                            "'Microsoft.CognitiveServices' and 'Microsoft.KeyVault'.")
-        current = (rec.get("encryption") or {}).get("keySource")
-        if current == "Microsoft.KeyVault" and source == "Microsoft.CognitiveServices":
+        current = rec.get("encryption") or {}
+        if current.get("keySource") == "Microsoft.KeyVault" and source == "Microsoft.CognitiveServices":
             # Wording is the emulator's: Azure refuses reverting CMK to Microsoft-managed keys.
             raise _bad("CustomerManagedKeyCannotBeReverted",
                        "Encryption with a customer-managed key cannot be changed back to Microsoft-managed keys "
@@ -429,42 +432,19 @@ class ArmService(AuthorizationApi):
         vault = self.state.get_vault(m.group(1)) if m else None
         if vault is None:
             raise _bad("KeyVaultNotFound", f"The key vault '{kvp['keyVaultUri']}' was not found.")
-        entry = vault["keys"].get(kvp["keyName"].lower())
-        if entry is None or (kvp.get("keyVersion") and kvp["keyVersion"] not in entry["versions"]):
-            raise _bad("KeyNotFound", f"The key '{kvp['keyName']}' (version '{kvp.get('keyVersion') or ''}') "
-                                      f"was not found in key vault '{kvp['keyVaultUri']}'.")
-        self._check_key_access(rec, vault, kvp)
+        bound = (current.get("keyVaultProperties") or {}).get("keyVaultUri")
+        if current.get("keySource") == "Microsoft.KeyVault" and bound:
+            cmkrules.check_same_vault(bound.split("//", 1)[-1].split(".", 1)[0], vault["name"])
+        ident = cmkrules.resolve_identity(self.state, rec.get("identity"), kvp.get("identityClientId"))
+        cmkrules.check_vault(vault, rec["location"], ident)
+        cmkrules.check_key(vault, kvp["keyName"], kvp.get("keyVersion"))
+        cmkrules.check_grant(self.state, vault, ident, kvp["keyName"])
         out = {"keyName": kvp["keyName"], "keyVaultUri": kvp["keyVaultUri"]}
         if kvp.get("keyVersion"):
             out["keyVersion"] = kvp["keyVersion"]
         if kvp.get("identityClientId"):
             out["identityClientId"] = kvp["identityClientId"]
         return {"keySource": source, "keyVaultProperties": out}
-
-    def _check_key_access(self, rec, vault, kvp):
-        """The account's identity (identityClientId's, else the system-assigned one) must hold
-        get, wrapKey and unwrapKey on the key before CMK is bound (the order people get wrong)."""
-        ident = rec.get("identity") or {}
-        if kvp.get("identityClientId"):
-            mi = self.state.find_identity(kvp["identityClientId"])
-            assigned = {v["client_id"] for v in (ident.get("user_assigned") or {}).values()}
-            if mi is None or mi["client_id"] not in assigned:
-                raise _bad("InvalidIdentityClientId",
-                           f"The identity '{kvp['identityClientId']}' is not a user-assigned identity of the account.")
-            oid, appid = mi["object_id"], mi["client_id"]
-        elif ident.get("principal_id"):
-            oid, appid = ident["principal_id"], ident.get("client_id")
-        else:
-            raise _bad("MissingIdentity", "A customer-managed key needs a managed identity on the account "
-                                          "(identity.type SystemAssigned, or UserAssigned with identityClientId).")
-        claims = {"oid": oid, "appid": appid, "iss": f"https://sts.windows.net/{vault['tenant_id']}/"}
-        for permission in ("get", "wrapKey", "unwrapKey"):
-            try:
-                authz.check(vault, claims, permission, kvp["keyName"])
-            except ServiceError as err:
-                raise _bad("KeyVaultAccessForbidden",
-                           f"The account's managed identity cannot use the key '{kvp['keyName']}' "
-                           f"(needs get, wrapKey and unwrapKey): {err.message}") from None
 
     def _put_account(self, req, claims, body, sub, rg, name):
         table = self._accounts()
@@ -479,17 +459,25 @@ class ArmService(AuthorizationApi):
                    "created_at": _now_iso(), "custom_subdomain": None, "encryption": None, "identity": None}
         else:
             rec = self._find(table, "Microsoft.CognitiveServices/accounts", sub, rg, name)
-        self._update_account(rec, body, claims)
+        rec = self._update_account(rec, body, claims)
         table[name.lower()] = rec
         self.state.save()
         return json_response(201 if created else 200, self._account_json(rec))
 
     def _update_account(self, rec, body, claims):
+        """The account as it will be after the request, or an error with the account unchanged."""
+        rec = copy.deepcopy(rec)
         props = body.get("properties") or {}
         if "identity" in body:
             self._set_identity(rec, body["identity"], claims.get("tid"))
         if "encryption" in props:
             rec["encryption"] = self._check_encryption(rec, props["encryption"])
+            try:
+                # The service wraps the account's data key with the key version now bound.
+                self.foundry_keys.ensure_current(rec)
+            except KeyInaccessible as err:
+                raise _bad("KeyVaultAccessForbidden", f"The account cannot wrap its data key with the key: "
+                                                      f"{err.reason}: {err.message}") from None
         if props.get("customSubDomainName"):
             rec["custom_subdomain"] = props["customSubDomainName"]
         if props.get("publicNetworkAccess"):
@@ -500,6 +488,7 @@ class ArmService(AuthorizationApi):
             rec["tags"] = body.get("tags") or {}
         # The service's etag form: W/"datetime'2017-04-10T07%3A46%3A21.5618831Z'"
         rec["etag"] = "W/\"datetime'" + _now_iso().replace(":", "%3A") + "'\""
+        return rec
 
     def _get_account(self, req, claims, body, sub, rg, name):
         return json_response(200, self._account_json(
@@ -507,7 +496,8 @@ class ArmService(AuthorizationApi):
 
     def _patch_account(self, req, claims, body, sub, rg, name):
         rec = self._find(self._accounts(), "Microsoft.CognitiveServices/accounts", sub, rg, name)
-        self._update_account(rec, body, claims)
+        rec = self._update_account(rec, body, claims)
+        self._accounts()[name.lower()] = rec
         op = new_uuid()
         # The change is applied at once; the operation is already done when first polled.
         self.state.doc.setdefault("operations", {})[op] = {"status": "Succeeded", "start": _now_iso(),
