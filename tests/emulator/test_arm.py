@@ -376,19 +376,87 @@ class WorkspaceTests(unittest.TestCase):
         enc = {"status": "Enabled", "keyVaultProperties": {
             "keyVaultArmId": vault_path("armkv"), "keyIdentifier": "https://armkv.vault.azure.net/keys/cmk",
             "identityClientId": ""}}
-        r = arm("PUT", self.path("hub1"), {"location": "eastus", "identity": {"type": "SystemAssigned"},
+        r = arm("PUT", self.path("hub1"), {"location": "eastus", "kind": "Hub", "identity": {"type": "SystemAssigned"},
                                            "properties": {"encryption": enc}}, api=ML_API)
         self.assertEqual(r.status, 201, r)
         got = arm("GET", self.path("hub1"), api=ML_API).json
         self.assertEqual(got["properties"]["encryption"]["keyVaultProperties"]["keyIdentifier"],
                          "https://armkv.vault.azure.net/keys/cmk")
-        enc2 = dict(enc, keyVaultProperties=dict(enc["keyVaultProperties"],
-                                                 keyIdentifier="https://armkv.vault.azure.net/keys/other"))
-        r = arm("PUT", self.path("hub1"), {"location": "eastus", "properties": {"encryption": enc2}}, api=ML_API)
-        self.assertEqual(r.status, 400, r)
-        self.assertEqual(r.json["error"]["code"], "EncryptionCannotBeUpdated")
+        r = arm("PUT", self.path("hub1"), {"location": "eastus", "properties": {"encryption": {"status": "Disabled"}}},
+                api=ML_API)
+        self.assertEqual((r.status, r.json["error"]["code"]), (400, "EncryptionCannotBeUpdated"), r)
         r = arm("PUT", self.path("hub1"), {"location": "eastus", "tags": {"a": "b"}}, api=ML_API)
         self.assertEqual(r.status, 200, r)
+        # Microsoft-managed at creation: no way to CMK later
+        r = arm("PUT", self.path("plainws"), {"location": "eastus"}, api=ML_API)
+        self.assertEqual(r.status, 201, r)
+        r = arm("PATCH", self.path("plainws"), {"properties": {"encryption": enc}}, api=ML_API)
+        self.assertEqual((r.status, r.json["error"]["code"]), (400, "EncryptionCannotBeUpdated"), r)
+        self.assertNotIn("encryption", arm("GET", self.path("plainws"), api=ML_API).json["properties"])
+
+    def test_rotation_same_vault_with_grant(self):
+        EMU.admin("create-key", "--vault", "armkv", "--name", "wsrot1")
+        v2 = EMU.admin("create-key", "--vault", "armkv", "--name", "wsrot2")["key"]["kid"].rsplit("/", 1)[1]
+        enc = {"status": "Enabled", "keyVaultProperties": {
+            "keyVaultArmId": vault_path("armkv"), "keyIdentifier": "https://armkv.vault.azure.net/keys/wsrot1"}}
+        r = arm("PUT", self.path("hubrot"), {"location": "eastus", "kind": "Hub",
+                                             "identity": {"type": "SystemAssigned"},
+                                             "properties": {"encryption": enc}}, api=ML_API)
+        self.assertEqual(r.status, 201, r)
+        principal = r.json["identity"]["principalId"]
+        new_kid = f"https://armkv.vault.azure.net/keys/wsrot2/{v2}"
+        patch = {"properties": {"encryption": {"keyVaultProperties": {"keyIdentifier": new_kid}}}}
+        # rotation checks the workspace identity's grant
+        r = arm("PATCH", self.path("hubrot"), patch, api=ML_API)
+        self.assertEqual((r.status, r.json["error"]["code"]), (400, "KeyVaultAccessForbidden"), r)
+        EMU.admin("set-policy", "--vault", "armkv", "--identity", principal, "--keys", "get,wrapKey,unwrapKey")
+        r = arm("PATCH", self.path("hubrot"), patch, api=ML_API)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json["properties"]["encryption"]["keyVaultProperties"]["keyIdentifier"], new_kid)
+        self.assertEqual(r.json["properties"]["encryption"]["status"], "Enabled")
+        # a missing key, and another vault, are refused; the key stays as it was
+        r = arm("PATCH", self.path("hubrot"), {"properties": {"encryption": {"keyVaultProperties": {
+            "keyIdentifier": "https://armkv.vault.azure.net/keys/nokey"}}}}, api=ML_API)
+        self.assertEqual((r.status, r.json["error"]["code"]), (400, "KeyNotFound"), r)
+        other = dict(enc["keyVaultProperties"], keyVaultArmId=vault_path("armrbac"),
+                     keyIdentifier="https://armrbac.vault.azure.net/keys/cmk")
+        r = arm("PUT", self.path("hubrot"), {"location": "eastus", "properties": {"encryption": {
+            "status": "Enabled", "keyVaultProperties": other}}}, api=ML_API)
+        self.assertEqual((r.status, r.json["error"]["code"]), (400, "KeyVaultCannotBeChanged"), r)
+        got = arm("GET", self.path("hubrot"), api=ML_API).json["properties"]["encryption"]
+        self.assertEqual(got["keyVaultProperties"]["keyIdentifier"], new_kid)
+
+    def test_project_inherits_hub_encryption(self):
+        enc = {"status": "Enabled", "keyVaultProperties": {
+            "keyVaultArmId": vault_path("armkv"), "keyIdentifier": "https://armkv.vault.azure.net/keys/cmk"}}
+        r = arm("PUT", self.path("hubp"), {"location": "eastus", "kind": "Hub",
+                                           "properties": {"encryption": enc}}, api=ML_API)
+        self.assertEqual(r.status, 201, r)
+        r = arm("PUT", self.path("proj-p"), {"location": "eastus", "kind": "Project",
+                                             "properties": {"hubResourceId": self.path("hubp")}}, api=ML_API)
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(r.json["properties"]["encryption"]["keyVaultProperties"]["keyIdentifier"],
+                         enc["keyVaultProperties"]["keyIdentifier"])
+        self.assertEqual(r.json["properties"]["hubResourceId"], self.path("hubp"))
+        r = arm("PATCH", self.path("proj-p"), {"properties": {"encryption": {"keyVaultProperties": {
+            "keyIdentifier": "https://armkv.vault.azure.net/keys/other"}}}}, api=ML_API)
+        self.assertEqual((r.status, r.json["error"]["code"]), (400, "ProjectEncryptionInheritedFromHub"), r)
+        r = arm("PUT", self.path("proj-q"), {"location": "eastus", "kind": "Project",
+                                             "properties": {"hubResourceId": self.path("nohub")}}, api=ML_API)
+        self.assertEqual((r.status, r.json["error"]["code"]), (400, "HubNotFound"), r)
+
+    def test_user_assigned_identity_checked_at_creation(self):
+        uai = f"/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/ws-uai"
+        mi = EMU.admin("add-identity", "--name", "ws-uai", "--managed")
+        enc = {"status": "Enabled", "identity": {"userAssignedIdentity": uai}, "keyVaultProperties": {
+            "keyVaultArmId": vault_path("armkv"), "keyIdentifier": "https://armkv.vault.azure.net/keys/cmk"}}
+        body = {"location": "eastus", "identity": {"type": "UserAssigned", "userAssignedIdentities": {uai: {}}},
+                "properties": {"encryption": enc}}
+        r = arm("PUT", self.path("hubuai"), body, api=ML_API)
+        self.assertEqual((r.status, r.json["error"]["code"]), (400, "KeyVaultAccessForbidden"), r)
+        self.assertEqual(arm("GET", self.path("hubuai"), api=ML_API).status, 404)
+        EMU.admin("set-policy", "--vault", "armkv", "--identity", mi["object_id"], "--keys", "get,wrapKey,unwrapKey")
+        self.assertEqual(arm("PUT", self.path("hubuai"), body, api=ML_API).status, 201)
 
     def test_admin_workspace(self):
         ws = EMU.admin("add-workspace", "--name", "proj1", "--key-vault-arm-id", vault_path("armkv"),

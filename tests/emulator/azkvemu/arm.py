@@ -1,15 +1,18 @@
 """Emulated Azure Resource Manager (management.azure.com): the control-plane calls
 an admin CMK utility and the ARM SDKs make.
 
-  Microsoft.KeyVault/vaults                 GET, PUT, PATCH (the emulator's vaults)
+  Microsoft.KeyVault/vaults                 GET, PUT, PATCH (the emulator's vaults); list per
+                                            subscription or resource group
   .../vaults/{v}/accessPolicies/{add|replace|remove}   PUT (same state as the data plane's policies)
   {scope}/providers/Microsoft.Authorization/roleAssignments[/{name}]  PUT, GET, DELETE, list
-                                            (scope: a vault or a key in it; feeds Key Vault RBAC)
-  {scope}/providers/Microsoft.Authorization/roleDefinitions[/{id}]     GET, list (built-in Key Vault roles)
+                                            (arm_authz.py; scope: subscription, resource group,
+                                            vault or key; feeds Key Vault RBAC)
+  {scope}/providers/Microsoft.Authorization/roleDefinitions[/{id}]     GET, list (built-in roles)
   Microsoft.CognitiveServices/accounts      GET, PUT, PATCH (PATCH is a long-running operation:
-                                            202 + Azure-AsyncOperation + Location)
+                                            202 + Azure-AsyncOperation + Location); CMK rules in
+                                            cmkrules.py, the account's data key in foundrykeys.py
   .../locations/{l}/operationResults/{id}   GET (operation status)
-  Microsoft.MachineLearningServices/workspaces  GET, PUT
+  Microsoft.MachineLearningServices/workspaces  GET, PUT, PATCH (arm_ml.py)
 
 Errors use ARM's envelope {"error": {"code", "message"}}. Any valid ARM token is
 allowed to do anything (control-plane RBAC of the caller is not emulated).
@@ -23,6 +26,7 @@ from urllib.parse import unquote
 
 from . import cmkrules
 from .arm_authz import AuthorizationApi
+from .arm_ml import WorkspaceApi
 from .foundrykeys import FoundryKeys, KeyInaccessible
 from .httpmsg import Response, ServiceError, json_response
 from .state import StateError, canonical_permissions, vault_resource_id
@@ -64,7 +68,7 @@ def _bad(code, message):
     return ServiceError(400, code, message)
 
 
-class ArmService(AuthorizationApi):
+class ArmService(AuthorizationApi, WorkspaceApi):
     def __init__(self, state, tokens, foundry_keys=None):
         self.state = state
         self.tokens = tokens
@@ -80,6 +84,7 @@ class ArmService(AuthorizationApi):
             ("PATCH", _ACCOUNT, self._patch_account),
             ("GET", _WORKSPACE, self._get_workspace),
             ("PUT", _WORKSPACE, self._put_workspace),
+            ("PATCH", _WORKSPACE, self._patch_workspace),
             ("GET", _OPERATION, self._get_operation),
         ]
 
@@ -542,79 +547,3 @@ class ArmService(AuthorizationApi):
             if kind == "account":
                 return {"value": [self._account_json(r) for r in self._accounts().values()]}
             return {"value": [self._workspace_json(r) for r in self._workspaces().values()]}
-
-    # ---- Machine Learning workspaces ------------------------------------------------
-
-    def _workspaces(self):
-        return self.state.doc.setdefault("workspaces", {})
-
-    def _ws_encryption(self, enc):
-        if not enc:
-            return None
-        kvp = enc.get("keyVaultProperties") or {}
-        if enc.get("status") not in ("Enabled", "Disabled"):
-            raise _bad("InvalidEncryptionStatus", "encryption.status must be 'Enabled' or 'Disabled'.")
-        if enc["status"] == "Enabled" and (not kvp.get("keyVaultArmId") or not kvp.get("keyIdentifier")):
-            raise _bad("InvalidKeyVaultProperties", "encryption.keyVaultProperties.keyVaultArmId and keyIdentifier "
-                                                    "are required when encryption is Enabled.")
-        out = {"status": enc["status"],
-               "keyVaultProperties": {k: kvp[k] for k in ("keyVaultArmId", "keyIdentifier", "identityClientId")
-                                      if kvp.get(k)}}
-        if enc.get("identity"):
-            out["identity"] = {"userAssignedIdentity": enc["identity"].get("userAssignedIdentity")}
-        return out
-
-    def _workspace_json(self, rec):
-        props = {"provisioningState": "Succeeded", "workspaceId": rec["workspace_id"],
-                 "friendlyName": rec.get("friendly_name") or rec["name"], "hbiWorkspace": False,
-                 "publicNetworkAccess": "Enabled", "creationTime": rec["created_at"]}
-        if rec.get("encryption"):
-            props["encryption"] = rec["encryption"]
-        for k in ("keyVault", "storageAccount", "applicationInsights", "containerRegistry", "description"):
-            if rec.get(k):
-                props[k] = rec[k]
-        out = {"id": (f"/subscriptions/{rec['subscription_id']}/resourceGroups/{rec['resource_group']}"
-                      f"/providers/Microsoft.MachineLearningServices/workspaces/{rec['name']}"),
-               "name": rec["name"], "type": "Microsoft.MachineLearningServices/workspaces",
-               "location": rec["location"], "kind": rec.get("kind", "Default"), "tags": rec.get("tags", {}),
-               "sku": {"name": "Basic", "tier": "Basic"}, "properties": props,
-               "systemData": {"createdAt": rec["created_at"], "lastModifiedAt": _now_iso()}}
-        ident = self._identity_json(rec)
-        if ident:
-            out["identity"] = ident
-        return out
-
-    def _get_workspace(self, req, claims, body, sub, rg, name):
-        return json_response(200, self._workspace_json(
-            self._find(self._workspaces(), "Microsoft.MachineLearningServices/workspaces", sub, rg, name)))
-
-    def _put_workspace(self, req, claims, body, sub, rg, name):
-        table = self._workspaces()
-        props = body.get("properties") or {}
-        rec = table.get(name.lower())
-        enc = self._ws_encryption(props.get("encryption"))
-        if rec is None:
-            if not body.get("location"):
-                raise _bad("LocationRequired", "The location property is required for this definition.")
-            rec = {"name": name, "subscription_id": sub, "resource_group": rg, "location": body["location"],
-                   "kind": body.get("kind") or "Default", "workspace_id": new_uuid(),
-                   "created_at": _now_iso(), "encryption": enc, "identity": None, "tags": {}}
-            status = 201
-        else:
-            rec = self._find(table, "Microsoft.MachineLearningServices/workspaces", sub, rg, name)
-            if enc != rec.get("encryption") and "encryption" in props:
-                # Wording is the emulator's: workspace CMK is fixed at creation in Azure.
-                raise _bad("EncryptionCannotBeUpdated",
-                           "The encryption settings of a workspace cannot be changed after it is created.")
-            status = 200
-        if "identity" in body:
-            self._set_identity(rec, body["identity"], claims.get("tid"))
-        for k in ("keyVault", "storageAccount", "applicationInsights", "containerRegistry", "description",
-                  "friendlyName"):
-            if props.get(k):
-                rec["friendly_name" if k == "friendlyName" else k] = props[k]
-        if "tags" in body:
-            rec["tags"] = body.get("tags") or {}
-        table[name.lower()] = rec
-        self.state.save()
-        return json_response(status, self._workspace_json(rec))
