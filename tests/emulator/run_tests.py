@@ -13,7 +13,7 @@ import sys
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SUITES = ["test_emulator", "test_recording_shapes", "test_arm"]
+SUITES = ["test_emulator", "test_recording_shapes", "test_arm", "test_foundry"]
 
 
 def main(argv):

@@ -124,6 +124,18 @@ class VaultTests(unittest.TestCase):
         self.assertEqual(r.status, 400, r)
         self.assertIn("irreversible", r.json["error"]["message"])
 
+    def test_list_vaults_in_subscription_and_resource_group(self):
+        for path in (f"/subscriptions/{SUB}/providers/Microsoft.KeyVault/vaults",
+                     f"/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.KeyVault/vaults"):
+            r = arm("GET", path)
+            self.assertEqual(r.status, 200, r)
+            by_uri = {v["properties"]["vaultUri"]: v["id"] for v in r.json["value"]}
+            self.assertEqual(by_uri["https://armkv.vault.azure.net/"], vault_path("armkv"))
+        r = arm("GET", f"/subscriptions/{SUB}/resourceGroups/other-rg/providers/Microsoft.KeyVault/vaults")
+        self.assertEqual((r.status, r.json["value"]), (200, []))
+        r = arm("GET", "/subscriptions/11111111-1111-1111-1111-111111111111/providers/Microsoft.KeyVault/vaults")
+        self.assertEqual(r.json["value"], [])
+
     def test_access_policy_add_replace_remove_feeds_data_plane(self):
         oid = W["app"]["object_id"]
         tid = W["tenant"]["tenant_id"]
@@ -216,6 +228,90 @@ class RoleTests(unittest.TestCase):
         self.assertEqual(r.json["error"]["code"], "RoleDefinitionDoesNotExist")
 
 
+class ScopeRoleTests(unittest.TestCase):
+    """Role assignments above the vault: subscription and resource group scope."""
+
+    def ra(self, scope, name):
+        return f"{scope}/providers/Microsoft.Authorization/roleAssignments/{name}"
+
+    def body(self, principal, role=CSEU):
+        return {"properties": {"roleDefinitionId": f"/subscriptions/{SUB}/providers/Microsoft.Authorization/"
+                               f"roleDefinitions/{role}", "principalId": principal}}
+
+    def wrap(self, tok):
+        return EMU.request("POST", vault_url("armrbac", "/keys/cmk/wrapkey"), token=tok,
+                           body={"alg": "RSA-OAEP", "value": "AAAA"})
+
+    def test_subscription_and_rg_scope_inherit_to_vault_keys(self):
+        ident = EMU.admin("add-identity", "--name", "inherit-sp")
+        kvtok = EMU.token(ident)
+        self.assertEqual(self.wrap(kvtok).status, 403)
+        for scope in (f"/subscriptions/{SUB}", f"/subscriptions/{SUB}/resourceGroups/{RG}"):
+            name = str(uuid.uuid4())
+            r = arm("PUT", self.ra(scope, name), self.body(ident["object_id"]), api=AUTHZ_API)
+            self.assertEqual(r.status, 201, r)
+            self.assertEqual(r.json["properties"]["scope"], scope)
+            self.assertEqual(r.json["id"], self.ra(scope, name))
+            self.assertEqual(self.wrap(kvtok).status, 200)
+            self.assertEqual(arm("GET", self.ra(scope, name), api=AUTHZ_API).status, 200)
+            # listed at key scope with a principal filter and with atScope(): inherited from above
+            key_scope = vault_path("armrbac") + "/keys/cmk"
+            for flt in (f"principalId%20eq%20'{ident['object_id']}'", "atScope()"):
+                got = arm("GET", f"{key_scope}/providers/Microsoft.Authorization/roleAssignments",
+                          api=AUTHZ_API, **{"$filter": flt}).json["value"]
+                self.assertIn(name, [a["name"] for a in got])
+            # the same grant again: conflict
+            r = arm("PUT", self.ra(scope, str(uuid.uuid4())), self.body(ident["object_id"]), api=AUTHZ_API)
+            self.assertEqual((r.status, r.json["error"]["code"]), (409, "RoleAssignmentExists"))
+            # DELETE by its full id
+            r = EMU.request("DELETE", f"{ARM}{self.ra(scope, name)}?api-version={AUTHZ_API}",
+                            token=W["tok"])
+            self.assertEqual(r.status, 200, r)
+            self.assertEqual(arm("GET", self.ra(scope, name), api=AUTHZ_API).status, 404)
+            self.assertEqual(self.wrap(kvtok).status, 403)
+
+    def test_subscription_listing_includes_vault_assignments_below(self):
+        ident = EMU.admin("add-identity", "--name", "below-sp")
+        name = str(uuid.uuid4())
+        r = arm("PUT", self.ra(vault_path("armrbac"), name), self.body(ident["object_id"]), api=AUTHZ_API)
+        self.assertEqual(r.status, 201, r)
+        listing = f"/subscriptions/{SUB}/providers/Microsoft.Authorization/roleAssignments"
+        self.assertIn(name, [a["name"] for a in arm("GET", listing, api=AUTHZ_API).json["value"]])
+        names = [a["name"] for a in arm("GET", listing, api=AUTHZ_API, **{"$filter": "atScope()"}).json["value"]]
+        self.assertNotIn(name, names)
+        self.assertEqual(arm("DELETE", self.ra(vault_path("armrbac"), name), api=AUTHZ_API).status, 200)
+
+    def test_general_roles_have_no_data_actions(self):
+        ident = EMU.admin("add-identity", "--name", "owner-sp")
+        for role, rname in (("8e3af657-a8ff-443c-a75c-2fe8c4bcb635", "Owner"),
+                            ("b24988ac-6180-42a0-ab88-20f7382dd24c", "Contributor"),
+                            ("acdd72a7-3385-48ef-bd42-f606fba81ae7", "Reader"),
+                            ("18d7d88d-d35e-4fb5-a5c3-7773c20a72d9", "User Access Administrator")):
+            r = arm("GET", f"/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/{role}",
+                    api=AUTHZ_API)
+            self.assertEqual(r.status, 200, r)
+            self.assertEqual(r.json["properties"]["roleName"], rname)
+            self.assertEqual(r.json["properties"]["permissions"][0]["dataActions"], [])
+            self.assertTrue(r.json["properties"]["permissions"][0]["actions"])
+        r = arm("GET", f"/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/"
+                "b24988ac-6180-42a0-ab88-20f7382dd24c", api=AUTHZ_API)
+        self.assertIn("Microsoft.Authorization/*/Write", r.json["properties"]["permissions"][0]["notActions"])
+        # an Owner of the subscription holds no Key Vault data action
+        name = str(uuid.uuid4())
+        scope = f"/subscriptions/{SUB}"
+        r = arm("PUT", self.ra(scope, name), self.body(ident["object_id"], "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"),
+                api=AUTHZ_API)
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(self.wrap(EMU.token(ident)).status, 403)
+        arm("DELETE", self.ra(scope, name), api=AUTHZ_API)
+
+    def test_other_scopes_refused(self):
+        r = arm("PUT", self.ra(f"/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.Storage/"
+                               "storageAccounts/sa1", str(uuid.uuid4())), self.body(W["app"]["object_id"]),
+                api=AUTHZ_API)
+        self.assertEqual((r.status, r.json["error"]["code"]), (400, "InvalidScope"))
+
+
 class AccountTests(unittest.TestCase):
     def path(self, name):
         return f"/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.CognitiveServices/accounts/{name}"
@@ -280,19 +376,87 @@ class WorkspaceTests(unittest.TestCase):
         enc = {"status": "Enabled", "keyVaultProperties": {
             "keyVaultArmId": vault_path("armkv"), "keyIdentifier": "https://armkv.vault.azure.net/keys/cmk",
             "identityClientId": ""}}
-        r = arm("PUT", self.path("hub1"), {"location": "eastus", "identity": {"type": "SystemAssigned"},
+        r = arm("PUT", self.path("hub1"), {"location": "eastus", "kind": "Hub", "identity": {"type": "SystemAssigned"},
                                            "properties": {"encryption": enc}}, api=ML_API)
         self.assertEqual(r.status, 201, r)
         got = arm("GET", self.path("hub1"), api=ML_API).json
         self.assertEqual(got["properties"]["encryption"]["keyVaultProperties"]["keyIdentifier"],
                          "https://armkv.vault.azure.net/keys/cmk")
-        enc2 = dict(enc, keyVaultProperties=dict(enc["keyVaultProperties"],
-                                                 keyIdentifier="https://armkv.vault.azure.net/keys/other"))
-        r = arm("PUT", self.path("hub1"), {"location": "eastus", "properties": {"encryption": enc2}}, api=ML_API)
-        self.assertEqual(r.status, 400, r)
-        self.assertEqual(r.json["error"]["code"], "EncryptionCannotBeUpdated")
+        r = arm("PUT", self.path("hub1"), {"location": "eastus", "properties": {"encryption": {"status": "Disabled"}}},
+                api=ML_API)
+        self.assertEqual((r.status, r.json["error"]["code"]), (400, "EncryptionCannotBeUpdated"), r)
         r = arm("PUT", self.path("hub1"), {"location": "eastus", "tags": {"a": "b"}}, api=ML_API)
         self.assertEqual(r.status, 200, r)
+        # Microsoft-managed at creation: no way to CMK later
+        r = arm("PUT", self.path("plainws"), {"location": "eastus"}, api=ML_API)
+        self.assertEqual(r.status, 201, r)
+        r = arm("PATCH", self.path("plainws"), {"properties": {"encryption": enc}}, api=ML_API)
+        self.assertEqual((r.status, r.json["error"]["code"]), (400, "EncryptionCannotBeUpdated"), r)
+        self.assertNotIn("encryption", arm("GET", self.path("plainws"), api=ML_API).json["properties"])
+
+    def test_rotation_same_vault_with_grant(self):
+        EMU.admin("create-key", "--vault", "armkv", "--name", "wsrot1")
+        v2 = EMU.admin("create-key", "--vault", "armkv", "--name", "wsrot2")["key"]["kid"].rsplit("/", 1)[1]
+        enc = {"status": "Enabled", "keyVaultProperties": {
+            "keyVaultArmId": vault_path("armkv"), "keyIdentifier": "https://armkv.vault.azure.net/keys/wsrot1"}}
+        r = arm("PUT", self.path("hubrot"), {"location": "eastus", "kind": "Hub",
+                                             "identity": {"type": "SystemAssigned"},
+                                             "properties": {"encryption": enc}}, api=ML_API)
+        self.assertEqual(r.status, 201, r)
+        principal = r.json["identity"]["principalId"]
+        new_kid = f"https://armkv.vault.azure.net/keys/wsrot2/{v2}"
+        patch = {"properties": {"encryption": {"keyVaultProperties": {"keyIdentifier": new_kid}}}}
+        # rotation checks the workspace identity's grant
+        r = arm("PATCH", self.path("hubrot"), patch, api=ML_API)
+        self.assertEqual((r.status, r.json["error"]["code"]), (400, "KeyVaultAccessForbidden"), r)
+        EMU.admin("set-policy", "--vault", "armkv", "--identity", principal, "--keys", "get,wrapKey,unwrapKey")
+        r = arm("PATCH", self.path("hubrot"), patch, api=ML_API)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json["properties"]["encryption"]["keyVaultProperties"]["keyIdentifier"], new_kid)
+        self.assertEqual(r.json["properties"]["encryption"]["status"], "Enabled")
+        # a missing key, and another vault, are refused; the key stays as it was
+        r = arm("PATCH", self.path("hubrot"), {"properties": {"encryption": {"keyVaultProperties": {
+            "keyIdentifier": "https://armkv.vault.azure.net/keys/nokey"}}}}, api=ML_API)
+        self.assertEqual((r.status, r.json["error"]["code"]), (400, "KeyNotFound"), r)
+        other = dict(enc["keyVaultProperties"], keyVaultArmId=vault_path("armrbac"),
+                     keyIdentifier="https://armrbac.vault.azure.net/keys/cmk")
+        r = arm("PUT", self.path("hubrot"), {"location": "eastus", "properties": {"encryption": {
+            "status": "Enabled", "keyVaultProperties": other}}}, api=ML_API)
+        self.assertEqual((r.status, r.json["error"]["code"]), (400, "KeyVaultCannotBeChanged"), r)
+        got = arm("GET", self.path("hubrot"), api=ML_API).json["properties"]["encryption"]
+        self.assertEqual(got["keyVaultProperties"]["keyIdentifier"], new_kid)
+
+    def test_project_inherits_hub_encryption(self):
+        enc = {"status": "Enabled", "keyVaultProperties": {
+            "keyVaultArmId": vault_path("armkv"), "keyIdentifier": "https://armkv.vault.azure.net/keys/cmk"}}
+        r = arm("PUT", self.path("hubp"), {"location": "eastus", "kind": "Hub",
+                                           "properties": {"encryption": enc}}, api=ML_API)
+        self.assertEqual(r.status, 201, r)
+        r = arm("PUT", self.path("proj-p"), {"location": "eastus", "kind": "Project",
+                                             "properties": {"hubResourceId": self.path("hubp")}}, api=ML_API)
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(r.json["properties"]["encryption"]["keyVaultProperties"]["keyIdentifier"],
+                         enc["keyVaultProperties"]["keyIdentifier"])
+        self.assertEqual(r.json["properties"]["hubResourceId"], self.path("hubp"))
+        r = arm("PATCH", self.path("proj-p"), {"properties": {"encryption": {"keyVaultProperties": {
+            "keyIdentifier": "https://armkv.vault.azure.net/keys/other"}}}}, api=ML_API)
+        self.assertEqual((r.status, r.json["error"]["code"]), (400, "ProjectEncryptionInheritedFromHub"), r)
+        r = arm("PUT", self.path("proj-q"), {"location": "eastus", "kind": "Project",
+                                             "properties": {"hubResourceId": self.path("nohub")}}, api=ML_API)
+        self.assertEqual((r.status, r.json["error"]["code"]), (400, "HubNotFound"), r)
+
+    def test_user_assigned_identity_checked_at_creation(self):
+        uai = f"/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/ws-uai"
+        mi = EMU.admin("add-identity", "--name", "ws-uai", "--managed")
+        enc = {"status": "Enabled", "identity": {"userAssignedIdentity": uai}, "keyVaultProperties": {
+            "keyVaultArmId": vault_path("armkv"), "keyIdentifier": "https://armkv.vault.azure.net/keys/cmk"}}
+        body = {"location": "eastus", "identity": {"type": "UserAssigned", "userAssignedIdentities": {uai: {}}},
+                "properties": {"encryption": enc}}
+        r = arm("PUT", self.path("hubuai"), body, api=ML_API)
+        self.assertEqual((r.status, r.json["error"]["code"]), (400, "KeyVaultAccessForbidden"), r)
+        self.assertEqual(arm("GET", self.path("hubuai"), api=ML_API).status, 404)
+        EMU.admin("set-policy", "--vault", "armkv", "--identity", mi["object_id"], "--keys", "get,wrapKey,unwrapKey")
+        self.assertEqual(arm("PUT", self.path("hubuai"), body, api=ML_API).status, 201)
 
     def test_admin_workspace(self):
         ws = EMU.admin("add-workspace", "--name", "proj1", "--key-vault-arm-id", vault_path("armkv"),

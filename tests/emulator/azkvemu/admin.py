@@ -21,6 +21,9 @@ situation in one call. JSON in, JSON out; errors are {"error": {"code","message"
   GET    /_emulator/faults  POST {rule}  DELETE (clears all)       see faults.py
   GET    /_emulator/accounts                    POST {name, location?, kind?, identity?: "system",
                                                       resource_group?, subscription_id?}  (CognitiveServices)
+  GET    /_emulator/accounts/{a}/cmk          the account's customer-managed key as the service sees it:
+                                                {keySource, keyAccessible, keyVersionInUse, kid, error,
+                                                 wrappedVersions} (re-checked by unwrapping as its identity)
   PUT    /_emulator/imds                        {identity}   the identity IMDS answers for without a selector
   GET    /_emulator/workspaces                  POST {name, location?, resource_group?, encryption?}  (ML)
 """
@@ -82,6 +85,7 @@ class AdminService:
             ("DELETE", r"/faults", self._clear_faults),
             ("GET", r"/accounts", lambda req, body: self.arm.admin_list("account")),
             ("POST", r"/accounts", self._add_account),
+            ("GET", r"/accounts/(?P<a>[^/]+)/cmk", self._account_cmk),
             ("GET", r"/workspaces", lambda req, body: self.arm.admin_list("workspace")),
             ("POST", r"/workspaces", self._add_workspace),
             ("PUT", r"/imds", self._set_imds),
@@ -265,6 +269,13 @@ class AdminService:
         if body.get("identity") in ("system", "SystemAssigned"):
             arm_body["identity"] = {"type": "SystemAssigned"}
         return self.arm.admin_put("account", arm_body, body.get("tenant"))
+
+    def _account_cmk(self, req, body, a):
+        with self.state.lock:
+            rec = self.state.doc.get("accounts", {}).get(a.lower())
+            if rec is None:
+                raise StateError(f"unknown account '{a}'", 404)
+            return self.arm.foundry_keys.status(rec)
 
     def _set_imds(self, req, body):
         ident = self.state.find_identity(body.get("identity", ""))

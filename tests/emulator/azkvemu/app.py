@@ -11,6 +11,8 @@ from .imds import ImdsService
 from .certs import ensure_certificates
 from .entra import EntraService
 from .faults import FaultInjector
+from .foundry import FoundryService
+from .foundrykeys import FoundryKeys
 from .keyvault import KeyVaultService
 from .router import Router
 from .server import EmulatorServer, log, make_tls_context
@@ -37,7 +39,8 @@ def serve(state_dir, host="127.0.0.1", port=0, localhost_vault=None,
 
     tokens = TokenService(state)
     faults = FaultInjector()
-    arm = ArmService(state, tokens)
+    foundry_keys = FoundryKeys(state)
+    arm = ArmService(state, tokens, foundry_keys)
     router = Router(
         state,
         keyvault=KeyVaultService(state, tokens, authority_host),
@@ -47,6 +50,7 @@ def serve(state_dir, host="127.0.0.1", port=0, localhost_vault=None,
         localhost_vault=localhost_vault,
         arm=arm,
         imds=ImdsService(state, tokens),
+        foundry=FoundryService(state, tokens, foundry_keys),
     )
     server = EmulatorServer(host, port, make_tls_context(paths["cert_file"], paths["key_file"], router), router)
     actual_port = server.server_address[1]

@@ -1,26 +1,33 @@
 """Emulated Azure Resource Manager (management.azure.com): the control-plane calls
 an admin CMK utility and the ARM SDKs make.
 
-  Microsoft.KeyVault/vaults                 GET, PUT, PATCH (the emulator's vaults)
+  Microsoft.KeyVault/vaults                 GET, PUT, PATCH (the emulator's vaults); list per
+                                            subscription or resource group
   .../vaults/{v}/accessPolicies/{add|replace|remove}   PUT (same state as the data plane's policies)
   {scope}/providers/Microsoft.Authorization/roleAssignments[/{name}]  PUT, GET, DELETE, list
-                                            (scope: a vault or a key in it; feeds Key Vault RBAC)
-  {scope}/providers/Microsoft.Authorization/roleDefinitions[/{id}]     GET, list (built-in Key Vault roles)
+                                            (arm_authz.py; scope: subscription, resource group,
+                                            vault or key; feeds Key Vault RBAC)
+  {scope}/providers/Microsoft.Authorization/roleDefinitions[/{id}]     GET, list (built-in roles)
   Microsoft.CognitiveServices/accounts      GET, PUT, PATCH (PATCH is a long-running operation:
-                                            202 + Azure-AsyncOperation + Location)
+                                            202 + Azure-AsyncOperation + Location); CMK rules in
+                                            cmkrules.py, the account's data key in foundrykeys.py
   .../locations/{l}/operationResults/{id}   GET (operation status)
-  Microsoft.MachineLearningServices/workspaces  GET, PUT
+  Microsoft.MachineLearningServices/workspaces  GET, PUT, PATCH (arm_ml.py)
 
 Errors use ARM's envelope {"error": {"code", "message"}}. Any valid ARM token is
 allowed to do anything (control-plane RBAC of the caller is not emulated).
 """
 
+import copy
 import datetime
 import json
 import re
 from urllib.parse import unquote
 
-from . import authz
+from . import cmkrules
+from .arm_authz import AuthorizationApi
+from .arm_ml import WorkspaceApi
+from .foundrykeys import FoundryKeys, KeyInaccessible
 from .httpmsg import Response, ServiceError, json_response
 from .state import StateError, canonical_permissions, vault_resource_id
 from .tokens import TokenError
@@ -32,38 +39,13 @@ DEFAULT_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
 
 _SUB = r"/subscriptions/(?P<sub>[^/]+)/resourcegroups/(?P<rg>[^/]+)/providers"
 _VAULT = _SUB + r"/microsoft\.keyvault/vaults/(?P<name>[^/]+)"
+_VAULT_LIST = r"/subscriptions/(?P<sub>[^/]+)(?:/resourcegroups/(?P<rg>[^/]+))?/providers/microsoft\.keyvault/vaults"
 _ACCOUNT = _SUB + r"/microsoft\.cognitiveservices/accounts/(?P<name>[^/]+)"
 _WORKSPACE = _SUB + r"/microsoft\.machinelearningservices/workspaces/(?P<name>[^/]+)"
 _OPERATION = (r"/subscriptions/(?P<sub>[^/]+)/providers/(?P<provider>[^/]+)/locations/(?P<loc>[^/]+)"
               r"/(?P<what>operationstatuses|operationresults)/(?P<op>[^/]+)")
 _AUTHZ = r"(?P<scope>.*?)/providers/microsoft\.authorization/(?P<kind>roleassignments|roledefinitions)(?:/(?P<name>[^/]+))?"
 
-# Control-plane actions of the built-in Key Vault roles (data actions are in authz.BUILTIN_ROLES).
-ROLE_ACTIONS = {
-    "00482a5a-887f-4fb3-b363-3b7fe8e74483": [
-        "Microsoft.Authorization/*/read", "Microsoft.Insights/alertRules/*", "Microsoft.Resources/deployments/*",
-        "Microsoft.Resources/subscriptions/resourceGroups/read", "Microsoft.Support/*",
-        "Microsoft.KeyVault/checkNameAvailability/read", "Microsoft.KeyVault/deletedVaults/read",
-        "Microsoft.KeyVault/locations/*/read", "Microsoft.KeyVault/vaults/*/read",
-        "Microsoft.KeyVault/operations/read"],
-    "14b46e9e-c2b7-41b4-b07b-48a6ebf60603": [
-        "Microsoft.Authorization/*/read", "Microsoft.Insights/alertRules/*", "Microsoft.Resources/deployments/*",
-        "Microsoft.Resources/subscriptions/resourceGroups/read", "Microsoft.Support/*",
-        "Microsoft.KeyVault/checkNameAvailability/read", "Microsoft.KeyVault/deletedVaults/read",
-        "Microsoft.KeyVault/locations/*/read", "Microsoft.KeyVault/vaults/*/read",
-        "Microsoft.KeyVault/operations/read"],
-    "e147488a-f6f5-4113-8e2d-b22465e65bf6": [
-        "Microsoft.EventGrid/eventSubscriptions/write", "Microsoft.EventGrid/eventSubscriptions/read",
-        "Microsoft.EventGrid/eventSubscriptions/delete"],
-    "12338af0-0e69-4776-bea7-57ae8d297424": [],
-    "08bbd89e-9f13-488c-ac41-acfcb10c90ab": [],
-    "21090545-7ca7-4776-b22c-e363652d74d2": [
-        "Microsoft.Authorization/*/read", "Microsoft.Insights/alertRules/*", "Microsoft.Resources/deployments/*",
-        "Microsoft.Resources/subscriptions/resourceGroups/read", "Microsoft.Support/*",
-        "Microsoft.KeyVault/checkNameAvailability/read", "Microsoft.KeyVault/deletedVaults/read",
-        "Microsoft.KeyVault/locations/*/read", "Microsoft.KeyVault/vaults/*/read",
-        "Microsoft.KeyVault/operations/read"],
-}
 _EPOCH = "2020-01-01T00:00:00.0000000Z"
 
 
@@ -86,11 +68,13 @@ def _bad(code, message):
     return ServiceError(400, code, message)
 
 
-class ArmService:
-    def __init__(self, state, tokens):
+class ArmService(AuthorizationApi, WorkspaceApi):
+    def __init__(self, state, tokens, foundry_keys=None):
         self.state = state
         self.tokens = tokens
+        self.foundry_keys = foundry_keys or FoundryKeys(state)
         self.routes = [
+            ("GET", _VAULT_LIST, self._list_vaults),
             ("GET", _VAULT, self._get_vault),
             ("PUT", _VAULT, self._put_vault),
             ("PATCH", _VAULT, self._patch_vault),
@@ -100,6 +84,7 @@ class ArmService:
             ("PATCH", _ACCOUNT, self._patch_account),
             ("GET", _WORKSPACE, self._get_workspace),
             ("PUT", _WORKSPACE, self._put_workspace),
+            ("PATCH", _WORKSPACE, self._patch_workspace),
             ("GET", _OPERATION, self._get_operation),
         ]
 
@@ -162,7 +147,7 @@ class ArmService:
         for method, pattern, handler in self.routes:
             m = re.match("^" + pattern + "$", path, re.I)
             if m and method == req.method:
-                return handler(req, claims, self._body(req), **{k: unquote(v) for k, v in m.groupdict().items()})
+                return handler(req, claims, self._body(req), **{k: unquote(v) if v else v for k, v in m.groupdict().items()})
         raise ServiceError(404, "NotFound", f"The emulator has no ARM route for {req.method} {req.path}.")
 
     @staticmethod
@@ -298,6 +283,13 @@ class ArmService:
         self.state.save()
         return json_response(status, self._vault_json(vault))
 
+    def _list_vaults(self, req, claims, body, sub, rg=None):
+        """GET .../providers/Microsoft.KeyVault/vaults in a subscription or resource group."""
+        out = [self._vault_json(v) for v in self.state.doc["vaults"].values()
+               if v["kind"] == "vault" and v["subscription_id"].lower() == sub.lower()
+               and (rg is None or v["resource_group"].lower() == rg.lower())]
+        return json_response(200, {"value": sorted(out, key=lambda v: v["name"].lower())})
+
     def _patch_vault(self, req, claims, body, sub, rg, name):
         vault = self._find_vault(sub, rg, name)
         self._apply_vault_props(vault, body.get("properties") or {})
@@ -350,133 +342,6 @@ class ArmService:
             "type": "Microsoft.KeyVault/vaults/accessPolicies",
             "location": vault["location"],
             "properties": {"accessPolicies": (body.get("properties") or {}).get("accessPolicies") or []}})
-
-    # ---- Authorization ------------------------------------------------------------
-
-    def _scope_vault(self, scope):
-        """(vault, normalised scope) for a vault or key scope."""
-        m = re.match("^" + _VAULT + r"(?:/keys/(?P<key>[^/]+))?$", scope, re.I)
-        if not m:
-            raise _bad("InvalidScope" if scope else "MissingSubscription",
-                       f"The emulator serves role assignments at Key Vault vault or key scope only, not '{scope}'.")
-        vault = self._find_vault(m.group("sub"), m.group("rg"), unquote(m.group("name")))
-        return vault, authz.key_scope(vault, unquote(m.group("key")) if m.group("key") else None)
-
-    def _role_def_id(self, vault_or_sub, role_id):
-        sub = vault_or_sub if isinstance(vault_or_sub, str) else vault_or_sub["subscription_id"]
-        return f"/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{role_id}"
-
-    def _assignment_json(self, vault, a):
-        return {"id": f"{a['scope']}/providers/Microsoft.Authorization/roleAssignments/{a['id']}",
-                "type": "Microsoft.Authorization/roleAssignments", "name": a["id"],
-                "properties": {"roleDefinitionId": self._role_def_id(vault, a["role_definition_id"]),
-                               "principalId": a["principal_id"],
-                               "principalType": a.get("principal_type", "ServicePrincipal"),
-                               "scope": a["scope"], "condition": None, "conditionVersion": None,
-                               "createdOn": a.get("created_on", _EPOCH), "updatedOn": a.get("created_on", _EPOCH),
-                               "createdBy": a.get("created_by"), "updatedBy": a.get("created_by"),
-                               "delegatedManagedIdentityResourceId": None, "description": a.get("description")}}
-
-    def _role_json(self, sub, role_id):
-        name, data_actions = authz.BUILTIN_ROLES[role_id]
-        return {"id": self._role_def_id(sub, role_id) if sub else
-                f"/providers/Microsoft.Authorization/roleDefinitions/{role_id}",
-                "name": role_id, "type": "Microsoft.Authorization/roleDefinitions",
-                "properties": {"roleName": name, "type": "BuiltInRole", "description": name,
-                               "assignableScopes": ["/"],
-                               "permissions": [{"actions": ROLE_ACTIONS.get(role_id, []), "notActions": [],
-                                                "dataActions": list(data_actions), "notDataActions": []}],
-                               "createdOn": _EPOCH, "updatedOn": _EPOCH, "createdBy": None, "updatedBy": None}}
-
-    def _authorization(self, req, claims, scope, kind, name):
-        kind = kind.lower()
-        if kind == "roledefinitions":
-            m = re.match(r"^/subscriptions/([^/]+)", scope, re.I)
-            sub = m.group(1) if m else None
-            if req.method != "GET":
-                raise ServiceError(405, "MethodNotAllowed", "Only built-in role definitions are emulated.")
-            if name:
-                role = authz.find_role(name)
-                if role is None:
-                    raise ServiceError(404, "RoleDefinitionDoesNotExist",
-                                       f"The specified role definition with ID '{name}' does not exist.")
-                return json_response(200, self._role_json(sub, role))
-            flt = req.query.get("$filter") or ""
-            fm = re.match(r"^\s*roleName\s+eq\s+'(.*)'\s*$", flt, re.I)
-            roles = [r for r in authz.BUILTIN_ROLES
-                     if not fm or authz.BUILTIN_ROLES[r][0].lower() == fm.group(1).lower()]
-            return json_response(200, {"value": [self._role_json(sub, r) for r in roles]})
-        if name is None:
-            if req.method != "GET":
-                raise ServiceError(405, "MethodNotAllowed", "The list of role assignments is read-only.")
-            return self._list_assignments(req, scope)
-        vault, norm = self._scope_vault(scope)
-        found = [a for a in vault["role_assignments"] if a["id"].lower() == name.lower()]
-        if req.method == "GET":
-            if not found or found[0]["scope"].lower() != norm.lower():
-                raise ServiceError(404, "RoleAssignmentNotFound", "The role assignment '%s' is not found." % name)
-            return json_response(200, self._assignment_json(vault, found[0]))
-        if req.method == "DELETE":
-            if not found:
-                return Response(204)
-            vault["role_assignments"].remove(found[0])
-            self.state.save()
-            return json_response(200, self._assignment_json(vault, found[0]))
-        if req.method != "PUT":
-            raise ServiceError(405, "MethodNotAllowed", f"{req.method} is not allowed here.")
-        props = self._body(req).get("properties") or {}
-        role = authz.find_role(props.get("roleDefinitionId") or "")
-        if role is None:
-            raise _bad("RoleDefinitionDoesNotExist",
-                       f"The specified role definition with ID '{props.get('roleDefinitionId', '').split('/')[-1]}' "
-                       "does not exist.")
-        principal = str(props.get("principalId") or "").lower()
-        ident = self.state.find_identity(principal)
-        if not principal or ident is None or ident["object_id"] != principal:
-            raise _bad("PrincipalNotFound",
-                       f"Principal {principal.replace('-', '')} does not exist in the directory "
-                       f"{vault['tenant_id']}. Check that you have the correct principal ID. If you are creating "
-                       "this principal and then immediately assigning a role, this error might be related to a "
-                       "replication delay. In this case, set the role assignment principalType property to a value, "
-                       "such as ServicePrincipal, User, or Group.  See https://aka.ms/docs-principaltype")
-        if not re.match(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$", name):
-            raise _bad("InvalidRoleAssignmentId",
-                       f"The role assignment ID '{name}' is not valid. The role assignment ID must be a GUID.")
-        if found:
-            a = found[0]
-            if (a["principal_id"], a["role_definition_id"], a["scope"].lower()) != (principal, role, norm.lower()):
-                raise ServiceError(400, "RoleAssignmentUpdateNotPermitted",
-                                   "Tenant ID, application ID, principal ID, and scope are not allowed to be updated.")
-            return json_response(201, self._assignment_json(vault, a))
-        for a in vault["role_assignments"]:
-            if (a["principal_id"], a["role_definition_id"], a["scope"].lower()) == (principal, role, norm.lower()):
-                raise ServiceError(409, "RoleAssignmentExists", "The role assignment already exists.")
-        a = {"id": name.lower(), "principal_id": principal, "role_definition_id": role, "scope": norm,
-             "principal_type": props.get("principalType") or "ServicePrincipal",
-             "created_on": _now_iso(), "created_by": claims.get("oid"), "description": props.get("description")}
-        vault["role_assignments"].append(a)
-        self.state.save()
-        return json_response(201, self._assignment_json(vault, a))
-
-    def _list_assignments(self, req, scope):
-        flt = (req.query.get("$filter") or "").strip()
-        at_scope = flt.lower() == "atscope()"
-        pm = re.match(r"^(?:assignedTo|principalId\s+eq)\s*\(?\s*'([^']*)'\s*\)?$", flt, re.I)
-        if flt and not at_scope and not pm:
-            raise _bad("UnsupportedQuery", f"The filter '{flt}' is not supported.")
-        scope_l = scope.lower().rstrip("/")
-        out = []
-        for vault in self.state.doc["vaults"].values():
-            for a in vault.get("role_assignments", []):
-                s = a["scope"].lower()
-                above = scope_l == s or scope_l.startswith(s + "/")
-                below = s.startswith(scope_l + "/")
-                if not (above or (below and not at_scope)):
-                    continue
-                if pm and a["principal_id"] != pm.group(1).lower():
-                    continue
-                out.append(self._assignment_json(vault, a))
-        return json_response(200, {"value": out})
 
     # ---- Cognitive Services accounts ------------------------------------------------
 
@@ -548,15 +413,15 @@ class ArmService:
         return out
 
     def _check_encryption(self, rec, enc):
-        """Foundry CMK rules: keySource values, no way back to Microsoft-managed keys, the key exists."""
+        """Foundry CMK rules (cmkrules.py), all checked before anything changes."""
         if enc is None:
             return None
         source = enc.get("keySource")
         if source not in ("Microsoft.KeyVault", "Microsoft.CognitiveServices"):
             raise _bad("InvalidKeySource", f"The keySource '{source}' is not valid. Valid values are "
                                            "'Microsoft.CognitiveServices' and 'Microsoft.KeyVault'.")
-        current = (rec.get("encryption") or {}).get("keySource")
-        if current == "Microsoft.KeyVault" and source == "Microsoft.CognitiveServices":
+        current = rec.get("encryption") or {}
+        if current.get("keySource") == "Microsoft.KeyVault" and source == "Microsoft.CognitiveServices":
             # Wording is the emulator's: Azure refuses reverting CMK to Microsoft-managed keys.
             raise _bad("CustomerManagedKeyCannotBeReverted",
                        "Encryption with a customer-managed key cannot be changed back to Microsoft-managed keys "
@@ -572,42 +437,19 @@ class ArmService:
         vault = self.state.get_vault(m.group(1)) if m else None
         if vault is None:
             raise _bad("KeyVaultNotFound", f"The key vault '{kvp['keyVaultUri']}' was not found.")
-        entry = vault["keys"].get(kvp["keyName"].lower())
-        if entry is None or (kvp.get("keyVersion") and kvp["keyVersion"] not in entry["versions"]):
-            raise _bad("KeyNotFound", f"The key '{kvp['keyName']}' (version '{kvp.get('keyVersion') or ''}') "
-                                      f"was not found in key vault '{kvp['keyVaultUri']}'.")
-        self._check_key_access(rec, vault, kvp)
+        bound = (current.get("keyVaultProperties") or {}).get("keyVaultUri")
+        if current.get("keySource") == "Microsoft.KeyVault" and bound:
+            cmkrules.check_same_vault(bound.split("//", 1)[-1].split(".", 1)[0], vault["name"])
+        ident = cmkrules.resolve_identity(self.state, rec.get("identity"), kvp.get("identityClientId"))
+        cmkrules.check_vault(vault, rec["location"], ident)
+        cmkrules.check_key(vault, kvp["keyName"], kvp.get("keyVersion"))
+        cmkrules.check_grant(self.state, vault, ident, kvp["keyName"])
         out = {"keyName": kvp["keyName"], "keyVaultUri": kvp["keyVaultUri"]}
         if kvp.get("keyVersion"):
             out["keyVersion"] = kvp["keyVersion"]
         if kvp.get("identityClientId"):
             out["identityClientId"] = kvp["identityClientId"]
         return {"keySource": source, "keyVaultProperties": out}
-
-    def _check_key_access(self, rec, vault, kvp):
-        """The account's identity (identityClientId's, else the system-assigned one) must hold
-        get, wrapKey and unwrapKey on the key before CMK is bound (the order people get wrong)."""
-        ident = rec.get("identity") or {}
-        if kvp.get("identityClientId"):
-            mi = self.state.find_identity(kvp["identityClientId"])
-            assigned = {v["client_id"] for v in (ident.get("user_assigned") or {}).values()}
-            if mi is None or mi["client_id"] not in assigned:
-                raise _bad("InvalidIdentityClientId",
-                           f"The identity '{kvp['identityClientId']}' is not a user-assigned identity of the account.")
-            oid, appid = mi["object_id"], mi["client_id"]
-        elif ident.get("principal_id"):
-            oid, appid = ident["principal_id"], ident.get("client_id")
-        else:
-            raise _bad("MissingIdentity", "A customer-managed key needs a managed identity on the account "
-                                          "(identity.type SystemAssigned, or UserAssigned with identityClientId).")
-        claims = {"oid": oid, "appid": appid, "iss": f"https://sts.windows.net/{vault['tenant_id']}/"}
-        for permission in ("get", "wrapKey", "unwrapKey"):
-            try:
-                authz.check(vault, claims, permission, kvp["keyName"])
-            except ServiceError as err:
-                raise _bad("KeyVaultAccessForbidden",
-                           f"The account's managed identity cannot use the key '{kvp['keyName']}' "
-                           f"(needs get, wrapKey and unwrapKey): {err.message}") from None
 
     def _put_account(self, req, claims, body, sub, rg, name):
         table = self._accounts()
@@ -622,17 +464,25 @@ class ArmService:
                    "created_at": _now_iso(), "custom_subdomain": None, "encryption": None, "identity": None}
         else:
             rec = self._find(table, "Microsoft.CognitiveServices/accounts", sub, rg, name)
-        self._update_account(rec, body, claims)
+        rec = self._update_account(rec, body, claims)
         table[name.lower()] = rec
         self.state.save()
         return json_response(201 if created else 200, self._account_json(rec))
 
     def _update_account(self, rec, body, claims):
+        """The account as it will be after the request, or an error with the account unchanged."""
+        rec = copy.deepcopy(rec)
         props = body.get("properties") or {}
         if "identity" in body:
             self._set_identity(rec, body["identity"], claims.get("tid"))
         if "encryption" in props:
             rec["encryption"] = self._check_encryption(rec, props["encryption"])
+            try:
+                # The service wraps the account's data key with the key version now bound.
+                self.foundry_keys.ensure_current(rec)
+            except KeyInaccessible as err:
+                raise _bad("KeyVaultAccessForbidden", f"The account cannot wrap its data key with the key: "
+                                                      f"{err.reason}: {err.message}") from None
         if props.get("customSubDomainName"):
             rec["custom_subdomain"] = props["customSubDomainName"]
         if props.get("publicNetworkAccess"):
@@ -643,6 +493,7 @@ class ArmService:
             rec["tags"] = body.get("tags") or {}
         # The service's etag form: W/"datetime'2017-04-10T07%3A46%3A21.5618831Z'"
         rec["etag"] = "W/\"datetime'" + _now_iso().replace(":", "%3A") + "'\""
+        return rec
 
     def _get_account(self, req, claims, body, sub, rg, name):
         return json_response(200, self._account_json(
@@ -650,7 +501,8 @@ class ArmService:
 
     def _patch_account(self, req, claims, body, sub, rg, name):
         rec = self._find(self._accounts(), "Microsoft.CognitiveServices/accounts", sub, rg, name)
-        self._update_account(rec, body, claims)
+        rec = self._update_account(rec, body, claims)
+        self._accounts()[name.lower()] = rec
         op = new_uuid()
         # The change is applied at once; the operation is already done when first polled.
         self.state.doc.setdefault("operations", {})[op] = {"status": "Succeeded", "start": _now_iso(),
@@ -695,79 +547,3 @@ class ArmService:
             if kind == "account":
                 return {"value": [self._account_json(r) for r in self._accounts().values()]}
             return {"value": [self._workspace_json(r) for r in self._workspaces().values()]}
-
-    # ---- Machine Learning workspaces ------------------------------------------------
-
-    def _workspaces(self):
-        return self.state.doc.setdefault("workspaces", {})
-
-    def _ws_encryption(self, enc):
-        if not enc:
-            return None
-        kvp = enc.get("keyVaultProperties") or {}
-        if enc.get("status") not in ("Enabled", "Disabled"):
-            raise _bad("InvalidEncryptionStatus", "encryption.status must be 'Enabled' or 'Disabled'.")
-        if enc["status"] == "Enabled" and (not kvp.get("keyVaultArmId") or not kvp.get("keyIdentifier")):
-            raise _bad("InvalidKeyVaultProperties", "encryption.keyVaultProperties.keyVaultArmId and keyIdentifier "
-                                                    "are required when encryption is Enabled.")
-        out = {"status": enc["status"],
-               "keyVaultProperties": {k: kvp[k] for k in ("keyVaultArmId", "keyIdentifier", "identityClientId")
-                                      if kvp.get(k)}}
-        if enc.get("identity"):
-            out["identity"] = {"userAssignedIdentity": enc["identity"].get("userAssignedIdentity")}
-        return out
-
-    def _workspace_json(self, rec):
-        props = {"provisioningState": "Succeeded", "workspaceId": rec["workspace_id"],
-                 "friendlyName": rec.get("friendly_name") or rec["name"], "hbiWorkspace": False,
-                 "publicNetworkAccess": "Enabled", "creationTime": rec["created_at"]}
-        if rec.get("encryption"):
-            props["encryption"] = rec["encryption"]
-        for k in ("keyVault", "storageAccount", "applicationInsights", "containerRegistry", "description"):
-            if rec.get(k):
-                props[k] = rec[k]
-        out = {"id": (f"/subscriptions/{rec['subscription_id']}/resourceGroups/{rec['resource_group']}"
-                      f"/providers/Microsoft.MachineLearningServices/workspaces/{rec['name']}"),
-               "name": rec["name"], "type": "Microsoft.MachineLearningServices/workspaces",
-               "location": rec["location"], "kind": rec.get("kind", "Default"), "tags": rec.get("tags", {}),
-               "sku": {"name": "Basic", "tier": "Basic"}, "properties": props,
-               "systemData": {"createdAt": rec["created_at"], "lastModifiedAt": _now_iso()}}
-        ident = self._identity_json(rec)
-        if ident:
-            out["identity"] = ident
-        return out
-
-    def _get_workspace(self, req, claims, body, sub, rg, name):
-        return json_response(200, self._workspace_json(
-            self._find(self._workspaces(), "Microsoft.MachineLearningServices/workspaces", sub, rg, name)))
-
-    def _put_workspace(self, req, claims, body, sub, rg, name):
-        table = self._workspaces()
-        props = body.get("properties") or {}
-        rec = table.get(name.lower())
-        enc = self._ws_encryption(props.get("encryption"))
-        if rec is None:
-            if not body.get("location"):
-                raise _bad("LocationRequired", "The location property is required for this definition.")
-            rec = {"name": name, "subscription_id": sub, "resource_group": rg, "location": body["location"],
-                   "kind": body.get("kind") or "Default", "workspace_id": new_uuid(),
-                   "created_at": _now_iso(), "encryption": enc, "identity": None, "tags": {}}
-            status = 201
-        else:
-            rec = self._find(table, "Microsoft.MachineLearningServices/workspaces", sub, rg, name)
-            if enc != rec.get("encryption") and "encryption" in props:
-                # Wording is the emulator's: workspace CMK is fixed at creation in Azure.
-                raise _bad("EncryptionCannotBeUpdated",
-                           "The encryption settings of a workspace cannot be changed after it is created.")
-            status = 200
-        if "identity" in body:
-            self._set_identity(rec, body["identity"], claims.get("tid"))
-        for k in ("keyVault", "storageAccount", "applicationInsights", "containerRegistry", "description",
-                  "friendlyName"):
-            if props.get(k):
-                rec["friendly_name" if k == "friendlyName" else k] = props[k]
-        if "tags" in body:
-            rec["tags"] = body.get("tags") or {}
-        table[name.lower()] = rec
-        self.state.save()
-        return json_response(status, self._workspace_json(rec))

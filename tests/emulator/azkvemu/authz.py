@@ -56,6 +56,12 @@ BUILTIN_ROLES = {
         "Microsoft.KeyVault/vaults/keys/release/action"]),
     "21090545-7ca7-4776-b22c-e363652d74d2": ("Key Vault Reader", [
         "Microsoft.KeyVault/vaults/*/read", "Microsoft.KeyVault/vaults/secrets/readMetadata/action"]),
+    # General built-in roles: control-plane actions only (arm_authz.ROLE_ACTIONS), no data actions,
+    # so an Owner of the subscription still cannot unwrap with a vault's key.
+    "8e3af657-a8ff-443c-a75c-2fe8c4bcb635": ("Owner", []),
+    "b24988ac-6180-42a0-ab88-20f7382dd24c": ("Contributor", []),
+    "acdd72a7-3385-48ef-bd42-f606fba81ae7": ("Reader", []),
+    "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9": ("User Access Administrator", []),
 }
 
 
@@ -81,9 +87,9 @@ def key_scope(vault, key_name=None) -> str:
     return scope + (f"/keys/{key_name}" if key_name else "")
 
 
-def _rbac_allows(vault, oid, action, resource) -> bool:
+def _rbac_allows(vault, oid, action, resource, inherited=()) -> bool:
     resource = resource.lower()
-    for assignment in vault.get("role_assignments", []):
+    for assignment in list(vault.get("role_assignments", [])) + list(inherited):
         if assignment["principal_id"].lower() != oid:
             continue
         scope = assignment["scope"].lower().rstrip("/")
@@ -96,13 +102,14 @@ def _rbac_allows(vault, oid, action, resource) -> bool:
     return False
 
 
-def check(vault: dict, claims: dict, permission: str, key_name: str = None) -> None:
-    """Raise the service's 403 unless the caller holds `permission` on the vault/key."""
+def check(vault: dict, claims: dict, permission: str, key_name: str = None, inherited=()) -> None:
+    """Raise the service's 403 unless the caller holds `permission` on the vault/key.
+    `inherited`: role assignments made above the vault (subscription, resource group)."""
     oid = (claims.get("oid") or "").lower()
     if vault.get("enable_rbac_authorization"):
         action = _PREFIX + DATA_ACTIONS[permission]
         resource = key_scope(vault, key_name)
-        if _rbac_allows(vault, oid, action, resource):
+        if _rbac_allows(vault, oid, action, resource, inherited):
             return
         raise ServiceError(
             403, "Forbidden",

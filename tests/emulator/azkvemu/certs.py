@@ -25,6 +25,7 @@ SERVER_DNS_NAMES = [
     "*.vault.usgovcloudapi.net",
     "login.microsoftonline.com",
     "management.azure.com",
+    "*.cognitiveservices.azure.com",
 ]
 SERVER_IPS = ["127.0.0.1", "::1"]
 

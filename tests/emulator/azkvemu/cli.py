@@ -146,6 +146,8 @@ def run_admin(args) -> int:
             "resource_group": args.resource_group, "tenant": args.tenant})
     elif c == "list-accounts":
         out = client.call("GET", "/accounts")
+    elif c == "account-cmk":
+        out = client.call("GET", f"/accounts/{_q(args.name)}/cmk")
     elif c == "add-workspace":
         body = {"name": args.name, "location": args.location, "identity": args.identity,
                 "resource_group": args.resource_group, "tenant": args.tenant}
@@ -280,6 +282,8 @@ def build_parser():
     p.add_argument("--resource-group")
     p.add_argument("--tenant")
     cmds.add_parser("list-accounts")
+    p = cmds.add_parser("account-cmk", help="an account's customer-managed key state (unwraps as its identity)")
+    p.add_argument("name")
     p = cmds.add_parser("add-workspace", help="a Microsoft.MachineLearningServices workspace (hub/project)")
     p.add_argument("--name", required=True)
     p.add_argument("--location", default="eastus")

@@ -7,7 +7,7 @@ admin API (/_emulator/faults). This is deliberately minimal for now — a later
 issue owns realistic throttling (per-vault transaction budgets, Retry-After
 semantics, exact error bodies); extend `_render` and `FaultRule` there.
 
-A rule: {"service": "keyvault"|"entra"|"arm"|"imds"|"*", "method": "POST"|null,
+A rule: {"service": "keyvault"|"entra"|"arm"|"imds"|"foundry"|"*", "method": "POST"|null,
          "path_regex": "...", "status": 429, "retry_after": 1, "count": 2,
          "drop": false}
 `count` is how many matching requests fail (null: until the rule is removed).

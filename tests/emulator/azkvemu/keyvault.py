@@ -190,7 +190,7 @@ class KeyVaultService:
             if handler == "_crypto":
                 permission = cryptoops.OPERATIONS[params["op"].lower()]
             with self.state.lock:
-                authz.check(vault, claims, permission, name)
+                authz.check(vault, claims, permission, name, self.state.scope_role_assignments())
             return getattr(self, handler)(req, vault, self._base(req), **params)
         if path_matched:
             raise ServiceError(405, "MethodNotAllowed",

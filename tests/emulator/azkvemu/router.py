@@ -6,6 +6,8 @@ requests addressed to the emulator itself (https://127.0.0.1:PORT/...).
   .managedhsm.azure.net)                -> Key Vault / Managed HSM data plane of vault NAME
   login.microsoftonline.com             -> Entra ID
   management.azure.com                  -> Azure Resource Manager (arm.py)
+  NAME.cognitiveservices.azure.com      -> Foundry data plane of the account whose custom
+                                           subdomain (else name) is NAME (foundry.py)
   169.254.169.254                       -> IMDS managed-identity token endpoint (imds.py)
   localhost / 127.0.0.1 / ::1           -> /_emulator/... admin API, Entra paths, ARM paths,
                                            /metadata/identity/oauth2/token (IMDS)
@@ -18,6 +20,7 @@ arrive with such a Host, the connection is closed without an answer.
 
 from .admin import PREFIX as ADMIN_PREFIX
 from .arm import is_arm_path
+from .foundry import account_for_host
 from .entra import is_entra_path
 from .imds import IMDS_HOSTS, is_imds_path
 from .httpmsg import DropConnection, ServiceError
@@ -29,7 +32,7 @@ LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1", ""}
 
 
 class Router:
-    def __init__(self, state, keyvault, entra, admin, faults, localhost_vault=None, arm=None, imds=None):
+    def __init__(self, state, keyvault, entra, admin, faults, localhost_vault=None, arm=None, imds=None, foundry=None):
         self.state = state
         self.keyvault = keyvault
         self.entra = entra
@@ -38,6 +41,7 @@ class Router:
         self.localhost_vault = localhost_vault
         self.arm = arm
         self.imds = imds
+        self.foundry = foundry
 
     def known_sni(self, server_name: str) -> bool:
         """False for a vault host name whose vault does not exist (handshake is refused)."""
@@ -52,6 +56,11 @@ class Router:
             if vault is None:
                 raise DropConnection()
             return self._service("keyvault", req, lambda: self.keyvault.handle(req, vault, resource))
+        account, is_foundry = account_for_host(self.state, host)
+        if is_foundry:
+            if account is None:
+                raise DropConnection()   # an endpoint that does not exist: as a name that does not resolve
+            return self._service("foundry", req, lambda: self.foundry.handle(req, account))
         if host in ENTRA_HOSTS:
             return self._service("entra", req, lambda: self.entra.handle(req))
         if host in ARM_HOSTS:

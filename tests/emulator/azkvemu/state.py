@@ -23,6 +23,8 @@ Shape (version 1):
                secrets, certificates, storage}}
   accounts:   {lower(name): Microsoft.CognitiveServices account (arm.py)}
   workspaces: {lower(name): Microsoft.MachineLearningServices workspace (arm.py)}
+  role_assignments: [{id, principal_id, role_definition_id, scope, ...}]   at subscription or
+              resource-group scope (vault and key scopes live in the vault); inherited below
   operations: {id: {status, start, account}}   ARM long-running operations
   imds_identity: client_id IMDS answers for without a selector
   identities of kind "managed" are managed identities (IMDS); "app" are app registrations
@@ -201,6 +203,11 @@ class State:
                 if ref in (ident["object_id"], ident["name"].lower()):
                     return ident
         return None
+
+    def scope_role_assignments(self) -> list:
+        """Role assignments at subscription or resource-group scope (inherited by every vault below)."""
+        with self.lock:
+            return self.doc.setdefault("role_assignments", [])
 
     # ---- vaults ---------------------------------------------------------------
 

@@ -153,7 +153,12 @@ describe("ARM clients", () => {
   it("CognitiveServicesManagementClient sets an account's encryption to the vault key and waits for the long-running operation", async () => {
     const credential = await armCredential();
     const client = new CognitiveServicesManagementClient(credential, SUBSCRIPTION, armOptions);
-    const key = await newKey("arm-cs");
+    // Foundry needs a vault with soft delete and purge protection (the shared vault has
+    // purge protection off so that the purge tests can run): a vault of its own.
+    const cmkVault = unique("cmkkv");
+    await admin("POST", "/vaults", { name: cmkVault, purge_protection: true });
+    const key = await admin("POST", `/vaults/${cmkVault}/keys`, { name: unique("arm-cs") });
+    const keyVersion = key.key.kid.split("/").pop();
     const name = unique("foundry");
     const account = await client.accounts.beginCreateAndWait(RESOURCE_GROUP, name, {
       location: "eastus", kind: "AIServices", sku: { name: "S0" }, identity: { type: "SystemAssigned" },
@@ -163,14 +168,14 @@ describe("ARM clients", () => {
     assert.match(account.identity.principalId, /^[0-9a-f-]{36}$/);
     assert.equal(account.identity.tenantId, tenantId);
     const keyVaultProperties = {
-      keyName: key.name, keyVersion: key.properties.version, keyVaultUri: `https://${vaultName}.vault.azure.net/`,
+      keyName: key.key.kid.split("/")[4], keyVersion, keyVaultUri: `https://${cmkVault}.vault.azure.net/`,
     };
     // Binding before the identity may use the key is refused (the chicken-and-egg order).
     await assertRestError(client.accounts.beginUpdateAndWait(RESOURCE_GROUP, name, {
       properties: { encryption: { keySource: "Microsoft.KeyVault", keyVaultProperties } },
     }, POLL), { statusCode: 400, code: "KeyVaultAccessForbidden" });
     const keyVault = new KeyVaultManagementClient(credential, SUBSCRIPTION, armOptions);
-    await keyVault.vaults.updateAccessPolicy(RESOURCE_GROUP, vaultName, "add", {
+    await keyVault.vaults.updateAccessPolicy(RESOURCE_GROUP, cmkVault, "add", {
       properties: { accessPolicies: [{
         tenantId, objectId: account.identity.principalId, permissions: { keys: ["get", "wrapKey", "unwrapKey"] },
       }] },
@@ -193,6 +198,9 @@ describe("ARM clients", () => {
     const key = await newKey("arm-ml");
     const name = unique("hub");
     const uai = `/subscriptions/${SUBSCRIPTION}/resourceGroups/${RESOURCE_GROUP}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/${name}-uai`;
+    // The encryption identity must hold get, wrapKey and unwrapKey on the key first.
+    const mi = await admin("POST", "/identities", { name: `${name}-uai`, managed: true });
+    await admin("PUT", `/vaults/${vaultName}/access-policies/${mi.object_id}`, { keys: ["get", "wrapKey", "unwrapKey"] });
     await admin("POST", "/workspaces", {
       name,
       encryption: {

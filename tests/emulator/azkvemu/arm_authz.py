@@ -1,0 +1,226 @@
+"""Microsoft.Authorization on the emulated ARM: role assignments and built-in role definitions.
+
+  {scope}/providers/Microsoft.Authorization/roleAssignments[/{name}]  PUT, GET, DELETE, list
+  {scope}/providers/Microsoft.Authorization/roleDefinitions[/{id}]     GET, list
+
+Scopes: a subscription (/subscriptions/{sub}), a resource group
+(/subscriptions/{sub}/resourceGroups/{rg}), a Key Vault vault, or a key in it.
+Vault and key assignments are kept in the vault; subscription and resource-group
+ones in State.scope_role_assignments(). An assignment applies to its scope and
+everything below it, so the data plane (authz.check) honours both kinds. The
+id of an assignment is `{scope}/providers/Microsoft.Authorization/roleAssignments/{name}`,
+so a DELETE by full id is a DELETE at its scope.
+"""
+
+import datetime
+import re
+from urllib.parse import unquote
+
+from . import authz
+from .httpmsg import Response, ServiceError, json_response
+
+_EPOCH = "2020-01-01T00:00:00.0000000Z"
+_GUID = r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$"
+_SUB_SCOPE = r"^/subscriptions/(?P<sub>[^/]+)(?:/resourcegroups/(?P<rg>[^/]+))?$"
+_VAULT_SCOPE = (r"^/subscriptions/(?P<sub>[^/]+)/resourcegroups/(?P<rg>[^/]+)/providers"
+                r"/microsoft\.keyvault/vaults/(?P<name>[^/]+)(?:/keys/(?P<key>[^/]+))?$")
+
+_KV_READ = [
+    "Microsoft.Authorization/*/read", "Microsoft.Insights/alertRules/*", "Microsoft.Resources/deployments/*",
+    "Microsoft.Resources/subscriptions/resourceGroups/read", "Microsoft.Support/*",
+    "Microsoft.KeyVault/checkNameAvailability/read", "Microsoft.KeyVault/deletedVaults/read",
+    "Microsoft.KeyVault/locations/*/read", "Microsoft.KeyVault/vaults/*/read",
+    "Microsoft.KeyVault/operations/read"]
+# Control-plane actions of the built-in roles (data actions are in authz.BUILTIN_ROLES).
+ROLE_ACTIONS = {
+    "00482a5a-887f-4fb3-b363-3b7fe8e74483": _KV_READ,
+    "14b46e9e-c2b7-41b4-b07b-48a6ebf60603": _KV_READ,
+    "e147488a-f6f5-4113-8e2d-b22465e65bf6": [
+        "Microsoft.EventGrid/eventSubscriptions/write", "Microsoft.EventGrid/eventSubscriptions/read",
+        "Microsoft.EventGrid/eventSubscriptions/delete"],
+    "21090545-7ca7-4776-b22c-e363652d74d2": _KV_READ,
+    "8e3af657-a8ff-443c-a75c-2fe8c4bcb635": ["*"],
+    "b24988ac-6180-42a0-ab88-20f7382dd24c": ["*"],
+    "acdd72a7-3385-48ef-bd42-f606fba81ae7": ["*/read"],
+    "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9": ["*/read", "Microsoft.Authorization/*", "Microsoft.Support/*"],
+}
+ROLE_NOT_ACTIONS = {
+    # Contributor may manage everything but access (role assignments) itself.
+    "b24988ac-6180-42a0-ab88-20f7382dd24c": [
+        "Microsoft.Authorization/*/Delete", "Microsoft.Authorization/*/Write",
+        "Microsoft.Authorization/elevateAccess/Action", "Microsoft.Blueprint/blueprintAssignments/write",
+        "Microsoft.Blueprint/blueprintAssignments/delete"],
+}
+ROLE_DESCRIPTIONS = {
+    "8e3af657-a8ff-443c-a75c-2fe8c4bcb635": "Grants full access to manage all resources, including the ability "
+                                            "to assign roles in Azure RBAC.",
+    "b24988ac-6180-42a0-ab88-20f7382dd24c": "Grants full access to manage all resources, but does not allow you "
+                                            "to assign roles in Azure RBAC.",
+    "acdd72a7-3385-48ef-bd42-f606fba81ae7": "View all resources, but does not allow you to make any changes.",
+    "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9": "Lets you manage user access to Azure resources.",
+}
+
+
+def _now_iso():
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _sub_of(scope):
+    m = re.match(r"^/subscriptions/([^/]+)", scope or "", re.I)
+    return m.group(1) if m else None
+
+
+class AuthorizationApi:
+    """Mixin of ArmService (needs self.state, self._find_vault, self._body)."""
+
+    def _scope_container(self, scope):
+        """(list holding the assignments of `scope`, normalised scope, tenant id) for a
+        subscription, resource-group, vault or key scope."""
+        m = re.match(_SUB_SCOPE, scope, re.I)
+        if m:
+            norm = f"/subscriptions/{m.group('sub')}"
+            if m.group("rg"):
+                norm += f"/resourceGroups/{unquote(m.group('rg'))}"
+            return self.state.scope_role_assignments(), norm, self.state.default_tenant()["id"]
+        m = re.match(_VAULT_SCOPE, scope, re.I)
+        if not m:
+            raise ServiceError(400, "InvalidScope" if scope else "MissingSubscription",
+                               "The emulator serves role assignments at subscription, resource group, Key Vault "
+                               f"vault or key scope only, not '{scope}'.")
+        vault = self._find_vault(m.group("sub"), m.group("rg"), unquote(m.group("name")))
+        norm = authz.key_scope(vault, unquote(m.group("key")) if m.group("key") else None)
+        return vault["role_assignments"], norm, vault["tenant_id"]
+
+    def _all_assignments(self):
+        for vault in self.state.doc["vaults"].values():
+            for a in vault.get("role_assignments", []):
+                yield vault["role_assignments"], a
+        for a in self.state.scope_role_assignments():
+            yield self.state.scope_role_assignments(), a
+
+    @staticmethod
+    def _role_def_id(sub, role_id):
+        if not sub:
+            return f"/providers/Microsoft.Authorization/roleDefinitions/{role_id}"
+        return f"/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{role_id}"
+
+    def _assignment_json(self, a):
+        return {"id": f"{a['scope']}/providers/Microsoft.Authorization/roleAssignments/{a['id']}",
+                "type": "Microsoft.Authorization/roleAssignments", "name": a["id"],
+                "properties": {"roleDefinitionId": self._role_def_id(_sub_of(a["scope"]), a["role_definition_id"]),
+                               "principalId": a["principal_id"],
+                               "principalType": a.get("principal_type", "ServicePrincipal"),
+                               "scope": a["scope"], "condition": None, "conditionVersion": None,
+                               "createdOn": a.get("created_on", _EPOCH), "updatedOn": a.get("created_on", _EPOCH),
+                               "createdBy": a.get("created_by"), "updatedBy": a.get("created_by"),
+                               "delegatedManagedIdentityResourceId": None, "description": a.get("description")}}
+
+    def _role_json(self, sub, role_id):
+        name, data_actions = authz.BUILTIN_ROLES[role_id]
+        return {"id": self._role_def_id(sub, role_id),
+                "name": role_id, "type": "Microsoft.Authorization/roleDefinitions",
+                "properties": {"roleName": name, "type": "BuiltInRole",
+                               "description": ROLE_DESCRIPTIONS.get(role_id, name),
+                               "assignableScopes": ["/"],
+                               "permissions": [{"actions": list(ROLE_ACTIONS.get(role_id, [])),
+                                                "notActions": list(ROLE_NOT_ACTIONS.get(role_id, [])),
+                                                "dataActions": list(data_actions), "notDataActions": []}],
+                               "createdOn": _EPOCH, "updatedOn": _EPOCH, "createdBy": None, "updatedBy": None}}
+
+    def _authorization(self, req, claims, scope, kind, name):
+        scope = "/" + scope.strip("/") if scope.strip("/") else ""
+        if kind.lower() == "roledefinitions":
+            return self._role_definitions(req, scope, name)
+        if name is None:
+            if req.method != "GET":
+                raise ServiceError(405, "MethodNotAllowed", "The list of role assignments is read-only.")
+            return self._list_assignments(req, scope)
+        container, norm, tenant_id = self._scope_container(scope)
+        found = [a for a in container if a["id"].lower() == name.lower() and a["scope"].lower() == norm.lower()]
+        if req.method == "GET":
+            if not found:
+                raise ServiceError(404, "RoleAssignmentNotFound", "The role assignment '%s' is not found." % name)
+            return json_response(200, self._assignment_json(found[0]))
+        if req.method == "DELETE":
+            if not found:
+                return Response(204)
+            container.remove(found[0])
+            self.state.save()
+            return json_response(200, self._assignment_json(found[0]))
+        if req.method != "PUT":
+            raise ServiceError(405, "MethodNotAllowed", f"{req.method} is not allowed here.")
+        return self._put_assignment(req, claims, container, norm, tenant_id, name)
+
+    def _role_definitions(self, req, scope, name):
+        sub = _sub_of(scope)
+        if req.method != "GET":
+            raise ServiceError(405, "MethodNotAllowed", "Only built-in role definitions are emulated.")
+        if name:
+            role = authz.find_role(name)
+            if role is None:
+                raise ServiceError(404, "RoleDefinitionDoesNotExist",
+                                   f"The specified role definition with ID '{name}' does not exist.")
+            return json_response(200, self._role_json(sub, role))
+        flt = req.query.get("$filter") or ""
+        fm = re.match(r"^\s*roleName\s+eq\s+'(.*)'\s*$", flt, re.I)
+        roles = [r for r in authz.BUILTIN_ROLES
+                 if not fm or authz.BUILTIN_ROLES[r][0].lower() == fm.group(1).lower()]
+        return json_response(200, {"value": [self._role_json(sub, r) for r in roles]})
+
+    def _put_assignment(self, req, claims, container, norm, tenant_id, name):
+        props = self._body(req).get("properties") or {}
+        role = authz.find_role(props.get("roleDefinitionId") or "")
+        if role is None:
+            raise ServiceError(400, "RoleDefinitionDoesNotExist",
+                               f"The specified role definition with ID "
+                               f"'{props.get('roleDefinitionId', '').split('/')[-1]}' does not exist.")
+        principal = str(props.get("principalId") or "").lower()
+        ident = self.state.find_identity(principal)
+        if not principal or ident is None or ident["object_id"] != principal:
+            raise ServiceError(
+                400, "PrincipalNotFound",
+                f"Principal {principal.replace('-', '')} does not exist in the directory "
+                f"{tenant_id}. Check that you have the correct principal ID. If you are creating "
+                "this principal and then immediately assigning a role, this error might be related to a "
+                "replication delay. In this case, set the role assignment principalType property to a value, "
+                "such as ServicePrincipal, User, or Group.  See https://aka.ms/docs-principaltype")
+        if not re.match(_GUID, name):
+            raise ServiceError(400, "InvalidRoleAssignmentId",
+                               f"The role assignment ID '{name}' is not valid. The role assignment ID must be a GUID.")
+        wanted = (principal, role, norm.lower())
+        for _, a in self._all_assignments():
+            if a["id"].lower() != name.lower():
+                continue
+            if (a["principal_id"], a["role_definition_id"], a["scope"].lower()) != wanted:
+                raise ServiceError(400, "RoleAssignmentUpdateNotPermitted",
+                                   "Tenant ID, application ID, principal ID, and scope are not allowed to be updated.")
+            return json_response(201, self._assignment_json(a))
+        for a in container:
+            if (a["principal_id"], a["role_definition_id"], a["scope"].lower()) == wanted:
+                raise ServiceError(409, "RoleAssignmentExists", "The role assignment already exists.")
+        a = {"id": name.lower(), "principal_id": principal, "role_definition_id": role, "scope": norm,
+             "principal_type": props.get("principalType") or "ServicePrincipal",
+             "created_on": _now_iso(), "created_by": claims.get("oid"), "description": props.get("description")}
+        container.append(a)
+        self.state.save()
+        return json_response(201, self._assignment_json(a))
+
+    def _list_assignments(self, req, scope):
+        """At the scope and above (inherited) always; below too unless $filter=atScope()."""
+        flt = (req.query.get("$filter") or "").strip()
+        at_scope = flt.lower() == "atscope()"
+        pm = re.match(r"^(?:assignedTo|principalId\s+eq)\s*\(?\s*'([^']*)'\s*\)?$", flt, re.I)
+        if flt and not at_scope and not pm:
+            raise ServiceError(400, "UnsupportedQuery", f"The filter '{flt}' is not supported.")
+        scope_l = scope.lower().rstrip("/")
+        out = []
+        for _, a in self._all_assignments():
+            s = a["scope"].lower()
+            above = scope_l == s or scope_l.startswith(s + "/")
+            below = s.startswith(scope_l + "/")
+            if not (above or (below and not at_scope)):
+                continue
+            if pm and a["principal_id"] != pm.group(1).lower():
+                continue
+            out.append(self._assignment_json(a))
+        return json_response(200, {"value": out})

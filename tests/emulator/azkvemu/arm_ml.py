@@ -1,0 +1,221 @@
+"""Microsoft.MachineLearningServices/workspaces on the emulated ARM (kinds Default, Hub, Project).
+
+  GET, PUT, PATCH .../workspaces/{w}
+
+Encryption is fixed at creation: status Enabled/Disabled never changes, and a
+Project (properties.hubResourceId) takes its hub's encryption. The key may be
+rotated — properties.encryption.keyVaultProperties.keyIdentifier set to another
+key or version of the SAME vault (PUT or PATCH), as Azure ML allows — never to
+another vault. At creation with a user-assigned encryption identity, and at
+every rotation, that identity (else identityClientId's, else the system-assigned
+one) must hold get, wrapKey and unwrapKey on the key (cmkrules.check_grant).
+A system-assigned identity cannot be granted before the workspace exists, so
+creation with one is not checked (Azure's first-party app does that wrap).
+
+Codes: EncryptionCannotBeUpdated, KeyVaultCannotBeChanged, KeyVaultNotFound,
+KeyNotFound, MissingIdentity, InvalidIdentityClientId, KeyVaultAccessForbidden,
+HubNotFound, ProjectEncryptionInheritedFromHub (wording is the emulator's).
+"""
+
+import copy
+import datetime
+import re
+
+from . import cmkrules
+from .httpmsg import ServiceError, json_response
+from .util import new_uuid
+
+_RTYPE = "Microsoft.MachineLearningServices/workspaces"
+
+
+def _now_iso():
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _bad(code, message):
+    return ServiceError(400, code, message)
+
+
+def _key_ref(key_identifier):
+    """(vault name or None, key name, version or None) from a key URL; the vault is named
+    only for *.vault.azure.net hosts (a localhost-served vault has no name in its URL)."""
+    m = re.match(r"^https://([^/]+)/keys/([^/]+)(?:/([^/]*))?/?$", key_identifier or "", re.I)
+    if not m:
+        raise _bad("InvalidKeyVaultProperties", f"The key identifier '{key_identifier}' is not a Key Vault key URL.")
+    host = m.group(1).lower()
+    vault = host.split(".", 1)[0] if host.endswith(".vault.azure.net") else None
+    return vault, m.group(2), m.group(3) or None
+
+
+class WorkspaceApi:
+    """Mixin of ArmService (needs self.state, self._find, self._set_identity, self._identity_json)."""
+
+    def _workspaces(self):
+        return self.state.doc.setdefault("workspaces", {})
+
+    @staticmethod
+    def _ws_encryption(enc):
+        if not enc:
+            return None
+        kvp = enc.get("keyVaultProperties") or {}
+        if enc.get("status") not in ("Enabled", "Disabled"):
+            raise _bad("InvalidEncryptionStatus", "encryption.status must be 'Enabled' or 'Disabled'.")
+        if enc["status"] == "Enabled" and (not kvp.get("keyVaultArmId") or not kvp.get("keyIdentifier")):
+            raise _bad("InvalidKeyVaultProperties", "encryption.keyVaultProperties.keyVaultArmId and keyIdentifier "
+                                                    "are required when encryption is Enabled.")
+        out = {"status": enc["status"],
+               "keyVaultProperties": {k: kvp[k] for k in ("keyVaultArmId", "keyIdentifier", "identityClientId")
+                                      if kvp.get(k)}}
+        if enc.get("identity"):
+            out["identity"] = {"userAssignedIdentity": enc["identity"].get("userAssignedIdentity")}
+        return out
+
+    def _ws_key(self, enc):
+        """(vault, key name) named by an Enabled encryption; the key must exist."""
+        kvp = enc["keyVaultProperties"]
+        vault = self.state.get_vault(kvp["keyVaultArmId"].rstrip("/").split("/")[-1])
+        if vault is None:
+            raise _bad("KeyVaultNotFound", f"The key vault '{kvp['keyVaultArmId']}' was not found.")
+        host_vault, key_name, version = _key_ref(kvp["keyIdentifier"])
+        cmkrules.check_same_vault(vault["name"], host_vault or vault["name"])
+        entry = vault["keys"].get(key_name.lower())
+        if entry is None or (version and version.lower() not in entry["versions"]):
+            raise _bad("KeyNotFound", f"The key '{kvp['keyIdentifier']}' was not found in key vault "
+                                      f"'{vault['name']}'.")
+        return vault, entry["name"]
+
+    def _ws_check_grant(self, rec, enc, creating):
+        if enc is None or enc["status"] != "Enabled":
+            return
+        vault, key_name = self._ws_key(enc)
+        uai = (enc.get("identity") or {}).get("userAssignedIdentity")
+        client_id = enc["keyVaultProperties"].get("identityClientId")
+        if creating and not uai and not client_id:
+            return
+        ident = cmkrules.resolve_identity(self.state, rec.get("identity"), None, uai or None) if uai else \
+            cmkrules.resolve_identity(self.state, rec.get("identity"), client_id)
+        cmkrules.check_grant(self.state, vault, ident, key_name)
+
+    def _hub_of(self, rec):
+        return self._workspaces().get((rec.get("hub") or "").lower())
+
+    def _effective_encryption(self, rec):
+        hub = self._hub_of(rec)
+        return hub.get("encryption") if hub is not None else rec.get("encryption")
+
+    def _workspace_json(self, rec):
+        props = {"provisioningState": "Succeeded", "workspaceId": rec["workspace_id"],
+                 "friendlyName": rec.get("friendly_name") or rec["name"], "hbiWorkspace": False,
+                 "publicNetworkAccess": "Enabled", "creationTime": rec["created_at"]}
+        enc = self._effective_encryption(rec)
+        if enc:
+            props["encryption"] = enc
+        hub = self._hub_of(rec)
+        if hub is not None:
+            props["hubResourceId"] = (f"/subscriptions/{hub['subscription_id']}/resourceGroups/"
+                                      f"{hub['resource_group']}/providers/{_RTYPE}/{hub['name']}")
+        for k in ("keyVault", "storageAccount", "applicationInsights", "containerRegistry", "description"):
+            if rec.get(k):
+                props[k] = rec[k]
+        out = {"id": (f"/subscriptions/{rec['subscription_id']}/resourceGroups/{rec['resource_group']}"
+                      f"/providers/{_RTYPE}/{rec['name']}"),
+               "name": rec["name"], "type": _RTYPE,
+               "location": rec["location"], "kind": rec.get("kind", "Default"), "tags": rec.get("tags", {}),
+               "sku": {"name": "Basic", "tier": "Basic"}, "properties": props,
+               "systemData": {"createdAt": rec["created_at"], "lastModifiedAt": _now_iso()}}
+        ident = self._identity_json(rec)
+        if ident:
+            out["identity"] = ident
+        return out
+
+    def _get_workspace(self, req, claims, body, sub, rg, name):
+        return json_response(200, self._workspace_json(self._find(self._workspaces(), _RTYPE, sub, rg, name)))
+
+    def _new_encryption(self, rec, props, patch):
+        """The encryption after the request (None: unchanged), with the fixed-at-creation rules applied."""
+        if "encryption" not in props or props["encryption"] is None:
+            return None
+        given = props["encryption"]
+        current = self._effective_encryption(rec)
+        if patch:
+            merged = copy.deepcopy(current or {"status": "Disabled"})
+            merged.setdefault("keyVaultProperties", {}).update(given.get("keyVaultProperties") or {})
+            for k in ("status", "identity"):
+                if given.get(k):
+                    merged[k] = given[k]
+            given = merged
+        enc = self._ws_encryption(given)
+        if enc == current:
+            return None
+        if self._hub_of(rec) is not None:
+            raise _bad("ProjectEncryptionInheritedFromHub",
+                       "A project takes its hub's encryption; change the key on the hub.")
+        if (current or {}).get("status", "Disabled") != enc["status"]:
+            # Wording is the emulator's: workspace CMK is fixed at creation in Azure.
+            raise _bad("EncryptionCannotBeUpdated",
+                       "The encryption status of a workspace cannot be changed after it is created "
+                       "(customer-managed keys are chosen at creation).")
+        if enc["status"] == "Enabled":
+            old_vault = current["keyVaultProperties"]["keyVaultArmId"].rstrip("/").split("/")[-1]
+            new_vault = enc["keyVaultProperties"]["keyVaultArmId"].rstrip("/").split("/")[-1]
+            cmkrules.check_same_vault(old_vault, new_vault)
+            self._ws_check_grant(rec, enc, creating=False)
+        return enc
+
+    def _create_workspace(self, body, sub, rg, name):
+        props = body.get("properties") or {}
+        if not body.get("location"):
+            raise _bad("LocationRequired", "The location property is required for this definition.")
+        rec = {"name": name, "subscription_id": sub, "resource_group": rg, "location": body["location"],
+               "kind": body.get("kind") or "Default", "workspace_id": new_uuid(),
+               "created_at": _now_iso(), "encryption": None, "identity": None, "tags": {}}
+        enc = self._ws_encryption(props.get("encryption"))
+        if props.get("hubResourceId"):
+            hub = self._workspaces().get(props["hubResourceId"].rstrip("/").split("/")[-1].lower())
+            if hub is None or hub.get("kind", "").lower() != "hub":
+                raise _bad("HubNotFound", f"The hub workspace '{props['hubResourceId']}' was not found.")
+            if enc is not None and enc != hub.get("encryption"):
+                raise _bad("ProjectEncryptionInheritedFromHub",
+                           "A project takes its hub's encryption; do not set a different one.")
+            rec["hub"] = hub["name"]
+            return rec
+        rec["encryption"] = enc
+        return rec
+
+    def _write_workspace(self, req, claims, body, sub, rg, name, patch):
+        table = self._workspaces()
+        props = body.get("properties") or {}
+        existing = table.get(name.lower())
+        if existing is None:
+            if patch:
+                self._find(table, _RTYPE, sub, rg, name)   # 404
+            rec = self._create_workspace(body, sub, rg, name)
+            status = 201
+        else:
+            rec = copy.deepcopy(self._find(table, _RTYPE, sub, rg, name))
+            status = 200
+        if "identity" in body:
+            self._set_identity(rec, body["identity"], claims.get("tid"))
+        if existing is None:
+            self._ws_check_grant(rec, rec.get("encryption"), creating=True)
+            if rec.get("encryption") and rec["encryption"]["status"] == "Enabled":
+                self._ws_key(rec["encryption"])
+        else:
+            enc = self._new_encryption(rec, props, patch)
+            if enc is not None:
+                rec["encryption"] = enc
+        for k in ("keyVault", "storageAccount", "applicationInsights", "containerRegistry", "description",
+                  "friendlyName"):
+            if props.get(k):
+                rec["friendly_name" if k == "friendlyName" else k] = props[k]
+        if "tags" in body:
+            rec["tags"] = body.get("tags") or {}
+        table[name.lower()] = rec
+        self.state.save()
+        return json_response(status, self._workspace_json(rec))
+
+    def _put_workspace(self, req, claims, body, sub, rg, name):
+        return self._write_workspace(req, claims, body, sub, rg, name, patch=False)
+
+    def _patch_workspace(self, req, claims, body, sub, rg, name):
+        return self._write_workspace(req, claims, body, sub, rg, name, patch=True)
