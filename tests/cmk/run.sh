@@ -187,6 +187,13 @@ task5_bind() {
 run lab_task5_bind task5_bind
 V1=$(jq -r .keyVersionInUse "$WORK/foundry.json")
 
+refuse_way_back() {
+	unchanged expect 3 bind --microsoft-managed --account "$ACCOUNT" &&
+		says 'Azure does not allow going back to Microsoft-managed keys' &&
+		foundry "$ACCOUNT" '.keySource == "Microsoft.KeyVault"'
+}
+run refuse_going_back_to_microsoft_managed_keys refuse_way_back
+
 status_clean() {
 	expect 0 --json status --account "$ACCOUNT" &&
 		json ".binding.keyVersion == \"$V1\"" &&
@@ -305,6 +312,12 @@ refuse_region() {
 		says 'must be in the same region'
 }
 run refuse_bind_across_regions refuse_region
+
+already_mmk() {
+	unchanged expect 0 bind --microsoft-managed --account noident &&
+		says 'already uses Microsoft-managed keys'
+}
+run microsoft_managed_stays_microsoft_managed already_mmk
 
 refuse_no_identity() {
 	unchanged expect 3 grant --vault labkv --key "$KEY" --account noident &&

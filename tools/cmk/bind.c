@@ -180,6 +180,34 @@ static int need_resource(cmk_ctx *c, int from_binding)
 	return cmk_load_vault(c);
 }
 
+/* bind --microsoft-managed: what people try when they want out; Azure
+ * refuses it once a customer-managed key is in use, so say so here. */
+static int bind_microsoft_managed(cmk_ctx *c)
+{
+	int rc;
+
+	if (!c->o->account && !c->o->workspace)
+		return cmk_fail(c, CMK_EXIT_USAGE,
+		                "name it with --account NAME or --workspace NAME",
+		                "bind needs the Foundry resource");
+	rc = cmk_load_resource(c);
+	if (rc != CMK_EXIT_OK)
+		return rc;
+	if (c->binding.cmk || (c->kind == CMK_RES_WORKSPACE && c->binding.workspace_enabled))
+		return cmk_fail(
+		        c, CMK_EXIT_REFUSED,
+		        "keep the customer-managed key (rotate to another key in the same "
+		        "vault if this one must go), or move to a new resource created with "
+		        "Microsoft-managed keys",
+		        "%s uses a customer-managed key (%s/keys/%s), and Azure does not allow "
+		        "going back to Microsoft-managed keys; nothing was changed",
+		        c->resource_id, c->binding.vault_uri ? c->binding.vault_uri : "?",
+		        c->binding.key_name ? c->binding.key_name : "?");
+	cmk_say(c, "Nothing to do: %s already uses Microsoft-managed keys.\n", c->resource_id);
+	cJSON_AddBoolToObject(c->result, "changed", 0);
+	return CMK_EXIT_OK;
+}
+
 int cmk_cmd_bind(cmk_ctx *c)
 {
 	const char *version = c->o->versionless ? NULL : c->o->key_version;
@@ -188,6 +216,8 @@ int cmk_cmd_bind(cmk_ctx *c)
 	char *latest = NULL;
 	int rc, changed = 0;
 
+	if (c->o->microsoft_managed)
+		return bind_microsoft_managed(c);
 	rc = need_resource(c, 0);
 	if (rc != CMK_EXIT_OK)
 		return rc;

@@ -57,6 +57,7 @@ typedef struct cmk_opts {
 	const char *module;
 	const char *location, *tenant; /* create-vault */
 	int retention_days, firewall;  /* create-vault */
+	int microsoft_managed;         /* bind: asks for the way back (refused) */
 	long key_size;
 	int json, dry_run, yes, verbose, quiet, versionless, disable_key, exact, hsm, no_prove;
 	int expiring_days; /* status/check: "expiring soon" window */

@@ -91,6 +91,7 @@ static const struct {
          "usage: azkv-cmk bind --vault V --key K[/VERSION] (--account A | --workspace HUB)\n"
          "                     [--identity system|CLIENT_ID|RESOURCE_ID] [--versionless]\n"
          "                     [--dry-run]\n"
+         "       azkv-cmk bind --microsoft-managed (--account A | --workspace HUB)\n"
          "\n"
          "Sets the resource's encryption to the key (by default its current version, as\n"
          "the portal does; --versionless follows future versions) and waits for the\n"
@@ -101,8 +102,8 @@ static const struct {
          "  - a hub created with Microsoft-managed keys (fixed at creation);\n"
          "  - a project (it uses its hub's encryption);\n"
          "  - a missing managed identity or grant; any failing rule.\n"
-         "Going back from a customer-managed key to Microsoft-managed keys is not\n"
-         "possible in Azure, and there is no command for it.\n"},
+         "  --microsoft-managed  asks for the way back to Microsoft-managed keys: refused\n"
+         "                 once a customer-managed key is in use, as Azure refuses it.\n"},
         {"rotate",
          "usage: azkv-cmk rotate (--account A | --workspace HUB) [--vault V --key K]\n"
          "                       [--to-version VERSION] [--module PATH] [--no-prove]\n"

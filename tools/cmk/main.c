@@ -34,6 +34,7 @@ enum {
 	OPT_TENANT,
 	OPT_RETENTION_DAYS,
 	OPT_FIREWALL,
+	OPT_MICROSOFT_MANAGED,
 	OPT_VERSION,
 };
 
@@ -72,6 +73,7 @@ static const struct option long_opts[] = {
         {"tenant", required_argument, NULL, OPT_TENANT},
         {"retention-days", required_argument, NULL, OPT_RETENTION_DAYS},
         {"firewall", no_argument, NULL, OPT_FIREWALL},
+        {"microsoft-managed", no_argument, NULL, OPT_MICROSOFT_MANAGED},
         {NULL, 0, NULL, 0},
 };
 
@@ -88,8 +90,8 @@ static const char *const grant_opts[] = {"account", "workspace", "identity", "pr
                                          "model",   "exact",     NULL};
 static const char *const revoke_opts[] = {"account",     "workspace",   "identity", "principal",
                                           "disable-key", "key-version", "yes",      NULL};
-static const char *const bind_opts[] = {"key-version", "account",     "workspace",
-                                        "identity",    "versionless", NULL};
+static const char *const bind_opts[] = {"key-version", "account",           "workspace", "identity",
+                                        "versionless", "microsoft-managed", NULL};
 static const char *const rotate_opts[] = {"account", "workspace", "identity", "to-version",
                                           "module",  "no-prove",  NULL};
 static const char *const status_opts[] = {"account",   "workspace",     "identity",
@@ -277,6 +279,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_FIREWALL:
 			o.firewall = 1;
+			break;
+		case OPT_MICROSOFT_MANAGED:
+			o.microsoft_managed = 1;
 			break;
 		default:
 			break;
