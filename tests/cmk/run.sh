@@ -90,6 +90,17 @@ unchanged() {
 	}
 }
 
+# arm METHOD RESOURCE_ID API_VERSION [BODY]: a request to the emulated
+# Resource Manager as the lab's admin, as the portal would make it.
+arm() {
+	local token
+	token=$(emu_admin issue-token --identity "$(jq -r .client_id <<<"$ADMIN")" \
+		--resource https://management.azure.com --lifetime 3600 | jq -r '.access_token') &&
+		curl -fsS --cacert "$EMU_CA" --connect-to "::127.0.0.1:$EMU_PORT" -X "$1" \
+			-H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+			${4:+-d "$4"} "https://management.azure.com$2?api-version=$3" >"$WORK/arm.json"
+}
+
 # ------------------------------------------------------------------ setup
 emu_start "$WORK/emulator" || exit 1
 TENANT=$(emu_admin show-tenant | jq -r .tenant_id) || exit 1
@@ -343,20 +354,8 @@ refuse_policy() {
 }
 run refuse_expiry_before_rotation refuse_policy
 
-# arm_patch RESOURCE_ID BODY: a PATCH through the emulated Resource Manager,
-# as the portal would make it.
-arm_patch() {
-	local token
-	token=$(emu_admin issue-token --identity "$(jq -r .client_id <<<"$ADMIN")" \
-		--resource https://management.azure.com --lifetime 3600 |
-		jq -r '.access_token // .') &&
-		curl -fsS --cacert "$EMU_CA" --connect-to "::127.0.0.1:$EMU_PORT" -X PATCH \
-			-H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
-			-d "$2" "https://management.azure.com$1?api-version=2023-07-01" >/dev/null
-}
-
 refuse_firewall() {
-	arm_patch "$(vid closedkv)" \
+	arm PATCH "$(vid closedkv)" 2023-07-01 \
 		'{"properties":{"networkAcls":{"defaultAction":"Deny","bypass":"None"}}}' &&
 		expect 1 --json check --vault "$(vid closedkv)" --key k &&
 		json '.rules[] | select(.id == "vault.network") | .status == "fail"'
@@ -397,6 +396,122 @@ refuse_config() {
 		says 'configuration'
 }
 run missing_configuration_exits_8 refuse_config
+
+# ------------------------------------------------- hubs and projects
+WS="/subscriptions/$SUB/resourceGroups/$RG/providers/Microsoft.MachineLearningServices/workspaces"
+KV_LAB="/subscriptions/$SUB/resourceGroups/$RG/providers/Microsoft.KeyVault/vaults/labkv"
+arm PUT "$WS/hub-mmk" 2024-10-01 \
+	'{"location":"eastus","kind":"Hub","identity":{"type":"SystemAssigned"},"properties":{}}' ||
+	exit 1
+arm PUT "$WS/hub-cmk" 2024-10-01 '{"location":"eastus","kind":"Hub",
+	"identity":{"type":"SystemAssigned"},"properties":{"encryption":{"status":"Enabled",
+	"keyVaultProperties":{"keyVaultArmId":"'"$KV_LAB"'",
+	"keyIdentifier":"https://labkv.vault.azure.net/keys/'"$KEY/$V1"'"}}}}' || exit 1
+arm PUT "$WS/project1" 2024-10-01 '{"location":"eastus","kind":"Project",
+	"identity":{"type":"SystemAssigned"},"properties":{"hubResourceId":"'"$WS/hub-cmk"'"}}' ||
+	exit 1
+
+refuse_hub_mmk() {
+	unchanged expect 3 bind --vault labkv --key "$KEY" --workspace hub-mmk &&
+		says 'fixed at creation'
+}
+run refuse_changing_a_hub_after_creation refuse_hub_mmk
+
+refuse_project() {
+	unchanged expect 3 bind --vault labkv --key "$KEY" --workspace project1 &&
+		says 'is a project: its encryption comes from its hub'
+}
+run refuse_binding_a_project refuse_project
+
+rotate_hub() {
+	expect 0 grant --vault labkv --key "$KEY" --workspace hub-cmk &&
+		expect 0 --json rotate --workspace hub-cmk --no-prove &&
+		V3=$(jq -r .keyVersion "$WORK/last.json") &&
+		arm GET "$WS/hub-cmk" 2024-10-01 &&
+		jq -e --arg v "$V3" '.properties.encryption.keyVaultProperties.keyIdentifier |
+			endswith("/keys/'"$KEY"'/" + $v)' "$WORK/arm.json" >/dev/null &&
+		arm GET "$WS/project1" 2024-10-01 &&
+		jq -e --arg v "$V3" '.properties.encryption.keyVaultProperties.keyIdentifier |
+			endswith($v)' "$WORK/arm.json" >/dev/null
+}
+run rotate_a_hub_and_its_project_follows rotate_hub
+
+# ------------------------------------------- access policies, over-broad grants
+emu_admin add-vault --name apkv --location eastus --purge-protection >/dev/null || exit 1
+emu_admin set-policy --vault apkv --identity "$(jq -r .client_id <<<"$ADMIN")" \
+	--keys get,list,create,update,rotate,getrotationpolicy,setrotationpolicy,wrapKey,unwrapKey \
+	>/dev/null || exit 1
+emu_admin create-key --vault apkv --name k --kty RSA --size 2048 >/dev/null || exit 1
+emu_admin add-account --name ap-foundry --location eastus --identity system \
+	--resource-group "$RG" >/dev/null || exit 1
+AP_MI=$(emu_admin list-accounts | jq -r '.value[] | select(.name == "ap-foundry") | .identity.principalId')
+
+policy_grant() {
+	expect 0 --json grant --vault "$(vid apkv)" --key k --account ap-foundry &&
+		json '.model == "access-policy" and .changed == true' &&
+		emu_admin show-vault --vault apkv >"$WORK/vault.json" &&
+		jq -e --arg mi "$AP_MI" '.access_policies[$mi].keys | sort == ["get","unwrapKey","wrapKey"]' \
+			"$WORK/vault.json" >/dev/null &&
+		unchanged expect 0 grant --vault "$(vid apkv)" --key k --account ap-foundry &&
+		says 'Nothing to do' &&
+		expect 0 bind --vault "$(vid apkv)" --key k --account ap-foundry &&
+		foundry ap-foundry '.keyAccessible == true'
+}
+run grant_and_bind_with_access_policies policy_grant
+
+policy_broad() {
+	emu_admin set-policy --vault apkv --identity "$AP_MI" \
+		--keys get,wrapKey,unwrapKey,decrypt,sign >/dev/null &&
+		unchanged expect 0 --json grant --vault "$(vid apkv)" --key k --account ap-foundry &&
+		json '.overBroadGrants | length == 1' &&
+		expect 0 grant --vault "$(vid apkv)" --key k --account ap-foundry &&
+		says 'over-broad grant: access-policy' &&
+		expect 0 grant --vault "$(vid apkv)" --key k --account ap-foundry --exact &&
+		emu_admin show-vault --vault apkv >"$WORK/vault.json" &&
+		jq -e --arg mi "$AP_MI" '.access_policies[$mi].keys | sort == ["get","unwrapKey","wrapKey"]' \
+			"$WORK/vault.json" >/dev/null
+}
+run over_broad_access_policy_reported_and_exact_fixes_it policy_broad
+
+rbac_broad() {
+	emu_admin assign-role --vault labkv --identity "$MI" --role "Key Vault Crypto User" \
+		>/dev/null &&
+		expect 0 --json check $LAB &&
+		json '.rules[] | select(.id == "identity.least-privilege") | .status == "warn"' &&
+		expect 0 --json grant $LAB &&
+		json '.overBroadGrants | length == 1'
+}
+run over_broad_role_reported rbac_broad
+
+revoke_inherited() {
+	arm PUT "/subscriptions/$SUB/resourceGroups/rg-emulator/providers/Microsoft.Authorization/roleAssignments/6f1e2d3c-4b5a-4978-8a6b-5c4d3e2f1a0b" \
+		2022-04-01 '{"properties":{"roleDefinitionId":"/subscriptions/'"$SUB"'/providers/Microsoft.Authorization/roleDefinitions/e147488a-f6f5-4113-8e2d-b22465e65bf6","principalId":"'"$MI"'","principalType":"ServicePrincipal"}}' &&
+		unchanged expect 3 revoke --vault "$(vid westkv)" --key k --account "$ACCOUNT" --yes &&
+		says 'keeps access through Key Vault Crypto Service Encryption User at .*/resourceGroups/rg-emulator, above the vault'
+}
+run refuse_revoke_that_a_resource_group_grant_would_defeat revoke_inherited
+
+# ------------------------------------------------- user-assigned identity
+UAI="/subscriptions/$SUB/resourceGroups/$RG/providers/Microsoft.ManagedIdentity/userAssignedIdentities/foundry-uai"
+arm PUT "/subscriptions/$SUB/resourceGroups/$RG/providers/Microsoft.CognitiveServices/accounts/ua-foundry" \
+	2025-06-01 '{"location":"eastus","kind":"AIServices","sku":{"name":"S0"},
+	"identity":{"type":"UserAssigned","userAssignedIdentities":{"'"$UAI"'":{}}},"properties":{}}' ||
+	exit 1
+
+user_assigned() {
+	expect 0 create-key --vault labkv --key uakey &&
+		expect 3 bind --vault labkv --key uakey --account ua-foundry &&
+		says 'resource.identity' &&
+		expect 0 grant --vault labkv --key uakey --account ua-foundry --identity "$UAI" &&
+		expect 0 bind --vault labkv --key uakey --account ua-foundry --identity "$UAI" &&
+		arm GET "/subscriptions/$SUB/resourceGroups/$RG/providers/Microsoft.CognitiveServices/accounts/ua-foundry" 2025-06-01 &&
+		jq -e '.properties.encryption.keyVaultProperties.identityClientId ==
+			(.identity.userAssignedIdentities[] | .clientId)' "$WORK/arm.json" >/dev/null &&
+		foundry ua-foundry '.keyAccessible == true' &&
+		expect 0 status --account ua-foundry &&
+		says 'user-assigned identity'
+}
+run user_assigned_identity user_assigned
 
 help_pages() {
 	for c in check grant bind rotate revoke status rotation-policy create-key create-vault; do
