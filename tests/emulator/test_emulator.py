@@ -234,6 +234,12 @@ class AuthTests(unittest.TestCase):
         self.assertEqual(reply.status, 401)
         self.assertIn("TokenExpired", reply.json["error"]["message"])
 
+    def test_issue_token_without_lifetime_uses_the_default(self):
+        # The admin CLI sends "lifetime": null when --lifetime is left out; that was a 500.
+        token = EMU.admin("issue-token", "--identity", "full-access")["access_token"]
+        reply = kv("GET", "/keys", token=token)
+        self.assertEqual(reply.status, 200)
+
     def test_wrong_audience(self):
         token = EMU.token(W["full"], scope="https://management.azure.com/.default")
         reply = kv("GET", "/keys", token=token)

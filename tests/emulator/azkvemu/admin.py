@@ -253,7 +253,8 @@ class AdminService:
         if ident is None:
             raise StateError(f"unknown identity '{body.get('identity')}'", 404)
         resource = body.get("resource") or "https://vault.azure.net"
-        lifetime = int(body.get("lifetime", self.token_lifetime))
+        lifetime = body.get("lifetime")
+        lifetime = int(self.token_lifetime if lifetime is None else lifetime)
         issued = self.tokens.issue(ident, resource, lifetime, int(body.get("not_before_offset", 0)))
         return {"access_token": issued["token"], "claims": issued["claims"]}
 
