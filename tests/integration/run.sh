@@ -71,6 +71,22 @@ run p11-roundtrip-and-misuse ours "$CHECKS" roundtrip
 run p11-interfaces-3.0-and-2.40 ours "$AZKV_TOP_BUILDDIR/tests/integration/p11_interface"
 run p11-create-copy-set-attributes ours "$AZKV_TOP_BUILDDIR/tests/integration/p11_objects"
 run p11-fork-child-reinitialises ours "$AZKV_TOP_BUILDDIR/tests/integration/p11_fork"
+
+# The CMK extension: versions, a rotation seen after AZKV_RefreshToken, a
+# failed refresh that changes nothing. Versions a second apart: the vault's
+# creation times have one-second resolution.
+cmk_extension() {
+	local admin="$EMU_PY $EMU_BIN admin --state-dir $EMU_STATE"
+	local create="$admin create-key --vault demo --name cmkrot --ops sign,verify,wrapKey,unwrapKey"
+	$create >/dev/null && sleep 1.1 && $create >/dev/null && sleep 1.1 || return 1
+	AZKV_CMK_KEY=cmkrot AZKV_CMK_ROTATE="$create >/dev/null" \
+		AZKV_CMK_FAULT_ON="$admin fault --add '{\"service\": \"keyvault\", \"method\": \"GET\", \"path_regex\": \"^/keys/cmkrot/versions\", \"status\": 403}' >/dev/null" \
+		AZKV_CMK_FAULT_OFF="$admin fault --clear >/dev/null" \
+		ours "$AZKV_TOP_BUILDDIR/tests/integration/p11_cmk" || return 1
+	has "$AZKV_PKCS11_LOG_FILE" "refresh of $VAULT failed" &&
+		has "$AZKV_PKCS11_LOG_FILE" "$VAULT refreshed: 2 object\\(s\\) new"
+}
+run cmk-extension-versions-and-refresh cmk_extension
 run p11-sign-verify-encrypt-decrypt-aes ours "$CHECKS" crypto
 
 # ------------------------------------------------------------------ signatures and ciphertexts openssl checks
