@@ -4,6 +4,7 @@
 #include <p11-kit/pkcs11.h>
 #include <string.h>
 
+#include "cmk_ext.h"
 #include "pkcs11_v3.h"
 
 #define AZKV_EXPORT __attribute__((visibility("default")))
@@ -78,10 +79,12 @@ static CK_FUNCTION_LIST_3_0 function_list_3_0 = {
 /* clang-format on */
 
 /* Both lists under the standard name, the newest first: C_GetInterface
- * with no name or version gives 3.0. */
+ * with no name or version gives 3.0. Then the vendor interface (see
+ * include/azkv/azkv-pkcs11.h), found only by its name. */
 static CK_INTERFACE interfaces[] = {
         {(CK_UTF8CHAR *)"PKCS 11", &function_list_3_0, 0},
         {(CK_UTF8CHAR *)"PKCS 11", &function_list, 0},
+        {(CK_UTF8CHAR *)AZKV_CMK_INTERFACE_NAME, &azkv_cmk_function_list, 0},
 };
 
 #define N_INTERFACES (sizeof(interfaces) / sizeof(interfaces[0]))
@@ -110,8 +113,9 @@ AZKV_EXPORT CK_RV C_GetInterface(CK_UTF8CHAR *name, CK_VERSION *version, CK_INTE
 		return CKR_ARGUMENTS_BAD;
 	for (size_t i = 0; i < N_INTERFACES; i++) {
 		const CK_VERSION *v = interfaces[i].pFunctionList;
-		if (name != NULL &&
-		    strcmp((const char *)name, (const char *)interfaces[i].pInterfaceName))
+		/* No name means the standard interface, never a vendor's. */
+		const char *want = name != NULL ? (const char *)name : "PKCS 11";
+		if (strcmp(want, (const char *)interfaces[i].pInterfaceName))
 			continue;
 		if (version != NULL && (version->major != v->major || version->minor != v->minor))
 			continue;

@@ -1,11 +1,15 @@
 /* The PKCS#11 3.0 interface types that p11-kit's pkcs11.h (2.40, as in
- * Debian 12) lacks: CK_INTERFACE and the 3.0 function list, whose layout
+ * Debian 12) lacks: the 3.0 function list (CK_INTERFACE comes from the
+ * public header, which third parties need it in too), whose layout
  * is the 2.40 list followed by the 3.0 functions, as the 3.0 specification
  * defines it. Only used when the system header does not define them. */
 #ifndef AZKV_P11_PKCS11_V3_H
 #define AZKV_P11_PKCS11_V3_H
 
 #include <p11-kit/pkcs11.h>
+
+/* CK_INTERFACE and the C_GetInterface types, for the vendor interface too. */
+#include "azkv/azkv-pkcs11.h"
 
 #ifndef CKA_UNIQUE_ID
 #define CKA_UNIQUE_ID 0x4UL
@@ -14,15 +18,6 @@
 #ifndef CKF_INTERFACE_FORK_SAFE
 #define CKF_INTERFACE_FORK_SAFE 0x00000001UL
 
-typedef struct CK_INTERFACE {
-	CK_UTF8CHAR *pInterfaceName;
-	void *pFunctionList;
-	CK_FLAGS flags;
-} CK_INTERFACE;
-
-typedef CK_RV (*CK_C_GetInterfaceList)(CK_INTERFACE *list, CK_ULONG *count);
-typedef CK_RV (*CK_C_GetInterface)(CK_UTF8CHAR *name, CK_VERSION *version, CK_INTERFACE **interface,
-                                   CK_FLAGS flags);
 typedef CK_RV (*CK_C_LoginUser)(CK_SESSION_HANDLE session, CK_USER_TYPE user_type, CK_UTF8CHAR *pin,
                                 CK_ULONG pin_len, CK_UTF8CHAR *username, CK_ULONG username_len);
 typedef CK_RV (*CK_C_SessionCancel)(CK_SESSION_HANDLE session, CK_FLAGS flags);

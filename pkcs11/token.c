@@ -37,14 +37,8 @@ void azkv_token_cleanup(azkv_token *tok)
 	tok->load_lock = NULL;
 }
 
-/* A growing list of loaded objects, two per key version. */
-typedef struct loaded {
-	azkv_object **objs;
-	size_t n, cap;
-} loaded;
-
 /* Appends obj to l (owned). */
-static CK_RV loaded_add(loaded *l, azkv_object *obj)
+static CK_RV loaded_add(azkv_token_read *l, azkv_object *obj)
 {
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 16;
@@ -60,7 +54,7 @@ static CK_RV loaded_add(loaded *l, azkv_object *obj)
 	return CKR_OK;
 }
 
-static int loaded_has_kid(const loaded *l, const char *kid)
+int azkv_token_read_has_kid(const azkv_token_read *l, const char *kid)
 {
 	for (size_t i = 0; i < l->n; i++)
 		if (l->objs[i]->vkey != NULL && !strcmp(l->objs[i]->vkey->key.jwk.kid, kid))
@@ -68,12 +62,20 @@ static int loaded_has_kid(const loaded *l, const char *kid)
 	return 0;
 }
 
+void azkv_token_read_free(azkv_token_read *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		azkv_object_free(l->objs[i]);
+	free(l->objs);
+	memset(l, 0, sizeof(*l));
+}
+
 /* Fetches one key version (version NULL: the latest) and adds its two
  * objects to l, unless already there. *version_out, when not NULL,
  * receives the version read (owned). A key named in the configuration that
  * the vault does not have is skipped with a warning. */
-static CK_RV load_version(azkv_token *tok, loaded *l, const char *name, const char *version,
-                          int current, char **version_out)
+static CK_RV load_version(azkv_token *tok, azkv_token_read *l, const char *name,
+                          const char *version, int current, char **version_out)
 {
 	azkv_key key = {0};
 	azkv_err err;
@@ -93,7 +95,7 @@ static CK_RV load_version(azkv_token *tok, loaded *l, const char *name, const ch
 		azkv_key_free(&key);
 		return CKR_HOST_MEMORY;
 	}
-	if (loaded_has_kid(l, key.jwk.kid)) {
+	if (azkv_token_read_has_kid(l, key.jwk.kid)) {
 		azkv_key_free(&key);
 		return CKR_OK;
 	}
@@ -112,8 +114,9 @@ static CK_RV load_version(azkv_token *tok, loaded *l, const char *name, const ch
 
 /* The latest version of name, then every older version the vault lists
  * (data wrapped before a rotation needs them). Without permission to list
- * versions only the latest is loaded, with a warning. */
-static CK_RV load_key_versions(azkv_token *tok, loaded *l, const char *name)
+ * versions only the latest is loaded, with a warning; in a refresh
+ * (l->strict) that is an error, so that no version is dropped unseen. */
+static CK_RV load_key_versions(azkv_token *tok, azkv_token_read *l, const char *name)
 {
 	char *latest = NULL;
 	azkv_key_item *items = NULL;
@@ -123,6 +126,13 @@ static CK_RV load_key_versions(azkv_token *tok, loaded *l, const char *name)
 	if (rv != CKR_OK || latest == NULL)
 		goto out;
 	if (azkv_kv_list_key_versions(tok->kv, name, &items, &n_items, &err) != AZKV_OK) {
+		if (l->strict) {
+			char what[256];
+			snprintf(what, sizeof(what), "listing versions of key '%s' in %s", name,
+			         tok->vault->url);
+			rv = azkv_rv_from_err(&err, AZKV_CTX_TOKEN, what);
+			goto out;
+		}
 		azkv_warn("key '%s': older versions not loaded: %s", name, err.message);
 		goto out;
 	}
@@ -138,7 +148,7 @@ out:
 /* Keys named in the configuration: "name" (its latest version) or
  * "name/version" (a pinned older version, e.g. one that still protects
  * data), read with "get" alone. */
-static CK_RV load_named_keys(azkv_token *tok, loaded *l)
+static CK_RV load_named_keys(azkv_token *tok, azkv_token_read *l)
 {
 	CK_RV rv = CKR_OK;
 	for (size_t i = 0; i < tok->vault->n_keys && rv == CKR_OK; i++) {
@@ -158,7 +168,7 @@ static CK_RV load_named_keys(azkv_token *tok, loaded *l)
 }
 
 /* Every key the vault lists, with all their versions. */
-static CK_RV load_listed_keys(azkv_token *tok, loaded *l)
+static CK_RV load_listed_keys(azkv_token *tok, azkv_token_read *l)
 {
 	azkv_key_item *items = NULL;
 	size_t n_items = 0;
@@ -179,7 +189,7 @@ static CK_RV load_listed_keys(azkv_token *tok, loaded *l)
  * the private key object labelled as its entry ("name" is the latest
  * version, "name/version" an older one). A certificate that cannot be
  * shown is logged and skipped: the keys work without it. */
-static CK_RV attach_certificates(azkv_token *tok, loaded *l)
+static CK_RV attach_certificates(azkv_token *tok, azkv_token_read *l)
 {
 	size_t n_keys = l->n;
 	for (size_t c = 0; c < tok->vault->n_certs; c++) {
@@ -207,10 +217,21 @@ static CK_RV attach_certificates(azkv_token *tok, loaded *l)
 	return CKR_OK;
 }
 
+CK_RV azkv_token_read_keys(azkv_token *tok, azkv_token_read *l)
+{
+	return tok->vault->n_keys > 0 ? load_named_keys(tok, l) : load_listed_keys(tok, l);
+}
+
+CK_RV azkv_token_read_version(azkv_token *tok, azkv_token_read *l, const char *name,
+                              const char *version)
+{
+	return load_version(tok, l, name, version, 0, NULL);
+}
+
 CK_RV azkv_token_load(azkv_token *tok)
 {
 	CK_RV rv = CKR_OK;
-	loaded l = {0};
+	azkv_token_read l = {0};
 
 	azkv_lock_acquire(tok->load_lock);
 	azkv_lock_acquire(azkv_g.lock);
@@ -220,7 +241,7 @@ CK_RV azkv_token_load(azkv_token *tok)
 		goto out;
 
 	azkv_debug("loading keys of %s", tok->vault->url);
-	rv = tok->vault->n_keys > 0 ? load_named_keys(tok, &l) : load_listed_keys(tok, &l);
+	rv = azkv_token_read_keys(tok, &l);
 	if (rv == CKR_OK)
 		rv = attach_certificates(tok, &l);
 	if (rv != CKR_OK)
@@ -238,8 +259,6 @@ CK_RV azkv_token_load(azkv_token *tok)
 	azkv_info("%s: %zu object(s) loaded", tok->vault->url, l.n);
 out:
 	azkv_lock_release(tok->load_lock);
-	for (size_t i = 0; i < l.n; i++)
-		azkv_object_free(l.objs[i]);
-	free(l.objs);
+	azkv_token_read_free(&l);
 	return rv;
 }

@@ -25,6 +25,31 @@ azkv_token *azkv_token_get(CK_SLOT_ID slot);
  * I/O happens without the module lock. */
 CK_RV azkv_token_load(azkv_token *tok);
 
+/* AZKV_RefreshToken (token_refresh.c): reads the vault again and brings
+ * the token's key objects in line with it, keeping the handles of the
+ * versions that remain; the first load when the token was never read. On
+ * failure nothing changes. */
+CK_RV azkv_token_refresh(azkv_token *tok);
+
+/* Key objects read from a vault, not yet in the handle table. */
+struct azkv_object;
+typedef struct azkv_token_read {
+	struct azkv_object **objs; /* owned */
+	size_t n, cap;
+	int strict; /* a refresh: a key whose versions cannot be listed fails it */
+} azkv_token_read;
+
+/* The configuration's keys, or every key the vault lists with all their
+ * versions, into r. Network I/O: call without the module lock, with
+ * tok->load_lock held. */
+CK_RV azkv_token_read_keys(azkv_token *tok, azkv_token_read *r);
+/* One older version into r unless there; a version the vault does not
+ * have is skipped with a warning when the configuration names keys. */
+CK_RV azkv_token_read_version(azkv_token *tok, azkv_token_read *r, const char *name,
+                              const char *version);
+int azkv_token_read_has_kid(const azkv_token_read *r, const char *kid);
+void azkv_token_read_free(azkv_token_read *r);
+
 CK_RV azkv_token_init(azkv_token *tok, CK_SLOT_ID id, const azkv_vault_config *vault);
 void azkv_token_cleanup(azkv_token *tok);
 

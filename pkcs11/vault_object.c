@@ -7,6 +7,7 @@
 #include <openssl/obj_mac.h>
 #include <openssl/objects.h>
 #include <openssl/x509.h>
+#include <p11-kit/pkcs11.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -18,6 +19,14 @@
 #include "pkcs11_v3.h"
 
 #define ID_LEN 16
+
+/* CKA_AZKV_KEY_OPS is the core's key_ops mask, bit for bit. */
+_Static_assert(AZKV_KEY_OP_ENCRYPT == AZKV_OP_ENCRYPT && AZKV_KEY_OP_DECRYPT == AZKV_OP_DECRYPT &&
+                       AZKV_KEY_OP_SIGN == AZKV_OP_SIGN && AZKV_KEY_OP_VERIFY == AZKV_OP_VERIFY &&
+                       AZKV_KEY_OP_WRAP_KEY == AZKV_OP_WRAP_KEY &&
+                       AZKV_KEY_OP_UNWRAP_KEY == AZKV_OP_UNWRAP_KEY &&
+                       AZKV_KEY_OP_IMPORT == AZKV_OP_IMPORT && AZKV_KEY_OP_EXPORT == AZKV_OP_EXPORT,
+               "CKA_AZKV_KEY_OPS bits");
 
 /* CKA_ID: the version's 16 bytes when it is the usual 32 hex digits (short
  * enough for libp11, stable, the same on both objects); otherwise the
@@ -172,7 +181,8 @@ static CK_RV set_common(azkv_attrs *a, const azkv_vault_key *vk, const char *vau
 	    (rv = azkv_attrs_set_bool(a, CKA_AZKV_ENABLED, key->enabled ? CK_TRUE : CK_FALSE)) !=
 	            CKR_OK ||
 	    (rv = azkv_attrs_set_string(a, CKA_AZKV_TAGS,
-	                                key->tags_json ? key->tags_json : "{}")) != CKR_OK)
+	                                key->tags_json ? key->tags_json : "{}")) != CKR_OK ||
+	    (rv = azkv_attrs_set_ulong(a, CKA_AZKV_KEY_OPS, key->jwk.key_ops)) != CKR_OK)
 		return rv;
 
 	int len = i2d_PUBKEY(vk->pub, &spki);

@@ -35,13 +35,16 @@ int main(void)
 		return 1;
 
 	CK_ULONG n = 0;
-	CHECK(get_list(NULL, &n) == CKR_OK && n == 2, "two interfaces, before C_Initialize");
-	CK_INTERFACE list[2];
+	CHECK(get_list(NULL, &n) == CKR_OK && n == 3, "three interfaces, before C_Initialize");
+	CK_INTERFACE list[3];
 	CK_ULONG one = 1;
-	CHECK(get_list(list, &one) == CKR_BUFFER_TOO_SMALL && one == 2, "too small a list");
+	CHECK(get_list(list, &one) == CKR_BUFFER_TOO_SMALL && one == 3, "too small a list");
 	CHECK(get_list(list, &n) == CKR_OK && !strcmp((char *)list[0].pInterfaceName, "PKCS 11") &&
 	              !strcmp((char *)list[1].pInterfaceName, "PKCS 11"),
-	      "both are named \"PKCS 11\"");
+	      "the first two are named \"PKCS 11\"");
+	CHECK(!strcmp((char *)list[2].pInterfaceName, AZKV_CMK_INTERFACE_NAME) &&
+	              ((CK_VERSION *)list[2].pFunctionList)->major == 1,
+	      "the third is the vendor interface, version 1");
 	CHECK(get_list(list, NULL) == CKR_ARGUMENTS_BAD, "NULL count");
 
 	CK_INTERFACE *iface = NULL;
@@ -58,6 +61,9 @@ int main(void)
 	      "an unknown interface name");
 	CK_VERSION v99 = {9, 9};
 	CHECK(get_iface(NULL, &v99, &none, 0) == CKR_ARGUMENTS_BAD, "an unknown version");
+	CK_VERSION v10 = {1, 0};
+	CHECK(get_iface(NULL, &v10, &none, 0) == CKR_ARGUMENTS_BAD,
+	      "no name never means the vendor interface");
 	CHECK(get_iface(NULL, NULL, &none, CKF_INTERFACE_FORK_SAFE) == CKR_ARGUMENTS_BAD,
 	      "fork-safe semantics are not offered (a child must call C_Initialize)");
 

@@ -71,6 +71,59 @@ run p11-roundtrip-and-misuse ours "$CHECKS" roundtrip
 run p11-interfaces-3.0-and-2.40 ours "$AZKV_TOP_BUILDDIR/tests/integration/p11_interface"
 run p11-create-copy-set-attributes ours "$AZKV_TOP_BUILDDIR/tests/integration/p11_objects"
 run p11-fork-child-reinitialises ours "$AZKV_TOP_BUILDDIR/tests/integration/p11_fork"
+
+# The CMK extension: versions, a rotation seen after AZKV_RefreshToken, a
+# failed refresh that changes nothing. Versions a second apart: the vault's
+# creation times have one-second resolution.
+cmk_extension() {
+	local admin="$EMU_PY $EMU_BIN admin --state-dir $EMU_STATE"
+	local create="$admin create-key --vault demo --name cmkrot --ops sign,verify,wrapKey,unwrapKey"
+	$create >/dev/null && sleep 1.1 && $create >/dev/null && sleep 1.1 || return 1
+	AZKV_CMK_KEY=cmkrot AZKV_CMK_ROTATE="$create >/dev/null" \
+		AZKV_CMK_FAULT_ON="$admin fault --add '{\"service\": \"keyvault\", \"method\": \"GET\", \"path_regex\": \"^/keys/cmkrot/versions\", \"status\": 403}' >/dev/null" \
+		AZKV_CMK_FAULT_OFF="$admin fault --clear >/dev/null" \
+		ours "$AZKV_TOP_BUILDDIR/tests/integration/p11_cmk" || return 1
+	has "$AZKV_PKCS11_LOG_FILE" "refresh of $VAULT failed" &&
+		has "$AZKV_PKCS11_LOG_FILE" "$VAULT refreshed: 2 object\\(s\\) new"
+}
+run cmk-extension-versions-and-refresh cmk_extension
+
+# A third party builds the sample against the installed header alone,
+# with the flags of the installed azkv-pkcs11.pc, and runs it.
+cmk_sample_from_pkg_config() {
+	local stage="$WORK/stage" built="$AZKV_TOP_BUILDDIR/include" prefix libdir cflags out
+	make -s -C "$AZKV_TOP_BUILDDIR" DESTDIR="$stage" install-azkvincludeHEADERS \
+		install-pkgconfigDATA || return 1
+	prefix=$(PKG_CONFIG_PATH=$built pkg-config --variable=prefix azkv-pkcs11) &&
+		libdir=$(PKG_CONFIG_PATH=$built pkg-config --variable=libdir azkv-pkcs11) || return 1
+	# The staged copy is relocated, as if installed there.
+	sed -i "s|^prefix=.*|prefix=$stage$prefix|" "$stage$libdir/pkgconfig/azkv-pkcs11.pc"
+	export PKG_CONFIG_PATH="$stage$libdir/pkgconfig"
+	cflags=$(pkg-config --cflags azkv-pkcs11) || return 1
+	echo "cflags: $cflags"
+	grep -q -- "-I$stage$prefix/include" <<<"$cflags" &&
+		grep -q -- "$(pkg-config --cflags-only-I p11-kit-1)" <<<"$cflags" || return 1
+	# shellcheck disable=SC2086
+	cc -std=c11 -Wall -Wextra -Werror $cflags -o "$WORK/key-versions" \
+		"$AZKV_TOP_SRCDIR/tools/azkv-key-versions.c" -ldl || return 1
+	printf '#include <p11-kit/pkcs11.h>\n#include <azkv/azkv-pkcs11.h>\nAZKV_CMK_FUNCTION_LIST l;\n' \
+		>"$WORK/header.cc"
+	# shellcheck disable=SC2086
+	c++ -Wall -Wextra -Werror $cflags -c -o "$WORK/header.o" "$WORK/header.cc" || return 1
+	out=$(ours "$WORK/key-versions" "$AZKV_MODULE" --refresh cmkrot) || return 1
+	echo "$out"
+	grep -q "^cmkrot: 3 version(s), newest first" <<<"$out" &&
+		[ "$(grep -c "(current)$" <<<"$out")" -eq 1 ] &&
+		grep -q "key id *$VAULT/keys/cmkrot/" <<<"$out" &&
+		grep -q "vault *$VAULT" <<<"$out" &&
+		grep -q "key_ops *sign verify wrapKey unwrapKey$" <<<"$out" || return 1
+	if [ -e "$SOFTHSM" ]; then
+		"$WORK/key-versions" "$SOFTHSM" cmkrot 2>"$WORK/softhsm-versions.err"
+		[ $? -eq 3 ] && grep -q "does not offer the \"Vendor AZKV CMK\" interface" \
+			"$WORK/softhsm-versions.err" || return 1
+	fi
+}
+run cmk-sample-built-with-pkg-config cmk_sample_from_pkg_config
 run p11-sign-verify-encrypt-decrypt-aes ours "$CHECKS" crypto
 
 # ------------------------------------------------------------------ signatures and ciphertexts openssl checks
