@@ -238,6 +238,42 @@ status_after_rotate() {
 }
 run status_after_rotate status_after_rotate
 
+drift_not_current() {
+	emu_admin create-key --vault labkv --name "$KEY" --kty RSA --size 2048 >/dev/null &&
+		expect 1 --json status --account "$ACCOUNT" &&
+		json '.drift[] | select(.id == "binding.not-current")' &&
+		V_NEW=$(jq -r '.versions[0].version' "$WORK/last.json") &&
+		expect 1 status --account "$ACCOUNT" &&
+		says "the current version is $V_NEW" &&
+		expect 0 --json rotate --account "$ACCOUNT" --to-version "$V_NEW" &&
+		json ".keyVersion == \"$V_NEW\" and .proof.wrapUnwrap == true" &&
+		foundry "$ACCOUNT" ".keyVersionInUse == \"$V_NEW\"" &&
+		expect 0 status --account "$ACCOUNT"
+}
+run status_reports_a_version_made_outside_and_rotate_to_version_fixes_it drift_not_current
+
+drift_expiring() {
+	emu_admin create-key --vault labkv --name soon --kty RSA --size 2048 \
+		--exp "$(($(date +%s) + 10 * 86400))" >/dev/null &&
+		expect 0 grant --vault labkv --key soon --principal "$MI" &&
+		expect 1 --json status --vault labkv --key soon --principal "$MI" &&
+		json '.drift[] | select(.id == "key.expiring")' &&
+		expect 0 --json status --vault labkv --key soon --principal "$MI" --expiring-days 5 &&
+		expect 0 --json check --vault labkv --key soon --expiring-days 30 &&
+		json '.rules[] | select(.id == "key.expiry") | .status == "warn"'
+}
+run status_and_check_warn_of_a_key_expiring_soon drift_expiring
+
+policy_dry() {
+	unchanged expect 0 rotation-policy set --vault labkv --key "$KEY" --rotate-after P90D \
+		--dry-run &&
+		says "would send: PUT https://labkv.vault.azure.net/keys/$KEY/rotationpolicy\?api-version=" &&
+		says '"timeAfterCreate": "P90D"' &&
+		unchanged expect 0 create-key --vault labkv --key dry --dry-run &&
+		says "would send: POST https://labkv.vault.azure.net/keys/dry/create\?api-version="
+}
+run policy_and_key_dry_runs_change_nothing policy_dry
+
 # ------------------------------------------------------------ revoke
 revoke_unconfirmed() {
 	unchanged expect 7 revoke $LAB &&
