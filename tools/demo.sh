@@ -12,6 +12,7 @@ export AZKV_TOP_SRCDIR="$top"
 
 MODULE="$build/.libs/azkv-pkcs11.so"
 ENVELOPE="$build/tools/azkv-envelope"
+CMK="$build/tools/azkv-cmk"
 VAULT_NAME=aifoundrycmkkv
 VAULT="https://$VAULT_NAME.vault.azure.net"
 KEY=aifoundry-encryption-key
@@ -32,11 +33,13 @@ note "clients use the real host names (login.microsoftonline.com, $VAULT_NAME.va
 note "connect to the emulator instead (curl --connect-to), and verify TLS against the test CA."
 
 step "Create the key vault and an administrator identity"
-emu_admin add-vault --name "$VAULT_NAME" >/dev/null
+emu_admin add-vault --name "$VAULT_NAME" --location eastus --purge-protection >/dev/null
 ADMIN=$(emu_admin add-identity --name kv-admin)
 emu_admin set-policy --vault "$VAULT_NAME" --identity "$(jq -r .client_id <<<"$ADMIN")" \
-	--keys get,list,create,update,rotate >/dev/null
-note "vault $VAULT (soft delete on); kv-admin may get/list/create/update/rotate keys"
+	--keys get,list,create,update,rotate,getrotationpolicy,setrotationpolicy,wrapKey,unwrapKey \
+	>/dev/null
+note "vault $VAULT in eastus (soft delete and purge protection on, access policies);"
+note "kv-admin may manage keys"
 
 step "As kv-admin: get a token from Entra ID and create the CMK (RSA-2048), as in the Foundry lab"
 CURL=(curl -sS --fail-with-body --cacert "$EMU_CA" --connect-to "::127.0.0.1:$EMU_PORT")
@@ -87,8 +90,34 @@ note "sha256 before: $sha_before"
 note "sha256 after:  $sha_after"
 [ "$sha_before" = "$sha_after" ]
 
+step "The Foundry side, with azkv-cmk (as kv-admin): check, grant, bind, rotate, status"
+emu_admin add-account --name aifoundry-demo --location eastus --identity system >/dev/null
+note "a Foundry resource (Cognitive Services account) with a system-assigned identity,"
+note "created with Microsoft-managed keys, as lab task 3 does"
+emu_write_config "$WORK/admin.json" "$ADMIN" "$VAULT"
+jq '. + {arm: {subscription_id: "00000000-0000-0000-0000-000000000000"}}' "$WORK/admin.json" \
+	>"$WORK/admin-cmk.json"
+chmod 600 "$WORK/admin-cmk.json"
+cmk() {
+	note "\$ azkv-cmk $*"
+	"$CMK" -c "$WORK/admin-cmk.json" -g rg-emulator "$@" 2>&1 | sed 's/^/      /'
+	return "${PIPESTATUS[0]}"
+}
+FOUNDRY="--vault $VAULT_NAME --key $KEY --account aifoundry-demo"
+# shellcheck disable=SC2086
+cmk check $FOUNDRY || note "(exit $?: the resource's identity has no access yet)"
+# shellcheck disable=SC2086
+cmk grant $FOUNDRY
+# shellcheck disable=SC2086
+cmk bind $FOUNDRY
+AZKV_CMK_MODULE="$MODULE" cmk rotate --account aifoundry-demo
+cmk status --account aifoundry-demo
+note "the Foundry resource's own report (the emulator wraps its data key with the bound key):"
+emu_admin account-cmk aifoundry-demo | jq '{keySource, keyAccessible, keyVersionInUse}' |
+	sed 's/^/      /'
+
 step "What the vault saw"
-grep -E '"(POST|GET) ' "$EMU_STATE/emulator.log" | sed 's/^/    /' || grep -E 'POST|GET' "$EMU_STATE/emulator.log" | sed 's/^/    /'
+grep -E "vault\.azure\.net" "$EMU_STATE/emulator.log" | sed "s/^/    /"
 
 printf '\n\033[1mDemo complete:\033[0m the file round-tripped; the DEK was wrapped locally and unwrapped in the vault;\n'
-printf 'the CMK private key never left the vault.\n'
+printf 'the CMK private key never left the vault; the Foundry resource is bound to a rotated version of it.\n'

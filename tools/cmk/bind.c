@@ -142,6 +142,8 @@ static int verify_binding(cmk_ctx *c, const char *version)
 
 	cJSON_Delete(c->resource);
 	c->resource = NULL;
+	free(c->resource_id);
+	c->resource_id = NULL;
 	cmk_binding_free(&c->binding);
 	cmk_identity_free(&c->ident);
 	c->have_ident = 0;

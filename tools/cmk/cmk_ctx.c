@@ -352,7 +352,8 @@ int cmk_load_resource(cmk_ctx *c)
 	                 what, "check the name, --resource-group and --subscription");
 	if (rc != CMK_EXIT_OK)
 		return rc;
-	cJSON_AddStringToObject(c->result, "resource", c->resource_id);
+	if (!cJSON_GetObjectItemCaseSensitive(c->result, "resource"))
+		cJSON_AddStringToObject(c->result, "resource", c->resource_id);
 	read_binding(c);
 	return load_identity(c);
 }

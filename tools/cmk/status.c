@@ -175,12 +175,20 @@ static void show_grants(cmk_ctx *c, cJSON *drift)
 		return;
 	if (!c->o->json) {
 		printf("Grants of %s:\n", c->have_ident ? c->ident.label : principal);
-		for (size_t i = 0; i < gs.n; i++)
+		for (size_t i = 0; i < gs.n; i++) {
+			char perms[256] = "keys:";
+
+			for (size_t k = 0; k < gs.g[i].n_perms; k++) {
+				size_t len = strlen(perms);
+
+				snprintf(perms + len, sizeof(perms) - len, " %s", gs.g[i].perms[k]);
+			}
 			printf("  %s %s at %s%s%s%s\n", gs.g[i].via,
-			       gs.g[i].role_name ? gs.g[i].role_name : "(key permissions)",
-			       gs.g[i].scope, gs.g[i].covers ? "" : " [not enough for Foundry]",
+			       gs.g[i].role_name ? gs.g[i].role_name : perms, gs.g[i].scope,
+			       gs.g[i].covers ? "" : " [not enough for Foundry]",
 			       gs.g[i].broader ? " [over-broad]" : "",
 			       gs.g[i].effective ? "" : " [ignored by the vault's model]");
+		}
 		if (gs.n == 0)
 			printf("  (none)\n");
 	}
