@@ -288,6 +288,7 @@ run revoke_dry_run_changes_nothing unchanged expect 0 revoke $LAB --dry-run
 revoke_grant() {
 	expect 0 revoke $LAB --yes &&
 		says 'Removing role assignment' &&
+		says 'Verified: .* can no longer get, wrapKey or unwrapKey' &&
 		foundry "$ACCOUNT" '.keyAccessible == false' &&
 		expect 1 --json status --account "$ACCOUNT" &&
 		json '.drift[] | select(.id == "grant.missing")'

@@ -391,6 +391,32 @@ static int remove_grants(cmk_ctx *c, const char *principal, const cmk_grants *gs
 	return rc;
 }
 
+/* Reads the grants back: the identity must have lost access. */
+static int verify_revoked(cmk_ctx *c, const char *principal)
+{
+	cmk_grants gs;
+	cJSON *fresh = NULL;
+	int rc, still;
+
+	/* The access policies are part of the vault: read it again. */
+	rc = cmk_arm_get(c, c->vault_id, CMK_API_KEYVAULT, &fresh, "read the key vault", NULL);
+	if (rc != CMK_EXIT_OK)
+		return rc;
+	cJSON_Delete(c->vault);
+	c->vault = fresh;
+	rc = cmk_grants_load(c, principal, &gs);
+	if (rc != CMK_EXIT_OK)
+		return rc;
+	still = gs.has_access;
+	cmk_grants_free(&gs);
+	if (still)
+		return cmk_fail(c, CMK_EXIT_SERVICE,
+		                "run azkv-cmk status to see which grant remains",
+		                "%s can still use the key after the revoke", principal);
+	cmk_say(c, "Verified: %s can no longer get, wrapKey or unwrapKey the key.\n", principal);
+	return CMK_EXIT_OK;
+}
+
 int cmk_cmd_revoke(cmk_ctx *c)
 {
 	const char *principal = NULL;
@@ -430,5 +456,7 @@ int cmk_cmd_revoke(cmk_ctx *c)
 		rc = remove_grants(c, principal, &gs);
 	cmk_grants_free(&gs);
 	cJSON_AddBoolToObject(c->result, "changed", c->changes > 0 && !c->o->dry_run);
+	if (rc == CMK_EXIT_OK && c->changes > 0 && !c->o->dry_run)
+		rc = verify_revoked(c, principal);
 	return rc;
 }
