@@ -7,7 +7,9 @@
  *   AZKV_CMK_KEY        a key with two versions, ops sign,verify,wrapKey,unwrapKey
  *   AZKV_CMK_ROTATE     a command that makes a new version of it
  *   AZKV_CMK_FAULT_ON   a command after which listing its versions fails
- *   AZKV_CMK_FAULT_OFF  a command that ends that */
+ *   AZKV_CMK_FAULT_OFF  a command that ends that
+ *   AZKV_CMK_GONE       another key, and AZKV_CMK_DELETE a command that
+ *                       deletes it in the vault */
 #include <dlfcn.h>
 #include <p11-kit/pkcs11.h>
 #include <stdio.h>
@@ -39,6 +41,46 @@ static int shell(const char *var)
 		return 0;
 	}
 	return system(cmd) == 0;
+}
+
+static CK_RV list(AZKV_KEY_VERSION_INFO *v, CK_ULONG *n);
+
+/* A key deleted in the vault: after a refresh its objects are gone, and
+ * their handles are refused; the other keys stay. */
+static void deleted_key(void)
+{
+	const char *gone = getenv("AZKV_CMK_GONE");
+	AZKV_KEY_VERSION_INFO g[4];
+	CK_ULONG n = 4;
+	CK_ATTRIBUTE a = {CKA_LABEL, NULL, 0};
+
+	if (!gone) {
+		printf("not ok - AZKV_CMK_GONE is not set\n");
+		failures++;
+		return;
+	}
+	CHECK(cmk->AZKV_ListKeyVersions(sess, (const CK_UTF8CHAR *)gone, (CK_ULONG)strlen(gone), g,
+	                                &n) == CKR_OK &&
+	              n == 1 && g[0].private_key && g[0].public_key,
+	      "the key to delete has one version");
+	if (n != 1)
+		return;
+	CHECK(shell("AZKV_CMK_DELETE"), "the key deleted in the vault");
+	CHECK(p11->C_GetAttributeValue(sess, g[0].private_key, &a, 1) == CKR_OK,
+	      "before a refresh its objects are still there");
+	CHECK(cmk->AZKV_RefreshToken(0) == CKR_OK, "AZKV_RefreshToken after the deletion");
+	n = 4;
+	CHECK(cmk->AZKV_ListKeyVersions(sess, (const CK_UTF8CHAR *)gone, (CK_ULONG)strlen(gone), g,
+	                                &n) == CKR_OK &&
+	              n == 0,
+	      "the deleted key has no versions");
+	CHECK(p11->C_GetAttributeValue(sess, g[0].private_key, &a, 1) ==
+	                      CKR_OBJECT_HANDLE_INVALID &&
+	              p11->C_GetAttributeValue(sess, g[0].public_key, &a, 1) ==
+	                      CKR_OBJECT_HANDLE_INVALID,
+	      "its objects' handles are invalid");
+	n = 4;
+	CHECK(list(g, &n) == CKR_OK && n == 3, "the rotated key keeps its three versions");
 }
 
 static CK_RV list(AZKV_KEY_VERSION_INFO *v, CK_ULONG *n)
@@ -289,6 +331,7 @@ int main(void)
 	CHECK(cmk->AZKV_RefreshToken(0) == CKR_OK && list(after, &n) == CKR_OK && n == 3 &&
 	              after[1].private_key == v[0].private_key,
 	      "a second refresh changes nothing");
+	deleted_key();
 done:
 	CHECK(p11->C_Finalize(NULL) == CKR_OK, "C_Finalize");
 	return failures ? 1 : 0;

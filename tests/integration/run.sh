@@ -37,7 +37,7 @@ third_party() {
 
 # ------------------------------------------------------------------ setup
 emu_start "$WORK/emulator" || exit 1
-emu_admin add-vault --name demo >/dev/null || exit 1
+emu_admin add-vault --name demo --purge-protection >/dev/null || exit 1
 APP=$(emu_admin add-identity --name app) || exit 1
 NOUNWRAP=$(emu_admin add-identity --name nounwrap) || exit 1
 NOLIST=$(emu_admin add-identity --name nolist) || exit 1
@@ -79,7 +79,16 @@ cmk_extension() {
 	local admin="$EMU_PY $EMU_BIN admin --state-dir $EMU_STATE"
 	local create="$admin create-key --vault demo --name cmkrot --ops sign,verify,wrapKey,unwrapKey"
 	$create >/dev/null && sleep 1.1 && $create >/dev/null && sleep 1.1 || return 1
-	AZKV_CMK_KEY=cmkrot AZKV_CMK_ROTATE="$create >/dev/null" \
+	# A key to delete in the vault, by an identity that may, through the data plane.
+	local deleter token
+	$admin create-key --vault demo --name cmkgone >/dev/null &&
+		deleter=$(emu_admin add-identity --name cmk-deleter | jq -r .client_id) &&
+		emu_admin set-policy --vault demo --identity "$deleter" --keys delete >/dev/null &&
+		token=$(emu_admin issue-token --identity "$deleter" --resource https://vault.azure.net |
+			jq -r .access_token) || return 1
+	AZKV_CMK_GONE=cmkgone \
+		AZKV_CMK_DELETE="curl -fsS --cacert $EMU_CA --connect-to ::127.0.0.1:$EMU_PORT -X DELETE -H 'Authorization: Bearer $token' '$VAULT/keys/cmkgone?api-version=7.4' >/dev/null" \
+		AZKV_CMK_KEY=cmkrot AZKV_CMK_ROTATE="$create >/dev/null" \
 		AZKV_CMK_FAULT_ON="$admin fault --add '{\"service\": \"keyvault\", \"method\": \"GET\", \"path_regex\": \"^/keys/cmkrot/versions\", \"status\": 403}' >/dev/null" \
 		AZKV_CMK_FAULT_OFF="$admin fault --clear >/dev/null" \
 		ours "$AZKV_TOP_BUILDDIR/tests/integration/p11_cmk" || return 1
