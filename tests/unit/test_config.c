@@ -293,6 +293,40 @@ static void bad_vault_urls_are_refused(void **state)
 	}
 }
 
+/* The "arm" section is azkv-cmk's: endpoint and subscription, checked
+ * like every other URL; the module ignores it. */
+static void arm_section_is_read_and_checked(void **state)
+{
+	azkv_config *cfg = NULL;
+	azkv_err err;
+
+	(void)state;
+	assert_int_equal(
+	        azkv_config_parse("{\"vaults\":[{\"url\":\"https://a.vault.azure.net\"}],"
+	                          "\"arm\":{\"endpoint\":\"https://management.azure.com/\","
+	                          "\"subscription_id\":\"sub-1\"}}",
+	                          "arm.json", &cfg, &err),
+	        AZKV_OK);
+	assert_string_equal(cfg->arm_endpoint, "https://management.azure.com");
+	assert_string_equal(cfg->arm_subscription_id, "sub-1");
+	azkv_config_free(cfg);
+	assert_int_equal(azkv_config_parse("{\"vaults\":[{\"url\":\"https://a.vault.azure.net\"}]}",
+	                                   "noarm.json", &cfg, &err),
+	                 AZKV_OK);
+	assert_null(cfg->arm_endpoint);
+	assert_null(cfg->arm_subscription_id);
+	azkv_config_free(cfg);
+	expect_error("{\"vaults\":[{\"url\":\"https://a.vault.azure.net\"}],"
+	             "\"arm\":{\"subscription\":\"x\"}}",
+	             AZKV_ERR_CONFIG, MUST("unknown key \"subscription\"", "\"arm\""));
+	expect_error("{\"vaults\":[{\"url\":\"https://a.vault.azure.net\"}],"
+	             "\"arm\":{\"endpoint\":\"http://management.azure.com\"}}",
+	             AZKV_ERR_CONFIG, MUST("arm.endpoint", "https://"));
+	expect_error("{\"vaults\":[{\"url\":\"https://a.vault.azure.net\"}],"
+	             "\"arm\":{\"subscription_id\":\"\"}}",
+	             AZKV_ERR_CONFIG, MUST("arm.subscription_id"));
+}
+
 static void named_keys_are_read_and_checked(void **state)
 {
 	azkv_config *cfg = NULL;
@@ -514,6 +548,7 @@ int main(void)
 	        cmocka_unit_test(duplicate_keys_are_errors),
 	        cmocka_unit_test(missing_or_empty_vaults_are_errors),
 	        cmocka_unit_test(bad_vault_urls_are_refused),
+	        cmocka_unit_test(arm_section_is_read_and_checked),
 	        cmocka_unit_test(named_keys_are_read_and_checked),
 	        cmocka_unit_test(certificates_are_read_and_checked),
 	        cmocka_unit_test(plain_http_to_a_remote_host_is_refused),
