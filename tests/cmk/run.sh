@@ -550,6 +550,20 @@ user_assigned() {
 }
 run user_assigned_identity user_assigned
 
+verbose_no_secrets() {
+	local secret
+	secret=$(jq -r .credential.client_secret "$CONF")
+	# Its exit code is the drift's; what matters here is the log.
+	cmk -v status --account "$ACCOUNT" --vault labkv --key "$KEY"
+	has "$WORK/last.stderr" 'trace: http: GET management.azure.com/subscriptions/' &&
+		has "$WORK/last.stderr" 'trace: http: GET labkv.vault.azure.net/keys/' || return 1
+	if grep -q -e "$secret" -e 'eyJ' "$WORK/last.out"; then
+		echo "a secret or a token is in the output"
+		return 1
+	fi
+}
+run verbose_logs_each_request_and_no_secret verbose_no_secrets
+
 help_pages() {
 	for c in check grant bind rotate revoke status rotation-policy create-key create-vault; do
 		"$CMK_BIN" "$c" --help | grep -q "usage: azkv-cmk $c" || {

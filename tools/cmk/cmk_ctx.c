@@ -30,7 +30,7 @@ int cmk_ctx_open(cmk_ctx *c, cmk_opts *o)
 		                "AZKV_PKCS11_CONFIG (README: \"Configuring the module\")",
 		                "%s", err.message);
 	/* The log goes to stderr; --verbose shows every request. */
-	azkv_log_configure(o->verbose          ? "info"
+	azkv_log_configure(o->verbose          ? "trace"
 	                   : c->cfg->log_level ? c->cfg->log_level
 	                                       : "error",
 	                   c->cfg->log_file);
