@@ -221,6 +221,11 @@ int cmk_vault_uses_rbac(const cmk_ctx *c);
 
 /* ---- commands ---------------------------------------------------------- */
 
+/* grant.c, shared with revoke: the vault, the resource or --principal,
+ * and the principal; and an accessPolicies body for one principal. */
+int cmk_load_grant_targets(cmk_ctx *c, const char **principal);
+cJSON *cmk_policy_body(const cmk_ctx *c, const char *principal, const char *const *perms, size_t n);
+
 int cmk_cmd_check(cmk_ctx *c);
 int cmk_cmd_grant(cmk_ctx *c);
 int cmk_cmd_revoke(cmk_ctx *c);
