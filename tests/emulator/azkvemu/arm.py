@@ -6,7 +6,8 @@ an admin CMK utility and the ARM SDKs make.
   .../vaults/{v}/accessPolicies/{add|replace|remove}   PUT (same state as the data plane's policies)
   {scope}/providers/Microsoft.Authorization/roleAssignments[/{name}]  PUT, GET, DELETE, list
                                             (arm_authz.py; scope: subscription, resource group,
-                                            vault or key; feeds Key Vault RBAC)
+                                            vault, key, account or workspace; feeds Key Vault
+                                            RBAC and the caller's control-plane RBAC, arm_rbac.py)
   {scope}/providers/Microsoft.Authorization/roleDefinitions[/{id}]     GET, list (built-in roles)
   Microsoft.CognitiveServices/accounts      GET, PUT, PATCH (PATCH is a long-running operation:
                                             202 + Azure-AsyncOperation + Location); CMK rules in
@@ -14,8 +15,9 @@ an admin CMK utility and the ARM SDKs make.
   .../locations/{l}/operationResults/{id}   GET (operation status)
   Microsoft.MachineLearningServices/workspaces  GET, PUT, PATCH (arm_ml.py)
 
-Errors use ARM's envelope {"error": {"code", "message"}}. Any valid ARM token is
-allowed to do anything (control-plane RBAC of the caller is not emulated).
+Errors use ARM's envelope {"error": {"code", "message"}}. By default any valid ARM
+token may do anything; with control-plane RBAC on (`arm_rbac`, see arm_rbac.py)
+the caller needs a role assignment granting the request's action.
 """
 
 import copy
@@ -24,7 +26,7 @@ import json
 import re
 from urllib.parse import unquote
 
-from . import cmkrules
+from . import arm_rbac, cmkrules
 from .arm_authz import AuthorizationApi
 from .arm_ml import WorkspaceApi
 from .foundrykeys import FoundryKeys, KeyInaccessible
@@ -69,7 +71,8 @@ def _bad(code, message):
 
 
 class ArmService(AuthorizationApi, WorkspaceApi):
-    def __init__(self, state, tokens, foundry_keys=None):
+    def __init__(self, state, tokens, foundry_keys=None, arm_rbac=False):
+        self.arm_rbac = bool(arm_rbac)   # control-plane RBAC of the caller (arm_rbac.py); admin can switch it
         self.state = state
         self.tokens = tokens
         self.foundry_keys = foundry_keys or FoundryKeys(state)
@@ -140,6 +143,8 @@ class ArmService(AuthorizationApi, WorkspaceApi):
 
     def _dispatch(self, req, claims):
         path = "/" + req.path.strip("/")
+        if self.arm_rbac:
+            self._authorize(req.method, path, claims)
         m = re.match("^" + _AUTHZ + "$", path, re.I)
         if m:
             params = {k: unquote(v) if v else v for k, v in m.groupdict().items()}
@@ -149,6 +154,16 @@ class ArmService(AuthorizationApi, WorkspaceApi):
             if m and method == req.method:
                 return handler(req, claims, self._body(req), **{k: unquote(v) if v else v for k, v in m.groupdict().items()})
         raise ServiceError(404, "NotFound", f"The emulator has no ARM route for {req.method} {req.path}.")
+
+    def _authorize(self, method, path, claims):
+        """ARM checks the caller's role assignments before the resource provider sees the request."""
+        need = arm_rbac.required_action(method, path)
+        if need is None:
+            return
+        action, scope = need
+        oid = str(claims.get("oid") or "")
+        if not arm_rbac.allowed([a for _, a in self._all_assignments()], oid, action, scope):
+            raise arm_rbac.denied(oid, action, scope)
 
     @staticmethod
     def _body(req):
