@@ -20,6 +20,7 @@ token may do anything; with control-plane RBAC on (`arm_rbac`, see arm_rbac.py)
 the caller needs a role assignment granting the request's action.
 """
 
+import base64
 import copy
 import datetime
 import json
@@ -300,10 +301,30 @@ class ArmService(AuthorizationApi, WorkspaceApi):
 
     def _list_vaults(self, req, claims, body, sub, rg=None):
         """GET .../providers/Microsoft.KeyVault/vaults in a subscription or resource group."""
-        out = [self._vault_json(v) for v in self.state.doc["vaults"].values()
-               if v["kind"] == "vault" and v["subscription_id"].lower() == sub.lower()
-               and (rg is None or v["resource_group"].lower() == rg.lower())]
-        return json_response(200, {"value": sorted(out, key=lambda v: v["name"].lower())})
+        out = sorted((v for v in self.state.doc["vaults"].values()
+                      if v["kind"] == "vault" and v["subscription_id"].lower() == sub.lower()
+                      and (rg is None or v["resource_group"].lower() == rg.lower())),
+                     key=lambda v: v["name"].lower())
+        # $top pages; the nextLink carries $skiptoken = base64 of the next vault's name (as the
+        # service's example shows) and no $top, so the next page holds the rest.
+        skip = req.query.get("$skiptoken") if req else None
+        if skip:
+            try:
+                start = base64.b64decode(skip.replace(" ", "+")).decode().lower()
+            except (ValueError, UnicodeDecodeError):
+                raise _bad("InvalidSkipToken", "The skip token is not valid.") from None
+            out = [v for v in out if v["name"].lower() >= start]
+        top = req.query.get("$top") if req else None
+        body = {"value": [self._vault_json(v) for v in out]}
+        if top:
+            if not top.isdigit() or int(top) < 1:
+                raise _bad("InvalidTopParameter", f"The value '{top}' of $top is not valid.")
+            if len(out) > int(top):
+                nxt = base64.b64encode(out[int(top)]["name"].encode()).decode()
+                body = {"value": body["value"][:int(top)],
+                        "nextLink": f"https://{req.host_header or 'management.azure.com'}{req.path}"
+                                    f"?api-version={req.query.get('api-version')}&$skiptoken={nxt}"}
+        return json_response(200, body)
 
     def _patch_vault(self, req, claims, body, sub, rg, name):
         vault = self._find_vault(sub, rg, name)
