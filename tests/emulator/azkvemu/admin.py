@@ -29,7 +29,8 @@ situation in one call. JSON in, JSON out; errors are {"error": {"code","message"
   POST   /_emulator/role-assignments            {identity, role, scope}   at any ARM scope role assignments take
                                                 (subscription, resource group, vault, key, account, workspace)
   DELETE /_emulator/role-assignments/{id}       by assignment name (GUID), at whatever scope it is
-  GET    /_emulator/workspaces                  POST {name, location?, resource_group?, encryption?}  (ML)
+  GET    /_emulator/workspaces                  POST {name, location?, resource_group?, encryption?, kind?,
+                                                      hub_resource_id?}  (ML)
 """
 
 import json
@@ -325,6 +326,8 @@ class AdminService:
                     "properties": {}}
         if body.get("encryption"):
             arm_body["properties"]["encryption"] = body["encryption"]
+        if body.get("hub_resource_id"):
+            arm_body["properties"]["hubResourceId"] = body["hub_resource_id"]
         if body.get("identity") in ("system", "SystemAssigned"):
             arm_body["identity"] = {"type": "SystemAssigned"}
         return self.arm.admin_put("workspace", arm_body, body.get("tenant"))

@@ -164,7 +164,8 @@ def run_admin(args) -> int:
         out = client.call("GET", f"/accounts/{_q(args.name)}/cmk")
     elif c == "add-workspace":
         body = {"name": args.name, "location": args.location, "identity": args.identity,
-                "resource_group": args.resource_group, "tenant": args.tenant}
+                "resource_group": args.resource_group, "tenant": args.tenant, "kind": args.kind,
+                "hub_resource_id": args.hub_resource_id}
         if args.key_identifier:
             body["encryption"] = {"status": "Enabled", "keyVaultProperties": {
                 "keyVaultArmId": args.key_vault_arm_id, "keyIdentifier": args.key_identifier,
@@ -305,6 +306,8 @@ def build_parser():
     p.add_argument("name")
     p = cmds.add_parser("add-workspace", help="a Microsoft.MachineLearningServices workspace (hub/project)")
     p.add_argument("--name", required=True)
+    p.add_argument("--kind", choices=["Default", "Hub", "Project"])
+    p.add_argument("--hub-resource-id", help="a Project's hub (ARM id); the project takes its encryption")
     p.add_argument("--location", default="eastus")
     p.add_argument("--identity", choices=["system"])
     p.add_argument("--resource-group")
