@@ -136,6 +136,18 @@ class VaultTests(unittest.TestCase):
         r = arm("GET", "/subscriptions/11111111-1111-1111-1111-111111111111/providers/Microsoft.KeyVault/vaults")
         self.assertEqual(r.json["value"], [])
 
+    def test_list_vaults_pages_with_top(self):
+        path = f"/subscriptions/{SUB}/providers/Microsoft.KeyVault/vaults"
+        everything = [v["name"] for v in arm("GET", path).json["value"]]
+        self.assertNotIn("nextLink", arm("GET", path).json)
+        r = arm("GET", path, **{"$top": "1"})
+        self.assertEqual([v["name"] for v in r.json["value"]], everything[:1])
+        link = r.json["nextLink"]
+        self.assertTrue(link.startswith(f"{ARM}{path}?api-version={KV_API}&$skiptoken="), link)
+        r = EMU.request("GET", link, token=W["tok"])
+        self.assertEqual([v["name"] for v in r.json["value"]], everything[1:])
+        self.assertNotIn("nextLink", r.json)
+
     def test_access_policy_add_replace_remove_feeds_data_plane(self):
         oid = W["app"]["object_id"]
         tid = W["tenant"]["tenant_id"]

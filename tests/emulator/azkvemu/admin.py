@@ -25,7 +25,12 @@ situation in one call. JSON in, JSON out; errors are {"error": {"code","message"
                                                 {keySource, keyAccessible, keyVersionInUse, kid, error,
                                                  wrappedVersions} (re-checked by unwrapping as its identity)
   PUT    /_emulator/imds                        {identity}   the identity IMDS answers for without a selector
-  GET    /_emulator/workspaces                  POST {name, location?, resource_group?, encryption?}  (ML)
+  GET    /_emulator/arm-rbac                    PUT {enabled}   control-plane RBAC of ARM callers (arm_rbac.py)
+  POST   /_emulator/role-assignments            {identity, role, scope}   at any ARM scope role assignments take
+                                                (subscription, resource group, vault, key, account, workspace)
+  DELETE /_emulator/role-assignments/{id}       by assignment name (GUID), at whatever scope it is
+  GET    /_emulator/workspaces                  POST {name, location?, resource_group?, encryption?, kind?,
+                                                      hub_resource_id?}  (ML)
 """
 
 import json
@@ -89,6 +94,10 @@ class AdminService:
             ("GET", r"/workspaces", lambda req, body: self.arm.admin_list("workspace")),
             ("POST", r"/workspaces", self._add_workspace),
             ("PUT", r"/imds", self._set_imds),
+            ("GET", r"/arm-rbac", lambda req, body: {"enabled": self.arm.arm_rbac}),
+            ("PUT", r"/arm-rbac", self._set_arm_rbac),
+            ("POST", r"/role-assignments", self._assign_scope_role),
+            ("DELETE", r"/role-assignments/(?P<aid>[^/]+)", self._unassign_scope_role),
         ]
 
     def handle(self, req):
@@ -194,6 +203,27 @@ class AdminService:
         assignment = self.state.add_role_assignment(v, body["identity"], role_id, scope)
         return dict(assignment, role_name=authz.BUILTIN_ROLES[role_id][0])
 
+    def _assign_scope_role(self, req, body):
+        """A role assignment at an ARM scope, made without ARM's authorization (for control-plane RBAC)."""
+        if not body.get("scope") or not body.get("identity"):
+            raise StateError("scope and identity are required")
+        return self.arm.admin_assign(body["scope"], body["identity"], body.get("role"))
+
+    def _unassign_scope_role(self, req, body, aid):
+        with self.state.lock:
+            for container, a in list(self.arm._all_assignments()):
+                if a["id"].lower() == aid.lower():
+                    container.remove(a)
+                    self.state.save()
+                    return {"deleted": aid}
+        raise StateError(f"no role assignment '{aid}'", 404)
+
+    def _set_arm_rbac(self, req, body):
+        if not isinstance(body.get("enabled"), bool):
+            raise StateError("enabled (true or false) is required")
+        self.arm.arm_rbac = body["enabled"]
+        return {"enabled": self.arm.arm_rbac}
+
     def _unassign_role(self, req, body, v, aid):
         self.state.remove_role_assignment(v, aid)
         return {"deleted": aid}
@@ -296,6 +326,8 @@ class AdminService:
                     "properties": {}}
         if body.get("encryption"):
             arm_body["properties"]["encryption"] = body["encryption"]
+        if body.get("hub_resource_id"):
+            arm_body["properties"]["hubResourceId"] = body["hub_resource_id"]
         if body.get("identity") in ("system", "SystemAssigned"):
             arm_body["identity"] = {"type": "SystemAssigned"}
         return self.arm.admin_put("workspace", arm_body, body.get("tenant"))

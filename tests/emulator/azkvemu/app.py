@@ -25,7 +25,7 @@ READY_FILE = "emulator.json"
 
 def serve(state_dir, host="127.0.0.1", port=0, localhost_vault=None,
           authority_host="https://login.microsoftonline.com", token_lifetime=3600,
-          default_tenant=None) -> int:
+          default_tenant=None, arm_rbac=False) -> int:
     os.makedirs(state_dir, exist_ok=True)
     state_dir = os.path.abspath(state_dir)
     ready_path = os.path.join(state_dir, READY_FILE)
@@ -40,7 +40,7 @@ def serve(state_dir, host="127.0.0.1", port=0, localhost_vault=None,
     tokens = TokenService(state)
     faults = FaultInjector()
     foundry_keys = FoundryKeys(state)
-    arm = ArmService(state, tokens, foundry_keys)
+    arm = ArmService(state, tokens, foundry_keys, arm_rbac=arm_rbac)
     router = Router(
         state,
         keyvault=KeyVaultService(state, tokens, authority_host),

@@ -6,7 +6,8 @@ an admin CMK utility and the ARM SDKs make.
   .../vaults/{v}/accessPolicies/{add|replace|remove}   PUT (same state as the data plane's policies)
   {scope}/providers/Microsoft.Authorization/roleAssignments[/{name}]  PUT, GET, DELETE, list
                                             (arm_authz.py; scope: subscription, resource group,
-                                            vault or key; feeds Key Vault RBAC)
+                                            vault, key, account or workspace; feeds Key Vault
+                                            RBAC and the caller's control-plane RBAC, arm_rbac.py)
   {scope}/providers/Microsoft.Authorization/roleDefinitions[/{id}]     GET, list (built-in roles)
   Microsoft.CognitiveServices/accounts      GET, PUT, PATCH (PATCH is a long-running operation:
                                             202 + Azure-AsyncOperation + Location); CMK rules in
@@ -14,17 +15,19 @@ an admin CMK utility and the ARM SDKs make.
   .../locations/{l}/operationResults/{id}   GET (operation status)
   Microsoft.MachineLearningServices/workspaces  GET, PUT, PATCH (arm_ml.py)
 
-Errors use ARM's envelope {"error": {"code", "message"}}. Any valid ARM token is
-allowed to do anything (control-plane RBAC of the caller is not emulated).
+Errors use ARM's envelope {"error": {"code", "message"}}. By default any valid ARM
+token may do anything; with control-plane RBAC on (`arm_rbac`, see arm_rbac.py)
+the caller needs a role assignment granting the request's action.
 """
 
+import base64
 import copy
 import datetime
 import json
 import re
 from urllib.parse import unquote
 
-from . import cmkrules
+from . import arm_rbac, cmkrules
 from .arm_authz import AuthorizationApi
 from .arm_ml import WorkspaceApi
 from .foundrykeys import FoundryKeys, KeyInaccessible
@@ -69,7 +72,8 @@ def _bad(code, message):
 
 
 class ArmService(AuthorizationApi, WorkspaceApi):
-    def __init__(self, state, tokens, foundry_keys=None):
+    def __init__(self, state, tokens, foundry_keys=None, arm_rbac=False):
+        self.arm_rbac = bool(arm_rbac)   # control-plane RBAC of the caller (arm_rbac.py); admin can switch it
         self.state = state
         self.tokens = tokens
         self.foundry_keys = foundry_keys or FoundryKeys(state)
@@ -140,6 +144,8 @@ class ArmService(AuthorizationApi, WorkspaceApi):
 
     def _dispatch(self, req, claims):
         path = "/" + req.path.strip("/")
+        if self.arm_rbac:
+            self._authorize(req.method, path, claims)
         m = re.match("^" + _AUTHZ + "$", path, re.I)
         if m:
             params = {k: unquote(v) if v else v for k, v in m.groupdict().items()}
@@ -149,6 +155,16 @@ class ArmService(AuthorizationApi, WorkspaceApi):
             if m and method == req.method:
                 return handler(req, claims, self._body(req), **{k: unquote(v) if v else v for k, v in m.groupdict().items()})
         raise ServiceError(404, "NotFound", f"The emulator has no ARM route for {req.method} {req.path}.")
+
+    def _authorize(self, method, path, claims):
+        """ARM checks the caller's role assignments before the resource provider sees the request."""
+        need = arm_rbac.required_action(method, path)
+        if need is None:
+            return
+        action, scope = need
+        oid = str(claims.get("oid") or "")
+        if not arm_rbac.allowed([a for _, a in self._all_assignments()], oid, action, scope):
+            raise arm_rbac.denied(oid, action, scope)
 
     @staticmethod
     def _body(req):
@@ -285,10 +301,30 @@ class ArmService(AuthorizationApi, WorkspaceApi):
 
     def _list_vaults(self, req, claims, body, sub, rg=None):
         """GET .../providers/Microsoft.KeyVault/vaults in a subscription or resource group."""
-        out = [self._vault_json(v) for v in self.state.doc["vaults"].values()
-               if v["kind"] == "vault" and v["subscription_id"].lower() == sub.lower()
-               and (rg is None or v["resource_group"].lower() == rg.lower())]
-        return json_response(200, {"value": sorted(out, key=lambda v: v["name"].lower())})
+        out = sorted((v for v in self.state.doc["vaults"].values()
+                      if v["kind"] == "vault" and v["subscription_id"].lower() == sub.lower()
+                      and (rg is None or v["resource_group"].lower() == rg.lower())),
+                     key=lambda v: v["name"].lower())
+        # $top pages; the nextLink carries $skiptoken = base64 of the next vault's name (as the
+        # service's example shows) and no $top, so the next page holds the rest.
+        skip = req.query.get("$skiptoken") if req else None
+        if skip:
+            try:
+                start = base64.b64decode(skip.replace(" ", "+")).decode().lower()
+            except (ValueError, UnicodeDecodeError):
+                raise _bad("InvalidSkipToken", "The skip token is not valid.") from None
+            out = [v for v in out if v["name"].lower() >= start]
+        top = req.query.get("$top") if req else None
+        body = {"value": [self._vault_json(v) for v in out]}
+        if top:
+            if not top.isdigit() or int(top) < 1:
+                raise _bad("InvalidTopParameter", f"The value '{top}' of $top is not valid.")
+            if len(out) > int(top):
+                nxt = base64.b64encode(out[int(top)]["name"].encode()).decode()
+                body = {"value": body["value"][:int(top)],
+                        "nextLink": f"https://{req.host_header or 'management.azure.com'}{req.path}"
+                                    f"?api-version={req.query.get('api-version')}&$skiptoken={nxt}"}
+        return json_response(200, body)
 
     def _patch_vault(self, req, claims, body, sub, rg, name):
         vault = self._find_vault(sub, rg, name)

@@ -4,9 +4,9 @@
   {scope}/providers/Microsoft.Authorization/roleDefinitions[/{id}]     GET, list
 
 Scopes: a subscription (/subscriptions/{sub}), a resource group
-(/subscriptions/{sub}/resourceGroups/{rg}), a Key Vault vault, or a key in it.
-Vault and key assignments are kept in the vault; subscription and resource-group
-ones in State.scope_role_assignments(). An assignment applies to its scope and
+(/subscriptions/{sub}/resourceGroups/{rg}), a Key Vault vault, or a key in it,
+a Cognitive Services account or an ML workspace. Vault and key assignments are
+kept in the vault; the others in State.scope_role_assignments(). An assignment applies to its scope and
 everything below it, so the data plane (authz.check) honours both kinds. The
 id of an assignment is `{scope}/providers/Microsoft.Authorization/roleAssignments/{name}`,
 so a DELETE by full id is a DELETE at its scope.
@@ -18,10 +18,14 @@ from urllib.parse import unquote
 
 from . import authz
 from .httpmsg import Response, ServiceError, json_response
+from .util import new_uuid
 
 _EPOCH = "2020-01-01T00:00:00.0000000Z"
 _GUID = r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$"
 _SUB_SCOPE = r"^/subscriptions/(?P<sub>[^/]+)(?:/resourcegroups/(?P<rg>[^/]+))?$"
+_RESOURCE_SCOPE = (r"^/subscriptions/(?P<sub>[^/]+)/resourcegroups/(?P<rg>[^/]+)/providers/(?P<rtype>"
+                   r"microsoft\.cognitiveservices/accounts|microsoft\.machinelearningservices/workspaces)"
+                   r"/(?P<name>[^/]+)$")
 _VAULT_SCOPE = (r"^/subscriptions/(?P<sub>[^/]+)/resourcegroups/(?P<rg>[^/]+)/providers"
                 r"/microsoft\.keyvault/vaults/(?P<name>[^/]+)(?:/keys/(?P<key>[^/]+))?$")
 
@@ -43,21 +47,44 @@ ROLE_ACTIONS = {
     "b24988ac-6180-42a0-ab88-20f7382dd24c": ["*"],
     "acdd72a7-3385-48ef-bd42-f606fba81ae7": ["*/read"],
     "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9": ["*/read", "Microsoft.Authorization/*", "Microsoft.Support/*"],
+    # Key Vault Contributor: manages vaults (access policies included), not their data.
+    "f25e0fa2-a7c8-4377-a976-54943a77a395": [
+        "Microsoft.Authorization/*/read", "Microsoft.Insights/alertRules/*", "Microsoft.KeyVault/*",
+        "Microsoft.Resources/deployments/*", "Microsoft.Resources/subscriptions/resourceGroups/read",
+        "Microsoft.Support/*"],
+    "25fbc0a9-bd7c-42a3-aa1a-3b75d497ee68": [
+        "Microsoft.Authorization/*/read", "Microsoft.CognitiveServices/*", "Microsoft.Features/features/read",
+        "Microsoft.Features/providers/features/read", "Microsoft.Features/providers/features/register/action",
+        "Microsoft.Insights/alertRules/*", "Microsoft.Insights/diagnosticSettings/*",
+        "Microsoft.Insights/logDefinitions/read", "Microsoft.Insights/metricdefinitions/read",
+        "Microsoft.Insights/metrics/read", "Microsoft.ResourceHealth/availabilityStatuses/read",
+        "Microsoft.Resources/deployments/*", "Microsoft.Resources/deployments/operations/read",
+        "Microsoft.Resources/subscriptions/operationresults/read", "Microsoft.Resources/subscriptions/read",
+        "Microsoft.Resources/subscriptions/resourcegroups/deployments/*",
+        "Microsoft.Resources/subscriptions/resourceGroups/read", "Microsoft.Support/*"],
 }
 ROLE_NOT_ACTIONS = {
     # Contributor may manage everything but access (role assignments) itself.
     "b24988ac-6180-42a0-ab88-20f7382dd24c": [
         "Microsoft.Authorization/*/Delete", "Microsoft.Authorization/*/Write",
         "Microsoft.Authorization/elevateAccess/Action", "Microsoft.Blueprint/blueprintAssignments/write",
-        "Microsoft.Blueprint/blueprintAssignments/delete"],
+        "Microsoft.Blueprint/blueprintAssignments/delete", "Microsoft.Compute/galleries/share/action",
+        "Microsoft.Purview/consents/write", "Microsoft.Purview/consents/delete"],
+    "f25e0fa2-a7c8-4377-a976-54943a77a395": [
+        "Microsoft.KeyVault/locations/deletedVaults/purge/action", "Microsoft.KeyVault/hsmPools/*",
+        "Microsoft.KeyVault/managedHsms/*"],
 }
 ROLE_DESCRIPTIONS = {
     "8e3af657-a8ff-443c-a75c-2fe8c4bcb635": "Grants full access to manage all resources, including the ability "
                                             "to assign roles in Azure RBAC.",
     "b24988ac-6180-42a0-ab88-20f7382dd24c": "Grants full access to manage all resources, but does not allow you "
-                                            "to assign roles in Azure RBAC.",
+                                            "to assign roles in Azure RBAC, manage assignments in Azure "
+                                            "Blueprints, or share image galleries.",
     "acdd72a7-3385-48ef-bd42-f606fba81ae7": "View all resources, but does not allow you to make any changes.",
     "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9": "Lets you manage user access to Azure resources.",
+    "f25e0fa2-a7c8-4377-a976-54943a77a395": "Lets you manage key vaults, but not access to them.",
+    "25fbc0a9-bd7c-42a3-aa1a-3b75d497ee68": "Lets you create, read, update, delete and manage keys of "
+                                            "Cognitive Services.",
 }
 
 
@@ -82,11 +109,21 @@ class AuthorizationApi:
             if m.group("rg"):
                 norm += f"/resourceGroups/{unquote(m.group('rg'))}"
             return self.state.scope_role_assignments(), norm, self.state.default_tenant()["id"]
+        m = re.match(_RESOURCE_SCOPE, scope, re.I)
+        if m:
+            # an account or workspace (for control-plane RBAC, arm_rbac.py); kept with the scope ones
+            accounts = m.group("rtype").lower().startswith("microsoft.cognitiveservices")
+            table = self._accounts() if accounts else self._workspaces()
+            rtype = "Microsoft.CognitiveServices/accounts" if accounts else "Microsoft.MachineLearningServices/workspaces"
+            rec = self._find(table, rtype, m.group("sub"), unquote(m.group("rg")), unquote(m.group("name")))
+            norm = (f"/subscriptions/{rec['subscription_id']}/resourceGroups/{rec['resource_group']}"
+                    f"/providers/{rtype}/{rec['name']}")
+            return self.state.scope_role_assignments(), norm, self.state.default_tenant()["id"]
         m = re.match(_VAULT_SCOPE, scope, re.I)
         if not m:
             raise ServiceError(400, "InvalidScope" if scope else "MissingSubscription",
                                "The emulator serves role assignments at subscription, resource group, Key Vault "
-                               f"vault or key scope only, not '{scope}'.")
+                               f"vault or key, Cognitive Services account or ML workspace scope only, not '{scope}'.")
         vault = self._find_vault(m.group("sub"), m.group("rg"), unquote(m.group("name")))
         norm = authz.key_scope(vault, unquote(m.group("key")) if m.group("key") else None)
         return vault["role_assignments"], norm, vault["tenant_id"]
@@ -224,3 +261,27 @@ class AuthorizationApi:
                 continue
             out.append(self._assignment_json(a))
         return json_response(200, {"value": out})
+
+    # ---- admin API helper (bypasses ARM authentication and authorization) ----------
+
+    def admin_assign(self, scope, principal_ref, role_ref):
+        """A role assignment at any scope the ARM PUT accepts; returns its ARM JSON."""
+        role = authz.find_role(role_ref or "")
+        if role is None:
+            known = ", ".join(name for name, _ in authz.BUILTIN_ROLES.values())
+            raise ServiceError(400, "RoleDefinitionDoesNotExist", f"unknown role '{role_ref}'; built-in roles: {known}")
+        ident = self.state.find_identity(principal_ref or "")
+        if ident is None:
+            raise ServiceError(404, "PrincipalNotFound", f"unknown identity '{principal_ref}'")
+        with self.state.lock:
+            container, norm, _ = self._scope_container("/" + (scope or "").strip("/"))
+            for a in container:
+                if (a["principal_id"], a["role_definition_id"], a["scope"].lower()) == \
+                        (ident["object_id"], role, norm.lower()):
+                    return self._assignment_json(a)
+            a = {"id": new_uuid(), "principal_id": ident["object_id"], "role_definition_id": role, "scope": norm,
+                 "principal_type": "ServicePrincipal", "created_on": _now_iso(), "created_by": None,
+                 "description": None}
+            container.append(a)
+            self.state.save()
+            return self._assignment_json(a)

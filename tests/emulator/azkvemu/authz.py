@@ -62,6 +62,8 @@ BUILTIN_ROLES = {
     "b24988ac-6180-42a0-ab88-20f7382dd24c": ("Contributor", []),
     "acdd72a7-3385-48ef-bd42-f606fba81ae7": ("Reader", []),
     "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9": ("User Access Administrator", []),
+    "f25e0fa2-a7c8-4377-a976-54943a77a395": ("Key Vault Contributor", []),
+    "25fbc0a9-bd7c-42a3-aa1a-3b75d497ee68": ("Cognitive Services Contributor", []),
 }
 
 

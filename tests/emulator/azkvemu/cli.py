@@ -116,10 +116,24 @@ def run_admin(args) -> int:
         out = client.call("PUT", f"/vaults/{_q(args.vault)}/access-policies/{_q(args.identity)}",
                           {"keys": _csv(args.keys)})
     elif c == "assign-role":
-        out = client.call("POST", f"/vaults/{_q(args.vault)}/role-assignments",
-                          {"identity": args.identity, "role": args.role, "key": args.key})
+        if bool(args.vault) == bool(args.scope) or (args.key and not args.vault):
+            raise AdminError("assign-role takes --vault V [--key K], or --scope ARM_SCOPE")
+        if args.scope:
+            out = client.call("POST", "/role-assignments",
+                              {"identity": args.identity, "role": args.role, "scope": args.scope})
+        else:
+            out = client.call("POST", f"/vaults/{_q(args.vault)}/role-assignments",
+                              {"identity": args.identity, "role": args.role, "key": args.key})
     elif c == "unassign-role":
-        out = client.call("DELETE", f"/vaults/{_q(args.vault)}/role-assignments/{_q(args.id)}")
+        if args.vault:
+            out = client.call("DELETE", f"/vaults/{_q(args.vault)}/role-assignments/{_q(args.id)}")
+        else:
+            out = client.call("DELETE", f"/role-assignments/{_q(args.id)}")
+    elif c == "arm-rbac":
+        if args.state is None:
+            out = client.call("GET", "/arm-rbac")
+        else:
+            out = client.call("PUT", "/arm-rbac", {"enabled": args.state == "on"})
     elif c == "create-key":
         out = client.call("POST", f"/vaults/{_q(args.vault)}/keys", {
             "name": args.name, "kty": args.kty, "size": args.size, "crv": args.crv,
@@ -150,7 +164,8 @@ def run_admin(args) -> int:
         out = client.call("GET", f"/accounts/{_q(args.name)}/cmk")
     elif c == "add-workspace":
         body = {"name": args.name, "location": args.location, "identity": args.identity,
-                "resource_group": args.resource_group, "tenant": args.tenant}
+                "resource_group": args.resource_group, "tenant": args.tenant, "kind": args.kind,
+                "hub_resource_id": args.hub_resource_id}
         if args.key_identifier:
             body["encryption"] = {"status": "Enabled", "keyVaultProperties": {
                 "keyVaultArmId": args.key_vault_arm_id, "keyIdentifier": args.key_identifier,
@@ -196,6 +211,8 @@ def build_parser():
     s.add_argument("--token-lifetime", type=int, default=3600, help="seconds an issued token is valid")
     s.add_argument("--default-tenant", metavar="UUID",
                    help="id of the default tenant when the state is first created")
+    s.add_argument("--arm-rbac", action="store_true",
+                   help="check ARM callers' control-plane role assignments (admin arm-rbac on|off switches it)")
 
     a = sub.add_parser("admin", help="set up tenants, identities, vaults, grants and keys")
     a.add_argument("--state-dir", required=True)
@@ -239,13 +256,16 @@ def build_parser():
     p.add_argument("--vault", required=True)
     p.add_argument("--identity", required=True, help="client id, object id or name")
     p.add_argument("--keys", default="", help="comma-separated, e.g. get,list,wrapKey,unwrapKey")
-    p = cmds.add_parser("assign-role", help="RBAC role assignment at vault or key scope")
-    p.add_argument("--vault", required=True)
+    p = cmds.add_parser("assign-role", help="RBAC role assignment at vault or key scope, or at an ARM scope")
+    p.add_argument("--vault")
+    p.add_argument("--scope", metavar="ARM_SCOPE",
+                   help="/subscriptions/S[/resourceGroups/RG[/providers/...]]: any scope ARM role assignments "
+                        "take (bypasses ARM's own authorization)")
     p.add_argument("--identity", required=True)
     p.add_argument("--role", required=True, help='name or id, e.g. "Key Vault Crypto Service Encryption User"')
     p.add_argument("--key", help="key name for key scope (default: vault scope)")
-    p = cmds.add_parser("unassign-role")
-    p.add_argument("--vault", required=True)
+    p = cmds.add_parser("unassign-role", help="by id; without --vault, at whatever scope it is")
+    p.add_argument("--vault")
     p.add_argument("--id", required=True)
 
     for name in ("create-key", "import-key"):
@@ -286,6 +306,8 @@ def build_parser():
     p.add_argument("name")
     p = cmds.add_parser("add-workspace", help="a Microsoft.MachineLearningServices workspace (hub/project)")
     p.add_argument("--name", required=True)
+    p.add_argument("--kind", choices=["Default", "Hub", "Project"])
+    p.add_argument("--hub-resource-id", help="a Project's hub (ARM id); the project takes its encryption")
     p.add_argument("--location", default="eastus")
     p.add_argument("--identity", choices=["system"])
     p.add_argument("--resource-group")
@@ -297,6 +319,9 @@ def build_parser():
     cmds.add_parser("list-workspaces")
     p = cmds.add_parser("imds-identity", help="the managed identity IMDS answers for without client_id")
     p.add_argument("--identity", required=True)
+
+    p = cmds.add_parser("arm-rbac", help="control-plane RBAC of ARM callers: on, off (no argument: show)")
+    p.add_argument("state", nargs="?", choices=["on", "off"])
 
     p = cmds.add_parser("fault", help="fault injection rules (see azkvemu/faults.py)")
     g = p.add_mutually_exclusive_group()
@@ -312,7 +337,8 @@ def main(argv=None) -> int:
         try:
             return serve(args.state_dir, host=args.host, port=args.port,
                          localhost_vault=args.localhost_vault, authority_host=args.authority_host,
-                         token_lifetime=args.token_lifetime, default_tenant=args.default_tenant)
+                         token_lifetime=args.token_lifetime, default_tenant=args.default_tenant,
+                         arm_rbac=args.arm_rbac)
         except (OSError, ValueError) as exc:
             print(f"azkv-emulator: cannot serve: {exc}", file=sys.stderr)
             return 1

@@ -23,8 +23,9 @@ Shape (version 1):
                secrets, certificates, storage}}
   accounts:   {lower(name): Microsoft.CognitiveServices account (arm.py)}
   workspaces: {lower(name): Microsoft.MachineLearningServices workspace (arm.py)}
-  role_assignments: [{id, principal_id, role_definition_id, scope, ...}]   at subscription or
-              resource-group scope (vault and key scopes live in the vault); inherited below
+  role_assignments: [{id, principal_id, role_definition_id, scope, ...}]   at subscription,
+              resource-group, account or workspace scope (vault and key scopes live in the
+              vault); inherited below
   operations: {id: {status, start, account}}   ARM long-running operations
   imds_identity: client_id IMDS answers for without a selector
   identities of kind "managed" are managed identities (IMDS); "app" are app registrations
@@ -205,7 +206,7 @@ class State:
         return None
 
     def scope_role_assignments(self) -> list:
-        """Role assignments at subscription or resource-group scope (inherited by every vault below)."""
+        """Role assignments at subscription, resource-group, account or workspace scope (inherited below)."""
         with self.lock:
             return self.doc.setdefault("role_assignments", [])
 

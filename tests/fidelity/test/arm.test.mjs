@@ -1,9 +1,6 @@
 // Azure Resource Manager clients against the emulated control plane
 // (tests/emulator/azkvemu/arm.py), built as a user builds them for another
-// ARM endpoint: `endpoint` is the emulator, and the token scope stays ARM's
-// (`credentialScopes` for the AutoRest packages, `credentials.scopes` for the
-// TypeSpec-generated @azure/arm-keyvault 5, whose default scope is derived from
-// the endpoint). Both are the packages' documented client options.
+// ARM endpoint (lib/arm.mjs).
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { describe, it } from "node:test";
@@ -14,42 +11,11 @@ import { KeyVaultManagementClient } from "@azure/arm-keyvault";
 import { AzureMachineLearningWorkspaces } from "@azure/arm-machinelearning";
 
 import {
-  admin, assertRestError, credentialFor, cryptographyClientFor, emulator, keyClientFor, newIdentity,
-  tenantId, unique, vaultName,
+  CSEU, POLL, RESOURCE_GROUP, SUBSCRIPTION, armCredential, armOptions, newKey, roundTrip, vaultId,
+} from "../lib/arm.mjs";
+import {
+  admin, assertRestError, credentialFor, emulator, newIdentity, tenantId, unique, vaultName,
 } from "../lib/fidelity.mjs";
-
-const SUBSCRIPTION = "00000000-0000-0000-0000-000000000000";
-const RESOURCE_GROUP = "rg-emulator";
-const ARM_SCOPE = "https://management.azure.com/.default";
-const CSEU = "e147488a-f6f5-4113-8e2d-b22465e65bf6"; // Key Vault Crypto Service Encryption User
-const vaultId = `/subscriptions/${SUBSCRIPTION}/resourceGroups/${RESOURCE_GROUP}/providers/Microsoft.KeyVault/vaults/${vaultName}`;
-const armOptions = {
-  endpoint: `https://localhost:${emulator.port}`,
-  credentialScopes: [ARM_SCOPE],
-  credentials: { scopes: [ARM_SCOPE] },
-};
-// Long-running operations poll quickly (documented poller option).
-const POLL = { updateIntervalInMs: 20 };
-
-/** An identity that administers the resources (any ARM token may, in the emulator). */
-async function armCredential() {
-  return credentialFor(await newIdentity("arm-admin"));
-}
-
-/** A key created by a full-access identity through the data plane. */
-async function newKey(prefix) {
-  const owner = await newIdentity(`${prefix}-owner`, ["all"]);
-  return keyClientFor(credentialFor(owner)).createRsaKey(unique(prefix), { keySize: 2048 });
-}
-
-/** Wraps and unwraps with `key` as `ident`: proves a grant works on the data plane. */
-async function roundTrip(key, ident) {
-  const crypto = cryptographyClientFor(key.id, credentialFor(ident));
-  const dek = Buffer.alloc(32, 7);
-  const wrapped = await crypto.wrapKey("RSA-OAEP-256", dek);
-  const unwrapped = await crypto.unwrapKey("RSA-OAEP-256", wrapped.result);
-  assert.deepEqual(Buffer.from(unwrapped.result), dek);
-}
 
 describe("ARM clients", () => {
   it("the pinned ARM packages load on this Node and build clients aimed at the emulator", () => {
