@@ -404,3 +404,63 @@ out:
 	azkv_http_response_free(&final);
 	return rc;
 }
+
+azkv_rc azkv_arm_list(azkv_arm_client *arm, const char *resource_id, const char *api_version,
+                      cJSON **items, azkv_err *err)
+{
+	azkv_http_response resp = {0};
+	char what[ARM_WHAT_MAX];
+	char *next = NULL;
+	cJSON *page = NULL, *value, *item;
+	long status = 0;
+	int pages = 0;
+	azkv_rc rc;
+
+	*items = cJSON_CreateArray();
+	if (!*items)
+		return azkv_err_set(err, AZKV_ERR_NOMEM, "arm: out of memory");
+	describe(what, sizeof(what), "GET", resource_id);
+	rc = arm_send(arm, "GET", resource_id, api_version, NULL, &resp, &status, err);
+	for (;;) {
+		if (rc == AZKV_OK)
+			rc = parse_body(&resp, what, &page, err);
+		azkv_http_response_free(&resp);
+		if (rc != AZKV_OK)
+			break;
+		value = cJSON_DetachItemFromObjectCaseSensitive(page, "value");
+		if (!cJSON_IsArray(value)) {
+			cJSON_Delete(value);
+			rc = azkv_err_set(err, AZKV_ERR_PROTOCOL,
+			                  "%s: the answer has no \"value\" list", what);
+			break;
+		}
+		while ((item = cJSON_DetachItemFromArray(value, 0)) != NULL)
+			cJSON_AddItemToArray(*items, item);
+		cJSON_Delete(value);
+		free(next);
+		next = cJSON_IsString(cJSON_GetObjectItemCaseSensitive(page, "nextLink"))
+		               ? strdup(cJSON_GetObjectItemCaseSensitive(page, "nextLink")
+		                                ->valuestring)
+		               : NULL;
+		cJSON_Delete(page);
+		page = NULL;
+		if (!next)
+			break;
+		/* The token goes with the request: only to our endpoint. A
+		 * service that keeps answering nextLinks is cut off. */
+		if (!on_endpoint(arm, next) || ++pages > 1000) {
+			rc = azkv_err_set(err, AZKV_ERR_PROTOCOL, "%s: nextLink %s refused", what,
+			                  on_endpoint(arm, next) ? "after 1000 pages"
+			                                         : "off the endpoint");
+			break;
+		}
+		rc = arm_call(arm, "GET", next, what, NULL, &resp, &status, err);
+	}
+	free(next);
+	cJSON_Delete(page);
+	if (rc != AZKV_OK) {
+		cJSON_Delete(*items);
+		*items = NULL;
+	}
+	return rc;
+}

@@ -59,6 +59,12 @@ azkv_rc azkv_arm_request_wait(azkv_arm_client *arm, const char *method, const ch
                               const char *api_version, const cJSON *body, long timeout_ms,
                               cJSON **response, long *status, azkv_err *err);
 
+/* GET of a collection (resource_id with an optional "?$filter=..."), then
+ * of every nextLink it gives (only on the client's endpoint): the "value"
+ * items of all pages, in order, in *items (a JSON array, caller frees). */
+azkv_rc azkv_arm_list(azkv_arm_client *arm, const char *resource_id, const char *api_version,
+                      cJSON **items, azkv_err *err);
+
 /* ---- Parsing, offline ---------------------------------------------- */
 
 typedef enum azkv_arm_op_state {

@@ -202,6 +202,25 @@ int main(int argc, char **argv)
 	      "GET missing vault: rc %s, HTTP %ld, code '%s' (%s)", azkv_rc_name(rc),
 	      err.http_status, err.code, err.message);
 
+	/* Every page of a collection: one vault per page with $top=1. */
+	{
+		char coll[512], paged[560];
+		cJSON *all = NULL, *one_by_one = NULL;
+
+		snprintf(coll, sizeof(coll), "%.*s/providers/Microsoft.KeyVault/vaults",
+		         (int)(strstr(vault_id, "/resourceGroups/") - vault_id), vault_id);
+		snprintf(paged, sizeof(paged), "%s?$top=1", coll);
+		rc = azkv_arm_list(arm, coll, KV_API, &all, &err);
+		CHECK(rc == AZKV_OK && cJSON_GetArraySize(all) >= 2, "list the vaults: %d",
+		      rc == AZKV_OK ? cJSON_GetArraySize(all) : -1);
+		rc = azkv_arm_list(arm, paged, KV_API, &one_by_one, &err);
+		CHECK(rc == AZKV_OK && cJSON_GetArraySize(one_by_one) == cJSON_GetArraySize(all),
+		      "list them one per page, following nextLink: %d",
+		      rc == AZKV_OK ? cJSON_GetArraySize(one_by_one) : -1);
+		cJSON_Delete(all);
+		cJSON_Delete(one_by_one);
+	}
+
 	/* The account's system identity. */
 	rc = azkv_arm_request(arm, "GET", account_id, CS_API, NULL, &account, &status, &err);
 	CHECK(rc == AZKV_OK && str_at(account, "identity.principalId"), "GET account: %ld %s",

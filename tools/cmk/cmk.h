@@ -169,6 +169,10 @@ int cmk_kv_change(cmk_ctx *c, const char *method, const char *const *segs, size_
 int cmk_arm_get(cmk_ctx *c, const char *resource_id, const char *api_version, cJSON **out,
                 const char *what, const char *not_found_fix);
 
+/* Every item of a collection, following nextLink; errors are reported. */
+int cmk_arm_list(cmk_ctx *c, const char *collection, const char *api_version, cJSON **items,
+                 const char *what);
+
 /* JSON helpers. */
 const char *cmk_str(const cJSON *obj, const char *dotted_path);
 const cJSON *cmk_item(const cJSON *obj, const char *dotted_path);

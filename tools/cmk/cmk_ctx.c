@@ -382,11 +382,10 @@ int cmk_targets_from_binding(cmk_ctx *c)
 		return CMK_EXIT_OK;
 	snprintf(path, sizeof(path), "/subscriptions/%s/providers/Microsoft.KeyVault/vaults",
 	         c->sub);
-	rc = cmk_arm_get(c, path, CMK_API_KEYVAULT, &list, "list the subscription's key vaults",
-	                 NULL);
+	rc = cmk_arm_list(c, path, CMK_API_KEYVAULT, &list, "list the subscription's key vaults");
 	if (rc != CMK_EXIT_OK)
 		return rc;
-	cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(list, "value"))
+	cJSON_ArrayForEach(v, list)
 	{
 		const char *uri = cmk_str(v, "properties.vaultUri");
 		size_t n = uri ? strlen(uri) : 0;

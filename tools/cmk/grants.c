@@ -253,9 +253,8 @@ int cmk_grants_load(cmk_ctx *c, const char *principal, cmk_grants *out)
 	         "%s/providers/Microsoft.Authorization/"
 	         "roleAssignments?$filter=principalId%%20eq%%20'%s'",
 	         scope, principal);
-	rc = cmk_arm_get(c, path, CMK_API_AUTHZ, &list, "list the identity's role assignments",
-	                 NULL);
-	cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(list, "value"))
+	rc = cmk_arm_list(c, path, CMK_API_AUTHZ, &list, "list the identity's role assignments");
+	cJSON_ArrayForEach(a, list)
 	{
 		const char *pid = cmk_str(a, "properties.principalId");
 

@@ -226,6 +226,17 @@ int cmk_arm_get(cmk_ctx *c, const char *resource_id, const char *api_version, cJ
 	return CMK_EXIT_OK;
 }
 
+int cmk_arm_list(cmk_ctx *c, const char *collection, const char *api_version, cJSON **items,
+                 const char *what)
+{
+	azkv_err err;
+
+	azkv_err_clear(&err);
+	if (azkv_arm_list(c->arm, collection, api_version, items, &err) != AZKV_OK)
+		return cmk_fail_err(c, &err, NULL, what);
+	return CMK_EXIT_OK;
+}
+
 int cmk_finish(cmk_ctx *c, int exit_code)
 {
 	if (c->o->dry_run) {
