@@ -564,6 +564,34 @@ verbose_no_secrets() {
 }
 run verbose_logs_each_request_and_no_secret verbose_no_secrets
 
+# ------------------------------------------------- control-plane RBAC
+# With the emulator enforcing Resource Manager RBAC: a Reader may check but
+# not grant; the lab's admin, Owner of the subscription, may.
+arm_rbac() {
+	local ops conf="$WORK/ops.json"
+	ops=$(emu_admin add-identity --name ops) &&
+		emu_admin assign-role --scope "/subscriptions/$SUB" --identity lab-admin --role Owner \
+			>/dev/null &&
+		emu_admin assign-role --scope "/subscriptions/$SUB/resourceGroups/$RG" --identity ops \
+			--role Reader >/dev/null &&
+		emu_admin assign-role --vault labkv --identity ops --role "Key Vault Crypto Officer" \
+			>/dev/null &&
+		emu_write_config "$conf.tmp" "$ops" "https://labkv.vault.azure.net" &&
+		jq --arg sub "$SUB" '. + {arm: {subscription_id: $sub}}' "$conf.tmp" >"$conf" &&
+		chmod 600 "$conf" &&
+		emu_admin arm-rbac on >/dev/null || return 1
+	CONF="$conf" expect 0 check --vault labkv --key uakey --account ua-foundry --identity "$UAI" &&
+		CONF="$conf" unchanged expect 4 grant --vault labkv --key "$KEY" --principal "$AP_MI" &&
+		says 'AuthorizationFailed' &&
+		says "Microsoft.Authorization/roleAssignments/write" &&
+		says 'Owner or User Access Administrator' &&
+		expect 0 grant --vault labkv --key "$KEY" --principal "$AP_MI"
+	local rc=$?
+	emu_admin arm-rbac off >/dev/null
+	return $rc
+}
+run arm_rbac_reader_may_check_not_grant arm_rbac
+
 help_pages() {
 	for c in check grant bind rotate revoke status rotation-policy create-key create-vault; do
 		"$CMK_BIN" "$c" --help | grep -q "usage: azkv-cmk $c" || {
