@@ -80,14 +80,31 @@ static int show_versions(cmk_ctx *c, cJSON *drift, const char *bound, char **cur
 	azkv_err err;
 	int64_t now = (int64_t)time(NULL);
 	cJSON *arr;
+	azkv_key latest;
 
 	azkv_err_clear(&err);
 	if (azkv_kv_list_key_versions(c->kv, c->o->key, &items, &n, &err) != AZKV_OK)
 		return cmk_fail_err(c, &err, NULL, "list the key's versions");
 	qsort(items, n, sizeof(*items), by_created_desc);
+	/* The vault says which version is current; creation times have one-
+	 * second resolution and may tie. It goes first. */
+	if (azkv_kv_get_key(c->kv, c->o->key, NULL, &latest, &err) != AZKV_OK) {
+		azkv_key_items_free(items, n);
+		return cmk_fail_err(c, &err, NULL, "read the key");
+	}
+	for (size_t i = 1; i < n; i++) {
+		if (items[i].version && strcmp(items[i].version, latest.version) == 0) {
+			azkv_key_item cur = items[i];
+
+			memmove(&items[1], &items[0], i * sizeof(*items));
+			items[0] = cur;
+		}
+	}
+	azkv_key_free(&latest);
 	arr = cJSON_AddArrayToObject(c->result, "versions");
 	if (!c->o->json)
-		printf("Key %s in %s: %zu version(s), newest first\n", c->o->key, c->vault_uri, n);
+		printf("Key %s in %s: %zu version(s), current first, then newest\n", c->o->key,
+		       c->vault_uri, n);
 	for (size_t i = 0; i < n; i++) {
 		azkv_key_item *it = &items[i];
 		char created[32], expires[32];
