@@ -184,7 +184,13 @@ grant_idempotent() {
 }
 run grant_twice_changes_nothing grant_idempotent
 
-run check_passes_after_the_grant expect 0 check $LAB
+check_after_grant() {
+	expect 0 --json check $LAB &&
+		json '.result != "fail"' &&
+		json '.rules[] | select(.id == "identity.current-grant") |
+			.message | test("^rbac Key Vault Crypto Service Encryption User at .*/keys/'"$KEY"'$")'
+}
+run check_passes_after_the_grant_and_shows_it check_after_grant
 
 task5_bind() {
 	unchanged expect 0 bind $LAB --dry-run &&

@@ -342,6 +342,10 @@ static void grant_rules(cmk_ctx *c, const char *principal, cmk_rules *r)
 	for (size_t i = 0; i < gs.n; i++) {
 		const cmk_grant *g = &gs.g[i];
 
+		if (g->effective && !g->broader)
+			cmk_rule(c, r, "identity.current-grant", CMK_INFO, NULL, "%s %s at %s",
+			         g->via, g->role_name ? g->role_name : "get, wrapKey, unwrapKey",
+			         g->scope);
 		if (g->broader && g->effective)
 			cmk_rule(c, r, "identity.least-privilege", CMK_WARN,
 			         "replace it with \"Key Vault Crypto Service Encryption User\" at "
