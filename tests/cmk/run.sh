@@ -598,6 +598,30 @@ arm_rbac() {
 }
 run arm_rbac_reader_may_check_not_grant arm_rbac
 
+# ------------------------------------------------- throttling and outages
+throttled_bind() {
+	emu_admin create-key --vault apkv --name k --kty RSA --size 2048 >/dev/null &&
+		emu_admin fault --add '{"service": "arm", "method": "PATCH",
+			"path_regex": "accounts/ap-foundry$", "status": 429, "retry_after": 1,
+			"count": 1}' >/dev/null &&
+		expect 0 bind --vault "$(vid apkv)" --key k --account ap-foundry &&
+		says 'Verified' &&
+		grep -q 'PATCH management.azure.com/.*/accounts/ap-foundry 429' "$EMU_STATE/emulator.log"
+}
+run a_throttled_bind_is_retried throttled_bind
+
+service_down() {
+	emu_admin fault --add '{"service": "arm", "method": "GET", "path_regex": "vaults/labkv$",
+		"status": 503}' >/dev/null &&
+		expect 6 check --vault labkv --key "$KEY" &&
+		says 'ServiceUnavailable' &&
+		says 'fix: try again'
+	local rc=$?
+	emu_admin fault --clear >/dev/null
+	return $rc
+}
+run an_outage_exits_6_and_says_so service_down
+
 help_pages() {
 	for c in check grant bind rotate revoke status rotation-policy create-key create-vault; do
 		"$CMK_BIN" "$c" --help | grep -q "usage: azkv-cmk $c" || {
