@@ -222,6 +222,8 @@ int cmk_grants_load(cmk_ctx *c, const char *principal, cmk_grants *out);
 void cmk_grants_free(cmk_grants *g);
 cJSON *cmk_grants_json(const cmk_grants *g);
 int cmk_vault_uses_rbac(const cmk_ctx *c);
+/* The grant command that fixes a missing grant, for messages. */
+void cmk_grant_fix(const cmk_ctx *c, const char *principal, char *buf, size_t n);
 
 /* ---- commands ---------------------------------------------------------- */
 
@@ -244,6 +246,10 @@ int cmk_cmd_create_vault(cmk_ctx *c);
  * (NULL: versionless), after the rules; *changed says whether a request
  * was made. */
 int cmk_bind_to(cmk_ctx *c, const char *version, int *changed);
+
+/* policy.c, shared with check and status: the key's rotation policy. */
+azkv_rc cmk_fetch_rotation_policy(cmk_ctx *c, cJSON **policy, azkv_err *err);
+void cmk_print_rotation_policy(const cJSON *policy);
 
 /* help.c */
 void cmk_usage(FILE *f);

@@ -311,3 +311,16 @@ cJSON *cmk_grants_json(const cmk_grants *gs)
 	}
 	return arr;
 }
+
+void cmk_grant_fix(const cmk_ctx *c, const char *principal, char *buf, size_t n)
+{
+	const char *opt = c->o->account     ? "--account"
+	                  : c->o->workspace ? "--workspace"
+	                                    : "--principal";
+	const char *who = c->o->account     ? c->o->account
+	                  : c->o->workspace ? c->o->workspace
+	                                    : principal;
+
+	snprintf(buf, n, "azkv-cmk grant --vault %s --key %s %s %s", c->o->vault, c->o->key, opt,
+	         who);
+}

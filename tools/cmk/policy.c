@@ -10,20 +10,26 @@
 #include "cmk.h"
 #include "duration.h"
 
-static int read_policy(cmk_ctx *c, cJSON **policy)
+azkv_rc cmk_fetch_rotation_policy(cmk_ctx *c, cJSON **policy, azkv_err *err)
 {
 	const char *segs[] = {"keys", c->o->key, "rotationpolicy"};
+
+	azkv_err_clear(err);
+	return azkv_kv_json_request(c->kv, "GET", segs, 3, NULL, policy, err);
+}
+
+static int read_policy(cmk_ctx *c, cJSON **policy)
+{
 	azkv_err err;
 
-	azkv_err_clear(&err);
-	if (azkv_kv_json_request(c->kv, "GET", segs, 3, NULL, policy, &err) != AZKV_OK)
+	if (cmk_fetch_rotation_policy(c, policy, &err) != AZKV_OK)
 		return cmk_fail_err(c, &err,
 		                    err.rc == AZKV_ERR_NOT_FOUND ? "check --key and --vault" : NULL,
 		                    "read the rotation policy");
 	return CMK_EXIT_OK;
 }
 
-static void print_policy(const cJSON *policy)
+void cmk_print_rotation_policy(const cJSON *policy)
 {
 	const cJSON *act;
 
@@ -164,7 +170,7 @@ static int set_policy(cmk_ctx *c, const cJSON *current)
 	}
 	rc = cmk_kv_change(c, "PUT", segs, 3, want, &resp, "set the rotation policy");
 	if (rc == CMK_EXIT_OK && resp && !c->o->json)
-		print_policy(resp);
+		cmk_print_rotation_policy(resp);
 	cJSON_AddItemToObject(c->result, "rotationPolicy", resp ? resp : cJSON_Duplicate(want, 1));
 	cJSON_Delete(want);
 	return rc;
@@ -189,7 +195,7 @@ int cmk_cmd_rotation_policy(cmk_ctx *c)
 		return rc;
 	if (strcmp(sub, "show") == 0) {
 		if (!c->o->json)
-			print_policy(current);
+			cmk_print_rotation_policy(current);
 		cJSON_AddItemToObject(c->result, "rotationPolicy", current);
 		return CMK_EXIT_OK;
 	}

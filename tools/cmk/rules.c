@@ -197,15 +197,13 @@ static void key_rules(cmk_ctx *c, const azkv_key *k, cmk_rules *r)
 
 static void policy_rules(cmk_ctx *c, cmk_rules *r)
 {
-	const char *segs[] = {"keys", c->o->key, "rotationpolicy"};
 	const char *rotate = NULL, *expiry;
 	cJSON *policy = NULL;
 	const cJSON *act;
 	azkv_err err;
 	char fix[512];
 
-	azkv_err_clear(&err);
-	if (azkv_kv_json_request(c->kv, "GET", segs, 3, NULL, &policy, &err) != AZKV_OK) {
+	if (cmk_fetch_rotation_policy(c, &policy, &err) != AZKV_OK) {
 		cmk_rule(c, r, "key.rotation-policy", CMK_WARN,
 		         "give yourself getrotationpolicy (Key Vault Crypto Officer)",
 		         "cannot read the rotation policy: %s", err.message);
@@ -323,14 +321,7 @@ static void grant_rules(cmk_ctx *c, const char *principal, cmk_rules *r)
 		         "could not read the identity's grants");
 		return;
 	}
-	snprintf(fix, sizeof(fix), "azkv-cmk grant --vault %s --key %s %s %s", c->o->vault,
-	         c->o->key,
-	         c->o->account     ? "--account"
-	         : c->o->workspace ? "--workspace"
-	                           : "--principal",
-	         c->o->account     ? c->o->account
-	         : c->o->workspace ? c->o->workspace
-	                           : principal);
+	cmk_grant_fix(c, principal, fix, sizeof(fix));
 	if (gs.has_access)
 		cmk_rule(c, r, "identity.grant", CMK_PASS, NULL,
 		         "the identity can get, wrapKey and unwrapKey (%s)",

@@ -147,36 +147,16 @@ static int show_versions(cmk_ctx *c, cJSON *drift, const char *bound, char **cur
 
 static void show_policy(cmk_ctx *c)
 {
-	const char *segs[] = {"keys", c->o->key, "rotationpolicy"};
 	cJSON *policy = NULL;
-	const cJSON *act;
 	azkv_err err;
 
-	azkv_err_clear(&err);
-	if (azkv_kv_json_request(c->kv, "GET", segs, 3, NULL, &policy, &err) != AZKV_OK) {
+	if (cmk_fetch_rotation_policy(c, &policy, &err) != AZKV_OK) {
 		if (!c->o->json)
 			printf("Rotation policy: cannot read it (%s)\n", err.message);
 		return;
 	}
-	if (!c->o->json) {
-		printf("Rotation policy:");
-		cJSON_ArrayForEach(act, cJSON_GetObjectItemCaseSensitive(policy, "lifetimeActions"))
-		{
-			const char *after = cmk_str(act, "trigger.timeAfterCreate");
-			const char *before = cmk_str(act, "trigger.timeBeforeExpiry");
-
-			printf(" %s %s %s;",
-			       cmk_str(act, "action.type") ? cmk_str(act, "action.type") : "?",
-			       after    ? after
-			       : before ? before
-			                : "",
-			       after ? "after creation" : "before expiry");
-		}
-		printf(" versions expire after %s\n",
-		       cmk_str(policy, "attributes.expiryTime")
-		               ? cmk_str(policy, "attributes.expiryTime")
-		               : "(never)");
-	}
+	if (!c->o->json)
+		cmk_print_rotation_policy(policy);
 	cJSON_AddItemToObject(c->result, "rotationPolicy", policy);
 }
 
@@ -210,14 +190,7 @@ static void show_grants(cmk_ctx *c, cJSON *drift)
 			printf("  (none)\n");
 	}
 	cJSON_AddItemToObject(c->result, "grants", cmk_grants_json(&gs));
-	snprintf(fix, sizeof(fix), "azkv-cmk grant --vault %s --key %s %s %s", c->o->vault,
-	         c->o->key,
-	         c->o->account     ? "--account"
-	         : c->o->workspace ? "--workspace"
-	                           : "--principal",
-	         c->o->account     ? c->o->account
-	         : c->o->workspace ? c->o->workspace
-	                           : principal);
+	cmk_grant_fix(c, principal, fix, sizeof(fix));
 	if (!gs.has_access)
 		add_drift(c, drift, "grant.missing", fix,
 		          "the identity cannot use the key (get, wrapKey, unwrapKey missing)");
