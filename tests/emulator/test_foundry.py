@@ -120,6 +120,21 @@ class BindingRuleTests(unittest.TestCase):
         self.assertRefused(r, "KeyVaultSoftDeleteAndPurgeProtectionRequired", "rule-pp")
         self.assertIn("soft delete", r.json["error"]["message"])
 
+    def test_refused_request_leaves_no_identity_behind(self):
+        # A PUT that creates a system-assigned identity and is refused for its
+        # encryption must not leave that identity in the directory.
+        EMU.admin("add-vault", "--name", "noppid")
+        key("noppid", "k")
+        before = len(EMU.admin("list-identities")["value"])
+        r = arm("PUT", acct_path("rule-noident"), {
+            "location": "eastus", "kind": "AIServices", "sku": {"name": "S0"},
+            "identity": {"type": "SystemAssigned"},
+            "properties": {"encryption": {"keySource": "Microsoft.KeyVault", "keyVaultProperties": {
+                "keyName": "k", "keyVaultUri": "https://noppid.vault.azure.net/"}}}})
+        self.assertEqual(r.status, 400, r)
+        self.assertEqual(len(EMU.admin("list-identities")["value"]), before)
+        self.assertEqual(arm("GET", acct_path("rule-noident")).status, 404)
+
     def test_same_region_compared_without_case_or_spaces(self):
         principal = account("rule-region")
         EMU.admin("add-vault", "--name", "westkv", "--purge-protection", "--location", "westeurope")

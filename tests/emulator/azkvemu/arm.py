@@ -506,7 +506,18 @@ class ArmService(AuthorizationApi, WorkspaceApi):
         return json_response(201 if created else 200, self._account_json(rec))
 
     def _update_account(self, rec, body, claims):
-        """The account as it will be after the request, or an error with the account unchanged."""
+        """The account as it will be after the request, or an error with the account unchanged
+        and no managed identity left behind."""
+        identities = copy.deepcopy(self.state.doc["identities"])
+        try:
+            return self._updated_account(rec, body, claims)
+        except (ServiceError, StateError):
+            if self.state.doc["identities"] != identities:
+                self.state.doc["identities"] = identities
+                self.state.save()
+            raise
+
+    def _updated_account(self, rec, body, claims):
         rec = copy.deepcopy(rec)
         props = body.get("properties") or {}
         if "identity" in body:
