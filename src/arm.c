@@ -147,7 +147,6 @@ static azkv_rc arm_call(azkv_arm_client *arm, const char *method, const char *ur
 	char *token = NULL;
 	int attempt = 0, challenged = 0;
 	azkv_rc rc;
-	long delay;
 
 	memset(resp, 0, sizeof(*resp));
 	*status = 0;
@@ -183,15 +182,8 @@ static azkv_rc arm_call(azkv_arm_client *arm, const char *method, const char *ur
 		azkv_http_err_add_request_id(err, resp);
 		goto out;
 	retry:
-		delay = azkv_http_retry_after_ms(
-		        resp->retry_after, ARM_BACKOFF_BASE_MS << (attempt < 10 ? attempt : 10),
-		        ARM_RETRY_CAP_MS);
-		azkv_warn("%s: %s; retry %d of %d in %ld ms", what,
-		          resp->status ? (resp->status == 429 ? "throttled (429)" : "server error")
-		                       : "token service unavailable",
-		          attempt + 1, arm->max_retries, delay);
-		azkv_http_response_free(resp);
-		azkv_http_sleep_ms(delay);
+		azkv_http_backoff(resp, what, attempt, arm->max_retries, ARM_BACKOFF_BASE_MS,
+		                  ARM_RETRY_CAP_MS);
 		attempt++;
 	}
 out:

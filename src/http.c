@@ -587,3 +587,17 @@ void azkv_http_err_add_request_id(azkv_err *err, const azkv_http_response *resp)
 	snprintf(err->message + len, sizeof(err->message) - len, " (request id %s)",
 	         resp->request_id);
 }
+
+void azkv_http_backoff(azkv_http_response *resp, const char *what, int attempt, int max_retries,
+                       long base_ms, long cap_ms)
+{
+	long delay = azkv_http_retry_after_ms(resp->retry_after,
+	                                      base_ms << (attempt < 10 ? attempt : 10), cap_ms);
+
+	azkv_warn("%s: %s; retry %d of %d in %ld ms", what,
+	          resp->status ? (resp->status == 429 ? "throttled (429)" : "server error")
+	                       : "token service unavailable",
+	          attempt + 1, max_retries, delay);
+	azkv_http_response_free(resp);
+	azkv_http_sleep_ms(delay);
+}

@@ -58,6 +58,12 @@ azkv_rc azkv_http_request_bearer(azkv_http *http, const char *method, const char
  * dates and values out of range count as absent. */
 long azkv_http_retry_after_ms(const char *retry_after, long default_ms, long cap_ms);
 
+/* Before retry number attempt + 1 of max_retries: logs why (a 429, a 5xx,
+ * or the token service when resp has no status), frees resp, and sleeps
+ * Retry-After or base_ms doubled per attempt, at most cap_ms. */
+void azkv_http_backoff(azkv_http_response *resp, const char *what, int attempt, int max_retries,
+                       long base_ms, long cap_ms);
+
 /* Sleeps ms milliseconds, resuming after signals. */
 void azkv_http_sleep_ms(long ms);
 

@@ -274,7 +274,6 @@ static azkv_rc kv_call(azkv_kv_client *kv, const char *method, const char *url, 
 	char *token = NULL, *scope = NULL, *tenant = NULL;
 	int attempt = 0, challenged = 0, has_tenant;
 	azkv_rc rc;
-	long delay;
 
 	memset(resp, 0, sizeof(*resp));
 	for (;;) {
@@ -324,18 +323,11 @@ static azkv_rc kv_call(azkv_kv_client *kv, const char *method, const char *url, 
 		azkv_http_err_add_request_id(err, resp);
 		goto out;
 	retry:
-		delay = azkv_http_retry_after_ms(
-		        resp->retry_after, KV_BACKOFF_BASE_MS << (attempt < 10 ? attempt : 10),
-		        KV_RETRY_CAP_MS);
-		azkv_warn("%s: %s; retry %d of %d in %ld ms", what,
-		          resp->status ? (resp->status == 429 ? "throttled (429)" : "server error")
-		                       : "token service unavailable",
-		          attempt + 1, kv->max_retries, delay);
-		azkv_http_response_free(resp);
+		azkv_http_backoff(resp, what, attempt, kv->max_retries, KV_BACKOFF_BASE_MS,
+		                  KV_RETRY_CAP_MS);
 		free(scope);
 		free(tenant);
 		scope = tenant = NULL;
-		azkv_http_sleep_ms(delay);
 		attempt++;
 	}
 out:
