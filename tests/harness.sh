@@ -4,6 +4,7 @@
 #   HARNESS_NAME          the work directory's prefix (/tmp/azkv-NAME.XXXXXX)
 #   HARNESS_MODULE_LOGS=1 each test gets its own module log, shown when it fails
 #   AZKV_TEST_KEEP=1      keep the work directory (it is kept after a failure)
+#   AZKV_TEST_VALGRIND=1  `ours` runs our programs under valgrind
 # The EXIT trap stops the emulator (emu_stop) if one was started.
 
 WORK=$(mktemp -d "/tmp/azkv-${HARNESS_NAME:-test}.XXXXXX")
@@ -61,6 +62,18 @@ has() {
 		cat "$1"
 		return 1
 	}
+}
+
+# ours COMMAND...: one of our own programs, under valgrind when
+# AZKV_TEST_VALGRIND=1 (a definite or indirect leak fails it).
+ours() {
+	if [ "${AZKV_TEST_VALGRIND:-0}" = 1 ]; then
+		valgrind -q --error-exitcode=99 --leak-check=full \
+			--errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect \
+			"$@"
+	else
+		"$@"
+	fi
 }
 
 # The closing line; the exit status says whether every test passed.

@@ -28,12 +28,7 @@ ACCOUNT=aifoundry-cmkencryption-resource
 # cmk ARGS...: azkv-cmk with the test configuration (under valgrind when
 # asked); output in $WORK/last.out, JSON (when --json) in $WORK/last.json.
 cmk() {
-	local vg=()
-	if [ "${AZKV_TEST_VALGRIND:-0}" = 1 ]; then
-		vg=(valgrind -q --error-exitcode=99 --leak-check=full
-			--errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect)
-	fi
-	"${vg[@]}" "$CMK_BIN" -c "$CONF" -g "$RG" "$@" \
+	ours "$CMK_BIN" -c "$CONF" -g "$RG" "$@" \
 		>"$WORK/last.stdout" 2>"$WORK/last.stderr" </dev/null
 	local rc=$?
 	cat "$WORK/last.stdout" "$WORK/last.stderr" >"$WORK/last.out"

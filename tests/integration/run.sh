@@ -20,16 +20,6 @@ HARNESS_NAME=it
 # shellcheck source=../harness.sh
 . "$AZKV_TOP_SRCDIR/tests/harness.sh"
 
-# Our programs, under valgrind when asked.
-ours() {
-	if [ "${AZKV_TEST_VALGRIND:-0}" = 1 ]; then
-		valgrind -q --error-exitcode=99 --leak-check=full \
-			--errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect \
-			"$@"
-	else
-		"$@"
-	fi
-}
 
 third_party() {
 	[ "${AZKV_TEST_SANITIZED:-0}" != 1 ]
