@@ -36,6 +36,7 @@ CK_RV azkv_rv_map(const azkv_err *err, azkv_rv_ctx ctx)
 		return CKR_MECHANISM_INVALID;
 	case AZKV_ERR_NETWORK:
 	case AZKV_ERR_AUTH:
+	case AZKV_ERR_UNAVAILABLE:
 	case AZKV_ERR_CONFLICT:
 	case AZKV_ERR_THROTTLED:
 	case AZKV_ERR_SERVER:

@@ -21,7 +21,8 @@
 #define ARM_WHAT_MAX        320
 
 struct azkv_arm_client {
-	char *endpoint; /* no trailing '/' */
+	char *endpoint;    /* no trailing '/' */
+	const char *scope; /* the cloud's ARM token scope */
 	int max_retries;
 	azkv_http *http;
 	azkv_credential *cred;
@@ -37,8 +38,9 @@ void azkv_arm_client_set_progress(azkv_arm_client *arm, azkv_arm_progress_fn fn,
 
 /* ---------------------------------------------------------------- client */
 
-azkv_rc azkv_arm_client_new(const char *endpoint, int max_retries, azkv_http *http,
-                            azkv_credential *cred, azkv_arm_client **out, azkv_err *err)
+azkv_rc azkv_arm_client_new(const azkv_cloud *cloud, const char *endpoint, int max_retries,
+                            azkv_http *http, azkv_credential *cred, azkv_arm_client **out,
+                            azkv_err *err)
 {
 	azkv_arm_client *arm;
 	size_t len;
@@ -46,8 +48,10 @@ azkv_rc azkv_arm_client_new(const char *endpoint, int max_retries, azkv_http *ht
 	*out = NULL;
 	if (!http || !cred)
 		return azkv_err_set(err, AZKV_ERR_INVALID_ARG, "arm: missing http or credential");
+	if (!cloud)
+		cloud = azkv_cloud_default();
 	if (!endpoint || !*endpoint)
-		endpoint = AZKV_ARM_DEFAULT_ENDPOINT;
+		endpoint = cloud->arm_endpoint;
 	if (!azkv_http_url_allowed(endpoint))
 		return azkv_err_set(err, AZKV_ERR_INVALID_ARG,
 		                    "arm: %s must be https:// (http:// only to loopback)",
@@ -61,6 +65,7 @@ azkv_rc azkv_arm_client_new(const char *endpoint, int max_retries, azkv_http *ht
 	while (len > 0 && arm->endpoint[len - 1] == '/')
 		arm->endpoint[--len] = '\0';
 	arm->max_retries = max_retries < 0 ? 3 : max_retries;
+	arm->scope = cloud->arm_scope;
 	arm->http = http;
 	arm->cred = cred;
 	*out = arm;
@@ -151,7 +156,7 @@ static azkv_rc arm_call(azkv_arm_client *arm, const char *method, const char *ur
 	memset(resp, 0, sizeof(*resp));
 	*status = 0;
 	for (;;) {
-		rc = azkv_credential_get_token(arm->cred, AZKV_ARM_SCOPE, NULL, &token, err);
+		rc = azkv_credential_get_token(arm->cred, arm->scope, NULL, &token, err);
 		if ((rc == AZKV_ERR_THROTTLED || rc == AZKV_ERR_SERVER) &&
 		    attempt < arm->max_retries)
 			goto retry;
@@ -172,7 +177,7 @@ static azkv_rc arm_call(azkv_arm_client *arm, const char *method, const char *ur
 			/* The token was refused: drop it and get a fresh one, once. */
 			challenged = 1;
 			azkv_debug("%s: 401 with a challenge; retrying with a new token", what);
-			azkv_credential_invalidate(arm->cred, AZKV_ARM_SCOPE);
+			azkv_credential_invalidate(arm->cred, arm->scope);
 			azkv_http_response_free(resp);
 			continue;
 		}

@@ -1,6 +1,7 @@
 /* Azure Resource Manager client: JSON requests on resource ids
- * ("/subscriptions/.../providers/...") with a bearer token for
- * https://management.azure.com/.default, one retry after a 401 challenge
+ * ("/subscriptions/.../providers/...") with a bearer token for the
+ * cloud's Resource Manager scope (https://management.azure.com/.default in
+ * the public cloud), one retry after a 401 challenge
  * (the cached token is dropped), 429/5xx retried with bounded backoff
  * (Retry-After honoured, capped), ARM error bodies {"error":{"code",
  * "message"}} copied into azkv_err, and long-running operations
@@ -11,20 +12,20 @@
 
 #include <cjson/cJSON.h>
 
+#include "cloud.h"
 #include "credential.h"
 #include "http.h"
 #include "status.h"
 
-#define AZKV_ARM_DEFAULT_ENDPOINT "https://management.azure.com"
-#define AZKV_ARM_SCOPE            "https://management.azure.com/.default"
-
 typedef struct azkv_arm_client azkv_arm_client;
 
-/* endpoint NULL or "" means AZKV_ARM_DEFAULT_ENDPOINT; max_retries < 0
- * means 3. http and cred are borrowed and must outlive the client. No
- * I/O. */
-azkv_rc azkv_arm_client_new(const char *endpoint, int max_retries, azkv_http *http,
-                            azkv_credential *cred, azkv_arm_client **out, azkv_err *err);
+/* cloud NULL means the public cloud; endpoint NULL or "" means the
+ * cloud's (tokens are always for the cloud's ARM scope, also when the
+ * endpoint is another, e.g. the emulator); max_retries < 0 means 3. http
+ * and cred are borrowed and must outlive the client. No I/O. */
+azkv_rc azkv_arm_client_new(const azkv_cloud *cloud, const char *endpoint, int max_retries,
+                            azkv_http *http, azkv_credential *cred, azkv_arm_client **out,
+                            azkv_err *err);
 void azkv_arm_client_free(azkv_arm_client *arm);
 
 /* Called on every poll of a long-running operation with its state

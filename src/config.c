@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -211,7 +212,7 @@ static const char *read_error(int e)
  * instead. Trailing '/' are removed from url. If host is not NULL, it
  * receives the host (curl_free). */
 static azkv_rc check_base_url(parse_ctx *ctx, const char *key, char *url, const char *example,
-                              char **host)
+                              char **host, int allow_imds)
 {
 	CURLU *u = curl_url();
 	char *h = NULL, *path = NULL, *part = NULL;
@@ -233,11 +234,11 @@ static azkv_rc check_base_url(parse_ctx *ctx, const char *key, char *url, const 
 		rc = cfg_err(ctx, "%s must not contain user information", key);
 		goto out;
 	}
-	if (!azkv_http_url_allowed(url)) {
+	if (!(allow_imds ? azkv_http_url_allowed_imds(url) : azkv_http_url_allowed(url))) {
 		rc = cfg_err(ctx,
 		             "%s \"%s\" must be https:// (plain http:// is only allowed to a "
-		             "loopback address)",
-		             key, url);
+		             "loopback address%s)",
+		             key, url, allow_imds ? " or the IMDS address 169.254.169.254" : "");
 		goto out;
 	}
 	if (curl_url_get(u, CURLUPART_PATH, &path, 0) == CURLUE_OK && strcmp(path, "/") != 0) {
@@ -383,7 +384,7 @@ static azkv_rc parse_vault(parse_ctx *ctx, const cJSON *item, size_t idx, azkv_v
 		goto out;
 	}
 	snprintf(key, sizeof(key), "%surl", prefix);
-	rc = check_base_url(ctx, key, v->url, "https://NAME.vault.azure.net", &host);
+	rc = check_base_url(ctx, key, v->url, "https://NAME.vault.azure.net", &host, 0);
 	if (rc != AZKV_OK)
 		goto out;
 
@@ -445,8 +446,9 @@ static azkv_rc parse_vaults(parse_ctx *ctx, const cJSON *root, azkv_config *cfg)
 	return AZKV_OK;
 }
 
-/* Reads the client secret from path: trailing newlines trimmed. */
-static azkv_rc read_secret_file(parse_ctx *ctx, const char *path, char **out)
+/* Reads a secret (client secret, certificate password) from path:
+ * trailing newlines trimmed. key names it in messages. */
+static azkv_rc read_secret_file(parse_ctx *ctx, const char *key, const char *path, char **out)
 {
 	struct stat st;
 	size_t len = 0;
@@ -455,121 +457,250 @@ static azkv_rc read_secret_file(parse_ctx *ctx, const char *path, char **out)
 
 	e = read_file(path, SECRET_MAX_SIZE, &buf, &len, &st);
 	if (e)
-		return cfg_err(ctx, "credential.client_secret_file %s: %s", path, read_error(e));
+		return cfg_err(ctx, "credential.%s %s: %s", key, path, read_error(e));
 	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
 		buf[--len] = '\0';
 	if (len == 0 || strlen(buf) != len) {
 		OPENSSL_cleanse(buf, len);
 		free(buf);
-		return cfg_err(ctx, "credential.client_secret_file %s is empty or not text", path);
+		return cfg_err(ctx, "credential.%s %s is empty or not text", key, path);
 	}
 	if (st.st_mode & S_IROTH)
-		azkv_warn("config %s: client secret file %s is readable by every user", ctx->origin,
+		azkv_warn("config %s: credential.%s %s is readable by every user", ctx->origin, key,
 		          path);
 	*out = buf;
 	return AZKV_OK;
 }
 
+static const char *const cred_type_names[AZKV_CRED_TYPE_COUNT] = {
+        [AZKV_CRED_CLIENT_SECRET] = "client_secret",
+        [AZKV_CRED_ENVIRONMENT] = "environment",
+        [AZKV_CRED_CLIENT_CERTIFICATE] = "client_certificate",
+        [AZKV_CRED_MANAGED_IDENTITY] = "managed_identity",
+        [AZKV_CRED_WORKLOAD_IDENTITY] = "workload_identity",
+        [AZKV_CRED_AZURE_CLI] = "azure_cli",
+        [AZKV_CRED_DEFAULT] = "default",
+};
+
+const char *azkv_credential_type_name(azkv_credential_type type)
+{
+	return (unsigned)type < AZKV_CRED_TYPE_COUNT ? cred_type_names[type] : "unknown";
+}
+
+/* How a credential key's value is read. */
+typedef enum cred_key_kind {
+	CK_TEXT,          /* a non-empty string */
+	CK_BASE_URL,      /* https://HOST (http:// only to loopback), no path */
+	CK_IMDS_URL,      /* as CK_BASE_URL, and http://169.254.169.254 */
+	CK_ENDPOINT_URL,  /* https://, or http:// to loopback; a path is kept */
+	CK_SECRET_FILE,   /* a path; the file's text is the secret value */
+	CK_BOOL,          /* true or false */
+	CK_MS,            /* milliseconds, 1 to 600000 */
+	CK_ASSERTION_ALG, /* "RS256" or "PS256" */
+} cred_key_kind;
+
+#define TYPE(t)   (1u << AZKV_CRED_##t)
+#define ENTRA_APP (TYPE(CLIENT_SECRET) | TYPE(CLIENT_CERTIFICATE) | TYPE(WORKLOAD_IDENTITY))
+#define MI_LIKE   (TYPE(MANAGED_IDENTITY) | TYPE(DEFAULT))
+#define FIELD(f)  offsetof(azkv_credential_config, f)
+
+/* Every key of "credential": the types that take it, the types that need
+ * it, how it is read and where it goes. The README's table of credential
+ * types says the same in words. */
+static const struct cred_key {
+	const char *name;
+	unsigned types;
+	unsigned required;
+	cred_key_kind kind;
+	size_t field;
+} cred_keys[] = {
+        {"tenant_id", ENTRA_APP | TYPE(AZURE_CLI) | TYPE(DEFAULT),
+         TYPE(CLIENT_SECRET) | TYPE(CLIENT_CERTIFICATE), CK_TEXT, FIELD(tenant_id)},
+        {"client_id", ENTRA_APP | MI_LIKE, TYPE(CLIENT_SECRET) | TYPE(CLIENT_CERTIFICATE), CK_TEXT,
+         FIELD(client_id)},
+        {"client_secret", TYPE(CLIENT_SECRET), 0, CK_TEXT, FIELD(client_secret)},
+        {"client_secret_file", TYPE(CLIENT_SECRET), 0, CK_SECRET_FILE, FIELD(client_secret)},
+        {"authority_host", ENTRA_APP | TYPE(ENVIRONMENT) | TYPE(DEFAULT), 0, CK_BASE_URL,
+         FIELD(authority_host)},
+        {"certificate_file", TYPE(CLIENT_CERTIFICATE), TYPE(CLIENT_CERTIFICATE), CK_TEXT,
+         FIELD(certificate_file)},
+        {"certificate_password_file", TYPE(CLIENT_CERTIFICATE), 0, CK_SECRET_FILE,
+         FIELD(certificate_password)},
+        {"send_certificate_chain", TYPE(CLIENT_CERTIFICATE), 0, CK_BOOL,
+         FIELD(send_certificate_chain)},
+        {"assertion_alg", TYPE(CLIENT_CERTIFICATE), 0, CK_ASSERTION_ALG, FIELD(assertion_alg)},
+        {"object_id", TYPE(MANAGED_IDENTITY), 0, CK_TEXT, FIELD(object_id)},
+        {"resource_id", TYPE(MANAGED_IDENTITY), 0, CK_TEXT, FIELD(resource_id)},
+        {"imds_endpoint", MI_LIKE, 0, CK_IMDS_URL, FIELD(imds_endpoint)},
+        {"identity_endpoint", MI_LIKE, 0, CK_ENDPOINT_URL, FIELD(identity_endpoint)},
+        {"arc_key_dir", MI_LIKE, 0, CK_TEXT, FIELD(arc_key_dir)},
+        {"token_file", TYPE(WORKLOAD_IDENTITY) | TYPE(DEFAULT), 0, CK_TEXT, FIELD(token_file)},
+        {"process_timeout_ms", TYPE(AZURE_CLI) | TYPE(DEFAULT), 0, CK_MS,
+         FIELD(process_timeout_ms)},
+};
+
+#define N_CRED_KEYS (sizeof(cred_keys) / sizeof(cred_keys[0]))
+
+/* "tenant_id, client_id, ...": the keys type takes, for messages. */
+static void keys_of_type(azkv_credential_type type, char *buf, size_t cap)
+{
+	size_t len = 0;
+
+	snprintf(buf, cap, "only \"type\"");
+	for (size_t i = 0; i < N_CRED_KEYS && len < cap; i++) {
+		if (cred_keys[i].types & (1u << type))
+			len += (size_t)snprintf(buf + len, cap - len, "%s%s", len ? ", " : "",
+			                        cred_keys[i].name);
+	}
+}
+
+static azkv_rc parse_cred_type(parse_ctx *ctx, const cJSON *obj, azkv_credential_type *type)
+{
+	const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, "type");
+	char names[200];
+	size_t len = 0;
+
+	/* A section without a type is the client secret it always was. */
+	*type = AZKV_CRED_CLIENT_SECRET;
+	if (!item)
+		return AZKV_OK;
+	for (int t = 0; t < AZKV_CRED_TYPE_COUNT; t++) {
+		if (cJSON_IsString(item) && strcmp(item->valuestring, cred_type_names[t]) == 0) {
+			*type = (azkv_credential_type)t;
+			return AZKV_OK;
+		}
+		len += (size_t)snprintf(names + len, sizeof(names) - len, "%s%s", t ? ", " : "",
+		                        cred_type_names[t]);
+	}
+	return cfg_err(ctx, "\"credential.type\" must be one of: %s", names);
+}
+
+/* Reads the value of key k (present in obj) into c. */
+static azkv_rc parse_cred_value(parse_ctx *ctx, const cJSON *obj, const struct cred_key *k,
+                                azkv_credential_config *c)
+{
+	const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, k->name);
+	char **str = (char **)(void *)((char *)c + k->field);
+	char where[64], *path = NULL;
+	long ms = 0;
+	azkv_rc rc = AZKV_OK;
+
+	snprintf(where, sizeof(where), "credential.%s", k->name);
+	switch (k->kind) {
+	case CK_BOOL:
+		if (!cJSON_IsBool(item))
+			return cfg_err(ctx, "\"%s\" must be true or false", where);
+		*(int *)(void *)((char *)c + k->field) = cJSON_IsTrue(item);
+		return AZKV_OK;
+	case CK_MS:
+		rc = get_long(ctx, obj, "credential.", k->name, 1, 600000, &ms);
+		*(long *)(void *)((char *)c + k->field) = ms;
+		return rc;
+	case CK_ASSERTION_ALG:
+		if (cJSON_IsString(item) && strcmp(item->valuestring, "RS256") == 0)
+			c->assertion_alg = AZKV_ASSERTION_RS256;
+		else if (cJSON_IsString(item) && strcmp(item->valuestring, "PS256") == 0)
+			c->assertion_alg = AZKV_ASSERTION_PS256;
+		else
+			return cfg_err(ctx, "\"%s\" must be \"RS256\" or \"PS256\"", where);
+		return AZKV_OK;
+	case CK_SECRET_FILE:
+		if (*str)
+			return cfg_err(ctx, "credential: give %.*s or %s, not both",
+			               (int)(strlen(k->name) - strlen("_file")), k->name, k->name);
+		rc = get_string(ctx, obj, "credential.", k->name, &path);
+		if (rc == AZKV_OK)
+			rc = read_secret_file(ctx, k->name, path, str);
+		free(path);
+		return rc;
+	case CK_TEXT:
+		if (*str)
+			return cfg_err(ctx, "credential: give %s or %s_file, not both", k->name,
+			               k->name);
+		rc = get_string(ctx, obj, "credential.", k->name, str);
+		if (rc == AZKV_OK && k->field == FIELD(client_secret))
+			ctx->inline_secret = 1;
+		return rc;
+	case CK_BASE_URL:
+	case CK_IMDS_URL:
+		rc = get_string(ctx, obj, "credential.", k->name, str);
+		if (rc == AZKV_OK)
+			rc = check_base_url(ctx, where, *str,
+			                    k->kind == CK_IMDS_URL ? "http://169.254.169.254"
+			                                           : DEFAULT_AUTHORITY,
+			                    NULL, k->kind == CK_IMDS_URL);
+		return rc;
+	case CK_ENDPOINT_URL:
+		rc = get_string(ctx, obj, "credential.", k->name, str);
+		if (rc == AZKV_OK && !azkv_http_url_allowed(*str))
+			rc = cfg_err(ctx,
+			             "%s \"%s\" must be https://, or http:// to a loopback address",
+			             where, *str);
+		return rc;
+	}
+	return rc;
+}
+
 static azkv_rc parse_credential(parse_ctx *ctx, const cJSON *root, azkv_credential_config *c)
 {
-	static const char *const keys[] = {
-	        "type",           "tenant_id", "client_id", "client_secret", "client_secret_file",
-	        "authority_host", NULL};
-	static const char *const client_secret_only[] = {"tenant_id", "client_id", "client_secret",
-	                                                 "client_secret_file", NULL};
-	const cJSON *obj, *type;
-	char *secret_file = NULL;
+	const cJSON *obj, *item;
+	const char *type_name;
+	char takes[400];
+	unsigned bit;
+	size_t i;
 	azkv_rc rc;
 
 	rc = get_object(ctx, root, "credential", &obj);
 	if (rc != AZKV_OK)
-		goto out;
-	c->type = obj ? AZKV_CRED_CLIENT_SECRET : AZKV_CRED_ENVIRONMENT;
-	if (obj) {
-		rc = check_keys(ctx, obj, "\"credential\"", keys);
+		return rc;
+	if (!obj) {
+		/* DefaultAzureCredential's chain, as the Azure SDKs do. */
+		c->type = AZKV_CRED_DEFAULT;
+		return AZKV_OK;
+	}
+	rc = parse_cred_type(ctx, obj, &c->type);
+	if (rc != AZKV_OK)
+		return rc;
+	type_name = cred_type_names[c->type];
+	bit = 1u << c->type;
+	keys_of_type(c->type, takes, sizeof(takes));
+	cJSON_ArrayForEach(item, obj)
+	{
+		for (const cJSON *prev = obj->child; prev != item; prev = prev->next) {
+			if (strcmp(prev->string, item->string) == 0)
+				return cfg_err(ctx, "duplicate key \"%s\" in \"credential\"",
+				               item->string);
+		}
+		if (strcmp(item->string, "type") == 0)
+			continue;
+		for (i = 0; i < N_CRED_KEYS && strcmp(cred_keys[i].name, item->string) != 0; i++)
+			;
+		if (i == N_CRED_KEYS)
+			return cfg_err(ctx,
+			               "unknown key \"%s\" in \"credential\" (type %s takes %s)",
+			               item->string, type_name, takes);
+		if (!(cred_keys[i].types & bit))
+			return cfg_err(ctx, "credential.%s is not used with type %s (it takes %s)",
+			               item->string, type_name, takes);
+		rc = parse_cred_value(ctx, obj, &cred_keys[i], c);
 		if (rc != AZKV_OK)
-			goto out;
-		type = cJSON_GetObjectItemCaseSensitive(obj, "type");
-		if (type) {
-			if (cJSON_IsString(type) &&
-			    strcmp(type->valuestring, "client_secret") == 0) {
-				c->type = AZKV_CRED_CLIENT_SECRET;
-			} else if (cJSON_IsString(type) &&
-			           strcmp(type->valuestring, "environment") == 0) {
-				c->type = AZKV_CRED_ENVIRONMENT;
-			} else {
-				rc = cfg_err(ctx, "\"credential.type\" must be \"client_secret\" "
-				                  "or \"environment\"");
-				goto out;
-			}
-		}
-		if (c->type == AZKV_CRED_ENVIRONMENT) {
-			for (size_t i = 0; client_secret_only[i]; i++) {
-				if (cJSON_GetObjectItemCaseSensitive(obj, client_secret_only[i])) {
-					rc = cfg_err(ctx,
-					             "credential.%s is not used with type "
-					             "\"environment\" (it reads AZURE_TENANT_ID, "
-					             "AZURE_CLIENT_ID, AZURE_CLIENT_SECRET)",
-					             client_secret_only[i]);
-					goto out;
-				}
-			}
-		}
-		rc = get_string(ctx, obj, "credential.", "tenant_id", &c->tenant_id);
-		if (rc == AZKV_OK)
-			rc = get_string(ctx, obj, "credential.", "client_id", &c->client_id);
-		if (rc == AZKV_OK)
-			rc = get_string(ctx, obj, "credential.", "client_secret",
-			                &c->client_secret);
-		if (rc == AZKV_OK)
-			rc = get_string(ctx, obj, "credential.", "client_secret_file",
-			                &secret_file);
-		if (rc == AZKV_OK)
-			rc = get_string(ctx, obj, "credential.", "authority_host",
-			                &c->authority_host);
-		if (rc != AZKV_OK)
-			goto out;
+			return rc;
 	}
-	if (c->type == AZKV_CRED_CLIENT_SECRET) {
-		if (!c->tenant_id) {
-			rc = cfg_err(ctx,
-			             "credential.tenant_id is required for type client_secret");
-			goto out;
-		}
-		if (!c->client_id) {
-			rc = cfg_err(ctx,
-			             "credential.client_id is required for type client_secret");
-			goto out;
-		}
-		if (c->client_secret && secret_file) {
-			rc = cfg_err(ctx, "credential: give client_secret or client_secret_file, "
-			                  "not both");
-			goto out;
-		}
-		if (!c->client_secret && !secret_file) {
-			rc = cfg_err(ctx, "credential.client_secret or "
-			                  "credential.client_secret_file is required for type "
-			                  "client_secret");
-			goto out;
-		}
-		ctx->inline_secret = c->client_secret != NULL;
-		if (secret_file) {
-			rc = read_secret_file(ctx, secret_file, &c->client_secret);
-			if (rc != AZKV_OK)
-				goto out;
-		}
+	for (i = 0; i < N_CRED_KEYS; i++) {
+		if ((cred_keys[i].required & bit) &&
+		    !cJSON_GetObjectItemCaseSensitive(obj, cred_keys[i].name))
+			return cfg_err(ctx, "credential.%s is required for type %s",
+			               cred_keys[i].name, type_name);
 	}
-	if (c->authority_host) {
-		rc = check_base_url(ctx, "credential.authority_host", c->authority_host,
-		                    DEFAULT_AUTHORITY, NULL);
-	} else {
-		c->authority_host = strdup(DEFAULT_AUTHORITY);
-		if (!c->authority_host)
-			rc = cfg_nomem(ctx);
-	}
-out:
-	free(secret_file);
-	return rc;
+	if (c->type == AZKV_CRED_CLIENT_SECRET && !c->client_secret)
+		return cfg_err(ctx, "credential.client_secret or credential.client_secret_file is "
+		                    "required for type client_secret");
+	if (c->type == AZKV_CRED_MANAGED_IDENTITY &&
+	    !!c->client_id + !!c->object_id + !!c->resource_id > 1)
+		return cfg_err(ctx,
+		               "credential: a user-assigned managed identity is named by one of "
+		               "client_id, object_id or resource_id, not several");
+	return AZKV_OK;
 }
 
 static azkv_rc parse_http(parse_ctx *ctx, const cJSON *root, azkv_http_config *h)
@@ -620,7 +751,7 @@ static azkv_rc parse_arm(parse_ctx *ctx, const cJSON *root, azkv_config *cfg)
 		rc = get_string(ctx, obj, "arm.", "subscription_id", &cfg->arm_subscription_id);
 	if (rc == AZKV_OK && cfg->arm_endpoint)
 		rc = check_base_url(ctx, "arm.endpoint", cfg->arm_endpoint,
-		                    "https://management.azure.com", NULL);
+		                    "https://management.azure.com", NULL, 0);
 	return rc;
 }
 
@@ -662,11 +793,67 @@ static void json_position(const char *json, const char *at, int *line, int *col)
 	}
 }
 
-static azkv_rc parse_config(const char *json, const char *origin, azkv_config **out, azkv_err *err,
-                            int *inline_secret)
+/* "cloud": a name of cloud.c's table; when absent, the cloud of the first
+ * vault with a known suffix, else the public cloud. */
+static azkv_rc parse_cloud(parse_ctx *ctx, const cJSON *root, azkv_config *cfg)
 {
-	static const char *const keys[] = {"vaults", "credential",  "http", "log",
-	                                   "wrap",   "api_version", "arm",  NULL};
+	const cJSON *item = cJSON_GetObjectItemCaseSensitive(root, "cloud");
+	CURLU *u;
+	char *host = NULL;
+
+	if (item) {
+		cfg->cloud = cJSON_IsString(item) ? azkv_cloud_find(item->valuestring) : NULL;
+		if (!cfg->cloud)
+			return cfg_err(ctx, "\"cloud\" must be one of %s", azkv_cloud_names());
+		return AZKV_OK;
+	}
+	for (size_t i = 0; i < cfg->n_vaults && !cfg->cloud; i++) {
+		u = curl_url();
+		if (u && curl_url_set(u, CURLUPART_URL, cfg->vaults[i].url, 0) == CURLUE_OK &&
+		    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK)
+			cfg->cloud = azkv_cloud_for_vault_host(host, NULL);
+		curl_free(host);
+		host = NULL;
+		curl_url_cleanup(u);
+	}
+	if (!cfg->cloud)
+		cfg->cloud = azkv_cloud_default();
+	return AZKV_OK;
+}
+
+/* The environment wins over the file for the settings tests and proxies
+ * set per process (as AZKV_PKCS11_LOG_* do for the log). */
+static azkv_rc apply_environment(parse_ctx *ctx, azkv_config *cfg)
+{
+	static const struct {
+		const char *name;
+		size_t field;
+	} vars[] = {
+	        {"AZKV_PKCS11_CA_FILE", offsetof(azkv_http_config, ca_file)},
+	        {"AZKV_PKCS11_CONNECT_TO", offsetof(azkv_http_config, connect_to)},
+	};
+
+	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
+		const char *v = secure_getenv(vars[i].name);
+		char **slot = (char **)(void *)((char *)&cfg->http + vars[i].field);
+		char *copy;
+
+		if (!v || !*v)
+			continue;
+		copy = strdup(v);
+		if (!copy)
+			return cfg_nomem(ctx);
+		free(*slot);
+		*slot = copy;
+	}
+	return AZKV_OK;
+}
+
+static azkv_rc parse_config(const char *json, const char *origin, int need_vaults,
+                            azkv_config **out, azkv_err *err, int *inline_secret)
+{
+	static const char *const keys[] = {"vaults", "credential",  "http", "log", "wrap",
+	                                   "cloud",  "api_version", "arm",  NULL};
 	parse_ctx ctx = {.origin = origin ? origin : "(string)", .err = err};
 	const char *end = NULL;
 	cJSON *root = NULL;
@@ -703,8 +890,10 @@ static azkv_rc parse_config(const char *json, const char *origin, azkv_config **
 		goto out;
 	}
 	rc = check_keys(&ctx, root, "the top level", keys);
-	if (rc == AZKV_OK)
+	if (rc == AZKV_OK && (need_vaults || cJSON_GetObjectItemCaseSensitive(root, "vaults")))
 		rc = parse_vaults(&ctx, root, cfg);
+	if (rc == AZKV_OK)
+		rc = parse_cloud(&ctx, root, cfg);
 	if (rc == AZKV_OK)
 		rc = parse_credential(&ctx, root, &cfg->credential);
 	if (rc == AZKV_OK)
@@ -715,6 +904,8 @@ static azkv_rc parse_config(const char *json, const char *origin, azkv_config **
 		rc = parse_arm(&ctx, root, cfg);
 	if (rc == AZKV_OK)
 		rc = get_string(&ctx, root, "", "api_version", &cfg->api_version);
+	if (rc == AZKV_OK)
+		rc = apply_environment(&ctx, cfg);
 	if (rc != AZKV_OK)
 		goto out;
 	wrap = cJSON_GetObjectItemCaseSensitive(root, "wrap");
@@ -757,7 +948,14 @@ azkv_rc azkv_config_parse(const char *json, const char *origin, azkv_config **ou
 {
 	int inline_secret;
 
-	return parse_config(json, origin, out, err, &inline_secret);
+	return parse_config(json, origin, 1, out, err, &inline_secret);
+}
+
+azkv_rc azkv_config_new_default(azkv_config **out, azkv_err *err)
+{
+	int inline_secret;
+
+	return parse_config("{}", "(defaults: no configuration file)", 0, out, err, &inline_secret);
 }
 
 azkv_rc azkv_config_load(const char *path, azkv_config **out, azkv_err *err)
@@ -779,7 +977,7 @@ azkv_rc azkv_config_load(const char *path, azkv_config **out, azkv_err *err)
 		                  path, read_error(e));
 		goto out;
 	}
-	rc = parse_config(text, path, out, err, &inline_secret);
+	rc = parse_config(text, path, 1, out, err, &inline_secret);
 	if (rc == AZKV_OK && inline_secret && (st.st_mode & S_IROTH))
 		azkv_warn("config %s holds a client secret and is readable by every user; "
 		          "chmod o-r it or use client_secret_file",
@@ -814,6 +1012,14 @@ void azkv_config_free(azkv_config *cfg)
 	free(cfg->credential.client_id);
 	azkv_secret_str_free(cfg->credential.client_secret);
 	free(cfg->credential.authority_host);
+	free(cfg->credential.certificate_file);
+	azkv_secret_str_free(cfg->credential.certificate_password);
+	free(cfg->credential.object_id);
+	free(cfg->credential.resource_id);
+	free(cfg->credential.imds_endpoint);
+	free(cfg->credential.identity_endpoint);
+	free(cfg->credential.arc_key_dir);
+	free(cfg->credential.token_file);
 	free(cfg->http.ca_file);
 	free(cfg->http.connect_to);
 	free(cfg->log_level);

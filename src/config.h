@@ -4,9 +4,10 @@
  *   "vaults": [ { "url": "https://demo.vault.azure.net", "label": "demo",
  *                 "keys": ["cmk"],                 // optional: no "list" needed
  *                 "certificates": {"cmk": "/path/cmk.pem"} } ],  // optional
- *   "credential": {
- *     "type": "client_secret",              // or "environment"
- *     "tenant_id": "...", "client_id": "...",
+ *   "cloud": "AzureCloud",                // or AzureChinaCloud, AzureUSGovernment
+ *   "credential": {                       // absent: {"type": "default"}
+ *     "type": "client_secret",            // see cred_keys in config.c for
+ *     "tenant_id": "...", "client_id": "...",   // every type and its keys
  *     "client_secret": "..." | "client_secret_file": "/path",
  *     "authority_host": "https://login.microsoftonline.com"
  *   },
@@ -21,12 +22,15 @@
  * }
  *
  * Path: $AZKV_PKCS11_CONFIG, else SYSCONFDIR/azkv-pkcs11/config.json.
- * Unknown top-level keys are an error (typos must not pass silently). */
+ * Unknown keys are an error (typos must not pass silently).
+ * AZKV_PKCS11_CA_FILE and AZKV_PKCS11_CONNECT_TO override http.ca_file
+ * and http.connect_to (as AZKV_PKCS11_LOG_* override the log settings). */
 #ifndef AZKV_CONFIG_H
 #define AZKV_CONFIG_H
 
 #include <stddef.h>
 
+#include "cloud.h"
 #include "status.h"
 
 typedef enum azkv_wrap_mode {
@@ -36,8 +40,24 @@ typedef enum azkv_wrap_mode {
 
 typedef enum azkv_credential_type {
 	AZKV_CRED_CLIENT_SECRET = 0,
-	AZKV_CRED_ENVIRONMENT, /* AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET */
+	AZKV_CRED_ENVIRONMENT, /* AZURE_TENANT_ID, AZURE_CLIENT_ID,
+	                          AZURE_CLIENT_SECRET/_CERTIFICATE_PATH */
+	AZKV_CRED_CLIENT_CERTIFICATE,
+	AZKV_CRED_MANAGED_IDENTITY,  /* IMDS, App Service, Azure Arc */
+	AZKV_CRED_WORKLOAD_IDENTITY, /* AZURE_FEDERATED_TOKEN_FILE */
+	AZKV_CRED_AZURE_CLI,         /* az account get-access-token */
+	AZKV_CRED_DEFAULT,           /* DefaultAzureCredential's order of the above */
+	AZKV_CRED_TYPE_COUNT
 } azkv_credential_type;
+
+/* The credential.type names, indexed by azkv_credential_type. */
+const char *azkv_credential_type_name(azkv_credential_type type);
+
+/* How a client certificate signs its assertion. */
+typedef enum azkv_assertion_alg {
+	AZKV_ASSERTION_RS256 = 0, /* RSASSA-PKCS1-v1_5, header x5t (SHA-1 thumbprint) */
+	AZKV_ASSERTION_PS256,     /* RSASSA-PSS, header x5t#S256 (SHA-256 thumbprint) */
+} azkv_assertion_alg;
 
 typedef struct azkv_vault_config {
 	char *url;   /* "https://NAME.vault.azure.net", no trailing '/' */
@@ -51,12 +71,29 @@ typedef struct azkv_vault_config {
 	size_t n_certs;
 } azkv_vault_config;
 
+/* Which key each type takes is in config.c's cred_keys table; values not
+ * given are NULL / 0 (the credential then reads the environment). */
 typedef struct azkv_credential_config {
 	azkv_credential_type type;
 	char *tenant_id;
-	char *client_id;
+	char *client_id;      /* an app, or a user-assigned managed identity */
 	char *client_secret;  /* secret: wiped on free, never logged */
-	char *authority_host; /* default "https://login.microsoftonline.com" */
+	char *authority_host; /* NULL: the cloud's (or AZURE_AUTHORITY_HOST) */
+	/* client_certificate */
+	char *certificate_file;     /* PEM (key and certificate) or PKCS#12 */
+	char *certificate_password; /* secret, from certificate_password_file */
+	int send_certificate_chain; /* x5c: subject name + issuer auth */
+	azkv_assertion_alg assertion_alg;
+	/* managed_identity (user-assigned: client_id, object_id or resource_id) */
+	char *object_id;
+	char *resource_id;
+	char *imds_endpoint;     /* NULL: AZURE_POD_IDENTITY_AUTHORITY_HOST, else IMDS */
+	char *identity_endpoint; /* NULL: IDENTITY_ENDPOINT */
+	char *arc_key_dir;       /* NULL: /var/opt/azcmagent/tokens */
+	/* workload_identity */
+	char *token_file; /* NULL: AZURE_FEDERATED_TOKEN_FILE */
+	/* azure_cli */
+	long process_timeout_ms; /* 0: 10 s */
 } azkv_credential_config;
 
 typedef struct azkv_http_config {
@@ -70,6 +107,7 @@ typedef struct azkv_http_config {
 typedef struct azkv_config {
 	azkv_vault_config *vaults;
 	size_t n_vaults;
+	const azkv_cloud *cloud; /* "cloud", else the vaults' cloud, else the public cloud */
 	azkv_credential_config credential;
 	azkv_http_config http;
 	char *log_level; /* NULL when not set */
@@ -91,7 +129,12 @@ azkv_rc azkv_config_load(const char *path, azkv_config **out, azkv_err *err);
 /* Parses a JSON text; origin names it in messages. */
 azkv_rc azkv_config_parse(const char *json, const char *origin, azkv_config **out, azkv_err *err);
 
-/* NULL-safe; wipes the client secret. */
+/* The configuration of a program run with no file (azkv-cmk): no vaults,
+ * the default credential, and every other default (the environment's
+ * overrides applied). */
+azkv_rc azkv_config_new_default(azkv_config **out, azkv_err *err);
+
+/* NULL-safe; wipes the secrets. */
 void azkv_config_free(azkv_config *cfg);
 
 #endif

@@ -1,4 +1,5 @@
-/* Entra ID client-credentials tokens, cached per scope and tenant. */
+/* The credential: a token source chosen by credential.type (cred_*.c),
+ * and the token cache above it, per tenant and scope. */
 #include "credential.h"
 
 #include <pthread.h>
@@ -8,63 +9,43 @@
 #include <string.h>
 #include <time.h>
 
-#include <cjson/cJSON.h>
-#include <curl/curl.h>
-#include <openssl/crypto.h>
-
 #include "bytes.h"
+#include "cred_source.h"
 #include "log.h"
 
-#define REFRESH_MARGIN_S     300 /* refresh this long before expiry */
-#define DEFAULT_EXPIRES_IN_S 600 /* when the response does not say */
-#define DEFAULT_AUTHORITY    "https://login.microsoftonline.com"
+#define REFRESH_MARGIN_S   300   /* refresh this long before expiry (the SDKs' margin) */
+#define LONG_LIVED_S       7200  /* tokens this long refresh at half-life (MSAL) */
+#define REFRESH_RETRY_MS   30000 /* after a failed refresh of a valid token (azure-core) */
+#define MI_DEFAULT_RETRIES 3
 
 typedef struct token_entry {
 	struct token_entry *next;
 	char *scope;
-	char *tenant;
-	char *token;        /* secret; NULL when none or invalidated */
-	int64_t refresh_at; /* monotonic seconds */
-	int fetching;       /* a thread is fetching it now */
+	char *tenant;         /* "" for the source's own */
+	char *token;          /* secret; NULL when none or invalidated */
+	int64_t expires_at;   /* monotonic ms */
+	int64_t refresh_at;   /* monotonic ms: from then on, one thread refreshes */
+	int64_t next_attempt; /* monotonic ms: no refresh before (after a failure) */
+	int fetching;         /* a thread is asking the source now */
+	unsigned fetches;     /* how many asks have ended */
+	azkv_rc last_rc;      /* how the last one ended */
+	azkv_err last_err;    /* and why, for the threads that waited for it */
 } token_entry;
 
 struct azkv_credential {
-	azkv_credential_type type;
-	char *tenant_id;
-	char *client_id;
-	char *client_secret; /* secret */
-	char *authority_host;
-	azkv_http *http;
+	azkv_cred_source *src;
+	char *tenant_id;      /* the configured tenant, or NULL */
 	pthread_mutex_t lock; /* guards cache; never held across I/O */
 	pthread_cond_t fetched;
 	token_entry *cache;
 };
 
-static int64_t now_s(void)
+static int64_t now_ms(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec;
-}
-
-/* A tenant goes into the token URL's path: GUID or domain name only. */
-static int tenant_valid(const char *t)
-{
-	size_t len = t ? strlen(t) : 0;
-
-	if (len == 0 || len > 256 || strcmp(t, ".") == 0 || strcmp(t, "..") == 0)
-		return 0;
-	return strspn(t, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_") ==
-	       len;
-}
-
-static azkv_rc dup_field(const char *src, char **dst, azkv_err *err)
-{
-	if (!src)
-		return AZKV_OK;
-	*dst = strdup(src);
-	return *dst ? AZKV_OK : azkv_err_set(err, AZKV_ERR_NOMEM, "credential: out of memory");
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static const char *env_value(const char *name)
@@ -74,120 +55,296 @@ static const char *env_value(const char *name)
 	return v && *v ? v : NULL;
 }
 
-azkv_rc azkv_credential_new(const azkv_credential_config *cfg, azkv_http *http,
-                            azkv_credential **out, azkv_err *err)
+/* ---------------------------------------------------------------- a source that failed */
+
+/* What could not be made stays in a chain as its error, so that a broken
+ * setup (an unreadable certificate named in the environment) is reported
+ * where it is met instead of being skipped. */
+typedef struct broken_source {
+	azkv_cred_source base;
+	azkv_err err;
+} broken_source;
+
+static azkv_rc broken_get_token(azkv_cred_source *src, const char *scope, const char *tenant,
+                                azkv_token *out, azkv_err *err)
 {
-	azkv_credential *cred = NULL;
-	const char *tenant, *client, *secret, *authority;
-	int locks = 0;
-	azkv_rc rc = AZKV_OK;
+	broken_source *b = (broken_source *)src;
+
+	(void)scope;
+	(void)tenant;
+	memset(out, 0, sizeof(*out));
+	if (err)
+		*err = b->err;
+	return b->err.rc;
+}
+
+static void broken_free(azkv_cred_source *src)
+{
+	free(src);
+}
+
+/* ---------------------------------------------------------------- sources by type */
+
+typedef struct source_ctx {
+	const azkv_credential_config *cfg;
+	const azkv_cloud *cloud;
+	azkv_http *http;
+	int max_retries;
+	int in_chain;
+	char authority[512];
+} source_ctx;
+
+/* The authority host: the configuration's, else AZURE_AUTHORITY_HOST (the
+ * SDKs honour it for every credential), else the cloud's. */
+static azkv_rc pick_authority(source_ctx *x, azkv_err *err)
+{
+	const char *a = x->cfg->authority_host;
+	size_t len;
+
+	if (!a)
+		a = env_value("AZURE_AUTHORITY_HOST");
+	if (!a)
+		a = x->cloud->authority_host;
+	if (!azkv_http_url_allowed(a))
+		return azkv_err_set(err, AZKV_ERR_CONFIG,
+		                    "credential: authority host %s must be https://", a);
+	len = strlen(a);
+	while (len > 0 && a[len - 1] == '/')
+		len--;
+	if (len >= sizeof(x->authority))
+		return azkv_err_set(err, AZKV_ERR_CONFIG, "credential: authority host too long");
+	/* No trailing '/': the token URL appends "/{tenant}/...". */
+	snprintf(x->authority, sizeof(x->authority), "%.*s", (int)len, a);
+	return AZKV_OK;
+}
+
+static azkv_rc need_tenant(const char *tenant, const char *what, azkv_err *err)
+{
+	if (!azkv_tenant_valid(tenant))
+		return azkv_err_set(err, AZKV_ERR_CONFIG,
+		                    "credential %s: tenant id \"%s\" is not a GUID or domain name",
+		                    what, tenant);
+	return AZKV_OK;
+}
+
+/* environment: the SDKs' EnvironmentCredential variables. */
+static azkv_rc environment_source(source_ctx *x, azkv_cred_source **out, azkv_err *err)
+{
+	const char *tenant = env_value("AZURE_TENANT_ID"), *client = env_value("AZURE_CLIENT_ID");
+	const char *secret = env_value("AZURE_CLIENT_SECRET");
+	const char *cert = env_value("AZURE_CLIENT_CERTIFICATE_PATH");
+	const char *chain = env_value("AZURE_CLIENT_SEND_CERTIFICATE_CHAIN");
+	azkv_cert_options o = {0};
+	azkv_rc rc;
+
+	if (!tenant || !client || (!secret && !cert))
+		return azkv_err_set(
+		        err, AZKV_ERR_UNAVAILABLE,
+		        "environment: %s is not set (it needs AZURE_TENANT_ID, "
+		        "AZURE_CLIENT_ID and AZURE_CLIENT_SECRET or "
+		        "AZURE_CLIENT_CERTIFICATE_PATH)",
+		        !tenant   ? "AZURE_TENANT_ID"
+		        : !client ? "AZURE_CLIENT_ID"
+		                  : "AZURE_CLIENT_SECRET (or AZURE_CLIENT_CERTIFICATE_PATH)");
+	rc = need_tenant(tenant, "environment", err);
+	if (rc != AZKV_OK)
+		return rc;
+	if (secret)
+		return azkv_src_client_secret_new(x->http, x->authority, tenant, client, secret,
+		                                  out, err);
+	o.path = cert;
+	o.password = env_value("AZURE_CLIENT_CERTIFICATE_PASSWORD");
+	o.send_chain = chain && (strcmp(chain, "1") == 0 || strcasecmp(chain, "true") == 0);
+	o.alg = AZKV_ASSERTION_RS256;
+	return azkv_src_certificate_new(x->http, x->authority, tenant, client, &o, out, err);
+}
+
+static azkv_rc workload_source(source_ctx *x, azkv_cred_source **out, azkv_err *err)
+{
+	const azkv_credential_config *c = x->cfg;
+	const char *tenant = c->tenant_id ? c->tenant_id : env_value("AZURE_TENANT_ID");
+	const char *client = c->client_id ? c->client_id : env_value("AZURE_CLIENT_ID");
+	const char *file = c->token_file ? c->token_file : env_value("AZURE_FEDERATED_TOKEN_FILE");
+
+	if (!tenant || !client || !file)
+		return azkv_err_set(
+		        err, AZKV_ERR_UNAVAILABLE,
+		        "workload_identity: %s is not set (in AKS the workload identity "
+		        "webhook sets AZURE_FEDERATED_TOKEN_FILE, AZURE_CLIENT_ID and "
+		        "AZURE_TENANT_ID in pods labelled azure.workload.identity/use)",
+		        !file     ? "AZURE_FEDERATED_TOKEN_FILE (credential.token_file)"
+		        : !client ? "AZURE_CLIENT_ID (credential.client_id)"
+		                  : "AZURE_TENANT_ID (credential.tenant_id)");
+	if (need_tenant(tenant, "workload_identity", err) != AZKV_OK)
+		return err ? err->rc : AZKV_ERR_CONFIG;
+	return azkv_src_workload_new(x->http, x->authority, tenant, client, file, out, err);
+}
+
+static azkv_rc make_source(source_ctx *x, azkv_credential_type type, azkv_cred_source **out,
+                           azkv_err *err);
+
+static azkv_rc default_source(source_ctx *x, azkv_cred_source **out, azkv_err *err)
+{
+	static const azkv_credential_type order[] = {
+	        AZKV_CRED_ENVIRONMENT,
+	        AZKV_CRED_WORKLOAD_IDENTITY,
+	        AZKV_CRED_MANAGED_IDENTITY,
+	        AZKV_CRED_AZURE_CLI,
+	};
+	static const char *const names[] = {"environment", "workload_identity", "managed_identity",
+	                                    "azure_cli"};
+	azkv_cred_source *srcs[4] = {0};
+	char *why[4] = {0};
+	broken_source *b;
+	azkv_err e;
+	azkv_rc rc;
+
+	x->in_chain = 1;
+	for (size_t i = 0; i < 4; i++) {
+		azkv_err_clear(&e);
+		rc = make_source(x, order[i], &srcs[i], &e);
+		if (rc == AZKV_ERR_UNAVAILABLE) {
+			why[i] = strdup(e.message);
+			if (!why[i])
+				rc = AZKV_ERR_NOMEM;
+		} else if (rc != AZKV_OK && rc != AZKV_ERR_NOMEM) {
+			b = calloc(1, sizeof(*b));
+			if (b) {
+				b->base.name = names[i];
+				b->base.get_token = broken_get_token;
+				b->base.free = broken_free;
+				b->err = e;
+				srcs[i] = &b->base;
+			}
+			rc = b ? AZKV_OK : AZKV_ERR_NOMEM;
+		}
+		if (rc == AZKV_ERR_NOMEM) {
+			for (size_t j = 0; j <= i; j++) {
+				if (srcs[j])
+					srcs[j]->free(srcs[j]);
+				free(why[j]);
+			}
+			return azkv_err_set(err, AZKV_ERR_NOMEM, "credential: out of memory");
+		}
+	}
+	return azkv_src_chain_new(srcs, why, names, 4, out, err);
+}
+
+static azkv_rc make_source(source_ctx *x, azkv_credential_type type, azkv_cred_source **out,
+                           azkv_err *err)
+{
+	const azkv_credential_config *c = x->cfg;
+	azkv_cert_options co = {0};
+	azkv_mi_options mo = {0};
 
 	*out = NULL;
-	if (!cfg || !http) {
-		rc = azkv_err_set(err, AZKV_ERR_INVALID_ARG, "credential: no configuration");
-		goto out;
+	switch (type) {
+	case AZKV_CRED_CLIENT_SECRET:
+		if (!c->tenant_id || !c->client_id || !c->client_secret || !*c->client_secret)
+			return azkv_err_set(err, AZKV_ERR_CONFIG,
+			                    "credential type client_secret needs %s",
+			                    !c->tenant_id   ? "tenant_id"
+			                    : !c->client_id ? "client_id"
+			                                    : "client_secret");
+		if (need_tenant(c->tenant_id, "client_secret", err) != AZKV_OK)
+			return AZKV_ERR_CONFIG;
+		return azkv_src_client_secret_new(x->http, x->authority, c->tenant_id, c->client_id,
+		                                  c->client_secret, out, err);
+	case AZKV_CRED_ENVIRONMENT:
+		return environment_source(x, out, err);
+	case AZKV_CRED_CLIENT_CERTIFICATE:
+		if (!c->tenant_id || !c->client_id || !c->certificate_file)
+			return azkv_err_set(err, AZKV_ERR_CONFIG,
+			                    "credential type client_certificate needs %s",
+			                    !c->tenant_id   ? "tenant_id"
+			                    : !c->client_id ? "client_id"
+			                                    : "certificate_file");
+		if (need_tenant(c->tenant_id, "client_certificate", err) != AZKV_OK)
+			return AZKV_ERR_CONFIG;
+		co.path = c->certificate_file;
+		co.password = c->certificate_password;
+		co.send_chain = c->send_certificate_chain;
+		co.alg = c->assertion_alg;
+		return azkv_src_certificate_new(x->http, x->authority, c->tenant_id, c->client_id,
+		                                &co, out, err);
+	case AZKV_CRED_MANAGED_IDENTITY:
+		/* In the chain, AZURE_CLIENT_ID names a user-assigned identity,
+		 * as DefaultAzureCredential's managedIdentityClientId does. */
+		mo.client_id = c->client_id  ? c->client_id
+		               : x->in_chain ? env_value("AZURE_CLIENT_ID")
+		                             : NULL;
+		mo.object_id = c->object_id;
+		mo.resource_id = c->resource_id;
+		mo.imds_endpoint = c->imds_endpoint;
+		mo.identity_endpoint = c->identity_endpoint;
+		mo.arc_key_dir = c->arc_key_dir;
+		mo.max_retries = x->max_retries >= 0 ? x->max_retries : MI_DEFAULT_RETRIES;
+		mo.probe = x->in_chain;
+		return azkv_src_managed_identity_new(x->http, &mo, out, err);
+	case AZKV_CRED_WORKLOAD_IDENTITY:
+		return workload_source(x, out, err);
+	case AZKV_CRED_AZURE_CLI:
+		if (c->tenant_id && need_tenant(c->tenant_id, "azure_cli", err) != AZKV_OK)
+			return AZKV_ERR_CONFIG;
+		return azkv_src_azure_cli_new(c->tenant_id, c->process_timeout_ms, out, err);
+	case AZKV_CRED_DEFAULT:
+		return default_source(x, out, err);
+	case AZKV_CRED_TYPE_COUNT:
+		break;
 	}
-	tenant = cfg->tenant_id;
-	client = cfg->client_id;
-	secret = cfg->client_secret;
-	authority = cfg->authority_host;
-	if (cfg->type == AZKV_CRED_ENVIRONMENT) {
-		static const char *const vars[] = {"AZURE_TENANT_ID", "AZURE_CLIENT_ID",
-		                                   "AZURE_CLIENT_SECRET"};
+	return azkv_err_set(err, AZKV_ERR_CONFIG, "credential: unknown type %d", (int)type);
+}
 
-		tenant = env_value(vars[0]);
-		client = env_value(vars[1]);
-		secret = env_value(vars[2]);
-		if (env_value("AZURE_AUTHORITY_HOST"))
-			authority = env_value("AZURE_AUTHORITY_HOST");
-		for (size_t i = 0; i < 3; i++) {
-			if (env_value(vars[i]))
-				continue;
-			if (i == 2 && env_value("AZURE_CLIENT_CERTIFICATE_PATH"))
-				rc = azkv_err_set(err, AZKV_ERR_UNSUPPORTED,
-				                  "credential type environment: "
-				                  "AZURE_CLIENT_CERTIFICATE_PATH is not supported "
-				                  "yet; set AZURE_CLIENT_SECRET");
-			else
-				rc = azkv_err_set(err, AZKV_ERR_CONFIG,
-				                  "credential type environment: %s is not set",
-				                  vars[i]);
-			goto out;
-		}
-	} else if (cfg->type != AZKV_CRED_CLIENT_SECRET) {
-		rc = azkv_err_set(err, AZKV_ERR_CONFIG, "credential: unknown type %d",
-		                  (int)cfg->type);
-		goto out;
-	} else if (!tenant || !client || !secret || !*secret) {
-		rc = azkv_err_set(err, AZKV_ERR_CONFIG, "credential type client_secret needs %s",
-		                  !tenant   ? "tenant_id"
-		                  : !client ? "client_id"
-		                            : "client_secret");
-		goto out;
-	}
-	if (!tenant_valid(tenant)) {
-		rc = azkv_err_set(err, AZKV_ERR_CONFIG,
-		                  "credential: tenant id \"%s\" is not a GUID or domain name",
-		                  tenant);
-		goto out;
-	}
-	if (!authority)
-		authority = DEFAULT_AUTHORITY;
-	if (!azkv_http_url_allowed(authority)) {
-		rc = azkv_err_set(err, AZKV_ERR_CONFIG,
-		                  "credential: authority host %s must be https://", authority);
-		goto out;
-	}
+/* ---------------------------------------------------------------- object */
 
-	cred = calloc(1, sizeof(*cred));
-	if (!cred) {
-		rc = azkv_err_set(err, AZKV_ERR_NOMEM, "credential: out of memory");
-		goto out;
-	}
-	cred->type = cfg->type;
-	cred->http = http;
-	if (pthread_mutex_init(&cred->lock, NULL) != 0)
-		goto nomem;
-	locks++;
-	if (pthread_cond_init(&cred->fetched, NULL) != 0)
-		goto nomem;
-	locks++;
-	rc = dup_field(tenant, &cred->tenant_id, err);
-	if (rc == AZKV_OK)
-		rc = dup_field(client, &cred->client_id, err);
-	if (rc == AZKV_OK)
-		rc = dup_field(secret, &cred->client_secret, err);
-	if (rc == AZKV_OK)
-		rc = dup_field(authority, &cred->authority_host, err);
-	if (rc != AZKV_OK)
-		goto out;
-	{
-		/* No trailing '/': the token URL appends "/{tenant}/...". */
-		size_t len = strlen(cred->authority_host);
+azkv_rc azkv_credential_new_from_source(azkv_cred_source *src, const char *tenant_id,
+                                        azkv_credential **out, azkv_err *err)
+{
+	azkv_credential *cred = calloc(1, sizeof(*cred));
 
-		while (len > 0 && cred->authority_host[len - 1] == '/')
-			cred->authority_host[--len] = '\0';
-	}
-	azkv_debug("credential: %s, tenant %s, client %s, authority %s",
-	           cred->type == AZKV_CRED_ENVIRONMENT ? "environment" : "client_secret",
-	           cred->tenant_id, cred->client_id, cred->authority_host);
-	*out = cred;
-	cred = NULL;
-	goto out;
-nomem:
-	rc = azkv_err_set(err, AZKV_ERR_NOMEM, "credential: cannot create a lock");
-out:
-	if (cred) {
-		if (locks > 1)
-			pthread_cond_destroy(&cred->fetched);
-		if (locks > 0)
-			pthread_mutex_destroy(&cred->lock);
-		free(cred->tenant_id);
-		free(cred->client_id);
-		azkv_secret_str_free(cred->client_secret);
-		free(cred->authority_host);
+	*out = NULL;
+	if (!cred || pthread_mutex_init(&cred->lock, NULL) != 0) {
 		free(cred);
+		src->free(src);
+		return azkv_err_set(err, AZKV_ERR_NOMEM, "credential: out of memory");
 	}
+	if (pthread_cond_init(&cred->fetched, NULL) != 0 ||
+	    (tenant_id && !(cred->tenant_id = strdup(tenant_id)))) {
+		pthread_mutex_destroy(&cred->lock);
+		free(cred);
+		src->free(src);
+		return azkv_err_set(err, AZKV_ERR_NOMEM, "credential: out of memory");
+	}
+	cred->src = src;
+	*out = cred;
+	return AZKV_OK;
+}
+
+azkv_rc azkv_credential_new(const azkv_credential_config *cfg, const azkv_cloud *cloud,
+                            int max_retries, azkv_http *http, azkv_credential **out, azkv_err *err)
+{
+	source_ctx x = {.cfg = cfg,
+	                .cloud = cloud ? cloud : azkv_cloud_default(),
+	                .http = http,
+	                .max_retries = max_retries};
+	azkv_cred_source *src = NULL;
+	azkv_rc rc;
+
+	*out = NULL;
+	if (!cfg || !http)
+		return azkv_err_set(err, AZKV_ERR_INVALID_ARG, "credential: no configuration");
+	rc = pick_authority(&x, err);
+	if (rc == AZKV_OK)
+		rc = make_source(&x, cfg->type, &src, err);
+	/* Named explicitly, a type whose variables are missing is a mistake. */
+	if (rc == AZKV_ERR_UNAVAILABLE && err)
+		err->rc = rc = AZKV_ERR_CONFIG;
+	if (rc != AZKV_OK)
+		return rc;
+	rc = azkv_credential_new_from_source(src, cfg->tenant_id, out, err);
+	if (rc == AZKV_OK)
+		azkv_info("credential: %s (%s cloud, authority %s)", src->name, x.cloud->name,
+		          x.authority);
 	return rc;
 }
 
@@ -204,167 +361,16 @@ void azkv_credential_free(azkv_credential *cred)
 		azkv_secret_str_free(e->token);
 		free(e);
 	}
+	cred->src->free(cred->src);
 	pthread_cond_destroy(&cred->fetched);
 	pthread_mutex_destroy(&cred->lock);
 	free(cred->tenant_id);
-	free(cred->client_id);
-	azkv_secret_str_free(cred->client_secret);
-	free(cred->authority_host);
 	free(cred);
 }
 
-/* ---------------------------------------------------------------- token endpoint */
-
-/* "name=escaped(value)" appended to buf at *len; buf holds the secret,
- * so the escaped copies are wiped too. Returns -1 on ENOMEM/overflow. */
-static int form_append(char *buf, size_t cap, size_t *len, const char *name, const char *value)
+const char *azkv_credential_source_name(const azkv_credential *cred)
 {
-	char *esc = curl_easy_escape(NULL, value, 0);
-	int n;
-
-	if (!esc)
-		return -1;
-	n = snprintf(buf + *len, cap - *len, "%s%s=%s", *len ? "&" : "", name, esc);
-	OPENSSL_cleanse(esc, strlen(esc));
-	curl_free(esc);
-	if (n < 0 || (size_t)n >= cap - *len)
-		return -1;
-	*len += (size_t)n;
-	return 0;
-}
-
-/* Fills err from an Entra error body {"error","error_description"}. */
-static azkv_rc entra_error(const azkv_credential *cred, const char *scope, const char *tenant,
-                           const azkv_http_response *resp, azkv_err *err)
-{
-	cJSON *root = cJSON_Parse(resp->body);
-	const cJSON *code = cJSON_GetObjectItemCaseSensitive(root, "error");
-	const cJSON *desc = cJSON_GetObjectItemCaseSensitive(root, "error_description");
-	char text[320] = "";
-	azkv_rc rc;
-	char *p;
-
-	if (cJSON_IsString(desc)) {
-		/* The first line holds the AADSTS text; Trace/Correlation IDs follow. */
-		snprintf(text, sizeof(text), "%s", desc->valuestring);
-		text[strcspn(text, "\r\n")] = '\0';
-		/* Entra does not echo the secret, but make sure. */
-		while (cred->client_secret[0] && (p = strstr(text, cred->client_secret)))
-			memset(p, '*', strlen(cred->client_secret));
-	}
-	if (resp->status == 429)
-		rc = AZKV_ERR_THROTTLED;
-	else if (resp->status >= 500)
-		rc = AZKV_ERR_SERVER;
-	else
-		rc = AZKV_ERR_AUTH;
-	azkv_err_set(err, rc, "Entra ID token for %s (tenant %s) from %s: HTTP %ld %s%s%s", scope,
-	             tenant, cred->authority_host, resp->status,
-	             cJSON_IsString(code) ? code->valuestring : "(no error code)",
-	             text[0] ? ": " : "", text);
-	if (err) {
-		err->http_status = resp->status;
-		if (cJSON_IsString(code))
-			snprintf(err->code, sizeof(err->code), "%s", code->valuestring);
-	}
-	cJSON_Delete(root);
-	return rc;
-}
-
-/* Parses {"access_token","expires_in"}; wipes the tree's copy. */
-static azkv_rc token_parse(const azkv_http_response *resp, char **token, int64_t *expires_in,
-                           azkv_err *err)
-{
-	cJSON *root = cJSON_Parse(resp->body);
-	cJSON *tok = cJSON_GetObjectItemCaseSensitive(root, "access_token");
-	const cJSON *exp = cJSON_GetObjectItemCaseSensitive(root, "expires_in");
-	azkv_rc rc = AZKV_OK;
-	double secs = DEFAULT_EXPIRES_IN_S;
-	char *end;
-
-	if (!cJSON_IsString(tok) || !tok->valuestring[0]) {
-		rc = azkv_err_set(err, AZKV_ERR_PROTOCOL,
-		                  "Entra ID token response has no access_token");
-		goto out;
-	}
-	if (cJSON_IsNumber(exp)) {
-		secs = exp->valuedouble;
-	} else if (cJSON_IsString(exp)) {
-		secs = strtod(exp->valuestring, &end);
-		if (end == exp->valuestring || *end)
-			secs = -1;
-	}
-	if (!(secs > 0 && secs < 1e9)) {
-		rc = azkv_err_set(err, AZKV_ERR_PROTOCOL,
-		                  "Entra ID token response has a bad expires_in");
-		goto out;
-	}
-	*token = strdup(tok->valuestring);
-	if (!*token) {
-		rc = azkv_err_set(err, AZKV_ERR_NOMEM, "credential: out of memory");
-		goto out;
-	}
-	*expires_in = (int64_t)secs;
-out:
-	if (cJSON_IsString(tok))
-		OPENSSL_cleanse(tok->valuestring, strlen(tok->valuestring));
-	cJSON_Delete(root);
-	return rc;
-}
-
-static azkv_rc fetch_token(azkv_credential *cred, const char *scope, const char *tenant,
-                           char **token, int64_t *expires_in, azkv_err *err)
-{
-	static const char *const headers[] = {
-	        "Content-Type: application/x-www-form-urlencoded",
-	        "Accept: application/json",
-	        NULL,
-	};
-	azkv_http_response resp = {0};
-	char *url = NULL, *esc_tenant = NULL;
-	char *form = NULL;
-	size_t url_len, form_cap, form_len = 0;
-	azkv_rc rc;
-
-	esc_tenant = curl_easy_escape(NULL, tenant, 0);
-	url_len = strlen(cred->authority_host) + (esc_tenant ? strlen(esc_tenant) : 0) + 32;
-	url = malloc(url_len);
-	form_cap =
-	        128 + 3 * (strlen(cred->client_id) + strlen(cred->client_secret) + strlen(scope));
-	form = malloc(form_cap);
-	if (!esc_tenant || !url || !form) {
-		rc = azkv_err_set(err, AZKV_ERR_NOMEM, "credential: out of memory");
-		goto out;
-	}
-	snprintf(url, url_len, "%s/%s/oauth2/v2.0/token", cred->authority_host, esc_tenant);
-	if (form_append(form, form_cap, &form_len, "grant_type", "client_credentials") ||
-	    form_append(form, form_cap, &form_len, "client_id", cred->client_id) ||
-	    form_append(form, form_cap, &form_len, "client_secret", cred->client_secret) ||
-	    form_append(form, form_cap, &form_len, "scope", scope)) {
-		rc = azkv_err_set(err, AZKV_ERR_NOMEM, "credential: out of memory");
-		goto out;
-	}
-
-	rc = azkv_http_request(cred->http, "POST", url, headers, form, form_len, &resp, err);
-	if (rc != AZKV_OK) {
-		azkv_err_set(err, rc, "Entra ID token for %s (tenant %s): %s", scope, tenant,
-		             err ? err->message : "request failed");
-		goto out;
-	}
-	if (resp.status != 200) {
-		rc = entra_error(cred, scope, tenant, &resp, err);
-		goto out;
-	}
-	rc = token_parse(&resp, token, expires_in, err);
-out:
-	azkv_http_response_free(&resp);
-	if (form) {
-		OPENSSL_cleanse(form, form_cap);
-		free(form);
-	}
-	curl_free(esc_tenant);
-	free(url);
-	return rc;
+	return cred ? cred->src->name : NULL;
 }
 
 /* ---------------------------------------------------------------- cache */
@@ -378,38 +384,66 @@ static token_entry *cache_find(azkv_credential *cred, const char *scope, const c
 	return NULL;
 }
 
+/* When to refresh a token of lifetime seconds: at refresh_in when the
+ * issuer says, at half-life for long-lived tokens (MSAL), else five
+ * minutes before expiry (the SDKs' margin; half-life for short ones). */
+int64_t azkv_token_refresh_in(int64_t lifetime, int64_t refresh_in)
+{
+	if (refresh_in > 0 && refresh_in < lifetime)
+		return refresh_in;
+	if (lifetime >= LONG_LIVED_S)
+		return lifetime / 2;
+	return lifetime - (lifetime > 2 * REFRESH_MARGIN_S ? REFRESH_MARGIN_S : lifetime / 2);
+}
+
+static azkv_rc copy_token(const char *token, char **out, azkv_err *err)
+{
+	*out = strdup(token);
+	return *out ? AZKV_OK : azkv_err_set(err, AZKV_ERR_NOMEM, "credential: out of memory");
+}
+
 azkv_rc azkv_credential_get_token(azkv_credential *cred, const char *scope, const char *tenant_id,
                                   char **token, azkv_err *err)
 {
 	const char *tenant;
 	token_entry *e;
-	char *fresh = NULL;
-	int64_t expires_in = 0, margin;
-	azkv_rc rc = AZKV_OK;
+	azkv_token fresh = {0};
+	int64_t now, lifetime;
+	unsigned waited_for = 0;
+	int waited = 0;
+	azkv_rc rc;
 
 	*token = NULL;
 	if (!cred || !scope || !*scope)
 		return azkv_err_set(err, AZKV_ERR_INVALID_ARG, "credential: no scope");
-	tenant = tenant_id && *tenant_id ? tenant_id : cred->tenant_id;
-	if (!tenant_valid(tenant))
-		return azkv_err_set(err, AZKV_ERR_AUTH,
-		                    "credential: tenant id \"%.64s\" is not a GUID or domain name",
-		                    tenant);
+	tenant = tenant_id && *tenant_id ? tenant_id : cred->tenant_id ? cred->tenant_id : "";
 
 	pthread_mutex_lock(&cred->lock);
 	for (;;) {
+		now = now_ms();
 		e = cache_find(cred, scope, tenant);
-		if (e && e->token && now_s() < e->refresh_at) {
-			*token = strdup(e->token);
+		if (e && e->token && now < e->expires_at &&
+		    (now < e->refresh_at || e->fetching || now < e->next_attempt)) {
+			/* Valid: fresh, or another thread refreshes it, or a
+			 * refresh failed a moment ago. */
+			rc = copy_token(e->token, token, err);
 			pthread_mutex_unlock(&cred->lock);
-			if (!*token)
-				return azkv_err_set(err, AZKV_ERR_NOMEM,
-				                    "credential: out of memory");
-			return AZKV_OK;
+			return rc;
+		}
+		if (e && waited && e->fetches != waited_for && e->last_rc != AZKV_OK) {
+			/* The ask this thread waited for failed: share its error
+			 * rather than asking again at once. */
+			rc = e->last_rc;
+			if (err)
+				*err = e->last_err;
+			pthread_mutex_unlock(&cred->lock);
+			return rc;
 		}
 		if (!e || !e->fetching)
 			break;
-		/* Another thread is asking Entra ID for this token: wait. */
+		/* No valid token, and another thread is asking for one: wait. */
+		waited = 1;
+		waited_for = e->fetches;
 		pthread_cond_wait(&cred->fetched, &cred->lock);
 	}
 	if (!e) {
@@ -434,29 +468,46 @@ azkv_rc azkv_credential_get_token(azkv_credential *cred, const char *scope, cons
 	pthread_mutex_unlock(&cred->lock);
 
 	/* Entries are never removed, so e stays valid without the lock. */
-	rc = fetch_token(cred, scope, tenant, &fresh, &expires_in, err);
-	if (rc == AZKV_OK) {
-		*token = strdup(fresh);
-		if (!*token)
-			rc = azkv_err_set(err, AZKV_ERR_NOMEM, "credential: out of memory");
-	}
+	rc = cred->src->get_token(cred->src, scope, *tenant ? tenant : NULL, &fresh, err);
 
 	pthread_mutex_lock(&cred->lock);
 	e->fetching = 0;
+	e->fetches++;
+	e->last_rc = rc;
+	if (rc != AZKV_OK && err)
+		e->last_err = *err;
+	now = now_ms();
 	if (rc == AZKV_OK) {
+		lifetime = fresh.expires_on - (int64_t)time(NULL);
+		if (lifetime < 1)
+			lifetime = 1;
 		azkv_secret_str_free(e->token);
-		e->token = fresh;
-		fresh = NULL;
-		margin = expires_in > 2 * REFRESH_MARGIN_S ? REFRESH_MARGIN_S : expires_in / 2;
-		e->refresh_at = now_s() + expires_in - margin;
+		e->token = fresh.value;
+		fresh.value = NULL;
+		e->expires_at = now + lifetime * 1000;
+		e->refresh_at =
+		        now + azkv_token_refresh_in(lifetime,
+		                                    fresh.refresh_on
+		                                            ? fresh.refresh_on - (int64_t)time(NULL)
+		                                            : 0) *
+		                      1000;
+		e->next_attempt = 0;
+		rc = copy_token(e->token, token, err);
+		azkv_info("credential: token for %s%s%s from %s, expires in %lld s", scope,
+		          *tenant ? " in tenant " : "", tenant, cred->src->name,
+		          (long long)lifetime);
+	} else if (e->token && now < e->expires_at) {
+		/* Keep the token while it lasts; try again in a while. */
+		e->next_attempt = now + REFRESH_RETRY_MS;
+		azkv_warn("credential: refreshing the token for %s failed (%s); the current one is "
+		          "used for %lld s more",
+		          scope, err ? err->message : azkv_rc_name(rc),
+		          (long long)((e->expires_at - now) / 1000));
+		rc = copy_token(e->token, token, err);
 	}
 	pthread_cond_broadcast(&cred->fetched);
 	pthread_mutex_unlock(&cred->lock);
-
-	if (rc == AZKV_OK)
-		azkv_info("credential: token for %s (tenant %s) acquired, expires in %lld s", scope,
-		          tenant, (long long)expires_in);
-	azkv_secret_str_free(fresh);
+	azkv_token_clear(&fresh);
 	return rc;
 }
 

@@ -93,7 +93,9 @@ static int host_is_loopback(const char *host)
 	return 0;
 }
 
-int azkv_http_url_allowed(const char *url)
+#define IMDS_ADDRESS "169.254.169.254"
+
+static int url_allowed(const char *url, int allow_imds)
 {
 	CURLU *u = curl_url();
 	char *scheme = NULL, *host = NULL;
@@ -109,12 +111,22 @@ int azkv_http_url_allowed(const char *url)
 	if (strcasecmp(scheme, "https") == 0)
 		ok = 1;
 	else if (strcasecmp(scheme, "http") == 0)
-		ok = host_is_loopback(host);
+		ok = host_is_loopback(host) || (allow_imds && strcmp(host, IMDS_ADDRESS) == 0);
 out:
 	curl_free(scheme);
 	curl_free(host);
 	curl_url_cleanup(u);
 	return ok;
+}
+
+int azkv_http_url_allowed(const char *url)
+{
+	return url_allowed(url, 0);
+}
+
+int azkv_http_url_allowed_imds(const char *url)
+{
+	return url_allowed(url, 1);
 }
 
 /* Host and path of url for messages and the trace (no query: it may
@@ -362,6 +374,18 @@ azkv_rc azkv_http_request(azkv_http *http, const char *method, const char *url,
                           const char *const *headers, const char *body, size_t body_len,
                           azkv_http_response *resp, azkv_err *err)
 {
+	azkv_http_options opts = {.headers = headers, .body = body, .body_len = body_len};
+
+	return azkv_http_send(http, method, url, &opts, resp, err);
+}
+
+azkv_rc azkv_http_send(azkv_http *http, const char *method, const char *url,
+                       const azkv_http_options *opts, azkv_http_response *resp, azkv_err *err)
+{
+	static const azkv_http_options no_options;
+	const char *const *headers;
+	const char *body;
+	size_t body_len;
 	CURL *easy = NULL;
 	struct curl_slist *hdrs = NULL, *tmp, *connect_to = NULL;
 	body_buf buf = {0};
@@ -375,6 +399,11 @@ azkv_rc azkv_http_request(azkv_http *http, const char *method, const char *url,
 
 	memset(resp, 0, sizeof(*resp));
 	errbuf[0] = '\0';
+	if (!opts)
+		opts = &no_options;
+	headers = opts->headers;
+	body = opts->body;
+	body_len = opts->body_len;
 	if (!http || !method || !url) {
 		rc = azkv_err_set(err, AZKV_ERR_INVALID_ARG, "http: missing method or URL");
 		goto out;
@@ -384,7 +413,7 @@ azkv_rc azkv_http_request(azkv_http *http, const char *method, const char *url,
 		rc = azkv_err_set(err, AZKV_ERR_INVALID_ARG, "http: malformed URL");
 		goto out;
 	}
-	if (!azkv_http_url_allowed(url)) {
+	if (!url_allowed(url, opts->allow_imds)) {
 		rc = azkv_err_set(err, AZKV_ERR_INVALID_ARG,
 		                  "http: refusing %s to %s: only https://, or http:// to a "
 		                  "loopback address, is allowed",
@@ -437,8 +466,11 @@ azkv_rc azkv_http_request(azkv_http *http, const char *method, const char *url,
 		curl_easy_setopt(easy, CURLOPT_CAINFO, http->ca_file);
 	if (connect_to)
 		curl_easy_setopt(easy, CURLOPT_CONNECT_TO, connect_to);
-	curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, http->connect_timeout_ms);
-	curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, http->timeout_ms);
+	curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS,
+	                 opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms
+	                                              : http->connect_timeout_ms);
+	curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS,
+	                 opts->timeout_ms > 0 ? opts->timeout_ms : http->timeout_ms);
 	curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(easy, CURLOPT_USERAGENT, AZKV_USER_AGENT);
 	curl_easy_setopt(easy, CURLOPT_HTTPHEADER, hdrs);

@@ -32,6 +32,23 @@ void azkv_http_free(azkv_http *http);
 azkv_rc azkv_http_global_init(azkv_err *err);
 void azkv_http_global_cleanup(void);
 
+/* What one request may set beyond its method and URL; 0 / NULL members
+ * take the defaults. */
+typedef struct azkv_http_options {
+	const char *const *headers; /* NULL-terminated "Name: value" list */
+	const char *body;           /* NULL: no body */
+	size_t body_len;
+	long timeout_ms;         /* the whole request; 0: the client's */
+	long connect_timeout_ms; /* 0: the client's */
+	int allow_imds;          /* plain http:// to the IMDS address (managed identity) */
+} azkv_http_options;
+
+/* Sends one request; no retries here. opts may be NULL. The URL must be
+ * allowed (azkv_http_url_allowed, or azkv_http_url_allowed_imds with
+ * allow_imds). */
+azkv_rc azkv_http_send(azkv_http *http, const char *method, const char *url,
+                       const azkv_http_options *opts, azkv_http_response *resp, azkv_err *err);
+
 /* Sends one request; no retries here. headers: NULL-terminated list of
  * "Name: value" strings, may be NULL. body may be NULL (no body). A
  * response with any HTTP status is AZKV_OK; a transport failure is
@@ -46,6 +63,10 @@ void azkv_http_response_free(azkv_http_response *resp);
 
 /* 1 if url is https://, or http:// to a loopback host; 0 otherwise. */
 int azkv_http_url_allowed(const char *url);
+
+/* As azkv_http_url_allowed, and also http:// to the Azure Instance
+ * Metadata Service (169.254.169.254), which serves only plain HTTP. */
+int azkv_http_url_allowed_imds(const char *url);
 
 /* azkv_http_request with "Authorization: Bearer token" and JSON Accept /
  * Content-Type headers, as Azure's REST APIs take them. The header holding

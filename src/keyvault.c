@@ -17,10 +17,10 @@
 
 #include "b64url.h"
 #include "challenge.h"
+#include "cloud.h"
 #include "log.h"
 
 #define KV_DEFAULT_API_VERSION "7.4"
-#define KV_DEFAULT_SCOPE       "https://vault.azure.net/.default"
 #define KV_LIST_MAXRESULTS     "25"
 #define KV_MAX_PAGES           10000
 #define KV_RETRY_CAP_MS        10000L
@@ -41,24 +41,18 @@ struct azkv_kv_client {
 
 /* ---------------------------------------------------------------- client */
 
-/* The default scope for host: https://vault.azure.net/.default for
- * NAME.vault.azure.net, the matching suffix for sovereign clouds and
- * Managed HSM (NAME.managedhsm.azure.net). A challenge corrects it. */
+/* The default scope for host, from the cloud table: Key Vault's or
+ * Managed HSM's of the cloud its suffix belongs to (vault.azure.net,
+ * managedhsm.azure.net, vault.azure.cn, ...); the public Key Vault scope
+ * for other hosts. A challenge corrects it. */
 static char *default_scope(const char *host)
 {
-	const char *suffix = NULL;
-	char *scope;
-	size_t len;
+	int hsm = 0;
+	const azkv_cloud *cloud = azkv_cloud_for_vault_host(host, &hsm);
 
-	if (strcasestr(host, ".vault.") || strcasestr(host, ".managedhsm."))
-		suffix = strchr(host, '.') + 1;
-	if (!suffix)
-		return strdup(KV_DEFAULT_SCOPE);
-	len = strlen("https://") + strlen(suffix) + strlen("/.default") + 1;
-	scope = malloc(len);
-	if (scope)
-		snprintf(scope, len, "https://%s/.default", suffix);
-	return scope;
+	if (!cloud)
+		return strdup(azkv_cloud_default()->vault_scope);
+	return strdup(hsm ? cloud->hsm_scope : cloud->vault_scope);
 }
 
 azkv_rc azkv_kv_client_new(const char *vault_url, const char *api_version, int max_retries,

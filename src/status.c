@@ -64,6 +64,8 @@ const char *azkv_rc_name(azkv_rc rc)
 		return "crypto error";
 	case AZKV_ERR_UNSUPPORTED:
 		return "unsupported";
+	case AZKV_ERR_UNAVAILABLE:
+		return "credential unavailable";
 	}
 	return "unknown error";
 }

@@ -22,6 +22,7 @@ typedef enum azkv_rc {
 	AZKV_ERR_PROTOCOL,      /* a response we cannot parse */
 	AZKV_ERR_CRYPTO,        /* a local OpenSSL operation failed */
 	AZKV_ERR_UNSUPPORTED,   /* a key type/algorithm we do not handle */
+	AZKV_ERR_UNAVAILABLE,   /* a credential that cannot work here (no az, no IMDS, ...) */
 } azkv_rc;
 
 #define AZKV_ERR_MESSAGE_MAX 1024

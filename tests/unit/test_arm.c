@@ -142,7 +142,7 @@ static void request_refuses_bad_arguments(void **state)
 	                 AZKV_ERR_INVALID_ARG);
 	assert_null(resp);
 	assert_int_equal(status, 0);
-	assert_int_equal(azkv_arm_client_new(NULL, 3, NULL, NULL, &arm, &err),
+	assert_int_equal(azkv_arm_client_new(NULL, NULL, 3, NULL, NULL, &arm, &err),
 	                 AZKV_ERR_INVALID_ARG);
 	assert_null(arm);
 }

@@ -131,9 +131,12 @@ static void minimal_config_gets_documented_defaults(void **state)
 	        AZKV_OK);
 	assert_int_equal(cfg->n_vaults, 1);
 	assert_string_equal(cfg->vaults[0].label, "demo");
-	assert_int_equal(cfg->credential.type, AZKV_CRED_ENVIRONMENT);
+	/* No credential section: the SDKs' DefaultAzureCredential chain. */
+	assert_int_equal(cfg->credential.type, AZKV_CRED_DEFAULT);
 	assert_null(cfg->credential.client_secret);
-	assert_string_equal(cfg->credential.authority_host, "https://login.microsoftonline.com");
+	/* The authority comes from the cloud when the credential is made. */
+	assert_null(cfg->credential.authority_host);
+	assert_ptr_equal(cfg->cloud, azkv_cloud_find("AzureCloud"));
 	assert_null(cfg->http.ca_file);
 	assert_null(cfg->http.connect_to);
 	assert_int_equal(cfg->http.connect_timeout_ms, 5000);
@@ -441,8 +444,8 @@ static void bad_values_are_refused_naming_the_key(void **state)
 	expect_error("{\"vaults\":[{\"url\":\"https://a.vault.azure.net\"}],\"api_version\":\"\"}",
 	             AZKV_ERR_CONFIG, MUST("api_version"));
 	expect_error("{\"vaults\":[{\"url\":\"https://a.vault.azure.net\"}],"
-	             "\"credential\":{\"type\":\"managed_identity\"}}",
-	             AZKV_ERR_CONFIG, MUST("credential.type"));
+	             "\"credential\":{\"type\":\"kerberos\"}}",
+	             AZKV_ERR_CONFIG, MUST("credential.type", "managed_identity", "azure_cli"));
 }
 
 static void client_secret_credential_needs_its_fields(void **state)
@@ -511,6 +514,227 @@ static void bad_secret_file_is_an_error_naming_the_file(void **state)
 	expect_error(json, AZKV_ERR_CONFIG, MUST("client_secret_file", "empty"));
 }
 
+#define VAULT "{\"vaults\":[{\"url\":\"https://a.vault.azure.net\"}],"
+
+/* Parses json, which must succeed. */
+static azkv_config *parse_ok(const char *json)
+{
+	azkv_config *cfg = NULL;
+	azkv_err err;
+
+	azkv_err_clear(&err);
+	if (azkv_config_parse(json, "test.json", &cfg, &err) != AZKV_OK)
+		fail_msg("refused: %s (%s)", err.message, json);
+	return cfg;
+}
+
+/* Every credential type with every key it takes (the table in config.c,
+ * documented in the README's "Credentials"). */
+static void each_credential_type_takes_its_keys(void **state)
+{
+	char json[1024];
+	char *pass = write_file("p12-pass", "pfx-pass\n", 0600);
+	azkv_config *cfg;
+
+	(void)state;
+	snprintf(json, sizeof(json),
+	         VAULT "\"credential\":{\"type\":\"client_certificate\",\"tenant_id\":\"t\","
+	               "\"client_id\":\"c\",\"certificate_file\":\"/etc/app.pem\","
+	               "\"certificate_password_file\":\"%s\",\"send_certificate_chain\":true,"
+	               "\"assertion_alg\":\"PS256\",\"authority_host\":"
+	               "\"https://login.microsoftonline.us\"}}",
+	         pass);
+	cfg = parse_ok(json);
+	assert_int_equal(cfg->credential.type, AZKV_CRED_CLIENT_CERTIFICATE);
+	assert_string_equal(cfg->credential.certificate_file, "/etc/app.pem");
+	assert_string_equal(cfg->credential.certificate_password, "pfx-pass");
+	assert_int_equal(cfg->credential.send_certificate_chain, 1);
+	assert_int_equal(cfg->credential.assertion_alg, AZKV_ASSERTION_PS256);
+	azkv_config_free(cfg);
+
+	cfg = parse_ok(VAULT "\"credential\":{\"type\":\"managed_identity\",\"resource_id\":"
+	                     "\"/subscriptions/s/resourceGroups/g/providers/"
+	                     "Microsoft.ManagedIdentity/userAssignedIdentities/u\","
+	                     "\"imds_endpoint\":\"http://169.254.169.254\","
+	                     "\"identity_endpoint\":\"http://localhost:42356/msi/token\","
+	                     "\"arc_key_dir\":\"/var/opt/azcmagent/tokens\"}}");
+	assert_int_equal(cfg->credential.type, AZKV_CRED_MANAGED_IDENTITY);
+	assert_non_null(strstr(cfg->credential.resource_id, "userAssignedIdentities/u"));
+	assert_string_equal(cfg->credential.imds_endpoint, "http://169.254.169.254");
+	assert_string_equal(cfg->credential.identity_endpoint, "http://localhost:42356/msi/token");
+	azkv_config_free(cfg);
+
+	cfg = parse_ok(VAULT "\"credential\":{\"type\":\"workload_identity\",\"tenant_id\":\"t\","
+	                     "\"client_id\":\"c\",\"token_file\":\"/var/run/token\"}}");
+	assert_int_equal(cfg->credential.type, AZKV_CRED_WORKLOAD_IDENTITY);
+	assert_string_equal(cfg->credential.token_file, "/var/run/token");
+	azkv_config_free(cfg);
+
+	cfg = parse_ok(VAULT "\"credential\":{\"type\":\"azure_cli\",\"tenant_id\":\"t\","
+	                     "\"process_timeout_ms\":20000}}");
+	assert_int_equal(cfg->credential.type, AZKV_CRED_AZURE_CLI);
+	assert_int_equal(cfg->credential.process_timeout_ms, 20000);
+	azkv_config_free(cfg);
+
+	cfg = parse_ok(VAULT "\"credential\":{\"type\":\"default\",\"client_id\":\"mi-client\","
+	                     "\"imds_endpoint\":\"https://127.0.0.1:8443\"}}");
+	assert_int_equal(cfg->credential.type, AZKV_CRED_DEFAULT);
+	assert_string_equal(cfg->credential.client_id, "mi-client");
+	azkv_config_free(cfg);
+
+	cfg = parse_ok(VAULT "\"credential\":{\"type\":\"environment\"}}");
+	assert_int_equal(cfg->credential.type, AZKV_CRED_ENVIRONMENT);
+	azkv_config_free(cfg);
+}
+
+static void credential_keys_of_another_type_are_refused(void **state)
+{
+	(void)state;
+	/* The message names the type and what it takes. */
+	expect_error(VAULT "\"credential\":{\"type\":\"managed_identity\",\"tenant_id\":\"t\"}}",
+	             AZKV_ERR_CONFIG,
+	             MUST("credential.tenant_id is not used with type managed_identity",
+	                  "client_id, object_id, resource_id, imds_endpoint"));
+	expect_error(VAULT "\"credential\":{\"type\":\"azure_cli\",\"client_secret\":\"" SECRET
+	                   "\"}}",
+	             AZKV_ERR_CONFIG, MUST("credential.client_secret", "azure_cli"));
+	expect_error(VAULT "\"credential\":{\"type\":\"client_certificate\",\"tenant_id\":\"t\","
+	                   "\"client_id\":\"c\"}}",
+	             AZKV_ERR_CONFIG,
+	             MUST("credential.certificate_file is required for type client_certificate"));
+	expect_error(VAULT "\"credential\":{\"type\":\"client_certificate\",\"tenant_id\":\"t\","
+	                   "\"client_id\":\"c\",\"certificate_file\":\"/x\","
+	                   "\"assertion_alg\":\"ES256\"}}",
+	             AZKV_ERR_CONFIG, MUST("credential.assertion_alg", "RS256", "PS256"));
+	expect_error(VAULT "\"credential\":{\"type\":\"client_certificate\",\"tenant_id\":\"t\","
+	                   "\"client_id\":\"c\",\"certificate_file\":\"/x\","
+	                   "\"send_certificate_chain\":\"yes\"}}",
+	             AZKV_ERR_CONFIG, MUST("credential.send_certificate_chain", "true or false"));
+	expect_error(VAULT "\"credential\":{\"type\":\"managed_identity\",\"client_id\":\"a\","
+	                   "\"object_id\":\"b\"}}",
+	             AZKV_ERR_CONFIG, MUST("one of client_id, object_id or resource_id"));
+	expect_error(VAULT "\"credential\":{\"type\":\"azure_cli\",\"process_timeout_ms\":0}}",
+	             AZKV_ERR_CONFIG, MUST("credential.process_timeout_ms", "1 to 600000"));
+	expect_error(VAULT "\"credential\":{\"type\":\"azure_cli\",\"az\":\"/bin/az\"}}",
+	             AZKV_ERR_CONFIG, MUST("unknown key \"az\"", "azure_cli takes tenant_id"));
+	expect_error(VAULT "\"credential\":{\"type\":\"managed_identity\",\"type\":\"default\"}}",
+	             AZKV_ERR_CONFIG, MUST("duplicate key \"type\""));
+}
+
+/* IMDS speaks plain HTTP at 169.254.169.254 and nowhere else; every
+ * other endpoint is https:// or loopback. */
+static void identity_endpoints_are_checked(void **state)
+{
+	(void)state;
+	expect_error(VAULT "\"credential\":{\"type\":\"managed_identity\","
+	                   "\"imds_endpoint\":\"http://10.0.0.4\"}}",
+	             AZKV_ERR_CONFIG, MUST("credential.imds_endpoint", "169.254.169.254"));
+	expect_error(VAULT "\"credential\":{\"type\":\"managed_identity\","
+	                   "\"imds_endpoint\":\"http://169.254.169.254/metadata\"}}",
+	             AZKV_ERR_CONFIG, MUST("credential.imds_endpoint", "path"));
+	expect_error(VAULT "\"credential\":{\"type\":\"managed_identity\","
+	                   "\"identity_endpoint\":\"http://169.254.169.254/msi/token\"}}",
+	             AZKV_ERR_CONFIG, MUST("credential.identity_endpoint", "loopback"));
+	expect_error(VAULT "\"credential\":{\"type\":\"workload_identity\","
+	                   "\"authority_host\":\"http://login.microsoftonline.com\"}}",
+	             AZKV_ERR_CONFIG, MUST("credential.authority_host", "https://"));
+}
+
+static void certificate_password_file_is_read_like_the_secret(void **state)
+{
+	char json[512], path[128];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/no-pass", tmpdir);
+	snprintf(json, sizeof(json),
+	         VAULT "\"credential\":{\"type\":\"client_certificate\",\"tenant_id\":\"t\","
+	               "\"client_id\":\"c\",\"certificate_file\":\"/x\","
+	               "\"certificate_password_file\":\"%s\"}}",
+	         path);
+	expect_error(json, AZKV_ERR_CONFIG,
+	             MUST("credential.certificate_password_file", path, "No such file"));
+}
+
+/* "cloud" names a row of the cloud table; without it, the vaults' host
+ * names tell. */
+static void cloud_is_named_or_follows_the_vaults(void **state)
+{
+	azkv_config *cfg;
+
+	(void)state;
+	cfg = parse_ok(VAULT "\"cloud\":\"AzureUSGovernment\"}");
+	assert_string_equal(cfg->cloud->name, "AzureUSGovernment");
+	assert_string_equal(cfg->cloud->authority_host, "https://login.microsoftonline.us");
+	azkv_config_free(cfg);
+	cfg = parse_ok("{\"vaults\":[{\"url\":\"https://cmk.vault.azure.cn\"}]}");
+	assert_string_equal(cfg->cloud->name, "AzureChinaCloud");
+	assert_string_equal(cfg->cloud->vault_scope, "https://vault.azure.cn/.default");
+	azkv_config_free(cfg);
+	cfg = parse_ok("{\"vaults\":[{\"url\":\"https://127.0.0.1:8443\",\"label\":\"x\"},"
+	               "{\"url\":\"https://h.managedhsm.usgovcloudapi.net\"}]}");
+	assert_string_equal(cfg->cloud->name, "AzureUSGovernment");
+	azkv_config_free(cfg);
+	cfg = parse_ok(VAULT "\"cloud\":\"china\"}");
+	assert_string_equal(cfg->cloud->arm_scope, "https://management.chinacloudapi.cn/.default");
+	azkv_config_free(cfg);
+	expect_error(VAULT "\"cloud\":\"AzureGermanCloud\"}", AZKV_ERR_CONFIG,
+	             MUST("\"cloud\"", "AzureCloud", "AzureChinaCloud", "AzureUSGovernment"));
+}
+
+/* The table rows of each cloud, as `az cloud show` gives them. */
+static void cloud_table_finds_hosts_of_each_cloud(void **state)
+{
+	int hsm = -1;
+
+	(void)state;
+	assert_string_equal(azkv_cloud_for_vault_host("x.vault.azure.net", &hsm)->name,
+	                    "AzureCloud");
+	assert_int_equal(hsm, 0);
+	assert_string_equal(azkv_cloud_for_vault_host("X.MANAGEDHSM.AZURE.NET", &hsm)->hsm_scope,
+	                    "https://managedhsm.azure.net/.default");
+	assert_int_equal(hsm, 1);
+	assert_string_equal(
+	        azkv_cloud_for_vault_host("x.vault.usgovcloudapi.net", NULL)->arm_endpoint,
+	        "https://management.usgovcloudapi.net");
+	assert_string_equal(
+	        azkv_cloud_for_vault_host("x.managedhsm.azure.cn", &hsm)->authority_host,
+	        "https://login.chinacloudapi.cn");
+	assert_null(azkv_cloud_for_vault_host("vault.azure.net", NULL));
+	assert_null(azkv_cloud_for_vault_host("x.notvault.azure.net", NULL));
+	assert_null(azkv_cloud_for_vault_host("evil-vault.azure.net.example.com", NULL));
+	assert_ptr_equal(azkv_cloud_find("usgov"), azkv_cloud_find("AZUREUSGOVERNMENT"));
+	assert_null(azkv_cloud_find("mars"));
+}
+
+/* AZKV_PKCS11_CA_FILE and AZKV_PKCS11_CONNECT_TO win over the file, as
+ * the log variables do: how a run with no file reaches a test server. */
+static void environment_overrides_http_settings(void **state)
+{
+	azkv_config *cfg;
+	azkv_err err;
+
+	(void)state;
+	setenv("AZKV_PKCS11_CA_FILE", "/tmp/other-ca.pem", 1);
+	setenv("AZKV_PKCS11_CONNECT_TO", "127.0.0.1:9443", 1);
+	cfg = parse_ok(VAULT "\"http\":{\"ca_file\":\"/tmp/ca.pem\"}}");
+	assert_string_equal(cfg->http.ca_file, "/tmp/other-ca.pem");
+	assert_string_equal(cfg->http.connect_to, "127.0.0.1:9443");
+	azkv_config_free(cfg);
+	/* And in a run with no configuration file at all. */
+	assert_int_equal(azkv_config_new_default(&cfg, &err), AZKV_OK);
+	assert_int_equal(cfg->n_vaults, 0);
+	assert_int_equal(cfg->credential.type, AZKV_CRED_DEFAULT);
+	assert_string_equal(cfg->http.connect_to, "127.0.0.1:9443");
+	assert_string_equal(cfg->cloud->name, "AzureCloud");
+	azkv_config_free(cfg);
+	unsetenv("AZKV_PKCS11_CA_FILE");
+	unsetenv("AZKV_PKCS11_CONNECT_TO");
+	cfg = parse_ok(VAULT "\"http\":{\"ca_file\":\"/tmp/ca.pem\"}}");
+	assert_string_equal(cfg->http.ca_file, "/tmp/ca.pem");
+	assert_null(cfg->http.connect_to);
+	azkv_config_free(cfg);
+}
+
 static void config_path_comes_from_the_environment_else_sysconfdir(void **state)
 {
 	const char *p;
@@ -558,6 +782,13 @@ int main(void)
 	        cmocka_unit_test(client_secret_credential_needs_its_fields),
 	        cmocka_unit_test(secret_is_read_from_file_without_trailing_newline),
 	        cmocka_unit_test(bad_secret_file_is_an_error_naming_the_file),
+	        cmocka_unit_test(each_credential_type_takes_its_keys),
+	        cmocka_unit_test(credential_keys_of_another_type_are_refused),
+	        cmocka_unit_test(identity_endpoints_are_checked),
+	        cmocka_unit_test(certificate_password_file_is_read_like_the_secret),
+	        cmocka_unit_test(cloud_is_named_or_follows_the_vaults),
+	        cmocka_unit_test(cloud_table_finds_hosts_of_each_cloud),
+	        cmocka_unit_test(environment_overrides_http_settings),
 	        cmocka_unit_test(config_path_comes_from_the_environment_else_sysconfdir),
 	        cmocka_unit_test(free_is_null_safe),
 	};

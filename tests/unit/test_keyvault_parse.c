@@ -407,7 +407,7 @@ static void client_construction_checks_the_url_without_io(void **state)
 	(void)state;
 	assert_int_equal(azkv_http_global_init(&err), AZKV_OK);
 	assert_int_equal(azkv_http_new(&hc, &http, &err), AZKV_OK);
-	assert_int_equal(azkv_credential_new(&cc, http, &cred, &err), AZKV_OK);
+	assert_int_equal(azkv_credential_new(&cc, NULL, 3, http, &cred, &err), AZKV_OK);
 
 	assert_int_equal(
 	        azkv_kv_client_new("https://demo.vault.azure.net/", NULL, 3, http, cred, &kv, &err),

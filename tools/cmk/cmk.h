@@ -42,6 +42,7 @@ typedef struct cmk_opts {
 	const char *command;
 	const char *subcommand; /* rotation-policy show|set */
 	const char *config;
+	const char *cloud;
 	const char *subscription;
 	const char *resource_group;
 	const char *vault;
@@ -95,10 +96,15 @@ typedef struct cmk_ctx {
 	azkv_http *http;
 	azkv_credential *cred;
 	azkv_arm_client *arm;
+	int no_config; /* run without a configuration file */
 	char *sub;
-	cJSON *result;   /* the --json document */
-	cJSON *requests; /* --dry-run: what would be sent */
-	int changes;     /* requests that changed (or would change) something */
+	/* `az account show`, asked once when a subscription or tenant is needed */
+	int az_asked;
+	char *az_subscription, *az_tenant;
+	char az_why[AZKV_ERR_MESSAGE_MAX]; /* why it gave none */
+	cJSON *result;                     /* the --json document */
+	cJSON *requests;                   /* --dry-run: what would be sent */
+	int changes;                       /* requests that changed (or would change) something */
 
 	/* The vault (ARM) and its data plane. */
 	char *vault_id;
@@ -117,8 +123,13 @@ typedef struct cmk_ctx {
 
 /* ---- cmk_ctx.c: setting up and finding things ---------------------- */
 
-/* Loads the configuration and makes the clients; no network. */
+/* Loads the configuration (none is needed) and makes the clients; no
+ * network. */
 int cmk_ctx_open(cmk_ctx *c, cmk_opts *o);
+/* The Azure CLI's current subscription (az account show), asked once;
+ * NULL (c->az_why says why) when az is missing or not logged in. Also
+ * fills c->az_tenant. */
+const char *cmk_az_account(cmk_ctx *c);
 void cmk_ctx_close(cmk_ctx *c);
 /* Finds the vault (ARM GET) and makes its data-plane client. */
 int cmk_load_vault(cmk_ctx *c);

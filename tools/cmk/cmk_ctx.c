@@ -6,15 +6,31 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "cmk.h"
 #include "credential.h"
 #include "http.h"
 #include "log.h"
 
+/* The configuration: --config FILE or $AZKV_PKCS11_CONFIG must exist;
+ * without either, the system file when there is one, else none at all:
+ * the default credential (the Azure CLI's login among others) and every
+ * default, as `az` needs no file. */
+static int load_config(cmk_ctx *c, azkv_err *err)
+{
+	const char *env = getenv("AZKV_PKCS11_CONFIG");
+	const char *path = c->o->config ? c->o->config : azkv_config_path();
+
+	if (c->o->config || (env && *env) || access(path, F_OK) == 0)
+		return azkv_config_load(path, &c->cfg, err) == AZKV_OK ? CMK_EXIT_OK
+		                                                       : CMK_EXIT_CONFIG;
+	c->no_config = 1;
+	return azkv_config_new_default(&c->cfg, err) == AZKV_OK ? CMK_EXIT_OK : CMK_EXIT_CONFIG;
+}
+
 int cmk_ctx_open(cmk_ctx *c, cmk_opts *o)
 {
-	const char *path = o->config ? o->config : azkv_config_path();
 	const char *sub;
 	azkv_err err;
 
@@ -24,11 +40,18 @@ int cmk_ctx_open(cmk_ctx *c, cmk_opts *o)
 	c->requests = cJSON_CreateArray();
 	cJSON_AddStringToObject(c->result, "command", o->command);
 	azkv_err_clear(&err);
-	if (azkv_config_load(path, &c->cfg, &err) != AZKV_OK)
+	if (load_config(c, &err) != CMK_EXIT_OK)
 		return cmk_fail(c, CMK_EXIT_CONFIG,
-		                "name the module's configuration with --config FILE or "
-		                "AZKV_PKCS11_CONFIG (README: \"Configuring the module\")",
+		                "fix the file, or name another with --config FILE or "
+		                "AZKV_PKCS11_CONFIG (README: \"Configuring the module\"); without "
+		                "either, azkv-cmk uses your 'az login'",
 		                "%s", err.message);
+	if (o->cloud) {
+		c->cfg->cloud = azkv_cloud_find(o->cloud);
+		if (!c->cfg->cloud)
+			return cmk_fail(c, CMK_EXIT_USAGE, NULL, "--cloud %s is not one of %s",
+			                o->cloud, azkv_cloud_names());
+	}
 	/* The log goes to stderr; --verbose shows every request. */
 	azkv_log_configure(o->verbose          ? "trace"
 	                   : c->cfg->log_level ? c->cfg->log_level
@@ -36,9 +59,10 @@ int cmk_ctx_open(cmk_ctx *c, cmk_opts *o)
 	                   c->cfg->log_file);
 	if (azkv_http_global_init(&err) != AZKV_OK ||
 	    azkv_http_new(&c->cfg->http, &c->http, &err) != AZKV_OK ||
-	    azkv_credential_new(&c->cfg->credential, c->http, &c->cred, &err) != AZKV_OK ||
-	    azkv_arm_client_new(c->cfg->arm_endpoint, c->cfg->http.max_retries, c->http, c->cred,
-	                        &c->arm, &err) != AZKV_OK)
+	    azkv_credential_new(&c->cfg->credential, c->cfg->cloud, c->cfg->http.max_retries,
+	                        c->http, &c->cred, &err) != AZKV_OK ||
+	    azkv_arm_client_new(c->cfg->cloud, c->cfg->arm_endpoint, c->cfg->http.max_retries,
+	                        c->http, c->cred, &c->arm, &err) != AZKV_OK)
 		return cmk_fail(c, err.rc == AZKV_ERR_CONFIG ? CMK_EXIT_CONFIG : CMK_EXIT_SERVICE,
 		                NULL, "%s", err.message);
 	sub = o->subscription;
@@ -49,6 +73,29 @@ int cmk_ctx_open(cmk_ctx *c, cmk_opts *o)
 	if (sub)
 		c->sub = strdup(sub);
 	return CMK_EXIT_OK;
+}
+
+const char *cmk_az_account(cmk_ctx *c)
+{
+	char *sub = NULL, *tenant = NULL, *cloud = NULL;
+	azkv_err err;
+
+	if (c->az_asked)
+		return c->az_subscription;
+	c->az_asked = 1;
+	azkv_err_clear(&err);
+	if (azkv_azure_cli_account(c->cfg->credential.process_timeout_ms, &sub, &tenant, &cloud,
+	                           &err) != AZKV_OK) {
+		snprintf(c->az_why, sizeof(c->az_why), "%s", err.message);
+		return NULL;
+	}
+	if (cloud && !c->o->cloud && azkv_cloud_find(cloud) != c->cfg->cloud)
+		cmk_say(c, "note: az is logged in to cloud %s; this run uses %s (--cloud)", cloud,
+		        c->cfg->cloud->name);
+	free(cloud);
+	c->az_subscription = sub;
+	c->az_tenant = tenant;
+	return sub;
 }
 
 void cmk_binding_free(cmk_binding *b)
@@ -80,6 +127,8 @@ void cmk_ctx_close(cmk_ctx *c)
 	free(c->vault_uri);
 	free(c->resource_id);
 	free(c->sub);
+	free(c->az_subscription);
+	free(c->az_tenant);
 	free(c->derived_vault);
 	free(c->derived_key);
 	cmk_binding_free(&c->binding);
@@ -131,11 +180,14 @@ char *cmk_resource_id(cmk_ctx *c, const char *name_or_id, const char *provider)
 			return NULL;
 		}
 	}
+	if (!c->sub && cmk_az_account(c))
+		c->sub = strdup(c->az_subscription);
 	if (!c->sub) {
 		cmk_fail(c, CMK_EXIT_USAGE,
 		         "use --subscription ID, AZURE_SUBSCRIPTION_ID, \"arm\": "
-		         "{\"subscription_id\"} in the configuration, or a full ARM id",
-		         "no subscription for %s \"%s\"", provider, name_or_id);
+		         "{\"subscription_id\"} in the configuration, a full ARM id, or 'az "
+		         "login' (az account show names the subscription)",
+		         "no subscription for %s \"%s\" (%s)", provider, name_or_id, c->az_why);
 		return NULL;
 	}
 	if (!rg) {
@@ -378,7 +430,11 @@ int cmk_targets_from_binding(cmk_ctx *c)
 		c->derived_key = strdup(c->binding.key_name);
 		c->o->key = c->derived_key;
 	}
-	if (c->o->vault || !c->binding.vault_uri || !c->sub)
+	if (c->o->vault || !c->binding.vault_uri)
+		return CMK_EXIT_OK;
+	if (!c->sub && cmk_az_account(c))
+		c->sub = strdup(c->az_subscription);
+	if (!c->sub)
 		return CMK_EXIT_OK;
 	snprintf(path, sizeof(path), "/subscriptions/%s/providers/Microsoft.KeyVault/vaults",
 	         c->sub);

@@ -36,10 +36,12 @@ enum {
 	OPT_FIREWALL,
 	OPT_MICROSOFT_MANAGED,
 	OPT_VERSION,
+	OPT_CLOUD,
 };
 
 static const struct option long_opts[] = {
         {"config", required_argument, NULL, 'c'},
+        {"cloud", required_argument, NULL, OPT_CLOUD},
         {"subscription", required_argument, NULL, 's'},
         {"resource-group", required_argument, NULL, 'g'},
         {"json", no_argument, NULL, OPT_JSON},
@@ -128,8 +130,9 @@ static const command *find_command(const char *name)
 static int is_common(const char *name)
 {
 	static const char *const common[] = {
-	        "config", "subscription", "resource-group", "json", "verbose",
-	        "quiet",  "help",         "vault",          "key",  NULL};
+	        "config",  "cloud", "subscription", "resource-group", "json",
+	        "verbose", "quiet", "help",         "vault",          "key",
+	        NULL};
 
 	for (size_t i = 0; common[i]; i++) {
 		if (strcmp(common[i], name) == 0)
@@ -180,6 +183,9 @@ int main(int argc, char **argv)
 		switch (opt) {
 		case 'c':
 			o.config = optarg;
+			break;
+		case OPT_CLOUD:
+			o.cloud = optarg;
 			break;
 		case 's':
 			o.subscription = optarg;

@@ -49,6 +49,7 @@ int cmk_exit_for_rc(azkv_rc rc)
 	case AZKV_ERR_CONFIG:
 		return CMK_EXIT_CONFIG;
 	case AZKV_ERR_AUTH:
+	case AZKV_ERR_UNAVAILABLE:
 	case AZKV_ERR_FORBIDDEN:
 		return CMK_EXIT_AUTH;
 	case AZKV_ERR_NOT_FOUND:
@@ -150,7 +151,7 @@ int cmk_arm_change(cmk_ctx *c, const char *method, const char *resource_id, cons
                    const cJSON *body, int wait, cJSON **response, const char *what)
 {
 	const char *endpoint =
-	        c->cfg->arm_endpoint ? c->cfg->arm_endpoint : AZKV_ARM_DEFAULT_ENDPOINT;
+	        c->cfg->arm_endpoint ? c->cfg->arm_endpoint : c->cfg->cloud->arm_endpoint;
 	azkv_err err;
 	long status = 0;
 	azkv_rc rc;

@@ -56,9 +56,13 @@ int cmk_cmd_create_vault(cmk_ctx *c)
 	if (c->o->retention_days && (c->o->retention_days < 7 || c->o->retention_days > 90))
 		return cmk_fail(c, CMK_EXIT_USAGE, "give 7 to 90 days",
 		                "--retention-days %d is out of range", c->o->retention_days);
+	if (!tenant && cmk_az_account(c))
+		tenant = c->az_tenant;
 	if (!tenant)
 		return cmk_fail(c, CMK_EXIT_USAGE, "give --tenant ID",
-		                "no tenant: the configuration's credential names none");
+		                "no tenant: the configuration's credential names none, and az "
+		                "gave none (%s)",
+		                c->az_why);
 	c->vault_id = cmk_resource_id(c, c->o->vault, "Microsoft.KeyVault/vaults");
 	if (!c->vault_id)
 		return CMK_EXIT_USAGE;

@@ -1,0 +1,173 @@
+/* Workload identity (AKS and other Kubernetes with a federated identity
+ * credential): the pod's service-account token, projected into a file
+ * that the kubelet rotates, is the client assertion for the app. The file
+ * is read again whenever it changed (its inode, size or time); between
+ * changes its text is kept, wiped when replaced. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "bytes.h"
+#include "cred_source.h"
+#include "log.h"
+
+#define TOKEN_FILE_MAX (64 * 1024)
+
+typedef struct workload_source {
+	azkv_cred_source base;
+	azkv_http *http;
+	char *authority, *tenant, *client_id, *token_file;
+	pthread_mutex_t lock; /* guards the cached file text and its identity */
+	char *assertion;      /* the file's text; secret */
+	struct stat seen;     /* of the file assertion was read from */
+} workload_source;
+
+static int same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+/* The file's text (trailing white space trimmed), owned, in *out. It is
+ * opened non-blocking (a FIFO must not hang us) and must be a regular
+ * file; kubelet's symlinks (..data/...) are followed. */
+static azkv_rc read_token_file(const char *path, struct stat *st, char **out, azkv_err *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	char *buf = NULL;
+	size_t len = 0;
+	ssize_t n;
+	azkv_rc rc = AZKV_OK;
+
+	*out = NULL;
+	if (fd < 0 || fstat(fd, st) != 0 || !S_ISREG(st->st_mode) || st->st_size > TOKEN_FILE_MAX) {
+		rc = azkv_err_set(err, AZKV_ERR_AUTH,
+		                  "workload identity: the federated token file %s cannot be read: "
+		                  "%s (in AKS, label the pod azure.workload.identity/use: \"true\" "
+		                  "and annotate its service account with "
+		                  "azure.workload.identity/client-id; else set "
+		                  "AZURE_FEDERATED_TOKEN_FILE or credential.token_file)",
+		                  path,
+		                  fd < 0                         ? strerror(errno)
+		                  : !S_ISREG(st->st_mode)        ? "not a regular file"
+		                  : st->st_size > TOKEN_FILE_MAX ? "larger than 64 KiB"
+		                                                 : strerror(errno));
+		goto out;
+	}
+	buf = malloc((size_t)st->st_size + 1);
+	if (!buf) {
+		rc = azkv_err_set(err, AZKV_ERR_NOMEM, "workload identity: out of memory");
+		goto out;
+	}
+	while (len < (size_t)st->st_size) {
+		n = read(fd, buf + len, (size_t)st->st_size - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r' || buf[len - 1] == ' '))
+		buf[--len] = '\0';
+	if (len == 0) {
+		rc = azkv_err_set(err, AZKV_ERR_AUTH,
+		                  "workload identity: the federated token file %s is empty", path);
+		goto out;
+	}
+	*out = buf;
+	buf = NULL;
+out:
+	azkv_secret_str_free(buf);
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+/* A copy of the current assertion, read again if the file changed. */
+static azkv_rc current_assertion(workload_source *s, char **out, azkv_err *err)
+{
+	struct stat st;
+	char *fresh = NULL;
+	azkv_rc rc = AZKV_OK;
+
+	*out = NULL;
+	pthread_mutex_lock(&s->lock);
+	if (!s->assertion || stat(s->token_file, &st) != 0 || !same_file(&st, &s->seen)) {
+		rc = read_token_file(s->token_file, &st, &fresh, err);
+		if (rc == AZKV_OK) {
+			if (s->assertion)
+				azkv_debug("workload identity: %s changed; read again",
+				           s->token_file);
+			azkv_secret_str_free(s->assertion);
+			s->assertion = fresh;
+			s->seen = st;
+		}
+	}
+	if (rc == AZKV_OK && !(*out = strdup(s->assertion)))
+		rc = azkv_err_set(err, AZKV_ERR_NOMEM, "workload identity: out of memory");
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+static azkv_rc workload_get_token(azkv_cred_source *src, const char *scope, const char *tenant,
+                                  azkv_token *out, azkv_err *err)
+{
+	workload_source *s = (workload_source *)src;
+	char *assertion = NULL;
+	azkv_rc rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = current_assertion(s, &assertion, err);
+	if (rc == AZKV_OK)
+		rc = azkv_entra_token(s->http, s->authority, tenant ? tenant : s->tenant,
+		                      s->client_id, NULL, assertion, scope, out, err);
+	azkv_secret_str_free(assertion);
+	return rc;
+}
+
+static void workload_free(azkv_cred_source *src)
+{
+	workload_source *s = (workload_source *)src;
+
+	pthread_mutex_destroy(&s->lock);
+	free(s->authority);
+	free(s->tenant);
+	free(s->client_id);
+	free(s->token_file);
+	azkv_secret_str_free(s->assertion);
+	free(s);
+}
+
+azkv_rc azkv_src_workload_new(azkv_http *http, const char *authority, const char *tenant,
+                              const char *client_id, const char *token_file, azkv_cred_source **out,
+                              azkv_err *err)
+{
+	workload_source *s = calloc(1, sizeof(*s));
+
+	*out = NULL;
+	if (!s || pthread_mutex_init(&s->lock, NULL) != 0) {
+		free(s);
+		return azkv_err_set(err, AZKV_ERR_NOMEM, "credential: out of memory");
+	}
+	s->base.name = "workload_identity";
+	s->base.get_token = workload_get_token;
+	s->base.free = workload_free;
+	s->http = http;
+	s->authority = strdup(authority);
+	s->tenant = strdup(tenant);
+	s->client_id = strdup(client_id);
+	s->token_file = strdup(token_file);
+	if (!s->authority || !s->tenant || !s->client_id || !s->token_file) {
+		workload_free(&s->base);
+		return azkv_err_set(err, AZKV_ERR_NOMEM, "credential: out of memory");
+	}
+	*out = &s->base;
+	return AZKV_OK;
+}
