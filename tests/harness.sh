@@ -8,6 +8,18 @@
 # The EXIT trap stops the emulator (emu_stop) if one was started.
 
 WORK=$(mktemp -d "/tmp/azkv-${HARNESS_NAME:-test}.XXXXXX")
+
+# Tests talk to loopback only, whatever identity the machine running them
+# has: no Azure variable of the caller's comes in, and a managed identity
+# that no test pointed at the emulator asks a closed loopback port, never
+# 169.254.169.254 (AZURE_POD_IDENTITY_AUTHORITY_HOST is the SDKs' override
+# of the IMDS address, and ours).
+unset AZURE_TENANT_ID AZURE_CLIENT_ID AZURE_CLIENT_SECRET AZURE_CLIENT_CERTIFICATE_PATH \
+	AZURE_CLIENT_CERTIFICATE_PASSWORD AZURE_CLIENT_SEND_CERTIFICATE_CHAIN AZURE_AUTHORITY_HOST \
+	AZURE_FEDERATED_TOKEN_FILE AZURE_USERNAME AZURE_PASSWORD AZURE_SUBSCRIPTION_ID \
+	IDENTITY_ENDPOINT IDENTITY_HEADER IDENTITY_SERVER_THUMBPRINT IMDS_ENDPOINT MSI_ENDPOINT \
+	MSI_SECRET AZKV_PKCS11_CA_FILE AZKV_PKCS11_CONNECT_TO
+export AZURE_POD_IDENTITY_AUTHORITY_HOST=http://127.0.0.1:9
 passed=0
 failed=0
 skipped=0

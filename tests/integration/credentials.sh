@@ -1,0 +1,300 @@
+#!/bin/bash
+# Every credential type, end to end through the module against the
+# emulator: a wrap/unwrap round trip per type (azkv-envelope seals with
+# the vault key's public half and opens by unwrapping in the vault, which
+# needs a token), the default chain picking the right credential from each
+# environment, a token expiring under 16 threads, and each failure with its
+# CKR_* code and a log line naming the cause and the fix. Run by `make
+# check` (AZKV_TOP_SRCDIR, AZKV_TOP_BUILDDIR, AZKV_MODULE), or by hand.
+#
+# Each identity below is granted get/wrapKey/unwrapKey on the vault and
+# nothing else shares it, so a round trip that works proves that this
+# credential's identity, and no other, got the token.
+set -u
+
+: "${AZKV_TOP_SRCDIR:?}" "${AZKV_TOP_BUILDDIR:?}" "${AZKV_MODULE:?}"
+export AZKV_MODULE AZKV_TOP_SRCDIR
+# shellcheck source=../emulator/emulator.sh
+. "$AZKV_TOP_SRCDIR/tests/emulator/emulator.sh"
+HARNESS_NAME=cred
+# shellcheck source=../harness.sh
+. "$AZKV_TOP_SRCDIR/tests/harness.sh"
+
+CHECKS="$AZKV_TOP_BUILDDIR/tests/integration/p11_checks"
+THREADS="$AZKV_TOP_BUILDDIR/tests/integration/p11_threads"
+ENVELOPE="$AZKV_TOP_BUILDDIR/tools/azkv-envelope"
+FAKES="$AZKV_TOP_SRCDIR/tests/fakes"
+VAULT=https://demo.vault.azure.net
+CKR_GENERAL_ERROR=0x5
+CKR_DEVICE_ERROR=0x30
+
+emu_start "$WORK/emulator" || exit 1
+emu_admin add-vault --name demo --purge-protection >/dev/null || exit 1
+emu_admin create-key --vault demo --name cmk >/dev/null || exit 1
+TENANT=$(jq -r .default_tenant "$EMU_STATE/emulator.json")
+IMDS="https://127.0.0.1:$EMU_PORT"
+# http.connect_to sends every request to the emulator, so an endpoint
+# that does not answer is one whose connections the emulator drops.
+IMDS_GONE='{"service": "imds", "drop": true}'
+head -c 20000 /dev/urandom >"$WORK/plain"
+export AZKV_PKCS11_LOG_LEVEL=debug
+
+# identity NAME [add-identity options]: a new identity that may use the
+# vault key; prints add-identity's JSON.
+identity() {
+	local name=$1 id
+	shift
+	id=$(emu_admin add-identity --name "$name" "$@") || return 1
+	emu_admin set-policy --vault demo --identity "$(jq -r .client_id <<<"$id")" \
+		--keys get,wrapKey,unwrapKey >/dev/null || return 1
+	echo "$id"
+}
+
+# config FILE CREDENTIAL_JSON: the module's configuration with that
+# credential section ("null": none), reaching the emulator.
+config() {
+	jq -n --argjson cred "$2" --arg ca "$EMU_CA" --arg to "127.0.0.1:$EMU_PORT" \
+		--arg url "$VAULT" '{vaults: [{url: $url, keys: ["cmk"]}],
+		http: {ca_file: $ca, connect_to: $to}} + (if $cred == null then {} else {credential: $cred} end)' \
+		>"$1"
+}
+
+# roundtrip NAME: seal and open a file with the vault key under the
+# configuration $AZKV_PKCS11_CONFIG, logging to $WORK/NAME.log.
+roundtrip() {
+	export AZKV_PKCS11_LOG_FILE="$WORK/$1.log"
+	ours "$ENVELOPE" seal --key cmk --in "$WORK/plain" --out "$WORK/$1.sealed" &&
+		ours "$ENVELOPE" open --in "$WORK/$1.sealed" --out "$WORK/$1.opened" &&
+		cmp "$WORK/plain" "$WORK/$1.opened"
+}
+
+# fails NAME CKR PATTERN...: finding the vault's objects fails with CKR and
+# the module's log matches each pattern.
+fails() {
+	local name=$1 ckr=$2 p
+	shift 2
+	AZKV_PKCS11_LOG_FILE="$WORK/$name.log" ours "$CHECKS" expect-find "$ckr" || return 1
+	for p in "$@"; do
+		has "$WORK/$name.log" "$p" || return 1
+	done
+}
+
+emu_requests() { # PATTERN: how many requests the emulator's log shows
+	grep -c -E "$1" "$EMU_STATE/emulator.log"
+}
+
+# ------------------------------------------------------------------ client secret, environment
+environment_credential() {
+	local id
+	id=$(identity env-app) || return 1
+	config "$WORK/env.json" '{"type": "environment"}'
+	AZURE_TENANT_ID=$(jq -r .tenant_id <<<"$id") AZURE_CLIENT_ID=$(jq -r .client_id <<<"$id") \
+		AZURE_CLIENT_SECRET=$(jq -r .client_secret <<<"$id") \
+		AZKV_PKCS11_CONFIG="$WORK/env.json" roundtrip env &&
+		has "$WORK/env.log" "credential: client_secret"
+}
+run environment-client-secret environment_credential
+
+environment_missing() {
+	config "$WORK/env-missing.json" '{"type": "environment"}'
+	AZKV_PKCS11_CONFIG="$WORK/env-missing.json" AZKV_PKCS11_LOG_FILE="$WORK/env-missing.log" \
+		ours "$CHECKS" expect-init $CKR_GENERAL_ERROR &&
+		has "$WORK/env-missing.log" "AZURE_TENANT_ID is not set"
+}
+run environment-variables-missing-fails-init environment_missing
+
+# ------------------------------------------------------------------ managed identity: IMDS
+# The emulator serves IMDS by path on loopback; imds_endpoint (or
+# AZURE_POD_IDENTITY_AUTHORITY_HOST) points the module at it.
+VM_MI=$(identity vm-mi --managed) || exit 1
+UA_MI=$(identity ua-mi --managed) || exit 1
+emu_admin imds-identity --identity "$(jq -r .client_id <<<"$VM_MI")" >/dev/null || exit 1
+
+imds_system_assigned() {
+	config "$WORK/imds.json" "$(jq -n --arg e "$IMDS" '{type: "managed_identity", imds_endpoint: $e}')"
+	AZKV_PKCS11_CONFIG="$WORK/imds.json" roundtrip imds &&
+		has "$WORK/imds.log" "credential: managed_identity \\(IMDS\\)" &&
+		has "$EMU_STATE/emulator.log" "GET 127.0.0.1:$EMU_PORT/metadata/identity/oauth2/token 200"
+}
+run managed-identity-imds-system-assigned imds_system_assigned
+
+# A user-assigned identity by each of its names. Only ua-mi may use the
+# vault through these: IMDS answers for vm-mi without a selector.
+imds_user_assigned() {
+	local by value
+	emu_admin set-policy --vault demo --identity "$(jq -r .client_id <<<"$VM_MI")" --keys "" \
+		>/dev/null || return 1
+	for by in client_id object_id resource_id; do
+		case $by in
+		client_id) value=$(jq -r .client_id <<<"$UA_MI") ;;
+		object_id) value=$(jq -r .object_id <<<"$UA_MI") ;;
+		resource_id) value="/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/ua-mi" ;;
+		esac
+		config "$WORK/imds-$by.json" "$(jq -n --arg e "$IMDS" --arg by "$by" --arg v "$value" \
+			'{type: "managed_identity", imds_endpoint: $e} + {($by): $v}')"
+		AZKV_PKCS11_CONFIG="$WORK/imds-$by.json" roundtrip "imds-$by" || return 1
+	done
+	emu_admin set-policy --vault demo --identity "$(jq -r .client_id <<<"$VM_MI")" \
+		--keys get,wrapKey,unwrapKey >/dev/null
+}
+run managed-identity-imds-user-assigned-by-client-object-and-resource-id imds_user_assigned
+
+# IMDS answers 410, 429 and 5xx while it updates or is busy; the module
+# retries them as the SDKs do (Retry-After 0 keeps the test short; the
+# schedule itself is unit-tested).
+imds_retries() {
+	local status
+	for status in 503 410 429; do
+		emu_admin fault --add "{\"service\": \"imds\", \"status\": $status, \"count\": 2, \"retry_after\": 0}" \
+			>/dev/null || return 1
+		AZKV_PKCS11_CONFIG="$WORK/imds.json" roundtrip "imds-$status" &&
+			has "$WORK/imds-$status.log" "HTTP $status; retry 1 " &&
+			has "$WORK/imds-$status.log" "HTTP $status; retry 2 " || return 1
+	done
+	emu_admin fault --clear >/dev/null
+}
+run managed-identity-imds-retries-410-429-5xx imds_retries
+
+imds_unreachable() {
+	emu_admin fault --add "$IMDS_GONE" >/dev/null || return 1
+	AZKV_PKCS11_CONFIG="$WORK/imds.json" fails imds-dead $CKR_DEVICE_ERROR \
+		"managed_identity \\(IMDS\\): GET .*127.0.0.1" "no managed identity endpoint answers here" \
+		"choose another credential.type"
+	local rc=$?
+	emu_admin fault --clear >/dev/null
+	return $rc
+}
+run managed-identity-imds-unreachable imds_unreachable
+
+imds_unknown_identity() {
+	config "$WORK/imds-unknown.json" "$(jq -n --arg e "$IMDS" \
+		'{type: "managed_identity", imds_endpoint: $e, client_id: "00000000-1111-2222-3333-444444444444"}')"
+	AZKV_PKCS11_CONFIG="$WORK/imds-unknown.json" fails imds-unknown $CKR_DEVICE_ERROR \
+		"HTTP 400" "Identity not found" "assigned to this resource"
+}
+run managed-identity-imds-identity-not-assigned imds_unknown_identity
+
+# ------------------------------------------------------------------ Azure CLI
+CLI_USER=$(identity cli-user) || exit 1
+# with_az COMMAND...: COMMAND with the fake az on PATH, logged in as cli-user.
+with_az() {
+	PATH="$FAKES:$PATH" FAKE_AZ_STATE="$EMU_STATE" FAKE_AZ_IDENTITY="$(jq -r .client_id <<<"$CLI_USER")" \
+		FAKE_AZ_LOG="$WORK/az.log" "$@"
+}
+
+azure_cli() {
+	config "$WORK/cli.json" '{"type": "azure_cli"}'
+	: >"$WORK/az.log"
+	AZKV_PKCS11_CONFIG="$WORK/cli.json" with_az roundtrip cli &&
+		has "$WORK/cli.log" "credential: azure_cli" &&
+		has "$WORK/az.log" "^account get-access-token --output json --resource https://vault.azure.net$" ||
+		return 1
+	# With a tenant: az is asked for a token in it.
+	config "$WORK/cli-tenant.json" "$(jq -n --arg t "$TENANT" '{type: "azure_cli", tenant_id: $t}')"
+	AZKV_PKCS11_CONFIG="$WORK/cli-tenant.json" with_az roundtrip cli-tenant &&
+		has "$WORK/az.log" "--resource https://vault.azure.net --tenant $TENANT$" || return 1
+	# az before 2.54 prints only expiresOn, in local time.
+	AZKV_PKCS11_CONFIG="$WORK/cli.json" FAKE_AZ_MODE=old with_az roundtrip cli-old
+}
+run azure-cli-token-for-the-logged-in-user azure_cli
+
+azure_cli_missing() {
+	AZKV_PKCS11_CONFIG="$WORK/cli.json" PATH=/usr/bin:/bin fails cli-missing $CKR_DEVICE_ERROR \
+		"the Azure CLI \\(az\\) is not on PATH" "install-azure-cli"
+}
+run azure-cli-not-installed azure_cli_missing
+
+azure_cli_not_logged_in() {
+	AZKV_PKCS11_CONFIG="$WORK/cli.json" FAKE_AZ_MODE=not-logged-in with_az \
+		fails cli-nologin $CKR_DEVICE_ERROR "not logged in: run 'az login'" \
+		"Please run 'az login' to setup account"
+}
+run azure-cli-not-logged-in azure_cli_not_logged_in
+
+azure_cli_hangs_or_babbles() {
+	config "$WORK/cli-fast.json" '{"type": "azure_cli", "process_timeout_ms": 1000}'
+	AZKV_PKCS11_CONFIG="$WORK/cli-fast.json" FAKE_AZ_MODE=hang with_az \
+		fails cli-hang $CKR_DEVICE_ERROR "did not answer within 1000 ms" &&
+		AZKV_PKCS11_CONFIG="$WORK/cli.json" FAKE_AZ_MODE=garbage with_az \
+			fails cli-garbage $CKR_DEVICE_ERROR "not a JSON object"
+}
+run azure-cli-hang-is-killed-garbage-refused azure_cli_hangs_or_babbles
+
+# ------------------------------------------------------------------ the default chain
+# No credential section: environment, workload identity, managed identity,
+# Azure CLI, the first available answering, as DefaultAzureCredential.
+config "$WORK/default.json" null
+
+default_picks_environment() {
+	local id
+	id=$(identity default-env) || return 1
+	AZURE_TENANT_ID=$(jq -r .tenant_id <<<"$id") AZURE_CLIENT_ID=$(jq -r .client_id <<<"$id") \
+		AZURE_CLIENT_SECRET=$(jq -r .client_secret <<<"$id") \
+		AZKV_PKCS11_CONFIG="$WORK/default.json" with_az roundtrip default-env &&
+		has "$WORK/default-env.log" "credential default: client_secret answered" &&
+		! grep -q "unavailable" "$WORK/default-env.log"
+}
+run default-chain-picks-the-environment default_picks_environment
+
+default_picks_imds() {
+	AZURE_POD_IDENTITY_AUTHORITY_HOST=$IMDS AZKV_PKCS11_CONFIG="$WORK/default.json" \
+		with_az roundtrip default-imds &&
+		has "$WORK/default-imds.log" "environment is unavailable: environment: AZURE_TENANT_ID is not set" &&
+		has "$WORK/default-imds.log" "workload_identity is unavailable" &&
+		has "$WORK/default-imds.log" "credential default: managed_identity \\(IMDS\\) answered"
+}
+run default-chain-picks-managed-identity default_picks_imds
+
+default_picks_cli() {
+	emu_admin fault --add "$IMDS_GONE" >/dev/null || return 1
+	AZURE_POD_IDENTITY_AUTHORITY_HOST=$IMDS AZKV_PKCS11_CONFIG="$WORK/default.json" \
+		with_az roundtrip default-cli &&
+		has "$WORK/default-cli.log" "managed_identity is unavailable: managed_identity \\(IMDS\\): no answer from" &&
+		has "$WORK/default-cli.log" "credential default: azure_cli answered"
+	local rc=$?
+	emu_admin fault --clear >/dev/null
+	return $rc
+}
+
+# On a VM whose IMDS knows no identity for it, IMDS answers 400: the
+# chain passes on (the SDKs call that identity "unavailable").
+default_passes_an_imds_without_identity() {
+	AZURE_POD_IDENTITY_AUTHORITY_HOST=$IMDS AZURE_CLIENT_ID=00000000-1111-2222-3333-444444444444 \
+		AZKV_PKCS11_CONFIG="$WORK/default.json" with_az roundtrip default-noid &&
+		has "$WORK/default-noid.log" "managed_identity is unavailable: .*HTTP 400" &&
+		has "$WORK/default-noid.log" "credential default: azure_cli answered"
+}
+run default-chain-picks-azure-cli default_picks_cli
+run default-chain-passes-an-imds-without-the-identity default_passes_an_imds_without_identity
+
+default_finds_nothing() {
+	emu_admin fault --add "$IMDS_GONE" >/dev/null || return 1
+	AZURE_POD_IDENTITY_AUTHORITY_HOST=$IMDS AZKV_PKCS11_CONFIG="$WORK/default.json" PATH=/usr/bin:/bin \
+		fails default-none $CKR_DEVICE_ERROR "no credential is available here" \
+		"\\[environment\\] environment: AZURE_TENANT_ID is not set" \
+		"\\[workload_identity\\] workload_identity: AZURE_FEDERATED_TOKEN_FILE" \
+		"\\[managed_identity\\] managed_identity \\(IMDS\\): no answer" \
+		"\\[azure_cli\\] azure_cli: the Azure CLI \\(az\\) is not on PATH"
+	local rc=$?
+	emu_admin fault --clear >/dev/null
+	return $rc
+}
+run default-chain-with-nothing-says-why-for-each default_finds_nothing
+
+# ------------------------------------------------------------------ secrets stay out of the logs
+no_secret_in_logs() {
+	local f
+	for f in "$WORK"/*.log; do
+		if grep -qE 'eyJ[A-Za-z0-9_-]{20}' "$f"; then
+			echo "a token appears in $f"
+			return 1
+		fi
+	done
+	if grep -qF "$(jq -r .client_secret <<<"$CLI_USER")" "$WORK"/*.log; then
+		echo "a client secret appears in a log"
+		return 1
+	fi
+}
+run no-token-or-secret-in-any-log no_secret_in_logs
+
+harness_summary
