@@ -28,7 +28,7 @@ ACCOUNT=aifoundry-cmkencryption-resource
 # cmk ARGS...: azkv-cmk with the test configuration (under valgrind when
 # asked); output in $WORK/last.out, JSON (when --json) in $WORK/last.json.
 cmk() {
-	ours "$CMK_BIN" -c "$CONF" -g "$RG" "$@" \
+	ours "$CMK_BIN" ${CONF:+-c "$CONF"} -g "$RG" "$@" \
 		>"$WORK/last.stdout" 2>"$WORK/last.stderr" </dev/null
 	local rc=$?
 	cat "$WORK/last.stdout" "$WORK/last.stderr" >"$WORK/last.out"
@@ -616,6 +616,56 @@ service_down() {
 	return $rc
 }
 run an_outage_exits_6_and_says_so service_down
+
+# ------------------------------------------------- an admin with `az login`, no file
+# as_az_user COMMAND...: COMMAND run as an administrator who ran `az login`
+# as lab-admin and has no configuration file: azkv-cmk finds the Azure
+# CLI's login through the default credential and the subscription through
+# `az account show`. Only the emulator's address and CA come from the
+# environment (AZKV_PKCS11_CONNECT_TO, AZKV_PKCS11_CA_FILE).
+as_az_user() {
+	(
+		unset AZKV_PKCS11_CONFIG
+		CONF=
+		export PATH="$AZKV_TOP_SRCDIR/tests/fakes:$PATH" FAKE_AZ_STATE="$EMU_STATE" \
+			FAKE_AZ_IDENTITY="$(jq -r .client_id <<<"$ADMIN")" FAKE_AZ_SUBSCRIPTION="$SUB" \
+			FAKE_AZ_LOG="$WORK/az.log" AZKV_PKCS11_CA_FILE="$EMU_CA" \
+			AZKV_PKCS11_CONNECT_TO="127.0.0.1:$EMU_PORT"
+		"$@"
+	)
+}
+emu_admin add-account --name cli-foundry --location eastus --identity system \
+	--resource-group "$RG" >/dev/null || exit 1
+
+check_and_grant_with_az_login() {
+	as_az_user expect 1 --json check --vault labkv --key "$KEY" --account cli-foundry &&
+		json '.rules[] | select(.id == "identity.grant") | .status == "fail"' &&
+		grep -q "^account show --output json$" "$WORK/az.log" &&
+		grep -q "^account get-access-token --output json --resource https://management.azure.com$" \
+			"$WORK/az.log" &&
+		grep -q "^account get-access-token --output json --resource https://vault.azure.net$" \
+			"$WORK/az.log" &&
+		as_az_user unchanged expect 0 grant --vault labkv --key "$KEY" --account cli-foundry \
+			--dry-run &&
+		says "would send: PUT https://management.azure.com/subscriptions/$SUB/resourceGroups/$RG/providers/Microsoft.KeyVault/vaults/labkv/keys/$KEY/providers/Microsoft.Authorization/roleAssignments/" &&
+		as_az_user expect 0 --json grant --vault labkv --key "$KEY" --account cli-foundry &&
+		json '.changed == true' &&
+		as_az_user expect 0 --json check --vault labkv --key "$KEY" --account cli-foundry &&
+		json '.result != "fail"'
+}
+run check_and_grant_with_az_login_and_no_configuration check_and_grant_with_az_login
+
+no_login_no_file() {
+	# az is not logged in: the subscription cannot be found; the fix says how.
+	FAKE_AZ_MODE=not-logged-in as_az_user expect 2 check --vault labkv --key "$KEY" &&
+		says "no subscription" && says "az login" &&
+		# Given the subscription, no credential of the chain answers: exit 4.
+		FAKE_AZ_MODE=not-logged-in as_az_user expect 4 -s "$SUB" check --vault labkv \
+			--key "$KEY" &&
+		says "no credential is available here" && says "run 'az login'"
+}
+run no_az_login_and_no_file_says_what_to_do no_login_no_file
+
 
 help_pages() {
 	for c in check grant bind rotate revoke status rotation-policy create-key create-vault; do
