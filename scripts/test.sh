@@ -36,9 +36,10 @@ if ! make -C build check; then
 	cat build/test-suite.log 2>/dev/null || true
 	exit 1
 fi
-cat build/tests/integration/run.sh.log build/tests/cmk/run.sh.log build/tests/interop/run.sh.log
+cat build/tests/integration/run.sh.log build/tests/integration/credentials.sh.log \
+	build/tests/cmk/run.sh.log build/tests/interop/run.sh.log
 
-stage "valgrind: unit tests, integration tests and azkv-cmk"
+stage "valgrind: unit tests, integration tests, azkv-cmk and the credentials"
 for t in build/tests/unit/test_*; do
 	case "$t" in *.log | *.trs | *.c | *.o) continue ;; esac
 	valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
@@ -49,6 +50,8 @@ AZKV_TOP_SRCDIR="$top" AZKV_TOP_BUILDDIR="$top/build" AZKV_MODULE="$top/build/.l
 	AZKV_TEST_VALGRIND=1 tests/integration/run.sh
 AZKV_TOP_SRCDIR="$top" AZKV_TOP_BUILDDIR="$top/build" AZKV_MODULE="$top/build/.libs/azkv-pkcs11.so" \
 	AZKV_TEST_VALGRIND=1 tests/cmk/run.sh
+AZKV_TOP_SRCDIR="$top" AZKV_TOP_BUILDDIR="$top/build" AZKV_MODULE="$top/build/.libs/azkv-pkcs11.so" \
+	AZKV_TEST_VALGRIND=1 tests/integration/credentials.sh
 
 stage "AddressSanitizer + UBSan"
 "$top/scripts/build.sh" build-asan --enable-sanitizers

@@ -3,6 +3,7 @@
  * prints it (what the Azure SDKs' AzureCliCredential runs, and what
  * Terraform's azurerm provider does). No shell is involved: `az` is found
  * on PATH and given its arguments as they are. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,7 +60,7 @@ static azkv_rc run_az(const char *const *argv, long timeout_ms, const char *tena
 			        err, AZKV_ERR_UNAVAILABLE,
 			        "azure_cli: the Azure CLI (az) %s: %s and run 'az login', or "
 			        "choose another credential.type",
-			        res.spawn_errno == 2 ? "is not on PATH" : "cannot be run",
+			        res.spawn_errno == ENOENT ? "is not on PATH" : "cannot be run",
 			        AZ_INSTALL_HINT);
 		goto out;
 	}

@@ -6,8 +6,10 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -59,6 +61,39 @@ static void sink_free(sink *s)
 	memset(s, 0, sizeof(*s));
 }
 
+/* The program name looked up on PATH (as execvp would), owned; NULL with
+ * errno ENOENT when it is nowhere. Done here rather than by posix_spawnp
+ * so that "not installed" is known before anything is started, whatever
+ * the spawn implementation reports. */
+static char *find_program(const char *name)
+{
+	const char *path = getenv("PATH");
+	const char *p, *end;
+	struct stat st;
+	char *full;
+	size_t len;
+
+	if (strchr(name, '/'))
+		return strdup(name);
+	if (!path || !*path)
+		path = "/usr/bin:/bin";
+	for (p = path; *p; p = *end ? end + 1 : end) {
+		end = strchr(p, ':');
+		if (!end)
+			end = p + strlen(p);
+		len = (size_t)(end - p);
+		full = malloc(len + strlen(name) + 3);
+		if (!full)
+			return NULL;
+		snprintf(full, len + strlen(name) + 3, "%.*s/%s", (int)len, len ? p : ".", name);
+		if (stat(full, &st) == 0 && S_ISREG(st.st_mode) && access(full, X_OK) == 0)
+			return full;
+		free(full);
+	}
+	errno = ENOENT;
+	return NULL;
+}
+
 static long now_ms(void)
 {
 	struct timespec ts;
@@ -79,12 +114,20 @@ azkv_rc azkv_proc_run(const char *const *argv, long timeout_ms, size_t max_outpu
 	char buf[4096];
 	long deadline = now_ms() + timeout_ms, left;
 	pid_t pid = -1;
+	char *program = NULL;
 	int fa_ok = 0, attr_ok = 0, status = 0, e, open_fds;
 	ssize_t n;
 	azkv_rc rc = AZKV_OK;
 
 	memset(res, 0, sizeof(*res));
 	res->exit_code = -1;
+	program = find_program(argv[0]);
+	if (!program) {
+		res->spawn_errno = errno;
+		rc = azkv_err_set(err, AZKV_ERR_UNAVAILABLE, "cannot run %s: %s", argv[0],
+		                  strerror(errno));
+		goto out;
+	}
 	if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) {
 		rc = azkv_err_set(err, AZKV_ERR_UNAVAILABLE, "cannot run %s: pipe: %s", argv[0],
 		                  strerror(errno));
@@ -108,7 +151,7 @@ azkv_rc azkv_proc_run(const char *const *argv, long timeout_ms, size_t max_outpu
 		rc = azkv_err_set(err, AZKV_ERR_NOMEM, "cannot run %s: out of memory", argv[0]);
 		goto out;
 	}
-	e = posix_spawnp(&pid, argv[0], &fa, &attr, (char *const *)argv, environ);
+	e = posix_spawn(&pid, program, &fa, &attr, (char *const *)argv, environ);
 	if (e != 0) {
 		pid = -1;
 		res->spawn_errno = e;
@@ -174,6 +217,7 @@ azkv_rc azkv_proc_run(const char *const *argv, long timeout_ms, size_t max_outpu
 		}
 	}
 out:
+	free(program);
 	OPENSSL_cleanse(buf, sizeof(buf));
 	sink_free(&so);
 	sink_free(&se);

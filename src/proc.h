@@ -18,7 +18,7 @@ typedef struct azkv_proc_result {
 	int spawn_errno; /* why it could not be started (ENOENT: not on PATH), or 0 */
 } azkv_proc_result;
 
-/* Runs argv[0] (looked up on PATH) with argv. A program that cannot be
+/* Runs argv[0] (looked up on PATH, as execvp does) with argv. A program that cannot be
  * started is AZKV_ERR_UNAVAILABLE (res->spawn_errno says why); output beyond
  * max_output bytes per stream is AZKV_ERR_PROTOCOL. Any exit code is
  * AZKV_OK: the caller reads res. */
