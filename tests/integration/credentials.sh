@@ -174,6 +174,27 @@ imds_unknown_identity() {
 }
 run managed-identity-imds-identity-not-assigned imds_unknown_identity
 
+# ------------------------------------------------------------------ workload identity
+workload_token_file_missing() {
+	config "$WORK/wi-missing.json" "$(jq -n --arg t "$TENANT" --arg f "$WORK/no-such-token" \
+		'{type: "workload_identity", tenant_id: $t, client_id: "11111111-2222-3333-4444-555555555555", token_file: $f}')"
+	AZKV_PKCS11_CONFIG="$WORK/wi-missing.json" fails wi-missing $CKR_DEVICE_ERROR \
+		"federated token file $WORK/no-such-token cannot be read: No such file" \
+		"azure.workload.identity/use"
+}
+run workload-identity-token-file-missing workload_token_file_missing
+
+workload_token_file_is_a_fifo() {
+	mkfifo "$WORK/token-fifo" || return 1
+	config "$WORK/wi-fifo.json" "$(jq -n --arg t "$TENANT" --arg f "$WORK/token-fifo" \
+		'{type: "workload_identity", tenant_id: $t, client_id: "11111111-2222-3333-4444-555555555555", token_file: $f}')"
+	# A FIFO nobody writes to must not hang the caller.
+	AZKV_PKCS11_CONFIG="$WORK/wi-fifo.json" timeout 20 \
+		"$CHECKS" expect-find $CKR_DEVICE_ERROR >/dev/null 2>&1 &&
+		AZKV_PKCS11_CONFIG="$WORK/wi-fifo.json" fails wi-fifo $CKR_DEVICE_ERROR "not a regular file"
+}
+run workload-identity-token-file-fifo-refused workload_token_file_is_a_fifo
+
 # ------------------------------------------------------------------ Azure CLI
 CLI_USER=$(identity cli-user) || exit 1
 # with_az COMMAND...: COMMAND with the fake az on PATH, logged in as cli-user.
