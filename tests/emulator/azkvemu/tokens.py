@@ -29,9 +29,22 @@ def issuer_for(tenant_id: str) -> str:
     return f"https://sts.windows.net/{tenant_id}/"
 
 
+# Default lifetimes. Entra's client-credentials tokens: one hour (`serve --token-lifetime`).
+# Managed-identity tokens live 24 hours ("MSI has token lifetime of
+# 24 hours": azure-sdk-for-js issue 23328, azure-sdk-for-java issue 31169).
+ENTRA_LIFETIME = 3600
+MANAGED_LIFETIME = 86400
+
+
 class TokenService:
-    def __init__(self, state):
+    def __init__(self, state, entra_lifetime: int = ENTRA_LIFETIME, managed_lifetime: int = MANAGED_LIFETIME):
         self.state = state
+        self._defaults = {"entra": int(entra_lifetime), "managed": int(managed_lifetime)}
+
+    def lifetime(self, kind: str) -> int:
+        """Seconds a token issued now lives: kind "entra" (token endpoint, admin issue-token)
+        or "managed" (managed-identity endpoints)."""
+        return self._defaults[kind]
 
     def _signing(self):
         rec = self.state.doc["signing_key"]
