@@ -1,13 +1,15 @@
 #!/usr/bin/python3
 """Identity everywhere (issue 14): Entra's certificate, subject-name-and-issuer and federated
-client assertions, and the test OIDC issuer. Each test names the source of the behaviour it
-checks."""
+client assertions, the test OIDC issuer, the App Service / Functions / Container Apps and
+Azure Arc managed-identity endpoints, IMDS as the SDKs probe it, and token lifetimes set at
+run time. Each test names the source of the behaviour it checks."""
 
 import base64
 import datetime
 import hashlib
 import json
 import os
+import stat
 import sys
 import time
 import unittest
@@ -446,6 +448,236 @@ class FederatedCredentialTests(unittest.TestCase):
         pub = rsa.RSAPublicNumbers(int.from_bytes(unb64u(jwk["e"]), "big"),
                                    int.from_bytes(unb64u(jwk["n"]), "big")).public_key()
         pub.verify(unb64u(sig), f"{head}.{body}".encode(), padding.PKCS1v15(), hashes.SHA256())
+
+
+class AppServiceTests(unittest.TestCase):
+    """learn.microsoft.com/azure/app-service/overview-managed-identity, "Using the REST protocol"."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.sys_mi = EMU.admin("add-identity", "--name", "site-identity", "--managed")
+        cls.user_mi = EMU.admin("add-identity", "--name", "site-uami", "--managed")
+        cls.conf = EMU.admin("app-service", "--identity", "site-identity")
+        EMU.admin("set-policy", "--vault", VAULT, "--identity", "site-identity", "--keys", "list")
+
+    def get(self, header=True, conf=None, **query):
+        conf = conf or self.conf
+        q = {"api-version": "2019-08-01", "resource": "https://vault.azure.net"}
+        q.update(query)
+        q = {k: v for k, v in q.items() if v is not None}
+        qs = "&".join(f"{k}={v}" for k, v in q.items())
+        headers = {"X-IDENTITY-HEADER": conf["header"]} if header is True else (header or {})
+        return EMU.request("GET", f"{conf['endpoint']}?{qs}", headers=headers)
+
+    def test_admin_output(self):
+        self.assertEqual(self.conf["endpoint"], f"https://127.0.0.1:{EMU.port}/msi/token")
+        self.assertRegex(self.conf["header"], r"^[0-9a-f]{32}$")
+        self.assertEqual(self.conf["client_id"], self.sys_mi["client_id"])
+
+    def test_answer_shape_and_token(self):
+        # The documented sample: access_token, expires_on as a string of epoch seconds, resource,
+        # token_type, client_id, and nothing else.
+        r = self.get()
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(list(r.json), ["access_token", "expires_on", "resource", "token_type", "client_id"])
+        self.assertRegex(r.json["expires_on"], r"^\d{10}$")
+        self.assertEqual((r.json["resource"], r.json["token_type"], r.json["client_id"]),
+                         ("https://vault.azure.net", "Bearer", self.sys_mi["client_id"]))
+        claims = claims_of(r.json["access_token"])
+        self.assertEqual(int(r.json["expires_on"]), claims["exp"])
+        self.assertEqual(claims["exp"] - claims["iat"], 86400)   # managed-identity tokens: 24 h
+        self.assertEqual(EMU.request("GET", vault_url(VAULT, "/keys"), token=r.json["access_token"]).status, 200)
+
+    def test_selectors(self):
+        uami_id = ("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/"
+                   "Microsoft.ManagedIdentity/userAssignedIdentities/site-uami")
+        for name, value in (("client_id", self.user_mi["client_id"]), ("principal_id", self.user_mi["object_id"]),
+                            ("object_id", self.user_mi["object_id"]), ("mi_res_id", uami_id)):
+            r = self.get(**{name: value})
+            self.assertEqual((r.status, r.json["client_id"]), (200, self.user_mi["client_id"]), (name, r))
+        r = self.get(client_id=self.user_mi["client_id"], principal_id=self.user_mi["object_id"])
+        self.assertEqual(r.status, 400, r)
+
+    def test_unknown_identity(self):
+        # azure-sdk-for-net issue 43691: {"statusCode":400,"message":"Unable to load the proper
+        # Managed Identity.","correlationId":...}.
+        r = self.get(client_id="00000000-1111-2222-3333-444444444444")
+        self.assertEqual(r.status, 400, r)
+        self.assertEqual(list(r.json), ["statusCode", "message", "correlationId"])
+        self.assertEqual((r.json["statusCode"], r.json["message"]), (400, "Unable to load the proper Managed Identity."))
+        self.assertEqual(r.header("X-CORRELATION-ID"), r.json["correlationId"])
+
+    def test_secret_header(self):
+        for header in ({}, {"X-IDENTITY-HEADER": "wrong"}, {"secret": self.conf["header"]}):
+            r = self.get(header=header)
+            self.assertEqual((r.status, r.json["statusCode"]), (401, 401), (header, r))
+
+    def test_other_refusals(self):
+        self.assertEqual(self.get(resource=None).status, 400)
+        self.assertEqual(self.get(**{"api-version": "2017-09-01"}).status, 400)
+        self.assertEqual(self.get(resource="https://nothing.example.com").status, 400)
+        self.assertEqual(self.get(**{"api-version": None}).status, 400)
+
+    def test_secret_rotation(self):
+        # "The value is rotated by the platform": after a new `admin app-service`, the old one fails.
+        fresh = EMU.admin("app-service", "--identity", "site-identity")
+        try:
+            self.assertNotEqual(fresh["header"], self.conf["header"])
+            self.assertEqual(self.get().status, 401)
+            self.assertEqual(self.get(conf=fresh).status, 200)
+        finally:
+            type(self).conf = fresh
+
+    def test_fault_injection(self):
+        EMU.admin("fault", "--add", json.dumps({"service": "appservice", "status": 503, "count": 1}))
+        self.assertEqual(self.get().status, 503)
+        self.assertEqual(self.get().status, 200)
+
+
+class ArcTests(unittest.TestCase):
+    """learn.microsoft.com/azure/azure-arc/servers/managed-identity-authentication: the 401
+    challenge naming a .key file, and the retry with Authorization: Basic <its contents>."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.machine = EMU.admin("add-identity", "--name", "arc-machine", "--managed")
+        cls.other = EMU.admin("add-identity", "--name", "arc-other", "--managed")
+        cls.conf = EMU.admin("arc", "--identity", "arc-machine")
+
+    def get(self, headers=None, **query):
+        q = {"api-version": "2020-06-01", "resource": "https://management.azure.com/"}
+        q.update(query)
+        qs = "&".join(f"{k}={v}" for k, v in q.items())
+        return EMU.request("GET", f"{self.conf['identity_endpoint']}?{qs}",
+                           headers={"Metadata": "true"} if headers is None else headers)
+
+    def challenge(self):
+        r = self.get()
+        self.assertEqual(r.status, 401, r)
+        realm = r.header("Www-Authenticate")
+        self.assertTrue(realm.startswith("Basic realm="), realm)
+        return realm[len("Basic realm="):]
+
+    def test_admin_output(self):
+        base = f"https://127.0.0.1:{EMU.port}/_arc"
+        self.assertEqual(self.conf["imds_endpoint"], base)
+        self.assertEqual(self.conf["identity_endpoint"], base + "/metadata/identity/oauth2/token")
+        self.assertEqual(self.conf["key_dir"], os.path.join(EMU.state_dir, "azcmagent-tokens"))
+
+    def test_challenge_then_token(self):
+        path = self.challenge()
+        self.assertEqual(os.path.dirname(path), self.conf["key_dir"])
+        self.assertRegex(os.path.basename(path), r"^[0-9a-f-]{36}\.key$")
+        self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o600)
+        with open(path) as fh:
+            secret = fh.read()
+        r = self.get(headers={"Metadata": "true", "Authorization": f"Basic {secret}"})
+        self.assertEqual(r.status, 200, r)
+        # IMDS's answer: strings throughout
+        self.assertEqual(set(r.json), {"access_token", "client_id", "expires_in", "expires_on", "ext_expires_in",
+                                       "not_before", "resource", "token_type"})
+        self.assertTrue(all(isinstance(v, str) for v in r.json.values()))
+        self.assertEqual(r.json["client_id"], self.machine["client_id"])
+        self.assertEqual(claims_of(r.json["access_token"])["aud"], "https://management.azure.com/")
+        # one token per secret: the file is gone, and the same secret gets a new challenge
+        self.assertFalse(os.path.exists(path))
+        r = self.get(headers={"Metadata": "true", "Authorization": f"Basic {secret}"})
+        self.assertEqual(r.status, 401)
+        self.assertNotEqual(r.header("Www-Authenticate"), f"Basic realm={path}")
+
+    def test_wrong_secret_and_metadata(self):
+        self.challenge()
+        r = self.get(headers={"Metadata": "true", "Authorization": "Basic not-the-secret"})
+        self.assertEqual(r.status, 401)
+        self.assertIn("Basic realm=", r.header("Www-Authenticate"))
+        r = self.get(headers={})
+        self.assertEqual((r.status, r.json["error_description"]), (400, "Required metadata header not specified"))
+
+    def test_user_assigned_selectors_are_ignored(self):
+        # A classic agent answers with the machine's identity whatever the selector (MSAL Node AzureArc.ts).
+        path = self.challenge()
+        with open(path) as fh:
+            secret = fh.read()
+        r = self.get(headers={"Metadata": "true", "Authorization": f"Basic {secret}"},
+                     client_id=self.other["client_id"])
+        self.assertEqual((r.status, r.json["client_id"]), (200, self.machine["client_id"]), r)
+
+    def test_fault_injection(self):
+        EMU.admin("fault", "--add", json.dumps({"service": "arc", "status": 500, "count": 1}))
+        self.assertEqual(self.get().status, 500)
+
+    def test_token_dir_option(self):
+        emu = Emulator(["--arc-token-dir", os.path.join(EMU.state_dir, "other-tokens")]).start()
+        try:
+            emu.admin("add-identity", "--name", "m", "--managed")
+            conf = emu.admin("arc", "--identity", "m")
+            self.assertEqual(conf["key_dir"], os.path.join(EMU.state_dir, "other-tokens"))
+            r = emu.request("GET", conf["identity_endpoint"] + "?api-version=2020-06-01&resource=x",
+                            headers={"Metadata": "true"})
+            self.assertTrue(r.header("Www-Authenticate").startswith(f"Basic realm={conf['key_dir']}/"))
+        finally:
+            emu.cleanup()
+
+
+class ImdsProbeTests(unittest.TestCase):
+    """How the SDKs decide IMDS is there: @azure/identity imdsMsi.ts (GET without query or
+    Metadata header; any answer counts) and azure-identity _credentials/imds.py (the token
+    request without Metadata, 0.3 s timeout; any HTTP answer counts)."""
+
+    def test_probes_get_an_immediate_400(self):
+        url = f"https://127.0.0.1:{EMU.port}/metadata/identity/oauth2/token"
+        for target in (url, url + "?api-version=2018-02-01&resource=https://vault.azure.net"):
+            started = time.monotonic()
+            r = EMU.request("GET", target, headers={"Accept": "application/json"})
+            self.assertLess(time.monotonic() - started, 0.3)
+            self.assertEqual(r.status, 400, r)
+            self.assertEqual(r.json, {"error": "invalid_request",
+                                      "error_description": "Required metadata header not specified"})
+
+    def test_fault_injection_reaches_imds(self):
+        EMU.admin("fault", "--add", json.dumps({"service": "imds", "status": 429, "retry_after": 1, "count": 1}))
+        url = f"https://127.0.0.1:{EMU.port}/metadata/identity/oauth2/token?api-version=2018-02-01&resource=x"
+        r = EMU.request("GET", url, headers={"Metadata": "true"})
+        self.assertEqual((r.status, r.header("Retry-After")), (429, "1"))
+        bad = EMU.admin("fault", "--add", json.dumps({"service": "nosuch"}), check=False)
+        self.assertEqual(bad.returncode, 1)
+        self.assertIn("appservice", bad.stderr)
+
+
+class TokenLifetimeTests(unittest.TestCase):
+    """admin token-lifetime: tokens issued from now on by every issuer expire after N seconds."""
+
+    def test_short_lifetime_everywhere_then_reset(self):
+        app = EMU.admin("add-identity", "--name", "short-lived")
+        mi = EMU.admin("add-identity", "--name", "short-mi", "--managed")
+        EMU.admin("set-policy", "--vault", VAULT, "--identity", "short-lived", "--keys", "list")
+        conf = EMU.admin_api("GET", "/app-service")
+        if not conf["header"]:   # this test alone: arrange the endpoint (else leave it as the others set it)
+            conf = EMU.admin("app-service", "--identity", "short-mi")
+        self.assertEqual(EMU.admin("token-lifetime", "--seconds", "2"), {"override": 2, "entra": 2, "managed": 2})
+        try:
+            token = EMU.token(app)
+            claims = claims_of(token)
+            self.assertEqual(claims["exp"] - claims["iat"], 2)
+            r = EMU.request("GET", f"https://127.0.0.1:{EMU.port}/metadata/identity/oauth2/token?"
+                            f"api-version=2018-02-01&resource=https://vault.azure.net&client_id={mi['client_id']}",
+                            headers={"Metadata": "true"})
+            self.assertEqual(r.json["expires_in"], "2")
+            r = EMU.request("GET", f"{conf['endpoint']}?api-version=2019-08-01&resource=https://vault.azure.net",
+                            headers={"X-IDENTITY-HEADER": conf["header"]})
+            c = claims_of(r.json["access_token"])
+            self.assertEqual(c["exp"] - c["iat"], 2)
+            url = vault_url(VAULT, "/keys")
+            self.assertEqual(EMU.request("GET", url, token=token).status, 200)
+            time.sleep(2.2)
+            self.assertEqual(EMU.request("GET", url, token=token).status, 401)
+        finally:
+            reset = EMU.admin("token-lifetime", "--reset")
+        self.assertEqual(reset, {"override": None, "entra": 3600, "managed": 86400})
+        claims = claims_of(EMU.token(app))
+        self.assertEqual(claims["exp"] - claims["iat"], 3600)
+        bad = EMU.admin("token-lifetime", "--seconds", "0", check=False)
+        self.assertEqual(bad.returncode, 1)
 
 
 if __name__ == "__main__":

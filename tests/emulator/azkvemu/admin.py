@@ -32,7 +32,7 @@ situation in one call. JSON in, JSON out; errors are {"error": {"code","message"
   GET    /_emulator/workspaces                  POST {name, location?, resource_group?, encryption?, kind?,
                                                       hub_resource_id?}  (ML)
 
-  Identity (Entra credentials other than secrets):
+  Identity (Entra credentials other than secrets, managed-identity endpoints, lifetimes):
   POST   /_emulator/identities/{i}/certificates {pem} | {generate: true, subject?}   register a certificate
                                                 -> {identity, client_id, subject, thumbprint, thumbprint_sha256,
                                                     x5t, x5t#S256, not_before, not_after[, certificate, private_key]}
@@ -45,6 +45,12 @@ situation in one call. JSON in, JSON out; errors are {"error": {"code","message"
                                                  audience default api://AzureADTokenExchange)
   POST   /_emulator/federated-tokens            {subject, audience?, lifetime?, issuer?, not_before_offset?}
                                                 -> {token, issuer, subject, audience, exp}
+  GET/PUT /_emulator/app-service                PUT {identity}: new secret, default identity ->
+                                                {endpoint, header, identity, client_id}  (appservice.py)
+  GET/PUT /_emulator/arc                        PUT {identity} -> {identity_endpoint, imds_endpoint, key_dir,
+                                                identity, client_id}  (arc.py)
+  GET/PUT /_emulator/token-lifetime             PUT {seconds} (null: back to the defaults): lifetime of every
+                                                token issued from now on (Entra, IMDS, App Service, Arc)
 """
 
 import json
@@ -76,12 +82,14 @@ def default_base(vault: dict) -> str:
 
 
 class AdminService:
-    def __init__(self, state, tokens, faults, arm=None, oidc=None, ca_file=None):
+    def __init__(self, state, tokens, faults, arm=None, oidc=None, appservice=None, arc=None, ca_file=None):
         self.arm = arm
         self.state = state
         self.tokens = tokens
         self.faults = faults
         self.oidc = oidc
+        self.appservice = appservice
+        self.arc = arc
         self.ca_file = ca_file
         self.routes = [
             ("GET", r"/health", self._health),
@@ -119,6 +127,12 @@ class AdminService:
             ("POST", r"/identities/(?P<ident>[^/]+)/trusted-subjects", self._trust_subject),
             ("POST", r"/identities/(?P<ident>[^/]+)/federated-credentials", self._add_federated_credential),
             ("POST", r"/federated-tokens", self._issue_federated_token),
+            ("GET", r"/app-service", self._get_app_service),
+            ("PUT", r"/app-service", self._set_app_service),
+            ("GET", r"/arc", self._get_arc),
+            ("PUT", r"/arc", self._set_arc),
+            ("GET", r"/token-lifetime", lambda req, body: self.tokens.lifetimes()),
+            ("PUT", r"/token-lifetime", self._set_token_lifetime),
         ]
 
     def handle(self, req):
@@ -363,7 +377,7 @@ class AdminService:
         self.faults.clear()
         return {"value": []}
 
-    # ---- identity: certificates, federated credentials ----------------------------------------
+    # ---- identity: certificates, federated credentials, managed-identity endpoints -------------
 
     @staticmethod
     def _cert_out(ident, record) -> dict:
@@ -445,6 +459,46 @@ class AdminService:
                                int(3600 if lifetime is None else lifetime), issuer,
                                int(body.get("not_before_offset") or 0))
 
+    def _managed(self, ref):
+        ident = self.state.find_identity(ref or "")
+        if ident is None or ident.get("kind") != "managed":
+            raise StateError(f"no managed identity '{ref}'", 404)
+        return ident
+
+    def _app_service_out(self, req, conf):
+        ident = self.state.find_identity(conf.get("identity") or "")
+        return {"endpoint": f"https://{req.host_header}/msi/token", "header": conf.get("secret"),
+                "identity": ident["name"] if ident else None, "client_id": conf.get("identity")}
+
+    def _get_app_service(self, req, body):
+        with self.state.lock:
+            conf = dict(self.state.doc.get("app_service") or {})
+        return self._app_service_out(req, conf)
+
+    def _set_app_service(self, req, body):
+        return self._app_service_out(req, self.appservice.configure(self._managed(body.get("identity"))))
+
+    def _arc_out(self, req):
+        with self.state.lock:
+            client_id = self.state.doc.get("arc_identity")
+        ident = self.state.find_identity(client_id or "")
+        return {"identity_endpoint": f"https://{req.host_header}/_arc/metadata/identity/oauth2/token",
+                "imds_endpoint": f"https://{req.host_header}/_arc", "key_dir": self.arc.key_dir,
+                "identity": ident["name"] if ident else None, "client_id": client_id}
+
+    def _get_arc(self, req, body):
+        return self._arc_out(req)
+
+    def _set_arc(self, req, body):
+        self.arc.configure(self._managed(body.get("identity")))
+        return self._arc_out(req)
+
+    def _set_token_lifetime(self, req, body):
+        seconds = body.get("seconds")
+        if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, int) or seconds < 1):
+            raise StateError("seconds must be a whole number of seconds, 1 or more (null: the defaults)")
+        self.tokens.lifetime_override = seconds
+        return self.tokens.lifetimes()
 
 
 def _fic_name(text: str) -> str:

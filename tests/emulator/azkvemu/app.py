@@ -6,6 +6,8 @@ import signal
 import threading
 
 from .admin import AdminService
+from .appservice import AppServiceService
+from .arc import ArcService
 from .arm import ArmService
 from .assertions import AssertionVerifier
 from .imds import ImdsService
@@ -27,7 +29,7 @@ READY_FILE = "emulator.json"
 
 def serve(state_dir, host="127.0.0.1", port=0, localhost_vault=None,
           authority_host="https://login.microsoftonline.com", token_lifetime=3600,
-          default_tenant=None, arm_rbac=False) -> int:
+          default_tenant=None, arm_rbac=False, arc_token_dir=None) -> int:
     os.makedirs(state_dir, exist_ok=True)
     state_dir = os.path.abspath(state_dir)
     ready_path = os.path.join(state_dir, READY_FILE)
@@ -44,16 +46,21 @@ def serve(state_dir, host="127.0.0.1", port=0, localhost_vault=None,
     foundry_keys = FoundryKeys(state)
     arm = ArmService(state, tokens, foundry_keys, arm_rbac=arm_rbac)
     oidc = OidcIssuers(state)
+    appservice = AppServiceService(state, tokens)
+    arc = ArcService(state, tokens, arc_token_dir or os.path.join(state_dir, "azcmagent-tokens"))
     router = Router(
         state,
         keyvault=KeyVaultService(state, tokens, authority_host),
         entra=EntraService(state, tokens, AssertionVerifier(state, oidc, paths["ca_file"])),
-        admin=AdminService(state, tokens, faults, arm, oidc=oidc, ca_file=paths["ca_file"]),
+        admin=AdminService(state, tokens, faults, arm, oidc=oidc, appservice=appservice, arc=arc,
+                           ca_file=paths["ca_file"]),
         faults=faults,
         localhost_vault=localhost_vault,
         arm=arm,
         imds=ImdsService(state, tokens),
         foundry=FoundryService(state, tokens, foundry_keys),
+        appservice=appservice,
+        arc=arc,
         oidc=oidc,
     )
     server = EmulatorServer(host, port, make_tls_context(paths["cert_file"], paths["key_file"], router), router)

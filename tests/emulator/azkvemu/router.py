@@ -13,6 +13,8 @@ requests addressed to the emulator itself (https://127.0.0.1:PORT/...).
   localhost / 127.0.0.1 / ::1           -> /_emulator/... admin API, Entra paths, ARM paths
                                            (/subscriptions/..., /providers/...),
                                            /metadata/identity/oauth2/token (IMDS),
+                                           /msi/token (App Service, appservice.py),
+                                           /_arc/... (Azure Arc agent, arc.py),
                                            /_oidc/... (OIDC issuer, oidc.py),
                                            Key Vault paths for --localhost-vault NAME
 An unknown vault name behaves like a host that does not resolve: the TLS
@@ -21,6 +23,8 @@ arrive with such a Host, the connection is closed without an answer.
 """
 
 from .admin import PREFIX as ADMIN_PREFIX
+from .appservice import is_appservice_path
+from .arc import is_arc_path
 from .arm import is_arm_path
 from .foundry import account_for_host
 from .entra import is_entra_path
@@ -36,7 +40,7 @@ LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1", ""}
 
 class Router:
     def __init__(self, state, keyvault, entra, admin, faults, localhost_vault=None, arm=None, imds=None,
-                 foundry=None, oidc=None):
+                 foundry=None, appservice=None, arc=None, oidc=None):
         self.state = state
         self.keyvault = keyvault
         self.entra = entra
@@ -46,6 +50,8 @@ class Router:
         self.arm = arm
         self.imds = imds
         self.foundry = foundry
+        self.appservice = appservice
+        self.arc = arc
         self.oidc = oidc
 
     def known_sni(self, server_name: str) -> bool:
@@ -87,6 +93,10 @@ class Router:
             return self._service("entra", req, lambda: self.entra.handle(req))
         if is_imds_path(req.path):
             return self._service("imds", req, lambda: self.imds.handle(req))
+        if is_appservice_path(req.path):
+            return self._service("appservice", req, lambda: self.appservice.handle(req))
+        if is_arc_path(req.path):
+            return self._service("arc", req, lambda: self.arc.handle(req))
         if is_arm_path(req.path):
             return self._service("arm", req, lambda: self.arm.handle(req))
         if self.localhost_vault:

@@ -34,6 +34,8 @@ Shape (version 1):
               vault); inherited below
   operations: {id: {status, start, account}}   ARM long-running operations
   imds_identity: client_id IMDS answers for without a selector
+  app_service: {identity: client_id, secret}   App Service endpoint (appservice.py)
+  arc_identity: client_id the Azure Arc endpoint answers for (arc.py)
   oidc_issuers: {issuer url: {kid, pem}}       test OIDC issuers of federated tokens (oidc.py)
   identities of kind "managed" are managed identities (IMDS); "app" are app registrations
 
