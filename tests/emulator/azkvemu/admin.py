@@ -31,15 +31,36 @@ situation in one call. JSON in, JSON out; errors are {"error": {"code","message"
   DELETE /_emulator/role-assignments/{id}       by assignment name (GUID), at whatever scope it is
   GET    /_emulator/workspaces                  POST {name, location?, resource_group?, encryption?, kind?,
                                                       hub_resource_id?}  (ML)
+
+  Identity (Entra credentials other than secrets, managed-identity endpoints, lifetimes):
+  POST   /_emulator/identities/{i}/certificates {pem} | {generate: true, subject?}   register a certificate
+                                                -> {identity, client_id, subject, thumbprint, thumbprint_sha256,
+                                                    x5t, x5t#S256, not_before, not_after[, certificate, private_key]}
+  POST   /_emulator/certificates                {subject, days?}  a client certificate issued by the test CA
+                                                (DIR/ca.pem), registered nowhere (for subject name + issuer)
+                                                -> {subject, certificate, private_key, chain, thumbprint, ...}
+  POST   /_emulator/identities/{i}/trusted-subjects        {subject, ca_pem?}  (default CA: the test CA)
+  POST   /_emulator/identities/{i}/federated-credentials   {subject, issuer?, audience?, name?}
+                                                (issuer default: the built-in OIDC issuer, oidc.py;
+                                                 audience default api://AzureADTokenExchange)
+  POST   /_emulator/federated-tokens            {subject, audience?, lifetime?, issuer?, not_before_offset?}
+                                                -> {token, issuer, subject, audience, exp}
+  GET/PUT /_emulator/app-service                PUT {identity}: new secret, default identity ->
+                                                {endpoint, header, identity, client_id}  (appservice.py)
+  GET/PUT /_emulator/arc                        PUT {identity} -> {identity_endpoint, imds_endpoint, key_dir,
+                                                identity, client_id}  (arc.py)
+  GET/PUT /_emulator/token-lifetime             PUT {seconds} (null: back to the defaults): lifetime of every
+                                                token issued from now on (Entra, IMDS, App Service, Arc)
 """
 
 import json
 import re
 from urllib.parse import unquote
 
+from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from . import authz, bundles, keycrypto, keystore
+from . import authz, bundles, certs, keycrypto, keystore, oidc as oidc_mod
 from .httpmsg import ServiceError, json_response
 from .state import StateError, vault_resource_id
 
@@ -61,12 +82,15 @@ def default_base(vault: dict) -> str:
 
 
 class AdminService:
-    def __init__(self, state, tokens, faults, token_lifetime=3600, arm=None):
+    def __init__(self, state, tokens, faults, arm=None, oidc=None, appservice=None, arc=None, ca_file=None):
         self.arm = arm
         self.state = state
         self.tokens = tokens
         self.faults = faults
-        self.token_lifetime = token_lifetime
+        self.oidc = oidc
+        self.appservice = appservice
+        self.arc = arc
+        self.ca_file = ca_file
         self.routes = [
             ("GET", r"/health", self._health),
             ("GET", r"/tenant", self._default_tenant),
@@ -98,6 +122,17 @@ class AdminService:
             ("PUT", r"/arm-rbac", self._set_arm_rbac),
             ("POST", r"/role-assignments", self._assign_scope_role),
             ("DELETE", r"/role-assignments/(?P<aid>[^/]+)", self._unassign_scope_role),
+            ("POST", r"/identities/(?P<ident>[^/]+)/certificates", self._add_certificate),
+            ("POST", r"/certificates", self._issue_certificate),
+            ("POST", r"/identities/(?P<ident>[^/]+)/trusted-subjects", self._trust_subject),
+            ("POST", r"/identities/(?P<ident>[^/]+)/federated-credentials", self._add_federated_credential),
+            ("POST", r"/federated-tokens", self._issue_federated_token),
+            ("GET", r"/app-service", self._get_app_service),
+            ("PUT", r"/app-service", self._set_app_service),
+            ("GET", r"/arc", self._get_arc),
+            ("PUT", r"/arc", self._set_arc),
+            ("GET", r"/token-lifetime", lambda req, body: self.tokens.lifetimes()),
+            ("PUT", r"/token-lifetime", self._set_token_lifetime),
         ]
 
     def handle(self, req):
@@ -284,7 +319,7 @@ class AdminService:
             raise StateError(f"unknown identity '{body.get('identity')}'", 404)
         resource = body.get("resource") or "https://vault.azure.net"
         lifetime = body.get("lifetime")
-        lifetime = int(self.token_lifetime if lifetime is None else lifetime)
+        lifetime = int(self.tokens.lifetime("entra") if lifetime is None else lifetime)
         issued = self.tokens.issue(ident, resource, lifetime, int(body.get("not_before_offset", 0)))
         return {"access_token": issued["token"], "claims": issued["claims"]}
 
@@ -342,3 +377,131 @@ class AdminService:
         self.faults.clear()
         return {"value": []}
 
+    # ---- identity: certificates, federated credentials, managed-identity endpoints -------------
+
+    @staticmethod
+    def _cert_out(ident, record) -> dict:
+        out = {"identity": ident["name"], "client_id": ident["client_id"]}
+        out.update({k: record[k] for k in ("subject", "thumbprint", "thumbprint_sha256", "x5t", "x5t#S256",
+                                            "not_before", "not_after")})
+        return out
+
+    def _add_certificate(self, req, body, ident):
+        """Register a certificate on an app (its public part only, as keyCredentials); with
+        generate, a new self-signed RSA-2048 certificate whose private key is returned once."""
+        key = None
+        if body.get("generate"):
+            key, cert = certs.make_client_certificate(body.get("subject") or f"CN={ident}")
+        elif body.get("pem"):
+            found = certs.load_pem_certificates(body["pem"].encode("ascii", "replace"))
+            if not found:
+                raise StateError("pem holds no certificate (-----BEGIN CERTIFICATE-----)")
+            cert = found[0]
+        else:
+            raise StateError("pem (a certificate) or generate: true is required")
+        record = certs.certificate_record(cert)
+        out = self._cert_out(self.state.add_certificate(ident, record), record)
+        if key is not None:
+            out["certificate"] = certs.pem_of(cert)
+            out["private_key"] = certs.pem_of(key)
+        return out
+
+    def _issue_certificate(self, req, body):
+        """A client certificate issued by the emulator's test CA, for subject name + issuer."""
+        try:
+            ca = certs.load_ca(self.state.state_dir)
+            key, cert = certs.make_client_certificate(body.get("subject") or "", ca=ca,
+                                                      days=int(body.get("days") or 365))
+        except ValueError as exc:
+            raise StateError(str(exc)) from None
+        record = certs.certificate_record(cert)
+        out = {k: record[k] for k in ("subject", "thumbprint", "thumbprint_sha256", "x5t", "x5t#S256",
+                                      "not_before", "not_after")}
+        out.update({"certificate": certs.pem_of(cert), "private_key": certs.pem_of(key),
+                    "chain": certs.pem_of(cert) + certs.pem_of(ca[1])})
+        return out
+
+    def _trust_subject(self, req, body, ident):
+        subject = (body.get("subject") or "").strip()
+        try:
+            canonical = certs.parse_name(subject).rfc4514_string()
+        except ValueError as exc:
+            raise StateError(str(exc)) from None
+        ca_pem = body.get("ca_pem") or None
+        if ca_pem:
+            try:
+                x509.load_pem_x509_certificate(ca_pem.encode("ascii"))
+            except ValueError:
+                raise StateError("ca_pem is not a PEM certificate") from None
+        rec = self.state.add_trusted_subject(ident, canonical, ca_pem)
+        return {"identity": rec["name"], "client_id": rec["client_id"], "subject": canonical,
+                "ca": "given" if ca_pem else self.ca_file}
+
+    def _add_federated_credential(self, req, body, ident):
+        issuer = body.get("issuer") or oidc_mod.ISSUER
+        if not oidc_mod.valid_issuer_url(issuer):
+            raise StateError(f"issuer must be an https URL, not '{issuer}'")
+        audiences = body.get("audiences") or [body.get("audience") or oidc_mod.DEFAULT_AUDIENCE]
+        name = body.get("name") or f"fic-{_fic_name(body.get('subject') or '')}"
+        rec = self.state.add_federated_credential(ident, name, issuer, body.get("subject") or "", audiences)
+        self.oidc.ensure(issuer)   # the emulator holds every trusted issuer's keys
+        owner = self.state.require_identity(ident)
+        return dict(rec, identity=owner["name"], client_id=owner["client_id"])
+
+    def _issue_federated_token(self, req, body):
+        if not body.get("subject"):
+            raise StateError("subject is required")
+        issuer = body.get("issuer") or oidc_mod.ISSUER
+        if not oidc_mod.valid_issuer_url(issuer):
+            raise StateError(f"issuer must be an https URL, not '{issuer}'")
+        lifetime = body.get("lifetime")
+        return self.oidc.issue(body["subject"], body.get("audience") or oidc_mod.DEFAULT_AUDIENCE,
+                               int(3600 if lifetime is None else lifetime), issuer,
+                               int(body.get("not_before_offset") or 0))
+
+    def _managed(self, ref):
+        ident = self.state.find_identity(ref or "")
+        if ident is None or ident.get("kind") != "managed":
+            raise StateError(f"no managed identity '{ref}'", 404)
+        return ident
+
+    def _app_service_out(self, req, conf):
+        ident = self.state.find_identity(conf.get("identity") or "")
+        return {"endpoint": f"https://{req.host_header}/msi/token", "header": conf.get("secret"),
+                "identity": ident["name"] if ident else None, "client_id": conf.get("identity")}
+
+    def _get_app_service(self, req, body):
+        with self.state.lock:
+            conf = dict(self.state.doc.get("app_service") or {})
+        return self._app_service_out(req, conf)
+
+    def _set_app_service(self, req, body):
+        return self._app_service_out(req, self.appservice.configure(self._managed(body.get("identity"))))
+
+    def _arc_out(self, req):
+        with self.state.lock:
+            client_id = self.state.doc.get("arc_identity")
+        ident = self.state.find_identity(client_id or "")
+        return {"identity_endpoint": f"https://{req.host_header}/_arc/metadata/identity/oauth2/token",
+                "imds_endpoint": f"https://{req.host_header}/_arc", "key_dir": self.arc.key_dir,
+                "identity": ident["name"] if ident else None, "client_id": client_id}
+
+    def _get_arc(self, req, body):
+        return self._arc_out(req)
+
+    def _set_arc(self, req, body):
+        self.arc.configure(self._managed(body.get("identity")))
+        return self._arc_out(req)
+
+    def _set_token_lifetime(self, req, body):
+        seconds = body.get("seconds")
+        if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, int) or seconds < 1):
+            raise StateError("seconds must be a whole number of seconds, 1 or more (null: the defaults)")
+        self.tokens.lifetime_override = seconds
+        return self.tokens.lifetimes()
+
+
+def _fic_name(text: str) -> str:
+    """A federated credential name derived from a subject (names allow letters, digits, - and _)."""
+    cleaned = "".join(c if c.isalnum() or c in "-_" else "-" for c in text)[:100].strip("-")
+    return cleaned or "credential"

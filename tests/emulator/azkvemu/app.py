@@ -6,7 +6,10 @@ import signal
 import threading
 
 from .admin import AdminService
+from .appservice import AppServiceService
+from .arc import ArcService
 from .arm import ArmService
+from .assertions import AssertionVerifier
 from .imds import ImdsService
 from .certs import ensure_certificates
 from .entra import EntraService
@@ -14,6 +17,7 @@ from .faults import FaultInjector
 from .foundry import FoundryService
 from .foundrykeys import FoundryKeys
 from .keyvault import KeyVaultService
+from .oidc import OidcIssuers
 from .router import Router
 from .server import EmulatorServer, log, make_tls_context
 from .state import State
@@ -25,7 +29,7 @@ READY_FILE = "emulator.json"
 
 def serve(state_dir, host="127.0.0.1", port=0, localhost_vault=None,
           authority_host="https://login.microsoftonline.com", token_lifetime=3600,
-          default_tenant=None, arm_rbac=False) -> int:
+          default_tenant=None, arm_rbac=False, arc_token_dir=None) -> int:
     os.makedirs(state_dir, exist_ok=True)
     state_dir = os.path.abspath(state_dir)
     ready_path = os.path.join(state_dir, READY_FILE)
@@ -37,20 +41,27 @@ def serve(state_dir, host="127.0.0.1", port=0, localhost_vault=None,
     state = State(state_dir)
     state.load(default_tenant)
 
-    tokens = TokenService(state)
+    tokens = TokenService(state, entra_lifetime=token_lifetime)
     faults = FaultInjector()
     foundry_keys = FoundryKeys(state)
     arm = ArmService(state, tokens, foundry_keys, arm_rbac=arm_rbac)
+    oidc = OidcIssuers(state)
+    appservice = AppServiceService(state, tokens)
+    arc = ArcService(state, tokens, arc_token_dir or os.path.join(state_dir, "azcmagent-tokens"))
     router = Router(
         state,
         keyvault=KeyVaultService(state, tokens, authority_host),
-        entra=EntraService(state, tokens, token_lifetime),
-        admin=AdminService(state, tokens, faults, token_lifetime, arm),
+        entra=EntraService(state, tokens, AssertionVerifier(state, oidc, paths["ca_file"])),
+        admin=AdminService(state, tokens, faults, arm, oidc=oidc, appservice=appservice, arc=arc,
+                           ca_file=paths["ca_file"]),
         faults=faults,
         localhost_vault=localhost_vault,
         arm=arm,
         imds=ImdsService(state, tokens),
         foundry=FoundryService(state, tokens, foundry_keys),
+        appservice=appservice,
+        arc=arc,
+        oidc=oidc,
     )
     server = EmulatorServer(host, port, make_tls_context(paths["cert_file"], paths["key_file"], router), router)
     actual_port = server.server_address[1]

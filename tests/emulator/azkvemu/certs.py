@@ -1,20 +1,24 @@
-"""Test CA and TLS server certificate for the emulator.
+"""Test CA and TLS server certificate for the emulator; client certificates for Entra's
+certificate credentials.
 
 Clients talk to the emulator with the real Azure host names (curl --connect-to,
 CURLOPT_CONNECT_TO, a custom agent in Node), so the server certificate carries
 those names; clients trust DIR/ca.pem and keep certificate verification on.
 """
 
+import base64
 import datetime
+import hashlib
 import ipaddress
 import os
+import re
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from .util import atomic_write
+from .util import atomic_write, b64url
 
 # Every DNS name a client may put in SNI/Host when talking to the emulator.
 SERVER_DNS_NAMES = [
@@ -26,6 +30,7 @@ SERVER_DNS_NAMES = [
     "login.microsoftonline.com",
     "management.azure.com",
     "*.cognitiveservices.azure.com",
+    "oidc.azkv-emulator.test",          # the built-in OIDC issuer of federated tokens (oidc.py)
 ]
 SERVER_IPS = ["127.0.0.1", "::1"]
 
@@ -147,3 +152,95 @@ def _server_cert_current(cert_file: str) -> bool:
     except x509.ExtensionNotFound:
         return False
     return set(SERVER_DNS_NAMES) <= set(names.get_values_for_type(x509.DNSName))
+
+
+# ---- client certificates (Entra certificate credentials, assertions.py) -------------------
+
+def thumbprints(der: bytes) -> dict:
+    """The ways Entra and the SDKs name a certificate: SHA-1 and SHA-256 of the DER, as the
+    upper-case hex the portal shows and as the base64url the JOSE header carries (x5t, x5t#S256:
+    RFC 7515 4.1.7/4.1.8; learn.microsoft.com/entra/identity-platform/certificate-credentials)."""
+    sha1 = hashlib.sha1(der).digest()  # noqa: S324 -- a thumbprint, not a security hash
+    sha256 = hashlib.sha256(der).digest()
+    return {"thumbprint": sha1.hex().upper(), "thumbprint_sha256": sha256.hex().upper(),
+            "x5t": b64url(sha1), "x5t#S256": b64url(sha256)}
+
+
+def certificate_record(cert) -> dict:
+    """What the state keeps of a certificate registered on an app (keyCredentials)."""
+    der = cert.public_bytes(serialization.Encoding.DER)
+    rec = {"der": base64.b64encode(der).decode("ascii"), "subject": cert.subject.rfc4514_string(),
+           "not_before": int(cert.not_valid_before.replace(tzinfo=datetime.timezone.utc).timestamp()),
+           "not_after": int(cert.not_valid_after.replace(tzinfo=datetime.timezone.utc).timestamp())}
+    rec.update(thumbprints(der))
+    return rec
+
+
+def load_pem_certificates(pem: bytes) -> list:
+    """Every certificate in a PEM bundle, in order (a key in the same file is ignored)."""
+    out = []
+    for block in re.findall(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", pem, re.S):
+        out.append(x509.load_pem_x509_certificate(block))
+    return out
+
+
+def load_ca(state_dir: str):
+    """The emulator's test CA: (key, certificate)."""
+    with open(os.path.join(state_dir, CA_KEY_FILE), "rb") as fh:
+        key = serialization.load_pem_private_key(fh.read(), password=None)
+    with open(os.path.join(state_dir, CA_FILE), "rb") as fh:
+        cert = x509.load_pem_x509_certificate(fh.read())
+    return key, cert
+
+
+def make_client_certificate(subject: str, ca=None, days: int = 365):
+    """An RSA-2048 client certificate (Entra certificate credentials are RSA) for `subject`
+    ("CN=..." or an RFC 4514 name), self-signed or issued by `ca` = (key, cert).
+    Returns (private key, certificate)."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = parse_name(subject)
+    issuer_key, issuer_name = (ca[0], ca[1].subject) if ca else (key, name)
+    start = datetime.datetime.utcnow() - datetime.timedelta(minutes=10)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(issuer_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(start + datetime.timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+    )
+    if ca:
+        builder = builder.add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca[0].public_key()), critical=False)
+    return key, builder.sign(issuer_key, hashes.SHA256())
+
+
+def parse_name(text: str) -> x509.Name:
+    """'CN=app.contoso.com, O=Contoso' (RFC 4514, either separator) -> x509.Name; a bare
+    string is a CN."""
+    oids = {"CN": NameOID.COMMON_NAME, "O": NameOID.ORGANIZATION_NAME, "OU": NameOID.ORGANIZATIONAL_UNIT_NAME,
+            "C": NameOID.COUNTRY_NAME, "L": NameOID.LOCALITY_NAME, "ST": NameOID.STATE_OR_PROVINCE_NAME}
+    text = (text or "").strip()
+    if not text:
+        raise ValueError("empty subject name")
+    if "=" not in text:
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, text)])
+    attrs = []
+    for part in re.split(r"\s*[,;]\s*", text):
+        label, sep, value = part.partition("=")
+        oid = oids.get(label.strip().upper())
+        if not sep or oid is None or not value.strip():
+            raise ValueError(f"cannot read subject name '{text}' (use e.g. CN=app.contoso.com, O=Contoso)")
+        attrs.append(x509.NameAttribute(oid, value.strip()))
+    # RFC 4514 strings list the most specific attribute first; x509 names are built root first.
+    return x509.Name(list(reversed(attrs)))
+
+
+def pem_of(obj) -> str:
+    """PEM text of a certificate or (unencrypted PKCS#8) private key."""
+    if isinstance(obj, x509.Certificate):
+        return obj.public_bytes(serialization.Encoding.PEM).decode("ascii")
+    return _key_pem(obj).decode("ascii")

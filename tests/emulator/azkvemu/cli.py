@@ -175,6 +175,42 @@ def run_admin(args) -> int:
         out = client.call("POST", "/workspaces", body)
     elif c == "imds-identity":
         out = client.call("PUT", "/imds", {"identity": args.identity})
+    elif c == "add-certificate":
+        if bool(args.pem) == bool(args.generate):
+            raise AdminError("add-certificate takes --pem CERT.pem or --generate")
+        if args.pem:
+            with open(args.pem) as fh:
+                out = client.call("POST", f"/identities/{_q(args.identity)}/certificates", {"pem": fh.read()})
+        else:
+            out = client.call("POST", f"/identities/{_q(args.identity)}/certificates",
+                              {"generate": True, "subject": args.subject})
+    elif c == "issue-certificate":
+        out = client.call("POST", "/certificates", {"subject": args.subject, "days": args.days})
+    elif c == "trust-subject":
+        body = {"subject": args.subject}
+        if args.ca:
+            with open(args.ca) as fh:
+                body["ca_pem"] = fh.read()
+        out = client.call("POST", f"/identities/{_q(args.identity)}/trusted-subjects", body)
+    elif c == "add-federated-credential":
+        out = client.call("POST", f"/identities/{_q(args.identity)}/federated-credentials", {
+            "subject": args.subject, "issuer": args.issuer, "audience": args.audience, "name": args.name})
+    elif c == "issue-federated-token":
+        out = client.call("POST", "/federated-tokens", {
+            "subject": args.subject, "audience": args.audience, "lifetime": args.lifetime,
+            "issuer": args.issuer, "not_before_offset": args.not_before_offset})
+    elif c == "app-service":
+        out = (client.call("PUT", "/app-service", {"identity": args.identity}) if args.identity
+               else client.call("GET", "/app-service"))
+    elif c == "arc":
+        out = client.call("PUT", "/arc", {"identity": args.identity}) if args.identity else client.call("GET", "/arc")
+    elif c == "token-lifetime":
+        if args.seconds is not None and args.reset:
+            raise AdminError("token-lifetime takes --seconds N or --reset, not both")
+        if args.seconds is not None or args.reset:
+            out = client.call("PUT", "/token-lifetime", {"seconds": args.seconds})
+        else:
+            out = client.call("GET", "/token-lifetime")
     elif c == "list-workspaces":
         out = client.call("GET", "/workspaces")
     elif c == "fault":
@@ -213,6 +249,9 @@ def build_parser():
                    help="id of the default tenant when the state is first created")
     s.add_argument("--arm-rbac", action="store_true",
                    help="check ARM callers' control-plane role assignments (admin arm-rbac on|off switches it)")
+    s.add_argument("--arc-token-dir", metavar="DIR",
+                   help="where the Azure Arc endpoint writes its challenge .key files "
+                        "(default STATE_DIR/azcmagent-tokens)")
 
     a = sub.add_parser("admin", help="set up tenants, identities, vaults, grants and keys")
     a.add_argument("--state-dir", required=True)
@@ -320,6 +359,43 @@ def build_parser():
     p = cmds.add_parser("imds-identity", help="the managed identity IMDS answers for without client_id")
     p.add_argument("--identity", required=True)
 
+    p = cmds.add_parser("add-certificate", help="register a certificate on an app (certificate credential)")
+    p.add_argument("--identity", required=True)
+    p.add_argument("--pem", metavar="CERT.pem", help="the certificate (a private key in the file is not sent)")
+    p.add_argument("--generate", action="store_true",
+                   help="a new self-signed RSA certificate; prints its PEM and private key once")
+    p.add_argument("--subject", help="with --generate (default CN=IDENTITY)")
+    p = cmds.add_parser("issue-certificate",
+                        help="a client certificate from the emulator's test CA (DIR/ca.pem), registered nowhere")
+    p.add_argument("--subject", required=True, help='e.g. "CN=app.contoso.com"')
+    p.add_argument("--days", type=int, default=365)
+    p = cmds.add_parser("trust-subject", help="subject name + issuer: trust certificates with this subject")
+    p.add_argument("--identity", required=True)
+    p.add_argument("--subject", required=True, help='e.g. "CN=app.contoso.com"')
+    p.add_argument("--ca", metavar="FILE", help="the CA (PEM) they must chain to (default: DIR/ca.pem)")
+    p = cmds.add_parser("add-federated-credential", help="trust tokens of an OIDC issuer for a subject")
+    p.add_argument("--identity", required=True)
+    p.add_argument("--subject", required=True, help="e.g. system:serviceaccount:NAMESPACE:NAME")
+    p.add_argument("--issuer", help="https URL (default: the emulator's OIDC issuer https://oidc.azkv-emulator.test/)")
+    p.add_argument("--audience", help="default api://AzureADTokenExchange")
+    p.add_argument("--name", help="credential name (default from the subject)")
+    p = cmds.add_parser("issue-federated-token", help="a token from a test OIDC issuer (the workload's token file)")
+    p.add_argument("--subject", required=True)
+    p.add_argument("--audience", help="default api://AzureADTokenExchange")
+    p.add_argument("--lifetime", type=int, help="seconds (default 3600; <= 0: already expired)")
+    p.add_argument("--issuer", help="another issuer URL (created on first use, with its own key)")
+    p.add_argument("--not-before-offset", type=int, help="nbf = now + N seconds")
+    p = cmds.add_parser("app-service", help="the App Service / Functions / Container Apps identity endpoint: "
+                                            "new IDENTITY_HEADER secret and default identity (no option: show)")
+    p.add_argument("--identity", help="a managed identity (client id, object id or name)")
+    p = cmds.add_parser("arc", help="the Azure Arc identity endpoint: the machine's identity (no option: show)")
+    p.add_argument("--identity", help="a managed identity (client id, object id or name)")
+    p = cmds.add_parser("token-lifetime",
+                        help="lifetime of tokens issued from now on by Entra, IMDS, App Service, Arc (no option: show)")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--seconds", type=int)
+    g.add_argument("--reset", action="store_true", help="back to the defaults")
+
     p = cmds.add_parser("arm-rbac", help="control-plane RBAC of ARM callers: on, off (no argument: show)")
     p.add_argument("state", nargs="?", choices=["on", "off"])
 
@@ -338,7 +414,7 @@ def main(argv=None) -> int:
             return serve(args.state_dir, host=args.host, port=args.port,
                          localhost_vault=args.localhost_vault, authority_host=args.authority_host,
                          token_lifetime=args.token_lifetime, default_tenant=args.default_tenant,
-                         arm_rbac=args.arm_rbac)
+                         arm_rbac=args.arm_rbac, arc_token_dir=args.arc_token_dir)
         except (OSError, ValueError) as exc:
             print(f"azkv-emulator: cannot serve: {exc}", file=sys.stderr)
             return 1

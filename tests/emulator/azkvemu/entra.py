@@ -1,6 +1,13 @@
 """Emulated Microsoft Entra ID: the client-credentials token endpoint and the
 discovery documents MSAL-based SDKs fetch before asking for a token.
 
+Clients authenticate with a secret (client_secret or HTTP Basic), or with a client
+assertion (client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer,
+client_assertion=JWT): a certificate credential or a federated token, checked by
+assertions.py. Entra sends no `refresh_in` to client-credentials requests with its
+standard lifetimes (ESTS sends it for authorization-code and refresh-token grants:
+microsoft-authentication-library-common-for-objc PR 973), so the emulator sends none.
+
 Errors mirror Entra's JSON ({"error","error_description":"AADSTSnnnn: ...",
 "error_codes",...}) because SDKs surface error_description to users and some
 branch on the AADSTS code.
@@ -11,8 +18,9 @@ import datetime
 import re
 from urllib.parse import parse_qs, unquote
 
+from .assertions import JWT_BEARER, Refusal
 from .httpmsg import Response, json_response
-from .util import new_uuid
+from .util import new_uuid, same_secret
 
 # Resources a token can be issued for (the scope without "/.default" becomes `aud`).
 KNOWN_RESOURCES = {
@@ -43,10 +51,10 @@ def is_entra_path(path: str) -> bool:
 
 
 class EntraService:
-    def __init__(self, state, token_service, token_lifetime: int = 3600):
+    def __init__(self, state, token_service, assertions):
         self.state = state
         self.tokens = token_service
-        self.token_lifetime = token_lifetime
+        self.assertions = assertions   # AssertionVerifier: certificate and federated credentials
 
     # ---- routing ---------------------------------------------------------------
 
@@ -115,7 +123,6 @@ class EntraService:
             return None, self._error(req, 400, "invalid_request", 900144,
                                      "The request body must contain the following parameter: 'grant_type'.")
         if grant != "client_credentials":
-            # TODO(later issue): client_assertion (certificates, workload identity).
             return None, self._error(req, 400, "unsupported_grant_type", 70003,
                                      f"The app requested an unsupported grant type '{grant}'.")
         client_id, secret = form.get("client_id"), form.get("client_secret")
@@ -135,18 +142,38 @@ class EntraService:
             return None, self._error(
                 req, 400, "unauthorized_client", 700016,
                 f"Application with identifier '{client_id}' was not found in the directory "
-                f"'{tenant['name']}'. This can happen if the application has not been installed by "
-                "the administrator of the tenant or consented to by any user in the tenant. You may "
+                f"'{tenant['name']}'. This can happen if the application has not been installed by the "
+                "administrator of the tenant or consented to by any user in the tenant. You may "
                 "have sent your authentication request to the wrong tenant.")
+        assertion_type, assertion = form.get("client_assertion_type"), form.get("client_assertion")
+        if assertion_type is not None or assertion is not None:
+            return self._authenticate_assertion(req, tenant_ref, tenant, ident, assertion_type, assertion)
         if not secret:
             return None, self._error(
                 req, 401, "invalid_client", 7000218,
                 "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
-        if secret != ident["client_secret"]:
+        if not same_secret(secret, ident["client_secret"]):
             return None, self._error(
                 req, 401, "invalid_client", 7000215,
                 "Invalid client secret provided. Ensure the secret being sent in the request is the "
                 f"client secret value, not the client secret ID, for a secret added to app '{client_id}'.")
+        return ident, None
+
+    def _authenticate_assertion(self, req, tenant_ref, tenant, ident, assertion_type, assertion):
+        """Certificate credentials and federated tokens (assertions.py)."""
+        if not assertion_type:
+            return None, self._error(req, 400, "invalid_request", 900144,
+                                     "The request body must contain the following parameter: 'client_assertion_type'.")
+        if assertion_type != JWT_BEARER:
+            # azure-activedirectory-library-for-ruby PR 53: invalid_request, this text.
+            return None, self._error(req, 400, "invalid_request", 90011, "Unexpected client assertion type.")
+        if not assertion:
+            return None, self._error(req, 400, "invalid_request", 900144,
+                                     "The request body must contain the following parameter: 'client_assertion'.")
+        try:
+            self.assertions.verify(req, ident, tenant, tenant_ref, assertion)
+        except Refusal as refusal:
+            return None, self._error(req, refusal.status, refusal.error, refusal.code, refusal.text)
         return ident, None
 
     def _resource_unknown(self, req, resource, tenant_name) -> Response:
@@ -175,7 +202,7 @@ class EntraService:
         resource = scopes[0][: -len("/.default")]
         if resource not in KNOWN_RESOURCES:
             return self._resource_unknown(req, resource, self.state.find_tenant(tenant_ref)["name"])
-        lifetime = self.token_lifetime
+        lifetime = self.tokens.lifetime("entra")
         issued = self.tokens.issue(ident, resource, lifetime)
         expires_in = max(lifetime - 1, 1)   # Entra answers 3599 for a one-hour token
         body = {"token_type": "Bearer", "expires_in": expires_in, "ext_expires_in": expires_in,
@@ -194,7 +221,7 @@ class EntraService:
                                "The request body must contain the following parameter: 'resource'.")
         if resource not in KNOWN_RESOURCES and resource.rstrip("/") not in KNOWN_RESOURCES:
             return self._resource_unknown(req, resource, self.state.find_tenant(tenant_ref)["name"])
-        lifetime = self.token_lifetime
+        lifetime = self.tokens.lifetime("entra")
         issued = self.tokens.issue(ident, resource, lifetime)
         claims = issued["claims"]
         expires_in = str(max(lifetime - 1, 1))

@@ -7,7 +7,7 @@ admin API (/_emulator/faults). This is deliberately minimal for now — a later
 issue owns realistic throttling (per-vault transaction budgets, Retry-After
 semantics, exact error bodies); extend `_render` and `FaultRule` there.
 
-A rule: {"service": "keyvault"|"entra"|"arm"|"imds"|"foundry"|"*", "method": "POST"|null,
+A rule: {"service": one of SERVICES or "*", "method": "POST"|null,
          "path_regex": "...", "status": 429, "retry_after": 1, "count": 2,
          "drop": false}
 `count` is how many matching requests fail (null: until the rule is removed).
@@ -18,6 +18,11 @@ import threading
 
 from .httpmsg import DropConnection, Response, ServiceError, json_response
 from .util import new_uuid
+
+# The emulated services a rule can name (the router's names for them): Key Vault, Entra ID,
+# Resource Manager, IMDS, the Foundry data plane, the App Service / Functions / Container Apps
+# identity endpoint, the Azure Arc agent, the test OIDC issuer.
+SERVICES = ("keyvault", "entra", "arm", "imds", "foundry", "appservice", "arc", "oidc")
 
 _DEFAULT_MESSAGES = {
     429: ("Throttled", "Request was not processed because too many requests were received. "
@@ -36,8 +41,8 @@ class FaultInjector:
 
     def add(self, spec: dict) -> dict:
         service = spec.get("service", "*")
-        if service not in ("*", "keyvault", "entra", "arm", "imds"):
-            raise ServiceError(400, "BadParameter", "service must be keyvault, entra, arm, imds or *")
+        if service != "*" and service not in SERVICES:
+            raise ServiceError(400, "BadParameter", f"service must be one of {', '.join(SERVICES)} or *")
         status = spec.get("status", 503)
         if not spec.get("drop") and (not isinstance(status, int) or not 400 <= status <= 599):
             raise ServiceError(400, "BadParameter", "status must be an HTTP error status (400-599)")

@@ -3,12 +3,23 @@
   GET /metadata/identity/oauth2/token?api-version=2018-02-01&resource=R
       [&client_id=|&object_id=|&msi_res_id=|&mi_res_id=]       header Metadata: true
 
-served on Host 169.254.169.254 (connect-to) and on the emulator's loopback
-address by path (what AZURE_POD_IDENTITY_AUTHORITY_HOST / IDENTITY_ENDPOINT
-overrides point clients at). Only managed identities (kind "managed": the
-ones the emulator creates for system-assigned identities of accounts and
-workspaces, or `admin add-identity --managed`) get tokens. Without a selector
-the "machine's" identity answers: the one chosen with `admin imds-identity`.
+served on Host 169.254.169.254 (connect-to) and on the emulator's loopback address by path
+(what AZURE_POD_IDENTITY_AUTHORITY_HOST points clients at). Only managed identities (kind
+"managed": the ones the emulator creates for system-assigned identities of accounts and
+workspaces, or `admin add-identity --managed`) get tokens. Without a selector the
+"machine's" identity answers: the one chosen with `admin imds-identity`.
+
+Wire shapes (learn.microsoft.com/entra/identity/managed-identities-azure-resources/
+how-to-use-vm-token): every member of the answer is a string, `expires_in` included;
+errors are {"error", "error_description"}. The missing-Metadata refusal comes before any
+other check, because that is what the SDKs' availability probes rely on: @azure/identity
+(imdsMsi.ts) sends GET .../oauth2/token with no query and no Metadata header and takes any
+answer but a 403 mentioning "unreachable" as "IMDS is there"; azure-identity for Python
+(_credentials/imds.py) sends the token request without Metadata (0.3 s timeout) and takes
+any HTTP answer as "there". A 400 to the real request then means "no such identity"
+(azure-identity: "ManagedIdentityCredential authentication unavailable ...").
+IMDS sends no `refresh_in` (MSAL .NET issue 4062: "Managed Identity Endpoints do not give
+us refresh_in"; MSAL computes half the lifetime for tokens over two hours).
 """
 
 import re
@@ -24,54 +35,72 @@ def is_imds_path(path: str) -> bool:
     return bool(_TOKEN.match(path))
 
 
-def _err(status, error, description):
-    return json_response(status, {"error": error, "error_description": description})
+def imds_error(status, error, description, headers=None):
+    return json_response(status, {"error": error, "error_description": description}, headers)
+
+
+def known_resource(resource: str) -> bool:
+    return resource in KNOWN_RESOURCES or resource.rstrip("/") in KNOWN_RESOURCES
+
+
+def unknown_resource(resource):
+    return imds_error(400, "invalid_resource",
+                      f"AADSTS500011: The resource principal named {resource} was not found in the tenant.")
+
+
+def managed_identities(state) -> list:
+    with state.lock:
+        return [i for i in state.doc["identities"].values() if i.get("kind") == "managed"]
+
+
+def token_answer(tokens, ident, resource):
+    """IMDS's answer (also Azure Arc's, whose agent is an IMDS): strings throughout."""
+    issued = tokens.issue(ident, resource, tokens.lifetime("managed"))
+    claims = issued["claims"]
+    lifetime = str(claims["exp"] - claims["iat"])
+    return json_response(200, {
+        "access_token": issued["token"], "client_id": ident["client_id"],
+        "expires_in": lifetime, "expires_on": str(claims["exp"]),
+        "ext_expires_in": lifetime, "not_before": str(claims["nbf"]),
+        "resource": resource, "token_type": "Bearer"})
 
 
 class ImdsService:
-    def __init__(self, state, tokens, token_lifetime=86400):
+    def __init__(self, state, tokens):
         self.state = state
         self.tokens = tokens
-        self.token_lifetime = token_lifetime
 
     def handle(self, req):
         if not _TOKEN.match(req.path):
-            return _err(404, "not_found", "The requested path is not found.")
+            return imds_error(404, "not_found", "The requested path is not found.")
         if req.method != "GET":
-            return _err(405, "method_not_allowed", "The requested method is not allowed.")
+            return imds_error(405, "method_not_allowed", "The requested method is not allowed.")
         if (req.header("Metadata") or "").lower() != "true":
-            return _err(400, "invalid_request", "Required metadata header not specified")
+            return imds_error(400, "invalid_request", "Required metadata header not specified")
         q = req.query
         if not q.get("api-version"):
-            return _err(400, "invalid_request", "Required query variable 'api-version' is missing")
+            return imds_error(400, "invalid_request", "Required query variable 'api-version' is missing")
         resource = q.get("resource") or ""
         if not resource:
-            return _err(400, "invalid_request", "Required query variable 'resource' is missing")
-        if resource not in KNOWN_RESOURCES and resource.rstrip("/") not in KNOWN_RESOURCES:
-            return _err(400, "invalid_resource",
-                        f"AADSTS500011: The resource principal named {resource} was not found in the tenant.")
+            return imds_error(400, "invalid_request", "Required query variable 'resource' is missing")
+        if not known_resource(resource):
+            return unknown_resource(resource)
         ident = self._select(q)
         if ident is None:
-            return _err(400, "invalid_request", "Identity not found")
-        issued = self.tokens.issue(ident, resource, self.token_lifetime)
-        claims = issued["claims"]
-        return json_response(200, {
-            "access_token": issued["token"], "client_id": ident["client_id"],
-            "expires_in": str(claims["exp"] - claims["iat"]), "expires_on": str(claims["exp"]),
-            "ext_expires_in": str(claims["exp"] - claims["iat"]), "not_before": str(claims["nbf"]),
-            "resource": resource, "token_type": "Bearer"})
+            return imds_error(400, "invalid_request", "Identity not found")
+        return token_answer(self.tokens, ident, resource)
 
     def _select(self, q):
-        with self.state.lock:
-            managed = [i for i in self.state.doc["identities"].values() if i.get("kind") == "managed"]
-            if q.get("client_id"):
-                found = [i for i in managed if i["client_id"] == q["client_id"].lower()]
-            elif q.get("object_id"):
-                found = [i for i in managed if i["object_id"] == q["object_id"].lower()]
-            elif q.get("msi_res_id") or q.get("mi_res_id"):
-                name = (q.get("msi_res_id") or q.get("mi_res_id")).rstrip("/").split("/")[-1].lower()
-                found = [i for i in managed if i["name"].lower() == name]
-            else:
+        managed = managed_identities(self.state)
+        if q.get("client_id"):
+            found = [i for i in managed if i["client_id"] == q["client_id"].lower()]
+        elif q.get("object_id"):
+            found = [i for i in managed if i["object_id"] == q["object_id"].lower()]
+        elif q.get("msi_res_id") or q.get("mi_res_id"):
+            name = (q.get("msi_res_id") or q.get("mi_res_id")).rstrip("/").split("/")[-1].lower()
+            found = [i for i in managed if i["name"].lower() == name]
+        else:
+            with self.state.lock:
                 default = self.state.doc.get("imds_identity")
-                found = [i for i in managed if i["client_id"] == default]
-            return found[0] if found else None
+            found = [i for i in managed if i["client_id"] == default]
+        return found[0] if found else None

@@ -9,9 +9,13 @@ requests addressed to the emulator itself (https://127.0.0.1:PORT/...).
   NAME.cognitiveservices.azure.com      -> Foundry data plane of the account whose custom
                                            subdomain (else name) is NAME (foundry.py)
   169.254.169.254                       -> IMDS managed-identity token endpoint (imds.py)
-  localhost / 127.0.0.1 / ::1           -> /_emulator/... admin API, Entra paths, ARM paths,
-                                           /metadata/identity/oauth2/token (IMDS)
+  oidc.azkv-emulator.test               -> the built-in OIDC issuer of federated tokens (oidc.py)
+  localhost / 127.0.0.1 / ::1           -> /_emulator/... admin API, Entra paths, ARM paths
                                            (/subscriptions/..., /providers/...),
+                                           /metadata/identity/oauth2/token (IMDS),
+                                           /msi/token (App Service, appservice.py),
+                                           /_arc/... (Azure Arc agent, arc.py),
+                                           /_oidc/... (OIDC issuer, oidc.py),
                                            Key Vault paths for --localhost-vault NAME
 An unknown vault name behaves like a host that does not resolve: the TLS
 handshake is refused for its SNI (see server.py) and, should a request still
@@ -19,12 +23,15 @@ arrive with such a Host, the connection is closed without an answer.
 """
 
 from .admin import PREFIX as ADMIN_PREFIX
+from .appservice import is_appservice_path
+from .arc import is_arc_path
 from .arm import is_arm_path
 from .foundry import account_for_host
 from .entra import is_entra_path
 from .imds import IMDS_HOSTS, is_imds_path
 from .httpmsg import DropConnection, ServiceError
 from .keyvault import resource_for_host, resource_for_vault
+from .oidc import OIDC_HOSTS, is_oidc_path
 
 ENTRA_HOSTS = {"login.microsoftonline.com"}
 ARM_HOSTS = {"management.azure.com"}
@@ -32,7 +39,8 @@ LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1", ""}
 
 
 class Router:
-    def __init__(self, state, keyvault, entra, admin, faults, localhost_vault=None, arm=None, imds=None, foundry=None):
+    def __init__(self, state, keyvault, entra, admin, faults, localhost_vault=None, arm=None, imds=None,
+                 foundry=None, appservice=None, arc=None, oidc=None):
         self.state = state
         self.keyvault = keyvault
         self.entra = entra
@@ -42,6 +50,9 @@ class Router:
         self.arm = arm
         self.imds = imds
         self.foundry = foundry
+        self.appservice = appservice
+        self.arc = arc
+        self.oidc = oidc
 
     def known_sni(self, server_name: str) -> bool:
         """False for a vault host name whose vault does not exist (handshake is refused)."""
@@ -67,6 +78,8 @@ class Router:
             return self._service("arm", req, lambda: self.arm.handle(req))
         if host in IMDS_HOSTS:
             return self._service("imds", req, lambda: self.imds.handle(req))
+        if host in OIDC_HOSTS:
+            return self._service("oidc", req, lambda: self.oidc.handle(req))
         if host in LOOPBACK_HOSTS:
             return self._loopback(req)
         return ServiceError(404, "NotFound", f"The emulator does not serve host '{host}'.").response()
@@ -74,10 +87,16 @@ class Router:
     def _loopback(self, req):
         if req.path == ADMIN_PREFIX or req.path.startswith(ADMIN_PREFIX + "/"):
             return self.admin.handle(req)
+        if is_oidc_path(req.path):   # before Entra: /_oidc/.well-known/... also fits /{tenant}/.well-known/...
+            return self._service("oidc", req, lambda: self.oidc.handle(req))
         if is_entra_path(req.path):
             return self._service("entra", req, lambda: self.entra.handle(req))
         if is_imds_path(req.path):
             return self._service("imds", req, lambda: self.imds.handle(req))
+        if is_appservice_path(req.path):
+            return self._service("appservice", req, lambda: self.appservice.handle(req))
+        if is_arc_path(req.path):
+            return self._service("arc", req, lambda: self.arc.handle(req))
         if is_arm_path(req.path):
             return self._service("arm", req, lambda: self.arm.handle(req))
         if self.localhost_vault:

@@ -8,7 +8,13 @@ Shape (version 1):
   tenants:    {tenant_id: {id, name, domain}}
   default_tenant: tenant_id
   signing_key: {kid, pem}                      Entra token signing key (RS256)
-  identities: {client_id: {name, client_id, object_id, tenant_id, client_secret, kind}}
+  identities: {client_id: {name, client_id, object_id, tenant_id, client_secret, kind,
+               certificates: [{der, subject, not_before, not_after, thumbprint, thumbprint_sha256,
+                               x5t, x5t#S256}],                      registered keyCredentials
+               trusted_subjects: [{subject, ca_pem | null}],       subject name + issuer (null:
+                                                                    the emulator's test CA)
+               federated_credentials: [{name, issuer, subject, audiences}]}}
+                                                                    (the three lists are optional)
   vaults:     {lower(name): {name, kind: vault|managedhsm, tenant_id, location,
                subscription_id, resource_group, sku, soft_delete, retention_days,
                purge_protection, enable_rbac_authorization,
@@ -28,6 +34,9 @@ Shape (version 1):
               vault); inherited below
   operations: {id: {status, start, account}}   ARM long-running operations
   imds_identity: client_id IMDS answers for without a selector
+  app_service: {identity: client_id, secret}   App Service endpoint (appservice.py)
+  arc_identity: client_id the Azure Arc endpoint answers for (arc.py)
+  oidc_issuers: {issuer url: {kid, pem}}       test OIDC issuers of federated tokens (oidc.py)
   identities of kind "managed" are managed identities (IMDS); "app" are app registrations
 
 Everything that touches the document holds `State.lock` (re-entrant), so the
@@ -204,6 +213,60 @@ class State:
                 if ref in (ident["object_id"], ident["name"].lower()):
                     return ident
         return None
+
+    def require_identity(self, ref: str) -> dict:
+        ident = self.find_identity(ref)
+        if ident is None:
+            raise StateError(f"unknown identity '{ref}'", 404)
+        return ident
+
+    def add_certificate(self, identity_ref: str, record: dict) -> dict:
+        """Register a certificate (certs.certificate_record) on an app, like keyCredentials."""
+        with self.lock:
+            ident = self.require_identity(identity_ref)
+            registered = ident.setdefault("certificates", [])
+            if any(c["thumbprint"] == record["thumbprint"] for c in registered):
+                raise StateError(f"certificate {record['thumbprint']} is already registered on "
+                                 f"'{ident['name']}'", 409)
+            registered.append(record)
+            self.save()
+            return ident
+
+    def add_trusted_subject(self, identity_ref: str, subject: str, ca_pem: str = None) -> dict:
+        with self.lock:
+            ident = self.require_identity(identity_ref)
+            rule = {"subject": subject, "ca_pem": ca_pem}
+            rules = ident.setdefault("trusted_subjects", [])
+            if rule not in rules:
+                rules.append(rule)
+                self.save()
+            return ident
+
+    def add_federated_credential(self, identity_ref: str, name: str, issuer: str, subject: str,
+                                 audiences: list) -> dict:
+        """Graph's federatedIdentityCredential rules: at most 20 per app, unique names, a unique
+        issuer + subject pair, exactly one audience (learn.microsoft.com/graph/api/resources/
+        federatedidentitycredential; .../workload-identity-federation-considerations)."""
+        if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_-]{2,119}$", name or ""):
+            raise StateError(f"invalid federated credential name '{name}' (3-120 letters, digits, '-', '_')")
+        if not subject or not issuer:
+            raise StateError("issuer and subject are required")
+        if len(audiences) != 1 or not audiences[0]:
+            raise StateError("a federated identity credential takes exactly one audience")
+        with self.lock:
+            ident = self.require_identity(identity_ref)
+            records = ident.setdefault("federated_credentials", [])
+            if len(records) >= 20:
+                raise StateError(f"'{ident['name']}' already has the maximum of 20 federated identity credentials")
+            for rec in records:
+                if rec["name"].lower() == name.lower():
+                    raise StateError(f"a federated identity credential named '{name}' already exists", 409)
+                if rec["issuer"] == issuer and rec["subject"] == subject:
+                    raise StateError("a federated identity credential with this issuer and subject already exists", 409)
+            rec = {"name": name, "issuer": issuer, "subject": subject, "audiences": list(audiences)}
+            records.append(rec)
+            self.save()
+            return dict(rec)
 
     def scope_role_assignments(self) -> list:
         """Role assignments at subscription, resource-group, account or workspace scope (inherited below)."""

@@ -29,9 +29,31 @@ def issuer_for(tenant_id: str) -> str:
     return f"https://sts.windows.net/{tenant_id}/"
 
 
+# Default lifetimes. Entra's client-credentials tokens: one hour (`serve --token-lifetime`).
+# Managed-identity tokens (IMDS, App Service, Arc) live 24 hours ("MSI has token lifetime of
+# 24 hours": azure-sdk-for-js issue 23328, azure-sdk-for-java issue 31169).
+ENTRA_LIFETIME = 3600
+MANAGED_LIFETIME = 86400
+
+
 class TokenService:
-    def __init__(self, state):
+    def __init__(self, state, entra_lifetime: int = ENTRA_LIFETIME, managed_lifetime: int = MANAGED_LIFETIME):
         self.state = state
+        self._defaults = {"entra": int(entra_lifetime), "managed": int(managed_lifetime)}
+        # Set at run time (admin token-lifetime) so a client test can watch a token expire:
+        # applies to every token issued from then on, by every issuer; None = the defaults.
+        self.lifetime_override = None
+
+    def lifetime(self, kind: str) -> int:
+        """Seconds a token issued now lives: kind "entra" (token endpoint, admin issue-token)
+        or "managed" (IMDS, App Service, Arc)."""
+        if self.lifetime_override is not None:
+            return self.lifetime_override
+        return self._defaults[kind]
+
+    def lifetimes(self) -> dict:
+        return {"override": self.lifetime_override,
+                "entra": self.lifetime("entra"), "managed": self.lifetime("managed")}
 
     def _signing(self):
         rec = self.state.doc["signing_key"]

@@ -2,6 +2,7 @@
 
 import base64
 import binascii
+import hmac
 import json
 import os
 import re
@@ -79,3 +80,10 @@ def atomic_write(path: str, data: bytes, mode: int = 0o600) -> None:
         except OSError:
             pass
         raise
+
+
+def same_secret(given, expected) -> bool:
+    """Compare a presented secret with the expected one in constant time (None never matches)."""
+    if not given or not expected:
+        return False
+    return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))

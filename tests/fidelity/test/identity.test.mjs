@@ -1,11 +1,18 @@
 // @azure/identity credentials against the emulator's Entra ID: tokens are
 // issued with the claims Key Vault checks, cached like real ones, and Entra's
-// refusals reach the caller with their AADSTS codes.
+// refusals reach the caller with their AADSTS codes. Secrets, certificates
+// (registered, or subject name + issuer with the chain sent), federated tokens
+// (workload identity) and IMDS here; the App Service endpoint has a file of its
+// own (managed-identity-appservice.test.mjs), because MSAL Node keeps the first
+// managed-identity source it finds for the rest of the process.
 import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { before, describe, it } from "node:test";
 
 import {
-  ClientSecretCredential, DefaultAzureCredential, EnvironmentCredential, ManagedIdentityCredential,
+  ClientCertificateCredential, ClientSecretCredential, DefaultAzureCredential, EnvironmentCredential,
+  ManagedIdentityCredential, WorkloadIdentityCredential,
 } from "@azure/identity";
 
 import {
@@ -153,15 +160,134 @@ describe("Environment-driven credentials", () => {
   });
 });
 
-describe("Credentials the emulator does not serve yet", () => {
-  it("ClientCertificateCredential gets a token with a certificate assertion", {
-    todo: "the emulator's Entra ID does not accept client_assertion (certificate credentials) yet",
+/** Options every credential pointed at the emulated Entra ID gets (see credentialFor). */
+const ENTRA = { authorityHost, disableInstanceDiscovery: true };
+
+/** Asserts the credential refuses with Entra's `error` and AADSTS `code` in its message. */
+async function assertEntraRefusal(credential, error, code, text) {
+  await assert.rejects(credential.getToken(VAULT_SCOPE), (err) => {
+    // identity 4.13 reports Entra's answers (MSAL ServerError) as AuthenticationRequiredError.
+    assert.equal(err.name, "AuthenticationRequiredError", err.message);
+    assert.match(err.message, new RegExp(error));
+    assert.match(err.message, new RegExp(`AADSTS${code}:`));
+    if (text) {
+      assert.ok(err.message.includes(text), `"${text}" not in: ${err.message}`);
+    }
+    return true;
   });
-  it("WorkloadIdentityCredential exchanges a federated token file for an access token", {
-    todo: "the emulator's Entra ID does not accept federated client assertions yet",
+}
+
+/** Creates a key with the credential and reads it back: the token works on the vault. */
+async function proveOnVault(credential, prefix) {
+  const client = keyClientFor(credential);
+  const name = unique(prefix);
+  const created = await client.createEcKey(name);
+  assert.equal((await client.getKey(name)).id, created.id);
+}
+
+/** A file in the suite's work directory. */
+function workFile(prefix, contents) {
+  const path = join(process.env.FIDELITY_WORK_DIR, unique(prefix));
+  writeFileSync(path, contents, { mode: 0o600 });
+  return path;
+}
+
+describe("ClientCertificateCredential", () => {
+  it("signs an assertion with a registered certificate (PEM with the key) and gets a token for the vault", async () => {
+    const app = await newIdentity("cert", ["get", "create"]);
+    // A new self-signed certificate registered on the app; the emulator returns its key once.
+    const cert = await admin("POST", `/identities/${app.client_id}/certificates`, { generate: true });
+    const credential = new ClientCertificateCredential(tenantId, app.client_id,
+      { certificate: cert.certificate + cert.private_key }, ENTRA);
+    const token = await credential.getToken(VAULT_SCOPE);
+    const claims = jwtClaims(token.token);
+    assert.equal(claims.appid, app.client_id);
+    assert.equal(claims.tid, tenantId);
+    assert.equal(claims.aud, "https://vault.azure.net");
+    await proveOnVault(credential, "cert");
   });
-  it("ManagedIdentityCredential gets a token from the App Service endpoint (IDENTITY_ENDPOINT)", {
-    todo: "the emulator has no App Service managed-identity endpoint yet",
+
+  it("reads the PEM from certificatePath", async () => {
+    const app = await newIdentity("certpath");
+    const cert = await admin("POST", `/identities/${app.client_id}/certificates`, { generate: true });
+    const path = workFile("cert.pem", cert.certificate + cert.private_key);
+    const token = await new ClientCertificateCredential(tenantId, app.client_id, path, ENTRA).getToken(VAULT_SCOPE);
+    assert.equal(jwtClaims(token.token).appid, app.client_id);
+  });
+
+  it("with sendCertificateChain, a certificate from a trusted CA for a trusted subject (registered nowhere) works", async () => {
+    const app = await newIdentity("sni", ["get", "create"]);
+    const subject = `CN=${unique("sni")}.contoso.com`;
+    await admin("POST", `/identities/${app.client_id}/trusted-subjects`, { subject });
+    // Issued by the emulator's test CA; chain = leaf + CA, the order sendCertificateChain sends as x5c.
+    const issued = await admin("POST", "/certificates", { subject });
+    const pem = issued.chain + issued.private_key;
+    const credential = new ClientCertificateCredential(tenantId, app.client_id, { certificate: pem },
+      { ...ENTRA, sendCertificateChain: true });
+    const token = await credential.getToken(VAULT_SCOPE);
+    assert.equal(jwtClaims(token.token).appid, app.client_id);
+    await proveOnVault(credential, "sni");
+    // Without the chain in the assertion, the certificate is just an unregistered one.
+    const withoutChain = new ClientCertificateCredential(tenantId, app.client_id, { certificate: pem }, ENTRA);
+    await assertEntraRefusal(withoutChain, "invalid_client", 700027,
+      `[Reason - The key was not found., Thumbprint of key used by client: '${issued.thumbprint_sha256}'`);
+  });
+
+  it("an unregistered certificate fails with invalid_client / AADSTS700027", async () => {
+    const app = await newIdentity("certbad");
+    const stranger = await admin("POST", "/certificates", { subject: "CN=stranger" });
+    await assertEntraRefusal(
+      new ClientCertificateCredential(tenantId, app.client_id, { certificate: stranger.certificate + stranger.private_key }, ENTRA),
+      "invalid_client", 700027,
+      "The certificate with identifier used to sign the client assertion is not registered on application.");
+  });
+});
+
+describe("WorkloadIdentityCredential", () => {
+  const SUBJECT = "system:serviceaccount:fidelity:worker";
+  let app;
+
+  before(async () => {
+    app = await newIdentity("workload", ["get", "create"]);
+    await admin("POST", `/identities/${app.client_id}/federated-credentials`, { subject: SUBJECT });
+  });
+
+  /** A credential reading a token file written from `issue-federated-token` with `options`. */
+  async function workloadCredential(options) {
+    const federated = await admin("POST", "/federated-tokens", options);
+    const tokenFilePath = workFile("federated-token", federated.token);
+    return new WorkloadIdentityCredential({ tenantId, clientId: app.client_id, tokenFilePath, ...ENTRA });
+  }
+
+  it("exchanges the federated token file for a vault token", async () => {
+    const credential = await workloadCredential({ subject: SUBJECT });
+    const claims = jwtClaims((await credential.getToken(VAULT_SCOPE)).token);
+    assert.equal(claims.appid, app.client_id);
+    assert.equal(claims.oid, app.object_id);
+    assert.equal(claims.aud, "https://vault.azure.net");
+    await proveOnVault(credential, "workload");
+  });
+
+  it("a subject no federated credential names fails with AADSTS700213", async () => {
+    await assertEntraRefusal(await workloadCredential({ subject: "system:serviceaccount:fidelity:other" }),
+      "invalid_client", 700213,
+      "No matching federated identity record found for presented assertion subject 'system:serviceaccount:fidelity:other'.");
+  });
+
+  it("a token of an untrusted issuer fails with AADSTS700211", async () => {
+    await assertEntraRefusal(await workloadCredential({ subject: SUBJECT, issuer: "https://untrusted.example/" }),
+      "invalid_client", 700211, "presented assertion issuer 'https://untrusted.example/'");
+  });
+
+  it("a wrong audience fails with AADSTS70021 naming issuer, subject and audience", async () => {
+    await assertEntraRefusal(await workloadCredential({ subject: SUBJECT, audience: "api://wrong" }),
+      "invalid_request", 70021,
+      `Assertion Issuer: 'https://oidc.azkv-emulator.test/'. Assertion Subject: '${SUBJECT}'. Assertion Audience: 'api://wrong'.`);
+  });
+
+  it("an expired federated token fails with AADSTS700024", async () => {
+    await assertEntraRefusal(await workloadCredential({ subject: SUBJECT, lifetime: -600 }),
+      "invalid_client", 700024, "Client assertion is not within its valid time range.");
   });
 });
 
