@@ -386,9 +386,16 @@ azkv_rc azkv_src_certificate_new(azkv_http *http, const char *authority, const c
 		/* The thumbprint as the portal shows it: SHA-1, hex. */
 		unsigned char d[EVP_MAX_MD_SIZE];
 		unsigned int dlen = 0;
-		char subject[256], hex[2 * EVP_MAX_MD_SIZE + 1] = "";
+		char subject[256] = "", hex[2 * EVP_MAX_MD_SIZE + 1] = "";
+		BIO *b = BIO_new(BIO_s_mem());
+		int n;
 
-		X509_NAME_oneline(X509_get_subject_name(leaf), subject, sizeof(subject));
+		/* "CN=ci-job,O=...", as the portal and az show a subject. */
+		if (b &&
+		    X509_NAME_print_ex(b, X509_get_subject_name(leaf), 0, XN_FLAG_RFC2253) >= 0 &&
+		    (n = BIO_read(b, subject, sizeof(subject) - 1)) > 0)
+			subject[n] = '\0';
+		BIO_free(b);
 		if (X509_digest(leaf, EVP_sha1(), d, &dlen))
 			for (unsigned int i = 0; i < dlen; i++)
 				snprintf(hex + 2 * i, 3, "%02X", d[i]);

@@ -83,6 +83,8 @@ emu_requests() { # PATTERN: how many requests the emulator's log shows
 	grep -c -E "$1" "$EMU_STATE/emulator.log"
 }
 
+config "$WORK/default.json" null
+
 # ------------------------------------------------------------------ client secret, environment
 environment_credential() {
 	local id
@@ -102,6 +104,102 @@ environment_missing() {
 		has "$WORK/env-missing.log" "AZURE_TENANT_ID is not set"
 }
 run environment-variables-missing-fails-init environment_missing
+
+# ------------------------------------------------------------------ client certificate
+# The emulator's Entra verifies the assertion's signature against the
+# certificate registered on the app, and its aud, iss, sub, exp and nbf.
+CERT_APP=$(identity cert-app) || exit 1
+emu_admin add-certificate --identity cert-app --generate --subject CN=ci-job >"$WORK/cert-app.json" ||
+	exit 1
+jq -r '.private_key, .certificate' "$WORK/cert-app.json" >"$WORK/ci.pem"
+chmod 600 "$WORK/ci.pem"
+
+# cert_config FILE CERT_FILE [EXTRA_JSON]: a client_certificate credential of cert-app.
+cert_config() {
+	config "$1" "$(jq -n --arg t "$TENANT" --arg c "$(jq -r .client_id <<<"$CERT_APP")" \
+		--arg f "$2" --argjson x "${3:-{\}}" \
+		'{type: "client_certificate", tenant_id: $t, client_id: $c, certificate_file: $f} + $x')"
+}
+
+certificate_pem_rs256() {
+	local want
+	cert_config "$WORK/cert.json" "$WORK/ci.pem"
+	want=$(jq -r .thumbprint "$WORK/cert-app.json" | tr a-f A-F)
+	AZKV_PKCS11_CONFIG="$WORK/cert.json" roundtrip cert &&
+		has "$WORK/cert.log" "credential: client_certificate" &&
+		has "$WORK/cert.log" "client certificate $WORK/ci.pem: CN=ci-job, thumbprint $want, RS256"
+}
+run client-certificate-pem-rs256-x5t certificate_pem_rs256
+
+certificate_pkcs12_ps256() {
+	openssl pkcs12 -export -in "$WORK/ci.pem" -inkey "$WORK/ci.pem" -passout pass:pfx-pass-1 \
+		-out "$WORK/ci.pfx" || return 1
+	printf 'pfx-pass-1\n' >"$WORK/ci.pfx.pass"
+	chmod 600 "$WORK/ci.pfx.pass"
+	cert_config "$WORK/pfx.json" "$WORK/ci.pfx" "$(jq -n --arg p "$WORK/ci.pfx.pass" \
+		'{certificate_password_file: $p}')"
+	AZKV_PKCS11_CONFIG="$WORK/pfx.json" roundtrip pfx || return 1
+	cert_config "$WORK/ps256.json" "$WORK/ci.pfx" "$(jq -n --arg p "$WORK/ci.pfx.pass" \
+		'{certificate_password_file: $p, assertion_alg: "PS256"}')"
+	AZKV_PKCS11_CONFIG="$WORK/ps256.json" roundtrip ps256 && has "$WORK/ps256.log" "PS256"
+}
+run client-certificate-pkcs12-with-password-and-ps256 certificate_pkcs12_ps256
+
+# Subject name + issuer: the app trusts a subject, not a thumbprint; the
+# assertion carries its chain (x5c) up to a CA Entra trusts.
+certificate_subject_name_issuer() {
+	local id
+	id=$(identity sni-app) || return 1
+	emu_admin issue-certificate --subject CN=sni.ci.example >"$WORK/sni.json" &&
+		emu_admin trust-subject --identity sni-app --subject CN=sni.ci.example >/dev/null || return 1
+	jq -r '.private_key, .chain' "$WORK/sni.json" >"$WORK/sni.pem"
+	CERT_APP=$id cert_config "$WORK/sni.json.conf" "$WORK/sni.pem" '{"send_certificate_chain": true}'
+	AZKV_PKCS11_CONFIG="$WORK/sni.json.conf" roundtrip sni &&
+		has "$WORK/sni.log" "sending its chain \\(x5c\\)" || return 1
+	# Without the chain, the certificate is not one registered on the app.
+	CERT_APP=$id cert_config "$WORK/sni-nochain.json" "$WORK/sni.pem"
+	AZKV_PKCS11_CONFIG="$WORK/sni-nochain.json" fails sni-nochain $CKR_DEVICE_ERROR "AADSTS700027"
+}
+run client-certificate-subject-name-and-issuer-with-x5c certificate_subject_name_issuer
+
+certificate_not_registered() {
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$WORK/other.pem" -subj /CN=other \
+		-days 30 -out "$WORK/other.crt" 2>/dev/null && cat "$WORK/other.crt" >>"$WORK/other.pem" ||
+		return 1
+	cert_config "$WORK/other.json" "$WORK/other.pem"
+	AZKV_PKCS11_CONFIG="$WORK/other.json" fails cert-other $CKR_DEVICE_ERROR \
+		"HTTP 401 invalid_client: AADSTS700027: The certificate with identifier used to sign the client assertion is not registered on application"
+}
+run client-certificate-not-registered-on-the-app certificate_not_registered
+
+# Read at C_Initialize: what is wrong with the file fails it, saying what.
+certificate_unusable() {
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$WORK/ec.pem" \
+		-subj /CN=ec -days 30 -out "$WORK/ec.crt" 2>/dev/null && cat "$WORK/ec.crt" >>"$WORK/ec.pem" ||
+		return 1
+	local f why
+	for f in "missing.pem:cannot be read: .*credential.certificate_file" \
+		"ci.crt-only:holds no private key" "ci.pfx:neither PEM nor a PKCS#12 file that this password opens" \
+		"ec.pem:the key is not RSA"; do
+		why=${f#*:}
+		f=${f%%:*}
+		[ "$f" = ci.crt-only ] && jq -r .certificate "$WORK/cert-app.json" >"$WORK/$f"
+		cert_config "$WORK/bad-cert.json" "$WORK/$f"
+		AZKV_PKCS11_CONFIG="$WORK/bad-cert.json" AZKV_PKCS11_LOG_FILE="$WORK/bad-cert-$f.log" \
+			ours "$CHECKS" expect-init $CKR_GENERAL_ERROR &&
+			has "$WORK/bad-cert-$f.log" "client certificate $WORK/$f.*$why" || return 1
+	done
+}
+run client-certificate-unreadable-or-wrong-fails-init certificate_unusable
+
+environment_certificate() {
+	config "$WORK/env-cert.json" '{"type": "environment"}'
+	AZURE_TENANT_ID=$TENANT AZURE_CLIENT_ID=$(jq -r .client_id <<<"$CERT_APP") \
+		AZURE_CLIENT_CERTIFICATE_PATH="$WORK/ci.pfx" AZURE_CLIENT_CERTIFICATE_PASSWORD=pfx-pass-1 \
+		AZKV_PKCS11_CONFIG="$WORK/env-cert.json" roundtrip env-cert &&
+		has "$WORK/env-cert.log" "credential: client_certificate"
+}
+run environment-client-certificate environment_certificate
 
 # ------------------------------------------------------------------ managed identity: IMDS
 # The emulator serves IMDS by path on loopback; imds_endpoint (or
@@ -175,6 +273,42 @@ imds_unknown_identity() {
 run managed-identity-imds-identity-not-assigned imds_unknown_identity
 
 # ------------------------------------------------------------------ workload identity
+# The emulator's test OIDC issuer signs the pod's service-account token;
+# the app's federated credential trusts that issuer and subject.
+WI_APP=$(identity wi-app) || exit 1
+WI_SUBJECT=system:serviceaccount:cmk:encryptor
+emu_admin add-federated-credential --identity wi-app --subject "$WI_SUBJECT" >/dev/null || exit 1
+# project_token FILE: a fresh service-account token, swapped in atomically
+# as the kubelet does.
+project_token() {
+	emu_admin issue-federated-token --subject "$WI_SUBJECT" | jq -r .token >"$1.new" &&
+		mv "$1.new" "$1"
+}
+project_token "$WORK/sa-token" || exit 1
+config "$WORK/wi.json" "$(jq -n --arg t "$TENANT" --arg c "$(jq -r .client_id <<<"$WI_APP")" \
+	--arg f "$WORK/sa-token" '{type: "workload_identity", tenant_id: $t, client_id: $c, token_file: $f}')"
+
+workload_identity() {
+	AZKV_PKCS11_CONFIG="$WORK/wi.json" roundtrip wi &&
+		has "$WORK/wi.log" "credential: workload_identity" || return 1
+	# From the environment the AKS webhook sets, with no credential section.
+	AZURE_TENANT_ID=$TENANT AZURE_CLIENT_ID=$(jq -r .client_id <<<"$WI_APP") \
+		AZURE_FEDERATED_TOKEN_FILE="$WORK/sa-token" AZKV_PKCS11_CONFIG="$WORK/default.json" \
+		roundtrip wi-default &&
+		has "$WORK/wi-default.log" "credential default: workload_identity answered"
+}
+run workload-identity-federated-token workload_identity
+
+workload_identity_wrong_subject() {
+	emu_admin issue-federated-token --subject system:serviceaccount:other:intruder |
+		jq -r .token >"$WORK/intruder-token" || return 1
+	jq --arg f "$WORK/intruder-token" '.credential.token_file = $f' "$WORK/wi.json" \
+		>"$WORK/wi-intruder.json"
+	AZKV_PKCS11_CONFIG="$WORK/wi-intruder.json" fails wi-intruder $CKR_DEVICE_ERROR \
+		"AADSTS700213: No matching federated identity record found for presented assertion subject 'system:serviceaccount:other:intruder'"
+}
+run workload-identity-untrusted-subject-refused workload_identity_wrong_subject
+
 workload_token_file_missing() {
 	config "$WORK/wi-missing.json" "$(jq -n --arg t "$TENANT" --arg f "$WORK/no-such-token" \
 		'{type: "workload_identity", tenant_id: $t, client_id: "11111111-2222-3333-4444-555555555555", token_file: $f}')"
@@ -194,6 +328,88 @@ workload_token_file_is_a_fifo() {
 		AZKV_PKCS11_CONFIG="$WORK/wi-fifo.json" fails wi-fifo $CKR_DEVICE_ERROR "not a regular file"
 }
 run workload-identity-token-file-fifo-refused workload_token_file_is_a_fifo
+
+# ------------------------------------------------------------------ managed identity: App Service, Arc
+APP_MI=$(identity app-mi --managed) || exit 1
+
+app_service() {
+	local as
+	as=$(emu_admin app-service --identity app-mi) || return 1
+	config "$WORK/appsvc.json" '{"type": "managed_identity"}'
+	IDENTITY_ENDPOINT=$(jq -r .endpoint <<<"$as") IDENTITY_HEADER=$(jq -r .header <<<"$as") \
+		AZKV_PKCS11_CONFIG="$WORK/appsvc.json" roundtrip appsvc &&
+		has "$WORK/appsvc.log" "credential: managed_identity \\(App Service\\)" &&
+		has "$EMU_STATE/emulator.log" "GET 127.0.0.1:$EMU_PORT/msi/token 200" || return 1
+	# The default chain finds it from the same variables.
+	IDENTITY_ENDPOINT=$(jq -r .endpoint <<<"$as") IDENTITY_HEADER=$(jq -r .header <<<"$as") \
+		AZKV_PKCS11_CONFIG="$WORK/default.json" roundtrip appsvc-default &&
+		has "$WORK/appsvc-default.log" "credential default: managed_identity \\(App Service\\) answered" ||
+		return 1
+	# A header the platform did not issue is refused.
+	IDENTITY_ENDPOINT=$(jq -r .endpoint <<<"$as") IDENTITY_HEADER=not-the-header \
+		AZKV_PKCS11_CONFIG="$WORK/appsvc.json" fails appsvc-bad $CKR_DEVICE_ERROR \
+		"managed_identity \\(App Service\\): token for https://vault.azure.net: HTTP 401"
+}
+run managed-identity-app-service app_service
+
+azure_arc() {
+	local arc dir
+	arc=$(emu_admin arc --identity app-mi) || return 1
+	dir=$(jq -r .key_dir <<<"$arc")
+	config "$WORK/arc.json" "$(jq -n --arg d "$dir" '{type: "managed_identity", arc_key_dir: $d}')"
+	IDENTITY_ENDPOINT=$(jq -r .identity_endpoint <<<"$arc") IMDS_ENDPOINT=$(jq -r .imds_endpoint <<<"$arc") \
+		AZKV_PKCS11_CONFIG="$WORK/arc.json" roundtrip arc &&
+		has "$WORK/arc.log" "credential: managed_identity \\(Azure Arc\\)" || return 1
+	# The agent's key file is read only from the agent's directory.
+	config "$WORK/arc-elsewhere.json" '{"type": "managed_identity"}'
+	IDENTITY_ENDPOINT=$(jq -r .identity_endpoint <<<"$arc") IMDS_ENDPOINT=$(jq -r .imds_endpoint <<<"$arc") \
+		AZKV_PKCS11_CONFIG="$WORK/arc-elsewhere.json" fails arc-elsewhere $CKR_DEVICE_ERROR \
+		"refused the key file the agent named \\($dir/.*\\.key\\): it must be a .key file in /var/opt/azcmagent/tokens" ||
+		return 1
+	# Arc has only the system-assigned identity.
+	config "$WORK/arc-ua.json" "$(jq -n --arg d "$dir" '{type: "managed_identity", arc_key_dir: $d, client_id: "x"}')"
+	IDENTITY_ENDPOINT=$(jq -r .identity_endpoint <<<"$arc") IMDS_ENDPOINT=$(jq -r .imds_endpoint <<<"$arc") \
+		AZKV_PKCS11_CONFIG="$WORK/arc-ua.json" AZKV_PKCS11_LOG_FILE="$WORK/arc-ua.log" \
+		ours "$CHECKS" expect-init $CKR_GENERAL_ERROR &&
+		has "$WORK/arc-ua.log" "Azure Arc has only the system-assigned identity"
+}
+run managed-identity-azure-arc azure_arc
+
+# ------------------------------------------------------------------ tokens expiring mid-run
+# Tokens of 3 s (Entra answers expires_in 2): refreshed at 1 s, expired
+# at 2 s. p11_threads unwraps once, sleeps past expiry, then 16 threads
+# unwrap at once: one token request serves them all.
+token_expires_under_16_threads() {
+	local id before after
+	id=$(identity threads-app) || return 1
+	config "$WORK/threads.json" "$(jq -n --argjson id "$id" '{type: "client_secret",
+		tenant_id: $id.tenant_id, client_id: $id.client_id, client_secret: $id.client_secret}')"
+	emu_admin token-lifetime --seconds 3 >/dev/null || return 1
+	before=$(emu_requests "POST login.microsoftonline.com/$TENANT/oauth2/v2.0/token 200")
+	AZKV_PKCS11_CONFIG="$WORK/threads.json" AZKV_PKCS11_LOG_FILE="$WORK/threads.log" \
+		ours "$THREADS" cmk 16 4
+	local rc=$?
+	after=$(emu_requests "POST login.microsoftonline.com/$TENANT/oauth2/v2.0/token 200")
+	emu_admin token-lifetime --reset >/dev/null
+	echo "token requests: $((after - before))"
+	[ $rc -eq 0 ] && [ $((after - before)) -eq 2 ]
+}
+run token-expires-and-is-refreshed-once-for-16-threads token_expires_under_16_threads
+
+# The federated token file changes (the kubelet rotates it) while a
+# process runs: its next token request reads the new one.
+workload_token_file_rotates() {
+	emu_admin token-lifetime --seconds 3 >/dev/null || return 1
+	( sleep 1.5 && project_token "$WORK/sa-token" ) &
+	local rotator=$!
+	AZKV_PKCS11_CONFIG="$WORK/wi.json" AZKV_PKCS11_LOG_FILE="$WORK/wi-rotate.log" \
+		ours "$THREADS" cmk 4 4
+	local rc=$?
+	wait "$rotator"
+	emu_admin token-lifetime --reset >/dev/null
+	[ $rc -eq 0 ] && has "$WORK/wi-rotate.log" "workload identity: $WORK/sa-token changed; read again"
+}
+run workload-identity-token-file-read-again-when-it-changes workload_token_file_rotates
 
 # ------------------------------------------------------------------ Azure CLI
 CLI_USER=$(identity cli-user) || exit 1
@@ -242,9 +458,9 @@ azure_cli_hangs_or_babbles() {
 run azure-cli-hang-is-killed-garbage-refused azure_cli_hangs_or_babbles
 
 # ------------------------------------------------------------------ the default chain
-# No credential section: environment, workload identity, managed identity,
-# Azure CLI, the first available answering, as DefaultAzureCredential.
-config "$WORK/default.json" null
+# No credential section ($WORK/default.json): environment, workload
+# identity, managed identity, Azure CLI, the first available answering, as
+# DefaultAzureCredential.
 
 default_picks_environment() {
 	local id

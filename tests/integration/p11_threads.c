@@ -90,8 +90,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	priv = find(s, CKO_PRIVATE_KEY, argv[1]);
-	if (priv == CK_INVALID_HANDLE ||
-	    (rv = p11->C_GenerateKey(s, &gen, gen_tmpl, 2, &dek)) != CKR_OK ||
+	if (priv == CK_INVALID_HANDLE) {
+		printf("not ok - no private key %s\n", argv[1]);
+		return 1;
+	}
+	if ((rv = p11->C_GenerateKey(s, &gen, gen_tmpl, 2, &dek)) != CKR_OK ||
 	    (rv = p11->C_WrapKey(s, &oaep_mech, find(s, CKO_PUBLIC_KEY, argv[1]), dek, wrapped,
 	                         &wrapped_len)) != CKR_OK ||
 	    (rv = unwrap(s)) != CKR_OK) {
