@@ -1,5 +1,6 @@
 """Who may do what on a vault: access policies, or Azure RBAC when the vault has
-enableRbacAuthorization set — the two permission models of Key Vault.
+enableRbacAuthorization set — the two permission models of Key Vault. A
+Managed HSM has neither: its local RBAC decides (mhsm_rbac.py).
 
 Every data-plane operation names one access-policy permission (the names
 `az keyvault set-policy --key-permissions` uses); the RBAC data action for it
@@ -9,6 +10,7 @@ debugging a Foundry CMK setup read exactly these messages.
 
 import fnmatch
 
+from . import mhsm_rbac
 from .httpmsg import ServiceError
 from .state import vault_resource_id
 
@@ -106,7 +108,12 @@ def _rbac_allows(vault, oid, action, resource, inherited=()) -> bool:
 
 def check(vault: dict, claims: dict, permission: str, key_name: str = None, inherited=()) -> None:
     """Raise the service's 403 unless the caller holds `permission` on the vault/key.
-    `inherited`: role assignments made above the vault (subscription, resource group)."""
+    `inherited`: role assignments made above the vault (subscription, resource group).
+    A Managed HSM answers from its local role assignments alone: Azure RBAC above it
+    and access policies do not reach its data plane."""
+    if vault["kind"] == "managedhsm":
+        mhsm_rbac.check(vault, claims, permission, key_name)
+        return
     oid = (claims.get("oid") or "").lower()
     if vault.get("enable_rbac_authorization"):
         action = _PREFIX + DATA_ACTIONS[permission]
