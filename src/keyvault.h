@@ -68,7 +68,9 @@ azkv_rc azkv_kv_get_key(azkv_kv_client *kv, const char *name, const char *versio
                         azkv_err *err);
 
 /* POST /keys/{name}/{version}/wrapkey. alg: "RSA-OAEP", "RSA-OAEP-256",
- * "RSA1_5". out owned by the caller. */
+ * "RSA1_5"; with a Managed HSM oct-HSM key "A128KW", "A192KW", "A256KW",
+ * "CKM_AES_KEY_WRAP", "CKM_AES_KEY_WRAP_PAD" (mhsm.h). out owned by the
+ * caller. */
 azkv_rc azkv_kv_wrap_key(azkv_kv_client *kv, const char *name, const char *version, const char *alg,
                          const unsigned char *key, size_t key_len, azkv_bytes *out, azkv_err *err);
 
