@@ -108,8 +108,8 @@ azkv_rc azkv_kv_op_result_parse(const char *json, char **kid, azkv_bytes *out, a
  * AUTH, 403 FORBIDDEN, 404 NOT_FOUND, 409 CONFLICT, 429 THROTTLED, 5xx
  * SERVER, other 4xx BAD_PARAMETER), with err filled from the body
  * {"error":{"code","message","innererror":{"code"}}}: err->code is the
- * error code, err->http_status the status; what (may be NULL) begins the
- * message. */
+ * error code, err->inner_code the innererror's, err->http_status the
+ * status; what (may be NULL) begins the message. */
 azkv_rc azkv_kv_error_from_response(long status, const char *body, const char *what, azkv_err *err);
 
 /* The URL of a request on this vault: its URL, "/" + each escaped

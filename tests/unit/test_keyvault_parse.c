@@ -377,34 +377,35 @@ static void error_bodies_map_status_and_fill_code_and_message(void **state)
 		long status;
 		const char *body;
 		azkv_rc rc;
-		const char *code, *in_message;
+		const char *code, *in_message, *inner;
 	} cases[] = {
 	        {404,
 	         "{\"error\":{\"code\":\"KeyNotFound\",\"message\":\"Key not found: javaKey\"}}",
-	         AZKV_ERR_NOT_FOUND, "KeyNotFound", "Key not found: javaKey"},
+	         AZKV_ERR_NOT_FOUND, "KeyNotFound", "Key not found: javaKey", ""},
 	        {409,
 	         "{\"error\":{\"code\":\"Conflict\",\"message\":\"Key CreateDeletedKey is "
 	         "currently "
 	         "in a deleted but recoverable state\",\"innererror\":{\"code\":"
 	         "\"ObjectIsDeletedButRecoverable\"}}}",
-	         AZKV_ERR_CONFLICT, "Conflict", "Conflict (ObjectIsDeletedButRecoverable)"},
+	         AZKV_ERR_CONFLICT, "Conflict", "Conflict (ObjectIsDeletedButRecoverable)",
+	         "ObjectIsDeletedButRecoverable"},
 	        {401,
 	         "{\"error\":{\"code\":\"Unauthorized\",\"message\":\"AKV10000: Request is missing "
 	         "a Bearer or PoP token.\"}}",
-	         AZKV_ERR_AUTH, "Unauthorized", "AKV10000"},
+	         AZKV_ERR_AUTH, "Unauthorized", "AKV10000", ""},
 	        {403,
 	         "{\"error\":{\"code\":\"Forbidden\",\"message\":\"The user, group or application "
 	         "does not have keys unwrapKey permission\",\"innererror\":{\"code\":"
 	         "\"AccessDenied\"}}}",
-	         AZKV_ERR_FORBIDDEN, "Forbidden", "unwrapKey permission"},
+	         AZKV_ERR_FORBIDDEN, "Forbidden", "unwrapKey permission", "AccessDenied"},
 	        {400, "{\"error\":{\"code\":\"BadParameter\",\"message\":\"Invalid algorithm\"}}",
-	         AZKV_ERR_BAD_PARAMETER, "BadParameter", "Invalid algorithm"},
+	         AZKV_ERR_BAD_PARAMETER, "BadParameter", "Invalid algorithm", ""},
 	        {429,
 	         "{\"error\":{\"code\":\"Throttled\",\"message\":\"Request was not processed\"}}",
-	         AZKV_ERR_THROTTLED, "Throttled", "HTTP 429"},
-	        {503, "<html>Service Unavailable</html>", AZKV_ERR_SERVER, "", "HTTP 503"},
-	        {500, "", AZKV_ERR_SERVER, "", "no error details"},
-	        {405, NULL, AZKV_ERR_BAD_PARAMETER, "", "HTTP 405"},
+	         AZKV_ERR_THROTTLED, "Throttled", "HTTP 429", ""},
+	        {503, "<html>Service Unavailable</html>", AZKV_ERR_SERVER, "", "HTTP 503", ""},
+	        {500, "", AZKV_ERR_SERVER, "", "no error details", ""},
+	        {405, NULL, AZKV_ERR_BAD_PARAMETER, "", "HTTP 405", ""},
 	};
 
 	(void)state;
@@ -418,6 +419,7 @@ static void error_bodies_map_status_and_fill_code_and_message(void **state)
 		assert_int_equal(err.rc, cases[i].rc);
 		assert_int_equal(err.http_status, cases[i].status);
 		assert_string_equal(err.code, cases[i].code);
+		assert_string_equal(err.inner_code, cases[i].inner);
 		if (!strstr(err.message, cases[i].in_message) ||
 		    !strstr(err.message, "unwrapkey with key k on demo"))
 			fail_msg("message \"%s\" lacks \"%s\"", err.message, cases[i].in_message);
