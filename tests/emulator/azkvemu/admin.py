@@ -205,14 +205,21 @@ class AdminService:
                                    role_name=mhsm_rbac.BUILTIN_ROLES[a["role_definition_id"]][0])
                               for a in mhsm_rbac.assignments(vault)]}
 
-    def _hsm_assign_role(self, req, body, v):
-        """A local role assignment in a Managed HSM, made without the HSM's own authorization."""
-        role_id = mhsm_rbac.find_role(body.get("role", ""))
+    @staticmethod
+    def _role_and_identity(body, model):
+        """The role id an assignment request names, from model's built-in roles
+        (authz or mhsm_rbac), and that it names an identity."""
+        role_id = model.find_role(body.get("role", ""))
         if role_id is None:
-            known = ", ".join(name for name, _ in mhsm_rbac.BUILTIN_ROLES.values())
-            raise StateError(f"unknown role '{body.get('role')}'; Managed HSM built-in roles: {known}")
+            known = ", ".join(name for name, _ in model.BUILTIN_ROLES.values())
+            raise StateError(f"unknown role '{body.get('role')}'; built-in roles: {known}")
         if not body.get("identity"):
             raise StateError("identity is required")
+        return role_id
+
+    def _hsm_assign_role(self, req, body, v):
+        """A local role assignment in a Managed HSM, made without the HSM's own authorization."""
+        role_id = self._role_and_identity(body, mhsm_rbac)
         if body.get("key") and body.get("scope"):
             raise StateError("give key or scope, not both")
         scope = mhsm_rbac.normalize_scope(f"/keys/{body['key']}" if body.get("key") else body.get("scope") or "/")
@@ -246,12 +253,7 @@ class AdminService:
         return self.state.set_access_policy(v, ident, keys)
 
     def _assign_role(self, req, body, v):
-        role_id = authz.find_role(body.get("role", ""))
-        if role_id is None:
-            known = ", ".join(name for name, _ in authz.BUILTIN_ROLES.values())
-            raise StateError(f"unknown role '{body.get('role')}'; built-in roles: {known}")
-        if not body.get("identity"):
-            raise StateError("identity is required")
+        role_id = self._role_and_identity(body, authz)
         self._refuse_hsm(v, "Azure RBAC data-plane roles")
         with self.state.lock:
             vault = self.state.require_vault(v)

@@ -8,9 +8,7 @@ comes from DATA_ACTIONS. Denials carry the service's wording because people
 debugging a Foundry CMK setup read exactly these messages.
 """
 
-import fnmatch
-
-from . import mhsm_rbac
+from . import mhsm_rbac, roles
 from .httpmsg import ServiceError
 from .state import vault_resource_id
 
@@ -71,39 +69,12 @@ BUILTIN_ROLES = {
 
 def find_role(ref: str):
     """A built-in role by id, name, or full role-definition resource id."""
-    if not ref:
-        return None
-    tail = ref.rstrip("/").split("/")[-1].lower()
-    if tail in BUILTIN_ROLES:
-        return tail
-    for role_id, (name, _) in BUILTIN_ROLES.items():
-        if name.lower() == ref.lower():
-            return role_id
-    return None
-
-
-def _caller(claims) -> str:
-    return f"appid={claims.get('appid')};oid={claims.get('oid')};iss={claims.get('iss')}"
+    return roles.find_role(BUILTIN_ROLES, ref)
 
 
 def key_scope(vault, key_name=None) -> str:
     scope = vault_resource_id(vault)
     return scope + (f"/keys/{key_name}" if key_name else "")
-
-
-def _rbac_allows(vault, oid, action, resource, inherited=()) -> bool:
-    resource = resource.lower()
-    for assignment in list(vault.get("role_assignments", [])) + list(inherited):
-        if assignment["principal_id"].lower() != oid:
-            continue
-        scope = assignment["scope"].lower().rstrip("/")
-        # An assignment applies to its scope and everything below it.
-        if resource != scope and not resource.startswith(scope + "/"):
-            continue
-        role = BUILTIN_ROLES.get(assignment["role_definition_id"].lower())
-        if role and any(fnmatch.fnmatchcase(action.lower(), pat.lower()) for pat in role[1]):
-            return True
-    return False
 
 
 def check(vault: dict, claims: dict, permission: str, key_name: str = None, inherited=()) -> None:
@@ -118,14 +89,15 @@ def check(vault: dict, claims: dict, permission: str, key_name: str = None, inhe
     if vault.get("enable_rbac_authorization"):
         action = _PREFIX + DATA_ACTIONS[permission]
         resource = key_scope(vault, key_name)
-        if _rbac_allows(vault, oid, action, resource, inherited):
+        assignments = list(vault.get("role_assignments", [])) + list(inherited)
+        if roles.grants(assignments, BUILTIN_ROLES, oid, action, resource):
             return
         raise ServiceError(
             403, "Forbidden",
             "Caller is not authorized to perform action on resource.\r\n"
             "If role assignments, deny assignments or role definitions were changed recently, "
             "please observe propagation time.\r\n"
-            f"Caller: {_caller(claims)}\r\n"
+            f"Caller: {roles.caller(claims)}\r\n"
             f"Action: '{action}'\r\n"
             f"Resource: '{resource.lower()}'\r\n"
             "Assignment: (not found)\r\n"
@@ -138,7 +110,7 @@ def check(vault: dict, claims: dict, permission: str, key_name: str = None, inhe
         return
     raise ServiceError(
         403, "Forbidden",
-        f"The user, group or application '{_caller(claims)}' does not have keys {permission} "
+        f"The user, group or application '{roles.caller(claims)}' does not have keys {permission} "
         f"permission on key vault '{vault['name']};location={vault['location']}'. For help "
         "resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125287",
         "AccessDenied")

@@ -24,10 +24,10 @@ found (Activity ID: ...)". Custom role definitions are not emulated (built-in
 ones only).
 """
 
-import fnmatch
 import json
 import re
 
+from . import roles
 from .httpmsg import Response, ServiceError, json_response
 from .util import new_uuid
 
@@ -115,15 +115,7 @@ _AUTHZ_PATH = re.compile(r"^(?P<scope>.*?)/providers/Microsoft\.Authorization/"
 
 def find_role(ref: str):
     """A built-in role id by id, name (case-insensitive) or role-definition id."""
-    if not ref:
-        return None
-    tail = ref.rstrip("/").split("/")[-1].lower()
-    if tail in BUILTIN_ROLES:
-        return tail
-    for role_id, (name, _) in BUILTIN_ROLES.items():
-        if name.lower() == ref.lower():
-            return role_id
-    return _ALIASES.get(ref.lower())
+    return roles.find_role(BUILTIN_ROLES, ref, _ALIASES)
 
 
 def normalize_scope(scope: str):
@@ -137,23 +129,8 @@ def assignments(vault: dict) -> list:
     return vault.setdefault("local_role_assignments", [])
 
 
-def _covers(assignment_scope: str, resource: str) -> bool:
-    a, r = assignment_scope.lower().rstrip("/"), resource.lower()
-    return a == "" or r == a or r.startswith(a + "/")
-
-
 def allowed(vault: dict, oid: str, action: str, resource: str) -> bool:
-    for a in assignments(vault):
-        if a["principal_id"].lower() != oid.lower() or not _covers(a["scope"], resource):
-            continue
-        role = BUILTIN_ROLES.get(a["role_definition_id"].lower())
-        if role and any(fnmatch.fnmatchcase(action.lower(), pat.lower()) for pat in role[1]):
-            return True
-    return False
-
-
-def _caller(claims) -> str:
-    return f"appid={claims.get('appid')};oid={claims.get('oid')};iss={claims.get('iss')}"
+    return roles.grants(assignments(vault), BUILTIN_ROLES, oid, action, resource)
 
 
 def forbidden(vault: dict, claims: dict, action: str, resource: str) -> ServiceError:
@@ -165,7 +142,7 @@ def forbidden(vault: dict, claims: dict, action: str, resource: str) -> ServiceE
         "Caller is not authorized to perform action on resource.\r\n"
         "If role assignments or role definitions were changed recently, please observe "
         "propagation time.\r\n"
-        f"Caller: {_caller(claims)}\r\n"
+        f"Caller: {roles.caller(claims)}\r\n"
         f"Action: '{action}'\r\n"
         f"Resource: '{resource}'\r\n"
         "Assignment: (not found)\r\n"
@@ -273,7 +250,7 @@ def _definitions(req, name):
 
 def _assignments(state, req, vault, scope, name):
     if req.method == "GET" and not name:
-        below = [a for a in assignments(vault) if _covers(scope, a["scope"])]
+        below = [a for a in assignments(vault) if roles.covers(scope, a["scope"])]
         return json_response(200, {"value": [assignment_json(a) for a in below]})
     if not name:
         raise ServiceError(405, "MethodNotAllowed",
