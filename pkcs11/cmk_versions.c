@@ -73,8 +73,8 @@ CK_RV azkv_cmk_versions(azkv_object *const *objs, size_t n, CK_SLOT_ID slot, con
 		}
 		if (obj->cls == CKO_PUBLIC_KEY)
 			v[at].public_key = obj->handle;
-		else if (obj->cls == CKO_PRIVATE_KEY)
-			v[at].private_key = obj->handle;
+		else if (obj->cls == CKO_PRIVATE_KEY || obj->cls == CKO_SECRET_KEY)
+			v[at].private_key = obj->handle; /* an AES key's one object */
 	}
 	free(kids);
 	qsort(v, nv, sizeof(*v), newest_first);

@@ -62,6 +62,15 @@ static CK_RV cipher_init(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism, CK_
 	if ((rv = azkv_op_init_key(s, key, encrypt ? CKA_ENCRYPT : CKA_DECRYPT, fn, &obj)) !=
 	    CKR_OK)
 		goto out;
+	if (obj->cls == CKO_SECRET_KEY && obj->vkey != NULL) {
+		/* Its key_ops may allow encrypt (CKA_ENCRYPT), but the HSM's AES
+		 * encryption (AES-GCM, AES-CBC) is not offered here. */
+		azkv_error("%s: key %lu ('%s') is a Managed HSM AES key: the module uses it for "
+		           "C_WrapKey and C_UnwrapKey only",
+		           fn, (unsigned long)key, obj->vkey->key.name);
+		rv = CKR_MECHANISM_INVALID;
+		goto out;
+	}
 	if ((st = calloc(1, sizeof(*st))) == NULL) {
 		rv = CKR_HOST_MEMORY;
 		goto out;

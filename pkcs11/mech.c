@@ -20,8 +20,10 @@
 #define EC_FLAGS  (CKF_EC_F_P | CKF_EC_NAMEDCURVE | CKF_EC_UNCOMPRESS)
 #define RSA_SIG   (CKF_HW | CKF_SIGN | CKF_VERIFY)
 #define EC_SIG    (CKF_HW | CKF_SIGN | CKF_VERIFY | EC_FLAGS)
-/* Session keys, in software. Sizes in bytes. */
+/* Session keys, in software. Sizes in bytes. AES key wrap also with
+ * Managed HSM AES keys, in the HSM (CKF_HW). */
 #define AES_SIZES 16, 32
+#define AES_KW    (CKF_HW | CKF_ENCRYPT | CKF_DECRYPT | CKF_WRAP | CKF_UNWRAP)
 
 static const struct {
 	CK_MECHANISM_TYPE type;
@@ -47,9 +49,9 @@ static const struct {
         {CKM_GENERIC_SECRET_KEY_GEN, {1, 512, CKF_GENERATE}},
         {CKM_AES_GCM, {AES_SIZES, CKF_ENCRYPT | CKF_DECRYPT}},
         {CKM_AES_CBC_PAD, {AES_SIZES, CKF_ENCRYPT | CKF_DECRYPT}},
-        {CKM_AES_KEY_WRAP, {AES_SIZES, CKF_ENCRYPT | CKF_DECRYPT | CKF_WRAP | CKF_UNWRAP}},
-        {CKM_AES_KEY_WRAP_PAD, {AES_SIZES, CKF_ENCRYPT | CKF_DECRYPT | CKF_WRAP | CKF_UNWRAP}},
-        {CKM_AES_KEY_WRAP_KWP, {AES_SIZES, CKF_ENCRYPT | CKF_DECRYPT | CKF_WRAP | CKF_UNWRAP}},
+        {CKM_AES_KEY_WRAP, {AES_SIZES, AES_KW}},
+        {CKM_AES_KEY_WRAP_PAD, {AES_SIZES, AES_KW}},
+        {CKM_AES_KEY_WRAP_KWP, {AES_SIZES, AES_KW}},
 };
 
 #define N_MECHANISMS (sizeof(mechanisms) / sizeof(mechanisms[0]))
@@ -95,6 +97,9 @@ void azkv_mech_allowed(CK_KEY_TYPE kt, const CK_MECHANISM_TYPE **list, size_t *n
 	};
 	static const CK_MECHANISM_TYPE ec[] = {CKM_ECDSA, CKM_ECDSA_SHA256, CKM_ECDSA_SHA384,
 	                                       CKM_ECDSA_SHA512};
+	/* Managed HSM AES keys: key wrap in the HSM. */
+	static const CK_MECHANISM_TYPE aes[] = {CKM_AES_KEY_WRAP, CKM_AES_KEY_WRAP_PAD,
+	                                        CKM_AES_KEY_WRAP_KWP};
 	switch (kt) {
 	case CKK_RSA:
 		*list = rsa;
@@ -103,6 +108,10 @@ void azkv_mech_allowed(CK_KEY_TYPE kt, const CK_MECHANISM_TYPE **list, size_t *n
 	case CKK_EC:
 		*list = ec;
 		*n = sizeof(ec) / sizeof(ec[0]);
+		break;
+	case CKK_AES:
+		*list = aes;
+		*n = sizeof(aes) / sizeof(aes[0]);
 		break;
 	default:
 		*list = NULL;

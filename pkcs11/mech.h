@@ -23,8 +23,9 @@ struct azkv_object;
 CK_RV azkv_mech_list(CK_MECHANISM_TYPE *list, CK_ULONG *count);
 CK_RV azkv_mech_info(CK_MECHANISM_TYPE type, CK_MECHANISM_INFO *info);
 
-/* CKA_ALLOWED_MECHANISMS of a vault key of type kt (CKK_RSA, CKK_EC):
- * every mechanism the module can use it with. *n 0 for other types. */
+/* CKA_ALLOWED_MECHANISMS of a vault key of type kt (CKK_RSA, CKK_EC, and
+ * CKK_AES for a Managed HSM key): every mechanism the module can use it
+ * with. *n 0 for other types. */
 void azkv_mech_allowed(CK_KEY_TYPE kt, const CK_MECHANISM_TYPE **list, size_t *n);
 
 /* The checks every C_*Init makes on its key, with the reason logged; fn

@@ -118,7 +118,17 @@ CK_RV azkv_object_get_attributes(const azkv_object *obj, CK_ATTRIBUTE *tmpl, CK_
 	for (CK_ULONG i = 0; i < n; i++) {
 		CK_ATTRIBUTE *t = &tmpl[i];
 		CK_RV rv;
-		if (obj->cls == CKO_SECRET_KEY && t->type == CKA_VALUE) {
+		if (obj->cls == CKO_SECRET_KEY && obj->vkey != NULL && t->type == CKA_VALUE_LEN) {
+			/* A Managed HSM AES key: its size once learned (op_hsm_aes_kw.c);
+			 * until then the vault has not revealed it. */
+			CK_ULONG len = obj->vkey->aes_bits / 8;
+			if (len != 0) {
+				rv = azkv_attr_copy_out(t, &len, sizeof(len));
+			} else {
+				t->ulValueLen = CK_UNAVAILABLE_INFORMATION;
+				rv = CKR_ATTRIBUTE_SENSITIVE;
+			}
+		} else if (obj->cls == CKO_SECRET_KEY && t->type == CKA_VALUE) {
 			int readable = !azkv_attrs_bool(&obj->attrs, CKA_SENSITIVE, CK_TRUE) &&
 			               azkv_attrs_bool(&obj->attrs, CKA_EXTRACTABLE, CK_FALSE);
 			if (readable) {

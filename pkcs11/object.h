@@ -11,12 +11,18 @@
 #include "keyvault.h"
 
 /* One key version in a vault, shared by its public and private objects
- * and by operations in flight (refcounted under the module lock). */
+ * (a Managed HSM AES key has one secret-key object) and by operations in
+ * flight (refcounted under the module lock). */
 typedef struct azkv_vault_key {
 	int refs;
 	CK_SLOT_ID slot;
 	azkv_key key;  /* name, version, JWK and attributes */
-	EVP_PKEY *pub; /* for local public-key operations */
+	EVP_PKEY *pub; /* for local public-key operations; NULL for an AES key */
+	/* An AES key's size, which its bundle does not state: 0 until learned
+	 * (op_hsm_aes_kw.c); aes_bits_unknowable when the vault refused every
+	 * size. Under the module lock. */
+	unsigned aes_bits;
+	int aes_bits_unknowable;
 } azkv_vault_key;
 
 typedef struct azkv_object {
@@ -33,7 +39,9 @@ typedef struct azkv_object {
 /* Builds the public and private objects of a vault key version; takes
  * ownership of *key (left empty). vault_url fills CKA_AZKV_VAULT_URI.
  * current: this is the key's latest version (labelled with the key name;
- * older versions are labelled "name/version"). */
+ * older versions are labelled "name/version"). A Managed HSM oct-HSM key
+ * is one CKO_SECRET_KEY object (CKK_AES), given in *priv, with *pub NULL.
+ * CKR_KEY_TYPE_INCONSISTENT (logged) for a key type not exposed. */
 CK_RV azkv_vault_objects_new(CK_SLOT_ID slot, const char *vault_url, azkv_key *key, int current,
                              azkv_object **pub, azkv_object **priv);
 

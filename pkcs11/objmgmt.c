@@ -5,6 +5,7 @@
 #include "log.h"
 #include "module.h"
 #include "object.h"
+#include "op_hsm_aes_kw.h"
 #include "session.h"
 
 /* The object, when the session is open and may see it; else *rv says why. */
@@ -24,6 +25,32 @@ static azkv_object *visible_object(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE h
 	return obj;
 }
 
+/* The size of a Managed HSM AES key, which its bundle does not state, is
+ * learned from the HSM the first time CKA_VALUE_LEN is asked for (without
+ * the module lock); a failure leaves it unrevealed. */
+static void learn_aes_size(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object,
+                           const CK_ATTRIBUTE *tmpl, CK_ULONG count)
+{
+	CK_RV rv;
+	azkv_err err;
+	azkv_vault_key *vk = NULL;
+	azkv_lock_acquire(azkv_g.lock);
+	azkv_object *obj = visible_object(session, object, &rv);
+	if (obj != NULL && azkv_hsm_aes_size_wanted(obj, tmpl, count)) {
+		vk = obj->vkey;
+		azkv_vault_key_ref(vk);
+	}
+	azkv_lock_release(azkv_g.lock);
+	if (vk == NULL)
+		return;
+	if (azkv_hsm_aes_learn_size(vk, &err) != AZKV_OK)
+		azkv_warn("CKA_VALUE_LEN of key '%s' version %s stays unknown: %s", vk->key.name,
+		          vk->key.version, err.message);
+	azkv_lock_acquire(azkv_g.lock);
+	azkv_vault_key_unref(vk);
+	azkv_lock_release(azkv_g.lock);
+}
+
 CK_RV C_GetAttributeValue(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object, CK_ATTRIBUTE *tmpl,
                           CK_ULONG count)
 {
@@ -31,6 +58,7 @@ CK_RV C_GetAttributeValue(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object, CK
 	if (tmpl == NULL && count > 0)
 		return CKR_ARGUMENTS_BAD;
 	CK_RV rv;
+	learn_aes_size(session, object, tmpl, count);
 	azkv_lock_acquire(azkv_g.lock);
 	azkv_object *obj = visible_object(session, object, &rv);
 	if (obj != NULL)

@@ -47,6 +47,15 @@ CK_RV azkv_aes_kw_wrapped_len(const azkv_aes_kw_params *p, size_t in_len, size_t
 	return CKR_OK;
 }
 
+CK_RV azkv_aes_kw_unwrap_len_check(const azkv_aes_kw_params *p, size_t in_len)
+{
+	if (in_len > INT_MAX || in_len % 8 || in_len < (p->pad ? 16u : 24u)) {
+		azkv_error("%s: %zu bytes is not a wrapped key's length", kw_name(p->pad), in_len);
+		return CKR_ENCRYPTED_DATA_LEN_RANGE;
+	}
+	return CKR_OK;
+}
+
 static const EVP_CIPHER *cipher_for(int pad, size_t key_len)
 {
 	switch (key_len) {
@@ -72,11 +81,8 @@ CK_RV azkv_aes_kw(const azkv_aes_kw_params *p, int wrap, const unsigned char *ke
 		if ((rv = azkv_aes_kw_wrapped_len(p, in_len, &cap)) != CKR_OK)
 			return rv;
 	} else {
-		if (in_len > INT_MAX || in_len % 8 || in_len < (p->pad ? 16u : 24u)) {
-			azkv_error("%s: %zu bytes is not a wrapped key's length", kw_name(p->pad),
-			           in_len);
-			return CKR_ENCRYPTED_DATA_LEN_RANGE;
-		}
+		if ((rv = azkv_aes_kw_unwrap_len_check(p, in_len)) != CKR_OK)
+			return rv;
 		cap = in_len;
 	}
 	const EVP_CIPHER *cipher = cipher_for(p->pad, kek_len);

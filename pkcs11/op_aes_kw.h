@@ -29,6 +29,10 @@ CK_RV azkv_aes_kw_params_from_mech(const CK_MECHANISM *m, azkv_aes_kw_params *ou
  * cannot take in_len (not a multiple of 8 of at least 16 bytes). */
 CK_RV azkv_aes_kw_wrapped_len(const azkv_aes_kw_params *p, size_t in_len, size_t *out_len);
 
+/* Whether in_len bytes can be a wrapped key (a multiple of 8, at least 24
+ * for KW, 16 for KWP): else CKR_ENCRYPTED_DATA_LEN_RANGE (logged). */
+CK_RV azkv_aes_kw_unwrap_len_check(const azkv_aes_kw_params *p, size_t in_len);
+
 /* Wraps or unwraps in with the AES key kek. out owned by the caller and
  * secret when unwrapping (free with azkv_bytes_free). Unwrapping: a
  * length no wrapped value can have is CKR_ENCRYPTED_DATA_LEN_RANGE, a

@@ -1,6 +1,9 @@
 #include "rv.h"
 
+#include <string.h>
+
 #include "log.h"
+#include "mhsm.h"
 
 CK_RV azkv_rv_map(const azkv_err *err, azkv_rv_ctx ctx)
 {
@@ -53,6 +56,24 @@ CK_RV azkv_rv_from_err(const azkv_err *err, azkv_rv_ctx ctx, const char *what)
 	/* The core's message already names the HTTP status and Azure code. */
 	CK_RV rv = azkv_rv_map(err, ctx);
 	azkv_error("%s: %s -> %s", what, err->message, azkv_rv_name(rv));
+	return rv;
+}
+
+/* A 403 about the key itself (innererror KeyDisabled, KeyExpired,
+ * KeyNotYetValid, KeyOperationForbidden) is not a missing role. */
+static int key_state_refusal(const azkv_err *err)
+{
+	return strncmp(err->inner_code, "Key", 3) == 0;
+}
+
+CK_RV azkv_rv_from_vault_err(const azkv_err *err, azkv_rv_ctx ctx, const char *what,
+                             const char *vault_url, const char *key_name, const char *operation)
+{
+	char hint[512];
+	CK_RV rv = azkv_rv_from_err(err, ctx, what);
+	if (err->rc == AZKV_ERR_FORBIDDEN && !key_state_refusal(err) &&
+	    azkv_mhsm_grant_hint(vault_url, key_name, operation, hint, sizeof(hint)))
+		azkv_error("%s: %s", what, hint);
 	return rv;
 }
 

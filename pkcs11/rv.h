@@ -21,6 +21,13 @@ typedef enum azkv_rv_ctx {
  * what names the call, e.g. "C_UnwrapKey with key 'cmk'". */
 CK_RV azkv_rv_from_err(const azkv_err *err, azkv_rv_ctx ctx, const char *what);
 
+/* As azkv_rv_from_err for a refused request on key key_name of the vault
+ * at vault_url (operation: "wrapkey", "unwrapkey", ...). When a Managed
+ * HSM refused it (403), a second line says which local role the identity
+ * needs and how to grant it. */
+CK_RV azkv_rv_from_vault_err(const azkv_err *err, azkv_rv_ctx ctx, const char *what,
+                             const char *vault_url, const char *key_name, const char *operation);
+
 /* Maps without logging (for tests and for callers that log themselves). */
 CK_RV azkv_rv_map(const azkv_err *err, azkv_rv_ctx ctx);
 

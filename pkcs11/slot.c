@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "mech.h"
+#include "mhsm.h"
 #include "module.h"
 #include "session.h"
 #include "token.h"
@@ -31,11 +32,6 @@ CK_RV C_GetSlotList(CK_BBOOL token_present, CK_SLOT_ID *list, CK_ULONG *count)
 		list[i] = i;
 	*count = n;
 	return CKR_OK;
-}
-
-static int is_managed_hsm(const char *url)
-{
-	return strstr(url, ".managedhsm.") != NULL;
 }
 
 CK_RV C_GetSlotInfo(CK_SLOT_ID slot, CK_SLOT_INFO *info)
@@ -81,7 +77,7 @@ CK_RV C_GetTokenInfo(CK_SLOT_ID slot, CK_TOKEN_INFO *info)
 	azkv_pad_field(info->label, sizeof(info->label), tok->vault->label);
 	azkv_pad_field(info->manufacturerID, sizeof(info->manufacturerID), "azkv-pkcs11");
 	azkv_pad_field(info->model, sizeof(info->model),
-	               is_managed_hsm(tok->vault->url) ? "Managed HSM" : "Key Vault");
+	               azkv_mhsm_is_hsm(tok->vault->url) ? "Managed HSM" : "Key Vault");
 	azkv_pad_field(info->serialNumber, sizeof(info->serialNumber), serial);
 	/* No PIN: the Azure identity in the configuration decides access. */
 	/* "PIN initialised" keeps clients from offering to set one up. */

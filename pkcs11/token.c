@@ -105,7 +105,8 @@ static CK_RV load_version(azkv_token *tok, azkv_token_read *l, const char *name,
 		return CKR_OK; /* a key type we do not expose; logged */
 	if (rv != CKR_OK)
 		return rv;
-	if ((rv = loaded_add(l, pub)) != CKR_OK) {
+	/* A Managed HSM AES key has one object, no public one. */
+	if (pub != NULL && (rv = loaded_add(l, pub)) != CKR_OK) {
 		azkv_object_free(priv);
 		return rv;
 	}

@@ -67,7 +67,9 @@ static CK_RV refs_of(const known *k, version_ref **out, size_t *n_out)
 	size_t n = 0;
 	for (size_t i = 0; i < k->n; i++) {
 		const azkv_key *key = &k->objs[i]->vkey->key;
-		if (k->objs[i]->cls != CKO_PRIVATE_KEY || key->version == NULL)
+		/* One per version: the private key, or an AES key's one object. */
+		if ((k->objs[i]->cls != CKO_PRIVATE_KEY && k->objs[i]->cls != CKO_SECRET_KEY) ||
+		    key->version == NULL)
 			continue;
 		refs[n].name = strdup(key->name);
 		refs[n].version = strdup(key->version);
@@ -143,6 +145,9 @@ static CK_RV commit(azkv_token *tok, azkv_token_read *r, const known *k)
 		 * key version's reference count (operations in flight hold
 		 * their own reference). */
 		azkv_object *fresh = r->objs[fresh_of[i]];
+		/* An AES key's size learned from the vault is the version's. */
+		if (fresh->vkey->aes_bits == 0)
+			fresh->vkey->aes_bits = old->vkey->aes_bits;
 		azkv_attrs attrs = old->attrs;
 		azkv_vault_key *vkey = old->vkey;
 		old->attrs = fresh->attrs;

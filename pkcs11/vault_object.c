@@ -1,7 +1,8 @@
-/* The public and private objects of a vault key version. Attributes come
- * from the key bundle: JWK fields, key_ops and the enabled/nbf/exp
- * attributes. Private keys are sensitive and never extractable: their
- * material never leaves the vault. */
+/* The objects of a vault key version: a public and a private object for
+ * RSA and EC keys, one secret-key object for a Managed HSM AES key.
+ * Attributes come from the key bundle: JWK fields, key_ops and the
+ * enabled/nbf/exp attributes. Private and secret keys are sensitive and
+ * never extractable: their material never leaves the vault. */
 #include <ctype.h>
 #include <openssl/evp.h>
 #include <openssl/obj_mac.h>
@@ -128,7 +129,9 @@ static CK_RV set_unique_id(azkv_attrs *a, const azkv_key *key, CK_OBJECT_CLASS c
 {
 	char id[1024];
 	snprintf(id, sizeof(id), "%s#%s", key->jwk.kid,
-	         cls == CKO_PUBLIC_KEY ? "public" : "private");
+	         cls == CKO_PUBLIC_KEY   ? "public"
+	         : cls == CKO_SECRET_KEY ? "secret"
+	                                 : "private");
 	return azkv_attrs_set_string(a, CKA_UNIQUE_ID, id);
 }
 
@@ -141,12 +144,14 @@ static CK_RV set_label(azkv_attrs *a, const azkv_key *key, int current)
 	return azkv_attrs_set_string(a, CKA_LABEL, label);
 }
 
-static CK_RV set_common(azkv_attrs *a, const azkv_vault_key *vk, const char *vault_url,
-                        CK_OBJECT_CLASS cls, CK_KEY_TYPE kt, int current)
+/* What every object of a vault key version carries: class and type, the
+ * storage attributes, label, ids, dates, mechanisms and the vendor
+ * attributes. */
+static CK_RV set_identity(azkv_attrs *a, const azkv_vault_key *vk, const char *vault_url,
+                          CK_OBJECT_CLASS cls, CK_KEY_TYPE kt, int current)
 {
 	const azkv_key *key = &vk->key;
 	unsigned char id[ID_LEN];
-	unsigned char *spki = NULL;
 	CK_RV rv;
 	make_id(key, id);
 	const CK_MECHANISM_TYPE *mechs; /* every mechanism the module uses it with */
@@ -169,7 +174,6 @@ static CK_RV set_common(azkv_attrs *a, const azkv_vault_key *vk, const char *vau
 	    (rv = azkv_attrs_set_bool(a, CKA_LOCAL, CK_FALSE)) != CKR_OK ||
 	    (rv = azkv_attrs_set_ulong(a, CKA_KEY_GEN_MECHANISM, CK_UNAVAILABLE_INFORMATION)) !=
 	            CKR_OK ||
-	    (rv = azkv_attrs_set(a, CKA_SUBJECT, NULL, 0)) != CKR_OK ||
 	    (rv = azkv_attrs_set(a, CKA_ALLOWED_MECHANISMS, mechs, n_mechs * sizeof(*mechs))) !=
 	            CKR_OK ||
 	    (rv = azkv_attrs_set_string(a, CKA_AZKV_KEY_ID, key->jwk.kid)) != CKR_OK ||
@@ -183,6 +187,20 @@ static CK_RV set_common(azkv_attrs *a, const azkv_vault_key *vk, const char *vau
 	    (rv = azkv_attrs_set_string(a, CKA_AZKV_TAGS,
 	                                key->tags_json ? key->tags_json : "{}")) != CKR_OK ||
 	    (rv = azkv_attrs_set_ulong(a, CKA_AZKV_KEY_OPS, key->jwk.key_ops)) != CKR_OK)
+		return rv;
+	return CKR_OK;
+}
+
+/* The identity and the public key's attributes, on both objects of an RSA
+ * or EC key. */
+static CK_RV set_common(azkv_attrs *a, const azkv_vault_key *vk, const char *vault_url,
+                        CK_OBJECT_CLASS cls, CK_KEY_TYPE kt, int current)
+{
+	const azkv_key *key = &vk->key;
+	unsigned char *spki = NULL;
+	CK_RV rv;
+	if ((rv = set_identity(a, vk, vault_url, cls, kt, current)) != CKR_OK ||
+	    (rv = azkv_attrs_set(a, CKA_SUBJECT, NULL, 0)) != CKR_OK)
 		return rv;
 
 	int len = i2d_PUBKEY(vk->pub, &spki);
@@ -226,6 +244,46 @@ static CK_RV new_object(CK_SLOT_ID slot, azkv_vault_key *vk, CK_OBJECT_CLASS cls
 	return CKR_OK;
 }
 
+/* A Managed HSM AES key: one secret-key object, sensitive, never
+ * extractable, without CKA_VALUE; usable for what key_ops allow. Its
+ * CKA_VALUE_LEN is answered by azkv_object_get_attributes (the bundle does
+ * not state it; op_hsm_aes_kw.c learns it). */
+static CK_RV secret_object_new(CK_SLOT_ID slot, const char *vault_url, azkv_vault_key *vk,
+                               int current, azkv_object **out)
+{
+	const azkv_key *k = &vk->key;
+	azkv_object *obj = NULL;
+	CK_RV rv = new_object(slot, vk, CKO_SECRET_KEY, CKK_AES, &obj);
+	if (rv != CKR_OK ||
+	    (rv = set_identity(&obj->attrs, vk, vault_url, CKO_SECRET_KEY, CKK_AES, current)) !=
+	            CKR_OK ||
+	    (rv = azkv_attrs_set_bool(&obj->attrs, CKA_ENCRYPT, op(k, AZKV_OP_ENCRYPT))) !=
+	            CKR_OK ||
+	    (rv = azkv_attrs_set_bool(&obj->attrs, CKA_DECRYPT, op(k, AZKV_OP_DECRYPT))) !=
+	            CKR_OK ||
+	    (rv = azkv_attrs_set_bool(&obj->attrs, CKA_WRAP, op(k, AZKV_OP_WRAP_KEY))) != CKR_OK ||
+	    (rv = azkv_attrs_set_bool(&obj->attrs, CKA_UNWRAP, op(k, AZKV_OP_UNWRAP_KEY))) !=
+	            CKR_OK ||
+	    /* HMAC signatures of oct-HSM keys are not offered here. */
+	    (rv = azkv_attrs_set_bool(&obj->attrs, CKA_SIGN, CK_FALSE)) != CKR_OK ||
+	    (rv = azkv_attrs_set_bool(&obj->attrs, CKA_VERIFY, CK_FALSE)) != CKR_OK ||
+	    (rv = azkv_attrs_set_bool(&obj->attrs, CKA_SENSITIVE, CK_TRUE)) != CKR_OK ||
+	    (rv = azkv_attrs_set_bool(&obj->attrs, CKA_EXTRACTABLE, CK_FALSE)) != CKR_OK ||
+	    (rv = azkv_attrs_set_bool(&obj->attrs, CKA_ALWAYS_SENSITIVE, CK_TRUE)) != CKR_OK ||
+	    (rv = azkv_attrs_set_bool(&obj->attrs, CKA_NEVER_EXTRACTABLE, CK_TRUE)) != CKR_OK ||
+	    (rv = azkv_attrs_set_bool(&obj->attrs, CKA_WRAP_WITH_TRUSTED, CK_FALSE)) != CKR_OK ||
+	    (rv = azkv_attrs_set_bool(&obj->attrs, CKA_TRUSTED, CK_FALSE)) != CKR_OK ||
+	    /* A check value needs the key's bytes; the HSM does not give one. */
+	    (rv = azkv_attrs_set(&obj->attrs, CKA_CHECK_VALUE, NULL, 0)) != CKR_OK ||
+	    (rv = azkv_attrs_set(&obj->attrs, CKA_WRAP_TEMPLATE, NULL, 0)) != CKR_OK ||
+	    (rv = azkv_attrs_set(&obj->attrs, CKA_UNWRAP_TEMPLATE, NULL, 0)) != CKR_OK) {
+		azkv_object_free(obj);
+		return rv;
+	}
+	*out = obj;
+	return CKR_OK;
+}
+
 CK_RV azkv_vault_objects_new(CK_SLOT_ID slot, const char *vault_url, azkv_key *key, int current,
                              azkv_object **pub_out, azkv_object **priv_out)
 {
@@ -238,6 +296,8 @@ CK_RV azkv_vault_objects_new(CK_SLOT_ID slot, const char *vault_url, azkv_key *k
 		kt = CKK_RSA;
 	else if (key->jwk.kty == AZKV_KTY_EC && curve_nid(key->jwk.crv) != NID_undef)
 		kt = CKK_EC;
+	else if (key->jwk.kty == AZKV_KTY_OCT)
+		kt = CKK_AES;
 	else {
 		azkv_warn("key '%s': type %s%s%s is not exposed", key->name, key->jwk.kty_name,
 		          key->jwk.crv ? " " : "", key->jwk.crv ? key->jwk.crv : "");
@@ -251,6 +311,11 @@ CK_RV azkv_vault_objects_new(CK_SLOT_ID slot, const char *vault_url, azkv_key *k
 	vk->slot = slot;
 	vk->key = *key;
 	memset(key, 0, sizeof(*key));
+	if (kt == CKK_AES) {
+		*pub_out = NULL;
+		rv = secret_object_new(slot, vault_url, vk, current, priv_out);
+		goto out;
+	}
 	if (azkv_jwk_to_pkey(&vk->key.jwk, &vk->pub, &err) != AZKV_OK) {
 		azkv_warn("key '%s': unusable public key: %s", vk->key.name, err.message);
 		rv = CKR_KEY_TYPE_INCONSISTENT;

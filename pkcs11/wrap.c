@@ -1,13 +1,14 @@
-/* C_WrapKey and C_UnwrapKey with vault RSA keys, and with session AES
- * keys (AES key wrap).
+/* C_WrapKey and C_UnwrapKey with vault keys (RSA, and Managed HSM AES
+ * keys) and with session AES keys (AES key wrap).
  *
- * With a vault key, unwrap always happens in the vault (the private key
+ * With a vault RSA key, unwrap always happens in the vault (the private key
  * never leaves it) and yields a session secret key. Wrap uses the public
  * key locally by default (no vault transaction), or the vault's wrapkey
  * when the configuration says "wrap": "vault", so that the vault's audit
- * log sees it. With a session AES key (CKM_AES_KEY_WRAP, RFC 3394;
- * CKM_AES_KEY_WRAP_PAD, RFC 5649) both are local, so that one session key
- * can wrap another. */
+ * log sees it. With a Managed HSM AES key (CKM_AES_KEY_WRAP, RFC 3394;
+ * CKM_AES_KEY_WRAP_PAD and CKM_AES_KEY_WRAP_KWP, RFC 5649) both happen in
+ * the HSM (op_hsm_aes_kw.h). With a session AES key both are local, so
+ * that one session key can wrap another. */
 #include <stdio.h>
 #include <string.h>
 
@@ -16,6 +17,7 @@
 #include "module.h"
 #include "object.h"
 #include "op_aes_kw.h"
+#include "op_hsm_aes_kw.h"
 #include "op_rsa_wrap.h"
 #include "rv.h"
 #include "session.h"
@@ -52,9 +54,22 @@ static CK_RV check_wrappable(const azkv_object *wk, const azkv_object *k, CK_OBJ
 	return CKR_OK;
 }
 
-/* The AES key wrap mechanism and its parameters for a session AES key
- * (wrapping or unwrapping, usage CKA_WRAP or CKA_UNWRAP), checked in
- * PKCS#11's order; fn names the call. */
+/* The key to wrap, checked: on the session's token and wrappable with wk. */
+static CK_RV wrap_target(const azkv_session *s, const azkv_object *wk, CK_OBJECT_HANDLE key,
+                         const azkv_object **out)
+{
+	const azkv_object *k = azkv_objects_get(key);
+	if (k == NULL || k->slot != s->slot) {
+		azkv_error("C_WrapKey: key handle %lu is not valid", (unsigned long)key);
+		return CKR_KEY_HANDLE_INVALID;
+	}
+	*out = k;
+	return check_wrappable(wk, k, key);
+}
+
+/* The AES key wrap mechanism and its parameters for an AES key (session
+ * or vault; wrapping or unwrapping, usage CKA_WRAP or CKA_UNWRAP), checked
+ * in PKCS#11's order; fn names the call. */
 static CK_RV aes_kw_setup(const azkv_object *kek, CK_OBJECT_HANDLE handle, const CK_MECHANISM *m,
                           CK_ATTRIBUTE_TYPE usage, const char *fn, azkv_aes_kw_params *params)
 {
@@ -75,7 +90,29 @@ static CK_RV aes_kw_setup(const azkv_object *kek, CK_OBJECT_HANDLE handle, const
 	}
 	if ((rv = azkv_aes_kw_params_from_mech(m, params)) != CKR_OK)
 		return rv;
+	if (kek->vkey != NULL && params->iv_len != 0) {
+		azkv_error("%s: key '%s' wraps in the HSM, whose AES key wrap takes no IV (only "
+		           "the RFC's default)",
+		           fn, kek->vkey->key.name);
+		return CKR_MECHANISM_PARAM_INVALID;
+	}
 	return azkv_key_mech_check(kek, handle, m->mechanism, fn);
+}
+
+/* A session secret key of value, from the caller's template, into the
+ * handle table: what every C_UnwrapKey ends with. Under the module lock. */
+static CK_RV add_unwrapped_key(CK_SESSION_HANDLE session, CK_SLOT_ID slot, const CK_ATTRIBUTE *tmpl,
+                               CK_ULONG count, const azkv_bytes *value, CK_OBJECT_HANDLE *key)
+{
+	azkv_object *obj = NULL;
+	CK_RV rv = azkv_secret_key_new(slot, session, tmpl, count, value->data, value->len, 0,
+	                               CK_UNAVAILABLE_INFORMATION, &obj);
+	if (rv == CKR_OK && (rv = azkv_objects_add(obj)) == CKR_OK) {
+		*key = obj->handle;
+		obj = NULL;
+	}
+	azkv_object_free(obj);
+	return rv;
 }
 
 /* C_WrapKey with a session AES key. Local and quick, so done under the
@@ -86,16 +123,10 @@ static CK_RV wrap_with_secret(const azkv_session *s, const CK_MECHANISM *m, cons
 {
 	azkv_aes_kw_params params;
 	azkv_bytes out = {0};
+	const azkv_object *k;
 	size_t need;
 	CK_RV rv = aes_kw_setup(wk, wrapping_key, m, CKA_WRAP, "C_WrapKey", &params);
-	if (rv != CKR_OK)
-		return rv;
-	const azkv_object *k = azkv_objects_get(key);
-	if (k == NULL || k->slot != s->slot) {
-		azkv_error("C_WrapKey: key handle %lu is not valid", (unsigned long)key);
-		return CKR_KEY_HANDLE_INVALID;
-	}
-	if ((rv = check_wrappable(wk, k, key)) != CKR_OK)
+	if (rv != CKR_OK || (rv = wrap_target(s, wk, key, &k)) != CKR_OK)
 		return rv;
 	if (azkv_aes_kw_wrapped_len(&params, k->value.len, &need) != CKR_OK)
 		return CKR_KEY_SIZE_RANGE;
@@ -123,7 +154,6 @@ static CK_RV unwrap_with_secret(CK_SESSION_HANDLE session, CK_SLOT_ID slot, cons
 {
 	azkv_aes_kw_params params;
 	azkv_bytes value = {0};
-	azkv_object *obj = NULL;
 	CK_RV rv = aes_kw_setup(uk, unwrapping_key, m, CKA_UNWRAP, "C_UnwrapKey", &params);
 	if (rv != CKR_OK)
 		return rv;
@@ -135,20 +165,64 @@ static CK_RV unwrap_with_secret(CK_SESSION_HANDLE session, CK_SLOT_ID slot, cons
 		rv = CKR_WRAPPED_KEY_LEN_RANGE;
 	else if (rv == CKR_ENCRYPTED_DATA_INVALID)
 		rv = CKR_WRAPPED_KEY_INVALID;
-	if (rv != CKR_OK)
-		goto out;
-	rv = azkv_secret_key_new(slot, session, tmpl, count, value.data, value.len, 0,
-	                         CK_UNAVAILABLE_INFORMATION, &obj);
-	if (rv != CKR_OK || (rv = azkv_objects_add(obj)) != CKR_OK)
-		goto out;
-	*key = obj->handle;
-	obj = NULL;
-	azkv_debug("C_UnwrapKey: AES key %lu unwrapped session key %lu",
-	           (unsigned long)unwrapping_key, (unsigned long)*key);
-out:
-	azkv_object_free(obj);
+	if (rv == CKR_OK &&
+	    (rv = add_unwrapped_key(session, slot, tmpl, count, &value, key)) == CKR_OK)
+		azkv_debug("C_UnwrapKey: AES key %lu unwrapped session key %lu",
+		           (unsigned long)unwrapping_key, (unsigned long)*key);
 	azkv_bytes_free(&value);
 	return rv;
+}
+
+/* A wrapkey or unwrapkey in the vault, set up under the module lock and
+ * made without it. */
+typedef struct vault_call {
+	azkv_vault_key *vk; /* referenced */
+	const char *alg;    /* RSA: the alg; an AES key: chosen by vault_call_run */
+	int aes;            /* a Managed HSM AES key */
+	int padded;         /* its mechanism is RFC 5649 */
+} vault_call;
+
+static CK_RV vault_call_run(vault_call *c, int wrap, const unsigned char *in, size_t in_len,
+                            azkv_bytes *out)
+{
+	const azkv_key *k = &c->vk->key;
+	azkv_token *tok = azkv_token_get(c->vk->slot);
+	azkv_err err;
+	CK_RV rv;
+	if (c->aes && (rv = azkv_hsm_aes_alg(c->vk, c->padded, wrap, &c->alg)) != CKR_OK)
+		return rv;
+	azkv_rc rc =
+	        wrap ? azkv_kv_wrap_key(tok->kv, k->name, k->version, c->alg, in, in_len, out, &err)
+	             : azkv_kv_unwrap_key(tok->kv, k->name, k->version, c->alg, in, in_len, out,
+	                                  &err);
+	if (rc == AZKV_OK)
+		return CKR_OK;
+	char what[256];
+	snprintf(what, sizeof(what), "%s with key '%s' version %s (%s)",
+	         wrap ? "C_WrapKey" : "C_UnwrapKey", k->name, k->version, c->alg);
+	return azkv_rv_from_vault_err(&err, wrap ? AZKV_CTX_KEY_OP : AZKV_CTX_UNWRAP, what,
+	                              tok->vault->url, k->name, wrap ? "wrapkey" : "unwrapkey");
+}
+
+/* C_WrapKey's checks of a vault RSA public key; the alg into *alg. */
+static CK_RV rsa_wrap_setup(const azkv_object *wk, CK_OBJECT_HANDLE wrapping_key,
+                            const CK_MECHANISM *m, azkv_rsa_wrap_alg *alg)
+{
+	CK_RV rv;
+	if (wk->cls != CKO_PUBLIC_KEY || wk->key_type != CKK_RSA) {
+		azkv_error("C_WrapKey: wrapping key %lu is not a vault RSA public key or Managed "
+		           "HSM AES key",
+		           (unsigned long)wrapping_key);
+		return CKR_WRAPPING_KEY_TYPE_INCONSISTENT;
+	}
+	if (!azkv_attrs_bool(&wk->attrs, CKA_WRAP, CK_FALSE)) {
+		azkv_error("C_WrapKey: key '%s' does not allow wrapKey (key_ops)",
+		           wk->vkey->key.name);
+		return CKR_KEY_FUNCTION_NOT_PERMITTED;
+	}
+	if ((rv = azkv_rsa_wrap_alg_from_mech(m, alg)) != CKR_OK)
+		return rv;
+	return azkv_key_mech_check(wk, wrapping_key, m->mechanism, "C_WrapKey");
 }
 
 CK_RV C_WrapKey(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism, CK_OBJECT_HANDLE wrapping_key,
@@ -157,9 +231,11 @@ CK_RV C_WrapKey(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism, CK_OBJECT_HA
 	AZKV_REQUIRE_INIT();
 	CK_RV rv;
 	azkv_rsa_wrap_alg alg;
-	azkv_vault_key *vk = NULL;
+	azkv_aes_kw_params params;
+	vault_call c = {0};
 	azkv_bytes secret = {0}, out = {0};
-	azkv_err err;
+	const azkv_object *k;
+	size_t need;
 
 	if (mechanism == NULL || wrapped_len == NULL)
 		return CKR_ARGUMENTS_BAD;
@@ -181,37 +257,35 @@ CK_RV C_WrapKey(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism, CK_OBJECT_HA
 		rv = wrap_with_secret(s, mechanism, wk, wrapping_key, key, wrapped, wrapped_len);
 		goto locked_out;
 	}
-	if (wk->vkey == NULL || wk->cls != CKO_PUBLIC_KEY || wk->key_type != CKK_RSA) {
-		azkv_error("C_WrapKey: wrapping key %lu is not a vault RSA public key",
-		           (unsigned long)wrapping_key);
+	if (wk->vkey == NULL) {
+		azkv_error("C_WrapKey: wrapping key %lu is not a key", (unsigned long)wrapping_key);
 		rv = CKR_WRAPPING_KEY_TYPE_INCONSISTENT;
 		goto locked_out;
 	}
-	if (!azkv_attrs_bool(&wk->attrs, CKA_WRAP, CK_FALSE)) {
-		azkv_error("C_WrapKey: key '%s' does not allow wrapKey (key_ops)",
-		           wk->vkey->key.name);
-		rv = CKR_KEY_FUNCTION_NOT_PERMITTED;
+	c.aes = azkv_hsm_aes_key(wk);
+	rv = c.aes ? aes_kw_setup(wk, wrapping_key, mechanism, CKA_WRAP, "C_WrapKey", &params)
+	           : rsa_wrap_setup(wk, wrapping_key, mechanism, &alg);
+	if (rv != CKR_OK)
 		goto locked_out;
-	}
 	/* Data must not be newly protected by a version the vault has
 	 * disabled or that is outside its validity window. */
 	if (!azkv_vault_key_usable(wk->vkey, "C_WrapKey")) {
 		rv = CKR_KEY_FUNCTION_NOT_PERMITTED;
 		goto locked_out;
 	}
-	if ((rv = azkv_rsa_wrap_alg_from_mech(mechanism, &alg)) != CKR_OK ||
-	    (rv = azkv_key_mech_check(wk, wrapping_key, mechanism->mechanism, "C_WrapKey")) !=
-	            CKR_OK)
+	if ((rv = wrap_target(s, wk, key, &k)) != CKR_OK)
 		goto locked_out;
-	const azkv_object *k = azkv_objects_get(key);
-	if (k == NULL || k->slot != s->slot) {
-		azkv_error("C_WrapKey: key handle %lu is not valid", (unsigned long)key);
-		rv = CKR_KEY_HANDLE_INVALID;
-		goto locked_out;
+	/* The length is known without the vault: a length query costs nothing. */
+	if (c.aes) {
+		c.padded = params.pad;
+		if (azkv_aes_kw_wrapped_len(&params, k->value.len, &need) != CKR_OK) {
+			rv = CKR_KEY_SIZE_RANGE;
+			goto locked_out;
+		}
+	} else {
+		c.alg = alg.name;
+		need = modulus_bytes(wk->vkey);
 	}
-	if ((rv = check_wrappable(wk, k, key)) != CKR_OK)
-		goto locked_out;
-	size_t need = modulus_bytes(wk->vkey);
 	if (wrapped == NULL || *wrapped_len < need) {
 		rv = wrapped == NULL ? CKR_OK : CKR_BUFFER_TOO_SMALL;
 		*wrapped_len = need;
@@ -221,23 +295,16 @@ CK_RV C_WrapKey(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism, CK_OBJECT_HA
 		rv = CKR_HOST_MEMORY;
 		goto locked_out;
 	}
-	vk = wk->vkey;
-	azkv_vault_key_ref(vk);
+	c.vk = wk->vkey;
+	azkv_vault_key_ref(c.vk);
 	azkv_lock_release(azkv_g.lock);
 
-	if (azkv_g.cfg->wrap == AZKV_WRAP_VAULT) {
-		azkv_token *tok = azkv_token_get(vk->slot);
-		if (azkv_kv_wrap_key(tok->kv, vk->key.name, vk->key.version, alg.name, secret.data,
-		                     secret.len, &out, &err) != AZKV_OK) {
-			char what[256];
-			snprintf(what, sizeof(what), "C_WrapKey with key '%s'", vk->key.name);
-			rv = azkv_rv_from_err(&err, AZKV_CTX_KEY_OP, what);
-			goto out;
-		}
-	} else if ((rv = azkv_rsa_wrap_local(vk->pub, &alg, secret.data, secret.len, &out)) !=
-	           CKR_OK) {
+	if (c.aes || azkv_g.cfg->wrap == AZKV_WRAP_VAULT)
+		rv = vault_call_run(&c, 1, secret.data, secret.len, &out);
+	else
+		rv = azkv_rsa_wrap_local(c.vk->pub, &alg, secret.data, secret.len, &out);
+	if (rv != CKR_OK)
 		goto out;
-	}
 	if (out.len > *wrapped_len) {
 		rv = CKR_BUFFER_TOO_SMALL;
 		*wrapped_len = out.len;
@@ -245,16 +312,62 @@ CK_RV C_WrapKey(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism, CK_OBJECT_HA
 	}
 	memcpy(wrapped, out.data, out.len);
 	*wrapped_len = out.len;
-	azkv_debug("C_WrapKey: %s with '%s' version %s", alg.name, vk->key.name, vk->key.version);
+	azkv_debug("C_WrapKey: %s with '%s' version %s", c.alg, c.vk->key.name, c.vk->key.version);
 	rv = CKR_OK;
 out:
 	azkv_lock_acquire(azkv_g.lock);
 locked_out:
-	azkv_vault_key_unref(vk);
+	azkv_vault_key_unref(c.vk);
 	azkv_lock_release(azkv_g.lock);
 	azkv_bytes_free(&secret);
 	azkv_bytes_free(&out);
 	return rv;
+}
+
+/* C_UnwrapKey's checks of a vault RSA private key; the alg into *alg. */
+static CK_RV rsa_unwrap_setup(const azkv_object *uk, CK_OBJECT_HANDLE unwrapping_key,
+                              const CK_MECHANISM *m, CK_ULONG wrapped_len, azkv_rsa_wrap_alg *alg)
+{
+	CK_RV rv;
+	if (uk->cls != CKO_PRIVATE_KEY || uk->key_type != CKK_RSA) {
+		azkv_error("C_UnwrapKey: unwrapping key %lu is not a vault RSA private key or "
+		           "Managed HSM AES key",
+		           (unsigned long)unwrapping_key);
+		return CKR_UNWRAPPING_KEY_TYPE_INCONSISTENT;
+	}
+	if (!azkv_attrs_bool(&uk->attrs, CKA_UNWRAP, CK_FALSE)) {
+		azkv_error("C_UnwrapKey: key '%s' does not allow unwrapKey (key_ops)",
+		           uk->vkey->key.name);
+		return CKR_KEY_FUNCTION_NOT_PERMITTED;
+	}
+	if ((rv = azkv_rsa_wrap_alg_from_mech(m, alg)) != CKR_OK ||
+	    (rv = azkv_key_mech_check(uk, unwrapping_key, m->mechanism, "C_UnwrapKey")) != CKR_OK)
+		return rv;
+	/* Checked here so that a wrong length costs no vault transaction. */
+	if (wrapped_len != modulus_bytes(uk->vkey)) {
+		azkv_error("C_UnwrapKey: wrapped key is %lu bytes; key '%s' needs %zu",
+		           (unsigned long)wrapped_len, uk->vkey->key.name, modulus_bytes(uk->vkey));
+		return CKR_WRAPPED_KEY_LEN_RANGE;
+	}
+	return CKR_OK;
+}
+
+/* The same for a Managed HSM AES key. */
+static CK_RV hsm_unwrap_setup(const azkv_object *uk, CK_OBJECT_HANDLE unwrapping_key,
+                              const CK_MECHANISM *m, CK_ULONG wrapped_len, int *padded)
+{
+	azkv_aes_kw_params params;
+	CK_RV rv = aes_kw_setup(uk, unwrapping_key, m, CKA_UNWRAP, "C_UnwrapKey", &params);
+	if (rv != CKR_OK)
+		return rv;
+	*padded = params.pad;
+	/* A length no wrapped key can have costs no vault transaction. */
+	if (azkv_aes_kw_unwrap_len_check(&params, wrapped_len) != CKR_OK) {
+		azkv_error("C_UnwrapKey: key '%s' cannot unwrap %lu bytes", uk->vkey->key.name,
+		           (unsigned long)wrapped_len);
+		return CKR_WRAPPED_KEY_LEN_RANGE;
+	}
+	return CKR_OK;
 }
 
 CK_RV C_UnwrapKey(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism,
@@ -264,10 +377,8 @@ CK_RV C_UnwrapKey(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism,
 	AZKV_REQUIRE_INIT();
 	CK_RV rv;
 	azkv_rsa_wrap_alg alg;
-	azkv_vault_key *vk = NULL;
+	vault_call c = {0};
 	azkv_bytes value = {0};
-	azkv_object *obj = NULL;
-	azkv_err err;
 
 	if (mechanism == NULL || wrapped == NULL || key == NULL || (tmpl == NULL && count > 0))
 		return CKR_ARGUMENTS_BAD;
@@ -291,66 +402,42 @@ CK_RV C_UnwrapKey(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism,
 		                        wrapped_len, tmpl, count, key);
 		goto locked_out;
 	}
-	if (uk->vkey == NULL || uk->cls != CKO_PRIVATE_KEY || uk->key_type != CKK_RSA) {
-		azkv_error("C_UnwrapKey: unwrapping key %lu is not a vault RSA private key",
+	if (uk->vkey == NULL) {
+		azkv_error("C_UnwrapKey: unwrapping key %lu is not a key",
 		           (unsigned long)unwrapping_key);
 		rv = CKR_UNWRAPPING_KEY_TYPE_INCONSISTENT;
 		goto locked_out;
 	}
-	if (!azkv_attrs_bool(&uk->attrs, CKA_UNWRAP, CK_FALSE)) {
-		azkv_error("C_UnwrapKey: key '%s' does not allow unwrapKey (key_ops)",
-		           uk->vkey->key.name);
-		rv = CKR_KEY_FUNCTION_NOT_PERMITTED;
+	c.aes = azkv_hsm_aes_key(uk);
+	rv = c.aes ? hsm_unwrap_setup(uk, unwrapping_key, mechanism, wrapped_len, &c.padded)
+	           : rsa_unwrap_setup(uk, unwrapping_key, mechanism, wrapped_len, &alg);
+	if (rv != CKR_OK)
 		goto locked_out;
-	}
-	if ((rv = azkv_rsa_wrap_alg_from_mech(mechanism, &alg)) != CKR_OK ||
-	    (rv = azkv_key_mech_check(uk, unwrapping_key, mechanism->mechanism, "C_UnwrapKey")) !=
-	            CKR_OK)
-		goto locked_out;
-	/* Checked here so that a wrong length costs no vault transaction. */
-	if (wrapped_len != modulus_bytes(uk->vkey)) {
-		azkv_error("C_UnwrapKey: wrapped key is %lu bytes; key '%s' needs %zu",
-		           (unsigned long)wrapped_len, uk->vkey->key.name, modulus_bytes(uk->vkey));
-		rv = CKR_WRAPPED_KEY_LEN_RANGE;
-		goto locked_out;
-	}
+	if (!c.aes)
+		c.alg = alg.name;
 	/* A template that would be refused costs no vault transaction. */
 	if ((rv = azkv_secret_template_check(tmpl, count)) != CKR_OK)
 		goto locked_out;
-	vk = uk->vkey;
-	azkv_vault_key_ref(vk);
+	c.vk = uk->vkey;
+	azkv_vault_key_ref(c.vk);
 	azkv_lock_release(azkv_g.lock);
 
-	azkv_token *tok = azkv_token_get(slot);
-	if (azkv_kv_unwrap_key(tok->kv, vk->key.name, vk->key.version, alg.name, wrapped,
-	                       wrapped_len, &value, &err) != AZKV_OK) {
-		char what[256];
-		snprintf(what, sizeof(what), "C_UnwrapKey with key '%s' version %s", vk->key.name,
-		         vk->key.version);
-		rv = azkv_rv_from_err(&err, AZKV_CTX_UNWRAP, what);
-		azkv_lock_acquire(azkv_g.lock);
-		goto locked_out;
-	}
+	rv = vault_call_run(&c, 0, wrapped, wrapped_len, &value);
 
 	azkv_lock_acquire(azkv_g.lock);
+	if (rv != CKR_OK)
+		goto locked_out;
 	if (azkv_sessions_get(session) == NULL) {
 		rv = CKR_SESSION_CLOSED; /* closed by another thread meanwhile */
 		goto locked_out;
 	}
-	rv = azkv_secret_key_new(slot, session, tmpl, count, value.data, value.len, 0,
-	                         CK_UNAVAILABLE_INFORMATION, &obj);
-	if (rv != CKR_OK)
+	if ((rv = add_unwrapped_key(session, slot, tmpl, count, &value, key)) != CKR_OK)
 		goto locked_out;
-	if ((rv = azkv_objects_add(obj)) != CKR_OK)
-		goto locked_out;
-	*key = obj->handle;
-	obj = NULL;
-	azkv_debug("C_UnwrapKey: %s with '%s' version %s -> session key %lu", alg.name,
-	           vk->key.name, vk->key.version, (unsigned long)*key);
+	azkv_debug("C_UnwrapKey: %s with '%s' version %s -> session key %lu", c.alg, c.vk->key.name,
+	           c.vk->key.version, (unsigned long)*key);
 locked_out:
-	azkv_vault_key_unref(vk);
+	azkv_vault_key_unref(c.vk);
 	azkv_lock_release(azkv_g.lock);
-	azkv_object_free(obj);
 	azkv_bytes_free(&value);
 	return rv;
 }

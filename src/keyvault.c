@@ -192,6 +192,9 @@ azkv_rc azkv_kv_error_from_response(long status, const char *body, const char *w
 		err->http_status = status;
 		if (has_code)
 			snprintf(err->code, sizeof(err->code), "%s", code->valuestring);
+		if (has_code && has_inner)
+			snprintf(err->inner_code, sizeof(err->inner_code), "%s",
+			         inner_code->valuestring);
 	}
 	cJSON_Delete(root);
 	return rc;

@@ -68,7 +68,9 @@ azkv_rc azkv_kv_get_key(azkv_kv_client *kv, const char *name, const char *versio
                         azkv_err *err);
 
 /* POST /keys/{name}/{version}/wrapkey. alg: "RSA-OAEP", "RSA-OAEP-256",
- * "RSA1_5". out owned by the caller. */
+ * "RSA1_5"; with a Managed HSM oct-HSM key "A128KW", "A192KW", "A256KW",
+ * "CKM_AES_KEY_WRAP", "CKM_AES_KEY_WRAP_PAD" (mhsm.h). out owned by the
+ * caller. */
 azkv_rc azkv_kv_wrap_key(azkv_kv_client *kv, const char *name, const char *version, const char *alg,
                          const unsigned char *key, size_t key_len, azkv_bytes *out, azkv_err *err);
 
@@ -106,8 +108,8 @@ azkv_rc azkv_kv_op_result_parse(const char *json, char **kid, azkv_bytes *out, a
  * AUTH, 403 FORBIDDEN, 404 NOT_FOUND, 409 CONFLICT, 429 THROTTLED, 5xx
  * SERVER, other 4xx BAD_PARAMETER), with err filled from the body
  * {"error":{"code","message","innererror":{"code"}}}: err->code is the
- * error code, err->http_status the status; what (may be NULL) begins the
- * message. */
+ * error code, err->inner_code the innererror's, err->http_status the
+ * status; what (may be NULL) begins the message. */
 azkv_rc azkv_kv_error_from_response(long status, const char *body, const char *what, azkv_err *err);
 
 /* The URL of a request on this vault: its URL, "/" + each escaped

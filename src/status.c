@@ -19,6 +19,7 @@ azkv_rc azkv_err_set(azkv_err *err, azkv_rc rc, const char *fmt, ...)
 	err->rc = rc;
 	err->http_status = 0;
 	err->code[0] = '\0';
+	err->inner_code[0] = '\0';
 	memcpy(err->message, buf, sizeof(buf));
 	return rc;
 }

@@ -29,8 +29,9 @@ typedef enum azkv_rc {
 
 typedef struct azkv_err {
 	azkv_rc rc;
-	long http_status;                   /* 0 when no HTTP response was involved */
-	char code[64];                      /* Azure error code, e.g. "KeyNotFound"; "" if none */
+	long http_status;    /* 0 when no HTTP response was involved */
+	char code[64];       /* Azure error code, e.g. "KeyNotFound"; "" if none */
+	char inner_code[64]; /* its innererror code, e.g. "KeyDisabled"; "" if none */
 	char message[AZKV_ERR_MESSAGE_MAX]; /* why, for the log; never a secret */
 } azkv_err;
 

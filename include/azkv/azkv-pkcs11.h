@@ -92,7 +92,9 @@ typedef struct AZKV_KEY_VERSION_INFO {
 	CK_ULONG created;                       /* "attributes.created" */
 	CK_ULONG not_before;                    /* "attributes.nbf" */
 	CK_ULONG expires;                       /* "attributes.exp" */
-	/* The version's key objects; CK_INVALID_HANDLE (0) when absent. */
+	/* The version's key objects; CK_INVALID_HANDLE (0) when absent. A
+	 * Managed HSM AES key (oct-HSM) has one object, a CKO_SECRET_KEY: it is
+	 * private_key, and public_key is 0. */
 	CK_OBJECT_HANDLE public_key;
 	CK_OBJECT_HANDLE private_key;
 } AZKV_KEY_VERSION_INFO;
@@ -126,8 +128,8 @@ typedef CK_RV (*AZKV_ListKeyVersions_fn)(CK_SESSION_HANDLE session, const CK_UTF
                                          CK_ULONG key_name_len, AZKV_KEY_VERSION_INFO *versions,
                                          CK_ULONG *count);
 
-/* AZKV_GetKeyVersionInfo: the version of the vault key object key (public
- * or private).
+/* AZKV_GetKeyVersionInfo: the version of the vault key object key (public,
+ * private, or a Managed HSM AES key's secret-key object).
  *   CKR_OK, CKR_CRYPTOKI_NOT_INITIALIZED, CKR_SESSION_HANDLE_INVALID,
  *   CKR_ARGUMENTS_BAD (info NULL), CKR_OBJECT_HANDLE_INVALID (no such
  *   object on the session's token), CKR_KEY_HANDLE_INVALID (an object that

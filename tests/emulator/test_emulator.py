@@ -706,7 +706,9 @@ class RoutingTests(unittest.TestCase):
 
     def test_managed_hsm_shape(self):
         EMU.admin("add-vault", "--name", "hsm1", "--hsm", "--retention-days", "7")
-        EMU.admin("set-policy", "--vault", "hsm1", "--identity", "full-access", "--keys", "all")
+        # Managed HSM: local RBAC, not access policies (test_mhsm.py).
+        EMU.admin("hsm-assign-role", "--vault", "hsm1", "--identity", "full-access",
+                  "--role", "Managed HSM Crypto User")
         url = "https://hsm1.managedhsm.azure.net/keys/hk/create?api-version=7.4"
         challenge = EMU.request("POST", url, body={"kty": "RSA-HSM"}, token="")
         self.assertIn('resource="https://managedhsm.azure.net"', challenge.header("WWW-Authenticate"))

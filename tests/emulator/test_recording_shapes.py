@@ -478,7 +478,13 @@ def _make_test(path, index):
         vault = f"rec{index}"
         EMU.admin_api("POST", "/vaults", {"name": vault, "kind": "managedhsm" if hsm else "vault",
                                           "retention_days": 7 if hsm else 90})
-        EMU.admin_api("PUT", f"/vaults/{vault}/access-policies/replayer", {"keys": ["all"]})
+        if hsm:
+            # Managed HSM: local RBAC roles at "/" (it has no access policies).
+            for role in ("Managed HSM Crypto User", "Managed HSM Crypto Officer"):
+                EMU.admin_api("POST", f"/vaults/{vault}/hsm-role-assignments",
+                              {"identity": "replayer", "role": role})
+        else:
+            EMU.admin_api("PUT", f"/vaults/{vault}/access-policies/replayer", {"keys": ["all"]})
         replayer = Replayer(self, vault, hsm, calls)
         diffs = replayer.run()
         self.assertEqual(diffs, [], f"{os.path.basename(path)}: emulator differs from the recording")

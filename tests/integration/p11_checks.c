@@ -8,6 +8,7 @@
  *   p11_checks expect-unwrap LABEL RV  C_UnwrapKey with LABEL gives RV
  *   p11_checks crypto                  signatures, encryption, AES (see below)
  *   p11_checks sign|verify|decrypt ... with files, for openssl to check (see below)
+ *   p11_checks hsm ...                 Managed HSM keys (see below)
  *
  * Prints one "ok"/"not ok" line per check and exits non-zero on any failure. */
 #include <dlfcn.h>
@@ -18,6 +19,11 @@
 #include <string.h>
 
 #include "azkv/azkv-pkcs11.h"
+
+/* PKCS#11 3.0's RFC 5649 mechanism; not in every pkcs11.h. */
+#ifndef CKM_AES_KEY_WRAP_KWP
+#define CKM_AES_KEY_WRAP_KWP 0x210bUL
+#endif
 
 static CK_FUNCTION_LIST *p11;
 static int failures;
@@ -1322,6 +1328,189 @@ static void check_aes_kw(CK_SESSION_HANDLE s)
 	      "envelope with session keys: AES-KWP-wrapped DEK opens AES-GCM data");
 }
 
+/* ---- Managed HSM keys --------------------------------------------------
+ *
+ *   p11_checks hsm LABEL BITS          the oct-HSM key LABEL of BITS bits: its one
+ *                                      secret-key object, CKM_AES_KEY_WRAP, _PAD and
+ *                                      _KWP in the HSM, misuse
+ *   p11_checks hsm-rsa LABEL           an RSA-HSM key in the HSM wraps and unwraps
+ *   p11_checks hsm-unwrap LABEL FILE HEX  C_UnwrapKey of FILE (RFC 3394, wrapped
+ *                                      elsewhere) gives the generic secret HEX
+ *   p11_checks expect-hsm LABEL RV     C_WrapKey and C_UnwrapKey with LABEL give RV
+ *
+ * Slot 0 is the Managed HSM. */
+
+static void check_hsm_attributes(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE k, const char *label,
+                                 CK_ULONG bits)
+{
+	CK_OBJECT_CLASS cls = 0;
+	CK_KEY_TYPE kt = 0;
+	CK_BBOOL token = 0, sens = 0, ext = 1, asens = 0, nex = 0, wrap = 0, unwrap = 0;
+	CK_ULONG value_len = 0;
+	unsigned char id[64], name[64], value[64];
+	CK_MECHANISM_TYPE mechs[8];
+	CK_ATTRIBUTE a[] = {{CKA_CLASS, &cls, sizeof(cls)},
+	                    {CKA_KEY_TYPE, &kt, sizeof(kt)},
+	                    {CKA_TOKEN, &token, sizeof(token)},
+	                    {CKA_SENSITIVE, &sens, sizeof(sens)},
+	                    {CKA_EXTRACTABLE, &ext, sizeof(ext)},
+	                    {CKA_ALWAYS_SENSITIVE, &asens, sizeof(asens)},
+	                    {CKA_NEVER_EXTRACTABLE, &nex, sizeof(nex)},
+	                    {CKA_WRAP, &wrap, sizeof(wrap)},
+	                    {CKA_UNWRAP, &unwrap, sizeof(unwrap)},
+	                    {CKA_ID, id, sizeof(id)},
+	                    {CKA_AZKV_KEY_NAME, name, sizeof(name)},
+	                    {CKA_ALLOWED_MECHANISMS, mechs, sizeof(mechs)},
+	                    {CKA_VALUE_LEN, &value_len, sizeof(value_len)}};
+	CHECK_RV(p11->C_GetAttributeValue(s, k, a, sizeof(a) / sizeof(a[0])), CKR_OK,
+	         "HSM AES key: attributes");
+	CHECK(cls == CKO_SECRET_KEY && kt == CKK_AES && token, "%s: a token AES secret key", label);
+	CHECK(sens && !ext && asens && nex,
+	      "%s: sensitive, never extractable, always sensitive, never extractable", label);
+	CHECK(wrap && unwrap, "%s: CKA_WRAP and CKA_UNWRAP from key_ops", label);
+	CHECK(a[9].ulValueLen == 16, "%s: CKA_ID is the version's 16 bytes", label);
+	CHECK(a[10].ulValueLen == strlen(label) && !memcmp(name, label, strlen(label)),
+	      "%s: CKA_AZKV_KEY_NAME", label);
+	CHECK(a[11].ulValueLen == 3 * sizeof(CK_MECHANISM_TYPE) && mechs[0] == CKM_AES_KEY_WRAP,
+	      "%s: CKA_ALLOWED_MECHANISMS are the AES key wraps", label);
+	CHECK(value_len == bits / 8, "%s: CKA_VALUE_LEN %lu (the HSM's size)", label,
+	      (unsigned long)value_len);
+	CK_ATTRIBUTE v = {CKA_VALUE, value, sizeof(value)};
+	CHECK_RV(p11->C_GetAttributeValue(s, k, &v, 1), CKR_ATTRIBUTE_SENSITIVE,
+	         "HSM AES key: CKA_VALUE is sensitive");
+	CHECK(v.ulValueLen == CK_UNAVAILABLE_INFORMATION, "%s: no value leaves the HSM", label);
+	CK_OBJECT_HANDLE none;
+	CHECK_RV(find_key(s, CKO_PUBLIC_KEY, label, &none), CKR_OBJECT_HANDLE_INVALID,
+	         "HSM AES key: no public-key object");
+	CHECK_RV(p11->C_DestroyObject(s, k), CKR_ACTION_PROHIBITED,
+	         "HSM AES key: C_DestroyObject is refused");
+}
+
+static int hsm_aes(const char *label, CK_ULONG bits)
+{
+	CHECK_RV(init(), CKR_OK, "C_Initialize");
+	CK_SESSION_HANDLE s = open_session();
+	CK_OBJECT_HANDLE k = must_find(s, CKO_SECRET_KEY, label), back = CK_INVALID_HANDLE;
+	check_hsm_attributes(s, k, label, bits);
+
+	CK_MECHANISM kw = {CKM_AES_KEY_WRAP, NULL, 0}, kwp = {CKM_AES_KEY_WRAP_PAD, NULL, 0},
+	             kwp3 = {CKM_AES_KEY_WRAP_KWP, NULL, 0};
+	unsigned char wrapped[64], c1[64], c2[64], value[64] = {0};
+	CK_ULONG len = 0, l1 = sizeof(c1), l2 = sizeof(c2);
+	CK_OBJECT_HANDLE dek = gen_aes(s, CK_TRUE);
+	int calls = log_count("/wrapkey -> ");
+	CHECK(p11->C_WrapKey(s, &kw, k, dek, NULL, &len) == CKR_OK && len == 40,
+	      "%s: CKM_AES_KEY_WRAP length query: 40 (got %lu)", label, (unsigned long)len);
+	CHECK(!tracing() || log_count("/wrapkey -> ") == calls,
+	      "%s: the length query cost no vault call", label);
+	len = sizeof(wrapped);
+	CHECK_RV(p11->C_WrapKey(s, &kw, k, dek, wrapped, &len), CKR_OK,
+	         "CKM_AES_KEY_WRAP: C_WrapKey in the HSM");
+	CHECK_RV(unwrap(s, &kw, k, wrapped, len, &back), CKR_OK,
+	         "CKM_AES_KEY_WRAP: C_UnwrapKey in the HSM");
+	CK_RV r1 = gcm_fixed(s, dek, c1, &l1), r2 = gcm_fixed(s, back, c2, &l2);
+	CHECK(r1 == CKR_OK && r2 == CKR_OK && l1 == l2 && !memcmp(c1, c2, l1),
+	      "%s: original and unwrapped keys give the same AES-GCM ciphertext", label);
+
+	/* A 21-byte generic secret: only the padded mechanisms take it. */
+	CK_OBJECT_HANDLE odd = make_key(s, CKK_GENERIC_SECRET, D64, 21, K_USUAL);
+	CK_ULONG olen = sizeof(wrapped);
+	CHECK_RV(p11->C_WrapKey(s, &kw, k, odd, wrapped, &olen), CKR_KEY_SIZE_RANGE,
+	         "CKM_AES_KEY_WRAP of a 21-byte key (RFC 3394 takes multiples of 8)");
+	CK_MECHANISM *padded[] = {&kwp, &kwp3};
+	for (size_t i = 0; i < 2; i++) {
+		const char *mname = i ? "CKM_AES_KEY_WRAP_KWP" : "CKM_AES_KEY_WRAP_PAD";
+		olen = 0;
+		CHECK(p11->C_WrapKey(s, padded[i], k, odd, NULL, &olen) == CKR_OK && olen == 32,
+		      "%s: %s length query: 32", label, mname);
+		olen = sizeof(wrapped);
+		CK_OBJECT_HANDLE got = CK_INVALID_HANDLE;
+		CK_ATTRIBUTE va = {CKA_VALUE, value, sizeof(value)};
+		CHECK(p11->C_WrapKey(s, padded[i], k, odd, wrapped, &olen) == CKR_OK &&
+		              olen == 32 &&
+		              unwrap_secret(s, padded[i], k, CKK_GENERIC_SECRET, wrapped, olen,
+		                            &got) == CKR_OK &&
+		              p11->C_GetAttributeValue(s, got, &va, 1) == CKR_OK &&
+		              va.ulValueLen == 21 && !memcmp(value, D64, 21),
+		      "%s: %s wraps and unwraps a 21-byte key in the HSM", label, mname);
+	}
+
+	/* Bad input: the vault's answer, or the module's before any call. */
+	wrapped[len / 2] ^= 1;
+	CHECK_RV(unwrap(s, &kw, k, wrapped, len, &back), CKR_WRAPPED_KEY_INVALID,
+	         "C_UnwrapKey of corrupted data");
+	calls = log_count("/unwrapkey -> ");
+	CHECK_RV(unwrap(s, &kw, k, wrapped, 36, &back), CKR_WRAPPED_KEY_LEN_RANGE,
+	         "C_UnwrapKey of 36 bytes");
+	CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+	CK_KEY_TYPE aes = CKK_AES;
+	CK_BBOOL yes = CK_TRUE;
+	CK_ATTRIBUTE on_token[] = {{CKA_CLASS, &cls, sizeof(cls)},
+	                           {CKA_KEY_TYPE, &aes, sizeof(aes)},
+	                           {CKA_TOKEN, &yes, sizeof(yes)}};
+	CHECK_RV(p11->C_UnwrapKey(s, &kw, k, wrapped, len, on_token, 3, &back),
+	         CKR_ATTRIBUTE_VALUE_INVALID, "C_UnwrapKey into a token object");
+	CHECK(!tracing() || log_count("/unwrapkey -> ") == calls,
+	      "%s: a wrong length and a refused template cost no vault call", label);
+	unsigned char iv8[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+	CK_MECHANISM kw_iv = {CKM_AES_KEY_WRAP, iv8, 8};
+	len = sizeof(wrapped);
+	CHECK_RV(p11->C_WrapKey(s, &kw_iv, k, dek, wrapped, &len), CKR_MECHANISM_PARAM_INVALID,
+	         "CKM_AES_KEY_WRAP with an IV (the HSM takes none)");
+	CHECK_RV(p11->C_EncryptInit(s, &kw, k), CKR_MECHANISM_INVALID,
+	         "C_EncryptInit with the HSM key (wrap and unwrap only)");
+	CK_MECHANISM_INFO info;
+	CHECK(p11->C_GetMechanismInfo(0, CKM_AES_KEY_WRAP, &info) == CKR_OK &&
+	              (info.flags & (CKF_WRAP | CKF_UNWRAP)) == (CKF_WRAP | CKF_UNWRAP),
+	      "C_GetMechanismInfo: CKM_AES_KEY_WRAP wraps and unwraps");
+	CHECK_RV(p11->C_Finalize(NULL), CKR_OK, "C_Finalize");
+	return failures ? 1 : 0;
+}
+
+static int hsm_rsa(const char *label)
+{
+	CHECK_RV(init(), CKR_OK, "C_Initialize");
+	CK_SESSION_HANDLE s = open_session();
+	CK_MECHANISM oaep256 = {CKM_RSA_PKCS_OAEP, &oaep_sha256, sizeof(oaep_sha256)};
+	check_roundtrip(s, "RSA-HSM in a Managed HSM, RSA-OAEP-256", &oaep256,
+	                must_find(s, CKO_PUBLIC_KEY, label), must_find(s, CKO_PRIVATE_KEY, label));
+	CHECK_RV(p11->C_Finalize(NULL), CKR_OK, "C_Finalize");
+	return failures ? 1 : 0;
+}
+
+static int hsm_unwrap(const char *label, const char *path, const char *hex)
+{
+	unsigned char wrapped[512], want[64], value[64] = {0};
+	size_t want_len;
+	size_t len = read_file(path, wrapped, sizeof(wrapped));
+	hex_decode(hex, want, &want_len);
+	CHECK_RV(init(), CKR_OK, "C_Initialize");
+	CK_SESSION_HANDLE s = open_session();
+	CK_OBJECT_HANDLE k = must_find(s, CKO_SECRET_KEY, label), got = CK_INVALID_HANDLE;
+	CK_MECHANISM kw = {CKM_AES_KEY_WRAP, NULL, 0};
+	CK_ATTRIBUTE va = {CKA_VALUE, value, sizeof(value)};
+	CHECK(unwrap_secret(s, &kw, k, CKK_GENERIC_SECRET, wrapped, len, &got) == CKR_OK &&
+	              p11->C_GetAttributeValue(s, got, &va, 1) == CKR_OK &&
+	              va.ulValueLen == want_len && !memcmp(value, want, want_len),
+	      "%s: C_UnwrapKey in the HSM gives the key wrapped elsewhere", label);
+	CHECK_RV(p11->C_Finalize(NULL), CKR_OK, "C_Finalize");
+	return failures ? 1 : 0;
+}
+
+static int expect_hsm(const char *label, CK_RV want)
+{
+	CHECK_RV(init(), CKR_OK, "C_Initialize");
+	CK_SESSION_HANDLE s = open_session();
+	CK_OBJECT_HANDLE k = must_find(s, CKO_SECRET_KEY, label), back;
+	CK_MECHANISM kw = {CKM_AES_KEY_WRAP, NULL, 0};
+	unsigned char wrapped[40] = {0};
+	CK_ULONG len = sizeof(wrapped);
+	CHECK_RV(p11->C_WrapKey(s, &kw, k, gen_aes(s, CK_TRUE), wrapped, &len), want, "C_WrapKey");
+	CHECK_RV(unwrap(s, &kw, k, wrapped, sizeof(wrapped), &back), want, "C_UnwrapKey");
+	CHECK_RV(p11->C_Finalize(NULL), CKR_OK, "C_Finalize");
+	return failures ? 1 : 0;
+}
+
 static void check_mechanisms(CK_SESSION_HANDLE s)
 {
 	CK_MECHANISM_TYPE list[64];
@@ -1435,11 +1624,20 @@ int main(int argc, char **argv)
 		return expect_unwrap(argv[2], strtoul(argv[3], NULL, 0));
 	if (argc == 2 && !strcmp(argv[1], "crypto"))
 		return crypto();
+	if (argc == 4 && !strcmp(argv[1], "hsm"))
+		return hsm_aes(argv[2], strtoul(argv[3], NULL, 0));
+	if (argc == 3 && !strcmp(argv[1], "hsm-rsa"))
+		return hsm_rsa(argv[2]);
+	if (argc == 5 && !strcmp(argv[1], "hsm-unwrap"))
+		return hsm_unwrap(argv[2], argv[3], argv[4]);
+	if (argc == 4 && !strcmp(argv[1], "expect-hsm"))
+		return expect_hsm(argv[2], strtoul(argv[3], NULL, 0));
 	if (argc >= 6 && (argc - 3) % 3 == 0 &&
 	    (!strcmp(argv[1], "sign") || !strcmp(argv[1], "verify") || !strcmp(argv[1], "decrypt")))
 		return file_ops(argv[1], argc - 2, argv + 2);
 	fprintf(stderr, "usage: p11_checks roundtrip | expect-init RV | expect-find RV | "
 	                "expect-unwrap LABEL RV | crypto | sign|verify|decrypt LABEL MECH IN OUT "
-	                "[MECH IN OUT]...\n");
+	                "[MECH IN OUT]... | hsm LABEL BITS | hsm-rsa LABEL | hsm-unwrap LABEL FILE "
+	                "HEX | expect-hsm LABEL RV\n");
 	return 2;
 }

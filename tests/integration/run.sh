@@ -565,6 +565,117 @@ bad_emulator_down() {
 }
 run bad-emulator-down bad_emulator_down
 
+# ------------------------------------------------------------------ Managed HSM
+# oct-HSM (AES) keys as secret-key objects, AES key wrap in the HSM, local
+# RBAC at key scope; an RSA-HSM key in the same HSM as any vault RSA key.
+HSM_URL=https://hsm.managedhsm.azure.net
+HSM_KEYS='["aes128", "aes192", "aes256", "rsahsm", "aesimport"]'
+hsm_setup() {
+	emu_admin add-vault --name hsm --hsm --purge-protection --retention-days 7 &&
+		HSMUSER=$(emu_admin add-identity --name hsm-user) &&
+		HSMAUDIT=$(emu_admin add-identity --name hsm-auditor) &&
+		HSMNONE=$(emu_admin add-identity --name hsm-none) || return 1
+	local k bits
+	for bits in 128 192 256; do
+		emu_admin create-key --vault hsm --name aes$bits --kty oct-HSM --size $bits >/dev/null ||
+			return 1
+	done
+	emu_admin create-key --vault hsm --name rsahsm --kty RSA-HSM --size 2048 >/dev/null || return 1
+	for k in aes128 aes192 aes256 rsahsm aesimport; do
+		emu_admin hsm-assign-role --vault hsm --identity hsm-user \
+			--role "Managed HSM Crypto User" --key $k >/dev/null || return 1
+	done
+	# Reads the key but may not use it.
+	emu_admin hsm-assign-role --vault hsm --identity hsm-auditor \
+		--role "Managed HSM Crypto Auditor" --key aes256 >/dev/null || return 1
+	hsm_config "$WORK/hsm.json" "$HSMUSER" "$HSM_KEYS" &&
+		hsm_config "$WORK/hsm-auditor.json" "$HSMAUDIT" '["aes256"]' &&
+		hsm_config "$WORK/hsm-none.json" "$HSMNONE" '["aes256"]' && HSM_READY=1
+}
+hsm_config() { # FILE IDENTITY KEYS: the HSM alone, its keys named (no list permission needed)
+	emu_write_config "$1.tmp" "$2" "$HSM_URL" &&
+		jq --argjson keys "$3" '.vaults[0].keys = $keys' "$1.tmp" >"$1"
+}
+run hsm-setup-keys-and-roles hsm_setup
+
+# An AES key imported with bytes the test knows, allowed to unwrap only:
+# its size cannot be learned (that takes a wrap), so the module unwraps
+# with the HSM's size-free CKM_AES_KEY_WRAP; the wrapped key comes from
+# an independent RFC 3394 implementation (python3-cryptography).
+hsm_unwrap_only_key() {
+	local token kek
+	token=$(emu_admin issue-token --identity hsm-user --resource https://managedhsm.azure.net |
+		jq -r .access_token) || return 1
+	kek=$(head -c 32 /dev/urandom | xxd -p -c 64)
+	jq -n --arg k "$(xxd -r -p <<<"$kek" | base64 -w0 | tr '+/' '-_' | tr -d =)" \
+		'{key: {kty: "oct", k: $k, key_ops: ["unwrapKey"]}}' >"$WORK/aesimport.json"
+	curl -fsS --cacert "$EMU_CA" --connect-to "::127.0.0.1:$EMU_PORT" -X PUT \
+		-H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+		--data @"$WORK/aesimport.json" "$HSM_URL/keys/aesimport?api-version=7.5" >/dev/null ||
+		return 1
+	"$EMU_PY" -c 'import sys; from cryptography.hazmat.primitives import keywrap as k
+sys.stdout.buffer.write(k.aes_key_wrap(bytes.fromhex(sys.argv[1]), bytes.fromhex(sys.argv[2])))' \
+		"$kek" 00112233445566778899aabbccddeeff0011223344556677 >"$WORK/aesimport.wrapped" ||
+		return 1
+	AZKV_PKCS11_CONFIG="$WORK/hsm.json" ours "$CHECKS" hsm-unwrap aesimport \
+		"$WORK/aesimport.wrapped" 00112233445566778899aabbccddeeff0011223344556677 &&
+		has "$AZKV_PKCS11_LOG_FILE" "C_UnwrapKey: CKM_AES_KEY_WRAP with 'aesimport'"
+}
+
+hsm_aes_each_size() {
+	local bits
+	for bits in 128 192 256; do
+		AZKV_PKCS11_CONFIG="$WORK/hsm.json" ours "$CHECKS" hsm aes$bits $bits || return 1
+	done
+	has "$AZKV_PKCS11_LOG_FILE" "key 'aes192' version [0-9a-f]* is AES-192" &&
+		has "$AZKV_PKCS11_LOG_FILE" "C_WrapKey: A192KW with 'aes192'" &&
+		has "$AZKV_PKCS11_LOG_FILE" "C_UnwrapKey: CKM_AES_KEY_WRAP_PAD with 'aes256'" &&
+		has "$AZKV_PKCS11_LOG_FILE" "POST hsm.managedhsm.azure.net/keys/aes128/[0-9a-f]*/wrapkey"
+}
+
+hsm_pkcs11_tool_lists() {
+	local out
+	out=$(AZKV_PKCS11_CONFIG="$WORK/hsm.json" pkcs11-tool --module "$AZKV_MODULE" -O) || return 1
+	echo "$out"
+	grep -q "Secret Key Object; AES length 32" <<<"$out" &&
+		grep -q "Secret Key Object; AES length 16" <<<"$out" &&
+		grep -q "label: *aes256" <<<"$out" && grep -q "Private Key Object; RSA" <<<"$out" &&
+		[ "$(grep -c "^Public Key Object" <<<"$out")" -eq 1 ]
+}
+
+hsm_rsa_key() {
+	AZKV_PKCS11_CONFIG="$WORK/hsm.json" ours "$CHECKS" hsm-rsa rsahsm
+}
+
+hsm_without_role() {
+	local log="$WORK/hsm-auditor.log"
+	AZKV_PKCS11_CONFIG="$WORK/hsm-auditor.json" AZKV_PKCS11_LOG_FILE="$log" \
+		ours "$CHECKS" expect-hsm aes256 $CKR_KEY_FUNCTION_NOT_PERMITTED &&
+		has "$log" "HTTP 403" && has "$log" "Microsoft.KeyVault/managedHsm/keys/wrap/action" &&
+		has "$log" "grant the identity \"Managed HSM Crypto Service Encryption User\" at scope /keys/aes256" &&
+		has "$log" "az keyvault role assignment create --hsm-name hsm "
+}
+
+hsm_no_role_at_all() {
+	local log="$WORK/hsm-none.log"
+	AZKV_PKCS11_CONFIG="$WORK/hsm-none.json" AZKV_PKCS11_LOG_FILE="$log" \
+		ours "$CHECKS" expect-find $CKR_DEVICE_ERROR && has "$log" "HTTP 403" &&
+		has "$log" "managedHsm/keys/read/action"
+}
+
+if [ -n "${HSM_READY:-}" ]; then
+	run hsm-aes-wrap-unwrap-each-size hsm_aes_each_size
+	run hsm-rsa-hsm-key-as-before hsm_rsa_key
+	run hsm-unwrap-only-key-rfc3394-interop hsm_unwrap_only_key
+	if third_party; then
+		run hsm-pkcs11-tool-lists-aes-secret-keys hsm_pkcs11_tool_lists
+	fi
+	run hsm-identity-without-role-not-permitted hsm_without_role
+	run hsm-identity-without-any-role-cannot-read hsm_no_role_at_all
+else
+	skip hsm "the Managed HSM setup failed"
+fi
+
 # ------------------------------------------------------------------ ARM client (src/arm.c)
 # The Resource Manager client the admin utility uses: vault properties,
 # accessPolicies/add, a 404, and a Cognitive Services account's

@@ -110,6 +110,21 @@ static void test_name_must_match_exactly(void **state)
 	unmake(f);
 }
 
+/* A Managed HSM AES key version is one secret-key object: private_key. */
+static void test_aes_key_version_is_its_secret_object(void **state)
+{
+	fixture *f = make();
+	f->obj[6].cls = CKO_SECRET_KEY; /* other/w1 */
+	AZKV_KEY_VERSION_INFO *v = NULL;
+	size_t n = 0;
+	assert_int_equal(azkv_cmk_versions(f->ptrs, 9, 0, "other", 5, &v, &n), CKR_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(v[0].private_key, 7);
+	assert_int_equal(v[0].public_key, CK_INVALID_HANDLE);
+	free(v);
+	unmake(f);
+}
+
 static void test_long_version_is_cut_and_terminated(void **state)
 {
 	fixture *f = make();
@@ -131,6 +146,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_grouped_current_first_then_newest),
 	        cmocka_unit_test(test_name_must_match_exactly),
+	        cmocka_unit_test(test_aes_key_version_is_its_secret_object),
 	        cmocka_unit_test(test_long_version_is_cut_and_terminated),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

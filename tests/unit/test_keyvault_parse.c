@@ -36,6 +36,16 @@ static const char bundle_managed[] =
         "\"recoveryLevel\":\"CustomizedRecoverable+Purgeable\",\"exportable\":false},"
         "\"managed\":true}";
 
+/* A Managed HSM oct-HSM key as the service answers it (the shape of the
+ * Azure SDK for JavaScript's Managed HSM recordings, members sorted): no
+ * key material and no key size; values are ours. */
+static const char bundle_oct_hsm[] =
+        "{\"attributes\":{\"created\":1700000000,\"enabled\":true,\"exportable\":false,"
+        "\"recoverableDays\":7,\"recoveryLevel\":\"CustomizedRecoverable+Purgeable\","
+        "\"updated\":1700000001},\"key\":{\"key_ops\":[\"wrapKey\",\"unwrapKey\",\"decrypt\","
+        "\"encrypt\"],\"kid\":\"https://hsm1.managedhsm.azure.net/keys/kek/"
+        "70e288c11c3500290431c99887a27d16\",\"kty\":\"oct-HSM\"}}";
+
 /* keyAsyncForAsyncOperationsTest.json (2018): an empty page that goes on. */
 static const char page_empty_with_next[] =
         "{\"value\":[],\"nextLink\":\"https://tifchen-keyvault-fancy.vault.azure.net:443/keys?"
@@ -104,6 +114,31 @@ static void managed_disabled_hsm_key_bundle_is_parsed(void **state)
 	assert_int_equal(key.exp, 0);
 	assert_string_equal(key.recovery_level, "CustomizedRecoverable+Purgeable");
 	assert_null(key.tags_json);
+	azkv_key_free(&key);
+	cJSON_Delete(obj);
+}
+
+static void oct_hsm_bundle_parses_without_key_material(void **state)
+{
+	cJSON *obj = cJSON_Parse(bundle_oct_hsm);
+	azkv_key key;
+	azkv_err err;
+
+	(void)state;
+	assert_int_equal(azkv_key_parse(obj, &key, &err), AZKV_OK);
+	assert_int_equal(key.jwk.kty, AZKV_KTY_OCT);
+	assert_int_equal(key.jwk.hsm, 1);
+	assert_string_equal(key.jwk.kty_name, "oct-HSM");
+	assert_null(key.jwk.crv);
+	assert_int_equal(key.jwk.n.len, 0);
+	assert_int_equal(key.jwk.x.len, 0);
+	assert_int_equal(key.jwk.key_ops,
+	                 AZKV_OP_WRAP_KEY | AZKV_OP_UNWRAP_KEY | AZKV_OP_ENCRYPT | AZKV_OP_DECRYPT);
+	assert_string_equal(key.name, "kek");
+	assert_string_equal(key.version, "70e288c11c3500290431c99887a27d16");
+	assert_int_equal(key.enabled, 1);
+	assert_int_equal(key.created, 1700000000);
+	assert_string_equal(key.recovery_level, "CustomizedRecoverable+Purgeable");
 	azkv_key_free(&key);
 	cJSON_Delete(obj);
 }
@@ -342,34 +377,35 @@ static void error_bodies_map_status_and_fill_code_and_message(void **state)
 		long status;
 		const char *body;
 		azkv_rc rc;
-		const char *code, *in_message;
+		const char *code, *in_message, *inner;
 	} cases[] = {
 	        {404,
 	         "{\"error\":{\"code\":\"KeyNotFound\",\"message\":\"Key not found: javaKey\"}}",
-	         AZKV_ERR_NOT_FOUND, "KeyNotFound", "Key not found: javaKey"},
+	         AZKV_ERR_NOT_FOUND, "KeyNotFound", "Key not found: javaKey", ""},
 	        {409,
 	         "{\"error\":{\"code\":\"Conflict\",\"message\":\"Key CreateDeletedKey is "
 	         "currently "
 	         "in a deleted but recoverable state\",\"innererror\":{\"code\":"
 	         "\"ObjectIsDeletedButRecoverable\"}}}",
-	         AZKV_ERR_CONFLICT, "Conflict", "Conflict (ObjectIsDeletedButRecoverable)"},
+	         AZKV_ERR_CONFLICT, "Conflict", "Conflict (ObjectIsDeletedButRecoverable)",
+	         "ObjectIsDeletedButRecoverable"},
 	        {401,
 	         "{\"error\":{\"code\":\"Unauthorized\",\"message\":\"AKV10000: Request is missing "
 	         "a Bearer or PoP token.\"}}",
-	         AZKV_ERR_AUTH, "Unauthorized", "AKV10000"},
+	         AZKV_ERR_AUTH, "Unauthorized", "AKV10000", ""},
 	        {403,
 	         "{\"error\":{\"code\":\"Forbidden\",\"message\":\"The user, group or application "
 	         "does not have keys unwrapKey permission\",\"innererror\":{\"code\":"
 	         "\"AccessDenied\"}}}",
-	         AZKV_ERR_FORBIDDEN, "Forbidden", "unwrapKey permission"},
+	         AZKV_ERR_FORBIDDEN, "Forbidden", "unwrapKey permission", "AccessDenied"},
 	        {400, "{\"error\":{\"code\":\"BadParameter\",\"message\":\"Invalid algorithm\"}}",
-	         AZKV_ERR_BAD_PARAMETER, "BadParameter", "Invalid algorithm"},
+	         AZKV_ERR_BAD_PARAMETER, "BadParameter", "Invalid algorithm", ""},
 	        {429,
 	         "{\"error\":{\"code\":\"Throttled\",\"message\":\"Request was not processed\"}}",
-	         AZKV_ERR_THROTTLED, "Throttled", "HTTP 429"},
-	        {503, "<html>Service Unavailable</html>", AZKV_ERR_SERVER, "", "HTTP 503"},
-	        {500, "", AZKV_ERR_SERVER, "", "no error details"},
-	        {405, NULL, AZKV_ERR_BAD_PARAMETER, "", "HTTP 405"},
+	         AZKV_ERR_THROTTLED, "Throttled", "HTTP 429", ""},
+	        {503, "<html>Service Unavailable</html>", AZKV_ERR_SERVER, "", "HTTP 503", ""},
+	        {500, "", AZKV_ERR_SERVER, "", "no error details", ""},
+	        {405, NULL, AZKV_ERR_BAD_PARAMETER, "", "HTTP 405", ""},
 	};
 
 	(void)state;
@@ -383,6 +419,7 @@ static void error_bodies_map_status_and_fill_code_and_message(void **state)
 		assert_int_equal(err.rc, cases[i].rc);
 		assert_int_equal(err.http_status, cases[i].status);
 		assert_string_equal(err.code, cases[i].code);
+		assert_string_equal(err.inner_code, cases[i].inner);
 		if (!strstr(err.message, cases[i].in_message) ||
 		    !strstr(err.message, "unwrapkey with key k on demo"))
 			fail_msg("message \"%s\" lacks \"%s\"", err.message, cases[i].in_message);
@@ -433,6 +470,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(key_bundle_gives_key_name_version_attributes_and_tags),
 	        cmocka_unit_test(managed_disabled_hsm_key_bundle_is_parsed),
+	        cmocka_unit_test(oct_hsm_bundle_parses_without_key_material),
 	        cmocka_unit_test(bad_key_bundles_are_protocol_errors),
 	        cmocka_unit_test(empty_page_with_next_link_continues),
 	        cmocka_unit_test(last_page_has_null_next_link_and_versioned_kids),

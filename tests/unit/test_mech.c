@@ -11,6 +11,7 @@
 
 #include "mech.h"
 #include "object.h"
+#include "op_aes_kw.h"
 
 static CK_ULONG listed(CK_MECHANISM_TYPE *list)
 {
@@ -124,7 +125,16 @@ static void test_allowed_mechanisms_follow_the_key_type(void **state)
 		assert_true(info.flags & CKF_EC_NAMEDCURVE);
 		assert_non_null(azkv_sig_find(list[i]));
 	}
+	/* Managed HSM AES keys: AES key wrap, in the HSM. */
 	azkv_mech_allowed(CKK_AES, &list, &n);
+	assert_int_equal(n, 3);
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(azkv_mech_info(list[i], &info), CKR_OK);
+		assert_int_equal(info.flags & (CKF_HW | CKF_WRAP | CKF_UNWRAP),
+		                 CKF_HW | CKF_WRAP | CKF_UNWRAP);
+		assert_true(azkv_aes_kw_mech(list[i]));
+	}
+	azkv_mech_allowed(CKK_GENERIC_SECRET, &list, &n);
 	assert_int_equal(n, 0);
 	assert_null(list);
 }

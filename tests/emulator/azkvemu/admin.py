@@ -14,7 +14,11 @@ situation in one call. JSON in, JSON out; errors are {"error": {"code","message"
   PUT    /_emulator/vaults/{v}/access-policies/{identity}   {keys: [...]}   ([] removes)
   POST   /_emulator/vaults/{v}/role-assignments {identity, role, key?}
   DELETE /_emulator/vaults/{v}/role-assignments/{id}
+  GET    /_emulator/vaults/{v}/hsm-role-assignments   Managed HSM local RBAC (mhsm_rbac.py):
+  POST   /_emulator/vaults/{v}/hsm-role-assignments   {identity, role, scope?: "/" | "/keys" | "/keys/K", key?}
+  DELETE /_emulator/vaults/{v}/hsm-role-assignments/{name}
   POST   /_emulator/vaults/{v}/keys             {name, kty?, size?, crv?, ops?, disabled?, tags?, nbf?, exp?}
+                                                (kty oct-HSM, size 128/192/256: Managed HSM only)
   POST   /_emulator/vaults/{v}/keys/{k}/import  {pem, ops?, hsm?, disabled?, tags?}
   GET    /_emulator/vaults/{v}/keys/{k}/public  ?version=   -> {kid, version, kty, pem}
   POST   /_emulator/tokens                      {identity, resource?, lifetime?, not_before_offset?}
@@ -60,9 +64,10 @@ from urllib.parse import unquote
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from . import authz, bundles, certs, keycrypto, keystore, oidc as oidc_mod
+from . import authz, bundles, certs, keycrypto, keystore, mhsm_rbac, oidc as oidc_mod
 from .httpmsg import ServiceError, json_response
 from .state import StateError, vault_resource_id
+from .util import new_uuid
 
 PREFIX = "/_emulator"
 
@@ -105,6 +110,9 @@ class AdminService:
             ("PUT", r"/vaults/(?P<v>[^/]+)/access-policies/(?P<ident>[^/]+)", self._set_policy),
             ("POST", r"/vaults/(?P<v>[^/]+)/role-assignments", self._assign_role),
             ("DELETE", r"/vaults/(?P<v>[^/]+)/role-assignments/(?P<aid>[^/]+)", self._unassign_role),
+            ("GET", r"/vaults/(?P<v>[^/]+)/hsm-role-assignments", self._hsm_list_roles),
+            ("POST", r"/vaults/(?P<v>[^/]+)/hsm-role-assignments", self._hsm_assign_role),
+            ("DELETE", r"/vaults/(?P<v>[^/]+)/hsm-role-assignments/(?P<name>[^/]+)", self._hsm_unassign_role),
             ("POST", r"/vaults/(?P<v>[^/]+)/keys", self._create_key),
             ("POST", r"/vaults/(?P<v>[^/]+)/keys/(?P<k>[^/]+)/import", self._import_key),
             ("GET", r"/vaults/(?P<v>[^/]+)/keys/(?P<k>[^/]+)/public", self._public_key),
@@ -219,19 +227,69 @@ class AdminService:
                  "location": body.get("location")}
         return _public_vault(self.state.update_vault(v, **props))
 
+    def _hsm(self, v) -> dict:
+        vault = self.state.require_vault(v)
+        if vault["kind"] != "managedhsm":
+            raise StateError(f"'{v}' is a Key Vault, not a Managed HSM: use set-policy or assign-role")
+        return vault
+
+    def _hsm_list_roles(self, req, body, v):
+        with self.state.lock:
+            vault = self._hsm(v)
+            return {"value": [dict(mhsm_rbac.assignment_json(a),
+                                   role_name=mhsm_rbac.BUILTIN_ROLES[a["role_definition_id"]][0])
+                              for a in mhsm_rbac.assignments(vault)]}
+
+    @staticmethod
+    def _role_and_identity(body, model):
+        """The role id an assignment request names, from model's built-in roles
+        (authz or mhsm_rbac), and that it names an identity."""
+        role_id = model.find_role(body.get("role", ""))
+        if role_id is None:
+            known = ", ".join(name for name, _ in model.BUILTIN_ROLES.values())
+            raise StateError(f"unknown role '{body.get('role')}'; built-in roles: {known}")
+        if not body.get("identity"):
+            raise StateError("identity is required")
+        return role_id
+
+    def _hsm_assign_role(self, req, body, v):
+        """A local role assignment in a Managed HSM, made without the HSM's own authorization."""
+        role_id = self._role_and_identity(body, mhsm_rbac)
+        if body.get("key") and body.get("scope"):
+            raise StateError("give key or scope, not both")
+        scope = mhsm_rbac.normalize_scope(f"/keys/{body['key']}" if body.get("key") else body.get("scope") or "/")
+        if scope is None:
+            raise StateError(f"scope '{body.get('scope')}' is not /, /keys or /keys/NAME")
+        ident = self.state.find_identity(body["identity"])
+        principal = ident["object_id"] if ident else body["identity"]
+        with self.state.lock:
+            vault = self._hsm(v)
+            a = mhsm_rbac.add_assignment(self.state, vault, new_uuid(), principal, role_id, scope)
+            return dict(mhsm_rbac.assignment_json(a), role_name=mhsm_rbac.BUILTIN_ROLES[role_id][0])
+
+    def _hsm_unassign_role(self, req, body, v, name):
+        with self.state.lock:
+            if mhsm_rbac.remove_assignment(self.state, self._hsm(v), name) is None:
+                raise StateError(f"no role assignment '{name}' in Managed HSM '{v}'", 404)
+        return {"deleted": name}
+
+    def _refuse_hsm(self, v, what):
+        vault = self.state.require_vault(v)
+        if vault["kind"] == "managedhsm":
+            # Managed HSM has neither access policies nor Azure RBAC on its data plane.
+            raise StateError(f"'{v}' is a Managed HSM: it has no {what}; its local RBAC decides "
+                             "(use hsm-assign-role)")
+
     def _set_policy(self, req, body, v, ident):
+        self._refuse_hsm(v, "access policies")
         keys = body.get("keys", [])
         if isinstance(keys, str):
             keys = keys.split(",")
         return self.state.set_access_policy(v, ident, keys)
 
     def _assign_role(self, req, body, v):
-        role_id = authz.find_role(body.get("role", ""))
-        if role_id is None:
-            known = ", ".join(name for name, _ in authz.BUILTIN_ROLES.values())
-            raise StateError(f"unknown role '{body.get('role')}'; built-in roles: {known}")
-        if not body.get("identity"):
-            raise StateError("identity is required")
+        role_id = self._role_and_identity(body, authz)
+        self._refuse_hsm(v, "Azure RBAC data-plane roles")
         with self.state.lock:
             vault = self.state.require_vault(v)
             scope = authz.key_scope(vault, body.get("key"))
@@ -284,9 +342,16 @@ class AdminService:
         vault = self.state.require_vault(v)
         name = body.get("name") or ""
         kty = body.get("kty") or "RSA"
-        if kty not in keycrypto.RSA_KTYS + keycrypto.EC_KTYS:
+        if kty not in keycrypto.RSA_KTYS + keycrypto.EC_KTYS + keycrypto.OCT_KTYS:
             raise StateError(f"unsupported kty '{kty}'")
         size, crv = body.get("size"), body.get("crv")
+        if kty in keycrypto.OCT_KTYS:
+            if vault["kind"] != "managedhsm":
+                raise StateError(f"'{v}' is a Key Vault: oct-HSM keys exist in Managed HSMs only")
+            if (size or keycrypto.AES_DEFAULT_SIZE) not in keycrypto.AES_SIZES:
+                raise StateError(f"unsupported AES size {size} (128, 192 or 256)")
+            keystore.check_name(name)
+            return self._store(vault, name, keycrypto.generate(kty, size), "oct-HSM", body)
         if kty in keycrypto.RSA_KTYS and (size or 2048) not in keycrypto.RSA_SIZES:
             raise StateError(f"unsupported RSA size {size}")
         if kty in keycrypto.EC_KTYS and (crv or "P-256") not in keycrypto.CURVES:
@@ -307,8 +372,10 @@ class AdminService:
         with self.state.lock:
             vault = self.state.require_vault(v)
             entry, record = keystore.get_record(vault, k, req.query.get("version"))
+            if record.get("k"):
+                raise StateError(f"key '{k}' is an AES key: it has no public key")
             return {"kid": bundles.key_id(default_base(vault), entry, record), "version": record["version"],
-                    "kty": record["kty"], "pem": keycrypto.public_pem(keycrypto.load_pem(record["pem"]))}
+                    "kty": record["kty"], "pem": keycrypto.public_pem(keycrypto.load_key(record))}
 
     # ---- tokens and faults ------------------------------------------------------------
 

@@ -1,5 +1,6 @@
 """Who may do what on a vault: access policies, or Azure RBAC when the vault has
-enableRbacAuthorization set — the two permission models of Key Vault.
+enableRbacAuthorization set — the two permission models of Key Vault. A
+Managed HSM has neither: its local RBAC decides (mhsm_rbac.py).
 
 Every data-plane operation names one access-policy permission (the names
 `az keyvault set-policy --key-permissions` uses); the RBAC data action for it
@@ -7,8 +8,7 @@ comes from DATA_ACTIONS. Denials carry the service's wording because people
 debugging a Foundry CMK setup read exactly these messages.
 """
 
-import fnmatch
-
+from . import mhsm_rbac, roles
 from .httpmsg import ServiceError
 from .state import vault_resource_id
 
@@ -69,19 +69,7 @@ BUILTIN_ROLES = {
 
 def find_role(ref: str):
     """A built-in role by id, name, or full role-definition resource id."""
-    if not ref:
-        return None
-    tail = ref.rstrip("/").split("/")[-1].lower()
-    if tail in BUILTIN_ROLES:
-        return tail
-    for role_id, (name, _) in BUILTIN_ROLES.items():
-        if name.lower() == ref.lower():
-            return role_id
-    return None
-
-
-def _caller(claims) -> str:
-    return f"appid={claims.get('appid')};oid={claims.get('oid')};iss={claims.get('iss')}"
+    return roles.find_role(BUILTIN_ROLES, ref)
 
 
 def key_scope(vault, key_name=None) -> str:
@@ -89,36 +77,27 @@ def key_scope(vault, key_name=None) -> str:
     return scope + (f"/keys/{key_name}" if key_name else "")
 
 
-def _rbac_allows(vault, oid, action, resource, inherited=()) -> bool:
-    resource = resource.lower()
-    for assignment in list(vault.get("role_assignments", [])) + list(inherited):
-        if assignment["principal_id"].lower() != oid:
-            continue
-        scope = assignment["scope"].lower().rstrip("/")
-        # An assignment applies to its scope and everything below it.
-        if resource != scope and not resource.startswith(scope + "/"):
-            continue
-        role = BUILTIN_ROLES.get(assignment["role_definition_id"].lower())
-        if role and any(fnmatch.fnmatchcase(action.lower(), pat.lower()) for pat in role[1]):
-            return True
-    return False
-
-
 def check(vault: dict, claims: dict, permission: str, key_name: str = None, inherited=()) -> None:
     """Raise the service's 403 unless the caller holds `permission` on the vault/key.
-    `inherited`: role assignments made above the vault (subscription, resource group)."""
+    `inherited`: role assignments made above the vault (subscription, resource group).
+    A Managed HSM answers from its local role assignments alone: Azure RBAC above it
+    and access policies do not reach its data plane."""
+    if vault["kind"] == "managedhsm":
+        mhsm_rbac.check(vault, claims, permission, key_name)
+        return
     oid = (claims.get("oid") or "").lower()
     if vault.get("enable_rbac_authorization"):
         action = _PREFIX + DATA_ACTIONS[permission]
         resource = key_scope(vault, key_name)
-        if _rbac_allows(vault, oid, action, resource, inherited):
+        assignments = list(vault.get("role_assignments", [])) + list(inherited)
+        if roles.grants(assignments, BUILTIN_ROLES, oid, action, resource):
             return
         raise ServiceError(
             403, "Forbidden",
             "Caller is not authorized to perform action on resource.\r\n"
             "If role assignments, deny assignments or role definitions were changed recently, "
             "please observe propagation time.\r\n"
-            f"Caller: {_caller(claims)}\r\n"
+            f"Caller: {roles.caller(claims)}\r\n"
             f"Action: '{action}'\r\n"
             f"Resource: '{resource.lower()}'\r\n"
             "Assignment: (not found)\r\n"
@@ -131,7 +110,7 @@ def check(vault: dict, claims: dict, permission: str, key_name: str = None, inhe
         return
     raise ServiceError(
         403, "Forbidden",
-        f"The user, group or application '{_caller(claims)}' does not have keys {permission} "
+        f"The user, group or application '{roles.caller(claims)}' does not have keys {permission} "
         f"permission on key vault '{vault['name']};location={vault['location']}'. For help "
         "resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125287",
         "AccessDenied")

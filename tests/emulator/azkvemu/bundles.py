@@ -90,7 +90,7 @@ def key_id(base: str, entry: dict, record: dict = None) -> str:
 
 def jwk(base: str, entry: dict, record: dict) -> dict:
     out = {"kid": key_id(base, entry, record), "kty": record["kty"], "key_ops": list(record["key_ops"])}
-    out.update(keycrypto.public_jwk_fields(keycrypto.load_pem(record["pem"])))
+    out.update(keycrypto.public_jwk_fields(keycrypto.load_key(record)))
     for name, value in record.get("public_extra", {}).items():
         out.setdefault(name, value)
     return out

@@ -129,6 +129,14 @@ def run_admin(args) -> int:
             out = client.call("DELETE", f"/vaults/{_q(args.vault)}/role-assignments/{_q(args.id)}")
         else:
             out = client.call("DELETE", f"/role-assignments/{_q(args.id)}")
+    elif c == "hsm-assign-role":
+        out = client.call("POST", f"/vaults/{_q(args.vault)}/hsm-role-assignments",
+                          {"identity": args.identity, "role": args.role, "key": args.key,
+                           "scope": args.scope})
+    elif c == "hsm-unassign-role":
+        out = client.call("DELETE", f"/vaults/{_q(args.vault)}/hsm-role-assignments/{_q(args.name)}")
+    elif c == "hsm-list-roles":
+        out = client.call("GET", f"/vaults/{_q(args.vault)}/hsm-role-assignments")
     elif c == "arm-rbac":
         if args.state is None:
             out = client.call("GET", "/arm-rbac")
@@ -306,6 +314,18 @@ def build_parser():
     p = cmds.add_parser("unassign-role", help="by id; without --vault, at whatever scope it is")
     p.add_argument("--vault")
     p.add_argument("--id", required=True)
+    p = cmds.add_parser("hsm-assign-role", help="Managed HSM local RBAC: a role at scope /, /keys or /keys/NAME")
+    p.add_argument("--vault", required=True, help="the Managed HSM")
+    p.add_argument("--identity", required=True, help="client id, object id or name (or any principal id)")
+    p.add_argument("--role", required=True, help='name or id, e.g. "Managed HSM Crypto User"')
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--key", help="key scope /keys/KEY")
+    g.add_argument("--scope", help="/ (default), /keys or /keys/NAME")
+    p = cmds.add_parser("hsm-unassign-role", help="Managed HSM local RBAC: remove an assignment by name")
+    p.add_argument("--vault", required=True)
+    p.add_argument("--name", required=True, help="the assignment's name (a GUID)")
+    p = cmds.add_parser("hsm-list-roles", help="Managed HSM local RBAC: the assignments")
+    p.add_argument("--vault", required=True)
 
     for name in ("create-key", "import-key"):
         p = cmds.add_parser(name)
@@ -315,8 +335,9 @@ def build_parser():
         p.add_argument("--disabled", action="store_true")
         p.add_argument("--tag", action="append", metavar="NAME=VALUE")
         if name == "create-key":
-            p.add_argument("--kty", default="RSA", choices=["RSA", "RSA-HSM", "EC", "EC-HSM"])
-            p.add_argument("--size", type=int, help="RSA: 2048, 3072 or 4096")
+            p.add_argument("--kty", default="RSA", choices=["RSA", "RSA-HSM", "EC", "EC-HSM", "oct-HSM"],
+                           help="oct-HSM (AES): Managed HSM only")
+            p.add_argument("--size", type=int, help="RSA: 2048, 3072 or 4096; oct-HSM: 128, 192 or 256")
             p.add_argument("--crv", help="EC: P-256, P-384, P-521 or P-256K")
             p.add_argument("--nbf", type=int)
             p.add_argument("--exp", type=int)

@@ -103,7 +103,7 @@ def check_key(vault, key_name, version=None):
     if record["kty"] not in SUPPORTED_KTYS:
         raise _bad("KeyTypeNotSupported", f"The key {label} is of type {record['kty']}; only RSA and RSA-HSM "
                                           "keys can be customer-managed keys.")
-    bits = keycrypto.load_pem(record["pem"]).key_size
+    bits = keycrypto.load_key(record).key_size
     if bits != SUPPORTED_BITS:
         raise _bad("KeySizeNotSupported", f"The key {label} has {bits} bits; only 2048-bit RSA keys are supported.")
     current = now()

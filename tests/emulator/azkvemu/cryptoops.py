@@ -56,6 +56,23 @@ def _check_usable(record: dict, op: str) -> None:
                            "KeyOperationForbidden")
 
 
+def _symmetric(key, kid: str, op: str, alg: str, body: dict) -> dict:
+    """An oct-HSM key: AES key wrap (wrapKey/unwrapKey). The answer names the
+    alg, as Managed HSM's answers to symmetric operations do (recorded
+    decrypt with A256CBCPAD: {"alg","kid","value"}). AES-GCM/CBC encrypt and
+    HMAC sign are not emulated."""
+    if op not in ("wrapKey", "unwrapKey") or alg not in keycrypto.AES_WRAP_ALGS:
+        if alg in keycrypto.AES_WRAP_ALGS:
+            raise _bad(f"Algorithm '{alg}' is for wrapKey and unwrapKey, not {op}.")
+        raise _bad(f"Invalid algorithm '{alg}' for {op} with an oct-HSM key.")
+    value = _b64_field(body, "value")
+    if op == "wrapKey":
+        out = keycrypto.aes_wrap(key, alg, value)
+    else:
+        out = keycrypto.aes_unwrap(key, alg, value)
+    return {"alg": alg, "kid": kid, "value": b64url(out)}
+
+
 def run(lock, vault: dict, base: str, name: str, version: str, op: str, body: dict) -> dict:
     """Execute one operation; returns the response JSON object. The key is looked up
     under `lock`; the (slow) RSA work runs outside it."""
@@ -67,8 +84,10 @@ def run(lock, vault: dict, base: str, name: str, version: str, op: str, body: di
     alg = body.get("alg")
     if not isinstance(alg, str) or not alg:
         raise _bad("Property 'alg' is required.")
-    key = keycrypto.load_pem(record["pem"])
+    key = keycrypto.load_key(record)
     try:
+        if isinstance(key, keycrypto.AesKey):
+            return _symmetric(key, kid, op, alg, body)
         if op in ("wrapKey", "encrypt"):
             if alg not in keycrypto.ENCRYPTION_ALGS:
                 raise _bad(f"Invalid algorithm '{alg}' for {op}.")

@@ -1,17 +1,19 @@
-"""Real cryptography behind the emulated keys (RSA and EC, via python3-cryptography).
+"""Real cryptography behind the emulated keys (RSA, EC and Managed HSM's AES
+keys, via python3-cryptography).
 
 The emulator must be cryptographically faithful: data wrapped by the module
 locally with a key's public JWK must unwrap in the emulator and vice versa, so
 nothing here is simulated.
 """
 
+import os
 import threading
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes, keywrap, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
 
-from .util import b64url_to_int, int_to_b64url
+from .util import b64url, b64url_decode, b64url_to_int, int_to_b64url
 
 RSA_SIZES = (2048, 3072, 4096)
 
@@ -25,11 +27,21 @@ _CURVE_BY_OPENSSL_NAME = {cls.name: crv for crv, (cls, _) in CURVES.items()}
 
 RSA_KTYS = ("RSA", "RSA-HSM")
 EC_KTYS = ("EC", "EC-HSM")
+# Symmetric keys: Managed HSM only, always HSM-protected ("oct" is accepted
+# on the way in and stored as "oct-HSM", as the service answers an import of
+# {"kty":"oct"} with "oct-HSM" -- JS SDK recording aesCrypto-256, 2021).
+OCT_KTYS = ("oct", "oct-HSM")
+AES_SIZES = (128, 192, 256)
+# key_size when a create request gives none: the emulator's choice (the
+# service's default is not documented; a create without one succeeds).
+AES_DEFAULT_SIZE = 256
 
-# Default key_ops when the caller gives none, as the service answers.
+# Default key_ops when the caller gives none, as the service answers (oct:
+# the order of a recorded Managed HSM create without key_ops).
 DEFAULT_OPS = {
     "RSA": ["encrypt", "decrypt", "sign", "verify", "wrapKey", "unwrapKey"],
     "EC": ["sign", "verify"],
+    "oct": ["wrapKey", "unwrapKey", "decrypt", "encrypt"],
 }
 KNOWN_OPS = ["encrypt", "decrypt", "sign", "verify", "wrapKey", "unwrapKey", "import", "export"]
 
@@ -38,6 +50,23 @@ ENCRYPTION_ALGS = {
     "RSA-OAEP": lambda: padding.OAEP(mgf=padding.MGF1(hashes.SHA1()), algorithm=hashes.SHA1(), label=None),
     "RSA-OAEP-256": lambda: padding.OAEP(mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None),
     "RSA1_5": padding.PKCS1v15,
+}
+
+# AES key wrap in Managed HSM (wrapkey/unwrapkey with oct-HSM keys): alg ->
+# (key size it needs or None for any, padded). A128KW/A192KW/A256KW are
+# RFC 3394 with a key of that size (JWA, RFC 7518 4.4); CKM_AES_KEY_WRAP is
+# the same construction named after the PKCS#11 mechanism, for any AES key
+# size; CKM_AES_KEY_WRAP_PAD is RFC 5649 (AES key wrap with padding, what
+# the CKM_RSA_AES_KEY_WRAP import format of Key Vault's BYOK specification
+# and Microsoft's CCF implement under that name). Data-plane spec 7.6
+# (JsonWebKeyEncryptionAlgorithm); the SDKs offer them for wrap/unwrap only
+# (KeyWrapAlgorithm), not for encrypt/decrypt (EncryptionAlgorithm).
+AES_WRAP_ALGS = {
+    "A128KW": (128, False),
+    "A192KW": (192, False),
+    "A256KW": (256, False),
+    "CKM_AES_KEY_WRAP": (None, False),
+    "CKM_AES_KEY_WRAP_PAD": (None, True),
 }
 
 _HASHES = {"256": hashes.SHA256, "384": hashes.SHA384, "512": hashes.SHA512}
@@ -57,17 +86,48 @@ class CryptoError(Exception):
 
 
 def family(kty: str) -> str:
+    if kty in OCT_KTYS:
+        return "oct"
     return "RSA" if kty in RSA_KTYS else "EC"
+
+
+class AesKey:
+    """A Managed HSM symmetric key: its bytes (kept in the state, never answered)."""
+
+    def __init__(self, k: bytes):
+        if len(k) * 8 not in AES_SIZES:
+            raise CryptoError(f"An AES key is 128, 192 or 256 bits, not {len(k) * 8}.")
+        self.k = bytes(k)
+
+    @property
+    def key_size(self) -> int:
+        return len(self.k) * 8
 
 
 # ---- key material --------------------------------------------------------------
 
 def generate(kty: str, key_size=None, crv=None, public_exponent=None):
     """A fresh private key for a create/rotate request (validated by the caller)."""
+    if kty in OCT_KTYS:
+        return AesKey(os.urandom((key_size or AES_DEFAULT_SIZE) // 8))
     if kty in RSA_KTYS:
         return rsa.generate_private_key(public_exponent=public_exponent or 65537,
                                         key_size=key_size or 2048)
     return ec.generate_private_key(CURVES[crv or "P-256"][0]())
+
+
+def material(key) -> dict:
+    """How a key version stores its key: {"pem": ...} or, for AES, {"k": base64url}."""
+    if isinstance(key, AesKey):
+        return {"pem": None, "k": b64url(key.k)}
+    return {"pem": to_pem(key)}
+
+
+def load_key(record: dict):
+    """The key of a stored version (see material)."""
+    if record.get("k"):
+        return AesKey(b64url_decode(record["k"]))
+    return load_pem(record["pem"])
 
 
 def to_pem(private_key) -> str:
@@ -113,7 +173,10 @@ def curve_of(private_key) -> str:
 
 
 def public_jwk_fields(private_key) -> dict:
-    """The public JWK members, in the order the service writes them."""
+    """The public JWK members, in the order the service writes them. A
+    symmetric key has none: Managed HSM answers only kid, kty and key_ops."""
+    if isinstance(private_key, AesKey):
+        return {}
     if isinstance(private_key, rsa.RSAPrivateKey):
         pub = private_key.public_key().public_numbers()
         return {"n": int_to_b64url(pub.n), "e": int_to_b64url(pub.e)}
@@ -130,9 +193,12 @@ def public_pem(private_key) -> str:
 
 
 def from_private_jwk(jwk: dict):
-    """Build a private key from an import request's JWK (RSA: n e d p q dp dq qi; EC: crv x y d)."""
+    """Build a private key from an import request's JWK (RSA: n e d p q dp dq qi; EC: crv x y d;
+    oct: k)."""
     try:
         kty = jwk.get("kty")
+        if kty in OCT_KTYS:
+            return AesKey(b64url_decode(jwk["k"]))
         if kty in RSA_KTYS:
             n, e = b64url_to_int(jwk["n"]), b64url_to_int(jwk["e"])
             d = b64url_to_int(jwk["d"])
@@ -179,6 +245,38 @@ def decrypt(private_key, alg: str, ciphertext: bytes) -> bytes:
         # Wording seen from the real service for a failed OAEP unwrap.
         kind = "PKCS1" if alg == "RSA1_5" else "OAEP"
         raise CryptoError(f"Error occurred while decoding {kind} padding.") from exc
+
+
+def _aes_wrap_alg(key, alg: str):
+    if not isinstance(key, AesKey) or alg not in AES_WRAP_ALGS:
+        raise CryptoError(f"Algorithm '{alg}' is not supported by this key.")
+    bits, padded = AES_WRAP_ALGS[alg]
+    if bits is not None and bits != key.key_size:
+        # Wording is the emulator's own (not seen in recordings).
+        raise CryptoError(f"Algorithm {alg} needs a {bits}-bit key; this key has {key.key_size} bits.")
+    return padded
+
+
+def aes_wrap(key, alg: str, plaintext: bytes) -> bytes:
+    """wrapKey with an oct-HSM key (RFC 3394 or RFC 5649, see AES_WRAP_ALGS)."""
+    if _aes_wrap_alg(key, alg):
+        return keywrap.aes_key_wrap_with_padding(key.k, plaintext)
+    if len(plaintext) < 16 or len(plaintext) % 8:
+        raise CryptoError(f"{alg} wraps a multiple of 8 bytes, at least 16; not {len(plaintext)} bytes.")
+    return keywrap.aes_key_wrap(key.k, plaintext)
+
+
+def aes_unwrap(key, alg: str, wrapped: bytes) -> bytes:
+    padded = _aes_wrap_alg(key, alg)
+    if len(wrapped) % 8 or len(wrapped) < (16 if padded else 24):
+        raise CryptoError(f"{len(wrapped)} bytes is not the length of a key wrapped with {alg}.")
+    try:
+        if padded:
+            return keywrap.aes_key_unwrap_with_padding(key.k, wrapped)
+        return keywrap.aes_key_unwrap(key.k, wrapped)
+    except keywrap.InvalidUnwrap:
+        raise CryptoError(f"Unwrap with {alg} failed: the wrapped key is corrupt or was not "
+                          "wrapped with this key.") from None
 
 
 def _check_sign_alg(private_key, alg: str, digest: bytes):

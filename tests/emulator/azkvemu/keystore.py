@@ -75,7 +75,6 @@ def add_version(state, vault: dict, name: str, private_key, kty: str, key_ops, e
         "version": new_version(),
         "kty": kty,
         "key_ops": list(key_ops),
-        "pem": keycrypto.to_pem(private_key),
         "enabled": bool(enabled),
         "nbf": nbf,
         "exp": exp,
@@ -88,6 +87,7 @@ def add_version(state, vault: dict, name: str, private_key, kty: str, key_ops, e
         # Public JWK members echoed as sent on import (the service echoes e.g. `crv`).
         "public_extra": dict(public_extra or {}),
     }
+    record.update(keycrypto.material(private_key))  # "pem", or "k" for an AES key
     entry = find_entry(vault, name)
     if entry is None:
         entry = {"name": name, "latest": None, "versions": {}, "rotation_policy": None}

@@ -14,7 +14,7 @@ import datetime
 import json
 import re
 
-from . import authz, bundles, cryptoops, keycrypto, keystore, paging
+from . import authz, bundles, cryptoops, keycrypto, keystore, mhsm_rbac, paging
 from .httpmsg import Response, ServiceError, json_response
 from .tokens import TokenError
 from .util import new_uuid, now
@@ -175,6 +175,8 @@ class KeyVaultService:
     # ---- routing -----------------------------------------------------------------------
 
     def _dispatch(self, req, vault, claims) -> Response:
+        if vault["kind"] == "managedhsm" and mhsm_rbac.is_authz_path(req.path):
+            return mhsm_rbac.handle(self.state, req, vault, claims)
         path_matched = False
         for method, pattern, handler, permission in _COMPILED:
             m = pattern.match(req.path)
@@ -189,6 +191,9 @@ class KeyVaultService:
                 keystore.check_name(name)
             if handler == "_crypto":
                 permission = cryptoops.OPERATIONS[params["op"].lower()]
+            elif handler in ("_get_deleted", "_list_deleted") and vault["kind"] == "managedhsm":
+                # Managed HSM has a data action of its own for reading deleted keys.
+                permission = "readdeleted"
             with self.state.lock:
                 authz.check(vault, claims, permission, name, self.state.scope_role_assignments())
             return getattr(self, handler)(req, vault, self._base(req), **params)
@@ -265,11 +270,19 @@ class KeyVaultService:
     def _create(self, req, vault, base, name):
         body = self._json_body(req)
         kty = body.get("kty")
-        if kty not in keycrypto.RSA_KTYS + keycrypto.EC_KTYS:
+        if kty not in keycrypto.RSA_KTYS + keycrypto.EC_KTYS + keycrypto.OCT_KTYS:
             raise ServiceError(400, "BadParameter",
-                               f"The key type '{kty}' is not supported; use RSA, RSA-HSM, EC or EC-HSM.")
+                               f"The key type '{kty}' is not supported; use RSA, RSA-HSM, EC, EC-HSM "
+                               "or (Managed HSM) oct-HSM.")
+        _refuse_oct_in_key_vault(vault, kty)
         size, crv = body.get("key_size"), body.get("crv")
-        if kty in keycrypto.RSA_KTYS:
+        if kty in keycrypto.OCT_KTYS:
+            kty, crv = "oct-HSM", None
+            size = size or keycrypto.AES_DEFAULT_SIZE
+            if size not in keycrypto.AES_SIZES:
+                raise ServiceError(400, "BadParameter",
+                                   f"The key size {size} is not supported for oct-HSM; use 128, 192 or 256.")
+        elif kty in keycrypto.RSA_KTYS:
             size = size or 2048
             if size not in keycrypto.RSA_SIZES:
                 raise ServiceError(400, "BadParameter", f"The key size {size} is not supported for {kty}.")
@@ -309,7 +322,10 @@ class KeyVaultService:
         except keycrypto.CryptoError as exc:
             raise ServiceError(400, "BadParameter", str(exc)) from None
         fam = keycrypto.family(jwk["kty"])
+        _refuse_oct_in_key_vault(vault, jwk["kty"])
         hsm = body.get("Hsm", body.get("hsm"))
+        # Managed HSM keeps every key in the HSM: {"kty":"oct"} comes back oct-HSM.
+        hsm = hsm or fam == "oct"
         kty = fam + "-HSM" if (hsm or jwk["kty"].endswith("-HSM")) else fam
         attrs = self._attributes(body)
         ops = self._key_ops(jwk, keycrypto.DEFAULT_OPS[fam])
@@ -326,9 +342,9 @@ class KeyVaultService:
         with self.state.lock:
             entry, latest = keystore.get_record(vault, name)
             latest = dict(latest)
-        key = keycrypto.load_pem(latest["pem"])
+        key = keycrypto.load_key(latest)
         fam = keycrypto.family(latest["kty"])
-        size = keycrypto.key_size_of(key) if fam == "RSA" else None
+        size = keycrypto.key_size_of(key) if fam in ("RSA", "oct") else None
         crv = keycrypto.curve_of(key) if fam == "EC" else None
         private_key = keycrypto.generate(latest["kty"], size, crv)
         with self.state.lock:
@@ -459,6 +475,16 @@ class KeyVaultService:
 
     def _not_implemented(self, req, vault, base, **_):
         raise ServiceError(501, "NotImplemented", "The emulator does not implement this operation yet.")
+
+
+def _refuse_oct_in_key_vault(vault, kty) -> None:
+    """Symmetric keys exist in Managed HSM only ("Symmetric (oct-HSM / AES)
+    keys aren't supported in Key Vault": Key types, algorithms, and
+    operations). The wording of the refusal is the emulator's own."""
+    if kty in keycrypto.OCT_KTYS and vault["kind"] != "managedhsm":
+        raise ServiceError(400, "BadParameter",
+                           f"The key type '{kty}' is not supported in Key Vault; symmetric keys need a "
+                           "Managed HSM.")
 
 
 def _action_type(lifetime_action) -> str:

@@ -20,6 +20,8 @@ Shape (version 1):
                purge_protection, enable_rbac_authorization,
                access_policies: {object_id: {keys: [permission...]}},
                role_assignments: [{id, principal_id, role_definition_id, scope}],
+               (Managed HSM) local_role_assignments: [{name, principal_id,
+                                role_definition_id, scope: / | /keys | /keys/NAME}],
                keys: {lower(name): {name, latest, versions: {version: record},
                                     rotation_policy}},
                deleted_keys: {lower(name): {key: <key entry>, deleted_date,
@@ -307,6 +309,8 @@ class State:
                 "keys": {},
                 "deleted_keys": {},
             }
+            if kind == "managedhsm":
+                vault["local_role_assignments"] = []   # mhsm_rbac.py; no access policies apply
             self.doc["vaults"][name.lower()] = vault
             self.save()
             return vault
