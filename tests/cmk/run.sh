@@ -667,6 +667,20 @@ no_login_no_file() {
 run no_az_login_and_no_file_says_what_to_do no_login_no_file
 
 
+# The cloud of `az cloud set`: Azure US Government's Resource Manager,
+# vault host names and token audiences, all from the cloud table.
+clouds() {
+	emu_admin add-account --name usgov-foundry --location eastus --identity system \
+		--resource-group "$RG" >/dev/null &&
+		as_az_user unchanged expect 0 --cloud AzureUSGovernment grant --vault labkv --key "$KEY" \
+			--account usgov-foundry --dry-run &&
+		says "would send: PUT https://management.usgovcloudapi.net/subscriptions/$SUB/resourceGroups/$RG/providers/Microsoft.KeyVault/vaults/labkv/keys/$KEY/providers/Microsoft.Authorization/roleAssignments/" &&
+		grep -q -- "--resource https://management.usgovcloudapi.net$" "$WORK/az.log" &&
+		as_az_user expect 2 --cloud Mars check --vault labkv --key "$KEY" &&
+		says "AzureChinaCloud"
+}
+run cloud_option_picks_the_cloud_endpoints clouds
+
 help_pages() {
 	for c in check grant bind rotate revoke status rotation-policy create-key create-vault; do
 		"$CMK_BIN" "$c" --help | grep -q "usage: azkv-cmk $c" || {

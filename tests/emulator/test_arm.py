@@ -76,6 +76,48 @@ class ArmAuthTests(unittest.TestCase):
         self.assertEqual(r.status, 200, r)
 
 
+class SovereignCloudTests(unittest.TestCase):
+    """Azure China and Azure US Government: their own Entra ID, Resource Manager and vault
+    host names and audiences (clouds.py; source: `az cloud show` and Microsoft's developer
+    guides for both clouds)."""
+
+    def _token(self, login, scope):
+        r = EMU.request("POST", f"https://{login}/{W['admin']['tenant_id']}/oauth2/v2.0/token",
+                        form={"grant_type": "client_credentials", "client_id": W["admin"]["client_id"],
+                              "client_secret": W["admin"]["client_secret"], "scope": scope})
+        self.assertEqual(r.status, 200, r)
+        return r.json["access_token"]
+
+    def test_china_vault_takes_a_china_token_and_its_challenge_names_china_entra(self):
+        r = EMU.request("GET", "https://armkv.vault.azure.cn/keys/cmk?api-version=7.4")
+        self.assertEqual(r.status, 401, r)
+        self.assertIn('authorization="https://login.chinacloudapi.cn/', r.header("WWW-Authenticate"))
+        self.assertIn('resource="https://vault.azure.cn"', r.header("WWW-Authenticate"))
+        EMU.admin("set-policy", "--vault", "armkv", "--identity", W["admin"]["client_id"], "--keys", "get")
+        tok = self._token("login.chinacloudapi.cn", "https://vault.azure.cn/.default")
+        r = EMU.request("GET", "https://armkv.vault.azure.cn/keys/cmk?api-version=7.4", token=tok)
+        self.assertEqual(r.status, 200, r)
+        # A public-cloud token is for another audience there.
+        r = EMU.request("GET", "https://armkv.vault.azure.cn/keys/cmk?api-version=7.4", token=W["tok"])
+        self.assertEqual(r.status, 401, r)
+
+    def test_each_resource_manager_takes_only_its_own_audience(self):
+        for login, arm_host, vault_host in (
+                ("login.chinacloudapi.cn", "management.chinacloudapi.cn", "vault.azure.cn"),
+                ("login.microsoftonline.us", "management.usgovcloudapi.net", "vault.usgovcloudapi.net")):
+            tok = self._token(login, f"https://{arm_host}/.default")
+            r = EMU.request("GET", f"https://{arm_host}{vault_path('armkv')}?api-version={KV_API}", token=tok)
+            self.assertEqual(r.status, 200, r)
+            self.assertEqual(r.json["properties"]["vaultUri"], f"https://armkv.{vault_host}/")
+            r = EMU.request("GET", f"{ARM}{vault_path('armkv')}?api-version={KV_API}", token=tok)
+            self.assertEqual(r.status, 401, r)
+            self.assertEqual(r.json["error"]["code"], "InvalidAuthenticationTokenAudience")
+            r = EMU.request("GET", f"https://{arm_host}{vault_path('armkv')}?api-version={KV_API}",
+                            token=W["tok"])
+            self.assertEqual(r.status, 401, r)
+            self.assertIn(f"'https://{arm_host}'", r.json["error"]["message"])
+
+
 class VaultTests(unittest.TestCase):
     def test_get(self):
         r = arm("GET", vault_path("armkv"))

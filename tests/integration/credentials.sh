@@ -518,6 +518,25 @@ default_finds_nothing() {
 }
 run default-chain-with-nothing-says-why-for-each default_finds_nothing
 
+# ------------------------------------------------------------------ sovereign clouds
+# A vault in Azure China: the cloud table gives its scope
+# (https://vault.azure.cn/.default) and Entra ID (login.chinacloudapi.cn),
+# which the emulator serves as Azure does (clouds.py).
+china_vault() {
+	local id
+	id=$(identity china-app) || return 1
+	jq -n --argjson id "$id" --arg ca "$EMU_CA" --arg to "127.0.0.1:$EMU_PORT" '{
+		vaults: [{url: "https://demo.vault.azure.cn", keys: ["cmk"]}],
+		credential: {type: "client_secret", tenant_id: $id.tenant_id,
+			client_id: $id.client_id, client_secret: $id.client_secret},
+		http: {ca_file: $ca, connect_to: $to}}' >"$WORK/china.json"
+	AZKV_PKCS11_CONFIG="$WORK/china.json" roundtrip china &&
+		has "$WORK/china.log" "AzureChinaCloud cloud, authority https://login.chinacloudapi.cn" &&
+		has "$WORK/china.log" "token for https://vault.azure.cn/.default" &&
+		has "$EMU_STATE/emulator.log" "POST login.chinacloudapi.cn/$TENANT/oauth2/v2.0/token 200"
+}
+run sovereign-cloud-vault-takes-its-clouds-scope-and-authority china_vault
+
 # ------------------------------------------------------------------ secrets stay out of the logs
 no_secret_in_logs() {
 	local f

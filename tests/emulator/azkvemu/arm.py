@@ -27,7 +27,7 @@ import json
 import re
 from urllib.parse import unquote
 
-from . import arm_rbac, cmkrules
+from . import arm_rbac, clouds, cmkrules
 from .arm_authz import AuthorizationApi
 from .arm_ml import WorkspaceApi
 from .foundrykeys import FoundryKeys, KeyInaccessible
@@ -36,8 +36,6 @@ from .state import StateError, canonical_permissions, vault_resource_id
 from .tokens import TokenError
 from .util import new_uuid
 
-ARM_AUDIENCES = {"https://management.azure.com", "https://management.azure.com/",
-                 "https://management.core.windows.net", "https://management.core.windows.net/"}
 DEFAULT_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
 
 _SUB = r"/subscriptions/(?P<sub>[^/]+)/resourcegroups/(?P<rg>[^/]+)/providers"
@@ -134,12 +132,16 @@ class ArmService(AuthorizationApi, WorkspaceApi):
             raise ServiceError(401, "InvalidAuthenticationToken",
                                "The access token is invalid.") from None
         aud = str(claims.get("aud", ""))
-        if aud not in ARM_AUDIENCES:
+        # Each cloud's Resource Manager takes its own audiences (clouds.py); by loopback path,
+        # the public cloud's.
+        cloud = clouds.ARM_HOSTS.get((req.hostname or "").lower(), clouds.PUBLIC)
+        if aud not in clouds.arm_audiences(cloud):
+            allowed = [f"https://{cloud['arm_core']}/", f"https://{cloud['arm_core']}",
+                       f"https://{cloud['arm']}/", f"https://{cloud['arm']}"]
             raise ServiceError(
                 401, "InvalidAuthenticationTokenAudience",
                 f"The access token has been obtained for wrong audience or resource '{aud}'. It should exactly "
-                "match with one of the allowed audiences 'https://management.core.windows.net/',"
-                "'https://management.core.windows.net','https://management.azure.com/','https://management.azure.com'.")
+                "match with one of the allowed audiences " + ",".join(f"'{a}'" for a in allowed) + ".")
         return claims
 
     def _dispatch(self, req, claims):
@@ -201,7 +203,10 @@ class ArmService(AuthorizationApi, WorkspaceApi):
             out.append(entry)
         return out
 
-    def _vault_json(self, vault):
+    def _vault_json(self, vault, req):
+        """A vault as Resource Manager shows it; vaultUri names the vault host of the cloud
+        whose Resource Manager was asked (clouds.py: vault.azure.cn in Azure China)."""
+        cloud = clouds.ARM_HOSTS.get((req.hostname or "").lower(), clouds.PUBLIC)
         acls = vault.get("network_acls") or {"bypass": "AzureServices", "defaultAction": "Allow"}
         props = {
             "sku": {"family": "A", "name": vault.get("sku", "premium")},
@@ -213,7 +218,7 @@ class ArmService(AuthorizationApi, WorkspaceApi):
             "enableSoftDelete": vault["soft_delete"],
             "softDeleteRetentionInDays": vault["retention_days"],
             "enableRbacAuthorization": vault["enable_rbac_authorization"],
-            "vaultUri": f"https://{vault['name']}.vault.azure.net/",
+            "vaultUri": f"https://{vault['name']}.{cloud['vault']}/",
             "provisioningState": "Succeeded",
             "publicNetworkAccess": vault.get("public_network_access", "Enabled"),
             "networkAcls": {"bypass": acls.get("bypass", "AzureServices"),
@@ -230,7 +235,7 @@ class ArmService(AuthorizationApi, WorkspaceApi):
                 "properties": props}
 
     def _get_vault(self, req, claims, body, sub, rg, name):
-        return json_response(200, self._vault_json(self._find_vault(sub, rg, name)))
+        return json_response(200, self._vault_json(self._find_vault(sub, rg, name), req))
 
     def _apply_vault_props(self, vault, props):
         if "enablePurgeProtection" in props and props["enablePurgeProtection"] is not None:
@@ -297,7 +302,7 @@ class ArmService(AuthorizationApi, WorkspaceApi):
         if "tags" in body:
             vault["tags"] = body.get("tags") or {}
         self.state.save()
-        return json_response(status, self._vault_json(vault))
+        return json_response(status, self._vault_json(vault, req))
 
     def _list_vaults(self, req, claims, body, sub, rg=None):
         """GET .../providers/Microsoft.KeyVault/vaults in a subscription or resource group."""
@@ -315,7 +320,7 @@ class ArmService(AuthorizationApi, WorkspaceApi):
                 raise _bad("InvalidSkipToken", "The skip token is not valid.") from None
             out = [v for v in out if v["name"].lower() >= start]
         top = req.query.get("$top") if req else None
-        body = {"value": [self._vault_json(v) for v in out]}
+        body = {"value": [self._vault_json(v, req) for v in out]}
         if top:
             if not top.isdigit() or int(top) < 1:
                 raise _bad("InvalidTopParameter", f"The value '{top}' of $top is not valid.")
@@ -332,7 +337,7 @@ class ArmService(AuthorizationApi, WorkspaceApi):
         if "tags" in body:
             vault["tags"] = body.get("tags") or {}
         self.state.save()
-        return json_response(200, self._vault_json(vault))
+        return json_response(200, self._vault_json(vault, req))
 
     def _merge_policies(self, vault, policies, kind):
         if not isinstance(policies, list):

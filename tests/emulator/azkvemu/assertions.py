@@ -41,7 +41,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
-from . import certs
+from . import certs, clouds
 from .util import b64url_decode, now
 
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -335,7 +335,7 @@ class AssertionVerifier:
 
     @staticmethod
     def _token_endpoints(req, tenant, tenant_ref) -> set:
-        hosts = {(req.host_header or "").lower(), "login.microsoftonline.com"}
+        hosts = {(req.host_header or "").lower()} | clouds.ENTRA_HOSTS
         tenants = {tenant["id"].lower(), tenant["domain"].lower(), (tenant_ref or "").lower()}
         return {f"https://{h}/{t}/oauth2/{v}token" for h in hosts for t in tenants for v in ("v2.0/", "")}
 

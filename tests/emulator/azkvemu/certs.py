@@ -18,17 +18,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from . import clouds
 from .util import atomic_write, b64url
 
 # Every DNS name a client may put in SNI/Host when talking to the emulator.
-SERVER_DNS_NAMES = [
-    "localhost",
-    "*.vault.azure.net",
-    "*.managedhsm.azure.net",
-    "*.vault.azure.cn",
-    "*.vault.usgovcloudapi.net",
-    "login.microsoftonline.com",
-    "management.azure.com",
+SERVER_DNS_NAMES = ["localhost"] + clouds.DNS_NAMES + [
     "*.cognitiveservices.azure.com",
     "oidc.azkv-emulator.test",          # the built-in OIDC issuer of federated tokens (oidc.py)
 ]

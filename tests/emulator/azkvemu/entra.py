@@ -18,23 +18,13 @@ import datetime
 import re
 from urllib.parse import parse_qs, unquote
 
+from . import clouds
 from .assertions import JWT_BEARER, Refusal
 from .httpmsg import Response, json_response
 from .util import new_uuid, same_secret
 
 # Resources a token can be issued for (the scope without "/.default" becomes `aud`).
-KNOWN_RESOURCES = {
-    "https://vault.azure.net",
-    "https://managedhsm.azure.net",
-    "https://vault.azure.cn",
-    "https://vault.usgovcloudapi.net",
-    "https://management.azure.com",
-    "https://management.azure.com/",
-    "https://management.core.windows.net/",
-    "https://storage.azure.com",
-    "https://graph.microsoft.com",
-    "https://cognitiveservices.azure.com",
-}
+KNOWN_RESOURCES = clouds.TOKEN_RESOURCES
 _OIDC_SCOPES = {"openid", "profile", "offline_access", "email"}
 
 _TOKEN_V2 = re.compile(r"^/([^/]+)/oauth2/v2\.0/token/?$", re.I)

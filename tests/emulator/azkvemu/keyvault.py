@@ -14,18 +14,11 @@ import datetime
 import json
 import re
 
-from . import authz, bundles, cryptoops, keycrypto, keystore, mhsm_rbac, paging
+from . import authz, bundles, clouds, cryptoops, keycrypto, keystore, mhsm_rbac, paging
 from .httpmsg import Response, ServiceError, json_response
 from .tokens import TokenError
 from .util import new_uuid, now
 
-# Host suffix -> the resource (token audience) that service expects.
-HOST_SUFFIXES = {
-    ".vault.azure.net": "https://vault.azure.net",
-    ".vault.azure.cn": "https://vault.azure.cn",
-    ".vault.usgovcloudapi.net": "https://vault.usgovcloudapi.net",
-    ".managedhsm.azure.net": "https://managedhsm.azure.net",
-}
 # Key Vault's own application id, also accepted as an audience by the service.
 KEYVAULT_APP_ID = "cfa8b339-82a2-471a-a3c9-0fc0be7a4093"
 
@@ -63,14 +56,25 @@ _COMPILED = [(m, re.compile("^" + p + "$", re.I), h, perm) for m, p, h, perm in 
 
 
 def resource_for_host(hostname: str):
-    for suffix, resource in HOST_SUFFIXES.items():
+    """(vault name, token audience) of a vault host name of any cloud (clouds.py)."""
+    for suffix, (resource, _cloud) in clouds.VAULT_SUFFIXES.items():
         if hostname.endswith(suffix) and len(hostname) > len(suffix):
             return hostname[: -len(suffix)], resource
     return None, None
 
 
 def resource_for_vault(vault: dict) -> str:
-    return HOST_SUFFIXES[".managedhsm.azure.net" if vault["kind"] == "managedhsm" else ".vault.azure.net"]
+    """The public cloud's audience of a vault addressed by loopback (--localhost-vault)."""
+    return "https://" + clouds.PUBLIC["hsm" if vault["kind"] == "managedhsm" else "vault"]
+
+
+def _login_of(resource: str, default: str) -> str:
+    """The authority a vault's 401 names: its cloud's Entra ID (a vault.azure.cn challenge
+    names login.chinacloudapi.cn); the public cloud's is the configured --authority-host."""
+    for res, cloud in clouds.VAULT_SUFFIXES.values():
+        if res == resource and cloud is not clouds.PUBLIC:
+            return "https://" + cloud["login"]
+    return default
 
 
 def _api(req):
@@ -126,7 +130,8 @@ class KeyVaultService:
     # ---- authentication --------------------------------------------------------------
 
     def _unauthorized(self, vault, resource, message) -> ServiceError:
-        challenge = (f'Bearer authorization="{self.authority_host}/{vault["tenant_id"]}", '
+        authority = _login_of(resource, self.authority_host)
+        challenge = (f'Bearer authorization="{authority}/{vault["tenant_id"]}", '
                      f'resource="{resource}"')
         return ServiceError(401, "Unauthorized", message, headers=[("WWW-Authenticate", challenge)])
 

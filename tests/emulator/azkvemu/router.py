@@ -4,8 +4,8 @@ requests addressed to the emulator itself (https://127.0.0.1:PORT/...).
 
   NAME.vault.azure.net (and .vault.azure.cn, .vault.usgovcloudapi.net,
   .managedhsm.azure.net)                -> Key Vault / Managed HSM data plane of vault NAME
-  login.microsoftonline.com             -> Entra ID
-  management.azure.com                  -> Azure Resource Manager (arm.py)
+  login.microsoftonline.com             -> Entra ID (and the other clouds' login hosts, clouds.py)
+  management.azure.com                  -> Azure Resource Manager (arm.py; and the other clouds')
   NAME.cognitiveservices.azure.com      -> Foundry data plane of the account whose custom
                                            subdomain (else name) is NAME (foundry.py)
   169.254.169.254                       -> IMDS managed-identity token endpoint (imds.py)
@@ -22,6 +22,7 @@ handshake is refused for its SNI (see server.py) and, should a request still
 arrive with such a Host, the connection is closed without an answer.
 """
 
+from . import clouds
 from .admin import PREFIX as ADMIN_PREFIX
 from .appservice import is_appservice_path
 from .arc import is_arc_path
@@ -33,8 +34,8 @@ from .httpmsg import DropConnection, ServiceError
 from .keyvault import resource_for_host, resource_for_vault
 from .oidc import OIDC_HOSTS, is_oidc_path
 
-ENTRA_HOSTS = {"login.microsoftonline.com"}
-ARM_HOSTS = {"management.azure.com"}
+ENTRA_HOSTS = clouds.ENTRA_HOSTS
+ARM_HOSTS = clouds.ARM_HOSTS
 LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1", ""}
 
 
