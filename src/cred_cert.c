@@ -28,8 +28,7 @@
 
 typedef struct cert_source {
 	azkv_cred_source base;
-	azkv_http *http;
-	char *authority, *tenant, *client_id;
+	azkv_entra_app app;
 	EVP_PKEY *key;
 	char *header_b64; /* the JOSE header, base64url: the same for every assertion */
 	azkv_assertion_alg alg;
@@ -261,7 +260,7 @@ static azkv_rc make_assertion(cert_source *s, const char *tenant, char **out, az
 	cJSON *claims = cJSON_CreateObject();
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	EVP_PKEY_CTX *pctx = NULL;
-	char *aud = azkv_entra_token_url(s->authority, tenant);
+	char *aud = azkv_entra_token_url(s->app.authority, tenant);
 	char *payload = NULL, *input = NULL, *sig_b64 = NULL;
 	unsigned char *sig = NULL;
 	size_t sig_len = 0, len;
@@ -275,8 +274,8 @@ static azkv_rc make_assertion(cert_source *s, const char *tenant, char **out, az
 		goto out;
 	}
 	cJSON_AddStringToObject(claims, "aud", aud);
-	cJSON_AddStringToObject(claims, "iss", s->client_id);
-	cJSON_AddStringToObject(claims, "sub", s->client_id);
+	cJSON_AddStringToObject(claims, "iss", s->app.client_id);
+	cJSON_AddStringToObject(claims, "sub", s->app.client_id);
 	cJSON_AddStringToObject(claims, "jti", jti);
 	cJSON_AddNumberToObject(claims, "nbf", (double)now);
 	cJSON_AddNumberToObject(claims, "iat", (double)now);
@@ -324,19 +323,15 @@ static azkv_rc cert_get_token(azkv_cred_source *src, const char *scope, const ch
                               azkv_token *out, azkv_err *err)
 {
 	cert_source *s = (cert_source *)src;
-	const char *t = tenant ? tenant : s->tenant;
+	const char *t = tenant ? tenant : s->app.tenant;
 	char *assertion = NULL;
 	azkv_rc rc;
 
 	memset(out, 0, sizeof(*out));
-	if (!azkv_tenant_valid(t))
-		return azkv_err_set(err, AZKV_ERR_AUTH,
-		                    "credential: tenant id \"%.64s\" is not a GUID or domain name",
-		                    t);
+	/* The assertion's aud is the token endpoint of the tenant asked. */
 	rc = make_assertion(s, t, &assertion, err);
 	if (rc == AZKV_OK)
-		rc = azkv_entra_token(s->http, s->authority, t, s->client_id, NULL, assertion,
-		                      scope, out, err);
+		rc = azkv_entra_app_token(&s->app, t, NULL, assertion, scope, out, err);
 	/* An assertion is a bearer proof for ten minutes. */
 	azkv_secret_str_free(assertion);
 	return rc;
@@ -346,9 +341,7 @@ static void cert_free(azkv_cred_source *src)
 {
 	cert_source *s = (cert_source *)src;
 
-	free(s->authority);
-	free(s->tenant);
-	free(s->client_id);
+	azkv_entra_app_clear(&s->app);
 	free(s->header_b64);
 	EVP_PKEY_free(s->key);
 	free(s);
@@ -369,16 +362,15 @@ azkv_rc azkv_src_certificate_new(azkv_http *http, const char *authority, const c
 	s->base.name = "client_certificate";
 	s->base.get_token = cert_get_token;
 	s->base.free = cert_free;
-	s->http = http;
 	s->alg = opts->alg;
 	rc = load_certificate(opts, &s->key, &leaf, &chain, err);
 	if (rc != AZKV_OK)
 		goto out;
-	s->authority = strdup(authority);
-	s->tenant = strdup(tenant);
-	s->client_id = strdup(client_id);
+	rc = azkv_entra_app_init(&s->app, http, authority, tenant, client_id, err);
+	if (rc != AZKV_OK)
+		goto out;
 	s->header_b64 = make_header(opts, leaf, chain);
-	if (!s->authority || !s->tenant || !s->client_id || !s->header_b64) {
+	if (!s->header_b64) {
 		rc = azkv_err_set(err, AZKV_ERR_NOMEM, "credential: out of memory");
 		goto out;
 	}

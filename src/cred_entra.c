@@ -93,9 +93,30 @@ static azkv_rc entra_error(const char *authority, const char *scope, const char 
 	return rc;
 }
 
-azkv_rc azkv_entra_token(azkv_http *http, const char *authority, const char *tenant,
-                         const char *client_id, const char *secret, const char *assertion,
-                         const char *scope, azkv_token *out, azkv_err *err)
+azkv_rc azkv_entra_app_init(azkv_entra_app *app, azkv_http *http, const char *authority,
+                            const char *tenant, const char *client_id, azkv_err *err)
+{
+	app->http = http;
+	app->authority = strdup(authority);
+	app->tenant = strdup(tenant);
+	app->client_id = strdup(client_id);
+	if (app->authority && app->tenant && app->client_id)
+		return AZKV_OK;
+	azkv_entra_app_clear(app);
+	return azkv_err_set(err, AZKV_ERR_NOMEM, "credential: out of memory");
+}
+
+void azkv_entra_app_clear(azkv_entra_app *app)
+{
+	free(app->authority);
+	free(app->tenant);
+	free(app->client_id);
+	memset(app, 0, sizeof(*app));
+}
+
+azkv_rc azkv_entra_app_token(const azkv_entra_app *app, const char *tenant, const char *secret,
+                             const char *assertion, const char *scope, azkv_token *out,
+                             azkv_err *err)
 {
 	static const char *const headers[] = {
 	        "Content-Type: application/x-www-form-urlencoded",
@@ -103,12 +124,15 @@ azkv_rc azkv_entra_token(azkv_http *http, const char *authority, const char *ten
 	        NULL,
 	};
 	const char *proof = secret ? secret : assertion;
+	const char *authority = app->authority, *client_id = app->client_id;
 	azkv_http_response resp = {0};
 	char *url = NULL, *form = NULL;
 	size_t form_cap, form_len = 0;
 	azkv_rc rc;
 
 	memset(out, 0, sizeof(*out));
+	if (!tenant)
+		tenant = app->tenant;
 	if (!azkv_tenant_valid(tenant))
 		return azkv_err_set(err, AZKV_ERR_AUTH,
 		                    "credential: tenant id \"%.64s\" is not a GUID or domain name",
@@ -130,7 +154,7 @@ azkv_rc azkv_entra_token(azkv_http *http, const char *authority, const char *ten
 		rc = azkv_err_set(err, AZKV_ERR_NOMEM, "credential: out of memory");
 		goto out;
 	}
-	rc = azkv_http_request(http, "POST", url, headers, form, form_len, &resp, err);
+	rc = azkv_http_request(app->http, "POST", url, headers, form, form_len, &resp, err);
 	if (rc != AZKV_OK) {
 		azkv_err_set(err, rc, "Entra ID token for %s (tenant %s): %s", scope, tenant,
 		             err ? err->message : "request failed");
@@ -155,8 +179,7 @@ out:
 
 typedef struct secret_source {
 	azkv_cred_source base;
-	azkv_http *http;
-	char *authority, *tenant, *client_id;
+	azkv_entra_app app;
 	char *secret; /* wiped on free */
 } secret_source;
 
@@ -165,17 +188,14 @@ static azkv_rc secret_get_token(azkv_cred_source *src, const char *scope, const 
 {
 	secret_source *s = (secret_source *)src;
 
-	return azkv_entra_token(s->http, s->authority, tenant ? tenant : s->tenant, s->client_id,
-	                        s->secret, NULL, scope, out, err);
+	return azkv_entra_app_token(&s->app, tenant, s->secret, NULL, scope, out, err);
 }
 
 static void secret_free(azkv_cred_source *src)
 {
 	secret_source *s = (secret_source *)src;
 
-	free(s->authority);
-	free(s->tenant);
-	free(s->client_id);
+	azkv_entra_app_clear(&s->app);
 	azkv_secret_str_free(s->secret);
 	free(s);
 }
@@ -185,6 +205,7 @@ azkv_rc azkv_src_client_secret_new(azkv_http *http, const char *authority, const
                                    azkv_cred_source **out, azkv_err *err)
 {
 	secret_source *s = calloc(1, sizeof(*s));
+	azkv_rc rc;
 
 	*out = NULL;
 	if (!s)
@@ -192,14 +213,12 @@ azkv_rc azkv_src_client_secret_new(azkv_http *http, const char *authority, const
 	s->base.name = "client_secret";
 	s->base.get_token = secret_get_token;
 	s->base.free = secret_free;
-	s->http = http;
-	s->authority = strdup(authority);
-	s->tenant = strdup(tenant);
-	s->client_id = strdup(client_id);
-	s->secret = strdup(secret);
-	if (!s->authority || !s->tenant || !s->client_id || !s->secret) {
+	rc = azkv_entra_app_init(&s->app, http, authority, tenant, client_id, err);
+	if (rc == AZKV_OK && !(s->secret = strdup(secret)))
+		rc = azkv_err_set(err, AZKV_ERR_NOMEM, "credential: out of memory");
+	if (rc != AZKV_OK) {
 		secret_free(&s->base);
-		return azkv_err_set(err, AZKV_ERR_NOMEM, "credential: out of memory");
+		return rc;
 	}
 	*out = &s->base;
 	return AZKV_OK;

@@ -44,14 +44,28 @@ int azkv_tenant_valid(const char *t);
 /* AUTHORITY/TENANT/oauth2/v2.0/token, owned; NULL on ENOMEM. */
 char *azkv_entra_token_url(const char *authority, const char *tenant);
 
-/* The client-credentials grant at Entra ID's v2.0 token endpoint, with a
- * client secret or a signed client assertion (exactly one not NULL).
- * Errors name the Entra code and description (AADSTS...), never the
- * secret or assertion; 429/5xx are AZKV_ERR_THROTTLED/SERVER (the caller
- * retries), other refusals AZKV_ERR_AUTH. */
-azkv_rc azkv_entra_token(azkv_http *http, const char *authority, const char *tenant,
-                         const char *client_id, const char *secret, const char *assertion,
-                         const char *scope, azkv_token *out, azkv_err *err);
+/* An Entra app registration and where it asks for tokens: what the
+ * client-secret, certificate and workload-identity sources share. */
+typedef struct azkv_entra_app {
+	azkv_http *http;
+	char *authority; /* no trailing '/' */
+	char *tenant;
+	char *client_id;
+} azkv_entra_app;
+
+azkv_rc azkv_entra_app_init(azkv_entra_app *app, azkv_http *http, const char *authority,
+                            const char *tenant, const char *client_id, azkv_err *err);
+void azkv_entra_app_clear(azkv_entra_app *app);
+
+/* The client-credentials grant at Entra ID's v2.0 token endpoint for the
+ * app in tenant (NULL: the app's), with a client secret or a signed client
+ * assertion (exactly one not NULL). Errors name the Entra code and
+ * description (AADSTS...), never the secret or assertion; 429/5xx are
+ * AZKV_ERR_THROTTLED/SERVER (the caller retries), other refusals
+ * AZKV_ERR_AUTH. */
+azkv_rc azkv_entra_app_token(const azkv_entra_app *app, const char *tenant, const char *secret,
+                             const char *assertion, const char *scope, azkv_token *out,
+                             azkv_err *err);
 
 typedef struct azkv_cred_source azkv_cred_source;
 struct azkv_cred_source {

@@ -21,8 +21,8 @@
 
 typedef struct workload_source {
 	azkv_cred_source base;
-	azkv_http *http;
-	char *authority, *tenant, *client_id, *token_file;
+	azkv_entra_app app;
+	char *token_file;
 	pthread_mutex_t lock; /* guards the cached file text and its identity */
 	char *assertion;      /* the file's text; secret */
 	struct stat seen;     /* of the file assertion was read from */
@@ -126,8 +126,7 @@ static azkv_rc workload_get_token(azkv_cred_source *src, const char *scope, cons
 	memset(out, 0, sizeof(*out));
 	rc = current_assertion(s, &assertion, err);
 	if (rc == AZKV_OK)
-		rc = azkv_entra_token(s->http, s->authority, tenant ? tenant : s->tenant,
-		                      s->client_id, NULL, assertion, scope, out, err);
+		rc = azkv_entra_app_token(&s->app, tenant, NULL, assertion, scope, out, err);
 	azkv_secret_str_free(assertion);
 	return rc;
 }
@@ -137,9 +136,7 @@ static void workload_free(azkv_cred_source *src)
 	workload_source *s = (workload_source *)src;
 
 	pthread_mutex_destroy(&s->lock);
-	free(s->authority);
-	free(s->tenant);
-	free(s->client_id);
+	azkv_entra_app_clear(&s->app);
 	free(s->token_file);
 	azkv_secret_str_free(s->assertion);
 	free(s);
@@ -159,12 +156,8 @@ azkv_rc azkv_src_workload_new(azkv_http *http, const char *authority, const char
 	s->base.name = "workload_identity";
 	s->base.get_token = workload_get_token;
 	s->base.free = workload_free;
-	s->http = http;
-	s->authority = strdup(authority);
-	s->tenant = strdup(tenant);
-	s->client_id = strdup(client_id);
-	s->token_file = strdup(token_file);
-	if (!s->authority || !s->tenant || !s->client_id || !s->token_file) {
+	if (azkv_entra_app_init(&s->app, http, authority, tenant, client_id, err) != AZKV_OK ||
+	    !(s->token_file = strdup(token_file))) {
 		workload_free(&s->base);
 		return azkv_err_set(err, AZKV_ERR_NOMEM, "credential: out of memory");
 	}

@@ -36,7 +36,8 @@ import secrets
 import threading
 
 from .httpmsg import json_response
-from .imds import imds_error, known_resource, managed_identities, token_answer, unknown_resource
+from .imds import (imds_error, known_resource, managed_identities, refuse_malformed, token_answer,
+                   unknown_resource)
 from .util import new_uuid
 
 PREFIX = "/_arc"
@@ -67,15 +68,10 @@ class ArcService:
     # ---- the agent ------------------------------------------------------------------------
 
     def handle(self, req):
-        if not _TOKEN.match(req.path):
-            return imds_error(404, "not_found", "The requested path is not found.")
-        if req.method != "GET":
-            return imds_error(405, "method_not_allowed", "The requested method is not allowed.")
-        if (req.header("Metadata") or "").lower() != "true":
-            return imds_error(400, "invalid_request", "Required metadata header not specified")
+        refused = refuse_malformed(req, _TOKEN)
+        if refused:
+            return refused
         q = req.query
-        if not q.get("api-version"):
-            return imds_error(400, "invalid_request", "Required query variable 'api-version' is missing")
         auth = req.header("Authorization") or ""
         if not (auth[:6].lower() == "basic " and self._redeem(auth[6:].strip())):
             return self._challenge()

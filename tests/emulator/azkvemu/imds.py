@@ -65,21 +65,30 @@ def token_answer(tokens, ident, resource):
         "resource": resource, "token_type": "Bearer"})
 
 
+def refuse_malformed(req, path_pattern):
+    """IMDS's answer to a request that is not a token request (path, method, the Metadata
+    header the SDKs' probe leaves out, api-version), or None; Arc's agent answers the same."""
+    if not path_pattern.match(req.path):
+        return imds_error(404, "not_found", "The requested path is not found.")
+    if req.method != "GET":
+        return imds_error(405, "method_not_allowed", "The requested method is not allowed.")
+    if (req.header("Metadata") or "").lower() != "true":
+        return imds_error(400, "invalid_request", "Required metadata header not specified")
+    if not req.query.get("api-version"):
+        return imds_error(400, "invalid_request", "Required query variable 'api-version' is missing")
+    return None
+
+
 class ImdsService:
     def __init__(self, state, tokens):
         self.state = state
         self.tokens = tokens
 
     def handle(self, req):
-        if not _TOKEN.match(req.path):
-            return imds_error(404, "not_found", "The requested path is not found.")
-        if req.method != "GET":
-            return imds_error(405, "method_not_allowed", "The requested method is not allowed.")
-        if (req.header("Metadata") or "").lower() != "true":
-            return imds_error(400, "invalid_request", "Required metadata header not specified")
+        refused = refuse_malformed(req, _TOKEN)
+        if refused:
+            return refused
         q = req.query
-        if not q.get("api-version"):
-            return imds_error(400, "invalid_request", "Required query variable 'api-version' is missing")
         resource = q.get("resource") or ""
         if not resource:
             return imds_error(400, "invalid_request", "Required query variable 'resource' is missing")
