@@ -55,8 +55,14 @@ AZKV_TOP_SRCDIR="$top" AZKV_TOP_BUILDDIR="$top/build" AZKV_MODULE="$top/build/.l
 
 stage "AddressSanitizer + UBSan"
 "$top/scripts/build.sh" build-asan --enable-sanitizers
-AZKV_TEST_SANITIZED=1 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	make -C build-asan check ||
+# LSAN_OPTIONS=use_tls=0: LeakSanitizer (GCC 12's and clang 14's alike, on
+# Debian 12's glibc) reads bogus ranges for the dynamic TLS of the libraries
+# dlopen()ed with the module ("DTLS 5 at 0x3e6-0x10000014e8", then "Tracer
+# caught signal 11") and aborts the leak check of some runs; the same runs
+# are clean under valgrind. Leaving TLS out of the root set can only report
+# more leaks, never hide one.
+AZKV_TEST_SANITIZED=1 ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=use_tls=0 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 make -C build-asan check ||
 	{ cat build-asan/test-suite.log; exit 1; }
 
 stage "make distcheck: the release tarball builds and passes its tests"
