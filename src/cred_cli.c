@@ -65,10 +65,11 @@ static azkv_rc run_az(const char *const *argv, long timeout_ms, const char *tena
 		goto out;
 	}
 	if (res.timed_out) {
-		rc = azkv_err_set(err, AZKV_ERR_UNAVAILABLE,
-		                  "azure_cli: 'az' did not answer within %ld ms (%s); check that "
-		                  "'az %s' works in a terminal",
-		                  timeout_ms, what, argv[2]);
+		rc = azkv_err_set(
+		        err, AZKV_ERR_UNAVAILABLE,
+		        "azure_cli: 'az' did not answer within %ld ms; check that 'az %s' "
+		        "works in a terminal, or raise credential.process_timeout_ms",
+		        timeout_ms, what);
 		goto out;
 	}
 	if (res.exit_code != 0) {
@@ -80,17 +81,17 @@ static azkv_rc run_az(const char *const *argv, long timeout_ms, const char *tena
 			        "as the user this program runs as (az said: %s)",
 			        tenant ? " --tenant " : "", tenant ? tenant : "", said);
 		else
-			rc = azkv_err_set(err, AZKV_ERR_AUTH, "azure_cli: 'az' failed (%s): %s",
-			                  what, said);
+			rc = azkv_err_set(err, AZKV_ERR_AUTH, "azure_cli: 'az %s' failed: %s", what,
+			                  said);
 		goto out;
 	}
 	*json = cJSON_Parse(res.out);
 	if (!cJSON_IsObject(*json)) {
 		cJSON_Delete(*json);
 		*json = NULL;
-		rc = azkv_err_set(
-		        err, AZKV_ERR_PROTOCOL,
-		        "azure_cli: 'az' printed something that is not a JSON object (%s)", what);
+		rc = azkv_err_set(err, AZKV_ERR_PROTOCOL,
+		                  "azure_cli: 'az %s' printed something that is not a JSON object",
+		                  what);
 	}
 out:
 	azkv_proc_result_free(&res);
@@ -146,7 +147,7 @@ static azkv_rc cli_get_token(azkv_cred_source *src, const char *scope, const cha
 		argv[n++] = t;
 	}
 	argv[n] = NULL;
-	rc = run_az(argv, s->timeout_ms, t, "get-access-token", &json, err);
+	rc = run_az(argv, s->timeout_ms, t, "account get-access-token", &json, err);
 	if (rc != AZKV_OK)
 		goto out;
 	tok = cJSON_GetObjectItemCaseSensitive(json, "accessToken");

@@ -123,7 +123,6 @@ static azkv_rc arc_secret(const mi_source *s, const char *challenge, char **out,
 		                  "challenge naming a key file");
 		goto out;
 	}
-	len = strlen(p + 1);
 	if (!realpath(p + 1, real) || strncmp(real, s->arc_key_dir, dir_len) != 0 ||
 	    real[dir_len] != '/' || (len = strlen(real)) < 5 ||
 	    strcmp(real + len - 4, ".key") != 0) {
