@@ -14,7 +14,9 @@ set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 
-stage() { printf '\n==== %s\n' "$*"; }
+started=$(date +%s)
+stage() { printf '\n==== %s (at %d s)\n' "$*" $(($(date +%s) - started)); }
+jobs=$(nproc)
 
 stage "dependencies"
 "$top/scripts/install-deps.sh"
@@ -32,7 +34,7 @@ stage "fidelity: the official Azure SDK for JavaScript against the emulator"
 "$top/tests/fidelity/run.sh"
 
 stage "unit and integration tests"
-if ! make -C build check; then
+if ! make -j"$jobs" -C build check; then
 	cat build/test-suite.log 2>/dev/null || true
 	exit 1
 fi
@@ -46,12 +48,27 @@ for t in build/tests/unit/test_*; do
 		--show-leak-kinds=definite,indirect "$t" >/dev/null
 	echo "valgrind clean: $t"
 done
-AZKV_TOP_SRCDIR="$top" AZKV_TOP_BUILDDIR="$top/build" AZKV_MODULE="$top/build/.libs/azkv-pkcs11.so" \
-	AZKV_TEST_VALGRIND=1 tests/integration/run.sh
-AZKV_TOP_SRCDIR="$top" AZKV_TOP_BUILDDIR="$top/build" AZKV_MODULE="$top/build/.libs/azkv-pkcs11.so" \
-	AZKV_TEST_VALGRIND=1 tests/cmk/run.sh
-AZKV_TOP_SRCDIR="$top" AZKV_TOP_BUILDDIR="$top/build" AZKV_MODULE="$top/build/.libs/azkv-pkcs11.so" \
-	AZKV_TEST_VALGRIND=1 tests/integration/credentials.sh
+# The suites under valgrind, several at a time (each has its own emulator
+# and work directory); each one's output is shown when it ends.
+valgrind_suites() {
+	pids=
+	for suite in "$@"; do
+		AZKV_TOP_SRCDIR="$top" AZKV_TOP_BUILDDIR="$top/build" \
+			AZKV_MODULE="$top/build/.libs/azkv-pkcs11.so" AZKV_TEST_VALGRIND=1 \
+			"$suite" >"build/valgrind-$(echo "$suite" | tr / -).log" 2>&1 &
+		pids="$pids $!"
+	done
+	failed=0
+	for pid in $pids; do
+		wait "$pid" || failed=1
+	done
+	for suite in "$@"; do
+		cat "build/valgrind-$(echo "$suite" | tr / -).log"
+	done
+	return "$failed"
+}
+valgrind_suites tests/integration/run.sh tests/cmk/run.sh
+valgrind_suites tests/integration/credentials.sh
 
 stage "AddressSanitizer + UBSan"
 "$top/scripts/build.sh" build-asan --enable-sanitizers
@@ -62,11 +79,11 @@ stage "AddressSanitizer + UBSan"
 # are clean under valgrind. Leaving TLS out of the root set can only report
 # more leaks, never hide one.
 AZKV_TEST_SANITIZED=1 ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=use_tls=0 \
-	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 make -C build-asan check ||
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 make -j"$jobs" -C build-asan check ||
 	{ cat build-asan/test-suite.log; exit 1; }
 
 stage "make distcheck: the release tarball builds and passes its tests"
-make -C build distcheck >build/distcheck.log 2>&1 || { tail -50 build/distcheck.log; exit 1; }
+make -j"$jobs" -C build distcheck >build/distcheck.log 2>&1 || { tail -50 build/distcheck.log; exit 1; }
 grep -A2 "archives ready" build/distcheck.log
 
 stage "all tests passed"
