@@ -2,8 +2,6 @@
 #include "config.h"
 
 #include <ctype.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdarg.h>
@@ -12,13 +10,13 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 #include <openssl/crypto.h>
 
 #include "bytes.h"
+#include "file.h"
 #include "http.h"
 #include "log.h"
 
@@ -138,71 +136,6 @@ static azkv_rc get_object(parse_ctx *ctx, const cJSON *root, const char *key, co
 		return cfg_err(ctx, "\"%s\" must be an object", key);
 	*out = item;
 	return AZKV_OK;
-}
-
-/* Reads a whole file of at most max bytes into a NUL-terminated buffer
- * (caller wipes and frees). Returns 0, or an errno value (EFBIG if too
- * large). */
-static int read_file(const char *path, size_t max, char **out, size_t *out_len, struct stat *st)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	ssize_t n;
-	int fd, e = 0;
-
-	*out = NULL;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno;
-	if (fstat(fd, st) != 0) {
-		e = errno;
-		goto out;
-	}
-	if (!S_ISREG(st->st_mode)) {
-		e = EINVAL;
-		goto out;
-	}
-	if ((size_t)st->st_size > max) {
-		e = EFBIG;
-		goto out;
-	}
-	buf = malloc((size_t)st->st_size + 1);
-	if (!buf) {
-		e = ENOMEM;
-		goto out;
-	}
-	while (len < (size_t)st->st_size) {
-		n = read(fd, buf + len, (size_t)st->st_size - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			e = errno;
-			goto out;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	buf[len] = '\0';
-	*out = buf;
-	*out_len = len;
-	buf = NULL;
-out:
-	if (buf) {
-		OPENSSL_cleanse(buf, (size_t)st->st_size + 1);
-		free(buf);
-	}
-	close(fd);
-	return e;
-}
-
-static const char *read_error(int e)
-{
-	if (e == EFBIG)
-		return "file too large";
-	if (e == EINVAL)
-		return "not a regular file";
-	return strerror(e);
 }
 
 /* ---------------------------------------------------------------- sections */
@@ -455,9 +388,9 @@ static azkv_rc read_secret_file(parse_ctx *ctx, const char *key, const char *pat
 	char *buf = NULL;
 	int e;
 
-	e = read_file(path, SECRET_MAX_SIZE, &buf, &len, &st);
+	e = azkv_file_read(path, 0, SECRET_MAX_SIZE, &buf, &len, &st);
 	if (e)
-		return cfg_err(ctx, "credential.%s %s: %s", key, path, read_error(e));
+		return cfg_err(ctx, "credential.%s %s: %s", key, path, azkv_file_error(e));
 	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
 		buf[--len] = '\0';
 	if (len == 0 || strlen(buf) != len) {
@@ -969,12 +902,12 @@ azkv_rc azkv_config_load(const char *path, azkv_config **out, azkv_err *err)
 	*out = NULL;
 	if (!path || !*path)
 		return azkv_err_set(err, AZKV_ERR_CONFIG, "config: no path given");
-	e = read_file(path, CONFIG_MAX_SIZE, &text, &len, &st);
+	e = azkv_file_read(path, 0, CONFIG_MAX_SIZE, &text, &len, &st);
 	if (e) {
 		rc = azkv_err_set(err, AZKV_ERR_CONFIG,
 		                  "config %s: cannot read: %s (set " CONFIG_ENV
 		                  " to the configuration file)",
-		                  path, read_error(e));
+		                  path, azkv_file_error(e));
 		goto out;
 	}
 	rc = parse_config(text, path, 1, out, err, &inline_secret);

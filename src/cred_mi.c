@@ -28,6 +28,7 @@
 
 #include "bytes.h"
 #include "cred_source.h"
+#include "file.h"
 #include "log.h"
 
 #define IMDS_DEFAULT          "http://169.254.169.254"
@@ -112,8 +113,7 @@ static azkv_rc arc_secret(const mi_source *s, const char *challenge, char **out,
 	char real[PATH_MAX], *buf = NULL;
 	struct stat st;
 	size_t dir_len = strlen(s->arc_key_dir), len;
-	ssize_t n;
-	int fd = -1;
+	int e;
 	azkv_rc rc = AZKV_OK;
 
 	*out = NULL;
@@ -132,22 +132,18 @@ static azkv_rc arc_secret(const mi_source *s, const char *challenge, char **out,
 		                  p + 1, s->arc_key_dir);
 		goto out;
 	}
-	fd = open(real, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
-	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > ARC_KEY_MAX ||
-	    !(buf = calloc(1, (size_t)st.st_size + 1)) ||
-	    (n = read(fd, buf, (size_t)st.st_size)) != st.st_size || n == 0) {
+	e = azkv_file_read(real, O_NONBLOCK | O_NOFOLLOW, ARC_KEY_MAX, &buf, &len, &st);
+	if (e || len == 0) {
 		rc = azkv_err_set(err, AZKV_ERR_AUTH,
 		                  "managed identity (Azure Arc): cannot read the key file %s (%s); "
 		                  "run as root or as a member of the himds group",
-		                  real, fd < 0 ? strerror(errno) : "not a file of 1 to 4096 bytes");
+		                  real, e ? azkv_file_error(e) : "empty");
 		goto out;
 	}
 	*out = buf;
 	buf = NULL;
 out:
 	azkv_secret_str_free(buf);
-	if (fd >= 0)
-		close(fd);
 	return rc;
 }
 

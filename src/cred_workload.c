@@ -3,18 +3,17 @@
  * that the kubelet rotates, is the client assertion for the app. The file
  * is read again whenever it changed (its inode, size or time); between
  * changes its text is kept, wiped when replaced. */
-#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <openssl/crypto.h>
 
 #include "bytes.h"
 #include "cred_source.h"
+#include "file.h"
 #include "log.h"
 
 #define TOKEN_FILE_MAX (64 * 1024)
@@ -39,55 +38,30 @@ static int same_file(const struct stat *a, const struct stat *b)
  * file; kubelet's symlinks (..data/...) are followed. */
 static azkv_rc read_token_file(const char *path, struct stat *st, char **out, azkv_err *err)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	char *buf = NULL;
 	size_t len = 0;
-	ssize_t n;
-	azkv_rc rc = AZKV_OK;
+	int e = azkv_file_read(path, O_NONBLOCK, TOKEN_FILE_MAX, &buf, &len, st);
 
 	*out = NULL;
-	if (fd < 0 || fstat(fd, st) != 0 || !S_ISREG(st->st_mode) || st->st_size > TOKEN_FILE_MAX) {
-		rc = azkv_err_set(err, AZKV_ERR_AUTH,
-		                  "workload identity: the federated token file %s cannot be read: "
-		                  "%s (in AKS, label the pod azure.workload.identity/use: \"true\" "
-		                  "and annotate its service account with "
-		                  "azure.workload.identity/client-id; else set "
-		                  "AZURE_FEDERATED_TOKEN_FILE or credential.token_file)",
-		                  path,
-		                  fd < 0                         ? strerror(errno)
-		                  : !S_ISREG(st->st_mode)        ? "not a regular file"
-		                  : st->st_size > TOKEN_FILE_MAX ? "larger than 64 KiB"
-		                                                 : strerror(errno));
-		goto out;
-	}
-	buf = malloc((size_t)st->st_size + 1);
-	if (!buf) {
-		rc = azkv_err_set(err, AZKV_ERR_NOMEM, "workload identity: out of memory");
-		goto out;
-	}
-	while (len < (size_t)st->st_size) {
-		n = read(fd, buf + len, (size_t)st->st_size - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-	}
-	buf[len] = '\0';
+	if (e)
+		return azkv_err_set(
+		        err, AZKV_ERR_AUTH,
+		        "workload identity: the federated token file %s cannot be read: "
+		        "%s (in AKS, label the pod azure.workload.identity/use: \"true\" "
+		        "and annotate its service account with "
+		        "azure.workload.identity/client-id; else set "
+		        "AZURE_FEDERATED_TOKEN_FILE or credential.token_file)",
+		        path, azkv_file_error(e));
 	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r' || buf[len - 1] == ' '))
 		buf[--len] = '\0';
 	if (len == 0) {
-		rc = azkv_err_set(err, AZKV_ERR_AUTH,
-		                  "workload identity: the federated token file %s is empty", path);
-		goto out;
+		azkv_secret_str_free(buf);
+		return azkv_err_set(err, AZKV_ERR_AUTH,
+		                    "workload identity: the federated token file %s is empty",
+		                    path);
 	}
 	*out = buf;
-	buf = NULL;
-out:
-	azkv_secret_str_free(buf);
-	if (fd >= 0)
-		close(fd);
-	return rc;
+	return AZKV_OK;
 }
 
 /* A copy of the current assertion, read again if the file changed. */

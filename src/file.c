@@ -1,0 +1,74 @@
+/* Reading small files whole (see file.h). */
+#include "file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+int azkv_file_read(const char *path, int open_flags, size_t max, char **out, size_t *out_len,
+                   struct stat *st)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	ssize_t n;
+	int fd, e = 0;
+
+	*out = NULL;
+	*out_len = 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC | open_flags);
+	if (fd < 0)
+		return errno;
+	if (fstat(fd, st) != 0) {
+		e = errno;
+		goto out;
+	}
+	if (!S_ISREG(st->st_mode)) {
+		e = EINVAL;
+		goto out;
+	}
+	if ((size_t)st->st_size > max) {
+		e = EFBIG;
+		goto out;
+	}
+	buf = malloc((size_t)st->st_size + 1);
+	if (!buf) {
+		e = ENOMEM;
+		goto out;
+	}
+	while (len < (size_t)st->st_size) {
+		n = read(fd, buf + len, (size_t)st->st_size - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			e = errno;
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	*out = buf;
+	*out_len = len;
+	buf = NULL;
+out:
+	if (buf) {
+		OPENSSL_cleanse(buf, (size_t)st->st_size + 1);
+		free(buf);
+	}
+	close(fd);
+	return e;
+}
+
+const char *azkv_file_error(int e)
+{
+	if (e == EFBIG)
+		return "file too large";
+	if (e == EINVAL)
+		return "not a regular file";
+	return strerror(e);
+}
