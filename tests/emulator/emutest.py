@@ -175,7 +175,11 @@ class Emulator:
                 resp = conn.getresponse()
                 data = resp.read()
                 break
-            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+            # A kept-alive connection the emulator closed after IDLE_TIMEOUT
+            # fails on its next use with one of these (SSLEOFError when the
+            # close_notify arrived first): retried once on a fresh one.
+            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError,
+                    ssl.SSLEOFError, ssl.SSLZeroReturnError):
                 if attempt == 2 or parts.port:
                     raise
                 conn = self.connection(host, fresh=True)
