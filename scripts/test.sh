@@ -42,16 +42,21 @@ cat build/tests/integration/run.sh.log build/tests/integration/credentials.sh.lo
 	build/tests/cmk/run.sh.log build/tests/interop/run.sh.log
 
 stage "valgrind: unit tests, integration tests, azkv-cmk and the credentials"
-for t in build/tests/unit/test_*; do
-	case "$t" in *.log | *.trs | *.c | *.o) continue ;; esac
-	valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
-		--show-leak-kinds=definite,indirect "$t" >/dev/null
-	echo "valgrind clean: $t"
-done
-# The suites under valgrind, several at a time (each has its own emulator
-# and work directory); each one's output is shown when it ends.
-valgrind_suites() {
+valgrind_unit_tests() {
+	for t in build/tests/unit/test_*; do
+		case "$t" in *.log | *.trs | *.c | *.o) continue ;; esac
+		valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+			--show-leak-kinds=definite,indirect "$t" >/dev/null || return 1
+		echo "valgrind clean: $t"
+	done
+}
+# Everything at once (each suite has its own emulator and work directory):
+# the suites wait on their emulators and clients much of the time, so the
+# cores stay busy; each one's output is shown when all have ended.
+valgrind_all() {
 	pids=
+	valgrind_unit_tests >build/valgrind-unit.log 2>&1 &
+	pids="$pids $!"
 	for suite in "$@"; do
 		AZKV_TOP_SRCDIR="$top" AZKV_TOP_BUILDDIR="$top/build" \
 			AZKV_MODULE="$top/build/.libs/azkv-pkcs11.so" AZKV_TEST_VALGRIND=1 \
@@ -62,13 +67,13 @@ valgrind_suites() {
 	for pid in $pids; do
 		wait "$pid" || failed=1
 	done
+	cat build/valgrind-unit.log
 	for suite in "$@"; do
 		cat "build/valgrind-$(echo "$suite" | tr / -).log"
 	done
 	return "$failed"
 }
-valgrind_suites tests/integration/run.sh tests/cmk/run.sh
-valgrind_suites tests/integration/credentials.sh
+valgrind_all tests/integration/run.sh tests/cmk/run.sh tests/integration/credentials.sh
 
 stage "AddressSanitizer + UBSan"
 "$top/scripts/build.sh" build-asan --enable-sanitizers
