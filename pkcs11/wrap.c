@@ -380,8 +380,10 @@ CK_RV C_UnwrapKey(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism,
 	vault_call c = {0};
 	azkv_bytes value = {0};
 
-	if (mechanism == NULL || wrapped == NULL || key == NULL || (tmpl == NULL && count > 0))
+	if (mechanism == NULL || wrapped == NULL || key == NULL)
 		return CKR_ARGUMENTS_BAD;
+	if ((rv = azkv_tmpl_check(tmpl, count, "C_UnwrapKey")) != CKR_OK)
+		return rv;
 	azkv_lock_acquire(azkv_g.lock);
 	azkv_session *s = azkv_sessions_get(session);
 	if (s == NULL) {

@@ -62,6 +62,16 @@ run p11-interfaces-3.0-and-2.40 ours "$AZKV_TOP_BUILDDIR/tests/integration/p11_i
 run p11-create-copy-set-attributes ours "$AZKV_TOP_BUILDDIR/tests/integration/p11_objects"
 run p11-fork-child-reinitialises ours "$AZKV_TOP_BUILDDIR/tests/integration/p11_fork"
 
+# Malformed templates (a NULL pValue with a length, wrong-size CK_BBOOL,
+# CK_ULONG and CK_DATE values) and mechanism parameters: a clean CK_RV,
+# a log line naming the attribute, no crash.
+bad_templates() {
+	ours "$CHECKS" templates &&
+		has "$AZKV_PKCS11_LOG_FILE" "C_GenerateKey: template entry 2, attribute CKA_LABEL \\(0x3\\), length 5: pValue is NULL"
+}
+run p11-malformed-templates-and-parameters bad_templates
+
+
 # The CMK extension: versions, a rotation seen after AZKV_RefreshToken, a
 # failed refresh that changes nothing. Versions a second apart: the vault's
 # creation times have one-second resolution.
