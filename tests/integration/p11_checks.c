@@ -10,6 +10,7 @@
  *   p11_checks sign|verify|decrypt ... with files, for openssl to check (see below)
  *   p11_checks hsm ...                 Managed HSM keys (see below)
  *   p11_checks templates               malformed templates and mechanism parameters
+ *   p11_checks rsa-pkcs-decrypt-off    CKM_RSA_PKCS decrypt/unwrap refused (the default)
  *
  * Prints one "ok"/"not ok" line per check and exits non-zero on any failure. */
 #include <dlfcn.h>
@@ -1609,6 +1610,7 @@ static int crypto(void)
 /* ---- caller templates and mechanism parameters (issue 15) --------------
  *
  *   p11_checks templates              malformed templates and parameters
+ *   p11_checks rsa-pkcs-decrypt-off   CKM_RSA_PKCS decrypt/unwrap refused
  *
  * A malformed template or parameter gives its CK_RV and no crash: a NULL
  * pValue with a length, a wild length, and fixed-size values (CK_BBOOL,
@@ -1844,6 +1846,50 @@ static int templates(void)
 	return failures ? 1 : 0;
 }
 
+/* The vault's configuration does not allow RSA1_5 decryption: CKM_RSA_PKCS
+ * is still offered for what happens locally or signs, not to decrypt or
+ * unwrap (the vault's PKCS#1 v1.5 padding oracle). */
+static int rsa_pkcs_decrypt_off(void)
+{
+	CHECK_RV(init(), CKR_OK, "C_Initialize");
+	CK_SESSION_HANDLE s = open_session();
+	CK_OBJECT_HANDLE pub = must_find(s, CKO_PUBLIC_KEY, "cmk");
+	CK_OBJECT_HANDLE priv = must_find(s, CKO_PRIVATE_KEY, "cmk");
+	CK_MECHANISM pkcs1 = {CKM_RSA_PKCS, NULL, 0};
+	CK_MECHANISM_INFO info;
+	CHECK(p11->C_GetMechanismInfo(0, CKM_RSA_PKCS, &info) == CKR_OK &&
+	              (info.flags & (CKF_ENCRYPT | CKF_WRAP | CKF_SIGN | CKF_VERIFY)) ==
+	                      (CKF_ENCRYPT | CKF_WRAP | CKF_SIGN | CKF_VERIFY) &&
+	              !(info.flags & (CKF_DECRYPT | CKF_UNWRAP)),
+	      "CKM_RSA_PKCS: encrypt, wrap, sign, verify; no decrypt, no unwrap (flags 0x%lx)",
+	      (unsigned long)info.flags);
+	CHECK(p11->C_GetMechanismInfo(0, CKM_RSA_PKCS_OAEP, &info) == CKR_OK &&
+	              (info.flags & (CKF_DECRYPT | CKF_UNWRAP)) == (CKF_DECRYPT | CKF_UNWRAP),
+	      "CKM_RSA_PKCS_OAEP still decrypts and unwraps");
+	CHECK_RV(p11->C_DecryptInit(s, &pkcs1, priv), CKR_MECHANISM_INVALID,
+	         "C_DecryptInit(CKM_RSA_PKCS)");
+	CK_OBJECT_HANDLE dek = gen_aes(s, CK_TRUE), back;
+	unsigned char wrapped[512], ct[512], sig[512];
+	CK_ULONG wlen = sizeof(wrapped), clen = sizeof(ct), slen = sizeof(sig);
+	CHECK_RV(p11->C_WrapKey(s, &pkcs1, pub, dek, wrapped, &wlen), CKR_OK,
+	         "C_WrapKey(CKM_RSA_PKCS): local, still allowed");
+	int unwraps = log_count("/unwrapkey -> ");
+	CHECK_RV(unwrap(s, &pkcs1, priv, wrapped, wlen, &back), CKR_MECHANISM_INVALID,
+	         "C_UnwrapKey(CKM_RSA_PKCS)");
+	CHECK(!tracing() || log_count("/unwrapkey -> ") == unwraps,
+	      "the refused unwrap made no vault request");
+	CHECK_RV(encrypt_once(s, &pkcs1, pub, D32, 32, ct, &clen), CKR_OK,
+	         "C_Encrypt(CKM_RSA_PKCS): local, still allowed");
+	unsigned char di[19 + 32];
+	size_t di_len = digest_info("sha256", D32, 32, di);
+	CHECK_RV(sign_once(s, &pkcs1, priv, di, di_len, sig, &slen), CKR_OK,
+	         "C_Sign(CKM_RSA_PKCS) of a DigestInfo (RS256): not affected");
+	CHECK_RV(verify_once(s, &pkcs1, pub, di, di_len, sig, slen), CKR_OK,
+	         "C_Verify(CKM_RSA_PKCS)");
+	CHECK_RV(p11->C_Finalize(NULL), CKR_OK, "C_Finalize");
+	return failures ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	load();
@@ -1865,6 +1911,8 @@ int main(int argc, char **argv)
 		return crypto();
 	if (argc == 2 && !strcmp(argv[1], "templates"))
 		return templates();
+	if (argc == 2 && !strcmp(argv[1], "rsa-pkcs-decrypt-off"))
+		return rsa_pkcs_decrypt_off();
 	if (argc == 4 && !strcmp(argv[1], "hsm"))
 		return hsm_aes(argv[2], strtoul(argv[3], NULL, 0));
 	if (argc == 3 && !strcmp(argv[1], "hsm-rsa"))
@@ -1877,7 +1925,7 @@ int main(int argc, char **argv)
 	    (!strcmp(argv[1], "sign") || !strcmp(argv[1], "verify") || !strcmp(argv[1], "decrypt")))
 		return file_ops(argv[1], argc - 2, argv + 2);
 	fprintf(stderr, "usage: p11_checks roundtrip | expect-init RV | expect-find RV | "
-	                "expect-unwrap LABEL RV | crypto | templates | "
+	                "expect-unwrap LABEL RV | crypto | templates | rsa-pkcs-decrypt-off | "
 	                "sign|verify|decrypt LABEL MECH IN OUT "
 	                "[MECH IN OUT]... | hsm LABEL BITS | hsm-rsa LABEL | hsm-unwrap LABEL FILE "
 	                "HEX | expect-hsm LABEL RV\n");
