@@ -14,7 +14,9 @@ typedef struct azkv_attrs {
 	size_t n;
 } azkv_attrs;
 
-/* Adds or replaces type with a copy of value. CKR_HOST_MEMORY on failure. */
+/* Adds or replaces type with a copy of value. CKR_HOST_MEMORY on failure;
+ * CKR_ATTRIBUTE_VALUE_INVALID for a NULL value with a length (callers
+ * check templates with azkv_tmpl_check first; this is the last guard). */
 CK_RV azkv_attrs_set(azkv_attrs *a, CK_ATTRIBUTE_TYPE type, const void *value, CK_ULONG len);
 CK_RV azkv_attrs_set_bool(azkv_attrs *a, CK_ATTRIBUTE_TYPE type, CK_BBOOL v);
 CK_RV azkv_attrs_set_ulong(azkv_attrs *a, CK_ATTRIBUTE_TYPE type, CK_ULONG v);
@@ -27,6 +29,28 @@ CK_BBOOL azkv_attrs_bool(const azkv_attrs *a, CK_ATTRIBUTE_TYPE type, CK_BBOOL d
 
 /* Wipes every value (some are secret) and frees. */
 void azkv_attrs_free(azkv_attrs *a);
+
+/* The longest attribute value a caller's template may hold (1 MiB): more
+ * than any certificate or key this module handles, and it keeps a wild
+ * length (CK_UNAVAILABLE_INFORMATION, say) from reaching malloc/memcpy. */
+#define AZKV_ATTR_VALUE_MAX (1UL << 20)
+
+/* The one check of a caller's input template, made at the boundary of
+ * every call that reads one (C_CreateObject, C_CopyObject,
+ * C_SetAttributeValue, C_GenerateKey, C_UnwrapKey, C_FindObjectsInit)
+ * before anything else reads it. PKCS#11 3.0/3.1 (5.1, 4.1):
+ *  - t NULL with n > 0: CKR_ARGUMENTS_BAD;
+ *  - an entry with pValue NULL and ulValueLen not 0, a length over
+ *    AZKV_ATTR_VALUE_MAX, or a fixed-size type (CK_BBOOL, CK_ULONG,
+ *    CK_DATE, an array of CK_ULONG or CK_ATTRIBUTE) given another length,
+ *    or a CK_DATE of non-digits: CKR_ATTRIBUTE_VALUE_INVALID.
+ * An empty CK_DATE (length 0) is valid: "no date". The log line names fn
+ * and the attribute. */
+CK_RV azkv_tmpl_check(const CK_ATTRIBUTE *t, CK_ULONG n, const char *fn);
+
+/* "CKA_LABEL" and the like for the attributes the module knows; NULL for
+ * others (log them by number). */
+const char *azkv_attr_name(CK_ATTRIBUTE_TYPE type);
 
 /* Finds type in a caller's template; NULL when absent. */
 const CK_ATTRIBUTE *azkv_tmpl_find(const CK_ATTRIBUTE *t, CK_ULONG n, CK_ATTRIBUTE_TYPE type);

@@ -10,6 +10,7 @@
 #include "module.h"
 #include "object.h"
 #include "session.h"
+#include "token.h"
 
 typedef struct cipher_state {
 	const azkv_cipher_ops *ops;
@@ -59,6 +60,9 @@ static CK_RV cipher_init(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism, CK_
 		rv = CKR_MECHANISM_INVALID;
 		goto out;
 	}
+	if ((rv = azkv_mech_vault_allows(azkv_token_get(s->slot)->vault, mechanism->mechanism,
+	                                 encrypt ? CKA_ENCRYPT : CKA_DECRYPT, fn)) != CKR_OK)
+		goto out;
 	if ((rv = azkv_op_init_key(s, key, encrypt ? CKA_ENCRYPT : CKA_DECRYPT, fn, &obj)) !=
 	    CKR_OK)
 		goto out;

@@ -40,14 +40,15 @@ static int collect(azkv_object *obj, void *p)
 CK_RV C_FindObjectsInit(CK_SESSION_HANDLE session, CK_ATTRIBUTE *tmpl, CK_ULONG count)
 {
 	AZKV_REQUIRE_INIT();
-	if (tmpl == NULL && count > 0)
-		return CKR_ARGUMENTS_BAD;
+	CK_RV rv = azkv_tmpl_check(tmpl, count, "C_FindObjectsInit");
+	if (rv != CKR_OK)
+		return rv;
 
 	azkv_lock_acquire(azkv_g.lock);
 	azkv_session *s = azkv_sessions_get(session);
-	CK_RV rv = s == NULL        ? CKR_SESSION_HANDLE_INVALID
-	           : s->find.active ? CKR_OPERATION_ACTIVE
-	                            : CKR_OK;
+	rv = s == NULL        ? CKR_SESSION_HANDLE_INVALID
+	     : s->find.active ? CKR_OPERATION_ACTIVE
+	                      : CKR_OK;
 	CK_SLOT_ID slot = s ? s->slot : 0;
 	azkv_lock_release(azkv_g.lock);
 	if (rv != CKR_OK)

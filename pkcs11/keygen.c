@@ -20,8 +20,10 @@ CK_RV C_GenerateKey(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism, CK_ATTRI
 	azkv_object *obj = NULL;
 	CK_RV rv;
 
-	if (mechanism == NULL || key == NULL || (tmpl == NULL && count > 0))
+	if (mechanism == NULL || key == NULL)
 		return CKR_ARGUMENTS_BAD;
+	if ((rv = azkv_tmpl_check(tmpl, count, "C_GenerateKey")) != CKR_OK)
+		return rv;
 	if (mechanism->mechanism != CKM_AES_KEY_GEN &&
 	    mechanism->mechanism != CKM_GENERIC_SECRET_KEY_GEN) {
 		azkv_error("C_GenerateKey: mechanism 0x%lx is not supported",

@@ -2,6 +2,7 @@
 
 #include <stddef.h>
 
+#include "config.h"
 #include "log.h"
 #include "object.h"
 #include "op_aes_cbc.h"
@@ -83,6 +84,39 @@ CK_RV azkv_mech_info(CK_MECHANISM_TYPE type, CK_MECHANISM_INFO *info)
 			*info = mechanisms[i].info;
 			return CKR_OK;
 		}
+	return CKR_MECHANISM_INVALID;
+}
+
+/* The vault's policy, in one place for both of the functions below. */
+static int vault_refuses(const azkv_vault_config *vault, CK_MECHANISM_TYPE mech,
+                         CK_ATTRIBUTE_TYPE usage)
+{
+	return mech == CKM_RSA_PKCS && (usage == CKA_DECRYPT || usage == CKA_UNWRAP) &&
+	       !vault->allow_rsa_pkcs1_v15_decrypt;
+}
+
+CK_RV azkv_mech_vault_info(const azkv_vault_config *vault, CK_MECHANISM_TYPE type,
+                           CK_MECHANISM_INFO *info)
+{
+	CK_RV rv = azkv_mech_info(type, info);
+	if (rv == CKR_OK && vault_refuses(vault, type, CKA_DECRYPT))
+		info->flags &= ~(CK_FLAGS)CKF_DECRYPT;
+	if (rv == CKR_OK && vault_refuses(vault, type, CKA_UNWRAP))
+		info->flags &= ~(CK_FLAGS)CKF_UNWRAP;
+	return rv;
+}
+
+CK_RV azkv_mech_vault_allows(const azkv_vault_config *vault, CK_MECHANISM_TYPE mech,
+                             CK_ATTRIBUTE_TYPE usage, const char *fn)
+{
+	if (!vault_refuses(vault, mech, usage))
+		return CKR_OK;
+	azkv_error("%s: CKM_RSA_PKCS (RSA1_5) %s is off for vault %s: the vault's PKCS#1 v1.5 "
+	           "padding check would be an oracle to every caller (Bleichenbacher). Use "
+	           "CKM_RSA_PKCS_OAEP, or set \"%s\": true on this vault in the configuration "
+	           "if the data really is RSA1_5",
+	           fn, usage == CKA_UNWRAP ? "unwrap" : "decryption", vault->url,
+	           AZKV_CONFIG_RSA_PKCS1_V15_DECRYPT_KEY);
 	return CKR_MECHANISM_INVALID;
 }
 

@@ -19,9 +19,25 @@ struct azkv_object;
 #define CKM_AES_KEY_WRAP_KWP 0x210bUL
 #endif
 
-/* C_GetMechanismList / C_GetMechanismInfo. */
+struct azkv_vault_config;
+
+/* C_GetMechanismList / C_GetMechanismInfo. azkv_mech_info is what the
+ * module can do; azkv_mech_vault_info what it does with a vault's keys,
+ * after the vault's policy (azkv_mech_vault_allows). */
 CK_RV azkv_mech_list(CK_MECHANISM_TYPE *list, CK_ULONG *count);
 CK_RV azkv_mech_info(CK_MECHANISM_TYPE type, CK_MECHANISM_INFO *info);
+CK_RV azkv_mech_vault_info(const struct azkv_vault_config *vault, CK_MECHANISM_TYPE type,
+                           CK_MECHANISM_INFO *info);
+
+/* Whether the vault's configuration lets mech be used for usage
+ * (CKA_DECRYPT, CKA_UNWRAP, ...): CKM_RSA_PKCS decryption and unwrap
+ * (Key Vault's RSA1_5) only with "allow_rsa_pkcs1_v15_decrypt": true, as
+ * each such call would ask the vault to check PKCS#1 v1.5 padding, a
+ * padding oracle (Bleichenbacher) for whoever may call. Else
+ * CKR_MECHANISM_INVALID, logged with the key that allows it; fn names the
+ * call. Encryption, wrap and signing with CKM_RSA_PKCS are not affected. */
+CK_RV azkv_mech_vault_allows(const struct azkv_vault_config *vault, CK_MECHANISM_TYPE mech,
+                             CK_ATTRIBUTE_TYPE usage, const char *fn);
 
 /* CKA_ALLOWED_MECHANISMS of a vault key of type kt (CKK_RSA, CKK_EC, and
  * CKK_AES for a Managed HSM key): every mechanism the module can use it

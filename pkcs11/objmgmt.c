@@ -169,12 +169,10 @@ static CK_RV check_changes(const azkv_object *obj, const CK_ATTRIBUTE *tmpl, CK_
 			               ? CKR_ATTRIBUTE_READ_ONLY
 			               : CKR_ATTRIBUTE_TYPE_INVALID;
 		}
-		if (t->pValue == NULL && t->ulValueLen > 0)
-			return CKR_ATTRIBUTE_VALUE_INVALID;
+		/* Sizes were checked by azkv_tmpl_check: what changes only
+		 * by these rules is a CK_BBOOL. */
 		if (!is_bool_attr(t->type))
 			continue;
-		if (t->ulValueLen != sizeof(CK_BBOOL))
-			return CKR_ATTRIBUTE_VALUE_INVALID;
 		CK_BBOOL v = *(const CK_BBOOL *)t->pValue ? CK_TRUE : CK_FALSE;
 		CK_BBOOL now = azkv_attrs_bool(&obj->attrs, t->type, CK_FALSE);
 		int one_way_violation = (t->type == CKA_SENSITIVE && now && !v) ||
@@ -211,9 +209,9 @@ CK_RV C_SetAttributeValue(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object, CK
                           CK_ULONG count)
 {
 	AZKV_REQUIRE_INIT();
-	if (tmpl == NULL && count > 0)
-		return CKR_ARGUMENTS_BAD;
-	CK_RV rv;
+	CK_RV rv = azkv_tmpl_check(tmpl, count, "C_SetAttributeValue");
+	if (rv != CKR_OK)
+		return rv;
 	azkv_lock_acquire(azkv_g.lock);
 	azkv_object *obj = visible_object(session, object, &rv);
 	if (obj == NULL)
@@ -237,9 +235,11 @@ CK_RV C_CopyObject(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object, CK_ATTRIB
                    CK_ULONG count, CK_OBJECT_HANDLE *new_object)
 {
 	AZKV_REQUIRE_INIT();
-	if ((tmpl == NULL && count > 0) || new_object == NULL)
+	if (new_object == NULL)
 		return CKR_ARGUMENTS_BAD;
-	CK_RV rv;
+	CK_RV rv = azkv_tmpl_check(tmpl, count, "C_CopyObject");
+	if (rv != CKR_OK)
+		return rv;
 	azkv_object *copy = NULL;
 	azkv_lock_acquire(azkv_g.lock);
 	azkv_object *obj = visible_object(session, object, &rv);
@@ -280,9 +280,11 @@ CK_RV C_CreateObject(CK_SESSION_HANDLE session, CK_ATTRIBUTE *tmpl, CK_ULONG cou
                      CK_OBJECT_HANDLE *object)
 {
 	AZKV_REQUIRE_INIT();
-	if ((tmpl == NULL && count > 0) || object == NULL)
+	if (object == NULL)
 		return CKR_ARGUMENTS_BAD;
-	CK_RV rv = CKR_OK;
+	CK_RV rv = azkv_tmpl_check(tmpl, count, "C_CreateObject");
+	if (rv != CKR_OK)
+		return rv;
 	int present;
 	CK_ULONG cls = CK_UNAVAILABLE_INFORMATION;
 	CK_ATTRIBUTE *rest = NULL;

@@ -110,7 +110,8 @@ CK_RV C_GetMechanismList(CK_SLOT_ID slot, CK_MECHANISM_TYPE *list, CK_ULONG *cou
 CK_RV C_GetMechanismInfo(CK_SLOT_ID slot, CK_MECHANISM_TYPE type, CK_MECHANISM_INFO *info)
 {
 	AZKV_REQUIRE_INIT();
-	if (azkv_token_get(slot) == NULL)
+	const azkv_token *tok = azkv_token_get(slot);
+	if (tok == NULL)
 		return CKR_SLOT_ID_INVALID;
-	return azkv_mech_info(type, info);
+	return azkv_mech_vault_info(tok->vault, type, info);
 }

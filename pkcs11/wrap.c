@@ -380,8 +380,10 @@ CK_RV C_UnwrapKey(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism,
 	vault_call c = {0};
 	azkv_bytes value = {0};
 
-	if (mechanism == NULL || wrapped == NULL || key == NULL || (tmpl == NULL && count > 0))
+	if (mechanism == NULL || wrapped == NULL || key == NULL)
 		return CKR_ARGUMENTS_BAD;
+	if ((rv = azkv_tmpl_check(tmpl, count, "C_UnwrapKey")) != CKR_OK)
+		return rv;
 	azkv_lock_acquire(azkv_g.lock);
 	azkv_session *s = azkv_sessions_get(session);
 	if (s == NULL) {
@@ -390,6 +392,9 @@ CK_RV C_UnwrapKey(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism,
 		goto locked_out;
 	}
 	CK_SLOT_ID slot = s->slot;
+	if ((rv = azkv_mech_vault_allows(azkv_token_get(slot)->vault, mechanism->mechanism,
+	                                 CKA_UNWRAP, "C_UnwrapKey")) != CKR_OK)
+		goto locked_out;
 	const azkv_object *uk = azkv_objects_get(unwrapping_key);
 	if (uk == NULL || uk->slot != slot) {
 		azkv_error("C_UnwrapKey: unwrapping key handle %lu is not valid",

@@ -290,7 +290,9 @@ static azkv_rc parse_certificates(parse_ctx *ctx, const cJSON *item, const char 
 
 static azkv_rc parse_vault(parse_ctx *ctx, const cJSON *item, size_t idx, azkv_vault_config *v)
 {
-	static const char *const keys[] = {"url", "label", "keys", "certificates", NULL};
+	static const char *const keys[] = {
+	        "url", "label", "keys", "certificates", AZKV_CONFIG_RSA_PKCS1_V15_DECRYPT_KEY,
+	        NULL};
 	char where[32], prefix[32], key[40];
 	char *host = NULL;
 	const char *h;
@@ -312,6 +314,14 @@ static azkv_rc parse_vault(parse_ctx *ctx, const cJSON *item, size_t idx, azkv_v
 		rc = parse_certificates(ctx, item, where, v);
 	if (rc != AZKV_OK)
 		goto out;
+	const cJSON *rsa15 =
+	        cJSON_GetObjectItemCaseSensitive(item, AZKV_CONFIG_RSA_PKCS1_V15_DECRYPT_KEY);
+	if (rsa15 != NULL && !cJSON_IsBool(rsa15)) {
+		rc = cfg_err(ctx, "%s.%s must be true or false", where,
+		             AZKV_CONFIG_RSA_PKCS1_V15_DECRYPT_KEY);
+		goto out;
+	}
+	v->allow_rsa_pkcs1_v15_decrypt = cJSON_IsTrue(rsa15);
 	if (!v->url) {
 		rc = cfg_err(ctx, "%s.url is required", where);
 		goto out;

@@ -3,7 +3,8 @@
  * {
  *   "vaults": [ { "url": "https://demo.vault.azure.net", "label": "demo",
  *                 "keys": ["cmk"],                 // optional: no "list" needed
- *                 "certificates": {"cmk": "/path/cmk.pem"} } ],  // optional
+ *                 "certificates": {"cmk": "/path/cmk.pem"},      // optional
+ *                 "allow_rsa_pkcs1_v15_decrypt": false } ],       // optional
  *   "cloud": "AzureCloud",                // or AzureChinaCloud, AzureUSGovernment
  *   "credential": {                       // absent: {"type": "default"}
  *     "type": "client_secret",            // see cred_keys in config.c for
@@ -69,7 +70,15 @@ typedef struct azkv_vault_config {
 	char **cert_keys;
 	char **cert_files;
 	size_t n_certs;
+	/* "allow_rsa_pkcs1_v15_decrypt": true lets CKM_RSA_PKCS (Key Vault's
+	 * RSA1_5) decrypt and unwrap with this vault's keys. Off by default:
+	 * each such call asks the vault to check PKCS#1 v1.5 padding, and the
+	 * answer is a padding oracle (Bleichenbacher) to whoever can call. */
+	int allow_rsa_pkcs1_v15_decrypt;
 } azkv_vault_config;
+
+/* The name of that key, for messages that tell how to turn it on. */
+#define AZKV_CONFIG_RSA_PKCS1_V15_DECRYPT_KEY "allow_rsa_pkcs1_v15_decrypt"
 
 /* Which key each type takes is in config.c's cred_keys table; values not
  * given are NULL / 0 (the credential then reads the environment). */

@@ -9,6 +9,8 @@
  *   p11_checks crypto                  signatures, encryption, AES (see below)
  *   p11_checks sign|verify|decrypt ... with files, for openssl to check (see below)
  *   p11_checks hsm ...                 Managed HSM keys (see below)
+ *   p11_checks templates               malformed templates and mechanism parameters
+ *   p11_checks rsa-pkcs-decrypt-off    CKM_RSA_PKCS decrypt/unwrap refused (the default)
  *
  * Prints one "ok"/"not ok" line per check and exits non-zero on any failure. */
 #include <dlfcn.h>
@@ -1605,6 +1607,289 @@ static int crypto(void)
 	return failures ? 1 : 0;
 }
 
+/* ---- caller templates and mechanism parameters (issue 15) --------------
+ *
+ *   p11_checks templates              malformed templates and parameters
+ *   p11_checks rsa-pkcs-decrypt-off   CKM_RSA_PKCS decrypt/unwrap refused
+ *
+ * A malformed template or parameter gives its CK_RV and no crash: a NULL
+ * pValue with a length, a wild length, and fixed-size values (CK_BBOOL,
+ * CK_ULONG, CK_DATE) of the wrong size. */
+
+static CK_BBOOL T_YES = CK_TRUE;
+static CK_ULONG T_LEN32 = 32;
+static CK_OBJECT_CLASS T_SECRET = CKO_SECRET_KEY;
+static CK_KEY_TYPE T_AES = CKK_AES;
+
+/* C_GenerateKey of a 32-byte AES key with extra, what it gives. */
+static CK_RV gen_with(CK_SESSION_HANDLE s, const CK_ATTRIBUTE *extra, CK_ULONG n_extra,
+                      CK_OBJECT_HANDLE *out)
+{
+	CK_ATTRIBUTE t[8] = {{CKA_VALUE_LEN, &T_LEN32, sizeof(T_LEN32)},
+	                     {CKA_EXTRACTABLE, &T_YES, sizeof(T_YES)}};
+	CK_MECHANISM m = {CKM_AES_KEY_GEN, NULL, 0};
+	memcpy(&t[2], extra, n_extra * sizeof(*extra));
+	*out = CK_INVALID_HANDLE;
+	return p11->C_GenerateKey(s, &m, t, 2 + n_extra, out);
+}
+
+/* C_CreateObject of a 32-byte AES key with extra. */
+static CK_RV create_with(CK_SESSION_HANDLE s, const CK_ATTRIBUTE *extra, CK_ULONG n_extra,
+                         CK_OBJECT_HANDLE *out)
+{
+	static unsigned char value[32] = {1, 2, 3};
+	CK_ATTRIBUTE t[8] = {{CKA_CLASS, &T_SECRET, sizeof(T_SECRET)},
+	                     {CKA_KEY_TYPE, &T_AES, sizeof(T_AES)},
+	                     {CKA_VALUE, value, sizeof(value)}};
+	memcpy(&t[3], extra, n_extra * sizeof(*extra));
+	*out = CK_INVALID_HANDLE;
+	return p11->C_CreateObject(s, t, 3 + n_extra, out);
+}
+
+/* C_UnwrapKey of wrapped with kek and m, the template with extra. */
+static CK_RV unwrap_with(CK_SESSION_HANDLE s, CK_MECHANISM *m, CK_OBJECT_HANDLE kek,
+                         unsigned char *wrapped, CK_ULONG len, const CK_ATTRIBUTE *extra,
+                         CK_ULONG n_extra, CK_OBJECT_HANDLE *out)
+{
+	CK_ATTRIBUTE t[8] = {{CKA_CLASS, &T_SECRET, sizeof(T_SECRET)},
+	                     {CKA_KEY_TYPE, &T_AES, sizeof(T_AES)}};
+	memcpy(&t[2], extra, n_extra * sizeof(*extra));
+	*out = CK_INVALID_HANDLE;
+	return p11->C_UnwrapKey(s, m, kek, wrapped, len, t, 2 + n_extra, out);
+}
+
+static void check_bad_templates(CK_SESSION_HANDLE s)
+{
+	unsigned char buf[16] = "label";
+	CK_ULONG ulong_one = 1;
+	/* Each a single attribute no call may accept. */
+	const struct {
+		const char *what;
+		CK_ATTRIBUTE attr;
+	} bad[] = {
+	        {"CKA_LABEL NULL with length 5", {CKA_LABEL, NULL, 5}},
+	        {"CKA_ID NULL with length 4", {CKA_ID, NULL, 4}},
+	        {"CKA_START_DATE NULL with length 8", {CKA_START_DATE, NULL, 8}},
+	        {"CKA_END_DATE NULL with length 8", {CKA_END_DATE, NULL, 8}},
+	        {"CKA_LABEL of length CK_UNAVAILABLE_INFORMATION",
+	         {CKA_LABEL, buf, CK_UNAVAILABLE_INFORMATION}},
+	        {"CKA_START_DATE of 4 bytes", {CKA_START_DATE, "2026", 4}},
+	        {"CKA_END_DATE not digits", {CKA_END_DATE, "2026ab01", 8}},
+	        {"CKA_SENSITIVE as a CK_ULONG", {CKA_SENSITIVE, &ulong_one, sizeof(ulong_one)}},
+	        {"CKA_ENCRYPT NULL with length 1", {CKA_ENCRYPT, NULL, 1}},
+	};
+	CK_OBJECT_HANDLE kek = gen_aes(s, CK_TRUE), dek = gen_aes(s, CK_TRUE), h;
+	CK_OBJECT_HANDLE pub = must_find(s, CKO_PUBLIC_KEY, "cmk");
+	CK_OBJECT_HANDLE priv = must_find(s, CKO_PRIVATE_KEY, "cmk");
+	CK_MECHANISM kw = {CKM_AES_KEY_WRAP, NULL, 0};
+	CK_MECHANISM oaep = {CKM_RSA_PKCS_OAEP, &oaep_sha256, sizeof(oaep_sha256)};
+	unsigned char kw_wrapped[64], rsa_wrapped[512];
+	CK_ULONG kw_len = sizeof(kw_wrapped), rsa_len = sizeof(rsa_wrapped);
+	CHECK_RV(p11->C_WrapKey(s, &kw, kek, dek, kw_wrapped, &kw_len), CKR_OK,
+	         "C_WrapKey with a session AES key");
+	CHECK_RV(p11->C_WrapKey(s, &oaep, pub, dek, rsa_wrapped, &rsa_len), CKR_OK,
+	         "C_WrapKey with the vault key");
+	int unwraps = log_count("/unwrapkey -> ");
+	char what[200];
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const CK_ATTRIBUTE *a = &bad[i].attr;
+		snprintf(what, sizeof(what), "C_GenerateKey: %s", bad[i].what);
+		CHECK_RV(gen_with(s, a, 1, &h), CKR_ATTRIBUTE_VALUE_INVALID, what);
+		snprintf(what, sizeof(what), "C_CreateObject: %s", bad[i].what);
+		CHECK_RV(create_with(s, a, 1, &h), CKR_ATTRIBUTE_VALUE_INVALID, what);
+		snprintf(what, sizeof(what), "C_UnwrapKey (session AES key): %s", bad[i].what);
+		CHECK_RV(unwrap_with(s, &kw, kek, kw_wrapped, kw_len, a, 1, &h),
+		         CKR_ATTRIBUTE_VALUE_INVALID, what);
+		snprintf(what, sizeof(what), "C_UnwrapKey (vault key): %s", bad[i].what);
+		CHECK_RV(unwrap_with(s, &oaep, priv, rsa_wrapped, rsa_len, a, 1, &h),
+		         CKR_ATTRIBUTE_VALUE_INVALID, what);
+		snprintf(what, sizeof(what), "C_SetAttributeValue: %s", bad[i].what);
+		CHECK_RV(p11->C_SetAttributeValue(s, dek, (CK_ATTRIBUTE *)a, 1),
+		         CKR_ATTRIBUTE_VALUE_INVALID, what);
+		snprintf(what, sizeof(what), "C_CopyObject: %s", bad[i].what);
+		CHECK_RV(p11->C_CopyObject(s, dek, (CK_ATTRIBUTE *)a, 1, &h),
+		         CKR_ATTRIBUTE_VALUE_INVALID, what);
+		snprintf(what, sizeof(what), "C_FindObjectsInit: %s", bad[i].what);
+		CHECK_RV(p11->C_FindObjectsInit(s, (CK_ATTRIBUTE *)a, 1),
+		         CKR_ATTRIBUTE_VALUE_INVALID, what);
+	}
+	CHECK(!tracing() || log_count("/unwrapkey -> ") == unwraps,
+	      "a refused template costs no vault request");
+	CK_ULONG n = 0;
+	CHECK_RV(p11->C_FindObjects(s, &h, 1, &n), CKR_OPERATION_NOT_INITIALIZED,
+	         "no search was started by a refused template");
+
+	/* A NULL template with entries. */
+	CK_MECHANISM gen = {CKM_AES_KEY_GEN, NULL, 0};
+	CHECK_RV(p11->C_GenerateKey(s, &gen, NULL, 2, &h), CKR_ARGUMENTS_BAD,
+	         "C_GenerateKey: NULL template, count 2");
+	CHECK_RV(p11->C_CreateObject(s, NULL, 3, &h), CKR_ARGUMENTS_BAD,
+	         "C_CreateObject: NULL template, count 3");
+	CHECK_RV(p11->C_UnwrapKey(s, &kw, kek, kw_wrapped, kw_len, NULL, 2, &h), CKR_ARGUMENTS_BAD,
+	         "C_UnwrapKey: NULL template, count 2");
+	CHECK_RV(p11->C_SetAttributeValue(s, dek, NULL, 1), CKR_ARGUMENTS_BAD,
+	         "C_SetAttributeValue: NULL template, count 1");
+	CHECK_RV(p11->C_CopyObject(s, dek, NULL, 1, &h), CKR_ARGUMENTS_BAD,
+	         "C_CopyObject: NULL template, count 1");
+	CHECK_RV(p11->C_FindObjectsInit(s, NULL, 1), CKR_ARGUMENTS_BAD,
+	         "C_FindObjectsInit: NULL template, count 1");
+	CHECK_RV(p11->C_GetAttributeValue(s, dek, NULL, 1), CKR_ARGUMENTS_BAD,
+	         "C_GetAttributeValue: NULL template, count 1");
+
+	/* What is valid still is: an empty label, an empty date, a real date. */
+	CK_ATTRIBUTE good[] = {
+	        {CKA_LABEL, NULL, 0}, {CKA_START_DATE, NULL, 0}, {CKA_END_DATE, "20261231", 8}};
+	CHECK_RV(gen_with(s, good, 3, &h), CKR_OK,
+	         "C_GenerateKey: empty label and start date, end date 20261231");
+	unsigned char date[8];
+	CK_ATTRIBUTE get[] = {{CKA_LABEL, NULL, 0}, {CKA_END_DATE, date, sizeof(date)}};
+	CHECK(p11->C_GetAttributeValue(s, h, get, 2) == CKR_OK && get[0].ulValueLen == 0 &&
+	              get[1].ulValueLen == 8 && !memcmp(date, "20261231", 8),
+	      "C_GetAttributeValue: the empty label and the end date as given");
+	CK_ATTRIBUTE label = {CKA_LABEL, buf, 5};
+	CHECK_RV(p11->C_SetAttributeValue(s, h, &label, 1), CKR_OK, "C_SetAttributeValue: a label");
+	CHECK_RV(p11->C_FindObjectsInit(s, &label, 1), CKR_OK, "C_FindObjectsInit: by label");
+	n = 0;
+	CK_OBJECT_HANDLE found = CK_INVALID_HANDLE;
+	CHECK(p11->C_FindObjects(s, &found, 1, &n) == CKR_OK && n == 1 && found == h,
+	      "C_FindObjects finds the key by its new label");
+	p11->C_FindObjectsFinal(s);
+	CK_ATTRIBUTE empty_date = {CKA_START_DATE, NULL, 0};
+	CHECK_RV(p11->C_CopyObject(s, h, &empty_date, 1, &found), CKR_OK,
+	         "C_CopyObject: an empty start date");
+	CHECK_RV(unwrap_with(s, &kw, kek, kw_wrapped, kw_len, good, 3, &found), CKR_OK,
+	         "C_UnwrapKey: the same valid template");
+	CHECK_RV(create_with(s, good, 3, &found), CKR_OK,
+	         "C_CreateObject: the same valid template");
+}
+
+static void check_bad_params(CK_SESSION_HANDLE s)
+{
+	CK_OBJECT_HANDLE aes = gen_aes(s, CK_TRUE), dek = gen_aes(s, CK_TRUE);
+	CK_OBJECT_HANDLE pub = must_find(s, CKO_PUBLIC_KEY, "cmk");
+	CK_OBJECT_HANDLE priv = must_find(s, CKO_PRIVATE_KEY, "cmk");
+	unsigned char iv[16] = {0}, out[512];
+	CK_ULONG len = sizeof(out);
+	const struct {
+		const char *what;
+		CK_GCM_PARAMS p;
+	} gcm[] = {
+	        {"pIv NULL", {NULL, 12, 96, NULL, 0, 128}},
+	        {"ulIvLen 0", {iv, 0, 0, NULL, 0, 128}},
+	        {"pAAD NULL with ulAADLen 16", {iv, 12, 96, NULL, 16, 128}},
+	        {"ulTagBits 0", {iv, 12, 96, NULL, 0, 0}},
+	        {"ulTagBits 136", {iv, 12, 96, NULL, 0, 136}},
+	        {"ulTagBits 100", {iv, 12, 96, NULL, 0, 100}},
+	};
+	char what[160];
+	for (size_t i = 0; i < sizeof(gcm) / sizeof(gcm[0]); i++) {
+		CK_MECHANISM m = {CKM_AES_GCM, (void *)&gcm[i].p, sizeof(gcm[i].p)};
+		snprintf(what, sizeof(what), "CKM_AES_GCM %s", gcm[i].what);
+		CHECK_RV(p11->C_EncryptInit(s, &m, aes), CKR_MECHANISM_PARAM_INVALID, what);
+	}
+	CK_MECHANISM gcm_null = {CKM_AES_GCM, NULL, sizeof(CK_GCM_PARAMS)};
+	CHECK_RV(p11->C_EncryptInit(s, &gcm_null, aes), CKR_MECHANISM_PARAM_INVALID,
+	         "CKM_AES_GCM: pParameter NULL with a length");
+	CK_GCM_PARAMS gp = {iv, 12, 96, NULL, 0, 128};
+	CK_MECHANISM gcm_short = {CKM_AES_GCM, &gp, sizeof(gp) - 1};
+	CHECK_RV(p11->C_DecryptInit(s, &gcm_short, aes), CKR_MECHANISM_PARAM_INVALID,
+	         "CKM_AES_GCM: ulParameterLen one short");
+	CK_MECHANISM cbc = {CKM_AES_CBC_PAD, NULL, 16};
+	CHECK_RV(p11->C_EncryptInit(s, &cbc, aes), CKR_MECHANISM_PARAM_INVALID,
+	         "CKM_AES_CBC_PAD: IV NULL with length 16");
+	CK_MECHANISM cbc8 = {CKM_AES_CBC_PAD, iv, 8};
+	CHECK_RV(p11->C_EncryptInit(s, &cbc8, aes), CKR_MECHANISM_PARAM_INVALID,
+	         "CKM_AES_CBC_PAD: an 8-byte IV");
+	CK_MECHANISM kw = {CKM_AES_KEY_WRAP, NULL, 8};
+	CHECK_RV(p11->C_WrapKey(s, &kw, aes, dek, out, &len), CKR_MECHANISM_PARAM_INVALID,
+	         "CKM_AES_KEY_WRAP: IV NULL with length 8");
+
+	CK_RSA_PKCS_OAEP_PARAMS label_null = {CKM_SHA256, CKG_MGF1_SHA256, CKZ_DATA_SPECIFIED, NULL,
+	                                      4};
+	CK_MECHANISM oaep_bad[] = {
+	        {CKM_RSA_PKCS_OAEP, NULL, sizeof(CK_RSA_PKCS_OAEP_PARAMS)},
+	        {CKM_RSA_PKCS_OAEP, &oaep_sha256, sizeof(oaep_sha256) - 1},
+	        {CKM_RSA_PKCS_OAEP, &label_null, sizeof(label_null)},
+	};
+	static const char *const oaep_what[] = {"pParameter NULL with a length",
+	                                        "ulParameterLen one short",
+	                                        "pSourceData NULL with ulSourceDataLen 4"};
+	for (size_t i = 0; i < sizeof(oaep_bad) / sizeof(oaep_bad[0]); i++) {
+		len = sizeof(out);
+		snprintf(what, sizeof(what), "CKM_RSA_PKCS_OAEP %s: C_WrapKey", oaep_what[i]);
+		CHECK_RV(p11->C_WrapKey(s, &oaep_bad[i], pub, dek, out, &len),
+		         CKR_MECHANISM_PARAM_INVALID, what);
+		snprintf(what, sizeof(what), "CKM_RSA_PKCS_OAEP %s: C_DecryptInit", oaep_what[i]);
+		CHECK_RV(p11->C_DecryptInit(s, &oaep_bad[i], priv), CKR_MECHANISM_PARAM_INVALID,
+		         what);
+		snprintf(what, sizeof(what), "CKM_RSA_PKCS_OAEP %s: C_UnwrapKey", oaep_what[i]);
+		CK_OBJECT_HANDLE h;
+		CHECK_RV(unwrap(s, &oaep_bad[i], priv, out, 256, &h), CKR_MECHANISM_PARAM_INVALID,
+		         what);
+	}
+	CK_RSA_PKCS_PSS_PARAMS pss = {CKM_SHA256, CKG_MGF1_SHA256, 32};
+	CK_MECHANISM pss_bad[] = {{CKM_SHA256_RSA_PKCS_PSS, NULL, sizeof(pss)},
+	                          {CKM_SHA256_RSA_PKCS_PSS, &pss, sizeof(pss) + 1}};
+	CHECK_RV(p11->C_SignInit(s, &pss_bad[0], priv), CKR_MECHANISM_PARAM_INVALID,
+	         "CKM_SHA256_RSA_PKCS_PSS: pParameter NULL with a length");
+	CHECK_RV(p11->C_VerifyInit(s, &pss_bad[1], pub), CKR_MECHANISM_PARAM_INVALID,
+	         "CKM_SHA256_RSA_PKCS_PSS: ulParameterLen one long");
+}
+
+static int templates(void)
+{
+	CHECK_RV(init(), CKR_OK, "C_Initialize");
+	CK_SESSION_HANDLE s = open_session();
+	check_bad_templates(s);
+	check_bad_params(s);
+	CHECK_RV(p11->C_Finalize(NULL), CKR_OK, "C_Finalize");
+	return failures ? 1 : 0;
+}
+
+/* The vault's configuration does not allow RSA1_5 decryption: CKM_RSA_PKCS
+ * is still offered for what happens locally or signs, not to decrypt or
+ * unwrap (the vault's PKCS#1 v1.5 padding oracle). */
+static int rsa_pkcs_decrypt_off(void)
+{
+	CHECK_RV(init(), CKR_OK, "C_Initialize");
+	CK_SESSION_HANDLE s = open_session();
+	CK_OBJECT_HANDLE pub = must_find(s, CKO_PUBLIC_KEY, "cmk");
+	CK_OBJECT_HANDLE priv = must_find(s, CKO_PRIVATE_KEY, "cmk");
+	CK_MECHANISM pkcs1 = {CKM_RSA_PKCS, NULL, 0};
+	CK_MECHANISM_INFO info;
+	CHECK(p11->C_GetMechanismInfo(0, CKM_RSA_PKCS, &info) == CKR_OK &&
+	              (info.flags & (CKF_ENCRYPT | CKF_WRAP | CKF_SIGN | CKF_VERIFY)) ==
+	                      (CKF_ENCRYPT | CKF_WRAP | CKF_SIGN | CKF_VERIFY) &&
+	              !(info.flags & (CKF_DECRYPT | CKF_UNWRAP)),
+	      "CKM_RSA_PKCS: encrypt, wrap, sign, verify; no decrypt, no unwrap (flags 0x%lx)",
+	      (unsigned long)info.flags);
+	CHECK(p11->C_GetMechanismInfo(0, CKM_RSA_PKCS_OAEP, &info) == CKR_OK &&
+	              (info.flags & (CKF_DECRYPT | CKF_UNWRAP)) == (CKF_DECRYPT | CKF_UNWRAP),
+	      "CKM_RSA_PKCS_OAEP still decrypts and unwraps");
+	CHECK_RV(p11->C_DecryptInit(s, &pkcs1, priv), CKR_MECHANISM_INVALID,
+	         "C_DecryptInit(CKM_RSA_PKCS)");
+	CK_OBJECT_HANDLE dek = gen_aes(s, CK_TRUE), back;
+	unsigned char wrapped[512], ct[512], sig[512];
+	CK_ULONG wlen = sizeof(wrapped), clen = sizeof(ct), slen = sizeof(sig);
+	CHECK_RV(p11->C_WrapKey(s, &pkcs1, pub, dek, wrapped, &wlen), CKR_OK,
+	         "C_WrapKey(CKM_RSA_PKCS): local, still allowed");
+	int unwraps = log_count("/unwrapkey -> ");
+	CHECK_RV(unwrap(s, &pkcs1, priv, wrapped, wlen, &back), CKR_MECHANISM_INVALID,
+	         "C_UnwrapKey(CKM_RSA_PKCS)");
+	CHECK(!tracing() || log_count("/unwrapkey -> ") == unwraps,
+	      "the refused unwrap made no vault request");
+	CHECK_RV(encrypt_once(s, &pkcs1, pub, D32, 32, ct, &clen), CKR_OK,
+	         "C_Encrypt(CKM_RSA_PKCS): local, still allowed");
+	unsigned char di[19 + 32];
+	size_t di_len = digest_info("sha256", D32, 32, di);
+	CHECK_RV(sign_once(s, &pkcs1, priv, di, di_len, sig, &slen), CKR_OK,
+	         "C_Sign(CKM_RSA_PKCS) of a DigestInfo (RS256): not affected");
+	CHECK_RV(verify_once(s, &pkcs1, pub, di, di_len, sig, slen), CKR_OK,
+	         "C_Verify(CKM_RSA_PKCS)");
+	CHECK_RV(p11->C_Finalize(NULL), CKR_OK, "C_Finalize");
+	return failures ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	load();
@@ -1624,6 +1909,10 @@ int main(int argc, char **argv)
 		return expect_unwrap(argv[2], strtoul(argv[3], NULL, 0));
 	if (argc == 2 && !strcmp(argv[1], "crypto"))
 		return crypto();
+	if (argc == 2 && !strcmp(argv[1], "templates"))
+		return templates();
+	if (argc == 2 && !strcmp(argv[1], "rsa-pkcs-decrypt-off"))
+		return rsa_pkcs_decrypt_off();
 	if (argc == 4 && !strcmp(argv[1], "hsm"))
 		return hsm_aes(argv[2], strtoul(argv[3], NULL, 0));
 	if (argc == 3 && !strcmp(argv[1], "hsm-rsa"))
@@ -1636,7 +1925,8 @@ int main(int argc, char **argv)
 	    (!strcmp(argv[1], "sign") || !strcmp(argv[1], "verify") || !strcmp(argv[1], "decrypt")))
 		return file_ops(argv[1], argc - 2, argv + 2);
 	fprintf(stderr, "usage: p11_checks roundtrip | expect-init RV | expect-find RV | "
-	                "expect-unwrap LABEL RV | crypto | sign|verify|decrypt LABEL MECH IN OUT "
+	                "expect-unwrap LABEL RV | crypto | templates | rsa-pkcs-decrypt-off | "
+	                "sign|verify|decrypt LABEL MECH IN OUT "
 	                "[MECH IN OUT]... | hsm LABEL BITS | hsm-rsa LABEL | hsm-unwrap LABEL FILE "
 	                "HEX | expect-hsm LABEL RV\n");
 	return 2;

@@ -51,7 +51,11 @@ emu_admin create-key --vault demo --name ec521 --kty EC --crv P-521 >/dev/null |
 emu_admin create-key --vault demo --name ec256k --kty EC --crv P-256K >/dev/null || exit 1
 
 VAULT=https://demo.vault.azure.net
-emu_write_config "$WORK/app.json" "$APP" "$VAULT"
+emu_write_config "$WORK/default.json" "$APP" "$VAULT"
+# The suite tests RSA1_5 (CKM_RSA_PKCS) decryption and unwrap against
+# openssl, SoftHSM and the envelope tool, so its vault opts in; the default
+# (off) is checked with default.json by rsa-pkcs1-v15-decrypt-off-by-default.
+jq '.vaults[0].allow_rsa_pkcs1_v15_decrypt = true' "$WORK/default.json" >"$WORK/app.json"
 export AZKV_PKCS11_CONFIG="$WORK/app.json"
 export AZKV_PKCS11_LOG_FILE="$WORK/module.log"
 export AZKV_PKCS11_LOG_LEVEL=trace
@@ -61,6 +65,28 @@ run p11-roundtrip-and-misuse ours "$CHECKS" roundtrip
 run p11-interfaces-3.0-and-2.40 ours "$AZKV_TOP_BUILDDIR/tests/integration/p11_interface"
 run p11-create-copy-set-attributes ours "$AZKV_TOP_BUILDDIR/tests/integration/p11_objects"
 run p11-fork-child-reinitialises ours "$AZKV_TOP_BUILDDIR/tests/integration/p11_fork"
+
+# Malformed templates (a NULL pValue with a length, wrong-size CK_BBOOL,
+# CK_ULONG and CK_DATE values) and mechanism parameters: a clean CK_RV,
+# a log line naming the attribute, no crash.
+bad_templates() {
+	ours "$CHECKS" templates &&
+		has "$AZKV_PKCS11_LOG_FILE" "C_GenerateKey: template entry 2, attribute CKA_LABEL \\(0x3\\), length 5: pValue is NULL"
+}
+run p11-malformed-templates-and-parameters bad_templates
+
+# RSA1_5 decryption and unwrap are opt-in per vault (the vault's PKCS#1
+# v1.5 padding oracle): without allow_rsa_pkcs1_v15_decrypt, CKM_RSA_PKCS
+# still encrypts, wraps, signs and verifies, but neither decrypts nor
+# unwraps, and the log names the key that would allow it.
+rsa_pkcs1_v15_decrypt_off() {
+	local log="$WORK/rsa15-off.log"
+	AZKV_PKCS11_CONFIG="$WORK/default.json" AZKV_PKCS11_LOG_FILE="$log" \
+		ours "$CHECKS" rsa-pkcs-decrypt-off &&
+		has "$log" "C_DecryptInit: CKM_RSA_PKCS .*allow_rsa_pkcs1_v15_decrypt" &&
+		has "$log" "C_UnwrapKey: CKM_RSA_PKCS .*allow_rsa_pkcs1_v15_decrypt"
+}
+run rsa-pkcs1-v15-decrypt-off-by-default rsa_pkcs1_v15_decrypt_off
 
 # The CMK extension: versions, a rotation seen after AZKV_RefreshToken, a
 # failed refresh that changes nothing. Versions a second apart: the vault's

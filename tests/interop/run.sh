@@ -91,8 +91,12 @@ openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$WORK/local-k
 	2>/dev/null || setup_failed
 new_key local import-key --vault "$TOKEN" --name local --pem "$WORK/local-key.pem" || setup_failed
 
-emu_write_config "$WORK/azkv.json" "$APP" "https://$TOKEN.vault.azure.net"
-chmod 600 "$WORK/azkv.json"
+emu_write_config "$WORK/default.json" "$APP" "https://$TOKEN.vault.azure.net"
+# The clients below decrypt and unwrap RSA1_5 (CKM_RSA_PKCS) on purpose, so
+# the vault opts in; pkcs11-tool-RSA-PKCS-decrypt-off-by-default checks the
+# default with default.json.
+jq '.vaults[0].allow_rsa_pkcs1_v15_decrypt = true' "$WORK/default.json" >"$WORK/azkv.json"
+chmod 600 "$WORK/azkv.json" "$WORK/default.json"
 export AZKV_PKCS11_CONFIG="$WORK/azkv.json"
 export AZKV_PKCS11_LOG_FILE="$WORK/module.log"
 unset AZKV_PKCS11_LOG_LEVEL
@@ -136,6 +140,18 @@ pkcs11_tool_mechanisms() {
 		has "$WORK/mechs.txt" "^ +AES-GCM, .*encrypt, decrypt"
 }
 run pkcs11-tool-list-mechanisms pkcs11_tool_mechanisms
+
+# Without allow_rsa_pkcs1_v15_decrypt, RSA-PKCS is listed for encrypt, wrap,
+# sign and verify, not for decrypt or unwrap.
+pkcs11_tool_rsa_pkcs_decrypt_off() {
+	AZKV_PKCS11_CONFIG="$WORK/default.json" "${P11TOOL[@]}" --list-mechanisms \
+		>"$WORK/mechs-default.txt" || return 1
+	grep "^ *RSA-PKCS," "$WORK/mechs-default.txt"
+	has "$WORK/mechs-default.txt" "^ +RSA-PKCS, .*encrypt.*sign.*verify.*wrap" &&
+		! grep -E "^ +RSA-PKCS, .*(decrypt|unwrap)" "$WORK/mechs-default.txt" &&
+		has "$WORK/mechs-default.txt" "^ +RSA-PKCS-OAEP, .*decrypt.*unwrap"
+}
+run pkcs11-tool-RSA-PKCS-decrypt-off-by-default pkcs11_tool_rsa_pkcs_decrypt_off
 
 # What pkcs11-tool, p11tool and SunPKCS11 look for before they sign: the
 # signing mechanisms in the list, with their sign/verify flags.

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "attr.h"
+#include "azkv/azkv-pkcs11.h"
 #include "object.h"
 
 static void test_set_replaces_and_find_returns_copy(void **state)
@@ -199,6 +200,85 @@ static void test_generated_key_records_its_history(void **state)
 	azkv_object_free(obj);
 }
 
+/* Issue 15: a NULL pValue with a length crashed the module in
+ * azkv_attrs_set's memcpy (C_GenerateKey, C_CreateObject, C_UnwrapKey). */
+static void test_secret_key_with_null_label_value_is_refused(void **state)
+{
+	CK_KEY_TYPE aes = CKK_AES;
+	static const CK_ATTRIBUTE_TYPE copied[] = {CKA_LABEL, CKA_ID, CKA_START_DATE, CKA_END_DATE};
+	for (size_t i = 0; i < sizeof(copied) / sizeof(copied[0]); i++) {
+		CK_ATTRIBUTE t[] = {{CKA_KEY_TYPE, &aes, sizeof(aes)}, {copied[i], NULL, 8}};
+		assert_int_equal(make(t, 2, 32), CKR_ATTRIBUTE_VALUE_INVALID);
+	}
+	azkv_attrs a = {0};
+	assert_int_equal(azkv_attrs_set(&a, CKA_LABEL, NULL, 5), CKR_ATTRIBUTE_VALUE_INVALID);
+	assert_int_equal(a.n, 0);
+	assert_int_equal(azkv_attrs_set(&a, CKA_LABEL, NULL, 0), CKR_OK);
+	assert_int_equal(a.n, 1);
+	azkv_attrs_free(&a);
+}
+
+static void test_tmpl_check_null_template(void **state)
+{
+	assert_int_equal(azkv_tmpl_check(NULL, 0, "test"), CKR_OK);
+	assert_int_equal(azkv_tmpl_check(NULL, 1, "test"), CKR_ARGUMENTS_BAD);
+}
+
+/* One entry at a time: what azkv_tmpl_check answers for it. */
+static CK_RV check_one(CK_ATTRIBUTE_TYPE type, const void *value, CK_ULONG len)
+{
+	CK_ATTRIBUTE t = {type, (void *)value, len};
+	return azkv_tmpl_check(&t, 1, "test");
+}
+
+static void test_tmpl_check_values(void **state)
+{
+	CK_BBOOL b = CK_TRUE;
+	CK_ULONG u = 1;
+	CK_MECHANISM_TYPE mechs[2] = {CKM_AES_GCM, CKM_AES_KEY_WRAP};
+	const CK_RV bad = CKR_ATTRIBUTE_VALUE_INVALID;
+	/* NULL with a length, whatever the type; NULL with none is "empty". */
+	assert_int_equal(check_one(CKA_LABEL, NULL, 5), bad);
+	assert_int_equal(check_one(CKA_ID, NULL, 1), bad);
+	assert_int_equal(check_one(CKA_VALUE, NULL, 32), bad);
+	assert_int_equal(check_one(0x80001234UL, NULL, 1), bad); /* unknown vendor type */
+	assert_int_equal(check_one(CKA_LABEL, NULL, 0), CKR_OK);
+	assert_int_equal(check_one(CKA_LABEL, "x", 1), CKR_OK);
+	/* A wild length never reaches a copy. */
+	assert_int_equal(check_one(CKA_LABEL, "x", CK_UNAVAILABLE_INFORMATION), bad);
+	assert_int_equal(check_one(CKA_ID, "x", AZKV_ATTR_VALUE_MAX + 1), bad);
+	/* CK_BBOOL and CK_ULONG have their size. */
+	assert_int_equal(check_one(CKA_SENSITIVE, &b, sizeof(b)), CKR_OK);
+	assert_int_equal(check_one(CKA_SENSITIVE, &u, sizeof(u)), bad);
+	assert_int_equal(check_one(CKA_TOKEN, NULL, 0), bad);
+	assert_int_equal(check_one(CKA_CLASS, &u, sizeof(u)), CKR_OK);
+	assert_int_equal(check_one(CKA_KEY_TYPE, &b, sizeof(b)), bad);
+	assert_int_equal(check_one(CKA_VALUE_LEN, &u, 4), bad);
+	assert_int_equal(check_one(CKA_AZKV_KEY_OPS, &u, sizeof(u)), CKR_OK);
+	assert_int_equal(check_one(CKA_AZKV_ENABLED, &u, sizeof(u)), bad);
+	/* CK_DATE: 8 digits or empty. */
+	assert_int_equal(check_one(CKA_START_DATE, "20261205", 8), CKR_OK);
+	assert_int_equal(check_one(CKA_END_DATE, NULL, 0), CKR_OK);
+	assert_int_equal(check_one(CKA_END_DATE, "2026", 4), bad);
+	assert_int_equal(check_one(CKA_END_DATE, "2026-12-05", 10), bad);
+	assert_int_equal(check_one(CKA_START_DATE, "2026120x", 8), bad);
+	/* Arrays: whole elements. */
+	assert_int_equal(check_one(CKA_ALLOWED_MECHANISMS, mechs, sizeof(mechs)), CKR_OK);
+	assert_int_equal(check_one(CKA_ALLOWED_MECHANISMS, mechs, sizeof(mechs) - 1), bad);
+	assert_int_equal(check_one(CKA_WRAP_TEMPLATE, NULL, 0), CKR_OK);
+	assert_int_equal(check_one(CKA_WRAP_TEMPLATE, mechs, 3), bad);
+}
+
+static void test_tmpl_check_stops_at_the_first_bad_entry(void **state)
+{
+	CK_BBOOL b = CK_TRUE;
+	CK_ATTRIBUTE t[] = {{CKA_LABEL, "ok", 2}, {CKA_ENCRYPT, &b, sizeof(b)}, {CKA_ID, NULL, 4}};
+	assert_int_equal(azkv_tmpl_check(t, 2, "test"), CKR_OK);
+	assert_int_equal(azkv_tmpl_check(t, 3, "test"), CKR_ATTRIBUTE_VALUE_INVALID);
+	assert_string_equal(azkv_attr_name(CKA_START_DATE), "CKA_START_DATE");
+	assert_null(azkv_attr_name(0x80001234UL));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -211,6 +291,10 @@ int main(void)
 	        cmocka_unit_test(test_non_sensitive_extractable_value_is_readable),
 	        cmocka_unit_test(test_secret_template_rules),
 	        cmocka_unit_test(test_generated_key_records_its_history),
+	        cmocka_unit_test(test_secret_key_with_null_label_value_is_refused),
+	        cmocka_unit_test(test_tmpl_check_null_template),
+	        cmocka_unit_test(test_tmpl_check_values),
+	        cmocka_unit_test(test_tmpl_check_stops_at_the_first_bad_entry),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

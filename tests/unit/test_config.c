@@ -298,6 +298,31 @@ static void bad_vault_urls_are_refused(void **state)
 
 /* The "arm" section is azkv-cmk's: endpoint and subscription, checked
  * like every other URL; the module ignores it. */
+/* RSA1_5 decryption is opt-in per vault (its padding oracle): false unless
+ * the vault says true, and only a boolean says so. */
+static void rsa_pkcs1_v15_decrypt_is_opt_in_per_vault(void **state)
+{
+	azkv_config *cfg = NULL;
+	azkv_err err;
+
+	(void)state;
+	assert_int_equal(azkv_config_parse("{\"vaults\":[{\"url\":\"https://a.vault.azure.net\"},"
+	                                   "{\"url\":\"https://b.vault.azure.net\","
+	                                   "\"allow_rsa_pkcs1_v15_decrypt\":true},"
+	                                   "{\"url\":\"https://c.vault.azure.net\","
+	                                   "\"allow_rsa_pkcs1_v15_decrypt\":false}]}",
+	                                   "rsa15.json", &cfg, &err),
+	                 AZKV_OK);
+	assert_int_equal(cfg->vaults[0].allow_rsa_pkcs1_v15_decrypt, 0);
+	assert_int_equal(cfg->vaults[1].allow_rsa_pkcs1_v15_decrypt, 1);
+	assert_int_equal(cfg->vaults[2].allow_rsa_pkcs1_v15_decrypt, 0);
+	azkv_config_free(cfg);
+	expect_error("{\"vaults\":[{\"url\":\"https://a.vault.azure.net\","
+	             "\"allow_rsa_pkcs1_v15_decrypt\":\"yes\"}]}",
+	             AZKV_ERR_CONFIG,
+	             MUST("vaults[0].allow_rsa_pkcs1_v15_decrypt", "true or false"));
+}
+
 static void arm_section_is_read_and_checked(void **state)
 {
 	azkv_config *cfg = NULL;
@@ -772,6 +797,7 @@ int main(void)
 	        cmocka_unit_test(duplicate_keys_are_errors),
 	        cmocka_unit_test(missing_or_empty_vaults_are_errors),
 	        cmocka_unit_test(bad_vault_urls_are_refused),
+	        cmocka_unit_test(rsa_pkcs1_v15_decrypt_is_opt_in_per_vault),
 	        cmocka_unit_test(arm_section_is_read_and_checked),
 	        cmocka_unit_test(named_keys_are_read_and_checked),
 	        cmocka_unit_test(certificates_are_read_and_checked),

@@ -9,6 +9,7 @@
 
 #include <cmocka.h>
 
+#include "config.h"
 #include "mech.h"
 #include "object.h"
 #include "op_aes_kw.h"
@@ -176,6 +177,38 @@ static void test_hash_and_mgf_mapping(void **state)
 	assert_null(azkv_mgf_md(0x99));
 }
 
+/* RSA1_5 decryption is the vault's to allow: off unless its configuration
+ * says allow_rsa_pkcs1_v15_decrypt; everything else CKM_RSA_PKCS does is
+ * local or a signature, and stays. */
+static void test_rsa_pkcs1_v15_decrypt_is_opt_in_per_vault(void **state)
+{
+	azkv_vault_config off = {.url = "https://off.vault.azure.net"};
+	azkv_vault_config on = {.url = "https://on.vault.azure.net",
+	                        .allow_rsa_pkcs1_v15_decrypt = 1};
+	CK_MECHANISM_INFO info;
+	const CK_FLAGS kept = CKF_HW | CKF_ENCRYPT | CKF_WRAP | CKF_SIGN | CKF_VERIFY;
+	assert_int_equal(azkv_mech_vault_info(&off, CKM_RSA_PKCS, &info), CKR_OK);
+	assert_int_equal(info.flags, kept);
+	assert_int_equal(azkv_mech_vault_info(&on, CKM_RSA_PKCS, &info), CKR_OK);
+	assert_int_equal(info.flags, kept | CKF_DECRYPT | CKF_UNWRAP);
+	assert_int_equal(azkv_mech_vault_info(&off, CKM_RSA_PKCS_OAEP, &info), CKR_OK);
+	assert_int_equal(info.flags & (CKF_DECRYPT | CKF_UNWRAP), CKF_DECRYPT | CKF_UNWRAP);
+	assert_int_equal(azkv_mech_vault_info(&off, CKM_AES_ECB, &info), CKR_MECHANISM_INVALID);
+
+	assert_int_equal(azkv_mech_vault_allows(&off, CKM_RSA_PKCS, CKA_DECRYPT, "test"),
+	                 CKR_MECHANISM_INVALID);
+	assert_int_equal(azkv_mech_vault_allows(&off, CKM_RSA_PKCS, CKA_UNWRAP, "test"),
+	                 CKR_MECHANISM_INVALID);
+	static const CK_ATTRIBUTE_TYPE local[] = {CKA_ENCRYPT, CKA_WRAP, CKA_SIGN, CKA_VERIFY};
+	for (size_t i = 0; i < sizeof(local) / sizeof(local[0]); i++)
+		assert_int_equal(azkv_mech_vault_allows(&off, CKM_RSA_PKCS, local[i], "test"),
+		                 CKR_OK);
+	assert_int_equal(azkv_mech_vault_allows(&off, CKM_RSA_PKCS_OAEP, CKA_DECRYPT, "test"),
+	                 CKR_OK);
+	assert_int_equal(azkv_mech_vault_allows(&on, CKM_RSA_PKCS, CKA_DECRYPT, "test"), CKR_OK);
+	assert_int_equal(azkv_mech_vault_allows(&on, CKM_RSA_PKCS, CKA_UNWRAP, "test"), CKR_OK);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -186,6 +219,7 @@ int main(void)
 	        cmocka_unit_test(test_allowed_mechanisms_follow_the_key_type),
 	        cmocka_unit_test(test_key_checks_usage_then_allowed_mechanisms),
 	        cmocka_unit_test(test_hash_and_mgf_mapping),
+	        cmocka_unit_test(test_rsa_pkcs1_v15_decrypt_is_opt_in_per_vault),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
