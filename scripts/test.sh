@@ -6,6 +6,7 @@
 #      (tests/fidelity; npm ci from its lock file), integration tests with
 #      real clients against the emulator and the interop suite with every
 #      client Debian ships (make check),
+#      the soak in its short form (make soak SOAK_OPS=1000; tests/soak/),
 #   4. the same unit and integration tests under valgrind,
 #   5. an AddressSanitizer + UBSan build and its tests,
 #   6. make distcheck.
@@ -40,6 +41,9 @@ if ! make -j"$jobs" -C build check; then
 fi
 cat build/tests/integration/run.sh.log build/tests/integration/credentials.sh.log \
 	build/tests/cmk/run.sh.log build/tests/interop/run.sh.log
+
+stage "soak, short form: 1,000 unwraps and signs over 8 threads, 5 % injected faults"
+make -s -C build soak SOAK_OPS=1000
 
 stage "valgrind: unit tests, integration tests, azkv-cmk and the credentials"
 for t in build/tests/unit/test_*; do
