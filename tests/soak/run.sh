@@ -68,6 +68,7 @@ for k in soak-unwrap soak-rs256 soak-es256; do
 	api GET "/vaults/soak/keys/$k/public" | jq -r .pem >"$WORK/$k.pem" || exit 1
 done
 emu_write_config "$WORK/soak.json" "$APP" https://soak.vault.azure.net
+chmod 600 "$WORK/soak.json"
 export AZKV_PKCS11_CONFIG="$WORK/soak.json"
 export AZKV_PKCS11_LOG_FILE="$WORK/module.log"
 

@@ -22,11 +22,12 @@
  *
  *   requested, operations (per kind), successes, clean_failures (by
  *   CKR_* name), unclean_failures (by name), wrong_results, crashes,
- *   hung, latency_ms (p50, p99, max, of every finished operation),
- *   wall_s, time_capped
+ *   hung, workload_exit (the child's exit status: a sanitizer's or
+ *   valgrind's report makes it non-zero), latency_ms (p50, p99, max, of
+ *   every finished operation), wall_s, time_capped
  *
- * Exit status: 0 when wrong_results, unclean_failures, crashes and hung
- * are all 0; 1 when not; 2 for bad usage or a setup that failed (module,
+ * Exit status: 0 when wrong_results, unclean_failures, crashes, hung and
+ * workload_exit are all 0; 1 when not; 2 for bad usage or a setup that failed (module,
  * keys, public key files). */
 #include <dlfcn.h>
 #include <errno.h>
@@ -448,7 +449,8 @@ static void print_codes(const char *label, const struct code_count *codes, int n
 	printf("%s\n", n ? ")" : "");
 }
 
-/* Adds t's failures into the clean or unclean list; the count of those added. */
+/* Adds t's failures into the clean or unclean list (room for MAX_CODES per
+ * thread); the count of those added. */
 static unsigned long merge_failures(struct code_count *into, int *n, int want_clean,
                                     const struct tally *t)
 {
@@ -459,7 +461,7 @@ static unsigned long merge_failures(struct code_count *into, int *n, int want_cl
 			continue;
 		for (j = 0; j < *n && into[j].rv != t->failed[i].rv; j++)
 			;
-		if (j == *n && *n < MAX_CODES * MAX_THREADS)
+		if (j == *n)
 			into[(*n)++] = (struct code_count){t->failed[i].rv, 0};
 		into[j].n += t->failed[i].n;
 		added += t->failed[i].n;
@@ -467,8 +469,10 @@ static unsigned long merge_failures(struct code_count *into, int *n, int want_cl
 	return added;
 }
 
-/* Prints the figures; returns whether the run passed. */
-static int report(int crashed, int hung, double wall)
+/* Prints the figures; returns whether the run passed. exit_status: the
+ * workload's, when it ended by itself (not 0: LeakSanitizer or valgrind
+ * reported something at its exit). */
+static int report(int crashed, int hung, int exit_status, double wall)
 {
 	static struct code_count clean[MAX_CODES * MAX_THREADS], unclean[MAX_CODES * MAX_THREADS];
 	int nclean = 0, nunclean = 0;
@@ -508,6 +512,7 @@ static int report(int crashed, int hung, double wall)
 	else
 		printf("crashes: 0\n");
 	printf("hung: %d\n", hung);
+	printf("workload_exit: %d\n", exit_status);
 	if (nlat)
 		printf("latency_ms: p50 %.1f p99 %.1f max %.1f\n", lat[(nlat - 1) / 2] / 1e3,
 		       lat[(nlat * 99 + 99) / 100 - 1] / 1e3, lat[nlat - 1] / 1e3);
@@ -516,11 +521,12 @@ static int report(int crashed, int hung, double wall)
 	printf("wall_s: %.1f\n", wall);
 	printf("time_capped: %s\n", atomic_load(&sh->capped) ? "yes" : "no");
 	free(lat);
-	return wrong == 0 && nunclean_f == 0 && !crashed && !hung;
+	return wrong == 0 && nunclean_f == 0 && !crashed && !hung && !exit_status;
 }
 
 /* Waits for the child until the cap plus the grace; kills it after that.
- * Sets *crashed (the signal it died of) or *hung. */
+ * Returns the child's exit status, or -1 when it crashed (*crashed: the
+ * signal) or hung (*hung). */
 static int wait_child(pid_t pid, int *crashed, int *hung)
 {
 	const struct timespec tick = {0, 50 * 1000 * 1000};
@@ -601,7 +607,7 @@ int main(int argc, char **argv)
 {
 	size_t size;
 	pid_t pid;
-	int crashed = 0, hung = 0, rc, passed;
+	int crashed = 0, hung = 0, status, rc, passed;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	cfg.grace = 120;
@@ -638,12 +644,12 @@ int main(int argc, char **argv)
 		 * parent forked before any thread started, so the child may. */
 		exit(rc);
 	}
-	rc = wait_child(pid, &crashed, &hung);
-	if (rc == 2 || (!crashed && !hung && !atomic_load(&sh->setup_ok))) {
+	status = wait_child(pid, &crashed, &hung);
+	if (status == 2 || (status == 0 && !atomic_load(&sh->setup_ok))) {
 		fprintf(stderr, "soak: the workload could not start (see above)\n");
 		rc = 2;
 	} else {
-		passed = report(crashed, hung, now_s());
+		passed = report(crashed, hung, status > 0 ? status : 0, now_s());
 		rc = passed ? 0 : 1;
 	}
 	munmap(sh, size);
