@@ -175,7 +175,8 @@ class Emulator:
                 resp = conn.getresponse()
                 data = resp.read()
                 break
-            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError, ssl.SSLEOFError):
+                # A kept-alive connection the emulator closed (IDLE_TIMEOUT, in a slow run).
                 if attempt == 2 or parts.port:
                     raise
                 conn = self.connection(host, fresh=True)
