@@ -8,8 +8,9 @@
 # `make soak` runs the full form; scripts/test.sh a short one (--ops 1000).
 # Needs AZKV_TOP_SRCDIR, AZKV_TOP_BUILDDIR and AZKV_MODULE (make sets them).
 # Prints the driver's figures, then the emulator's: retries (requests the
-# module sent for the operations, minus the operations) and the faults it
-# injected. Exits non-zero when a result was wrong, a failure was not a
+# module sent for the operations, minus the operations; libcurl's own
+# resend of a request whose reused connection died before any answer byte,
+# as after an injected reset, counts too) and the faults it injected. Exits non-zero when a result was wrong, a failure was not a
 # clean CKR_* (see clean_codes in soak.c), the workload crashed or hung, or
 # no fault was injected at all.
 set -u
