@@ -27,10 +27,9 @@
  *   every finished operation), wall_s, time_capped
  *
  * Exit status: 0 when wrong_results, unclean_failures, crashes, hung and
- * workload_exit are all 0; 1 when not; 2 for bad usage or a setup that failed (module,
- * keys, public key files). */
+ * workload_exit are all 0; 1 when not; 2 for bad usage or a setup that
+ * failed (module, keys, public key files). */
 #include <dlfcn.h>
-#include <errno.h>
 #include <openssl/crypto.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
