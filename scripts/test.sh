@@ -6,8 +6,9 @@
 #      (tests/fidelity; npm ci from its lock file), integration tests with
 #      real clients against the emulator and the interop suite with every
 #      client Debian ships (make check),
+#      the soak in its short form (make soak SOAK_OPS=1000; tests/soak/),
 #   4. the same unit and integration tests under valgrind,
-#   5. an AddressSanitizer + UBSan build and its tests,
+#   5. an AddressSanitizer + UBSan build, its tests and a short soak,
 #   6. make distcheck.
 # Exits non-zero on the first failing stage.
 set -eu
@@ -40,6 +41,9 @@ if ! make -j"$jobs" -C build check; then
 fi
 cat build/tests/integration/run.sh.log build/tests/integration/credentials.sh.log \
 	build/tests/cmk/run.sh.log build/tests/interop/run.sh.log
+
+stage "soak, short form: 1,000 unwraps and signs over 8 threads, 5 % injected faults"
+make -s -C build soak SOAK_OPS=1000
 
 stage "valgrind: unit tests, integration tests, azkv-cmk and the credentials"
 valgrind_unit_tests() {
@@ -86,6 +90,9 @@ stage "AddressSanitizer + UBSan"
 AZKV_TEST_SANITIZED=1 ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=use_tls=0 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 make -j"$jobs" -C build-asan check ||
 	{ cat build-asan/test-suite.log; exit 1; }
+# The soak's fault paths (resets, truncated bodies, retries) under the sanitizers.
+AZKV_TEST_SANITIZED=1 ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=use_tls=0 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 make -s -C build-asan soak SOAK_OPS=500
 
 stage "make distcheck: the release tarball builds and passes its tests"
 make -j"$jobs" -C build distcheck >build/distcheck.log 2>&1 || { tail -50 build/distcheck.log; exit 1; }

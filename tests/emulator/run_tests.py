@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Runs the emulator's own test suites (test_emulator.py, test_recording_shapes.py,
+"""Runs the emulator's own test suites (test_emulator.py, test_recording_shapes.py, test_faults.py,
 test_arm.py, test_arm_rbac.py, test_foundry.py, test_identity.py, test_mhsm.py).
 
 Each suite starts its own emulator in a temporary directory on port 0 and
@@ -20,7 +20,7 @@ import time
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SUITES = ["test_emulator", "test_recording_shapes", "test_arm", "test_arm_rbac", "test_foundry",
+SUITES = ["test_emulator", "test_recording_shapes", "test_arm", "test_arm_rbac", "test_faults", "test_foundry",
           "test_identity", "test_mhsm"]
 SUMMARY = re.compile(r"^emulator tests: (\d+) passed, (\d+) failed, (\d+) skipped$", re.M)
 

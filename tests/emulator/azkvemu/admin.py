@@ -23,6 +23,8 @@ situation in one call. JSON in, JSON out; errors are {"error": {"code","message"
   GET    /_emulator/vaults/{v}/keys/{k}/public  ?version=   -> {kid, version, kty, pem}
   POST   /_emulator/tokens                      {identity, resource?, lifetime?, not_before_offset?}
   GET    /_emulator/faults  POST {rule}  DELETE (clears all)       see faults.py
+  GET    /_emulator/faults/stats                {seed, requests {service: n}, injected {kind: n}, injected_total}
+  PUT    /_emulator/faults/seed                 {seed}  (null: a random one) reseeds and zeroes the counts
   GET    /_emulator/accounts                    POST {name, location?, kind?, identity?: "system",
                                                       resource_group?, subscription_id?}  (CognitiveServices)
   GET    /_emulator/accounts/{a}/cmk          the account's customer-managed key as the service sees it:
@@ -120,6 +122,8 @@ class AdminService:
             ("GET", r"/faults", self._list_faults),
             ("POST", r"/faults", self._add_fault),
             ("DELETE", r"/faults", self._clear_faults),
+            ("GET", r"/faults/stats", lambda req, body: self.faults.stats()),
+            ("PUT", r"/faults/seed", lambda req, body: self.faults.reseed(body.get("seed"))),
             ("GET", r"/accounts", lambda req, body: self.arm.admin_list("account")),
             ("POST", r"/accounts", self._add_account),
             ("GET", r"/accounts/(?P<a>[^/]+)/cmk", self._account_cmk),

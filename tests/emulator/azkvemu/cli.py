@@ -224,6 +224,10 @@ def run_admin(args) -> int:
     elif c == "fault":
         if args.clear:
             out = client.call("DELETE", "/faults")
+        elif args.stats:
+            out = client.call("GET", "/faults/stats")
+        elif args.seed is not None:
+            out = client.call("PUT", "/faults/seed", {"seed": args.seed})
         elif args.add:
             try:
                 spec = json.loads(args.add)
@@ -425,6 +429,8 @@ def build_parser():
     g.add_argument("--add", metavar="JSON")
     g.add_argument("--clear", action="store_true")
     g.add_argument("--list", action="store_true")
+    g.add_argument("--stats", action="store_true", help="requests per service, injected faults per kind")
+    g.add_argument("--seed", type=int, help="reseed the RNG of probabilistic rules and zero the counts")
     return parser
 
 

@@ -51,6 +51,9 @@ class Response:
         self.status = status
         self.body = body
         self.headers = list(headers or [])
+        # Test-only (faults.py, kind truncate): the server sends the full Content-Length,
+        # half the body, and closes the connection.
+        self.truncate = False
         if content_type and body:
             self.headers.append(("Content-Type", content_type))
 
@@ -65,6 +68,10 @@ def json_response(status: int, obj, headers=None) -> Response:
 
 class DropConnection(Exception):
     """Close the connection without answering (emulates a host that does not exist)."""
+
+
+class ResetConnection(DropConnection):
+    """Test-only (faults.py, kind reset): reset the connection (TCP RST) instead of answering."""
 
 
 class ServiceError(Exception):

@@ -111,5 +111,5 @@ class Router:
             "or start the emulator with --localhost-vault NAME.").response()
 
     def _service(self, service, req, call):
-        injected = self.faults.intercept(service, req)
-        return injected if injected is not None else call()
+        fault = self.faults.intercept(service, req)
+        return call() if fault is None else fault.apply(call)

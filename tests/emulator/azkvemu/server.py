@@ -12,12 +12,13 @@ import email.utils
 import ipaddress
 import socket
 import ssl
+import struct
 import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from .httpmsg import DropConnection, Request, ServiceError
+from .httpmsg import DropConnection, Request, ResetConnection, ServiceError
 
 HANDSHAKE_TIMEOUT = 15      # seconds a client may take to finish the TLS handshake
 IDLE_TIMEOUT = 120          # seconds an idle keep-alive connection stays open
@@ -101,6 +102,12 @@ class Handler(BaseHTTPRequestHandler):
                       self.client_address[0], self.server.server_address[1])
         try:
             resp = self.server.router.route(req)
+        except ResetConnection:
+            # Linger 0: close() sends a TCP RST instead of a FIN (test-only fault).
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.close_connection = True
+            log(f"{self.command} {req.host_header}{path_for_log} -> connection reset (injected fault)")
+            return
         except DropConnection:
             self.close_connection = True
             log(f"{self.command} {req.host_header}{path_for_log} -> connection closed (no such host)")
@@ -111,7 +118,8 @@ class Handler(BaseHTTPRequestHandler):
         self._write(resp)
         ms = (time.monotonic() - started) * 1000
         # Never log headers or bodies: they carry tokens, secrets and key material.
-        log(f"{self.command} {req.host_header}{path_for_log} {resp.status} {ms:.0f}ms")
+        cut = " truncated (injected fault)" if resp.truncate else ""
+        log(f"{self.command} {req.host_header}{path_for_log} {resp.status}{cut} {ms:.0f}ms")
 
     def _write(self, resp):
         self.send_response_only(resp.status)
@@ -126,13 +134,20 @@ class Handler(BaseHTTPRequestHandler):
         # on the client and cost ~40 ms per response.
         self._headers_buffer.append(b"\r\n")
         if self.command != "HEAD" and resp.body:
-            self._headers_buffer.append(resp.body)
+            self._headers_buffer.append(resp.body[:len(resp.body) // 2] if resp.truncate else resp.body)
         self.flush_headers()
+        if resp.truncate:
+            # Test-only fault: the full length announced, half the body sent, then the
+            # connection closes, without a "Connection: close" warning (a lost connection).
+            self.close_connection = True
 
 
 class EmulatorServer(ThreadingHTTPServer):
     daemon_threads = True          # open keep-alive connections must not block shutdown
     allow_reuse_address = True
+    # listen() backlog: many clients (a soak's threads, all reconnecting after injected
+    # resets) must not find it full; the default 5 makes their SYNs wait a second.
+    request_queue_size = 128
 
     def __init__(self, host, port, tls_context, router):
         if not is_loopback(host):

@@ -1,0 +1,230 @@
+#!/usr/bin/python3
+"""Fault injection (azkvemu/faults.py), a test-only mode: each kind of fault as a client
+sees it on the wire, probabilistic rules with a seeded RNG, the counts the soak reports,
+and eight clients served at once. Runs its own emulator."""
+
+import http.client
+import json
+import os
+import sys
+import threading
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from emutest import ConnectToHTTPSConnection, Emulator, vault_url  # noqa: E402
+
+EMU = None
+W = {}
+VAULT = "kvfaults"
+HOST = f"{VAULT}.vault.azure.net"
+
+
+def setUpModule():
+    global EMU
+    EMU = Emulator().start()
+    ident = EMU.admin("add-identity", "--name", "faulty")
+    EMU.admin("add-vault", "--name", VAULT)
+    EMU.admin("set-policy", "--vault", VAULT, "--identity", "faulty", "--keys", "all")
+    W["tok"] = EMU.token(ident)
+
+
+def tearDownModule():
+    if EMU:
+        EMU.cleanup()
+
+
+def fresh_request(method, path, body=None):
+    """One request on a connection of its own, with no retry (EMU.request retries a
+    reset once): returns (connection, response) with the body still unread."""
+    conn = ConnectToHTTPSConnection(HOST, EMU.port, EMU.ctx, timeout=30)
+    url = vault_url(VAULT, path)
+    target = url[url.index("/", len("https://")):]
+    headers = {"Authorization": "Bearer " + W["tok"]}
+    payload = None
+    if body is not None:
+        payload = json.dumps(body).encode()
+        headers["Content-Type"] = "application/json"
+    conn.request(method, target, body=payload, headers=headers)
+    return conn, conn.getresponse()
+
+
+def get_keys():
+    conn, resp = fresh_request("GET", "/keys")
+    try:
+        resp.read()
+        return resp.status
+    finally:
+        conn.close()
+
+
+def add_rule(**rule):
+    rule.setdefault("service", "keyvault")
+    return EMU.admin_api("POST", "/faults", rule)
+
+
+class FaultKindTests(unittest.TestCase):
+    def setUp(self):
+        EMU.admin_api("DELETE", "/faults")
+        EMU.admin_api("PUT", "/faults/seed", {"seed": 1})
+
+    def tearDown(self):
+        EMU.admin_api("DELETE", "/faults")
+
+    def test_status_with_retry_after(self):
+        add_rule(status=429, retry_after=2, count=1, path_regex="^/keys$")
+        conn, resp = fresh_request("GET", "/keys")
+        self.assertEqual(resp.status, 429)
+        self.assertEqual(resp.getheader("Retry-After"), "2")
+        self.assertEqual(json.loads(resp.read())["error"]["code"], "Throttled")
+        conn.close()
+        self.assertEqual(get_keys(), 200)  # count 1: the rule is gone
+        self.assertEqual(EMU.admin_api("GET", "/faults")["value"], [])
+        self.assertEqual(EMU.admin_api("GET", "/faults/stats")["injected"], {"429": 1})
+
+    def test_drop_closes_without_an_answer(self):
+        # "drop": true, the older spelling of kind drop (credentials.sh uses it).
+        rule = add_rule(drop=True, count=1, method="POST", path_regex="^/keys/dropped/create$")
+        self.assertEqual(rule["kind"], "drop")
+        with self.assertRaises(http.client.RemoteDisconnected):
+            fresh_request("POST", "/keys/dropped/create", {"kty": "RSA"})
+        # The service never saw it: no key.
+        conn, resp = fresh_request("GET", "/keys/dropped")
+        self.assertEqual(resp.status, 404)
+        conn.close()
+
+    def test_reset_after_the_service_handled_it(self):
+        add_rule(kind="reset", count=1, method="POST", path_regex="^/keys/resetkey/create$")
+        with self.assertRaises(ConnectionResetError):
+            fresh_request("POST", "/keys/resetkey/create", {"kty": "RSA"})
+        # The request was applied although the client never heard back.
+        conn, resp = fresh_request("GET", "/keys/resetkey")
+        self.assertEqual(resp.status, 200)
+        conn.close()
+        self.assertEqual(EMU.admin_api("GET", "/faults/stats")["injected"], {"reset": 1})
+
+    def test_truncate_announces_the_full_length_and_sends_half(self):
+        add_rule(kind="truncate", count=1, path_regex="^/keys$")
+        conn, resp = fresh_request("GET", "/keys")
+        self.assertEqual(resp.status, 200)
+        announced = int(resp.getheader("Content-Length"))
+        self.assertIsNone(resp.getheader("Connection"))  # no warning: a lost connection
+        with self.assertRaises(http.client.IncompleteRead) as cut:
+            resp.read()
+        self.assertEqual(len(cut.exception.partial), announced // 2)
+        conn.close()
+        self.assertEqual(get_keys(), 200)
+
+    def test_slow_answers_no_sooner_than_the_delay(self):
+        add_rule(kind="slow", delay_ms=300, count=1, path_regex="^/keys$")
+        started = time.monotonic()
+        self.assertEqual(get_keys(), 200)
+        self.assertGreaterEqual(time.monotonic() - started, 0.3)
+        self.assertEqual(EMU.admin_api("GET", "/faults/stats")["injected"], {"slow": 1})
+
+    def test_bad_rules_are_refused(self):
+        for rule in ({"kind": "melt"}, {"kind": "slow"}, {"kind": "slow", "delay_ms": -1},
+                     {"probability": 1.5}, {"probability": "half"}, {"status": 200},
+                     {"service": "dns"}, {"path_regex": "("}):
+            reply = EMU.request("POST", f"https://127.0.0.1:{EMU.port}/_emulator/faults", body=rule)
+            self.assertEqual(reply.status, 400, rule)
+        reply = EMU.request("PUT", f"https://127.0.0.1:{EMU.port}/_emulator/faults/seed", body={"seed": "x"})
+        self.assertEqual(reply.status, 400)
+        self.assertEqual(EMU.admin_api("GET", "/faults")["value"], [])
+
+    def test_cli_stats_and_seed(self):
+        self.assertEqual(EMU.admin("fault", "--seed", "7")["seed"], 7)
+        self.assertEqual(get_keys(), 200)
+        stats = EMU.admin("fault", "--stats")
+        self.assertEqual(stats["requests"], {"keyvault": 1})
+        self.assertEqual(stats["injected_total"], 0)
+
+
+class ProbabilityTests(unittest.TestCase):
+    """Rules with a probability share one seeded draw per request."""
+
+    KINDS = [{"status": 429, "retry_after": 0}, {"status": 503}, {"kind": "slow", "delay_ms": 1}]
+
+    def setUp(self):
+        EMU.admin_api("DELETE", "/faults")
+
+    def tearDown(self):
+        EMU.admin_api("DELETE", "/faults")
+
+    def run_requests(self, seed, n, probability):
+        EMU.admin_api("DELETE", "/faults")
+        EMU.admin_api("PUT", "/faults/seed", {"seed": seed})
+        for kind in self.KINDS:
+            add_rule(path_regex="^/keys$", method="GET", probability=probability, **kind)
+        seen = []
+        for _ in range(n):
+            reply = EMU.request("GET", vault_url(VAULT, "/keys"), token=W["tok"])
+            seen.append(reply.status)
+        return seen, EMU.admin_api("GET", "/faults/stats"), EMU.admin_api("GET", "/faults")["value"]
+
+    def test_same_seed_same_faults(self):
+        first, stats, rules = self.run_requests(seed=42, n=120, probability=0.1)
+        again, stats2, _ = self.run_requests(seed=42, n=120, probability=0.1)
+        self.assertEqual(first, again)
+        self.assertEqual(stats, stats2)
+        self.assertEqual(stats["seed"], 42)
+        # What the client saw is what the emulator counted.
+        self.assertEqual(stats["injected"].get("429", 0), first.count(429))
+        self.assertEqual(stats["injected"].get("503", 0), first.count(503))
+        self.assertEqual(stats["injected_total"],
+                         first.count(429) + first.count(503) + stats["injected"].get("slow", 0))
+        # Every rule looked at every request; the injected ones add up.
+        self.assertEqual([r["seen"] for r in rules], [120, 120, 120])
+        self.assertEqual(sum(r["injected"] for r in rules), stats["injected_total"])
+        # Three slices of 0.1: with this seed, between a sixth and a half of the requests.
+        self.assertTrue(20 <= stats["injected_total"] <= 60, stats)
+        other, _, _ = self.run_requests(seed=43, n=120, probability=0.1)
+        self.assertNotEqual(first, other)
+
+    def test_probability_zero_and_one(self):
+        seen, stats, _ = self.run_requests(seed=5, n=10, probability=0)
+        self.assertEqual(seen, [200] * 10)
+        self.assertEqual(stats["injected_total"], 0)
+        seen, stats, _ = self.run_requests(seed=5, n=10, probability=1)
+        self.assertEqual(seen, [429] * 10)  # the first rule's slice is all of [0, 1)
+        self.assertEqual(stats["requests"]["keyvault"], 10)
+
+
+class ConcurrencyTests(unittest.TestCase):
+    def tearDown(self):
+        EMU.admin_api("DELETE", "/faults")
+
+    def test_eight_clients_at_once(self):
+        # Each request waits 3 s inside the emulator: all eight must be inside together
+        # (a server that handled one at a time would have answered some before the last came in).
+        rule = add_rule(kind="slow", delay_ms=3000, path_regex="^/keys$")
+        statuses = []
+        lock = threading.Lock()
+
+        def client():
+            status = get_keys()
+            with lock:
+                statuses.append(status)
+
+        threads = [threading.Thread(target=client) for _ in range(8)]
+        for t in threads:
+            t.start()
+        deadline = time.monotonic() + 30
+        inside = 0
+        while time.monotonic() < deadline:
+            inside = next(r["seen"] for r in EMU.admin_api("GET", "/faults")["value"] if r["id"] == rule["id"])
+            if inside == 8:
+                break
+            time.sleep(0.05)
+        with lock:
+            answered_before_the_last_came_in = len(statuses)
+        for t in threads:
+            t.join(60)
+        self.assertEqual(inside, 8)
+        self.assertEqual(answered_before_the_last_came_in, 0)
+        self.assertEqual(statuses, [200] * 8)
+
+
+if __name__ == "__main__":
+    unittest.main()
