@@ -11,6 +11,7 @@
 
 #include <cjson/cJSON.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "arm.h"
 #include "config.h"
@@ -153,6 +154,11 @@ void cmk_identity_free(cmk_identity *id);
 
 /* ---- out.c: output, errors, changes --------------------------------- */
 
+/* Prints a line for people to f: text from Azure in it is shown with
+ * its control characters escaped (azkv_text_escape); a newline that fmt
+ * ends with is kept. Every line azkv-cmk prints goes through here or
+ * cmk_say (a format holds at most one newline, at its end). */
+void cmk_print(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Progress and notes for people: stderr with --json, else stdout;
  * silent with --quiet. */
 void cmk_say(const cmk_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
