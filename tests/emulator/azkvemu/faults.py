@@ -11,6 +11,9 @@ A rule: {"service": one of SERVICES or "*", "method": "POST"|null,
          "path_regex": "...", "status": 429, "retry_after": 1, "count": 2,
          "drop": false}
 `count` is how many matching requests fail (null: until the rule is removed).
+Test-only: "code" and "message" replace the error body's defaults, so that a test can
+serve hostile text (a newline and a forged log line, terminal escape sequences) and
+check that clients show it escaped.
 """
 
 import re
@@ -59,6 +62,8 @@ class FaultInjector:
             "retry_after": spec.get("retry_after"),
             "count": spec.get("count"),
             "drop": bool(spec.get("drop")),
+            "code": spec.get("code"),
+            "message": spec.get("message"),
         }
         with self._lock:
             self._rules.append(rule)
@@ -97,6 +102,8 @@ class FaultInjector:
     @staticmethod
     def _render(rule) -> Response:
         code, message = _DEFAULT_MESSAGES.get(rule["status"], ("Fault", "Injected fault."))
+        code = rule.get("code") or code
+        message = rule.get("message") or message
         headers = []
         if rule["retry_after"] is not None:
             headers.append(("Retry-After", str(rule["retry_after"])))
