@@ -393,6 +393,7 @@ static azkv_rc parse_vaults(parse_ctx *ctx, const cJSON *root, azkv_config *cfg)
  * trailing newlines trimmed. key names it in messages. */
 static azkv_rc read_secret_file(parse_ctx *ctx, const char *key, const char *path, char **out)
 {
+	char what[64];
 	struct stat st;
 	size_t len = 0;
 	char *buf = NULL;
@@ -408,9 +409,8 @@ static azkv_rc read_secret_file(parse_ctx *ctx, const char *key, const char *pat
 		free(buf);
 		return cfg_err(ctx, "credential.%s %s is empty or not text", key, path);
 	}
-	if (st.st_mode & S_IROTH)
-		azkv_warn("config %s: credential.%s %s is readable by every user", ctx->origin, key,
-		          path);
+	snprintf(what, sizeof(what), "credential.%s", key);
+	azkv_file_warn_unprotected(path, &st, what);
 	*out = buf;
 	return AZKV_OK;
 }
@@ -921,10 +921,9 @@ azkv_rc azkv_config_load(const char *path, azkv_config **out, azkv_err *err)
 		goto out;
 	}
 	rc = parse_config(text, path, 1, out, err, &inline_secret);
-	if (rc == AZKV_OK && inline_secret && (st.st_mode & S_IROTH))
-		azkv_warn("config %s holds a client secret and is readable by every user; "
-		          "chmod o-r it or use client_secret_file",
-		          path);
+	if (rc == AZKV_OK && inline_secret)
+		azkv_file_warn_unprotected(path, &st,
+		                           "configuration with credential.client_secret in it");
 out:
 	if (text) {
 		OPENSSL_cleanse(text, len);

@@ -21,6 +21,7 @@
 #include "b64url.h"
 #include "bytes.h"
 #include "cred_source.h"
+#include "file.h"
 #include "log.h"
 
 #define ASSERTION_LIFETIME_S 600
@@ -55,40 +56,32 @@ static int pass_cb(char *buf, int size, int rwflag, void *u)
 	return (int)len;
 }
 
-/* The whole file, at most CERT_FILE_MAX bytes, in a mem BIO (wiped on free). */
+/* The whole file, at most CERT_FILE_MAX bytes, in a BUF_MEM (wiped on
+ * free). It holds the private key: azkv_file_read refuses what is not a
+ * regular file, and a file others may read gets a warning. */
 static BUF_MEM *read_whole(const char *path, azkv_err *err)
 {
-	BIO *file = BIO_new_file(path, "rb");
 	BUF_MEM *mem = BUF_MEM_new();
-	char buf[4096];
-	size_t len;
-	int n;
+	struct stat st;
+	char *buf = NULL;
+	size_t len = 0;
+	int e = azkv_file_read(path, 0, CERT_FILE_MAX, &buf, &len, &st);
 
-	if (!file || !mem) {
-		azkv_err_set(err, file ? AZKV_ERR_NOMEM : AZKV_ERR_CONFIG,
+	if (e || !mem || (len > 0 && !BUF_MEM_grow_clean(mem, len))) {
+		azkv_err_set(err, e ? AZKV_ERR_CONFIG : AZKV_ERR_NOMEM,
 		             "client certificate %s cannot be read: %s (fix the path in "
 		             "credential.certificate_file or AZURE_CLIENT_CERTIFICATE_PATH, or its "
 		             "permissions)",
-		             path, file ? "out of memory" : ossl_reason());
-		goto fail;
+		             path, e ? azkv_file_error(e) : "out of memory");
+		BUF_MEM_free(mem);
+		mem = NULL;
+	} else {
+		if (len > 0)
+			memcpy(mem->data, buf, len);
+		azkv_file_warn_unprotected(path, &st, "client certificate with its private key");
 	}
-	while ((n = BIO_read(file, buf, sizeof(buf))) > 0) {
-		len = mem->length;
-		if (len + (size_t)n > CERT_FILE_MAX || !BUF_MEM_grow_clean(mem, len + (size_t)n)) {
-			azkv_err_set(err, AZKV_ERR_CONFIG, "client certificate %s is too large",
-			             path);
-			goto fail;
-		}
-		memcpy(mem->data + len, buf, (size_t)n);
-	}
-	OPENSSL_cleanse(buf, sizeof(buf));
-	BIO_free(file);
+	azkv_secret_str_free(buf);
 	return mem;
-fail:
-	OPENSSL_cleanse(buf, sizeof(buf));
-	BIO_free(file);
-	BUF_MEM_free(mem);
-	return NULL;
 }
 
 /* Reads key and certificates from PEM text (any order) or a PKCS#12 file;

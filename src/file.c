@@ -9,6 +9,8 @@
 
 #include <openssl/crypto.h>
 
+#include "log.h"
+
 int azkv_file_read(const char *path, int open_flags, size_t max, char **out, size_t *out_len,
                    struct stat *st)
 {
@@ -19,7 +21,7 @@ int azkv_file_read(const char *path, int open_flags, size_t max, char **out, siz
 
 	*out = NULL;
 	*out_len = 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC | open_flags);
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC | open_flags);
 	if (fd < 0)
 		return errno;
 	if (fstat(fd, st) != 0) {
@@ -70,5 +72,18 @@ const char *azkv_file_error(int e)
 		return "file too large";
 	if (e == EINVAL)
 		return "not a regular file";
+	if (e == ELOOP)
+		return "a symbolic link where none is allowed, or a loop of links";
 	return strerror(e);
+}
+
+int azkv_file_warn_unprotected(const char *path, const struct stat *st, const char *what)
+{
+	if (!(st->st_mode & (S_IRGRP | S_IROTH)))
+		return 0;
+	azkv_warn("%s: %s is readable by %s (mode %04o), and whoever reads it can act as this "
+	          "application: run chmod go-rwx %s",
+	          what, path, st->st_mode & S_IROTH ? "every user" : "its group",
+	          (unsigned)(st->st_mode & 07777), path);
+	return 1;
 }

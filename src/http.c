@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +16,7 @@
 
 #include <curl/curl.h>
 #include <openssl/crypto.h>
+#include <openssl/ssl.h>
 
 #include "bytes.h"
 #include "log.h"
@@ -289,6 +292,35 @@ void azkv_http_free(azkv_http *http)
 	free(http);
 }
 
+/* ---------------------------------------------------------------- TLS */
+
+int azkv_http_tls_ctx_setup(void *ssl_ctx)
+{
+	uint64_t want = SSL_OP_CLEANSE_PLAINTEXT;
+
+	return (SSL_CTX_set_options(ssl_ctx, want) & want) == want ? 0 : -1;
+}
+
+/* libcurl's OpenSSL backend calls this with each new SSL_CTX. */
+static CURLcode tls_ctx_callback(CURL *easy, void *ssl_ctx, void *userp)
+{
+	(void)easy;
+	(void)userp;
+	return azkv_http_tls_ctx_setup(ssl_ctx) == 0 ? CURLE_OK : CURLE_SSL_CIPHER;
+}
+
+/* Sets the callback on easy; a libcurl on another TLS library cannot take
+ * it, which is logged once and not fatal. */
+static void tls_harden(CURL *easy)
+{
+	static atomic_int told;
+
+	if (curl_easy_setopt(easy, CURLOPT_SSL_CTX_FUNCTION, tls_ctx_callback) != CURLE_OK &&
+	    atomic_exchange(&told, 1) == 0)
+		azkv_debug("http: this libcurl is not built on OpenSSL: TLS buffers are not "
+		           "wiped after use (SSL_OP_CLEANSE_PLAINTEXT)");
+}
+
 /* ---------------------------------------------------------------- request */
 
 /* The response body; it may hold a token or key bytes, so growing it
@@ -462,6 +494,7 @@ azkv_rc azkv_http_send(azkv_http *http, const char *method, const char *url,
 	curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
 	curl_easy_setopt(easy, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+	tls_harden(easy);
 	if (http->ca_file)
 		curl_easy_setopt(easy, CURLOPT_CAINFO, http->ca_file);
 	if (connect_to)

@@ -28,6 +28,13 @@ typedef struct azkv_http_response {
 azkv_rc azkv_http_new(const azkv_http_config *cfg, azkv_http **out, azkv_err *err);
 void azkv_http_free(azkv_http *http);
 
+/* Prepares an OpenSSL SSL_CTX (libcurl hands each new one to us) with
+ * SSL_OP_CLEANSE_PLAINTEXT: OpenSSL wipes the plaintext of each TLS record
+ * once used, so bearer tokens, client secrets and unwrapped key bytes do
+ * not stay in its freed buffers. Returns 0, or -1 if the option did not
+ * hold. */
+int azkv_http_tls_ctx_setup(void *ssl_ctx);
+
 /* Once per process, before any thread uses azkv_http; refcounted. */
 azkv_rc azkv_http_global_init(azkv_err *err);
 void azkv_http_global_cleanup(void);

@@ -793,6 +793,7 @@ azkv_rc azkv_kv_key_operation(azkv_kv_client *kv, const char *name, const char *
 	cJSON *req = NULL, *value;
 	char *b64 = NULL, *body = NULL, *url = NULL;
 	char what[300];
+	size_t body_cap;
 	azkv_rc rc;
 
 	out->data = NULL;
@@ -810,8 +811,16 @@ azkv_rc azkv_kv_key_operation(azkv_kv_client *kv, const char *name, const char *
 	if (!url || !b64 || !req || !cJSON_AddStringToObject(req, "alg", alg) ||
 	    !(value = cJSON_AddStringToObject(req, "value", b64)))
 		goto nomem;
-	body = cJSON_PrintUnformatted(req);
-	/* The request value may be key material to wrap. */
+	/* The request value may be key material to wrap: the JSON text is
+	 * printed into one buffer of its final size (cJSON_PrintUnformatted
+	 * grows its own by realloc, leaving copies unwiped) and wiped on free. */
+	body_cap = strlen(b64) + strlen(alg) + 64;
+	body = malloc(body_cap);
+	if (body && !cJSON_PrintPreallocated(req, body, (int)body_cap, 0)) {
+		OPENSSL_cleanse(body, body_cap);
+		free(body);
+		body = NULL;
+	}
 	OPENSSL_cleanse(value->valuestring, strlen(value->valuestring));
 	if (!body)
 		goto nomem;

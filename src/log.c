@@ -96,9 +96,87 @@ int azkv_log_enabled(azkv_log_level level)
 	return (int)level <= atomic_load(&log_level);
 }
 
+/* ---------------------------------------------------------------- escaping */
+
+static int is_cont(unsigned char c)
+{
+	return (c & 0xC0) == 0x80;
+}
+
+int azkv_text_next(const char *p, size_t *len, long *cp)
+{
+	const unsigned char *s = (const unsigned char *)p;
+	unsigned char c = s[0];
+	long v;
+
+	*len = 1;
+	*cp = c;
+	if (c < 0x80)
+		return c < 0x20 || c == 0x7F;
+	/* The shortest form only, no surrogates, nothing above U+10FFFF
+	 * (RFC 3629, section 4). A NUL ends a sequence as not continuing it. */
+	if (c >= 0xC2 && c <= 0xDF && is_cont(s[1])) {
+		*len = 2;
+		v = ((long)(c & 0x1F) << 6) | (s[1] & 0x3F);
+	} else if (c >= 0xE0 && c <= 0xEF && is_cont(s[1]) && is_cont(s[2]) &&
+	           !(c == 0xE0 && s[1] < 0xA0) && !(c == 0xED && s[1] > 0x9F)) {
+		*len = 3;
+		v = ((long)(c & 0x0F) << 12) | ((long)(s[1] & 0x3F) << 6) | (s[2] & 0x3F);
+	} else if (c >= 0xF0 && c <= 0xF4 && is_cont(s[1]) && is_cont(s[2]) && is_cont(s[3]) &&
+	           !(c == 0xF0 && s[1] < 0x90) && !(c == 0xF4 && s[1] > 0x8F)) {
+		*len = 4;
+		v = ((long)(c & 0x07) << 18) | ((long)(s[1] & 0x3F) << 12) |
+		    ((long)(s[2] & 0x3F) << 6) | (s[3] & 0x3F);
+	} else {
+		*cp = -1;
+		return 1;
+	}
+	*cp = v;
+	return v <= 0x9F || v == 0x2028 || v == 0x2029 || (v >= 0x202A && v <= 0x202E) ||
+	       (v >= 0x2066 && v <= 0x2069);
+}
+
+char *azkv_text_escape(const char *text, char *out, size_t n)
+{
+	size_t pos = 0, len, w;
+	char esc[24];
+	long cp;
+
+	for (const char *p = text ? text : ""; *p; p += len) {
+		if (!azkv_text_next(p, &len, &cp)) {
+			if (pos + len >= n)
+				break;
+			memcpy(out + pos, p, len);
+			pos += len;
+			continue;
+		}
+		if (cp == '\n' || cp == '\r' || cp == '\t')
+			snprintf(esc, sizeof(esc), "\\%c",
+			         cp == '\n'   ? 'n'
+			         : cp == '\r' ? 'r'
+			                      : 't');
+		else if (cp < 0)
+			snprintf(esc, sizeof(esc), "\\x%02x", (unsigned char)*p);
+		else if (cp < 0x80)
+			snprintf(esc, sizeof(esc), "\\x%02lx", cp);
+		else
+			snprintf(esc, sizeof(esc), "\\u%04lx", cp);
+		w = strlen(esc);
+		if (pos + w >= n)
+			break;
+		memcpy(out + pos, esc, w);
+		pos += w;
+	}
+	out[pos] = '\0';
+	return out;
+}
+
+/* ---------------------------------------------------------------- the sink */
+
 void azkv_log(azkv_log_level level, const char *fmt, ...)
 {
 	char msg[1024];
+	char safe[4 * sizeof(msg)];
 	char stamp[32];
 	struct timespec ts;
 	struct tm tm;
@@ -110,6 +188,7 @@ void azkv_log(azkv_log_level level, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	azkv_text_escape(msg, safe, sizeof(safe));
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
@@ -118,7 +197,7 @@ void azkv_log(azkv_log_level level, const char *fmt, ...)
 	pthread_mutex_lock(&log_lock);
 	out = log_file ? log_file : stderr;
 	fprintf(out, "azkv-pkcs11 %s.%03ldZ [%ld:%ld] %s: %s\n", stamp, ts.tv_nsec / 1000000L,
-	        (long)getpid(), (long)syscall(SYS_gettid), level_names[level], msg);
+	        (long)getpid(), (long)syscall(SYS_gettid), level_names[level], safe);
 	fflush(out);
 	pthread_mutex_unlock(&log_lock);
 }

@@ -411,6 +411,83 @@ refuse_usage() {
 }
 run usage_errors_exit_2 refuse_usage
 
+# Names, ids and the principal go into URLs and an OData $filter: each
+# hostile one is refused with exit 2 before any request is sent (the
+# emulator logs every request: its log does not grow).
+refuse_hostile_names() {
+	local vaults="/subscriptions/$SUB/resourceGroups/$RG/providers/Microsoft.KeyVault/vaults"
+	local before after args
+	local -a cases=(
+		"--vault|labkv?api-version=2019-09-01&x=|not a valid key vault name"
+		"--vault|labkv#x|not a valid key vault name"
+		"--vault|../../providers/Microsoft.Authorization/roleAssignments/x|not a valid key vault name"
+		"--vault|$vaults/labkv/../../../../otherrg|not a valid key vault name or ARM id"
+		"--vault|$vaults/labkv/keys/k?x=1|not a valid key vault name or ARM id"
+		"--vault|$vaults/lab%2Fkv|not a valid key vault name or ARM id"
+		"--vault|/subscriptions/$SUB/resourceGroups/../providers/Microsoft.KeyVault/vaults/labkv|or ARM id"
+		"--vault|/subscriptions/$SUB/resourceGroups/$RG/providers/Microsoft.Storage/storageAccounts/labkv|or ARM id"
+		"--vault|/subscriptions/$SUB#/resourceGroups/$RG/providers/Microsoft.KeyVault/vaults/labkv|or ARM id"
+		"--key|$KEY?x=1|not a valid key name"
+		"--key|..|not a valid key name"
+		"--key|a%2F..|not a valid key name"
+		"-g|$RG/../other|not a valid resource group name"
+		"-g|$RG?|not a valid resource group name"
+		"-s|$SUB/resourceGroups/x|is not a GUID"
+		"--account|$ACCOUNT#x|not a valid Foundry resource"
+		"--account|$ACCOUNT/../x|not a valid Foundry resource"
+		"--workspace|ws?x|not a valid workspace name"
+		"--principal|x' or principalId ne 'y|is not a GUID"
+		"--principal|00000000-0000-0000-0000-00000000000%|is not a GUID"
+	)
+	local c opt value why
+	before=$(wc -l <"$EMU_STATE/emulator.log")
+	for c in "${cases[@]}"; do
+		opt=${c%%|*}
+		value=${c#*|}
+		value=${value%|*}
+		why=${c##*|}
+		args=(--vault labkv --key "$KEY")
+		case $opt in
+		--vault | --key) args=(grant --principal "$MI" "${args[@]}" "$opt" "$value") ;;
+		--principal) args=(grant "${args[@]}" --principal "$value") ;;
+		*) args=(check "${args[@]}" "$opt" "$value") ;;
+		esac
+		expect 2 "${args[@]}" && says "$(sed 's/[][\.*^$?+(){}|]/\\&/g' <<<"$why")" &&
+			says 'fix: ' || {
+			echo "case: $opt $value"
+			return 1
+		}
+	done
+	after=$(wc -l <"$EMU_STATE/emulator.log")
+	[ "$before" = "$after" ] || {
+		echo "requests were sent:"
+		tail -n +"$((before + 1))" "$EMU_STATE/emulator.log"
+		return 1
+	}
+}
+run hostile_names_refused_before_any_request refuse_hostile_names
+
+# Text from Azure (here an error message) is shown escaped: no forged
+# line, no terminal escape sequence, in the text and the --json output.
+server_text_escaped() {
+	local msg='Denied.\n[fake] azkv-cmk: all good\u001b[2J\u009b31m'
+	emu_admin fault --add '{"service": "arm", "method": "GET", "path_regex": "/vaults/labkv([?]|$)", "status": 403, "code": "Forbidden", "message": "'"$msg"'"}' >/dev/null || return 1
+	expect 4 check --vault labkv --key "$KEY" &&
+		says 'Denied\.\\n\[fake\] azkv-cmk: all good\\x1b\[2J\\u009b31m' &&
+		! grep -q '^\[fake\]' "$WORK/last.out" &&
+		! grep -q $'\x1b' "$WORK/last.out" &&
+		! grep -q $'\xc2\x9b' "$WORK/last.out" &&
+		expect 4 --json check --vault labkv --key "$KEY" &&
+		json '.error.message | contains("Denied.\n[fake] azkv-cmk: all good\u001b[2J\u009b31m")' &&
+		! grep -q $'\xc2\x9b' "$WORK/last.json" &&
+		grep -q '\\u009b' "$WORK/last.json" || {
+		emu_admin fault --clear >/dev/null
+		return 1
+	}
+	emu_admin fault --clear >/dev/null
+}
+run server_text_escaped_in_output server_text_escaped
+
 refuse_not_found() {
 	expect 5 check --vault nosuchvault --key k && says 'was not found' &&
 		expect 5 grant --vault labkv --key "$KEY" --account nosuchaccount &&

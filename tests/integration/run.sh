@@ -25,8 +25,21 @@ third_party() {
 	[ "${AZKV_TEST_SANITIZED:-0}" != 1 ]
 }
 
+# The secrets the suite uses, for the scan at the end (no_secret_anywhere):
+# "text VALUE" (a client secret) or "hex HEX" (key bytes: searched as hex,
+# HEX, base64 and base64url). Tokens come from the emulator's list.
+SECRETS="$WORK/secrets.list"
+: >"$SECRETS"
+remember_hex() { # HEX
+	[ -n "$1" ] && printf 'hex %s\n' "$1" >>"$SECRETS"
+}
+remember_key_file() { # FILE of key bytes
+	remember_hex "$(od -An -tx1 -v "$1" | tr -d ' \n')"
+}
+
 # ------------------------------------------------------------------ setup
-emu_start "$WORK/emulator" || exit 1
+# Every token the emulator issues is listed, for the secrets scan at the end.
+emu_start "$WORK/emulator" --issued-token-log "$WORK/emulator/issued-tokens" || exit 1
 emu_admin add-vault --name demo --purge-protection >/dev/null || exit 1
 APP=$(emu_admin add-identity --name app) || exit 1
 NOUNWRAP=$(emu_admin add-identity --name nounwrap) || exit 1
@@ -346,6 +359,7 @@ disabled_and_expired_keys() {
 	# Unwrapping with a disabled version is refused by the vault.
 	emu_admin export-public --vault demo --name dis >"$WORK/dis.pem" || return 1
 	head -c 32 /dev/urandom >"$WORK/dis.dek"
+	remember_key_file "$WORK/dis.dek"
 	openssl pkeyutl -encrypt -pubin -inkey "$WORK/dis.pem" -in "$WORK/dis.dek" \
 		-out "$WORK/dis.wrapped" -pkeyopt rsa_padding_mode:oaep -pkeyopt rsa_oaep_md:sha256 \
 		-pkeyopt rsa_mgf1_md:sha256 || return 1
@@ -393,12 +407,17 @@ openssl_wrapped_dek() {
 	openssl pkeyutl -encrypt -pubin -inkey "$WORK/cmk.pem" -in "$WORK/dek.bin" \
 		-out "$WORK/dek.wrapped" -pkeyopt rsa_padding_mode:oaep \
 		-pkeyopt rsa_oaep_md:sha256 -pkeyopt rsa_mgf1_md:sha256 || return 1
+	remember_key_file "$WORK/dek.bin"
 	want=$(od -An -tx1 -v "$WORK/dek.bin" | tr -d ' \n')
 	got=$(ours "$ENVELOPE" unwrap --key cmk --wrapped "$WORK/dek.wrapped" --alg RSA-OAEP-256) ||
 		return 1
-	echo "want $want"
-	echo "got  $got"
-	[ "$want" = "$got" ]
+	# The key bytes are shown only when they differ (the scan at the end
+	# reads every output).
+	[ "$want" = "$got" ] || {
+		echo "want $want"
+		echo "got  $got"
+		return 1
+	}
 }
 run openssl-pkeyutl-wrapped-dek-unwraps openssl_wrapped_dek
 
@@ -424,8 +443,12 @@ module_wrapped_dek() {
 		openssl pkeyutl -decrypt -inkey "$WORK/local.pem" -in "$WORK/module.wrapped" \
 			-out "$WORK/module.dek" "${opts[@]}" || return 1
 		got=$(od -An -tx1 -v "$WORK/module.dek" | tr -d ' \n')
-		echo "$name: module key $want, openssl unwrap $got"
-		[ "$want" = "$got" ] || return 1
+		remember_hex "$want"
+		remember_hex "$got"
+		[ "$want" = "$got" ] || {
+			echo "$name: module key $want, openssl unwrap $got"
+			return 1
+		}
 	done
 }
 run module-wrapped-dek-decrypts-with-openssl module_wrapped_dek
@@ -467,9 +490,12 @@ softhsm_wrapped_dek() {
 			--alg $alg --pubkey "$WORK/cmk.spki.der" --out "$WORK/softhsm.wrapped") || return 1
 		got=$(ours "$ENVELOPE" unwrap --key cmk --alg $alg --wrapped "$WORK/softhsm.wrapped") ||
 			return 1
-		echo "$alg: softhsm key $want"
-		echo "$alg: vault unwrap $got"
-		[ -n "$want" ] && [ "$want" = "$got" ] || return 1
+		remember_hex "$want"
+		[ -n "$want" ] && [ "$want" = "$got" ] || {
+			echo "$alg: softhsm key $want"
+			echo "$alg: vault unwrap $got"
+			return 1
+		}
 	done
 }
 if [ -e "$SOFTHSM" ]; then
@@ -633,6 +659,8 @@ hsm_unwrap_only_key() {
 	token=$(emu_admin issue-token --identity hsm-user --resource https://managedhsm.azure.net |
 		jq -r .access_token) || return 1
 	kek=$(head -c 32 /dev/urandom | xxd -p -c 64)
+	remember_hex "$kek"
+	remember_hex 00112233445566778899aabbccddeeff0011223344556677
 	jq -n --arg k "$(xxd -r -p <<<"$kek" | base64 -w0 | tr '+/' '-_' | tr -d =)" \
 		'{key: {kty: "oct", k: $k, key_ops: ["unwrapKey"]}}' >"$WORK/aesimport.json"
 	curl -fsS --cacert "$EMU_CA" --connect-to "::127.0.0.1:$EMU_PORT" -X PUT \
@@ -717,5 +745,112 @@ arm_client_checks() {
 		"$(jq -r .object_id <<<"$admin")" "$account_id" arm-cmk "${kid##*/}"
 }
 run arm-client-vault-policies-and-cmk-lro arm_client_checks
+
+# ------------------------------------------------------------------ text from the server
+# An error message with a newline, a forged log line and terminal escape
+# sequences: the module's log shows it escaped, on one line.
+server_text_escaped_in_log() {
+	local log="$WORK/hostile-text.log"
+	local admin="$EMU_PY $EMU_BIN admin --state-dir $EMU_STATE"
+	$admin fault --add '{"service": "keyvault", "method": "POST", "path_regex": "/unwrapkey", "status": 403, "code": "Forbidden", "message": "Denied.\n[fake] azkv-pkcs11 2026-01-01T00:00:00.000Z [1:1] info: all good\u001b[2J\u009b31m\u202e"}' \
+		>/dev/null || return 1
+	AZKV_PKCS11_LOG_FILE="$log" ours "$CHECKS" expect-unwrap cmk $CKR_KEY_FUNCTION_NOT_PERMITTED
+	local rc=$?
+	$admin fault --clear >/dev/null
+	[ $rc -eq 0 ] &&
+		has "$log" 'Denied\.\\n\[fake\] azkv-pkcs11 .* info: all good\\x1b\[2J\\u009b31m\\u202e' &&
+		! grep -q '^\[fake\]' "$log" &&
+		! grep -q $'\x1b' "$log" &&
+		! grep -q $'\xc2\x9b' "$log" &&
+		! grep -q $'\xe2\x80\xae' "$log"
+}
+run server-text-escaped-in-module-log server_text_escaped_in_log
+
+# ------------------------------------------------------------------ no secret in any log or output
+# Every module log (the suite runs at trace level) and every output of
+# every test above is searched for each secret used: each identity's
+# client secret, the wrong one bad-client-secret tried, every token the
+# emulator issued (whole, and its claims and signature parts alone), and
+# the key bytes the tests know (hex, HEX, base64, base64url). The
+# emulator's own files are read for the secrets (its state, its list of
+# issued tokens), not searched: they are not ours.
+
+# needles FILE: the strings to look for, one a line, into FILE.
+secret_needles() {
+	local kind value b64
+	{
+		jq -r '.identities[].client_secret // empty' "$EMU_STATE/state.json"
+		echo not-the-secret
+		if [ -s "$EMU_STATE/issued-tokens" ]; then
+			cat "$EMU_STATE/issued-tokens"
+			cut -d. -f2 "$EMU_STATE/issued-tokens"
+			cut -d. -f3 "$EMU_STATE/issued-tokens"
+		fi
+		while read -r kind value; do
+			case $kind in
+			text) echo "$value" ;;
+			hex)
+				echo "$value"
+				tr a-f A-F <<<"$value"
+				b64=$(xxd -r -p <<<"$value" | base64 -w0)
+				echo "$b64"
+				echo "${b64%%=*}" | tr '+/' '-_'
+				;;
+			esac
+		done <"$SECRETS"
+	} | awk 'length($0) >= 8' | sort -u >"$1"
+}
+
+# secrets_in NEEDLES FILE...: 0 (and a report without the secrets
+# themselves) if any file holds any needle.
+secrets_in() {
+	local needles=$1 f hit found=1
+	shift
+	# One pass over every file; then, for the files hit, which secret.
+	while read -r f; do
+		hit=$(grep -o -F -f "$needles" -- "$f" | head -n 1)
+		echo "a secret (${#hit} characters, starting ${hit:0:4}...) is in $f"
+		found=0
+	done < <(grep -l -F -f "$needles" -- "$@")
+	return $found
+}
+
+# The logs and outputs to search: our files in $WORK, not the emulator's,
+# not the secrets list or the key files the tests made.
+our_outputs() {
+	find "$WORK" -path "$EMU_STATE" -prune -o -type f \
+		\( -name '*.log' -o -name '*.out' -o -name '*.err' -o -name '*.stdout' \
+		-o -name '*.stderr' \) -print | sort
+}
+
+no_secret_anywhere() {
+	local needles="$WORK/scan/needles" n files
+	mkdir -p "$WORK/scan"
+	secret_needles "$needles" || return 1
+	n=$(wc -l <"$needles")
+	mapfile -t files < <(our_outputs)
+	echo "searched ${#files[@]} files for $n strings ($(grep -c . "$EMU_STATE/issued-tokens") tokens, $(grep -c '^hex' "$SECRETS") keys)"
+	# The scan must be able to fail: one secret of each kind, planted in
+	# a log of its own, is found.
+	local plant="$WORK/scan/planted.txt" kinds=0 secret dek
+	secret=$(jq -r '[.identities[].client_secret // empty][0]' "$EMU_STATE/state.json")
+	dek=$(awk '$1 == "hex" {print $2; exit}' "$SECRETS")
+	for value in "$secret" "$(head -n 1 "$EMU_STATE/issued-tokens" | cut -d. -f2)" \
+		"$(xxd -r -p <<<"$dek" | base64 -w0 | tr '+/' '-_' | tr -d =)" \
+		"$(tr a-f A-F <<<"$dek")"; do
+		printf 'azkv-pkcs11 trace: x=%s;\n' "$value" >"$plant"
+		secrets_in "$needles" "$plant" >/dev/null || {
+			echo "self-check: a planted secret (kind $kinds) was not found"
+			return 1
+		}
+		kinds=$((kinds + 1))
+	done
+	rm -f "$plant"
+	[ "$kinds" -eq 4 ] && [ "$n" -gt 10 ] || return 1
+	! secrets_in "$needles" "${files[@]}"
+}
+scan_start=$(date +%s%N)
+run no-secret-in-any-log-or-output no_secret_anywhere
+echo "# the secrets scan took $((($(date +%s%N) - scan_start) / 1000000)) ms"
 
 harness_summary

@@ -19,9 +19,9 @@ int cmk_cmd_check(cmk_ctx *c)
 	if (rc != CMK_EXIT_OK)
 		return rc;
 	if (!c->o->json)
-		printf("Checking key %s in %s%s%s against the Foundry CMK rules:\n", c->o->key,
-		       c->vault_uri, c->resource_id ? " for " : "",
-		       c->resource_id ? c->resource_id : "");
+		cmk_print(stdout, "Checking key %s in %s%s%s against the Foundry CMK rules:\n",
+		          c->o->key, c->vault_uri, c->resource_id ? " for " : "",
+		          c->resource_id ? c->resource_id : "");
 	rc = cmk_evaluate(c, c->o->key_version, &r);
 	if (rc != CMK_EXIT_OK) {
 		cJSON_Delete(r.list);
@@ -31,7 +31,8 @@ int cmk_cmd_check(cmk_ctx *c)
 	cJSON_AddItemToObject(c->result, "rules", r.list);
 	cJSON_AddStringToObject(c->result, "result", r.fails ? "fail" : r.warns ? "warn" : "pass");
 	if (!c->o->json)
-		printf("%d rule(s) failed, %d warning(s)%s\n", r.fails, r.warns,
-		       r.fails ? ": Foundry CMK will not work until the failures are fixed" : "");
+		cmk_print(stdout, "%d rule(s) failed, %d warning(s)%s\n", r.fails, r.warns,
+		          r.fails ? ": Foundry CMK will not work until the failures are fixed"
+		                  : "");
 	return r.fails ? CMK_EXIT_FINDINGS : CMK_EXIT_OK;
 }

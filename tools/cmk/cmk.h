@@ -11,6 +11,7 @@
 
 #include <cjson/cJSON.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "arm.h"
 #include "config.h"
@@ -151,8 +152,42 @@ char *cmk_resource_id(cmk_ctx *c, const char *name_or_id, const char *provider);
 void cmk_binding_free(cmk_binding *b);
 void cmk_identity_free(cmk_identity *id);
 
+/* ---- names.c: the names and ids put into URLs ----------------------- */
+
+#define CMK_PROVIDER_VAULT     "Microsoft.KeyVault/vaults"
+#define CMK_PROVIDER_ACCOUNT   "Microsoft.CognitiveServices/accounts"
+#define CMK_PROVIDER_WORKSPACE "Microsoft.MachineLearningServices/workspaces"
+
+typedef enum cmk_name_kind {
+	CMK_NAME_VAULT = 0,
+	CMK_NAME_KEY,
+	CMK_NAME_VERSION,
+	CMK_NAME_RESOURCE_GROUP,
+	CMK_NAME_ACCOUNT,
+	CMK_NAME_WORKSPACE,
+} cmk_name_kind;
+
+/* 1 if s is a GUID (8-4-4-4-12 hexadecimal digits). */
+int cmk_is_guid(const char *s);
+/* 1 if name follows Azure's rule for its kind (ASCII only). */
+int cmk_name_ok(cmk_name_kind kind, const char *name);
+/* The rule, in words, for messages. */
+const char *cmk_name_rule(cmk_name_kind kind);
+/* 1 if id is exactly /subscriptions/GUID/resourceGroups/RG/providers/
+ * PROVIDER/NAME (provider "NS/TYPE", any case) with a valid RG and a NAME
+ * valid for kind; nothing else (no '?', '#', '%', '.' or ".."). */
+int cmk_arm_id_ok(const char *id, const char *provider, cmk_name_kind kind);
+/* Checks every name, id and GUID the options give, before any request;
+ * a bad one is a usage error (CMK_EXIT_USAGE) saying what is allowed. */
+int cmk_check_options(cmk_ctx *c);
+
 /* ---- out.c: output, errors, changes --------------------------------- */
 
+/* Prints a line for people to f: text from Azure in it is shown with
+ * its control characters escaped (azkv_text_escape); a newline that fmt
+ * ends with is kept. Every line azkv-cmk prints goes through here or
+ * cmk_say (a format holds at most one newline, at its end). */
+void cmk_print(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Progress and notes for people: stderr with --json, else stdout;
  * silent with --quiet. */
 void cmk_say(const cmk_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -155,9 +155,20 @@ static void adopt_subscription(cmk_ctx *c, const char *id)
 	c->sub = strndup(p, n);
 }
 
+/* The kind of name a resource of provider has. */
+static cmk_name_kind provider_name_kind(const char *provider)
+{
+	if (strcmp(provider, CMK_PROVIDER_ACCOUNT) == 0)
+		return CMK_NAME_ACCOUNT;
+	if (strcmp(provider, CMK_PROVIDER_WORKSPACE) == 0)
+		return CMK_NAME_WORKSPACE;
+	return CMK_NAME_VAULT;
+}
+
 char *cmk_resource_id(cmk_ctx *c, const char *name_or_id, const char *provider)
 {
 	const char *rg = c->o->resource_group;
+	cmk_name_kind kind = provider_name_kind(provider);
 	size_t len;
 	char *id;
 
@@ -169,16 +180,14 @@ char *cmk_resource_id(cmk_ctx *c, const char *name_or_id, const char *provider)
 			while (len > 1 && id[len - 1] == '/')
 				id[--len] = '\0';
 		}
-		return id;
+		goto check;
 	}
-	for (const char *p = name_or_id; *p; p++) {
-		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_' && *p != '.') {
-			cmk_fail(c, CMK_EXIT_USAGE, "give the resource's name or its full ARM id",
-			         "\"%s\" is neither a resource name nor an ARM id "
-			         "(/subscriptions/...)",
-			         name_or_id);
-			return NULL;
-		}
+	if (!cmk_name_ok(kind, name_or_id)) {
+		cmk_fail(c, CMK_EXIT_USAGE, "give the resource's name or its full ARM id",
+		         "\"%s\" is neither a valid %s name (%s) nor an ARM id "
+		         "(/subscriptions/...)",
+		         name_or_id, provider, cmk_name_rule(kind));
+		return NULL;
 	}
 	if (!c->sub && cmk_az_account(c))
 		c->sub = strdup(c->az_subscription);
@@ -200,6 +209,19 @@ char *cmk_resource_id(cmk_ctx *c, const char *name_or_id, const char *provider)
 	if (id)
 		snprintf(id, len, "/subscriptions/%s/resourceGroups/%s/providers/%s/%s", c->sub, rg,
 		         provider, name_or_id);
+check:
+	/* Whatever it came from (options, az, an ARM answer), the id goes
+	 * into a URL as it is: it must name one resource and nothing more. */
+	if (id && !cmk_arm_id_ok(id, provider, kind)) {
+		cmk_fail(c, CMK_EXIT_USAGE,
+		         "an ARM id is "
+		         "/subscriptions/GUID/resourceGroups/RG/providers/PROVIDER/NAME "
+		         "with nothing after it; check the name, --resource-group and "
+		         "--subscription",
+		         "%s is not a valid ARM id of a %s", id, provider);
+		free(id);
+		return NULL;
+	}
 	return id;
 }
 
@@ -427,6 +449,11 @@ int cmk_targets_from_binding(cmk_ctx *c)
 	if (!c->resource || !c->binding.cmk)
 		return CMK_EXIT_OK;
 	if (!c->o->key && c->binding.key_name) {
+		if (!cmk_name_ok(CMK_NAME_KEY, c->binding.key_name))
+			return cmk_fail(c, CMK_EXIT_SERVICE, "name the key with --key",
+			                "the resource's binding names key \"%s\", which is not a "
+			                "valid key name (%s)",
+			                c->binding.key_name, cmk_name_rule(CMK_NAME_KEY));
 		c->derived_key = strdup(c->binding.key_name);
 		c->o->key = c->derived_key;
 	}

@@ -94,11 +94,10 @@ static void report_broader(cmk_ctx *c, const cmk_grants *gs)
 			continue;
 		cJSON_AddItemToArray(
 		        arr, cJSON_CreateString(g->assignment_id ? g->assignment_id : g->scope));
-		cmk_say(c,
-		        "  warning: over-broad grant: %s %s at %s (%s)%s\n"
-		        "           remove it once nothing else needs it: %s%s\n",
-		        g->via, g->role_name ? g->role_name : "policy", g->scope,
-		        g->detail ? g->detail : "", g->effective ? "" : " [ignored by this vault]",
+		cmk_say(c, "  warning: over-broad grant: %s %s at %s (%s)%s\n", g->via,
+		        g->role_name ? g->role_name : "policy", g->scope,
+		        g->detail ? g->detail : "", g->effective ? "" : " [ignored by this vault]");
+		cmk_say(c, "           remove it once nothing else needs it: %s%s\n",
 		        g->assignment_id ? "az role assignment delete --ids "
 		                         : "az keyvault set-policy ",
 		        g->assignment_id ? g->assignment_id

@@ -242,6 +242,13 @@ int cmk_grants_load(cmk_ctx *c, const char *principal, cmk_grants *out)
 	memset(out, 0, sizeof(*out));
 	if (!scope)
 		return cmk_fail(c, CMK_EXIT_SERVICE, NULL, "out of memory");
+	/* The principal goes into an OData $filter: a GUID and nothing else
+	 * (it may come from an ARM answer: the resource's identity). */
+	if (!cmk_is_guid(principal)) {
+		free(scope);
+		return cmk_fail(c, CMK_EXIT_SERVICE, NULL,
+		                "the identity's principal id \"%s\" is not a GUID", principal);
+	}
 	/* Assignments at the key's scope and every scope above it. */
 	len = strlen(scope) + strlen(principal) + 128;
 	path = malloc(len);

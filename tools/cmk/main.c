@@ -337,6 +337,8 @@ int main(int argc, char **argv)
 	}
 	rc = cmk_ctx_open(&c, &o);
 	if (rc == CMK_EXIT_OK)
+		rc = cmk_check_options(&c);
+	if (rc == CMK_EXIT_OK)
 		rc = cmd->run(&c);
 	rc = cmk_finish(&c, rc);
 	cmk_ctx_close(&c);

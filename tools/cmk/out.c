@@ -7,6 +7,44 @@
 #include <string.h>
 
 #include "cmk.h"
+#include "log.h"
+
+/* Text from Azure (error messages, names, URIs in responses) is printed
+ * here, so every line goes through azkv_text_escape: a newline the format
+ * ends with is kept, every other control character is shown escaped. */
+static void vprint(FILE *f, const char *fmt, va_list ap)
+{
+	size_t fmt_len = strlen(fmt), len;
+	int newline = fmt_len > 0 && fmt[fmt_len - 1] == '\n';
+	char line[2048], *safe;
+	va_list copy;
+	int n;
+
+	va_copy(copy, ap);
+	n = vsnprintf(line, sizeof(line), fmt, copy);
+	va_end(copy);
+	if (n < 0)
+		return;
+	len = strlen(line);
+	if (newline && len > 0 && line[len - 1] == '\n')
+		line[--len] = '\0';
+	safe = malloc(4 * len + 1);
+	if (!safe)
+		return;
+	fputs(azkv_text_escape(line, safe, 4 * len + 1), f);
+	if (newline)
+		fputc('\n', f);
+	free(safe);
+}
+
+void cmk_print(FILE *f, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vprint(f, fmt, ap);
+	va_end(ap);
+}
 
 void cmk_say(const cmk_ctx *c, const char *fmt, ...)
 {
@@ -15,9 +53,27 @@ void cmk_say(const cmk_ctx *c, const char *fmt, ...)
 	if (c->o->quiet)
 		return;
 	va_start(ap, fmt);
-	vfprintf(c->o->json ? stderr : stdout, fmt, ap);
+	vprint(c->o->json ? stderr : stdout, fmt, ap);
 	va_end(ap);
 	fflush(c->o->json ? stderr : stdout);
+}
+
+/* The --json document. cJSON escapes C0 controls in strings, not DEL, C1
+ * or bidi controls, and passes bytes that are not UTF-8: those become
+ * \uNNNN (U+FFFD for a bad byte), which only occur inside strings, so
+ * the document means the same and is valid JSON. */
+static void print_json(const char *text)
+{
+	size_t len;
+	long cp;
+
+	for (const char *p = text; *p; p += len) {
+		if (azkv_text_next(p, &len, &cp) && (cp < 0 || cp >= 0x7F))
+			printf("\\u%04lx", cp < 0 ? 0xFFFDL : cp);
+		else
+			fwrite(p, 1, len, stdout);
+	}
+	putchar('\n');
 }
 
 int cmk_fail(cmk_ctx *c, int exit_code, const char *fix, const char *fmt, ...)
@@ -28,9 +84,9 @@ int cmk_fail(cmk_ctx *c, int exit_code, const char *fix, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "azkv-cmk: error: %s\n", msg);
+	cmk_print(stderr, "azkv-cmk: error: %s\n", msg);
 	if (fix)
-		fprintf(stderr, "  fix: %s\n", fix);
+		cmk_print(stderr, "  fix: %s\n", fix);
 	if (c && c->result && !cJSON_GetObjectItemCaseSensitive(c->result, "error")) {
 		cJSON *e = cJSON_AddObjectToObject(c->result, "error");
 		cJSON_AddStringToObject(e, "message", msg);
@@ -124,16 +180,17 @@ static void record(cmk_ctx *c, const char *method, const char *url, const cJSON 
 	if (!c->o->json) {
 		char *text = body ? cJSON_Print(body) : NULL;
 
-		printf("would send: %s %s\n", method, url);
+		cmk_print(stdout, "would send: %s %s\n", method, url);
 		if (text) {
 			for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
 				/* cJSON indents with tabs and puts one after each ':'. */
-				printf("    ");
+				int depth = 0;
+
 				for (; *line == '\t'; line++)
-					printf("  ");
+					depth++;
 				for (char *p = line; *p; p++)
-					putchar(*p == '\t' ? ' ' : *p);
-				putchar('\n');
+					*p = *p == '\t' ? ' ' : *p;
+				cmk_print(stdout, "    %*s%s\n", 2 * depth, "", line);
 			}
 		}
 		free(text);
@@ -254,7 +311,7 @@ int cmk_finish(cmk_ctx *c, int exit_code)
 		cJSON_AddNumberToObject(c->result, "exitCode", exit_code);
 		text = cJSON_Print(c->result);
 		if (text)
-			printf("%s\n", text);
+			print_json(text);
 		free(text);
 	}
 	return exit_code;

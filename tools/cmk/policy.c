@@ -33,22 +33,23 @@ void cmk_print_rotation_policy(const cJSON *policy)
 {
 	const cJSON *act;
 
-	printf("Rotation policy:\n");
+	cmk_print(stdout, "Rotation policy:\n");
 	cJSON_ArrayForEach(act, cJSON_GetObjectItemCaseSensitive(policy, "lifetimeActions"))
 	{
 		const char *after = cmk_str(act, "trigger.timeAfterCreate");
 		const char *before = cmk_str(act, "trigger.timeBeforeExpiry");
 
-		printf("  %-7s %s %s\n",
-		       cmk_str(act, "action.type") ? cmk_str(act, "action.type") : "?",
-		       after    ? after
-		       : before ? before
-		                : "?",
-		       after ? "after a version is created" : "before a version expires");
+		cmk_print(stdout, "  %-7s %s %s\n",
+		          cmk_str(act, "action.type") ? cmk_str(act, "action.type") : "?",
+		          after    ? after
+		          : before ? before
+		                   : "?",
+		          after ? "after a version is created" : "before a version expires");
 	}
-	printf("  expiry  %s\n", cmk_str(policy, "attributes.expiryTime")
-	                                 ? cmk_str(policy, "attributes.expiryTime")
-	                                 : "none (versions do not expire)");
+	cmk_print(stdout, "  expiry  %s\n",
+	          cmk_str(policy, "attributes.expiryTime")
+	                  ? cmk_str(policy, "attributes.expiryTime")
+	                  : "none (versions do not expire)");
 }
 
 static int check_duration(cmk_ctx *c, const char *opt, const char *value)

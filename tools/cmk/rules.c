@@ -55,10 +55,10 @@ void cmk_rules_print(const cmk_ctx *c, const cmk_rules *r)
 	{
 		const char *fix = cmk_str(o, "fix");
 
-		printf("  %-4s  %-26s %s\n", cmk_str(o, "status"), cmk_str(o, "id"),
-		       cmk_str(o, "message"));
+		cmk_print(stdout, "  %-4s  %-26s %s\n", cmk_str(o, "status"), cmk_str(o, "id"),
+		          cmk_str(o, "message"));
 		if (fix)
-			printf("        %-26s fix: %s\n", "", fix);
+			cmk_print(stdout, "        %-26s fix: %s\n", "", fix);
 	}
 }
 

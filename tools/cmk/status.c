@@ -37,15 +37,15 @@ static void print_drift(const cJSON *drift)
 {
 	const cJSON *o;
 
-	printf("Drift:\n");
+	cmk_print(stdout, "Drift:\n");
 	cJSON_ArrayForEach(o, drift)
 	{
-		printf("  - %s\n", cmk_str(o, "message"));
+		cmk_print(stdout, "  - %s\n", cmk_str(o, "message"));
 		if (cmk_str(o, "fix"))
-			printf("    fix: %s\n", cmk_str(o, "fix"));
+			cmk_print(stdout, "    fix: %s\n", cmk_str(o, "fix"));
 	}
 	if (cJSON_GetArraySize(drift) == 0)
-		printf("  none\n");
+		cmk_print(stdout, "  none\n");
 }
 
 static int same_key(const cmk_ctx *c)
@@ -103,8 +103,8 @@ static int show_versions(cmk_ctx *c, cJSON *drift, const char *bound, char **cur
 	azkv_key_free(&latest);
 	arr = cJSON_AddArrayToObject(c->result, "versions");
 	if (!c->o->json)
-		printf("Key %s in %s: %zu version(s), current first, then newest\n", c->o->key,
-		       c->vault_uri, n);
+		cmk_print(stdout, "Key %s in %s: %zu version(s), current first, then newest\n",
+		          c->o->key, c->vault_uri, n);
 	for (size_t i = 0; i < n; i++) {
 		azkv_key_item *it = &items[i];
 		char created[32], expires[32];
@@ -121,9 +121,9 @@ static int show_versions(cmk_ctx *c, cJSON *drift, const char *bound, char **cur
 			cJSON_AddNumberToObject(o, "expires", (double)it->exp);
 		cJSON_AddItemToArray(arr, o);
 		if (!c->o->json)
-			printf("  %s  created %s  expires %-10s  %s%s%s\n", it->version, created,
-			       expires, it->enabled ? "enabled" : "DISABLED",
-			       i == 0 ? "  current" : "", is_bound ? "  <- bound" : "");
+			cmk_print(stdout, "  %s  created %s  expires %-10s  %s%s%s\n", it->version,
+			          created, expires, it->enabled ? "enabled" : "DISABLED",
+			          i == 0 ? "  current" : "", is_bound ? "  <- bound" : "");
 		if (i == 0 && it->version)
 			*current = strdup(it->version);
 		if ((is_bound || (i == 0 && !bound)) && it->enabled && it->exp && it->exp > now &&
@@ -152,7 +152,7 @@ static void show_policy(cmk_ctx *c)
 
 	if (cmk_fetch_rotation_policy(c, &policy, &err) != AZKV_OK) {
 		if (!c->o->json)
-			printf("Rotation policy: cannot read it (%s)\n", err.message);
+			cmk_print(stdout, "Rotation policy: cannot read it (%s)\n", err.message);
 		return;
 	}
 	if (!c->o->json)
@@ -171,7 +171,7 @@ static void show_grants(cmk_ctx *c, cJSON *drift)
 	if (cmk_grants_load(c, principal, &gs) != CMK_EXIT_OK)
 		return;
 	if (!c->o->json) {
-		printf("Grants of %s:\n", c->have_ident ? c->ident.label : principal);
+		cmk_print(stdout, "Grants of %s:\n", c->have_ident ? c->ident.label : principal);
 		for (size_t i = 0; i < gs.n; i++) {
 			char perms[256] = "keys:";
 
@@ -180,14 +180,14 @@ static void show_grants(cmk_ctx *c, cJSON *drift)
 
 				snprintf(perms + len, sizeof(perms) - len, " %s", gs.g[i].perms[k]);
 			}
-			printf("  %s %s at %s%s%s%s\n", gs.g[i].via,
-			       gs.g[i].role_name ? gs.g[i].role_name : perms, gs.g[i].scope,
-			       gs.g[i].covers ? "" : " [not enough for Foundry]",
-			       gs.g[i].broader ? " [over-broad]" : "",
-			       gs.g[i].effective ? "" : " [ignored by the vault's model]");
+			cmk_print(stdout, "  %s %s at %s%s%s%s\n", gs.g[i].via,
+			          gs.g[i].role_name ? gs.g[i].role_name : perms, gs.g[i].scope,
+			          gs.g[i].covers ? "" : " [not enough for Foundry]",
+			          gs.g[i].broader ? " [over-broad]" : "",
+			          gs.g[i].effective ? "" : " [ignored by the vault's model]");
 		}
 		if (gs.n == 0)
-			printf("  (none)\n");
+			cmk_print(stdout, "  (none)\n");
 	}
 	cJSON_AddItemToObject(c->result, "grants", cmk_grants_json(&gs));
 	cmk_grant_fix(c, principal, fix, sizeof(fix));
@@ -220,14 +220,15 @@ static void show_binding(cmk_ctx *c)
 		cJSON_AddStringToObject(o, "identity", c->ident.principal_id);
 	if (c->o->json)
 		return;
-	printf("Resource %s\n", c->resource_id);
+	cmk_print(stdout, "Resource %s\n", c->resource_id);
 	if (!b->cmk)
-		printf("  encryption: Microsoft-managed keys\n");
+		cmk_print(stdout, "  encryption: Microsoft-managed keys\n");
 	else
-		printf("  encryption: customer-managed key %s/keys/%s, %s%s\n", b->vault_uri,
-		       b->key_name, b->key_version ? "version " : "following the latest version",
-		       b->key_version ? b->key_version : "");
-	printf("  identity: %s\n", c->have_ident ? c->ident.label : "(none)");
+		cmk_print(stdout, "  encryption: customer-managed key %s/keys/%s, %s%s\n",
+		          b->vault_uri, b->key_name,
+		          b->key_version ? "version " : "following the latest version",
+		          b->key_version ? b->key_version : "");
+	cmk_print(stdout, "  identity: %s\n", c->have_ident ? c->ident.label : "(none)");
 }
 
 int cmk_cmd_status(cmk_ctx *c)

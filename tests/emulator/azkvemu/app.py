@@ -29,7 +29,8 @@ READY_FILE = "emulator.json"
 
 def serve(state_dir, host="127.0.0.1", port=0, localhost_vault=None,
           authority_host="https://login.microsoftonline.com", token_lifetime=3600,
-          default_tenant=None, arm_rbac=False, arc_token_dir=None) -> int:
+          default_tenant=None, arm_rbac=False, arc_token_dir=None,
+          issued_token_log=None) -> int:
     os.makedirs(state_dir, exist_ok=True)
     state_dir = os.path.abspath(state_dir)
     ready_path = os.path.join(state_dir, READY_FILE)
@@ -41,7 +42,7 @@ def serve(state_dir, host="127.0.0.1", port=0, localhost_vault=None,
     state = State(state_dir)
     state.load(default_tenant)
 
-    tokens = TokenService(state, entra_lifetime=token_lifetime)
+    tokens = TokenService(state, entra_lifetime=token_lifetime, issued_log=issued_token_log)
     faults = FaultInjector()
     foundry_keys = FoundryKeys(state)
     arm = ArmService(state, tokens, foundry_keys, arm_rbac=arm_rbac)

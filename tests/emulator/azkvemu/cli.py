@@ -261,6 +261,8 @@ def build_parser():
                    help="id of the default tenant when the state is first created")
     s.add_argument("--arm-rbac", action="store_true",
                    help="check ARM callers' control-plane role assignments (admin arm-rbac on|off switches it)")
+    s.add_argument("--issued-token-log", metavar="FILE",
+                   help="test-only: append every token issued to FILE, one a line (for secret scans)")
     s.add_argument("--arc-token-dir", metavar="DIR",
                    help="where the Azure Arc endpoint writes its challenge .key files "
                         "(default STATE_DIR/azcmagent-tokens)")
@@ -441,7 +443,8 @@ def main(argv=None) -> int:
             return serve(args.state_dir, host=args.host, port=args.port,
                          localhost_vault=args.localhost_vault, authority_host=args.authority_host,
                          token_lifetime=args.token_lifetime, default_tenant=args.default_tenant,
-                         arm_rbac=args.arm_rbac, arc_token_dir=args.arc_token_dir)
+                         arm_rbac=args.arm_rbac, arc_token_dir=args.arc_token_dir,
+                         issued_token_log=args.issued_token_log)
         except (OSError, ValueError) as exc:
             print(f"azkv-emulator: cannot serve: {exc}", file=sys.stderr)
             return 1

@@ -30,6 +30,9 @@ order), so rules of 0.01 each over the same requests make exactly their sum. The
 gets the same faults on every run. Every rule counts the requests it looked at (`seen`,
 whether it fired or not) and those it failed (`injected`); `stats()` counts requests
 per service and injected faults per kind ("429", "503", "reset", ...).
+Test-only: "code" and "message" (kind status) replace the error body's defaults, so
+that a test can serve hostile text (a newline and a forged log line, terminal escape
+sequences) and check that clients show it escaped.
 """
 
 import os
@@ -151,6 +154,8 @@ class FaultInjector:
             "drop": kind == "drop",
             "seen": 0,
             "injected": 0,
+            "code": spec.get("code"),
+            "message": spec.get("message"),
         }
         with self._lock:
             self._rules.append(rule)
@@ -212,6 +217,8 @@ class FaultInjector:
 
 def _render(rule) -> Response:
     code, message = _DEFAULT_MESSAGES.get(rule["status"], ("Fault", "Injected fault."))
+    code = rule.get("code") or code
+    message = rule.get("message") or message
     headers = []
     if rule["retry_after"] is not None:
         headers.append(("Retry-After", str(rule["retry_after"])))

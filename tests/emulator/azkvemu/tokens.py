@@ -7,6 +7,7 @@ oid) see what they would see in Azure.
 
 import hashlib
 import json
+import threading
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -37,8 +38,13 @@ MANAGED_LIFETIME = 86400
 
 
 class TokenService:
-    def __init__(self, state, entra_lifetime: int = ENTRA_LIFETIME, managed_lifetime: int = MANAGED_LIFETIME):
+    def __init__(self, state, entra_lifetime: int = ENTRA_LIFETIME, managed_lifetime: int = MANAGED_LIFETIME,
+                 issued_log: str = None):
         self.state = state
+        # Test-only (`serve --issued-token-log FILE`): every token issued, one a line, so that a
+        # test can search the clients' logs and outputs for each of them.
+        self.issued_log = issued_log
+        self._issued_lock = threading.Lock()
         self._defaults = {"entra": int(entra_lifetime), "managed": int(managed_lifetime)}
         # Set at run time (admin token-lifetime) so a client test can watch a token expire:
         # applies to every token issued from then on, by every issuer; None = the defaults.
@@ -91,7 +97,11 @@ class TokenService:
         signing_input = (b64url(json.dumps(header, separators=(",", ":")).encode()) + "."
                          + b64url(json.dumps(claims, separators=(",", ":")).encode()))
         signature = key.sign(signing_input.encode("ascii"), padding.PKCS1v15(), hashes.SHA256())
-        return {"token": signing_input + "." + b64url(signature), "claims": claims}
+        token = signing_input + "." + b64url(signature)
+        if self.issued_log:
+            with self._issued_lock, open(self.issued_log, "a", encoding="ascii") as f:
+                f.write(token + "\n")
+        return {"token": token, "claims": claims}
 
     def verify(self, token: str, leeway: int = 0) -> dict:
         """Check structure, signature and lifetime; audience and tenant are the caller's job

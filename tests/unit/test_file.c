@@ -1,0 +1,279 @@
+/* The rules for the files the core reads (file.h): a FIFO is refused at
+ * once, not waited on (each test runs under an alarm: a hang kills it);
+ * links to secrets are followed and the file they name is judged; a
+ * secret file its group or every user may read is named in a warning
+ * with the chmod that fixes it. */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+#include "file.h"
+#include "log.h"
+
+#define SECRET "fifo-test-secret-value"
+#define HANG_S 10 /* far above the few ms a refusal takes */
+
+static char dir[64];
+static char log_path[128];
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/azkv-test-file-XXXXXX");
+	if (!mkdtemp(dir))
+		return -1;
+	snprintf(log_path, sizeof(log_path), "%s/log", dir);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[128];
+
+	(void)state;
+	azkv_log_shutdown();
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+/* Each test starts with an empty log at warn and an alarm. */
+static int before(void **state)
+{
+	(void)state;
+	unlink(log_path);
+	azkv_log_configure("warn", log_path);
+	alarm(HANG_S);
+	return 0;
+}
+
+static int after(void **state)
+{
+	(void)state;
+	alarm(0);
+	azkv_log_shutdown();
+	return 0;
+}
+
+static const char *in_dir(const char *name)
+{
+	static char path[4][128];
+	static int next;
+	char *p = path[next++ % 4];
+
+	snprintf(p, sizeof(path[0]), "%s/%s", dir, name);
+	return p;
+}
+
+static const char *write_file(const char *name, const char *text, mode_t mode)
+{
+	const char *path = in_dir(name);
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	assert_int_equal(chmod(path, mode), 0);
+	return path;
+}
+
+static const char *make_fifo(const char *name)
+{
+	const char *path = in_dir(name);
+
+	unlink(path);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	return path;
+}
+
+/* The log's text (static), "" when empty. */
+static const char *log_text(void)
+{
+	static char text[8192];
+	FILE *f = fopen(log_path, "r");
+	size_t n = 0;
+
+	if (f) {
+		n = fread(text, 1, sizeof(text) - 1, f);
+		fclose(f);
+	}
+	text[n] = '\0';
+	return text;
+}
+
+/* A configuration whose client secret is read from path. */
+static azkv_rc parse_with_secret_file(const char *path, azkv_config **cfg, azkv_err *err)
+{
+	char json[512];
+
+	snprintf(json, sizeof(json),
+	         "{\"vaults\":[{\"url\":\"https://a.vault.azure.net\"}],"
+	         "\"credential\":{\"tenant_id\":\"t\",\"client_id\":\"c\","
+	         "\"client_secret_file\":\"%s\"}}",
+	         path);
+	azkv_err_clear(err);
+	return azkv_config_parse(json, "t.json", cfg, err);
+}
+
+static void fifo_config_is_refused_at_once(void **state)
+{
+	const char *fifo = make_fifo("config.fifo");
+	azkv_config *cfg = NULL;
+	azkv_err err;
+
+	(void)state;
+	azkv_err_clear(&err);
+	/* No writer: a blocking open would wait for ever. */
+	assert_int_equal(azkv_config_load(fifo, &cfg, &err), AZKV_ERR_CONFIG);
+	assert_null(cfg);
+	assert_non_null(strstr(err.message, fifo));
+	assert_non_null(strstr(err.message, "not a regular file"));
+}
+
+static void fifo_secret_file_is_refused_at_once(void **state)
+{
+	const char *fifo = make_fifo("secret.fifo");
+	azkv_config *cfg = NULL;
+	azkv_err err;
+
+	(void)state;
+	assert_int_equal(parse_with_secret_file(fifo, &cfg, &err), AZKV_ERR_CONFIG);
+	assert_null(cfg);
+	assert_non_null(strstr(err.message, "client_secret_file"));
+	assert_non_null(strstr(err.message, "not a regular file"));
+}
+
+static void directory_and_device_are_refused(void **state)
+{
+	struct stat st;
+	char *buf = NULL;
+	size_t len = 0;
+
+	(void)state;
+	assert_int_equal(azkv_file_read(dir, 0, 1024, &buf, &len, &st), EINVAL);
+	assert_int_equal(azkv_file_read("/dev/zero", 0, 1024, &buf, &len, &st), EINVAL);
+	assert_null(buf);
+}
+
+/* A Kubernetes Secret volume: NAME -> ..data/NAME, read through the link;
+ * the mode judged is the file's, not the link's (always 0777). */
+static void linked_secret_file_is_read_and_its_target_judged(void **state)
+{
+	const char *target, *link;
+	azkv_config *cfg = NULL;
+	azkv_err err;
+
+	(void)state;
+	mkdir(in_dir("..data"), 0700);
+	target = write_file("..data/client-secret", SECRET "\n", 0600);
+	link = in_dir("client-secret");
+	unlink(link);
+	assert_int_equal(symlink("..data/client-secret", link), 0);
+	assert_int_equal(parse_with_secret_file(link, &cfg, &err), AZKV_OK);
+	assert_string_equal(cfg->credential.client_secret, SECRET);
+	azkv_config_free(cfg);
+	assert_string_equal(log_text(), "");
+
+	assert_int_equal(chmod(target, 0644), 0);
+	assert_int_equal(parse_with_secret_file(link, &cfg, &err), AZKV_OK);
+	azkv_config_free(cfg);
+	assert_non_null(strstr(log_text(), "readable by every user (mode 0644)"));
+}
+
+static void no_follow_refuses_a_link(void **state)
+{
+	const char *target = write_file("arc.key", "k", 0600);
+	const char *link = in_dir("arc-link.key");
+	struct stat st;
+	char *buf = NULL;
+	size_t len = 0;
+
+	(void)state;
+	unlink(link);
+	assert_int_equal(symlink(target, link), 0);
+	assert_int_equal(azkv_file_read(link, O_NOFOLLOW, 1024, &buf, &len, &st), ELOOP);
+	assert_null(buf);
+	assert_int_equal(azkv_file_read(target, O_NOFOLLOW, 1024, &buf, &len, &st), 0);
+	assert_string_equal(buf, "k");
+	free(buf);
+}
+
+static void group_readable_secret_file_is_named_with_its_fix(void **state)
+{
+	const char *path = write_file("group-secret", SECRET, 0640);
+	azkv_config *cfg = NULL;
+	azkv_err err;
+	char want[256];
+
+	(void)state;
+	assert_int_equal(parse_with_secret_file(path, &cfg, &err), AZKV_OK);
+	azkv_config_free(cfg);
+	assert_non_null(strstr(log_text(), "credential.client_secret_file"));
+	assert_non_null(strstr(log_text(), "readable by its group (mode 0640)"));
+	snprintf(want, sizeof(want), "run chmod go-rwx %s", path);
+	assert_non_null(strstr(log_text(), want));
+	assert_null(strstr(log_text(), SECRET));
+}
+
+static void private_secret_file_passes_without_a_word(void **state)
+{
+	const char *path = write_file("private-secret", SECRET, 0600);
+	azkv_config *cfg = NULL;
+	azkv_err err;
+
+	(void)state;
+	assert_int_equal(parse_with_secret_file(path, &cfg, &err), AZKV_OK);
+	azkv_config_free(cfg);
+	assert_string_equal(log_text(), "");
+}
+
+static void config_with_inline_secret_readable_by_group_is_named(void **state)
+{
+	const char *path = write_file("inline.json",
+	                              "{\"vaults\":[{\"url\":\"https://a.vault.azure.net\"}],"
+	                              "\"credential\":{\"tenant_id\":\"t\",\"client_id\":\"c\","
+	                              "\"client_secret\":\"" SECRET "\"}}",
+	                              0640);
+	azkv_config *cfg = NULL;
+	azkv_err err;
+
+	(void)state;
+	azkv_err_clear(&err);
+	assert_int_equal(azkv_config_load(path, &cfg, &err), AZKV_OK);
+	azkv_config_free(cfg);
+	assert_non_null(strstr(log_text(), "configuration with credential.client_secret in it"));
+	assert_non_null(strstr(log_text(), "readable by its group"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test_setup_teardown(fifo_config_is_refused_at_once, before, after),
+	        cmocka_unit_test_setup_teardown(fifo_secret_file_is_refused_at_once, before, after),
+	        cmocka_unit_test_setup_teardown(directory_and_device_are_refused, before, after),
+	        cmocka_unit_test_setup_teardown(linked_secret_file_is_read_and_its_target_judged,
+	                                        before, after),
+	        cmocka_unit_test_setup_teardown(no_follow_refuses_a_link, before, after),
+	        cmocka_unit_test_setup_teardown(group_readable_secret_file_is_named_with_its_fix,
+	                                        before, after),
+	        cmocka_unit_test_setup_teardown(private_secret_file_passes_without_a_word, before,
+	                                        after),
+	        cmocka_unit_test_setup_teardown(
+	                config_with_inline_secret_readable_by_group_is_named, before, after),
+	};
+
+	/* The environment must not move the log elsewhere. */
+	unsetenv("AZKV_PKCS11_LOG_FILE");
+	unsetenv("AZKV_PKCS11_LOG_LEVEL");
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
