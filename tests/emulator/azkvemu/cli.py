@@ -233,6 +233,19 @@ def run_admin(args) -> int:
             out = client.call("POST", "/faults", spec)
         else:
             out = client.call("GET", "/faults")
+    elif c == "hostile":
+        if args.clear:
+            out = client.call("DELETE", "/hostile")
+        elif args.add:
+            try:
+                spec = json.loads(args.add)
+            except ValueError:
+                raise AdminError("--add takes a JSON rule, e.g. '{\"behaviour\":\"kid_no_version\"}'") from None
+            out = client.call("POST", "/hostile", spec)
+        else:
+            out = client.call("GET", "/hostile")
+    elif c == "requests":
+        out = client.call("DELETE" if args.clear else "GET", "/requests")
     else:  # argparse prevents this
         raise AdminError(f"unknown command {c}")
     print(json.dumps(out, indent=2))
@@ -425,6 +438,13 @@ def build_parser():
     g.add_argument("--add", metavar="JSON")
     g.add_argument("--clear", action="store_true")
     g.add_argument("--list", action="store_true")
+    p = cmds.add_parser("hostile", help="TEST-ONLY hostile vault rules (see azkvemu/hostile.py)")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--add", metavar="JSON")
+    g.add_argument("--clear", action="store_true")
+    g.add_argument("--list", action="store_true")
+    p = cmds.add_parser("requests", help="the request log: host, method, path, Authorization sent?")
+    p.add_argument("--clear", action="store_true")
     return parser
 
 
