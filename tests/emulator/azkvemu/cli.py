@@ -221,29 +221,8 @@ def run_admin(args) -> int:
             out = client.call("GET", "/token-lifetime")
     elif c == "list-workspaces":
         out = client.call("GET", "/workspaces")
-    elif c == "fault":
-        if args.clear:
-            out = client.call("DELETE", "/faults")
-        elif args.add:
-            try:
-                spec = json.loads(args.add)
-            except ValueError:
-                example = '{"service":"keyvault","status":429,"count":2}'
-                raise AdminError(f"--add takes a JSON rule, e.g. '{example}'") from None
-            out = client.call("POST", "/faults", spec)
-        else:
-            out = client.call("GET", "/faults")
-    elif c == "hostile":
-        if args.clear:
-            out = client.call("DELETE", "/hostile")
-        elif args.add:
-            try:
-                spec = json.loads(args.add)
-            except ValueError:
-                raise AdminError("--add takes a JSON rule, e.g. '{\"behaviour\":\"kid_no_version\"}'") from None
-            out = client.call("POST", "/hostile", spec)
-        else:
-            out = client.call("GET", "/hostile")
+    elif c in RULE_COMMANDS:
+        out = _rules(client, args, *RULE_COMMANDS[c])
     elif c == "requests":
         out = client.call("DELETE" if args.clear else "GET", "/requests")
     else:  # argparse prevents this
@@ -433,19 +412,34 @@ def build_parser():
     p = cmds.add_parser("arm-rbac", help="control-plane RBAC of ARM callers: on, off (no argument: show)")
     p.add_argument("state", nargs="?", choices=["on", "off"])
 
-    p = cmds.add_parser("fault", help="fault injection rules (see azkvemu/faults.py)")
-    g = p.add_mutually_exclusive_group()
-    g.add_argument("--add", metavar="JSON")
-    g.add_argument("--clear", action="store_true")
-    g.add_argument("--list", action="store_true")
-    p = cmds.add_parser("hostile", help="TEST-ONLY hostile vault rules (see azkvemu/hostile.py)")
-    g = p.add_mutually_exclusive_group()
-    g.add_argument("--add", metavar="JSON")
-    g.add_argument("--clear", action="store_true")
-    g.add_argument("--list", action="store_true")
+    for name, text in (("fault", "fault injection rules (see azkvemu/faults.py)"),
+                       ("hostile", "TEST-ONLY hostile vault rules (see azkvemu/hostile.py)")):
+        g = cmds.add_parser(name, help=text).add_mutually_exclusive_group()
+        g.add_argument("--add", metavar="JSON")
+        g.add_argument("--clear", action="store_true")
+        g.add_argument("--list", action="store_true")
     p = cmds.add_parser("requests", help="the request log: host, method, path, Authorization sent?")
     p.add_argument("--clear", action="store_true")
     return parser
+
+
+# Commands that manage a list of rules: admin path and an example rule.
+RULE_COMMANDS = {
+    "fault": ("/faults", '{"service":"keyvault","status":429,"count":2}'),
+    "hostile": ("/hostile", '{"behaviour":"kid_no_version"}'),
+}
+
+
+def _rules(client, args, path, example):
+    if args.clear:
+        return client.call("DELETE", path)
+    if args.add:
+        try:
+            spec = json.loads(args.add)
+        except ValueError:
+            raise AdminError(f"--add takes a JSON rule, e.g. '{example}'") from None
+        return client.call("POST", path, spec)
+    return client.call("GET", path)
 
 
 def main(argv=None) -> int:
