@@ -68,12 +68,20 @@ hostile() {
 # drive ARGS...: p11_hostile under the case timeout; its output in $OUT.
 # Fails on a hang (124), a crash (a signal: > 128) or a usage error.
 drive() {
-	OUT=$(timeout "$CASE_TIMEOUT" "$DRIVER" "$@" 2>&1)
+	local cmd=("$DRIVER" "$@") limit=$CASE_TIMEOUT
+	# As harness.sh's `ours` (a shell function, which timeout cannot run).
+	if [ "${AZKV_TEST_VALGRIND:-0}" = 1 ]; then
+		cmd=(valgrind -q --error-exitcode=99 --leak-check=full
+			--errors-for-leak-kinds=definite,indirect
+			--show-leak-kinds=definite,indirect "${cmd[@]}")
+		limit=$((CASE_TIMEOUT * 3))
+	fi
+	OUT=$(timeout "$limit" "${cmd[@]}" 2>&1)
 	local rc=$?
 	echo "$OUT"
 	case $rc in
 	0) return 0 ;;
-	124) echo "p11_hostile $*: no answer in $CASE_TIMEOUT s" ;;
+	124) echo "p11_hostile $*: no answer in $limit s" ;;
 	*) echo "p11_hostile $*: exit status $rc (over 128: killed by signal $((rc - 128)))" ;;
 	esac
 	return 1

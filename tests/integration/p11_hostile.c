@@ -86,7 +86,8 @@ static void find_all(CK_SESSION_HANDLE s)
 		CK_ATTRIBUTE t[] = {{CKA_LABEL, label, sizeof(label) - 1},
 		                    {CKA_CLASS, &cls, sizeof(cls)}};
 		if (p11->C_GetAttributeValue(s, h[i], t, 2) == CKR_OK)
-			printf("object %.*s %lu\n", (int)t[0].ulValueLen, label, (unsigned long)cls);
+			printf("object %.*s %lu\n", (int)t[0].ulValueLen, label,
+			       (unsigned long)cls);
 	}
 }
 
