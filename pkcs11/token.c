@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 #include "module.h"
@@ -56,10 +57,43 @@ static CK_RV loaded_add(azkv_token_read *l, azkv_object *obj)
 
 int azkv_token_read_has_kid(const azkv_token_read *l, const char *kid)
 {
-	for (size_t i = 0; i < l->n; i++)
-		if (l->objs[i]->vkey != NULL && !strcmp(l->objs[i]->vkey->key.jwk.kid, kid))
+	for (size_t i = 0; kid != NULL && i < l->n; i++)
+		if (l->objs[i]->vkey != NULL && l->objs[i]->vkey->key.jwk.kid != NULL &&
+		    !strcmp(l->objs[i]->vkey->key.jwk.kid, kid))
 			return 1;
 	return 0;
+}
+
+static long monotonic_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* Before each key version read: the bounds of token.h
+ * (AZKV_TOKEN_MAX_KEY_VERSIONS, AZKV_TOKEN_READ_DEADLINE_MS), so that a
+ * vault listing endless keys or versions, or answering slowly, ends the
+ * read with a logged CKR_DEVICE_ERROR. */
+static CK_RV within_bounds(const azkv_token *tok, azkv_token_read *l)
+{
+	long now = monotonic_ms();
+	if (l->started_ms == 0)
+		l->started_ms = now;
+	if (l->versions_read >= AZKV_TOKEN_MAX_KEY_VERSIONS) {
+		azkv_error("%s: more than %d key versions; refused (name the keys to use in the "
+		           "vault's \"keys\" list) -> CKR_DEVICE_ERROR",
+		           tok->vault->url, AZKV_TOKEN_MAX_KEY_VERSIONS);
+		return CKR_DEVICE_ERROR;
+	}
+	if (now - l->started_ms > AZKV_TOKEN_READ_DEADLINE_MS) {
+		azkv_error("%s: reading the keys took more than %ld s (%zu versions read); given "
+		           "up -> CKR_DEVICE_ERROR",
+		           tok->vault->url, AZKV_TOKEN_READ_DEADLINE_MS / 1000, l->versions_read);
+		return CKR_DEVICE_ERROR;
+	}
+	l->versions_read++;
+	return CKR_OK;
 }
 
 void azkv_token_read_free(azkv_token_read *l)
@@ -81,6 +115,9 @@ static CK_RV load_version(azkv_token *tok, azkv_token_read *l, const char *name,
 	azkv_err err;
 	char what[256];
 	azkv_object *pub = NULL, *priv = NULL;
+	CK_RV rv = within_bounds(tok, l);
+	if (rv != CKR_OK)
+		return rv;
 	if (azkv_kv_get_key(tok->kv, name, version, &key, &err) != AZKV_OK) {
 		if (err.rc == AZKV_ERR_NOT_FOUND && tok->vault->n_keys > 0) {
 			azkv_warn("key '%s%s%s' (in the configuration) is not in %s: %s", name,
@@ -91,6 +128,14 @@ static CK_RV load_version(azkv_token *tok, azkv_token_read *l, const char *name,
 		snprintf(what, sizeof(what), "reading key '%s' in %s", name, tok->vault->url);
 		return azkv_rv_from_err(&err, AZKV_CTX_TOKEN, what);
 	}
+	/* azkv_kv_get_key checked the kid; a bundle without one is a bug. */
+	if (key.version == NULL || key.jwk.kid == NULL) {
+		azkv_error("reading key '%s' in %s: the answer names no key version -> "
+		           "CKR_DEVICE_ERROR",
+		           name, tok->vault->url);
+		azkv_key_free(&key);
+		return CKR_DEVICE_ERROR;
+	}
 	if (version_out != NULL && (*version_out = strdup(key.version)) == NULL) {
 		azkv_key_free(&key);
 		return CKR_HOST_MEMORY;
@@ -99,7 +144,7 @@ static CK_RV load_version(azkv_token *tok, azkv_token_read *l, const char *name,
 		azkv_key_free(&key);
 		return CKR_OK;
 	}
-	CK_RV rv = azkv_vault_objects_new(tok->id, tok->vault->url, &key, current, &pub, &priv);
+	rv = azkv_vault_objects_new(tok->id, tok->vault->url, &key, current, &pub, &priv);
 	azkv_key_free(&key);
 	if (rv == CKR_KEY_TYPE_INCONSISTENT)
 		return CKR_OK; /* a key type we do not expose; logged */

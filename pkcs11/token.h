@@ -36,8 +36,18 @@ struct azkv_object;
 typedef struct azkv_token_read {
 	struct azkv_object **objs; /* owned */
 	size_t n, cap;
-	int strict; /* a refresh: a key whose versions cannot be listed fails it */
+	int strict;           /* a refresh: a key whose versions cannot be listed fails it */
+	size_t versions_read; /* key versions asked for so far */
+	long started_ms;      /* CLOCK_MONOTONIC at the first, 0 before */
 } azkv_token_read;
+
+/* Bounds of one read of a vault (a load or a refresh): at most this many
+ * key versions (the objects a token shows are twice that at most), in at
+ * most this long. A vault that needs more fails the read with
+ * CKR_DEVICE_ERROR and a log line; naming the keys in the configuration
+ * reads only those. Each listing has its own bounds (keyvault.h). */
+#define AZKV_TOKEN_MAX_KEY_VERSIONS 1000
+#define AZKV_TOKEN_READ_DEADLINE_MS 120000L
 
 /* The configuration's keys, or every key the vault lists with all their
  * versions, into r. Network I/O: call without the module lock, with

@@ -69,7 +69,7 @@ static CK_RV refs_of(const known *k, version_ref **out, size_t *n_out)
 		const azkv_key *key = &k->objs[i]->vkey->key;
 		/* One per version: the private key, or an AES key's one object. */
 		if ((k->objs[i]->cls != CKO_PRIVATE_KEY && k->objs[i]->cls != CKO_SECRET_KEY) ||
-		    key->version == NULL)
+		    key->name == NULL || key->version == NULL)
 			continue;
 		refs[n].name = strdup(key->name);
 		refs[n].version = strdup(key->version);
@@ -86,12 +86,19 @@ static CK_RV refs_of(const known *k, version_ref **out, size_t *n_out)
 
 #define NONE ((size_t)-1)
 
+/* Both set and equal: a bundle always has a kid, name and version
+ * (keyvault.c checks), but a NULL here must never reach strcmp. */
+static int same(const char *a, const char *b)
+{
+	return a != NULL && b != NULL && strcmp(a, b) == 0;
+}
+
 /* The index in r of the fresh read of old's version and class, or NONE. */
 static size_t find_fresh(const azkv_token_read *r, const azkv_object *old)
 {
 	for (size_t i = 0; i < r->n; i++)
 		if (r->objs[i]->cls == old->cls &&
-		    !strcmp(r->objs[i]->vkey->key.jwk.kid, old->vkey->key.jwk.kid))
+		    same(r->objs[i]->vkey->key.jwk.kid, old->vkey->key.jwk.kid))
 			return i;
 	return NONE;
 }
@@ -198,8 +205,8 @@ CK_RV azkv_token_refresh(azkv_token *tok)
 	for (size_t i = 0; i < n_refs && rv == CKR_OK && tok->vault->n_keys > 0; i++) {
 		int have = 0;
 		for (size_t j = 0; j < r.n && !have; j++)
-			have = !strcmp(r.objs[j]->vkey->key.name, refs[i].name) &&
-			       !strcmp(r.objs[j]->vkey->key.version, refs[i].version);
+			have = same(r.objs[j]->vkey->key.name, refs[i].name) &&
+			       same(r.objs[j]->vkey->key.version, refs[i].version);
 		if (!have)
 			rv = azkv_token_read_version(tok, &r, refs[i].name, refs[i].version);
 	}

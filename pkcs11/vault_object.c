@@ -284,6 +284,26 @@ static CK_RV secret_object_new(CK_SLOT_ID slot, const char *vault_url, azkv_vaul
 	return CKR_OK;
 }
 
+/* The key_ops a key of type kt can do in Key Vault: RSA all six, EC
+ * sign and verify, AES (oct-HSM) encrypt, decrypt, wrap and unwrap
+ * (https://learn.microsoft.com/azure/key-vault/keys/about-keys-details).
+ * A bundle claiming more (an EC key with unwrapKey) is not offered what
+ * the vault cannot do: the object's CKA_* and CKA_AZKV_KEY_OPS show the
+ * possible ones, and the warning says what was dropped. */
+static void drop_impossible_ops(azkv_key *key, CK_KEY_TYPE kt)
+{
+	const unsigned crypt =
+	        AZKV_OP_ENCRYPT | AZKV_OP_DECRYPT | AZKV_OP_WRAP_KEY | AZKV_OP_UNWRAP_KEY;
+	const unsigned sig = AZKV_OP_SIGN | AZKV_OP_VERIFY;
+	unsigned possible = kt == CKK_RSA ? crypt | sig : kt == CKK_EC ? sig : crypt;
+	unsigned dropped = key->jwk.key_ops & (crypt | sig) & ~possible;
+	if (dropped == 0)
+		return;
+	azkv_warn("key '%s' version %s: key_ops 0x%x are not possible for a %s key; not offered",
+	          key->name, key->version ? key->version : "?", dropped, key->jwk.kty_name);
+	key->jwk.key_ops &= ~dropped;
+}
+
 CK_RV azkv_vault_objects_new(CK_SLOT_ID slot, const char *vault_url, azkv_key *key, int current,
                              azkv_object **pub_out, azkv_object **priv_out)
 {
@@ -304,6 +324,7 @@ CK_RV azkv_vault_objects_new(CK_SLOT_ID slot, const char *vault_url, azkv_key *k
 		return CKR_KEY_TYPE_INCONSISTENT;
 	}
 
+	drop_impossible_ops(key, kt);
 	azkv_vault_key *vk = calloc(1, sizeof(*vk));
 	if (vk == NULL)
 		return CKR_HOST_MEMORY;

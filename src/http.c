@@ -490,7 +490,12 @@ azkv_rc azkv_http_send(azkv_http *http, const char *method, const char *url,
 	curl_easy_setopt(easy, CURLOPT_SHARE, http->share);
 	curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "https,http");
+	/* Never follow a redirect: the request may carry a bearer token, and a
+	 * 3xx is answered to the caller as what it is. */
 	curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
+	/* A declared Content-Length over the cap ends the transfer before the
+	 * body; an undeclared one is cut by body_write. */
+	curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)HTTP_MAX_BODY);
 	curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
 	curl_easy_setopt(easy, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
@@ -527,7 +532,7 @@ azkv_rc azkv_http_send(azkv_http *http, const char *method, const char *url,
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	cc = curl_easy_perform(easy);
 	if (cc != CURLE_OK) {
-		if (buf.too_big)
+		if (buf.too_big || cc == CURLE_FILESIZE_EXCEEDED)
 			rc = azkv_err_set(err, AZKV_ERR_PROTOCOL,
 			                  "%s https://%s%s: response body larger than %u bytes",
 			                  method, host, path ? path : "", HTTP_MAX_BODY);
@@ -561,6 +566,7 @@ azkv_rc azkv_http_send(azkv_http *http, const char *method, const char *url,
 	resp->request_id = response_header(easy, "x-ms-request-id", NULL);
 	resp->azure_async_operation = response_header(easy, "Azure-AsyncOperation", NULL);
 	resp->location = response_header(easy, "Location", NULL);
+	resp->content_type = response_header(easy, "Content-Type", NULL);
 	goto out;
 
 nomem:
@@ -595,6 +601,7 @@ void azkv_http_response_free(azkv_http_response *resp)
 	free(resp->request_id);
 	free(resp->azure_async_operation);
 	free(resp->location);
+	free(resp->content_type);
 	memset(resp, 0, sizeof(*resp));
 }
 

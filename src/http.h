@@ -22,6 +22,7 @@ typedef struct azkv_http_response {
 	char *request_id;            /* x-ms-request-id, owned or NULL */
 	char *azure_async_operation; /* Azure-AsyncOperation (ARM), owned or NULL */
 	char *location;              /* Location, owned or NULL */
+	char *content_type;          /* Content-Type, owned or NULL */
 } azkv_http_response;
 
 /* Needs curl_global_init done (azkv_http_global_init). */

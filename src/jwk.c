@@ -22,6 +22,14 @@ static const struct {
         {"import", AZKV_OP_IMPORT},    {"export", AZKV_OP_EXPORT},
 };
 
+/* Key Vault and Managed HSM RSA keys are 2048, 3072 or 4096 bits, made or
+ * imported (https://learn.microsoft.com/azure/key-vault/keys/about-keys);
+ * a modulus outside that did not come from a vault. Public exponents are
+ * small (65537); 8 bytes is generous. */
+#define RSA_MIN_BITS    2048
+#define RSA_MAX_BITS    4096
+#define RSA_MAX_E_BYTES 8
+
 static const struct {
 	const char *crv;
 	const char *group; /* OpenSSL group name */
@@ -209,12 +217,24 @@ static azkv_rc rsa_to_pkey(const azkv_jwk *jwk, EVP_PKEY **out, azkv_err *err)
 	BIGNUM *n = NULL, *e = NULL;
 	azkv_rc rc;
 
-	if (jwk->n.len > 2048 || jwk->e.len > 2048) {
-		rc = azkv_err_set(err, AZKV_ERR_UNSUPPORTED, "JWK: RSA key too large");
+	/* Checked before any arithmetic on them: a modulus of a megabyte is
+	 * not worth OpenSSL's time. */
+	if (jwk->n.len > RSA_MAX_BITS / 8 + 1 || jwk->e.len > RSA_MAX_E_BYTES) {
+		rc = azkv_err_set(
+		        err, AZKV_ERR_UNSUPPORTED,
+		        "JWK: RSA modulus of %zu bytes or exponent of %zu bytes is larger "
+		        "than Key Vault makes (%d bits at most)",
+		        jwk->n.len, jwk->e.len, RSA_MAX_BITS);
 		goto out;
 	}
 	n = BN_bin2bn(jwk->n.data, (int)jwk->n.len, NULL);
 	e = BN_bin2bn(jwk->e.data, (int)jwk->e.len, NULL);
+	if (n && e && (BN_num_bits(n) < RSA_MIN_BITS || BN_num_bits(n) > RSA_MAX_BITS)) {
+		rc = azkv_err_set(err, AZKV_ERR_UNSUPPORTED,
+		                  "JWK: RSA modulus of %d bits; Key Vault keys have %d to %d",
+		                  BN_num_bits(n), RSA_MIN_BITS, RSA_MAX_BITS);
+		goto out;
+	}
 	if (!bld || !n || !e || !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n) ||
 	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e)) {
 		rc = azkv_err_set(err, AZKV_ERR_NOMEM, "JWK: out of memory");

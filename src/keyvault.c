@@ -22,7 +22,6 @@
 
 #define KV_DEFAULT_API_VERSION "7.4"
 #define KV_LIST_MAXRESULTS     "25"
-#define KV_MAX_PAGES           10000
 #define KV_RETRY_CAP_MS        10000L
 #define KV_BACKOFF_BASE_MS     500L
 
@@ -411,10 +410,28 @@ static void parse_attrs(const cJSON *obj, kv_attrs *a)
 	a->managed = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(obj, "managed"));
 }
 
+/* Key Vault object names are 1-127 letters, digits and dashes; versions
+ * are 32 hex digits (allowed here: up to 64 letters and digits). Anything
+ * else in a kid did not come from a vault. */
+static int kid_segment_ok(const char *s, size_t max, int dash)
+{
+	size_t len = strlen(s);
+
+	if (len == 0 || len > max)
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (dash && c == '-')))
+			return 0;
+	}
+	return 1;
+}
+
 azkv_rc azkv_kid_split(const char *kid, char **name, char **version, azkv_err *err)
 {
 	CURLU *u = curl_url();
-	char *path = NULL, *p, *seg[3] = {0};
+	char *path = NULL, *p, *save = NULL, *seg[3] = {0};
 	size_t n = 0;
 	azkv_rc rc = AZKV_OK;
 
@@ -428,12 +445,13 @@ azkv_rc azkv_kid_split(const char *kid, char **name, char **version, azkv_err *e
 	    curl_url_get(u, CURLUPART_PATH, &path, 0) != CURLUE_OK)
 		goto bad;
 	/* "/keys/NAME" or "/keys/NAME/VERSION" (a trailing '/' tolerated). */
-	for (p = strtok(path, "/"); p; p = strtok(NULL, "/")) {
+	for (p = strtok_r(path, "/", &save); p; p = strtok_r(NULL, "/", &save)) {
 		if (n == 3)
 			goto bad;
 		seg[n++] = p;
 	}
-	if (n < 2 || strcmp(seg[0], "keys") != 0)
+	if (n < 2 || strcmp(seg[0], "keys") != 0 || !kid_segment_ok(seg[1], 127, 1) ||
+	    (n == 3 && !kid_segment_ok(seg[2], 64, 0)))
 		goto bad;
 	*name = strdup(seg[1]);
 	if (n == 3)
@@ -451,6 +469,45 @@ bad:
 	                  kid ? kid : "(null)");
 out:
 	curl_free(path);
+	curl_url_cleanup(u);
+	return rc;
+}
+
+azkv_rc azkv_kid_check(const char *kid, const char *host, const char *name, const char *version,
+                       azkv_err *err)
+{
+	CURLU *u = curl_url();
+	char *khost = NULL, *kname = NULL, *kversion = NULL;
+	azkv_rc rc;
+
+	rc = azkv_kid_split(kid, &kname, &kversion, err);
+	if (rc != AZKV_OK)
+		goto out;
+	if (!u || curl_url_set(u, CURLUPART_URL, kid, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &khost, 0) != CURLUE_OK) {
+		rc = azkv_err_set(err, AZKV_ERR_PROTOCOL, "key id \"%.200s\" has no host", kid);
+		goto out;
+	}
+	/* The name as the vault stores it may differ in case from the
+	 * request's: Key Vault names are case-insensitive. */
+	if (host && strcasecmp(khost, host) != 0)
+		rc = azkv_err_set(err, AZKV_ERR_PROTOCOL,
+		                  "key id \"%.200s\" is on host %.100s, not on the vault's %.100s",
+		                  kid, khost, host);
+	else if (name && strcasecmp(kname, name) != 0)
+		rc = azkv_err_set(err, AZKV_ERR_PROTOCOL,
+		                  "key id \"%.200s\" names key %.127s, not the %.127s asked for",
+		                  kid, kname, name);
+	else if (!kversion && version)
+		rc = azkv_err_set(err, AZKV_ERR_PROTOCOL, "key id \"%.200s\" has no version", kid);
+	else if (version && *version && strcasecmp(kversion, version) != 0)
+		rc = azkv_err_set(err, AZKV_ERR_PROTOCOL,
+		                  "key id \"%.200s\" is version %.64s, not the %.64s asked for",
+		                  kid, kversion, version);
+out:
+	curl_free(khost);
+	free(kname);
+	free(kversion);
 	curl_url_cleanup(u);
 	return rc;
 }
@@ -477,6 +534,12 @@ azkv_rc azkv_key_parse(const cJSON *bundle, azkv_key *out, azkv_err *err)
 	rc = azkv_kid_split(key.jwk.kid, &key.name, &key.version, err);
 	if (rc != AZKV_OK)
 		goto out;
+	/* A bundle is one version: everything downstream names it. */
+	if (!key.version) {
+		rc = azkv_err_set(err, AZKV_ERR_PROTOCOL,
+		                  "key bundle's kid \"%.200s\" has no version", key.jwk.kid);
+		goto out;
+	}
 	parse_attrs(bundle, &a);
 	key.enabled = a.enabled;
 	key.nbf = a.nbf;
@@ -675,39 +738,139 @@ out:
 	return ok;
 }
 
-static azkv_rc kv_list(azkv_kv_client *kv, char *url, const char *what, azkv_key_item **items,
-                       size_t *n, azkv_err *err)
+/* A 2xx answer must be JSON: a Content-Type other than JSON (a proxy's or
+ * captive portal's HTML page) or an empty body is refused here with a
+ * message saying so, rather than as a parse error further down. */
+static azkv_rc kv_check_json(const azkv_http_response *resp, const char *what, azkv_err *err)
+{
+	const char *ct = resp->content_type;
+	size_t len;
+
+	if (ct) {
+		len = strcspn(ct, "; \t");
+		if (!((len == strlen("application/json") &&
+		       strncasecmp(ct, "application/json", len) == 0) ||
+		      (len > 5 && strncasecmp(ct + len - 5, "+json", 5) == 0)))
+			return azkv_err_set(err, AZKV_ERR_PROTOCOL,
+			                    "%s: HTTP %ld with Content-Type \"%.60s\", not JSON",
+			                    what, resp->status, ct);
+	}
+	if (!resp->body || !resp->body[0])
+		return azkv_err_set(err, AZKV_ERR_PROTOCOL, "%s: HTTP %ld with an empty body", what,
+		                    resp->status);
+	return AZKV_OK;
+}
+
+static long monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* What every item of a listing must be: on the vault's host, of key name
+ * (NULL: any), with a version (versions listing) or not. */
+typedef struct kv_list_want {
+	const char *name;
+	int versions;
+} kv_list_want;
+
+static azkv_rc check_items(const azkv_kv_client *kv, const azkv_key_item *items, size_t from,
+                           size_t to, const kv_list_want *want, const char *what, azkv_err *err)
+{
+	azkv_rc rc;
+
+	for (size_t i = from; i < to; i++) {
+		rc = azkv_kid_check(items[i].kid, kv->host, want->name, want->versions ? "" : NULL,
+		                    err);
+		if (rc != AZKV_OK)
+			return azkv_err_set(err, rc, "%s: %s", what,
+			                    err ? err->message : "bad kid");
+	}
+	return AZKV_OK;
+}
+
+/* The page number (from 1) whose URL was url, or 0. */
+static size_t page_seen(const char *url, char *const *seen, size_t pages)
+{
+	for (size_t i = 0; i < pages; i++)
+		if (strcmp(url, seen[i]) == 0)
+			return i + 1;
+	return 0;
+}
+
+/* Follows nextLink within the bounds of keyvault.h (AZKV_KV_LIST_*). url
+ * is consumed. */
+static azkv_rc kv_list(azkv_kv_client *kv, char *url, const char *what, const kv_list_want *want,
+                       azkv_key_item **items, size_t *n, azkv_err *err)
 {
 	azkv_http_response resp = {0};
-	char *next = NULL;
+	char *next = NULL, *seen[AZKV_KV_LIST_MAX_PAGES] = {0};
+	long started = monotonic_ms();
 	azkv_rc rc = AZKV_OK;
-	int pages = 0;
+	size_t pages = 0, before, loop_to;
 
 	*items = NULL;
 	*n = 0;
 	while (url) {
-		if (++pages > KV_MAX_PAGES) {
-			rc = azkv_err_set(err, AZKV_ERR_PROTOCOL, "%s: more than %d pages", what,
-			                  KV_MAX_PAGES);
+		if (pages == AZKV_KV_LIST_MAX_PAGES) {
+			rc = azkv_err_set(err, AZKV_ERR_PROTOCOL,
+			                  "%s: more than %d pages; refused (a vault's listing "
+			                  "does not need that many)",
+			                  what, AZKV_KV_LIST_MAX_PAGES);
 			goto out;
 		}
+		if (monotonic_ms() - started > AZKV_KV_LIST_DEADLINE_MS) {
+			rc = azkv_err_set(err, AZKV_ERR_PROTOCOL,
+			                  "%s: not finished after %ld s (%zu pages); given up",
+			                  what, AZKV_KV_LIST_DEADLINE_MS / 1000, pages);
+			goto out;
+		}
+		seen[pages++] = url;
 		rc = kv_call(kv, "GET", url, what, NULL, &resp, err);
 		if (rc == AZKV_OK)
+			rc = kv_check_json(&resp, what, err);
+		before = *n;
+		if (rc == AZKV_OK) {
 			rc = azkv_key_list_page_parse(resp.body, items, n, &next, err);
+			if (rc != AZKV_OK)
+				azkv_err_set(err, rc, "%s: %s", what,
+				             err ? err->message : "bad page");
+		}
 		azkv_http_response_free(&resp);
+		if (rc == AZKV_OK)
+			rc = check_items(kv, *items, before, *n, want, what, err);
 		if (rc != AZKV_OK)
 			goto out;
-		if (next && (!same_origin(next, kv->url) || strcmp(next, url) == 0)) {
+		if (*n > AZKV_KV_LIST_MAX_ITEMS) {
+			rc = azkv_err_set(err, AZKV_ERR_PROTOCOL,
+			                  "%s: more than %d items; refused (name the keys to use "
+			                  "in the configuration)",
+			                  what, AZKV_KV_LIST_MAX_ITEMS);
+			goto out;
+		}
+		if (next && !same_origin(next, kv->url)) {
 			rc = azkv_err_set(err, AZKV_ERR_PROTOCOL,
 			                  "%s: nextLink does not continue on %s", what, kv->host);
 			goto out;
 		}
-		free(url);
+		loop_to = next ? page_seen(next, seen, pages) : 0;
+		if (loop_to > 0) {
+			rc = azkv_err_set(err, AZKV_ERR_PROTOCOL,
+			                  "%s: nextLink goes back to page %zu of %zu (a loop)",
+			                  what, loop_to, pages);
+			goto out;
+		}
 		url = next;
 		next = NULL;
 	}
 out:
-	free(url);
+	/* url is the last of seen[] unless the loop ended before adding it. */
+	if (pages == 0 || url != seen[pages - 1])
+		free(url);
+	for (size_t i = 0; i < pages; i++)
+		free(seen[i]);
 	free(next);
 	if (rc != AZKV_OK) {
 		azkv_key_items_free(*items, *n);
@@ -720,6 +883,7 @@ out:
 azkv_rc azkv_kv_list_keys(azkv_kv_client *kv, azkv_key_item **items, size_t *n, azkv_err *err)
 {
 	static const char *const segs[] = {"keys"};
+	static const kv_list_want want = {.name = NULL, .versions = 0};
 	char what[300];
 	char *url = kv_url(kv, segs, 1, "maxresults=" KV_LIST_MAXRESULTS);
 
@@ -729,13 +893,14 @@ azkv_rc azkv_kv_list_keys(azkv_kv_client *kv, azkv_key_item **items, size_t *n, 
 		*n = 0;
 		return azkv_err_set(err, AZKV_ERR_NOMEM, "keyvault: out of memory");
 	}
-	return kv_list(kv, url, what, items, n, err);
+	return kv_list(kv, url, what, &want, items, n, err);
 }
 
 azkv_rc azkv_kv_list_key_versions(azkv_kv_client *kv, const char *name, azkv_key_item **items,
                                   size_t *n, azkv_err *err)
 {
 	const char *segs[] = {"keys", name, "versions"};
+	const kv_list_want want = {.name = name, .versions = 1};
 	char what[300];
 	char *url;
 
@@ -747,7 +912,7 @@ azkv_rc azkv_kv_list_key_versions(azkv_kv_client *kv, const char *name, azkv_key
 	url = kv_url(kv, segs, 3, "maxresults=" KV_LIST_MAXRESULTS);
 	if (!url)
 		return azkv_err_set(err, AZKV_ERR_NOMEM, "keyvault: out of memory");
-	return kv_list(kv, url, what, items, n, err);
+	return kv_list(kv, url, what, &want, items, n, err);
 }
 
 azkv_rc azkv_kv_get_key(azkv_kv_client *kv, const char *name, const char *version, azkv_key *out,
@@ -773,10 +938,17 @@ azkv_rc azkv_kv_get_key(azkv_kv_client *kv, const char *name, const char *versio
 	rc = kv_call(kv, "GET", url, what, NULL, &resp, err);
 	if (rc != AZKV_OK)
 		goto out;
+	rc = kv_check_json(&resp, what, err);
+	if (rc != AZKV_OK)
+		goto out;
 	root = cJSON_Parse(resp.body);
 	rc = azkv_key_parse(root, out, err);
-	if (rc != AZKV_OK)
+	if (rc == AZKV_OK)
+		rc = azkv_kid_check(out->jwk.kid, kv->host, name, version ? version : "", err);
+	if (rc != AZKV_OK) {
 		azkv_err_set(err, rc, "%s: %s", what, err ? err->message : "bad key bundle");
+		azkv_key_free(out);
+	}
 out:
 	cJSON_Delete(root);
 	azkv_http_response_free(&resp);
@@ -826,6 +998,9 @@ azkv_rc azkv_kv_key_operation(azkv_kv_client *kv, const char *name, const char *
 		goto nomem;
 
 	rc = kv_call(kv, "POST", url, what, body, &resp, err);
+	if (rc != AZKV_OK)
+		goto out;
+	rc = kv_check_json(&resp, what, err);
 	if (rc != AZKV_OK)
 		goto out;
 	rc = azkv_kv_op_result_parse(resp.body, NULL, out, err);

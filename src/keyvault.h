@@ -46,7 +46,8 @@ azkv_rc azkv_kv_client_new(const char *vault_url, const char *api_version, int m
                            azkv_err *err);
 void azkv_kv_client_free(azkv_kv_client *kv);
 
-/* Parses a key bundle JSON object (as in GET /keys/{name}/{version}). */
+/* Parses a key bundle JSON object (as in GET /keys/{name}/{version}); its
+ * kid must have a name and a version. */
 azkv_rc azkv_key_parse(const cJSON *bundle, azkv_key *out, azkv_err *err);
 void azkv_key_free(azkv_key *key);
 
@@ -63,7 +64,9 @@ azkv_rc azkv_kv_list_keys(azkv_kv_client *kv, azkv_key_item **items, size_t *n, 
 azkv_rc azkv_kv_list_key_versions(azkv_kv_client *kv, const char *name, azkv_key_item **items,
                                   size_t *n, azkv_err *err);
 
-/* GET /keys/{name}[/{version}]; version NULL or "" means the latest. */
+/* GET /keys/{name}[/{version}]; version NULL or "" means the latest. The
+ * bundle's kid must be on this vault's host, name this key and, when a
+ * version was asked for, that version (AZKV_ERR_PROTOCOL otherwise). */
 azkv_rc azkv_kv_get_key(azkv_kv_client *kv, const char *name, const char *version, azkv_key *out,
                         azkv_err *err);
 
@@ -86,6 +89,23 @@ const char *azkv_kv_client_url(const azkv_kv_client *kv);
 /* Splits a kid "https://host/keys/NAME[/VERSION]" into owned name and
  * version (version NULL when absent). AZKV_ERR_PROTOCOL if malformed. */
 azkv_rc azkv_kid_split(const char *kid, char **name, char **version, azkv_err *err);
+
+/* Checks that kid names what was asked of this vault: its host is host
+ * (case-insensitive), its name is name, and, when version is not NULL,
+ * it has a version, equal to version unless version is "". NULL host or
+ * name: not checked. AZKV_ERR_PROTOCOL with the difference in err. */
+azkv_rc azkv_kid_check(const char *kid, const char *host, const char *name, const char *version,
+                       azkv_err *err);
+
+/* Bounds of one listing (list keys, list versions), so that a broken or
+ * hostile vault cannot keep a caller busy: at most this many items, this
+ * many pages (Key Vault sends at most 25 items a page, and sometimes
+ * empty pages with a nextLink), and this long in total. A nextLink seen
+ * before in the same listing (a loop) ends it too. Each ends the listing
+ * with AZKV_ERR_PROTOCOL. */
+#define AZKV_KV_LIST_MAX_ITEMS   1000
+#define AZKV_KV_LIST_MAX_PAGES   200
+#define AZKV_KV_LIST_DEADLINE_MS 60000L
 
 /* ---- Additions (backward compatible) ---------------------------------- */
 

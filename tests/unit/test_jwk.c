@@ -346,6 +346,54 @@ static void missing_or_bad_fields_are_protocol_errors(void **state)
 	expect_parse_error("{\"kty\":\"RSA\",\"kid\":5,\"n\":\"AQAB\",\"e\":\"AQAB\"}", "kid");
 }
 
+/* A JWK of an RSA key of the given modulus size, e = 65537. */
+static char *rsa_jwk_of_bits(int bits)
+{
+	size_t len = (size_t)(bits + 7) / 8;
+	unsigned char *n = calloc(1, len);
+	char *b64, *json;
+	size_t jlen;
+
+	assert_non_null(n);
+	n[0] = 0x80 >> ((8 - bits % 8) % 8); /* exactly bits bits */
+	n[len - 1] |= 1;                     /* odd */
+	b64 = azkv_b64url_encode(n, len);
+	assert_non_null(b64);
+	jlen = strlen(b64) + 64;
+	json = malloc(jlen);
+	assert_non_null(json);
+	snprintf(json, jlen, "{\"kty\":\"RSA\",\"n\":\"%s\",\"e\":\"AQAB\"}", b64);
+	free(b64);
+	free(n);
+	return json;
+}
+
+static void rsa_modulus_outside_key_vault_sizes_is_refused(void **state)
+{
+	static const int bits[] = {512, 1024, 2047, 4097, 8192, 16384};
+	azkv_jwk jwk;
+	azkv_err err;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bits) / sizeof(bits[0]); i++) {
+		char *json = rsa_jwk_of_bits(bits[i]);
+		EVP_PKEY *pkey = (EVP_PKEY *)0x1;
+
+		parse_text(json, &jwk);
+		if (azkv_jwk_to_pkey(&jwk, &pkey, &err) != AZKV_ERR_UNSUPPORTED)
+			fail_msg("%d bits: want UNSUPPORTED, got %s (%s)", bits[i],
+			         azkv_rc_name(err.rc), err.message);
+		assert_null(pkey);
+		assert_non_null(strstr(err.message, "RSA modulus"));
+		azkv_jwk_free(&jwk);
+		free(json);
+	}
+	/* A huge exponent is refused before any arithmetic. */
+	parse_text("{\"kty\":\"RSA\",\"n\":\"AQAB\",\"e\":\"AQABAQABAQAB\"}", &jwk);
+	assert_int_equal(azkv_jwk_to_pkey(&jwk, &(EVP_PKEY *){NULL}, &err), AZKV_ERR_UNSUPPORTED);
+	azkv_jwk_free(&jwk);
+}
+
 static void to_pkey_refuses_what_it_cannot_build(void **state)
 {
 	static const struct {
@@ -403,6 +451,7 @@ int main(void)
 	        cmocka_unit_test(key_ops_parse_known_names_and_ignore_unknown_ones),
 	        cmocka_unit_test(missing_or_bad_fields_are_protocol_errors),
 	        cmocka_unit_test(to_pkey_refuses_what_it_cannot_build),
+	        cmocka_unit_test(rsa_modulus_outside_key_vault_sizes_is_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

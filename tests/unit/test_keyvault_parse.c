@@ -152,6 +152,12 @@ static void bad_key_bundles_are_protocol_errors(void **state)
 	        "{\"key\":{\"kid\":\"https://a.vault.azure.net/secrets/x/1\",\"kty\":\"RSA\","
 	        "\"n\":\"AQAB\",\"e\":\"AQAB\"}}",
 	        "{\"key\":{\"kid\":\"https://a.vault.azure.net/keys/x/1\",\"kty\":\"RSA\"}}",
+	        /* A bundle is one version: a kid without one crashed the module
+	         * (strdup(NULL) in pkcs11/token.c, issue 15 finding 1). */
+	        "{\"key\":{\"kid\":\"https://a.vault.azure.net/keys/x\",\"kty\":\"RSA\","
+	        "\"n\":\"AQAB\",\"e\":\"AQAB\"}}",
+	        "{\"key\":{\"kid\":\"https://a.vault.azure.net/keys/x/\",\"kty\":\"RSA\","
+	        "\"n\":\"AQAB\",\"e\":\"AQAB\"}}",
 	};
 
 	(void)state;
@@ -286,6 +292,14 @@ static void kid_splits_into_name_and_optional_version(void **state)
 	        "https://demo.vault.azure.net/keys/",
 	        "https://demo.vault.azure.net/secrets/s/1",
 	        "https://demo.vault.azure.net/keys/a/b/c",
+	        /* Not a Key Vault name (1-127 letters, digits, dashes) or
+	         * version (letters and digits). */
+	        "https://demo.vault.azure.net/keys/a%2Fb/1",
+	        "https://demo.vault.azure.net/keys/a_b/1",
+	        "https://demo.vault.azure.net/keys/k/1%0Aforged",
+	        "https://demo.vault.azure.net/keys/k/"
+	        "0123456789abcdef0123456789abcdef0123456789abcdef"
+	        "0123456789abcdef0",
 	        NULL,
 	};
 
@@ -313,6 +327,50 @@ static void kid_splits_into_name_and_optional_version(void **state)
 		assert_null(name);
 		assert_null(version);
 		assert_non_null(strstr(err.message, "key id"));
+	}
+}
+
+static void kid_check_names_the_vault_key_and_version_asked_for(void **state)
+{
+	static const char v1[] = "3e460debb7fe40e5b54d4e08343a3ba7";
+	static const char kid[] =
+	        "https://demo.vault.azure.net/keys/CMK/3e460debb7fe40e5b54d4e08343a3ba7";
+	static const struct {
+		const char *kid, *host, *name, *version, *mention;
+	} bad[] = {
+	        {kid, "other.vault.azure.net", "cmk", v1, "not on the vault's"},
+	        {"https://demo.vault.azure.net.evil.test/keys/cmk/1", "demo.vault.azure.net", "cmk",
+	         "", "not on the vault's"},
+	        {kid, "demo.vault.azure.net", "other", v1, "not the other asked for"},
+	        {kid, "demo.vault.azure.net", "cmk", "00000000000000000000000000000000",
+	         "not the 00000000000000000000000000000000 asked for"},
+	        {"https://demo.vault.azure.net/keys/cmk", "demo.vault.azure.net", "cmk", "",
+	         "has no version"},
+	        {"https://demo.vault.azure.net/keys/cmk", "demo.vault.azure.net", "cmk", v1,
+	         "has no version"},
+	        {"https://demo.vault.azure.net/secrets/cmk/1", "demo.vault.azure.net", NULL, NULL,
+	         "is not https://HOST/keys/NAME"},
+	};
+	azkv_err err;
+
+	(void)state;
+	/* Names and versions compare without case, hosts too. */
+	assert_int_equal(azkv_kid_check(kid, "DEMO.vault.azure.net", "cmk", v1, &err), AZKV_OK);
+	assert_int_equal(azkv_kid_check(kid, "demo.vault.azure.net", "cmk",
+	                                "3E460DEBB7FE40E5B54D4E08343A3BA7", &err),
+	                 AZKV_OK);
+	assert_int_equal(azkv_kid_check(kid, "demo.vault.azure.net", "cmk", "", &err), AZKV_OK);
+	assert_int_equal(azkv_kid_check(kid, NULL, NULL, NULL, &err), AZKV_OK);
+	assert_int_equal(azkv_kid_check("https://demo.vault.azure.net/keys/cmk",
+	                                "demo.vault.azure.net", NULL, NULL, &err),
+	                 AZKV_OK);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (azkv_kid_check(bad[i].kid, bad[i].host, bad[i].name, bad[i].version, &err) !=
+		    AZKV_ERR_PROTOCOL)
+			fail_msg("case %zu accepted", i);
+		if (!strstr(err.message, bad[i].mention))
+			fail_msg("case %zu: \"%s\" does not say \"%s\"", i, err.message,
+			         bad[i].mention);
 	}
 }
 
@@ -477,6 +535,7 @@ int main(void)
 	        cmocka_unit_test(pages_append_and_key_list_kids_have_no_version),
 	        cmocka_unit_test(bad_pages_are_errors_and_leave_earlier_items),
 	        cmocka_unit_test(kid_splits_into_name_and_optional_version),
+	        cmocka_unit_test(kid_check_names_the_vault_key_and_version_asked_for),
 	        cmocka_unit_test(operation_result_value_is_decoded),
 	        cmocka_unit_test(bad_operation_results_are_protocol_errors),
 	        cmocka_unit_test(error_bodies_map_status_and_fill_code_and_message),

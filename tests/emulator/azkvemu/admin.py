@@ -25,6 +25,9 @@ situation in one call. JSON in, JSON out; errors are {"error": {"code","message"
   GET    /_emulator/faults  POST {rule}  DELETE (clears all)       see faults.py
   GET    /_emulator/faults/stats                {seed, requests {service: n}, injected {kind: n}, injected_total}
   PUT    /_emulator/faults/seed                 {seed}  (null: a random one) reseeds and zeroes the counts
+  GET    /_emulator/hostile POST {rule}  DELETE (clears all)       TEST-ONLY hostile vault, see hostile.py
+  GET    /_emulator/requests             DELETE (clears)           request log: host, method, path,
+                                                whether an Authorization header came (hostile.py)
   GET    /_emulator/accounts                    POST {name, location?, kind?, identity?: "system",
                                                       resource_group?, subscription_id?}  (CognitiveServices)
   GET    /_emulator/accounts/{a}/cmk          the account's customer-managed key as the service sees it:
@@ -89,7 +92,8 @@ def default_base(vault: dict) -> str:
 
 
 class AdminService:
-    def __init__(self, state, tokens, faults, arm=None, oidc=None, appservice=None, arc=None, ca_file=None):
+    def __init__(self, state, tokens, faults, arm=None, oidc=None, appservice=None, arc=None, ca_file=None,
+                 hostile=None):
         self.arm = arm
         self.state = state
         self.tokens = tokens
@@ -98,6 +102,7 @@ class AdminService:
         self.appservice = appservice
         self.arc = arc
         self.ca_file = ca_file
+        self.hostile = hostile
         self.routes = [
             ("GET", r"/health", self._health),
             ("GET", r"/tenant", self._default_tenant),
@@ -124,6 +129,11 @@ class AdminService:
             ("DELETE", r"/faults", self._clear_faults),
             ("GET", r"/faults/stats", lambda req, body: self.faults.stats()),
             ("PUT", r"/faults/seed", lambda req, body: self.faults.reseed(body.get("seed"))),
+            ("GET", r"/hostile", lambda req, body: {"value": self._hostile().list()}),
+            ("POST", r"/hostile", lambda req, body: self._hostile().add(body)),
+            ("DELETE", r"/hostile", self._clear_hostile),
+            ("GET", r"/requests", lambda req, body: {"value": self._hostile().requests()}),
+            ("DELETE", r"/requests", self._clear_requests),
             ("GET", r"/accounts", lambda req, body: self.arm.admin_list("account")),
             ("POST", r"/accounts", self._add_account),
             ("GET", r"/accounts/(?P<a>[^/]+)/cmk", self._account_cmk),
@@ -446,6 +456,19 @@ class AdminService:
 
     def _clear_faults(self, req, body):
         self.faults.clear()
+        return {"value": []}
+
+    def _hostile(self):
+        if self.hostile is None:
+            raise ServiceError(404, "NotFound", "this emulator has no hostile mode")
+        return self.hostile
+
+    def _clear_hostile(self, req, body):
+        self._hostile().clear()
+        return {"value": []}
+
+    def _clear_requests(self, req, body):
+        self._hostile().clear_requests()
         return {"value": []}
 
     # ---- identity: certificates, federated credentials, managed-identity endpoints -------------

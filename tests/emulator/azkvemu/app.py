@@ -11,11 +11,12 @@ from .arc import ArcService
 from .arm import ArmService
 from .assertions import AssertionVerifier
 from .imds import ImdsService
-from .certs import ensure_certificates
+from .certs import ensure_certificates, issue_server_cert
 from .entra import EntraService
 from .faults import FaultInjector
 from .foundry import FoundryService
 from .foundrykeys import FoundryKeys
+from .hostile import Hostile, WRONG_CERT_NAME
 from .keyvault import KeyVaultService
 from .oidc import OidcIssuers
 from .router import Router
@@ -44,6 +45,13 @@ def serve(state_dir, host="127.0.0.1", port=0, localhost_vault=None,
 
     tokens = TokenService(state, entra_lifetime=token_lifetime, issued_log=issued_token_log)
     faults = FaultInjector()
+
+    def wrong_cert_context():
+        # Test-only (hostile.py): the test CA's certificate for a name no client asks for.
+        cert_file, key_file = issue_server_cert(state_dir, paths, WRONG_CERT_NAME)
+        return make_tls_context(cert_file, key_file, None)
+
+    hostile = Hostile(wrong_cert_context)
     foundry_keys = FoundryKeys(state)
     arm = ArmService(state, tokens, foundry_keys, arm_rbac=arm_rbac)
     oidc = OidcIssuers(state)
@@ -54,7 +62,7 @@ def serve(state_dir, host="127.0.0.1", port=0, localhost_vault=None,
         keyvault=KeyVaultService(state, tokens, authority_host),
         entra=EntraService(state, tokens, AssertionVerifier(state, oidc, paths["ca_file"])),
         admin=AdminService(state, tokens, faults, arm, oidc=oidc, appservice=appservice, arc=arc,
-                           ca_file=paths["ca_file"]),
+                           ca_file=paths["ca_file"], hostile=hostile),
         faults=faults,
         localhost_vault=localhost_vault,
         arm=arm,
@@ -63,6 +71,7 @@ def serve(state_dir, host="127.0.0.1", port=0, localhost_vault=None,
         appservice=appservice,
         arc=arc,
         oidc=oidc,
+        hostile=hostile,
     )
     server = EmulatorServer(host, port, make_tls_context(paths["cert_file"], paths["key_file"], router), router)
     actual_port = server.server_address[1]

@@ -78,10 +78,10 @@ def _make_ca():
     return key, cert
 
 
-def _make_server_cert(ca_key, ca_cert):
+def _make_server_cert(ca_key, ca_cert, dns_names=None, ips=None):
     key = ec.generate_private_key(ec.SECP256R1())
-    sans = [x509.DNSName(n) for n in SERVER_DNS_NAMES]
-    sans += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in SERVER_IPS]
+    sans = [x509.DNSName(n) for n in (SERVER_DNS_NAMES if dns_names is None else dns_names)]
+    sans += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in (SERVER_IPS if ips is None else ips)]
     start, end = _validity()
     cert = (
         x509.CertificateBuilder()
@@ -132,6 +132,21 @@ def ensure_certificates(state_dir: str) -> dict:
     atomic_write(paths["key_file"], _key_pem(key))
     atomic_write(paths["cert_file"], cert.public_bytes(serialization.Encoding.PEM), 0o644)
     return paths
+
+
+def issue_server_cert(state_dir: str, paths: dict, dns_name: str):
+    """Test-only (hostile.py): a server certificate of the test CA for dns_name alone, so that
+    a client that checks host names refuses it. Returns (cert_file, key_file)."""
+    with open(paths["ca_key_file"], "rb") as fh:
+        ca_key = serialization.load_pem_private_key(fh.read(), password=None)
+    with open(paths["ca_file"], "rb") as fh:
+        ca_cert = x509.load_pem_x509_certificate(fh.read())
+    key, cert = _make_server_cert(ca_key, ca_cert, [dns_name], [])
+    cert_file = os.path.join(state_dir, "hostile-server.pem")
+    key_file = os.path.join(state_dir, "hostile-server-key.pem")
+    atomic_write(key_file, _key_pem(key))
+    atomic_write(cert_file, cert.public_bytes(serialization.Encoding.PEM), 0o644)
+    return cert_file, key_file
 
 
 def _server_cert_current(cert_file: str) -> bool:

@@ -221,22 +221,14 @@ def run_admin(args) -> int:
             out = client.call("GET", "/token-lifetime")
     elif c == "list-workspaces":
         out = client.call("GET", "/workspaces")
-    elif c == "fault":
-        if args.clear:
-            out = client.call("DELETE", "/faults")
-        elif args.stats:
-            out = client.call("GET", "/faults/stats")
-        elif args.seed is not None:
-            out = client.call("PUT", "/faults/seed", {"seed": args.seed})
-        elif args.add:
-            try:
-                spec = json.loads(args.add)
-            except ValueError:
-                example = '{"service":"keyvault","status":429,"count":2}'
-                raise AdminError(f"--add takes a JSON rule, e.g. '{example}'") from None
-            out = client.call("POST", "/faults", spec)
-        else:
-            out = client.call("GET", "/faults")
+    elif c == "fault" and args.stats:
+        out = client.call("GET", "/faults/stats")
+    elif c == "fault" and args.seed is not None:
+        out = client.call("PUT", "/faults/seed", {"seed": args.seed})
+    elif c in RULE_COMMANDS:
+        out = _rules(client, args, *RULE_COMMANDS[c])
+    elif c == "requests":
+        out = client.call("DELETE" if args.clear else "GET", "/requests")
     else:  # argparse prevents this
         raise AdminError(f"unknown command {c}")
     print(json.dumps(out, indent=2))
@@ -426,14 +418,39 @@ def build_parser():
     p = cmds.add_parser("arm-rbac", help="control-plane RBAC of ARM callers: on, off (no argument: show)")
     p.add_argument("state", nargs="?", choices=["on", "off"])
 
-    p = cmds.add_parser("fault", help="fault injection rules (see azkvemu/faults.py)")
-    g = p.add_mutually_exclusive_group()
-    g.add_argument("--add", metavar="JSON")
-    g.add_argument("--clear", action="store_true")
-    g.add_argument("--list", action="store_true")
-    g.add_argument("--stats", action="store_true", help="requests per service, injected faults per kind")
-    g.add_argument("--seed", type=int, help="reseed the RNG of probabilistic rules and zero the counts")
+    for name, text in (("fault", "fault injection rules (see azkvemu/faults.py)"),
+                       ("hostile", "TEST-ONLY hostile vault rules (see azkvemu/hostile.py)")):
+        g = cmds.add_parser(name, help=text).add_mutually_exclusive_group()
+        g.add_argument("--add", metavar="JSON")
+        g.add_argument("--clear", action="store_true")
+        g.add_argument("--list", action="store_true")
+        if name == "fault":
+            g.add_argument("--stats", action="store_true",
+                           help="requests per service, injected faults per kind")
+            g.add_argument("--seed", type=int,
+                           help="reseed the RNG of probabilistic rules and zero the counts")
+    p = cmds.add_parser("requests", help="the request log: host, method, path, Authorization sent?")
+    p.add_argument("--clear", action="store_true")
     return parser
+
+
+# Commands that manage a list of rules: admin path and an example rule.
+RULE_COMMANDS = {
+    "fault": ("/faults", '{"service":"keyvault","status":429,"count":2}'),
+    "hostile": ("/hostile", '{"behaviour":"kid_no_version"}'),
+}
+
+
+def _rules(client, args, path, example):
+    if args.clear:
+        return client.call("DELETE", path)
+    if args.add:
+        try:
+            spec = json.loads(args.add)
+        except ValueError:
+            raise AdminError(f"--add takes a JSON rule, e.g. '{example}'") from None
+        return client.call("POST", path, spec)
+    return client.call("GET", path)
 
 
 def main(argv=None) -> int:

@@ -41,7 +41,7 @@ LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1", ""}
 
 class Router:
     def __init__(self, state, keyvault, entra, admin, faults, localhost_vault=None, arm=None, imds=None,
-                 foundry=None, appservice=None, arc=None, oidc=None):
+                 foundry=None, appservice=None, arc=None, oidc=None, hostile=None):
         self.state = state
         self.keyvault = keyvault
         self.entra = entra
@@ -54,6 +54,7 @@ class Router:
         self.appservice = appservice
         self.arc = arc
         self.oidc = oidc
+        self.hostile = hostile   # test-only hostile vault and request log (hostile.py)
 
     def known_sni(self, server_name: str) -> bool:
         """False for a vault host name whose vault does not exist (handshake is refused)."""
@@ -62,12 +63,14 @@ class Router:
 
     def route(self, req):
         host = req.hostname
+        if self.hostile is not None and not req.path.startswith(ADMIN_PREFIX):
+            self.hostile.record(req)
         vault_name, resource = resource_for_host(host)
         if vault_name is not None:
             vault = self.state.get_vault(vault_name)
             if vault is None:
                 raise DropConnection()
-            return self._service("keyvault", req, lambda: self.keyvault.handle(req, vault, resource))
+            return self._service("keyvault", req, lambda: self._keyvault(req, vault, resource))
         account, is_foundry = account_for_host(self.state, host)
         if is_foundry:
             if account is None:
@@ -104,11 +107,15 @@ class Router:
             vault = self.state.get_vault(self.localhost_vault)
             if vault is not None:
                 return self._service("keyvault", req,
-                                     lambda: self.keyvault.handle(req, vault, resource_for_vault(vault)))
+                                     lambda: self._keyvault(req, vault, resource_for_vault(vault)))
         return ServiceError(
             404, "NotFound",
             "No vault answers on this host; use a vault host name (NAME.vault.azure.net) "
             "or start the emulator with --localhost-vault NAME.").response()
+
+    def _keyvault(self, req, vault, resource):
+        call = lambda: self.keyvault.handle(req, vault, resource)  # noqa: E731
+        return self.hostile.respond(req, call) if self.hostile is not None else call()
 
     def _service(self, service, req, call):
         fault = self.faults.intercept(service, req)

@@ -46,13 +46,18 @@ def make_tls_context(cert_file, key_file, router) -> ssl.SSLContext:
     ctx.load_cert_chain(cert_file, key_file)
     ctx.set_alpn_protocols(["http/1.1"])
 
-    def sni_callback(_sslobj, server_name, _ctx):
+    def sni_callback(sslobj, server_name, _ctx):
         if server_name and not router.known_sni(server_name):
             log(f"TLS refused: unknown vault host {server_name}")
             return ssl.ALERT_DESCRIPTION_UNRECOGNIZED_NAME
+        wrong = router.hostile.tls_context_for(server_name) if router.hostile else None
+        if wrong is not None:   # test-only (hostile.py): a certificate for another name
+            log(f"TLS: hostile certificate for {server_name}")
+            sslobj.context = wrong
         return None
 
-    ctx.sni_callback = sni_callback
+    if router is not None:
+        ctx.sni_callback = sni_callback
     return ctx
 
 
@@ -133,13 +138,24 @@ class Handler(BaseHTTPRequestHandler):
         # Headers and body in one write: two small writes meet Nagle + delayed ACK
         # on the client and cost ~40 ms per response.
         self._headers_buffer.append(b"\r\n")
-        if self.command != "HEAD" and resp.body:
+        drip = getattr(resp, "drip_interval", None)
+        if self.command != "HEAD" and resp.body and drip is None:
             self._headers_buffer.append(resp.body[:len(resp.body) // 2] if resp.truncate else resp.body)
         self.flush_headers()
         if resp.truncate:
             # Test-only fault: the full length announced, half the body sent, then the
             # connection closes, without a "Connection: close" warning (a lost connection).
             self.close_connection = True
+        if self.command != "HEAD" and drip is not None:
+            self._drip(resp.body, drip)
+
+    def _drip(self, body, interval):
+        """Test-only (hostile.py): the body a byte at a time, until the client gives up."""
+        self.close_connection = True
+        for i in range(len(body)):
+            self.wfile.write(body[i:i + 1])
+            self.wfile.flush()
+            time.sleep(interval)
 
 
 class EmulatorServer(ThreadingHTTPServer):
