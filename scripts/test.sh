@@ -8,7 +8,8 @@
 #      client Debian ships (make check),
 #   4. the same unit and integration tests under valgrind,
 #   5. an AddressSanitizer + UBSan build and its tests,
-#   6. make distcheck.
+#   6. a ThreadSanitizer build: the thread and fork tests,
+#   7. make distcheck.
 # Exits non-zero on the first failing stage.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -81,6 +82,16 @@ stage "AddressSanitizer + UBSan"
 AZKV_TEST_SANITIZED=1 ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=use_tls=0 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 make -j"$jobs" -C build-asan check ||
 	{ cat build-asan/test-suite.log; exit 1; }
+
+stage "ThreadSanitizer: 16 threads sharing sessions and keys, fork"
+# The module and tools (scripts/build.sh), and the suite's two programs.
+# halt_on_error: the first report fails the test that made it.
+"$top/scripts/build.sh" build-tsan --enable-tsan
+make -j"$jobs" -C build-tsan tests/integration/p11_stress tests/integration/p11_fork
+AZKV_TOP_SRCDIR="$top" AZKV_TOP_BUILDDIR="$top/build-tsan" \
+	AZKV_MODULE="$top/build-tsan/.libs/azkv-pkcs11.so" \
+	TSAN_OPTIONS="halt_on_error=1 exitcode=66 second_deadlock_stack=1" \
+	tests/integration/threads.sh
 
 stage "make distcheck: the release tarball builds and passes its tests"
 make -j"$jobs" -C build distcheck >build/distcheck.log 2>&1 || { tail -50 build/distcheck.log; exit 1; }
