@@ -51,7 +51,7 @@ CK_RV azkv_cert_object_new(const azkv_object *key, const char *pem_path, azkv_ob
 	CK_RV rv = CKR_FUNCTION_FAILED;
 	azkv_object *obj = NULL;
 	X509 *cert = NULL;
-	FILE *f = fopen(pem_path, "r");
+	FILE *f = fopen(pem_path, "re"); /* close-on-exec */
 	if (f == NULL) {
 		azkv_warn("certificate %s: cannot open: %m", pem_path);
 		return CKR_FUNCTION_FAILED;

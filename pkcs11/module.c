@@ -2,11 +2,32 @@
  *
  * C_Initialize reads the configuration and prepares the HTTP client and
  * credential, but does no network I/O: tokens read their vaults when first
- * searched. A forked child sees the module as not initialised (its
- * parent's connections and locks are not its own) and must call
- * C_Initialize again; the parent's state is abandoned in the child, not
- * torn down, because closing inherited TLS connections would corrupt the
- * parent's. */
+ * searched.
+ *
+ * fork(): a child sees the module as not initialised (every call answers
+ * CKR_CRYPTOKI_NOT_INITIALIZED) until it calls C_Initialize, which then
+ * builds a state of its own; the parent goes on unaffected. The
+ * pthread_atfork handlers below do it:
+ *   prepare  takes init_mutex, the module lock, the token cache's lock,
+ *            the socket list's lock and the log's, in the order every
+ *            other path takes them (none is held across network I/O, so
+ *            fork waits little),
+ *            so that the child's copy of what they guard is consistent;
+ *   parent   releases them;
+ *   child    (its only thread) abandons the parent's state: it wipes in
+ *            place the client secret, certificate password, cached tokens
+ *            and session key values, closes its copies of the module's
+ *            sockets with close(2), and releases the locks (it holds them
+ *            since prepare; the abandoned ones are never taken again).
+ * The child handler frees, allocates and takes nothing: in the child of a
+ * multi-threaded process only async-signal-safe work is safe, whatever
+ * allocator the application uses, and the parent's libcurl, OpenSSL and
+ * lock states may be mid-change. So nothing is torn down: a
+ * curl_share_cleanup would also send TLS close_notify on the parent's
+ * connections. The abandoned memory stays reachable (azkv_g_inherited)
+ * for leak checkers. Not wiped: what OpenSSL holds (a certificate
+ * credential's key, the TLS sessions' keys, a local cipher operation's
+ * key schedule), a federated token file's text, and freed copies. */
 #include "module.h"
 
 #include <pthread.h>
@@ -14,6 +35,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bytes.h"
 #include "log.h"
 #include "object.h"
 #include "rv.h"
@@ -25,8 +47,13 @@ azkv_module azkv_g;
  * kept reachable (not static, so the store stays) for leak checkers. */
 azkv_module azkv_g_inherited;
 
-/* Serialises C_Initialize and C_Finalize against each other. */
+/* Serialises C_Initialize and C_Finalize against each other and fork. */
 static pthread_mutex_t init_mutex = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+static int atfork_failed;
+/* Set by fork_prepare when it took the state's locks (the state was this
+ * process's), for the parent and child handlers. */
+static int fork_locked_state;
 
 int azkv_module_ready(void)
 {
@@ -38,6 +65,76 @@ void azkv_pad_field(unsigned char *field, size_t size, const char *s)
 	size_t len = s ? strlen(s) : 0;
 	memset(field, ' ', size);
 	memcpy(field, s, len < size ? len : size);
+}
+
+/* In a forked child: see the top of this file. locked: fork_prepare took
+ * the state's locks, so what they guard is consistent (and the
+ * credential's lock is released here). Otherwise (C_Initialize in a child
+ * made without the fork handlers, a raw clone(), or a state its parent
+ * had itself inherited) the lock may have been held by a thread that is
+ * gone: the cached tokens are left alone, the sockets open
+ * (close-on-exec), and the rest is wiped as it stands. */
+static void abandon_parent_state(int locked)
+{
+	azkv_sessions_forget();
+	azkv_objects_forget();
+	if (locked && azkv_g.cred != NULL)
+		azkv_credential_fork_child(azkv_g.cred);
+	if (azkv_g.cfg != NULL) {
+		azkv_secret_str_wipe(azkv_g.cfg->credential.client_secret);
+		azkv_secret_str_wipe(azkv_g.cfg->credential.certificate_password);
+	}
+	azkv_g_inherited = azkv_g;
+	memset(&azkv_g, 0, sizeof(azkv_g));
+}
+
+/* The state's locks are taken only while it is this process's: a child
+ * that never re-initialised has none of its own. */
+static int state_is_ours(void)
+{
+	return azkv_g.initialized && azkv_g.pid == getpid();
+}
+
+static void fork_prepare(void)
+{
+	pthread_mutex_lock(&init_mutex);
+	fork_locked_state = state_is_ours();
+	if (fork_locked_state) {
+		azkv_lock_acquire(azkv_g.lock);
+		azkv_credential_fork_prepare(azkv_g.cred);
+	}
+	azkv_http_fork_prepare();
+	azkv_log_fork_prepare();
+}
+
+static void fork_parent(void)
+{
+	azkv_log_fork_release();
+	azkv_http_fork_parent();
+	if (fork_locked_state) {
+		azkv_credential_fork_parent(azkv_g.cred);
+		azkv_lock_release(azkv_g.lock);
+	}
+	pthread_mutex_unlock(&init_mutex);
+}
+
+static void fork_child(void)
+{
+	azkv_log_fork_release();
+	azkv_http_fork_child();
+	if (fork_locked_state) {
+		azkv_lock *lock = azkv_g.lock;
+		abandon_parent_state(1);
+		azkv_lock_release(lock);
+	} else if (azkv_g.initialized) {
+		abandon_parent_state(0);
+	}
+	pthread_mutex_unlock(&init_mutex);
+}
+
+static void register_atfork(void)
+{
+	atfork_failed = pthread_atfork(fork_prepare, fork_parent, fork_child) != 0;
 }
 
 static void teardown(void)
@@ -95,17 +192,15 @@ CK_RV C_Initialize(void *init_args)
 	const CK_C_INITIALIZE_ARGS *args = init_args;
 	CK_RV rv;
 
+	if (pthread_once(&atfork_once, register_atfork) != 0 || atfork_failed)
+		return CKR_HOST_MEMORY;
 	pthread_mutex_lock(&init_mutex);
 	if (azkv_g.initialized && azkv_g.pid == getpid()) {
 		rv = CKR_CRYPTOKI_ALREADY_INITIALIZED;
 		goto out;
 	}
-	if (azkv_g.initialized) { /* inherited from the parent across fork() */
-		azkv_sessions_forget();
-		azkv_objects_forget();
-		azkv_g_inherited = azkv_g;
-		memset(&azkv_g, 0, sizeof(azkv_g));
-	}
+	if (azkv_g.initialized) /* a child the fork handlers did not see */
+		abandon_parent_state(0);
 	if (args != NULL && args->pReserved != NULL) {
 		rv = CKR_ARGUMENTS_BAD;
 		goto out;
@@ -113,6 +208,20 @@ CK_RV C_Initialize(void *init_args)
 	if ((rv = azkv_lock_setup(args)) != CKR_OK)
 		goto out;
 	azkv_log_configure(NULL, NULL);
+	/* libcurl's threaded resolver starts a thread per host name lookup;
+	 * an application that forbids threads gets a clear refusal rather
+	 * than threads it said it could not have. */
+	const char *threaded_curl = azkv_http_threaded_resolver();
+	if (args != NULL && (args->flags & CKF_LIBRARY_CANT_CREATE_OS_THREADS) &&
+	    threaded_curl != NULL) {
+		azkv_error(
+		        "C_Initialize: the application set CKF_LIBRARY_CANT_CREATE_OS_THREADS, but "
+		        "the libcurl in use (%s) looks host names up on threads of its own: the "
+		        "module cannot work without them; initialise without that flag",
+		        threaded_curl);
+		rv = CKR_NEED_TO_CREATE_THREADS;
+		goto out;
+	}
 	rv = setup();
 	if (rv != CKR_OK) {
 		teardown();

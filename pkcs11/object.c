@@ -2,6 +2,8 @@
 
 #include <stdlib.h>
 
+#include <openssl/crypto.h>
+
 #include "log.h"
 
 /* Handles are 1 + index into this array and are never reused while the
@@ -167,7 +169,11 @@ azkv_object **azkv_objects_inherited;
 void azkv_objects_forget(void)
 {
 	/* After fork(): the parent's objects are not ours to free. Kept
-	 * reachable so that leak checkers do not report them as lost. */
+	 * reachable so that leak checkers do not report them as lost; the
+	 * child's copy of their secret values is wiped. */
+	for (size_t i = 0; i < table_len; i++)
+		if (table[i] != NULL && table[i]->value.data != NULL)
+			OPENSSL_cleanse(table[i]->value.data, table[i]->value.len);
 	azkv_objects_inherited = table;
 	table = NULL;
 	table_len = table_cap = 0;

@@ -84,7 +84,8 @@ void azkv_objects_destroy_session(CK_SESSION_HANDLE s);
 /* Calls fn on each object in handle order; stops when fn returns non-zero. */
 void azkv_objects_each(int (*fn)(azkv_object *obj, void *ctx), void *ctx);
 void azkv_objects_clear(void);
-/* Drops the table without freeing it (in a forked child). */
+/* Drops the table without freeing it (in a forked child): the secret
+ * key values are wiped in place, nothing is freed. */
 void azkv_objects_forget(void);
 
 extern azkv_object **azkv_objects_inherited;

@@ -9,7 +9,8 @@
 #      the soak in its short form (make soak SOAK_OPS=1000; tests/soak/),
 #   4. the same unit and integration tests under valgrind,
 #   5. an AddressSanitizer + UBSan build, its tests and a short soak,
-#   6. make distcheck.
+#   6. a ThreadSanitizer build: the thread and fork tests,
+#   7. make distcheck.
 # Exits non-zero on the first failing stage.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -93,6 +94,16 @@ AZKV_TEST_SANITIZED=1 ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=use_tls=0 \
 # The soak's fault paths (resets, truncated bodies, retries) under the sanitizers.
 AZKV_TEST_SANITIZED=1 ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=use_tls=0 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 make -s -C build-asan soak SOAK_OPS=500
+
+stage "ThreadSanitizer: 16 threads sharing sessions and keys, fork"
+# The module and tools (scripts/build.sh), and the suite's two programs.
+# halt_on_error: the first report fails the test that made it.
+"$top/scripts/build.sh" build-tsan --enable-tsan
+make -j"$jobs" -C build-tsan tests/integration/p11_stress tests/integration/p11_fork
+AZKV_TOP_SRCDIR="$top" AZKV_TOP_BUILDDIR="$top/build-tsan" \
+	AZKV_MODULE="$top/build-tsan/.libs/azkv-pkcs11.so" \
+	TSAN_OPTIONS="halt_on_error=1 exitcode=66 second_deadlock_stack=1" \
+	tests/integration/threads.sh
 
 stage "make distcheck: the release tarball builds and passes its tests"
 make -j"$jobs" -C build distcheck >build/distcheck.log 2>&1 || { tail -50 build/distcheck.log; exit 1; }

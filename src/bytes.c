@@ -34,8 +34,12 @@ void azkv_bytes_free(azkv_bytes *b)
 
 void azkv_secret_str_free(char *s)
 {
-	if (!s)
-		return;
-	OPENSSL_cleanse(s, strlen(s));
+	azkv_secret_str_wipe(s);
 	free(s);
+}
+
+void azkv_secret_str_wipe(char *s)
+{
+	if (s)
+		OPENSSL_cleanse(s, strlen(s));
 }

@@ -19,4 +19,8 @@ void azkv_bytes_free(azkv_bytes *b);
 /* Wipes and frees a NUL-terminated secret string. NULL-safe. */
 void azkv_secret_str_free(char *s);
 
+/* Wipes a secret string in place, freeing nothing (a forked child wipes
+ * what it abandons). NULL-safe. */
+void azkv_secret_str_wipe(char *s);
+
 #endif

@@ -76,6 +76,16 @@ static azkv_rc chain_get_token(azkv_cred_source *src, const char *scope, const c
 	                    reasons);
 }
 
+/* The sources are fixed when the chain is made: no lock needed. */
+static void chain_wipe(azkv_cred_source *src)
+{
+	chain_source *s = (chain_source *)src;
+
+	for (size_t i = 0; i < s->n; i++)
+		if (s->srcs[i] && s->srcs[i]->wipe)
+			s->srcs[i]->wipe(s->srcs[i]);
+}
+
 static void chain_free(azkv_cred_source *src)
 {
 	chain_source *s = (chain_source *)src;
@@ -117,6 +127,7 @@ azkv_rc azkv_src_chain_new(azkv_cred_source **srcs, char **why, const char *cons
 	s->base.name = "default";
 	s->base.get_token = chain_get_token;
 	s->base.free = chain_free;
+	s->base.wipe = chain_wipe;
 	s->n = n;
 	s->names = names;
 	memcpy(s->srcs, srcs, n * sizeof(*srcs));

@@ -191,6 +191,11 @@ static azkv_rc secret_get_token(azkv_cred_source *src, const char *scope, const 
 	return azkv_entra_app_token(&s->app, tenant, s->secret, NULL, scope, out, err);
 }
 
+static void secret_wipe(azkv_cred_source *src)
+{
+	azkv_secret_str_wipe(((secret_source *)src)->secret);
+}
+
 static void secret_free(azkv_cred_source *src)
 {
 	secret_source *s = (secret_source *)src;
@@ -213,6 +218,7 @@ azkv_rc azkv_src_client_secret_new(azkv_http *http, const char *authority, const
 	s->base.name = "client_secret";
 	s->base.get_token = secret_get_token;
 	s->base.free = secret_free;
+	s->base.wipe = secret_wipe;
 	rc = azkv_entra_app_init(&s->app, http, authority, tenant, client_id, err);
 	if (rc == AZKV_OK && !(s->secret = strdup(secret)))
 		rc = azkv_err_set(err, AZKV_ERR_NOMEM, "credential: out of memory");

@@ -79,6 +79,12 @@ struct azkv_cred_source {
 	azkv_rc (*get_token)(azkv_cred_source *src, const char *scope, const char *tenant,
 	                     azkv_token *out, azkv_err *err);
 	void (*free)(azkv_cred_source *src);
+	/* In a forked child, for a source the child abandons: wipes the
+	 * secrets it holds in place, freeing and locking nothing. NULL when
+	 * it holds none it could wipe so (a certificate's key is inside
+	 * OpenSSL; a federated token file's text is guarded by a lock a
+	 * parent's thread may have held at fork). */
+	void (*wipe)(azkv_cred_source *src);
 };
 
 /* ---- constructors: no network I/O; files named in the configuration

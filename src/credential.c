@@ -368,6 +368,25 @@ void azkv_credential_free(azkv_credential *cred)
 	free(cred);
 }
 
+void azkv_credential_fork_prepare(azkv_credential *cred)
+{
+	pthread_mutex_lock(&cred->lock);
+}
+
+void azkv_credential_fork_parent(azkv_credential *cred)
+{
+	pthread_mutex_unlock(&cred->lock);
+}
+
+void azkv_credential_fork_child(azkv_credential *cred)
+{
+	for (token_entry *e = cred->cache; e; e = e->next)
+		azkv_secret_str_wipe(e->token);
+	if (cred->src->wipe)
+		cred->src->wipe(cred->src);
+	pthread_mutex_unlock(&cred->lock);
+}
+
 const char *azkv_credential_source_name(const azkv_credential *cred)
 {
 	return cred ? cred->src->name : NULL;

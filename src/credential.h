@@ -36,6 +36,16 @@ azkv_rc azkv_credential_get_token(azkv_credential *cred, const char *scope, cons
 /* Drops the cached token for scope (after a 401 with a cached token). */
 void azkv_credential_invalidate(azkv_credential *cred, const char *scope);
 
+/* fork() (pthread_atfork): prepare takes the cache's lock (never held
+ * across I/O, so fork waits little); the parent releases it. In the
+ * child, its only thread, fork_child wipes in place every cached token
+ * and the source's secrets (a client secret), freeing and allocating
+ * nothing, then releases the lock: the child abandons cred, it must not
+ * be used or freed there. */
+void azkv_credential_fork_prepare(azkv_credential *cred);
+void azkv_credential_fork_parent(azkv_credential *cred);
+void azkv_credential_fork_child(azkv_credential *cred);
+
 /* What gets the tokens, for messages: "client_secret", "default", ... */
 const char *azkv_credential_source_name(const azkv_credential *cred);
 

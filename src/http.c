@@ -12,7 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <openssl/crypto.h>
@@ -72,6 +74,87 @@ void azkv_http_global_cleanup(void)
 	if (global_refs > 0 && --global_refs == 0)
 		curl_global_cleanup();
 	pthread_mutex_unlock(&global_lock);
+}
+
+/* ---------------------------------------------------------------- sockets */
+
+/* Every socket libcurl opens for us is made here: close-on-exec from the
+ * start (SOCK_CLOEXEC, no window for another thread's fork+exec), and
+ * listed, so that a forked child can close its copies of the parent's
+ * pooled connections (azkv_http_fork_child) without libcurl: a
+ * curl_share_cleanup there would send TLS close_notify on the parent's
+ * connections. The list is process-wide, like the fds it holds. */
+static pthread_mutex_t sockets_lock = PTHREAD_MUTEX_INITIALIZER;
+static int *sockets;
+static size_t n_sockets, sockets_cap;
+
+static curl_socket_t open_socket(void *clientp, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	(void)clientp;
+	(void)purpose;
+	int fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+	if (fd < 0)
+		return CURL_SOCKET_BAD;
+	pthread_mutex_lock(&sockets_lock);
+	if (n_sockets == sockets_cap) {
+		size_t cap = sockets_cap ? sockets_cap * 2 : 16;
+		int *grown = realloc(sockets, cap * sizeof(*grown));
+		if (!grown) {
+			pthread_mutex_unlock(&sockets_lock);
+			close(fd);
+			return CURL_SOCKET_BAD;
+		}
+		sockets = grown;
+		sockets_cap = cap;
+	}
+	sockets[n_sockets++] = fd;
+	pthread_mutex_unlock(&sockets_lock);
+	return fd;
+}
+
+static int close_socket(void *clientp, curl_socket_t fd)
+{
+	(void)clientp;
+	pthread_mutex_lock(&sockets_lock);
+	for (size_t i = 0; i < n_sockets; i++)
+		if (sockets[i] == fd) {
+			sockets[i] = sockets[--n_sockets];
+			break;
+		}
+	pthread_mutex_unlock(&sockets_lock);
+	return close(fd);
+}
+
+static void use_our_sockets(CURL *easy)
+{
+	curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+	curl_easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION, close_socket);
+}
+
+void azkv_http_fork_prepare(void)
+{
+	pthread_mutex_lock(&sockets_lock);
+}
+
+void azkv_http_fork_parent(void)
+{
+	pthread_mutex_unlock(&sockets_lock);
+}
+
+void azkv_http_fork_child(void)
+{
+	for (size_t i = 0; i < n_sockets; i++)
+		close(sockets[i]);
+	n_sockets = 0;
+	pthread_mutex_unlock(&sockets_lock);
+}
+
+const char *azkv_http_threaded_resolver(void)
+{
+	const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+	if (v == NULL || !(v->features & CURL_VERSION_ASYNCHDNS) || v->ares != NULL)
+		return NULL;
+	return v->version;
 }
 
 /* ---------------------------------------------------------------- URLs */
@@ -245,6 +328,13 @@ azkv_rc azkv_http_new(const azkv_http_config *cfg, azkv_http **out, azkv_err *er
 		}
 	}
 
+	/* Connections and DNS answers are shared, TLS sessions are not: a
+	 * shared SSL_SESSION is read by one thread's handshake while another
+	 * drops the last reference, ordered only by OpenSSL's atomic
+	 * reference count, which ThreadSanitizer cannot see in the
+	 * uninstrumented libssl (tests/integration/p11_stress reported it).
+	 * Pooled connections make a new handshake rare, so resuming sessions
+	 * gains little; a TSan run we can trust gains more. */
 	http->share = curl_share_init();
 	if (!http->share) {
 		rc = azkv_err_set(err, AZKV_ERR_NOMEM, "http: curl_share_init failed");
@@ -254,8 +344,6 @@ azkv_rc azkv_http_new(const azkv_http_config *cfg, azkv_http **out, azkv_err *er
 	    curl_share_setopt(http->share, CURLSHOPT_UNLOCKFUNC, share_unlock) != CURLSHE_OK ||
 	    curl_share_setopt(http->share, CURLSHOPT_USERDATA, http) != CURLSHE_OK ||
 	    curl_share_setopt(http->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) != CURLSHE_OK ||
-	    curl_share_setopt(http->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) !=
-	            CURLSHE_OK ||
 	    curl_share_setopt(http->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT) != CURLSHE_OK) {
 		rc = azkv_err_set(err, AZKV_ERR_NETWORK, "http: cannot set up the curl share");
 		goto out;
@@ -488,6 +576,7 @@ azkv_rc azkv_http_send(azkv_http *http, const char *method, const char *url,
 
 	curl_easy_setopt(easy, CURLOPT_URL, url);
 	curl_easy_setopt(easy, CURLOPT_SHARE, http->share);
+	use_our_sockets(easy);
 	curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "https,http");
 	/* Never follow a redirect: the request may carry a bearer token, and a

@@ -36,6 +36,20 @@ void azkv_http_free(azkv_http *http);
  * hold. */
 int azkv_http_tls_ctx_setup(void *ssl_ctx);
 
+/* fork() (pthread_atfork): prepare takes the socket list's lock; the
+ * parent releases it; the child, its only thread, closes its copies of
+ * every socket libcurl had open (close(2) only: no TLS goodbye on the
+ * parent's connections, no allocation) and releases it. Every azkv_http
+ * in the child is then unusable and must be abandoned, not freed. */
+void azkv_http_fork_prepare(void);
+void azkv_http_fork_parent(void);
+void azkv_http_fork_child(void);
+
+/* The linked libcurl's version text when it resolves host names on
+ * threads of its own (its threaded resolver: AsynchDNS without c-ares),
+ * else NULL. */
+const char *azkv_http_threaded_resolver(void);
+
 /* Once per process, before any thread uses azkv_http; refcounted. */
 azkv_rc azkv_http_global_init(azkv_err *err);
 void azkv_http_global_cleanup(void);

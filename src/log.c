@@ -21,6 +21,16 @@ static atomic_int log_level = AZKV_LOG_WARN;
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static FILE *log_file; /* NULL means stderr; guarded by log_lock */
 
+void azkv_log_fork_prepare(void)
+{
+	pthread_mutex_lock(&log_lock);
+}
+
+void azkv_log_fork_release(void)
+{
+	pthread_mutex_unlock(&log_lock);
+}
+
 int azkv_log_level_parse(const char *name, azkv_log_level *out)
 {
 	if (!name)

@@ -28,6 +28,12 @@ void azkv_log_configure(const char *config_level, const char *config_file);
 /* Closes a log file opened by azkv_log_configure and resets to stderr. */
 void azkv_log_shutdown(void);
 
+/* fork() (pthread_atfork): prepare takes the log's lock, so that a line
+ * another thread was writing does not leave it held in the child; the
+ * parent and the child release it. */
+void azkv_log_fork_prepare(void);
+void azkv_log_fork_release(void);
+
 int azkv_log_enabled(azkv_log_level level);
 
 /* Text from elsewhere (a server's error message, a request id, a name in a

@@ -1,9 +1,17 @@
 /* Fork safety: a child inherits an initialised module but not its
  * connections or locks, so every call answers CKR_CRYPTOKI_NOT_INITIALIZED
  * until the child calls C_Initialize; then it works on its own, and the
- * parent keeps working. Run by run.sh with AZKV_MODULE and
- * AZKV_PKCS11_CONFIG set (vault 'demo' with the RSA key 'cmk'). */
+ * parent keeps working. The child holds none of the parent's secrets: its
+ * writable memory (heap, anonymous mappings, stacks, libraries' data) is
+ * searched for the client secret of the configuration and for the value
+ * of a session key the parent made with C_CreateObject; the same search
+ * in the parent finds both first (so the search works). Every socket the
+ * module has open in the parent is close-on-exec, and the child has none
+ * of them open. Run by threads.sh with AZKV_MODULE and AZKV_PKCS11_CONFIG
+ * set (vault 'demo' with the RSA key 'cmk'). */
+#include <dirent.h>
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <p11-kit/pkcs11.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +20,122 @@
 #include <unistd.h>
 
 static CK_FUNCTION_LIST *p11;
+
+/* The secrets searched for, XOR-masked: their plain bytes exist in this
+ * program only while compared, so the search cannot find its own copy. */
+#define MASK 0x5a
+typedef struct {
+	const char *name;
+	unsigned char masked[128];
+	size_t len;
+} needle;
+static needle client_secret = {.name = "the client secret"};
+static needle session_key = {.name = "the session key's value"};
+
+static void mask_into(needle *n, const unsigned char *plain, size_t len)
+{
+	n->len = len < sizeof(n->masked) ? len : sizeof(n->masked);
+	for (size_t i = 0; i < n->len; i++)
+		n->masked[i] = plain[i] ^ MASK;
+}
+
+/* The search reads all of this process's writable memory, freed and
+ * unused parts included: not a race or an overflow, so sanitizers are
+ * told not to check it. */
+#define UNCHECKED_READS __attribute__((no_sanitize("address", "thread")))
+
+UNCHECKED_READS static int matches(const unsigned char *p, const needle *n)
+{
+	for (size_t i = 0; i < n->len; i++)
+		if ((p[i] ^ MASK) != n->masked[i])
+			return 0;
+	return 1;
+}
+
+/* The client secret of the configuration, read with read(2) into a
+ * buffer that is wiped at once (no stdio buffer keeps a copy). */
+static int load_client_secret(void)
+{
+	static const char key[] = "\"client_secret\":";
+	char text[8192];
+	const char *path = getenv("AZKV_PKCS11_CONFIG");
+	int fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+	ssize_t n = fd >= 0 ? read(fd, text, sizeof(text) - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return -1;
+	text[n] = 0;
+	char *at = strstr(text, key), *start = at ? strchr(at + sizeof(key) - 1, '"') : NULL;
+	char *end = start ? strchr(start + 1, '"') : NULL;
+	if (end != NULL)
+		mask_into(&client_secret, (unsigned char *)start + 1, (size_t)(end - start - 1));
+	explicit_bzero(text, sizeof(text));
+	return end != NULL && client_secret.len >= 8 ? 0 : -1;
+}
+
+/* Occurrences of n in this process's readable and writable mappings.
+ * Mappings over 1 GiB are reservations (a sanitizer's shadow), not data
+ * the module wrote, and are left out. */
+UNCHECKED_READS static long count_in_memory(const needle *n)
+{
+	char maps[65536];
+	long hits = 0;
+	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	ssize_t len = 0, r;
+	while (fd >= 0 && len < (ssize_t)sizeof(maps) - 1 &&
+	       (r = read(fd, maps + len, sizeof(maps) - 1 - (size_t)len)) > 0)
+		len += r;
+	if (fd >= 0)
+		close(fd);
+	maps[len > 0 ? len : 0] = 0;
+	for (char *line = strtok(maps, "\n"); line != NULL; line = strtok(NULL, "\n")) {
+		unsigned long lo, hi;
+		char perms[5];
+		if (sscanf(line, "%lx-%lx %4s", &lo, &hi, perms) != 3 || perms[0] != 'r' ||
+		    perms[1] != 'w' || hi - lo > (1ul << 30) || strstr(line, "[vvar]") != NULL)
+			continue;
+		for (const unsigned char *p = (const unsigned char *)lo;
+		     p + n->len <= (const unsigned char *)hi; p++)
+			if (*p == (n->masked[0] ^ MASK) && matches(p, n))
+				hits++;
+	}
+	return hits;
+}
+
+/* Sockets open in this process; *inheritable counts those without
+ * FD_CLOEXEC. */
+static int count_sockets(int *inheritable)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+	*inheritable = 0;
+	while (d != NULL && (e = readdir(d)) != NULL) {
+		char link[300], target[64];
+		int fd = atoi(e->d_name);
+		snprintf(link, sizeof(link), "/proc/self/fd/%s", e->d_name);
+		ssize_t len = readlink(link, target, sizeof(target) - 1);
+		if (e->d_name[0] == '.' || len <= 0 || fd == dirfd(d))
+			continue;
+		target[len] = 0;
+		if (strncmp(target, "socket:", 7) != 0)
+			continue;
+		n++;
+		if (!(fcntl(fd, F_GETFD) & FD_CLOEXEC))
+			(*inheritable)++;
+	}
+	if (d != NULL)
+		closedir(d);
+	return n;
+}
+
+static int check(int ok, const char *what)
+{
+	printf("%s - %s\n", ok ? "ok" : "not ok", what);
+	fflush(stdout);
+	return ok ? 0 : 1;
+}
 
 /* Finds 'cmk' and unwraps a key wrapped with it: the network path. */
 static CK_RV use_vault(void)
@@ -49,6 +173,48 @@ static CK_RV use_vault(void)
 	return rv;
 }
 
+/* A session key of a known value, in session s. */
+static CK_RV make_session_key(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE *key)
+{
+	unsigned char value[32];
+	CK_OBJECT_CLASS sec = CKO_SECRET_KEY;
+	CK_KEY_TYPE aes = CKK_AES;
+	CK_ATTRIBUTE tmpl[] = {{CKA_CLASS, &sec, sizeof(sec)},
+	                       {CKA_KEY_TYPE, &aes, sizeof(aes)},
+	                       {CKA_VALUE, value, sizeof(value)}};
+	for (size_t i = 0; i < sizeof(value); i++)
+		value[i] = (unsigned char)(0xa5 ^ (i * 37 + (size_t)getpid()));
+	mask_into(&session_key, value, sizeof(value));
+	CK_RV rv = p11->C_CreateObject(s, tmpl, 3, key);
+	explicit_bzero(value, sizeof(value));
+	return rv;
+}
+
+/* The child: runs the checks and exits with the number that failed. */
+static int child(CK_C_INITIALIZE_ARGS *args)
+{
+	CK_ULONG n = 0;
+	CK_INFO info;
+	CK_SESSION_HANDLE s;
+	int bad = 0, inheritable;
+	bad |= check(p11->C_GetSlotList(CK_TRUE, NULL, &n) == CKR_CRYPTOKI_NOT_INITIALIZED &&
+	                     p11->C_GetInfo(&info) == CKR_CRYPTOKI_NOT_INITIALIZED &&
+	                     p11->C_OpenSession(0, CKF_SERIAL_SESSION, NULL, NULL, &s) ==
+	                             CKR_CRYPTOKI_NOT_INITIALIZED &&
+	                     p11->C_Finalize(NULL) == CKR_CRYPTOKI_NOT_INITIALIZED,
+	             "child: calls before C_Initialize answer CKR_CRYPTOKI_NOT_INITIALIZED");
+	long k = count_in_memory(&session_key), c = count_in_memory(&client_secret);
+	printf("# child: %ld copies of the session key's value, %ld of the client secret\n", k, c);
+	bad |= check(k == 0, "child: no copy of the parent's session key value in memory");
+	bad |= check(c == 0, "child: no copy of the client secret in memory");
+	bad |= check(count_sockets(&inheritable) == 0, "child: none of the module's sockets open");
+	CK_RV rv = p11->C_Initialize(args);
+	bad |= check(rv == CKR_OK, "child: C_Initialize");
+	bad |= check(rv == CKR_OK && use_vault() == CKR_OK, "child: unwraps through the vault");
+	p11->C_Finalize(NULL);
+	return bad;
+}
+
 int main(void)
 {
 	const char *path = getenv("AZKV_MODULE");
@@ -59,39 +225,34 @@ int main(void)
 		return 2;
 	}
 	CK_C_INITIALIZE_ARGS args = {.flags = CKF_OS_LOCKING_OK};
-	if (p11->C_Initialize(&args) != CKR_OK || use_vault() != CKR_OK) {
-		printf("not ok - the parent uses the vault before fork\n");
-		return 1;
+	CK_SESSION_HANDLE s;
+	CK_OBJECT_HANDLE key;
+	int bad = 0, inheritable;
+	if (load_client_secret() != 0) {
+		printf("not ok - no client_secret in AZKV_PKCS11_CONFIG\n");
+		return 2;
 	}
-	printf("ok - the parent uses the vault before fork\n");
-	fflush(stdout);
+	if (check(p11->C_Initialize(&args) == CKR_OK && use_vault() == CKR_OK &&
+	                  p11->C_OpenSession(0, CKF_SERIAL_SESSION, NULL, NULL, &s) == CKR_OK &&
+	                  make_session_key(s, &key) == CKR_OK,
+	          "the parent uses the vault and makes a session key before fork"))
+		return 1;
+	long k = count_in_memory(&session_key), c = count_in_memory(&client_secret);
+	printf("# parent: %ld copies of the session key's value, %ld of the client secret\n", k, c);
+	bad |= check(k > 0 && c > 0, "the parent's memory holds both secrets (the search works)");
+	int sockets = count_sockets(&inheritable);
+	printf("# parent: %d socket(s) open, %d without FD_CLOEXEC\n", sockets, inheritable);
+	bad |= check(sockets > 0 && inheritable == 0,
+	             "the module's pooled connections are close-on-exec");
 
 	pid_t pid = fork();
-	if (pid == 0) {
-		CK_ULONG n = 0;
-		int bad = 0;
-		CK_RV rv = p11->C_GetSlotList(CK_TRUE, NULL, &n);
-		bad |= rv != CKR_CRYPTOKI_NOT_INITIALIZED;
-		printf("%s - child: calls before C_Initialize: 0x%lx\n", bad ? "not ok" : "ok",
-		       (unsigned long)rv);
-		rv = p11->C_Initialize(&args);
-		bad |= rv != CKR_OK;
-		printf("%s - child: C_Initialize: 0x%lx\n", rv == CKR_OK ? "ok" : "not ok",
-		       (unsigned long)rv);
-		rv = use_vault();
-		bad |= rv != CKR_OK;
-		printf("%s - child: unwraps through the vault: 0x%lx\n",
-		       rv == CKR_OK ? "ok" : "not ok", (unsigned long)rv);
-		p11->C_Finalize(NULL);
-		fflush(stdout);
-		_exit(bad);
-	}
+	if (pid == 0)
+		_exit(child(&args));
 	int status = 1;
 	waitpid(pid, &status, 0);
-	int child_ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-	CK_RV rv = use_vault();
-	printf("%s - the parent still uses the vault after the child: 0x%lx\n",
-	       rv == CKR_OK ? "ok" : "not ok", (unsigned long)rv);
+	bad |= check(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the child's checks");
+	bad |= check(count_in_memory(&session_key) > 0, "the parent keeps its session key");
+	bad |= check(use_vault() == CKR_OK, "the parent still uses the vault after the child");
 	p11->C_Finalize(NULL);
-	return child_ok && rv == CKR_OK ? 0 : 1;
+	return bad;
 }

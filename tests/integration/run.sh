@@ -77,7 +77,6 @@ export AZKV_PKCS11_LOG_LEVEL=trace
 run p11-roundtrip-and-misuse ours "$CHECKS" roundtrip
 run p11-interfaces-3.0-and-2.40 ours "$AZKV_TOP_BUILDDIR/tests/integration/p11_interface"
 run p11-create-copy-set-attributes ours "$AZKV_TOP_BUILDDIR/tests/integration/p11_objects"
-run p11-fork-child-reinitialises ours "$AZKV_TOP_BUILDDIR/tests/integration/p11_fork"
 
 # Malformed templates (a NULL pValue with a length, wrong-size CK_BBOOL,
 # CK_ULONG and CK_DATE values) and mechanism parameters: a clean CK_RV,
