@@ -122,8 +122,9 @@ static void retry_after_seconds_capped(void **state)
 	assert_int_equal(azkv_http_retry_after_ms("0", 1000, 60000), 0);
 	assert_int_equal(azkv_http_retry_after_ms("3600", 1000, 60000), 60000);
 	assert_int_equal(azkv_http_retry_after_ms("-1", 1000, 60000), 1000);
-	assert_int_equal(azkv_http_retry_after_ms("Wed, 21 Oct 2015 07:28:00 GMT", 1000, 60000),
-	                 1000);
+	/* An HTTP date: the time left until it (none when past). */
+	assert_int_equal(azkv_http_retry_after_ms("Wed, 21 Oct 2015 07:28:00 GMT", 1000, 60000), 0);
+	assert_int_equal(azkv_http_retry_after_ms("not a date", 1000, 60000), 1000);
 	assert_int_equal(azkv_http_retry_after_ms("99999999999999999999", 1000, 60000), 1000);
 	assert_int_equal(azkv_http_retry_after_ms(NULL, 90000, 60000), 60000);
 }
