@@ -9,7 +9,9 @@ semantics, exact error bodies); extend `_render` and `FaultRule` there.
 
 A rule: {"service": one of SERVICES or "*", "method": "POST"|null,
          "path_regex": "...", "status": 429, "retry_after": 1, "count": 2,
-         "drop": false}
+         "drop": false, "www_authenticate": null}
+`www_authenticate` (test-only, with status 401) is the challenge to send: a hostile vault
+asking for a token for another resource or tenant.
 `count` is how many matching requests fail (null: until the rule is removed).
 """
 
@@ -59,6 +61,7 @@ class FaultInjector:
             "retry_after": spec.get("retry_after"),
             "count": spec.get("count"),
             "drop": bool(spec.get("drop")),
+            "www_authenticate": spec.get("www_authenticate"),
         }
         with self._lock:
             self._rules.append(rule)
@@ -100,4 +103,6 @@ class FaultInjector:
         headers = []
         if rule["retry_after"] is not None:
             headers.append(("Retry-After", str(rule["retry_after"])))
+        if rule["www_authenticate"]:
+            headers.append(("WWW-Authenticate", str(rule["www_authenticate"])))
         return json_response(rule["status"], {"error": {"code": code, "message": message}}, headers)
