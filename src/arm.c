@@ -9,8 +9,6 @@
 #include <strings.h>
 #include <time.h>
 
-#include <curl/curl.h>
-
 #include "bytes.h"
 #include "keyvault.h"
 #include "log.h"
@@ -135,34 +133,7 @@ out:
  * nextLink, Location or Azure-AsyncOperation names. */
 static int on_endpoint(const azkv_arm_client *arm, const char *url)
 {
-	CURLU *ue = curl_url(), *uu = curl_url();
-	char *se = NULL, *su = NULL, *he = NULL, *hu = NULL, *pe = NULL, *pu = NULL, *user = NULL;
-	int ok = 0;
-
-	if (!ue || !uu || curl_url_set(ue, CURLUPART_URL, arm->endpoint, 0) != CURLUE_OK ||
-	    curl_url_set(uu, CURLUPART_URL, url, 0) != CURLUE_OK)
-		goto out;
-	if (curl_url_get(uu, CURLUPART_USER, &user, 0) == CURLUE_OK)
-		goto out;
-	if (curl_url_get(ue, CURLUPART_SCHEME, &se, 0) != CURLUE_OK ||
-	    curl_url_get(uu, CURLUPART_SCHEME, &su, 0) != CURLUE_OK ||
-	    curl_url_get(ue, CURLUPART_HOST, &he, 0) != CURLUE_OK ||
-	    curl_url_get(uu, CURLUPART_HOST, &hu, 0) != CURLUE_OK ||
-	    curl_url_get(ue, CURLUPART_PORT, &pe, CURLU_DEFAULT_PORT) != CURLUE_OK ||
-	    curl_url_get(uu, CURLUPART_PORT, &pu, CURLU_DEFAULT_PORT) != CURLUE_OK)
-		goto out;
-	ok = strcasecmp(se, su) == 0 && strcasecmp(he, hu) == 0 && strcmp(pe, pu) == 0;
-out:
-	curl_free(se);
-	curl_free(su);
-	curl_free(he);
-	curl_free(hu);
-	curl_free(pe);
-	curl_free(pu);
-	curl_free(user);
-	curl_url_cleanup(ue);
-	curl_url_cleanup(uu);
-	return ok;
+	return azkv_http_same_origin(arm->endpoint, url);
 }
 
 /* The path part of url for messages (no query: it is not secret, but long). */

@@ -140,6 +140,39 @@ int azkv_http_url_allowed_imds(const char *url)
 	return url_allowed(url, 1);
 }
 
+int azkv_http_same_origin(const char *origin, const char *url)
+{
+	CURLU *uo = curl_url(), *uu = curl_url();
+	char *so = NULL, *su = NULL, *ho = NULL, *hu = NULL, *po = NULL, *pu = NULL, *user = NULL;
+	int ok = 0;
+
+	if (!uo || !uu || !origin || !url ||
+	    curl_url_set(uo, CURLUPART_URL, origin, 0) != CURLUE_OK ||
+	    curl_url_set(uu, CURLUPART_URL, url, 0) != CURLUE_OK)
+		goto out;
+	if (curl_url_get(uu, CURLUPART_USER, &user, 0) == CURLUE_OK)
+		goto out;
+	if (curl_url_get(uo, CURLUPART_SCHEME, &so, 0) != CURLUE_OK ||
+	    curl_url_get(uu, CURLUPART_SCHEME, &su, 0) != CURLUE_OK ||
+	    curl_url_get(uo, CURLUPART_HOST, &ho, 0) != CURLUE_OK ||
+	    curl_url_get(uu, CURLUPART_HOST, &hu, 0) != CURLUE_OK ||
+	    curl_url_get(uo, CURLUPART_PORT, &po, CURLU_DEFAULT_PORT) != CURLUE_OK ||
+	    curl_url_get(uu, CURLUPART_PORT, &pu, CURLU_DEFAULT_PORT) != CURLUE_OK)
+		goto out;
+	ok = strcasecmp(so, su) == 0 && strcasecmp(ho, hu) == 0 && strcmp(po, pu) == 0;
+out:
+	curl_free(so);
+	curl_free(su);
+	curl_free(ho);
+	curl_free(hu);
+	curl_free(po);
+	curl_free(pu);
+	curl_free(user);
+	curl_url_cleanup(uo);
+	curl_url_cleanup(uu);
+	return ok;
+}
+
 /* Host and path of url for messages and the trace (no query: it may
  * carry a skiptoken). Both owned (curl_free); NULL if unparsable. */
 static void url_host_path(const char *url, char **host, char **path)

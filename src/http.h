@@ -73,6 +73,11 @@ void azkv_http_response_free(azkv_http_response *resp);
 /* 1 if url is https://, or http:// to a loopback host; 0 otherwise. */
 int azkv_http_url_allowed(const char *url);
 
+/* 1 if url has origin's scheme, host and port (compared parsed, default
+ * ports filled in) and no user info: where a token for origin may go
+ * (a nextLink, Location or Azure-AsyncOperation URL). */
+int azkv_http_same_origin(const char *origin, const char *url);
+
 /* As azkv_http_url_allowed, and also http:// to the Azure Instance
  * Metadata Service (169.254.169.254), which serves only plain HTTP. */
 int azkv_http_url_allowed_imds(const char *url);
