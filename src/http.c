@@ -664,13 +664,6 @@ azkv_rc azkv_http_request_json(azkv_http *http, const char *method, const char *
 	return rc;
 }
 
-azkv_rc azkv_http_request_bearer(azkv_http *http, const char *method, const char *url,
-                                 const char *token, const char *body, azkv_http_response *resp,
-                                 azkv_err *err)
-{
-	return azkv_http_request_json(http, method, url, token, body, 0, 0, resp, err);
-}
-
 const azkv_retry_policy *azkv_http_retry_policy(const azkv_http *http)
 {
 	return http ? &http->retry : &azkv_retry_default;

@@ -82,15 +82,10 @@ int azkv_http_same_origin(const char *origin, const char *url);
  * Metadata Service (169.254.169.254), which serves only plain HTTP. */
 int azkv_http_url_allowed_imds(const char *url);
 
-/* azkv_http_request with "Authorization: Bearer token" and JSON Accept /
- * Content-Type headers, as Azure's REST APIs take them. The header holding
- * the token is wiped after the request. */
-azkv_rc azkv_http_request_bearer(azkv_http *http, const char *method, const char *url,
-                                 const char *token, const char *body, azkv_http_response *resp,
-                                 azkv_err *err);
-
-/* As azkv_http_request_bearer, with token NULL for no Authorization header
- * (the first request to a vault, before its challenge), timeout_ms (> 0)
+/* azkv_http_send with "Authorization: Bearer token" (token NULL: none, as
+ * the first request to a vault, before its challenge) and JSON Accept /
+ * Content-Type headers, as Azure's REST APIs take them; the header holding
+ * the token is wiped after the request. timeout_ms (> 0)
  * bounding this request (what is left of an operation's deadline), and
  * no_resend for a call that must not reach the server twice
  * (azkv_http_options). */

@@ -668,7 +668,9 @@ check_and_grant_with_az_login() {
 		grep -q "^account show --output json$" "$WORK/az.log" &&
 		grep -q "^account get-access-token --output json --resource https://management.azure.com$" \
 			"$WORK/az.log" &&
-		grep -q "^account get-access-token --output json --resource https://vault.azure.net$" \
+		# The vault's token is asked for the tenant its challenge names, as
+		# the SDKs' AzureCliCredential is.
+		grep -q -E "^account get-access-token --output json --resource https://vault.azure.net --tenant [0-9a-f-]+$" \
 			"$WORK/az.log" &&
 		as_az_user unchanged expect 0 grant --vault labkv --key "$KEY" --account cli-foundry \
 			--dry-run &&
