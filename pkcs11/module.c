@@ -171,7 +171,7 @@ static CK_RV setup(void)
 		return azkv_rv_from_err(&err, AZKV_CTX_INIT, "C_Initialize: HTTP");
 	}
 	if (azkv_credential_new(&azkv_g.cfg->credential, azkv_g.cfg->cloud,
-	                        azkv_g.cfg->http.max_retries, azkv_g.http, &azkv_g.cred,
+	                        azkv_g.cfg->http.retry.max_retries, azkv_g.http, &azkv_g.cred,
 	                        &err) != AZKV_OK)
 		return azkv_rv_from_err(&err, AZKV_CTX_INIT, "C_Initialize: credential");
 	azkv_g.tokens = calloc(azkv_g.cfg->n_vaults, sizeof(*azkv_g.tokens));

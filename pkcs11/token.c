@@ -24,8 +24,9 @@ CK_RV azkv_token_init(azkv_token *tok, CK_SLOT_ID id, const azkv_vault_config *v
 	CK_RV rv = azkv_lock_new(&tok->load_lock);
 	if (rv != CKR_OK)
 		return rv;
-	if (azkv_kv_client_new(vault->url, azkv_g.cfg->api_version, azkv_g.cfg->http.max_retries,
-	                       azkv_g.http, azkv_g.cred, &tok->kv, &err) != AZKV_OK)
+	if (azkv_kv_client_new(vault->url, azkv_g.cfg->api_version,
+	                       azkv_g.cfg->http.retry.max_retries, azkv_g.http, azkv_g.cred,
+	                       &tok->kv, &err) != AZKV_OK)
 		return azkv_rv_from_err(&err, AZKV_CTX_INIT, "vault client");
 	return CKR_OK;
 }

@@ -1,5 +1,5 @@
 /* Azure Resource Manager: requests with bearer tokens, the 401 challenge,
- * retries of 429/5xx, ARM errors, and long-running operations. */
+ * retries (http.h's policy), ARM errors, and long-running operations. */
 #include "arm.h"
 
 #include <errno.h>
@@ -13,8 +13,6 @@
 #include "keyvault.h"
 #include "log.h"
 
-#define ARM_RETRY_CAP_MS    10000L
-#define ARM_BACKOFF_BASE_MS 500L
 #define ARM_POLL_DEFAULT_MS 1000L
 #define ARM_POLL_CAP_MS     60000L
 #define ARM_WAIT_DEFAULT_MS 600000L
@@ -23,7 +21,7 @@
 struct azkv_arm_client {
 	char *endpoint;    /* no trailing '/' */
 	const char *scope; /* the cloud's ARM token scope */
-	int max_retries;
+	azkv_retry_policy retry;
 	azkv_http *http;
 	azkv_credential *cred;
 	azkv_arm_progress_fn progress; /* NULL: silent */
@@ -64,7 +62,9 @@ azkv_rc azkv_arm_client_new(const azkv_cloud *cloud, const char *endpoint, int m
 	len = strlen(arm->endpoint);
 	while (len > 0 && arm->endpoint[len - 1] == '/')
 		arm->endpoint[--len] = '\0';
-	arm->max_retries = max_retries < 0 ? 3 : max_retries;
+	arm->retry = *azkv_http_retry_policy(http);
+	if (max_retries >= 0)
+		arm->retry.max_retries = max_retries;
 	arm->scope = cloud->arm_scope;
 	arm->http = http;
 	arm->cred = cred;
@@ -127,12 +127,13 @@ out:
 
 /* ---------------------------------------------------------------- requests */
 
-static long now_ms(void)
+/* A URL the token may go to: on the client's endpoint (same scheme, host
+ * and port, compared parsed, so that "https://management.azure.com.evil"
+ * or user info cannot pass), and nowhere else, whatever a response's
+ * nextLink, Location or Azure-AsyncOperation names. */
+static int on_endpoint(const azkv_arm_client *arm, const char *url)
 {
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long)(t.tv_sec * 1000L + t.tv_nsec / 1000000L);
+	return azkv_http_same_origin(arm->endpoint, url);
 }
 
 /* The path part of url for messages (no query: it is not secret, but long). */
@@ -145,29 +146,44 @@ static void describe(char *what, size_t n, const char *method, const char *path)
 
 /* Sends one ARM request with token, challenge and retries. On AZKV_OK,
  * resp holds a 2xx response; otherwise err says why and *status is the
- * last status seen. */
+ * last status seen. The token goes only to the client's endpoint (ARM
+ * needs it on the first request: the endpoint is configured, not read
+ * from a response). Retries as kv_call's (keyvault.c), with the same
+ * policy: GET, PUT and PATCH of ARM resources are idempotent (a PUT
+ * states the whole resource); POST and DELETE are not, so a 500, 502 or
+ * 504, or a connection failure after the request may have been sent, is
+ * not retried for them. */
 static azkv_rc arm_call(azkv_arm_client *arm, const char *method, const char *url, const char *what,
                         const char *body, azkv_http_response *resp, long *status, azkv_err *err)
 {
 	char *token = NULL;
+	long deadline = arm->retry.deadline_ms > 0 ? azkv_now_ms() + arm->retry.deadline_ms : 0;
 	int attempt = 0, challenged = 0;
+	int idempotent = strcmp(method, "GET") == 0 || strcmp(method, "PUT") == 0 ||
+	                 strcmp(method, "PATCH") == 0;
 	azkv_rc rc;
 
 	memset(resp, 0, sizeof(*resp));
 	*status = 0;
+	if (!on_endpoint(arm, url))
+		return azkv_err_set(err, AZKV_ERR_PROTOCOL,
+		                    "%s: the URL is not on %s; no request (and no token) sent",
+		                    what, arm->endpoint);
 	for (;;) {
 		rc = azkv_credential_get_token(arm->cred, arm->scope, NULL, &token, err);
-		if ((rc == AZKV_ERR_THROTTLED || rc == AZKV_ERR_SERVER) &&
-		    attempt < arm->max_retries)
+		if (rc == AZKV_ERR_THROTTLED || rc == AZKV_ERR_SERVER)
 			goto retry;
 		if (rc != AZKV_OK)
 			goto out;
-		rc = azkv_http_request_bearer(arm->http, method, url, token, body, resp, err);
+		rc = azkv_http_request_json(arm->http, method, url, token, body,
+		                            azkv_retry_time_left(deadline), !idempotent, resp, err);
 		azkv_secret_str_free(token);
 		token = NULL;
 		if (rc != AZKV_OK) {
 			azkv_err_set(err, rc, "%s: %s", what,
 			             err ? err->message : "request failed");
+			if (rc == AZKV_ERR_NETWORK && (idempotent || !resp->maybe_sent))
+				goto retry;
 			goto out;
 		}
 		*status = resp->status;
@@ -181,14 +197,21 @@ static azkv_rc arm_call(azkv_arm_client *arm, const char *method, const char *ur
 			azkv_http_response_free(resp);
 			continue;
 		}
-		if ((resp->status == 429 || resp->status >= 500) && attempt < arm->max_retries)
+		if (azkv_retry_status(resp->status) &&
+		    (idempotent || resp->status == 429 || resp->status == 503))
 			goto retry;
 		rc = azkv_arm_error_from_response(resp->status, resp->body, what, err);
 		azkv_http_err_add_request_id(err, resp);
 		goto out;
 	retry:
-		azkv_http_backoff(resp, what, attempt, arm->max_retries, ARM_BACKOFF_BASE_MS,
-		                  ARM_RETRY_CAP_MS);
+		if (!azkv_retry_wait(&arm->retry, attempt, deadline, what, resp, err)) {
+			if (resp->status) {
+				rc = azkv_arm_error_from_response(resp->status, resp->body, what,
+				                                  err);
+				azkv_http_err_add_request_id(err, resp);
+			}
+			goto out;
+		}
 		attempt++;
 	}
 out:
@@ -281,14 +304,6 @@ azkv_rc azkv_arm_request(azkv_arm_client *arm, const char *method, const char *r
 	return rc;
 }
 
-/* A poll URL must be on our endpoint: the token goes with it. */
-static int on_endpoint(const azkv_arm_client *arm, const char *url)
-{
-	size_t len = strlen(arm->endpoint);
-
-	return strncasecmp(url, arm->endpoint, len) == 0 && url[len] == '/';
-}
-
 /* Polls url until it answers other than 202 (Location) or its status is
  * terminal (Azure-AsyncOperation). For Location, *final gets the last
  * response. */
@@ -298,13 +313,15 @@ static azkv_rc poll(azkv_arm_client *arm, const char *url, int async_op, const c
 	azkv_http_response resp = {0};
 	azkv_arm_op_state state;
 	char what[ARM_WHAT_MAX];
-	const char *path = url + strlen(arm->endpoint);
+	/* For messages; url is on the endpoint (on_endpoint), maybe spelt
+	 * otherwise (an explicit port). */
+	const char *path = strlen(url) > strlen(arm->endpoint) ? url + strlen(arm->endpoint) : url;
 	long delay = azkv_http_retry_after_ms(retry_after, ARM_POLL_DEFAULT_MS, ARM_POLL_CAP_MS);
 	azkv_rc rc;
 
 	describe(what, sizeof(what), "GET", path);
 	for (;;) {
-		if (now_ms() + delay > deadline) {
+		if (azkv_now_ms() + delay > deadline) {
 			rc = azkv_err_set(err, AZKV_ERR_NETWORK,
 			                  "%s: the long-running operation did not finish in time",
 			                  what);
@@ -357,7 +374,7 @@ azkv_rc azkv_arm_request_wait(azkv_arm_client *arm, const char *method, const ch
 	azkv_http_response resp = {0}, final = {0};
 	char what[ARM_WHAT_MAX];
 	const char *op_url, *loc;
-	long deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : ARM_WAIT_DEFAULT_MS);
+	long deadline = azkv_now_ms() + (timeout_ms > 0 ? timeout_ms : ARM_WAIT_DEFAULT_MS);
 	int is_put;
 	azkv_rc rc;
 

@@ -2,8 +2,11 @@
  * ("/subscriptions/.../providers/...") with a bearer token for the
  * cloud's Resource Manager scope (https://management.azure.com/.default in
  * the public cloud), one retry after a 401 challenge
- * (the cached token is dropped), 429/5xx retried with bounded backoff
- * (Retry-After honoured, capped), ARM error bodies {"error":{"code",
+ * (the cached token is dropped), 429, transient 5xx and connection
+ * failures retried by http.h's policy (Retry-After honoured, capped, a
+ * deadline per request; POST and DELETE never sent twice once they may
+ * have been applied), the token sent only to the endpoint, ARM error
+ * bodies {"error":{"code",
  * "message"}} copied into azkv_err, and long-running operations
  * (Azure-AsyncOperation, Location) waited for. Thread-safe: the client
  * holds no per-request state. */
@@ -21,7 +24,8 @@ typedef struct azkv_arm_client azkv_arm_client;
 
 /* cloud NULL means the public cloud; endpoint NULL or "" means the
  * cloud's (tokens are always for the cloud's ARM scope, also when the
- * endpoint is another, e.g. the emulator); max_retries < 0 means 3. http
+ * endpoint is another, e.g. the emulator); the retry policy is http's,
+ * max_retries >= 0 overriding its count. http
  * and cred are borrowed and must outlive the client. No I/O. */
 azkv_rc azkv_arm_client_new(const azkv_cloud *cloud, const char *endpoint, int max_retries,
                             azkv_http *http, azkv_credential *cred, azkv_arm_client **out,

@@ -16,6 +16,7 @@
 #include <openssl/crypto.h>
 
 #include "bytes.h"
+#include "cred_source.h"
 #include "file.h"
 #include "http.h"
 #include "log.h"
@@ -440,6 +441,7 @@ typedef enum cred_key_kind {
 	CK_BOOL,          /* true or false */
 	CK_MS,            /* milliseconds, 1 to 600000 */
 	CK_ASSERTION_ALG, /* "RS256" or "PS256" */
+	CK_TENANT_LIST,   /* an array of tenant ids or "*" */
 } cred_key_kind;
 
 #define TYPE(t)   (1u << AZKV_CRED_##t)
@@ -480,6 +482,10 @@ static const struct cred_key {
         {"token_file", TYPE(WORKLOAD_IDENTITY) | TYPE(DEFAULT), 0, CK_TEXT, FIELD(token_file)},
         {"process_timeout_ms", TYPE(AZURE_CLI) | TYPE(DEFAULT), 0, CK_MS,
          FIELD(process_timeout_ms)},
+        /* Not for managed identities: they ignore a challenge's tenant. */
+        {"additionally_allowed_tenants",
+         ENTRA_APP | TYPE(ENVIRONMENT) | TYPE(AZURE_CLI) | TYPE(DEFAULT), 0, CK_TENANT_LIST,
+         FIELD(allowed_tenants)},
 };
 
 #define N_CRED_KEYS (sizeof(cred_keys) / sizeof(cred_keys[0]))
@@ -518,6 +524,35 @@ static azkv_rc parse_cred_type(parse_ctx *ctx, const cJSON *obj, azkv_credential
 	return cfg_err(ctx, "\"credential.type\" must be one of: %s", names);
 }
 
+/* credential.additionally_allowed_tenants: tenant ids, or "*" for any. */
+static azkv_rc parse_tenant_list(parse_ctx *ctx, const cJSON *arr, azkv_credential_config *c)
+{
+	const cJSON *t;
+	size_t n = 0;
+
+	if (!cJSON_IsArray(arr))
+		return cfg_err(ctx, "\"credential.additionally_allowed_tenants\" must be an array "
+		                    "of tenant ids (or \"*\")");
+	c->allowed_tenants = calloc((size_t)cJSON_GetArraySize(arr) + 1, sizeof(char *));
+	if (!c->allowed_tenants)
+		return cfg_nomem(ctx);
+	cJSON_ArrayForEach(t, arr)
+	{
+		if (!cJSON_IsString(t) ||
+		    (strcmp(t->valuestring, "*") != 0 && !azkv_tenant_valid(t->valuestring)))
+			return cfg_err(
+			        ctx,
+			        "credential.additionally_allowed_tenants[%zu] is not a tenant "
+			        "id (a GUID or domain name) or \"*\"",
+			        n);
+		c->allowed_tenants[n] = strdup(t->valuestring);
+		if (!c->allowed_tenants[n])
+			return cfg_nomem(ctx);
+		c->n_allowed_tenants = ++n;
+	}
+	return AZKV_OK;
+}
+
 /* Reads the value of key k (present in obj) into c. */
 static azkv_rc parse_cred_value(parse_ctx *ctx, const cJSON *obj, const struct cred_key *k,
                                 azkv_credential_config *c)
@@ -530,6 +565,8 @@ static azkv_rc parse_cred_value(parse_ctx *ctx, const cJSON *obj, const struct c
 
 	snprintf(where, sizeof(where), "credential.%s", k->name);
 	switch (k->kind) {
+	case CK_TENANT_LIST:
+		return parse_tenant_list(ctx, item, c);
 	case CK_BOOL:
 		if (!cJSON_IsBool(item))
 			return cfg_err(ctx, "\"%s\" must be true or false", where);
@@ -646,17 +683,50 @@ static azkv_rc parse_credential(parse_ctx *ctx, const cJSON *root, azkv_credenti
 	return AZKV_OK;
 }
 
+/* "retry": the Key Vault and ARM clients' retry policy (http.h). The
+ * older http.max_retries is the same setting as retry.max_retries. */
+static azkv_rc parse_retry(parse_ctx *ctx, const cJSON *root, azkv_retry_policy *r)
+{
+	static const char *const keys[] = {"max_retries", "base_delay_ms", "max_delay_ms",
+	                                   "deadline_ms", NULL};
+	const cJSON *obj, *http = cJSON_GetObjectItemCaseSensitive(root, "http");
+	long retries = r->max_retries;
+	azkv_rc rc;
+
+	rc = get_object(ctx, root, "retry", &obj);
+	if (rc != AZKV_OK || !obj)
+		return rc;
+	if (cJSON_GetObjectItemCaseSensitive(obj, "max_retries") &&
+	    cJSON_GetObjectItemCaseSensitive(http, "max_retries"))
+		return cfg_err(ctx, "give retry.max_retries or http.max_retries (its older name), "
+		                    "not both");
+	rc = check_keys(ctx, obj, "\"retry\"", keys);
+	if (rc == AZKV_OK)
+		rc = get_long(ctx, obj, "retry.", "max_retries", 0, 10, &retries);
+	if (rc == AZKV_OK)
+		rc = get_long(ctx, obj, "retry.", "base_delay_ms", 1, 60000, &r->base_delay_ms);
+	if (rc == AZKV_OK)
+		rc = get_long(ctx, obj, "retry.", "max_delay_ms", 1, 600000, &r->max_delay_ms);
+	if (rc == AZKV_OK)
+		rc = get_long(ctx, obj, "retry.", "deadline_ms", 0, 3600000, &r->deadline_ms);
+	r->max_retries = (int)retries;
+	if (rc == AZKV_OK && r->max_delay_ms < r->base_delay_ms)
+		rc = cfg_err(ctx, "retry.max_delay_ms (%ld) is less than retry.base_delay_ms (%ld)",
+		             r->max_delay_ms, r->base_delay_ms);
+	return rc;
+}
+
 static azkv_rc parse_http(parse_ctx *ctx, const cJSON *root, azkv_http_config *h)
 {
 	static const char *const keys[] = {"ca_file",    "connect_to",  "connect_timeout_ms",
 	                                   "timeout_ms", "max_retries", NULL};
 	const cJSON *obj;
-	long retries = 3;
+	long retries = azkv_retry_default.max_retries;
 	azkv_rc rc;
 
 	h->connect_timeout_ms = 5000;
 	h->timeout_ms = 30000;
-	h->max_retries = 3;
+	h->retry = azkv_retry_default;
 	rc = get_object(ctx, root, "http", &obj);
 	if (rc != AZKV_OK || !obj)
 		return rc;
@@ -672,7 +742,7 @@ static azkv_rc parse_http(parse_ctx *ctx, const cJSON *root, azkv_http_config *h
 		rc = get_long(ctx, obj, "http.", "timeout_ms", 1, 3600000, &h->timeout_ms);
 	if (rc == AZKV_OK)
 		rc = get_long(ctx, obj, "http.", "max_retries", 0, 10, &retries);
-	h->max_retries = (int)retries;
+	h->retry.max_retries = (int)retries;
 	return rc;
 }
 
@@ -795,8 +865,8 @@ static azkv_rc apply_environment(parse_ctx *ctx, azkv_config *cfg)
 static azkv_rc parse_config(const char *json, const char *origin, int need_vaults,
                             azkv_config **out, azkv_err *err, int *inline_secret)
 {
-	static const char *const keys[] = {"vaults", "credential",  "http", "log", "wrap",
-	                                   "cloud",  "api_version", "arm",  NULL};
+	static const char *const keys[] = {"vaults", "credential", "http", "retry",       "log",
+	                                   "wrap",   "cloud",      "arm",  "api_version", NULL};
 	parse_ctx ctx = {.origin = origin ? origin : "(string)", .err = err};
 	const char *end = NULL;
 	cJSON *root = NULL;
@@ -841,6 +911,8 @@ static azkv_rc parse_config(const char *json, const char *origin, int need_vault
 		rc = parse_credential(&ctx, root, &cfg->credential);
 	if (rc == AZKV_OK)
 		rc = parse_http(&ctx, root, &cfg->http);
+	if (rc == AZKV_OK)
+		rc = parse_retry(&ctx, root, &cfg->http.retry);
 	if (rc == AZKV_OK)
 		rc = parse_log(&ctx, root, cfg);
 	if (rc == AZKV_OK)
@@ -962,6 +1034,9 @@ void azkv_config_free(azkv_config *cfg)
 	free(cfg->credential.identity_endpoint);
 	free(cfg->credential.arc_key_dir);
 	free(cfg->credential.token_file);
+	for (size_t i = 0; i < cfg->credential.n_allowed_tenants; i++)
+		free(cfg->credential.allowed_tenants[i]);
+	free(cfg->credential.allowed_tenants);
 	free(cfg->http.ca_file);
 	free(cfg->http.connect_to);
 	free(cfg->log_level);

@@ -13,8 +13,9 @@
  *     "authority_host": "https://login.microsoftonline.com"
  *   },
  *   "http": { "ca_file": "/path/ca.pem", "connect_to": "127.0.0.1:8443",
- *             "connect_timeout_ms": 5000, "timeout_ms": 30000,
- *             "max_retries": 3 },
+ *             "connect_timeout_ms": 5000, "timeout_ms": 30000 },
+ *   "retry": { "max_retries": 3, "base_delay_ms": 800, "max_delay_ms": 30000,
+ *              "deadline_ms": 120000 },
  *   "log": { "level": "warn", "file": "/path" },
  *   "wrap": "local" | "vault",
  *   "api_version": "7.4",
@@ -103,14 +104,27 @@ typedef struct azkv_credential_config {
 	char *token_file; /* NULL: AZURE_FEDERATED_TOKEN_FILE */
 	/* azure_cli */
 	long process_timeout_ms; /* 0: 10 s */
+	/* additionally_allowed_tenants: tenants other than tenant_id that a
+	 * vault's 401 challenge may name ("*": any), as the Azure SDKs' option */
+	char **allowed_tenants;
+	size_t n_allowed_tenants;
 } azkv_credential_config;
+
+/* "retry": how the Key Vault and ARM clients retry 429, transient 5xx and
+ * connection failures (http.h has the schedule). */
+typedef struct azkv_retry_policy {
+	int max_retries;    /* retries after the first attempt; default 3 */
+	long base_delay_ms; /* the first backoff's upper bound, doubling; default 800 */
+	long max_delay_ms;  /* the cap of any one delay, Retry-After included; default 30000 */
+	long deadline_ms;   /* one operation, retries included; default 120000 */
+} azkv_retry_policy;
 
 typedef struct azkv_http_config {
 	char *ca_file;           /* extra trust anchors (the emulator's test CA) */
 	char *connect_to;        /* "HOST:PORT": send every request there */
 	long connect_timeout_ms; /* default 5000 */
 	long timeout_ms;         /* default 30000 */
-	int max_retries;         /* 429/5xx retries, default 3 */
+	azkv_retry_policy retry; /* "retry"; http.max_retries is retry.max_retries */
 } azkv_http_config;
 
 typedef struct azkv_config {

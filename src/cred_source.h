@@ -155,6 +155,18 @@ typedef struct azkv_credential azkv_credential;
 azkv_rc azkv_credential_new_from_source(azkv_cred_source *src, const char *tenant_id,
                                         azkv_credential **out, azkv_err *err);
 
+/* The tenants a token may be asked for besides the credential's own,
+ * home (NULL: any tenant may be asked, the SDKs' rule for a credential
+ * with no tenant of its own): allowed[] are tenant ids or "*" (copied);
+ * hint names the settings that allow more, for the refusal's message.
+ * azkv_credential_new sets them from the configuration. */
+azkv_rc azkv_credential_allow_tenants(azkv_credential *cred, const char *home,
+                                      const char *const *allowed, size_t n, const char *hint,
+                                      azkv_err *err);
+
+/* How many (scope, tenant) entries the token cache holds now. */
+size_t azkv_credential_cache_size(azkv_credential *cred);
+
 /* Seconds after issue to refresh a token of lifetime seconds, given the
  * issuer's refresh_in (0 when none). */
 int64_t azkv_token_refresh_in(int64_t lifetime, int64_t refresh_in);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "bytes.h"
@@ -17,6 +18,11 @@
 #define LONG_LIVED_S       7200  /* tokens this long refresh at half-life (MSAL) */
 #define REFRESH_RETRY_MS   30000 /* after a failed refresh of a valid token (azure-core) */
 #define MI_DEFAULT_RETRIES 3
+/* Entries of the token cache: one per (scope, tenant) in use, a handful in
+ * practice (a vault's scope, ARM's, a Managed HSM's); past this, expired
+ * then least recently used entries are dropped, so that challenges naming
+ * ever new scopes or tenants cannot grow it without bound. */
+#define TOKEN_CACHE_MAX 16
 
 typedef struct token_entry {
 	struct token_entry *next;
@@ -26,6 +32,7 @@ typedef struct token_entry {
 	int64_t expires_at;   /* monotonic ms */
 	int64_t refresh_at;   /* monotonic ms: from then on, one thread refreshes */
 	int64_t next_attempt; /* monotonic ms: no refresh before (after a failure) */
+	uint64_t last_used;   /* cred->uses when last used: for eviction */
 	int fetching;         /* a thread is asking the source now */
 	unsigned fetches;     /* how many asks have ended */
 	azkv_rc last_rc;      /* how the last one ended */
@@ -34,10 +41,16 @@ typedef struct token_entry {
 
 struct azkv_credential {
 	azkv_cred_source *src;
-	char *tenant_id;      /* the configured tenant, or NULL */
-	pthread_mutex_t lock; /* guards cache; never held across I/O */
+	char *tenant_id;   /* the configured tenant, or NULL */
+	char *home_tenant; /* the tenant the credential is for, NULL: any may be asked */
+	char **allowed;    /* additionally_allowed_tenants ("*": any) */
+	size_t n_allowed;
+	const char *allow_hint; /* where to allow more, for the message */
+	pthread_mutex_t lock;   /* guards cache; never held across I/O */
 	pthread_cond_t fetched;
 	token_entry *cache;
+	size_t n_cache;
+	uint64_t uses; /* a clock of cache uses, finer than the monotonic ms */
 };
 
 static int64_t now_ms(void)
@@ -320,6 +333,101 @@ azkv_rc azkv_credential_new_from_source(azkv_cred_source *src, const char *tenan
 	return AZKV_OK;
 }
 
+/* ---------------------------------------------------------------- tenants */
+
+azkv_rc azkv_credential_allow_tenants(azkv_credential *cred, const char *home,
+                                      const char *const *allowed, size_t n, const char *hint,
+                                      azkv_err *err)
+{
+	if (home && !(cred->home_tenant = strdup(home)))
+		goto nomem;
+	cred->allowed = calloc(n + 1, sizeof(*cred->allowed));
+	if (!cred->allowed)
+		goto nomem;
+	for (; cred->n_allowed < n; cred->n_allowed++) {
+		cred->allowed[cred->n_allowed] = strdup(allowed[cred->n_allowed]);
+		if (!cred->allowed[cred->n_allowed])
+			goto nomem;
+	}
+	cred->allow_hint = hint;
+	return AZKV_OK;
+nomem:
+	return azkv_err_set(err, AZKV_ERR_NOMEM, "credential: out of memory");
+}
+
+/* The tenants a vault's challenge may name, as the Azure SDKs decide
+ * (azure-identity's additionally_allowed_tenants, with
+ * AZURE_ADDITIONALLY_ALLOWED_TENANTS for the environment and the default
+ * chain): the credential's own tenant (credential.tenant_id, else
+ * AZURE_TENANT_ID for the types that read it), the listed ones, or any
+ * with "*". A credential with no tenant of its own (the Azure CLI's
+ * default) may be asked for any, as in the SDKs; a managed identity
+ * ignores the tenant (its tokens come from its own). */
+static azkv_rc allow_configured_tenants(azkv_credential *cred, const azkv_credential_config *cfg,
+                                        azkv_err *err)
+{
+	const char *home = cfg->tenant_id, *hint = "credential.additionally_allowed_tenants";
+	const char *env = NULL;
+	char *copy = NULL, *tok, *save = NULL;
+	const char **list = NULL;
+	size_t n = 0, cap;
+	azkv_rc rc;
+
+	if (cfg->type == AZKV_CRED_MANAGED_IDENTITY)
+		return AZKV_OK;
+	if (cfg->type == AZKV_CRED_ENVIRONMENT || cfg->type == AZKV_CRED_WORKLOAD_IDENTITY ||
+	    cfg->type == AZKV_CRED_DEFAULT) {
+		if (!home)
+			home = env_value("AZURE_TENANT_ID");
+	}
+	if (cfg->type == AZKV_CRED_ENVIRONMENT || cfg->type == AZKV_CRED_DEFAULT) {
+		env = env_value("AZURE_ADDITIONALLY_ALLOWED_TENANTS");
+		hint = "credential.additionally_allowed_tenants or "
+		       "AZURE_ADDITIONALLY_ALLOWED_TENANTS";
+	}
+	cap = cfg->n_allowed_tenants + (env ? strlen(env) / 2 + 1 : 0);
+	list = calloc(cap + 1, sizeof(*list));
+	if (env)
+		copy = strdup(env);
+	if (!list || (env && !copy)) {
+		rc = azkv_err_set(err, AZKV_ERR_NOMEM, "credential: out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < cfg->n_allowed_tenants; i++)
+		list[n++] = cfg->allowed_tenants[i];
+	/* The SDKs split the variable on ';'. */
+	for (tok = copy ? strtok_r(copy, ";", &save) : NULL; tok && n < cap;
+	     tok = strtok_r(NULL, ";", &save)) {
+		while (*tok == ' ')
+			tok++;
+		if (*tok)
+			list[n++] = tok;
+	}
+	rc = azkv_credential_allow_tenants(cred, home, list, n, hint, err);
+out:
+	free(list);
+	free(copy);
+	return rc;
+}
+
+/* Whether a token may be asked for in tenant (a challenge's). */
+static azkv_rc check_tenant(const azkv_credential *cred, const char *tenant, azkv_err *err)
+{
+	if (!tenant || !cred->home_tenant || strcasecmp(tenant, cred->home_tenant) == 0)
+		return AZKV_OK;
+	for (size_t i = 0; i < cred->n_allowed; i++) {
+		if (strcmp(cred->allowed[i], "*") == 0 || strcasecmp(cred->allowed[i], tenant) == 0)
+			return AZKV_OK;
+	}
+	return azkv_err_set(err, AZKV_ERR_AUTH,
+	                    "credential: the vault's challenge asks for a token from tenant %.64s, "
+	                    "but the credential is for tenant %.64s; no token asked. If the vault "
+	                    "is meant to be in that tenant, add \"%.64s\" (or \"*\") to %s",
+	                    tenant, cred->home_tenant, tenant,
+	                    cred->allow_hint ? cred->allow_hint
+	                                     : "credential.additionally_allowed_tenants");
+}
+
 azkv_rc azkv_credential_new(const azkv_credential_config *cfg, const azkv_cloud *cloud,
                             int max_retries, azkv_http *http, azkv_credential **out, azkv_err *err)
 {
@@ -343,9 +451,22 @@ azkv_rc azkv_credential_new(const azkv_credential_config *cfg, const azkv_cloud 
 		return rc;
 	rc = azkv_credential_new_from_source(src, cfg->tenant_id, out, err);
 	if (rc == AZKV_OK)
-		azkv_info("credential: %s (%s cloud, authority %s)", src->name, x.cloud->name,
-		          x.authority);
+		rc = allow_configured_tenants(*out, cfg, err);
+	if (rc != AZKV_OK) {
+		azkv_credential_free(*out);
+		*out = NULL;
+		return rc;
+	}
+	azkv_info("credential: %s (%s cloud, authority %s)", src->name, x.cloud->name, x.authority);
 	return rc;
+}
+
+static void entry_free(token_entry *e)
+{
+	free(e->scope);
+	free(e->tenant);
+	azkv_secret_str_free(e->token);
+	free(e);
 }
 
 void azkv_credential_free(azkv_credential *cred)
@@ -356,11 +477,12 @@ void azkv_credential_free(azkv_credential *cred)
 		return;
 	for (e = cred->cache; e; e = next) {
 		next = e->next;
-		free(e->scope);
-		free(e->tenant);
-		azkv_secret_str_free(e->token);
-		free(e);
+		entry_free(e);
 	}
+	for (size_t i = 0; i < cred->n_allowed; i++)
+		free(cred->allowed[i]);
+	free(cred->allowed);
+	free(cred->home_tenant);
 	cred->src->free(cred->src);
 	pthread_cond_destroy(&cred->fetched);
 	pthread_mutex_destroy(&cred->lock);
@@ -403,6 +525,48 @@ static token_entry *cache_find(azkv_credential *cred, const char *scope, const c
 	return NULL;
 }
 
+/* Makes room for one more entry when the cache is full: drops an entry
+ * with no valid token, else the least recently used; never one a thread
+ * is fetching for (it holds a pointer to it without the lock). Called
+ * with the lock held. */
+static void cache_evict(azkv_credential *cred, int64_t now)
+{
+	token_entry **pp, **victim = NULL;
+	int victim_valid = 1;
+
+	if (cred->n_cache < TOKEN_CACHE_MAX)
+		return;
+	for (pp = &cred->cache; *pp; pp = &(*pp)->next) {
+		token_entry *e = *pp;
+		int valid = e->token && now < e->expires_at;
+
+		if (e->fetching)
+			continue;
+		if (!victim || (!valid && victim_valid) ||
+		    (valid == victim_valid && e->last_used < (*victim)->last_used)) {
+			victim = pp;
+			victim_valid = valid;
+		}
+	}
+	if (victim) {
+		token_entry *e = *victim;
+
+		*victim = e->next;
+		entry_free(e);
+		cred->n_cache--;
+	}
+}
+
+size_t azkv_credential_cache_size(azkv_credential *cred)
+{
+	size_t n;
+
+	pthread_mutex_lock(&cred->lock);
+	n = cred->n_cache;
+	pthread_mutex_unlock(&cred->lock);
+	return n;
+}
+
 /* When to refresh a token of lifetime seconds: at refresh_in when the
  * issuer says, at half-life for long-lived tokens (MSAL), else five
  * minutes before expiry (the SDKs' margin; half-life for short ones). */
@@ -435,6 +599,9 @@ azkv_rc azkv_credential_get_token(azkv_credential *cred, const char *scope, cons
 	*token = NULL;
 	if (!cred || !scope || !*scope)
 		return azkv_err_set(err, AZKV_ERR_INVALID_ARG, "credential: no scope");
+	rc = check_tenant(cred, tenant_id && *tenant_id ? tenant_id : NULL, err);
+	if (rc != AZKV_OK)
+		return rc;
 	tenant = tenant_id && *tenant_id ? tenant_id : cred->tenant_id ? cred->tenant_id : "";
 
 	pthread_mutex_lock(&cred->lock);
@@ -445,6 +612,7 @@ azkv_rc azkv_credential_get_token(azkv_credential *cred, const char *scope, cons
 		    (now < e->refresh_at || e->fetching || now < e->next_attempt)) {
 			/* Valid: fresh, or another thread refreshes it, or a
 			 * refresh failed a moment ago. */
+			e->last_used = ++cred->uses;
 			rc = copy_token(e->token, token, err);
 			pthread_mutex_unlock(&cred->lock);
 			return rc;
@@ -466,6 +634,7 @@ azkv_rc azkv_credential_get_token(azkv_credential *cred, const char *scope, cons
 		pthread_cond_wait(&cred->fetched, &cred->lock);
 	}
 	if (!e) {
+		cache_evict(cred, now);
 		e = calloc(1, sizeof(*e));
 		if (e) {
 			e->scope = strdup(scope);
@@ -482,11 +651,14 @@ azkv_rc azkv_credential_get_token(azkv_credential *cred, const char *scope, cons
 		}
 		e->next = cred->cache;
 		cred->cache = e;
+		cred->n_cache++;
 	}
 	e->fetching = 1;
+	e->last_used = ++cred->uses;
 	pthread_mutex_unlock(&cred->lock);
 
-	/* Entries are never removed, so e stays valid without the lock. */
+	/* An entry being fetched for is never evicted (cache_evict), so e
+	 * stays valid without the lock. */
 	rc = cred->src->get_token(cred->src, scope, *tenant ? tenant : NULL, &fresh, err);
 
 	pthread_mutex_lock(&cred->lock);

@@ -19,6 +19,7 @@
 #include <curl/curl.h>
 #include <openssl/crypto.h>
 #include <openssl/ssl.h>
+#include <openssl/rand.h>
 
 #include "bytes.h"
 #include "log.h"
@@ -41,6 +42,15 @@ struct azkv_http {
 	char *connect_to; /* "::HOST:PORT" as CURLOPT_CONNECT_TO wants it */
 	long connect_timeout_ms;
 	long timeout_ms;
+	azkv_retry_policy retry;
+};
+
+const azkv_retry_policy azkv_retry_default = {
+        .max_retries = 3,
+        /* azure-core's (JS, Python) first retry delay is 0.8 s. */
+        .base_delay_ms = 800,
+        .max_delay_ms = 30000,
+        .deadline_ms = 120000,
 };
 
 /* ---------------------------------------------------------------- global */
@@ -215,6 +225,39 @@ int azkv_http_url_allowed_imds(const char *url)
 	return url_allowed(url, 1);
 }
 
+int azkv_http_same_origin(const char *origin, const char *url)
+{
+	CURLU *uo = curl_url(), *uu = curl_url();
+	char *so = NULL, *su = NULL, *ho = NULL, *hu = NULL, *po = NULL, *pu = NULL, *user = NULL;
+	int ok = 0;
+
+	if (!uo || !uu || !origin || !url ||
+	    curl_url_set(uo, CURLUPART_URL, origin, 0) != CURLUE_OK ||
+	    curl_url_set(uu, CURLUPART_URL, url, 0) != CURLUE_OK)
+		goto out;
+	if (curl_url_get(uu, CURLUPART_USER, &user, 0) == CURLUE_OK)
+		goto out;
+	if (curl_url_get(uo, CURLUPART_SCHEME, &so, 0) != CURLUE_OK ||
+	    curl_url_get(uu, CURLUPART_SCHEME, &su, 0) != CURLUE_OK ||
+	    curl_url_get(uo, CURLUPART_HOST, &ho, 0) != CURLUE_OK ||
+	    curl_url_get(uu, CURLUPART_HOST, &hu, 0) != CURLUE_OK ||
+	    curl_url_get(uo, CURLUPART_PORT, &po, CURLU_DEFAULT_PORT) != CURLUE_OK ||
+	    curl_url_get(uu, CURLUPART_PORT, &pu, CURLU_DEFAULT_PORT) != CURLUE_OK)
+		goto out;
+	ok = strcasecmp(so, su) == 0 && strcasecmp(ho, hu) == 0 && strcmp(po, pu) == 0;
+out:
+	curl_free(so);
+	curl_free(su);
+	curl_free(ho);
+	curl_free(hu);
+	curl_free(po);
+	curl_free(pu);
+	curl_free(user);
+	curl_url_cleanup(uo);
+	curl_url_cleanup(uu);
+	return ok;
+}
+
 /* Host and path of url for messages and the trace (no query: it may
  * carry a skiptoken). Both owned (curl_free); NULL if unparsable. */
 static void url_host_path(const char *url, char **host, char **path)
@@ -291,6 +334,7 @@ azkv_rc azkv_http_new(const azkv_http_config *cfg, azkv_http **out, azkv_err *er
 	}
 	http->connect_timeout_ms = HTTP_DEFAULT_CONNECT_TIMEOUT_MS;
 	http->timeout_ms = HTTP_DEFAULT_TIMEOUT_MS;
+	http->retry = azkv_retry_default;
 	for (; n_locks < CURL_LOCK_DATA_LAST; n_locks++) {
 		if (pthread_mutex_init(&http->locks[n_locks], NULL) != 0) {
 			rc = azkv_err_set(err, AZKV_ERR_NOMEM, "http: cannot create a mutex");
@@ -302,6 +346,8 @@ azkv_rc azkv_http_new(const azkv_http_config *cfg, azkv_http **out, azkv_err *er
 			http->connect_timeout_ms = cfg->connect_timeout_ms;
 		if (cfg->timeout_ms > 0)
 			http->timeout_ms = cfg->timeout_ms;
+		if (cfg->retry.base_delay_ms > 0)
+			http->retry = cfg->retry;
 		if (cfg->ca_file) {
 			f = fopen(cfg->ca_file, "re");
 			if (!f) {
@@ -482,6 +528,18 @@ static void slist_free_wiped(struct curl_slist *list)
 	curl_slist_free_all(list);
 }
 
+/* Whether a failed transfer may have delivered the request: curl got
+ * past connecting and the TLS handshake (its pretransfer time is set
+ * then), so the server may have read, and acted on, what was sent. */
+static int request_maybe_sent(CURL *easy)
+{
+	curl_off_t pretransfer = 0;
+
+	if (curl_easy_getinfo(easy, CURLINFO_PRETRANSFER_TIME_T, &pretransfer) != CURLE_OK)
+		return 1;
+	return pretransfer > 0;
+}
+
 static long elapsed_ms(const struct timespec *t0)
 {
 	struct timespec t1;
@@ -515,7 +573,7 @@ azkv_rc azkv_http_send(azkv_http *http, const char *method, const char *url,
 	azkv_rc rc = AZKV_OK;
 	CURLcode cc = CURLE_OK;
 	long status = 0, new_conns = 0;
-	int is_get, is_head;
+	int is_get, is_head, maybe_sent = 0;
 
 	memset(resp, 0, sizeof(*resp));
 	errbuf[0] = '\0';
@@ -599,6 +657,8 @@ azkv_rc azkv_http_send(azkv_http *http, const char *method, const char *url,
 	curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS,
 	                 opts->timeout_ms > 0 ? opts->timeout_ms : http->timeout_ms);
 	curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
+	if (opts->no_resend)
+		curl_easy_setopt(easy, CURLOPT_FRESH_CONNECT, 1L);
 	curl_easy_setopt(easy, CURLOPT_USERAGENT, AZKV_USER_AGENT);
 	curl_easy_setopt(easy, CURLOPT_HTTPHEADER, hdrs);
 	curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, errbuf);
@@ -633,6 +693,7 @@ azkv_rc azkv_http_send(azkv_http *http, const char *method, const char *url,
 			                  curl_easy_strerror(cc), errbuf[0] ? ": " : "", errbuf);
 		azkv_debug("http: %s %s%s failed after %ld ms: %s", method, host, path ? path : "",
 		           elapsed_ms(&t0), err ? err->message : curl_easy_strerror(cc));
+		maybe_sent = request_maybe_sent(easy);
 		goto out;
 	}
 	curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
@@ -652,6 +713,9 @@ azkv_rc azkv_http_send(azkv_http *http, const char *method, const char *url,
 	buf.data = NULL;
 	resp->www_authenticate = response_header(easy, "WWW-Authenticate", "Bearer");
 	resp->retry_after = response_header(easy, "Retry-After", NULL);
+	resp->retry_after_ms = response_header(easy, "x-ms-retry-after-ms", NULL);
+	if (!resp->retry_after_ms)
+		resp->retry_after_ms = response_header(easy, "retry-after-ms", NULL);
 	resp->request_id = response_header(easy, "x-ms-request-id", NULL);
 	resp->azure_async_operation = response_header(easy, "Azure-AsyncOperation", NULL);
 	resp->location = response_header(easy, "Location", NULL);
@@ -665,8 +729,10 @@ out:
 		OPENSSL_cleanse(buf.data, buf.cap);
 		free(buf.data);
 	}
-	if (rc != AZKV_OK)
+	if (rc != AZKV_OK) {
 		azkv_http_response_free(resp);
+		resp->maybe_sent = maybe_sent;
+	}
 	slist_free_wiped(hdrs);
 	curl_slist_free_all(connect_to);
 	if (easy)
@@ -687,6 +753,7 @@ void azkv_http_response_free(azkv_http_response *resp)
 	}
 	free(resp->www_authenticate);
 	free(resp->retry_after);
+	free(resp->retry_after_ms);
 	free(resp->request_id);
 	free(resp->azure_async_operation);
 	free(resp->location);
@@ -694,40 +761,172 @@ void azkv_http_response_free(azkv_http_response *resp)
 	memset(resp, 0, sizeof(*resp));
 }
 
-azkv_rc azkv_http_request_bearer(azkv_http *http, const char *method, const char *url,
-                                 const char *token, const char *body, azkv_http_response *resp,
-                                 azkv_err *err)
+azkv_rc azkv_http_request_json(azkv_http *http, const char *method, const char *url,
+                               const char *token, const char *body, long timeout_ms, int no_resend,
+                               azkv_http_response *resp, azkv_err *err)
 {
+	azkv_http_options opts = {.body = body,
+	                          .body_len = body ? strlen(body) : 0,
+	                          .timeout_ms = timeout_ms > 0 ? timeout_ms : 0,
+	                          .no_resend = no_resend};
 	const char *headers[4];
-	size_t len = strlen("Authorization: Bearer ") + strlen(token) + 1;
-	char *auth = malloc(len);
+	char *auth = NULL;
+	size_t n = 0, len;
 	azkv_rc rc;
 
-	if (!auth)
-		return azkv_err_set(err, AZKV_ERR_NOMEM, "http: out of memory");
-	snprintf(auth, len, "Authorization: Bearer %s", token);
-	headers[0] = auth;
-	headers[1] = "Accept: application/json";
-	headers[2] = body ? "Content-Type: application/json" : NULL;
-	headers[3] = NULL;
-	rc = azkv_http_request(http, method, url, headers, body, body ? strlen(body) : 0, resp,
-	                       err);
+	if (token) {
+		len = strlen("Authorization: Bearer ") + strlen(token) + 1;
+		auth = malloc(len);
+		if (!auth)
+			return azkv_err_set(err, AZKV_ERR_NOMEM, "http: out of memory");
+		snprintf(auth, len, "Authorization: Bearer %s", token);
+		headers[n++] = auth;
+	}
+	headers[n++] = "Accept: application/json";
+	if (body)
+		headers[n++] = "Content-Type: application/json";
+	headers[n] = NULL;
+	opts.headers = headers;
+	rc = azkv_http_send(http, method, url, &opts, resp, err);
 	azkv_secret_str_free(auth);
 	return rc;
+}
+
+const azkv_retry_policy *azkv_http_retry_policy(const azkv_http *http)
+{
+	return http ? &http->retry : &azkv_retry_default;
 }
 
 long azkv_http_retry_after_ms(const char *retry_after, long default_ms, long cap_ms)
 {
 	long ms = default_ms, s;
+	time_t when, now;
 	char *end;
 
 	if (retry_after) {
 		errno = 0;
 		s = strtol(retry_after, &end, 10);
-		if (!errno && end != retry_after && *end == '\0' && s >= 0)
+		if (!errno && end != retry_after && *end == '\0' && s >= 0) {
 			ms = s > cap_ms / 1000 ? cap_ms : s * 1000;
+		} else if (end == retry_after && (when = curl_getdate(retry_after, NULL)) != -1) {
+			/* An HTTP date (RFC 9110 10.2.3): the time left until it. */
+			now = time(NULL);
+			ms = when <= now                  ? 0
+			     : when - now > cap_ms / 1000 ? cap_ms
+			                                  : (long)(when - now) * 1000;
+		}
 	}
 	return ms > cap_ms ? cap_ms : ms;
+}
+
+/* A header of milliseconds (x-ms-retry-after-ms), or -1. */
+static long header_ms(const char *v)
+{
+	long ms;
+	char *end;
+
+	if (!v)
+		return -1;
+	errno = 0;
+	ms = strtol(v, &end, 10);
+	return errno || end == v || *end != '\0' || ms < 0 ? -1 : ms;
+}
+
+int azkv_retry_status(long status)
+{
+	return status == 429 || status == 500 || status == 502 || status == 503 || status == 504;
+}
+
+long azkv_retry_delay_ms(const azkv_retry_policy *p, int attempt, const azkv_http_response *resp,
+                         double rnd)
+{
+	long cap = p->max_delay_ms > 0 ? p->max_delay_ms : azkv_retry_default.max_delay_ms;
+	long ms = resp ? header_ms(resp->retry_after_ms) : -1;
+	long bound = p->base_delay_ms > 0 ? p->base_delay_ms : 1;
+
+	if (ms >= 0)
+		return ms > cap ? cap : ms;
+	if (resp && resp->retry_after) {
+		ms = azkv_http_retry_after_ms(resp->retry_after, -1, cap);
+		if (ms >= 0)
+			return ms;
+	}
+	/* Full jitter ("Exponential Backoff And Jitter", AWS architecture
+	 * blog): clients that failed together do not retry together. */
+	for (int i = 0; i < attempt && bound < cap; i++)
+		bound *= 2;
+	if (bound > cap)
+		bound = cap;
+	if (rnd < 0 || rnd >= 1)
+		rnd = 0;
+	return (long)(rnd * (double)(bound + 1));
+}
+
+double azkv_retry_random(void)
+{
+	uint32_t r = 0;
+
+	/* Not a secret; a failed draw only means no jitter this time. */
+	if (RAND_bytes((unsigned char *)&r, sizeof(r)) != 1)
+		return 0.5;
+	return (double)r / 4294967296.0;
+}
+
+long azkv_now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long)(t.tv_sec * 1000L + t.tv_nsec / 1000000L);
+}
+
+long azkv_retry_time_left(long deadline)
+{
+	long left;
+
+	if (deadline <= 0)
+		return 0;
+	left = deadline - azkv_now_ms();
+	return left > 0 ? left : 1;
+}
+
+int azkv_retry_wait(const azkv_retry_policy *p, int attempt, long deadline, const char *what,
+                    azkv_http_response *resp, azkv_err *err)
+{
+	long delay, now;
+	char why[64];
+
+	if (attempt >= p->max_retries)
+		return 0;
+	delay = azkv_retry_delay_ms(p, attempt, resp, azkv_retry_random());
+	now = azkv_now_ms();
+	if (deadline > 0 && now + delay >= deadline) {
+		azkv_warn("%s: no retry %d: waiting %ld ms would pass the operation's deadline "
+		          "(retry.deadline_ms %ld)",
+		          what, attempt + 1, delay, p->deadline_ms);
+		if (err && resp->status == 0) {
+			char was[700];
+
+			snprintf(was, sizeof(was), "%.690s", err->message);
+			azkv_err_set(err, err->rc ? err->rc : AZKV_ERR_NETWORK,
+			             "%s (gave up: retry.deadline_ms %ld reached)", was,
+			             p->deadline_ms);
+		}
+		return 0;
+	}
+	if (resp->status == 429)
+		snprintf(why, sizeof(why), "throttled (429)");
+	else if (resp->status)
+		snprintf(why, sizeof(why), "HTTP %ld", resp->status);
+	else
+		snprintf(why, sizeof(why), "%s",
+		         err && err->rc == AZKV_ERR_NETWORK ? "connection failed"
+		                                            : "token service unavailable");
+	azkv_warn("%s: %s; retry %d of %d in %ld ms", what, why, attempt + 1, p->max_retries,
+	          delay);
+	azkv_http_response_free(resp);
+	azkv_http_sleep_ms(delay);
+	return 1;
 }
 
 void azkv_http_sleep_ms(long ms)
@@ -747,18 +946,4 @@ void azkv_http_err_add_request_id(azkv_err *err, const azkv_http_response *resp)
 	len = strlen(err->message);
 	snprintf(err->message + len, sizeof(err->message) - len, " (request id %s)",
 	         resp->request_id);
-}
-
-void azkv_http_backoff(azkv_http_response *resp, const char *what, int attempt, int max_retries,
-                       long base_ms, long cap_ms)
-{
-	long delay = azkv_http_retry_after_ms(resp->retry_after,
-	                                      base_ms << (attempt < 10 ? attempt : 10), cap_ms);
-
-	azkv_warn("%s: %s; retry %d of %d in %ld ms", what,
-	          resp->status ? (resp->status == 429 ? "throttled (429)" : "server error")
-	                       : "token service unavailable",
-	          attempt + 1, max_retries, delay);
-	azkv_http_response_free(resp);
-	azkv_http_sleep_ms(delay);
 }

@@ -19,10 +19,15 @@ typedef struct azkv_http_response {
 	size_t body_len;
 	char *www_authenticate;      /* owned or NULL */
 	char *retry_after;           /* owned or NULL */
+	char *retry_after_ms;        /* x-ms-retry-after-ms or retry-after-ms, owned or NULL */
 	char *request_id;            /* x-ms-request-id, owned or NULL */
 	char *azure_async_operation; /* Azure-AsyncOperation (ARM), owned or NULL */
 	char *location;              /* Location, owned or NULL */
 	char *content_type;          /* Content-Type, owned or NULL */
+	/* After a transport failure (AZKV_ERR_NETWORK): whether the request
+	 * may have reached the server, which decides if a call that changes
+	 * something may be sent again. */
+	int maybe_sent;
 } azkv_http_response;
 
 /* Needs curl_global_init done (azkv_http_global_init). */
@@ -63,6 +68,10 @@ typedef struct azkv_http_options {
 	long timeout_ms;         /* the whole request; 0: the client's */
 	long connect_timeout_ms; /* 0: the client's */
 	int allow_imds;          /* plain http:// to the IMDS address (managed identity) */
+	/* On a new connection: libcurl silently sends a request again when a
+	 * reused connection turns out closed, which must not happen to a call
+	 * that changes something (create, rotate, import, delete). */
+	int no_resend;
 } azkv_http_options;
 
 /* Sends one request; no retries here. opts may be NULL. The URL must be
@@ -86,26 +95,74 @@ void azkv_http_response_free(azkv_http_response *resp);
 /* 1 if url is https://, or http:// to a loopback host; 0 otherwise. */
 int azkv_http_url_allowed(const char *url);
 
+/* 1 if url has origin's scheme, host and port (compared parsed, default
+ * ports filled in) and no user info: where a token for origin may go
+ * (a nextLink, Location or Azure-AsyncOperation URL). */
+int azkv_http_same_origin(const char *origin, const char *url);
+
 /* As azkv_http_url_allowed, and also http:// to the Azure Instance
  * Metadata Service (169.254.169.254), which serves only plain HTTP. */
 int azkv_http_url_allowed_imds(const char *url);
 
-/* azkv_http_request with "Authorization: Bearer token" and JSON Accept /
- * Content-Type headers, as Azure's REST APIs take them. The header holding
- * the token is wiped after the request. */
-azkv_rc azkv_http_request_bearer(azkv_http *http, const char *method, const char *url,
-                                 const char *token, const char *body, azkv_http_response *resp,
-                                 azkv_err *err);
+/* azkv_http_send with "Authorization: Bearer token" (token NULL: none, as
+ * the first request to a vault, before its challenge) and JSON Accept /
+ * Content-Type headers, as Azure's REST APIs take them; the header holding
+ * the token is wiped after the request. timeout_ms (> 0)
+ * bounding this request (what is left of an operation's deadline), and
+ * no_resend for a call that must not reach the server twice
+ * (azkv_http_options). */
+azkv_rc azkv_http_request_json(azkv_http *http, const char *method, const char *url,
+                               const char *token, const char *body, long timeout_ms, int no_resend,
+                               azkv_http_response *resp, azkv_err *err);
 
-/* Retry-After in whole seconds, else default_ms; capped at cap_ms. HTTP
- * dates and values out of range count as absent. */
+/* The retry policy the client was made with (azkv_http_config.retry). */
+const azkv_retry_policy *azkv_http_retry_policy(const azkv_http *http);
+
+/* Retry-After in whole seconds or as an HTTP date (the time left until
+ * it, 0 when past), else default_ms; capped at cap_ms. Values out of
+ * range or unparsable count as absent. */
 long azkv_http_retry_after_ms(const char *retry_after, long default_ms, long cap_ms);
 
-/* Before retry number attempt + 1 of max_retries: logs why (a 429, a 5xx,
- * or the token service when resp has no status), frees resp, and sleeps
- * Retry-After or base_ms doubled per attempt, at most cap_ms. */
-void azkv_http_backoff(azkv_http_response *resp, const char *what, int attempt, int max_retries,
-                       long base_ms, long cap_ms);
+/* ---- The retry policy of the Key Vault and ARM request loops ---------- */
+
+/* azkv_retry_policy is in config.h. The defaults: 3 retries, 800 ms doubling (the Azure SDKs'
+ * base), 30 s per delay, 120 s per operation. */
+extern const azkv_retry_policy azkv_retry_default;
+
+/* Whether a response status is worth another attempt: 429 and the
+ * transient 5xx 500, 502, 503, 504 (not 501 or 505, which will not
+ * change). */
+int azkv_retry_status(long status);
+
+/* The wait before retry number attempt + 1 (attempt counts from 0).
+ * The server's hint wins when resp has one: x-ms-retry-after-ms or
+ * retry-after-ms (milliseconds), else Retry-After (seconds or an HTTP
+ * date); it is capped at max_delay_ms. Without one, full jitter: a
+ * uniform draw in [0, min(max_delay_ms, base_delay_ms * 2^attempt)],
+ * where rnd in [0, 1) is the draw (pass azkv_retry_random()). resp may
+ * be NULL (a connection failure). */
+long azkv_retry_delay_ms(const azkv_retry_policy *p, int attempt, const azkv_http_response *resp,
+                         double rnd);
+
+/* A uniform draw in [0, 1) for azkv_retry_delay_ms (thread-safe). */
+double azkv_retry_random(void);
+
+/* Milliseconds on the monotonic clock, for deadlines. */
+long azkv_now_ms(void);
+
+/* What is left until deadline (monotonic ms) for the next request's
+ * timeout_ms: at least 1; 0 (the client's timeout) when deadline is 0. */
+long azkv_retry_time_left(long deadline);
+
+/* Decides one retry of a request loop: whether retry number attempt + 1
+ * may be made before deadline (monotonic ms; 0: none) and, if so, logs
+ * why at warn level (what names the call; resp's status or, with no
+ * status, the transport failure in err), frees resp and sleeps. Returns
+ * 1 after sleeping, 0 when the retries or the deadline are spent (then
+ * resp is untouched and err, when not NULL and no response is at hand,
+ * says that the deadline stopped it). */
+int azkv_retry_wait(const azkv_retry_policy *p, int attempt, long deadline, const char *what,
+                    azkv_http_response *resp, azkv_err *err);
 
 /* Sleeps ms milliseconds, resuming after signals. */
 void azkv_http_sleep_ms(long ms);

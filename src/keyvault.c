@@ -1,5 +1,6 @@
 /* Key Vault keys data plane: requests with bearer tokens, the 401
- * challenge, retries of 429/5xx, and parsing of key bundles and lists. */
+ * challenge, retries (http.h's policy), and parsing of key bundles and
+ * lists. */
 #include "keyvault.h"
 
 #include <errno.h>
@@ -17,42 +18,27 @@
 
 #include "b64url.h"
 #include "challenge.h"
-#include "cloud.h"
 #include "log.h"
 
 #define KV_DEFAULT_API_VERSION "7.4"
 #define KV_LIST_MAXRESULTS     "25"
-#define KV_RETRY_CAP_MS        10000L
-#define KV_BACKOFF_BASE_MS     500L
 
 struct azkv_kv_client {
 	char *url;  /* no trailing '/' */
 	char *host; /* for messages and the challenge check */
 	char *api_version;
-	int max_retries;
+	azkv_retry_policy retry;
 	int loopback;
 	azkv_http *http;
 	azkv_credential *cred;
 	pthread_mutex_t lock; /* guards scope and tenant */
-	char *scope;          /* from the last challenge, else the default */
-	char *tenant;         /* from the last challenge, else NULL */
+	/* From the vault's last 401 challenge, once its resource was checked
+	 * against the vault's host; NULL before: no token is sent until then. */
+	char *scope;
+	char *tenant; /* the challenge's tenant, or NULL */
 };
 
 /* ---------------------------------------------------------------- client */
-
-/* The default scope for host, from the cloud table: Key Vault's or
- * Managed HSM's of the cloud its suffix belongs to (vault.azure.net,
- * managedhsm.azure.net, vault.azure.cn, ...); the public Key Vault scope
- * for other hosts. A challenge corrects it. */
-static char *default_scope(const char *host)
-{
-	int hsm = 0;
-	const azkv_cloud *cloud = azkv_cloud_for_vault_host(host, &hsm);
-
-	if (!cloud)
-		return strdup(azkv_cloud_default()->vault_scope);
-	return strdup(hsm ? cloud->hsm_scope : cloud->vault_scope);
-}
 
 azkv_rc azkv_kv_client_new(const char *vault_url, const char *api_version, int max_retries,
                            azkv_http *http, azkv_credential *cred, azkv_kv_client **out,
@@ -92,18 +78,20 @@ azkv_rc azkv_kv_client_new(const char *vault_url, const char *api_version, int m
 	kv->host = strdup(host);
 	kv->api_version =
 	        strdup(api_version && *api_version ? api_version : KV_DEFAULT_API_VERSION);
-	kv->scope = default_scope(host);
-	if (!kv->url || !kv->host || !kv->api_version || !kv->scope)
+	if (!kv->url || !kv->host || !kv->api_version)
 		goto nomem;
 	len = strlen(kv->url);
 	while (len > 0 && kv->url[len - 1] == '/')
 		kv->url[--len] = '\0';
-	kv->max_retries = max_retries < 0 ? 3 : max_retries;
+	kv->retry = *azkv_http_retry_policy(http);
+	if (max_retries >= 0)
+		kv->retry.max_retries = max_retries;
 	kv->http = http;
 	kv->cred = cred;
 	/* The challenge scope check is skipped for a loopback test server
 	 * addressed directly (no real vault host name to match): http.c
-	 * allows http:// exactly to loopback hosts. */
+	 * allows http:// exactly to loopback hosts. It still gets a token
+	 * only after it sent a challenge. */
 	len = strlen("http://") + strlen(host) + 1;
 	loopback_url = malloc(len);
 	if (!loopback_url)
@@ -202,14 +190,18 @@ azkv_rc azkv_kv_error_from_response(long status, const char *body, const char *w
 /* ---------------------------------------------------------------- requests */
 
 /* The challenge's scope must belong to the vault's domain, so that a
- * server cannot obtain a token for another resource. */
-static int scope_matches_host(const char *scope, const char *host)
+ * server cannot obtain a token for another resource: its host is the
+ * vault's host or a suffix of it at a label boundary (the Azure SDKs'
+ * verify_challenge_resource). *scope_host gets the scope's host for
+ * messages (owned, curl_free; NULL when the scope is not a URL). */
+static int scope_matches_host(const char *scope, const char *host, char **scope_host)
 {
 	CURLU *u = curl_url();
 	char *shost = NULL;
 	size_t hl, sl;
 	int ok = 0;
 
+	*scope_host = NULL;
 	if (!u || curl_url_set(u, CURLUPART_URL, scope, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_HOST, &shost, 0) != CURLUE_OK)
 		goto out;
@@ -217,17 +209,23 @@ static int scope_matches_host(const char *scope, const char *host)
 	sl = strlen(shost);
 	ok = strcasecmp(host, shost) == 0 ||
 	     (hl > sl && host[hl - sl - 1] == '.' && strcasecmp(host + hl - sl, shost) == 0);
+	*scope_host = shost;
+	shost = NULL;
 out:
 	curl_free(shost);
 	curl_url_cleanup(u);
 	return ok;
 }
 
-/* Reads a 401's challenge: adopts its scope and tenant for this vault. */
+/* Reads a 401's challenge and, when its resource belongs to this vault,
+ * keeps its scope and tenant for this client's requests. old_scope: the
+ * scope of the token the 401 refused (dropped from the cache), or NULL
+ * when none was sent. */
 static azkv_rc adopt_challenge(azkv_kv_client *kv, const azkv_http_response *resp, const char *what,
                                const char *old_scope, azkv_err *err)
 {
 	azkv_challenge ch;
+	char *scope_host = NULL;
 	azkv_rc rc;
 	char *t;
 
@@ -236,19 +234,19 @@ static azkv_rc adopt_challenge(azkv_kv_client *kv, const azkv_http_response *res
 		azkv_kv_error_from_response(resp->status, resp->body, what, err);
 		return AZKV_ERR_AUTH;
 	}
-	if (!kv->loopback && !scope_matches_host(ch.scope, kv->host)) {
+	if (!scope_matches_host(ch.scope, kv->host, &scope_host) && !kv->loopback) {
 		rc = azkv_err_set(err, AZKV_ERR_AUTH,
-		                  "%s: the 401 challenge asks for scope %s, which does not belong "
-		                  "to %s; refused",
-		                  what, ch.scope, kv->host);
+		                  "%s: the 401 challenge asks for a token for %s (host %s), which "
+		                  "does not belong to the vault's host %s; no token sent",
+		                  what, ch.scope, scope_host ? scope_host : "(none)", kv->host);
 		if (err)
 			err->http_status = 401;
 		goto out;
 	}
 	azkv_debug("keyvault: %s: challenge scope %s, tenant %s", kv->host, ch.scope,
 	           ch.tenant_id ? ch.tenant_id : "(configured)");
-	/* The token sent was refused (or was for another scope). */
-	azkv_credential_invalidate(kv->cred, old_scope);
+	if (old_scope)
+		azkv_credential_invalidate(kv->cred, old_scope);
 	pthread_mutex_lock(&kv->lock);
 	t = kv->scope;
 	kv->scope = ch.scope;
@@ -258,53 +256,121 @@ static azkv_rc adopt_challenge(azkv_kv_client *kv, const azkv_http_response *res
 	ch.tenant_id = t;
 	pthread_mutex_unlock(&kv->lock);
 out:
+	curl_free(scope_host);
 	azkv_challenge_free(&ch);
 	return rc;
 }
 
+/* Copies the cached challenge's scope and tenant; *scope NULL when the
+ * vault has not challenged yet. */
+static azkv_rc cached_challenge(azkv_kv_client *kv, char **scope, char **tenant, azkv_err *err)
+{
+	int nomem;
+
+	pthread_mutex_lock(&kv->lock);
+	*scope = kv->scope ? strdup(kv->scope) : NULL;
+	*tenant = kv->tenant ? strdup(kv->tenant) : NULL;
+	nomem = (kv->scope && !*scope) || (kv->tenant && !*tenant);
+	pthread_mutex_unlock(&kv->lock);
+	if (!nomem)
+		return AZKV_OK;
+	free(*scope);
+	free(*tenant);
+	*scope = *tenant = NULL;
+	return azkv_err_set(err, AZKV_ERR_NOMEM, "keyvault: out of memory");
+}
+
+/* A host that answered the first, unauthenticated request with anything
+ * but a 401 challenge has not shown it is a Key Vault. */
+static azkv_rc no_challenge_error(const azkv_kv_client *kv, const azkv_http_response *resp,
+                                  const char *what, azkv_err *err)
+{
+	azkv_rc rc;
+	size_t len;
+
+	if (resp->status >= 200 && resp->status < 300)
+		return azkv_err_set(err, AZKV_ERR_PROTOCOL,
+		                    "%s: %s answered HTTP %ld to a request without a token; a Key "
+		                    "Vault asks for one with a 401 challenge, so no token was sent",
+		                    what, kv->host, resp->status);
+	/* Not "not found" or the like: the host is not known to be a vault.
+	 * Throttling and server errors keep theirs. */
+	rc = azkv_kv_error_from_response(resp->status, resp->body, what, err);
+	if (rc != AZKV_ERR_THROTTLED && rc != AZKV_ERR_SERVER)
+		rc = AZKV_ERR_PROTOCOL;
+	if (err) {
+		err->rc = rc;
+		len = strlen(err->message);
+		snprintf(err->message + len, sizeof(err->message) - len,
+		         " (to a request without a token: %s sent no 401 challenge, so no token "
+		         "was sent)",
+		         kv->host);
+	}
+	azkv_http_err_add_request_id(err, resp);
+	return rc;
+}
+
 /* Sends one Key Vault request with token, challenge and retries. On
- * AZKV_OK, resp holds a 2xx response; otherwise err says why. */
+ * AZKV_OK, resp holds a 2xx response; otherwise err says why.
+ *
+ * As the Azure SDKs' Key Vault challenge policy: until the vault has
+ * answered with a 401 challenge whose resource belongs to its host, the
+ * request goes without a token and without its body (which may be key
+ * material); the challenge is then kept for this client, so later calls
+ * send one request each. A 401 to a token (expired, revoked) re-reads
+ * the challenge once.
+ *
+ * Retries (the policy of http.h) of 429, transient 5xx and connection
+ * failures, within the operation's deadline. idempotent: the call may be
+ * applied twice without harm (reads, and the crypto operations, which
+ * change nothing). When it is not (create, rotate, import, delete, ...),
+ * a 500, 502 or 504, or a connection failure once the request may have
+ * been sent, is not retried: the vault may have applied it. A 429 or 503
+ * (the service did not take the request) and a failure to connect are
+ * retried for every call, as is the first, unauthenticated request. */
 static azkv_rc kv_call(azkv_kv_client *kv, const char *method, const char *url, const char *what,
-                       const char *body, azkv_http_response *resp, azkv_err *err)
+                       const char *body, int idempotent, azkv_http_response *resp, azkv_err *err)
 {
 	char *token = NULL, *scope = NULL, *tenant = NULL;
-	int attempt = 0, challenged = 0, has_tenant;
+	long deadline = kv->retry.deadline_ms > 0 ? azkv_now_ms() + kv->retry.deadline_ms : 0;
+	int attempt = 0, refused = 0, probe, safe;
 	azkv_rc rc;
 
 	memset(resp, 0, sizeof(*resp));
 	for (;;) {
-		pthread_mutex_lock(&kv->lock);
-		scope = strdup(kv->scope);
-		has_tenant = kv->tenant != NULL;
-		tenant = has_tenant ? strdup(kv->tenant) : NULL;
-		pthread_mutex_unlock(&kv->lock);
-		if (!scope || (has_tenant && !tenant)) {
-			rc = azkv_err_set(err, AZKV_ERR_NOMEM, "keyvault: out of memory");
-			goto out;
-		}
-
-		rc = azkv_credential_get_token(kv->cred, scope, tenant, &token, err);
-		if (rc == AZKV_ERR_THROTTLED || rc == AZKV_ERR_SERVER) {
-			if (attempt < kv->max_retries)
-				goto retry;
-		}
+		rc = cached_challenge(kv, &scope, &tenant, err);
 		if (rc != AZKV_OK)
 			goto out;
-
-		rc = azkv_http_request_bearer(kv->http, method, url, token, body, resp, err);
+		probe = scope == NULL;
+		if (!probe) {
+			rc = azkv_credential_get_token(kv->cred, scope, tenant, &token, err);
+			if (rc == AZKV_ERR_THROTTLED || rc == AZKV_ERR_SERVER)
+				goto retry;
+			if (rc != AZKV_OK)
+				goto out;
+		}
+		rc = azkv_http_request_json(kv->http, method, url, token, probe ? NULL : body,
+		                            azkv_retry_time_left(deadline), !idempotent && !probe,
+		                            resp, err);
 		azkv_secret_str_free(token);
 		token = NULL;
 		if (rc != AZKV_OK) {
 			azkv_err_set(err, rc, "%s: %s", what,
 			             err ? err->message : "request failed");
+			if (rc == AZKV_ERR_NETWORK && (probe || idempotent || !resp->maybe_sent))
+				goto retry;
+			if (rc == AZKV_ERR_NETWORK)
+				azkv_warn(
+				        "%s: not retried: the connection failed after the request "
+				        "may have reached the vault, and repeating it could apply "
+				        "it "
+				        "twice",
+				        what);
 			goto out;
 		}
-		if (resp->status >= 200 && resp->status < 300)
-			goto out;
-
-		if (resp->status == 401 && !challenged) {
-			challenged = 1;
-			rc = adopt_challenge(kv, resp, what, scope, err);
+		if (resp->status == 401 && (probe || !refused)) {
+			refused = !probe;
+			rc = adopt_challenge(kv, resp, what, probe ? NULL : scope, err);
 			if (rc != AZKV_OK)
 				goto out;
 			azkv_http_response_free(resp);
@@ -313,14 +379,29 @@ static azkv_rc kv_call(azkv_kv_client *kv, const char *method, const char *url, 
 			scope = tenant = NULL;
 			continue;
 		}
-		if ((resp->status == 429 || resp->status >= 500) && attempt < kv->max_retries)
+		safe = idempotent || probe || resp->status == 429 || resp->status == 503;
+		if (azkv_retry_status(resp->status) && safe)
 			goto retry;
+		if (probe) {
+			rc = no_challenge_error(kv, resp, what, err);
+			goto out;
+		}
+		if (resp->status >= 200 && resp->status < 300)
+			goto out;
 		rc = azkv_kv_error_from_response(resp->status, resp->body, what, err);
 		azkv_http_err_add_request_id(err, resp);
 		goto out;
 	retry:
-		azkv_http_backoff(resp, what, attempt, kv->max_retries, KV_BACKOFF_BASE_MS,
-		                  KV_RETRY_CAP_MS);
+		if (!azkv_retry_wait(&kv->retry, attempt, deadline, what, resp, err)) {
+			if (resp->status) {
+				rc = probe ? no_challenge_error(kv, resp, what, err)
+				           : azkv_kv_error_from_response(resp->status, resp->body,
+				                                         what, err);
+				if (!probe)
+					azkv_http_err_add_request_id(err, resp);
+			}
+			goto out;
+		}
 		free(scope);
 		free(tenant);
 		scope = tenant = NULL;
@@ -708,36 +789,6 @@ out:
 
 /* ---------------------------------------------------------------- operations */
 
-/* nextLink must point at this vault: the bearer token goes with it. */
-static int same_origin(const char *a, const char *b)
-{
-	CURLU *ua = curl_url(), *ub = curl_url();
-	char *sa = NULL, *sb = NULL, *ha = NULL, *hb = NULL, *pa = NULL, *pb = NULL;
-	int ok = 0;
-
-	if (!ua || !ub || curl_url_set(ua, CURLUPART_URL, a, 0) != CURLUE_OK ||
-	    curl_url_set(ub, CURLUPART_URL, b, 0) != CURLUE_OK)
-		goto out;
-	if (curl_url_get(ua, CURLUPART_SCHEME, &sa, 0) != CURLUE_OK ||
-	    curl_url_get(ub, CURLUPART_SCHEME, &sb, 0) != CURLUE_OK ||
-	    curl_url_get(ua, CURLUPART_HOST, &ha, 0) != CURLUE_OK ||
-	    curl_url_get(ub, CURLUPART_HOST, &hb, 0) != CURLUE_OK ||
-	    curl_url_get(ua, CURLUPART_PORT, &pa, CURLU_DEFAULT_PORT) != CURLUE_OK ||
-	    curl_url_get(ub, CURLUPART_PORT, &pb, CURLU_DEFAULT_PORT) != CURLUE_OK)
-		goto out;
-	ok = strcasecmp(sa, sb) == 0 && strcasecmp(ha, hb) == 0 && strcmp(pa, pb) == 0;
-out:
-	curl_free(sa);
-	curl_free(sb);
-	curl_free(ha);
-	curl_free(hb);
-	curl_free(pa);
-	curl_free(pb);
-	curl_url_cleanup(ua);
-	curl_url_cleanup(ub);
-	return ok;
-}
-
 /* A 2xx answer must be JSON: a Content-Type other than JSON (a proxy's or
  * captive portal's HTML page) or an empty body is refused here with a
  * message saying so, rather than as a parse error further down. */
@@ -828,7 +879,7 @@ static azkv_rc kv_list(azkv_kv_client *kv, char *url, const char *what, const kv
 			goto out;
 		}
 		seen[pages++] = url;
-		rc = kv_call(kv, "GET", url, what, NULL, &resp, err);
+		rc = kv_call(kv, "GET", url, what, NULL, 1, &resp, err);
 		if (rc == AZKV_OK)
 			rc = kv_check_json(&resp, what, err);
 		before = *n;
@@ -850,7 +901,8 @@ static azkv_rc kv_list(azkv_kv_client *kv, char *url, const char *what, const kv
 			                  what, AZKV_KV_LIST_MAX_ITEMS);
 			goto out;
 		}
-		if (next && !same_origin(next, kv->url)) {
+		/* nextLink must point at this vault: the bearer token goes with it. */
+		if (next && !azkv_http_same_origin(kv->url, next)) {
 			rc = azkv_err_set(err, AZKV_ERR_PROTOCOL,
 			                  "%s: nextLink does not continue on %s", what, kv->host);
 			goto out;
@@ -935,7 +987,7 @@ azkv_rc azkv_kv_get_key(azkv_kv_client *kv, const char *name, const char *versio
 		rc = azkv_err_set(err, AZKV_ERR_NOMEM, "keyvault: out of memory");
 		goto out;
 	}
-	rc = kv_call(kv, "GET", url, what, NULL, &resp, err);
+	rc = kv_call(kv, "GET", url, what, NULL, 1, &resp, err);
 	if (rc != AZKV_OK)
 		goto out;
 	rc = kv_check_json(&resp, what, err);
@@ -997,7 +1049,9 @@ azkv_rc azkv_kv_key_operation(azkv_kv_client *kv, const char *name, const char *
 	if (!body)
 		goto nomem;
 
-	rc = kv_call(kv, "POST", url, what, body, &resp, err);
+	/* sign, verify, encrypt, decrypt, wrapkey, unwrapkey change nothing
+	 * in the vault: safe to send again. */
+	rc = kv_call(kv, "POST", url, what, body, 1, &resp, err);
 	if (rc != AZKV_OK)
 		goto out;
 	rc = kv_check_json(&resp, what, err);
@@ -1041,6 +1095,19 @@ char *azkv_kv_request_url(const azkv_kv_client *kv, const char *const *segs, siz
 	return kv_url(kv, segs, n_segs, NULL);
 }
 
+/* Whether a generic request may be sent twice: GET; PATCH (a key's
+ * attributes set to the same values again); PUT of a rotation policy.
+ * Not: POST create, rotate, backup, restore, recover (each would make a
+ * new version or object), PUT of an imported key (a new version each
+ * time), DELETE (a second one fails). */
+static int json_request_idempotent(const char *method, const char *const *segs, size_t n_segs)
+{
+	if (strcmp(method, "GET") == 0 || strcmp(method, "PATCH") == 0)
+		return 1;
+	return strcmp(method, "PUT") == 0 && n_segs > 0 && segs[n_segs - 1] &&
+	       strcmp(segs[n_segs - 1], "rotationpolicy") == 0;
+}
+
 azkv_rc azkv_kv_json_request(azkv_kv_client *kv, const char *method, const char *const *segs,
                              size_t n_segs, const cJSON *body, cJSON **response, azkv_err *err)
 {
@@ -1058,7 +1125,8 @@ azkv_rc azkv_kv_json_request(azkv_kv_client *kv, const char *method, const char 
 	snprintf(what, sizeof(what), "%s %s%s%s%s%s on %s", method, n_segs > 0 ? segs[0] : "",
 	         n_segs > 1 ? "/" : "", n_segs > 1 ? segs[1] : "", n_segs > 2 ? "/" : "",
 	         n_segs > 2 ? segs[2] : "", kv->host);
-	rc = kv_call(kv, method, url, what, text, &resp, err);
+	rc = kv_call(kv, method, url, what, text, json_request_idempotent(method, segs, n_segs),
+	             &resp, err);
 	if (rc != AZKV_OK)
 		goto out;
 	if (resp.body && *resp.body) {

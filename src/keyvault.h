@@ -1,9 +1,13 @@
 /* Key Vault keys data plane client (api-version 7.4 by default). One client
- * per vault; thread-safe (it holds no per-request state). Every request
- * sends a bearer token; a 401 is answered once by reading the challenge,
- * getting a token for its scope/tenant and retrying. 429 and 5xx are
- * retried with bounded backoff (Retry-After honoured, capped). Error
- * bodies {"error":{"code","message"}} are copied into azkv_err. */
+ * per vault; thread-safe (it holds no per-request state but the vault's
+ * challenge). As the Azure SDKs do, the first request goes without a token
+ * or body; the vault's 401 challenge is checked (its resource must belong
+ * to the vault's host) and kept, and a token for its scope and tenant goes
+ * with every later request. 429, transient 5xx and connection failures
+ * are retried by http.h's policy (Retry-After honoured, capped; a deadline
+ * per operation); nothing that may have been applied is sent twice
+ * unless it is safe to repeat. Error bodies {"error":{"code","message"}}
+ * are copied into azkv_err. */
 #ifndef AZKV_KEYVAULT_H
 #define AZKV_KEYVAULT_H
 
@@ -40,7 +44,9 @@ typedef struct azkv_key_item {
 	int managed;
 } azkv_key_item;
 
-/* vault_url: "https://NAME.vault.azure.net" (no trailing '/'). No I/O. */
+/* vault_url: "https://NAME.vault.azure.net" (no trailing '/'). No I/O.
+ * The retry policy is http's (azkv_http_retry_policy); max_retries >= 0
+ * overrides its count. */
 azkv_rc azkv_kv_client_new(const char *vault_url, const char *api_version, int max_retries,
                            azkv_http *http, azkv_credential *cred, azkv_kv_client **out,
                            azkv_err *err);

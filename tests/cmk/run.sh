@@ -135,6 +135,31 @@ task2_key() {
 }
 run lab_task2_key_with_rotation_policy task2_key
 
+# A create whose connection is lost once it was sent is not sent again,
+# by the module or by libcurl (the vault may have made the key): one
+# create, with its token, reached the emulator, and the command failed.
+dropped_create_is_not_repeated() {
+	local before n rc
+	emu_admin fault --add '{"service": "keyvault", "method": "POST",
+		"path_regex": "/keys/dropped/create$", "drop": true, "count": 1}' >/dev/null || return 1
+	before=$(wc -l <"$EMU_STATE/emulator.log")
+	cmk create-key --vault labkv --key dropped
+	rc=$?
+	emu_admin fault --clear >/dev/null
+	[ "$rc" != 0 ] || {
+		echo "create-key succeeded after its connection was dropped"
+		return 1
+	}
+	n=$(tail -n +"$((before + 1))" "$EMU_STATE/emulator.log" |
+		grep -c "POST labkv.vault.azure.net/keys/dropped/create .*+auth")
+	[ "$n" = 1 ] || {
+		echo "want 1 create sent with a token, got $n:"
+		tail -n +"$((before + 1))" "$EMU_STATE/emulator.log"
+		return 1
+	}
+}
+run dropped_create_is_not_repeated dropped_create_is_not_repeated
+
 # Task 3 is the portal's: a Foundry resource with a system-assigned identity
 # and Microsoft-managed keys.
 emu_admin add-account --name "$ACCOUNT" --location eastus --identity system \
@@ -720,7 +745,9 @@ check_and_grant_with_az_login() {
 		grep -q "^account show --output json$" "$WORK/az.log" &&
 		grep -q "^account get-access-token --output json --resource https://management.azure.com$" \
 			"$WORK/az.log" &&
-		grep -q "^account get-access-token --output json --resource https://vault.azure.net$" \
+		# The vault's token is asked for the tenant its challenge names, as
+		# the SDKs' AzureCliCredential is.
+		grep -q -E "^account get-access-token --output json --resource https://vault.azure.net --tenant [0-9a-f-]+$" \
 			"$WORK/az.log" &&
 		as_az_user unchanged expect 0 grant --vault labkv --key "$KEY" --account cli-foundry \
 			--dry-run &&

@@ -152,10 +152,10 @@ int main(int argc, char **argv)
 	}
 	azkv_log_configure(cfg->log_level, cfg->log_file);
 	if (azkv_http_new(&cfg->http, &http, &err) != AZKV_OK ||
-	    azkv_credential_new(&cfg->credential, cfg->cloud, cfg->http.max_retries, http, &cred,
-	                        &err) != AZKV_OK ||
-	    azkv_arm_client_new(cfg->cloud, NULL, cfg->http.max_retries, http, cred, &arm, &err) !=
-	            AZKV_OK) {
+	    azkv_credential_new(&cfg->credential, cfg->cloud, cfg->http.retry.max_retries, http,
+	                        &cred, &err) != AZKV_OK ||
+	    azkv_arm_client_new(cfg->cloud, NULL, cfg->http.retry.max_retries, http, cred, &arm,
+	                        &err) != AZKV_OK) {
 		fprintf(stderr, "arm_checks: %s\n", err.message);
 		failures++;
 		goto out;

@@ -425,9 +425,11 @@ azure_cli() {
 	: >"$WORK/az.log"
 	AZKV_PKCS11_CONFIG="$WORK/cli.json" with_az roundtrip cli &&
 		has "$WORK/cli.log" "credential: azure_cli" &&
-		has "$WORK/az.log" "^account get-access-token --output json --resource https://vault.azure.net$" ||
+		has "$WORK/az.log" "^account get-access-token --output json --resource https://vault.azure.net --tenant $TENANT$" ||
 		return 1
-	# With a tenant: az is asked for a token in it.
+	# (Without a tenant of its own, az is asked in the tenant of the vault's
+	# challenge, as the SDKs' AzureCliCredential is.) With a tenant: az is
+	# asked for a token in it.
 	config "$WORK/cli-tenant.json" "$(jq -n --arg t "$TENANT" '{type: "azure_cli", tenant_id: $t}')"
 	AZKV_PKCS11_CONFIG="$WORK/cli-tenant.json" with_az roundtrip cli-tenant &&
 		has "$WORK/az.log" "--resource https://vault.azure.net --tenant $TENANT$" || return 1
@@ -444,7 +446,7 @@ run azure-cli-not-installed azure_cli_missing
 
 azure_cli_not_logged_in() {
 	AZKV_PKCS11_CONFIG="$WORK/cli.json" FAKE_AZ_MODE=not-logged-in with_az \
-		fails cli-nologin $CKR_DEVICE_ERROR "not logged in: run 'az login'" \
+		fails cli-nologin $CKR_DEVICE_ERROR "not logged in: run 'az login( --tenant $TENANT)?'" \
 		"Please run 'az login' to setup account"
 }
 run azure-cli-not-logged-in azure_cli_not_logged_in

@@ -579,10 +579,11 @@ least_privilege_named_keys() {
 }
 run least-privilege-identity-with-named-keys least_privilege_named_keys
 
-# A vault in another tenant: the first request (token for the configured
-# tenant) is answered with 401 and a challenge naming the vault's tenant;
-# the module follows it and asks Entra for a token in that tenant, where
-# this single-tenant app does not exist.
+# A vault in another tenant: the first request (no token) is answered with
+# 401 and a challenge naming the vault's tenant. Not the configured one, so
+# it is refused until credential.additionally_allowed_tenants names it (as
+# azure-identity); then the module asks Entra for a token in that tenant,
+# where this single-tenant app does not exist.
 challenge_followed_to_vault_tenant() {
 	log="$WORK/challenge.log"
 	other=$(emu_admin add-tenant --name contoso | jq -r .tenant_id) || return 1
@@ -591,6 +592,14 @@ challenge_followed_to_vault_tenant() {
 	AZKV_PKCS11_CONFIG="$WORK/elsewhere.json" AZKV_PKCS11_LOG_FILE="$log" \
 		ours "$CHECKS" expect-find $CKR_DEVICE_ERROR &&
 		has "$log" "GET elsewhere.vault.azure.net/keys -> 401" &&
+		has "$log" "challenge asks for a token from tenant $other" &&
+		has "$log" "credential.additionally_allowed_tenants" &&
+		! grep -q "oauth2/v2.0/token" "$log" || return 1
+	jq --arg t "$other" '.credential.additionally_allowed_tenants = [$t]' \
+		"$WORK/elsewhere.json" >"$WORK/elsewhere-allowed.json"
+	log="$WORK/challenge-allowed.log"
+	AZKV_PKCS11_CONFIG="$WORK/elsewhere-allowed.json" AZKV_PKCS11_LOG_FILE="$log" \
+		ours "$CHECKS" expect-find $CKR_DEVICE_ERROR &&
 		has "$log" "POST login.microsoftonline.com/$other/oauth2/v2.0/token" &&
 		has "$log" "AADSTS700016"
 }

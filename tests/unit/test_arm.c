@@ -122,10 +122,30 @@ static void retry_after_seconds_capped(void **state)
 	assert_int_equal(azkv_http_retry_after_ms("0", 1000, 60000), 0);
 	assert_int_equal(azkv_http_retry_after_ms("3600", 1000, 60000), 60000);
 	assert_int_equal(azkv_http_retry_after_ms("-1", 1000, 60000), 1000);
-	assert_int_equal(azkv_http_retry_after_ms("Wed, 21 Oct 2015 07:28:00 GMT", 1000, 60000),
-	                 1000);
+	/* An HTTP date: the time left until it (none when past). */
+	assert_int_equal(azkv_http_retry_after_ms("Wed, 21 Oct 2015 07:28:00 GMT", 1000, 60000), 0);
+	assert_int_equal(azkv_http_retry_after_ms("not a date", 1000, 60000), 1000);
 	assert_int_equal(azkv_http_retry_after_ms("99999999999999999999", 1000, 60000), 1000);
 	assert_int_equal(azkv_http_retry_after_ms(NULL, 90000, 60000), 60000);
+}
+
+/* The token goes with nextLink, Location and Azure-AsyncOperation URLs
+ * only when they are on the endpoint, compared parsed. */
+static void poll_and_next_urls_must_be_on_the_endpoint(void **state)
+{
+	static const char *const ep = "https://management.azure.com";
+
+	(void)state;
+	assert_true(azkv_http_same_origin(ep, "https://management.azure.com/subscriptions/x"));
+	assert_true(azkv_http_same_origin(ep, "https://MANAGEMENT.azure.com:443/x?a=b"));
+	assert_false(azkv_http_same_origin(ep, "https://management.azure.com.evil.net/x"));
+	assert_false(azkv_http_same_origin(ep, "https://management.azure.com@evil.net/x"));
+	assert_false(azkv_http_same_origin(ep, "https://user@management.azure.com/x"));
+	assert_false(azkv_http_same_origin(ep, "http://management.azure.com/x"));
+	assert_false(azkv_http_same_origin(ep, "https://management.azure.com:8443/x"));
+	assert_false(azkv_http_same_origin(ep, "https://evil.net/https://management.azure.com/"));
+	assert_false(azkv_http_same_origin(ep, "/relative/path"));
+	assert_false(azkv_http_same_origin(ep, NULL));
 }
 
 static void request_refuses_bad_arguments(void **state)
@@ -156,6 +176,7 @@ int main(void)
 	        cmocka_unit_test(op_status_failed_carries_error),
 	        cmocka_unit_test(op_status_malformed_is_protocol_error),
 	        cmocka_unit_test(retry_after_seconds_capped),
+	        cmocka_unit_test(poll_and_next_urls_must_be_on_the_endpoint),
 	        cmocka_unit_test(request_refuses_bad_arguments),
 	};
 

@@ -110,7 +110,7 @@ static void full_config_is_read_with_every_field(void **state)
 	assert_string_equal(cfg->http.connect_to, "127.0.0.1:8443");
 	assert_int_equal(cfg->http.connect_timeout_ms, 1500);
 	assert_int_equal(cfg->http.timeout_ms, 9000);
-	assert_int_equal(cfg->http.max_retries, 5);
+	assert_int_equal(cfg->http.retry.max_retries, 5);
 	assert_string_equal(cfg->log_level, "TRACE");
 	assert_string_equal(cfg->log_file, "/tmp/azkv.log");
 	assert_int_equal(cfg->wrap, AZKV_WRAP_VAULT);
@@ -141,7 +141,11 @@ static void minimal_config_gets_documented_defaults(void **state)
 	assert_null(cfg->http.connect_to);
 	assert_int_equal(cfg->http.connect_timeout_ms, 5000);
 	assert_int_equal(cfg->http.timeout_ms, 30000);
-	assert_int_equal(cfg->http.max_retries, 3);
+	assert_int_equal(cfg->http.retry.max_retries, 3);
+	assert_int_equal(cfg->http.retry.base_delay_ms, 800);
+	assert_int_equal(cfg->http.retry.max_delay_ms, 30000);
+	assert_int_equal(cfg->http.retry.deadline_ms, 120000);
+	assert_int_equal(cfg->credential.n_allowed_tenants, 0);
 	assert_null(cfg->log_level);
 	assert_null(cfg->log_file);
 	assert_int_equal(cfg->wrap, AZKV_WRAP_LOCAL);
@@ -782,11 +786,73 @@ static void free_is_null_safe(void **state)
 	azkv_config_free(NULL);
 }
 
+/* "retry" holds the request loops' policy; http.max_retries is its older
+ * name for retry.max_retries, and both at once is a mistake. */
+static void retry_section_sets_the_policy(void **state)
+{
+	azkv_config *cfg;
+
+	(void)state;
+	cfg = parse_ok("{\"vaults\":[{\"url\":\"https://a.vault.azure.net\"}],"
+	               "\"retry\":{\"max_retries\":6,\"base_delay_ms\":100,"
+	               "\"max_delay_ms\":2000,\"deadline_ms\":0}}");
+	assert_int_equal(cfg->http.retry.max_retries, 6);
+	assert_int_equal(cfg->http.retry.base_delay_ms, 100);
+	assert_int_equal(cfg->http.retry.max_delay_ms, 2000);
+	assert_int_equal(cfg->http.retry.deadline_ms, 0);
+	azkv_config_free(cfg);
+	cfg = parse_ok("{\"vaults\":[{\"url\":\"https://a.vault.azure.net\"}],"
+	               "\"http\":{\"max_retries\":1}}");
+	assert_int_equal(cfg->http.retry.max_retries, 1);
+	azkv_config_free(cfg);
+	expect_error("{\"vaults\":[{\"url\":\"https://a.vault.azure.net\"}],"
+	             "\"http\":{\"max_retries\":1},\"retry\":{\"max_retries\":2}}",
+	             AZKV_ERR_CONFIG, MUST("retry.max_retries", "http.max_retries", "not both"));
+	expect_error("{\"vaults\":[{\"url\":\"https://a.vault.azure.net\"}],"
+	             "\"retry\":{\"max_delay_ms\":10,\"base_delay_ms\":100}}",
+	             AZKV_ERR_CONFIG, MUST("retry.max_delay_ms", "retry.base_delay_ms"));
+	expect_error("{\"vaults\":[{\"url\":\"https://a.vault.azure.net\"}],"
+	             "\"retry\":{\"delay\":10}}",
+	             AZKV_ERR_CONFIG, MUST("unknown key \"delay\"", "\"retry\""));
+	expect_error("{\"vaults\":[{\"url\":\"https://a.vault.azure.net\"}],"
+	             "\"retry\":{\"deadline_ms\":-5}}",
+	             AZKV_ERR_CONFIG, MUST("retry.deadline_ms", "integer"));
+}
+
+static void additionally_allowed_tenants_are_read(void **state)
+{
+	azkv_config *cfg;
+
+	(void)state;
+	cfg = parse_ok("{\"vaults\":[{\"url\":\"https://a.vault.azure.net\"}],"
+	               "\"credential\":{\"type\":\"azure_cli\","
+	               "\"additionally_allowed_tenants\":[\"contoso.onmicrosoft.com\",\"*\"]}}");
+	assert_int_equal(cfg->credential.n_allowed_tenants, 2);
+	assert_string_equal(cfg->credential.allowed_tenants[0], "contoso.onmicrosoft.com");
+	assert_string_equal(cfg->credential.allowed_tenants[1], "*");
+	azkv_config_free(cfg);
+	expect_error("{\"vaults\":[{\"url\":\"https://a.vault.azure.net\"}],"
+	             "\"credential\":{\"type\":\"azure_cli\","
+	             "\"additionally_allowed_tenants\":\"*\"}}",
+	             AZKV_ERR_CONFIG, MUST("credential.additionally_allowed_tenants", "array"));
+	expect_error("{\"vaults\":[{\"url\":\"https://a.vault.azure.net\"}],"
+	             "\"credential\":{\"type\":\"azure_cli\","
+	             "\"additionally_allowed_tenants\":[\"a/b\"]}}",
+	             AZKV_ERR_CONFIG, MUST("additionally_allowed_tenants[0]"));
+	/* A managed identity ignores a challenge's tenant, as in the SDKs. */
+	expect_error("{\"vaults\":[{\"url\":\"https://a.vault.azure.net\"}],"
+	             "\"credential\":{\"type\":\"managed_identity\","
+	             "\"additionally_allowed_tenants\":[\"*\"]}}",
+	             AZKV_ERR_CONFIG, MUST("additionally_allowed_tenants", "managed_identity"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(full_config_is_read_with_every_field),
 	        cmocka_unit_test(minimal_config_gets_documented_defaults),
+	        cmocka_unit_test(retry_section_sets_the_policy),
+	        cmocka_unit_test(additionally_allowed_tenants_are_read),
 	        cmocka_unit_test(credential_type_defaults_to_client_secret),
 	        cmocka_unit_test(http_to_loopback_is_allowed),
 	        cmocka_unit_test(load_reads_the_file_and_records_its_path),

@@ -1,6 +1,7 @@
 /* The credential's token cache over a fake source: one ask for many
  * threads, refresh ahead of expiry, a failed refresh that keeps a valid
- * token, errors shared with the threads that waited; the default chain;
+ * token, errors shared with the threads that waited; a bounded cache; the
+ * tenants a challenge may name; the default chain;
  * the shapes of token answers; the managed-identity retry schedule. */
 #include <pthread.h>
 #include <setjmp.h>
@@ -299,6 +300,105 @@ static void tokens_are_cached_per_tenant_and_scope(void **state)
 	azkv_credential_free(cred);
 }
 
+/* Challenges naming ever new scopes cannot grow the cache without
+ * bound: past its cap, entries are dropped (and freed: valgrind sees no
+ * leak), and the ones still in use stay. */
+static void cache_stays_bounded_with_many_scopes(void **state)
+{
+	fake_source f;
+	azkv_credential *cred;
+	char scope[64], *token = NULL;
+	azkv_err err;
+
+	(void)state;
+	fake_init(&f, "fake", 3600);
+	cred = cred_over(&f);
+	free(get(cred, AZKV_OK)); /* token-1 for SCOPE */
+	for (int i = 0; i < 200; i++) {
+		snprintf(scope, sizeof(scope), "https://v%d.example.net/.default", i);
+		assert_int_equal(azkv_credential_get_token(cred, scope, NULL, &token, &err),
+		                 AZKV_OK);
+		free(token);
+		/* SCOPE is used all along: the least recently used go first. */
+		free(get(cred, AZKV_OK));
+		assert_true(azkv_credential_cache_size(cred) <= 16);
+	}
+	assert_int_equal(azkv_credential_cache_size(cred), 16);
+	assert_int_equal(calls_of(&f), 201);
+	token = get(cred, AZKV_OK);
+	assert_string_equal(token, "token-1");
+	free(token);
+	/* An evicted scope is simply asked for again. */
+	assert_int_equal(azkv_credential_get_token(cred, "https://v0.example.net/.default", NULL,
+	                                           &token, &err),
+	                 AZKV_OK);
+	assert_string_equal(token, "token-202");
+	free(token);
+	azkv_credential_free(cred);
+}
+
+/* As azure-identity's additionally_allowed_tenants: a challenge's tenant
+ * other than the credential's own is refused unless listed (or "*"),
+ * case-insensitively, before any token is asked; a credential with no
+ * tenant of its own may be asked for any. */
+static void challenge_tenant_needs_the_allow_list(void **state)
+{
+	static const char *const listed[] = {"Tenant-B"};
+	static const char *const any[] = {"*"};
+	fake_source f;
+	azkv_credential *cred;
+	char *token = NULL;
+	azkv_err err;
+
+	(void)state;
+	fake_init(&f, "fake", 3600);
+	cred = cred_over(&f);
+	assert_int_equal(azkv_credential_allow_tenants(cred, "tenant-a", NULL, 0,
+	                                               "credential.additionally_allowed_tenants",
+	                                               &err),
+	                 AZKV_OK);
+	azkv_err_clear(&err);
+	assert_int_equal(azkv_credential_get_token(cred, SCOPE, "tenant-b", &token, &err),
+	                 AZKV_ERR_AUTH);
+	assert_null(token);
+	assert_int_equal(calls_of(&f), 0);
+	assert_non_null(strstr(err.message, "tenant-b"));
+	assert_non_null(strstr(err.message, "tenant-a"));
+	assert_non_null(strstr(err.message, "credential.additionally_allowed_tenants"));
+	/* Its own tenant, in any case, and none named: asked. */
+	assert_int_equal(azkv_credential_get_token(cred, SCOPE, "TENANT-A", &token, &err), AZKV_OK);
+	free(token);
+	free(get(cred, AZKV_OK));
+	azkv_credential_free(cred);
+
+	fake_init(&f, "fake", 3600);
+	cred = cred_over(&f);
+	assert_int_equal(azkv_credential_allow_tenants(cred, "tenant-a", listed, 1, NULL, &err),
+	                 AZKV_OK);
+	assert_int_equal(azkv_credential_get_token(cred, SCOPE, "tenant-b", &token, &err), AZKV_OK);
+	assert_string_equal(f.last_tenant, "tenant-b");
+	free(token);
+	assert_int_equal(azkv_credential_get_token(cred, SCOPE, "tenant-c", &token, &err),
+	                 AZKV_ERR_AUTH);
+	azkv_credential_free(cred);
+
+	fake_init(&f, "fake", 3600);
+	cred = cred_over(&f);
+	assert_int_equal(azkv_credential_allow_tenants(cred, "tenant-a", any, 1, NULL, &err),
+	                 AZKV_OK);
+	assert_int_equal(azkv_credential_get_token(cred, SCOPE, "tenant-c", &token, &err), AZKV_OK);
+	free(token);
+	azkv_credential_free(cred);
+
+	/* No tenant of its own (the Azure CLI's default account): any. */
+	fake_init(&f, "fake", 3600);
+	cred = cred_over(&f);
+	assert_int_equal(azkv_credential_allow_tenants(cred, NULL, NULL, 0, NULL, &err), AZKV_OK);
+	assert_int_equal(azkv_credential_get_token(cred, SCOPE, "tenant-c", &token, &err), AZKV_OK);
+	free(token);
+	azkv_credential_free(cred);
+}
+
 /* The SDKs refresh five minutes early; MSAL at half-life for long-lived
  * tokens and at refresh_in when Entra or IMDS sends it. */
 static void refresh_point_follows_the_sdks(void **state)
@@ -479,6 +579,8 @@ int main(void)
 	        cmocka_unit_test(threads_that_waited_share_the_error),
 	        cmocka_unit_test(tokens_are_cached_per_tenant_and_scope),
 	        cmocka_unit_test(refresh_point_follows_the_sdks),
+	        cmocka_unit_test(cache_stays_bounded_with_many_scopes),
+	        cmocka_unit_test(challenge_tenant_needs_the_allow_list),
 	        cmocka_unit_test(chain_takes_the_first_available_and_keeps_it),
 	        cmocka_unit_test(chain_stops_at_a_credential_that_refused),
 	        cmocka_unit_test(chain_with_nothing_available_says_why_for_each),

@@ -59,9 +59,9 @@ int cmk_ctx_open(cmk_ctx *c, cmk_opts *o)
 	                   c->cfg->log_file);
 	if (azkv_http_global_init(&err) != AZKV_OK ||
 	    azkv_http_new(&c->cfg->http, &c->http, &err) != AZKV_OK ||
-	    azkv_credential_new(&c->cfg->credential, c->cfg->cloud, c->cfg->http.max_retries,
+	    azkv_credential_new(&c->cfg->credential, c->cfg->cloud, c->cfg->http.retry.max_retries,
 	                        c->http, &c->cred, &err) != AZKV_OK ||
-	    azkv_arm_client_new(c->cfg->cloud, c->cfg->arm_endpoint, c->cfg->http.max_retries,
+	    azkv_arm_client_new(c->cfg->cloud, c->cfg->arm_endpoint, c->cfg->http.retry.max_retries,
 	                        c->http, c->cred, &c->arm, &err) != AZKV_OK)
 		return cmk_fail(c, err.rc == AZKV_ERR_CONFIG ? CMK_EXIT_CONFIG : CMK_EXIT_SERVICE,
 		                NULL, "%s", err.message);
@@ -266,8 +266,8 @@ int cmk_load_vault(cmk_ctx *c)
 	while (len > 0 && c->vault_uri[len - 1] == '/')
 		c->vault_uri[--len] = '\0';
 	azkv_err_clear(&err);
-	if (azkv_kv_client_new(c->vault_uri, c->cfg->api_version, c->cfg->http.max_retries, c->http,
-	                       c->cred, &c->kv, &err) != AZKV_OK)
+	if (azkv_kv_client_new(c->vault_uri, c->cfg->api_version, c->cfg->http.retry.max_retries,
+	                       c->http, c->cred, &c->kv, &err) != AZKV_OK)
 		return cmk_fail_err(c, &err, NULL, "key vault client");
 	cJSON_AddStringToObject(c->result, "vault", c->vault_id);
 	cJSON_AddStringToObject(c->result, "vaultUri", c->vault_uri);

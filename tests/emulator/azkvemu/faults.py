@@ -33,6 +33,8 @@ per service and injected faults per kind ("429", "503", "reset", ...).
 Test-only: "code" and "message" (kind status) replace the error body's defaults, so
 that a test can serve hostile text (a newline and a forged log line, terminal escape
 sequences) and check that clients show it escaped.
+"www_authenticate" (test-only, with status 401) is the challenge to send: a hostile vault
+asking for a token for another resource or tenant.
 """
 
 import os
@@ -156,6 +158,7 @@ class FaultInjector:
             "injected": 0,
             "code": spec.get("code"),
             "message": spec.get("message"),
+            "www_authenticate": spec.get("www_authenticate"),
         }
         with self._lock:
             self._rules.append(rule)
@@ -222,4 +225,6 @@ def _render(rule) -> Response:
     headers = []
     if rule["retry_after"] is not None:
         headers.append(("Retry-After", str(rule["retry_after"])))
+    if rule.get("www_authenticate"):
+        headers.append(("WWW-Authenticate", str(rule["www_authenticate"])))
     return json_response(rule["status"], {"error": {"code": code, "message": message}}, headers)

@@ -25,6 +25,12 @@ IDLE_TIMEOUT = 120          # seconds an idle keep-alive connection stays open
 MAX_BODY = 4 * 1024 * 1024  # Key Vault requests are small; refuse anything silly
 
 
+def _carried(req) -> str:
+    """What a request carried, never its value: " +auth" for an Authorization header, " +body"
+    for a body. The tests read from the log which requests carried a token or key material."""
+    return (" +auth" if req.header("Authorization") else "") + (" +body" if req.body else "")
+
+
 def log(message: str) -> None:
     stamp = datetime.datetime.now().strftime("%H:%M:%S.%f")[:-3]
     sys.stderr.write(f"{stamp} azkv-emulator: {message}\n")
@@ -115,7 +121,7 @@ class Handler(BaseHTTPRequestHandler):
             return
         except DropConnection:
             self.close_connection = True
-            log(f"{self.command} {req.host_header}{path_for_log} -> connection closed (no such host)")
+            log(f"{self.command} {req.host_header}{path_for_log} -> connection closed{_carried(req)}")
             return
         except Exception as exc:  # a bug in the emulator must not kill the connection thread silently
             log(f"internal error on {self.command} {path_for_log}: {exc!r}")
@@ -124,7 +130,7 @@ class Handler(BaseHTTPRequestHandler):
         ms = (time.monotonic() - started) * 1000
         # Never log headers or bodies: they carry tokens, secrets and key material.
         cut = " truncated (injected fault)" if resp.truncate else ""
-        log(f"{self.command} {req.host_header}{path_for_log} {resp.status}{cut} {ms:.0f}ms")
+        log(f"{self.command} {req.host_header}{path_for_log} {resp.status}{cut} {ms:.0f}ms{_carried(req)}")
 
     def _write(self, resp):
         self.send_response_only(resp.status)
