@@ -528,6 +528,12 @@ static void slist_free_wiped(struct curl_slist *list)
 	curl_slist_free_all(list);
 }
 
+/* The shorter of a client's timeout and a request's (0: none of its own). */
+static long shorter_timeout(long client_ms, long request_ms)
+{
+	return request_ms > 0 && request_ms < client_ms ? request_ms : client_ms;
+}
+
 /* Whether a failed transfer may have delivered the request: curl got
  * past connecting and the TLS handshake (its pretransfer time is set
  * then), so the server may have read, and acted on, what was sent. */
@@ -651,11 +657,12 @@ azkv_rc azkv_http_send(azkv_http *http, const char *method, const char *url,
 		curl_easy_setopt(easy, CURLOPT_CAINFO, http->ca_file);
 	if (connect_to)
 		curl_easy_setopt(easy, CURLOPT_CONNECT_TO, connect_to);
+	/* A request's own timeouts (what is left of a call's deadline, an IMDS
+	 * probe's) can only shorten the client's. */
 	curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS,
-	                 opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms
-	                                              : http->connect_timeout_ms);
+	                 shorter_timeout(http->connect_timeout_ms, opts->connect_timeout_ms));
 	curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS,
-	                 opts->timeout_ms > 0 ? opts->timeout_ms : http->timeout_ms);
+	                 shorter_timeout(http->timeout_ms, opts->timeout_ms));
 	curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
 	if (opts->no_resend)
 		curl_easy_setopt(easy, CURLOPT_FRESH_CONNECT, 1L);

@@ -65,8 +65,8 @@ typedef struct azkv_http_options {
 	const char *const *headers; /* NULL-terminated "Name: value" list */
 	const char *body;           /* NULL: no body */
 	size_t body_len;
-	long timeout_ms;         /* the whole request; 0: the client's */
-	long connect_timeout_ms; /* 0: the client's */
+	long timeout_ms;         /* the whole request, at most the client's; 0: the client's */
+	long connect_timeout_ms; /* at most the client's; 0: the client's */
 	int allow_imds;          /* plain http:// to the IMDS address (managed identity) */
 	/* On a new connection: libcurl silently sends a request again when a
 	 * reused connection turns out closed, which must not happen to a call

@@ -360,12 +360,9 @@ static azkv_rc kv_call(azkv_kv_client *kv, const char *method, const char *url, 
 			if (rc == AZKV_ERR_NETWORK && (probe || idempotent || !resp->maybe_sent))
 				goto retry;
 			if (rc == AZKV_ERR_NETWORK)
-				azkv_warn(
-				        "%s: not retried: the connection failed after the request "
-				        "may have reached the vault, and repeating it could apply "
-				        "it "
-				        "twice",
-				        what);
+				azkv_warn("%s: not sent again: it may have reached the vault "
+				          "before the connection failed",
+				          what);
 			goto out;
 		}
 		if (resp->status == 401 && (probe || !refused)) {

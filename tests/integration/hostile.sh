@@ -6,10 +6,6 @@
 # under `timeout`), and sends no token where it should not (the
 # emulator's request log says which requests carried an Authorization
 # header, to which host). Run by `make check`.
-#
-# AZKV_HOSTILE_SKIP_PENDING=1 skips the cases that need the first request
-# to a vault to go without a token (the request loop of issue 15, finding
-# 2) and the tenant allow-list (finding 6); for development only.
 set -u
 
 : "${AZKV_TOP_SRCDIR:?}" "${AZKV_TOP_BUILDDIR:?}" "${AZKV_MODULE:?}"
@@ -48,7 +44,7 @@ emu_admin create-key --vault hostile --name rsa --kty RSA --size 2048 >/dev/null
 emu_admin create-key --vault hostile --name ec --kty EC --crv P-256 >/dev/null || exit 1
 
 emu_write_config "$WORK/listed.json" "$APP" "$VAULT"
-jq --argjson t "$HTTP_TIMEOUT_MS" '.http.timeout_ms = $t | .log.level = "debug"' \
+jq --argjson t "$HTTP_TIMEOUT_MS" '.http.timeout_ms = $t | .retry.max_retries = 0 | .log.level = "debug"' \
 	"$WORK/listed.json" >"$WORK/app.json" || exit 1
 export AZKV_PKCS11_CONFIG="$WORK/app.json"
 
@@ -257,16 +253,11 @@ run tls-certificate-for-another-host wrong_cert
 challenge() {
 	refused "$1" CKR_DEVICE_ERROR "$2" && no_token_except ""
 }
-if [ "${AZKV_HOSTILE_SKIP_PENDING:-0}" = 1 ]; then
-	skip challenge-for-another-resource "AZKV_HOSTILE_SKIP_PENDING (needs finding 2's request loop)"
-	skip challenge-for-another-tenant "AZKV_HOSTILE_SKIP_PENDING (needs findings 2 and 6)"
-else
-	run challenge-for-another-resource challenge \
-		'{"behaviour":"challenge","resource":"https://evil.example.test"}' \
-		'challenge asks for scope .*evil.example.test.* which does not belong'
-	run challenge-for-another-tenant challenge \
-		'{"behaviour":"challenge","resource":"https://vault.azure.net"}' \
-		'72f988bf-0000-4000-8000-0000000000ff'
-fi
+run challenge-for-another-resource challenge \
+	'{"behaviour":"challenge","resource":"https://evil.example.test"}' \
+	'challenge asks for a token for .*evil.example.test.* which does not belong'
+run challenge-for-another-tenant challenge \
+	'{"behaviour":"challenge","resource":"https://vault.azure.net"}' \
+	'72f988bf-0000-4000-8000-0000000000ff'
 
 harness_summary

@@ -9,7 +9,8 @@ With no rule, the emulator is the faithful one. A rule:
   {"behaviour": NAME, "method": "GET"|null, "path_regex": "...", "count": N|null, ...params}
 
 `count` is how many matching requests it answers (null: until cleared); the first rule that
-matches wins. Behaviours (the real answer is computed first where one is changed):
+matches wins. Only `challenge` and `redirect` answer a request without a token; the others
+let the real 401 challenge through first (BEFORE_TOKEN). Behaviours (the real answer is computed first where one is changed):
 
   kid_no_version     the bundle's / each list item's kid loses its version (https://H/keys/NAME)
   kid_other_host     the kid names another vault host ("host": default evil.vault.azure.net)
@@ -51,6 +52,11 @@ BEHAVIOURS = (
     "truncate", "malformed", "content_type", "empty", "oversize", "next_loop", "endless",
     "challenge", "redirect", "drip", "wrong_cert",
 )
+# What a lying server says before a client has sent a token (its 401 challenge, or a
+# redirect instead); every other behaviour answers only requests with a token, so that a
+# client which, like the SDKs, first sends a request without one (and gets the real 401
+# challenge) meets the lie where it would parse it.
+BEFORE_TOKEN = ("challenge", "redirect")
 WRONG_CERT_NAME = "wrong-host.azkv-emulator.test"
 OTHER_TENANT = "72f988bf-0000-4000-8000-0000000000ff"
 REQUEST_LOG_MAX = 20000
@@ -109,6 +115,8 @@ class Hostile:
                     if rule["behaviour"] == "wrong_cert":
                         continue
                     if rule["method"] and rule["method"] != req.method:
+                        continue
+                    if rule["behaviour"] not in BEFORE_TOKEN and not req.header("Authorization"):
                         continue
                     if not re.search(rule["path_regex"], req.path):
                         continue
