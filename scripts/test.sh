@@ -8,7 +8,8 @@
 #      client Debian ships (make check),
 #   4. the same unit and integration tests under valgrind,
 #   5. an AddressSanitizer + UBSan build and its tests,
-#   6. make distcheck.
+#   6. the libFuzzer harnesses, briefly (make fuzz-smoke; clang build),
+#   7. make distcheck.
 # Exits non-zero on the first failing stage.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -81,6 +82,10 @@ stage "AddressSanitizer + UBSan"
 AZKV_TEST_SANITIZED=1 ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=use_tls=0 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 make -j"$jobs" -C build-asan check ||
 	{ cat build-asan/test-suite.log; exit 1; }
+
+stage "fuzzing: each libFuzzer harness for a short while (make fuzz-smoke)"
+"$top/scripts/build.sh" build-fuzz --enable-fuzzing --disable-tests CC=clang
+make -C build-fuzz fuzz-smoke FUZZ_JOBS="$jobs"
 
 stage "make distcheck: the release tarball builds and passes its tests"
 make -j"$jobs" -C build distcheck >build/distcheck.log 2>&1 || { tail -50 build/distcheck.log; exit 1; }
