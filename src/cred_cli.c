@@ -114,19 +114,17 @@ static long long local_time_of(const char *text)
 azkv_rc azkv_cli_token_parse(cJSON *json, azkv_token *out, azkv_err *err)
 {
 	cJSON *tok = cJSON_GetObjectItemCaseSensitive(json, "accessToken");
-	const cJSON *on = cJSON_GetObjectItemCaseSensitive(json, "expires_on");
-	long long expires = -1;
+	long long expires =
+	        azkv_token_seconds(cJSON_GetObjectItemCaseSensitive(json, "expires_on"));
+	long long now = (long long)time(NULL);
 	azkv_rc rc = AZKV_OK;
 
 	memset(out, 0, sizeof(*out));
-	if (cJSON_IsNumber(on))
-		expires = (long long)on->valuedouble;
-	else if (cJSON_IsString(on))
-		expires = strtoll(on->valuestring, NULL, 10);
-	else
+	if (expires < 0)
 		expires = local_time_of(
 		        cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(json, "expiresOn")));
-	if (!cJSON_IsString(tok) || !tok->valuestring[0] || expires <= (long long)time(NULL)) {
+	if (!cJSON_IsString(tok) || !tok->valuestring[0] || expires <= now ||
+	    expires - now > AZKV_TOKEN_MAX_LIFETIME_S) {
 		rc = azkv_err_set(
 		        err, AZKV_ERR_PROTOCOL,
 		        "azure_cli: 'az account get-access-token' gave no accessToken with "

@@ -40,6 +40,13 @@ void azkv_token_clear(azkv_token *t);
  * tree's copy of the token is wiped. what names the answer in errors. */
 azkv_rc azkv_token_parse(const char *json, const char *what, azkv_token *out, azkv_err *err);
 
+/* Longer than any token Entra issues: an expiry further away is refused. */
+#define AZKV_TOKEN_MAX_LIFETIME_S (400LL * 24 * 3600)
+
+/* A number of seconds, as a JSON number or a string of digits; -1 when
+ * absent, not one, or beyond 1e12 (so that no cast overflows). */
+long long azkv_token_seconds(const cJSON *item);
+
 /* 1 if t can go into a token URL's path: a GUID or a domain name. */
 int azkv_tenant_valid(const char *t);
 
