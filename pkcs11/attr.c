@@ -15,6 +15,8 @@ static CK_ATTRIBUTE *find_mut(azkv_attrs *a, CK_ATTRIBUTE_TYPE type)
 CK_RV azkv_attrs_set(azkv_attrs *a, CK_ATTRIBUTE_TYPE type, const void *value, CK_ULONG len)
 {
 	void *copy = NULL;
+	if (value == NULL && len > 0)
+		return CKR_ATTRIBUTE_VALUE_INVALID; /* a caller's template: NULL with a length */
 	if (len > 0) {
 		copy = malloc(len);
 		if (copy == NULL)

@@ -100,6 +100,25 @@ static const unsigned char KEY32[32] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 
                                         12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22,
                                         23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
 
+/* A caller's template with a NULL pValue and a length (found by
+ * tests/fuzz/fuzz_templates through C_UnwrapKey: the label was copied
+ * from NULL) is refused, not read. */
+static void test_null_value_with_a_length_is_refused(void **state)
+{
+	CK_KEY_TYPE aes = CKK_AES;
+	CK_ATTRIBUTE t[] = {{CKA_KEY_TYPE, &aes, sizeof(aes)}, {CKA_LABEL, NULL, 5}};
+	azkv_object *obj = NULL;
+	azkv_attrs a = {0};
+	assert_int_equal(azkv_attrs_set(&a, CKA_ID, NULL, 3), CKR_ATTRIBUTE_VALUE_INVALID);
+	assert_int_equal(a.n, 0);
+	assert_int_equal(azkv_attrs_set(&a, CKA_ID, NULL, 0), CKR_OK);
+	azkv_attrs_free(&a);
+	assert_int_equal(
+	        azkv_secret_key_new(0, 1, t, 2, KEY32, 32, 0, CK_UNAVAILABLE_INFORMATION, &obj),
+	        CKR_ATTRIBUTE_VALUE_INVALID);
+	assert_null(obj);
+}
+
 static void test_unwrapped_key_defaults_to_sensitive(void **state)
 {
 	CK_KEY_TYPE aes = CKK_AES;
@@ -211,6 +230,7 @@ int main(void)
 	        cmocka_unit_test(test_non_sensitive_extractable_value_is_readable),
 	        cmocka_unit_test(test_secret_template_rules),
 	        cmocka_unit_test(test_generated_key_records_its_history),
+	        cmocka_unit_test(test_null_value_with_a_length_is_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
