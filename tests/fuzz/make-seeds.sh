@@ -200,7 +200,7 @@ JSON
 # attributes (type index, kind, value). Index 0 CKA_CLASS, 5 CKA_KEY_TYPE,
 # 4 CKA_VALUE, 3 CKA_LABEL, 6 CKA_ID, 17 CKA_VALUE_LEN, 11 CKA_UNWRAP;
 # kinds 0 NULL, 1 CK_BBOOL, 2 CK_ULONG, 3 bytes.
-tmpl() { printf "$2" | seed fuzz_templates "$1"; }
+tmpl() { printf '%b' "$2" | seed fuzz_templates "$1"; }
 tmpl create-label '\000\003\003\003\005cmk-1\006\003\002id\013\001\001'
 tmpl create-null-label '\000\001\003\000\010'
 tmpl unwrap '\001\003\003\003\003key\013\001\001'
