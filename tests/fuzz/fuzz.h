@@ -39,4 +39,14 @@ static inline void fuzz_quiet_log(void)
 	azkv_log_configure(NULL, NULL);
 }
 
+/* The LLVMFuzzerInitialize of a harness that needs nothing more. */
+#define FUZZ_QUIET_INITIALIZE                                                                      \
+	int LLVMFuzzerInitialize(int *argc, char ***argv)                                          \
+	{                                                                                          \
+		(void)argc;                                                                        \
+		(void)argv;                                                                        \
+		fuzz_quiet_log();                                                                  \
+		return 0;                                                                          \
+	}
+
 #endif

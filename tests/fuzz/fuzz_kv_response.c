@@ -7,13 +7,7 @@
 #include "fuzz.h"
 #include "keyvault.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	fuzz_quiet_log();
-	return 0;
-}
+FUZZ_QUIET_INITIALIZE
 
 static void list_page(const char *text)
 {

@@ -9,13 +9,7 @@
 #include "cred_source.h"
 #include "fuzz.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	fuzz_quiet_log();
-	return 0;
-}
+FUZZ_QUIET_INITIALIZE
 
 static void token_answer(const char *text)
 {
