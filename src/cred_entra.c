@@ -71,7 +71,8 @@ azkv_rc azkv_entra_error(const char *authority, const char *scope, const char *t
 	if (cJSON_IsString(desc)) {
 		snprintf(text, sizeof(text), "%s", desc->valuestring);
 		text[strcspn(text, "\r\n")] = '\0';
-		while (secret[0] && (p = strstr(text, secret)))
+		/* Past each mask: a secret of '*' would match its own. */
+		for (p = text; secret[0] && (p = strstr(p, secret)); p += strlen(secret))
 			memset(p, '*', strlen(secret));
 	}
 	if (resp->status == 429)

@@ -478,6 +478,29 @@ static void azure_cli_output_parses_and_far_expiries_are_refused(void **state)
 	}
 }
 
+/* An Entra refusal's description is quoted with the secret masked, each
+ * place once: a secret of '*' only used to be found again in its own
+ * mask forever (alarm: the test fails rather than hangs). */
+static void entra_refusal_masks_the_secret_and_ends(void **state)
+{
+	char body[] = "{\"error\":\"invalid_client\",\"error_description\":"
+	              "\"AADSTS7000215: Invalid client secret provided: s3cret and **.\"}";
+	azkv_http_response resp = {.status = 401, .body = body, .body_len = sizeof(body) - 1};
+	azkv_err err;
+
+	(void)state;
+	alarm(10);
+	assert_int_equal(azkv_entra_error("https://login", "scope", "t", "s3cret", &resp, &err),
+	                 AZKV_ERR_AUTH);
+	assert_non_null(strstr(err.message, "AADSTS7000215"));
+	assert_null(strstr(err.message, "s3cret"));
+	assert_non_null(strstr(err.message, "provided: ****** and"));
+	assert_int_equal(azkv_entra_error("https://login", "scope", "t", "**", &resp, &err),
+	                 AZKV_ERR_AUTH);
+	assert_string_equal(err.code, "invalid_client");
+	alarm(0);
+}
+
 /* IMDS: 404, 410, 429 and 5xx retried; 0.8 s doubling five times; 410
  * every 10 s for 70 s; Retry-After wins. App Service and Arc: 429/5xx. */
 static void managed_identity_retries_as_the_sdks_do(void **state)
@@ -515,6 +538,7 @@ int main(void)
 	        cmocka_unit_test(token_answers_of_each_endpoint_parse),
 	        cmocka_unit_test(managed_identity_retries_as_the_sdks_do),
 	        cmocka_unit_test(azure_cli_output_parses_and_far_expiries_are_refused),
+	        cmocka_unit_test(entra_refusal_masks_the_secret_and_ends),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
