@@ -10,6 +10,7 @@ PACKAGES="
   p11-kit opensc softhsm2 gnutls-bin libengine-pkcs11-openssl
   python3 python3-cryptography python3-pykcs11 openjdk-17-jdk-headless nodejs
   curl jq openssl ca-certificates valgrind cppcheck clang-format
+  clang libclang-rt-14-dev
 "
 
 missing=""

@@ -10,7 +10,8 @@
 #   4. the same unit and integration tests under valgrind,
 #   5. an AddressSanitizer + UBSan build, its tests and a short soak,
 #   6. a ThreadSanitizer build: the thread and fork tests,
-#   7. make distcheck.
+#   7. the libFuzzer harnesses, briefly (make fuzz-smoke; clang build),
+#   8. make distcheck.
 # Exits non-zero on the first failing stage.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -104,6 +105,10 @@ AZKV_TOP_SRCDIR="$top" AZKV_TOP_BUILDDIR="$top/build-tsan" \
 	AZKV_MODULE="$top/build-tsan/.libs/azkv-pkcs11.so" \
 	TSAN_OPTIONS="halt_on_error=1 exitcode=66 second_deadlock_stack=1" \
 	tests/integration/threads.sh
+
+stage "fuzzing: each libFuzzer harness for a short while (make fuzz-smoke)"
+"$top/scripts/build.sh" build-fuzz --enable-fuzzing --disable-tests CC=clang
+make -C build-fuzz fuzz-smoke FUZZ_JOBS="$jobs"
 
 stage "make distcheck: the release tarball builds and passes its tests"
 make -j"$jobs" -C build distcheck >build/distcheck.log 2>&1 || { tail -50 build/distcheck.log; exit 1; }

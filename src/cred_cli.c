@@ -111,6 +111,36 @@ static long long local_time_of(const char *text)
 	return (long long)mktime(&tm);
 }
 
+azkv_rc azkv_cli_token_parse(cJSON *json, azkv_token *out, azkv_err *err)
+{
+	cJSON *tok = cJSON_GetObjectItemCaseSensitive(json, "accessToken");
+	long long expires =
+	        azkv_token_seconds(cJSON_GetObjectItemCaseSensitive(json, "expires_on"));
+	long long now = (long long)time(NULL);
+	azkv_rc rc = AZKV_OK;
+
+	memset(out, 0, sizeof(*out));
+	if (expires < 0)
+		expires = local_time_of(
+		        cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(json, "expiresOn")));
+	if (!cJSON_IsString(tok) || !tok->valuestring[0] || expires <= now ||
+	    expires - now > AZKV_TOKEN_MAX_LIFETIME_S) {
+		rc = azkv_err_set(
+		        err, AZKV_ERR_PROTOCOL,
+		        "azure_cli: 'az account get-access-token' gave no accessToken with "
+		        "a future expiresOn/expires_on");
+		goto out;
+	}
+	out->value = strdup(tok->valuestring);
+	out->expires_on = expires;
+	if (!out->value)
+		rc = azkv_err_set(err, AZKV_ERR_NOMEM, "azure_cli: out of memory");
+out:
+	if (cJSON_IsString(tok))
+		OPENSSL_cleanse(tok->valuestring, strlen(tok->valuestring));
+	return rc;
+}
+
 static azkv_rc cli_get_token(azkv_cred_source *src, const char *scope, const char *tenant,
                              azkv_token *out, azkv_err *err)
 {
@@ -118,12 +148,9 @@ static azkv_rc cli_get_token(azkv_cred_source *src, const char *scope, const cha
 	const char *t = tenant ? tenant : s->tenant;
 	const char *argv[10];
 	cJSON *json = NULL;
-	cJSON *tok;
-	const cJSON *on;
 	char *resource;
 	size_t len = strlen(scope), n = 0;
-	long long expires = -1;
-	azkv_rc rc = AZKV_OK;
+	azkv_rc rc;
 
 	memset(out, 0, sizeof(*out));
 	/* Arguments never start with '-': nothing can pass for an option. */
@@ -148,32 +175,8 @@ static azkv_rc cli_get_token(azkv_cred_source *src, const char *scope, const cha
 	}
 	argv[n] = NULL;
 	rc = run_az(argv, s->timeout_ms, t, "account get-access-token", &json, err);
-	if (rc != AZKV_OK)
-		goto out;
-	tok = cJSON_GetObjectItemCaseSensitive(json, "accessToken");
-	on = cJSON_GetObjectItemCaseSensitive(json, "expires_on");
-	if (cJSON_IsNumber(on))
-		expires = (long long)on->valuedouble;
-	else if (cJSON_IsString(on))
-		expires = strtoll(on->valuestring, NULL, 10);
-	else
-		expires = local_time_of(
-		        cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(json, "expiresOn")));
-	if (!cJSON_IsString(tok) || !tok->valuestring[0] || expires <= (long long)time(NULL)) {
-		rc = azkv_err_set(
-		        err, AZKV_ERR_PROTOCOL,
-		        "azure_cli: 'az account get-access-token' gave no accessToken with "
-		        "a future expiresOn/expires_on");
-		goto out;
-	}
-	out->value = strdup(tok->valuestring);
-	out->expires_on = expires;
-	if (!out->value)
-		rc = azkv_err_set(err, AZKV_ERR_NOMEM, "azure_cli: out of memory");
-out:
-	tok = cJSON_GetObjectItemCaseSensitive(json, "accessToken");
-	if (cJSON_IsString(tok))
-		OPENSSL_cleanse(tok->valuestring, strlen(tok->valuestring));
+	if (rc == AZKV_OK)
+		rc = azkv_cli_token_parse(json, out, err);
 	cJSON_Delete(json);
 	free(resource);
 	return rc;
@@ -207,11 +210,35 @@ azkv_rc azkv_src_azure_cli_new(const char *tenant, long timeout_ms, azkv_cred_so
 	return AZKV_OK;
 }
 
+azkv_rc azkv_cli_account_parse(const cJSON *json, char **subscription, char **tenant, char **cloud,
+                               azkv_err *err)
+{
+	const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(json, "id"));
+	const char *tid = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(json, "tenantId"));
+	const char *env =
+	        cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(json, "environmentName"));
+
+	*subscription = *tenant = *cloud = NULL;
+	if (!id || !*id)
+		return azkv_err_set(err, AZKV_ERR_PROTOCOL,
+		                    "azure_cli: 'az account show' names no subscription id");
+	*subscription = strdup(id);
+	*tenant = tid ? strdup(tid) : NULL;
+	*cloud = env ? strdup(env) : NULL;
+	if (!*subscription || (tid && !*tenant) || (env && !*cloud)) {
+		free(*subscription);
+		free(*tenant);
+		free(*cloud);
+		*subscription = *tenant = *cloud = NULL;
+		return azkv_err_set(err, AZKV_ERR_NOMEM, "azure_cli: out of memory");
+	}
+	return AZKV_OK;
+}
+
 azkv_rc azkv_azure_cli_account(long timeout_ms, char **subscription, char **tenant, char **cloud,
                                azkv_err *err)
 {
 	static const char *const argv[] = {AZ, "account", "show", "--output", "json", NULL};
-	const char *id, *tid, *env;
 	cJSON *json = NULL;
 	azkv_rc rc;
 
@@ -220,19 +247,7 @@ azkv_rc azkv_azure_cli_account(long timeout_ms, char **subscription, char **tena
 	            err);
 	if (rc != AZKV_OK)
 		return rc;
-	id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(json, "id"));
-	tid = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(json, "tenantId"));
-	env = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(json, "environmentName"));
-	if (!id || !*id) {
-		rc = azkv_err_set(err, AZKV_ERR_PROTOCOL,
-		                  "azure_cli: 'az account show' names no subscription id");
-	} else {
-		*subscription = strdup(id);
-		*tenant = tid ? strdup(tid) : NULL;
-		*cloud = env ? strdup(env) : NULL;
-		if (!*subscription || (tid && !*tenant) || (env && !*cloud))
-			rc = azkv_err_set(err, AZKV_ERR_NOMEM, "azure_cli: out of memory");
-	}
+	rc = azkv_cli_account_parse(json, subscription, tenant, cloud, err);
 	cJSON_Delete(json);
 	return rc;
 }

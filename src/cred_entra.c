@@ -58,8 +58,8 @@ static int form_append(char *buf, size_t cap, size_t *len, const char *name, con
 /* Fills err from an Entra error body {"error","error_description"}; the
  * description's first line holds the AADSTS text (Trace/Correlation IDs
  * follow). secret, never echoed by Entra, is masked all the same. */
-static azkv_rc entra_error(const char *authority, const char *scope, const char *tenant,
-                           const char *secret, const azkv_http_response *resp, azkv_err *err)
+azkv_rc azkv_entra_error(const char *authority, const char *scope, const char *tenant,
+                         const char *secret, const azkv_http_response *resp, azkv_err *err)
 {
 	cJSON *root = cJSON_Parse(resp->body);
 	const cJSON *code = cJSON_GetObjectItemCaseSensitive(root, "error");
@@ -71,7 +71,8 @@ static azkv_rc entra_error(const char *authority, const char *scope, const char 
 	if (cJSON_IsString(desc)) {
 		snprintf(text, sizeof(text), "%s", desc->valuestring);
 		text[strcspn(text, "\r\n")] = '\0';
-		while (secret[0] && (p = strstr(text, secret)))
+		/* Past each mask: a secret of '*' would match its own. */
+		for (p = text; secret[0] && (p = strstr(p, secret)); p += strlen(secret))
 			memset(p, '*', strlen(secret));
 	}
 	if (resp->status == 429)
@@ -161,7 +162,7 @@ azkv_rc azkv_entra_app_token(const azkv_entra_app *app, const char *tenant, cons
 		goto out;
 	}
 	if (resp.status != 200) {
-		rc = entra_error(authority, scope, tenant, proof, &resp, err);
+		rc = azkv_entra_error(authority, scope, tenant, proof, &resp, err);
 		goto out;
 	}
 	rc = azkv_token_parse(resp.body, "Entra ID token", out, err);

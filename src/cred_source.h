@@ -17,6 +17,8 @@
 
 #include <stdint.h>
 
+#include <cjson/cJSON.h>
+
 #include "cloud.h"
 #include "config.h"
 #include "http.h"
@@ -37,6 +39,13 @@ void azkv_token_clear(azkv_token *t);
  * "MM/DD/YYYY HH:MM:SS +00:00"), and refresh_in when present. The JSON
  * tree's copy of the token is wiped. what names the answer in errors. */
 azkv_rc azkv_token_parse(const char *json, const char *what, azkv_token *out, azkv_err *err);
+
+/* Longer than any token Entra issues: an expiry further away is refused. */
+#define AZKV_TOKEN_MAX_LIFETIME_S (400LL * 24 * 3600)
+
+/* A number of seconds, as a JSON number or a string of digits; -1 when
+ * absent, not one, or beyond 1e12 (so that no cast overflows). */
+long long azkv_token_seconds(const cJSON *item);
 
 /* 1 if t can go into a token URL's path: a GUID or a domain name. */
 int azkv_tenant_valid(const char *t);
@@ -66,6 +75,11 @@ void azkv_entra_app_clear(azkv_entra_app *app);
 azkv_rc azkv_entra_app_token(const azkv_entra_app *app, const char *tenant, const char *secret,
                              const char *assertion, const char *scope, azkv_token *out,
                              azkv_err *err);
+
+/* The azkv_rc of a refusal by the token endpoint (429 THROTTLED, 5xx
+ * SERVER, else AUTH), with err filled from its body (cred_entra.c). */
+azkv_rc azkv_entra_error(const char *authority, const char *scope, const char *tenant,
+                         const char *secret, const azkv_http_response *resp, azkv_err *err);
 
 typedef struct azkv_cred_source azkv_cred_source;
 struct azkv_cred_source {
@@ -139,6 +153,15 @@ long azkv_mi_retry_delay_ms(int imds, long status, int attempt, int max_retries,
 
 /* The Azure CLI (cred_cli.c). tenant may be NULL (az's default). */
 azkv_rc azkv_src_azure_cli_new(const char *tenant, long timeout_ms, azkv_cred_source **out,
+                               azkv_err *err);
+
+/* What the Azure CLI prints (cred_cli.c), parsed apart from running it:
+ * `az account get-access-token --output json` (accessToken, and
+ * expires_on in Unix seconds, or expiresOn in local time before az 2.54;
+ * the tree's copy of the token is wiped), and `az account show --output
+ * json` (id, tenantId, environmentName: owned, NULL when absent). */
+azkv_rc azkv_cli_token_parse(cJSON *json, azkv_token *out, azkv_err *err);
+azkv_rc azkv_cli_account_parse(const cJSON *json, char **subscription, char **tenant, char **cloud,
                                azkv_err *err);
 
 /* The first source of srcs that is available (cred_chain.c); takes

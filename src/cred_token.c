@@ -9,8 +9,6 @@
 #include "bytes.h"
 #include "cred_source.h"
 
-#define MAX_LIFETIME_S (400LL * 24 * 3600) /* longer than any token Entra issues */
-
 void azkv_token_clear(azkv_token *t)
 {
 	if (!t)
@@ -19,9 +17,7 @@ void azkv_token_clear(azkv_token *t)
 	memset(t, 0, sizeof(*t));
 }
 
-/* A number of seconds, as a JSON number or a string of digits; -1 when
- * absent or not one. */
-static long long seconds_of(const cJSON *item)
+long long azkv_token_seconds(const cJSON *item)
 {
 	char *end;
 	long long v;
@@ -56,9 +52,10 @@ azkv_rc azkv_token_parse(const char *json, const char *what, azkv_token *out, az
 	cJSON *root = cJSON_Parse(json);
 	cJSON *tok = cJSON_GetObjectItemCaseSensitive(root, "access_token");
 	long long now = (long long)time(NULL);
-	long long in = seconds_of(cJSON_GetObjectItemCaseSensitive(root, "expires_in"));
-	long long on = seconds_of(cJSON_GetObjectItemCaseSensitive(root, "expires_on"));
-	long long refresh = seconds_of(cJSON_GetObjectItemCaseSensitive(root, "refresh_in"));
+	long long in = azkv_token_seconds(cJSON_GetObjectItemCaseSensitive(root, "expires_in"));
+	long long on = azkv_token_seconds(cJSON_GetObjectItemCaseSensitive(root, "expires_on"));
+	long long refresh =
+	        azkv_token_seconds(cJSON_GetObjectItemCaseSensitive(root, "refresh_in"));
 	azkv_rc rc = AZKV_OK;
 
 	memset(out, 0, sizeof(*out));
@@ -77,7 +74,7 @@ azkv_rc azkv_token_parse(const char *json, const char *what, azkv_token *out, az
 	/* expires_in is relative, so a skewed local clock does not matter. */
 	if (in > 0)
 		on = now + in;
-	if (on <= now || on - now > MAX_LIFETIME_S) {
+	if (on <= now || on - now > AZKV_TOKEN_MAX_LIFETIME_S) {
 		rc = azkv_err_set(err, AZKV_ERR_PROTOCOL,
 		                  "%s: the answer has no usable expires_in or expires_on", what);
 		goto out;

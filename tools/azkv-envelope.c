@@ -42,7 +42,7 @@ enum { ALG_OAEP = 1, ALG_OAEP256 = 2, ALG_PKCS1 = 3 };
 static CK_FUNCTION_LIST *p11;
 static int verbose;
 
-static void say(const char *fmt, ...)
+__attribute__((format(printf, 1, 2))) static void say(const char *fmt, ...)
 {
 	if (!verbose)
 		return;

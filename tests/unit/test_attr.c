@@ -101,6 +101,9 @@ static const unsigned char KEY32[32] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 
                                         12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22,
                                         23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
 
+/* A caller's template with a NULL pValue and a length (found by
+ * tests/fuzz/fuzz_templates through C_UnwrapKey: the label was copied
+ * from NULL) is refused, not read. */
 static void test_unwrapped_key_defaults_to_sensitive(void **state)
 {
 	CK_KEY_TYPE aes = CKK_AES;

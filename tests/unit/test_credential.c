@@ -548,6 +548,59 @@ static void token_answers_of_each_endpoint_parse(void **state)
 	assert_null(t.value);
 }
 
+/* What the Azure CLI prints: expires_on (az 2.54 on) or expiresOn in
+ * local time. An expiry no token has (fuzz_token found 1e308, whose cast
+ * to an integer is undefined; 9e18 lies in range but is 285 billion
+ * years away) is refused like the token services' answers are. */
+static void azure_cli_output_parses_and_far_expiries_are_refused(void **state)
+{
+	long long now = (long long)time(NULL);
+	const char *far[] = {"1e308", "-1e308", "9e18", "\"9000000000000000000\""};
+	char text[200];
+	azkv_token t;
+	azkv_err err;
+	cJSON *json;
+
+	(void)state;
+	snprintf(text, sizeof(text), "{\"accessToken\":\"x\",\"expires_on\":%lld}", now + 3600);
+	json = cJSON_Parse(text);
+	assert_int_equal(azkv_cli_token_parse(json, &t, &err), AZKV_OK);
+	assert_int_equal(t.expires_on, now + 3600);
+	assert_string_equal(cJSON_GetObjectItem(json, "accessToken")->valuestring, "");
+	azkv_token_clear(&t);
+	cJSON_Delete(json);
+	for (size_t i = 0; i < sizeof(far) / sizeof(far[0]); i++) {
+		snprintf(text, sizeof(text), "{\"accessToken\":\"x\",\"expires_on\":%s}", far[i]);
+		json = cJSON_Parse(text);
+		assert_int_equal(azkv_cli_token_parse(json, &t, &err), AZKV_ERR_PROTOCOL);
+		assert_null(t.value);
+		cJSON_Delete(json);
+	}
+}
+
+/* An Entra refusal's description is quoted with the secret masked, each
+ * place once: a secret of '*' only used to be found again in its own
+ * mask forever (alarm: the test fails rather than hangs). */
+static void entra_refusal_masks_the_secret_and_ends(void **state)
+{
+	char body[] = "{\"error\":\"invalid_client\",\"error_description\":"
+	              "\"AADSTS7000215: Invalid client secret provided: s3cret and **.\"}";
+	azkv_http_response resp = {.status = 401, .body = body, .body_len = sizeof(body) - 1};
+	azkv_err err;
+
+	(void)state;
+	alarm(10);
+	assert_int_equal(azkv_entra_error("https://login", "scope", "t", "s3cret", &resp, &err),
+	                 AZKV_ERR_AUTH);
+	assert_non_null(strstr(err.message, "AADSTS7000215"));
+	assert_null(strstr(err.message, "s3cret"));
+	assert_non_null(strstr(err.message, "provided: ****** and"));
+	assert_int_equal(azkv_entra_error("https://login", "scope", "t", "**", &resp, &err),
+	                 AZKV_ERR_AUTH);
+	assert_string_equal(err.code, "invalid_client");
+	alarm(0);
+}
+
 /* IMDS: 404, 410, 429 and 5xx retried; 0.8 s doubling five times; 410
  * every 10 s for 70 s; Retry-After wins. App Service and Arc: 429/5xx. */
 static void managed_identity_retries_as_the_sdks_do(void **state)
@@ -586,6 +639,8 @@ int main(void)
 	        cmocka_unit_test(chain_with_nothing_available_says_why_for_each),
 	        cmocka_unit_test(token_answers_of_each_endpoint_parse),
 	        cmocka_unit_test(managed_identity_retries_as_the_sdks_do),
+	        cmocka_unit_test(azure_cli_output_parses_and_far_expiries_are_refused),
+	        cmocka_unit_test(entra_refusal_masks_the_secret_and_ends),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
