@@ -153,7 +153,7 @@ static void teardown(void)
 	memset(&azkv_g, 0, sizeof(azkv_g));
 }
 
-static CK_RV setup(void)
+static CK_RV setup(int no_threads)
 {
 	azkv_err err;
 	CK_RV rv;
@@ -169,6 +169,11 @@ static CK_RV setup(void)
 	if (azkv_http_new(&azkv_g.cfg->http, &azkv_g.http, &err) != AZKV_OK) {
 		azkv_http_global_cleanup();
 		return azkv_rv_from_err(&err, AZKV_CTX_INIT, "C_Initialize: HTTP");
+	}
+	if (no_threads) {
+		azkv_http_resolve_in_caller(azkv_g.http);
+		azkv_info("CKF_LIBRARY_CANT_CREATE_OS_THREADS: host names are looked up in the "
+		          "calling thread");
 	}
 	if (azkv_credential_new(&azkv_g.cfg->credential, azkv_g.cfg->cloud,
 	                        azkv_g.cfg->http.retry.max_retries, azkv_g.http, &azkv_g.cred,
@@ -208,21 +213,17 @@ CK_RV C_Initialize(void *init_args)
 	if ((rv = azkv_lock_setup(args)) != CKR_OK)
 		goto out;
 	azkv_log_configure(NULL, NULL);
-	/* libcurl's threaded resolver starts a thread per host name lookup;
-	 * an application that forbids threads gets a clear refusal rather
-	 * than threads it said it could not have. */
-	const char *threaded_curl = azkv_http_threaded_resolver();
-	if (args != NULL && (args->flags & CKF_LIBRARY_CANT_CREATE_OS_THREADS) &&
-	    threaded_curl != NULL) {
-		azkv_error(
-		        "C_Initialize: the application set CKF_LIBRARY_CANT_CREATE_OS_THREADS, but "
-		        "the libcurl in use (%s) looks host names up on threads of its own: the "
-		        "module cannot work without them; initialise without that flag",
-		        threaded_curl);
-		rv = CKR_NEED_TO_CREATE_THREADS;
-		goto out;
-	}
-	rv = setup();
+	/* CKF_LIBRARY_CANT_CREATE_OS_THREADS: GnuTLS (p11tool, and any GnuTLS
+	 * application) first initialises every module with it and
+	 * CKF_OS_LOCKING_OK (gnutls commit aa5f15a87, in Debian 12's
+	 * 3.7.9-2+deb12u7), and p11-kit's managed module passes the caller's
+	 * arguments on unchanged; that GnuTLS treats CKR_NEED_TO_CREATE_THREADS
+	 * as fatal (fixed upstream later, f6680ada0). The only threads the
+	 * module could cause are libcurl's resolver threads, so host names are
+	 * looked up in the calling thread instead (azkv_http_resolve_in_caller).
+	 * The azure_cli credential runs az with posix_spawn: a process, not a
+	 * thread. */
+	rv = setup(args != NULL && (args->flags & CKF_LIBRARY_CANT_CREATE_OS_THREADS));
 	if (rv != CKR_OK) {
 		teardown();
 		goto out;

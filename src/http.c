@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
+#include <netdb.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -43,6 +44,7 @@ struct azkv_http {
 	long connect_timeout_ms;
 	long timeout_ms;
 	azkv_retry_policy retry;
+	int resolve_in_caller; /* CKF_LIBRARY_CANT_CREATE_OS_THREADS: resolve_in_caller() */
 };
 
 const azkv_retry_policy azkv_retry_default = {
@@ -157,14 +159,6 @@ void azkv_http_fork_child(void)
 		close(sockets[i]);
 	n_sockets = 0;
 	pthread_mutex_unlock(&sockets_lock);
-}
-
-const char *azkv_http_threaded_resolver(void)
-{
-	const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
-	if (v == NULL || !(v->features & CURL_VERSION_ASYNCHDNS) || v->ares != NULL)
-		return NULL;
-	return v->version;
 }
 
 /* ---------------------------------------------------------------- URLs */
@@ -413,6 +407,11 @@ out:
 	return rc;
 }
 
+void azkv_http_resolve_in_caller(azkv_http *http)
+{
+	http->resolve_in_caller = 1;
+}
+
 void azkv_http_free(azkv_http *http)
 {
 	if (!http)
@@ -554,6 +553,93 @@ static long elapsed_ms(const struct timespec *t0)
 	return (long)((t1.tv_sec - t0->tv_sec) * 1000L + (t1.tv_nsec - t0->tv_nsec) / 1000000L);
 }
 
+/* The CURLOPT_RESOLVE entry ("HOST:PORT:ADDR[,ADDR...]") for the host
+ * libcurl will connect to, looked up here, in the calling thread, so
+ * that libcurl never starts the thread of its threaded resolver (for
+ * CKF_LIBRARY_CANT_CREATE_OS_THREADS). libcurl (7.88, lib/hostip.c
+ * Curl_resolv) uses its DNS cache first, where CURLOPT_RESOLVE puts a
+ * permanent entry (replacing the previous one), and turns IP literals
+ * into addresses without resolving; only other names reach the resolver.
+ * The host is the connect-to host when http.connect_to is set (libcurl
+ * resolves that one, lib/url.c resolve_host), else the URL's. The lookup
+ * is getaddrinfo's, bounded by the system resolver's own timeouts
+ * (resolv.conf), not by http.connect_timeout_ms, and runs on every
+ * request (the system's cache, if any, answers repeats). A proxy from
+ * the environment (https_proxy) would still be resolved by libcurl.
+ * *out stays NULL for an IP literal. */
+static azkv_rc resolve_in_caller(const azkv_http *http, const char *url, struct curl_slist **out,
+                                 azkv_err *err)
+{
+	char host[256], port[8], entry[sizeof(host) + sizeof(port) + 16 * 48];
+	char *url_host = NULL, *url_port = NULL;
+	const char *spec = http->connect_to ? http->connect_to + 2 : NULL;
+	const char *colon;
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res = NULL;
+	unsigned char literal[sizeof(struct in6_addr)];
+	CURLU *u = NULL;
+	size_t n = 0, used;
+	int gai;
+	azkv_rc rc = AZKV_OK;
+
+	*out = NULL;
+	if (!spec) {
+		u = curl_url();
+		if (!u || curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+		    curl_url_get(u, CURLUPART_HOST, &url_host, 0) != CURLUE_OK ||
+		    curl_url_get(u, CURLUPART_PORT, &url_port, CURLU_DEFAULT_PORT) != CURLUE_OK) {
+			rc = azkv_err_set(err, AZKV_ERR_INVALID_ARG, "http: malformed URL");
+			goto out;
+		}
+		snprintf(host, sizeof(host), "%s", url_host);
+		snprintf(port, sizeof(port), "%s", url_port);
+	} else { /* "HOST:PORT", checked by connect_to_option */
+		colon = strrchr(spec, ':');
+		snprintf(host, sizeof(host), "%.*s", (int)(colon - spec), spec);
+		snprintf(port, sizeof(port), "%s", colon + 1);
+	}
+	if (host[0] == '[' || inet_pton(AF_INET, host, literal) == 1 ||
+	    inet_pton(AF_INET6, host, literal) == 1)
+		goto out; /* an IPv4 or bracketed IPv6 literal: no lookup */
+	gai = getaddrinfo(host, port, &hints, &res);
+	if (gai != 0) {
+		rc = azkv_err_set(err, AZKV_ERR_NETWORK,
+		                  "http: cannot resolve %s (looked up by the module in the calling "
+		                  "thread, as CKF_LIBRARY_CANT_CREATE_OS_THREADS asks): %s",
+		                  host, gai_strerror(gai));
+		goto out;
+	}
+	used = (size_t)snprintf(entry, sizeof(entry), "%s:%s:", host, port);
+	for (const struct addrinfo *ai = res; ai && n < 16; ai = ai->ai_next) {
+		char text[INET6_ADDRSTRLEN];
+		const void *a =
+		        ai->ai_family == AF_INET
+		                ? (const void *)&((struct sockaddr_in *)ai->ai_addr)->sin_addr
+		                : (const void *)&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr;
+		if ((ai->ai_family != AF_INET && ai->ai_family != AF_INET6) ||
+		    !inet_ntop(ai->ai_family, a, text, sizeof(text)))
+			continue;
+		used += (size_t)snprintf(entry + used, sizeof(entry) - used,
+		                         ai->ai_family == AF_INET6 ? "%s[%s]" : "%s%s",
+		                         n ? "," : "", text);
+		n++;
+	}
+	if (n == 0) {
+		rc = azkv_err_set(err, AZKV_ERR_NETWORK, "http: %s has no IPv4 or IPv6 address",
+		                  host);
+		goto out;
+	}
+	*out = curl_slist_append(NULL, entry);
+	if (!*out)
+		rc = azkv_err_set(err, AZKV_ERR_NOMEM, "http: out of memory");
+out:
+	if (res)
+		freeaddrinfo(res);
+	curl_free(url_host);
+	curl_free(url_port);
+	curl_url_cleanup(u);
+	return rc;
+}
+
 azkv_rc azkv_http_request(azkv_http *http, const char *method, const char *url,
                           const char *const *headers, const char *body, size_t body_len,
                           azkv_http_response *resp, azkv_err *err)
@@ -571,7 +657,7 @@ azkv_rc azkv_http_send(azkv_http *http, const char *method, const char *url,
 	const char *body;
 	size_t body_len;
 	CURL *easy = NULL;
-	struct curl_slist *hdrs = NULL, *tmp, *connect_to = NULL;
+	struct curl_slist *hdrs = NULL, *tmp, *connect_to = NULL, *resolve = NULL;
 	body_buf buf = {0};
 	char errbuf[CURL_ERROR_SIZE];
 	char *host = NULL, *path = NULL;
@@ -637,6 +723,9 @@ azkv_rc azkv_http_send(azkv_http *http, const char *method, const char *url,
 		if (!connect_to)
 			goto nomem;
 	}
+	if (http->resolve_in_caller &&
+	    (rc = resolve_in_caller(http, url, &resolve, err)) != AZKV_OK)
+		goto out;
 
 	curl_easy_setopt(easy, CURLOPT_URL, url);
 	curl_easy_setopt(easy, CURLOPT_SHARE, http->share);
@@ -657,6 +746,8 @@ azkv_rc azkv_http_send(azkv_http *http, const char *method, const char *url,
 		curl_easy_setopt(easy, CURLOPT_CAINFO, http->ca_file);
 	if (connect_to)
 		curl_easy_setopt(easy, CURLOPT_CONNECT_TO, connect_to);
+	if (resolve)
+		curl_easy_setopt(easy, CURLOPT_RESOLVE, resolve);
 	/* A request's own timeouts (what is left of a call's deadline, an IMDS
 	 * probe's) can only shorten the client's. */
 	curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS,
@@ -742,6 +833,7 @@ out:
 	}
 	slist_free_wiped(hdrs);
 	curl_slist_free_all(connect_to);
+	curl_slist_free_all(resolve);
 	if (easy)
 		curl_easy_cleanup(easy);
 	curl_free(host);

@@ -50,10 +50,12 @@ void azkv_http_fork_prepare(void);
 void azkv_http_fork_parent(void);
 void azkv_http_fork_child(void);
 
-/* The linked libcurl's version text when it resolves host names on
- * threads of its own (its threaded resolver: AsynchDNS without c-ares),
- * else NULL. */
-const char *azkv_http_threaded_resolver(void);
+/* For an application that set CKF_LIBRARY_CANT_CREATE_OS_THREADS: from
+ * now on each request looks the host it connects to up in the calling
+ * thread and hands libcurl the addresses (CURLOPT_RESOLVE), so that
+ * libcurl's threaded resolver (Debian's: AsynchDNS without c-ares) never
+ * starts a thread. Call before the first request. */
+void azkv_http_resolve_in_caller(azkv_http *http);
 
 /* Once per process, before any thread uses azkv_http; refcounted. */
 azkv_rc azkv_http_global_init(azkv_err *err);

@@ -16,10 +16,6 @@
  * a concurrent close or a shared session explains; a wrong value, or any
  * other answer, fails.
  *
- * p11_stress cant-create-threads RV: C_Initialize with
- * CKF_LIBRARY_CANT_CREATE_OS_THREADS answers RV (CKR_NEED_TO_CREATE_THREADS
- * when libcurl resolves names on threads), and without it, CKR_OK.
- *
  * Run by tests/integration/threads.sh (also under ThreadSanitizer) with
  * AZKV_MODULE and AZKV_PKCS11_CONFIG set. */
 #include <dlfcn.h>
@@ -227,25 +223,6 @@ static void *closer(void *p)
 	return NULL;
 }
 
-static int cant_create_threads(CK_RV expected)
-{
-	CK_C_INITIALIZE_ARGS no_threads = {.flags = CKF_OS_LOCKING_OK |
-	                                            CKF_LIBRARY_CANT_CREATE_OS_THREADS};
-	CK_C_INITIALIZE_ARGS args = {.flags = CKF_OS_LOCKING_OK};
-	CK_RV rv = p11->C_Initialize(&no_threads);
-	int bad = rv != expected;
-	printf("%s - C_Initialize(CKF_LIBRARY_CANT_CREATE_OS_THREADS): 0x%lx, expected 0x%lx\n",
-	       bad ? "not ok" : "ok", (unsigned long)rv, (unsigned long)expected);
-	if (rv == CKR_OK)
-		p11->C_Finalize(NULL);
-	rv = p11->C_Initialize(&args);
-	bad |= rv != CKR_OK;
-	printf("%s - then C_Initialize without it: 0x%lx\n", rv == CKR_OK ? "ok" : "not ok",
-	       (unsigned long)rv);
-	p11->C_Finalize(NULL);
-	return bad;
-}
-
 int main(int argc, char **argv)
 {
 	const char *path = getenv("AZKV_MODULE");
@@ -259,11 +236,8 @@ int main(int argc, char **argv)
 	CK_SESSION_HANDLE s0, s1;
 	CK_RV rv;
 
-	if (argc == 3 && strcmp(argv[1], "cant-create-threads") == 0 && get != NULL &&
-	    get(&p11) == CKR_OK)
-		return cant_create_threads((CK_RV)strtoul(argv[2], NULL, 0));
 	if (argc != 3 || (rounds = atoi(argv[2])) < 1) {
-		fprintf(stderr, "usage: p11_stress KEY ROUNDS | cant-create-threads RV\n");
+		fprintf(stderr, "usage: p11_stress KEY ROUNDS\n");
 		return 2;
 	}
 	key_label = argv[1];
