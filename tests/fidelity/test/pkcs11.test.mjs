@@ -63,7 +63,9 @@ before(async () => {
   const moduleIdentity = await newIdentity("p11-module", ["get", "wrapKey", "unwrapKey"]);
   config = join(workDir, "azkv-pkcs11.json");
   writeFileSync(config, JSON.stringify({
-    vaults: [{ url: `https://${vaultName}.vault.azure.net`, keys: [keyName] }],
+    // RSA1_5 unwrap is off by default (a padding oracle); the cross-over
+    // tests below really do exchange RSA1_5-wrapped keys with the SDK.
+    vaults: [{ url: `https://${vaultName}.vault.azure.net`, keys: [keyName], allow_rsa_pkcs1_v15_decrypt: true }],
     credential: {
       type: "client_secret",
       tenant_id: moduleIdentity.tenant_id,
@@ -72,7 +74,7 @@ before(async () => {
     },
     http: { ca_file: emulator.ca_file, connect_to: `127.0.0.1:${emulator.port}` },
     log: { level: "warn" },
-  }, null, 2));
+  }, null, 2), { mode: 0o600 });
 });
 
 describe("azkv-pkcs11 module and SDK: wrapped keys cross over", () => {
