@@ -80,11 +80,15 @@ out:
 	return rc;
 }
 
+static void forget_sockets(void);
+
 void azkv_http_global_cleanup(void)
 {
 	pthread_mutex_lock(&global_lock);
-	if (global_refs > 0 && --global_refs == 0)
+	if (global_refs > 0 && --global_refs == 0) {
 		curl_global_cleanup();
+		forget_sockets();
+	}
 	pthread_mutex_unlock(&global_lock);
 }
 
@@ -135,6 +139,17 @@ static int close_socket(void *clientp, curl_socket_t fd)
 		}
 	pthread_mutex_unlock(&sockets_lock);
 	return close(fd);
+}
+
+/* The list itself, once every client is gone (the last global cleanup):
+ * a module unloaded after C_Finalize must not leave it behind. */
+static void forget_sockets(void)
+{
+	pthread_mutex_lock(&sockets_lock);
+	free(sockets);
+	sockets = NULL;
+	n_sockets = sockets_cap = 0;
+	pthread_mutex_unlock(&sockets_lock);
 }
 
 static void use_our_sockets(CURL *easy)
