@@ -398,10 +398,19 @@ token_expires_under_16_threads() {
 run token-expires-and-is-refreshed-once-for-16-threads token_expires_under_16_threads
 
 # The federated token file changes (the kubelet rotates it) while a
-# process runs: its next token request reads the new one.
+# process runs: its next token request reads the new one. The file is
+# rotated once the first token has been logged (not after a fixed time: a
+# slow start under valgrind would read the new file first), within 60 s.
 workload_token_file_rotates() {
 	emu_admin token-lifetime --seconds 3 >/dev/null || return 1
-	( sleep 1.5 && project_token "$WORK/sa-token" ) &
+	: >"$WORK/wi-rotate.log"
+	(
+		for _ in $(seq 600); do
+			grep -q "from workload_identity, expires in" "$WORK/wi-rotate.log" && break
+			sleep 0.1
+		done
+		project_token "$WORK/sa-token"
+	) &
 	local rotator=$!
 	AZKV_PKCS11_CONFIG="$WORK/wi.json" AZKV_PKCS11_LOG_FILE="$WORK/wi-rotate.log" \
 		ours "$THREADS" cmk 4 4
