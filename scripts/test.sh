@@ -100,7 +100,8 @@ stage "ThreadSanitizer: 16 threads sharing sessions and keys, fork"
 # The module and tools (scripts/build.sh), and the suite's two programs.
 # halt_on_error: the first report fails the test that made it.
 "$top/scripts/build.sh" build-tsan --enable-tsan
-make -j"$jobs" -C build-tsan tests/integration/p11_stress tests/integration/p11_fork
+make -j"$jobs" -C build-tsan tests/integration/p11_stress tests/integration/p11_fork \
+	tests/integration/p11_nothreads
 AZKV_TOP_SRCDIR="$top" AZKV_TOP_BUILDDIR="$top/build-tsan" \
 	AZKV_MODULE="$top/build-tsan/.libs/azkv-pkcs11.so" \
 	TSAN_OPTIONS="halt_on_error=1 exitcode=66 second_deadlock_stack=1" \
