@@ -12,7 +12,7 @@
 /* Text from Azure (error messages, names, URIs in responses) is printed
  * here, so every line goes through azkv_text_escape: a newline the format
  * ends with is kept, every other control character is shown escaped. */
-static void vprint(FILE *f, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void vprint(FILE *f, const char *fmt, va_list ap)
 {
 	size_t fmt_len = strlen(fmt), len;
 	int newline = fmt_len > 0 && fmt[fmt_len - 1] == '\n';
