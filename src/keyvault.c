@@ -809,14 +809,6 @@ static azkv_rc kv_check_json(const azkv_http_response *resp, const char *what, a
 	return AZKV_OK;
 }
 
-static long monotonic_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 /* What every item of a listing must be: on the vault's host, of key name
  * (NULL: any), with a version (versions listing) or not. */
 typedef struct kv_list_want {
@@ -855,7 +847,7 @@ static azkv_rc kv_list(azkv_kv_client *kv, char *url, const char *what, const kv
 {
 	azkv_http_response resp = {0};
 	char *next = NULL, *seen[AZKV_KV_LIST_MAX_PAGES] = {0};
-	long started = monotonic_ms();
+	long started = azkv_now_ms();
 	azkv_rc rc = AZKV_OK;
 	size_t pages = 0, before, loop_to;
 
@@ -869,7 +861,7 @@ static azkv_rc kv_list(azkv_kv_client *kv, char *url, const char *what, const kv
 			                  what, AZKV_KV_LIST_MAX_PAGES);
 			goto out;
 		}
-		if (monotonic_ms() - started > AZKV_KV_LIST_DEADLINE_MS) {
+		if (azkv_now_ms() - started > AZKV_KV_LIST_DEADLINE_MS) {
 			rc = azkv_err_set(err, AZKV_ERR_PROTOCOL,
 			                  "%s: not finished after %ld s (%zu pages); given up",
 			                  what, AZKV_KV_LIST_DEADLINE_MS / 1000, pages);
