@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """Fault injection (azkvemu/faults.py), a test-only mode: each kind of fault as a client
 sees it on the wire, probabilistic rules with a seeded RNG, the counts the soak reports,
-and eight clients served at once. Runs its own emulator."""
+and eight clients served at once; and the request log (azkvemu/request_log.py) the tests
+read to show what each request carried and how it ended, faults included. Runs its own
+emulator."""
 
 import http.client
 import json
@@ -224,6 +226,48 @@ class ConcurrencyTests(unittest.TestCase):
         self.assertEqual(inside, 8)
         self.assertEqual(answered_before_the_last_came_in, 0)
         self.assertEqual(statuses, [200] * 8)
+
+
+class RequestLogTests(unittest.TestCase):
+    def setUp(self):
+        EMU.admin_api("DELETE", "/faults")
+        EMU.admin_api("DELETE", "/requests")
+
+    def tearDown(self):
+        EMU.admin_api("DELETE", "/faults")
+
+    def test_what_each_request_carried_and_how_it_ended(self):
+        conn = ConnectToHTTPSConnection(HOST, EMU.port, EMU.ctx, timeout=30)
+        conn.request("GET", "/keys?api-version=7.5")  # no token: the 401 challenge
+        resp = conn.getresponse()
+        resp.read()
+        self.assertEqual(resp.status, 401)
+        conn.close()
+        conn, resp = fresh_request("POST", "/keys/logged/create", {"kty": "RSA"})
+        self.assertEqual(resp.status, 200)
+        resp.read()
+        conn.close()
+        add_rule(kind="drop", count=1, method="GET", path_regex="^/keys/logged$")
+        with self.assertRaises(http.client.RemoteDisconnected):
+            fresh_request("GET", "/keys/logged")
+        entries = EMU.admin_api("GET", "/requests")["value"]  # the admin API is left out
+        self.assertEqual(entries, [
+            {"host": HOST, "method": "GET", "path": "/keys", "authorization": False,
+             "body": False, "status": 401, "outcome": None},
+            {"host": HOST, "method": "POST", "path": "/keys/logged/create", "authorization": True,
+             "body": True, "status": 200, "outcome": None},
+            {"host": HOST, "method": "GET", "path": "/keys/logged", "authorization": True,
+             "body": False, "status": None, "outcome": "closed"},
+        ])
+        # emulator.log: the same three, one line each, never a value.
+        with open(EMU.log_path, errors="replace") as fh:
+            text = fh.read()
+        self.assertRegex(text, rf"GET {HOST}/keys 401 \d+ms\n")
+        self.assertRegex(text, rf"POST {HOST}/keys/logged/create 200 \d+ms \+auth \+body\n")
+        self.assertRegex(text, rf"GET {HOST}/keys/logged -> connection closed \+auth\n")
+        self.assertNotIn(W["tok"], text)
+        self.assertEqual(EMU.admin_api("DELETE", "/requests"), {"value": []})
+        self.assertEqual(EMU.admin_api("GET", "/requests")["value"], [])
 
 
 if __name__ == "__main__":

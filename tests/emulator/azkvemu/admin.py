@@ -27,7 +27,7 @@ situation in one call. JSON in, JSON out; errors are {"error": {"code","message"
   PUT    /_emulator/faults/seed                 {seed}  (null: a random one) reseeds and zeroes the counts
   GET    /_emulator/hostile POST {rule}  DELETE (clears all)       TEST-ONLY hostile vault, see hostile.py
   GET    /_emulator/requests             DELETE (clears)           request log: host, method, path,
-                                                whether an Authorization header came (hostile.py)
+                                                whether a token and a body came, status (request_log.py)
   GET    /_emulator/accounts                    POST {name, location?, kind?, identity?: "system",
                                                       resource_group?, subscription_id?}  (CognitiveServices)
   GET    /_emulator/accounts/{a}/cmk          the account's customer-managed key as the service sees it:
@@ -71,10 +71,15 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from . import authz, bundles, certs, keycrypto, keystore, mhsm_rbac, oidc as oidc_mod
 from .httpmsg import ServiceError, json_response
+from .request_log import RequestLog
 from .state import StateError, vault_resource_id
 from .util import new_uuid
 
 PREFIX = "/_emulator"
+
+
+def is_admin_path(path: str) -> bool:
+    return path == PREFIX or path.startswith(PREFIX + "/")
 
 
 def _public_vault(vault: dict) -> dict:
@@ -93,7 +98,7 @@ def default_base(vault: dict) -> str:
 
 class AdminService:
     def __init__(self, state, tokens, faults, arm=None, oidc=None, appservice=None, arc=None, ca_file=None,
-                 hostile=None):
+                 hostile=None, request_log=None):
         self.arm = arm
         self.state = state
         self.tokens = tokens
@@ -103,6 +108,7 @@ class AdminService:
         self.arc = arc
         self.ca_file = ca_file
         self.hostile = hostile
+        self.request_log = request_log if request_log is not None else RequestLog()
         self.routes = [
             ("GET", r"/health", self._health),
             ("GET", r"/tenant", self._default_tenant),
@@ -132,7 +138,7 @@ class AdminService:
             ("GET", r"/hostile", lambda req, body: {"value": self._hostile().list()}),
             ("POST", r"/hostile", lambda req, body: self._hostile().add(body)),
             ("DELETE", r"/hostile", self._clear_hostile),
-            ("GET", r"/requests", lambda req, body: {"value": self._hostile().requests()}),
+            ("GET", r"/requests", lambda req, body: {"value": self.request_log.entries()}),
             ("DELETE", r"/requests", self._clear_requests),
             ("GET", r"/accounts", lambda req, body: self.arm.admin_list("account")),
             ("POST", r"/accounts", self._add_account),
@@ -468,7 +474,7 @@ class AdminService:
         return {"value": []}
 
     def _clear_requests(self, req, body):
-        self._hostile().clear_requests()
+        self.request_log.clear()
         return {"value": []}
 
     # ---- identity: certificates, federated credentials, managed-identity endpoints -------------

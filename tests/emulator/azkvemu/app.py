@@ -19,6 +19,7 @@ from .foundrykeys import FoundryKeys
 from .hostile import Hostile, WRONG_CERT_NAME
 from .keyvault import KeyVaultService
 from .oidc import OidcIssuers
+from .request_log import RequestLog
 from .router import Router
 from .server import EmulatorServer, log, make_tls_context
 from .state import State
@@ -52,6 +53,7 @@ def serve(state_dir, host="127.0.0.1", port=0, localhost_vault=None,
         return make_tls_context(cert_file, key_file, None)
 
     hostile = Hostile(wrong_cert_context)
+    requests = RequestLog()
     foundry_keys = FoundryKeys(state)
     arm = ArmService(state, tokens, foundry_keys, arm_rbac=arm_rbac)
     oidc = OidcIssuers(state)
@@ -62,7 +64,8 @@ def serve(state_dir, host="127.0.0.1", port=0, localhost_vault=None,
         keyvault=KeyVaultService(state, tokens, authority_host),
         entra=EntraService(state, tokens, AssertionVerifier(state, oidc, paths["ca_file"])),
         admin=AdminService(state, tokens, faults, arm, oidc=oidc, appservice=appservice, arc=arc,
-                           ca_file=paths["ca_file"], hostile=hostile),
+                           ca_file=paths["ca_file"], hostile=hostile,
+                           request_log=requests),
         faults=faults,
         localhost_vault=localhost_vault,
         arm=arm,
@@ -73,7 +76,8 @@ def serve(state_dir, host="127.0.0.1", port=0, localhost_vault=None,
         oidc=oidc,
         hostile=hostile,
     )
-    server = EmulatorServer(host, port, make_tls_context(paths["cert_file"], paths["key_file"], router), router)
+    server = EmulatorServer(host, port, make_tls_context(paths["cert_file"], paths["key_file"], router), router,
+                          requests)
     actual_port = server.server_address[1]
 
     stop = threading.Event()

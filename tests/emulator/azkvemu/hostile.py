@@ -34,10 +34,7 @@ let the real 401 challenge through first (BEFORE_TOKEN). Behaviours (the real an
   wrong_cert         the TLS handshake for the vault's host name ("host", required) presents a
                      certificate of the test CA for another name (wrong-host.azkv-emulator.test)
 
-The request log (/_emulator/requests) records, for every request the emulator's services get
-(not the admin API), the Host, method, path (no query) and whether an Authorization header
-came with it, so a test can show that no token went where it should not. Never the header's
-value.
+The request log (request_log.py) shows which requests carried a token.
 """
 
 import json
@@ -59,14 +56,12 @@ BEHAVIOURS = (
 BEFORE_TOKEN = ("challenge", "redirect")
 WRONG_CERT_NAME = "wrong-host.azkv-emulator.test"
 OTHER_TENANT = "72f988bf-0000-4000-8000-0000000000ff"
-REQUEST_LOG_MAX = 20000
 
 
 class Hostile:
     def __init__(self, make_wrong_cert_context=None):
         self._lock = threading.Lock()
         self._rules = []
-        self._log = []
         # () -> ssl.SSLContext with the wrong-host certificate; made on first use.
         self._make_wrong_cert_context = make_wrong_cert_context
         self._wrong_ctx = None
@@ -132,23 +127,6 @@ class Hostile:
         if not server_name or self._take(None, hostname=server_name) is None:
             return None
         return self._wrong_ctx
-
-    # ---- request log ------------------------------------------------------------------------
-
-    def record(self, req) -> None:
-        entry = {"host": req.hostname, "method": req.method, "path": req.path,
-                 "authorization": bool((req.header("Authorization") or "").strip())}
-        with self._lock:
-            self._log.append(entry)
-            del self._log[:-REQUEST_LOG_MAX]
-
-    def requests(self) -> list:
-        with self._lock:
-            return list(self._log)
-
-    def clear_requests(self) -> None:
-        with self._lock:
-            self._log.clear()
 
     # ---- answers ----------------------------------------------------------------------------
 

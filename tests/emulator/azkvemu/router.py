@@ -23,7 +23,7 @@ arrive with such a Host, the connection is closed without an answer.
 """
 
 from . import clouds
-from .admin import PREFIX as ADMIN_PREFIX
+from .admin import is_admin_path
 from .appservice import is_appservice_path
 from .arc import is_arc_path
 from .arm import is_arm_path
@@ -54,7 +54,7 @@ class Router:
         self.appservice = appservice
         self.arc = arc
         self.oidc = oidc
-        self.hostile = hostile   # test-only hostile vault and request log (hostile.py)
+        self.hostile = hostile   # test-only hostile vault (hostile.py)
 
     def known_sni(self, server_name: str) -> bool:
         """False for a vault host name whose vault does not exist (handshake is refused)."""
@@ -63,8 +63,6 @@ class Router:
 
     def route(self, req):
         host = req.hostname
-        if self.hostile is not None and not req.path.startswith(ADMIN_PREFIX):
-            self.hostile.record(req)
         vault_name, resource = resource_for_host(host)
         if vault_name is not None:
             vault = self.state.get_vault(vault_name)
@@ -89,7 +87,7 @@ class Router:
         return ServiceError(404, "NotFound", f"The emulator does not serve host '{host}'.").response()
 
     def _loopback(self, req):
-        if req.path == ADMIN_PREFIX or req.path.startswith(ADMIN_PREFIX + "/"):
+        if is_admin_path(req.path):
             return self.admin.handle(req)
         if is_oidc_path(req.path):   # before Entra: /_oidc/.well-known/... also fits /{tenant}/.well-known/...
             return self._service("oidc", req, lambda: self.oidc.handle(req))

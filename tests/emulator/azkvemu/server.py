@@ -18,17 +18,13 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from . import request_log
+from .admin import is_admin_path
 from .httpmsg import DropConnection, Request, ResetConnection, ServiceError
 
 HANDSHAKE_TIMEOUT = 15      # seconds a client may take to finish the TLS handshake
 IDLE_TIMEOUT = 120          # seconds an idle keep-alive connection stays open
 MAX_BODY = 4 * 1024 * 1024  # Key Vault requests are small; refuse anything silly
-
-
-def _carried(req) -> str:
-    """What a request carried, never its value: " +auth" for an Authorization header, " +body"
-    for a body. The tests read from the log which requests carried a token or key material."""
-    return (" +auth" if req.header("Authorization") else "") + (" +body" if req.body else "")
 
 
 def log(message: str) -> None:
@@ -111,26 +107,28 @@ class Handler(BaseHTTPRequestHandler):
             return
         req = Request(self.command, self.path, self.headers, body,
                       self.client_address[0], self.server.server_address[1])
+        outcome, resp = None, None
         try:
             resp = self.server.router.route(req)
         except ResetConnection:
             # Linger 0: close() sends a TCP RST instead of a FIN (test-only fault).
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             self.close_connection = True
-            log(f"{self.command} {req.host_header}{path_for_log} -> connection reset (injected fault)")
-            return
+            outcome = "reset"
         except DropConnection:
             self.close_connection = True
-            log(f"{self.command} {req.host_header}{path_for_log} -> connection closed{_carried(req)}")
-            return
+            outcome = "closed"
         except Exception as exc:  # a bug in the emulator must not kill the connection thread silently
             log(f"internal error on {self.command} {path_for_log}: {exc!r}")
             resp = ServiceError(500, "InternalServerError", "The emulator hit an internal error.").response()
-        self._write(resp)
-        ms = (time.monotonic() - started) * 1000
+        if resp is not None:
+            self._write(resp)
+        entry = request_log.entry(req, resp.status if resp else None, outcome)
+        if self.server.request_log is not None and not is_admin_path(req.path):
+            self.server.request_log.add(entry)
         # Never log headers or bodies: they carry tokens, secrets and key material.
-        cut = " truncated (injected fault)" if resp.truncate else ""
-        log(f"{self.command} {req.host_header}{path_for_log} {resp.status}{cut} {ms:.0f}ms{_carried(req)}")
+        cut = " truncated (injected fault)" if resp is not None and resp.truncate else ""
+        log(request_log.line(entry, req.host_header, (time.monotonic() - started) * 1000, cut))
 
     def _write(self, resp):
         self.send_response_only(resp.status)
@@ -171,12 +169,13 @@ class EmulatorServer(ThreadingHTTPServer):
     # resets) must not find it full; the default 5 makes their SYNs wait a second.
     request_queue_size = 128
 
-    def __init__(self, host, port, tls_context, router):
+    def __init__(self, host, port, tls_context, router, request_log=None):
         if not is_loopback(host):
             raise ValueError(f"refusing to listen on non-loopback address {host!r}")
         self.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.tls_context = tls_context
         self.router = router
+        self.request_log = request_log  # request_log.RequestLog, or None
         super().__init__((host, port), Handler)
 
     def finish_request(self, request, client_address):
