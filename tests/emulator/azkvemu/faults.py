@@ -39,11 +39,11 @@ asking for a token for another resource or tenant.
 
 import os
 import random
-import re
 import threading
 import time
 
-from .httpmsg import DropConnection, ResetConnection, Response, ServiceError, json_response
+from .httpmsg import DropConnection, ResetConnection, Response, json_response
+from .rules import bad_rule, matches, request_match, spend
 from .util import new_uuid
 
 # The emulated services a rule can name (the router's names for them): Key Vault, Entra ID,
@@ -67,17 +67,13 @@ _DEFAULT_MESSAGES = {
 }
 
 
-def _bad(message):
-    return ServiceError(400, "BadParameter", message)
-
-
 def _number(spec, name, lo, hi, integer):
     value = spec.get(name)
     if value is None:
         return None
     kinds = (int,) if integer else (int, float)
     if isinstance(value, bool) or not isinstance(value, kinds) or not lo <= value <= hi:
-        raise _bad(f"{name} must be a {'whole ' if integer else ''}number from {lo} to {hi}")
+        raise bad_rule(f"{name} must be a {'whole ' if integer else ''}number from {lo} to {hi}")
     return value
 
 
@@ -114,7 +110,7 @@ class FaultInjector:
         """A new run: the RNG starts again from `seed` (None: a random one, reported
         by stats() so that the run can be repeated) and the counts start from zero."""
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-            raise _bad("seed must be a whole number (null: a random one)")
+            raise bad_rule("seed must be a whole number (null: a random one)")
         with self._lock:
             self._seed = seed if seed is not None else int.from_bytes(os.urandom(4), "big")
             self._rng = random.Random(self._seed)
@@ -127,26 +123,21 @@ class FaultInjector:
     def add(self, spec: dict) -> dict:
         service = spec.get("service", "*")
         if service != "*" and service not in SERVICES:
-            raise _bad(f"service must be one of {', '.join(SERVICES)} or *")
+            raise bad_rule(f"service must be one of {', '.join(SERVICES)} or *")
         kind = spec.get("kind") or ("drop" if spec.get("drop") else "status")
         if kind not in KINDS:
-            raise _bad(f"kind must be one of {', '.join(KINDS)}")
+            raise bad_rule(f"kind must be one of {', '.join(KINDS)}")
         status = spec.get("status", 503)
         if kind == "status" and (not isinstance(status, int) or not 400 <= status <= 599):
-            raise _bad("status must be an HTTP error status (400-599)")
+            raise bad_rule("status must be an HTTP error status (400-599)")
         delay_ms = _number(spec, "delay_ms", 0, MAX_DELAY_MS, True)
         if kind == "slow" and delay_ms is None:
-            raise _bad("a slow rule needs delay_ms")
+            raise bad_rule("a slow rule needs delay_ms")
         probability = _number(spec, "probability", 0, 1, False)
-        try:
-            pattern = re.compile(spec.get("path_regex") or ".*")
-        except re.error as exc:
-            raise _bad(f"bad path_regex: {exc}") from None
         rule = {
             "id": new_uuid(),
             "service": service,
-            "method": (spec.get("method") or "").upper() or None,
-            "path_regex": pattern.pattern,
+            **request_match(spec),
             "kind": kind,
             "status": status if kind == "status" else None,
             "retry_after": spec.get("retry_after"),
@@ -191,9 +182,7 @@ class FaultInjector:
             for rule in self._rules:
                 if rule["service"] not in ("*", service):
                     continue
-                if rule["method"] and rule["method"] != req.method:
-                    continue
-                if not re.search(rule["path_regex"], req.path):
+                if not matches(rule, req):
                     continue
                 rule["seen"] += 1
                 if fired is not None:
@@ -211,10 +200,7 @@ class FaultInjector:
             fired["injected"] += 1
             key = str(fired["status"]) if fired["kind"] == "status" else fired["kind"]
             self._injected[key] = self._injected.get(key, 0) + 1
-            if fired["count"] is not None:
-                fired["count"] -= 1
-                if fired["count"] <= 0:
-                    self._rules.remove(fired)
+            spend(self._rules, fired)
             return Fault(dict(fired))
 
 

@@ -38,11 +38,11 @@ The request log (request_log.py) shows which requests carried a token.
 """
 
 import json
-import re
 import threading
 from urllib.parse import urlsplit, urlunsplit
 
 from .httpmsg import JSON_UTF8, Response, ServiceError
+from .rules import bad_rule, matches, request_match, spend
 
 BEHAVIOURS = (
     "kid_no_version", "kid_other_host", "kid_other_version", "kid_other_name", "patch_key",
@@ -71,22 +71,17 @@ class Hostile:
     def add(self, spec: dict) -> dict:
         behaviour = spec.get("behaviour")
         if behaviour not in BEHAVIOURS:
-            raise ServiceError(400, "BadParameter", f"behaviour must be one of {', '.join(BEHAVIOURS)}")
-        try:
-            re.compile(spec.get("path_regex") or ".*")
-        except re.error as exc:
-            raise ServiceError(400, "BadParameter", f"bad path_regex: {exc}") from None
+            raise bad_rule(f"behaviour must be one of {', '.join(BEHAVIOURS)}")
+        match = request_match(spec)
         if behaviour == "wrong_cert":
             if not spec.get("host"):
-                raise ServiceError(400, "BadParameter", "wrong_cert needs the vault's \"host\"")
+                raise bad_rule("wrong_cert needs the vault's \"host\"")
             if self._make_wrong_cert_context is None:
-                raise ServiceError(400, "BadParameter", "wrong_cert is not available here")
+                raise bad_rule("wrong_cert is not available here")
             with self._lock:
                 if self._wrong_ctx is None:
                     self._wrong_ctx = self._make_wrong_cert_context()
-        rule = dict(spec)
-        rule["method"] = (spec.get("method") or "").upper() or None
-        rule["path_regex"] = spec.get("path_regex") or ".*"
+        rule = {**spec, **match}
         with self._lock:
             self._rules.append(rule)
         return dict(rule)
@@ -109,16 +104,11 @@ class Hostile:
                 else:
                     if rule["behaviour"] == "wrong_cert":
                         continue
-                    if rule["method"] and rule["method"] != req.method:
-                        continue
                     if rule["behaviour"] not in BEFORE_TOKEN and not req.header("Authorization"):
                         continue
-                    if not re.search(rule["path_regex"], req.path):
+                    if not matches(rule, req):
                         continue
-                if rule.get("count") is not None:
-                    rule["count"] -= 1
-                    if rule["count"] <= 0:
-                        self._rules.remove(rule)
+                spend(self._rules, rule)
                 return rule
         return None
 
