@@ -39,11 +39,10 @@ asking for a token for another resource or tenant.
 
 import os
 import random
-import threading
 import time
 
 from .httpmsg import DropConnection, ResetConnection, Response, json_response
-from .rules import bad_rule, matches, request_match, spend
+from .rules import RuleList, bad_rule, matches, request_match, spend
 from .util import new_uuid
 
 # The emulated services a rule can name (the router's names for them): Key Vault, Entra ID,
@@ -100,10 +99,9 @@ class Fault:
         return resp
 
 
-class FaultInjector:
+class FaultInjector(RuleList):
     def __init__(self, seed=None):
-        self._lock = threading.Lock()
-        self._rules = []
+        super().__init__()
         self.reseed(seed)
 
     def reseed(self, seed=None) -> dict:
@@ -151,18 +149,9 @@ class FaultInjector:
             "message": spec.get("message"),
             "www_authenticate": spec.get("www_authenticate"),
         }
-        with self._lock:
-            self._rules.append(rule)
-        return dict(rule)
+        return self._add(rule)
 
-    def list(self) -> list:
-        with self._lock:
-            return [dict(r) for r in self._rules]
-
-    def clear(self) -> None:
-        """Removes every rule; the counts stay (reseed() starts them again)."""
-        with self._lock:
-            self._rules.clear()
+    # clear() removes every rule; the counts stay (reseed() starts them again).
 
     def stats(self) -> dict:
         with self._lock:

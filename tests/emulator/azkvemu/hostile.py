@@ -38,11 +38,10 @@ The request log (request_log.py) shows which requests carried a token.
 """
 
 import json
-import threading
 from urllib.parse import urlsplit, urlunsplit
 
 from .httpmsg import JSON_UTF8, Response, ServiceError
-from .rules import bad_rule, matches, request_match, spend
+from .rules import RuleList, bad_rule, matches, request_match, spend
 
 BEHAVIOURS = (
     "kid_no_version", "kid_other_host", "kid_other_version", "kid_other_name", "patch_key",
@@ -58,10 +57,9 @@ WRONG_CERT_NAME = "wrong-host.azkv-emulator.test"
 OTHER_TENANT = "72f988bf-0000-4000-8000-0000000000ff"
 
 
-class Hostile:
+class Hostile(RuleList):
     def __init__(self, make_wrong_cert_context=None):
-        self._lock = threading.Lock()
-        self._rules = []
+        super().__init__()
         # () -> ssl.SSLContext with the wrong-host certificate; made on first use.
         self._make_wrong_cert_context = make_wrong_cert_context
         self._wrong_ctx = None
@@ -81,18 +79,7 @@ class Hostile:
             with self._lock:
                 if self._wrong_ctx is None:
                     self._wrong_ctx = self._make_wrong_cert_context()
-        rule = {**spec, **match}
-        with self._lock:
-            self._rules.append(rule)
-        return dict(rule)
-
-    def list(self) -> list:
-        with self._lock:
-            return [dict(r) for r in self._rules]
-
-    def clear(self) -> None:
-        with self._lock:
-            self._rules.clear()
+        return self._add({**spec, **match})
 
     def _take(self, req, hostname=None):
         """The first rule matching req (or, for TLS, the hostname), its count spent."""

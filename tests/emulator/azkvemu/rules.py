@@ -1,8 +1,9 @@
-"""What the emulator's two test-only rule lists (faults.py, hostile.py) share: the requests
-a rule matches ("method": "POST"|null, "path_regex": a regular expression searched in the
+"""What the emulator's two test-only rule lists (faults.py, hostile.py) share: the list
+itself (RuleList), the requests a rule matches ("method": "POST"|null, "path_regex": a regular expression searched in the
 path, default any) and how many it answers ("count": N, null until removed)."""
 
 import re
+import threading
 
 from .httpmsg import ServiceError
 
@@ -31,3 +32,24 @@ def spend(rules: list, rule: dict) -> None:
         rule["count"] -= 1
         if rule["count"] <= 0:
             rules.remove(rule)
+
+
+class RuleList:
+    """Rules in the order added, under one lock (the server answers on many threads)."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._rules = []
+
+    def _add(self, rule: dict) -> dict:
+        with self._lock:
+            self._rules.append(rule)
+        return dict(rule)
+
+    def list(self) -> list:
+        with self._lock:
+            return [dict(r) for r in self._rules]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._rules.clear()
