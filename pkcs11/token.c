@@ -2,11 +2,11 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "log.h"
 #include "module.h"
 #include "object.h"
+#include "retry.h"
 #include "rv.h"
 
 azkv_token *azkv_token_get(CK_SLOT_ID slot)
@@ -65,20 +65,13 @@ int azkv_token_read_has_kid(const azkv_token_read *l, const char *kid)
 	return 0;
 }
 
-static long monotonic_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 /* Before each key version read: the bounds of token.h
  * (AZKV_TOKEN_MAX_KEY_VERSIONS, AZKV_TOKEN_READ_DEADLINE_MS), so that a
  * vault listing endless keys or versions, or answering slowly, ends the
  * read with a logged CKR_DEVICE_ERROR. */
 static CK_RV within_bounds(const azkv_token *tok, azkv_token_read *l)
 {
-	long now = monotonic_ms();
+	long now = azkv_now_ms();
 	if (l->started_ms == 0)
 		l->started_ms = now;
 	if (l->versions_read >= AZKV_TOKEN_MAX_KEY_VERSIONS) {

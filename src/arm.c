@@ -12,6 +12,7 @@
 #include "bytes.h"
 #include "keyvault.h"
 #include "log.h"
+#include "retry.h"
 
 #define ARM_POLL_DEFAULT_MS 1000L
 #define ARM_POLL_CAP_MS     60000L
@@ -316,7 +317,7 @@ static azkv_rc poll(azkv_arm_client *arm, const char *url, int async_op, const c
 	/* For messages; url is on the endpoint (on_endpoint), maybe spelt
 	 * otherwise (an explicit port). */
 	const char *path = strlen(url) > strlen(arm->endpoint) ? url + strlen(arm->endpoint) : url;
-	long delay = azkv_http_retry_after_ms(retry_after, ARM_POLL_DEFAULT_MS, ARM_POLL_CAP_MS);
+	long delay = azkv_retry_after_ms(retry_after, ARM_POLL_DEFAULT_MS, ARM_POLL_CAP_MS);
 	azkv_rc rc;
 
 	describe(what, sizeof(what), "GET", path);
@@ -327,7 +328,7 @@ static azkv_rc poll(azkv_arm_client *arm, const char *url, int async_op, const c
 			                  what);
 			goto out;
 		}
-		azkv_http_sleep_ms(delay);
+		azkv_sleep_ms(delay);
 		rc = arm_call(arm, "GET", url, what, NULL, &resp, status, err);
 		if (rc != AZKV_OK)
 			goto out;
@@ -355,8 +356,7 @@ static azkv_rc poll(azkv_arm_client *arm, const char *url, int async_op, const c
 			memset(&resp, 0, sizeof(resp));
 			goto out;
 		}
-		delay = azkv_http_retry_after_ms(resp.retry_after, ARM_POLL_DEFAULT_MS,
-		                                 ARM_POLL_CAP_MS);
+		delay = azkv_retry_after_ms(resp.retry_after, ARM_POLL_DEFAULT_MS, ARM_POLL_CAP_MS);
 		azkv_debug("%s: operation still running; next poll in %ld ms", what, delay);
 		if (arm->progress && !async_op)
 			arm->progress(arm->progress_ctx, "InProgress");

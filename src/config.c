@@ -20,6 +20,7 @@
 #include "file.h"
 #include "http.h"
 #include "log.h"
+#include "retry.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"

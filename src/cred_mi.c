@@ -30,6 +30,7 @@
 #include "cred_source.h"
 #include "file.h"
 #include "log.h"
+#include "retry.h"
 
 #define IMDS_DEFAULT          "http://169.254.169.254"
 #define IMDS_PATH             "/metadata/identity/oauth2/token"
@@ -98,7 +99,7 @@ long azkv_mi_retry_delay_ms(int imds, long status, int attempt, int max_retries,
 		return -1;
 	backoff =
 	        status == 410 ? IMDS_GONE_DELAY_MS : RETRY_BASE_MS << (attempt < 10 ? attempt : 10);
-	return azkv_http_retry_after_ms(retry_after, backoff, RETRY_CAP_MS);
+	return azkv_retry_after_ms(retry_after, backoff, RETRY_CAP_MS);
 }
 
 /* ---------------------------------------------------------------- Arc */
@@ -300,7 +301,7 @@ static azkv_rc mi_get_token(azkv_cred_source *src, const char *scope, const char
 		azkv_warn("%s: HTTP %ld; retry %d in %ld ms", s->base.name, resp.status,
 		          attempt + 1, delay);
 		azkv_http_response_free(&resp);
-		azkv_http_sleep_ms(delay);
+		azkv_sleep_ms(delay);
 		attempt++;
 	}
 	rc = azkv_token_parse(resp.body, s->base.name, out, err);

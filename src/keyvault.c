@@ -19,6 +19,7 @@
 #include "b64url.h"
 #include "challenge.h"
 #include "log.h"
+#include "retry.h"
 
 #define KV_DEFAULT_API_VERSION "7.4"
 #define KV_LIST_MAXRESULTS     "25"

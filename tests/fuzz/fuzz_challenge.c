@@ -1,9 +1,10 @@
 /* Feeds a WWW-Authenticate header value (the Bearer challenge of a 401
  * from Key Vault or Managed HSM) to azkv_challenge_parse, and the same
- * text as a Retry-After value to azkv_http_retry_after_ms. */
+ * text as a Retry-After value to azkv_retry_after_ms. */
 #include "challenge.h"
 #include "fuzz.h"
 #include "http.h"
+#include "retry.h"
 
 FUZZ_QUIET_INITIALIZE
 
@@ -21,7 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else {
 		azkv_debug("%s", err.message);
 	}
-	azkv_debug("retry after %ld ms", azkv_http_retry_after_ms(text, 1000, 60000));
+	azkv_debug("retry after %ld ms", azkv_retry_after_ms(text, 1000, 60000));
 	free(text);
 	return 0;
 }

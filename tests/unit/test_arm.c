@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "arm.h"
+#include "retry.h"
 
 /* ARM's answer for a missing vault (shape of the real service). */
 #define NOT_FOUND_BODY                                                                             \
@@ -117,16 +118,16 @@ static void op_status_malformed_is_protocol_error(void **state)
 static void retry_after_seconds_capped(void **state)
 {
 	(void)state;
-	assert_int_equal(azkv_http_retry_after_ms(NULL, 1000, 60000), 1000);
-	assert_int_equal(azkv_http_retry_after_ms("2", 1000, 60000), 2000);
-	assert_int_equal(azkv_http_retry_after_ms("0", 1000, 60000), 0);
-	assert_int_equal(azkv_http_retry_after_ms("3600", 1000, 60000), 60000);
-	assert_int_equal(azkv_http_retry_after_ms("-1", 1000, 60000), 1000);
+	assert_int_equal(azkv_retry_after_ms(NULL, 1000, 60000), 1000);
+	assert_int_equal(azkv_retry_after_ms("2", 1000, 60000), 2000);
+	assert_int_equal(azkv_retry_after_ms("0", 1000, 60000), 0);
+	assert_int_equal(azkv_retry_after_ms("3600", 1000, 60000), 60000);
+	assert_int_equal(azkv_retry_after_ms("-1", 1000, 60000), 1000);
 	/* An HTTP date: the time left until it (none when past). */
-	assert_int_equal(azkv_http_retry_after_ms("Wed, 21 Oct 2015 07:28:00 GMT", 1000, 60000), 0);
-	assert_int_equal(azkv_http_retry_after_ms("not a date", 1000, 60000), 1000);
-	assert_int_equal(azkv_http_retry_after_ms("99999999999999999999", 1000, 60000), 1000);
-	assert_int_equal(azkv_http_retry_after_ms(NULL, 90000, 60000), 60000);
+	assert_int_equal(azkv_retry_after_ms("Wed, 21 Oct 2015 07:28:00 GMT", 1000, 60000), 0);
+	assert_int_equal(azkv_retry_after_ms("not a date", 1000, 60000), 1000);
+	assert_int_equal(azkv_retry_after_ms("99999999999999999999", 1000, 60000), 1000);
+	assert_int_equal(azkv_retry_after_ms(NULL, 90000, 60000), 60000);
 }
 
 /* The token goes with nextLink, Location and Azure-AsyncOperation URLs

@@ -1,4 +1,4 @@
-/* The retry schedule of the Key Vault and ARM request loops (http.c):
+/* The retry schedule of the Key Vault and ARM request loops (retry.c):
  * which statuses are retried, the full-jitter backoff and its bounds, the
  * server's hints (Retry-After in seconds or as an HTTP date,
  * x-ms-retry-after-ms / retry-after-ms), and the per-operation deadline. */
@@ -15,6 +15,7 @@
 #include <curl/curl.h>
 
 #include "http.h"
+#include "retry.h"
 
 static const azkv_retry_policy policy = {
         .max_retries = 5, .base_delay_ms = 800, .max_delay_ms = 30000, .deadline_ms = 120000};
