@@ -31,4 +31,9 @@ const char *azkv_cloud_names(void);
  * host belongs to no known cloud. */
 const azkv_cloud *azkv_cloud_for_vault_host(const char *host, int *is_hsm);
 
+/* The cloud whose Key Vault or Managed HSM token scope scope is
+ * ("https://vault.azure.net/.default"), case-insensitive; NULL for any
+ * other scope. */
+const azkv_cloud *azkv_cloud_for_vault_scope(const char *scope);
+
 #endif

@@ -18,6 +18,7 @@
 
 #include "b64url.h"
 #include "challenge.h"
+#include "cloud.h"
 #include "log.h"
 #include "retry.h"
 
@@ -89,10 +90,11 @@ azkv_rc azkv_kv_client_new(const char *vault_url, const char *api_version, int m
 		kv->retry.max_retries = max_retries;
 	kv->http = http;
 	kv->cred = cred;
-	/* The challenge scope check is skipped for a loopback test server
-	 * addressed directly (no real vault host name to match): http.c
-	 * allows http:// exactly to loopback hosts. It still gets a token
-	 * only after it sent a challenge. */
+	/* A loopback test server addressed directly has no real vault host
+	 * name for the challenge's resource to match (http.c allows http://
+	 * exactly to loopback hosts): it gets a token only after it sent a
+	 * challenge, and only one for Key Vault or Managed HSM, never for
+	 * another service (ARM) that any local process could ask for. */
 	len = strlen("http://") + strlen(host) + 1;
 	loopback_url = malloc(len);
 	if (!loopback_url)
@@ -235,11 +237,15 @@ static azkv_rc adopt_challenge(azkv_kv_client *kv, const azkv_http_response *res
 		azkv_kv_error_from_response(resp->status, resp->body, what, err);
 		return AZKV_ERR_AUTH;
 	}
-	if (!scope_matches_host(ch.scope, kv->host, &scope_host) && !kv->loopback) {
+	if (!scope_matches_host(ch.scope, kv->host, &scope_host) &&
+	    !(kv->loopback && azkv_cloud_for_vault_scope(ch.scope))) {
 		rc = azkv_err_set(err, AZKV_ERR_AUTH,
 		                  "%s: the 401 challenge asks for a token for %s (host %s), which "
-		                  "does not belong to the vault's host %s; no token sent",
-		                  what, ch.scope, scope_host ? scope_host : "(none)", kv->host);
+		                  "does not belong to the vault's host %s%s; no token sent",
+		                  what, ch.scope, scope_host ? scope_host : "(none)", kv->host,
+		                  kv->loopback ? " (a loopback vault gets Key Vault or Managed HSM "
+		                                 "tokens only)"
+		                               : "");
 		if (err)
 			err->http_status = 401;
 		goto out;

@@ -28,7 +28,7 @@ CKR_DEVICE_ERROR=0x30
 # emulator's own OIDC issuer): a typo'd or hostile vault URL.
 NOT_A_VAULT=oidc.azkv-emulator.test
 
-emu_start "$WORK/emulator" || exit 1
+emu_start "$WORK/emulator" --localhost-vault demo || exit 1
 emu_admin add-vault --name demo >/dev/null || exit 1
 emu_admin create-key --vault demo --name cmk >/dev/null || exit 1
 ID=$(emu_admin add-identity --name reqloop) || exit 1
@@ -152,6 +152,29 @@ no_token_for_a_challenge_of_another_domain() {
 		has "$WORK/arm-scope.log" "host management.azure.com\), which does not belong to the vault's host $HOST"
 }
 
+# A vault on loopback (a local test server, https://localhost here: the
+# emulator serves the demo vault there too) has no vault host name for a
+# challenge's resource to match: it still gets only a Key Vault or
+# Managed HSM token, never one for another service (ARM) that any local
+# process could ask for.
+loopback_vault_gets_only_a_vault_token() {
+	config "$WORK/loopback.json" https://localhost
+	fault "{\"service\": \"keyvault\", \"status\": 401,
+		\"www_authenticate\": \"$(challenge https://management.azure.com "$TENANT")\"}" || return 1
+	mark
+	AZKV_PKCS11_CONFIG="$WORK/loopback.json" AZKV_PKCS11_LOG_FILE="$WORK/loopback-arm.log" \
+		ours "$CHECKS" expect-find $CKR_DEVICE_ERROR || return 1
+	no_token_to localhost &&
+		has "$WORK/loopback-arm.log" "host management.azure.com\), which does not belong to the vault's host localhost \(a loopback vault gets Key Vault or Managed HSM tokens only\)" || return 1
+	# The vault's own challenge (resource https://vault.azure.net) is taken.
+	emu_admin fault --clear >/dev/null || return 1
+	mark
+	AZKV_PKCS11_CONFIG="$WORK/loopback.json" AZKV_PKCS11_LOG_FILE="$WORK/loopback.log" \
+		ours "$CHECKS" expect-find 0 &&
+		want_count 1 " localhost/keys.* 401 [0-9]+ms$" &&
+		want_count 1 " localhost/keys/cmk 200 [0-9]+ms \+auth$"
+}
+
 # azure-identity: a challenge's tenant other than the credential's needs
 # additionally_allowed_tenants.
 challenge_tenant_needs_the_allow_list() {
@@ -230,6 +253,7 @@ deadline_stops_an_endless_503() {
 run challenge_first_then_one_request_per_operation challenge_first_then_one_request_per_operation
 run no_token_to_a_host_that_sends_no_challenge no_token_to_a_host_that_sends_no_challenge
 run no_token_for_a_challenge_of_another_domain no_token_for_a_challenge_of_another_domain
+run loopback_vault_gets_only_a_vault_token loopback_vault_gets_only_a_vault_token
 run challenge_tenant_needs_the_allow_list challenge_tenant_needs_the_allow_list
 run throttled_then_success throttled_then_success
 run unavailable_then_success unavailable_then_success
