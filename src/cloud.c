@@ -69,7 +69,8 @@ const azkv_cloud *azkv_cloud_for_vault_host(const char *host, int *is_hsm)
 const azkv_cloud *azkv_cloud_for_vault_scope(const char *scope)
 {
 	for (size_t i = 0; scope && i < N_CLOUDS; i++)
-		if (!strcasecmp(scope, clouds[i].vault_scope) || !strcasecmp(scope, clouds[i].hsm_scope))
+		if (!strcasecmp(scope, clouds[i].vault_scope) ||
+		    !strcasecmp(scope, clouds[i].hsm_scope))
 			return &clouds[i];
 	return NULL;
 }
