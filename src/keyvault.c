@@ -495,12 +495,10 @@ static void parse_attrs(const cJSON *obj, kv_attrs *a)
 	a->managed = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(obj, "managed"));
 }
 
-/* Key Vault object names are 1-127 letters, digits and dashes; versions
- * are 32 hex digits (allowed here: up to 64 letters and digits). Anything
- * else in a kid did not come from a vault. */
-static int kid_segment_ok(const char *s, size_t max, int dash)
+/* 1 to max ASCII letters and digits, and dashes when dash is set. */
+static int name_chars_ok(const char *s, size_t max, int dash)
 {
-	size_t len = strlen(s);
+	size_t len = s ? strlen(s) : 0;
 
 	if (len == 0 || len > max)
 		return 0;
@@ -511,6 +509,16 @@ static int kid_segment_ok(const char *s, size_t max, int dash)
 			return 0;
 	}
 	return 1;
+}
+
+int azkv_kv_name_ok(const char *name)
+{
+	return name_chars_ok(name, 127, 1);
+}
+
+int azkv_kv_version_ok(const char *version)
+{
+	return name_chars_ok(version, 64, 0);
 }
 
 azkv_rc azkv_kid_split(const char *kid, char **name, char **version, azkv_err *err)
@@ -535,8 +543,9 @@ azkv_rc azkv_kid_split(const char *kid, char **name, char **version, azkv_err *e
 			goto bad;
 		seg[n++] = p;
 	}
-	if (n < 2 || strcmp(seg[0], "keys") != 0 || !kid_segment_ok(seg[1], 127, 1) ||
-	    (n == 3 && !kid_segment_ok(seg[2], 64, 0)))
+	/* Anything else in a kid did not come from a vault. */
+	if (n < 2 || strcmp(seg[0], "keys") != 0 || !azkv_kv_name_ok(seg[1]) ||
+	    (n == 3 && !azkv_kv_version_ok(seg[2])))
 		goto bad;
 	*name = strdup(seg[1]);
 	if (n == 3)

@@ -92,6 +92,13 @@ azkv_rc azkv_kv_unwrap_key(azkv_kv_client *kv, const char *name, const char *ver
 /* The vault URL this client was made for. */
 const char *azkv_kv_client_url(const azkv_kv_client *kv);
 
+/* Key Vault's naming rules ("About keys, secrets and certificates",
+ * learn.microsoft.com/azure/key-vault/general/about-keys-secrets-certificates):
+ * an object name is 1-127 letters, digits and dashes; a version is 32
+ * hex digits in Azure (accepted: 1-64 letters and digits). */
+int azkv_kv_name_ok(const char *name);
+int azkv_kv_version_ok(const char *version);
+
 /* Splits a kid "https://host/keys/NAME[/VERSION]" into owned name and
  * version (version NULL when absent). AZKV_ERR_PROTOCOL if malformed. */
 azkv_rc azkv_kid_split(const char *kid, char **name, char **version, azkv_err *err);

@@ -247,7 +247,7 @@ int cmk_load_vault(cmk_ctx *c)
 	if (!c->o->vault)
 		return cmk_fail(c, CMK_EXIT_USAGE, "name it with --vault NAME (or its ARM id)",
 		                "%s needs the key vault", c->o->command);
-	c->vault_id = cmk_resource_id(c, c->o->vault, "Microsoft.KeyVault/vaults");
+	c->vault_id = cmk_resource_id(c, c->o->vault, CMK_PROVIDER_VAULT);
 	if (!c->vault_id)
 		return CMK_EXIT_USAGE;
 	rc = cmk_arm_get(c, c->vault_id, CMK_API_KEYVAULT, &c->vault, "read the key vault",
@@ -408,13 +408,11 @@ int cmk_load_resource(cmk_ctx *c)
 		                "--account and --workspace cannot be used together");
 	if (c->o->account) {
 		c->kind = CMK_RES_ACCOUNT;
-		c->resource_id =
-		        cmk_resource_id(c, c->o->account, "Microsoft.CognitiveServices/accounts");
+		c->resource_id = cmk_resource_id(c, c->o->account, CMK_PROVIDER_ACCOUNT);
 		what = "read the Foundry resource";
 	} else if (c->o->workspace) {
 		c->kind = CMK_RES_WORKSPACE;
-		c->resource_id = cmk_resource_id(c, c->o->workspace,
-		                                 "Microsoft.MachineLearningServices/workspaces");
+		c->resource_id = cmk_resource_id(c, c->o->workspace, CMK_PROVIDER_WORKSPACE);
 		what = "read the hub/project workspace";
 	} else {
 		return CMK_EXIT_OK;

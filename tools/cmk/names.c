@@ -9,10 +9,8 @@
  *
  * The rules are Azure's own, from "Naming rules and restrictions for Azure
  * resources" (learn.microsoft.com/azure/azure-resource-manager/management/
- * resource-name-rules) and, for keys, "About keys, secrets and
- * certificates" (learn.microsoft.com/azure/key-vault/general/
- * about-keys-secrets-certificates: object names are 1-127 characters of
- * 0-9, a-z, A-Z and -). Resource groups may also hold Unicode letters;
+ * resource-name-rules) and, for keys and versions, Key Vault's
+ * (keyvault.h). Resource groups may also hold Unicode letters;
  * those are refused here (ASCII only), as their escaping is not worth
  * the risk for a tool that names a handful of resources. */
 #include <ctype.h>
@@ -34,8 +32,8 @@ typedef struct name_rule {
 
 static const name_rule rules[] = {
         [CMK_NAME_VAULT] = {"key vault name", 3, 24, "-", 1, 1, 1, 0},
-        [CMK_NAME_KEY] = {"key name", 1, 127, "-", 0, 0, 0, 0},
-        [CMK_NAME_VERSION] = {"key version", 1, 64, "", 0, 0, 0, 0},
+        /* Key names and versions: Key Vault's rules, azkv_kv_name_ok and
+         * azkv_kv_version_ok (keyvault.h). */
         [CMK_NAME_RESOURCE_GROUP] = {"resource group name", 1, 90, "-_.()", 0, 0, 0, 1},
         [CMK_NAME_ACCOUNT] = {"Foundry resource (account) name", 2, 64, "-", 2, 1, 0, 0},
         [CMK_NAME_WORKSPACE] = {"workspace name", 3, 33, "-_", 2, 0, 0, 0},
@@ -92,6 +90,10 @@ static int follows(const name_rule *r, const char *s, size_t len)
 
 int cmk_name_ok(cmk_name_kind kind, const char *name)
 {
+	if (kind == CMK_NAME_KEY)
+		return azkv_kv_name_ok(name);
+	if (kind == CMK_NAME_VERSION)
+		return azkv_kv_version_ok(name);
 	return name && follows(&rules[kind], name, strlen(name));
 }
 

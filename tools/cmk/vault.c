@@ -63,7 +63,7 @@ int cmk_cmd_create_vault(cmk_ctx *c)
 		                "no tenant: the configuration's credential names none, and az "
 		                "gave none (%s)",
 		                c->az_why);
-	c->vault_id = cmk_resource_id(c, c->o->vault, "Microsoft.KeyVault/vaults");
+	c->vault_id = cmk_resource_id(c, c->o->vault, CMK_PROVIDER_VAULT);
 	if (!c->vault_id)
 		return CMK_EXIT_USAGE;
 	azkv_err_clear(&err);
