@@ -58,12 +58,17 @@ int azkv_file_read(const char *path, int open_flags, size_t max, char **out, siz
 	*out_len = len;
 	buf = NULL;
 out:
-	if (buf) {
-		OPENSSL_cleanse(buf, (size_t)st->st_size + 1);
-		free(buf);
-	}
+	azkv_file_free(buf, (size_t)st->st_size + 1);
 	close(fd);
 	return e;
+}
+
+void azkv_file_free(char *buf, size_t len)
+{
+	if (!buf)
+		return;
+	OPENSSL_cleanse(buf, len);
+	free(buf);
 }
 
 const char *azkv_file_error(int e)

@@ -1,7 +1,8 @@
 /* Small files the core reads whole: the configuration, secret files, the
  * federated token file, Azure Arc's key file. One reader, so that each
  * takes the same care: a regular file only, a size limit, and a buffer
- * wiped when the read fails (the caller wipes it after use).
+ * wiped when the read fails (the caller wipes it after use,
+ * azkv_file_free).
  *
  * The rules, per kind of file:
  * - Every file is opened O_NONBLOCK | O_NOCTTY | O_CLOEXEC and must be a
@@ -34,11 +35,17 @@
 
 /* Reads path (opened O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC |
  * open_flags, e.g. O_NOFOLLOW) into a NUL-terminated buffer of at most
- * max bytes: *out (caller wipes and frees), *out_len, *st. Returns 0, or
- * an errno value: EINVAL when not a regular file, EFBIG when larger than
- * max, ELOOP when O_NOFOLLOW met a link. */
+ * max bytes: *out (caller wipes and frees, e.g. azkv_file_free), *out_len,
+ * *st. Returns 0, or an errno value: EINVAL when not a regular file, EFBIG
+ * when larger than max, ELOOP when O_NOFOLLOW met a link. */
 int azkv_file_read(const char *path, int open_flags, size_t max, char **out, size_t *out_len,
                    struct stat *st);
+
+/* Wipes the first len bytes of buf (from azkv_file_read: pass its
+ * *out_len) and frees it. By length, not up to the first NUL as
+ * azkv_secret_str_free: a PKCS#12 file is binary and has NULs early.
+ * NULL-safe. */
+void azkv_file_free(char *buf, size_t len);
 
 /* The text of an azkv_file_read error, for messages. */
 const char *azkv_file_error(int e);

@@ -1,10 +1,13 @@
 /* The rules for the files the core reads (file.h): a FIFO is refused at
  * once, not waited on (each test runs under an alarm: a hang kills it);
- * links to secrets are followed and the file they name is judged; a
- * secret file its group or every user may read is named in a warning
- * with the chmod that fixes it. */
+ * links to secrets are followed and the file they name is
+ * judged; a secret file its group or every user may read is named in a
+ * warning with the chmod that fixes it; a secret file's copy is wiped
+ * whole before it is freed (linked with -Wl,--wrap=free: __wrap_free
+ * looks into each block the core frees). */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,8 +19,13 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <openssl/evp.h>
+#include <openssl/pkcs12.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
 
 #include "config.h"
+#include "cred_source.h"
 #include "file.h"
 #include "log.h"
 
@@ -26,6 +34,29 @@
 
 static char dir[64];
 static char log_path[128];
+static EVP_PKEY *rsa_key; /* a client certificate's key; made once, RSA takes a while */
+
+/* ---- free, watched: while watch_len > 0, each block the core frees that
+ * is large enough to hold a file of watch_len bytes is searched for
+ * watch_needle (bytes from the middle of that file). */
+void __real_free(void *p);
+void __wrap_free(void *p);
+
+static unsigned char watch_needle[32];
+static size_t watch_len;
+static int watch_inspected, watch_found;
+
+void __wrap_free(void *p)
+{
+	size_t n = p && watch_len ? malloc_usable_size(p) : 0;
+
+	if (n >= watch_len && n > 0) {
+		watch_inspected++;
+		if (memmem(p, n, watch_needle, sizeof(watch_needle)))
+			watch_found++;
+	}
+	__real_free(p);
+}
 
 static int setup(void **state)
 {
@@ -34,7 +65,8 @@ static int setup(void **state)
 	if (!mkdtemp(dir))
 		return -1;
 	snprintf(log_path, sizeof(log_path), "%s/log", dir);
-	return 0;
+	rsa_key = EVP_RSA_gen(2048);
+	return rsa_key ? 0 : -1;
 }
 
 static int teardown(void **state)
@@ -42,6 +74,7 @@ static int teardown(void **state)
 	char cmd[128];
 
 	(void)state;
+	EVP_PKEY_free(rsa_key);
 	azkv_log_shutdown();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	return system(cmd) == 0 ? 0 : -1;
@@ -255,6 +288,71 @@ static void config_with_inline_secret_readable_by_group_is_named(void **state)
 	assert_non_null(strstr(log_text(), "readable by its group"));
 }
 
+/* A self-signed certificate of key, one hour long. */
+static X509 *self_signed(EVP_PKEY *key, const char *cn)
+{
+	X509 *x = X509_new();
+	X509_NAME *name;
+
+	assert_non_null(x);
+	assert_int_equal(X509_set_version(x, X509_VERSION_3), 1);
+	assert_int_equal(ASN1_INTEGER_set(X509_get_serialNumber(x), 1), 1);
+	assert_non_null(X509_gmtime_adj(X509_getm_notBefore(x), 0));
+	assert_non_null(X509_gmtime_adj(X509_getm_notAfter(x), 3600));
+	assert_int_equal(X509_set_pubkey(x, key), 1);
+	name = X509_get_subject_name(x);
+	assert_int_equal(X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+	                                            (const unsigned char *)cn, -1, -1, 0),
+	                 1);
+	assert_int_equal(X509_set_issuer_name(x, name), 1);
+	assert_true(X509_sign(x, key, EVP_sha256()) > 0);
+	return x;
+}
+
+/* The core's copy of a PKCS#12 client certificate (binary: NULs from its
+ * first bytes) is wiped whole before it is freed, not up to its first NUL
+ * as a string would be. */
+static void pkcs12_certificate_copy_is_wiped_whole(void **state)
+{
+	const char *path = in_dir("client.pfx");
+	X509 *cert = self_signed(rsa_key, "wipe-test");
+	PKCS12 *p12 = PKCS12_create("pw", "wipe", rsa_key, cert, NULL, 0, 0, 0, 0, 0);
+	azkv_cert_options opts = {.path = path, .password = "pw", .alg = AZKV_ASSERTION_RS256};
+	azkv_cred_source *src = NULL;
+	unsigned char *der = NULL;
+	int der_len;
+	azkv_err err;
+	azkv_rc rc;
+	FILE *f;
+
+	(void)state;
+	assert_non_null(p12);
+	der_len = i2d_PKCS12(p12, &der);
+	assert_true(der_len > 4 * (int)sizeof(watch_needle));
+	/* A wipe that stops at the first NUL stops before the needle. */
+	assert_non_null(memchr(der, 0, (size_t)der_len / 2));
+	memcpy(watch_needle, der + der_len / 2, sizeof(watch_needle));
+	f = fopen(path, "w");
+	assert_non_null(f);
+	assert_int_equal(fwrite(der, 1, (size_t)der_len, f), (size_t)der_len);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(chmod(path, 0600), 0);
+	OPENSSL_free(der);
+	PKCS12_free(p12);
+	X509_free(cert);
+
+	azkv_err_clear(&err);
+	watch_inspected = watch_found = 0;
+	watch_len = (size_t)der_len;
+	rc = azkv_src_certificate_new(NULL, "https://login.microsoftonline.com", "t", "c", &opts,
+	                              &src, &err);
+	watch_len = 0;
+	assert_int_equal(rc, AZKV_OK);
+	src->free(src);
+	assert_true(watch_inspected > 0); /* the file's copy was freed, and looked into */
+	assert_int_equal(watch_found, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -270,6 +368,8 @@ int main(void)
 	                                        after),
 	        cmocka_unit_test_setup_teardown(
 	                config_with_inline_secret_readable_by_group_is_named, before, after),
+	        cmocka_unit_test_setup_teardown(pkcs12_certificate_copy_is_wiped_whole, before,
+	                                        after),
 	};
 
 	/* The environment must not move the log elsewhere. */
