@@ -1,6 +1,7 @@
 /* The rules for the files the core reads (file.h): a FIFO is refused at
- * once, not waited on (each test runs under an alarm: a hang kills it);
- * links to secrets are followed and the file they name is
+ * once, not waited on (each test runs under an alarm: a hang kills it),
+ * whether read whole, named as http.ca_file, as a certificate object or as
+ * the log file; links to secrets are followed and the file they name is
  * judged; a secret file its group or every user may read is named in a
  * warning with the chmod that fixes it; a secret file's copy is wiped
  * whole before it is freed (linked with -Wl,--wrap=free: __wrap_free
@@ -19,7 +20,9 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <openssl/ec.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/pkcs12.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
@@ -27,7 +30,9 @@
 #include "config.h"
 #include "cred_source.h"
 #include "file.h"
+#include "http.h"
 #include "log.h"
+#include "object.h"
 
 #define SECRET "fifo-test-secret-value"
 #define HANG_S 10 /* far above the few ms a refusal takes */
@@ -35,6 +40,7 @@
 static char dir[64];
 static char log_path[128];
 static EVP_PKEY *rsa_key; /* a client certificate's key; made once, RSA takes a while */
+static EVP_PKEY *ec_key;  /* another key */
 
 /* ---- free, watched: while watch_len > 0, each block the core frees that
  * is large enough to hold a file of watch_len bytes is searched for
@@ -66,7 +72,8 @@ static int setup(void **state)
 		return -1;
 	snprintf(log_path, sizeof(log_path), "%s/log", dir);
 	rsa_key = EVP_RSA_gen(2048);
-	return rsa_key ? 0 : -1;
+	ec_key = EVP_EC_gen("P-256");
+	return rsa_key && ec_key ? 0 : -1;
 }
 
 static int teardown(void **state)
@@ -75,6 +82,7 @@ static int teardown(void **state)
 
 	(void)state;
 	EVP_PKEY_free(rsa_key);
+	EVP_PKEY_free(ec_key);
 	azkv_log_shutdown();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	return system(cmd) == 0 ? 0 : -1;
@@ -353,6 +361,156 @@ static void pkcs12_certificate_copy_is_wiped_whole(void **state)
 	assert_int_equal(watch_found, 0);
 }
 
+static void fifo_or_directory_ca_file_is_refused_at_once(void **state)
+{
+	azkv_http_config cfg;
+	azkv_http *http = NULL;
+	azkv_err err;
+	char *refused[] = {(char *)make_fifo("ca.fifo"), dir};
+
+	(void)state;
+	memset(&cfg, 0, sizeof(cfg));
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		cfg.ca_file = refused[i];
+		azkv_err_clear(&err);
+		/* No writer: a blocking open would wait for ever. */
+		assert_int_equal(azkv_http_new(&cfg, &http, &err), AZKV_ERR_CONFIG);
+		assert_null(http);
+		assert_non_null(strstr(err.message, "http.ca_file"));
+		assert_non_null(strstr(err.message, refused[i]));
+		assert_non_null(strstr(err.message, "not a regular file"));
+	}
+	cfg.ca_file = (char *)write_file("ca.pem", "trust anchors\n", 0644);
+	assert_int_equal(azkv_http_new(&cfg, &http, &err), AZKV_OK);
+	azkv_http_free(http);
+}
+
+/* What the module logs to stderr while fn runs (static). */
+static const char *stderr_of(void (*fn)(const char *), const char *arg)
+{
+	static char text[4096];
+	const char *path = in_dir("stderr");
+	int saved = dup(2), fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	FILE *f;
+	size_t n;
+
+	assert_true(saved >= 0 && fd >= 0);
+	fflush(stderr);
+	assert_true(dup2(fd, 2) == 2);
+	close(fd);
+	fn(arg);
+	fflush(stderr);
+	assert_true(dup2(saved, 2) == 2);
+	close(saved);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	return text;
+}
+
+static void log_to(const char *path)
+{
+	azkv_log_configure("warn", path);
+}
+
+static void fifo_log_file_without_reader_is_refused_at_once(void **state)
+{
+	const char *fifo = make_fifo("log.fifo");
+	const char *text;
+	char want[256];
+
+	(void)state;
+	/* No reader: a blocking open for writing would wait for ever. */
+	text = stderr_of(log_to, fifo);
+	snprintf(want, sizeof(want), "cannot open log file %s", fifo);
+	assert_non_null(strstr(text, want));
+	assert_non_null(strstr(text, "a FIFO that no process reads"));
+	assert_non_null(strstr(text, "logging to stderr"));
+}
+
+/* A log collector reading a FIFO is a fair log file. */
+static void fifo_log_file_with_reader_gets_the_lines(void **state)
+{
+	const char *fifo = make_fifo("collector.fifo");
+	int reader = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	char text[512];
+	ssize_t n;
+
+	(void)state;
+	assert_true(reader >= 0);
+	azkv_log_configure("warn", fifo);
+	azkv_warn("a line for the collector");
+	n = read(reader, text, sizeof(text) - 1);
+	assert_true(n > 0);
+	text[n] = '\0';
+	assert_non_null(strstr(text, "a line for the collector"));
+	azkv_log_shutdown();
+	close(reader);
+}
+
+/* A vault key object (label "k", CKA_ID "id") whose public key is pub. */
+static azkv_vault_key vkey;
+static azkv_object key_object;
+
+static const azkv_object *vault_key_object(EVP_PKEY *pub)
+{
+	memset(&vkey, 0, sizeof(vkey));
+	memset(&key_object, 0, sizeof(key_object));
+	vkey.pub = pub;
+	vkey.key.name = (char *)"k";
+	vkey.key.version = (char *)"v1";
+	vkey.key.jwk.kid = (char *)"https://a.vault.azure.net/keys/k/v1";
+	key_object.vkey = &vkey;
+	assert_int_equal(azkv_attrs_set(&key_object.attrs, CKA_LABEL, "k", 1), CKR_OK);
+	assert_int_equal(azkv_attrs_set(&key_object.attrs, CKA_ID, "id", 2), CKR_OK);
+	return &key_object;
+}
+
+static void fifo_certificate_object_is_refused_at_once(void **state)
+{
+	const char *fifo = make_fifo("cert.fifo");
+	azkv_object *cert = NULL;
+	char want[256];
+
+	(void)state;
+	assert_int_equal(azkv_cert_object_new(vault_key_object(rsa_key), fifo, &cert),
+	                 CKR_FUNCTION_FAILED);
+	assert_null(cert);
+	snprintf(want, sizeof(want), "certificate %s: cannot read: not a regular file", fifo);
+	assert_non_null(strstr(log_text(), want));
+	azkv_attrs_free(&key_object.attrs);
+}
+
+static void certificate_object_is_read_from_its_pem_file(void **state)
+{
+	const char *path = in_dir("cert.pem");
+	X509 *x = self_signed(rsa_key, "object-test");
+	azkv_object *cert = NULL;
+	FILE *f = fopen(path, "w");
+
+	(void)state;
+	assert_non_null(f);
+	assert_int_equal(PEM_write_X509(f, x), 1);
+	assert_int_equal(fclose(f), 0);
+	X509_free(x);
+	assert_int_equal(azkv_cert_object_new(vault_key_object(rsa_key), path, &cert), CKR_OK);
+	assert_non_null(cert);
+	assert_int_equal(cert->cls, CKO_CERTIFICATE);
+	azkv_object_free(cert);
+	azkv_attrs_free(&key_object.attrs);
+	assert_string_equal(log_text(), "");
+
+	/* Another key's certificate is not shown beside this one. */
+	cert = NULL;
+	assert_int_equal(azkv_cert_object_new(vault_key_object(ec_key), path, &cert),
+	                 CKR_FUNCTION_FAILED);
+	assert_null(cert);
+	assert_non_null(strstr(log_text(), "does not hold the public key of vault key 'k'"));
+	azkv_attrs_free(&key_object.attrs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -370,6 +528,16 @@ int main(void)
 	                config_with_inline_secret_readable_by_group_is_named, before, after),
 	        cmocka_unit_test_setup_teardown(pkcs12_certificate_copy_is_wiped_whole, before,
 	                                        after),
+	        cmocka_unit_test_setup_teardown(fifo_or_directory_ca_file_is_refused_at_once,
+	                                        before, after),
+	        cmocka_unit_test_setup_teardown(fifo_log_file_without_reader_is_refused_at_once,
+	                                        before, after),
+	        cmocka_unit_test_setup_teardown(fifo_log_file_with_reader_gets_the_lines, before,
+	                                        after),
+	        cmocka_unit_test_setup_teardown(fifo_certificate_object_is_refused_at_once, before,
+	                                        after),
+	        cmocka_unit_test_setup_teardown(certificate_object_is_read_from_its_pem_file,
+	                                        before, after),
 	};
 
 	/* The environment must not move the log elsewhere. */
