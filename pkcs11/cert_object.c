@@ -8,9 +8,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "file.h"
 #include "log.h"
 #include "object.h"
 #include "pkcs11_v3.h"
+
+/* A certificate with a long chain after it stays far below this. */
+#define CERT_PEM_MAX (1024 * 1024)
 
 /* DER of a certificate part, as an attribute. */
 typedef int (*i2d_fn)(const void *, unsigned char **);
@@ -51,13 +55,19 @@ CK_RV azkv_cert_object_new(const azkv_object *key, const char *pem_path, azkv_ob
 	CK_RV rv = CKR_FUNCTION_FAILED;
 	azkv_object *obj = NULL;
 	X509 *cert = NULL;
-	FILE *f = fopen(pem_path, "re"); /* close-on-exec */
-	if (f == NULL) {
-		azkv_warn("certificate %s: cannot open: %m", pem_path);
+	struct stat st;
+	char *pem = NULL;
+	size_t pem_len = 0;
+	/* A regular file only: a FIFO must not hang C_FindObjects. */
+	int e = azkv_file_read(pem_path, 0, CERT_PEM_MAX, &pem, &pem_len, &st);
+	if (e) {
+		azkv_warn("certificate %s: cannot read: %s", pem_path, azkv_file_error(e));
 		return CKR_FUNCTION_FAILED;
 	}
-	cert = PEM_read_X509(f, NULL, NULL, NULL);
-	fclose(f);
+	BIO *bio = BIO_new_mem_buf(pem, (int)pem_len);
+	cert = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
+	BIO_free(bio);
+	free(pem);
 	if (cert == NULL) {
 		azkv_warn("certificate %s: not a PEM X.509 certificate", pem_path);
 		goto out;

@@ -407,8 +407,7 @@ static azkv_rc read_secret_file(parse_ctx *ctx, const char *key, const char *pat
 	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
 		buf[--len] = '\0';
 	if (len == 0 || strlen(buf) != len) {
-		OPENSSL_cleanse(buf, len);
-		free(buf);
+		azkv_file_free(buf, len);
 		return cfg_err(ctx, "credential.%s %s is empty or not text", key, path);
 	}
 	snprintf(what, sizeof(what), "credential.%s", key);
@@ -998,10 +997,7 @@ azkv_rc azkv_config_load(const char *path, azkv_config **out, azkv_err *err)
 		azkv_file_warn_unprotected(path, &st,
 		                           "configuration with credential.client_secret in it");
 out:
-	if (text) {
-		OPENSSL_cleanse(text, len);
-		free(text);
-	}
+	azkv_file_free(text, len);
 	return rc;
 }
 

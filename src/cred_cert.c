@@ -80,7 +80,8 @@ static BUF_MEM *read_whole(const char *path, azkv_err *err)
 			memcpy(mem->data, buf, len);
 		azkv_file_warn_unprotected(path, &st, "client certificate with its private key");
 	}
-	azkv_secret_str_free(buf);
+	/* Binary (PKCS#12 DER has NULs early): wiped by length. */
+	azkv_file_free(buf, len);
 	return mem;
 }
 

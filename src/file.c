@@ -11,27 +11,48 @@
 
 #include "log.h"
 
+/* Opens path for reading by the rules of file.h: *fd, *st, and 0; or an
+ * errno value, with no descriptor left open. */
+static int open_regular(const char *path, int open_flags, int *fd, struct stat *st)
+{
+	int e;
+
+	*fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC | open_flags);
+	if (*fd < 0)
+		return errno;
+	if (fstat(*fd, st) != 0)
+		e = errno;
+	else if (!S_ISREG(st->st_mode))
+		e = EINVAL;
+	else
+		return 0;
+	close(*fd);
+	*fd = -1;
+	return e;
+}
+
+int azkv_file_check(const char *path, int open_flags, struct stat *st)
+{
+	int fd, e = open_regular(path, open_flags, &fd, st);
+
+	if (!e)
+		close(fd);
+	return e;
+}
+
 int azkv_file_read(const char *path, int open_flags, size_t max, char **out, size_t *out_len,
                    struct stat *st)
 {
 	char *buf = NULL;
 	size_t len = 0;
 	ssize_t n;
-	int fd, e = 0;
+	int fd, e;
 
 	*out = NULL;
 	*out_len = 0;
-	fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC | open_flags);
-	if (fd < 0)
-		return errno;
-	if (fstat(fd, st) != 0) {
-		e = errno;
-		goto out;
-	}
-	if (!S_ISREG(st->st_mode)) {
-		e = EINVAL;
-		goto out;
-	}
+	e = open_regular(path, open_flags, &fd, st);
+	if (e)
+		return e;
 	if ((size_t)st->st_size > max) {
 		e = EFBIG;
 		goto out;
@@ -58,12 +79,17 @@ int azkv_file_read(const char *path, int open_flags, size_t max, char **out, siz
 	*out_len = len;
 	buf = NULL;
 out:
-	if (buf) {
-		OPENSSL_cleanse(buf, (size_t)st->st_size + 1);
-		free(buf);
-	}
+	azkv_file_free(buf, (size_t)st->st_size + 1);
 	close(fd);
 	return e;
+}
+
+void azkv_file_free(char *buf, size_t len)
+{
+	if (!buf)
+		return;
+	OPENSSL_cleanse(buf, len);
+	free(buf);
 }
 
 const char *azkv_file_error(int e)

@@ -1,7 +1,10 @@
 /* Small files the core reads whole: the configuration, secret files, the
- * federated token file, Azure Arc's key file. One reader, so that each
- * takes the same care: a regular file only, a size limit, and a buffer
- * wiped when the read fails (the caller wipes it after use).
+ * federated token file, Azure Arc's key file, the certificates shown as
+ * PKCS#11 objects. One reader, so that each takes the same care: a
+ * regular file only, a size limit, and a buffer wiped when the read fails
+ * (the caller wipes it after use, azkv_file_free). http.ca_file, which
+ * libcurl opens itself, is checked by the same rule (azkv_file_check);
+ * the log file, written not read, is opened non-blocking too (log.c).
  *
  * The rules, per kind of file:
  * - Every file is opened O_NONBLOCK | O_NOCTTY | O_CLOEXEC and must be a
@@ -34,11 +37,24 @@
 
 /* Reads path (opened O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC |
  * open_flags, e.g. O_NOFOLLOW) into a NUL-terminated buffer of at most
- * max bytes: *out (caller wipes and frees), *out_len, *st. Returns 0, or
- * an errno value: EINVAL when not a regular file, EFBIG when larger than
- * max, ELOOP when O_NOFOLLOW met a link. */
+ * max bytes: *out (caller wipes and frees, e.g. azkv_file_free), *out_len,
+ * *st. Returns 0, or an errno value: EINVAL when not a regular file, EFBIG
+ * when larger than max, ELOOP when O_NOFOLLOW met a link. */
 int azkv_file_read(const char *path, int open_flags, size_t max, char **out, size_t *out_len,
                    struct stat *st);
+
+/* Wipes the first len bytes of buf (from azkv_file_read: pass its
+ * *out_len) and frees it. By length, not up to the first NUL as
+ * azkv_secret_str_free: a PKCS#12 file is binary and has NULs early.
+ * NULL-safe. */
+void azkv_file_free(char *buf, size_t len);
+
+/* Checks, without reading it, that path opens for reading as a regular
+ * file by the rules above (0, or the errno value of azkv_file_read), for a
+ * file that a library opens by name itself: http.ca_file, which libcurl
+ * and OpenSSL reopen with a blocking open on each TLS handshake, so a FIFO
+ * must be refused up front. */
+int azkv_file_check(const char *path, int open_flags, struct stat *st);
 
 /* The text of an azkv_file_read error, for messages. */
 const char *azkv_file_error(int e);

@@ -23,6 +23,7 @@
 #include <openssl/rand.h>
 
 #include "bytes.h"
+#include "file.h"
 #include "log.h"
 #include "retry.h"
 
@@ -325,7 +326,8 @@ azkv_rc azkv_http_new(const azkv_http_config *cfg, azkv_http **out, azkv_err *er
 {
 	azkv_http *http = NULL;
 	azkv_rc rc = AZKV_OK;
-	FILE *f;
+	struct stat st;
+	int e;
 	int n_locks = 0;
 
 	*out = NULL;
@@ -351,14 +353,17 @@ azkv_rc azkv_http_new(const azkv_http_config *cfg, azkv_http **out, azkv_err *er
 		if (cfg->retry.base_delay_ms > 0)
 			http->retry = cfg->retry;
 		if (cfg->ca_file) {
-			f = fopen(cfg->ca_file, "re");
-			if (!f) {
-				rc = azkv_err_set(err, AZKV_ERR_CONFIG,
-				                  "http.ca_file %s cannot be read: %s",
-				                  cfg->ca_file, strerror(errno));
+			/* libcurl reopens it, blocking, on each handshake: a FIFO
+			 * or a directory is refused here, at C_Initialize. */
+			e = azkv_file_check(cfg->ca_file, 0, &st);
+			if (e) {
+				rc = azkv_err_set(
+				        err, AZKV_ERR_CONFIG,
+				        "http.ca_file %s cannot be read: %s (it must be a "
+				        "PEM file of trust anchors)",
+				        cfg->ca_file, azkv_file_error(e));
 				goto out;
 			}
-			fclose(f);
 			http->ca_file = strdup(cfg->ca_file);
 			if (!http->ca_file) {
 				rc = azkv_err_set(err, AZKV_ERR_NOMEM, "http: out of memory");

@@ -1,6 +1,8 @@
 /* Levelled logging: one line per message, to stderr or a file. */
 #include "log.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -51,6 +53,29 @@ static const char *nonempty_env(const char *name)
 	return v && *v ? v : NULL;
 }
 
+/* The log file, opened to append (created as fopen's "a" would). Opened
+ * O_NONBLOCK so that a FIFO without a reader fails at once (ENXIO) rather
+ * than hang C_Initialize; then made blocking again, since a FIFO with a
+ * reader (a log collector) is a fair target and must not lose lines to
+ * EAGAIN. NULL with errno set on failure. */
+static FILE *open_log_file(const char *path)
+{
+	int fd =
+	        open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK | O_NOCTTY, 0666);
+	int flags, e;
+	FILE *f;
+
+	if (fd < 0)
+		return NULL;
+	flags = fcntl(fd, F_GETFL);
+	if (flags >= 0 && fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) == 0 && (f = fdopen(fd, "a")))
+		return f;
+	e = errno;
+	close(fd);
+	errno = e;
+	return NULL;
+}
+
 void azkv_log_configure(const char *config_level, const char *config_file)
 {
 	const char *env_level = nonempty_env(LOG_ENV_LEVEL);
@@ -59,6 +84,7 @@ void azkv_log_configure(const char *config_level, const char *config_file)
 	int bad_env_level = 0;
 	FILE *f = NULL;
 	FILE *old;
+	int open_errno = 0;
 
 	if (env_level && azkv_log_level_parse(env_level, &level) != 0) {
 		bad_env_level = 1;
@@ -69,9 +95,11 @@ void azkv_log_configure(const char *config_level, const char *config_file)
 	if (!path)
 		path = config_file;
 	if (path && *path) {
-		f = fopen(path, "ae"); /* append, close-on-exec */
+		f = open_log_file(path);
 		if (f)
 			setvbuf(f, NULL, _IOLBF, 0);
+		else
+			open_errno = errno;
 	}
 
 	pthread_mutex_lock(&log_lock);
@@ -83,7 +111,9 @@ void azkv_log_configure(const char *config_level, const char *config_file)
 	atomic_store(&log_level, (int)level);
 
 	if (path && *path && !f)
-		azkv_warn("log: cannot open log file %s; logging to stderr", path);
+		azkv_warn("log: cannot open log file %s: %s%s; logging to stderr", path,
+		          strerror(open_errno),
+		          open_errno == ENXIO ? " (a FIFO that no process reads)" : "");
 	if (bad_env_level)
 		azkv_warn("log: %s is not one of error, warn, info, debug, trace; ignored",
 		          LOG_ENV_LEVEL);
