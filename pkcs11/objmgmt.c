@@ -142,19 +142,6 @@ static change_rule rule_for(CK_ATTRIBUTE_TYPE type)
 	}
 }
 
-static int is_bool_attr(CK_ATTRIBUTE_TYPE type)
-{
-	switch (type) {
-	case CKA_LABEL:
-	case CKA_ID:
-	case CKA_START_DATE:
-	case CKA_END_DATE:
-		return 0;
-	default:
-		return 1;
-	}
-}
-
 /* Checks every entry of tmpl before anything changes, so a refused
  * template leaves the object as it was. */
 static CK_RV check_changes(const azkv_object *obj, const CK_ATTRIBUTE *tmpl, CK_ULONG n, int copy)
@@ -169,9 +156,9 @@ static CK_RV check_changes(const azkv_object *obj, const CK_ATTRIBUTE *tmpl, CK_
 			               ? CKR_ATTRIBUTE_READ_ONLY
 			               : CKR_ATTRIBUTE_TYPE_INVALID;
 		}
-		/* Sizes were checked by azkv_tmpl_check: what changes only
-		 * by these rules is a CK_BBOOL. */
-		if (!is_bool_attr(t->type))
+		/* The rules below are for CK_BBOOLs, whose size
+		 * azkv_tmpl_check has checked. */
+		if (!azkv_attr_is_bool(t->type))
 			continue;
 		CK_BBOOL v = *(const CK_BBOOL *)t->pValue ? CK_TRUE : CK_FALSE;
 		CK_BBOOL now = azkv_attrs_bool(&obj->attrs, t->type, CK_FALSE);
