@@ -15,10 +15,13 @@
  *            so that the child's copy of what they guard is consistent;
  *   parent   releases them;
  *   child    (its only thread) abandons the parent's state: it wipes in
- *            place the client secret, certificate password, cached tokens
- *            and session key values, closes its copies of the module's
- *            sockets with close(2), and releases the locks (it holds them
- *            since prepare; the abandoned ones are never taken again).
+ *            place the client secret, certificate password, cached tokens,
+ *            session key values and what the sessions' active operations
+ *            hold (azkv_op_wipe: an AES operation's copy of the key and its
+ *            buffered data, a decryption result kept for a call again),
+ *            closes its copies of the module's sockets with close(2), and
+ *            releases the locks (it holds them since prepare; the
+ *            abandoned ones are never taken again).
  * The child handler frees, allocates and takes nothing: in the child of a
  * multi-threaded process only async-signal-safe work is safe, whatever
  * allocator the application uses, and the parent's libcurl, OpenSSL and
@@ -26,8 +29,13 @@
  * curl_share_cleanup would also send TLS close_notify on the parent's
  * connections. The abandoned memory stays reachable (azkv_g_inherited)
  * for leak checkers. Not wiped: what OpenSSL holds (a certificate
- * credential's key, the TLS sessions' keys, a local cipher operation's
- * key schedule), a federated token file's text, and freed copies. */
+ * credential's key, the TLS sessions' keys, and the EVP_CIPHER_CTX of an
+ * AES-GCM encryption or AES-CBC-PAD operation (op_aes_*.c; made by its
+ * first update), whose key schedule begins with the key itself:
+ * EVP_CIPHER_CTX_reset frees OpenSSL's context, and re-keying it would
+ * run OpenSSL in the child), the state of an operation a call was using at the fork (held
+ * outside its session, perhaps mid-change), a federated token file's
+ * text, and freed copies. */
 #include "module.h"
 
 #include <pthread.h>
