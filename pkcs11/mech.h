@@ -88,7 +88,7 @@ typedef struct azkv_cipher_ops {
 	void (*free)(void *ctx);
 	/* In a forked child (azkv_op_state_ops.wipe): wipes in place the key
 	 * bytes and data ctx holds, freeing, allocating and locking nothing.
-	 * An OpenSSL context ctx holds is left as it is (module.c). */
+	 * An OpenSSL context ctx holds is left as it is (fork.c). */
 	void (*wipe)(void *ctx);
 } azkv_cipher_ops;
 

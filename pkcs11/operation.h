@@ -13,7 +13,7 @@
  * disposes of it. */
 typedef struct azkv_op_state_ops {
 	void (*free)(void *ctx); /* frees ctx; called under the module lock */
-	/* In a forked child (module.c), whose copy of ctx is abandoned: wipes in
+	/* In a forked child (fork.c), whose copy of ctx is abandoned: wipes in
 	 * place the secrets ctx holds (key bytes, buffered data), freeing,
 	 * allocating and locking nothing. NULL when the state holds none. */
 	void (*wipe)(void *ctx);

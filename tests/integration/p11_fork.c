@@ -245,7 +245,7 @@ static CK_RV find_cmk(CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls, CK_OBJECT_HANDLE
 /* Operations the parent leaves active at the fork, each holding its own
  * copy of the session key's value: in session s, an AES-CBC-PAD
  * encryption that has only been initialised and an AES-GCM decryption
- * one update in (neither has an OpenSSL context yet, see pkcs11/module.c);
+ * one update in (neither has an OpenSSL context yet, see pkcs11/fork.c);
  * in session s2, an RSA-OAEP decryption by the vault of the key wrapped
  * with 'cmk', whose result did not fit the caller's buffer and is kept
  * for the call again. */
