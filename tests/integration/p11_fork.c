@@ -246,9 +246,10 @@ static CK_RV find_cmk(CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls, CK_OBJECT_HANDLE
  * copy of the session key's value: in session s, an AES-CBC-PAD
  * encryption that has only been initialised and an AES-GCM decryption
  * one update in (neither has an OpenSSL context yet, see pkcs11/fork.c);
- * in session s2, an RSA-OAEP decryption by the vault of the key wrapped
- * with 'cmk', whose result did not fit the caller's buffer and is kept
- * for the call again. */
+ * in session s2, an AES key wrap (RFC 5649) encryption initialised, and
+ * an RSA-OAEP decryption by the vault of the key wrapped with 'cmk',
+ * whose result did not fit the caller's buffer and is kept for the call
+ * again. */
 static CK_RV start_operations(CK_SESSION_HANDLE s, CK_SESSION_HANDLE s2, CK_OBJECT_HANDLE key)
 {
 	static unsigned char iv[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
@@ -260,11 +261,13 @@ static CK_RV start_operations(CK_SESSION_HANDLE s, CK_SESSION_HANDLE s2, CK_OBJE
 	CK_MECHANISM gcm_m = {CKM_AES_GCM, &gcm, sizeof(gcm)};
 	CK_MECHANISM cbc_m = {CKM_AES_CBC_PAD, iv, sizeof(iv)};
 	CK_MECHANISM oaep_m = {CKM_RSA_PKCS_OAEP, &oaep, sizeof(oaep)};
+	CK_MECHANISM kwp_m = {CKM_AES_KEY_WRAP_PAD, NULL, 0};
 	CK_RV rv = p11->C_EncryptInit(s, &cbc_m, key);
 	if (rv == CKR_OK && (rv = p11->C_DecryptInit(s, &gcm_m, key)) == CKR_OK)
 		rv = p11->C_DecryptUpdate(s, in, sizeof(in), out, &out_len);
 	out_len = sizeof(out);
-	if (rv != CKR_OK || (rv = find_cmk(s2, CKO_PUBLIC_KEY, &pub)) != CKR_OK ||
+	if (rv != CKR_OK || (rv = p11->C_EncryptInit(s2, &kwp_m, key)) != CKR_OK ||
+	    (rv = find_cmk(s2, CKO_PUBLIC_KEY, &pub)) != CKR_OK ||
 	    (rv = find_cmk(s2, CKO_PRIVATE_KEY, &priv)) != CKR_OK ||
 	    (rv = p11->C_WrapKey(s2, &oaep_m, pub, key, out, &out_len)) != CKR_OK ||
 	    (rv = p11->C_DecryptInit(s2, &oaep_m, priv)) != CKR_OK)
