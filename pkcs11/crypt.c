@@ -27,6 +27,14 @@ static void state_free(void *p)
 	free(st);
 }
 
+static void state_wipe(void *p)
+{
+	cipher_state *st = p;
+	st->ops->wipe(st->fctx);
+}
+
+static const azkv_op_state_ops state_ops = {.free = state_free, .wipe = state_wipe};
+
 enum call { RUN, UPDATE, FINAL };
 
 static const char *call_name(int encrypt, enum call call)
@@ -84,7 +92,7 @@ static CK_RV cipher_init(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism, CK_
 		goto out;
 	if ((rv = azkv_key_mech_check(obj, key, mechanism->mechanism, fn)) != CKR_OK)
 		goto out;
-	azkv_op_start(op, st, state_free);
+	azkv_op_start(op, st, &state_ops);
 	st = NULL;
 out:
 	state_free(st);
@@ -132,7 +140,7 @@ static CK_RV cipher_call(CK_SESSION_HANDLE session, int encrypt, enum call call,
 		if (rv == CKR_OK && call == UPDATE && out != NULL)
 			st->multi = 1;
 	}
-	return azkv_session_op_return(session, kind, st, state_free, keep, rv);
+	return azkv_session_op_return(session, kind, st, &state_ops, keep, rv);
 }
 
 CK_RV C_EncryptInit(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism, CK_OBJECT_HANDLE key)

@@ -86,6 +86,10 @@ typedef struct azkv_cipher_ops {
 	CK_RV (*final)(void *ctx, unsigned char *out, CK_ULONG *out_len);
 	/* Under the module lock. NULL-safe. */
 	void (*free)(void *ctx);
+	/* In a forked child (azkv_op_state_ops.wipe): wipes in place the key
+	 * bytes and data ctx holds, freeing, allocating and locking nothing.
+	 * An OpenSSL context ctx holds is left as it is (fork.c). */
+	void (*wipe)(void *ctx);
 } azkv_cipher_ops;
 
 /* The cipher family for m, or NULL. */
@@ -97,7 +101,9 @@ const azkv_cipher_ops *azkv_cipher_find(CK_MECHANISM_TYPE m);
  * verification locally with the public key. The session side (sign.c)
  * hashes the data of the hashing mechanisms (multi-part); a family turns
  * a digest (or the raw mechanism's input) into what the vault signs, the
- * vault's signature into PKCS#11's form, and verifies. */
+ * vault's signature into PKCS#11's form, and verifies. Their state holds
+ * no secret (the private key stays in the vault), so there is nothing to
+ * wipe in a forked child. */
 typedef struct azkv_sig_ops {
 	CK_MECHANISM_TYPE mechs[4];
 	size_t n_mechs;

@@ -2,32 +2,7 @@
  *
  * C_Initialize reads the configuration and prepares the HTTP client and
  * credential, but does no network I/O: tokens read their vaults when first
- * searched.
- *
- * fork(): a child sees the module as not initialised (every call answers
- * CKR_CRYPTOKI_NOT_INITIALIZED) until it calls C_Initialize, which then
- * builds a state of its own; the parent goes on unaffected. The
- * pthread_atfork handlers below do it:
- *   prepare  takes init_mutex, the module lock, the token cache's lock,
- *            the socket list's lock and the log's, in the order every
- *            other path takes them (none is held across network I/O, so
- *            fork waits little),
- *            so that the child's copy of what they guard is consistent;
- *   parent   releases them;
- *   child    (its only thread) abandons the parent's state: it wipes in
- *            place the client secret, certificate password, cached tokens
- *            and session key values, closes its copies of the module's
- *            sockets with close(2), and releases the locks (it holds them
- *            since prepare; the abandoned ones are never taken again).
- * The child handler frees, allocates and takes nothing: in the child of a
- * multi-threaded process only async-signal-safe work is safe, whatever
- * allocator the application uses, and the parent's libcurl, OpenSSL and
- * lock states may be mid-change. So nothing is torn down: a
- * curl_share_cleanup would also send TLS close_notify on the parent's
- * connections. The abandoned memory stays reachable (azkv_g_inherited)
- * for leak checkers. Not wiped: what OpenSSL holds (a certificate
- * credential's key, the TLS sessions' keys, a local cipher operation's
- * key schedule), a federated token file's text, and freed copies. */
+ * searched. What a forked child does with this state is in fork.c. */
 #include "module.h"
 
 #include <pthread.h>
@@ -35,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bytes.h"
+#include "fork.h"
 #include "log.h"
 #include "object.h"
 #include "rv.h"
@@ -43,17 +18,7 @@
 #include "token.h"
 
 azkv_module azkv_g;
-/* A forked child's copy of its parent's state: abandoned, not freed, and
- * kept reachable (not static, so the store stays) for leak checkers. */
-azkv_module azkv_g_inherited;
-
-/* Serialises C_Initialize and C_Finalize against each other and fork. */
-static pthread_mutex_t init_mutex = PTHREAD_MUTEX_INITIALIZER;
-static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
-static int atfork_failed;
-/* Set by fork_prepare when it took the state's locks (the state was this
- * process's), for the parent and child handlers. */
-static int fork_locked_state;
+pthread_mutex_t azkv_init_mutex = PTHREAD_MUTEX_INITIALIZER;
 
 int azkv_module_ready(void)
 {
@@ -65,76 +30,6 @@ void azkv_pad_field(unsigned char *field, size_t size, const char *s)
 	size_t len = s ? strlen(s) : 0;
 	memset(field, ' ', size);
 	memcpy(field, s, len < size ? len : size);
-}
-
-/* In a forked child: see the top of this file. locked: fork_prepare took
- * the state's locks, so what they guard is consistent (and the
- * credential's lock is released here). Otherwise (C_Initialize in a child
- * made without the fork handlers, a raw clone(), or a state its parent
- * had itself inherited) the lock may have been held by a thread that is
- * gone: the cached tokens are left alone, the sockets open
- * (close-on-exec), and the rest is wiped as it stands. */
-static void abandon_parent_state(int locked)
-{
-	azkv_sessions_forget();
-	azkv_objects_forget();
-	if (locked && azkv_g.cred != NULL)
-		azkv_credential_fork_child(azkv_g.cred);
-	if (azkv_g.cfg != NULL) {
-		azkv_secret_str_wipe(azkv_g.cfg->credential.client_secret);
-		azkv_secret_str_wipe(azkv_g.cfg->credential.certificate_password);
-	}
-	azkv_g_inherited = azkv_g;
-	memset(&azkv_g, 0, sizeof(azkv_g));
-}
-
-/* The state's locks are taken only while it is this process's: a child
- * that never re-initialised has none of its own. */
-static int state_is_ours(void)
-{
-	return azkv_g.initialized && azkv_g.pid == getpid();
-}
-
-static void fork_prepare(void)
-{
-	pthread_mutex_lock(&init_mutex);
-	fork_locked_state = state_is_ours();
-	if (fork_locked_state) {
-		azkv_lock_acquire(azkv_g.lock);
-		azkv_credential_fork_prepare(azkv_g.cred);
-	}
-	azkv_http_fork_prepare();
-	azkv_log_fork_prepare();
-}
-
-static void fork_parent(void)
-{
-	azkv_log_fork_release();
-	azkv_http_fork_parent();
-	if (fork_locked_state) {
-		azkv_credential_fork_parent(azkv_g.cred);
-		azkv_lock_release(azkv_g.lock);
-	}
-	pthread_mutex_unlock(&init_mutex);
-}
-
-static void fork_child(void)
-{
-	azkv_log_fork_release();
-	azkv_http_fork_child();
-	if (fork_locked_state) {
-		azkv_lock *lock = azkv_g.lock;
-		abandon_parent_state(1);
-		azkv_lock_release(lock);
-	} else if (azkv_g.initialized) {
-		abandon_parent_state(0);
-	}
-	pthread_mutex_unlock(&init_mutex);
-}
-
-static void register_atfork(void)
-{
-	atfork_failed = pthread_atfork(fork_prepare, fork_parent, fork_child) != 0;
 }
 
 static void teardown(void)
@@ -197,15 +92,15 @@ CK_RV C_Initialize(void *init_args)
 	const CK_C_INITIALIZE_ARGS *args = init_args;
 	CK_RV rv;
 
-	if (pthread_once(&atfork_once, register_atfork) != 0 || atfork_failed)
-		return CKR_HOST_MEMORY;
-	pthread_mutex_lock(&init_mutex);
+	if ((rv = azkv_fork_handlers_register()) != CKR_OK)
+		return rv;
+	pthread_mutex_lock(&azkv_init_mutex);
 	if (azkv_g.initialized && azkv_g.pid == getpid()) {
 		rv = CKR_CRYPTOKI_ALREADY_INITIALIZED;
 		goto out;
 	}
 	if (azkv_g.initialized) /* a child the fork handlers did not see */
-		abandon_parent_state(0);
+		azkv_fork_abandon_parent_state(0);
 	if (args != NULL && args->pReserved != NULL) {
 		rv = CKR_ARGUMENTS_BAD;
 		goto out;
@@ -231,7 +126,7 @@ CK_RV C_Initialize(void *init_args)
 	azkv_g.pid = getpid();
 	azkv_g.initialized = 1;
 out:
-	pthread_mutex_unlock(&init_mutex);
+	pthread_mutex_unlock(&azkv_init_mutex);
 	return rv;
 }
 
@@ -240,13 +135,13 @@ CK_RV C_Finalize(void *reserved)
 	CK_RV rv = CKR_OK;
 	if (reserved != NULL)
 		return CKR_ARGUMENTS_BAD;
-	pthread_mutex_lock(&init_mutex);
+	pthread_mutex_lock(&azkv_init_mutex);
 	if (!azkv_module_ready())
 		rv = CKR_CRYPTOKI_NOT_INITIALIZED;
 	else
 		teardown();
 	azkv_log_shutdown();
-	pthread_mutex_unlock(&init_mutex);
+	pthread_mutex_unlock(&azkv_init_mutex);
 	return rv;
 }
 

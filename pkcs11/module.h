@@ -3,6 +3,7 @@
 #define AZKV_P11_MODULE_H
 
 #include <p11-kit/pkcs11.h>
+#include <pthread.h>
 #include <sys/types.h>
 
 #include "config.h"
@@ -26,7 +27,9 @@ typedef struct azkv_module {
 } azkv_module;
 
 extern azkv_module azkv_g;
-extern azkv_module azkv_g_inherited;
+/* Serialises C_Initialize and C_Finalize against each other and fork
+ * (fork.c holds it from the prepare handler to the parent's or child's). */
+extern pthread_mutex_t azkv_init_mutex;
 
 /* 1 when C_Initialize succeeded in this process. */
 int azkv_module_ready(void);

@@ -37,6 +37,13 @@ static void cbc_free(void *p)
 	OPENSSL_clear_free(c, sizeof(*c));
 }
 
+static void cbc_wipe(void *p)
+{
+	cbc_ctx *c = p;
+	OPENSSL_cleanse(c->key, sizeof(c->key));
+	OPENSSL_cleanse(c->pend, sizeof(c->pend));
+}
+
 static CK_RV cbc_init(void **out, const CK_MECHANISM *m, const azkv_object *key, int encrypt)
 {
 	if (m->pParameter == NULL || m->ulParameterLen != BLOCK) {
@@ -250,4 +257,5 @@ const azkv_cipher_ops azkv_aes_cbc_pad_ops = {
         .update = cbc_update,
         .final = cbc_final,
         .free = cbc_free,
+        .wipe = cbc_wipe,
 };

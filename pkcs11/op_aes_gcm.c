@@ -41,6 +41,14 @@ static void gcm_free(void *p)
 	OPENSSL_clear_free(c, sizeof(*c));
 }
 
+static void gcm_wipe(void *p)
+{
+	gcm_ctx *c = p;
+	OPENSSL_cleanse(c->key, sizeof(c->key));
+	if (c->buf != NULL)
+		OPENSSL_cleanse(c->buf, c->buf_cap);
+}
+
 static CK_RV gcm_init(void **out, const CK_MECHANISM *m, const azkv_object *key, int encrypt)
 {
 	const CK_GCM_PARAMS *p = m->pParameter;
@@ -269,4 +277,5 @@ const azkv_cipher_ops azkv_aes_gcm_ops = {
         .update = gcm_update,
         .final = gcm_final,
         .free = gcm_free,
+        .wipe = gcm_wipe,
 };

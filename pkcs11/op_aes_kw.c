@@ -144,6 +144,12 @@ static void kw_free(void *p)
 		OPENSSL_clear_free(p, sizeof(kw_ctx));
 }
 
+static void kw_wipe(void *p)
+{
+	kw_ctx *c = p;
+	OPENSSL_cleanse(c->key, sizeof(c->key));
+}
+
 static CK_RV kw_init(void **out, const CK_MECHANISM *m, const azkv_object *key, int encrypt)
 {
 	azkv_aes_kw_params params;
@@ -202,4 +208,5 @@ const azkv_cipher_ops azkv_aes_kw_ops = {
         .update = NULL,
         .final = NULL,
         .free = kw_free,
+        .wipe = kw_wipe,
 };

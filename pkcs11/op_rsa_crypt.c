@@ -38,6 +38,13 @@ static void rsa_crypt_free(void *p)
 	free(c);
 }
 
+/* The plaintext kept for a call again. */
+static void rsa_crypt_wipe(void *p)
+{
+	rsa_crypt_ctx *c = p;
+	azkv_bytes_wipe(&c->last_out);
+}
+
 static CK_RV rsa_crypt_init(void **out, const CK_MECHANISM *m, const azkv_object *key, int encrypt)
 {
 	azkv_rsa_wrap_alg alg;
@@ -151,4 +158,5 @@ const azkv_cipher_ops azkv_rsa_crypt_ops = {
         .update = NULL,
         .final = NULL,
         .free = rsa_crypt_free,
+        .wipe = rsa_crypt_wipe,
 };

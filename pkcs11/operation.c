@@ -51,10 +51,10 @@ CK_RV azkv_op_check_idle(const azkv_op *op)
 	return op->ctx != NULL || op->busy ? CKR_OPERATION_ACTIVE : CKR_OK;
 }
 
-void azkv_op_start(azkv_op *op, void *ctx, void (*free_fn)(void *))
+void azkv_op_start(azkv_op *op, void *ctx, const azkv_op_state_ops *state_ops)
 {
 	op->ctx = ctx;
-	op->free = free_fn;
+	op->state_ops = state_ops;
 	op->busy = 0;
 }
 
@@ -70,25 +70,31 @@ CK_RV azkv_op_take(azkv_op *op, void **ctx)
 	return CKR_OK;
 }
 
-void azkv_op_return(azkv_op *op, void *ctx, void (*free_fn)(void *), int keep)
+void azkv_op_return(azkv_op *op, void *ctx, const azkv_op_state_ops *state_ops, int keep)
 {
 	if (op != NULL) {
 		op->busy = 0;
 		if (keep && op->ctx == NULL) {
 			op->ctx = ctx;
-			op->free = free_fn;
+			op->state_ops = state_ops;
 			return;
 		}
 	}
-	free_fn(ctx);
+	state_ops->free(ctx);
 }
 
 void azkv_op_end(azkv_op *op)
 {
-	if (op->ctx != NULL && op->free != NULL)
-		op->free(op->ctx);
+	if (op->ctx != NULL)
+		op->state_ops->free(op->ctx);
 	op->ctx = NULL;
 	/* A busy operation's call frees its state when it returns. */
+}
+
+void azkv_op_wipe(azkv_op *op)
+{
+	if (op->ctx != NULL && op->state_ops->wipe != NULL)
+		op->state_ops->wipe(op->ctx);
 }
 
 azkv_op *azkv_session_op(azkv_session *s, azkv_op_kind kind)
@@ -128,11 +134,11 @@ out:
 }
 
 CK_RV azkv_session_op_return(CK_SESSION_HANDLE session, azkv_op_kind kind, void *ctx,
-                             void (*free_fn)(void *), int keep, CK_RV rv)
+                             const azkv_op_state_ops *state_ops, int keep, CK_RV rv)
 {
 	azkv_lock_acquire(azkv_g.lock);
 	azkv_session *s = azkv_sessions_get(session);
-	azkv_op_return(s != NULL ? azkv_session_op(s, kind) : NULL, ctx, free_fn, keep);
+	azkv_op_return(s != NULL ? azkv_session_op(s, kind) : NULL, ctx, state_ops, keep);
 	if (s == NULL && rv == CKR_OK) {
 		azkv_error("session %lu was closed during the call", (unsigned long)session);
 		rv = CKR_SESSION_CLOSED;

@@ -9,10 +9,20 @@
 
 #include <p11-kit/pkcs11.h>
 
-typedef struct azkv_op {
-	void *ctx;               /* the active operation's state; NULL when none */
+/* How the session side that made an operation's state (crypt.c, sign.c)
+ * disposes of it. */
+typedef struct azkv_op_state_ops {
 	void (*free)(void *ctx); /* frees ctx; called under the module lock */
-	int busy;                /* a call holds ctx outside the slot */
+	/* In a forked child (fork.c), whose copy of ctx is abandoned: wipes in
+	 * place the secrets ctx holds (key bytes, buffered data), freeing,
+	 * allocating and locking nothing. NULL when the state holds none. */
+	void (*wipe)(void *ctx);
+} azkv_op_state_ops;
+
+typedef struct azkv_op {
+	void *ctx;                          /* the active operation's state; NULL when none */
+	const azkv_op_state_ops *state_ops; /* ctx's */
+	int busy;                           /* a call holds ctx outside the slot */
 } azkv_op;
 
 /* All of these need the module lock held. */
@@ -21,7 +31,7 @@ typedef struct azkv_op {
 CK_RV azkv_op_check_idle(const azkv_op *op);
 
 /* Installs ctx (owned from now on) as the active operation. */
-void azkv_op_start(azkv_op *op, void *ctx, void (*free_fn)(void *));
+void azkv_op_start(azkv_op *op, void *ctx, const azkv_op_state_ops *state_ops);
 
 /* Takes the active operation's state out of op for a call (op marked
  * busy). CKR_OPERATION_NOT_INITIALIZED when none is active,
@@ -32,11 +42,17 @@ CK_RV azkv_op_take(azkv_op *op, void **ctx);
  * from the session handle after the module lock was re-taken (NULL when
  * the session was closed meanwhile: ctx is then freed). keep 1 puts ctx
  * back (the operation goes on), 0 frees it (the operation ended). */
-void azkv_op_return(azkv_op *op, void *ctx, void (*free_fn)(void *), int keep);
+void azkv_op_return(azkv_op *op, void *ctx, const azkv_op_state_ops *state_ops, int keep);
 
 /* Ends the active operation, if any (C_CloseSession, C_*Init with a NULL
  * mechanism). A busy operation is ended by its call when it returns. */
 void azkv_op_end(azkv_op *op);
+
+/* In a forked child: wipes the active operation's state in place
+ * (state_ops->wipe); the state stays reachable, for leak checkers. A busy operation's state is out
+ * of reach: a call in a thread the child does not have holds it, perhaps in the middle of changing
+ * it. */
+void azkv_op_wipe(azkv_op *op);
 
 /* ---- the same, by session handle; these take the module lock ---------- */
 
@@ -76,6 +92,6 @@ CK_RV azkv_session_op_take(CK_SESSION_HANDLE session, azkv_op_kind kind, const c
  * Returns rv, or CKR_SESSION_CLOSED when rv is CKR_OK but the session was
  * closed meanwhile. Unlocked on return. */
 CK_RV azkv_session_op_return(CK_SESSION_HANDLE session, azkv_op_kind kind, void *ctx,
-                             void (*free_fn)(void *), int keep, CK_RV rv);
+                             const azkv_op_state_ops *state_ops, int keep, CK_RV rv);
 
 #endif

@@ -219,7 +219,16 @@ azkv_session **azkv_sessions_inherited;
 void azkv_sessions_forget(void)
 {
 	/* After fork(): the parent's sessions are not ours to close. Kept
-	 * reachable so that leak checkers do not report them as lost. */
+	 * reachable so that leak checkers do not report them as lost; the
+	 * child's copy of what their active operations hold is wiped. */
+	for (size_t i = 0; i < table_len; i++) {
+		if (table[i] == NULL)
+			continue;
+		azkv_op_wipe(&table[i]->encrypt);
+		azkv_op_wipe(&table[i]->decrypt);
+		azkv_op_wipe(&table[i]->sign);
+		azkv_op_wipe(&table[i]->verify);
+	}
 	azkv_sessions_inherited = table;
 	table = NULL;
 	table_len = table_cap = 0;

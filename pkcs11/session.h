@@ -31,7 +31,9 @@ azkv_session *azkv_sessions_get(CK_SESSION_HANDLE h);
 void azkv_sessions_count(CK_SLOT_ID slot, CK_ULONG *all, CK_ULONG *rw);
 /* Closes every session (and its objects) of every slot. */
 void azkv_sessions_clear(void);
-/* Drops the table without closing anything (in a forked child). */
+/* Drops the table without closing anything (in a forked child): the
+ * active operations' secrets are wiped in place (azkv_op_wipe), nothing
+ * is freed. */
 void azkv_sessions_forget(void);
 
 extern azkv_session **azkv_sessions_inherited;

@@ -47,6 +47,10 @@ static void state_free(void *p)
 	free(st);
 }
 
+/* Nothing to wipe in a forked child: no key bytes (the vault signs; the
+ * public key verifies), only the digest state of the data so far. */
+static const azkv_op_state_ops state_ops = {.free = state_free, .wipe = NULL};
+
 enum call { RUN, UPDATE, FINAL };
 
 static const char *call_name(int sign, enum call call)
@@ -101,7 +105,7 @@ static CK_RV sig_init(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism, CK_OBJ
 	/* The families have checked that the key is a vault key. */
 	st->vk = obj->vkey;
 	azkv_vault_key_ref(st->vk);
-	azkv_op_start(op, st, state_free);
+	azkv_op_start(op, st, &state_ops);
 	st = NULL;
 out:
 	state_free(st);
@@ -228,7 +232,7 @@ static CK_RV sig_call(CK_SESSION_HANDLE session, int sign, enum call call, const
 		rv = st->ops->verify(st->fctx, st->vk->pub, what, what_len, sig, *sig_len);
 out:
 	OPENSSL_cleanse(md, sizeof(md));
-	return azkv_session_op_return(session, kind, st, state_free, keep, rv);
+	return azkv_session_op_return(session, kind, st, &state_ops, keep, rv);
 }
 
 CK_RV C_SignInit(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism, CK_OBJECT_HANDLE key)

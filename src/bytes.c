@@ -20,14 +20,18 @@ int azkv_bytes_set(azkv_bytes *out, const void *src, size_t len)
 	return 0;
 }
 
+void azkv_bytes_wipe(const azkv_bytes *b)
+{
+	if (b->data)
+		OPENSSL_cleanse(b->data, b->len);
+}
+
 void azkv_bytes_free(azkv_bytes *b)
 {
 	if (!b)
 		return;
-	if (b->data) {
-		OPENSSL_cleanse(b->data, b->len);
-		free(b->data);
-	}
+	azkv_bytes_wipe(b);
+	free(b->data);
 	b->data = NULL;
 	b->len = 0;
 }

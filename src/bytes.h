@@ -16,6 +16,10 @@ int azkv_bytes_set(azkv_bytes *out, const void *src, size_t len);
 /* Wipes (OPENSSL_cleanse) and frees; leaves out empty. NULL-safe. */
 void azkv_bytes_free(azkv_bytes *b);
 
+/* Wipes the bytes in place, freeing nothing (a forked child wipes what it
+ * abandons). */
+void azkv_bytes_wipe(const azkv_bytes *b);
+
 /* Wipes and frees a NUL-terminated secret string. NULL-safe. */
 void azkv_secret_str_free(char *s);
 

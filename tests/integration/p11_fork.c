@@ -4,7 +4,9 @@
  * parent keeps working. The child holds none of the parent's secrets: its
  * writable memory (heap, anonymous mappings, stacks, libraries' data) is
  * searched for the client secret of the configuration and for the value
- * of a session key the parent made with C_CreateObject; the same search
+ * of a session key the parent made with C_CreateObject and left in use by
+ * active operations (whose states hold copies: see start_operations); the
+ * same search
  * in the parent finds both first (so the search works). Every socket the
  * module has open in the parent is close-on-exec, and the child has none
  * of them open. Run by threads.sh with AZKV_MODULE and AZKV_PKCS11_CONFIG
@@ -229,6 +231,51 @@ static CK_RV make_session_key(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE *key)
 	return rv;
 }
 
+/* The handle of the one object of class cls labelled 'cmk'. */
+static CK_RV find_cmk(CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls, CK_OBJECT_HANDLE *h)
+{
+	CK_ATTRIBUTE tmpl[] = {{CKA_CLASS, &cls, sizeof(cls)}, {CKA_LABEL, "cmk", 3}};
+	CK_ULONG n = 0;
+	CK_RV rv = p11->C_FindObjectsInit(s, tmpl, 2);
+	if (rv == CKR_OK && (rv = p11->C_FindObjects(s, h, 1, &n)) == CKR_OK)
+		rv = p11->C_FindObjectsFinal(s);
+	return rv == CKR_OK && n != 1 ? CKR_GENERAL_ERROR : rv;
+}
+
+/* Operations the parent leaves active at the fork, each holding its own
+ * copy of the session key's value: in session s, an AES-CBC-PAD
+ * encryption that has only been initialised and an AES-GCM decryption
+ * one update in (neither has an OpenSSL context yet, see pkcs11/fork.c);
+ * in session s2, an AES key wrap (RFC 5649) encryption initialised, and
+ * an RSA-OAEP decryption by the vault of the key wrapped with 'cmk',
+ * whose result did not fit the caller's buffer and is kept for the call
+ * again. */
+static CK_RV start_operations(CK_SESSION_HANDLE s, CK_SESSION_HANDLE s2, CK_OBJECT_HANDLE key)
+{
+	static unsigned char iv[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+	unsigned char in[32] = {0}, out[512];
+	CK_ULONG out_len = sizeof(out), short_len = 1;
+	CK_OBJECT_HANDLE pub, priv;
+	CK_GCM_PARAMS gcm = {.pIv = iv, .ulIvLen = 12, .ulIvBits = 96, .ulTagBits = 128};
+	CK_RSA_PKCS_OAEP_PARAMS oaep = {CKM_SHA256, CKG_MGF1_SHA256, CKZ_DATA_SPECIFIED, NULL, 0};
+	CK_MECHANISM gcm_m = {CKM_AES_GCM, &gcm, sizeof(gcm)};
+	CK_MECHANISM cbc_m = {CKM_AES_CBC_PAD, iv, sizeof(iv)};
+	CK_MECHANISM oaep_m = {CKM_RSA_PKCS_OAEP, &oaep, sizeof(oaep)};
+	CK_MECHANISM kwp_m = {CKM_AES_KEY_WRAP_PAD, NULL, 0};
+	CK_RV rv = p11->C_EncryptInit(s, &cbc_m, key);
+	if (rv == CKR_OK && (rv = p11->C_DecryptInit(s, &gcm_m, key)) == CKR_OK)
+		rv = p11->C_DecryptUpdate(s, in, sizeof(in), out, &out_len);
+	out_len = sizeof(out);
+	if (rv != CKR_OK || (rv = p11->C_EncryptInit(s2, &kwp_m, key)) != CKR_OK ||
+	    (rv = find_cmk(s2, CKO_PUBLIC_KEY, &pub)) != CKR_OK ||
+	    (rv = find_cmk(s2, CKO_PRIVATE_KEY, &priv)) != CKR_OK ||
+	    (rv = p11->C_WrapKey(s2, &oaep_m, pub, key, out, &out_len)) != CKR_OK ||
+	    (rv = p11->C_DecryptInit(s2, &oaep_m, priv)) != CKR_OK)
+		return rv;
+	rv = p11->C_Decrypt(s2, out, out_len, in, &short_len);
+	return rv == CKR_BUFFER_TOO_SMALL && short_len == 32 ? CKR_OK : CKR_GENERAL_ERROR;
+}
+
 /* The child: runs the checks and exits with the number that failed. */
 static int child(CK_C_INITIALIZE_ARGS *args)
 {
@@ -268,7 +315,7 @@ int main(void)
 		return 2;
 	}
 	CK_C_INITIALIZE_ARGS args = {.flags = CKF_OS_LOCKING_OK};
-	CK_SESSION_HANDLE s;
+	CK_SESSION_HANDLE s, s2;
 	CK_OBJECT_HANDLE key;
 	int bad = 0, inheritable;
 	if (load_client_secret() != 0) {
@@ -277,8 +324,11 @@ int main(void)
 	}
 	if (check(p11->C_Initialize(&args) == CKR_OK && use_vault() == CKR_OK &&
 	                  p11->C_OpenSession(0, CKF_SERIAL_SESSION, NULL, NULL, &s) == CKR_OK &&
-	                  make_session_key(s, &key) == CKR_OK,
-	          "the parent uses the vault and makes a session key before fork"))
+	                  p11->C_OpenSession(0, CKF_SERIAL_SESSION, NULL, NULL, &s2) == CKR_OK &&
+	                  make_session_key(s, &key) == CKR_OK &&
+	                  start_operations(s, s2, key) == CKR_OK,
+	          "the parent uses the vault, makes a session key and leaves operations "
+	          "with it active before fork"))
 		return 1;
 	long kc, cc, k = count_in_memory(&session_key, &kc),
 	             c = count_in_memory(&client_secret, &cc);
