@@ -2,8 +2,8 @@
 """Fault injection (azkvemu/faults.py), a test-only mode: each kind of fault as a client
 sees it on the wire, probabilistic rules with a seeded RNG, the counts the soak reports,
 and eight clients served at once; and the request log (azkvemu/request_log.py) the tests
-read to show what each request carried and how it ended, faults included. Runs its own
-emulator."""
+read to show what each request carried and how it ended, faults included; and Key Vault's
+transaction limits (azkvemu/limits.py, off unless turned on). Runs its own emulator."""
 
 import http.client
 import json
@@ -268,6 +268,54 @@ class RequestLogTests(unittest.TestCase):
         self.assertNotIn(W["tok"], text)
         self.assertEqual(EMU.admin_api("DELETE", "/requests"), {"value": []})
         self.assertEqual(EMU.admin_api("GET", "/requests")["value"], [])
+
+
+class LimitsTests(unittest.TestCase):
+    """Key Vault's limits as "Azure Key Vault service limits" states them
+    (learn.microsoft.com/azure/key-vault/general/service-limits): per vault, in 10 s,
+    20 software-key creates, 250 transactions on an RSA-4096 HSM key, weighted into one sum."""
+
+    def setUp(self):
+        EMU.admin_api("DELETE", "/faults")
+
+    def tearDown(self):
+        EMU.admin_api("PUT", "/limits", {"enabled": False})
+
+    def _post_create(self, name):
+        conn, resp = fresh_request("POST", f"/keys/{name}/create", {"kty": "EC", "crv": "P-256"})
+        body = resp.read()
+        conn.close()
+        return resp, body
+
+    def test_off_unless_turned_on(self):
+        self.assertEqual(EMU.admin_api("GET", "/limits")["enabled"], False)
+        self.assertEqual(EMU.admin("limits", "on")["enabled"], True)
+        self.assertEqual(EMU.admin("limits", "off")["enabled"], False)
+
+    def test_the_21st_software_key_create_in_10_s_gets_429(self):
+        EMU.admin_api("PUT", "/limits", {"enabled": True})
+        for i in range(20):
+            resp, _ = self._post_create(f"lim{i}")
+            self.assertEqual(resp.status, 200, i)
+        resp, body = self._post_create("lim20")
+        self.assertEqual(resp.status, 429)
+        self.assertIn(int(resp.getheader("Retry-After")), range(1, 11))
+        self.assertEqual(json.loads(body)["error"]["code"], "Throttled")
+        # A throttled request costs nothing, and the key was not made.
+        self.assertEqual(EMU.admin_api("GET", "/limits")["throttled"], 1)
+        EMU.admin_api("PUT", "/limits", {"enabled": False})
+        conn, resp = fresh_request("GET", "/keys/lim20")
+        resp.read()
+        conn.close()
+        self.assertEqual(resp.status, 404)
+
+    def test_rsa_4096_hsm_key_allows_250_transactions(self):
+        EMU.admin("create-key", "--vault", VAULT, "--name", "big", "--kty", "RSA-HSM", "--size", "4096")
+        EMU.admin_api("PUT", "/limits", {"enabled": True})
+        statuses = [EMU.request("GET", vault_url(VAULT, "/keys/big"), token=W["tok"]).status
+                    for _ in range(251)]
+        self.assertEqual(statuses[:250], [200] * 250)
+        self.assertEqual(statuses[250], 429)
 
 
 if __name__ == "__main__":

@@ -28,6 +28,8 @@ situation in one call. JSON in, JSON out; errors are {"error": {"code","message"
   GET    /_emulator/hostile POST {rule}  DELETE (clears all)       TEST-ONLY hostile vault, see hostile.py
   GET    /_emulator/requests             DELETE (clears)           request log: host, method, path,
                                                 whether a token and a body came, status (request_log.py)
+  GET/PUT /_emulator/limits                     PUT {enabled}: Key Vault's transaction limits per vault,
+                                                429 past them (limits.py); GET adds window_s, budget, throttled
   GET    /_emulator/accounts                    POST {name, location?, kind?, identity?: "system",
                                                       resource_group?, subscription_id?}  (CognitiveServices)
   GET    /_emulator/accounts/{a}/cmk          the account's customer-managed key as the service sees it:
@@ -71,6 +73,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from . import authz, bundles, certs, keycrypto, keystore, mhsm_rbac, oidc as oidc_mod
 from .httpmsg import ServiceError, json_response
+from .limits import VaultLimits
 from .request_log import RequestLog
 from .state import StateError, vault_resource_id
 from .util import new_uuid
@@ -98,7 +101,7 @@ def default_base(vault: dict) -> str:
 
 class AdminService:
     def __init__(self, state, tokens, faults, arm=None, oidc=None, appservice=None, arc=None, ca_file=None,
-                 hostile=None, request_log=None):
+                 hostile=None, request_log=None, limits=None):
         self.arm = arm
         self.state = state
         self.tokens = tokens
@@ -109,6 +112,7 @@ class AdminService:
         self.ca_file = ca_file
         self.hostile = hostile
         self.request_log = request_log if request_log is not None else RequestLog()
+        self.limits = limits if limits is not None else VaultLimits()
         self.routes = [
             ("GET", r"/health", self._health),
             ("GET", r"/tenant", self._default_tenant),
@@ -140,6 +144,8 @@ class AdminService:
             ("DELETE", r"/hostile", self._clear_hostile),
             ("GET", r"/requests", lambda req, body: {"value": self.request_log.entries()}),
             ("DELETE", r"/requests", self._clear_requests),
+            ("GET", r"/limits", lambda req, body: self.limits.settings()),
+            ("PUT", r"/limits", lambda req, body: self.limits.configure(body)),
             ("GET", r"/accounts", lambda req, body: self.arm.admin_list("account")),
             ("POST", r"/accounts", self._add_account),
             ("GET", r"/accounts/(?P<a>[^/]+)/cmk", self._account_cmk),

@@ -18,6 +18,7 @@ from .foundry import FoundryService
 from .foundrykeys import FoundryKeys
 from .hostile import Hostile, WRONG_CERT_NAME
 from .keyvault import KeyVaultService
+from .limits import VaultLimits
 from .oidc import OidcIssuers
 from .request_log import RequestLog
 from .router import Router
@@ -32,7 +33,7 @@ READY_FILE = "emulator.json"
 def serve(state_dir, host="127.0.0.1", port=0, localhost_vault=None,
           authority_host="https://login.microsoftonline.com", token_lifetime=3600,
           default_tenant=None, arm_rbac=False, arc_token_dir=None,
-          issued_token_log=None) -> int:
+          issued_token_log=None, kv_limits=False) -> int:
     os.makedirs(state_dir, exist_ok=True)
     state_dir = os.path.abspath(state_dir)
     ready_path = os.path.join(state_dir, READY_FILE)
@@ -54,6 +55,7 @@ def serve(state_dir, host="127.0.0.1", port=0, localhost_vault=None,
 
     hostile = Hostile(wrong_cert_context)
     requests = RequestLog()
+    limits = VaultLimits(kv_limits)
     foundry_keys = FoundryKeys(state)
     arm = ArmService(state, tokens, foundry_keys, arm_rbac=arm_rbac)
     oidc = OidcIssuers(state)
@@ -65,7 +67,7 @@ def serve(state_dir, host="127.0.0.1", port=0, localhost_vault=None,
         entra=EntraService(state, tokens, AssertionVerifier(state, oidc, paths["ca_file"])),
         admin=AdminService(state, tokens, faults, arm, oidc=oidc, appservice=appservice, arc=arc,
                            ca_file=paths["ca_file"], hostile=hostile,
-                           request_log=requests),
+                           request_log=requests, limits=limits),
         faults=faults,
         localhost_vault=localhost_vault,
         arm=arm,
@@ -75,6 +77,7 @@ def serve(state_dir, host="127.0.0.1", port=0, localhost_vault=None,
         arc=arc,
         oidc=oidc,
         hostile=hostile,
+        limits=limits,
     )
     server = EmulatorServer(host, port, make_tls_context(paths["cert_file"], paths["key_file"], router), router,
                           requests)

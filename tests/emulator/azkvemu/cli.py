@@ -137,11 +137,11 @@ def run_admin(args) -> int:
         out = client.call("DELETE", f"/vaults/{_q(args.vault)}/hsm-role-assignments/{_q(args.name)}")
     elif c == "hsm-list-roles":
         out = client.call("GET", f"/vaults/{_q(args.vault)}/hsm-role-assignments")
-    elif c == "arm-rbac":
+    elif c in ("arm-rbac", "limits"):
         if args.state is None:
-            out = client.call("GET", "/arm-rbac")
+            out = client.call("GET", f"/{c}")
         else:
-            out = client.call("PUT", "/arm-rbac", {"enabled": args.state == "on"})
+            out = client.call("PUT", f"/{c}", {"enabled": args.state == "on"})
     elif c == "create-key":
         out = client.call("POST", f"/vaults/{_q(args.vault)}/keys", {
             "name": args.name, "kty": args.kty, "size": args.size, "crv": args.crv,
@@ -253,6 +253,9 @@ def build_parser():
                    help="id of the default tenant when the state is first created")
     s.add_argument("--arm-rbac", action="store_true",
                    help="check ARM callers' control-plane role assignments (admin arm-rbac on|off switches it)")
+    s.add_argument("--kv-limits", action="store_true",
+                   help="enforce Key Vault's transaction limits per vault, 429 past them "
+                        "(limits.py; admin limits on|off switches it)")
     s.add_argument("--issued-token-log", metavar="FILE",
                    help="test-only: append every token issued to FILE, one a line (for secret scans)")
     s.add_argument("--arc-token-dir", metavar="DIR",
@@ -417,6 +420,9 @@ def build_parser():
 
     p = cmds.add_parser("arm-rbac", help="control-plane RBAC of ARM callers: on, off (no argument: show)")
     p.add_argument("state", nargs="?", choices=["on", "off"])
+    p = cmds.add_parser("limits", help="Key Vault's transaction limits per vault, 429 past them "
+                                       "(limits.py): on, off (no argument: show)")
+    p.add_argument("state", nargs="?", choices=["on", "off"])
 
     for name, text in (("fault", "fault injection rules (see azkvemu/faults.py)"),
                        ("hostile", "TEST-ONLY hostile vault rules (see azkvemu/hostile.py)")):
@@ -461,7 +467,7 @@ def main(argv=None) -> int:
                          localhost_vault=args.localhost_vault, authority_host=args.authority_host,
                          token_lifetime=args.token_lifetime, default_tenant=args.default_tenant,
                          arm_rbac=args.arm_rbac, arc_token_dir=args.arc_token_dir,
-                         issued_token_log=args.issued_token_log)
+                         issued_token_log=args.issued_token_log, kv_limits=args.kv_limits)
         except (OSError, ValueError) as exc:
             print(f"azkv-emulator: cannot serve: {exc}", file=sys.stderr)
             return 1

@@ -5,8 +5,8 @@ before a request reaches a service.
 The router calls `FaultInjector.intercept(service, req)` for every request to an
 emulated Azure service (never for the admin API) and, when a rule fires, lets the
 returned `Fault` run the request (`Fault.apply`). Rules are added through the
-admin API (/_emulator/faults). Realistic throttling (per-vault transaction
-budgets, exact error bodies) is not modelled; extend `_render` there.
+admin API (/_emulator/faults). Key Vault's own per-vault transaction limits are
+limits.py's (off unless turned on).
 
 A rule: {"service": one of SERVICES or "*", "method": "POST"|null, "path_regex": "...",
          "kind": "status" (default) | "drop" | "reset" | "truncate" | "slow",

@@ -41,7 +41,7 @@ LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1", ""}
 
 class Router:
     def __init__(self, state, keyvault, entra, admin, faults, localhost_vault=None, arm=None, imds=None,
-                 foundry=None, appservice=None, arc=None, oidc=None, hostile=None):
+                 foundry=None, appservice=None, arc=None, oidc=None, hostile=None, limits=None):
         self.state = state
         self.keyvault = keyvault
         self.entra = entra
@@ -55,6 +55,7 @@ class Router:
         self.arc = arc
         self.oidc = oidc
         self.hostile = hostile   # test-only hostile vault (hostile.py)
+        self.limits = limits     # Key Vault's service limits, when on (limits.py)
 
     def known_sni(self, server_name: str) -> bool:
         """False for a vault host name whose vault does not exist (handshake is refused)."""
@@ -112,6 +113,9 @@ class Router:
             "or start the emulator with --localhost-vault NAME.").response()
 
     def _keyvault(self, req, vault, resource):
+        refused = self.limits.admit(req, vault) if self.limits is not None else None
+        if refused is not None:
+            return refused
         call = lambda: self.keyvault.handle(req, vault, resource)  # noqa: E731
         return self.hostile.respond(req, call) if self.hostile is not None else call()
 
