@@ -1,0 +1,101 @@
+#!/bin/bash
+# The bench: the module against what it is built on, on one emulator
+# (tests/bench/bench.c says what is compared and how).
+#   tests/bench/run.sh [--threads 1,4,16] [--rounds 5] [--seconds 1.5]
+#                      [--wrap-ops 2000] [--count-ops 20]
+# `make bench` runs the full form (bounded: about 3 minutes on 2 cores);
+# tests/bench/smoke.sh, in `make check`, a short one that runs every code
+# path and checks the request counts, never a timing.
+# Needs AZKV_TOP_SRCDIR, AZKV_TOP_BUILDDIR and AZKV_MODULE (make sets them).
+# Exits non-zero when an operation failed or a request count was wrong.
+set -u
+
+: "${AZKV_TOP_SRCDIR:?}" "${AZKV_TOP_BUILDDIR:?}" "${AZKV_MODULE:?}"
+export AZKV_MODULE
+
+threads=1,4,16 rounds=5 seconds=1.5 wrap_ops=2000 count_ops=20
+while [ $# -gt 1 ]; do
+	case $1 in
+	--threads) threads=$2 ;;
+	--rounds) rounds=$2 ;;
+	--seconds) seconds=$2 ;;
+	--wrap-ops) wrap_ops=$2 ;;
+	--count-ops) count_ops=$2 ;;
+	*) break ;;
+	esac
+	shift 2
+done
+if [ $# -ne 0 ]; then
+	echo "usage: $0 [--threads LIST] [--rounds N] [--seconds S] [--wrap-ops N] [--count-ops N]" >&2
+	exit 2
+fi
+
+# shellcheck source=../emulator/emulator.sh
+. "$AZKV_TOP_SRCDIR/tests/emulator/emulator.sh"
+HARNESS_NAME=bench
+# shellcheck source=../harness.sh
+. "$AZKV_TOP_SRCDIR/tests/harness.sh"
+
+# api METHOD PATH [JSON]: the emulator's admin API, straight.
+api() {
+	curl -fsS --cacert "$EMU_CA" -X "$1" -H 'Content-Type: application/json' \
+		${3:+--data "$3"} "https://127.0.0.1:$EMU_PORT/_emulator$2"
+}
+
+# ------------------------------------------------------------------ setup
+emu_start "$WORK/emulator" || exit 1
+api POST /vaults '{"name": "bench"}' >/dev/null &&
+	APP=$(api POST /identities '{"name": "bench-app"}') &&
+	api PUT "/vaults/bench/access-policies/$(jq -r .client_id <<<"$APP")" \
+		'{"keys": ["get", "list", "unwrapKey", "sign"]}' >/dev/null &&
+	api POST /vaults/bench/keys \
+		'{"name": "bench-unwrap", "kty": "RSA", "size": 2048, "ops": ["wrapKey", "unwrapKey"]}' \
+		>/dev/null &&
+	api POST /vaults/bench/keys \
+		'{"name": "bench-rs256", "kty": "RSA", "size": 2048, "ops": ["sign", "verify"]}' \
+		>/dev/null &&
+	api POST /vaults/bench/keys \
+		'{"name": "bench-es256", "kty": "EC", "crv": "P-256", "ops": ["sign", "verify"]}' \
+		>/dev/null || exit 1
+# Each key's kid (the raw requests' URL) and public half, from the emulator.
+keys=()
+for k in unwrap rs256 es256; do
+	api GET "/vaults/bench/keys/bench-$k/public" >"$WORK/$k.json" &&
+		jq -r .pem "$WORK/$k.json" >"$WORK/$k.pem" || exit 1
+	keys+=("--$k" "bench-$k,$(jq -r .kid "$WORK/$k.json"),$WORK/$k.pem")
+done
+emu_write_config "$WORK/bench.json" "$APP" https://bench.vault.azure.net
+chmod 600 "$WORK/bench.json"
+export AZKV_PKCS11_CONFIG="$WORK/bench.json"
+export AZKV_PKCS11_LOG_FILE="$WORK/module.log"
+
+# The raw side's bearer token, once, from the emulator's Entra endpoint as
+# the module gets its own (client credentials, the vault's scope).
+umask 077
+curl -fsS --cacert "$EMU_CA" --connect-to "::127.0.0.1:$EMU_PORT" \
+	--data-urlencode grant_type=client_credentials \
+	--data-urlencode "client_id=$(jq -r .client_id <<<"$APP")" \
+	--data-urlencode "client_secret=$(jq -r .client_secret <<<"$APP")" \
+	--data-urlencode scope=https://vault.azure.net/.default \
+	"https://login.microsoftonline.com/$(jq -r .tenant_id <<<"$APP")/oauth2/v2.0/token" |
+	jq -r .access_token >"$WORK/token" && [ -s "$WORK/token" ] || exit 1
+
+# ------------------------------------------------------------------ run
+echo "# bench: $(nproc) cores, $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1)," \
+	"$(date -u '+%Y-%m-%d %H:%M UTC'), commit" \
+	"$(git -C "$AZKV_TOP_SRCDIR" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+start=$(date +%s)
+ours "$AZKV_TOP_BUILDDIR/tests/bench/bench" --port "$EMU_PORT" --ca "$EMU_CA" \
+	--vault https://bench.vault.azure.net --token-file "$WORK/token" "${keys[@]}" \
+	--threads "$threads" --rounds "$rounds" --seconds "$seconds" --wrap-ops "$wrap_ops" \
+	--count-ops "$count_ops" 2>"$WORK/bench.err"
+rc=$?
+echo "# wall: $(($(date +%s) - start)) s"
+if [ "$rc" -ne 0 ]; then
+	failed=1
+	echo "# the driver's messages:"
+	sed 's/^/#   /' "$WORK/bench.err"
+	echo "# the module's log:"
+	tail -20 "$WORK/module.log" 2>/dev/null | sed 's/^/#   /'
+	exit 1
+fi
