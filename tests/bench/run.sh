@@ -7,7 +7,8 @@
 # tests/bench/smoke.sh, in `make check`, a short one that runs every code
 # path and checks the request counts, never a timing.
 # Needs AZKV_TOP_SRCDIR, AZKV_TOP_BUILDDIR and AZKV_MODULE (make sets them).
-# Exits non-zero when an operation failed or a request count was wrong.
+# Exits non-zero when an operation failed or a request count was wrong, or
+# when the count does not see a request too many (the check of the check).
 set -u
 
 : "${AZKV_TOP_SRCDIR:?}" "${AZKV_TOP_BUILDDIR:?}" "${AZKV_MODULE:?}"
@@ -91,6 +92,20 @@ ours "$AZKV_TOP_BUILDDIR/tests/bench/bench" --port "$EMU_PORT" --ca "$EMU_CA" \
 	--count-ops "$count_ops" 2>"$WORK/bench.err"
 rc=$?
 echo "# wall: $(($(date +%s) - start)) s"
+
+# The count itself: with the emulator answering one RS256 sign 503 (the
+# module sends it again), c must find one vault request too many and fail.
+api POST /faults '{"service": "keyvault", "method": "POST", "status": 503, "count": 1,
+	"path_regex": "^/keys/bench-rs256/[^/]+/sign$"}' >/dev/null || exit 1
+"$AZKV_TOP_BUILDDIR/tests/bench/bench" --port "$EMU_PORT" --ca "$EMU_CA" \
+	--vault https://bench.vault.azure.net --token-file "$WORK/token" "${keys[@]}" \
+	--count-ops 2 --counts-only 1 >"$WORK/checker.out" 2>&1
+checker_rc=$?
+if [ "$checker_rc" -ne 1 ] || ! grep -q '^sign_rs256: 3 vault requests .* WRONG$' "$WORK/checker.out"; then
+	echo "# the count missed a retried request (exit $checker_rc):"
+	sed 's/^/#   /' "$WORK/checker.out"
+	rc=1
+fi
 if [ "$rc" -ne 0 ]; then
 	failed=1
 	echo "# the driver's messages:"
