@@ -393,9 +393,8 @@ static void bench_remote(void)
 			            t == 1    ? ">= 0.9"
 			            : t >= 16 ? ">= 0.8"
 			                      : "none");
-			printf("  cpu_us_per_op: module %.0f, libcurl %.0f; operations: module "
-			       "%lu, "
-			       "libcurl %lu; failures: module %lu, libcurl %lu\n",
+			printf("  cpu_us_per_op: module %.0f, libcurl %.0f; operations: "
+			       "module %lu, libcurl %lu; failures: module %lu, libcurl %lu\n",
 			       ops[MODULE] ? cpu[MODULE] * 1e6 / (double)ops[MODULE] : 0,
 			       ops[RAW] ? cpu[RAW] * 1e6 / (double)ops[RAW] : 0, ops[MODULE],
 			       ops[RAW], fails[MODULE], fails[RAW]);
@@ -407,25 +406,49 @@ static void bench_remote(void)
 
 /* ---------------------------------------------------------------- a. local wrap */
 
-static void bench_wrap(CK_SESSION_HANDLE s)
+/* The unwrap key's public half as OpenSSL wraps with it (RSA-OAEP-256);
+ * owned, NULL on failure. */
+static EVP_PKEY_CTX *oaep_ctx(void)
 {
-	CK_MECHANISM m = {CKM_RSA_PKCS_OAEP, &oaep, sizeof(oaep)};
+	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new(cfg.keys[K_UNWRAP].pub, NULL);
+	if (c && EVP_PKEY_encrypt_init(c) == 1 &&
+	    EVP_PKEY_CTX_set_rsa_padding(c, RSA_PKCS1_OAEP_PADDING) == 1 &&
+	    EVP_PKEY_CTX_set_rsa_oaep_md(c, EVP_sha256()) == 1 &&
+	    EVP_PKEY_CTX_set_rsa_mgf1_md(c, EVP_sha256()) == 1)
+		return c;
+	EVP_PKEY_CTX_free(c);
+	return NULL;
+}
+
+/* The module's side of a wrap: the unwrap key's public object and a new
+ * session AES key to wrap with it (destroyed by the caller). */
+static void module_wrap_keys(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE *pub, CK_OBJECT_HANDLE *aes)
+{
 	CK_MECHANISM gen = {CKM_AES_KEY_GEN, NULL, 0};
 	CK_ULONG len = AES_LEN;
 	CK_BBOOL yes = CK_TRUE;
 	CK_ATTRIBUTE t[] = {{CKA_VALUE_LEN, &len, sizeof(len)},
 	                    {CKA_EXTRACTABLE, &yes, sizeof(yes)}};
-	CK_OBJECT_HANDLE pub = find_key(s, CKO_PUBLIC_KEY, cfg.keys[K_UNWRAP].label), aes;
-	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new(cfg.keys[K_UNWRAP].pub, NULL);
+
+	*pub = find_key(s, CKO_PUBLIC_KEY, cfg.keys[K_UNWRAP].label);
+	if (*pub == CK_INVALID_HANDLE || p11->C_GenerateKey(s, &gen, t, 2, aes) != CKR_OK) {
+		fprintf(stderr, "bench: no public key %s, or no AES key generated\n",
+		        cfg.keys[K_UNWRAP].label);
+		exit(2);
+	}
+}
+
+static void bench_wrap(CK_SESSION_HANDLE s)
+{
+	CK_MECHANISM m = {CKM_RSA_PKCS_OAEP, &oaep, sizeof(oaep)};
+	CK_OBJECT_HANDLE pub, aes;
+	EVP_PKEY_CTX *c = oaep_ctx();
 	unsigned char key[AES_LEN], out[512];
 	double rate[2][MAX_ROUNDS], cpu[2] = {0}, m2[2];
 	unsigned long fails = 0;
 
-	if (pub == CK_INVALID_HANDLE || p11->C_GenerateKey(s, &gen, t, 2, &aes) != CKR_OK || !c ||
-	    EVP_PKEY_encrypt_init(c) != 1 ||
-	    EVP_PKEY_CTX_set_rsa_padding(c, RSA_PKCS1_OAEP_PADDING) != 1 ||
-	    EVP_PKEY_CTX_set_rsa_oaep_md(c, EVP_sha256()) != 1 ||
-	    EVP_PKEY_CTX_set_rsa_mgf1_md(c, EVP_sha256()) != 1 || RAND_bytes(key, AES_LEN) != 1) {
+	module_wrap_keys(s, &pub, &aes);
+	if (!c || RAND_bytes(key, AES_LEN) != 1) {
 		fprintf(stderr, "bench: cannot set up the wrap comparison\n");
 		exit(2);
 	}
@@ -476,12 +499,7 @@ static void check_count(const char *what, int all, int vault, unsigned long want
 static void bench_counts(CK_SESSION_HANDLE s)
 {
 	CK_MECHANISM m = {CKM_RSA_PKCS_OAEP, &oaep, sizeof(oaep)};
-	CK_MECHANISM gen = {CKM_AES_KEY_GEN, NULL, 0};
-	CK_ULONG len = AES_LEN;
-	CK_BBOOL yes = CK_TRUE;
-	CK_ATTRIBUTE t[] = {{CKA_VALUE_LEN, &len, sizeof(len)},
-	                    {CKA_EXTRACTABLE, &yes, sizeof(yes)}};
-	CK_OBJECT_HANDLE pub = find_key(s, CKO_PUBLIC_KEY, cfg.keys[K_UNWRAP].label), aes;
+	CK_OBJECT_HANDLE pub, aes;
 	unsigned char out[512];
 	char path[512] = "", want_path[512];
 	int vault, all;
@@ -489,10 +507,7 @@ static void bench_counts(CK_SESSION_HANDLE s)
 
 	printf("# c. vault requests per operation, from the emulator's request log, %lu of each\n",
 	       cfg.count_ops);
-	if (pub == CK_INVALID_HANDLE || p11->C_GenerateKey(s, &gen, t, 2, &aes) != CKR_OK) {
-		fprintf(stderr, "bench: cannot set up the counts\n");
-		exit(2);
-	}
+	module_wrap_keys(s, &pub, &aes);
 	cJSON_Delete(request_log("DELETE"));
 	for (unsigned long n = 0; n < cfg.count_ops; n++) {
 		CK_ULONG wlen = sizeof(out);
@@ -662,14 +677,11 @@ static int parse_args(int argc, char **argv)
  * raw requests and handles. */
 static int setup_requests(void)
 {
-	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new(cfg.keys[K_UNWRAP].pub, NULL);
+	EVP_PKEY_CTX *c = oaep_ctx();
 	unsigned char key[AES_LEN];
 	char connect_to[64];
 	int ok = c && RAND_bytes(key, AES_LEN) == 1 &&
-	         RAND_bytes(sign_data, sizeof(sign_data)) == 1 && EVP_PKEY_encrypt_init(c) == 1 &&
-	         EVP_PKEY_CTX_set_rsa_padding(c, RSA_PKCS1_OAEP_PADDING) == 1 &&
-	         EVP_PKEY_CTX_set_rsa_oaep_md(c, EVP_sha256()) == 1 &&
-	         EVP_PKEY_CTX_set_rsa_mgf1_md(c, EVP_sha256()) == 1 &&
+	         RAND_bytes(sign_data, sizeof(sign_data)) == 1 &&
 	         (wrapped_len = sizeof(wrapped),
 	          EVP_PKEY_encrypt(c, wrapped, &wrapped_len, key, AES_LEN) == 1) &&
 	         EVP_Digest(sign_data, sizeof(sign_data), digest, NULL, EVP_sha256(), NULL) == 1;

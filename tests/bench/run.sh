@@ -37,31 +37,25 @@ HARNESS_NAME=bench
 # shellcheck source=../harness.sh
 . "$AZKV_TOP_SRCDIR/tests/harness.sh"
 
-# api METHOD PATH [JSON]: the emulator's admin API, straight.
-api() {
-	curl -fsS --cacert "$EMU_CA" -X "$1" -H 'Content-Type: application/json' \
-		${3:+--data "$3"} "https://127.0.0.1:$EMU_PORT/_emulator$2"
-}
-
 # ------------------------------------------------------------------ setup
 emu_start "$WORK/emulator" || exit 1
-api POST /vaults '{"name": "bench"}' >/dev/null &&
-	APP=$(api POST /identities '{"name": "bench-app"}') &&
-	api PUT "/vaults/bench/access-policies/$(jq -r .client_id <<<"$APP")" \
+emu_api POST /vaults '{"name": "bench"}' >/dev/null &&
+	APP=$(emu_api POST /identities '{"name": "bench-app"}') &&
+	emu_api PUT "/vaults/bench/access-policies/$(jq -r .client_id <<<"$APP")" \
 		'{"keys": ["get", "list", "unwrapKey", "sign"]}' >/dev/null &&
-	api POST /vaults/bench/keys \
+	emu_api POST /vaults/bench/keys \
 		'{"name": "bench-unwrap", "kty": "RSA", "size": 2048, "ops": ["wrapKey", "unwrapKey"]}' \
 		>/dev/null &&
-	api POST /vaults/bench/keys \
+	emu_api POST /vaults/bench/keys \
 		'{"name": "bench-rs256", "kty": "RSA", "size": 2048, "ops": ["sign", "verify"]}' \
 		>/dev/null &&
-	api POST /vaults/bench/keys \
+	emu_api POST /vaults/bench/keys \
 		'{"name": "bench-es256", "kty": "EC", "crv": "P-256", "ops": ["sign", "verify"]}' \
 		>/dev/null || exit 1
 # Each key's kid (the raw requests' URL) and public half, from the emulator.
 keys=()
 for k in unwrap rs256 es256; do
-	api GET "/vaults/bench/keys/bench-$k/public" >"$WORK/$k.json" &&
+	emu_api GET "/vaults/bench/keys/bench-$k/public" >"$WORK/$k.json" &&
 		jq -r .pem "$WORK/$k.json" >"$WORK/$k.pem" || exit 1
 	keys+=("--$k" "bench-$k,$(jq -r .kid "$WORK/$k.json"),$WORK/$k.pem")
 done
@@ -95,7 +89,7 @@ echo "# wall: $(($(date +%s) - start)) s"
 
 # The count itself: with the emulator answering one RS256 sign 503 (the
 # module sends it again), c must find one vault request too many and fail.
-api POST /faults '{"service": "keyvault", "method": "POST", "status": 503, "count": 1,
+emu_api POST /faults '{"service": "keyvault", "method": "POST", "status": 503, "count": 1,
 	"path_regex": "^/keys/bench-rs256/[^/]+/sign$"}' >/dev/null || exit 1
 "$AZKV_TOP_BUILDDIR/tests/bench/bench" --port "$EMU_PORT" --ca "$EMU_CA" \
 	--vault https://bench.vault.azure.net --token-file "$WORK/token" "${keys[@]}" \
