@@ -3,7 +3,7 @@
 # (tests/bench/bench.c says what is compared and how).
 #   tests/bench/run.sh [--threads 1,4,16] [--rounds 5] [--seconds 1.5]
 #                      [--wrap-ops 2000] [--count-ops 20]
-# `make bench` runs the full form (bounded: about 3 minutes on 2 cores);
+# `make bench` runs the full form (bounded: about 2.5 minutes on 2 cores);
 # tests/bench/smoke.sh, in `make check`, a short one that runs every code
 # path and checks the request counts, never a timing.
 # Needs AZKV_TOP_SRCDIR, AZKV_TOP_BUILDDIR and AZKV_MODULE (make sets them).
