@@ -51,6 +51,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #define MAX_THREADS 64
 #define MAX_ROUNDS  32
@@ -775,6 +776,9 @@ int main(int argc, char **argv)
 		        MAX_THREADS, MAX_ROUNDS);
 		return 2;
 	}
+	/* Bounded whatever the module or the emulator does: the timed phases'
+	 * own length and 2 minutes for the rest; SIGALRM's default ends the run. */
+	alarm((unsigned)(K_COUNT * cfg.nthreads * cfg.rounds * 2 * cfg.seconds) + 120);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (setup_requests() != 0) {
 		fprintf(stderr, "bench: cannot prepare the raw requests\n");
