@@ -45,6 +45,13 @@ emu_admin() {
 	"$EMU_PY" "$EMU_BIN" admin --state-dir "$EMU_STATE" "$@"
 }
 
+# emu_api METHOD PATH [JSON]: the admin API (/_emulator PATH) straight
+# through curl, much quicker than a Python start per emu_admin call.
+emu_api() {
+	curl -fsS --max-time 20 --cacert "$EMU_CA" -X "$1" -H 'Content-Type: application/json' \
+		${3:+--data "$3"} "https://127.0.0.1:$EMU_PORT/_emulator$2"
+}
+
 # emu_write_config FILE IDENTITY_JSON VAULT_URL...: a module configuration
 # that reaches the emulator for the given vaults as the identity printed by
 # `emu_admin add-identity`.

@@ -48,19 +48,13 @@ jq --argjson t "$HTTP_TIMEOUT_MS" '.http.timeout_ms = $t | .retry.max_retries = 
 	"$WORK/listed.json" >"$WORK/app.json" || exit 1
 export AZKV_PKCS11_CONFIG="$WORK/app.json"
 
-# The admin API without a Python start per call.
-api() {
-	curl -fsS --max-time 20 --cacert "$EMU_CA" -X "$1" -H 'Content-Type: application/json' \
-		${3:+--data "$3"} "https://127.0.0.1:$EMU_PORT/_emulator$2"
-}
-
-RSA_VERSION=$(api GET /vaults/hostile/keys/rsa/public | jq -r .version) || exit 1
+RSA_VERSION=$(emu_api GET /vaults/hostile/keys/rsa/public | jq -r .version) || exit 1
 
 # hostile RULE...: only these rules from now on, and an empty request log.
 hostile() {
-	api DELETE /hostile >/dev/null && api DELETE /requests >/dev/null || return 1
+	emu_api DELETE /hostile >/dev/null && emu_api DELETE /requests >/dev/null || return 1
 	for rule in "$@"; do
-		api POST /hostile "$rule" >/dev/null || return 1
+		emu_api POST /hostile "$rule" >/dev/null || return 1
 	done
 }
 
@@ -98,7 +92,7 @@ answered() {
 # other host. With no HOST: none carried one at all.
 no_token_except() {
 	local bad
-	bad=$(api GET /requests | jq -c --arg h "${1:-}" \
+	bad=$(emu_api GET /requests | jq -c --arg h "${1:-}" \
 		'[.value[] | select(.authorization and .host != $h)]') || return 1
 	[ "$bad" = "[]" ] || {
 		echo "a token went where it should not: $bad"
@@ -224,7 +218,7 @@ redirect() {
 	refused '{"behaviour":"redirect","path_regex":"^/keys"}' CKR_DEVICE_ERROR \
 		"HTTP 307" || return 1
 	local followed
-	followed=$(api GET /requests | jq '[.value[] | select(.path | startswith("/hostile-redirect"))] | length')
+	followed=$(emu_api GET /requests | jq '[.value[] | select(.path | startswith("/hostile-redirect"))] | length')
 	[ "$followed" = 0 ] || {
 		echo "the redirect was followed $followed time(s)"
 		return 1
@@ -239,7 +233,7 @@ wrong_cert() {
 	refused "{\"behaviour\":\"wrong_cert\",\"host\":\"$HOST\"}" CKR_DEVICE_ERROR \
 		'SSL|certificate' || return 1
 	local reached
-	reached=$(api GET /requests | jq --arg h "$HOST" '[.value[] | select(.host == $h)] | length')
+	reached=$(emu_api GET /requests | jq --arg h "$HOST" '[.value[] | select(.host == $h)] | length')
 	[ "$reached" = 0 ] || {
 		echo "$reached request(s) reached $HOST through a wrong certificate"
 		return 1

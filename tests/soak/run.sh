@@ -42,31 +42,24 @@ HARNESS_NAME=soak
 # shellcheck source=../harness.sh
 . "$AZKV_TOP_SRCDIR/tests/harness.sh"
 
-# api METHOD PATH [JSON]: the emulator's admin API, straight (curl is much
-# quicker than a Python process per `emu_admin` call).
-api() {
-	curl -fsS --cacert "$EMU_CA" -X "$1" -H 'Content-Type: application/json' \
-		${3:+--data "$3"} "https://127.0.0.1:$EMU_PORT/_emulator$2"
-}
-
 # ------------------------------------------------------------------ setup
 emu_start "$WORK/emulator" || exit 1
-api POST /vaults '{"name": "soak"}' >/dev/null &&
-	APP=$(api POST /identities '{"name": "soak-app"}') &&
-	api PUT "/vaults/soak/access-policies/$(jq -r .client_id <<<"$APP")" \
+emu_api POST /vaults '{"name": "soak"}' >/dev/null &&
+	APP=$(emu_api POST /identities '{"name": "soak-app"}') &&
+	emu_api PUT "/vaults/soak/access-policies/$(jq -r .client_id <<<"$APP")" \
 		'{"keys": ["get", "list", "unwrapKey", "sign"]}' >/dev/null &&
-	api POST /vaults/soak/keys \
+	emu_api POST /vaults/soak/keys \
 		'{"name": "soak-unwrap", "kty": "RSA", "size": 2048, "ops": ["wrapKey", "unwrapKey"]}' \
 		>/dev/null &&
-	api POST /vaults/soak/keys \
+	emu_api POST /vaults/soak/keys \
 		'{"name": "soak-rs256", "kty": "RSA", "size": 2048, "ops": ["sign", "verify"]}' >/dev/null &&
-	api POST /vaults/soak/keys \
+	emu_api POST /vaults/soak/keys \
 		'{"name": "soak-es256", "kty": "EC", "crv": "P-256", "ops": ["sign", "verify"]}' \
 		>/dev/null || exit 1
 # The public keys the results are checked with come from the emulator, not
 # through the module.
 for k in soak-unwrap soak-rs256 soak-es256; do
-	api GET "/vaults/soak/keys/$k/public" | jq -r .pem >"$WORK/$k.pem" || exit 1
+	emu_api GET "/vaults/soak/keys/$k/public" | jq -r .pem >"$WORK/$k.pem" || exit 1
 done
 emu_write_config "$WORK/soak.json" "$APP" https://soak.vault.azure.net
 chmod 600 "$WORK/soak.json"
@@ -79,11 +72,11 @@ export AZKV_PKCS11_LOG_FILE="$WORK/module.log"
 share=$(awk -v r="$rate" 'BEGIN { printf "%.6f", r / 5 }')
 for kind in '"status": 429, "retry_after": 1' '"status": 503' '"kind": "reset"' \
 	'"kind": "truncate"' "\"kind\": \"slow\", \"delay_ms\": $slow_ms"; do
-	api POST /faults "{\"service\": \"keyvault\", \"method\": \"POST\",
+	emu_api POST /faults "{\"service\": \"keyvault\", \"method\": \"POST\",
 		\"path_regex\": \"^/keys/[^/]+/[^/]+/(unwrapkey|sign)$\",
 		\"probability\": $share, $kind}" >/dev/null || exit 1
 done
-api PUT /faults/seed "{\"seed\": $seed}" >/dev/null || exit 1
+emu_api PUT /faults/seed "{\"seed\": $seed}" >/dev/null || exit 1
 
 # ------------------------------------------------------------------ run
 echo "# soak: $ops operations over $threads threads, fault rate $rate (seed $seed), cap $seconds s"
@@ -94,7 +87,7 @@ rc=$?
 cat "$WORK/soak.out"
 
 # ------------------------------------------------------------------ the emulator's count
-stats=$(api GET /faults/stats) && rules=$(api GET /faults) || exit 1
+stats=$(emu_api GET /faults/stats) && rules=$(emu_api GET /faults) || exit 1
 done_ops=$(sed -n 's/^operations: \([0-9]*\).*/\1/p' "$WORK/soak.out")
 # Every rule matches the same requests, so any one's `seen` counts them all.
 requests=$(jq '.value[0].seen' <<<"$rules")
@@ -110,7 +103,7 @@ fi
 
 # The checker itself: RS256 signatures checked with another key's public
 # half must all count as wrong, and fail the driver.
-api DELETE /faults >/dev/null || exit 1
+emu_api DELETE /faults >/dev/null || exit 1
 "$AZKV_TOP_BUILDDIR/tests/soak/soak" --ops 4 --threads 2 --seconds 60 \
 	--rs256 "soak-rs256=$WORK/soak-unwrap.pem" >"$WORK/checker.out" 2>&1
 checker_rc=$?

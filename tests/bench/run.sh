@@ -1,0 +1,110 @@
+#!/bin/bash
+# The bench: the module against what it is built on, on one emulator
+# (tests/bench/bench.c says what is compared and how).
+#   tests/bench/run.sh [--threads 1,4,16] [--rounds 5] [--seconds 1.5]
+#                      [--wrap-ops 2000] [--count-ops 20]
+# `make bench` runs the full form (bounded: about 2.5 minutes on 2 cores);
+# tests/bench/smoke.sh, in `make check`, a short one that runs every code
+# path and checks the request counts, never a timing.
+# Needs AZKV_TOP_SRCDIR, AZKV_TOP_BUILDDIR and AZKV_MODULE (make sets them).
+# Exits non-zero when an operation failed or a request count was wrong, or
+# when the count does not see a request too many (the check of the check).
+set -u
+
+: "${AZKV_TOP_SRCDIR:?}" "${AZKV_TOP_BUILDDIR:?}" "${AZKV_MODULE:?}"
+export AZKV_MODULE
+
+threads=1,4,16 rounds=5 seconds=1.5 wrap_ops=2000 count_ops=20
+while [ $# -gt 1 ]; do
+	case $1 in
+	--threads) threads=$2 ;;
+	--rounds) rounds=$2 ;;
+	--seconds) seconds=$2 ;;
+	--wrap-ops) wrap_ops=$2 ;;
+	--count-ops) count_ops=$2 ;;
+	*) break ;;
+	esac
+	shift 2
+done
+if [ $# -ne 0 ]; then
+	echo "usage: $0 [--threads LIST] [--rounds N] [--seconds S] [--wrap-ops N] [--count-ops N]" >&2
+	exit 2
+fi
+
+# shellcheck source=../emulator/emulator.sh
+. "$AZKV_TOP_SRCDIR/tests/emulator/emulator.sh"
+HARNESS_NAME=bench
+# shellcheck source=../harness.sh
+. "$AZKV_TOP_SRCDIR/tests/harness.sh"
+
+# ------------------------------------------------------------------ setup
+emu_start "$WORK/emulator" || exit 1
+emu_api POST /vaults '{"name": "bench"}' >/dev/null &&
+	APP=$(emu_api POST /identities '{"name": "bench-app"}') &&
+	emu_api PUT "/vaults/bench/access-policies/$(jq -r .client_id <<<"$APP")" \
+		'{"keys": ["get", "list", "unwrapKey", "sign"]}' >/dev/null &&
+	emu_api POST /vaults/bench/keys \
+		'{"name": "bench-unwrap", "kty": "RSA", "size": 2048, "ops": ["wrapKey", "unwrapKey"]}' \
+		>/dev/null &&
+	emu_api POST /vaults/bench/keys \
+		'{"name": "bench-rs256", "kty": "RSA", "size": 2048, "ops": ["sign", "verify"]}' \
+		>/dev/null &&
+	emu_api POST /vaults/bench/keys \
+		'{"name": "bench-es256", "kty": "EC", "crv": "P-256", "ops": ["sign", "verify"]}' \
+		>/dev/null || exit 1
+# Each key's kid (the raw requests' URL) and public half, from the emulator.
+keys=()
+for k in unwrap rs256 es256; do
+	emu_api GET "/vaults/bench/keys/bench-$k/public" >"$WORK/$k.json" &&
+		jq -r .pem "$WORK/$k.json" >"$WORK/$k.pem" || exit 1
+	keys+=("--$k" "bench-$k,$(jq -r .kid "$WORK/$k.json"),$WORK/$k.pem")
+done
+emu_write_config "$WORK/bench.json" "$APP" https://bench.vault.azure.net
+chmod 600 "$WORK/bench.json"
+export AZKV_PKCS11_CONFIG="$WORK/bench.json"
+export AZKV_PKCS11_LOG_FILE="$WORK/module.log"
+
+# The raw side's bearer token, once, from the emulator's Entra endpoint as
+# the module gets its own (client credentials, the vault's scope).
+umask 077
+curl -fsS --cacert "$EMU_CA" --connect-to "::127.0.0.1:$EMU_PORT" \
+	--data-urlencode grant_type=client_credentials \
+	--data-urlencode "client_id=$(jq -r .client_id <<<"$APP")" \
+	--data-urlencode "client_secret=$(jq -r .client_secret <<<"$APP")" \
+	--data-urlencode scope=https://vault.azure.net/.default \
+	"https://login.microsoftonline.com/$(jq -r .tenant_id <<<"$APP")/oauth2/v2.0/token" |
+	jq -r .access_token >"$WORK/token" && [ -s "$WORK/token" ] || exit 1
+
+# ------------------------------------------------------------------ run
+echo "# bench: $(nproc) cores, $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1)," \
+	"$(date -u '+%Y-%m-%d %H:%M UTC'), commit" \
+	"$(git -C "$AZKV_TOP_SRCDIR" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+start=$(date +%s)
+ours "$AZKV_TOP_BUILDDIR/tests/bench/bench" --port "$EMU_PORT" --ca "$EMU_CA" \
+	--vault https://bench.vault.azure.net --token-file "$WORK/token" "${keys[@]}" \
+	--threads "$threads" --rounds "$rounds" --seconds "$seconds" --wrap-ops "$wrap_ops" \
+	--count-ops "$count_ops" 2>"$WORK/bench.err"
+rc=$?
+echo "# wall: $(($(date +%s) - start)) s"
+
+# The count itself: with the emulator answering one RS256 sign 503 (the
+# module sends it again), c must find one vault request too many and fail.
+emu_api POST /faults '{"service": "keyvault", "method": "POST", "status": 503, "count": 1,
+	"path_regex": "^/keys/bench-rs256/[^/]+/sign$"}' >/dev/null || exit 1
+"$AZKV_TOP_BUILDDIR/tests/bench/bench" --port "$EMU_PORT" --ca "$EMU_CA" \
+	--vault https://bench.vault.azure.net --token-file "$WORK/token" "${keys[@]}" \
+	--count-ops 2 --counts-only 1 >"$WORK/checker.out" 2>&1
+checker_rc=$?
+if [ "$checker_rc" -ne 1 ] || ! grep -q '^sign_rs256: 3 vault requests .* WRONG$' "$WORK/checker.out"; then
+	echo "# the count missed a retried request (exit $checker_rc):"
+	sed 's/^/#   /' "$WORK/checker.out"
+	rc=1
+fi
+if [ "$rc" -ne 0 ]; then
+	failed=1
+	echo "# the driver's messages:"
+	sed 's/^/#   /' "$WORK/bench.err"
+	echo "# the module's log:"
+	tail -20 "$WORK/module.log" 2>/dev/null | sed 's/^/#   /'
+	exit 1
+fi

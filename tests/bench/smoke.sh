@@ -1,0 +1,6 @@
+#!/bin/bash
+# The bench's short form, for `make check`: every comparison's code path
+# once, over 1 and 2 threads, and the request counts checked (no timing is
+# judged). `make bench` runs the full form (tests/bench/run.sh).
+exec "${AZKV_TOP_SRCDIR:?}/tests/bench/run.sh" --threads 1,2 --rounds 1 --seconds 0.2 \
+	--wrap-ops 20 --count-ops 3
