@@ -1,5 +1,6 @@
-/* HTTPS client on libcurl: a shared connection/DNS/TLS-session cache
- * (CURLSH, guarded by mutexes) and a fresh easy handle per request. */
+/* HTTPS client on libcurl: a pool of easy handles, each keeping its own
+ * connections and TLS sessions between the requests it carries, and a DNS
+ * cache shared between them (CURLSH, guarded by mutexes). */
 #include "http.h"
 
 #include <arpa/inet.h>
@@ -34,6 +35,14 @@
 #define HTTP_MAX_BODY                   (16u * 1024 * 1024)
 #define HTTP_DEFAULT_CONNECT_TIMEOUT_MS 5000L
 #define HTTP_DEFAULT_TIMEOUT_MS         30000L
+/* Idle easy handles kept for the next requests: as many as requests were
+ * ever in flight at once, up to this; past it, a handle (and its
+ * connection) is closed when its request ends. */
+#define HTTP_POOL_MAX_IDLE 32
+/* Live connections one handle keeps: its vault's, and one more (a token
+ * endpoint, a second vault, or the new connection of a no_resend call)
+ * without closing the first. */
+#define HTTP_HANDLE_MAX_CONNECTS 2L
 #ifndef AZKV_USER_AGENT
 #define AZKV_USER_AGENT "azkv-pkcs11"
 #endif
@@ -41,6 +50,13 @@
 struct azkv_http {
 	CURLSH *share;
 	pthread_mutex_t locks[CURL_LOCK_DATA_LAST];
+	/* Idle easy handles, the most recently used last; pool_lock guards
+	 * idle and n_idle only (held for a push or a pop, never across a
+	 * transfer). */
+	pthread_mutex_t pool_lock;
+	int pool_lock_made;
+	CURL *idle[HTTP_POOL_MAX_IDLE];
+	size_t n_idle;
 	char *ca_file;
 	char *connect_to; /* "::HOST:PORT" as CURLOPT_CONNECT_TO wants it */
 	long connect_timeout_ms;
@@ -91,9 +107,10 @@ void azkv_http_global_cleanup(void)
 /* Every socket libcurl opens for us is made here: close-on-exec from the
  * start (SOCK_CLOEXEC, no window for another thread's fork+exec), and
  * listed, so that a forked child can close its copies of the parent's
- * pooled connections (azkv_http_fork_child) without libcurl: a
- * curl_share_cleanup there would send TLS close_notify on the parent's
- * connections. The list is process-wide, like the fds it holds. */
+ * connections, those its pooled handles keep included
+ * (azkv_http_fork_child), without libcurl: a curl_easy_cleanup there
+ * would send TLS close_notify on the parent's connections. The list is
+ * process-wide, like the fds it holds. */
 static pthread_mutex_t sockets_lock = PTHREAD_MUTEX_INITIALIZER;
 static int *sockets;
 static size_t n_sockets, sockets_cap;
@@ -162,6 +179,9 @@ void azkv_http_fork_parent(void)
 	pthread_mutex_unlock(&sockets_lock);
 }
 
+/* The pools are not touched: their handles are abandoned with their
+ * azkv_http (pool_lock may be held by a thread the child does not have),
+ * their connections' sockets closed here. */
 void azkv_http_fork_child(void)
 {
 	for (size_t i = 0; i < n_sockets; i++)
@@ -381,13 +401,22 @@ azkv_rc azkv_http_new(const azkv_http_config *cfg, azkv_http **out, azkv_err *er
 		}
 	}
 
-	/* Connections and DNS answers are shared, TLS sessions are not: a
+	if (pthread_mutex_init(&http->pool_lock, NULL) != 0) {
+		rc = azkv_err_set(err, AZKV_ERR_NOMEM, "http: cannot create a mutex");
+		goto out;
+	}
+	http->pool_lock_made = 1;
+	/* Only DNS answers are shared between the pool's handles. Not the
+	 * connection cache: libcurl documents it as not thread-safe when
+	 * shared by concurrent threads (CURLSHOPT_SHARE(3), KNOWN_BUGS 11.11),
+	 * and shared so, 16 threads found it empty most of the time and
+	 * opened a new connection for most requests. Not TLS sessions: a
 	 * shared SSL_SESSION is read by one thread's handshake while another
 	 * drops the last reference, ordered only by OpenSSL's atomic
 	 * reference count, which ThreadSanitizer cannot see in the
 	 * uninstrumented libssl (tests/integration/p11_stress reported it).
-	 * Pooled connections make a new handshake rare, so resuming sessions
-	 * gains little; a TSan run we can trust gains more. */
+	 * Each pooled handle keeps its own of both instead (checkout_handle),
+	 * used by one thread at a time. */
 	http->share = curl_share_init();
 	if (!http->share) {
 		rc = azkv_err_set(err, AZKV_ERR_NOMEM, "http: curl_share_init failed");
@@ -396,8 +425,7 @@ azkv_rc azkv_http_new(const azkv_http_config *cfg, azkv_http **out, azkv_err *er
 	if (curl_share_setopt(http->share, CURLSHOPT_LOCKFUNC, share_lock) != CURLSHE_OK ||
 	    curl_share_setopt(http->share, CURLSHOPT_UNLOCKFUNC, share_unlock) != CURLSHE_OK ||
 	    curl_share_setopt(http->share, CURLSHOPT_USERDATA, http) != CURLSHE_OK ||
-	    curl_share_setopt(http->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) != CURLSHE_OK ||
-	    curl_share_setopt(http->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT) != CURLSHE_OK) {
+	    curl_share_setopt(http->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) != CURLSHE_OK) {
 		rc = azkv_err_set(err, AZKV_ERR_NETWORK, "http: cannot set up the curl share");
 		goto out;
 	}
@@ -413,6 +441,8 @@ out:
 			curl_share_cleanup(http->share);
 		for (int i = 0; i < n_locks; i++)
 			pthread_mutex_destroy(&http->locks[i]);
+		if (http->pool_lock_made)
+			pthread_mutex_destroy(&http->pool_lock);
 		free(http->ca_file);
 		free(http->connect_to);
 		free(http);
@@ -429,13 +459,72 @@ void azkv_http_free(azkv_http *http)
 {
 	if (!http)
 		return;
+	/* The handles first: each holds the share (curl_share_cleanup would
+	 * refuse, CURLSHE_IN_USE), and closes its connections through
+	 * close_socket, which takes them off the socket list. */
+	for (size_t i = 0; i < http->n_idle; i++)
+		curl_easy_cleanup(http->idle[i]);
 	if (http->share)
 		curl_share_cleanup(http->share);
 	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
 		pthread_mutex_destroy(&http->locks[i]);
+	pthread_mutex_destroy(&http->pool_lock);
 	free(http->ca_file);
 	free(http->connect_to);
 	free(http);
+}
+
+/* ---------------------------------------------------------------- pool */
+
+/* An easy handle for one request, the caller's until checkin_handle: the
+ * most recently used idle one (its connection the likeliest still open),
+ * or a new one when every handle is in use, so the pool grows to the
+ * number of requests in flight at once. Its options are the defaults
+ * (checkin_handle reset them); what it keeps from its earlier requests is
+ * what curl_easy_reset(3) leaves: its live connections (in the handle's
+ * own connection cache, libcurl's internal multi handle), its TLS session
+ * cache and its share. So a request reuses the connection of the
+ * previous request on that handle, or resumes its TLS session when that
+ * connection has gone, and one thread at a time touches them: pool_lock
+ * orders each holder after the previous one. NULL: out of memory. */
+static CURL *checkout_handle(azkv_http *http)
+{
+	CURL *easy = NULL;
+
+	pthread_mutex_lock(&http->pool_lock);
+	if (http->n_idle > 0)
+		easy = http->idle[--http->n_idle];
+	pthread_mutex_unlock(&http->pool_lock);
+	if (easy)
+		return easy;
+	easy = curl_easy_init();
+	/* Set once: curl_easy_reset keeps a handle's share. */
+	if (easy && curl_easy_setopt(easy, CURLOPT_SHARE, http->share) != CURLE_OK) {
+		curl_easy_cleanup(easy);
+		easy = NULL;
+	}
+	return easy;
+}
+
+/* Takes back easy once its request is over (failed or not: a failed
+ * transfer leaves the handle usable, its broken connection closed). Its
+ * options go back to the defaults first, so that the idle handle points
+ * at none of the request's header lists (a bearer token), buffers or
+ * stack, and the next request starts from nothing this one set
+ * (CURLOPT_FRESH_CONNECT, CURLOPT_RESOLVE, timeouts). Past
+ * HTTP_POOL_MAX_IDLE idle handles it is closed instead, with its
+ * connections. */
+static void checkin_handle(azkv_http *http, CURL *easy)
+{
+	curl_easy_reset(easy);
+	pthread_mutex_lock(&http->pool_lock);
+	if (http->n_idle < HTTP_POOL_MAX_IDLE) {
+		http->idle[http->n_idle++] = easy;
+		easy = NULL;
+	}
+	pthread_mutex_unlock(&http->pool_lock);
+	if (easy)
+		curl_easy_cleanup(easy);
 }
 
 /* ---------------------------------------------------------------- TLS */
@@ -569,8 +658,12 @@ static int request_maybe_sent(CURL *easy)
  * resolves that one, lib/url.c resolve_host), else the URL's. The lookup
  * is getaddrinfo's, bounded by the system resolver's own timeouts
  * (resolv.conf), not by http.connect_timeout_ms, and runs on every
- * request (the system's cache, if any, answers repeats). A proxy from
- * the environment (https_proxy) would still be resolved by libcurl.
+ * request (the system's cache, if any, answers repeats), so a pooled
+ * handle, whose reset dropped the previous request's list, connects to
+ * what this lookup found (its entry replaced the previous one in the
+ * shared DNS cache); a connection the handle kept is reused as it is,
+ * whatever the name resolves to now. A proxy from the environment
+ * (https_proxy) would still be resolved by libcurl.
  * *out stays NULL for an IP literal. */
 static azkv_rc resolve_in_caller(const azkv_http *http, const char *url, struct curl_slist **out,
                                  azkv_err *err)
@@ -707,7 +800,7 @@ azkv_rc azkv_http_send(azkv_http *http, const char *method, const char *url,
 		goto out;
 	}
 
-	easy = curl_easy_init();
+	easy = checkout_handle(http);
 	if (!easy) {
 		rc = azkv_err_set(err, AZKV_ERR_NOMEM, "http: curl_easy_init failed");
 		goto out;
@@ -732,8 +825,8 @@ azkv_rc azkv_http_send(azkv_http *http, const char *method, const char *url,
 	    (rc = resolve_in_caller(http, url, &resolve, err)) != AZKV_OK)
 		goto out;
 
+	/* Every option, each time: the handle came out of the pool reset. */
 	curl_easy_setopt(easy, CURLOPT_URL, url);
-	curl_easy_setopt(easy, CURLOPT_SHARE, http->share);
 	use_our_sockets(easy);
 	curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "https,http");
@@ -760,6 +853,17 @@ azkv_rc azkv_http_send(azkv_http *http, const char *method, const char *url,
 	curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS,
 	                 shorter_timeout(http->timeout_ms, opts->timeout_ms));
 	curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(easy, CURLOPT_MAXCONNECTS, HTTP_HANDLE_MAX_CONNECTS);
+	/* HTTP/2 where the server offers it in ALPN, else HTTP/1.1 (libcurl's
+	 * default when built with nghttp2, said here). A handle carries one
+	 * request at a time, so nothing is multiplexed: one connection per
+	 * request in flight is what the pool keeps. */
+	curl_easy_setopt(easy, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+	/* A connection of its own rather than the handle's idle one, which the
+	 * server may have closed meanwhile: libcurl would then send the
+	 * request again on a new connection. The new one stays in the
+	 * handle's cache for later requests (the oldest past
+	 * HTTP_HANDLE_MAX_CONNECTS is closed). */
 	if (opts->no_resend)
 		curl_easy_setopt(easy, CURLOPT_FRESH_CONNECT, 1L);
 	curl_easy_setopt(easy, CURLOPT_USERAGENT, AZKV_USER_AGENT);
@@ -836,11 +940,12 @@ out:
 		azkv_http_response_free(resp);
 		resp->maybe_sent = maybe_sent;
 	}
+	/* Before the lists go: until its reset the handle points at them. */
+	if (easy)
+		checkin_handle(http, easy);
 	slist_free_wiped(hdrs);
 	curl_slist_free_all(connect_to);
 	curl_slist_free_all(resolve);
-	if (easy)
-		curl_easy_cleanup(easy);
 	curl_free(host);
 	curl_free(path);
 	return rc;

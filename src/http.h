@@ -1,8 +1,11 @@
-/* HTTPS client on libcurl. One azkv_http is shared by all threads: each
- * request uses its own easy handle, and a curl share object keeps the
- * connection cache, DNS cache and TLS sessions so connections are reused.
- * TLS is always verified. Plain http:// is refused unless the host is a
- * loopback address (127.0.0.0/8, ::1, localhost). */
+/* HTTPS client on libcurl. One azkv_http is shared by all threads. It
+ * keeps a pool of easy handles: a request takes an idle one (or a new one
+ * when all are busy), and gives it back when it ends, so the pool holds as
+ * many handles as requests were in flight at once (up to 32 idle). Each
+ * handle keeps its own live connection(s) and TLS sessions between
+ * requests; only the DNS cache is shared. No lock is held during a
+ * transfer. TLS is always verified. Plain http:// is refused unless the
+ * host is a loopback address (127.0.0.0/8, ::1, localhost). */
 #ifndef AZKV_HTTP_H
 #define AZKV_HTTP_H
 
@@ -44,8 +47,9 @@ int azkv_http_tls_ctx_setup(void *ssl_ctx);
 /* fork() (pthread_atfork): prepare takes the socket list's lock; the
  * parent releases it; the child, its only thread, closes its copies of
  * every socket libcurl had open (close(2) only: no TLS goodbye on the
- * parent's connections, no allocation) and releases it. Every azkv_http
- * in the child is then unusable and must be abandoned, not freed. */
+ * parent's connections, those of the pooled handles included; no
+ * allocation) and releases it. Every azkv_http in the child, its pool
+ * with it, is then unusable and must be abandoned, not freed. */
 void azkv_http_fork_prepare(void);
 void azkv_http_fork_parent(void);
 void azkv_http_fork_child(void);
