@@ -71,9 +71,11 @@ azkv_rc azkv_token_parse(const char *json, const char *what, azkv_token *out, az
 	}
 	if (on < 0)
 		on = date_of(cJSON_GetObjectItemCaseSensitive(root, "expires_on"));
-	/* expires_in is relative, so a skewed local clock does not matter. */
+	/* expires_in is relative, so a skewed local clock does not matter.
+	 * One beyond any token's lifetime is refused below, before a sum
+	 * could overflow (fuzz_token: "expires_in":"8641844674407370955161600"). */
 	if (in > 0)
-		on = now + in;
+		on = in > AZKV_TOKEN_MAX_LIFETIME_S ? -1 : now + in;
 	if (on <= now || on - now > AZKV_TOKEN_MAX_LIFETIME_S) {
 		rc = azkv_err_set(err, AZKV_ERR_PROTOCOL,
 		                  "%s: the answer has no usable expires_in or expires_on", what);
@@ -85,7 +87,7 @@ azkv_rc azkv_token_parse(const char *json, const char *what, azkv_token *out, az
 		goto out;
 	}
 	out->expires_on = on;
-	if (refresh > 0 && now + refresh < on)
+	if (refresh > 0 && refresh < on - now)
 		out->refresh_on = now + refresh;
 out:
 	if (cJSON_IsString(tok))

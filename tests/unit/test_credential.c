@@ -546,6 +546,23 @@ static void token_answers_of_each_endpoint_parse(void **state)
 	        AZKV_ERR_PROTOCOL);
 	assert_int_equal(azkv_token_parse("<html>", "e", &t, &err), AZKV_ERR_PROTOCOL);
 	assert_null(t.value);
+	/* Lifetimes past any token's, whose sum with the clock would overflow
+	 * (fuzz_token; UBSan reports the overflow): refused, or, for
+	 * refresh_in, ignored. */
+	assert_int_equal(azkv_token_parse("{\"access_token\":\"x\","
+	                                  "\"expires_in\":\"8641844674407370955161600\"}",
+	                                  "e", &t, &err),
+	                 AZKV_ERR_PROTOCOL);
+	assert_int_equal(azkv_token_parse("{\"access_token\":\"x\","
+	                                  "\"expires_in\":9223372036854775807}",
+	                                  "e", &t, &err),
+	                 AZKV_ERR_PROTOCOL);
+	assert_int_equal(azkv_token_parse("{\"access_token\":\"x\",\"expires_in\":3599,"
+	                                  "\"refresh_in\":\"9223372036854775807\"}",
+	                                  "e", &t, &err),
+	                 AZKV_OK);
+	assert_int_equal(t.refresh_on, 0);
+	azkv_token_clear(&t);
 }
 
 /* What the Azure CLI prints: expires_on (az 2.54 on) or expiresOn in
