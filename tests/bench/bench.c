@@ -52,6 +52,7 @@
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
+#include "../p11_find.h"
 
 #define MAX_THREADS 64
 #define MAX_ROUNDS  32
@@ -273,20 +274,6 @@ static int module_op(CK_SESSION_HANDLE s, enum kind kind)
 	return rv == CKR_OK ? 0 : -1;
 }
 
-static CK_OBJECT_HANDLE find_key(CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls, const char *label)
-{
-	CK_ATTRIBUTE t[] = {{CKA_CLASS, &cls, sizeof(cls)},
-	                    {CKA_LABEL, (void *)label, strlen(label)}};
-	CK_OBJECT_HANDLE h = CK_INVALID_HANDLE;
-	CK_ULONG n = 0;
-
-	if (p11->C_FindObjectsInit(s, t, 2) == CKR_OK) {
-		p11->C_FindObjects(s, &h, 1, &n);
-		p11->C_FindObjectsFinal(s);
-	}
-	return n == 1 ? h : CK_INVALID_HANDLE;
-}
-
 /* ---------------------------------------------------------------- timed phases */
 
 struct worker {
@@ -433,7 +420,7 @@ static void module_wrap_keys(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE *pub, CK_OBJE
 	CK_ATTRIBUTE t[] = {{CKA_VALUE_LEN, &len, sizeof(len)},
 	                    {CKA_EXTRACTABLE, &yes, sizeof(yes)}};
 
-	*pub = find_key(s, CKO_PUBLIC_KEY, cfg.keys[K_UNWRAP].label);
+	*pub = p11_find_one(p11, s, CKO_PUBLIC_KEY, cfg.keys[K_UNWRAP].label);
 	if (*pub == CK_INVALID_HANDLE || p11->C_GenerateKey(s, &gen, t, 2, aes) != CKR_OK) {
 		fprintf(stderr, "bench: no public key %s, or no AES key generated\n",
 		        cfg.keys[K_UNWRAP].label);
@@ -742,7 +729,7 @@ static CK_SESSION_HANDLE cold_start(void)
 		exit(2);
 	}
 	for (int k = 0; k < K_COUNT; k++)
-		if ((cfg.keys[k].priv = find_key(s, CKO_PRIVATE_KEY, cfg.keys[k].label)) ==
+		if ((cfg.keys[k].priv = p11_find_one(p11, s, CKO_PRIVATE_KEY, cfg.keys[k].label)) ==
 		    CK_INVALID_HANDLE) {
 			fprintf(stderr, "bench: no private key labelled %s\n", cfg.keys[k].label);
 			exit(2);

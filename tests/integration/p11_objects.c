@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "../p11_find.h"
 
 static CK_FUNCTION_LIST *p11;
 static int failures;
@@ -35,20 +36,6 @@ static CK_BBOOL get_bool(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h, CK_ATTRIBUTE_T
 	CK_BBOOL v = 0xff;
 	CK_ATTRIBUTE a = {type, &v, sizeof(v)};
 	return p11->C_GetAttributeValue(s, h, &a, 1) == CKR_OK ? v : 0xff;
-}
-
-static CK_OBJECT_HANDLE find_private(CK_SESSION_HANDLE s, const char *label)
-{
-	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
-	CK_ATTRIBUTE t[] = {{CKA_CLASS, &cls, sizeof(cls)},
-	                    {CKA_LABEL, (void *)label, strlen(label)}};
-	CK_OBJECT_HANDLE h = CK_INVALID_HANDLE;
-	CK_ULONG n = 0;
-	if (p11->C_FindObjectsInit(s, t, 2) == CKR_OK) {
-		p11->C_FindObjects(s, &h, 1, &n);
-		p11->C_FindObjectsFinal(s);
-	}
-	return n == 1 ? h : CK_INVALID_HANDLE;
 }
 
 int main(void)
@@ -147,7 +134,7 @@ int main(void)
 	         "C_CopyObject onto the token");
 
 	/* Vault keys change in the vault only. */
-	CK_OBJECT_HANDLE vault_key = find_private(s, "cmk");
+	CK_OBJECT_HANDLE vault_key = p11_find_one(p11, s, CKO_PRIVATE_KEY, "cmk");
 	CHECK(vault_key != CK_INVALID_HANDLE, "the vault key 'cmk' is found");
 	CK_ATTRIBUTE relabel = {CKA_LABEL, "x", 1};
 	CHECK_RV(p11->C_SetAttributeValue(s, vault_key, &relabel, 1), CKR_ACTION_PROHIBITED,

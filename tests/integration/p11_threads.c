@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "../p11_find.h"
 
 static CK_FUNCTION_LIST *p11;
 static CK_OBJECT_HANDLE priv;
@@ -20,20 +21,6 @@ static CK_ULONG wrapped_len = sizeof(wrapped);
 static pthread_barrier_t start;
 static CK_RSA_PKCS_OAEP_PARAMS oaep = {CKM_SHA256, CKG_MGF1_SHA256, CKZ_DATA_SPECIFIED, NULL, 0};
 static CK_MECHANISM oaep_mech = {CKM_RSA_PKCS_OAEP, &oaep, sizeof(oaep)};
-
-static CK_OBJECT_HANDLE find(CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls, const char *label)
-{
-	CK_ATTRIBUTE t[] = {{CKA_CLASS, &cls, sizeof(cls)},
-	                    {CKA_LABEL, (void *)label, strlen(label)}};
-	CK_OBJECT_HANDLE h = CK_INVALID_HANDLE;
-	CK_ULONG n = 0;
-
-	if (p11->C_FindObjectsInit(s, t, 2) == CKR_OK) {
-		p11->C_FindObjects(s, &h, 1, &n);
-		p11->C_FindObjectsFinal(s);
-	}
-	return n == 1 ? h : CK_INVALID_HANDLE;
-}
 
 static CK_RV unwrap(CK_SESSION_HANDLE s)
 {
@@ -89,14 +76,14 @@ int main(int argc, char **argv)
 		printf("not ok - C_Initialize / C_OpenSession: 0x%lx\n", (unsigned long)rv);
 		return 1;
 	}
-	priv = find(s, CKO_PRIVATE_KEY, argv[1]);
+	priv = p11_find_one(p11, s, CKO_PRIVATE_KEY, argv[1]);
 	if (priv == CK_INVALID_HANDLE) {
 		printf("not ok - no private key %s\n", argv[1]);
 		return 1;
 	}
 	if ((rv = p11->C_GenerateKey(s, &gen, gen_tmpl, 2, &dek)) != CKR_OK ||
-	    (rv = p11->C_WrapKey(s, &oaep_mech, find(s, CKO_PUBLIC_KEY, argv[1]), dek, wrapped,
-	                         &wrapped_len)) != CKR_OK ||
+	    (rv = p11->C_WrapKey(s, &oaep_mech, p11_find_one(p11, s, CKO_PUBLIC_KEY, argv[1]), dek,
+	                         wrapped, &wrapped_len)) != CKR_OK ||
 	    (rv = unwrap(s)) != CKR_OK) {
 		printf("not ok - the first unwrap with %s: 0x%lx\n", argv[1], (unsigned long)rv);
 		return 1;

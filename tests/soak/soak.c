@@ -48,6 +48,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "../p11_find.h"
 
 #define MAX_THREADS 64
 #define MAX_CODES   16 /* distinct CK_RVs counted per thread */
@@ -355,21 +356,6 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-static CK_OBJECT_HANDLE find_private(CK_SESSION_HANDLE s, const char *label)
-{
-	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
-	CK_ATTRIBUTE t[] = {{CKA_CLASS, &cls, sizeof(cls)},
-	                    {CKA_LABEL, (void *)label, strlen(label)}};
-	CK_OBJECT_HANDLE h = CK_INVALID_HANDLE;
-	CK_ULONG n = 0;
-
-	if (p11->C_FindObjectsInit(s, t, 2) == CKR_OK) {
-		p11->C_FindObjects(s, &h, 1, &n);
-		p11->C_FindObjectsFinal(s);
-	}
-	return n == 1 ? h : CK_INVALID_HANDLE;
-}
-
 /* Loads the module and finds the keys; 0 on success. */
 static int child_setup(void **dl)
 {
@@ -394,7 +380,7 @@ static int child_setup(void **dl)
 	}
 	for (int i = 0; i < cfg.nkinds; i++) {
 		struct key *k = &cfg.keys[cfg.kinds[i]];
-		k->priv = find_private(s, k->label);
+		k->priv = p11_find_one(p11, s, CKO_PRIVATE_KEY, k->label);
 		if (k->priv == CK_INVALID_HANDLE) {
 			fprintf(stderr, "soak: no private key labelled %s\n", k->label);
 			p11->C_CloseSession(s);
