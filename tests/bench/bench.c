@@ -52,6 +52,7 @@
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
+
 #include "../p11_find.h"
 
 #define MAX_THREADS 64

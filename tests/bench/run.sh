@@ -39,28 +39,12 @@ HARNESS_NAME=bench
 
 # ------------------------------------------------------------------ setup
 emu_start "$WORK/emulator" || exit 1
-emu_api POST /vaults '{"name": "bench"}' >/dev/null &&
-	APP=$(emu_api POST /identities '{"name": "bench-app"}') &&
-	emu_api PUT "/vaults/bench/access-policies/$(jq -r .client_id <<<"$APP")" \
-		'{"keys": ["get", "list", "unwrapKey", "sign"]}' >/dev/null &&
-	emu_api POST /vaults/bench/keys \
-		'{"name": "bench-unwrap", "kty": "RSA", "size": 2048, "ops": ["wrapKey", "unwrapKey"]}' \
-		>/dev/null &&
-	emu_api POST /vaults/bench/keys \
-		'{"name": "bench-rs256", "kty": "RSA", "size": 2048, "ops": ["sign", "verify"]}' \
-		>/dev/null &&
-	emu_api POST /vaults/bench/keys \
-		'{"name": "bench-es256", "kty": "EC", "crv": "P-256", "ops": ["sign", "verify"]}' \
-		>/dev/null || exit 1
+emu_ops_vault bench "$WORK" || exit 1
 # Each key's kid (the raw requests' URL) and public half, from the emulator.
 keys=()
 for k in unwrap rs256 es256; do
-	emu_api GET "/vaults/bench/keys/bench-$k/public" >"$WORK/$k.json" &&
-		jq -r .pem "$WORK/$k.json" >"$WORK/$k.pem" || exit 1
-	keys+=("--$k" "bench-$k,$(jq -r .kid "$WORK/$k.json"),$WORK/$k.pem")
+	keys+=("--$k" "bench-$k,$(jq -r .kid "$WORK/bench-$k.json"),$WORK/bench-$k.pem")
 done
-emu_write_config "$WORK/bench.json" "$APP" https://bench.vault.azure.net
-chmod 600 "$WORK/bench.json"
 export AZKV_PKCS11_CONFIG="$WORK/bench.json"
 export AZKV_PKCS11_LOG_FILE="$WORK/module.log"
 

@@ -52,6 +52,32 @@ emu_api() {
 		${3:+--data "$3"} "https://127.0.0.1:$EMU_PORT/_emulator$2"
 }
 
+# emu_ops_vault NAME DIR: the vault the soak and the bench drive: vault
+# NAME, identity NAME-app (set in APP) allowed get, list, unwrapKey and
+# sign, and three keys, NAME-unwrap (RSA-2048), NAME-rs256 (RSA-2048) and
+# NAME-es256 (EC P-256), each with its public half as the emulator gives it
+# in DIR/KEY.json ({kid, pem}) and DIR/KEY.pem; the module's configuration
+# for it in DIR/NAME.json (mode 600).
+emu_ops_vault() {
+	local name=$1 dir=$2 k
+	emu_api POST /vaults "{\"name\": \"$name\"}" >/dev/null &&
+		APP=$(emu_api POST /identities "{\"name\": \"$name-app\"}") &&
+		emu_api PUT "/vaults/$name/access-policies/$(jq -r .client_id <<<"$APP")" \
+			'{"keys": ["get", "list", "unwrapKey", "sign"]}' >/dev/null &&
+		emu_api POST "/vaults/$name/keys" "{\"name\": \"$name-unwrap\", \"kty\": \"RSA\",
+			\"size\": 2048, \"ops\": [\"wrapKey\", \"unwrapKey\"]}" >/dev/null &&
+		emu_api POST "/vaults/$name/keys" "{\"name\": \"$name-rs256\", \"kty\": \"RSA\",
+			\"size\": 2048, \"ops\": [\"sign\", \"verify\"]}" >/dev/null &&
+		emu_api POST "/vaults/$name/keys" "{\"name\": \"$name-es256\", \"kty\": \"EC\",
+			\"crv\": \"P-256\", \"ops\": [\"sign\", \"verify\"]}" >/dev/null || return 1
+	for k in "$name-unwrap" "$name-rs256" "$name-es256"; do
+		emu_api GET "/vaults/$name/keys/$k/public" >"$dir/$k.json" &&
+			jq -r .pem "$dir/$k.json" >"$dir/$k.pem" || return 1
+	done
+	emu_write_config "$dir/$name.json" "$APP" "https://$name.vault.azure.net" &&
+		chmod 600 "$dir/$name.json"
+}
+
 # emu_write_config FILE IDENTITY_JSON VAULT_URL...: a module configuration
 # that reaches the emulator for the given vaults as the identity printed by
 # `emu_admin add-identity`.

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
 #include "../p11_find.h"
 
 static CK_FUNCTION_LIST *p11;

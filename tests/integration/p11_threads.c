@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
 #include "../p11_find.h"
 
 static CK_FUNCTION_LIST *p11;

@@ -44,25 +44,9 @@ HARNESS_NAME=soak
 
 # ------------------------------------------------------------------ setup
 emu_start "$WORK/emulator" || exit 1
-emu_api POST /vaults '{"name": "soak"}' >/dev/null &&
-	APP=$(emu_api POST /identities '{"name": "soak-app"}') &&
-	emu_api PUT "/vaults/soak/access-policies/$(jq -r .client_id <<<"$APP")" \
-		'{"keys": ["get", "list", "unwrapKey", "sign"]}' >/dev/null &&
-	emu_api POST /vaults/soak/keys \
-		'{"name": "soak-unwrap", "kty": "RSA", "size": 2048, "ops": ["wrapKey", "unwrapKey"]}' \
-		>/dev/null &&
-	emu_api POST /vaults/soak/keys \
-		'{"name": "soak-rs256", "kty": "RSA", "size": 2048, "ops": ["sign", "verify"]}' >/dev/null &&
-	emu_api POST /vaults/soak/keys \
-		'{"name": "soak-es256", "kty": "EC", "crv": "P-256", "ops": ["sign", "verify"]}' \
-		>/dev/null || exit 1
-# The public keys the results are checked with come from the emulator, not
-# through the module.
-for k in soak-unwrap soak-rs256 soak-es256; do
-	emu_api GET "/vaults/soak/keys/$k/public" | jq -r .pem >"$WORK/$k.pem" || exit 1
-done
-emu_write_config "$WORK/soak.json" "$APP" https://soak.vault.azure.net
-chmod 600 "$WORK/soak.json"
+# The vault, identity and keys; the public keys the results are checked
+# with come from the emulator, not through the module.
+emu_ops_vault soak "$WORK" || exit 1
 export AZKV_PKCS11_CONFIG="$WORK/soak.json"
 export AZKV_PKCS11_LOG_FILE="$WORK/module.log"
 

@@ -48,6 +48,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
 #include "../p11_find.h"
 
 #define MAX_THREADS 64
