@@ -59,10 +59,11 @@ emu_api() {
 # in DIR/KEY.json ({kid, pem}) and DIR/KEY.pem; the module's configuration
 # for it in DIR/NAME.json (mode 600).
 emu_ops_vault() {
-	local name=$1 dir=$2 k
+	name=$1
+	dir=$2
 	emu_api POST /vaults "{\"name\": \"$name\"}" >/dev/null &&
 		APP=$(emu_api POST /identities "{\"name\": \"$name-app\"}") &&
-		emu_api PUT "/vaults/$name/access-policies/$(jq -r .client_id <<<"$APP")" \
+		emu_api PUT "/vaults/$name/access-policies/$(printf "%s\n" "$APP" | jq -r .client_id)" \
 			'{"keys": ["get", "list", "unwrapKey", "sign"]}' >/dev/null &&
 		emu_api POST "/vaults/$name/keys" "{\"name\": \"$name-unwrap\", \"kty\": \"RSA\",
 			\"size\": 2048, \"ops\": [\"wrapKey\", \"unwrapKey\"]}" >/dev/null &&
