@@ -5,6 +5,8 @@
  *         --unwrap LABEL,KID,PUB.pem --rs256 LABEL,KID,PUB.pem --es256 LABEL,KID,PUB.pem
  *         [--threads 1,4,16] [--rounds 5] [--seconds 1.5] [--wrap-ops 2000]
  *         [--count-ops 20] [--counts-only 1]
+ *         [--many-vault URL --many-slot N --many-keys N] [--rss-ops N]
+ *         [--limits-threads N --limits-seconds S]
  *
  * loads AZKV_MODULE (configured by AZKV_PKCS11_CONFIG) and, in this one
  * process, compares the module with what it is built on, each comparison
@@ -30,12 +32,23 @@
  *               printed for both sides;
  *   c. count    vault requests per operation from the emulator's request
  *               log (GET /_emulator/requests): wrap 0, unwrap 1, sign 1,
- *               and the module's unwrap request has the raw one's path.
+ *               and the module's unwrap request has the raw one's path;
+ *   d. find     C_FindObjects over the slot of a vault of --many-keys keys:
+ *               the requests of the first listing (by kind: listing pages,
+ *               key reads, version listings), then of the same listing
+ *               while cached (0 is checked, and the pages once);
+ *   e. memory   the peak RSS after 1,000 envelope round trips (C_WrapKey,
+ *               then C_UnwrapKey of the result) and after --rss-ops, over
+ *               4 threads;
+ *   f. limits   --limits-threads threads unwrapping through the module for
+ *               --limits-seconds with the emulator enforcing Key Vault's
+ *               transaction limits: the module's rate and the 429s it met.
  *
- * --counts-only 1 runs the cold start and c only (run.sh checks with it
- * that c finds a request too many). Timings are reported, never judged. Exit status: 0 when every
- * operation succeeded and every count in c is right; 1 when not; 2 for bad usage or a setup that
- * failed. */
+ * d, e and f run only when asked for. --counts-only 1 runs the cold start
+ * and c only (run.sh checks with it that c finds a request too many).
+ * Timings are reported, never judged. Exit status: 0 when every operation
+ * succeeded (f aside: it reports its failures) and every count in c and d
+ * is right; 1 when not; 2 for bad usage or a setup that failed. */
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 #include <dlfcn.h>
@@ -84,6 +97,11 @@ static struct {
 	double seconds;
 	unsigned long wrap_ops, count_ops;
 	int counts_only;
+	const char *many_host; /* d: a vault of many keys, its slot and how many */
+	int many_slot, many_keys;
+	unsigned long rss_ops; /* e: wrap+unwrap operations of the memory phase */
+	int limits_threads;    /* f: threads pushing against the vault's limits */
+	double limits_seconds;
 } cfg;
 
 static CK_FUNCTION_LIST *p11;
@@ -160,8 +178,7 @@ static int raw_op(int i, enum kind kind)
 	return status == 200 ? 0 : -1;
 }
 
-/* GET or DELETE https://127.0.0.1:PORT/_emulator/requests; the parsed log
- * for GET (owned), NULL otherwise or on failure. */
+/* A response body as it arrives, NUL-terminated. */
 struct growbuf {
 	char *p;
 	size_t len;
@@ -180,31 +197,49 @@ static size_t grow(char *p, size_t size, size_t n, void *ud)
 	return size * n;
 }
 
-static cJSON *request_log(const char *method)
+/* method https://127.0.0.1:PORT/_emulator/PATH with the JSON body (NULL:
+ * none); the parsed answer (owned; NULL when there is none or on failure,
+ * which is said on stderr). */
+static cJSON *admin_call(const char *method, const char *path, const char *body)
 {
 	char url[128];
 	struct growbuf b = {0};
+	struct curl_slist *json = curl_slist_append(NULL, "Content-Type: application/json");
 	CURL *e = curl_easy_init();
 	long status = 0;
 	cJSON *root = NULL;
 
-	snprintf(url, sizeof(url), "https://127.0.0.1:%d/_emulator/requests", cfg.port);
-	if (!e)
+	snprintf(url, sizeof(url), "https://127.0.0.1:%d/_emulator%s", cfg.port, path);
+	if (!e || !json) {
+		curl_easy_cleanup(e);
+		curl_slist_free_all(json);
 		return NULL;
+	}
 	curl_easy_setopt(e, CURLOPT_URL, url);
 	curl_easy_setopt(e, CURLOPT_CAINFO, cfg.ca);
 	curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
+	if (body) {
+		curl_easy_setopt(e, CURLOPT_HTTPHEADER, json);
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
+	}
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, grow);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, &b);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT, 30L);
 	if (curl_easy_perform(e) != CURLE_OK ||
 	    curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK || status >= 300)
 		fprintf(stderr, "bench: %s %s failed (HTTP %ld)\n", method, url, status);
-	else if (strcmp(method, "GET") == 0 && b.p)
+	else if (b.p)
 		root = cJSON_Parse(b.p);
 	curl_easy_cleanup(e);
+	curl_slist_free_all(json);
 	free(b.p);
 	return root;
+}
+
+/* GET (the parsed log, owned) or DELETE (NULL) the emulator's request log. */
+static cJSON *request_log(const char *method)
+{
+	return admin_call(method, "/requests", NULL);
 }
 
 /* The log's entries: how many in all, how many to the vault; path, when
@@ -286,6 +321,7 @@ struct worker {
 
 static pthread_barrier_t start_line;
 static double deadline;
+static int keep_going; /* f: a failed operation does not end the thread */
 
 static void *worker_main(void *arg)
 {
@@ -296,7 +332,7 @@ static void *worker_main(void *arg)
 	    p11->C_OpenSession(0, CKF_SERIAL_SESSION, NULL, NULL, &s) != CKR_OK)
 		w->fails++;
 	pthread_barrier_wait(&start_line);
-	while (!w->fails && now_s() < deadline) {
+	while ((!w->fails || keep_going) && now_s() < deadline) {
 		int rc = w->side == MODULE ? module_op(s, w->kind) : raw_op(w->index, w->kind);
 		if (rc == 0)
 			w->ops++;
@@ -308,9 +344,9 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-/* threads threads doing kind on side for cfg.seconds; ops/s. *cpu gets
- * the process's CPU seconds, *ops the operations, *fails the failures. */
-static double run_phase(enum side side, enum kind kind, int threads, double *cpu,
+/* threads threads doing kind on side for seconds; ops/s. *cpu gets the
+ * process's CPU seconds, *ops the operations, *fails the failures. */
+static double run_phase(enum side side, enum kind kind, int threads, double seconds, double *cpu,
                         unsigned long *ops, unsigned long *fails)
 {
 	pthread_t tid[MAX_THREADS];
@@ -329,7 +365,7 @@ static double run_phase(enum side side, enum kind kind, int threads, double *cpu
 	}
 	c0 = cpu_s();
 	t0 = now_s();
-	deadline = t0 + cfg.seconds;
+	deadline = t0 + seconds;
 	pthread_barrier_wait(&start_line);
 	for (int i = 0; i < threads; i++) {
 		pthread_join(tid[i], NULL);
@@ -371,10 +407,11 @@ static void bench_remote(void)
 				/* Alternate which side goes first, so neither always
 				 * follows the other's load. */
 				enum side first = r % 2 ? RAW : MODULE;
-				rate[first][r] = run_phase(first, (enum kind)k, t, &cpu[first],
-				                           &ops[first], &fails[first]);
-				rate[!first][r] = run_phase(!first, (enum kind)k, t, &cpu[!first],
-				                            &ops[!first], &fails[!first]);
+				rate[first][r] = run_phase(first, (enum kind)k, t, cfg.seconds,
+				                           &cpu[first], &ops[first], &fails[first]);
+				rate[!first][r] =
+				        run_phase(!first, (enum kind)k, t, cfg.seconds,
+				                  &cpu[!first], &ops[!first], &fails[!first]);
 			}
 			m[MODULE] = median(rate[MODULE], cfg.rounds);
 			m[RAW] = median(rate[RAW], cfg.rounds);
@@ -551,6 +588,270 @@ static void bench_counts(CK_SESSION_HANDLE s)
 		failed = 1;
 }
 
+/* ---------------------------------------------------------------- d. a vault of many keys */
+
+/* The request log's entries to host, by kind: the challenge (the first
+ * request, sent without a token, an empty GET /keys), listing pages (GET
+ * /keys), key reads (GET /keys/NAME[/VERSION]), version listings (GET
+ * /keys/NAME/versions) and anything else. -1 when the log is not read. */
+struct listing_requests {
+	int challenges, pages, key_reads, version_lists, other;
+};
+
+static int count_listing(const char *host, struct listing_requests *n)
+{
+	cJSON *root = request_log("GET");
+	const cJSON *e, *list = cJSON_GetObjectItemCaseSensitive(root, "value");
+
+	*n = (struct listing_requests){0};
+	if (!cJSON_IsArray(list)) {
+		cJSON_Delete(root);
+		return -1;
+	}
+	cJSON_ArrayForEach(e, list)
+	{
+		const char *h = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "host"));
+		const char *m = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "method"));
+		const char *p = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "path"));
+		const char *tail = p && strncmp(p, "/keys/", 6) == 0 ? strrchr(p, '/') : NULL;
+		if (!h || strcmp(h, host) != 0)
+			continue;
+		if (!m || !p || strcmp(m, "GET") != 0)
+			n->other++;
+		else if (strcmp(p, "/keys") == 0 &&
+		         !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "authorization")))
+			n->challenges++;
+		else if (strcmp(p, "/keys") == 0)
+			n->pages++;
+		else if (tail && strcmp(tail, "/versions") == 0)
+			n->version_lists++;
+		else if (tail)
+			n->key_reads++;
+		else
+			n->other++;
+	}
+	cJSON_Delete(root);
+	return 0;
+}
+
+/* Every object of the slot, by C_FindObjects in batches of 100; -1 on failure. */
+static long find_all(CK_SESSION_HANDLE s)
+{
+	CK_OBJECT_HANDLE batch[100];
+	CK_ULONG got = 0;
+	long total = 0;
+
+	if (p11->C_FindObjectsInit(s, NULL, 0) != CKR_OK)
+		return -1;
+	do {
+		if (p11->C_FindObjects(s, batch, 100, &got) != CKR_OK) {
+			p11->C_FindObjectsFinal(s);
+			return -1;
+		}
+		total += (long)got;
+	} while (got > 0);
+	return p11->C_FindObjectsFinal(s) == CKR_OK ? total : -1;
+}
+
+/* C_FindObjects over the slot of cfg.many_keys keys: the first listing
+ * (which reads the vault), then the same listing again (from the cache). */
+static void bench_find(void)
+{
+	CK_SESSION_HANDLE s;
+	struct listing_requests n[2];
+	long found[2];
+	double ms[2];
+	int expect_pages = (cfg.many_keys + 24) / 25; /* maxresults=25, the vault's page */
+
+	printf("# d. C_FindObjects over a vault of %d keys (%s, slot %d): the first listing, "
+	       "then again while cached\n",
+	       cfg.many_keys, cfg.many_host, cfg.many_slot);
+	if (p11->C_OpenSession((CK_SLOT_ID)cfg.many_slot, CKF_SERIAL_SESSION, NULL, NULL, &s) !=
+	    CKR_OK) {
+		printf("find: no session on slot %d: WRONG\n", cfg.many_slot);
+		failed = 1;
+		return;
+	}
+	for (int i = 0; i < 2; i++) {
+		double t0;
+		cJSON_Delete(request_log("DELETE"));
+		t0 = now_s();
+		found[i] = find_all(s);
+		ms[i] = (now_s() - t0) * 1e3;
+		if (count_listing(cfg.many_host, &n[i]) != 0)
+			n[i].other = -1;
+	}
+	p11->C_CloseSession(s);
+	for (int i = 0; i < 2; i++)
+		printf("find_%s: %ld objects in %.0f ms; vault requests: %d challenge, %d listing "
+		       "pages, %d key reads, %d version listings, %d other\n",
+		       i ? "cached" : "first", found[i], ms[i], n[i].challenges, n[i].pages,
+		       n[i].key_reads, n[i].version_lists, n[i].other);
+	if (found[0] != 2L * cfg.many_keys || found[1] != found[0] || n[0].pages != expect_pages ||
+	    n[1].challenges + n[1].pages + n[1].key_reads + n[1].version_lists + n[1].other != 0) {
+		printf("find: want %d objects both times, %d listing pages the first time and no "
+		       "request while cached: WRONG\n",
+		       2 * cfg.many_keys, expect_pages);
+		failed = 1;
+	}
+}
+
+/* ---------------------------------------------------------------- e. memory */
+
+/* This process's peak resident set (VmHWM), KiB; -1 when unknown. */
+static long peak_rss_kib(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	long kib = -1;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmHWM: %ld kB", &kib) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kib;
+}
+
+static atomic_ulong rss_next;    /* operations handed out in this phase */
+static unsigned long rss_target; /* ... up to this many */
+
+/* One envelope round trip per operation until rss_target: C_WrapKey of a
+ * session AES key with the unwrap key's public object, C_UnwrapKey of the
+ * result with its private key (the vault), C_DestroyObject of the copy. */
+static void *rss_worker(void *arg)
+{
+	unsigned long *fails = arg;
+	CK_MECHANISM m = {CKM_RSA_PKCS_OAEP, &oaep, sizeof(oaep)};
+	CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+	CK_KEY_TYPE kt = CKK_AES;
+	CK_ATTRIBUTE t[] = {{CKA_CLASS, &cls, sizeof(cls)}, {CKA_KEY_TYPE, &kt, sizeof(kt)}};
+	CK_SESSION_HANDLE s;
+	CK_OBJECT_HANDLE pub, aes;
+
+	if (p11->C_OpenSession(0, CKF_SERIAL_SESSION, NULL, NULL, &s) != CKR_OK) {
+		(*fails)++;
+		return NULL;
+	}
+	module_wrap_keys(s, &pub, &aes);
+	while (atomic_fetch_add(&rss_next, 1) < rss_target) {
+		unsigned char out[512];
+		CK_ULONG len = sizeof(out);
+		CK_OBJECT_HANDLE h = CK_INVALID_HANDLE;
+		if (p11->C_WrapKey(s, &m, pub, aes, out, &len) != CKR_OK ||
+		    p11->C_UnwrapKey(s, &m, cfg.keys[K_UNWRAP].priv, out, len, t, 2, &h) !=
+		            CKR_OK ||
+		    p11->C_DestroyObject(s, h) != CKR_OK)
+			(*fails)++;
+	}
+	p11->C_DestroyObject(s, aes);
+	p11->C_CloseSession(s);
+	return NULL;
+}
+
+/* ops more operations over threads threads; the failures. */
+static unsigned long rss_run(unsigned long ops, int threads)
+{
+	pthread_t tid[MAX_THREADS];
+	unsigned long fails[MAX_THREADS] = {0}, all = 0;
+
+	atomic_store(&rss_next, 0);
+	rss_target = ops;
+	for (int i = 0; i < threads; i++)
+		if (pthread_create(&tid[i], NULL, rss_worker, &fails[i]) != 0) {
+			fprintf(stderr, "bench: cannot start thread %d\n", i);
+			exit(2);
+		}
+	for (int i = 0; i < threads; i++) {
+		pthread_join(tid[i], NULL);
+		all += fails[i];
+	}
+	return all;
+}
+
+/* The peak RSS after 1,000 wrap+unwrap operations, and after cfg.rss_ops. */
+static void bench_rss(void)
+{
+	const int threads = 4;
+	const unsigned long first = cfg.rss_ops < 1000 ? cfg.rss_ops : 1000;
+	unsigned long fails;
+	long after_first, after_all;
+	double t0 = now_s();
+
+	printf("# e. peak RSS (VmHWM) after %lu wrap+unwrap round trips, then after %lu, "
+	       "%d threads\n",
+	       first, cfg.rss_ops, threads);
+	fails = rss_run(first, threads);
+	after_first = peak_rss_kib();
+	fails += rss_run(cfg.rss_ops - first, threads);
+	after_all = peak_rss_kib();
+	printf("rss: %ld KiB after %lu, %ld KiB after %lu (%+ld KiB, ratio %.2f; target flat); "
+	       "%.0f operations/s; failures: %lu\n",
+	       after_first, first, after_all, cfg.rss_ops, after_all - after_first,
+	       after_first > 0 ? (double)after_all / (double)after_first : 0,
+	       (double)cfg.rss_ops / (now_s() - t0), fails);
+	if (fails || after_first < 0)
+		failed = 1;
+}
+
+/* ---------------------------------------------------------------- f. the vault's limits */
+
+/* The statuses the emulator answered to the vault's unwrap requests since
+ * the log was emptied: *ok 200, *throttled 429, *other the rest. */
+static void count_statuses(int *ok, int *throttled, int *other)
+{
+	cJSON *root = request_log("GET");
+	const cJSON *e, *list = cJSON_GetObjectItemCaseSensitive(root, "value");
+
+	*ok = *throttled = *other = 0;
+	cJSON_ArrayForEach(e, list)
+	{
+		const char *h = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "host"));
+		const cJSON *st = cJSON_GetObjectItemCaseSensitive(e, "status");
+		if (!h || strcmp(h, cfg.vault_host) != 0)
+			continue;
+		if (cJSON_IsNumber(st) && st->valueint == 200)
+			(*ok)++;
+		else if (cJSON_IsNumber(st) && st->valueint == 429)
+			(*throttled)++;
+		else
+			(*other)++;
+	}
+	cJSON_Delete(root);
+}
+
+/* cfg.limits_threads threads unwrapping through the module for
+ * cfg.limits_seconds with the emulator enforcing Key Vault's limits
+ * (RSA-2048 software key: 4,000 transactions per 10 s per vault). */
+static void bench_limits(void)
+{
+	double cpu = 0, rate;
+	unsigned long ops = 0, fails = 0;
+	int ok, throttled, other;
+	cJSON *on = admin_call("PUT", "/limits", "{\"enabled\": true}");
+
+	printf("# f. %d threads unwrapping through the module for %.0f s against the vault's "
+	       "limits (the emulator's --kv-limits: 4,000 RSA-2048 transactions per 10 s, "
+	       "400/s)\n",
+	       cfg.limits_threads, cfg.limits_seconds);
+	if (!on) {
+		failed = 1;
+		return;
+	}
+	cJSON_Delete(on);
+	cJSON_Delete(request_log("DELETE"));
+	keep_going = 1;
+	rate = run_phase(MODULE, K_UNWRAP, cfg.limits_threads, cfg.limits_seconds, &cpu, &ops,
+	                 &fails);
+	keep_going = 0;
+	count_statuses(&ok, &throttled, &other);
+	cJSON_Delete(admin_call("PUT", "/limits", "{\"enabled\": false}"));
+	printf("limits: module %.0f unwraps/s (limit 400/s); operations %lu, failed %lu; vault "
+	       "answers: 200 x%d, 429 x%d (%.1f%% of requests), other x%d\n",
+	       rate, ops, fails, ok, throttled,
+	       ok + throttled + other ? 100.0 * throttled / (ok + throttled + other) : 0, other);
+}
+
 /* ---------------------------------------------------------------- setup */
 
 static char *b64url(const unsigned char *in, size_t len)
@@ -618,9 +919,17 @@ static int read_token(const char *file)
 	return 0;
 }
 
+/* The host of a vault URL, into host. */
+static void host_of(const char *url, char *host, size_t len)
+{
+	const char *h = strstr(url, "://");
+	snprintf(host, len, "%s", h ? h + 3 : url);
+	host[strcspn(host, "/:")] = '\0';
+}
+
 static int parse_args(int argc, char **argv)
 {
-	static char vault_host[256];
+	static char vault_host[256], many_host[256];
 	cfg.rounds = 5;
 	cfg.seconds = 1.5;
 	cfg.wrap_ops = 2000;
@@ -636,11 +945,22 @@ static int parse_args(int argc, char **argv)
 		else if (strcmp(opt, "--ca") == 0)
 			cfg.ca = val;
 		else if (strcmp(opt, "--vault") == 0) {
-			const char *h = strstr(val, "://");
-			snprintf(vault_host, sizeof(vault_host), "%s", h ? h + 3 : val);
-			vault_host[strcspn(vault_host, "/:")] = '\0';
+			host_of(val, vault_host, sizeof(vault_host));
 			cfg.vault_host = vault_host;
-		} else if (strcmp(opt, "--token-file") == 0) {
+		} else if (strcmp(opt, "--many-vault") == 0) {
+			host_of(val, many_host, sizeof(many_host));
+			cfg.many_host = many_host;
+		} else if (strcmp(opt, "--many-slot") == 0)
+			cfg.many_slot = atoi(val);
+		else if (strcmp(opt, "--many-keys") == 0)
+			cfg.many_keys = atoi(val);
+		else if (strcmp(opt, "--rss-ops") == 0)
+			cfg.rss_ops = strtoul(val, NULL, 10);
+		else if (strcmp(opt, "--limits-threads") == 0)
+			cfg.limits_threads = atoi(val);
+		else if (strcmp(opt, "--limits-seconds") == 0)
+			cfg.limits_seconds = atof(val);
+		else if (strcmp(opt, "--token-file") == 0) {
 			if (read_token(val) != 0)
 				return -1;
 		} else if (strcmp(opt, "--threads") == 0) {
@@ -680,6 +1000,10 @@ static int parse_args(int argc, char **argv)
 	for (int k = 0; k < K_COUNT; k++)
 		if (!cfg.keys[k].label)
 			return -1;
+	if ((cfg.many_keys && (!cfg.many_host || cfg.many_keys < 1 || cfg.many_slot < 0)) ||
+	    cfg.limits_threads < 0 || cfg.limits_threads > MAX_THREADS ||
+	    (cfg.limits_threads && cfg.limits_seconds <= 0))
+		return -1;
 	return argc % 2 == 1 && cfg.port > 0 && cfg.ca && cfg.vault_host && cfg.token_header[0] &&
 	                       cfg.rounds >= 1 && cfg.rounds <= MAX_ROUNDS && cfg.seconds > 0 &&
 	                       cfg.wrap_ops > 0 && cfg.count_ops > 0 && cfg.nthreads > 0
@@ -760,13 +1084,18 @@ int main(int argc, char **argv)
 		        "       --unwrap LABEL,KID,PUB.pem --rs256 LABEL,KID,PUB.pem --es256 "
 		        "LABEL,KID,PUB.pem\n"
 		        "       [--threads 1,4,16 (1-%d)] [--rounds 5 (1-%d)] [--seconds 1.5]\n"
-		        "       [--wrap-ops 2000] [--count-ops 20] [--counts-only 1]\n",
-		        MAX_THREADS, MAX_ROUNDS);
+		        "       [--wrap-ops 2000] [--count-ops 20] [--counts-only 1]\n"
+		        "       [--many-vault URL --many-slot N --many-keys N] [--rss-ops N]\n"
+		        "       [--limits-threads N (1-%d) --limits-seconds S]\n",
+		        MAX_THREADS, MAX_ROUNDS, MAX_THREADS);
 		return 2;
 	}
 	/* Bounded whatever the module or the emulator does: the timed phases'
-	 * own length and 2 minutes for the rest; SIGALRM's default ends the run. */
-	alarm((unsigned)(K_COUNT * cfg.nthreads * cfg.rounds * 2 * cfg.seconds) + 120);
+	 * own length, 10 ms per round trip of e (100/s) and 3 minutes for the
+	 * rest; SIGALRM's default ends the run. */
+	alarm((unsigned)(K_COUNT * cfg.nthreads * cfg.rounds * 2 * cfg.seconds +
+	                 cfg.limits_seconds) +
+	      (unsigned)(cfg.rss_ops / 100) + 180);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	if (setup_requests() != 0) {
 		fprintf(stderr, "bench: cannot prepare the raw requests\n");
@@ -782,8 +1111,14 @@ int main(int argc, char **argv)
 	s = cold_start();
 	bench_counts(s);
 	if (!cfg.counts_only) {
+		if (cfg.rss_ops)
+			bench_rss();
 		bench_wrap(s);
 		bench_remote();
+		if (cfg.many_keys)
+			bench_find();
+		if (cfg.limits_threads)
+			bench_limits();
 	}
 	p11->C_CloseSession(s);
 	p11->C_Finalize(NULL);

@@ -2,7 +2,9 @@
 # The bench: the module against what it is built on, on one emulator
 # (tests/bench/bench.c says what is compared and how).
 #   tests/bench/run.sh [--threads 1,4,16] [--rounds 5] [--seconds 1.5]
-#                      [--wrap-ops 2000] [--count-ops 20]
+#                      [--wrap-ops 2000] [--count-ops 20] [--many-keys 1000]
+#                      [--rss-ops 100000] [--limits-threads 64] [--limits-seconds 20]
+# (--many-keys, --rss-ops, --limits-threads 0: that part is left out)
 # `make bench` runs the full form (bounded: about 2.5 minutes on 2 cores);
 # tests/bench/smoke.sh, in `make check`, a short one that runs every code
 # path and checks the request counts, never a timing.
@@ -15,6 +17,7 @@ set -u
 export AZKV_MODULE
 
 threads=1,4,16 rounds=5 seconds=1.5 wrap_ops=2000 count_ops=20
+many_keys=1000 rss_ops=100000 limits_threads=64 limits_seconds=20
 while [ $# -gt 1 ]; do
 	case $1 in
 	--threads) threads=$2 ;;
@@ -22,12 +25,17 @@ while [ $# -gt 1 ]; do
 	--seconds) seconds=$2 ;;
 	--wrap-ops) wrap_ops=$2 ;;
 	--count-ops) count_ops=$2 ;;
+	--many-keys) many_keys=$2 ;;
+	--rss-ops) rss_ops=$2 ;;
+	--limits-threads) limits_threads=$2 ;;
+	--limits-seconds) limits_seconds=$2 ;;
 	*) break ;;
 	esac
 	shift 2
 done
 if [ $# -ne 0 ]; then
-	echo "usage: $0 [--threads LIST] [--rounds N] [--seconds S] [--wrap-ops N] [--count-ops N]" >&2
+	echo "usage: $0 [--threads LIST] [--rounds N] [--seconds S] [--wrap-ops N] [--count-ops N]" \
+		"[--many-keys N] [--rss-ops N] [--limits-threads N] [--limits-seconds S]" >&2
 	exit 2
 fi
 
@@ -45,6 +53,20 @@ keys=()
 for k in unwrap rs256 es256; do
 	keys+=("--$k" "bench-$k,$(jq -r .kid "$WORK/bench-$k.json"),$WORK/bench-$k.pem")
 done
+many=()
+if [ "$many_keys" -gt 0 ]; then
+	# d: a second vault (the module's slot 1) of many EC keys (quick to
+	# make), in one request.
+	emu_api POST /vaults '{"name": "bench-many"}' >/dev/null &&
+		emu_api PUT "/vaults/bench-many/access-policies/$(jq -r .client_id <<<"$APP")" \
+			'{"keys": ["get", "list"]}' >/dev/null &&
+		emu_api POST /vaults/bench-many/keys "$(jq -cn --argjson n "$many_keys" \
+			'{keys: [range(1; $n + 1) | {name: "many-\(.)", kty: "EC", crv: "P-256"}]}')" \
+			>/dev/null || exit 1
+	emu_write_config "$WORK/bench.json" "$APP" https://bench.vault.azure.net \
+		https://bench-many.vault.azure.net && chmod 600 "$WORK/bench.json" || exit 1
+	many=(--many-vault https://bench-many.vault.azure.net --many-slot 1 --many-keys "$many_keys")
+fi
 export AZKV_PKCS11_CONFIG="$WORK/bench.json"
 export AZKV_PKCS11_LOG_FILE="$WORK/module.log"
 
@@ -67,7 +89,8 @@ start=$(date +%s)
 ours "$AZKV_TOP_BUILDDIR/tests/bench/bench" --port "$EMU_PORT" --ca "$EMU_CA" \
 	--vault https://bench.vault.azure.net --token-file "$WORK/token" "${keys[@]}" \
 	--threads "$threads" --rounds "$rounds" --seconds "$seconds" --wrap-ops "$wrap_ops" \
-	--count-ops "$count_ops" 2>"$WORK/bench.err"
+	--count-ops "$count_ops" "${many[@]}" --rss-ops "$rss_ops" \
+	--limits-threads "$limits_threads" --limits-seconds "$limits_seconds" 2>"$WORK/bench.err"
 rc=$?
 echo "# wall: $(($(date +%s) - start)) s"
 

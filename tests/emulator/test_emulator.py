@@ -821,6 +821,35 @@ class PersistenceTests(unittest.TestCase):
         finally:
             emu.cleanup()
 
+    def test_keys_made_in_one_batch_are_listed_and_kept(self):
+        # The bench's vault of 1,000 keys (tests/bench/run.sh) is made this way: one state
+        # write for the list, where one request per key rewrote the whole state each time.
+        emu = Emulator().start()
+        try:
+            ident = emu.admin("add-identity", "--name", "b")
+            emu.admin("add-vault", "--name", "kvbatch")
+            emu.admin("set-policy", "--vault", "kvbatch", "--identity", "b", "--keys", "get,list")
+            made = emu.admin_api("POST", "/vaults/kvbatch/keys", {"keys": [
+                {"name": f"batch-{i}", "kty": "EC", "crv": "P-256"} for i in range(30)]})
+            self.assertEqual(len(made["value"]), 30)
+            admin = f"https://127.0.0.1:{emu.port}/_emulator/vaults/kvbatch/keys"
+            reply = emu.request("POST", admin, body={"keys": [
+                {"name": "batch-ok", "kty": "EC"}, {"name": "batch-bad", "kty": "DSA"}]})
+            self.assertEqual(reply.status, 400)
+            self.assertIn("unsupported kty", reply.json["error"]["message"])
+            self.assertEqual(emu.request("POST", admin, body={"keys": "batch-x"}).status, 400)
+            emu.stop()
+            emu.start()
+            token = emu.token(ident)
+            names, url = [], vault_url("kvbatch", "/keys", maxresults=25)
+            while url:
+                page = emu.request("GET", url, token=token).json
+                names += [item["kid"].rsplit("/", 1)[1] for item in page["value"]]
+                url = page.get("nextLink")
+            self.assertEqual(sorted(names), sorted([f"batch-{i}" for i in range(30)] + ["batch-ok"]))
+        finally:
+            emu.cleanup()
+
     def test_default_tenant_option(self):
         emu = Emulator(["--default-tenant", "12345678-1234-1234-1234-123456789abc"]).start()
         try:

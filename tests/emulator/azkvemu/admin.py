@@ -365,6 +365,15 @@ class AdminService:
             return bundles.key_bundle(vault, default_base(vault), entry, record)
 
     def _create_key(self, req, body, v):
+        """One key ({name, kty, ...}), or many ({"keys": [{name, kty, ...}, ...]}) saved in
+        one state write -> {"value": [bundle, ...]} (at the first bad one: its error, the
+        ones before it made)."""
+        if "keys" in body:
+            specs = body["keys"]
+            if not isinstance(specs, list) or not all(isinstance(k, dict) for k in specs):
+                raise StateError("keys: a list of keys {name, kty, ...}")
+            with self.state.batch():
+                return {"value": [self._create_key(req, spec, v) for spec in specs]}
         vault = self.state.require_vault(v)
         name = body.get("name") or ""
         kty = body.get("kty") or "RSA"

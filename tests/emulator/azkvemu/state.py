@@ -45,6 +45,7 @@ Everything that touches the document holds `State.lock` (re-entrant), so the
 threaded HTTP server can serve requests concurrently.
 """
 
+import contextlib
 import json
 import os
 import re
@@ -99,6 +100,8 @@ class State:
         self.path = os.path.join(state_dir, STATE_FILE)
         self.lock = threading.RLock()
         self.doc = None
+        self._batch_depth = 0     # inside batch(): save() only marks the state dirty
+        self._dirty = False
 
     # ---- persistence -------------------------------------------------------
 
@@ -116,7 +119,24 @@ class State:
 
     def save(self) -> None:
         with self.lock:
+            if self._batch_depth:
+                self._dirty = True
+                return
             atomic_write(self.path, json_bytes(self.doc))
+
+    @contextlib.contextmanager
+    def batch(self):
+        """Many changes, one write at the end: every save() rewrites the whole document, so
+        N changes each saved cost O(N^2) (a thousand keys: seconds)."""
+        with self.lock:
+            self._batch_depth += 1
+            try:
+                yield
+            finally:
+                self._batch_depth -= 1
+                if not self._batch_depth and self._dirty:
+                    self._dirty = False
+                    self.save()
 
     def _ensure_defaults(self, default_tenant_id) -> bool:
         changed = False
