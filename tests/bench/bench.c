@@ -4,7 +4,7 @@
  *   bench --port P --ca CA.pem --vault URL --token-file F
  *         --unwrap LABEL,KID,PUB.pem --rs256 LABEL,KID,PUB.pem --es256 LABEL,KID,PUB.pem
  *         [--threads 1,4,16] [--rounds 5] [--seconds 1.5] [--wrap-ops 2000]
- *         [--count-ops 20] [--counts-only 1]
+ *         [--count-ops 20] [--parts counts,rss,wrap,remote,find,limits]
  *         [--many-vault URL --many-slot N --many-keys N] [--rss-ops N]
  *         [--limits-threads N --limits-seconds S]
  *
@@ -44,8 +44,10 @@
  *               --limits-seconds with the emulator enforcing Key Vault's
  *               transaction limits: the module's rate and the 429s it met.
  *
- * d, e and f run only when asked for. --counts-only 1 runs the cold start
- * and c only (run.sh checks with it that c finds a request too many).
+ * The cold start always runs; --parts picks the rest (default: all), and
+ * d, e and f also need their options. run.sh runs b on its own, against the
+ * emulator's --workers mode, and checks with --parts counts that c finds a
+ * request too many.
  * Timings are reported, never judged. Exit status: 0 when every operation
  * succeeded (f aside: it reports its failures) and every count in c and d
  * is right; 1 when not; 2 for bad usage or a setup that failed. */
@@ -80,6 +82,11 @@ static const char *const kind_algs[K_COUNT] = {"RSA-OAEP-256", "RS256", "ES256"}
 
 enum side { MODULE, RAW };
 
+/* What --parts names, in the order they run. */
+enum part { P_COUNTS, P_RSS, P_WRAP, P_REMOTE, P_FIND, P_LIMITS, P_COUNT };
+static const char *const part_names[P_COUNT] = {"counts", "rss",  "wrap",
+                                                "remote", "find", "limits"};
+
 struct key {
 	char *label, *kid;
 	EVP_PKEY *pub;
@@ -96,7 +103,7 @@ static struct {
 	int rounds;
 	double seconds;
 	unsigned long wrap_ops, count_ops;
-	int counts_only;
+	unsigned parts; /* 1 << enum part */
 	const char *many_host; /* d: a vault of many keys, its slot and how many */
 	int many_slot, many_keys;
 	unsigned long rss_ops; /* e: wrap+unwrap operations of the memory phase */
@@ -934,6 +941,7 @@ static int parse_args(int argc, char **argv)
 	cfg.seconds = 1.5;
 	cfg.wrap_ops = 2000;
 	cfg.count_ops = 20;
+	cfg.parts = (1u << P_COUNT) - 1;
 	cfg.threads[0] = 1;
 	cfg.nthreads = 1;
 	for (int i = 1; i + 1 < argc; i += 2) {
@@ -976,8 +984,17 @@ static int parse_args(int argc, char **argv)
 			cfg.wrap_ops = strtoul(val, NULL, 10);
 		else if (strcmp(opt, "--count-ops") == 0)
 			cfg.count_ops = strtoul(val, NULL, 10);
-		else if (strcmp(opt, "--counts-only") == 0)
-			cfg.counts_only = atoi(val);
+		else if (strcmp(opt, "--parts") == 0) {
+			cfg.parts = 0;
+			for (char *t = strtok(val, ","); t; t = strtok(NULL, ",")) {
+				int p;
+				for (p = 0; p < P_COUNT && strcmp(t, part_names[p]) != 0; p++)
+					;
+				if (p == P_COUNT)
+					return -1;
+				cfg.parts |= 1u << p;
+			}
+		}
 		else {
 			char *kid = strchr(val, ','), *pem = kid ? strchr(kid + 1, ',') : NULL;
 			for (k = 0; k < K_COUNT && strcmp(opt, kind_options[k]) != 0; k++)
@@ -1084,7 +1101,8 @@ int main(int argc, char **argv)
 		        "       --unwrap LABEL,KID,PUB.pem --rs256 LABEL,KID,PUB.pem --es256 "
 		        "LABEL,KID,PUB.pem\n"
 		        "       [--threads 1,4,16 (1-%d)] [--rounds 5 (1-%d)] [--seconds 1.5]\n"
-		        "       [--wrap-ops 2000] [--count-ops 20] [--counts-only 1]\n"
+		        "       [--wrap-ops 2000] [--count-ops 20] [--parts "
+		        "counts,rss,wrap,remote,find,limits]\n"
 		        "       [--many-vault URL --many-slot N --many-keys N] [--rss-ops N]\n"
 		        "       [--limits-threads N (1-%d) --limits-seconds S]\n",
 		        MAX_THREADS, MAX_ROUNDS, MAX_THREADS);
@@ -1109,17 +1127,18 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	s = cold_start();
-	bench_counts(s);
-	if (!cfg.counts_only) {
-		if (cfg.rss_ops)
-			bench_rss();
+	if (cfg.parts & 1u << P_COUNTS)
+		bench_counts(s);
+	if (cfg.parts & 1u << P_RSS && cfg.rss_ops)
+		bench_rss();
+	if (cfg.parts & 1u << P_WRAP)
 		bench_wrap(s);
+	if (cfg.parts & 1u << P_REMOTE)
 		bench_remote();
-		if (cfg.many_keys)
-			bench_find();
-		if (cfg.limits_threads)
-			bench_limits();
-	}
+	if (cfg.parts & 1u << P_FIND && cfg.many_keys)
+		bench_find();
+	if (cfg.parts & 1u << P_LIMITS && cfg.limits_threads)
+		bench_limits();
 	p11->C_CloseSession(s);
 	p11->C_Finalize(NULL);
 	dlclose(dl);

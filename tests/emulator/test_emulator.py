@@ -7,6 +7,7 @@ import json
 import os
 import re
 import signal
+import subprocess
 import ssl
 import sys
 import time
@@ -847,6 +848,37 @@ class PersistenceTests(unittest.TestCase):
                 names += [item["kid"].rsplit("/", 1)[1] for item in page["value"]]
                 url = page.get("nextLink")
             self.assertEqual(sorted(names), sorted([f"batch-{i}" for i in range(30)] + ["batch-ok"]))
+        finally:
+            emu.cleanup()
+
+    def test_workers_serve_one_state_and_only_read_through_the_admin_api(self):
+        # serve --workers (the bench's b, tests/bench/run.sh): the vault answers from every
+        # process; a change would land in one process's copy only, so the admin API refuses it.
+        emu = Emulator()
+        try:
+            emu.start()
+            ident = emu.admin("add-identity", "--name", "w")
+            emu.admin("add-vault", "--name", "kvworkers")
+            emu.admin("set-policy", "--vault", "kvworkers", "--identity", "w", "--keys", "get")
+            emu.admin("create-key", "--vault", "kvworkers", "--name", "k", "--kty", "EC")
+            emu.stop()
+            emu.extra_args = ["--workers", "3"]
+            emu.start()
+            children = subprocess.run(["ps", "-o", "pid=", "--ppid", str(emu.proc.pid)],
+                                      capture_output=True, text=True).stdout.split()
+            self.assertEqual(len(children), 2)
+            token = emu.token(ident)
+            for _ in range(6):  # new connections, whichever process accepts each
+                emu.close_connections()
+                self.assertEqual(emu.request("GET", vault_url("kvworkers", "/keys/k"), token=token).status, 200)
+            admin = f"https://127.0.0.1:{emu.port}/_emulator"
+            self.assertEqual(emu.request("GET", admin + "/health").status, 200)
+            reply = emu.request("POST", admin + "/vaults", body={"name": "kvnew"})
+            self.assertEqual(reply.status, 409)
+            self.assertIn("only reads", reply.json["error"]["message"])
+            self.assertEqual(emu.stop(), 0)
+            for pid in children:
+                self.assertFalse(os.path.exists(f"/proc/{pid}"), f"worker {pid} outlived the emulator")
         finally:
             emu.cleanup()
 

@@ -101,8 +101,9 @@ def default_base(vault: dict) -> str:
 
 class AdminService:
     def __init__(self, state, tokens, faults, arm=None, oidc=None, appservice=None, arc=None, ca_file=None,
-                 hostile=None, request_log=None, limits=None):
+                 hostile=None, request_log=None, limits=None, read_only=False):
         self.arm = arm
+        self.read_only = read_only  # serve --workers: each process would change its own copy
         self.state = state
         self.tokens = tokens
         self.faults = faults
@@ -175,6 +176,10 @@ class AdminService:
             for method, pattern, handler in self.routes:
                 m = re.match("^" + pattern + "$", sub)
                 if m and method == req.method:
+                    if self.read_only and method != "GET":
+                        raise StateError("this emulator runs --workers processes, each with its "
+                                         "own copy of the state: the admin API only reads",
+                                         409)
                     params = {k: unquote(v) for k, v in m.groupdict().items()}
                     return json_response(200, handler(req, self._body(req), **params))
             raise ServiceError(404, "NotFound", f"no admin route {req.method} {req.path}")

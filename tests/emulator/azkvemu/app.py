@@ -28,12 +28,40 @@ from .tokens import TokenService
 from .util import atomic_write
 
 READY_FILE = "emulator.json"
+MAX_WORKERS = 8
+
+
+def _fork_workers(server, n: int) -> list:
+    """--workers: n more processes serving the listening socket of server, forked before any
+    thread starts. The emulator is Python: one process runs one request at a time (the GIL),
+    so on its own it, not the client, caps a benchmark's throughput. Each child has its own
+    copy of the state as loaded, its own request log, faults and limits; nothing it does is
+    saved or seen by the others, which is why the admin API of a --workers emulator only
+    reads (admin.py) and the mode is for measuring a fixed set of keys only. A child ends
+    when its parent does, or at SIGTERM."""
+    parent, children = os.getpid(), []
+    for _ in range(n):
+        pid = os.fork()
+        if pid:
+            children.append(pid)
+            continue
+        stop = threading.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: stop.set())
+        server.serve_in_thread()
+        while not stop.wait(0.5) and os.getppid() == parent:
+            pass
+        server.shutdown()
+        os._exit(0)
+    return children
 
 
 def serve(state_dir, host="127.0.0.1", port=0, localhost_vault=None,
           authority_host="https://login.microsoftonline.com", token_lifetime=3600,
           default_tenant=None, arm_rbac=False, arc_token_dir=None,
-          issued_token_log=None, kv_limits=False) -> int:
+          issued_token_log=None, kv_limits=False, workers=1) -> int:
+    if not 1 <= workers <= MAX_WORKERS:
+        raise ValueError(f"--workers must be 1 to {MAX_WORKERS}")
     os.makedirs(state_dir, exist_ok=True)
     state_dir = os.path.abspath(state_dir)
     ready_path = os.path.join(state_dir, READY_FILE)
@@ -67,7 +95,7 @@ def serve(state_dir, host="127.0.0.1", port=0, localhost_vault=None,
         entra=EntraService(state, tokens, AssertionVerifier(state, oidc, paths["ca_file"])),
         admin=AdminService(state, tokens, faults, arm, oidc=oidc, appservice=appservice, arc=arc,
                            ca_file=paths["ca_file"], hostile=hostile,
-                           request_log=requests, limits=limits),
+                           request_log=requests, limits=limits, read_only=workers > 1),
         faults=faults,
         localhost_vault=localhost_vault,
         arm=arm,
@@ -87,6 +115,7 @@ def serve(state_dir, host="127.0.0.1", port=0, localhost_vault=None,
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
 
+    children = _fork_workers(server, workers - 1)
     server.serve_in_thread()
     url_host = f"[{host}]" if ":" in host else host
     info = {"port": actual_port, "pid": os.getpid(), "ca_file": paths["ca_file"],
@@ -94,11 +123,16 @@ def serve(state_dir, host="127.0.0.1", port=0, localhost_vault=None,
             "default_tenant": state.doc["default_tenant"], "localhost_vault": localhost_vault}
     # Written last, atomically: its appearance means "ready to serve".
     atomic_write(ready_path, (json.dumps(info, indent=2) + "\n").encode(), 0o644)
-    log(f"listening on {info['url']} (state {state_dir}, default tenant {info['default_tenant']})")
+    log(f"listening on {info['url']} (state {state_dir}, default tenant {info['default_tenant']}"
+        + (f", {workers} worker processes, admin API read-only)" if workers > 1 else ")"))
 
     while not stop.wait(0.5):
         pass
     log("stopping")
+    for pid in children:
+        os.kill(pid, signal.SIGTERM)
+    for pid in children:
+        os.waitpid(pid, 0)
     server.shutdown()
     server.server_close()
     with state.lock:

@@ -256,6 +256,9 @@ def build_parser():
     s.add_argument("--kv-limits", action="store_true",
                    help="enforce Key Vault's transaction limits per vault, 429 past them "
                         "(limits.py; admin limits on|off switches it)")
+    s.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="benchmarks only: N processes serving one fixed state (the admin API "
+                        "then only reads; app.py)")
     s.add_argument("--issued-token-log", metavar="FILE",
                    help="test-only: append every token issued to FILE, one a line (for secret scans)")
     s.add_argument("--arc-token-dir", metavar="DIR",
@@ -467,7 +470,8 @@ def main(argv=None) -> int:
                          localhost_vault=args.localhost_vault, authority_host=args.authority_host,
                          token_lifetime=args.token_lifetime, default_tenant=args.default_tenant,
                          arm_rbac=args.arm_rbac, arc_token_dir=args.arc_token_dir,
-                         issued_token_log=args.issued_token_log, kv_limits=args.kv_limits)
+                         issued_token_log=args.issued_token_log, kv_limits=args.kv_limits,
+                         workers=args.workers)
         except (OSError, ValueError) as exc:
             print(f"azkv-emulator: cannot serve: {exc}", file=sys.stderr)
             return 1
