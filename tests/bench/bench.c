@@ -103,7 +103,7 @@ static struct {
 	int rounds;
 	double seconds;
 	unsigned long wrap_ops, count_ops;
-	unsigned parts; /* 1 << enum part */
+	unsigned parts;        /* 1 << enum part */
 	const char *many_host; /* d: a vault of many keys, its slot and how many */
 	int many_slot, many_keys;
 	unsigned long rss_ops; /* e: wrap+unwrap operations of the memory phase */
@@ -994,8 +994,7 @@ static int parse_args(int argc, char **argv)
 					return -1;
 				cfg.parts |= 1u << p;
 			}
-		}
-		else {
+		} else {
 			char *kid = strchr(val, ','), *pem = kid ? strchr(kid + 1, ',') : NULL;
 			for (k = 0; k < K_COUNT && strcmp(opt, kind_options[k]) != 0; k++)
 				;
