@@ -868,7 +868,7 @@ class PersistenceTests(unittest.TestCase):
                                       capture_output=True, text=True).stdout.split()
             self.assertEqual(len(children), 2)
             token = emu.token(ident)
-            for _ in range(6):  # new connections, whichever process accepts each
+            for _ in range(30):  # new connections, whichever process accepts each
                 emu.close_connections()
                 self.assertEqual(emu.request("GET", vault_url("kvworkers", "/keys/k"), token=token).status, 200)
             admin = f"https://127.0.0.1:{emu.port}/_emulator"

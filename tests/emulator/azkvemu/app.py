@@ -40,6 +40,11 @@ def _fork_workers(server, n: int) -> list:
     reads (admin.py) and the mode is for measuring a fixed set of keys only. A child ends
     when its parent does, or at SIGTERM."""
     parent, children = os.getpid(), []
+    if n:
+        # Every process wakes for a new connection and only one gets it: the others' accept
+        # must fail (and serve_forever go on) rather than block, which would also block
+        # shutdown for good.
+        server.socket.setblocking(False)
     for _ in range(n):
         pid = os.fork()
         if pid:
