@@ -185,13 +185,19 @@ CK_RV azkv_attrs_set(azkv_attrs *a, CK_ATTRIBUTE_TYPE type, const void *value, C
 		memcpy(copy, value, len);
 	}
 	CK_ATTRIBUTE *slot = find_mut(a, type);
-	if (slot == NULL) {
-		CK_ATTRIBUTE *items = realloc(a->items, (a->n + 1) * sizeof(*items));
+	if (slot == NULL && a->n == a->cap) {
+		/* Room for a key's usual thirty attributes at once, not one
+		 * realloc each: every C_UnwrapKey makes a key. */
+		size_t cap = a->cap ? 2 * a->cap : 32;
+		CK_ATTRIBUTE *items = realloc(a->items, cap * sizeof(*items));
 		if (items == NULL) {
 			free(copy);
 			return CKR_HOST_MEMORY;
 		}
 		a->items = items;
+		a->cap = cap;
+	}
+	if (slot == NULL) {
 		slot = &a->items[a->n++];
 	} else {
 		OPENSSL_clear_free(slot->pValue, slot->ulValueLen);
@@ -239,7 +245,7 @@ void azkv_attrs_free(azkv_attrs *a)
 		OPENSSL_clear_free(a->items[i].pValue, a->items[i].ulValueLen);
 	free(a->items);
 	a->items = NULL;
-	a->n = 0;
+	a->n = a->cap = 0;
 }
 
 const CK_ATTRIBUTE *azkv_tmpl_find(const CK_ATTRIBUTE *t, CK_ULONG n, CK_ATTRIBUTE_TYPE type)

@@ -11,7 +11,7 @@
 /* An owned list of attributes; each value is a private copy. */
 typedef struct azkv_attrs {
 	CK_ATTRIBUTE *items;
-	size_t n;
+	size_t n, cap; /* used, allocated */
 } azkv_attrs;
 
 /* Adds or replaces type with a copy of value. CKR_HOST_MEMORY on failure;

@@ -77,6 +77,7 @@ void azkv_vault_key_unref(azkv_vault_key *vk)
 	if (vk == NULL || --vk->refs > 0)
 		return;
 	azkv_key_free(&vk->key);
+	azkv_rsa_wrap_ctxs_free(&vk->wrap_ctxs);
 	EVP_PKEY_free(vk->pub);
 	free(vk);
 }

@@ -9,6 +9,7 @@
 #include "attr.h"
 #include "bytes.h"
 #include "keyvault.h"
+#include "op_rsa_wrap.h"
 
 /* One key version in a vault, shared by its public and private objects
  * (a Managed HSM AES key has one secret-key object) and by operations in
@@ -16,8 +17,9 @@
 typedef struct azkv_vault_key {
 	int refs;
 	CK_SLOT_ID slot;
-	azkv_key key;  /* name, version, JWK and attributes */
-	EVP_PKEY *pub; /* for local public-key operations; NULL for an AES key */
+	azkv_key key;                 /* name, version, JWK and attributes */
+	EVP_PKEY *pub;                /* for local public-key operations; NULL for an AES key */
+	azkv_rsa_wrap_ctxs wrap_ctxs; /* RSA: local wrap and encrypt; under the module lock */
 	/* An AES key's size, which its bundle does not state: 0 until learned
 	 * (op_hsm_aes_kw.c); aes_bits_unknowable when the vault refused every
 	 * size. Under the module lock. */

@@ -13,8 +13,9 @@
 typedef struct rsa_crypt_ctx {
 	int encrypt;
 	azkv_rsa_wrap_alg alg;
-	azkv_vault_key *vk; /* a reference, dropped under the module lock */
-	size_t k;           /* modulus bytes */
+	const EVP_PKEY_CTX *prepared; /* encryption: vk's, for alg */
+	azkv_vault_key *vk;           /* a reference, dropped under the module lock */
+	size_t k;                     /* modulus bytes */
 	/* Decryption: a result that did not fit the caller's buffer, kept
 	 * with its ciphertext so that the call again costs no vault
 	 * transaction. */
@@ -62,10 +63,15 @@ static CK_RV rsa_crypt_init(void **out, const CK_MECHANISM *m, const azkv_object
 	 * vault's to refuse.) */
 	if (encrypt && !azkv_vault_key_usable(key->vkey, "C_EncryptInit"))
 		return CKR_KEY_FUNCTION_NOT_PERMITTED;
+	const EVP_PKEY_CTX *prepared = NULL;
+	if (encrypt && (prepared = azkv_rsa_wrap_prepared(&key->vkey->wrap_ctxs, key->vkey->pub,
+	                                                  &alg)) == NULL)
+		return CKR_FUNCTION_FAILED;
 	rsa_crypt_ctx *c = calloc(1, sizeof(*c));
 	if (c == NULL)
 		return CKR_HOST_MEMORY;
 	c->encrypt = encrypt;
+	c->prepared = prepared;
 	c->alg = alg;
 	c->k = (size_t)EVP_PKEY_get_size(key->vkey->pub);
 	c->vk = key->vkey;
@@ -88,7 +94,7 @@ static CK_RV rsa_encrypt(rsa_crypt_ctx *c, const unsigned char *in, CK_ULONG in_
 		return out == NULL ? CKR_OK : CKR_BUFFER_TOO_SMALL;
 	}
 	azkv_bytes res = {0};
-	CK_RV rv = azkv_rsa_wrap_local(c->vk->pub, &c->alg, in, in_len, &res);
+	CK_RV rv = azkv_rsa_wrap_local(c->prepared, &c->alg, in, in_len, &res);
 	if (rv == CKR_KEY_SIZE_RANGE)
 		rv = CKR_DATA_LEN_RANGE;
 	if (rv == CKR_OK) {

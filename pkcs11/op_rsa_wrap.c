@@ -8,7 +8,7 @@
 CK_RV azkv_rsa_wrap_alg_from_mech(const CK_MECHANISM *m, azkv_rsa_wrap_alg *out)
 {
 	if (m->mechanism == CKM_RSA_PKCS) {
-		*out = (azkv_rsa_wrap_alg){"RSA1_5", 0, NULL};
+		*out = (azkv_rsa_wrap_alg){"RSA1_5", 0, NULL, AZKV_RSA_WRAP_V15};
 		return CKR_OK;
 	}
 	if (m->mechanism != CKM_RSA_PKCS_OAEP) {
@@ -27,11 +27,11 @@ CK_RV azkv_rsa_wrap_alg_from_mech(const CK_MECHANISM *m, azkv_rsa_wrap_alg *out)
 		return CKR_MECHANISM_PARAM_INVALID;
 	}
 	if (p->hashAlg == CKM_SHA_1 && p->mgf == CKG_MGF1_SHA1) {
-		*out = (azkv_rsa_wrap_alg){"RSA-OAEP", 1, EVP_sha1()};
+		*out = (azkv_rsa_wrap_alg){"RSA-OAEP", 1, EVP_sha1(), AZKV_RSA_WRAP_OAEP};
 		return CKR_OK;
 	}
 	if (p->hashAlg == CKM_SHA256 && p->mgf == CKG_MGF1_SHA256) {
-		*out = (azkv_rsa_wrap_alg){"RSA-OAEP-256", 1, EVP_sha256()};
+		*out = (azkv_rsa_wrap_alg){"RSA-OAEP-256", 1, EVP_sha256(), AZKV_RSA_WRAP_OAEP_256};
 		return CKR_OK;
 	}
 	azkv_error("CKM_RSA_PKCS_OAEP: hash 0x%lx with MGF 0x%lx is not a Key Vault algorithm "
@@ -40,22 +40,46 @@ CK_RV azkv_rsa_wrap_alg_from_mech(const CK_MECHANISM *m, azkv_rsa_wrap_alg *out)
 	return CKR_MECHANISM_PARAM_INVALID;
 }
 
-CK_RV azkv_rsa_wrap_local(EVP_PKEY *pub, const azkv_rsa_wrap_alg *alg, const unsigned char *key,
-                          size_t key_len, azkv_bytes *out)
+const EVP_PKEY_CTX *azkv_rsa_wrap_prepared(azkv_rsa_wrap_ctxs *ctxs, EVP_PKEY *pub,
+                                           const azkv_rsa_wrap_alg *alg)
 {
-	CK_RV rv = CKR_FUNCTION_FAILED;
-	size_t len = 0;
+	if (ctxs->by_alg[alg->id] != NULL)
+		return ctxs->by_alg[alg->id];
 	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(pub, NULL);
 	if (ctx == NULL || EVP_PKEY_encrypt_init(ctx) <= 0)
-		goto out;
+		goto fail;
 	if (alg->oaep) {
 		if (EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_OAEP_PADDING) <= 0 ||
 		    EVP_PKEY_CTX_set_rsa_oaep_md(ctx, alg->md) <= 0 ||
 		    EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, alg->md) <= 0)
-			goto out;
+			goto fail;
 	} else if (EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) <= 0) {
-		goto out;
+		goto fail;
 	}
+	ctxs->by_alg[alg->id] = ctx;
+	return ctx;
+fail:
+	azkv_error("%s: OpenSSL could not set up an RSA encryption context", alg->name);
+	EVP_PKEY_CTX_free(ctx);
+	return NULL;
+}
+
+void azkv_rsa_wrap_ctxs_free(azkv_rsa_wrap_ctxs *ctxs)
+{
+	for (size_t i = 0; i < AZKV_RSA_WRAP_ALGS; i++) {
+		EVP_PKEY_CTX_free(ctxs->by_alg[i]);
+		ctxs->by_alg[i] = NULL;
+	}
+}
+
+CK_RV azkv_rsa_wrap_local(const EVP_PKEY_CTX *prepared, const azkv_rsa_wrap_alg *alg,
+                          const unsigned char *key, size_t key_len, azkv_bytes *out)
+{
+	CK_RV rv = CKR_FUNCTION_FAILED;
+	size_t len = 0;
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_dup(prepared);
+	if (ctx == NULL)
+		return CKR_HOST_MEMORY;
 	if (EVP_PKEY_encrypt(ctx, NULL, &len, key, key_len) <= 0)
 		goto out;
 	out->data = malloc(len);

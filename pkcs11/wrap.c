@@ -235,6 +235,7 @@ CK_RV C_WrapKey(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism, CK_OBJECT_HA
 	vault_call c = {0};
 	azkv_bytes secret = {0}, out = {0};
 	const azkv_object *k;
+	const EVP_PKEY_CTX *prepared = NULL;
 	size_t need;
 
 	if (mechanism == NULL || wrapped_len == NULL)
@@ -291,6 +292,12 @@ CK_RV C_WrapKey(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism, CK_OBJECT_HA
 		*wrapped_len = need;
 		goto locked_out;
 	}
+	int local = !c.aes && azkv_g.cfg->wrap != AZKV_WRAP_VAULT;
+	if (local && (prepared = azkv_rsa_wrap_prepared(&wk->vkey->wrap_ctxs, wk->vkey->pub,
+	                                                &alg)) == NULL) {
+		rv = CKR_FUNCTION_FAILED;
+		goto locked_out;
+	}
 	if (azkv_bytes_set(&secret, k->value.data, k->value.len) != 0) {
 		rv = CKR_HOST_MEMORY;
 		goto locked_out;
@@ -299,10 +306,10 @@ CK_RV C_WrapKey(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism, CK_OBJECT_HA
 	azkv_vault_key_ref(c.vk);
 	azkv_lock_release(azkv_g.lock);
 
-	if (c.aes || azkv_g.cfg->wrap == AZKV_WRAP_VAULT)
-		rv = vault_call_run(&c, 1, secret.data, secret.len, &out);
+	if (local)
+		rv = azkv_rsa_wrap_local(prepared, &alg, secret.data, secret.len, &out);
 	else
-		rv = azkv_rsa_wrap_local(c.vk->pub, &alg, secret.data, secret.len, &out);
+		rv = vault_call_run(&c, 1, secret.data, secret.len, &out);
 	if (rv != CKR_OK)
 		goto out;
 	if (out.len > *wrapped_len) {

@@ -214,16 +214,12 @@ static int host_is_loopback(const char *host)
 
 #define IMDS_ADDRESS "169.254.169.254"
 
-static int url_allowed(const char *url, int allow_imds)
+/* url_allowed of a URL already parsed into u. */
+static int parsed_url_allowed(CURLU *u, int allow_imds)
 {
-	CURLU *u = curl_url();
 	char *scheme = NULL, *host = NULL;
 	int ok = 0;
 
-	if (!u || !url)
-		goto out;
-	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK)
-		goto out;
 	if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
 		goto out;
@@ -234,6 +230,15 @@ static int url_allowed(const char *url, int allow_imds)
 out:
 	curl_free(scheme);
 	curl_free(host);
+	return ok;
+}
+
+static int url_allowed(const char *url, int allow_imds)
+{
+	CURLU *u = curl_url();
+	int ok = u && url && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	         parsed_url_allowed(u, allow_imds);
+
 	curl_url_cleanup(u);
 	return ok;
 }
@@ -282,20 +287,25 @@ out:
 }
 
 /* Host and path of url for messages and the trace (no query: it may
- * carry a skiptoken). Both owned (curl_free); NULL if unparsable. */
-static void url_host_path(const char *url, char **host, char **path)
+ * carry a skiptoken), both owned (curl_free), NULL if unparsable; and
+ * whether url may be requested (url_allowed), from one parse: every
+ * request asks both. */
+static int url_host_path_allowed(const char *url, int allow_imds, char **host, char **path)
 {
 	CURLU *u = curl_url();
+	int ok = 0;
 
 	*host = NULL;
 	*path = NULL;
 	if (!u)
-		return;
+		return 0;
 	if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK) {
 		curl_url_get(u, CURLUPART_HOST, host, 0);
 		curl_url_get(u, CURLUPART_PATH, path, 0);
+		ok = parsed_url_allowed(u, allow_imds);
 	}
 	curl_url_cleanup(u);
+	return ok;
 }
 
 /* ---------------------------------------------------------------- object */
@@ -776,12 +786,12 @@ azkv_rc azkv_http_send(azkv_http *http, const char *method, const char *url,
 		rc = azkv_err_set(err, AZKV_ERR_INVALID_ARG, "http: missing method or URL");
 		goto out;
 	}
-	url_host_path(url, &host, &path);
+	int allowed = url_host_path_allowed(url, opts->allow_imds, &host, &path);
 	if (!host) {
 		rc = azkv_err_set(err, AZKV_ERR_INVALID_ARG, "http: malformed URL");
 		goto out;
 	}
-	if (!url_allowed(url, opts->allow_imds)) {
+	if (!allowed) {
 		rc = azkv_err_set(err, AZKV_ERR_INVALID_ARG,
 		                  "http: refusing %s to %s: only https://, or http:// to a "
 		                  "loopback address, is allowed",

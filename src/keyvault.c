@@ -26,9 +26,9 @@
 #define KV_LIST_MAXRESULTS     "25"
 
 struct azkv_kv_client {
-	char *url;  /* no trailing '/' */
-	char *host; /* for messages and the challenge check */
-	char *api_version;
+	char *url;         /* no trailing '/' */
+	char *host;        /* for messages and the challenge check */
+	char *api_version; /* URL-escaped once, for every request's query (kv_url) */
 	azkv_retry_policy retry;
 	int loopback;
 	azkv_http *http;
@@ -78,8 +78,8 @@ azkv_rc azkv_kv_client_new(const char *vault_url, const char *api_version, int m
 	}
 	kv->url = strdup(vault_url);
 	kv->host = strdup(host);
-	kv->api_version =
-	        strdup(api_version && *api_version ? api_version : KV_DEFAULT_API_VERSION);
+	kv->api_version = curl_easy_escape(
+	        NULL, api_version && *api_version ? api_version : KV_DEFAULT_API_VERSION, 0);
 	if (!kv->url || !kv->host || !kv->api_version)
 		goto nomem;
 	len = strlen(kv->url);
@@ -121,7 +121,7 @@ void azkv_kv_client_free(azkv_kv_client *kv)
 	pthread_mutex_destroy(&kv->lock);
 	free(kv->url);
 	free(kv->host);
-	free(kv->api_version);
+	curl_free(kv->api_version);
 	free(kv->scope);
 	free(kv->tenant);
 	free(kv);
@@ -420,42 +420,57 @@ out:
 	return rc;
 }
 
+/* Whether s is all RFC 3986 unreserved characters, which
+ * curl_easy_escape leaves as they are. */
+static int url_unreserved(const char *s)
+{
+	for (; *s; s++)
+		if (!(*s >= 'a' && *s <= 'z') && !(*s >= 'A' && *s <= 'Z') &&
+		    !(*s >= '0' && *s <= '9') && !strchr("-._~", *s))
+			return 0;
+	return 1;
+}
+
 /* kv->url + "/" + escaped segments (NULL/"" skipped) + api-version and
  * an optional extra query. Owned; NULL on ENOMEM. */
 static char *kv_url(const azkv_kv_client *kv, const char *const *segs, size_t n_segs,
                     const char *extra_query)
 {
 	char *esc[4] = {0};
-	char *api = curl_easy_escape(NULL, kv->api_version, 0);
+	const char *seg[4] = {0};
+	const char *api = kv->api_version;
 	char *url = NULL;
 	size_t len, pos;
 
-	if (!api || n_segs > 4)
+	if (n_segs > 4)
 		goto out;
 	len = strlen(kv->url) + strlen("?api-version=") + strlen(api) + 2 +
 	      (extra_query ? strlen(extra_query) : 0);
 	for (size_t i = 0; i < n_segs; i++) {
 		if (!segs[i] || !*segs[i])
 			continue;
-		esc[i] = curl_easy_escape(NULL, segs[i], 0);
-		if (!esc[i])
+		/* Key names, versions and operations need no escaping: escaped
+		 * only when they do, as every vault request's URL is built here. */
+		if (url_unreserved(segs[i])) {
+			seg[i] = segs[i];
+		} else if ((seg[i] = esc[i] = curl_easy_escape(NULL, segs[i], 0)) == NULL) {
 			goto out;
-		len += strlen(esc[i]) + 1;
+		}
+		len += strlen(seg[i]) + 1;
 	}
 	url = malloc(len);
 	if (!url)
 		goto out;
 	pos = (size_t)snprintf(url, len, "%s", kv->url);
 	for (size_t i = 0; i < n_segs; i++) {
-		if (esc[i])
-			pos += (size_t)snprintf(url + pos, len - pos, "/%s", esc[i]);
+		if (seg[i])
+			pos += (size_t)snprintf(url + pos, len - pos, "/%s", seg[i]);
 	}
 	snprintf(url + pos, len - pos, "?api-version=%s%s%s", api, extra_query ? "&" : "",
 	         extra_query ? extra_query : "");
 out:
 	for (size_t i = 0; i < 4; i++)
 		curl_free(esc[i]);
-	curl_free(api);
 	return url;
 }
 

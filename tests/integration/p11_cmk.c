@@ -129,13 +129,33 @@ static int signs(CK_OBJECT_HANDLE priv)
 	       p11->C_Sign(sess, (CK_BYTE *)"data", 4, sig, &len) == CKR_OK && len == 256;
 }
 
+static CK_RSA_PKCS_OAEP_PARAMS oaep = {CKM_SHA256, CKG_MGF1_SHA256, CKZ_DATA_SPECIFIED, NULL, 0};
+static CK_MECHANISM oaep_mech = {CKM_RSA_PKCS_OAEP, &oaep, sizeof(oaep)};
+
+/* dek wrapped with pub into out (512 bytes), its length into *len. */
+static int wrap(CK_OBJECT_HANDLE pub, CK_OBJECT_HANDLE dek, unsigned char *out, CK_ULONG *len)
+{
+	*len = 512;
+	return p11->C_WrapKey(sess, &oaep_mech, pub, dek, out, len) == CKR_OK && *len == 256;
+}
+
 static int wraps(CK_OBJECT_HANDLE pub, CK_OBJECT_HANDLE dek)
 {
-	CK_RSA_PKCS_OAEP_PARAMS oaep = {CKM_SHA256, CKG_MGF1_SHA256, CKZ_DATA_SPECIFIED, NULL, 0};
-	CK_MECHANISM m = {CKM_RSA_PKCS_OAEP, &oaep, sizeof(oaep)};
 	unsigned char out[512];
-	CK_ULONG len = sizeof(out);
-	return p11->C_WrapKey(sess, &m, pub, dek, out, &len) == CKR_OK && len == 256;
+	CK_ULONG len;
+	return wrap(pub, dek, out, &len);
+}
+
+/* Whether priv unwraps wrapped (in the vault); the key made is destroyed. */
+static int unwraps(CK_OBJECT_HANDLE priv, const unsigned char *wrapped, CK_ULONG len)
+{
+	CK_OBJECT_CLASS sec = CKO_SECRET_KEY;
+	CK_KEY_TYPE aes = CKK_AES;
+	CK_ATTRIBUTE t[] = {{CKA_CLASS, &sec, sizeof(sec)}, {CKA_KEY_TYPE, &aes, sizeof(aes)}};
+	CK_OBJECT_HANDLE key;
+	CK_RV rv = p11->C_UnwrapKey(sess, &oaep_mech, priv, (CK_BYTE *)wrapped, len, t, 2, &key);
+	printf("# unwrap with handle %lu: 0x%lx\n", (unsigned long)priv, (unsigned long)rv);
+	return rv == CKR_OK && p11->C_DestroyObject(sess, key) == CKR_OK;
 }
 
 static int load(void)
@@ -268,6 +288,10 @@ int main(void)
 		goto done;
 	bad_arguments(dek);
 
+	/* The current version's wrap context, prepared before the rotation. */
+	CHECK(wraps(find_one(CKO_PUBLIC_KEY, CKA_LABEL, key_name), dek),
+	      "the key's name wraps before the rotation");
+
 	/* An operation begun before the refresh ends after it. */
 	CK_MECHANISM m = {CKM_SHA256_RSA_PKCS, NULL, 0};
 	CHECK(p11->C_SignInit(sess, &m, v[0].private_key) == CKR_OK,
@@ -328,6 +352,15 @@ int main(void)
 	      "every version signs in the vault through its handle");
 	CHECK(wraps(v[0].public_key, dek) && wraps(after[0].public_key, dek),
 	      "old and new public keys wrap");
+	/* Each version wraps with its own public key (op_rsa_wrap.h prepares a
+	 * context per key version): what the key's name wraps after the
+	 * rotation only the new version's private key unwraps. */
+	unsigned char wrapped[512];
+	CK_ULONG wrapped_len = 0;
+	CHECK(wrap(find_one(CKO_PUBLIC_KEY, CKA_LABEL, key_name), dek, wrapped, &wrapped_len) &&
+	              unwraps(after[0].private_key, wrapped, wrapped_len) &&
+	              !unwraps(v[0].private_key, wrapped, wrapped_len),
+	      "a wrap with the key's name after the rotation uses the new version");
 	CHECK(cmk->AZKV_RefreshToken(0) == CKR_OK && list(after, &n) == CKR_OK && n == 3 &&
 	              after[1].private_key == v[0].private_key,
 	      "a second refresh changes nothing");

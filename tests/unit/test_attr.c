@@ -28,6 +28,27 @@ static void test_set_replaces_and_find_returns_copy(void **state)
 	azkv_attrs_free(&a);
 }
 
+/* Past the first allocation (azkv_attrs_set grows it by doubling):
+ * every attribute kept, each findable with its own value. */
+static void test_many_attributes_all_kept(void **state)
+{
+	azkv_attrs a = {0};
+	for (CK_ULONG i = 0; i < 100; i++)
+		assert_int_equal(azkv_attrs_set_ulong(&a, CKA_VENDOR_DEFINED + i, i * 7), CKR_OK);
+	assert_int_equal(azkv_attrs_set_ulong(&a, CKA_VENDOR_DEFINED + 50, 1), CKR_OK);
+	assert_int_equal(a.n, 100);
+	for (CK_ULONG i = 0; i < 100; i++) {
+		const CK_ATTRIBUTE *got = azkv_attrs_find(&a, CKA_VENDOR_DEFINED + i);
+		assert_non_null(got);
+		assert_int_equal(*(const CK_ULONG *)got->pValue, i == 50 ? 1 : i * 7);
+	}
+	azkv_attrs_free(&a);
+	assert_int_equal(a.n, 0);
+	assert_int_equal(azkv_attrs_set_bool(&a, CKA_TOKEN, CK_TRUE), CKR_OK);
+	assert_int_equal(a.n, 1);
+	azkv_attrs_free(&a);
+}
+
 static void test_bool_default_when_absent_or_malformed(void **state)
 {
 	azkv_attrs a = {0};
@@ -286,6 +307,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_set_replaces_and_find_returns_copy),
+	        cmocka_unit_test(test_many_attributes_all_kept),
 	        cmocka_unit_test(test_bool_default_when_absent_or_malformed),
 	        cmocka_unit_test(test_tmpl_reads_typed_values_and_rejects_bad_sizes),
 	        cmocka_unit_test(test_template_matching),

@@ -510,6 +510,22 @@ static void client_construction_checks_the_url_without_io(void **state)
 	assert_string_equal(azkv_kv_client_url(kv), "https://demo.vault.azure.net");
 	azkv_kv_client_free(kv);
 
+	/* Request URLs: segments escaped only where they need it. */
+	assert_int_equal(azkv_kv_client_new("https://demo.vault.azure.net", "7.4 beta", 3, http,
+	                                    cred, &kv, &err),
+	                 AZKV_OK);
+	const char *plain[] = {"keys", "Key-1", "0a1B_.~", "unwrapkey"};
+	const char *odd[] = {"keys", "a b/c?d", NULL, "%x"};
+	char *url = azkv_kv_request_url(kv, plain, 4);
+	assert_string_equal(url, "https://demo.vault.azure.net/keys/Key-1/0a1B_.~/unwrapkey"
+	                         "?api-version=7.4%20beta");
+	free(url);
+	url = azkv_kv_request_url(kv, odd, 4);
+	assert_string_equal(url, "https://demo.vault.azure.net/keys/a%20b%2Fc%3Fd/%25x"
+	                         "?api-version=7.4%20beta");
+	free(url);
+	azkv_kv_client_free(kv);
+
 	kv = (azkv_kv_client *)0x1;
 	assert_int_equal(
 	        azkv_kv_client_new("http://demo.vault.azure.net", "7.4", 3, http, cred, &kv, &err),
