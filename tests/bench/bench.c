@@ -4,9 +4,9 @@
  *   bench --port P --ca CA.pem --vault URL --token-file F
  *         --unwrap LABEL,KID,PUB.pem --rs256 LABEL,KID,PUB.pem --es256 LABEL,KID,PUB.pem
  *         [--threads 1,4,16] [--rounds 5] [--seconds 1.5] [--wrap-ops 2000]
- *         [--count-ops 20] [--parts counts,rss,wrap,remote,find,limits]
+ *         [--count-ops 20] [--parts counts,rss,wrap,remote,find,limits,js]
  *         [--many-vault URL --many-slot N --many-keys N] [--rss-ops N]
- *         [--limits-threads N --limits-seconds S]
+ *         [--limits-threads N --limits-seconds S] [--js-unwrap tests/bench/js-unwrap.mjs]
  *
  * loads AZKV_MODULE (configured by AZKV_PKCS11_CONFIG) and, in this one
  * process, compares the module with what it is built on, each comparison
@@ -42,11 +42,17 @@
  *               4 threads;
  *   f. limits   --limits-threads threads unwrapping through the module for
  *               --limits-seconds with the emulator enforcing Key Vault's
- *               transaction limits: the module's rate and the 429s it met.
+ *               transaction limits: the module's rate and the 429s it met;
+ *   g. JS SDK   with --js-unwrap: C_UnwrapKey vs the official Azure SDK for
+ *               JavaScript's CryptographyClient.unwrapKey (in a Node
+ *               process this one drives, tests/bench/js-unwrap.mjs) of the
+ *               same wrapped key, at 1 in flight and at the highest thread
+ *               count, a fixed duration per round; CPU time per operation
+ *               of each process.
  *
  * The cold start always runs; --parts picks the rest (default: all), and
- * d, e and f also need their options. run.sh runs b on its own, against the
- * emulator's --workers mode, and checks with --parts counts that c finds a
+ * d, e, f and g also need their options. run.sh runs b and g on their own,
+ * against the emulator's --workers mode, and checks with --parts counts that c finds a
  * request too many.
  * Timings are reported, never judged. Exit status: 0 when every operation
  * succeeded (f aside: it reports its failures) and every count in c and d
@@ -54,17 +60,21 @@
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
 #include <p11-kit/pkcs11.h>
 #include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -83,9 +93,9 @@ static const char *const kind_algs[K_COUNT] = {"RSA-OAEP-256", "RS256", "ES256"}
 enum side { MODULE, RAW };
 
 /* What --parts names, in the order they run. */
-enum part { P_COUNTS, P_RSS, P_WRAP, P_REMOTE, P_FIND, P_LIMITS, P_COUNT };
-static const char *const part_names[P_COUNT] = {"counts", "rss",  "wrap",
-                                                "remote", "find", "limits"};
+enum part { P_COUNTS, P_RSS, P_WRAP, P_REMOTE, P_FIND, P_LIMITS, P_JS, P_COUNT };
+static const char *const part_names[P_COUNT] = {"counts", "rss",    "wrap", "remote",
+                                                "find",   "limits", "js"};
 
 struct key {
 	char *label, *kid;
@@ -109,6 +119,7 @@ static struct {
 	unsigned long rss_ops; /* e: wrap+unwrap operations of the memory phase */
 	int limits_threads;    /* f: threads pushing against the vault's limits */
 	double limits_seconds;
+	const char *js_script; /* g: tests/bench/js-unwrap.mjs */
 } cfg;
 
 static CK_FUNCTION_LIST *p11;
@@ -994,7 +1005,9 @@ static int parse_args(int argc, char **argv)
 					return -1;
 				cfg.parts |= 1u << p;
 			}
-		} else {
+		} else if (strcmp(opt, "--js-unwrap") == 0)
+			cfg.js_script = val;
+		else {
 			char *kid = strchr(val, ','), *pem = kid ? strchr(kid + 1, ',') : NULL;
 			for (k = 0; k < K_COUNT && strcmp(opt, kind_options[k]) != 0; k++)
 				;
@@ -1086,6 +1099,173 @@ static CK_SESSION_HANDLE cold_start(void)
 	return s;
 }
 
+/* ---------------------------------------------------------------- g. the JS SDK */
+
+/* The other side of g: `node SCRIPT` (tests/bench/js-unwrap.mjs, which says
+ * its protocol), its stdin and stdout as pipes to this process. */
+static struct {
+	pid_t pid;
+	FILE *to, *from;
+} js = {.pid = -1};
+
+static int js_start(void)
+{
+	int in[2], out[2];
+	posix_spawn_file_actions_t fa;
+	char *argv[] = {"node", (char *)cfg.js_script, NULL};
+	extern char **environ;
+	int rc;
+
+	if (pipe2(in, O_CLOEXEC) != 0)
+		return -1;
+	if (pipe2(out, O_CLOEXEC) != 0) {
+		close(in[0]);
+		close(in[1]);
+		return -1;
+	}
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, in[0], STDIN_FILENO);
+	posix_spawn_file_actions_adddup2(&fa, out[1], STDOUT_FILENO);
+	/* Not the module's connections or anything else of this process. */
+	posix_spawn_file_actions_addclosefrom_np(&fa, STDERR_FILENO + 1);
+	/* A Node that died is an answer missing, not the end of this process. */
+	signal(SIGPIPE, SIG_IGN);
+	rc = posix_spawnp(&js.pid, "node", &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(in[0]);
+	close(out[1]);
+	if (rc != 0)
+		js.pid = -1;
+	if (!(js.to = fdopen(in[1], "w")))
+		close(in[1]);
+	if (!(js.from = fdopen(out[0], "r")))
+		close(out[0]);
+	return rc == 0 && js.to && js.from ? 0 : -1;
+}
+
+/* Sends one command line and reads the answer into line; 0 when it
+ * starts with want. */
+static int js_ask(const char *command, const char *want, char *line, size_t len)
+{
+	if (fprintf(js.to, "%s\n", command) < 0 || fflush(js.to) != 0 ||
+	    !fgets(line, (int)len, js.from) || strncmp(line, want, strlen(want)) != 0) {
+		fprintf(stderr, "bench: the JS SDK side gave no \"%s\" answer\n", want);
+		return -1;
+	}
+	line[strcspn(line, "\n")] = '\0';
+	return 0;
+}
+
+/* One round of the JS side: n unwraps in flight for cfg.seconds; ops/s. */
+static double js_phase(int n, double *cpu, unsigned long *ops, unsigned long *fails)
+{
+	char command[64], line[256];
+	unsigned long done = 0, failures = 0;
+	double elapsed = 0, cpu_s = 0;
+
+	snprintf(command, sizeof(command), "run %d %.3f", n, cfg.seconds);
+	if (js_ask(command, "done ", line, sizeof(line)) != 0 ||
+	    sscanf(line, "done %lu %lf %lf %lu", &done, &elapsed, &cpu_s, &failures) != 4) {
+		(*fails)++;
+		return 0;
+	}
+	*ops += done;
+	*fails += failures;
+	*cpu += cpu_s;
+	return elapsed > 0 ? (double)done / elapsed : 0;
+}
+
+/* g. C_UnwrapKey against CryptographyClient.unwrapKey of the Azure SDK for
+ * JavaScript: the same key and wrapped key on the same emulator, at 1 in
+ * flight and at the highest thread count, rounds alternating between this
+ * process's threads and Node's promises (each side timed in its own
+ * process; Node's start-up, first challenge and token, and a round at
+ * each concurrency are left out). The JS side's figures go where b puts
+ * the raw side's. */
+#define JS RAW
+static void bench_js(void)
+{
+	char *value = b64url(wrapped, wrapped_len);
+	char *command = value ? malloc(strlen(cfg.keys[K_UNWRAP].kid) + strlen(value) + 16) : NULL;
+	char line[256], node[64] = "", sdk[64] = "";
+	int levels[2] = {1, cfg.threads[cfg.nthreads - 1]};
+	/* At most 3 rounds (about 21 s at 1.5 s a round): make bench must end
+	 * within 5 minutes on 2 cores, and b takes most of them. */
+	int rounds = cfg.rounds < 3 ? cfg.rounds : 3;
+
+	if (!command || js_start() != 0) {
+		fprintf(stderr, "bench: cannot start node %s\n", cfg.js_script);
+		failed = 1;
+		free(value);
+		free(command);
+		return;
+	}
+	sprintf(command, "setup %s %s", cfg.keys[K_UNWRAP].kid, value);
+	free(value);
+	if (js_ask(command, "ready ", line, sizeof(line)) != 0) {
+		failed = 1;
+		free(command);
+		return;
+	}
+	free(command);
+	sscanf(line, "ready %63s %63s", node, sdk);
+	printf("# g. the module vs the Azure SDK for JavaScript (Node %s, @azure/keyvault-keys "
+	       "%s, CryptographyClient.unwrapKey RSA-OAEP-256), the same key and wrapped key, %d "
+	       "rounds of %.1f s per side, alternating; medians. n in flight: n module threads, "
+	       "n promises in one Node process.\n",
+	       node, sdk, rounds, cfg.seconds);
+	for (int li = 0; li < (levels[1] > 1 ? 2 : 1); li++) {
+		int n = levels[li];
+		double rate[2][MAX_ROUNDS], cpu[2] = {0}, m[2];
+		unsigned long ops[2] = {0}, fails[2] = {0};
+		char what[64];
+
+		/* Untimed: Node's JIT and connections at n (the module's are
+		 * warm from b). */
+		js_phase(n, &cpu[JS], &ops[JS], &fails[JS]);
+		cpu[JS] = 0;
+		ops[JS] = 0;
+		for (int r = 0; r < rounds; r++) {
+			enum side first = r % 2 ? JS : MODULE;
+			for (int i = 0; i < 2; i++) {
+				enum side side = i ? !first : first;
+				rate[side][r] =
+				        side == MODULE
+				                ? run_phase(MODULE, K_UNWRAP, n, cfg.seconds,
+				                            &cpu[MODULE], &ops[MODULE],
+				                            &fails[MODULE])
+				                : js_phase(n, &cpu[JS], &ops[JS], &fails[JS]);
+			}
+		}
+		m[MODULE] = median(rate[MODULE], rounds);
+		m[JS] = median(rate[JS], rounds);
+		snprintf(what, sizeof(what), "unwrap vs JS SDK, %d in flight", n);
+		print_ratio(what, "module", m[MODULE], "js_sdk", m[JS], ">= 3");
+		printf("  cpu_us_per_op: module %.0f, node %.0f; operations: module %lu, "
+		       "js_sdk %lu; failures: module %lu, js_sdk %lu\n",
+		       ops[MODULE] ? cpu[MODULE] * 1e6 / (double)ops[MODULE] : 0,
+		       ops[JS] ? cpu[JS] * 1e6 / (double)ops[JS] : 0, ops[MODULE], ops[JS],
+		       fails[MODULE], fails[JS]);
+		if (fails[MODULE] || fails[JS] || !ops[MODULE] || !ops[JS])
+			failed = 1;
+	}
+}
+
+static void js_stop(void)
+{
+	int status;
+
+	if (js.to)
+		fclose(js.to); /* its input ends: Node exits */
+	if (js.from)
+		fclose(js.from);
+	if (js.pid > 0 && (waitpid(js.pid, &status, 0) != js.pid || !WIFEXITED(status) ||
+	                   WEXITSTATUS(status) != 0)) {
+		fprintf(stderr, "bench: node %s did not exit cleanly\n", cfg.js_script);
+		failed = 1;
+	}
+}
+
 int main(int argc, char **argv)
 {
 	const char *path = getenv("AZKV_MODULE");
@@ -1101,16 +1281,18 @@ int main(int argc, char **argv)
 		        "LABEL,KID,PUB.pem\n"
 		        "       [--threads 1,4,16 (1-%d)] [--rounds 5 (1-%d)] [--seconds 1.5]\n"
 		        "       [--wrap-ops 2000] [--count-ops 20] [--parts "
-		        "counts,rss,wrap,remote,find,limits]\n"
+		        "counts,rss,wrap,remote,find,limits,js]\n"
 		        "       [--many-vault URL --many-slot N --many-keys N] [--rss-ops N]\n"
-		        "       [--limits-threads N (1-%d) --limits-seconds S]\n",
+		        "       [--limits-threads N (1-%d) --limits-seconds S]\n"
+		        "       [--js-unwrap tests/bench/js-unwrap.mjs]\n",
 		        MAX_THREADS, MAX_ROUNDS, MAX_THREADS);
 		return 2;
 	}
 	/* Bounded whatever the module or the emulator does: the timed phases'
 	 * own length, 10 ms per round trip of e (100/s) and 3 minutes for the
-	 * rest; SIGALRM's default ends the run. */
-	alarm((unsigned)(K_COUNT * cfg.nthreads * cfg.rounds * 2 * cfg.seconds +
+	 * rest; SIGALRM's default ends the run (and g's Node's input with it). */
+	alarm((unsigned)((K_COUNT * cfg.nthreads + (cfg.js_script ? 2 : 0)) * cfg.rounds * 2 *
+	                         cfg.seconds +
 	                 cfg.limits_seconds) +
 	      (unsigned)(cfg.rss_ops / 100) + 180);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -1138,6 +1320,10 @@ int main(int argc, char **argv)
 		bench_find();
 	if (cfg.parts & 1u << P_LIMITS && cfg.limits_threads)
 		bench_limits();
+	if (cfg.parts & 1u << P_JS && cfg.js_script) {
+		bench_js();
+		js_stop();
+	}
 	p11->C_CloseSession(s);
 	p11->C_Finalize(NULL);
 	dlclose(dl);

@@ -4,9 +4,10 @@
 #   tests/bench/run.sh [--threads 1,4,16] [--rounds 5] [--seconds 1.5]
 #                      [--wrap-ops 2000] [--count-ops 20] [--many-keys 1000]
 #                      [--rss-ops 100000] [--limits-threads 64] [--limits-seconds 20]
-#                      [--workers 2 (the emulator's processes for b)]
+#                      [--workers 2 (the emulator's processes for b and g)]
+#                      [--js-sdk install|installed|no]   (g: tests/bench/js.sh)
 # (--many-keys, --rss-ops, --limits-threads 0: that part is left out)
-# `make bench` runs the full form (bounded: about 4 minutes on 2 cores);
+# `make bench` runs the full form (bounded: about 4.5 minutes on 2 cores);
 # tests/bench/smoke.sh, in `make check`, a short one that runs every code
 # path and checks the request counts, never a timing.
 # Needs AZKV_TOP_SRCDIR, AZKV_TOP_BUILDDIR and AZKV_MODULE (make sets them).
@@ -18,7 +19,7 @@ set -u
 export AZKV_MODULE
 
 threads=1,4,16 rounds=5 seconds=1.5 wrap_ops=2000 count_ops=20
-many_keys=1000 rss_ops=100000 limits_threads=64 limits_seconds=20 workers=2
+many_keys=1000 rss_ops=100000 limits_threads=64 limits_seconds=20 workers=2 js_sdk=install
 while [ $# -gt 1 ]; do
 	case $1 in
 	--threads) threads=$2 ;;
@@ -31,13 +32,15 @@ while [ $# -gt 1 ]; do
 	--limits-threads) limits_threads=$2 ;;
 	--limits-seconds) limits_seconds=$2 ;;
 	--workers) workers=$2 ;;
+	--js-sdk) js_sdk=$2 ;;
 	*) break ;;
 	esac
 	shift 2
 done
 if [ $# -ne 0 ]; then
 	echo "usage: $0 [--threads LIST] [--rounds N] [--seconds S] [--wrap-ops N] [--count-ops N]" \
-		"[--many-keys N] [--rss-ops N] [--limits-threads N] [--limits-seconds S] [--workers N]" >&2
+		"[--many-keys N] [--rss-ops N] [--limits-threads N] [--limits-seconds S] [--workers N]" \
+		"[--js-sdk install|installed|no]" >&2
 	exit 2
 fi
 
@@ -83,6 +86,11 @@ curl -fsS --cacert "$EMU_CA" --connect-to "::127.0.0.1:$EMU_PORT" \
 	"https://login.microsoftonline.com/$(jq -r .tenant_id <<<"$APP")/oauth2/v2.0/token" |
 	jq -r .access_token >"$WORK/token" && [ -s "$WORK/token" ] || exit 1
 
+# ------------------------------------------------------------------ g. the JS SDK
+# shellcheck source=js.sh
+. "$AZKV_TOP_SRCDIR/tests/bench/js.sh"
+bench_js_setup "$js_sdk" || exit 1
+
 # ------------------------------------------------------------------ run
 echo "# bench: $(nproc) cores, $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1)," \
 	"$(date -u '+%Y-%m-%d %H:%M UTC'), commit" \
@@ -111,16 +119,18 @@ if [ "$checker_rc" -ne 1 ] || ! grep -q '^sign_rs256: 3 vault requests .* WRONG$
 	rc=1
 fi
 
-# b: the same state on the same port (the module's configuration and the
+# b and g: the same state on the same port (the module's configuration and the
 # token stay valid) served by --workers processes, so that the Python
 # emulator, one request at a time per process, is less the bottleneck of a
 # comparison between two clients.
 port=$EMU_PORT
 emu_stop
-emu_start "$WORK/emulator" --port "$port" --workers "$workers" || exit 1
-echo "# b runs against the emulator in $workers processes (serve --workers $workers)"
-bench --threads "$threads" --rounds "$rounds" --seconds "$seconds" --parts remote \
-	2>>"$WORK/bench.err" || rc=1
+# The vault also answers on https://localhost:PORT for the JS SDK (g),
+# which has no --connect-to.
+emu_start "$WORK/emulator" --port "$port" --workers "$workers" --localhost-vault bench || exit 1
+echo "# b and g run against the emulator in $workers processes (serve --workers $workers)"
+bench --threads "$threads" --rounds "$rounds" --seconds "$seconds" --parts remote,js \
+	"${js_args[@]}" 2>>"$WORK/bench.err" || rc=1
 echo "# wall: $(($(date +%s) - start)) s"
 if [ "$rc" -ne 0 ]; then
 	failed=1

@@ -1,7 +1,9 @@
 #!/bin/bash
 # The bench's short form, for `make check`: every comparison's code path
 # once, over 1 and 2 threads, and the request counts checked (no timing is
-# judged). `make bench` runs the full form (tests/bench/run.sh).
+# judged). The JS SDK comparison (g) runs when the fidelity suite's packages
+# are installed already (scripts/test.sh installs them before make check);
+# make check never runs npm. `make bench` runs the full form (tests/bench/run.sh).
 exec "${AZKV_TOP_SRCDIR:?}/tests/bench/run.sh" --threads 1,2 --rounds 1 --seconds 0.2 \
 	--wrap-ops 20 --count-ops 3 --many-keys 30 --rss-ops 200 --limits-threads 4 \
-	--limits-seconds 0.5
+	--limits-seconds 0.5 --js-sdk installed

@@ -20,27 +20,15 @@ top=$(cd "$here/../.." && pwd)
 build=${AZKV_TOP_BUILDDIR:-$top/build}
 vault=fidelity
 
-for tool in node npm jq /usr/bin/python3; do
+for tool in jq /usr/bin/python3; do
 	if ! command -v "$tool" >/dev/null 2>&1; then
 		echo "fidelity: $tool is missing" >&2
 		exit 1
 	fi
 done
-if ! node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)'; then
-	echo "fidelity: node >= 20 is needed, found $(node --version)" >&2
-	exit 1
-fi
 
-# 1. Node packages, exactly as locked. The stamp records which lock file the
-# installed tree came from, so an edited lock file triggers a fresh npm ci.
-stamp="$here/node_modules/.fidelity-lock.sha256"
-want=$(sha256sum "$here/package-lock.json" | cut -d' ' -f1)
-if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-	echo "fidelity: npm ci (package-lock.json changed or node_modules missing)"
-	# No package of the tree has install scripts; none may run.
-	(cd "$here" && npm ci --ignore-scripts --no-audit --no-fund)
-	echo "$want" >"$stamp"
-fi
+# 1. Node (>= 20) and its packages, exactly as locked.
+"$here/npm-ci.sh"
 
 # 2. The module and the envelope tool for the PKCS#11 cross-checks.
 module=${AZKV_MODULE:-$build/.libs/azkv-pkcs11.so}
