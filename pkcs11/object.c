@@ -6,65 +6,101 @@
 
 #include "log.h"
 
-/* Handles are 1 + index into this array and are never reused while the
- * module is initialised, so a stale handle is reliably invalid. */
-static azkv_object **table;
-static size_t table_len, table_cap;
+/* The handle table: slots reused once freed, so that it and every scan of
+ * it (C_FindObjectsInit, closing a session) stay the size of the most
+ * objects alive at once, not of all ever made (an unwrap makes one). A
+ * handle is the slot's index + 1 in its low SLOT_BITS and the slot's
+ * generation above them; freeing a slot moves its generation on, so a stale
+ * handle stays invalid after its slot is reused. */
+#define SLOT_BITS 24
+#define MAX_SLOTS (((size_t)1 << SLOT_BITS) - 1)
+
+typedef struct {
+	azkv_object *obj; /* NULL: free */
+	CK_ULONG gen;
+	size_t next_free; /* index + 1 of the next free slot; 0: none */
+} slot;
+
+static slot *table;
+static size_t table_len, table_cap; /* slots used at least once, allocated */
+static size_t first_free;           /* index + 1; 0: none */
+
+static CK_OBJECT_HANDLE handle_of(size_t i)
+{
+	return (CK_OBJECT_HANDLE)(table[i].gen << SLOT_BITS | (CK_ULONG)(i + 1));
+}
 
 CK_RV azkv_objects_add(azkv_object *obj)
 {
-	if (table_len == table_cap) {
-		size_t cap = table_cap ? table_cap * 2 : 64;
-		azkv_object **grown = realloc(table, cap * sizeof(*grown));
-		if (grown == NULL)
+	size_t i;
+	if (first_free != 0) {
+		i = first_free - 1;
+		first_free = table[i].next_free;
+	} else {
+		if (table_len == MAX_SLOTS)
 			return CKR_HOST_MEMORY;
-		table = grown;
-		table_cap = cap;
+		if (table_len == table_cap) {
+			size_t cap = table_cap ? table_cap * 2 : 64;
+			slot *grown = realloc(table, cap * sizeof(*grown));
+			if (grown == NULL)
+				return CKR_HOST_MEMORY;
+			table = grown;
+			table_cap = cap;
+		}
+		i = table_len++;
+		table[i].gen = 0;
 	}
-	table[table_len++] = obj;
-	obj->handle = (CK_OBJECT_HANDLE)table_len;
+	table[i].obj = obj;
+	table[i].next_free = 0;
+	obj->handle = handle_of(i);
 	return CKR_OK;
 }
 
 azkv_object *azkv_objects_get(CK_OBJECT_HANDLE h)
 {
-	if (h == CK_INVALID_HANDLE || h > table_len)
+	size_t i = (size_t)(h & MAX_SLOTS);
+	if (i == 0 || i > table_len || table[i - 1].obj == NULL || handle_of(i - 1) != h)
 		return NULL;
-	return table[h - 1];
+	return table[i - 1].obj;
+}
+
+/* Frees slot i's object and the slot. */
+static void free_slot(size_t i)
+{
+	azkv_object_free(table[i].obj);
+	table[i].obj = NULL;
+	table[i].gen++;
+	table[i].next_free = first_free;
+	first_free = i + 1;
 }
 
 void azkv_objects_destroy(CK_OBJECT_HANDLE h)
 {
-	azkv_object *obj = azkv_objects_get(h);
-	if (obj == NULL)
-		return;
-	table[h - 1] = NULL;
-	azkv_object_free(obj);
+	if (azkv_objects_get(h) != NULL)
+		free_slot((size_t)(h & MAX_SLOTS) - 1);
 }
 
 void azkv_objects_destroy_session(CK_SESSION_HANDLE s)
 {
 	for (size_t i = 0; i < table_len; i++)
-		if (table[i] != NULL && table[i]->session == s) {
-			azkv_object_free(table[i]);
-			table[i] = NULL;
-		}
+		if (table[i].obj != NULL && table[i].obj->session == s)
+			free_slot(i);
 }
 
 void azkv_objects_each(int (*fn)(azkv_object *obj, void *ctx), void *ctx)
 {
 	for (size_t i = 0; i < table_len; i++)
-		if (table[i] != NULL && fn(table[i], ctx))
+		if (table[i].obj != NULL && fn(table[i].obj, ctx))
 			return;
 }
 
 void azkv_objects_clear(void)
 {
 	for (size_t i = 0; i < table_len; i++)
-		azkv_object_free(table[i]);
+		azkv_object_free(table[i].obj);
 	free(table);
 	table = NULL;
-	table_len = table_cap = 0;
+	table_len = table_cap = first_free = 0;
 }
 
 void azkv_vault_key_ref(azkv_vault_key *vk)
@@ -165,7 +201,7 @@ CK_RV azkv_object_get_attributes(const azkv_object *obj, CK_ATTRIBUTE *tmpl, CK_
 }
 
 /* Not static: a store the compiler must keep. */
-azkv_object **azkv_objects_inherited;
+void *azkv_objects_inherited;
 
 void azkv_objects_forget(void)
 {
@@ -173,9 +209,9 @@ void azkv_objects_forget(void)
 	 * reachable so that leak checkers do not report them as lost; the
 	 * child's copy of their secret values is wiped. */
 	for (size_t i = 0; i < table_len; i++)
-		if (table[i] != NULL && table[i]->value.data != NULL)
-			OPENSSL_cleanse(table[i]->value.data, table[i]->value.len);
+		if (table[i].obj != NULL && table[i].obj->value.data != NULL)
+			OPENSSL_cleanse(table[i].obj->value.data, table[i].obj->value.len);
 	azkv_objects_inherited = table;
 	table = NULL;
-	table_len = table_cap = 0;
+	table_len = table_cap = first_free = 0;
 }

@@ -3,6 +3,7 @@
  * run.sh with AZKV_MODULE and AZKV_PKCS11_CONFIG set; the vault 'demo' has
  * an RSA key 'cmk'. */
 #include <dlfcn.h>
+#include <malloc.h>
 #include <p11-kit/pkcs11.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +38,43 @@ static CK_BBOOL get_bool(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h, CK_ATTRIBUTE_T
 	CK_BBOOL v = 0xff;
 	CK_ATTRIBUTE a = {type, &v, sizeof(v)};
 	return p11->C_GetAttributeValue(s, h, &a, 1) == CKR_OK ? v : 0xff;
+}
+
+/* An envelope service makes and destroys a session key per object it
+ * reads: the module's memory must not grow with the keys made, only with
+ * those alive. The heap this process has in use (the module's included)
+ * after CHURN more keys made and destroyed, one at a time; before handles'
+ * slots were reused it grew by a pointer per key (CHURN * 8 bytes). */
+#define CHURN 20000
+
+/* Bytes allocated: from the heap's arenas and mmap()ed (large blocks). */
+static size_t heap_in_use(void)
+{
+	struct mallinfo2 m = mallinfo2();
+	return m.uordblks + m.hblkhd;
+}
+
+static void churn(CK_SESSION_HANDLE s, CK_ATTRIBUTE *create)
+{
+	CK_OBJECT_HANDLE first = CK_INVALID_HANDLE, h = CK_INVALID_HANDLE;
+	size_t before = 0;
+	int ok = 1;
+	for (int i = 0; ok && i < CHURN + 100; i++) {
+		if (i == 100)
+			before = heap_in_use(); /* past the first keys' warm-up */
+		ok = p11->C_CreateObject(s, create, 5, &h) == CKR_OK &&
+		     p11->C_DestroyObject(s, h) == CKR_OK;
+		if (i == 0)
+			first = h;
+	}
+	size_t after = heap_in_use();
+	CHECK(ok, "20,000 AES keys made and destroyed");
+	printf("# heap in use: %zu bytes before, %zu after\n", before, after);
+	CHECK(after < before + 64 * 1024,
+	      "the heap does not grow with the keys made and destroyed");
+	CK_ATTRIBUTE label = {CKA_LABEL, NULL, 0};
+	CHECK_RV(p11->C_GetAttributeValue(s, first, &label, 1), CKR_OBJECT_HANDLE_INVALID,
+	         "the first one's handle stays invalid, its slot reused since");
 }
 
 int main(void)
@@ -147,6 +185,7 @@ int main(void)
 
 	CHECK_RV(p11->C_DestroyObject(s, c), CKR_OK, "C_DestroyObject of the copy");
 	CHECK_RV(p11->C_DestroyObject(s, c), CKR_OBJECT_HANDLE_INVALID, "C_DestroyObject twice");
+	churn(s, create);
 	p11->C_Finalize(NULL);
 	return failures ? 1 : 0;
 }
