@@ -22,7 +22,7 @@ from .limits import VaultLimits
 from .oidc import OidcIssuers
 from .request_log import RequestLog
 from .router import Router
-from .server import EmulatorServer, log, make_tls_context
+from .server import IDLE_TIMEOUT, EmulatorServer, log, make_tls_context
 from .state import State
 from .tokens import TokenService
 from .util import atomic_write
@@ -64,7 +64,7 @@ def _fork_workers(server, n: int) -> list:
 def serve(state_dir, host="127.0.0.1", port=0, localhost_vault=None,
           authority_host="https://login.microsoftonline.com", token_lifetime=3600,
           default_tenant=None, arm_rbac=False, arc_token_dir=None,
-          issued_token_log=None, kv_limits=False, workers=1) -> int:
+          issued_token_log=None, kv_limits=False, workers=1, idle_timeout=None) -> int:
     if not 1 <= workers <= MAX_WORKERS:
         raise ValueError(f"--workers must be 1 to {MAX_WORKERS}")
     os.makedirs(state_dir, exist_ok=True)
@@ -113,7 +113,7 @@ def serve(state_dir, host="127.0.0.1", port=0, localhost_vault=None,
         limits=limits,
     )
     server = EmulatorServer(host, port, make_tls_context(paths["cert_file"], paths["key_file"], router), router,
-                          requests)
+                          requests, idle_timeout=idle_timeout or IDLE_TIMEOUT)
     actual_port = server.server_address[1]
 
     stop = threading.Event()

@@ -259,6 +259,9 @@ def build_parser():
     s.add_argument("--workers", type=int, default=1, metavar="N",
                    help="benchmarks only: N processes serving one fixed state (the admin API "
                         "then only reads; app.py)")
+    s.add_argument("--idle-timeout", type=float, metavar="SECONDS",
+                   help="close a keep-alive connection idle this long (default 120; the bench "
+                        "uses 1, so that each round's connections are placed anew over --workers)")
     s.add_argument("--issued-token-log", metavar="FILE",
                    help="test-only: append every token issued to FILE, one a line (for secret scans)")
     s.add_argument("--arc-token-dir", metavar="DIR",
@@ -471,7 +474,7 @@ def main(argv=None) -> int:
                          token_lifetime=args.token_lifetime, default_tenant=args.default_tenant,
                          arm_rbac=args.arm_rbac, arc_token_dir=args.arc_token_dir,
                          issued_token_log=args.issued_token_log, kv_limits=args.kv_limits,
-                         workers=args.workers)
+                         workers=args.workers, idle_timeout=args.idle_timeout)
         except (OSError, ValueError) as exc:
             print(f"azkv-emulator: cannot serve: {exc}", file=sys.stderr)
             return 1

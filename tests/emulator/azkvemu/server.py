@@ -65,7 +65,10 @@ def make_tls_context(cert_file, key_file, router) -> ssl.SSLContext:
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    timeout = IDLE_TIMEOUT
+
+    @property
+    def timeout(self):
+        return self.server.idle_timeout
 
     # One handler method for every verb; the router decides what is allowed.
     def do_GET(self):
@@ -169,13 +172,14 @@ class EmulatorServer(ThreadingHTTPServer):
     # resets) must not find it full; the default 5 makes their SYNs wait a second.
     request_queue_size = 128
 
-    def __init__(self, host, port, tls_context, router, request_log=None):
+    def __init__(self, host, port, tls_context, router, request_log=None, idle_timeout=IDLE_TIMEOUT):
         if not is_loopback(host):
             raise ValueError(f"refusing to listen on non-loopback address {host!r}")
         self.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.tls_context = tls_context
         self.router = router
         self.request_log = request_log  # request_log.RequestLog, or None
+        self.idle_timeout = idle_timeout
         super().__init__((host, port), Handler)
 
     def finish_request(self, request, client_address):
@@ -191,7 +195,7 @@ class EmulatorServer(ThreadingHTTPServer):
             request.close()
             return
         try:
-            tls.settimeout(IDLE_TIMEOUT)
+            tls.settimeout(self.idle_timeout)
             self.RequestHandlerClass(tls, client_address, self)
         except (OSError, ssl.SSLError):
             pass
