@@ -1,7 +1,7 @@
 #!/bin/bash
 # The bench: the module against what it is built on, on one emulator
 # (tests/bench/bench.c says what is compared and how).
-#   tests/bench/run.sh [--threads 1,4,16] [--rounds 5] [--seconds 1.5]
+#   tests/bench/run.sh [--threads 1,4,16] [--rounds 5] [--seconds 1.2]
 #                      [--wrap-ops 2000] [--count-ops 20] [--many-keys 1000]
 #                      [--rss-ops 100000] [--limits-threads 64] [--limits-seconds 20]
 #                      [--workers 2 (the emulator's processes for b and g)]
@@ -18,7 +18,7 @@ set -u
 : "${AZKV_TOP_SRCDIR:?}" "${AZKV_TOP_BUILDDIR:?}" "${AZKV_MODULE:?}"
 export AZKV_MODULE
 
-threads=1,4,16 rounds=5 seconds=1.5 wrap_ops=2000 count_ops=20
+threads=1,4,16 rounds=5 seconds=1.2 wrap_ops=2000 count_ops=20
 many_keys=1000 rss_ops=100000 limits_threads=64 limits_seconds=20 workers=2 js_sdk=install
 while [ $# -gt 1 ]; do
 	case $1 in
