@@ -1,6 +1,7 @@
 #!/bin/sh
-# The emulator's self-tests: behaviour (test_emulator.py, test_arm.py) and wire shapes
-# against real Key Vault recordings (test_recording_shapes.py). Each suite
+# The emulator's self-tests: every test_*.py here (run_tests.py finds them with
+# unittest's discovery), behaviour (test_emulator.py, test_arm.py, ...) and wire
+# shapes against real Key Vault recordings (test_recording_shapes.py). Each suite
 # starts its own emulator in a temporary directory on a free port and stops
 # it afterwards. Exits non-zero on any failure.
 #   tests/emulator/run-tests.sh                       # everything

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""Runs the emulator's own test suites (test_emulator.py, test_recording_shapes.py, test_faults.py,
-test_arm.py, test_arm_rbac.py, test_foundry.py, test_identity.py, test_mhsm.py).
+"""Runs the emulator's own test suites: every test_*.py beside this file, found
+by unittest's discovery (a new suite is a new file, no list to keep).
 
 Each suite starts its own emulator in a temporary directory on port 0 and
 stops it, so with no arguments the suites run side by side, one process
@@ -20,9 +20,27 @@ import time
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SUITES = ["test_emulator", "test_recording_shapes", "test_arm", "test_arm_rbac", "test_faults", "test_foundry",
-          "test_identity", "test_mhsm"]
+PATTERN = "test_*.py"
+# Measured longest first (recording shapes, identity, RBAC, Foundry): started first so that
+# the last suite to start is a short one. Only an order; a suite missing here still runs.
+LONGEST_FIRST = ["test_recording_shapes", "test_identity", "test_arm_rbac", "test_foundry"]
 SUMMARY = re.compile(r"^emulator tests: (\d+) passed, (\d+) failed, (\d+) skipped$", re.M)
+
+
+def discover():
+    """(suite module names, import errors): the modules of the tests unittest's discovery
+    finds here. Importing them runs no test: each suite's emulator starts in setUpModule."""
+    loader = unittest.TestLoader()
+    found = loader.discover(HERE, pattern=PATTERN, top_level_dir=HERE)
+    names = set()
+    pending = [found]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, unittest.TestSuite):
+            pending.extend(item)
+        elif type(item).__module__ != "unittest.loader":   # not a file that failed to import
+            names.add(type(item).__module__)
+    return sorted(names), list(loader.errors)
 
 
 def run_here(names):
@@ -37,12 +55,12 @@ def run_here(names):
     return 0 if failed == 0 and result.testsRun > 0 else 1
 
 
-def run_side_by_side(suites, jobs):
-    """One child process per suite, at most `jobs` at a time; the longest
-    suites first so that the last one to start is a short one."""
+def run_side_by_side(suites, jobs, failed=0):
+    """One child process per suite, at most `jobs` at a time, in the order given;
+    `failed` counts failures found before (files that could not be imported)."""
     pending = list(suites)
     running = []
-    totals = [0, 0, 0]
+    totals = [0, failed, 0]
     ok = True
     while pending or running:
         while pending and len(running) < jobs:
@@ -75,10 +93,11 @@ def main(argv):
     if argv:
         return run_here(argv)
     jobs = int(os.environ.get("AZKV_EMU_TEST_JOBS") or os.cpu_count() or 2)
-    # Longest first (measured): recording shapes, identity, RBAC, Foundry.
-    order = ["test_recording_shapes", "test_identity", "test_arm_rbac", "test_foundry"]
-    suites = [s for s in order if s in SUITES] + [s for s in SUITES if s not in order]
-    return run_side_by_side(suites, max(1, jobs))
+    found, errors = discover()
+    for error in errors:
+        print(error, flush=True)
+    suites = [s for s in LONGEST_FIRST if s in found] + [s for s in found if s not in LONGEST_FIRST]
+    return run_side_by_side(suites, max(1, jobs), failed=len(errors))
 
 
 if __name__ == "__main__":
