@@ -36,8 +36,7 @@ import secrets
 import threading
 
 from .httpmsg import json_response
-from .imds import (imds_error, known_resource, managed_identities, refuse_malformed, token_answer,
-                   unknown_resource)
+from .imds import managed_identities, refuse_malformed, refuse_resource, token_answer
 from .util import new_uuid
 
 PREFIX = "/_arc"
@@ -71,20 +70,16 @@ class ArcService:
         refused = refuse_malformed(req, _TOKEN)
         if refused:
             return refused
-        q = req.query
         auth = req.header("Authorization") or ""
         if not (auth[:6].lower() == "basic " and self._redeem(auth[6:].strip())):
             return self._challenge()
-        resource = q.get("resource") or ""
-        if not resource:
-            return imds_error(400, "invalid_request", "Required query variable 'resource' is missing")
-        if not known_resource(resource):
-            return unknown_resource(resource)
+        resource = req.query.get("resource") or ""
+        refused = refuse_resource(resource)
+        if refused:
+            return refused
         with self.state.lock:
             machine = self.state.doc.get("arc_identity")
         ident = next((i for i in managed_identities(self.state) if i["client_id"] == machine), None)
-        if ident is None:
-            return imds_error(400, "invalid_request", "Identity not found")
         return token_answer(self.tokens, ident, resource)
 
     def _challenge(self):

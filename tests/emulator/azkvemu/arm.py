@@ -22,7 +22,6 @@ the caller needs a role assignment granting the request's action.
 
 import base64
 import copy
-import datetime
 import json
 import re
 from urllib.parse import unquote
@@ -31,10 +30,10 @@ from . import arm_rbac, clouds, cmkrules
 from .arm_authz import AuthorizationApi
 from .arm_ml import WorkspaceApi
 from .foundrykeys import FoundryKeys, KeyInaccessible
-from .httpmsg import Response, ServiceError, json_response
+from .httpmsg import Response, ServiceError, bad_request, json_response
 from .state import StateError, canonical_permissions, vault_resource_id
 from .tokens import TokenError
-from .util import new_uuid
+from .util import EPOCH_ISO, new_uuid, now_iso
 
 DEFAULT_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
 
@@ -47,13 +46,6 @@ _OPERATION = (r"/subscriptions/(?P<sub>[^/]+)/providers/(?P<provider>[^/]+)/loca
               r"/(?P<what>operationstatuses|operationresults)/(?P<op>[^/]+)")
 _AUTHZ = r"(?P<scope>.*?)/providers/microsoft\.authorization/(?P<kind>roleassignments|roledefinitions)(?:/(?P<name>[^/]+))?"
 
-_EPOCH = "2020-01-01T00:00:00.0000000Z"
-
-
-def _now_iso():
-    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 def is_arm_path(path: str) -> bool:
     low = "/" + path.lower().lstrip("/")   # clients that join "/{scope}" with a scope "/subscriptions/..." send "//"
     return low.startswith("/subscriptions/") or low.startswith("/providers/")
@@ -63,10 +55,6 @@ def _not_found(rtype, name, rg):
     return ServiceError(404, "ResourceNotFound",
                         f"The Resource '{rtype}/{name}' under resource group '{rg}' was not found. "
                         "For more details please go to https://aka.ms/ARMResourceNotFoundFix")
-
-
-def _bad(code, message):
-    return ServiceError(400, code, message)
 
 
 class ArmService(AuthorizationApi, WorkspaceApi):
@@ -96,8 +84,8 @@ class ArmService(AuthorizationApi, WorkspaceApi):
         try:
             claims = self._authenticate(req)
             if not req.query.get("api-version"):
-                raise _bad("MissingApiVersionParameter",
-                           "The api-version query parameter (?api-version=) is required for all requests.")
+                raise bad_request("MissingApiVersionParameter",
+                                  "The api-version query parameter (?api-version=) is required for all requests.")
             with self.state.lock:
                 resp = self._dispatch(req, claims)
         except StateError as err:
@@ -115,16 +103,15 @@ class ArmService(AuthorizationApi, WorkspaceApi):
         return resp
 
     def _authenticate(self, req) -> dict:
-        auth = (req.header("Authorization") or "").strip()
-        scheme, _, token = auth.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        token = req.bearer_token()
+        if not token:
             raise ServiceError(401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing.",
                                headers=[("WWW-Authenticate",
                                          'Bearer authorization_uri="https://login.windows.net/", '
                                          'error="invalid_token", error_description="The authentication failed '
                                          'because of missing \'Authorization\' header."')])
         try:
-            claims = self.tokens.verify(token.strip())
+            claims = self.tokens.verify(token)
         except TokenError as err:
             if err.reason == "expired":
                 raise ServiceError(401, "ExpiredAuthenticationToken",
@@ -175,9 +162,10 @@ class ArmService(AuthorizationApi, WorkspaceApi):
         try:
             body = json.loads(req.body)
         except ValueError:
-            raise _bad("InvalidRequestContent", "The request content was invalid and could not be deserialized.") from None
+            raise bad_request("InvalidRequestContent",
+                              "The request content was invalid and could not be deserialized.") from None
         if not isinstance(body, dict):
-            raise _bad("InvalidRequestContent", "The request content must be a JSON object.")
+            raise bad_request("InvalidRequestContent", "The request content must be a JSON object.")
         return body
 
     # ---- Key Vault ----------------------------------------------------------------
@@ -231,7 +219,7 @@ class ArmService(AuthorizationApi, WorkspaceApi):
             props["enablePurgeProtection"] = True
         return {"id": vault_resource_id(vault), "name": vault["name"], "type": "Microsoft.KeyVault/vaults",
                 "location": vault["location"], "tags": vault.get("tags", {}),
-                "systemData": {"createdAt": vault.get("created_at", _EPOCH), "lastModifiedAt": _now_iso()},
+                "systemData": {"createdAt": vault.get("created_at", EPOCH_ISO), "lastModifiedAt": now_iso()},
                 "properties": props}
 
     def _get_vault(self, req, claims, body, sub, rg, name):
@@ -240,19 +228,19 @@ class ArmService(AuthorizationApi, WorkspaceApi):
     def _apply_vault_props(self, vault, props):
         if "enablePurgeProtection" in props and props["enablePurgeProtection"] is not None:
             if vault["purge_protection"] and not props["enablePurgeProtection"]:
-                raise _bad("BadRequest", 'The property "enablePurgeProtection" cannot be set to false. Enabling '
-                                         'the purge protection for a vault is an irreversible action.')
+                raise bad_request("BadRequest", 'The property "enablePurgeProtection" cannot be set to false. Enabling '
+                                                'the purge protection for a vault is an irreversible action.')
             vault["purge_protection"] = bool(props["enablePurgeProtection"])
         if props.get("enableSoftDelete") is False:
             if vault["soft_delete"]:
-                raise _bad("BadRequest", 'The property "enableSoftDelete" cannot be set to false. Enabling the '
-                                         'soft delete for a vault is an irreversible action.')
+                raise bad_request("BadRequest", 'The property "enableSoftDelete" cannot be set to false. Enabling the '
+                                                'soft delete for a vault is an irreversible action.')
         elif props.get("enableSoftDelete") is True:
             vault["soft_delete"] = True
         if props.get("softDeleteRetentionInDays") is not None:
             days = props["softDeleteRetentionInDays"]
             if not isinstance(days, int) or not 7 <= days <= 90:
-                raise _bad("BadRequest", "The property softDeleteRetentionInDays must be between 7 and 90.")
+                raise bad_request("BadRequest", "The property softDeleteRetentionInDays must be between 7 and 90.")
             vault["retention_days"] = days
         if props.get("enableRbacAuthorization") is not None:
             vault["enable_rbac_authorization"] = bool(props["enableRbacAuthorization"])
@@ -273,9 +261,9 @@ class ArmService(AuthorizationApi, WorkspaceApi):
     def _put_vault(self, req, claims, body, sub, rg, name):
         props = body.get("properties") or {}
         if not body.get("location"):
-            raise _bad("LocationRequired", "The location property is required for this definition.")
+            raise bad_request("LocationRequired", "The location property is required for this definition.")
         if not props.get("tenantId") or not (props.get("sku") or {}).get("name"):
-            raise _bad("BadRequest", "The properties tenantId and sku are required.")
+            raise bad_request("BadRequest", "The properties tenantId and sku are required.")
         vault = self.state.get_vault(name)
         status = 200
         if vault is None:
@@ -285,17 +273,17 @@ class ArmService(AuthorizationApi, WorkspaceApi):
                                          purge_protection=bool(props.get("enablePurgeProtection")),
                                          rbac=bool(props.get("enableRbacAuthorization")),
                                          subscription_id=sub, resource_group=rg)
-            vault["created_at"] = _now_iso()
+            vault["created_at"] = now_iso()
             # A new vault takes the body's policies; the add_vault defaults cover the rest.
             props = {k: v for k, v in props.items() if k in ("accessPolicies", "networkAcls", "sku",
                                                                   "publicNetworkAccess")}
         else:
             vault = self._find_vault(sub, rg, name)
             if body["location"].replace(" ", "").lower() != vault["location"].lower():
-                raise _bad("InvalidResourceLocation",
-                           f"The resource '{name}' already exists in location '{vault['location']}' in resource "
-                           f"group '{rg}'. A resource with the same name cannot be created in location "
-                           f"'{body['location']}'. Please select a new resource name.")
+                raise bad_request("InvalidResourceLocation",
+                                  f"The resource '{name}' already exists in location '{vault['location']}' in resource "
+                                  f"group '{rg}'. A resource with the same name cannot be created in location "
+                                  f"'{body['location']}'. Please select a new resource name.")
             if props.get("accessPolicies") is None:
                 props = dict(props, accessPolicies=[])   # PUT replaces: no policies in the body, none after
         self._apply_vault_props(vault, props)
@@ -317,13 +305,13 @@ class ArmService(AuthorizationApi, WorkspaceApi):
             try:
                 start = base64.b64decode(skip.replace(" ", "+")).decode().lower()
             except (ValueError, UnicodeDecodeError):
-                raise _bad("InvalidSkipToken", "The skip token is not valid.") from None
+                raise bad_request("InvalidSkipToken", "The skip token is not valid.") from None
             out = [v for v in out if v["name"].lower() >= start]
         top = req.query.get("$top") if req else None
         body = {"value": [self._vault_json(v, req) for v in out]}
         if top:
             if not top.isdigit() or int(top) < 1:
-                raise _bad("InvalidTopParameter", f"The value '{top}' of $top is not valid.")
+                raise bad_request("InvalidTopParameter", f"The value '{top}' of $top is not valid.")
             if len(out) > int(top):
                 nxt = base64.b64encode(out[int(top)]["name"].encode()).decode()
                 body = {"value": body["value"][:int(top)],
@@ -341,16 +329,16 @@ class ArmService(AuthorizationApi, WorkspaceApi):
 
     def _merge_policies(self, vault, policies, kind):
         if not isinstance(policies, list):
-            raise _bad("BadRequest", "properties.accessPolicies must be an array.")
+            raise bad_request("BadRequest", "properties.accessPolicies must be an array.")
         for pol in policies:
             oid = str(pol.get("objectId") or "").lower()
             if not oid or not pol.get("tenantId"):
-                raise _bad("BadRequest", "An access policy needs tenantId and objectId.")
+                raise bad_request("BadRequest", "An access policy needs tenantId and objectId.")
             perms = pol.get("permissions") or {}
             try:
                 keys = canonical_permissions(perms.get("keys") or [])
             except StateError as err:
-                raise _bad("BadRequest", str(err)) from None
+                raise bad_request("BadRequest", str(err)) from None
             current = vault["access_policies"].get(oid)
             new = {k: list(v) for k, v in (current or {}).items() if isinstance(v, list)}
             groups = {"keys": keys}
@@ -447,7 +435,7 @@ class ArmService(AuthorizationApi, WorkspaceApi):
                "name": rec["name"], "type": "Microsoft.CognitiveServices/accounts",
                "etag": rec["etag"], "location": rec["location"], "kind": rec["kind"],
                "sku": rec["sku"], "tags": rec.get("tags", {}), "properties": props,
-               "systemData": {"createdAt": rec["created_at"], "lastModifiedAt": _now_iso()}}
+               "systemData": {"createdAt": rec["created_at"], "lastModifiedAt": now_iso()}}
         ident = self._identity_json(rec)
         if ident:
             out["identity"] = ident
@@ -459,25 +447,25 @@ class ArmService(AuthorizationApi, WorkspaceApi):
             return None
         source = enc.get("keySource")
         if source not in ("Microsoft.KeyVault", "Microsoft.CognitiveServices"):
-            raise _bad("InvalidKeySource", f"The keySource '{source}' is not valid. Valid values are "
-                                           "'Microsoft.CognitiveServices' and 'Microsoft.KeyVault'.")
+            raise bad_request("InvalidKeySource", f"The keySource '{source}' is not valid. Valid values are "
+                                                  "'Microsoft.CognitiveServices' and 'Microsoft.KeyVault'.")
         current = rec.get("encryption") or {}
         if current.get("keySource") == "Microsoft.KeyVault" and source == "Microsoft.CognitiveServices":
             # Wording is the emulator's: Azure refuses reverting CMK to Microsoft-managed keys.
-            raise _bad("CustomerManagedKeyCannotBeReverted",
-                       "Encryption with a customer-managed key cannot be changed back to Microsoft-managed keys "
-                       "(keySource Microsoft.CognitiveServices) once enabled.")
+            raise bad_request("CustomerManagedKeyCannotBeReverted",
+                              "Encryption with a customer-managed key cannot be changed back to Microsoft-managed keys "
+                              "(keySource Microsoft.CognitiveServices) once enabled.")
         if source == "Microsoft.CognitiveServices":
             return {"keySource": source}
         kvp = enc.get("keyVaultProperties") or {}
         if not kvp.get("keyName") or not kvp.get("keyVaultUri"):
-            raise _bad("InvalidKeyVaultProperties",
-                       "keyVaultProperties.keyName and keyVaultProperties.keyVaultUri are required "
-                       "when keySource is Microsoft.KeyVault.")
+            raise bad_request("InvalidKeyVaultProperties",
+                              "keyVaultProperties.keyName and keyVaultProperties.keyVaultUri are required "
+                              "when keySource is Microsoft.KeyVault.")
         m = re.match(r"^https://([^./]+)\.vault\.azure\.net/?$", kvp["keyVaultUri"], re.I)
         vault = self.state.get_vault(m.group(1)) if m else None
         if vault is None:
-            raise _bad("KeyVaultNotFound", f"The key vault '{kvp['keyVaultUri']}' was not found.")
+            raise bad_request("KeyVaultNotFound", f"The key vault '{kvp['keyVaultUri']}' was not found.")
         bound = (current.get("keyVaultProperties") or {}).get("keyVaultUri")
         if current.get("keySource") == "Microsoft.KeyVault" and bound:
             cmkrules.check_same_vault(bound.split("//", 1)[-1].split(".", 1)[0], vault["name"])
@@ -495,14 +483,14 @@ class ArmService(AuthorizationApi, WorkspaceApi):
     def _put_account(self, req, claims, body, sub, rg, name):
         table = self._accounts()
         if not body.get("location"):
-            raise _bad("LocationRequired", "The location property is required for this definition.")
+            raise bad_request("LocationRequired", "The location property is required for this definition.")
         rec = table.get(name.lower())
         created = rec is None
         if created:
             rec = {"name": name, "subscription_id": sub, "resource_group": rg,
                    "location": body["location"], "kind": body.get("kind") or "AIServices",
                    "sku": body.get("sku") or {"name": "S0"}, "tags": {}, "internal_id": new_uuid().replace("-", ""),
-                   "created_at": _now_iso(), "custom_subdomain": None, "encryption": None, "identity": None}
+                   "created_at": now_iso(), "custom_subdomain": None, "encryption": None, "identity": None}
         else:
             rec = self._find(table, "Microsoft.CognitiveServices/accounts", sub, rg, name)
         rec = self._update_account(rec, body, claims)
@@ -533,8 +521,8 @@ class ArmService(AuthorizationApi, WorkspaceApi):
                 # The service wraps the account's data key with the key version now bound.
                 self.foundry_keys.ensure_current(rec)
             except KeyInaccessible as err:
-                raise _bad("KeyVaultAccessForbidden", f"The account cannot wrap its data key with the key: "
-                                                      f"{err.reason}: {err.message}") from None
+                raise bad_request("KeyVaultAccessForbidden", f"The account cannot wrap its data key with the key: "
+                                                             f"{err.reason}: {err.message}") from None
         if props.get("customSubDomainName"):
             rec["custom_subdomain"] = props["customSubDomainName"]
         if props.get("publicNetworkAccess"):
@@ -544,7 +532,7 @@ class ArmService(AuthorizationApi, WorkspaceApi):
         if "tags" in body:
             rec["tags"] = body.get("tags") or {}
         # The service's etag form: W/"datetime'2017-04-10T07%3A46%3A21.5618831Z'"
-        rec["etag"] = "W/\"datetime'" + _now_iso().replace(":", "%3A") + "'\""
+        rec["etag"] = "W/\"datetime'" + now_iso().replace(":", "%3A") + "'\""
         return rec
 
     def _get_account(self, req, claims, body, sub, rg, name):
@@ -557,7 +545,7 @@ class ArmService(AuthorizationApi, WorkspaceApi):
         self._accounts()[name.lower()] = rec
         op = new_uuid()
         # The change is applied at once; the operation is already done when first polled.
-        self.state.doc.setdefault("operations", {})[op] = {"status": "Succeeded", "start": _now_iso(),
+        self.state.doc.setdefault("operations", {})[op] = {"status": "Succeeded", "start": now_iso(),
                                                            "account": name.lower()}
         self.state.save()
         base = f"https://{req.host_header or 'management.azure.com'}"

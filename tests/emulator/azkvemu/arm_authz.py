@@ -12,16 +12,13 @@ id of an assignment is `{scope}/providers/Microsoft.Authorization/roleAssignment
 so a DELETE by full id is a DELETE at its scope.
 """
 
-import datetime
 import re
 from urllib.parse import unquote
 
 from . import authz
 from .httpmsg import Response, ServiceError, json_response
-from .util import new_uuid
+from .util import EPOCH_ISO, is_guid, new_uuid, now_iso
 
-_EPOCH = "2020-01-01T00:00:00.0000000Z"
-_GUID = r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$"
 _SUB_SCOPE = r"^/subscriptions/(?P<sub>[^/]+)(?:/resourcegroups/(?P<rg>[^/]+))?$"
 _RESOURCE_SCOPE = (r"^/subscriptions/(?P<sub>[^/]+)/resourcegroups/(?P<rg>[^/]+)/providers/(?P<rtype>"
                    r"microsoft\.cognitiveservices/accounts|microsoft\.machinelearningservices/workspaces)"
@@ -88,10 +85,6 @@ ROLE_DESCRIPTIONS = {
 }
 
 
-def _now_iso():
-    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 def _sub_of(scope):
     m = re.match(r"^/subscriptions/([^/]+)", scope or "", re.I)
     return m.group(1) if m else None
@@ -148,7 +141,7 @@ class AuthorizationApi:
                                "principalId": a["principal_id"],
                                "principalType": a.get("principal_type", "ServicePrincipal"),
                                "scope": a["scope"], "condition": None, "conditionVersion": None,
-                               "createdOn": a.get("created_on", _EPOCH), "updatedOn": a.get("created_on", _EPOCH),
+                               "createdOn": a.get("created_on", EPOCH_ISO), "updatedOn": a.get("created_on", EPOCH_ISO),
                                "createdBy": a.get("created_by"), "updatedBy": a.get("created_by"),
                                "delegatedManagedIdentityResourceId": None, "description": a.get("description")}}
 
@@ -162,7 +155,7 @@ class AuthorizationApi:
                                "permissions": [{"actions": list(ROLE_ACTIONS.get(role_id, [])),
                                                 "notActions": list(ROLE_NOT_ACTIONS.get(role_id, [])),
                                                 "dataActions": list(data_actions), "notDataActions": []}],
-                               "createdOn": _EPOCH, "updatedOn": _EPOCH, "createdBy": None, "updatedBy": None}}
+                               "createdOn": EPOCH_ISO, "updatedOn": EPOCH_ISO, "createdBy": None, "updatedBy": None}}
 
     def _authorization(self, req, claims, scope, kind, name):
         scope = "/" + scope.strip("/") if scope.strip("/") else ""
@@ -221,7 +214,7 @@ class AuthorizationApi:
                 "this principal and then immediately assigning a role, this error might be related to a "
                 "replication delay. In this case, set the role assignment principalType property to a value, "
                 "such as ServicePrincipal, User, or Group.  See https://aka.ms/docs-principaltype")
-        if not re.match(_GUID, name):
+        if not is_guid(name):
             raise ServiceError(400, "InvalidRoleAssignmentId",
                                f"The role assignment ID '{name}' is not valid. The role assignment ID must be a GUID.")
         wanted = (principal, role, norm.lower())
@@ -237,7 +230,7 @@ class AuthorizationApi:
                 raise ServiceError(409, "RoleAssignmentExists", "The role assignment already exists.")
         a = {"id": name.lower(), "principal_id": principal, "role_definition_id": role, "scope": norm,
              "principal_type": props.get("principalType") or "ServicePrincipal",
-             "created_on": _now_iso(), "created_by": claims.get("oid"), "description": props.get("description")}
+             "created_on": now_iso(), "created_by": claims.get("oid"), "description": props.get("description")}
         container.append(a)
         self.state.save()
         return json_response(201, self._assignment_json(a))
@@ -280,7 +273,7 @@ class AuthorizationApi:
                         (ident["object_id"], role, norm.lower()):
                     return self._assignment_json(a)
             a = {"id": new_uuid(), "principal_id": ident["object_id"], "role_definition_id": role, "scope": norm,
-                 "principal_type": "ServicePrincipal", "created_on": _now_iso(), "created_by": None,
+                 "principal_type": "ServicePrincipal", "created_on": now_iso(), "created_by": None,
                  "description": None}
             container.append(a)
             self.state.save()

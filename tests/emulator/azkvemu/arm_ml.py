@@ -18,22 +18,13 @@ HubNotFound, ProjectEncryptionInheritedFromHub (wording is the emulator's).
 """
 
 import copy
-import datetime
 import re
 
 from . import cmkrules
-from .httpmsg import ServiceError, json_response
-from .util import new_uuid
+from .httpmsg import bad_request, json_response
+from .util import new_uuid, now_iso
 
 _RTYPE = "Microsoft.MachineLearningServices/workspaces"
-
-
-def _now_iso():
-    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _bad(code, message):
-    return ServiceError(400, code, message)
 
 
 def _key_ref(key_identifier):
@@ -41,7 +32,8 @@ def _key_ref(key_identifier):
     only for *.vault.azure.net hosts (a localhost-served vault has no name in its URL)."""
     m = re.match(r"^https://([^/]+)/keys/([^/]+)(?:/([^/]*))?/?$", key_identifier or "", re.I)
     if not m:
-        raise _bad("InvalidKeyVaultProperties", f"The key identifier '{key_identifier}' is not a Key Vault key URL.")
+        raise bad_request("InvalidKeyVaultProperties",
+                          f"The key identifier '{key_identifier}' is not a Key Vault key URL.")
     host = m.group(1).lower()
     vault = host.split(".", 1)[0] if host.endswith(".vault.azure.net") else None
     return vault, m.group(2), m.group(3) or None
@@ -59,10 +51,11 @@ class WorkspaceApi:
             return None
         kvp = enc.get("keyVaultProperties") or {}
         if enc.get("status") not in ("Enabled", "Disabled"):
-            raise _bad("InvalidEncryptionStatus", "encryption.status must be 'Enabled' or 'Disabled'.")
+            raise bad_request("InvalidEncryptionStatus", "encryption.status must be 'Enabled' or 'Disabled'.")
         if enc["status"] == "Enabled" and (not kvp.get("keyVaultArmId") or not kvp.get("keyIdentifier")):
-            raise _bad("InvalidKeyVaultProperties", "encryption.keyVaultProperties.keyVaultArmId and keyIdentifier "
-                                                    "are required when encryption is Enabled.")
+            raise bad_request("InvalidKeyVaultProperties",
+                              "encryption.keyVaultProperties.keyVaultArmId and keyIdentifier "
+                              "are required when encryption is Enabled.")
         out = {"status": enc["status"],
                "keyVaultProperties": {k: kvp[k] for k in ("keyVaultArmId", "keyIdentifier", "identityClientId")
                                       if kvp.get(k)}}
@@ -75,13 +68,13 @@ class WorkspaceApi:
         kvp = enc["keyVaultProperties"]
         vault = self.state.get_vault(kvp["keyVaultArmId"].rstrip("/").split("/")[-1])
         if vault is None:
-            raise _bad("KeyVaultNotFound", f"The key vault '{kvp['keyVaultArmId']}' was not found.")
+            raise bad_request("KeyVaultNotFound", f"The key vault '{kvp['keyVaultArmId']}' was not found.")
         host_vault, key_name, version = _key_ref(kvp["keyIdentifier"])
         cmkrules.check_same_vault(vault["name"], host_vault or vault["name"])
         entry = vault["keys"].get(key_name.lower())
         if entry is None or (version and version.lower() not in entry["versions"]):
-            raise _bad("KeyNotFound", f"The key '{kvp['keyIdentifier']}' was not found in key vault "
-                                      f"'{vault['name']}'.")
+            raise bad_request("KeyNotFound", f"The key '{kvp['keyIdentifier']}' was not found in key vault "
+                                             f"'{vault['name']}'.")
         return vault, entry["name"]
 
     def _ws_check_grant(self, rec, enc, creating):
@@ -122,7 +115,7 @@ class WorkspaceApi:
                "name": rec["name"], "type": _RTYPE,
                "location": rec["location"], "kind": rec.get("kind", "Default"), "tags": rec.get("tags", {}),
                "sku": {"name": "Basic", "tier": "Basic"}, "properties": props,
-               "systemData": {"createdAt": rec["created_at"], "lastModifiedAt": _now_iso()}}
+               "systemData": {"createdAt": rec["created_at"], "lastModifiedAt": now_iso()}}
         ident = self._identity_json(rec)
         if ident:
             out["identity"] = ident
@@ -148,13 +141,13 @@ class WorkspaceApi:
         if enc == current:
             return None
         if self._hub_of(rec) is not None:
-            raise _bad("ProjectEncryptionInheritedFromHub",
-                       "A project takes its hub's encryption; change the key on the hub.")
+            raise bad_request("ProjectEncryptionInheritedFromHub",
+                              "A project takes its hub's encryption; change the key on the hub.")
         if (current or {}).get("status", "Disabled") != enc["status"]:
             # Wording is the emulator's: workspace CMK is fixed at creation in Azure.
-            raise _bad("EncryptionCannotBeUpdated",
-                       "The encryption status of a workspace cannot be changed after it is created "
-                       "(customer-managed keys are chosen at creation).")
+            raise bad_request("EncryptionCannotBeUpdated",
+                              "The encryption status of a workspace cannot be changed after it is created "
+                              "(customer-managed keys are chosen at creation).")
         if enc["status"] == "Enabled":
             old_vault = current["keyVaultProperties"]["keyVaultArmId"].rstrip("/").split("/")[-1]
             new_vault = enc["keyVaultProperties"]["keyVaultArmId"].rstrip("/").split("/")[-1]
@@ -165,18 +158,18 @@ class WorkspaceApi:
     def _create_workspace(self, body, sub, rg, name):
         props = body.get("properties") or {}
         if not body.get("location"):
-            raise _bad("LocationRequired", "The location property is required for this definition.")
+            raise bad_request("LocationRequired", "The location property is required for this definition.")
         rec = {"name": name, "subscription_id": sub, "resource_group": rg, "location": body["location"],
                "kind": body.get("kind") or "Default", "workspace_id": new_uuid(),
-               "created_at": _now_iso(), "encryption": None, "identity": None, "tags": {}}
+               "created_at": now_iso(), "encryption": None, "identity": None, "tags": {}}
         enc = self._ws_encryption(props.get("encryption"))
         if props.get("hubResourceId"):
             hub = self._workspaces().get(props["hubResourceId"].rstrip("/").split("/")[-1].lower())
             if hub is None or hub.get("kind", "").lower() != "hub":
-                raise _bad("HubNotFound", f"The hub workspace '{props['hubResourceId']}' was not found.")
+                raise bad_request("HubNotFound", f"The hub workspace '{props['hubResourceId']}' was not found.")
             if enc is not None and enc != hub.get("encryption"):
-                raise _bad("ProjectEncryptionInheritedFromHub",
-                           "A project takes its hub's encryption; do not set a different one.")
+                raise bad_request("ProjectEncryptionInheritedFromHub",
+                                  "A project takes its hub's encryption; do not set a different one.")
             rec["hub"] = hub["name"]
             return rec
         rec["encryption"] = enc

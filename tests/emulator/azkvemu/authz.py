@@ -4,7 +4,7 @@ Managed HSM has neither: its local RBAC decides (mhsm_rbac.py).
 
 Every data-plane operation names one access-policy permission (the names
 `az keyvault set-policy --key-permissions` uses); the RBAC data action for it
-comes from DATA_ACTIONS. Denials carry the service's wording because people
+comes from roles.DATA_ACTIONS. Denials carry the service's wording because people
 debugging a Foundry CMK setup read exactly these messages.
 """
 
@@ -12,29 +12,6 @@ from . import mhsm_rbac, roles
 from .httpmsg import ServiceError
 from .state import vault_resource_id
 
-# access-policy permission -> RBAC data action (Microsoft.KeyVault/vaults/...)
-DATA_ACTIONS = {
-    "get": "keys/read",
-    "list": "keys/read",
-    "create": "keys/create/action",
-    "import": "keys/import/action",
-    "update": "keys/update/action",
-    "delete": "keys/delete",
-    "backup": "keys/backup/action",
-    "restore": "keys/restore/action",
-    "rotate": "keys/rotate/action",
-    "release": "keys/release/action",
-    "encrypt": "keys/encrypt/action",
-    "decrypt": "keys/decrypt/action",
-    "wrapKey": "keys/wrap/action",
-    "unwrapKey": "keys/unwrap/action",
-    "sign": "keys/sign/action",
-    "verify": "keys/verify/action",
-    "recover": "deletedKeys/recover/action",
-    "purge": "deletedKeys/delete",
-    "getrotationpolicy": "keyrotationpolicies/read",
-    "setrotationpolicy": "keyrotationpolicies/write",
-}
 _PREFIX = "Microsoft.KeyVault/vaults/"
 
 # Built-in Key Vault data-plane roles (ids are the same in every Azure tenant).
@@ -87,7 +64,7 @@ def check(vault: dict, claims: dict, permission: str, key_name: str = None, inhe
         return
     oid = (claims.get("oid") or "").lower()
     if vault.get("enable_rbac_authorization"):
-        action = _PREFIX + DATA_ACTIONS[permission]
+        action = _PREFIX + roles.DATA_ACTIONS[permission][0]
         resource = key_scope(vault, key_name)
         assignments = list(vault.get("role_assignments", [])) + list(inherited)
         if roles.grants(assignments, BUILTIN_ROLES, oid, action, resource):

@@ -18,15 +18,11 @@ tests can tell the causes apart. The codes and texts are the emulator's
 """
 
 from . import authz, keycrypto
-from .httpmsg import ServiceError
+from .httpmsg import ServiceError, bad_request
 from .util import now
 
 SUPPORTED_KTYS = ("RSA", "RSA-HSM")
 SUPPORTED_BITS = 2048
-
-
-def _bad(code, message):
-    return ServiceError(400, code, message)
 
 
 def same_location(a, b) -> bool:
@@ -44,15 +40,15 @@ def resolve_identity(state, identity, client_id=None, uai_resource_id=None) -> d
         mi = state.find_identity(ref)
         assigned = {v["client_id"] for v in (identity.get("user_assigned") or {}).values()}
         if mi is None or (client_id and mi["client_id"] not in assigned):
-            raise _bad("InvalidIdentityClientId",
-                       f"The identity '{client_id or uai_resource_id}' is not a user-assigned identity "
-                       "of the resource.")
+            raise bad_request("InvalidIdentityClientId",
+                              f"The identity '{client_id or uai_resource_id}' is not a user-assigned identity "
+                              "of the resource.")
         return {"object_id": mi["object_id"], "client_id": mi["client_id"], "tenant_id": mi["tenant_id"]}
     if identity.get("principal_id"):
         return {"object_id": identity["principal_id"], "client_id": identity.get("client_id"),
                 "tenant_id": identity.get("tenant_id")}
-    raise _bad("MissingIdentity", "A customer-managed key needs a managed identity on the resource "
-                                  "(identity.type SystemAssigned, or UserAssigned with identityClientId).")
+    raise bad_request("MissingIdentity", "A customer-managed key needs a managed identity on the resource "
+                                         "(identity.type SystemAssigned, or UserAssigned with identityClientId).")
 
 
 def claims_for(ident, vault) -> dict:
@@ -67,26 +63,26 @@ def check_vault(vault, location, ident) -> None:
     if not vault.get("soft_delete") or not vault.get("purge_protection"):
         missing = [p for p, on in (("soft delete", vault.get("soft_delete")),
                                    ("purge protection", vault.get("purge_protection"))) if not on]
-        raise _bad("KeyVaultSoftDeleteAndPurgeProtectionRequired",
-                   f"The key vault '{name}' must have soft delete and purge protection enabled to hold a "
-                   f"customer-managed key; {' and '.join(missing)} is not enabled.")
+        raise bad_request("KeyVaultSoftDeleteAndPurgeProtectionRequired",
+                          f"The key vault '{name}' must have soft delete and purge protection enabled to hold a "
+                          f"customer-managed key; {' and '.join(missing)} is not enabled.")
     if not same_location(vault["location"], location):
-        raise _bad("KeyVaultRegionMismatch",
-                   f"The key vault '{name}' is in region '{vault['location']}' but the resource is in "
-                   f"'{location}'; the key vault and the resource must be in the same region.")
+        raise bad_request("KeyVaultRegionMismatch",
+                          f"The key vault '{name}' is in region '{vault['location']}' but the resource is in "
+                          f"'{location}'; the key vault and the resource must be in the same region.")
     if (ident.get("tenant_id") or "").lower() != vault["tenant_id"].lower():
-        raise _bad("KeyVaultTenantMismatch",
-                   f"The key vault '{name}' belongs to tenant '{vault['tenant_id']}' but the resource's managed "
-                   f"identity belongs to tenant '{ident.get('tenant_id')}'; they must be in the same tenant.")
+        raise bad_request("KeyVaultTenantMismatch",
+                          f"The key vault '{name}' belongs to tenant '{vault['tenant_id']}' but the resource's managed "
+                          f"identity belongs to tenant '{ident.get('tenant_id')}'; they must be in the same tenant.")
     acls = vault.get("network_acls") or {}
     closed = (vault.get("public_network_access") or "Enabled").lower() == "disabled" \
         or (acls.get("defaultAction") or "Allow").lower() == "deny"
     bypass = {b.strip().lower() for b in str(acls.get("bypass") or "AzureServices").split(",")}
     if closed and "azureservices" not in bypass:
-        raise _bad("KeyVaultNetworkAccessDenied",
-                   f"The key vault '{name}' firewall does not let trusted Microsoft services in "
-                   "(publicNetworkAccess Disabled or networkAcls.defaultAction Deny, and networkAcls.bypass "
-                   "does not include AzureServices).")
+        raise bad_request("KeyVaultNetworkAccessDenied",
+                          f"The key vault '{name}' firewall does not let trusted Microsoft services in "
+                          "(publicNetworkAccess Disabled or networkAcls.defaultAction Deny, and networkAcls.bypass "
+                          "does not include AzureServices).")
 
 
 def check_key(vault, key_name, version=None):
@@ -97,26 +93,27 @@ def check_key(vault, key_name, version=None):
     if entry is not None:
         record = entry["versions"].get((version or entry["latest"]).lower())
     if record is None:
-        raise _bad("KeyNotFound", f"The key '{key_name}' (version '{version or ''}') was not found in key vault "
-                                  f"'{vault['name']}'.")
+        raise bad_request("KeyNotFound", f"The key '{key_name}' (version '{version or ''}') was not found in key vault "
+                                         f"'{vault['name']}'.")
     label = f"'{entry['name']}/{record['version']}'"
     if record["kty"] not in SUPPORTED_KTYS:
-        raise _bad("KeyTypeNotSupported", f"The key {label} is of type {record['kty']}; only RSA and RSA-HSM "
-                                          "keys can be customer-managed keys.")
+        raise bad_request("KeyTypeNotSupported", f"The key {label} is of type {record['kty']}; only RSA and RSA-HSM "
+                                                 "keys can be customer-managed keys.")
     bits = keycrypto.load_key(record).key_size
     if bits != SUPPORTED_BITS:
-        raise _bad("KeySizeNotSupported", f"The key {label} has {bits} bits; only 2048-bit RSA keys are supported.")
+        raise bad_request("KeySizeNotSupported",
+                          f"The key {label} has {bits} bits; only 2048-bit RSA keys are supported.")
     current = now()
     if not record["enabled"]:
-        raise _bad("KeyDisabled", f"The key {label} is disabled.")
+        raise bad_request("KeyDisabled", f"The key {label} is disabled.")
     if record.get("nbf") is not None and current < record["nbf"]:
-        raise _bad("KeyNotYetValid", f"The key {label} is not valid before {record['nbf']} (nbf).")
+        raise bad_request("KeyNotYetValid", f"The key {label} is not valid before {record['nbf']} (nbf).")
     if record.get("exp") is not None and current >= record["exp"]:
-        raise _bad("KeyExpired", f"The key {label} expired at {record['exp']} (exp).")
+        raise bad_request("KeyExpired", f"The key {label} expired at {record['exp']} (exp).")
     missing = [op for op in ("wrapKey", "unwrapKey") if op not in record["key_ops"]]
     if missing:
-        raise _bad("KeyOperationsNotAllowed", f"The key {label} does not permit {' and '.join(missing)} "
-                                              "(key_ops); a customer-managed key needs wrapKey and unwrapKey.")
+        raise bad_request("KeyOperationsNotAllowed", f"The key {label} does not permit {' and '.join(missing)} "
+                                                     "(key_ops); a customer-managed key needs wrapKey and unwrapKey.")
     return entry, record
 
 
@@ -128,13 +125,13 @@ def check_grant(state, vault, ident, key_name) -> None:
         try:
             authz.check(vault, claims, permission, key_name, state.scope_role_assignments())
         except ServiceError as err:
-            raise _bad("KeyVaultAccessForbidden",
-                       f"The resource's managed identity cannot use the key '{key_name}' "
-                       f"(needs get, wrapKey and unwrapKey): {err.message}") from None
+            raise bad_request("KeyVaultAccessForbidden",
+                              f"The resource's managed identity cannot use the key '{key_name}' "
+                              f"(needs get, wrapKey and unwrapKey): {err.message}") from None
 
 
 def check_same_vault(current_vault_name, new_vault_name) -> None:
     if current_vault_name and current_vault_name.lower() != new_vault_name.lower():
-        raise _bad("KeyVaultCannotBeChanged",
-                   f"The customer-managed key can only be changed to another key or version in the same key "
-                   f"vault '{current_vault_name}', not to one in '{new_vault_name}'.")
+        raise bad_request("KeyVaultCannotBeChanged",
+                          f"The customer-managed key can only be changed to another key or version in the same key "
+                          f"vault '{current_vault_name}', not to one in '{new_vault_name}'.")

@@ -83,11 +83,11 @@ class FoundryService:
             return err.response()
 
     def _authenticate(self, req):
-        scheme, _, token = (req.header("Authorization") or "").strip().partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        token = req.bearer_token()
+        if not token:
             raise ServiceError(401, "401", _UNAUTHORIZED)
         try:
-            claims = self.tokens.verify(token.strip())
+            claims = self.tokens.verify(token)
         except TokenError:
             raise ServiceError(401, "401", _UNAUTHORIZED) from None
         if str(claims.get("aud")) not in AUDIENCES:

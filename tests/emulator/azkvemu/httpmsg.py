@@ -31,6 +31,11 @@ class Request:
     def header(self, name, default=None):
         return self.headers.get(name, default)
 
+    def bearer_token(self) -> str:
+        """The token of an `Authorization: Bearer <token>` header (scheme in any case), else ""."""
+        scheme, _, token = (self.header("Authorization") or "").strip().partition(" ")
+        return token.strip() if scheme.lower() == "bearer" else ""
+
 
 def split_host(host: str):
     """'a.vault.azure.net:443' -> ('a.vault.azure.net', 443); '[::1]:8443' -> ('::1', 8443)."""
@@ -72,6 +77,11 @@ class DropConnection(Exception):
 
 class ResetConnection(DropConnection):
     """Test-only (faults.py, kind reset): reset the connection (TCP RST) instead of answering."""
+
+
+def bad_request(code: str, message: str) -> "ServiceError":
+    """A 400 with the service's error code (ARM's and the CMK rules' way of refusing)."""
+    return ServiceError(400, code, message)
 
 
 class ServiceError(Exception):

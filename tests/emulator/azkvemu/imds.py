@@ -43,18 +43,16 @@ def known_resource(resource: str) -> bool:
     return resource in KNOWN_RESOURCES or resource.rstrip("/") in KNOWN_RESOURCES
 
 
-def unknown_resource(resource):
-    return imds_error(400, "invalid_resource",
-                      f"AADSTS500011: The resource principal named {resource} was not found in the tenant.")
-
-
 def managed_identities(state) -> list:
     with state.lock:
         return [i for i in state.doc["identities"].values() if i.get("kind") == "managed"]
 
 
 def token_answer(tokens, ident, resource):
-    """IMDS's answer (also Azure Arc's, whose agent is an IMDS): strings throughout."""
+    """IMDS's answer (also Azure Arc's, whose agent is an IMDS): strings throughout; a 400
+    when no identity answers."""
+    if ident is None:
+        return imds_error(400, "invalid_request", "Identity not found")
     issued = tokens.issue(ident, resource, tokens.lifetime("managed"))
     claims = issued["claims"]
     lifetime = str(claims["exp"] - claims["iat"])
@@ -63,6 +61,17 @@ def token_answer(tokens, ident, resource):
         "expires_in": lifetime, "expires_on": str(claims["exp"]),
         "ext_expires_in": lifetime, "not_before": str(claims["nbf"]),
         "resource": resource, "token_type": "Bearer"})
+
+
+def refuse_resource(resource):
+    """IMDS's answer to a token request without a resource, or for one Entra does not know,
+    or None; Arc's agent answers the same."""
+    if not resource:
+        return imds_error(400, "invalid_request", "Required query variable 'resource' is missing")
+    if not known_resource(resource):
+        return imds_error(400, "invalid_resource",
+                          f"AADSTS500011: The resource principal named {resource} was not found in the tenant.")
+    return None
 
 
 def refuse_malformed(req, path_pattern):
@@ -85,19 +94,11 @@ class ImdsService:
         self.tokens = tokens
 
     def handle(self, req):
-        refused = refuse_malformed(req, _TOKEN)
+        resource = req.query.get("resource") or ""
+        refused = refuse_malformed(req, _TOKEN) or refuse_resource(resource)
         if refused:
             return refused
-        q = req.query
-        resource = q.get("resource") or ""
-        if not resource:
-            return imds_error(400, "invalid_request", "Required query variable 'resource' is missing")
-        if not known_resource(resource):
-            return unknown_resource(resource)
-        ident = self._select(q)
-        if ident is None:
-            return imds_error(400, "invalid_request", "Identity not found")
-        return token_answer(self.tokens, ident, resource)
+        return token_answer(self.tokens, self._select(req.query), resource)
 
     def _select(self, q):
         managed = managed_identities(self.state)

@@ -136,10 +136,8 @@ class KeyVaultService:
         return ServiceError(401, "Unauthorized", message, headers=[("WWW-Authenticate", challenge)])
 
     def _authenticate(self, req, vault, resource) -> dict:
-        auth = (req.header("Authorization") or "").strip()
-        scheme, _, token = auth.partition(" ")
-        token = token.strip()
-        if scheme.lower() != "bearer" or not token:
+        token = req.bearer_token()
+        if not token:
             raise self._unauthorized(vault, resource, "AKV10000: Request is missing a Bearer or PoP token.")
         try:
             claims = self.tokens.verify(token)

@@ -29,7 +29,7 @@ import re
 
 from . import roles
 from .httpmsg import Response, ServiceError, json_response
-from .util import new_uuid
+from .util import is_guid, new_uuid
 
 PREFIX = "Microsoft.KeyVault/managedHsm/"
 _DEF_ID = "Microsoft.KeyVault/providers/Microsoft.Authorization/roleDefinitions/"
@@ -81,34 +81,7 @@ BUILTIN_ROLES = {
 _ALIASES = {"managed hsm backup": "7b127d3c-77bd-4e3e-bbe0-dbb8971fa7f8",
             "managed hsm restore user": "6efe6056-5259-49d2-8b3d-d3d73544b20b"}
 
-# Key Vault's access-policy permission names (what the keys routes declare) ->
-# Managed HSM data action (built-in-roles.md, "Permitted operations").
-DATA_ACTIONS = {
-    "get": "keys/read/action",
-    "list": "keys/read/action",
-    "getrotationpolicy": "keys/read/action",
-    "create": "keys/create",
-    "import": "keys/import/action",
-    "update": "keys/write/action",
-    "setrotationpolicy": "keys/write/action",
-    "delete": "keys/delete",
-    "backup": "keys/backup/action",
-    "restore": "keys/restore/action",
-    "rotate": "keys/rotate/action",
-    "release": "keys/release/action",
-    "encrypt": "keys/encrypt/action",
-    "decrypt": "keys/decrypt/action",
-    "wrapKey": "keys/wrap/action",
-    "unwrapKey": "keys/unwrap/action",
-    "sign": "keys/sign/action",
-    "verify": "keys/verify/action",
-    "recover": "keys/deletedKeys/recover/action",
-    "purge": "keys/deletedKeys/delete",
-    "readdeleted": "keys/deletedKeys/read/action",
-}
-
 SCOPE_RE = re.compile(r"^/(?:keys(?:/[0-9A-Za-z-]{1,127})?)?$")
-_GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 _AUTHZ_PATH = re.compile(r"^(?P<scope>.*?)/providers/Microsoft\.Authorization/"
                          r"(?P<kind>roleAssignments|roleDefinitions)(?:/(?P<name>[^/]+))?/?$", re.I)
 
@@ -153,7 +126,7 @@ def forbidden(vault: dict, claims: dict, action: str, resource: str) -> ServiceE
 def check(vault: dict, claims: dict, permission: str, key_name: str = None) -> None:
     """Raise 403 unless the caller holds the data action behind `permission`
     (a keys route's access-policy permission name) at /keys/{key_name} (or /keys)."""
-    action = PREFIX + DATA_ACTIONS[permission]
+    action = PREFIX + roles.DATA_ACTIONS[permission][1]
     resource = f"/keys/{key_name}" if key_name else "/keys"
     if not allowed(vault, (claims.get("oid") or ""), action, resource):
         raise forbidden(vault, claims, action, resource)
@@ -275,7 +248,7 @@ def _assignments(state, req, vault, scope, name):
     props = body.get("properties") if isinstance(body, dict) else None
     if not isinstance(props, dict):
         raise ServiceError(400, "BadParameter", "Property 'properties' is required.")
-    if not _GUID.match(name):
+    if not is_guid(name):
         raise ServiceError(400, "BadParameter",
                            f"The role assignment name '{name}' is not a GUID (Activity ID: {_activity()})")
     role_id = find_role(props.get("roleDefinitionId") or "")

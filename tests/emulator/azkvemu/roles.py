@@ -7,6 +7,36 @@ its scope and everything below it in both.
 
 import fnmatch
 
+# The data action behind each permission a keys route names, in both models: (Key Vault's,
+# below Microsoft.KeyVault/vaults/; Managed HSM's, below Microsoft.KeyVault/managedHsm/,
+# built-in-roles.md "Permitted operations"). The permissions are Key Vault's access-policy
+# names (`az keyvault set-policy --key-permissions`); "readdeleted" is Managed HSM's own
+# action for reading deleted keys, which Key Vault grants with get and list (None there).
+DATA_ACTIONS = {
+    # permission          Key Vault                       Managed HSM
+    "get":               ("keys/read",                    "keys/read/action"),
+    "list":              ("keys/read",                    "keys/read/action"),
+    "getrotationpolicy": ("keyrotationpolicies/read",     "keys/read/action"),
+    "create":            ("keys/create/action",           "keys/create"),
+    "import":            ("keys/import/action",           "keys/import/action"),
+    "update":            ("keys/update/action",           "keys/write/action"),
+    "setrotationpolicy": ("keyrotationpolicies/write",    "keys/write/action"),
+    "delete":            ("keys/delete",                  "keys/delete"),
+    "backup":            ("keys/backup/action",           "keys/backup/action"),
+    "restore":           ("keys/restore/action",          "keys/restore/action"),
+    "rotate":            ("keys/rotate/action",           "keys/rotate/action"),
+    "release":           ("keys/release/action",          "keys/release/action"),
+    "encrypt":           ("keys/encrypt/action",          "keys/encrypt/action"),
+    "decrypt":           ("keys/decrypt/action",          "keys/decrypt/action"),
+    "wrapKey":           ("keys/wrap/action",             "keys/wrap/action"),
+    "unwrapKey":         ("keys/unwrap/action",           "keys/unwrap/action"),
+    "sign":              ("keys/sign/action",             "keys/sign/action"),
+    "verify":            ("keys/verify/action",           "keys/verify/action"),
+    "recover":           ("deletedKeys/recover/action",   "keys/deletedKeys/recover/action"),
+    "purge":             ("deletedKeys/delete",           "keys/deletedKeys/delete"),
+    "readdeleted":       (None,                           "keys/deletedKeys/read/action"),
+}
+
 
 def find_role(roles: dict, ref: str, aliases=None):
     """A built-in role's id by id, name (case-insensitive) or role-definition id."""

@@ -2,6 +2,7 @@
 
 import base64
 import binascii
+import datetime
 import hmac
 import json
 import os
@@ -11,6 +12,7 @@ import time
 import uuid
 
 _B64URL_RE = re.compile(r"^[A-Za-z0-9_-]*={0,2}$")
+_GUID_RE = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 
 
 def b64url(data: bytes) -> str:
@@ -41,6 +43,21 @@ def int_to_b64url(value: int, length: int = 0) -> str:
 
 def b64url_to_int(text: str) -> int:
     return int.from_bytes(b64url_decode(text), "big")
+
+
+# The time shown for what the emulator has no time of (built-in role definitions, records
+# older than the field), in ARM's seven-digit form.
+EPOCH_ISO = "2020-01-01T00:00:00.0000000Z"
+
+
+def now_iso() -> str:
+    """The current time as ARM's timestamps show it (systemData, createdOn): UTC, ISO 8601, Z."""
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def is_guid(text) -> bool:
+    """Whether text is a GUID in its 8-4-4-4-12 hex form (role assignment names)."""
+    return isinstance(text, str) and _GUID_RE.match(text) is not None
 
 
 def now() -> int:
