@@ -65,8 +65,6 @@ situation in one call. JSON in, JSON out; errors are {"error": {"code","message"
 """
 
 import json
-import re
-from urllib.parse import unquote
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -75,6 +73,7 @@ from . import authz, bundles, certs, keycrypto, keystore, mhsm_rbac, oidc as oid
 from .httpmsg import ServiceError, json_response
 from .limits import VaultLimits
 from .request_log import RequestLog
+from .routes import Routes
 from .state import StateError, vault_resource_id
 from .util import new_uuid
 
@@ -114,7 +113,7 @@ class AdminService:
         self.hostile = hostile
         self.request_log = request_log if request_log is not None else RequestLog()
         self.limits = limits if limits is not None else VaultLimits()
-        self.routes = [
+        self.routes = Routes([
             ("GET", r"/health", self._health),
             ("GET", r"/tenant", self._default_tenant),
             ("GET", r"/tenants", self._list_tenants),
@@ -168,21 +167,20 @@ class AdminService:
             ("PUT", r"/arc", self._set_arc),
             ("GET", r"/token-lifetime", lambda req, body: self.tokens.lifetimes()),
             ("PUT", r"/token-lifetime", self._set_token_lifetime),
-        ]
+        ], ignore_case=False, unquote_params=True)
 
     def handle(self, req):
         sub = req.path[len(PREFIX):].rstrip("/") or "/"
         try:
-            for method, pattern, handler in self.routes:
-                m = re.match("^" + pattern + "$", sub)
-                if m and method == req.method:
-                    if self.read_only and method != "GET":
-                        raise StateError("this emulator runs --workers processes, each with its "
-                                         "own copy of the state: the admin API only reads",
-                                         409)
-                    params = {k: unquote(v) for k, v in m.groupdict().items()}
-                    return json_response(200, handler(req, self._body(req), **params))
-            raise ServiceError(404, "NotFound", f"no admin route {req.method} {req.path}")
+            found = self.routes.match(req.method, sub)
+            if found is None:
+                raise ServiceError(404, "NotFound", f"no admin route {req.method} {req.path}")
+            if self.read_only and req.method != "GET":
+                raise StateError("this emulator runs --workers processes, each with its "
+                                 "own copy of the state: the admin API only reads",
+                                 409)
+            handler, params = found
+            return json_response(200, handler(req, self._body(req), **params))
         except StateError as err:
             code = {404: "NotFound", 409: "Conflict"}.get(err.status, "BadRequest")
             return ServiceError(err.status, code, str(err)).response()
@@ -335,7 +333,7 @@ class AdminService:
 
     def _unassign_scope_role(self, req, body, aid):
         with self.state.lock:
-            for container, a in list(self.arm._all_assignments()):
+            for container, a in list(self.arm.authorization.all_assignments()):
                 if a["id"].lower() == aid.lower():
                     container.remove(a)
                     self.state.save()

@@ -16,6 +16,7 @@ import re
 from urllib.parse import unquote
 
 from . import authz
+from .arm_resources import ACCOUNTS, WORKSPACES, accounts, find_resource, find_vault, parse_body, workspaces
 from .httpmsg import Response, ServiceError, json_response
 from .util import EPOCH_ISO, is_guid, new_uuid, now_iso
 
@@ -91,7 +92,8 @@ def _sub_of(scope):
 
 
 class AuthorizationApi:
-    """Mixin of ArmService (needs self.state, self._find_vault, self._body)."""
+    def __init__(self, state):
+        self.state = state
 
     def _scope_container(self, scope):
         """(list holding the assignments of `scope`, normalised scope, tenant id) for a
@@ -105,10 +107,10 @@ class AuthorizationApi:
         m = re.match(_RESOURCE_SCOPE, scope, re.I)
         if m:
             # an account or workspace (for control-plane RBAC, arm_rbac.py); kept with the scope ones
-            accounts = m.group("rtype").lower().startswith("microsoft.cognitiveservices")
-            table = self._accounts() if accounts else self._workspaces()
-            rtype = "Microsoft.CognitiveServices/accounts" if accounts else "Microsoft.MachineLearningServices/workspaces"
-            rec = self._find(table, rtype, m.group("sub"), unquote(m.group("rg")), unquote(m.group("name")))
+            is_account = m.group("rtype").lower().startswith("microsoft.cognitiveservices")
+            table = accounts(self.state) if is_account else workspaces(self.state)
+            rtype = ACCOUNTS if is_account else WORKSPACES
+            rec = find_resource(table, rtype, m.group("sub"), unquote(m.group("rg")), unquote(m.group("name")))
             norm = (f"/subscriptions/{rec['subscription_id']}/resourceGroups/{rec['resource_group']}"
                     f"/providers/{rtype}/{rec['name']}")
             return self.state.scope_role_assignments(), norm, self.state.default_tenant()["id"]
@@ -117,11 +119,11 @@ class AuthorizationApi:
             raise ServiceError(400, "InvalidScope" if scope else "MissingSubscription",
                                "The emulator serves role assignments at subscription, resource group, Key Vault "
                                f"vault or key, Cognitive Services account or ML workspace scope only, not '{scope}'.")
-        vault = self._find_vault(m.group("sub"), m.group("rg"), unquote(m.group("name")))
+        vault = find_vault(self.state, m.group("sub"), m.group("rg"), unquote(m.group("name")))
         norm = authz.key_scope(vault, unquote(m.group("key")) if m.group("key") else None)
         return vault["role_assignments"], norm, vault["tenant_id"]
 
-    def _all_assignments(self):
+    def all_assignments(self):
         for vault in self.state.doc["vaults"].values():
             for a in vault.get("role_assignments", []):
                 yield vault["role_assignments"], a
@@ -157,7 +159,9 @@ class AuthorizationApi:
                                                 "dataActions": list(data_actions), "notDataActions": []}],
                                "createdOn": EPOCH_ISO, "updatedOn": EPOCH_ISO, "createdBy": None, "updatedBy": None}}
 
-    def _authorization(self, req, claims, scope, kind, name):
+    def handle(self, req, claims, scope, kind, name):
+        """Every method at {scope}/providers/Microsoft.Authorization/{kind}[/{name}]; the PUT of
+        a role assignment reads its body once the scope is known."""
         scope = "/" + scope.strip("/") if scope.strip("/") else ""
         if kind.lower() == "roledefinitions":
             return self._role_definitions(req, scope, name)
@@ -198,7 +202,7 @@ class AuthorizationApi:
         return json_response(200, {"value": [self._role_json(sub, r) for r in roles]})
 
     def _put_assignment(self, req, claims, container, norm, tenant_id, name):
-        props = self._body(req).get("properties") or {}
+        props = parse_body(req).get("properties") or {}
         role = authz.find_role(props.get("roleDefinitionId") or "")
         if role is None:
             raise ServiceError(400, "RoleDefinitionDoesNotExist",
@@ -218,7 +222,7 @@ class AuthorizationApi:
             raise ServiceError(400, "InvalidRoleAssignmentId",
                                f"The role assignment ID '{name}' is not valid. The role assignment ID must be a GUID.")
         wanted = (principal, role, norm.lower())
-        for _, a in self._all_assignments():
+        for _, a in self.all_assignments():
             if a["id"].lower() != name.lower():
                 continue
             if (a["principal_id"], a["role_definition_id"], a["scope"].lower()) != wanted:
@@ -244,7 +248,7 @@ class AuthorizationApi:
             raise ServiceError(400, "UnsupportedQuery", f"The filter '{flt}' is not supported.")
         scope_l = scope.lower().rstrip("/")
         out = []
-        for _, a in self._all_assignments():
+        for _, a in self.all_assignments():
             s = a["scope"].lower()
             above = scope_l == s or scope_l.startswith(s + "/")
             below = s.startswith(scope_l + "/")

@@ -21,10 +21,9 @@ import copy
 import re
 
 from . import cmkrules
+from .arm_resources import WORKSPACES, find_resource, identity_json, set_identity, workspaces
 from .httpmsg import bad_request, json_response
 from .util import new_uuid, now_iso
-
-_RTYPE = "Microsoft.MachineLearningServices/workspaces"
 
 
 def _key_ref(key_identifier):
@@ -40,10 +39,8 @@ def _key_ref(key_identifier):
 
 
 class WorkspaceApi:
-    """Mixin of ArmService (needs self.state, self._find, self._set_identity, self._identity_json)."""
-
-    def _workspaces(self):
-        return self.state.doc.setdefault("workspaces", {})
+    def __init__(self, state):
+        self.state = state
 
     @staticmethod
     def _ws_encryption(enc):
@@ -90,13 +87,13 @@ class WorkspaceApi:
         cmkrules.check_grant(self.state, vault, ident, key_name)
 
     def _hub_of(self, rec):
-        return self._workspaces().get((rec.get("hub") or "").lower())
+        return workspaces(self.state).get((rec.get("hub") or "").lower())
 
     def _effective_encryption(self, rec):
         hub = self._hub_of(rec)
         return hub.get("encryption") if hub is not None else rec.get("encryption")
 
-    def _workspace_json(self, rec):
+    def workspace_json(self, rec):
         props = {"provisioningState": "Succeeded", "workspaceId": rec["workspace_id"],
                  "friendlyName": rec.get("friendly_name") or rec["name"], "hbiWorkspace": False,
                  "publicNetworkAccess": "Enabled", "creationTime": rec["created_at"]}
@@ -106,23 +103,24 @@ class WorkspaceApi:
         hub = self._hub_of(rec)
         if hub is not None:
             props["hubResourceId"] = (f"/subscriptions/{hub['subscription_id']}/resourceGroups/"
-                                      f"{hub['resource_group']}/providers/{_RTYPE}/{hub['name']}")
+                                      f"{hub['resource_group']}/providers/{WORKSPACES}/{hub['name']}")
         for k in ("keyVault", "storageAccount", "applicationInsights", "containerRegistry", "description"):
             if rec.get(k):
                 props[k] = rec[k]
         out = {"id": (f"/subscriptions/{rec['subscription_id']}/resourceGroups/{rec['resource_group']}"
-                      f"/providers/{_RTYPE}/{rec['name']}"),
-               "name": rec["name"], "type": _RTYPE,
+                      f"/providers/{WORKSPACES}/{rec['name']}"),
+               "name": rec["name"], "type": WORKSPACES,
                "location": rec["location"], "kind": rec.get("kind", "Default"), "tags": rec.get("tags", {}),
                "sku": {"name": "Basic", "tier": "Basic"}, "properties": props,
                "systemData": {"createdAt": rec["created_at"], "lastModifiedAt": now_iso()}}
-        ident = self._identity_json(rec)
+        ident = identity_json(rec)
         if ident:
             out["identity"] = ident
         return out
 
-    def _get_workspace(self, req, claims, body, sub, rg, name):
-        return json_response(200, self._workspace_json(self._find(self._workspaces(), _RTYPE, sub, rg, name)))
+    def get_workspace(self, req, claims, body, sub, rg, name):
+        rec = find_resource(workspaces(self.state), WORKSPACES, sub, rg, name)
+        return json_response(200, self.workspace_json(rec))
 
     def _new_encryption(self, rec, props, patch):
         """The encryption after the request (None: unchanged), with the fixed-at-creation rules applied."""
@@ -164,7 +162,7 @@ class WorkspaceApi:
                "created_at": now_iso(), "encryption": None, "identity": None, "tags": {}}
         enc = self._ws_encryption(props.get("encryption"))
         if props.get("hubResourceId"):
-            hub = self._workspaces().get(props["hubResourceId"].rstrip("/").split("/")[-1].lower())
+            hub = workspaces(self.state).get(props["hubResourceId"].rstrip("/").split("/")[-1].lower())
             if hub is None or hub.get("kind", "").lower() != "hub":
                 raise bad_request("HubNotFound", f"The hub workspace '{props['hubResourceId']}' was not found.")
             if enc is not None and enc != hub.get("encryption"):
@@ -176,19 +174,19 @@ class WorkspaceApi:
         return rec
 
     def _write_workspace(self, req, claims, body, sub, rg, name, patch):
-        table = self._workspaces()
+        table = workspaces(self.state)
         props = body.get("properties") or {}
         existing = table.get(name.lower())
         if existing is None:
             if patch:
-                self._find(table, _RTYPE, sub, rg, name)   # 404
+                find_resource(table, WORKSPACES, sub, rg, name)   # 404
             rec = self._create_workspace(body, sub, rg, name)
             status = 201
         else:
-            rec = copy.deepcopy(self._find(table, _RTYPE, sub, rg, name))
+            rec = copy.deepcopy(find_resource(table, WORKSPACES, sub, rg, name))
             status = 200
         if "identity" in body:
-            self._set_identity(rec, body["identity"], claims.get("tid"))
+            set_identity(self.state, rec, body["identity"], claims.get("tid"))
         if existing is None:
             self._ws_check_grant(rec, rec.get("encryption"), creating=True)
             if rec.get("encryption") and rec["encryption"]["status"] == "Enabled":
@@ -205,10 +203,10 @@ class WorkspaceApi:
             rec["tags"] = body.get("tags") or {}
         table[name.lower()] = rec
         self.state.save()
-        return json_response(status, self._workspace_json(rec))
+        return json_response(status, self.workspace_json(rec))
 
-    def _put_workspace(self, req, claims, body, sub, rg, name):
+    def put_workspace(self, req, claims, body, sub, rg, name):
         return self._write_workspace(req, claims, body, sub, rg, name, patch=False)
 
-    def _patch_workspace(self, req, claims, body, sub, rg, name):
+    def patch_workspace(self, req, claims, body, sub, rg, name):
         return self._write_workspace(req, claims, body, sub, rg, name, patch=True)

@@ -20,12 +20,12 @@ identity). A customer-managed key the account cannot use answers 403
 
 import json
 import os
-import re
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from .foundrykeys import KeyInaccessible
 from .httpmsg import Response, ServiceError, json_response
+from .routes import Routes
 from .tokens import TokenError
 from .util import b64url, b64url_decode, now
 
@@ -54,26 +54,25 @@ class FoundryService:
         self.state = state
         self.tokens = tokens
         self.keys = keys
-        self.routes = [
+        self.routes = Routes([
             ("POST", r"/openai/files", self._upload),
             ("GET", r"/openai/files", self._list),
             ("GET", r"/openai/files/(?P<fid>[^/]+)", self._get),
             ("DELETE", r"/openai/files/(?P<fid>[^/]+)", self._delete),
             ("GET", r"/openai/files/(?P<fid>[^/]+)/content", self._content),
-        ]
+        ])
 
     def handle(self, req, account) -> Response:
         try:
             self._authenticate(req)
             if not req.query.get("api-version"):
                 raise ServiceError(404, "404", "Resource not found")
-            path = "/" + req.path.strip("/")
-            for method, pattern, handler in self.routes:
-                m = re.match("^" + pattern + "$", path, re.I)
-                if m and method == req.method:
-                    with self.state.lock:
-                        return handler(req, account, **m.groupdict())
-            raise ServiceError(404, "404", "Resource not found")
+            found = self.routes.match(req.method, "/" + req.path.strip("/"))
+            if found is None:
+                raise ServiceError(404, "404", "Resource not found")
+            handler, params = found
+            with self.state.lock:
+                return handler(req, account, **params)
         except KeyInaccessible as err:
             where = f" ({err.kid})" if err.kid else ""
             return ServiceError(403, "CustomerManagedKeyInaccessible",

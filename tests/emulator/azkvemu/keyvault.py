@@ -16,6 +16,7 @@ import re
 
 from . import authz, bundles, clouds, cryptoops, keycrypto, keystore, mhsm_rbac, paging
 from .httpmsg import Response, ServiceError, json_response
+from .routes import Routes
 from .tokens import TokenError
 from .util import new_uuid, now
 
@@ -31,28 +32,28 @@ HSM_BUILD_VERSION = "1.0.20240101-1-emulator"
 
 _OPS = "|".join(cryptoops.OPERATIONS)
 _N = r"(?P<name>[^/]+)"
-# (method, pattern, handler name, access-policy permission)
-ROUTES = [
-    ("GET", r"/keys/?", "_list_keys", "list"),
-    ("POST", rf"/keys/{_N}/create/?", "_create", "create"),
-    ("POST", rf"/keys/{_N}/rotate/?", "_rotate", "rotate"),
-    ("GET", rf"/keys/{_N}/versions/?", "_list_versions", "list"),
-    ("GET", rf"/keys/{_N}/rotationpolicy/?", "_get_rotation_policy", "getrotationpolicy"),
-    ("PUT", rf"/keys/{_N}/rotationpolicy/?", "_set_rotation_policy", "setrotationpolicy"),
-    ("POST", r"/keys/restore/?", "_restore", "restore"),
-    ("POST", rf"/keys/{_N}/backup/?", "_backup", "backup"),
-    ("POST", rf"/keys/{_N}(?:/(?P<version>[^/]*))?/release/?", "_not_implemented", "release"),
-    ("POST", rf"/keys/{_N}(?:/(?P<version>[^/]*))?/(?P<op>{_OPS})/?", "_crypto", None),
-    ("GET", rf"/keys/{_N}(?:/(?P<version>[^/]*))?/?", "_get", "get"),
-    ("PATCH", rf"/keys/{_N}(?:/(?P<version>[^/]*))?/?", "_update", "update"),
-    ("PUT", rf"/keys/{_N}/?", "_import", "import"),
-    ("DELETE", rf"/keys/{_N}/?", "_delete", "delete"),
-    ("GET", r"/deletedkeys/?", "_list_deleted", "list"),
-    ("GET", rf"/deletedkeys/{_N}/?", "_get_deleted", "get"),
-    ("POST", rf"/deletedkeys/{_N}/recover/?", "_recover", "recover"),
-    ("DELETE", rf"/deletedkeys/{_N}/?", "_purge", "purge"),
-]
-_COMPILED = [(m, re.compile("^" + p + "$", re.I), h, perm) for m, p, h, perm in ROUTES]
+# (method, pattern, handler name); the access-policy permission each handler needs is
+# declared on it (_needs).
+ROUTES = Routes([
+    ("GET", r"/keys/?", "_list_keys"),
+    ("POST", rf"/keys/{_N}/create/?", "_create"),
+    ("POST", rf"/keys/{_N}/rotate/?", "_rotate"),
+    ("GET", rf"/keys/{_N}/versions/?", "_list_versions"),
+    ("GET", rf"/keys/{_N}/rotationpolicy/?", "_get_rotation_policy"),
+    ("PUT", rf"/keys/{_N}/rotationpolicy/?", "_set_rotation_policy"),
+    ("POST", r"/keys/restore/?", "_restore"),
+    ("POST", rf"/keys/{_N}/backup/?", "_backup"),
+    ("POST", rf"/keys/{_N}(?:/(?P<version>[^/]*))?/release/?", "_release"),
+    ("POST", rf"/keys/{_N}(?:/(?P<version>[^/]*))?/(?P<op>{_OPS})/?", "_crypto"),
+    ("GET", rf"/keys/{_N}(?:/(?P<version>[^/]*))?/?", "_get"),
+    ("PATCH", rf"/keys/{_N}(?:/(?P<version>[^/]*))?/?", "_update"),
+    ("PUT", rf"/keys/{_N}/?", "_import"),
+    ("DELETE", rf"/keys/{_N}/?", "_delete"),
+    ("GET", r"/deletedkeys/?", "_list_deleted"),
+    ("GET", rf"/deletedkeys/{_N}/?", "_get_deleted"),
+    ("POST", rf"/deletedkeys/{_N}/recover/?", "_recover"),
+    ("DELETE", rf"/deletedkeys/{_N}/?", "_purge"),
+])
 
 
 def resource_for_host(hostname: str):
@@ -79,6 +80,16 @@ def _login_of(resource: str, default: str) -> str:
 
 def _api(req):
     return req.query.get("api-version")
+
+
+def _needs(permission, hsm=None):
+    """Declares the access-policy permission a handler's operation needs (the caller's is
+    checked before it runs); `hsm`: Managed HSM's own permission where it has one. None:
+    the operation in the path decides (cryptoops.OPERATIONS)."""
+    def declare(handler):
+        handler.permissions = {"vault": permission, "managedhsm": hsm or permission}
+        return handler
+    return declare
 
 
 def _locked(handler):
@@ -180,30 +191,21 @@ class KeyVaultService:
     def _dispatch(self, req, vault, claims) -> Response:
         if vault["kind"] == "managedhsm" and mhsm_rbac.is_authz_path(req.path):
             return mhsm_rbac.handle(self.state, req, vault, claims)
-        path_matched = False
-        for method, pattern, handler, permission in _COMPILED:
-            m = pattern.match(req.path)
-            if not m:
-                continue
-            path_matched = True
-            if method != req.method:
-                continue
-            params = {k: v for k, v in m.groupdict().items()}
-            name = params.get("name")
-            if name is not None:
-                keystore.check_name(name)
-            if handler == "_crypto":
-                permission = cryptoops.OPERATIONS[params["op"].lower()]
-            elif handler in ("_get_deleted", "_list_deleted") and vault["kind"] == "managedhsm":
-                # Managed HSM has a data action of its own for reading deleted keys.
-                permission = "readdeleted"
-            with self.state.lock:
-                authz.check(vault, claims, permission, name, self.state.scope_role_assignments())
-            return getattr(self, handler)(req, vault, self._base(req), **params)
-        if path_matched:
-            raise ServiceError(405, "MethodNotAllowed",
-                               f"The requested resource does not support http method '{req.method}'.")
-        raise ServiceError(404, "NotFound", f"The requested path {req.path} was not found.")
+        found = ROUTES.match(req.method, req.path)
+        if found is None:
+            if ROUTES.knows(req.path):
+                raise ServiceError(405, "MethodNotAllowed",
+                                   f"The requested resource does not support http method '{req.method}'.")
+            raise ServiceError(404, "NotFound", f"The requested path {req.path} was not found.")
+        handler_name, params = found
+        name = params.get("name")
+        if name is not None:
+            keystore.check_name(name)
+        handler = getattr(self, handler_name)
+        permission = handler.permissions[vault["kind"]] or cryptoops.OPERATIONS[params["op"].lower()]
+        with self.state.lock:
+            authz.check(vault, claims, permission, name, self.state.scope_role_assignments())
+        return handler(req, vault, self._base(req), **params)
 
     @staticmethod
     def _base(req) -> str:
@@ -270,6 +272,7 @@ class KeyVaultService:
 
     # ---- key management -------------------------------------------------------------------
 
+    @_needs("create")
     def _create(self, req, vault, base, name):
         body = self._json_body(req)
         kty = body.get("kty")
@@ -314,6 +317,7 @@ class KeyVaultService:
                 release_policy=body.get("release_policy"))
             return json_response(200, bundles.key_bundle(vault, base, entry, record, api=_api(req)))
 
+    @_needs("import")
     @_locked
     def _import(self, req, vault, base, name):
         body = self._json_body(req)
@@ -341,6 +345,7 @@ class KeyVaultService:
             public_extra=extra)
         return json_response(200, bundles.key_bundle(vault, base, entry, record, api=_api(req)))
 
+    @_needs("rotate")
     def _rotate(self, req, vault, base, name):
         with self.state.lock:
             entry, latest = keystore.get_record(vault, name)
@@ -356,11 +361,13 @@ class KeyVaultService:
                 exp=self._policy_exp(entry, now()), tags=latest.get("tags"))
             return json_response(200, bundles.key_bundle(vault, base, entry, record, api=_api(req)))
 
+    @_needs("get")
     @_locked
     def _get(self, req, vault, base, name, version=None):
         entry, record = keystore.get_record(vault, name, version)
         return json_response(200, bundles.key_bundle(vault, base, entry, record, api=_api(req)))
 
+    @_needs("update")
     @_locked
     def _update(self, req, vault, base, name, version=None):
         body = self._json_body(req)
@@ -370,12 +377,14 @@ class KeyVaultService:
                                tags=self._tags(body) if "tags" in body else None)
         return json_response(200, bundles.key_bundle(vault, base, entry, record, api=_api(req)))
 
+    @_needs("list")
     @_locked
     def _list_keys(self, req, vault, base):
         page = paging.paginate(req, keystore.sorted_entries(vault), lambda e: e["name"].upper(),
                                lambda e: bundles.key_item(vault, base, e, _api(req)))
         return json_response(200, page)
 
+    @_needs("list")
     @_locked
     def _list_versions(self, req, vault, base, name):
         entry = keystore.find_entry(vault, name)
@@ -384,17 +393,20 @@ class KeyVaultService:
                                lambda r: bundles.version_item(vault, base, entry, r, _api(req)))
         return json_response(200, page)
 
+    @_needs(None)
     def _crypto(self, req, vault, base, name, op, version=None):
         body = self._json_body(req)
         result = cryptoops.run(self.state.lock, vault, base, name, version,
                                cryptoops.OPERATIONS[op.lower()], body)
         return json_response(200, result)
 
+    @_needs("backup")
     @_locked
     def _backup(self, req, vault, base, name):
         entry, _ = keystore.get_record(vault, name)
         return json_response(200, {"value": keystore.backup_blob(self.state, entry)})
 
+    @_needs("restore")
     @_locked
     def _restore(self, req, vault, base):
         body = self._json_body(req)
@@ -416,11 +428,13 @@ class KeyVaultService:
         return {"id": f"{base}/keys/{entry['name']}/rotationpolicy",
                 "lifetimeActions": policy["lifetimeActions"], "attributes": policy["attributes"]}
 
+    @_needs("getrotationpolicy")
     @_locked
     def _get_rotation_policy(self, req, vault, base, name):
         entry, _ = keystore.get_record(vault, name)
         return json_response(200, self._policy_doc(base, entry))
 
+    @_needs("setrotationpolicy")
     @_locked
     def _set_rotation_policy(self, req, vault, base, name):
         body = self._json_body(req)
@@ -449,34 +463,41 @@ class KeyVaultService:
 
     # ---- soft delete ----------------------------------------------------------------------
 
+    @_needs("delete")
     @_locked
     def _delete(self, req, vault, base, name):
         deleted = keystore.delete_key(self.state, vault, name)
         return json_response(200, bundles.deleted_bundle(vault, base, deleted, api=_api(req)))
 
+    @_needs("get", hsm="readdeleted")
     @_locked
     def _get_deleted(self, req, vault, base, name):
         deleted = keystore.get_deleted(vault, name)
         return json_response(200, bundles.deleted_bundle(vault, base, deleted, api=_api(req)))
 
+    # Managed HSM has a data action of its own for reading deleted keys.
+    @_needs("list", hsm="readdeleted")
     @_locked
     def _list_deleted(self, req, vault, base):
         page = paging.paginate(req, keystore.sorted_deleted(vault), lambda d: d["entry"]["name"].upper(),
                                lambda d: bundles.deleted_item(vault, base, d, _api(req)))
         return json_response(200, page)
 
+    @_needs("recover")
     @_locked
     def _recover(self, req, vault, base, name):
         entry = keystore.recover_key(self.state, vault, name)
         latest = entry["versions"][entry["latest"]]
         return json_response(200, bundles.key_bundle(vault, base, entry, latest, api=_api(req)))
 
+    @_needs("purge")
     @_locked
     def _purge(self, req, vault, base, name):
         keystore.purge_key(self.state, vault, name)
         return Response(204)
 
-    def _not_implemented(self, req, vault, base, **_):
+    @_needs("release")
+    def _release(self, req, vault, base, **_):
         raise ServiceError(501, "NotImplemented", "The emulator does not implement this operation yet.")
 
 
