@@ -1,8 +1,11 @@
 """Test support: start/stop an emulator in a temporary directory and talk to it
 the way the real clients do — TLS verified against the emulator's CA, real Azure
-host names in SNI and Host, TCP connection to 127.0.0.1:PORT ("connect-to").
+host names in SNI and Host, TCP connection to 127.0.0.1:PORT ("connect-to");
+and what the suites share beside that: base64url and JWT helpers, the emulator's
+Resource Manager defaults (subscription, resource group, API versions) and paths.
 """
 
+import base64
 import http.client
 import json
 import os
@@ -19,6 +22,18 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 EMULATOR = os.path.join(HERE, "azkv-emulator")
 PYTHON = "/usr/bin/python3"
 API = "7.4"
+
+# Azure Resource Manager as the emulator serves it (azkvemu/arm.py): its default
+# subscription and resource group, and the API versions the tests speak.
+ARM = "https://management.azure.com"
+ARM_SCOPE = "https://management.azure.com/.default"
+SUB = "00000000-0000-0000-0000-000000000000"
+RG = "rg-emulator"
+KV_API = "2023-07-01"       # Microsoft.KeyVault
+CS_API = "2025-06-01"       # Microsoft.CognitiveServices
+ML_API = "2022-10-01"       # Microsoft.MachineLearningServices
+AUTHZ_API = "2022-04-01"    # Microsoft.Authorization
+CSEU = "e147488a-f6f5-4113-8e2d-b22465e65bf6"   # Key Vault Crypto Service Encryption User
 
 
 class ConnectToHTTPSConnection(http.client.HTTPSConnection):
@@ -204,3 +219,33 @@ def vault_url(vault, path, api=API, **query):
     q.update(query)
     qs = "&".join(f"{k}={v}" for k, v in q.items())
     return f"https://{vault}.vault.azure.net{path}" + (f"?{qs}" if qs else "")
+
+
+def resource_path(rtype, name, sub=SUB, rg=RG):
+    """/subscriptions/SUB/resourceGroups/RG/providers/RTYPE/NAME"""
+    return f"/subscriptions/{sub}/resourceGroups/{rg}/providers/{rtype}/{name}"
+
+
+def vault_path(name):
+    return resource_path("Microsoft.KeyVault/vaults", name)
+
+
+def account_path(name):
+    return resource_path("Microsoft.CognitiveServices/accounts", name)
+
+
+def workspace_path(name):
+    return resource_path("Microsoft.MachineLearningServices/workspaces", name)
+
+
+def b64u(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def unb64u(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def jwt_claims(token: str) -> dict:
+    """The claims of a JWT, unverified."""
+    return json.loads(unb64u(token.split(".")[1]))

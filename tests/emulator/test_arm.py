@@ -3,25 +3,14 @@
 access policies, role assignments and definitions, Cognitive Services accounts
 (with the long-running PATCH) and Machine Learning workspaces."""
 
-import os
-import sys
 import unittest
 import uuid
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from emutest import Emulator, vault_url  # noqa: E402
+from emutest import (ARM, ARM_SCOPE, AUTHZ_API, CS_API, CSEU, KV_API, ML_API, RG, SUB, Emulator,
+                     account_path, vault_path, vault_url, workspace_path)
 
 EMU = None
 W = {}
-SUB = "00000000-0000-0000-0000-000000000000"
-RG = "rg-emulator"
-ARM = "https://management.azure.com"
-KV_API = "2023-07-01"
-CS_API = "2025-06-01"
-ML_API = "2022-10-01"
-AUTHZ_API = "2022-04-01"
-CSEU = "e147488a-f6f5-4113-8e2d-b22465e65bf6"
 
 
 def setUpModule():
@@ -34,7 +23,7 @@ def setUpModule():
     EMU.admin("add-vault", "--name", "armrbac", "--rbac")
     EMU.admin("create-key", "--vault", "armkv", "--name", "cmk")
     EMU.admin("create-key", "--vault", "armrbac", "--name", "cmk")
-    W["tok"] = EMU.token(W["admin"], scope="https://management.azure.com/.default")
+    W["tok"] = EMU.token(W["admin"], scope=ARM_SCOPE)
 
 
 def tearDownModule():
@@ -46,10 +35,6 @@ def arm(method, path, body=None, api=KV_API, token=None, **query):
     parts = ([f"api-version={api}"] if api else []) + [f"{k}={v}" for k, v in query.items()]
     q = "&".join(parts)
     return EMU.request(method, f"{ARM}{path}?{q}", body=body, token=W["tok"] if token is None else token)
-
-
-def vault_path(name):
-    return f"/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.KeyVault/vaults/{name}"
 
 
 class ArmAuthTests(unittest.TestCase):
@@ -368,7 +353,7 @@ class ScopeRoleTests(unittest.TestCase):
 
 class AccountTests(unittest.TestCase):
     def path(self, name):
-        return f"/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.CognitiveServices/accounts/{name}"
+        return account_path(name)
 
     def test_cmk_needs_an_identity(self):
         arm("PUT", self.path("foundry3"), {"location": "eastus", "kind": "AIServices"}, api=CS_API)
@@ -424,7 +409,7 @@ class AccountTests(unittest.TestCase):
 
 class WorkspaceTests(unittest.TestCase):
     def path(self, name):
-        return f"/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.MachineLearningServices/workspaces/{name}"
+        return workspace_path(name)
 
     def test_encryption_fixed_at_creation(self):
         enc = {"status": "Enabled", "keyVaultProperties": {

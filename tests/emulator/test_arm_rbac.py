@@ -2,26 +2,17 @@
 """Control-plane RBAC of the ARM caller (azkvemu/arm_rbac.py): off by default; when on,
 each request's action must be granted by a role assignment at its scope or above."""
 
-import os
-import sys
 import unittest
 import uuid
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from emutest import Emulator  # noqa: E402
+from emutest import (ARM, ARM_SCOPE, AUTHZ_API, CSEU, KV_API as API, RG, SUB, Emulator,
+                     account_path, vault_path, workspace_path)
 
 EMU = None
 W = {}
-SUB = "00000000-0000-0000-0000-000000000000"
-RG = "rg-emulator"
-ARM = "https://management.azure.com"
-API = "2023-07-01"
-AUTHZ_API = "2022-04-01"
-CSEU = "e147488a-f6f5-4113-8e2d-b22465e65bf6"
-VAULT = f"/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.KeyVault/vaults/rbackv"
-ACCOUNT = f"/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.CognitiveServices/accounts/rbacacct"
-WORKSPACE = f"/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.MachineLearningServices/workspaces/rbacws"
+VAULT = vault_path("rbackv")
+ACCOUNT = account_path("rbacacct")
+WORKSPACE = workspace_path("rbacws")
 
 
 def setUpModule():
@@ -43,7 +34,7 @@ def caller(name, role=None, scope=None):
     ident = EMU.admin("add-identity", "--name", f"{name}-{uuid.uuid4().hex[:6]}")
     if role:
         EMU.admin("assign-role", "--scope", scope, "--identity", ident["client_id"], "--role", role)
-    ident["tok"] = EMU.token(ident, scope="https://management.azure.com/.default")
+    ident["tok"] = EMU.token(ident, scope=ARM_SCOPE)
     return ident
 
 
@@ -178,7 +169,7 @@ class ArmRbacServeFlagTests(unittest.TestCase):
         try:
             self.assertEqual(emu.admin("arm-rbac"), {"enabled": True})
             ident = emu.admin("add-identity", "--name", "flag")
-            tok = emu.token(ident, scope="https://management.azure.com/.default")
+            tok = emu.token(ident, scope=ARM_SCOPE)
             sub = f"{ARM}/subscriptions/{SUB}/providers/Microsoft.KeyVault/vaults?api-version={API}"
             self.assertEqual(emu.request("GET", sub, token=tok).status, 403)
             emu.admin("assign-role", "--scope", f"/subscriptions/{SUB}", "--identity", ident["name"],

@@ -9,16 +9,13 @@ import re
 import signal
 import subprocess
 import ssl
-import sys
 import time
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
 
-from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils  # noqa: E402
-
-from emutest import Emulator, vault_url  # noqa: E402
+from emutest import Emulator, b64u, jwt_claims, unb64u, vault_url
 
 EMU = None
 W = {}  # the world created in setUpModule
@@ -29,18 +26,6 @@ OAEP = {
     "RSA-OAEP-256": lambda: padding.OAEP(mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None),
     "RSA1_5": padding.PKCS1v15,
 }
-
-
-def b64u(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def unb64u(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def jwt_claims(token: str) -> dict:
-    return json.loads(unb64u(token.split(".")[1]))
 
 
 def setUpModule():

@@ -7,15 +7,11 @@ transaction limits (azkvemu/limits.py, off unless turned on). Runs its own emula
 
 import http.client
 import json
-import os
-import sys
 import threading
 import time
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from emutest import ConnectToHTTPSConnection, Emulator, vault_url  # noqa: E402
+from emutest import ConnectToHTTPSConnection, Emulator, vault_url
 
 EMU = None
 W = {}

@@ -5,25 +5,16 @@ identity, the admin view of it (account-cmk), and the files data plane on
 NAME.cognitiveservices.azure.com that stops when the key is revoked."""
 
 import os
-import sys
 import time
 import unittest
 import uuid
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from emutest import Emulator, vault_url  # noqa: E402
+from emutest import ARM, ARM_SCOPE, AUTHZ_API, CS_API, CSEU, KV_API, RG, SUB, Emulator, vault_url
+from emutest import account_path as acct_path, vault_path
 
 EMU = None
 W = {}
-SUB = "00000000-0000-0000-0000-000000000000"
-RG = "rg-emulator"
-ARM = "https://management.azure.com"
-CS_API = "2025-06-01"
-KV_API = "2023-07-01"
-AUTHZ_API = "2022-04-01"
 OAI_API = "2024-10-21"
-CSEU = "e147488a-f6f5-4113-8e2d-b22465e65bf6"
 
 
 def setUpModule():
@@ -32,7 +23,7 @@ def setUpModule():
     W["admin"] = EMU.admin("add-identity", "--name", "foundry-admin")
     W["user"] = EMU.admin("add-identity", "--name", "foundry-user")
     W["owner"] = EMU.admin("add-identity", "--name", "key-owner")
-    W["tok"] = EMU.token(W["admin"], scope="https://management.azure.com/.default")
+    W["tok"] = EMU.token(W["admin"], scope=ARM_SCOPE)
     W["cstok"] = EMU.token(W["user"], scope="https://cognitiveservices.azure.com/.default")
     EMU.admin("add-vault", "--name", "fkv", "--purge-protection")
     EMU.admin("set-policy", "--vault", "fkv", "--identity", "key-owner", "--keys", "all")
@@ -45,14 +36,6 @@ def tearDownModule():
 
 def arm(method, path, body=None, api=CS_API):
     return EMU.request(method, f"{ARM}{path}?api-version={api}", body=body, token=W["tok"])
-
-
-def acct_path(name):
-    return f"/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.CognitiveServices/accounts/{name}"
-
-
-def vault_path(name):
-    return f"/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.KeyVault/vaults/{name}"
 
 
 def key(vault, name, **opts):

@@ -10,18 +10,15 @@ import hashlib
 import json
 import os
 import stat
-import sys
 import time
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.x509.oid import NameOID
 
-from cryptography import x509  # noqa: E402
-from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa  # noqa: E402
-from cryptography.x509.oid import NameOID  # noqa: E402
-
-from emutest import Emulator, vault_url  # noqa: E402
+from emutest import Emulator, b64u, jwt_claims as claims_of, unb64u, vault_url
 
 EMU = None
 W = {}
@@ -29,18 +26,6 @@ LOGIN = "https://login.microsoftonline.com"
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 VAULT_SCOPE = "https://vault.azure.net/.default"
 VAULT = "kvident"
-
-
-def b64u(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def unb64u(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def claims_of(token: str) -> dict:
-    return json.loads(unb64u(token.split(".")[1]))
 
 
 def sign_jwt(key, header: dict, claims: dict, salt_length=32) -> str:

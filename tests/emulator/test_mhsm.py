@@ -8,17 +8,13 @@ Vault data-plane REST specification (7.5/7.6); "docs" Microsoft's Managed HSM
 documentation (about-keys-details.md, built-in-roles.md, access-control.md).
 """
 
-import base64
 import os
 import re
-import sys
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cryptography.hazmat.primitives import keywrap
 
-from cryptography.hazmat.primitives import keywrap  # noqa: E402
-
-from emutest import Emulator  # noqa: E402
+from emutest import Emulator, b64u, unb64u
 
 EMU = None
 W = {}
@@ -26,14 +22,6 @@ HSM = "mhsm1"
 KV = "kvplain"
 HSM_SCOPE = "https://managedhsm.azure.net/.default"
 GUID = "0f0f0f0f-1111-4222-8333-444455556666"
-
-
-def b64u(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def unb64u(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 def setUpModule():

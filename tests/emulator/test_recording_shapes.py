@@ -22,13 +22,10 @@ import glob
 import json
 import os
 import re
-import sys
 import unittest
 from urllib.parse import parse_qs, urlsplit
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from emutest import Emulator  # noqa: E402
+from emutest import Emulator
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 RECORDINGS = os.path.join(HERE, "..", "recordings")
