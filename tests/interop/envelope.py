@@ -13,7 +13,8 @@ import os
 import sys
 
 import PyKCS11
-from PyKCS11 import LowLevel
+
+from pykcs11_token import find_key, open_token
 
 HASHES = {
     "sha1": (PyKCS11.CKM_SHA_1, PyKCS11.CKG_MGF1_SHA1, "RSA-OAEP"),
@@ -21,27 +22,10 @@ HASHES = {
 }
 
 
-def find_slot(lib, label):
-    for slot in lib.getSlotList(tokenPresent=True):
-        if lib.getTokenInfo(slot).label.strip() == label:
-            return slot
-    raise SystemExit(f"no token labelled {label}")
-
-
-def find_key(session, cls, label):
-    found = session.findObjects([(PyKCS11.CKA_CLASS, cls), (PyKCS11.CKA_LABEL, label)])
-    if len(found) != 1:
-        raise SystemExit(f"{len(found)} objects of class {cls} labelled {label}")
-    return found[0]
-
-
 def main():
     module, token, key_label, hash_name = sys.argv[1:5]
     hash_alg, mgf, vault_alg = HASHES[hash_name]
-    lib = PyKCS11.PyKCS11Lib()
-    lib.load(module)
-    slot = find_slot(lib, token)
-    session = lib.openSession(slot, PyKCS11.CKF_SERIAL_SESSION | PyKCS11.CKF_RW_SESSION)
+    _lib, session = open_token(module, token)
     pub = find_key(session, PyKCS11.CKO_PUBLIC_KEY, key_label)
     priv = find_key(session, PyKCS11.CKO_PRIVATE_KEY, key_label)
 

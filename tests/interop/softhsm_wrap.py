@@ -24,6 +24,8 @@ import sys
 
 import PyKCS11
 
+from pykcs11_token import find_key, open_token
+
 MECHANISMS = {
     "RSA-OAEP (CKM_RSA_PKCS_OAEP, SHA-1)":
         lambda: PyKCS11.RSAOAEPMechanism(PyKCS11.CKM_SHA_1, PyKCS11.CKG_MGF1_SHA1),
@@ -41,24 +43,6 @@ AES_KEY = [
     (PyKCS11.CKA_SENSITIVE, PyKCS11.CK_FALSE),
     (PyKCS11.CKA_EXTRACTABLE, PyKCS11.CK_TRUE),
 ]
-
-
-def open_token(module, label, pin):
-    lib = PyKCS11.PyKCS11Lib()
-    lib.load(module)
-    for slot in lib.getSlotList(tokenPresent=True):
-        if lib.getTokenInfo(slot).label.strip() == label:
-            session = lib.openSession(slot, PyKCS11.CKF_SERIAL_SESSION | PyKCS11.CKF_RW_SESSION)
-            session.login(pin)
-            return lib, session
-    raise SystemExit(f"{module}: no token labelled {label}")
-
-
-def key(session, cls, label):
-    found = session.findObjects([(PyKCS11.CKA_CLASS, cls), (PyKCS11.CKA_LABEL, label)])
-    if len(found) != 1:
-        raise SystemExit(f"{len(found)} objects of class {cls} labelled {label}")
-    return found[0]
 
 
 def value(session, handle):
@@ -82,10 +66,10 @@ def main():
     azkv_module, azkv_token, softhsm_module, softhsm_token, pin, label = sys.argv[1:7]
     _azkv_lib, azkv = open_token(azkv_module, azkv_token, pin)
     _softhsm_lib, softhsm = open_token(softhsm_module, softhsm_token, pin)
-    azkv_pub = key(azkv, PyKCS11.CKO_PUBLIC_KEY, label)
-    azkv_priv = key(azkv, PyKCS11.CKO_PRIVATE_KEY, label)
-    softhsm_pub = key(softhsm, PyKCS11.CKO_PUBLIC_KEY, label)
-    softhsm_priv = key(softhsm, PyKCS11.CKO_PRIVATE_KEY, label)
+    azkv_pub = find_key(azkv, PyKCS11.CKO_PUBLIC_KEY, label)
+    azkv_priv = find_key(azkv, PyKCS11.CKO_PRIVATE_KEY, label)
+    softhsm_pub = find_key(softhsm, PyKCS11.CKO_PUBLIC_KEY, label)
+    softhsm_priv = find_key(softhsm, PyKCS11.CKO_PRIVATE_KEY, label)
 
     # The same key pair on both sides: the same modulus.
     n_azkv = bytes(azkv.getAttributeValue(azkv_pub, [PyKCS11.CKA_MODULUS])[0])
