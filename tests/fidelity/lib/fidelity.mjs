@@ -87,6 +87,29 @@ export function credentialFor(ident, options = {}) {
   });
 }
 
+/** An azkv-pkcs11 configuration (JSON text) as a user writes one for this vault: its real
+ * host name, `credential` as the credential section, the emulator's CA and http.connect_to
+ * pointing at the emulator. `vault` adds to the vault's entry (keys, options), `rest` to
+ * the top level (log, ...). */
+export function moduleConfig(credential, vault, rest = {}) {
+  return JSON.stringify({
+    vaults: [{ url: `https://${vaultName}.vault.azure.net`, ...vault }],
+    credential,
+    http: { ca_file: emulator.ca_file, connect_to: `127.0.0.1:${emulator.port}` },
+    ...rest,
+  }, null, 2);
+}
+
+/** The module's client_secret credential section for an identity made by newIdentity. */
+export function clientSecretOf(ident) {
+  return {
+    type: "client_secret",
+    tenant_id: ident.tenant_id,
+    client_id: ident.client_id,
+    client_secret: ident.client_secret,
+  };
+}
+
 /** Options every Key Vault client gets. */
 export const keyVaultClientOptions = {
   // Documented option for vaults outside *.vault.azure.net: the emulator's

@@ -18,7 +18,7 @@ import {
 
 import {
   ALL_KEY_PERMISSIONS, admin, authorityHost, credentialFor, cryptographyClientFor, emulator,
-  jwtClaims, keyClientFor, newIdentity, tenantId, unique, vaultName,
+  jwtClaims, keyClientFor, moduleConfig, newIdentity, tenantId, unique, vaultName,
 } from "../lib/fidelity.mjs";
 
 const run = promisify(execFile);
@@ -41,11 +41,7 @@ function workFile(name, contents) {
 /** Unwraps `wrapped` through the module, with `credential` as the configuration's
  * credential section; returns the key in hex. */
 async function moduleUnwrap(name, credential, env = {}) {
-  const config = workFile(`${name}.json`, JSON.stringify({
-    vaults: [{ url: `https://${vaultName}.vault.azure.net`, keys: [key.name] }],
-    credential,
-    http: { ca_file: emulator.ca_file, connect_to: `127.0.0.1:${emulator.port}` },
-  }));
+  const config = workFile(`${name}.json`, moduleConfig(credential, { keys: [key.name] }));
   try {
     const { stdout } = await run(process.env.AZKV_ENVELOPE,
       ["--module", process.env.AZKV_MODULE, "unwrap", "--key", key.name, "--alg", "RSA-OAEP-256",

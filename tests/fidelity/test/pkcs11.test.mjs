@@ -15,10 +15,11 @@ import { before, describe, it } from "node:test";
 
 import {
   ALL_KEY_PERMISSIONS,
+  clientSecretOf,
   credentialFor,
   cryptographyClientFor,
-  emulator,
   keyClientFor,
+  moduleConfig,
   newIdentity,
   unique,
   vaultName,
@@ -62,19 +63,10 @@ before(async () => {
   // The module's identity: exactly what Foundry's managed identity gets.
   const moduleIdentity = await newIdentity("p11-module", ["get", "wrapKey", "unwrapKey"]);
   config = join(workDir, "azkv-pkcs11.json");
-  writeFileSync(config, JSON.stringify({
-    // RSA1_5 unwrap is off by default (a padding oracle); the cross-over
-    // tests below really do exchange RSA1_5-wrapped keys with the SDK.
-    vaults: [{ url: `https://${vaultName}.vault.azure.net`, keys: [keyName], allow_rsa_pkcs1_v15_decrypt: true }],
-    credential: {
-      type: "client_secret",
-      tenant_id: moduleIdentity.tenant_id,
-      client_id: moduleIdentity.client_id,
-      client_secret: moduleIdentity.client_secret,
-    },
-    http: { ca_file: emulator.ca_file, connect_to: `127.0.0.1:${emulator.port}` },
-    log: { level: "warn" },
-  }, null, 2), { mode: 0o600 });
+  // RSA1_5 unwrap is off by default (a padding oracle); the cross-over
+  // tests below really do exchange RSA1_5-wrapped keys with the SDK.
+  writeFileSync(config, moduleConfig(clientSecretOf(moduleIdentity),
+    { keys: [keyName], allow_rsa_pkcs1_v15_decrypt: true }, { log: { level: "warn" } }), { mode: 0o600 });
 });
 
 describe("azkv-pkcs11 module and SDK: wrapped keys cross over", () => {
@@ -216,17 +208,8 @@ describe("azkv-pkcs11 module and SDK: signatures", () => {
     const signer = await newIdentity("p11-signer", ["get", "sign"]);
     verifyOnly = credentialFor(await newIdentity("p11-verifier", ["verify"]));
     signConfig = join(workDir, "azkv-pkcs11-sign.json");
-    writeFileSync(signConfig, JSON.stringify({
-      vaults: [{ url: `https://${vaultName}.vault.azure.net`, keys: [keys.RSA.name, keys.EC.name] }],
-      credential: {
-        type: "client_secret",
-        tenant_id: signer.tenant_id,
-        client_id: signer.client_id,
-        client_secret: signer.client_secret,
-      },
-      http: { ca_file: emulator.ca_file, connect_to: `127.0.0.1:${emulator.port}` },
-      log: { level: "warn" },
-    }, null, 2));
+    writeFileSync(signConfig, moduleConfig(clientSecretOf(signer),
+      { keys: [keys.RSA.name, keys.EC.name] }, { log: { level: "warn" } }), { mode: 0o600 });
   });
 
   for (const { kty, mechanism, algorithm } of cases) {
