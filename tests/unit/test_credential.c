@@ -147,6 +147,25 @@ static char *get(azkv_credential *cred, azkv_rc want)
 	return token;
 }
 
+/* The next token of the default tenant and scope is want. */
+static void next_token_is(azkv_credential *cred, const char *want)
+{
+	char *t = get(cred, AZKV_OK);
+
+	assert_string_equal(t, want);
+	free(t);
+}
+
+/* Every thread got rc and, when AZKV_OK, the token want; else the message
+ * want. */
+static void every_thread_got(const asker *askers, azkv_rc rc, const char *want)
+{
+	for (int i = 0; i < THREADS; i++) {
+		assert_int_equal(askers[i].rc, rc);
+		assert_string_equal(rc == AZKV_OK ? askers[i].token : askers[i].message, want);
+	}
+}
+
 static void first_token_is_asked_once_for_many_threads(void **state)
 {
 	fake_source f;
@@ -159,10 +178,7 @@ static void first_token_is_asked_once_for_many_threads(void **state)
 	cred = cred_over(&f);
 	ask_together(cred, askers);
 	assert_int_equal(calls_of(&f), 1);
-	for (int i = 0; i < THREADS; i++) {
-		assert_int_equal(askers[i].rc, AZKV_OK);
-		assert_string_equal(askers[i].token, "token-1");
-	}
+	every_thread_got(askers, AZKV_OK, "token-1");
 	/* The configured tenant goes to the source. */
 	assert_string_equal(f.last_tenant, "tenant-a");
 	azkv_credential_free(cred);
@@ -184,10 +200,7 @@ static void expired_token_is_refreshed_once_with_threads_waiting(void **state)
 	ask_together(cred, askers);
 	assert_int_equal(calls_of(&f), 2);
 	/* No thread may use the expired token: all got the new one. */
-	for (int i = 0; i < THREADS; i++) {
-		assert_int_equal(askers[i].rc, AZKV_OK);
-		assert_string_equal(askers[i].token, "token-2");
-	}
+	every_thread_got(askers, AZKV_OK, "token-2");
 	azkv_credential_free(cred);
 }
 
@@ -196,15 +209,12 @@ static void valid_token_is_refreshed_ahead_of_expiry_once(void **state)
 	fake_source f;
 	asker askers[THREADS];
 	azkv_credential *cred;
-	char *t;
 
 	(void)state;
 	fake_init(&f, "fake", 4); /* refresh after 2 s (half of a short life) */
 	cred = cred_over(&f);
 	free(get(cred, AZKV_OK));
-	t = get(cred, AZKV_OK);
-	assert_string_equal(t, "token-1"); /* cached */
-	free(t);
+	next_token_is(cred, "token-1"); /* cached */
 	usleep(2300 * 1000);
 	f.delay_ms = 300;
 	ask_together(cred, askers);
@@ -216,9 +226,7 @@ static void valid_token_is_refreshed_ahead_of_expiry_once(void **state)
 		    strcmp(askers[i].token, "token-2") != 0)
 			fail_msg("thread %d got %s", i, askers[i].token);
 	}
-	t = get(cred, AZKV_OK);
-	assert_string_equal(t, "token-2");
-	free(t);
+	next_token_is(cred, "token-2");
 	azkv_credential_free(cred);
 }
 
@@ -226,7 +234,6 @@ static void failed_refresh_keeps_the_valid_token_until_it_expires(void **state)
 {
 	fake_source f;
 	azkv_credential *cred;
-	char *t;
 
 	(void)state;
 	fake_init(&f, "fake", 4);
@@ -234,14 +241,10 @@ static void failed_refresh_keeps_the_valid_token_until_it_expires(void **state)
 	free(get(cred, AZKV_OK));
 	usleep(2300 * 1000); /* in the refresh window */
 	f.fail = AZKV_ERR_SERVER;
-	t = get(cred, AZKV_OK);
-	assert_string_equal(t, "token-1");
-	free(t);
+	next_token_is(cred, "token-1");
 	assert_int_equal(calls_of(&f), 2);
 	/* Not asked again at once after a failure. */
-	t = get(cred, AZKV_OK);
-	assert_string_equal(t, "token-1");
-	free(t);
+	next_token_is(cred, "token-1");
 	assert_int_equal(calls_of(&f), 2);
 	usleep(2000 * 1000); /* expired */
 	assert_null(get(cred, AZKV_ERR_SERVER));
@@ -262,10 +265,7 @@ static void threads_that_waited_share_the_error(void **state)
 	cred = cred_over(&f);
 	ask_together(cred, askers);
 	assert_int_equal(calls_of(&f), 1);
-	for (int i = 0; i < THREADS; i++) {
-		assert_int_equal(askers[i].rc, AZKV_ERR_AUTH);
-		assert_string_equal(askers[i].message, "fake: refused (ask 1)");
-	}
+	every_thread_got(askers, AZKV_ERR_AUTH, "fake: refused (ask 1)");
 	azkv_credential_free(cred);
 }
 
@@ -289,14 +289,10 @@ static void tokens_are_cached_per_tenant_and_scope(void **state)
 	                 AZKV_OK);
 	assert_string_equal(token, "token-3");
 	free(token);
-	token = get(cred, AZKV_OK);
-	assert_string_equal(token, "token-1");
-	free(token);
+	next_token_is(cred, "token-1");
 	/* A 401 drops the scope's token: the next ask gets a new one. */
 	azkv_credential_invalidate(cred, SCOPE);
-	token = get(cred, AZKV_OK);
-	assert_string_equal(token, "token-4");
-	free(token);
+	next_token_is(cred, "token-4");
 	azkv_credential_free(cred);
 }
 
@@ -325,9 +321,7 @@ static void cache_stays_bounded_with_many_scopes(void **state)
 	}
 	assert_int_equal(azkv_credential_cache_size(cred), 16);
 	assert_int_equal(calls_of(&f), 201);
-	token = get(cred, AZKV_OK);
-	assert_string_equal(token, "token-1");
-	free(token);
+	next_token_is(cred, "token-1");
 	/* An evicted scope is simply asked for again. */
 	assert_int_equal(azkv_credential_get_token(cred, "https://v0.example.net/.default", NULL,
 	                                           &token, &err),
