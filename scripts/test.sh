@@ -41,8 +41,9 @@ if ! make -j"$jobs" -C build check; then
 	cat build/test-suite.log 2>/dev/null || true
 	exit 1
 fi
-cat build/tests/integration/run.sh.log build/tests/integration/credentials.sh.log \
-	build/tests/cmk/run.sh.log build/tests/interop/run.sh.log
+# The suites' logs (named without .sh: Makefile.am's TEST_EXTENSIONS).
+cat build/tests/integration/run.log build/tests/integration/credentials.log \
+	build/tests/cmk/run.log build/tests/interop/run.log
 
 stage "soak, short form: 1,000 unwraps and signs over 8 threads, 5 % injected faults"
 make -s -C build soak SOAK_OPS=1000

@@ -1,6 +1,11 @@
-# The test runner shared by tests/integration/run.sh and tests/interop/run.sh
-# (bash): a work directory, one "ok - NAME" / "not ok - NAME" line per test,
-# and a closing "N passed, N failed, N skipped" line.
+# The test runner shared by the suites (tests/integration/*.sh,
+# tests/cmk/run.sh, tests/interop/run.sh, tests/bench/run.sh; bash): a work
+# directory and TAP output, which `make check` reads through automake's
+# tap-driver.sh (Makefile.am, SH_LOG_DRIVER), so each test counts: one
+# "ok - NAME" / "not ok - NAME" / "ok - NAME # SKIP REASON" line per test
+# and, at the end, the plan "1..N" and a "# N passed, N failed, N skipped"
+# comment. A suite that stops before harness_summary has no plan, which the
+# driver reports as an error.
 #   HARNESS_NAME          the work directory's prefix (/tmp/azkv-NAME.XXXXXX)
 #   HARNESS_MODULE_LOGS=1 each test gets its own module log, shown when it fails
 #   AZKV_TEST_KEEP=1      keep the work directory (it is kept after a failure)
@@ -61,9 +66,20 @@ run() {
 	fi
 }
 
+# skip NAME REASON: a test not run here, reported (a test that is left out
+# without a line would go unseen).
 skip() {
 	echo "ok - $1 # SKIP $2"
 	skipped=$((skipped + 1))
+}
+
+# skip_each REASON NAME...: the tests of a block that does not run here.
+skip_each() {
+	local reason=$1 test_name
+	shift
+	for test_name in "$@"; do
+		skip "$test_name" "$reason"
+	done
 }
 
 # has FILE PATTERN: grep -q -E that shows what it looked for when it fails
@@ -88,8 +104,10 @@ ours() {
 	fi
 }
 
-# The closing line; the exit status says whether every test passed.
+# The plan and the closing line; the exit status says whether every test
+# passed.
 harness_summary() {
-	echo "$passed passed, $failed failed, $skipped skipped"
+	echo "1..$((passed + failed + skipped))"
+	echo "# $passed passed, $failed failed, $skipped skipped"
 	[ "$failed" -eq 0 ]
 }

@@ -60,10 +60,8 @@
  * is right; 1 when not; 2 for bad usage or a setup that failed. */
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
-#include <dlfcn.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
-#include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
 #include <p11-kit/pkcs11.h>
@@ -79,7 +77,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../p11_find.h"
+#include "p11_load.h"
+#include "pem.h"
 
 #define MAX_THREADS 64
 #define MAX_ROUNDS  32
@@ -261,36 +260,72 @@ static cJSON *request_log(const char *method)
 	return admin_call(method, "/requests", NULL);
 }
 
-/* The log's entries: how many in all, how many to the vault; path, when
- * not NULL, gets the last vault entry's path; show prints every entry.
- * -1 when the log is not read. */
-static int count_requests(int *vault, char *path, size_t path_len, int show)
+/* One entry of the emulator's request log (azkvemu's /_emulator/requests):
+ * the strings are NULL when absent, status 0. */
+struct logged_request {
+	const char *host, *method, *path;
+	int status, authorized;
+};
+
+/* Calls visit on every entry of the emulator's request log, in order; the
+ * number of entries, or -1 when the log is not read. */
+static int walk_request_log(void (*visit)(const struct logged_request *r, void *ctx), void *ctx)
 {
 	cJSON *root = request_log("GET");
 	const cJSON *e, *list = cJSON_GetObjectItemCaseSensitive(root, "value");
-	int all = 0;
+	int n = 0;
 
-	*vault = 0;
 	if (!cJSON_IsArray(list)) {
 		cJSON_Delete(root);
 		return -1;
 	}
 	cJSON_ArrayForEach(e, list)
 	{
-		const cJSON *host = cJSON_GetObjectItemCaseSensitive(e, "host");
-		const cJSON *p = cJSON_GetObjectItemCaseSensitive(e, "path");
-		all++;
-		if (show && cJSON_IsString(host) && cJSON_IsString(p))
-			printf("  %s %s%s\n",
-			       cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "method")),
-			       host->valuestring, p->valuestring);
-		if (cJSON_IsString(host) && strcmp(host->valuestring, cfg.vault_host) == 0) {
-			(*vault)++;
-			if (path && cJSON_IsString(p))
-				snprintf(path, path_len, "%s", p->valuestring);
-		}
+		const cJSON *st = cJSON_GetObjectItemCaseSensitive(e, "status");
+		struct logged_request r = {
+		        .host = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "host")),
+		        .method =
+		                cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "method")),
+		        .path = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "path")),
+		        .status = cJSON_IsNumber(st) ? st->valueint : 0,
+		        .authorized =
+		                cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "authorization")),
+		};
+		visit(&r, ctx);
+		n++;
 	}
 	cJSON_Delete(root);
+	return n;
+}
+
+struct vault_requests {
+	int vault, show;
+	char *path;
+	size_t path_len;
+};
+
+static void count_vault_request(const struct logged_request *r, void *ctx)
+{
+	struct vault_requests *n = ctx;
+
+	if (n->show && r->host && r->path)
+		printf("  %s %s%s\n", r->method, r->host, r->path);
+	if (r->host && strcmp(r->host, cfg.vault_host) == 0) {
+		n->vault++;
+		if (n->path && r->path)
+			snprintf(n->path, n->path_len, "%s", r->path);
+	}
+}
+
+/* The log's entries: how many in all, how many to the vault; path, when
+ * not NULL, gets the last vault entry's path; show prints every entry.
+ * -1 when the log is not read. */
+static int count_requests(int *vault, char *path, size_t path_len, int show)
+{
+	struct vault_requests n = {.show = show, .path = path, .path_len = path_len};
+	int all = walk_request_log(count_vault_request, &n);
+
+	*vault = n.vault;
 	return all;
 }
 
@@ -617,40 +652,40 @@ struct listing_requests {
 	int challenges, pages, key_reads, version_lists, other;
 };
 
+struct listing_count {
+	const char *host;
+	struct listing_requests *n;
+};
+
+static void count_listing_request(const struct logged_request *r, void *ctx)
+{
+	struct listing_count *c = ctx;
+	struct listing_requests *n = c->n;
+	const char *p = r->path;
+	const char *tail = p && strncmp(p, "/keys/", 6) == 0 ? strrchr(p, '/') : NULL;
+
+	if (!r->host || strcmp(r->host, c->host) != 0)
+		return;
+	if (!r->method || !p || strcmp(r->method, "GET") != 0)
+		n->other++;
+	else if (strcmp(p, "/keys") == 0 && !r->authorized)
+		n->challenges++;
+	else if (strcmp(p, "/keys") == 0)
+		n->pages++;
+	else if (tail && strcmp(tail, "/versions") == 0)
+		n->version_lists++;
+	else if (tail)
+		n->key_reads++;
+	else
+		n->other++;
+}
+
 static int count_listing(const char *host, struct listing_requests *n)
 {
-	cJSON *root = request_log("GET");
-	const cJSON *e, *list = cJSON_GetObjectItemCaseSensitive(root, "value");
+	struct listing_count c = {host, n};
 
 	*n = (struct listing_requests){0};
-	if (!cJSON_IsArray(list)) {
-		cJSON_Delete(root);
-		return -1;
-	}
-	cJSON_ArrayForEach(e, list)
-	{
-		const char *h = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "host"));
-		const char *m = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "method"));
-		const char *p = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "path"));
-		const char *tail = p && strncmp(p, "/keys/", 6) == 0 ? strrchr(p, '/') : NULL;
-		if (!h || strcmp(h, host) != 0)
-			continue;
-		if (!m || !p || strcmp(m, "GET") != 0)
-			n->other++;
-		else if (strcmp(p, "/keys") == 0 &&
-		         !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "authorization")))
-			n->challenges++;
-		else if (strcmp(p, "/keys") == 0)
-			n->pages++;
-		else if (tail && strcmp(tail, "/versions") == 0)
-			n->version_lists++;
-		else if (tail)
-			n->key_reads++;
-		else
-			n->other++;
-	}
-	cJSON_Delete(root);
-	return 0;
+	return walk_request_log(count_listing_request, &c) < 0 ? -1 : 0;
 }
 
 /* Every object of the slot, by C_FindObjects in batches of 100; -1 on failure. */
@@ -818,28 +853,34 @@ static void bench_rss(void)
 
 /* ---------------------------------------------------------------- f. the vault's limits */
 
+struct status_count {
+	int ok, throttled, other;
+};
+
+static void count_status(const struct logged_request *r, void *ctx)
+{
+	struct status_count *n = ctx;
+
+	if (!r->host || strcmp(r->host, cfg.vault_host) != 0)
+		return;
+	if (r->status == 200)
+		n->ok++;
+	else if (r->status == 429)
+		n->throttled++;
+	else
+		n->other++;
+}
+
 /* The statuses the emulator answered to the vault's unwrap requests since
  * the log was emptied: *ok 200, *throttled 429, *other the rest. */
 static void count_statuses(int *ok, int *throttled, int *other)
 {
-	cJSON *root = request_log("GET");
-	const cJSON *e, *list = cJSON_GetObjectItemCaseSensitive(root, "value");
+	struct status_count n = {0};
 
-	*ok = *throttled = *other = 0;
-	cJSON_ArrayForEach(e, list)
-	{
-		const char *h = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "host"));
-		const cJSON *st = cJSON_GetObjectItemCaseSensitive(e, "status");
-		if (!h || strcmp(h, cfg.vault_host) != 0)
-			continue;
-		if (cJSON_IsNumber(st) && st->valueint == 200)
-			(*ok)++;
-		else if (cJSON_IsNumber(st) && st->valueint == 429)
-			(*throttled)++;
-		else
-			(*other)++;
-	}
-	cJSON_Delete(root);
+	walk_request_log(count_status, &n);
+	*ok = n.ok;
+	*throttled = n.throttled;
+	*other = n.other;
 }
 
 /* cfg.limits_threads threads unwrapping through the module for
@@ -910,17 +951,6 @@ static int raw_request(struct key *k, enum kind kind)
 	free(value);
 	cJSON_Delete(body);
 	return 0;
-}
-
-static EVP_PKEY *read_pub(const char *file)
-{
-	FILE *f = fopen(file, "r");
-	EVP_PKEY *k = f ? PEM_read_PUBKEY(f, NULL, NULL, NULL) : NULL;
-	if (f)
-		fclose(f);
-	if (!k)
-		fprintf(stderr, "bench: cannot read a public key from %s\n", file);
-	return k;
 }
 
 static int read_token(const char *file)
@@ -1023,7 +1053,7 @@ static int parse_args(int argc, char **argv)
 			cfg.keys[k].kid = kid;
 			if (!strchr(kid + 8, '/'))
 				return -1;
-			if (!(cfg.keys[k].pub = read_pub(pem)))
+			if (!(cfg.keys[k].pub = test_read_public_pem("bench", pem)))
 				return -1;
 		}
 	}
@@ -1278,10 +1308,7 @@ static void js_stop(void)
 
 int main(int argc, char **argv)
 {
-	const char *path = getenv("AZKV_MODULE");
-	CK_C_GetFunctionList get;
 	CK_SESSION_HANDLE s;
-	void *dl;
 
 	setvbuf(stdout, NULL, _IOLBF, 0); /* each figure as it comes, through a pipe too */
 	if (parse_args(argc, argv) != 0) {
@@ -1310,13 +1337,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench: cannot prepare the raw requests\n");
 		return 2;
 	}
-	dl = path ? dlopen(path, RTLD_NOW | RTLD_LOCAL) : NULL;
-	get = dl ? (CK_C_GetFunctionList)dlsym(dl, "C_GetFunctionList") : NULL;
-	if (!get || get(&p11) != CKR_OK) {
-		fprintf(stderr, "bench: cannot load AZKV_MODULE (%s)\n",
-		        path ? dlerror() : "unset");
+	if ((p11 = p11_load("bench")) == NULL)
 		return 2;
-	}
 	s = cold_start();
 	if (cfg.parts & 1u << P_COUNTS)
 		bench_counts(s);
@@ -1336,7 +1358,7 @@ int main(int argc, char **argv)
 	}
 	p11->C_CloseSession(s);
 	p11->C_Finalize(NULL);
-	dlclose(dl);
+	p11_unload();
 	for (int i = 0; i < MAX_THREADS; i++)
 		curl_easy_cleanup(raw_handle[i]);
 	curl_slist_free_all(raw_headers);

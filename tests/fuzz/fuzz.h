@@ -10,6 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+#include <openssl/evp.h>
+
+#include "jwk.h"
 #include "log.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -27,6 +31,32 @@ static inline char *fuzz_text(const uint8_t *data, size_t size)
 		memcpy(s, data, size);
 	s[size] = '\0';
 	return s;
+}
+
+/* The input parsed as JSON (NULL when it is not) fed to feed, then
+ * freed; LLVMFuzzerTestOneInput's answer. */
+static inline int fuzz_json(const uint8_t *data, size_t size, void (*feed)(const cJSON *root))
+{
+	char *text = fuzz_text(data, size);
+	cJSON *root = cJSON_Parse(text);
+
+	feed(root);
+	cJSON_Delete(root);
+	free(text);
+	return 0;
+}
+
+/* The OpenSSL key made from jwk, as the module does when it loads a key,
+ * and freed; a refusal is logged. */
+static inline void fuzz_public_key(const azkv_jwk *jwk)
+{
+	EVP_PKEY *pkey = NULL;
+	azkv_err err;
+
+	if (azkv_jwk_to_pkey(jwk, &pkey, &err) == AZKV_OK)
+		EVP_PKEY_free(pkey);
+	else
+		azkv_debug("%s", err.message);
 }
 
 /* Every log line formatted (trace: the messages that quote hostile text

@@ -21,23 +21,10 @@
 #include "credential.h"
 #include "http.h"
 #include "log.h"
+#include "tap.h"
 
 #define KV_API "2026-02-01"
 #define CS_API "2025-09-01"
-
-static int failures;
-
-#define CHECK(cond, ...)                                                                           \
-	do {                                                                                       \
-		if (cond) {                                                                        \
-			printf("ok - ");                                                           \
-		} else {                                                                           \
-			printf("not ok - ");                                                       \
-			failures++;                                                                \
-		}                                                                                  \
-		printf(__VA_ARGS__);                                                               \
-		printf("\n");                                                                      \
-	} while (0)
 
 /* The string at a dotted path ("properties.vaultUri"), or NULL. */
 static const char *str_at(const cJSON *obj, const char *path)
@@ -156,8 +143,7 @@ int main(int argc, char **argv)
 	                        &cred, &err) != AZKV_OK ||
 	    azkv_arm_client_new(cfg->cloud, NULL, cfg->http.retry.max_retries, http, cred, &arm,
 	                        &err) != AZKV_OK) {
-		fprintf(stderr, "arm_checks: %s\n", err.message);
-		failures++;
+		TAP_FAIL("the ARM client: %s", err.message);
 		goto out;
 	}
 
@@ -291,6 +277,6 @@ out:
 	azkv_config_free(cfg);
 	azkv_http_global_cleanup();
 	azkv_log_shutdown();
-	printf("%d failure(s)\n", failures);
-	return failures ? 1 : 0;
+	printf("# %d failure(s)\n", tap_failures);
+	return tap_status();
 }

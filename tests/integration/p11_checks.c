@@ -13,7 +13,6 @@
  *   p11_checks rsa-pkcs-decrypt-off    CKM_RSA_PKCS decrypt/unwrap refused (the default)
  *
  * Prints one "ok"/"not ok" line per check and exits non-zero on any failure. */
-#include <dlfcn.h>
 #include <p11-kit/pkcs11.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -21,6 +20,8 @@
 #include <string.h>
 
 #include "azkv/azkv-pkcs11.h"
+#include "p11_load.h"
+#include "tap.h"
 
 /* PKCS#11 3.0's RFC 5649 mechanism; not in every pkcs11.h. */
 #ifndef CKM_AES_KEY_WRAP_KWP
@@ -28,37 +29,12 @@
 #endif
 
 static CK_FUNCTION_LIST *p11;
-static int failures;
 
-#define CHECK(cond, ...)                                                                           \
-	do {                                                                                       \
-		if (cond) {                                                                        \
-			printf("ok - ");                                                           \
-		} else {                                                                           \
-			printf("not ok - ");                                                       \
-			failures++;                                                                \
-		}                                                                                  \
-		printf(__VA_ARGS__);                                                               \
-		printf("\n");                                                                      \
-	} while (0)
-
-#define CHECK_RV(got, want, what)                                                                  \
-	do {                                                                                       \
-		CK_RV got_ = (got);                                                                \
-		CHECK(got_ == (CK_RV)(want), "%s: 0x%lx (want 0x%lx)", what, (unsigned long)got_,  \
-		      (unsigned long)(want));                                                      \
-	} while (0)
-
+/* The module's list, or exit status 2. */
 static void load(void)
 {
-	const char *path = getenv("AZKV_MODULE");
-	void *dl = path ? dlopen(path, RTLD_NOW | RTLD_LOCAL) : NULL;
-	CK_C_GetFunctionList get = dl ? (CK_C_GetFunctionList)dlsym(dl, "C_GetFunctionList") : NULL;
-	if (get == NULL || get(&p11) != CKR_OK) {
-		fprintf(stderr, "p11_checks: cannot load AZKV_MODULE=%s\n",
-		        path ? path : "(unset)");
+	if ((p11 = p11_load("p11_checks")) == NULL)
 		exit(2);
-	}
 }
 
 static CK_RV init(void)
@@ -81,15 +57,7 @@ static CK_SESSION_HANDLE open_session(void)
 static CK_RV find_key(CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls, const char *label,
                       CK_OBJECT_HANDLE *out)
 {
-	CK_ATTRIBUTE t[] = {{CKA_CLASS, &cls, sizeof(cls)},
-	                    {CKA_LABEL, (void *)label, strlen(label)}};
-	CK_ULONG n = 0;
-	CK_RV rv = p11->C_FindObjectsInit(s, t, 2);
-	if (rv != CKR_OK)
-		return rv;
-	rv = p11->C_FindObjects(s, out, 1, &n);
-	p11->C_FindObjectsFinal(s);
-	return rv == CKR_OK && n == 0 ? CKR_OBJECT_HANDLE_INVALID : rv;
+	return p11_find(p11, s, cls, label, out);
 }
 
 static CK_OBJECT_HANDLE must_find(CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls, const char *label)
@@ -335,7 +303,7 @@ static int roundtrip(void)
 	CHECK_RV(p11->C_GetSessionInfo(s, &info), CKR_CRYPTOKI_NOT_INITIALIZED,
 	         "a call after C_Finalize");
 	CHECK_RV(p11->C_Finalize(NULL), CKR_CRYPTOKI_NOT_INITIALIZED, "C_Finalize twice");
-	return failures ? 1 : 0;
+	return tap_status();
 }
 
 static int expect_find(CK_RV want)
@@ -346,7 +314,7 @@ static int expect_find(CK_RV want)
 	CK_ATTRIBUTE t = {CKA_CLASS, &cls, sizeof(cls)};
 	CHECK_RV(p11->C_FindObjectsInit(s, &t, 1), want, "C_FindObjectsInit");
 	CHECK_RV(p11->C_Finalize(NULL), CKR_OK, "C_Finalize");
-	return failures ? 1 : 0;
+	return tap_status();
 }
 
 static int expect_unwrap(const char *label, CK_RV want)
@@ -363,7 +331,7 @@ static int expect_unwrap(const char *label, CK_RV want)
 	         "C_WrapKey (local, needs no permission)");
 	CHECK_RV(unwrap(s, &m, priv, wrapped, wlen, &out), want, "C_UnwrapKey");
 	CHECK_RV(p11->C_Finalize(NULL), CKR_OK, "C_Finalize");
-	return failures ? 1 : 0;
+	return tap_status();
 }
 
 /* ---- cryptographic operations ------------------------------------------
@@ -872,7 +840,7 @@ static int file_ops(const char *op, int argc, char **argv)
 		write_file(argv[i + 2], out, len);
 	}
 	CHECK_RV(p11->C_Finalize(NULL), CKR_OK, "C_Finalize");
-	return failures ? 1 : 0;
+	return tap_status();
 }
 
 /* ---- RSA encryption (local) and decryption (in the vault) ---- */
@@ -1466,7 +1434,7 @@ static int hsm_aes(const char *label, CK_ULONG bits)
 	              (info.flags & (CKF_WRAP | CKF_UNWRAP)) == (CKF_WRAP | CKF_UNWRAP),
 	      "C_GetMechanismInfo: CKM_AES_KEY_WRAP wraps and unwraps");
 	CHECK_RV(p11->C_Finalize(NULL), CKR_OK, "C_Finalize");
-	return failures ? 1 : 0;
+	return tap_status();
 }
 
 static int hsm_rsa(const char *label)
@@ -1477,7 +1445,7 @@ static int hsm_rsa(const char *label)
 	check_roundtrip(s, "RSA-HSM in a Managed HSM, RSA-OAEP-256", &oaep256,
 	                must_find(s, CKO_PUBLIC_KEY, label), must_find(s, CKO_PRIVATE_KEY, label));
 	CHECK_RV(p11->C_Finalize(NULL), CKR_OK, "C_Finalize");
-	return failures ? 1 : 0;
+	return tap_status();
 }
 
 static int hsm_unwrap(const char *label, const char *path, const char *hex)
@@ -1496,7 +1464,7 @@ static int hsm_unwrap(const char *label, const char *path, const char *hex)
 	              va.ulValueLen == want_len && !memcmp(value, want, want_len),
 	      "%s: C_UnwrapKey in the HSM gives the key wrapped elsewhere", label);
 	CHECK_RV(p11->C_Finalize(NULL), CKR_OK, "C_Finalize");
-	return failures ? 1 : 0;
+	return tap_status();
 }
 
 static int expect_hsm(const char *label, CK_RV want)
@@ -1510,7 +1478,7 @@ static int expect_hsm(const char *label, CK_RV want)
 	CHECK_RV(p11->C_WrapKey(s, &kw, k, gen_aes(s, CK_TRUE), wrapped, &len), want, "C_WrapKey");
 	CHECK_RV(unwrap(s, &kw, k, wrapped, sizeof(wrapped), &back), want, "C_UnwrapKey");
 	CHECK_RV(p11->C_Finalize(NULL), CKR_OK, "C_Finalize");
-	return failures ? 1 : 0;
+	return tap_status();
 }
 
 static void check_mechanisms(CK_SESSION_HANDLE s)
@@ -1604,7 +1572,7 @@ static int crypto(void)
 	        CKR_OK, "C_DecryptInit left active");
 	CHECK_RV(p11->C_CloseSession(s), CKR_OK, "C_CloseSession with operations active");
 	CHECK_RV(p11->C_Finalize(NULL), CKR_OK, "C_Finalize");
-	return failures ? 1 : 0;
+	return tap_status();
 }
 
 /* ---- caller templates and mechanism parameters (issue 15) --------------
@@ -1843,7 +1811,7 @@ static int templates(void)
 	check_bad_templates(s);
 	check_bad_params(s);
 	CHECK_RV(p11->C_Finalize(NULL), CKR_OK, "C_Finalize");
-	return failures ? 1 : 0;
+	return tap_status();
 }
 
 /* The vault's configuration does not allow RSA1_5 decryption: CKM_RSA_PKCS
@@ -1887,7 +1855,7 @@ static int rsa_pkcs_decrypt_off(void)
 	CHECK_RV(verify_once(s, &pkcs1, pub, di, di_len, sig, slen), CKR_OK,
 	         "C_Verify(CKM_RSA_PKCS)");
 	CHECK_RV(p11->C_Finalize(NULL), CKR_OK, "C_Finalize");
-	return failures ? 1 : 0;
+	return tap_status();
 }
 
 int main(int argc, char **argv)
@@ -1901,7 +1869,7 @@ int main(int argc, char **argv)
 		CHECK_RV(got, want, "C_Initialize");
 		if (got == CKR_OK)
 			p11->C_Finalize(NULL);
-		return failures ? 1 : 0;
+		return tap_status();
 	}
 	if (argc == 3 && !strcmp(argv[1], "expect-find"))
 		return expect_find(strtoul(argv[2], NULL, 0));

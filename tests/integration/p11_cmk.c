@@ -10,23 +10,14 @@
  *   AZKV_CMK_FAULT_OFF  a command that ends that
  *   AZKV_CMK_GONE       another key, and AZKV_CMK_DELETE a command that
  *                       deletes it in the vault */
-#include <dlfcn.h>
 #include <p11-kit/pkcs11.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "azkv/azkv-pkcs11.h"
-
-static int failures;
-
-/* cond is evaluated once: it often is the call under test. */
-#define CHECK(cond, what)                                                                          \
-	do {                                                                                       \
-		int ok_ = (cond);                                                                  \
-		printf("%s - %s\n", ok_ ? "ok" : "not ok", what);                                  \
-		failures += !ok_;                                                                  \
-	} while (0)
+#include "p11_load.h"
+#include "tap.h"
 
 static CK_FUNCTION_LIST *p11;
 static AZKV_CMK_FUNCTION_LIST *cmk;
@@ -55,8 +46,7 @@ static void deleted_key(void)
 	CK_ATTRIBUTE a = {CKA_LABEL, NULL, 0};
 
 	if (!gone) {
-		printf("not ok - AZKV_CMK_GONE is not set\n");
-		failures++;
+		TAP_FAIL("AZKV_CMK_GONE is not set");
 		return;
 	}
 	CHECK(cmk->AZKV_ListKeyVersions(sess, (const CK_UTF8CHAR *)gone, (CK_ULONG)strlen(gone), g,
@@ -160,18 +150,15 @@ static int unwraps(CK_OBJECT_HANDLE priv, const unsigned char *wrapped, CK_ULONG
 
 static int load(void)
 {
-	const char *path = getenv("AZKV_MODULE");
 	key_name = getenv("AZKV_CMK_KEY");
-	void *dl = path ? dlopen(path, RTLD_NOW | RTLD_LOCAL) : NULL;
-	if (dl == NULL || key_name == NULL) {
+	if (key_name == NULL) {
 		fprintf(stderr, "p11_cmk: set AZKV_MODULE and AZKV_CMK_KEY\n");
 		return 0;
 	}
-	CK_C_GetInterface get_iface = (CK_C_GetInterface)dlsym(dl, "C_GetInterface");
-	CK_C_GetFunctionList get_list = (CK_C_GetFunctionList)dlsym(dl, "C_GetFunctionList");
+	p11 = p11_load("p11_cmk");
+	CK_C_GetInterface get_iface = (CK_C_GetInterface)p11_load_symbol("C_GetInterface");
 	CK_INTERFACE *iface = NULL;
-	CHECK(get_iface != NULL && get_list != NULL && get_list(&p11) == CKR_OK,
-	      "C_GetInterface and C_GetFunctionList");
+	CHECK(get_iface != NULL && p11 != NULL, "C_GetInterface and C_GetFunctionList");
 	if (get_iface == NULL || p11 == NULL)
 		return 0;
 	CHECK(get_iface((CK_UTF8CHAR *)AZKV_CMK_INTERFACE_NAME, NULL, &iface, 0) == CKR_OK,
@@ -367,5 +354,5 @@ int main(void)
 	deleted_key();
 done:
 	CHECK(p11->C_Finalize(NULL) == CKR_OK, "C_Finalize");
-	return failures ? 1 : 0;
+	return tap_status();
 }

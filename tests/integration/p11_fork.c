@@ -24,6 +24,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "p11_load.h"
+#include "tap.h"
+
 static CK_FUNCTION_LIST *p11;
 
 /* The secrets searched for, XOR-masked: their plain bytes exist in this
@@ -185,13 +188,6 @@ static int count_sockets(int *inheritable, int *local)
 	return n;
 }
 
-static int check(int ok, const char *what)
-{
-	printf("%s - %s\n", ok ? "ok" : "not ok", what);
-	fflush(stdout);
-	return ok ? 0 : 1;
-}
-
 /* Finds 'cmk' and unwraps a key wrapped with it: the network path. */
 static CK_RV use_vault(void)
 {
@@ -290,60 +286,56 @@ static CK_RV start_operations(CK_SESSION_HANDLE s, CK_SESSION_HANDLE s2, CK_OBJE
 	return rv == CKR_BUFFER_TOO_SMALL && short_len == 32 ? CKR_OK : CKR_GENERAL_ERROR;
 }
 
-/* The child: runs the checks and exits with the number that failed. */
+/* The child: runs the checks; its exit status says whether any failed. */
 static int child(CK_C_INITIALIZE_ARGS *args)
 {
 	CK_ULONG n = 0;
 	CK_INFO info;
 	CK_SESSION_HANDLE s;
-	int bad = 0, inheritable, local;
-	bad |= check(p11->C_GetSlotList(CK_TRUE, NULL, &n) == CKR_CRYPTOKI_NOT_INITIALIZED &&
-	                     p11->C_GetInfo(&info) == CKR_CRYPTOKI_NOT_INITIALIZED &&
-	                     p11->C_OpenSession(0, CKF_SERIAL_SESSION, NULL, NULL, &s) ==
-	                             CKR_CRYPTOKI_NOT_INITIALIZED &&
-	                     p11->C_Finalize(NULL) == CKR_CRYPTOKI_NOT_INITIALIZED,
-	             "child: calls before C_Initialize answer CKR_CRYPTOKI_NOT_INITIALIZED");
+	int inheritable, local;
+	tap_failures = 0; /* the parent's failures are the parent's */
+	CHECK(p11->C_GetSlotList(CK_TRUE, NULL, &n) == CKR_CRYPTOKI_NOT_INITIALIZED &&
+	              p11->C_GetInfo(&info) == CKR_CRYPTOKI_NOT_INITIALIZED &&
+	              p11->C_OpenSession(0, CKF_SERIAL_SESSION, NULL, NULL, &s) ==
+	                      CKR_CRYPTOKI_NOT_INITIALIZED &&
+	              p11->C_Finalize(NULL) == CKR_CRYPTOKI_NOT_INITIALIZED,
+	      "child: calls before C_Initialize answer CKR_CRYPTOKI_NOT_INITIALIZED");
 	long kc, cc, k = count_in_memory(&session_key, &kc),
 	             c = count_in_memory(&client_secret, &cc);
 	printf("# child: %ld copies of the session key's value, %ld of the client secret "
 	       "(%ld of them in blocks libcurl freed)\n",
 	       k, c, cc);
-	bad |= check(k == 0, "child: no copy of the parent's session key value in memory");
-	bad |= check(c - cc == 0, "child: no copy of the client secret in memory (besides "
-	                          "libcurl's freed request buffers, under ASan)");
-	bad |= check(count_sockets(&inheritable, &local) == 0,
-	             "child: none of the module's connections open");
+	CHECK(k == 0, "child: no copy of the parent's session key value in memory");
+	CHECK(c - cc == 0, "child: no copy of the client secret in memory (besides "
+	                   "libcurl's freed request buffers, under ASan)");
+	CHECK(count_sockets(&inheritable, &local) == 0,
+	      "child: none of the module's connections open");
 	CK_RV rv = p11->C_Initialize(args);
-	bad |= check(rv == CKR_OK, "child: C_Initialize");
-	bad |= check(rv == CKR_OK && use_vault() == CKR_OK, "child: unwraps through the vault");
+	CHECK(rv == CKR_OK, "child: C_Initialize");
+	CHECK(rv == CKR_OK && use_vault() == CKR_OK, "child: unwraps through the vault");
 	p11->C_Finalize(NULL);
-	return bad;
+	return tap_status();
 }
 
 int main(void)
 {
-	const char *path = getenv("AZKV_MODULE");
-	void *dl = path ? dlopen(path, RTLD_NOW | RTLD_LOCAL) : NULL;
-	CK_C_GetFunctionList get = dl ? (CK_C_GetFunctionList)dlsym(dl, "C_GetFunctionList") : NULL;
-	if (get == NULL || get(&p11) != CKR_OK) {
-		fprintf(stderr, "p11_fork: cannot load AZKV_MODULE\n");
+	if ((p11 = p11_load("p11_fork")) == NULL)
 		return 2;
-	}
 	CK_C_INITIALIZE_ARGS args = {.flags = CKF_OS_LOCKING_OK};
 	CK_SESSION_HANDLE s, s2;
 	CK_OBJECT_HANDLE key;
-	int bad = 0, inheritable, local;
+	int inheritable, local;
 	if (load_client_secret() != 0) {
 		printf("not ok - no client_secret in AZKV_PKCS11_CONFIG\n");
 		return 2;
 	}
-	if (check(p11->C_Initialize(&args) == CKR_OK && use_vault() == CKR_OK &&
-	                  p11->C_OpenSession(0, CKF_SERIAL_SESSION, NULL, NULL, &s) == CKR_OK &&
-	                  p11->C_OpenSession(0, CKF_SERIAL_SESSION, NULL, NULL, &s2) == CKR_OK &&
-	                  make_session_key(s, &key) == CKR_OK &&
-	                  start_operations(s, s2, key) == CKR_OK,
-	          "the parent uses the vault, makes a session key and leaves operations "
-	          "with it active before fork"))
+	if (!CHECK(p11->C_Initialize(&args) == CKR_OK && use_vault() == CKR_OK &&
+	                   p11->C_OpenSession(0, CKF_SERIAL_SESSION, NULL, NULL, &s) == CKR_OK &&
+	                   p11->C_OpenSession(0, CKF_SERIAL_SESSION, NULL, NULL, &s2) == CKR_OK &&
+	                   make_session_key(s, &key) == CKR_OK &&
+	                   start_operations(s, s2, key) == CKR_OK,
+	           "the parent uses the vault, makes a session key and leaves operations "
+	           "with it active before fork"))
 		return 1;
 	long kc, cc, k = count_in_memory(&session_key, &kc),
 	             c = count_in_memory(&client_secret, &cc);
@@ -352,22 +344,20 @@ int main(void)
 	       k, c, cc);
 	/* The module's own live copies: so the search, and the count apart of
 	 * libcurl's blocks, work. */
-	bad |= check(k > 0 && c - cc > 0,
-	             "the parent's memory holds both secrets (the search works)");
+	CHECK(k > 0 && c - cc > 0, "the parent's memory holds both secrets (the search works)");
 	int sockets = count_sockets(&inheritable, &local);
 	printf("# parent: %d network socket(s) open, %d without FD_CLOEXEC; %d unix socket(s)\n",
 	       sockets, inheritable, local);
-	bad |= check(sockets > 0 && inheritable == 0,
-	             "the module's pooled connections are close-on-exec");
+	CHECK(sockets > 0 && inheritable == 0, "the module's pooled connections are close-on-exec");
 
 	pid_t pid = fork();
 	if (pid == 0)
 		_exit(child(&args));
 	int status = 1;
 	waitpid(pid, &status, 0);
-	bad |= check(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the child's checks");
-	bad |= check(count_in_memory(&session_key, &kc) > 0, "the parent keeps its session key");
-	bad |= check(use_vault() == CKR_OK, "the parent still uses the vault after the child");
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the child's checks");
+	CHECK(count_in_memory(&session_key, &kc) > 0, "the parent keeps its session key");
+	CHECK(use_vault() == CKR_OK, "the parent still uses the vault after the child");
 	p11->C_Finalize(NULL);
-	return bad;
+	return tap_status();
 }

@@ -11,43 +11,19 @@
  * Output lines: "C_FindObjectsInit CKR_OK", "object LABEL CLASS", ...
  * Exit status: 0 when the module answered every call (whatever it
  * answered), 2 on a usage or loading error. A crash is a signal. */
-#include <dlfcn.h>
 #include <p11-kit/pkcs11.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static CK_FUNCTION_LIST *p11;
+#include "p11_load.h"
+#include "rv.h"
 
-static const char *rv_name(CK_RV rv)
-{
-	switch (rv) {
-#define NAME(x)                                                                                    \
-	case x:                                                                                    \
-		return #x
-		NAME(CKR_OK);
-		NAME(CKR_HOST_MEMORY);
-		NAME(CKR_GENERAL_ERROR);
-		NAME(CKR_FUNCTION_FAILED);
-		NAME(CKR_ARGUMENTS_BAD);
-		NAME(CKR_DEVICE_ERROR);
-		NAME(CKR_DEVICE_MEMORY);
-		NAME(CKR_KEY_HANDLE_INVALID);
-		NAME(CKR_KEY_TYPE_INCONSISTENT);
-		NAME(CKR_KEY_FUNCTION_NOT_PERMITTED);
-		NAME(CKR_MECHANISM_INVALID);
-		NAME(CKR_OBJECT_HANDLE_INVALID);
-		NAME(CKR_SESSION_HANDLE_INVALID);
-		NAME(CKR_TOKEN_NOT_PRESENT);
-		NAME(CKR_CRYPTOKI_NOT_INITIALIZED);
-#undef NAME
-	}
-	return "CKR_OTHER";
-}
+static CK_FUNCTION_LIST *p11;
 
 static CK_RV report(const char *fn, CK_RV rv)
 {
-	printf("%s %s\n", fn, rv_name(rv));
+	printf("%s %s\n", fn, azkv_rv_name(rv));
 	fflush(stdout);
 	return rv;
 }
@@ -119,18 +95,13 @@ static void usage_of(CK_SESSION_HANDLE s, const char *label)
 
 int main(int argc, char **argv)
 {
-	const char *path = getenv("AZKV_MODULE");
-	void *dl = path ? dlopen(path, RTLD_NOW | RTLD_LOCAL) : NULL;
-	CK_C_GetFunctionList get = dl ? (CK_C_GetFunctionList)dlsym(dl, "C_GetFunctionList") : NULL;
 	CK_SESSION_HANDLE s;
 	if (argc < 2 || (strcmp(argv[1], "find") != 0 && argc < 3)) {
 		fprintf(stderr, "usage: p11_hostile find | sign LABEL | usage LABEL\n");
 		return 2;
 	}
-	if (get == NULL || get(&p11) != CKR_OK) {
-		fprintf(stderr, "p11_hostile: cannot load AZKV_MODULE\n");
+	if ((p11 = p11_load("p11_hostile")) == NULL)
 		return 2;
-	}
 	CK_C_INITIALIZE_ARGS args = {.flags = CKF_OS_LOCKING_OK};
 	if (report("C_Initialize", p11->C_Initialize(&args)) != CKR_OK)
 		return 0;
@@ -145,6 +116,6 @@ int main(int argc, char **argv)
 		p11->C_CloseSession(s);
 	}
 	p11->C_Finalize(NULL);
-	dlclose(dl);
+	p11_unload();
 	return 0;
 }

@@ -2,33 +2,21 @@
  * give a 3.0 and a 2.40 function list; the 3.0-only functions answer as
  * the specification requires. Run by run.sh with AZKV_MODULE and
  * AZKV_PKCS11_CONFIG set. */
-#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "p11_load.h"
 #include "pkcs11_v3.h"
-
-static int failures;
-
-/* cond is evaluated once: it often is the call under test. */
-#define CHECK(cond, what)                                                                          \
-	do {                                                                                       \
-		int ok_ = (cond);                                                                  \
-		printf("%s - %s\n", ok_ ? "ok" : "not ok", what);                                  \
-		failures += !ok_;                                                                  \
-	} while (0)
+#include "tap.h"
 
 int main(void)
 {
-	const char *path = getenv("AZKV_MODULE");
-	void *dl = path ? dlopen(path, RTLD_NOW | RTLD_LOCAL) : NULL;
-	if (dl == NULL) {
-		fprintf(stderr, "p11_interface: cannot load AZKV_MODULE\n");
+	if (p11_load("p11_interface") == NULL)
 		return 2;
-	}
-	CK_C_GetInterfaceList get_list = (CK_C_GetInterfaceList)dlsym(dl, "C_GetInterfaceList");
-	CK_C_GetInterface get_iface = (CK_C_GetInterface)dlsym(dl, "C_GetInterface");
+	CK_C_GetInterfaceList get_list =
+	        (CK_C_GetInterfaceList)p11_load_symbol("C_GetInterfaceList");
+	CK_C_GetInterface get_iface = (CK_C_GetInterface)p11_load_symbol("C_GetInterface");
 	CHECK(get_list != NULL && get_iface != NULL,
 	      "C_GetInterfaceList and C_GetInterface exported");
 	if (get_list == NULL || get_iface == NULL)
@@ -91,5 +79,5 @@ int main(void)
 	CHECK(f3->C_GetSessionInfo(s, &info) == CKR_OK && info.state == CKS_RO_USER_FUNCTIONS,
 	      "the session is in the user state");
 	CHECK(f3->C_Finalize(NULL) == CKR_OK, "C_Finalize");
-	return failures ? 1 : 0;
+	return tap_status();
 }

@@ -26,6 +26,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "p11_load.h"
+#include "tap.h"
+
 #define EMULATOR_HOST "azkv-emulator.test"
 
 /* The build hides symbols by default (-fvisibility=hidden). */
@@ -58,28 +61,17 @@ EXPORTED int getaddrinfo(const char *node, const char *service, const struct add
 }
 
 static CK_FUNCTION_LIST *p11;
-static int failures;
 
+/* 1 if the call answered CKR_OK, else a failure ("not ok" only: the
+ * single "ok" line sums up at the end). */
 static int check(const char *what, CK_RV rv)
 {
-	if (rv == CKR_OK)
-		return 1;
-	printf("not ok - %s: 0x%lx\n", what, (unsigned long)rv);
-	failures++;
-	return 0;
+	return rv == CKR_OK || TAP_FAIL("%s: 0x%lx", what, (unsigned long)rv);
 }
 
 static CK_RV find(CK_SESSION_HANDLE s, const char *label, CK_OBJECT_CLASS cls, CK_OBJECT_HANDLE *h)
 {
-	CK_ATTRIBUTE t[] = {{CKA_CLASS, &cls, sizeof(cls)},
-	                    {CKA_LABEL, (void *)label, strlen(label)}};
-	CK_ULONG n = 0;
-	CK_RV rv = p11->C_FindObjectsInit(s, t, 2);
-	if (rv != CKR_OK)
-		return rv;
-	rv = p11->C_FindObjects(s, h, 1, &n);
-	p11->C_FindObjectsFinal(s);
-	return rv == CKR_OK && n != 1 ? CKR_OBJECT_HANDLE_INVALID : rv;
+	return p11_find(p11, s, cls, label, h);
 }
 
 /* Find, wrap locally, unwrap and sign through the vault. */
@@ -90,36 +82,26 @@ static void operations(const char *label)
 	CK_RSA_PKCS_OAEP_PARAMS oaep = {CKM_SHA256, CKG_MGF1_SHA256, CKZ_DATA_SPECIFIED, NULL, 0};
 	CK_MECHANISM oaep_mech = {CKM_RSA_PKCS_OAEP, &oaep, sizeof(oaep)};
 	CK_MECHANISM sign_mech = {CKM_SHA256_RSA_PKCS, NULL, 0};
-	CK_OBJECT_CLASS sec = CKO_SECRET_KEY;
-	CK_KEY_TYPE aes = CKK_AES;
-	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
-	CK_ATTRIBUTE known_tmpl[] = {{CKA_CLASS, &sec, sizeof(sec)},
-	                             {CKA_KEY_TYPE, &aes, sizeof(aes)},
-	                             {CKA_VALUE, (void *)known, sizeof(known)},
-	                             {CKA_EXTRACTABLE, &yes, sizeof(yes)}};
-	CK_ATTRIBUTE unwrap_tmpl[] = {{CKA_CLASS, &sec, sizeof(sec)},
-	                              {CKA_KEY_TYPE, &aes, sizeof(aes)},
-	                              {CKA_SENSITIVE, &no, sizeof(no)},
-	                              {CKA_EXTRACTABLE, &yes, sizeof(yes)}};
+	p11_known_aes k;
 	unsigned char wrapped[512], value[64], sig[512];
 	CK_ULONG wlen = sizeof(wrapped), slen = sizeof(sig);
 	CK_ATTRIBUTE val = {CKA_VALUE, value, sizeof(value)};
 	CK_OBJECT_HANDLE pub, priv, dek, back;
 	CK_SESSION_HANDLE s;
 
+	p11_known_aes_init(&k, known, sizeof(known));
 	if (!check("C_OpenSession",
 	           p11->C_OpenSession(0, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &s)))
 		return;
 	if (check("find the public key", find(s, label, CKO_PUBLIC_KEY, &pub)) &&
 	    check("find the private key", find(s, label, CKO_PRIVATE_KEY, &priv)) &&
-	    check("C_CreateObject", p11->C_CreateObject(s, known_tmpl, 4, &dek)) &&
+	    check("C_CreateObject", p11->C_CreateObject(s, k.create, 4, &dek)) &&
 	    check("C_WrapKey", p11->C_WrapKey(s, &oaep_mech, pub, dek, wrapped, &wlen)) &&
 	    check("C_UnwrapKey",
-	          p11->C_UnwrapKey(s, &oaep_mech, priv, wrapped, wlen, unwrap_tmpl, 4, &back)) &&
+	          p11->C_UnwrapKey(s, &oaep_mech, priv, wrapped, wlen, k.unwrap, 4, &back)) &&
 	    check("C_GetAttributeValue(CKA_VALUE)", p11->C_GetAttributeValue(s, back, &val, 1))) {
 		if (val.ulValueLen != sizeof(known) || memcmp(value, known, sizeof(known)) != 0) {
-			printf("not ok - the unwrapped key is not the wrapped one\n");
-			failures++;
+			TAP_FAIL("the unwrapped key is not the wrapped one");
 		}
 		if (check("C_SignInit", p11->C_SignInit(s, &sign_mech, priv)) &&
 		    check("C_Sign", p11->C_Sign(s, (CK_BYTE *)data, sizeof(data), sig, &slen)) &&
@@ -132,10 +114,7 @@ static void operations(const char *label)
 
 int main(int argc, char **argv)
 {
-	const char *path = getenv("AZKV_MODULE");
 	CK_C_INITIALIZE_ARGS args = {.flags = CKF_OS_LOCKING_OK};
-	CK_C_GetFunctionList get;
-	void *dl;
 	int flag, created;
 
 	if (argc != 3 || (strcmp(argv[2], "flag") != 0 && strcmp(argv[2], "noflag") != 0)) {
@@ -145,12 +124,8 @@ int main(int argc, char **argv)
 	flag = strcmp(argv[2], "flag") == 0;
 	if (flag)
 		args.flags |= CKF_LIBRARY_CANT_CREATE_OS_THREADS;
-	dl = path ? dlopen(path, RTLD_NOW | RTLD_LOCAL) : NULL;
-	get = dl ? (CK_C_GetFunctionList)dlsym(dl, "C_GetFunctionList") : NULL;
-	if (get == NULL || get(&p11) != CKR_OK) {
-		fprintf(stderr, "p11_nothreads: cannot load AZKV_MODULE\n");
+	if ((p11 = p11_load("p11_nothreads")) == NULL)
 		return 2;
-	}
 	atomic_store(&threads_created, 0);
 	if (check(flag ? "C_Initialize(CKF_LIBRARY_CANT_CREATE_OS_THREADS)" : "C_Initialize",
 	          p11->C_Initialize(&args))) {
@@ -161,22 +136,18 @@ int main(int argc, char **argv)
 	printf("# %s: %d thread(s) created, %d lookup(s) of %s\n", argv[2], created,
 	       atomic_load(&emulator_lookups), EMULATOR_HOST);
 	if (atomic_load(&emulator_lookups) == 0) {
-		printf("not ok - %s was never looked up: is connect_to set to it?\n",
-		       EMULATOR_HOST);
-		failures++;
+		TAP_FAIL("%s was never looked up: is connect_to set to it?", EMULATOR_HOST);
 	}
 	if (flag && created != 0) {
-		printf("not ok - the module created %d thread(s) although the application set "
-		       "CKF_LIBRARY_CANT_CREATE_OS_THREADS\n",
-		       created);
-		failures++;
+		TAP_FAIL("the module created %d thread(s) although the application set "
+		         "CKF_LIBRARY_CANT_CREATE_OS_THREADS",
+		         created);
 	}
 	if (!flag && created == 0) {
-		printf("not ok - no thread created without the flag: the count sees nothing, the "
-		       "test cannot tell\n");
-		failures++;
+		TAP_FAIL("no thread created without the flag: the count sees nothing, the "
+		         "test cannot tell");
 	}
-	if (failures == 0)
-		printf("ok - %s: operations succeeded, %d thread(s) created\n", argv[2], created);
-	return failures == 0 ? 0 : 1;
+	if (tap_failures == 0)
+		CHECK(1, "%s: operations succeeded, %d thread(s) created", argv[2], created);
+	return tap_status();
 }

@@ -2,35 +2,16 @@
  * C_CopyObject, C_SetAttributeValue and the extractability rules. Run by
  * run.sh with AZKV_MODULE and AZKV_PKCS11_CONFIG set; the vault 'demo' has
  * an RSA key 'cmk'. */
-#include <dlfcn.h>
 #include <malloc.h>
 #include <p11-kit/pkcs11.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../p11_find.h"
+#include "p11_load.h"
+#include "tap.h"
 
 static CK_FUNCTION_LIST *p11;
-static int failures;
-
-/* got is evaluated once: it is the call under test. */
-#define CHECK_RV(got, want, what)                                                                  \
-	do {                                                                                       \
-		CK_RV got_ = (got);                                                                \
-		int ok_ = got_ == (CK_RV)(want);                                                   \
-		printf("%s - %s: 0x%lx (want 0x%lx)\n", ok_ ? "ok" : "not ok", what,               \
-		       (unsigned long)got_, (unsigned long)(want));                                \
-		failures += !ok_;                                                                  \
-	} while (0)
-
-#define CHECK(cond, what)                                                                          \
-	do {                                                                                       \
-		int ok_ = (cond);                                                                  \
-		printf("%s - %s\n", ok_ ? "ok" : "not ok", what);                                  \
-		failures += !ok_;                                                                  \
-	} while (0)
-
 static const unsigned char KEY[32] = "0123456789abcdef0123456789abcdef";
 
 static CK_BBOOL get_bool(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h, CK_ATTRIBUTE_TYPE type)
@@ -79,10 +60,7 @@ static void churn(CK_SESSION_HANDLE s, CK_ATTRIBUTE *create)
 
 int main(void)
 {
-	const char *path = getenv("AZKV_MODULE");
-	void *dl = path ? dlopen(path, RTLD_NOW | RTLD_LOCAL) : NULL;
-	CK_C_GetFunctionList get = dl ? (CK_C_GetFunctionList)dlsym(dl, "C_GetFunctionList") : NULL;
-	if (get == NULL || get(&p11) != CKR_OK || p11->C_Initialize(NULL) != CKR_OK) {
+	if ((p11 = p11_load("p11_objects")) == NULL || p11->C_Initialize(NULL) != CKR_OK) {
 		fprintf(stderr, "p11_objects: cannot load and initialise AZKV_MODULE\n");
 		return 2;
 	}
@@ -187,5 +165,5 @@ int main(void)
 	CHECK_RV(p11->C_DestroyObject(s, c), CKR_OBJECT_HANDLE_INVALID, "C_DestroyObject twice");
 	churn(s, create);
 	p11->C_Finalize(NULL);
-	return failures ? 1 : 0;
+	return tap_status();
 }

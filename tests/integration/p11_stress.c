@@ -18,7 +18,6 @@
  *
  * Run by tests/integration/threads.sh (also under ThreadSanitizer) with
  * AZKV_MODULE and AZKV_PKCS11_CONFIG set. */
-#include <dlfcn.h>
 #include <p11-kit/pkcs11.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -28,6 +27,7 @@
 #include <time.h>
 
 #include "azkv/azkv-pkcs11.h"
+#include "p11_load.h"
 
 #define N_THREADS    16
 #define N_SERIALISED 4 /* threads 0-3 */
@@ -93,38 +93,18 @@ static int tally(const worker_arg *w, const char *what, CK_RV rv)
 	return 0;
 }
 
+/* The key's object of class cls; CKR_OBJECT_HANDLE_INVALID when there is
+ * none, as when the token was refreshed under the search. */
 static CK_RV find(CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls, CK_OBJECT_HANDLE *h)
 {
-	CK_ATTRIBUTE t[] = {{CKA_CLASS, &cls, sizeof(cls)},
-	                    {CKA_LABEL, (void *)key_label, strlen(key_label)}};
-	CK_ULONG n = 0;
-	CK_RV rv = p11->C_FindObjectsInit(s, t, 2);
-	if (rv != CKR_OK)
-		return rv;
-	rv = p11->C_FindObjects(s, h, 1, &n);
-	CK_RV fin = p11->C_FindObjectsFinal(s);
-	if (rv == CKR_OK)
-		rv = fin;
-	if (rv == CKR_OK && n != 1)
-		rv = CKR_OBJECT_HANDLE_INVALID; /* the token was refreshed under the search */
-	return rv;
+	return p11_find(p11, s, cls, key_label, h);
 }
 
 /* One round on session s. */
 static void round_on(const worker_arg *w, CK_SESSION_HANDLE s)
 {
 	CK_RV rv;
-	CK_OBJECT_CLASS sec = CKO_SECRET_KEY;
-	CK_KEY_TYPE aes = CKK_AES;
-	CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
-	CK_ATTRIBUTE known_tmpl[] = {{CKA_CLASS, &sec, sizeof(sec)},
-	                             {CKA_KEY_TYPE, &aes, sizeof(aes)},
-	                             {CKA_VALUE, (void *)known, sizeof(known)},
-	                             {CKA_EXTRACTABLE, &yes, sizeof(yes)}};
-	CK_ATTRIBUTE unwrap_tmpl[] = {{CKA_CLASS, &sec, sizeof(sec)},
-	                              {CKA_KEY_TYPE, &aes, sizeof(aes)},
-	                              {CKA_SENSITIVE, &no, sizeof(no)},
-	                              {CKA_EXTRACTABLE, &yes, sizeof(yes)}};
+	p11_known_aes k;
 	CK_OBJECT_HANDLE pub, priv, dek, back;
 	unsigned char wrapped[512], value[64], sig[512], modulus[512];
 	CK_ULONG wlen = sizeof(wrapped), slen = sizeof(sig);
@@ -132,14 +112,15 @@ static void round_on(const worker_arg *w, CK_SESSION_HANDLE s)
 	CK_ATTRIBUTE val = {CKA_VALUE, value, sizeof(value)};
 	const unsigned char data[] = "p11_stress: data to sign";
 
+	p11_known_aes_init(&k, known, sizeof(known));
 	if (!tally(w, "find the public key", find(s, CKO_PUBLIC_KEY, &pub)) ||
 	    !tally(w, "find the private key", find(s, CKO_PRIVATE_KEY, &priv)) ||
 	    !tally(w, "C_GetAttributeValue(CKA_MODULUS)",
 	           p11->C_GetAttributeValue(s, pub, &mod, 1)) ||
-	    !tally(w, "C_CreateObject", p11->C_CreateObject(s, known_tmpl, 4, &dek)) ||
+	    !tally(w, "C_CreateObject", p11->C_CreateObject(s, k.create, 4, &dek)) ||
 	    !tally(w, "C_WrapKey", p11->C_WrapKey(s, &oaep_mech, pub, dek, wrapped, &wlen)) ||
 	    !tally(w, "C_UnwrapKey",
-	           p11->C_UnwrapKey(s, &oaep_mech, priv, wrapped, wlen, unwrap_tmpl, 4, &back)) ||
+	           p11->C_UnwrapKey(s, &oaep_mech, priv, wrapped, wlen, k.unwrap, 4, &back)) ||
 	    !tally(w, "C_GetAttributeValue(CKA_VALUE)", p11->C_GetAttributeValue(s, back, &val, 1)))
 		return;
 	if (val.ulValueLen != sizeof(known) || memcmp(value, known, sizeof(known)) != 0) {
@@ -225,11 +206,6 @@ static void *closer(void *p)
 
 int main(int argc, char **argv)
 {
-	const char *path = getenv("AZKV_MODULE");
-	void *dl = path ? dlopen(path, RTLD_NOW | RTLD_LOCAL) : NULL;
-	CK_C_GetFunctionList get = dl ? (CK_C_GetFunctionList)dlsym(dl, "C_GetFunctionList") : NULL;
-	CK_C_GetInterface get_iface = dl ? (CK_C_GetInterface)dlsym(dl, "C_GetInterface") : NULL;
-	CK_INTERFACE *iface = NULL;
 	CK_C_INITIALIZE_ARGS args = {.flags = CKF_OS_LOCKING_OK};
 	pthread_t threads[N_THREADS];
 	worker_arg wargs[N_THREADS];
@@ -241,12 +217,10 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	key_label = argv[1];
-	if (get == NULL || get_iface == NULL || get(&p11) != CKR_OK ||
-	    get_iface((CK_UTF8CHAR *)AZKV_CMK_INTERFACE_NAME, NULL, &iface, 0) != CKR_OK) {
+	if ((p11 = p11_load("p11_stress")) == NULL || (cmk = p11_load_cmk()) == NULL) {
 		fprintf(stderr, "p11_stress: cannot load AZKV_MODULE\n");
 		return 2;
 	}
-	cmk = iface->pFunctionList;
 	if ((rv = p11->C_Initialize(&args)) != CKR_OK ||
 	    (rv = p11->C_OpenSession(0, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &s0)) !=
 	            CKR_OK ||

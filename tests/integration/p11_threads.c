@@ -5,7 +5,6 @@
  * succeed; the caller counts the token requests the emulator saw (one
  * refresh for all of them). Run by credentials.sh with AZKV_MODULE and
  * AZKV_PKCS11_CONFIG set. */
-#include <dlfcn.h>
 #include <p11-kit/pkcs11.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -13,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../p11_find.h"
+#include "p11_load.h"
 
 static CK_FUNCTION_LIST *p11;
 static CK_OBJECT_HANDLE priv;
@@ -49,9 +48,6 @@ static void *worker(void *arg)
 
 int main(int argc, char **argv)
 {
-	const char *path = getenv("AZKV_MODULE");
-	void *dl = path ? dlopen(path, RTLD_NOW | RTLD_LOCAL) : NULL;
-	CK_C_GetFunctionList get = dl ? (CK_C_GetFunctionList)dlsym(dl, "C_GetFunctionList") : NULL;
 	CK_C_INITIALIZE_ARGS args = {.flags = CKF_OS_LOCKING_OK};
 	CK_MECHANISM gen = {CKM_AES_KEY_GEN, NULL, 0};
 	CK_ULONG len = 32;
@@ -68,10 +64,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: p11_threads KEY THREADS SECONDS\n");
 		return 2;
 	}
-	if (get == NULL || get(&p11) != CKR_OK) {
-		fprintf(stderr, "p11_threads: cannot load AZKV_MODULE\n");
+	if ((p11 = p11_load("p11_threads")) == NULL)
 		return 2;
-	}
 	if ((rv = p11->C_Initialize(&args)) != CKR_OK ||
 	    (rv = p11->C_OpenSession(0, CKF_SERIAL_SESSION, NULL, NULL, &s)) != CKR_OK) {
 		printf("not ok - C_Initialize / C_OpenSession: 0x%lx\n", (unsigned long)rv);

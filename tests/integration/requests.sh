@@ -197,38 +197,40 @@ challenge_tenant_needs_the_allow_list() {
 }
 
 # The retries: count the requests the emulator saw and the module's log.
-throttled_then_success() {
-	fault '{"service": "keyvault", "method": "POST", "path_regex": "/sign$", "status": 429,
-		"retry_after": 0, "count": 2}' || return 1
+# sign_retried LOG FAULT SEEN PATTERN...: with FAULT on the vault's sign
+# for two requests, one sign succeeds: the emulator saw two tries as SEEN
+# and one answered 200, and the module's LOG holds each PATTERN.
+sign_retried() {
+	local log=$1 seen=$3 pattern
+	fault "$2" || return 1
+	shift 3
 	mark
-	AZKV_PKCS11_LOG_FILE="$WORK/429.log" sign 1 &&
-		want_count 2 "POST $HOST/keys/cmk/[^/]+/sign 429 " &&
-		want_count 1 "POST $HOST/keys/cmk/[^/]+/sign 200 " &&
-		has "$WORK/429.log" "throttled \(429\); retry 1 of 3" &&
-		has "$WORK/429.log" "throttled \(429\); retry 2 of 3"
+	AZKV_PKCS11_LOG_FILE="$log" sign 1 &&
+		want_count 2 "POST $HOST/keys/cmk/[^/]+/sign $seen" &&
+		want_count 1 "POST $HOST/keys/cmk/[^/]+/sign 200 " || return 1
+	for pattern in "$@"; do
+		has "$log" "$pattern" || return 1
+	done
+}
+
+throttled_then_success() {
+	sign_retried "$WORK/429.log" '{"service": "keyvault", "method": "POST", "path_regex": "/sign$",
+		"status": 429, "retry_after": 0, "count": 2}' "429 " \
+		"throttled \(429\); retry 1 of 3" "throttled \(429\); retry 2 of 3"
 }
 
 unavailable_then_success() {
-	fault '{"service": "keyvault", "method": "POST", "path_regex": "/sign$", "status": 503,
-		"count": 2}' || return 1
-	mark
-	AZKV_PKCS11_LOG_FILE="$WORK/503.log" sign 1 &&
-		want_count 2 "POST $HOST/keys/cmk/[^/]+/sign 503 " &&
-		want_count 1 "POST $HOST/keys/cmk/[^/]+/sign 200 " &&
-		has "$WORK/503.log" "HTTP 503; retry 2 of 3"
+	sign_retried "$WORK/503.log" '{"service": "keyvault", "method": "POST", "path_regex": "/sign$",
+		"status": 503, "count": 2}' "503 " "HTTP 503; retry 2 of 3"
 }
 
 # A sign changes nothing in the vault: a connection lost after sending it
 # is retried (the first loss on a reused connection by libcurl itself,
 # the second by the module).
 dropped_sign_is_retried() {
-	fault '{"service": "keyvault", "method": "POST", "path_regex": "/sign$", "drop": true,
-		"count": 2}' || return 1
-	mark
-	AZKV_PKCS11_LOG_FILE="$WORK/drop.log" sign 1 &&
-		want_count 2 "POST $HOST/keys/cmk/[^/]+/sign -> connection closed \+auth \+body" &&
-		want_count 1 "POST $HOST/keys/cmk/[^/]+/sign 200 " &&
-		has "$WORK/drop.log" "connection failed; retry 1 of 3"
+	sign_retried "$WORK/drop.log" '{"service": "keyvault", "method": "POST", "path_regex": "/sign$",
+		"drop": true, "count": 2}' "-> connection closed \+auth \+body" \
+		"connection failed; retry 1 of 3"
 }
 
 # Retry-After 1 s against a 2.5 s deadline: at most three tries of the ten

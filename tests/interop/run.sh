@@ -21,8 +21,7 @@ set -u
 export AZKV_MODULE
 
 if [ "${AZKV_TEST_SANITIZED:-0}" = 1 ]; then
-	echo "ok - interop # SKIP sanitizer build: the clients are not ASan builds and cannot load an ASan module"
-	echo "0 passed, 0 failed, 1 skipped"
+	echo "1..0 # SKIP sanitizer build: the clients are not ASan builds and cannot load an ASan module"
 	exit 0
 fi
 
@@ -54,7 +53,7 @@ if ! load_error=$("$PY" -c 'import ctypes, sys; ctypes.CDLL(sys.argv[1])' "$AZKV
 	# shellcheck disable=SC2001
 	sed 's/^/#   /' <<<"$load_error"
 	failed=1
-	echo "0 passed, 1 failed, 0 skipped"
+	harness_summary
 	exit 1
 fi
 
@@ -62,7 +61,7 @@ fi
 setup_failed() {
 	echo "not ok - setup (emulator, vault, keys; see the messages above)"
 	failed=1
-	echo "0 passed, 1 failed, 0 skipped"
+	harness_summary
 	exit 1
 }
 

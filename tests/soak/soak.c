@@ -29,11 +29,9 @@
  * Exit status: 0 when wrong_results, unclean_failures, crashes, hung and
  * workload_exit are all 0; 1 when not; 2 for bad usage or a setup that
  * failed (module, keys, public key files). */
-#include <dlfcn.h>
 #include <openssl/crypto.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
-#include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
 #include <p11-kit/pkcs11.h>
@@ -49,7 +47,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../p11_find.h"
+#include "p11_load.h"
+#include "pem.h"
 
 #define MAX_THREADS 64
 #define MAX_CODES   16 /* distinct CK_RVs counted per thread */
@@ -358,21 +357,15 @@ static void *worker(void *arg)
 }
 
 /* Loads the module and finds the keys; 0 on success. */
-static int child_setup(void **dl)
+static int child_setup(void)
 {
-	const char *path = getenv("AZKV_MODULE");
-	CK_C_GetFunctionList get;
 	CK_C_INITIALIZE_ARGS args = {.flags = CKF_OS_LOCKING_OK};
 	CK_SESSION_HANDLE s;
 	char name[32];
 	CK_RV rv;
 
-	*dl = path ? dlopen(path, RTLD_NOW | RTLD_LOCAL) : NULL;
-	get = *dl ? (CK_C_GetFunctionList)dlsym(*dl, "C_GetFunctionList") : NULL;
-	if (get == NULL || get(&p11) != CKR_OK) {
-		fprintf(stderr, "soak: cannot load AZKV_MODULE (%s)\n", path ? dlerror() : "unset");
+	if ((p11 = p11_load("soak")) == NULL)
 		return -1;
-	}
 	if ((rv = p11->C_Initialize(&args)) != CKR_OK ||
 	    (rv = p11->C_OpenSession(0, CKF_SERIAL_SESSION, NULL, NULL, &s)) != CKR_OK) {
 		fprintf(stderr, "soak: C_Initialize / C_OpenSession: %s\n",
@@ -395,10 +388,9 @@ static int child_setup(void **dl)
 static int child_main(void)
 {
 	pthread_t threads[MAX_THREADS];
-	void *dl = NULL;
 	int started = 0, rc = 2;
 
-	if (child_setup(&dl) == 0) {
+	if (child_setup() == 0) {
 		atomic_store(&sh->setup_ok, 1);
 		for (; started < cfg.threads; started++)
 			if (pthread_create(&threads[started], NULL, worker, &sh->t[started]) != 0)
@@ -411,8 +403,7 @@ static int child_main(void)
 	}
 	if (p11)
 		p11->C_Finalize(NULL);
-	if (dl)
-		dlclose(dl);
+	p11_unload();
 	return rc;
 }
 
@@ -546,17 +537,6 @@ static int wait_child(pid_t pid, int *crashed, int *hung)
 
 /* ---------------------------------------------------------------- usage */
 
-static EVP_PKEY *read_pub(const char *file)
-{
-	FILE *f = fopen(file, "r");
-	EVP_PKEY *k = f ? PEM_read_PUBKEY(f, NULL, NULL, NULL) : NULL;
-	if (f)
-		fclose(f);
-	if (!k)
-		fprintf(stderr, "soak: cannot read a public key from %s\n", file);
-	return k;
-}
-
 static int parse_args(int argc, char **argv)
 {
 	for (int i = 1; i + 1 < argc; i += 2) {
@@ -578,7 +558,7 @@ static int parse_args(int argc, char **argv)
 				return -1;
 			*eq = '\0';
 			cfg.keys[k].label = val;
-			if (!(cfg.keys[k].pub = read_pub(eq + 1)))
+			if (!(cfg.keys[k].pub = test_read_public_pem("soak", eq + 1)))
 				return -1;
 			cfg.kinds[cfg.nkinds++] = k;
 		}

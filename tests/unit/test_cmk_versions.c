@@ -62,20 +62,38 @@ static fixture *make(void)
 	return f;
 }
 
-static void unmake(fixture *f)
+static int setup(void **state)
 {
+	*state = make();
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fixture *f = *state;
+
 	for (int i = 0; i < 9; i++)
 		azkv_attrs_free(&f->obj[i].attrs);
 	free(f);
+	return 0;
+}
+
+/* The versions of the key named by name_len bytes of name on slot 0: their
+ * count, the list in *v (owned; NULL when none). The count starts other
+ * than 0, so that a 0 is the function's. */
+static size_t versions(fixture *f, const char *name, size_t name_len, AZKV_KEY_VERSION_INFO **v)
+{
+	size_t n = 7;
+
+	*v = NULL;
+	assert_int_equal(azkv_cmk_versions(f->ptrs, 9, 0, name, name_len, v, &n), CKR_OK);
+	return n;
 }
 
 static void test_grouped_current_first_then_newest(void **state)
 {
-	fixture *f = make();
-	AZKV_KEY_VERSION_INFO *v = NULL;
-	size_t n = 0;
-	assert_int_equal(azkv_cmk_versions(f->ptrs, 9, 0, "cmk", 3, &v, &n), CKR_OK);
-	assert_int_equal(n, 3);
+	AZKV_KEY_VERSION_INFO *v;
+	assert_int_equal(versions(*state, "cmk", 3, &v), 3);
 	assert_string_equal(v[0].version, "v3");
 	assert_true(v[0].current);
 	assert_int_equal(v[0].public_key, 5);
@@ -89,65 +107,56 @@ static void test_grouped_current_first_then_newest(void **state)
 	assert_int_equal(v[2].created, 100);
 	assert_true(v[2].enabled);
 	free(v);
-	unmake(f);
 }
 
 static void test_name_must_match_exactly(void **state)
 {
-	fixture *f = make();
-	AZKV_KEY_VERSION_INFO *v = NULL;
-	size_t n = 7;
-	assert_int_equal(azkv_cmk_versions(f->ptrs, 9, 0, "cm", 2, &v, &n), CKR_OK);
-	assert_int_equal(n, 0);
+	AZKV_KEY_VERSION_INFO *v;
+	assert_int_equal(versions(*state, "cm", 2, &v), 0);
 	assert_null(v);
-	assert_int_equal(azkv_cmk_versions(f->ptrs, 9, 0, "cmkx", 3, &v, &n), CKR_OK);
-	assert_int_equal(n, 3); /* name_len bytes only: not NUL-terminated */
+	assert_int_equal(versions(*state, "cmkx", 3, &v),
+	                 3); /* name_len bytes only: not NUL-terminated */
 	free(v);
-	assert_int_equal(azkv_cmk_versions(f->ptrs, 9, 0, "other", 5, &v, &n), CKR_OK);
-	assert_int_equal(n, 1);
+	assert_int_equal(versions(*state, "other", 5, &v), 1);
 	assert_int_equal(v[0].private_key, CK_INVALID_HANDLE); /* only a public object */
 	free(v);
-	unmake(f);
 }
 
 /* A Managed HSM AES key version is one secret-key object: private_key. */
 static void test_aes_key_version_is_its_secret_object(void **state)
 {
-	fixture *f = make();
+	fixture *f = *state;
+	AZKV_KEY_VERSION_INFO *v;
 	f->obj[6].cls = CKO_SECRET_KEY; /* other/w1 */
-	AZKV_KEY_VERSION_INFO *v = NULL;
-	size_t n = 0;
-	assert_int_equal(azkv_cmk_versions(f->ptrs, 9, 0, "other", 5, &v, &n), CKR_OK);
-	assert_int_equal(n, 1);
+	assert_int_equal(versions(f, "other", 5, &v), 1);
 	assert_int_equal(v[0].private_key, 7);
 	assert_int_equal(v[0].public_key, CK_INVALID_HANDLE);
 	free(v);
-	unmake(f);
 }
 
 static void test_long_version_is_cut_and_terminated(void **state)
 {
-	fixture *f = make();
+	fixture *f = *state;
+	AZKV_KEY_VERSION_INFO *v;
 	char long_version[200];
 	memset(long_version, 'a', sizeof(long_version) - 1);
 	long_version[sizeof(long_version) - 1] = '\0';
 	f->vk[3].key.version = long_version;
-	AZKV_KEY_VERSION_INFO *v = NULL;
-	size_t n = 0;
-	assert_int_equal(azkv_cmk_versions(f->ptrs, 9, 0, "other", 5, &v, &n), CKR_OK);
-	assert_int_equal(n, 1);
+	assert_int_equal(versions(f, "other", 5, &v), 1);
 	assert_int_equal(strlen(v[0].version), AZKV_KEY_VERSION_MAX);
 	free(v);
-	unmake(f);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_grouped_current_first_then_newest),
-	        cmocka_unit_test(test_name_must_match_exactly),
-	        cmocka_unit_test(test_aes_key_version_is_its_secret_object),
-	        cmocka_unit_test(test_long_version_is_cut_and_terminated),
+	        cmocka_unit_test_setup_teardown(test_grouped_current_first_then_newest, setup,
+	                                        teardown),
+	        cmocka_unit_test_setup_teardown(test_name_must_match_exactly, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_aes_key_version_is_its_secret_object, setup,
+	                                        teardown),
+	        cmocka_unit_test_setup_teardown(test_long_version_is_cut_and_terminated, setup,
+	                                        teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

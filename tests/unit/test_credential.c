@@ -62,7 +62,7 @@ static azkv_rc fake_get_token(azkv_cred_source *src, const char *scope, const ch
 
 static void fake_free(azkv_cred_source *src)
 {
-	(void)src; /* on the test's stack */
+	(void)src; /* the test's: on its stack or in its fixture */
 }
 
 static void fake_init(fake_source *f, const char *name, int lifetime_s)
@@ -93,6 +93,34 @@ static azkv_credential *cred_over(fake_source *f)
 	assert_int_equal(azkv_credential_new_from_source(&f->base, "tenant-a", &cred, &err),
 	                 AZKV_OK);
 	return cred;
+}
+
+/* A credential over one fake source, for a test of its cache: tokens of
+ * an hour unless the test sets f.lifetime_s before its first ask. */
+typedef struct cache_test {
+	fake_source f;
+	azkv_credential *cred;
+} cache_test;
+
+static int cache_setup(void **state)
+{
+	cache_test *t = calloc(1, sizeof(*t));
+
+	if (t == NULL)
+		return -1;
+	fake_init(&t->f, "fake", 3600);
+	t->cred = cred_over(&t->f);
+	*state = t;
+	return 0;
+}
+
+static int cache_teardown(void **state)
+{
+	cache_test *t = *state;
+
+	azkv_credential_free(t->cred);
+	free(t);
+	return 0;
 }
 
 /* ---------------------------------------------------------------- many threads */
@@ -147,68 +175,72 @@ static char *get(azkv_credential *cred, azkv_rc want)
 	return token;
 }
 
+/* The next token of the default tenant and scope is want. */
+static void next_token_is(azkv_credential *cred, const char *want)
+{
+	char *t = get(cred, AZKV_OK);
+
+	assert_string_equal(t, want);
+	free(t);
+}
+
+/* Every thread got rc and, when AZKV_OK, the token want; else the message
+ * want. */
+static void every_thread_got(const asker *askers, azkv_rc rc, const char *want)
+{
+	for (int i = 0; i < THREADS; i++) {
+		assert_int_equal(askers[i].rc, rc);
+		assert_string_equal(rc == AZKV_OK ? askers[i].token : askers[i].message, want);
+	}
+}
+
 static void first_token_is_asked_once_for_many_threads(void **state)
 {
-	fake_source f;
+	cache_test *t = *state;
+	fake_source *f = &t->f;
+	azkv_credential *cred = t->cred;
 	asker askers[THREADS];
-	azkv_credential *cred;
 
-	(void)state;
-	fake_init(&f, "fake", 3600);
-	f.delay_ms = 200; /* every thread arrives while the first asks */
-	cred = cred_over(&f);
+	f->delay_ms = 200; /* every thread arrives while the first asks */
 	ask_together(cred, askers);
-	assert_int_equal(calls_of(&f), 1);
-	for (int i = 0; i < THREADS; i++) {
-		assert_int_equal(askers[i].rc, AZKV_OK);
-		assert_string_equal(askers[i].token, "token-1");
-	}
+	assert_int_equal(calls_of(f), 1);
+	every_thread_got(askers, AZKV_OK, "token-1");
 	/* The configured tenant goes to the source. */
-	assert_string_equal(f.last_tenant, "tenant-a");
-	azkv_credential_free(cred);
+	assert_string_equal(f->last_tenant, "tenant-a");
 }
 
 static void expired_token_is_refreshed_once_with_threads_waiting(void **state)
 {
-	fake_source f;
+	cache_test *t = *state;
+	fake_source *f = &t->f;
+	azkv_credential *cred = t->cred;
 	asker askers[THREADS];
-	azkv_credential *cred;
 
-	(void)state;
-	fake_init(&f, "fake", 2);
-	cred = cred_over(&f);
+	f->lifetime_s = 2;
 	free(get(cred, AZKV_OK));
-	assert_int_equal(calls_of(&f), 1);
+	assert_int_equal(calls_of(f), 1);
 	usleep(2200 * 1000); /* the token has expired */
-	f.delay_ms = 300;
+	f->delay_ms = 300;
 	ask_together(cred, askers);
-	assert_int_equal(calls_of(&f), 2);
+	assert_int_equal(calls_of(f), 2);
 	/* No thread may use the expired token: all got the new one. */
-	for (int i = 0; i < THREADS; i++) {
-		assert_int_equal(askers[i].rc, AZKV_OK);
-		assert_string_equal(askers[i].token, "token-2");
-	}
-	azkv_credential_free(cred);
+	every_thread_got(askers, AZKV_OK, "token-2");
 }
 
 static void valid_token_is_refreshed_ahead_of_expiry_once(void **state)
 {
-	fake_source f;
+	cache_test *t = *state;
+	fake_source *f = &t->f;
+	azkv_credential *cred = t->cred;
 	asker askers[THREADS];
-	azkv_credential *cred;
-	char *t;
 
-	(void)state;
-	fake_init(&f, "fake", 4); /* refresh after 2 s (half of a short life) */
-	cred = cred_over(&f);
+	f->lifetime_s = 4; /* refresh after 2 s (half of a short life) */
 	free(get(cred, AZKV_OK));
-	t = get(cred, AZKV_OK);
-	assert_string_equal(t, "token-1"); /* cached */
-	free(t);
+	next_token_is(cred, "token-1"); /* cached */
 	usleep(2300 * 1000);
-	f.delay_ms = 300;
+	f->delay_ms = 300;
 	ask_together(cred, askers);
-	assert_int_equal(calls_of(&f), 2);
+	assert_int_equal(calls_of(f), 2);
 	for (int i = 0; i < THREADS; i++) {
 		assert_int_equal(askers[i].rc, AZKV_OK);
 		/* The token being refreshed is still valid: either will do. */
@@ -216,88 +248,65 @@ static void valid_token_is_refreshed_ahead_of_expiry_once(void **state)
 		    strcmp(askers[i].token, "token-2") != 0)
 			fail_msg("thread %d got %s", i, askers[i].token);
 	}
-	t = get(cred, AZKV_OK);
-	assert_string_equal(t, "token-2");
-	free(t);
-	azkv_credential_free(cred);
+	next_token_is(cred, "token-2");
 }
 
 static void failed_refresh_keeps_the_valid_token_until_it_expires(void **state)
 {
-	fake_source f;
-	azkv_credential *cred;
-	char *t;
+	cache_test *t = *state;
+	fake_source *f = &t->f;
+	azkv_credential *cred = t->cred;
 
-	(void)state;
-	fake_init(&f, "fake", 4);
-	cred = cred_over(&f);
+	f->lifetime_s = 4;
 	free(get(cred, AZKV_OK));
 	usleep(2300 * 1000); /* in the refresh window */
-	f.fail = AZKV_ERR_SERVER;
-	t = get(cred, AZKV_OK);
-	assert_string_equal(t, "token-1");
-	free(t);
-	assert_int_equal(calls_of(&f), 2);
+	f->fail = AZKV_ERR_SERVER;
+	next_token_is(cred, "token-1");
+	assert_int_equal(calls_of(f), 2);
 	/* Not asked again at once after a failure. */
-	t = get(cred, AZKV_OK);
-	assert_string_equal(t, "token-1");
-	free(t);
-	assert_int_equal(calls_of(&f), 2);
+	next_token_is(cred, "token-1");
+	assert_int_equal(calls_of(f), 2);
 	usleep(2000 * 1000); /* expired */
 	assert_null(get(cred, AZKV_ERR_SERVER));
-	assert_int_equal(calls_of(&f), 3);
-	azkv_credential_free(cred);
+	assert_int_equal(calls_of(f), 3);
 }
 
 static void threads_that_waited_share_the_error(void **state)
 {
-	fake_source f;
+	cache_test *t = *state;
+	fake_source *f = &t->f;
+	azkv_credential *cred = t->cred;
 	asker askers[THREADS];
-	azkv_credential *cred;
 
-	(void)state;
-	fake_init(&f, "fake", 3600);
-	f.fail = AZKV_ERR_AUTH;
-	f.delay_ms = 300;
-	cred = cred_over(&f);
+	f->fail = AZKV_ERR_AUTH;
+	f->delay_ms = 300;
 	ask_together(cred, askers);
-	assert_int_equal(calls_of(&f), 1);
-	for (int i = 0; i < THREADS; i++) {
-		assert_int_equal(askers[i].rc, AZKV_ERR_AUTH);
-		assert_string_equal(askers[i].message, "fake: refused (ask 1)");
-	}
-	azkv_credential_free(cred);
+	assert_int_equal(calls_of(f), 1);
+	every_thread_got(askers, AZKV_ERR_AUTH, "fake: refused (ask 1)");
 }
 
 static void tokens_are_cached_per_tenant_and_scope(void **state)
 {
-	fake_source f;
-	azkv_credential *cred;
+	cache_test *t = *state;
+	fake_source *f = &t->f;
+	azkv_credential *cred = t->cred;
 	char *token = NULL;
 	azkv_err err;
 
-	(void)state;
-	fake_init(&f, "fake", 3600);
-	cred = cred_over(&f);
 	free(get(cred, AZKV_OK));
 	assert_int_equal(azkv_credential_get_token(cred, SCOPE, "tenant-b", &token, &err), AZKV_OK);
 	assert_string_equal(token, "token-2");
-	assert_string_equal(f.last_tenant, "tenant-b");
+	assert_string_equal(f->last_tenant, "tenant-b");
 	free(token);
 	assert_int_equal(azkv_credential_get_token(cred, "https://management.azure.com/.default",
 	                                           NULL, &token, &err),
 	                 AZKV_OK);
 	assert_string_equal(token, "token-3");
 	free(token);
-	token = get(cred, AZKV_OK);
-	assert_string_equal(token, "token-1");
-	free(token);
+	next_token_is(cred, "token-1");
 	/* A 401 drops the scope's token: the next ask gets a new one. */
 	azkv_credential_invalidate(cred, SCOPE);
-	token = get(cred, AZKV_OK);
-	assert_string_equal(token, "token-4");
-	free(token);
-	azkv_credential_free(cred);
+	next_token_is(cred, "token-4");
 }
 
 /* Challenges naming ever new scopes cannot grow the cache without
@@ -305,14 +314,12 @@ static void tokens_are_cached_per_tenant_and_scope(void **state)
  * leak), and the ones still in use stay. */
 static void cache_stays_bounded_with_many_scopes(void **state)
 {
-	fake_source f;
-	azkv_credential *cred;
+	cache_test *t = *state;
+	fake_source *f = &t->f;
+	azkv_credential *cred = t->cred;
 	char scope[64], *token = NULL;
 	azkv_err err;
 
-	(void)state;
-	fake_init(&f, "fake", 3600);
-	cred = cred_over(&f);
 	free(get(cred, AZKV_OK)); /* token-1 for SCOPE */
 	for (int i = 0; i < 200; i++) {
 		snprintf(scope, sizeof(scope), "https://v%d.example.net/.default", i);
@@ -324,17 +331,14 @@ static void cache_stays_bounded_with_many_scopes(void **state)
 		assert_true(azkv_credential_cache_size(cred) <= 16);
 	}
 	assert_int_equal(azkv_credential_cache_size(cred), 16);
-	assert_int_equal(calls_of(&f), 201);
-	token = get(cred, AZKV_OK);
-	assert_string_equal(token, "token-1");
-	free(token);
+	assert_int_equal(calls_of(f), 201);
+	next_token_is(cred, "token-1");
 	/* An evicted scope is simply asked for again. */
 	assert_int_equal(azkv_credential_get_token(cred, "https://v0.example.net/.default", NULL,
 	                                           &token, &err),
 	                 AZKV_OK);
 	assert_string_equal(token, "token-202");
 	free(token);
-	azkv_credential_free(cred);
 }
 
 /* As azure-identity's additionally_allowed_tenants: a challenge's tenant
@@ -642,14 +646,23 @@ static void managed_identity_retries_as_the_sdks_do(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(first_token_is_asked_once_for_many_threads),
-	        cmocka_unit_test(expired_token_is_refreshed_once_with_threads_waiting),
-	        cmocka_unit_test(valid_token_is_refreshed_ahead_of_expiry_once),
-	        cmocka_unit_test(failed_refresh_keeps_the_valid_token_until_it_expires),
-	        cmocka_unit_test(threads_that_waited_share_the_error),
-	        cmocka_unit_test(tokens_are_cached_per_tenant_and_scope),
+	        cmocka_unit_test_setup_teardown(first_token_is_asked_once_for_many_threads,
+	                                        cache_setup, cache_teardown),
+	        cmocka_unit_test_setup_teardown(
+	                expired_token_is_refreshed_once_with_threads_waiting, cache_setup,
+	                cache_teardown),
+	        cmocka_unit_test_setup_teardown(valid_token_is_refreshed_ahead_of_expiry_once,
+	                                        cache_setup, cache_teardown),
+	        cmocka_unit_test_setup_teardown(
+	                failed_refresh_keeps_the_valid_token_until_it_expires, cache_setup,
+	                cache_teardown),
+	        cmocka_unit_test_setup_teardown(threads_that_waited_share_the_error, cache_setup,
+	                                        cache_teardown),
+	        cmocka_unit_test_setup_teardown(tokens_are_cached_per_tenant_and_scope, cache_setup,
+	                                        cache_teardown),
 	        cmocka_unit_test(refresh_point_follows_the_sdks),
-	        cmocka_unit_test(cache_stays_bounded_with_many_scopes),
+	        cmocka_unit_test_setup_teardown(cache_stays_bounded_with_many_scopes, cache_setup,
+	                                        cache_teardown),
 	        cmocka_unit_test(challenge_tenant_needs_the_allow_list),
 	        cmocka_unit_test(chain_takes_the_first_available_and_keeps_it),
 	        cmocka_unit_test(chain_stops_at_a_credential_that_refused),
