@@ -247,6 +247,15 @@ rotate_dry() {
 }
 run rotate_dry_run_changes_nothing rotate_dry
 
+# The dry run's result names the version to come as the rebind it shows
+# does (it said "(new)" beside a rebind to "{new-version}").
+rotate_dry_json() {
+	unchanged expect 0 --json rotate --account "$ACCOUNT" --dry-run &&
+		json '.keyVersion as $v | [.requests[] | select(.method == "PATCH") |
+			.body.properties.encryption.keyVaultProperties.keyVersion] == [$v]'
+}
+run rotate_dry_run_result_names_the_version_of_its_rebind rotate_dry_json
+
 rotate_real() {
 	expect 0 --json rotate --account "$ACCOUNT" &&
 		json '.rebound == true and .proof.wrapUnwrap == true' &&
