@@ -445,6 +445,28 @@ refuse_usage() {
 }
 run usage_errors_exit_2 refuse_usage
 
+# A number option's value is checked before any request: one that is not
+# a whole number, or out of range, is a usage error naming the option and
+# the value (--size x became 2048 and created the key, --retention-days 7x
+# made a vault).
+number_options_checked() {
+	unchanged expect 2 create-key --vault labkv --key another --size x &&
+		says '--size "x" is not a whole number from 1 to 65536' &&
+		says 'see: azkv-cmk create-key --help' &&
+		unchanged expect 2 create-key --vault labkv --key another --size 2048bits &&
+		expect 2 check --vault labkv --key "$KEY" --expiring-days 30d &&
+		says '--expiring-days "30d" is not a whole number from 0 to 36500' &&
+		expect 2 status --vault labkv --key "$KEY" --principal "$MI" --expiring-days ' 5' &&
+		expect 2 status --vault labkv --key "$KEY" --principal "$MI" --expiring-days -1 &&
+		unchanged expect 2 create-vault --vault numkv --location eastus --retention-days 7x &&
+		says '--retention-days "7x" is not a whole number from 7 to 90' &&
+		unchanged expect 2 create-vault --vault numkv --location eastus --retention-days 91 &&
+		unchanged expect 2 create-vault --vault numkv --location eastus \
+			--retention-days 99999999999999999999 &&
+		says 'is not a whole number from 7 to 90'
+}
+run number_options_are_checked number_options_checked
+
 # Names, ids and the principal go into URLs and an OData $filter: each
 # hostile one is refused with exit 2 before any request is sent (the
 # emulator logs every request: its log does not grow).

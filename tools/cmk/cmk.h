@@ -61,11 +61,12 @@ typedef struct cmk_opts {
 	const char *rotate_after, *expire_after, *notify_before;
 	const char *module;
 	const char *location, *tenant; /* create-vault */
-	int retention_days, firewall;  /* create-vault */
+	long retention_days;           /* create-vault; 0: 90 */
+	int firewall;                  /* create-vault */
 	int microsoft_managed;         /* bind: asks for the way back (refused) */
 	long key_size;
 	int json, dry_run, yes, verbose, quiet, versionless, disable_key, exact, hsm, no_prove;
-	int expiring_days; /* status/check: "expiring soon" window */
+	long expiring_days; /* status/check: "expiring soon" window */
 } cmk_opts;
 
 typedef enum cmk_resource_kind {
