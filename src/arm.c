@@ -1,5 +1,6 @@
-/* Azure Resource Manager: requests with bearer tokens, the 401 challenge,
- * retries (http.h's policy), ARM errors, and long-running operations. */
+/* Azure Resource Manager: requests through the loop of azure_call.c (the
+ * token for the cloud's ARM scope, the 401 challenge, retries by http.h's
+ * policy, ARM errors), and long-running operations. */
 #include "arm.h"
 
 #include <errno.h>
@@ -9,8 +10,8 @@
 #include <strings.h>
 #include <time.h>
 
+#include "azure_call.h"
 #include "bytes.h"
-#include "keyvault.h"
 #include "log.h"
 #include "retry.h"
 
@@ -23,8 +24,8 @@ struct azkv_arm_client {
 	char *endpoint;    /* no trailing '/' */
 	const char *scope; /* the cloud's ARM token scope */
 	azkv_retry_policy retry;
-	azkv_http *http;
 	azkv_credential *cred;
+	azkv_azure_service service;    /* the request loop's hooks (arm_call) */
 	azkv_arm_progress_fn progress; /* NULL: silent */
 	void *progress_ctx;
 };
@@ -36,6 +37,35 @@ void azkv_arm_client_set_progress(azkv_arm_client *arm, azkv_arm_progress_fn fn,
 }
 
 /* ---------------------------------------------------------------- client */
+
+/* ARM needs the token on the first request: the endpoint is configured,
+ * not read from a response, and arm_call sends nothing off it. */
+static azkv_rc arm_token_for(void *ctx, char **scope, char **tenant, azkv_err *err)
+{
+	const azkv_arm_client *arm = ctx;
+
+	*tenant = NULL;
+	*scope = strdup(arm->scope);
+	return *scope ? AZKV_OK : azkv_err_set(err, AZKV_ERR_NOMEM, "arm: out of memory");
+}
+
+/* A 401 with a challenge: the token was refused; drop it and get a fresh
+ * one, once. Without one it is the answer. */
+static azkv_rc arm_challenge(void *ctx, const azkv_http_response *resp, const char *what,
+                             const char *refused_scope, azkv_err *err)
+{
+	const azkv_arm_client *arm = ctx;
+	azkv_rc rc;
+
+	if (!resp->www_authenticate) {
+		rc = azkv_arm_error_from_response(resp->status, resp->body, what, err);
+		azkv_http_err_add_request_id(err, resp);
+		return rc;
+	}
+	azkv_debug("%s: 401 with a challenge; retrying with a new token", what);
+	azkv_credential_invalidate(arm->cred, refused_scope);
+	return AZKV_OK;
+}
 
 azkv_rc azkv_arm_client_new(const azkv_cloud *cloud, const char *endpoint, int max_retries,
                             azkv_http *http, azkv_credential *cred, azkv_arm_client **out,
@@ -67,8 +97,16 @@ azkv_rc azkv_arm_client_new(const azkv_cloud *cloud, const char *endpoint, int m
 	if (max_retries >= 0)
 		arm->retry.max_retries = max_retries;
 	arm->scope = cloud->arm_scope;
-	arm->http = http;
 	arm->cred = cred;
+	arm->service = (azkv_azure_service){
+	        .http = http,
+	        .cred = cred,
+	        .retry = &arm->retry,
+	        .name = "Resource Manager",
+	        .token_for = arm_token_for,
+	        .challenge = arm_challenge,
+	        .ctx = arm,
+	};
 	*out = arm;
 	return AZKV_OK;
 }
@@ -86,7 +124,7 @@ void azkv_arm_client_free(azkv_arm_client *arm)
 azkv_rc azkv_arm_error_from_response(long status, const char *body, const char *what, azkv_err *err)
 {
 	/* Same body shape and status mapping as Key Vault's. */
-	return azkv_kv_error_from_response(status, body, what ? what : "ARM", err);
+	return azkv_azure_error_from_response(status, body, what ? what : "ARM", err);
 }
 
 azkv_rc azkv_arm_op_status_parse(const char *json, azkv_arm_op_state *state, azkv_err *err)
@@ -145,11 +183,10 @@ static void describe(char *what, size_t n, const char *method, const char *path)
 	snprintf(what, n, "ARM %s %.*s", method, (int)(len > 280 ? 280 : len), path);
 }
 
-/* Sends one ARM request with token, challenge and retries. On AZKV_OK,
- * resp holds a 2xx response; otherwise err says why and *status is the
- * last status seen. The token goes only to the client's endpoint (ARM
- * needs it on the first request: the endpoint is configured, not read
- * from a response). Retries as kv_call's (keyvault.c), with the same
+/* Sends one ARM request with token, challenge and retries
+ * (azkv_azure_call). On AZKV_OK, resp holds a 2xx response; otherwise
+ * err says why and *status is the last status seen. The token goes only
+ * to the client's endpoint. Retries as Key Vault's, with the same
  * policy: GET, PUT and PATCH of ARM resources are idempotent (a PUT
  * states the whole resource); POST and DELETE are not, so a 500, 502 or
  * 504, or a connection failure after the request may have been sent, is
@@ -157,12 +194,8 @@ static void describe(char *what, size_t n, const char *method, const char *path)
 static azkv_rc arm_call(azkv_arm_client *arm, const char *method, const char *url, const char *what,
                         const char *body, azkv_http_response *resp, long *status, azkv_err *err)
 {
-	char *token = NULL;
-	long deadline = arm->retry.deadline_ms > 0 ? azkv_now_ms() + arm->retry.deadline_ms : 0;
-	int attempt = 0, challenged = 0;
 	int idempotent = strcmp(method, "GET") == 0 || strcmp(method, "PUT") == 0 ||
 	                 strcmp(method, "PATCH") == 0;
-	azkv_rc rc;
 
 	memset(resp, 0, sizeof(*resp));
 	*status = 0;
@@ -170,56 +203,8 @@ static azkv_rc arm_call(azkv_arm_client *arm, const char *method, const char *ur
 		return azkv_err_set(err, AZKV_ERR_PROTOCOL,
 		                    "%s: the URL is not on %s; no request (and no token) sent",
 		                    what, arm->endpoint);
-	for (;;) {
-		rc = azkv_credential_get_token(arm->cred, arm->scope, NULL, &token, err);
-		if (rc == AZKV_ERR_THROTTLED || rc == AZKV_ERR_SERVER)
-			goto retry;
-		if (rc != AZKV_OK)
-			goto out;
-		rc = azkv_http_request_json(arm->http, method, url, token, body,
-		                            azkv_retry_time_left(deadline), !idempotent, resp, err);
-		azkv_secret_str_free(token);
-		token = NULL;
-		if (rc != AZKV_OK) {
-			azkv_err_set(err, rc, "%s: %s", what,
-			             err ? err->message : "request failed");
-			if (rc == AZKV_ERR_NETWORK && (idempotent || !resp->maybe_sent))
-				goto retry;
-			goto out;
-		}
-		*status = resp->status;
-		if (resp->status >= 200 && resp->status < 300)
-			goto out;
-		if (resp->status == 401 && resp->www_authenticate && !challenged) {
-			/* The token was refused: drop it and get a fresh one, once. */
-			challenged = 1;
-			azkv_debug("%s: 401 with a challenge; retrying with a new token", what);
-			azkv_credential_invalidate(arm->cred, arm->scope);
-			azkv_http_response_free(resp);
-			continue;
-		}
-		if (azkv_retry_status(resp->status) &&
-		    (idempotent || resp->status == 429 || resp->status == 503))
-			goto retry;
-		rc = azkv_arm_error_from_response(resp->status, resp->body, what, err);
-		azkv_http_err_add_request_id(err, resp);
-		goto out;
-	retry:
-		if (!azkv_retry_wait(&arm->retry, attempt, deadline, what, resp, err)) {
-			if (resp->status) {
-				rc = azkv_arm_error_from_response(resp->status, resp->body, what,
-				                                  err);
-				azkv_http_err_add_request_id(err, resp);
-			}
-			goto out;
-		}
-		attempt++;
-	}
-out:
-	if (rc != AZKV_OK)
-		azkv_http_response_free(resp);
-	azkv_secret_str_free(token);
-	return rc;
+	return azkv_azure_call(&arm->service, method, url, what, body, idempotent, resp, status,
+	                       err);
 }
 
 /* endpoint + resource_id + api-version. Owned; NULL on ENOMEM. */

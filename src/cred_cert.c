@@ -28,8 +28,7 @@
 #define CERT_FILE_MAX        (1024 * 1024)
 
 typedef struct cert_source {
-	azkv_cred_source base;
-	azkv_entra_app app;
+	azkv_entra_source entra;
 	EVP_PKEY *key;
 	char *header_b64; /* the JOSE header, base64url: the same for every assertion */
 	azkv_assertion_alg alg;
@@ -254,7 +253,7 @@ static azkv_rc make_assertion(cert_source *s, const char *tenant, char **out, az
 	cJSON *claims = cJSON_CreateObject();
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	EVP_PKEY_CTX *pctx = NULL;
-	char *aud = azkv_entra_token_url(s->app.authority, tenant);
+	char *aud = azkv_entra_token_url(s->entra.app.authority, tenant);
 	char *payload = NULL, *input = NULL, *sig_b64 = NULL;
 	unsigned char *sig = NULL;
 	size_t sig_len = 0, len;
@@ -268,8 +267,8 @@ static azkv_rc make_assertion(cert_source *s, const char *tenant, char **out, az
 		goto out;
 	}
 	cJSON_AddStringToObject(claims, "aud", aud);
-	cJSON_AddStringToObject(claims, "iss", s->app.client_id);
-	cJSON_AddStringToObject(claims, "sub", s->app.client_id);
+	cJSON_AddStringToObject(claims, "iss", s->entra.app.client_id);
+	cJSON_AddStringToObject(claims, "sub", s->entra.app.client_id);
 	cJSON_AddStringToObject(claims, "jti", jti);
 	cJSON_AddNumberToObject(claims, "nbf", (double)now);
 	cJSON_AddNumberToObject(claims, "iat", (double)now);
@@ -317,7 +316,7 @@ static azkv_rc cert_get_token(azkv_cred_source *src, const char *scope, const ch
                               azkv_token *out, azkv_err *err)
 {
 	cert_source *s = (cert_source *)src;
-	const char *t = tenant ? tenant : s->app.tenant;
+	const char *t = tenant ? tenant : s->entra.app.tenant;
 	char *assertion = NULL;
 	azkv_rc rc;
 
@@ -325,7 +324,7 @@ static azkv_rc cert_get_token(azkv_cred_source *src, const char *scope, const ch
 	/* The assertion's aud is the token endpoint of the tenant asked. */
 	rc = make_assertion(s, t, &assertion, err);
 	if (rc == AZKV_OK)
-		rc = azkv_entra_app_token(&s->app, t, NULL, assertion, scope, out, err);
+		rc = azkv_entra_app_token(&s->entra.app, t, NULL, assertion, scope, out, err);
 	/* An assertion is a bearer proof for ten minutes. */
 	azkv_secret_str_free(assertion);
 	return rc;
@@ -335,34 +334,39 @@ static void cert_free(azkv_cred_source *src)
 {
 	cert_source *s = (cert_source *)src;
 
-	azkv_entra_app_clear(&s->app);
 	free(s->header_b64);
 	EVP_PKEY_free(s->key);
-	free(s);
+	azkv_entra_source_free(&s->entra);
 }
+
+static const azkv_cred_source cert_ops = {
+        .name = "client_certificate",
+        .get_token = cert_get_token,
+        .free = cert_free,
+};
 
 azkv_rc azkv_src_certificate_new(azkv_http *http, const char *authority, const char *tenant,
                                  const char *client_id, const azkv_cert_options *opts,
                                  azkv_cred_source **out, azkv_err *err)
 {
-	cert_source *s = calloc(1, sizeof(*s));
+	cert_source *s = NULL;
+	EVP_PKEY *key = NULL;
 	X509 *leaf = NULL;
 	STACK_OF(X509) *chain = NULL;
 	azkv_rc rc;
 
 	*out = NULL;
-	if (!s)
-		return azkv_err_set(err, AZKV_ERR_NOMEM, "credential: out of memory");
-	s->base.name = "client_certificate";
-	s->base.get_token = cert_get_token;
-	s->base.free = cert_free;
+	rc = load_certificate(opts, &key, &leaf, &chain, err);
+	if (rc != AZKV_OK)
+		goto out;
+	s = azkv_entra_source_new(sizeof(*s), &cert_ops, http, authority, tenant, client_id, err);
+	if (!s) {
+		rc = AZKV_ERR_NOMEM;
+		goto out;
+	}
+	s->key = key;
+	key = NULL;
 	s->alg = opts->alg;
-	rc = load_certificate(opts, &s->key, &leaf, &chain, err);
-	if (rc != AZKV_OK)
-		goto out;
-	rc = azkv_entra_app_init(&s->app, http, authority, tenant, client_id, err);
-	if (rc != AZKV_OK)
-		goto out;
 	s->header_b64 = make_header(opts, leaf, chain);
 	if (!s->header_b64) {
 		rc = azkv_err_set(err, AZKV_ERR_NOMEM, "credential: out of memory");
@@ -389,12 +393,13 @@ azkv_rc azkv_src_certificate_new(azkv_http *http, const char *authority, const c
 		          hex, opts->alg == AZKV_ASSERTION_PS256 ? "PS256" : "RS256",
 		          opts->send_chain ? ", sending its chain (x5c)" : "");
 	}
-	*out = &s->base;
+	*out = &s->entra.base;
 	s = NULL;
 out:
+	EVP_PKEY_free(key);
 	X509_free(leaf);
 	sk_X509_pop_free(chain, X509_free);
 	if (s)
-		cert_free(&s->base);
+		cert_free(&s->entra.base);
 	return rc;
 }

@@ -94,25 +94,51 @@ azkv_rc azkv_entra_error(const char *authority, const char *scope, const char *t
 	return rc;
 }
 
-azkv_rc azkv_entra_app_init(azkv_entra_app *app, azkv_http *http, const char *authority,
-                            const char *tenant, const char *client_id, azkv_err *err)
-{
-	app->http = http;
-	app->authority = strdup(authority);
-	app->tenant = strdup(tenant);
-	app->client_id = strdup(client_id);
-	if (app->authority && app->tenant && app->client_id)
-		return AZKV_OK;
-	azkv_entra_app_clear(app);
-	return azkv_err_set(err, AZKV_ERR_NOMEM, "credential: out of memory");
-}
-
-void azkv_entra_app_clear(azkv_entra_app *app)
+static void entra_app_clear(azkv_entra_app *app)
 {
 	free(app->authority);
 	free(app->tenant);
 	free(app->client_id);
 	memset(app, 0, sizeof(*app));
+}
+
+void *azkv_entra_source_new(size_t size, const azkv_cred_source *ops, azkv_http *http,
+                            const char *authority, const char *tenant, const char *client_id,
+                            azkv_err *err)
+{
+	azkv_entra_source *s = calloc(1, size);
+
+	if (s) {
+		s->base = *ops;
+		s->app.http = http;
+		s->app.authority = strdup(authority);
+		s->app.tenant = strdup(tenant);
+		s->app.client_id = strdup(client_id);
+		if (s->app.authority && s->app.tenant && s->app.client_id)
+			return s;
+		azkv_entra_source_free(s);
+	}
+	azkv_err_set(err, AZKV_ERR_NOMEM, "credential: out of memory");
+	return NULL;
+}
+
+void azkv_entra_source_free(azkv_entra_source *s)
+{
+	if (!s)
+		return;
+	entra_app_clear(&s->app);
+	free(s);
+}
+
+azkv_rc azkv_entra_source_done(azkv_entra_source *s, int ok, azkv_cred_source **out, azkv_err *err)
+{
+	if (ok) {
+		*out = &s->base;
+		return AZKV_OK;
+	}
+	s->base.free(&s->base);
+	*out = NULL;
+	return azkv_err_set(err, AZKV_ERR_NOMEM, "credential: out of memory");
 }
 
 azkv_rc azkv_entra_app_token(const azkv_entra_app *app, const char *tenant, const char *secret,
@@ -179,8 +205,7 @@ out:
 /* ---------------------------------------------------------------- client secret */
 
 typedef struct secret_source {
-	azkv_cred_source base;
-	azkv_entra_app app;
+	azkv_entra_source entra;
 	char *secret; /* wiped on free */
 } secret_source;
 
@@ -189,7 +214,7 @@ static azkv_rc secret_get_token(azkv_cred_source *src, const char *scope, const 
 {
 	secret_source *s = (secret_source *)src;
 
-	return azkv_entra_app_token(&s->app, tenant, s->secret, NULL, scope, out, err);
+	return azkv_entra_app_token(&s->entra.app, tenant, s->secret, NULL, scope, out, err);
 }
 
 static void secret_wipe(azkv_cred_source *src)
@@ -201,32 +226,27 @@ static void secret_free(azkv_cred_source *src)
 {
 	secret_source *s = (secret_source *)src;
 
-	azkv_entra_app_clear(&s->app);
 	azkv_secret_str_free(s->secret);
-	free(s);
+	azkv_entra_source_free(&s->entra);
 }
+
+static const azkv_cred_source secret_ops = {
+        .name = "client_secret",
+        .get_token = secret_get_token,
+        .free = secret_free,
+        .wipe = secret_wipe,
+};
 
 azkv_rc azkv_src_client_secret_new(azkv_http *http, const char *authority, const char *tenant,
                                    const char *client_id, const char *secret,
                                    azkv_cred_source **out, azkv_err *err)
 {
-	secret_source *s = calloc(1, sizeof(*s));
-	azkv_rc rc;
+	secret_source *s = azkv_entra_source_new(sizeof(*s), &secret_ops, http, authority, tenant,
+	                                         client_id, err);
 
 	*out = NULL;
 	if (!s)
-		return azkv_err_set(err, AZKV_ERR_NOMEM, "credential: out of memory");
-	s->base.name = "client_secret";
-	s->base.get_token = secret_get_token;
-	s->base.free = secret_free;
-	s->base.wipe = secret_wipe;
-	rc = azkv_entra_app_init(&s->app, http, authority, tenant, client_id, err);
-	if (rc == AZKV_OK && !(s->secret = strdup(secret)))
-		rc = azkv_err_set(err, AZKV_ERR_NOMEM, "credential: out of memory");
-	if (rc != AZKV_OK) {
-		secret_free(&s->base);
-		return rc;
-	}
-	*out = &s->base;
-	return AZKV_OK;
+		return AZKV_ERR_NOMEM;
+	s->secret = strdup(secret);
+	return azkv_entra_source_done(&s->entra, s->secret != NULL, out, err);
 }

@@ -62,10 +62,6 @@ typedef struct azkv_entra_app {
 	char *client_id;
 } azkv_entra_app;
 
-azkv_rc azkv_entra_app_init(azkv_entra_app *app, azkv_http *http, const char *authority,
-                            const char *tenant, const char *client_id, azkv_err *err);
-void azkv_entra_app_clear(azkv_entra_app *app);
-
 /* The client-credentials grant at Entra ID's v2.0 token endpoint for the
  * app in tenant (NULL: the app's), with a client secret or a signed client
  * assertion (exactly one not NULL). Errors name the Entra code and
@@ -100,6 +96,25 @@ struct azkv_cred_source {
 	 * parent's thread may have held at fork). */
 	void (*wipe)(azkv_cred_source *src);
 };
+
+/* The start of every source that is an Entra app registration (client
+ * secret, certificate, workload identity): its interface and the app. */
+typedef struct azkv_entra_source {
+	azkv_cred_source base;
+	azkv_entra_app app;
+} azkv_entra_source;
+
+/* A zeroed source of size bytes that begins with an azkv_entra_source:
+ * its interface a copy of *ops, its app the registration given. NULL
+ * when out of memory (err says so). Its ops->free ends with
+ * azkv_entra_source_free (NULL-safe). */
+void *azkv_entra_source_new(size_t size, const azkv_cred_source *ops, azkv_http *http,
+                            const char *authority, const char *tenant, const char *client_id,
+                            azkv_err *err);
+void azkv_entra_source_free(azkv_entra_source *s);
+/* The end of a constructor: when ok, the source goes to *out; else it is
+ * freed (its ops->free) and the error is AZKV_ERR_NOMEM. */
+azkv_rc azkv_entra_source_done(azkv_entra_source *s, int ok, azkv_cred_source **out, azkv_err *err);
 
 /* ---- constructors: no network I/O; files named in the configuration
  * (certificates) are read here. AZKV_ERR_UNAVAILABLE when what the

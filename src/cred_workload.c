@@ -19,8 +19,7 @@
 #define TOKEN_FILE_MAX (64 * 1024)
 
 typedef struct workload_source {
-	azkv_cred_source base;
-	azkv_entra_app app;
+	azkv_entra_source entra;
 	char *token_file;
 	pthread_mutex_t lock; /* guards the cached file text and its identity */
 	char *assertion;      /* the file's text; secret */
@@ -100,7 +99,7 @@ static azkv_rc workload_get_token(azkv_cred_source *src, const char *scope, cons
 	memset(out, 0, sizeof(*out));
 	rc = current_assertion(s, &assertion, err);
 	if (rc == AZKV_OK)
-		rc = azkv_entra_app_token(&s->app, tenant, NULL, assertion, scope, out, err);
+		rc = azkv_entra_app_token(&s->entra.app, tenant, NULL, assertion, scope, out, err);
 	azkv_secret_str_free(assertion);
 	return rc;
 }
@@ -110,31 +109,30 @@ static void workload_free(azkv_cred_source *src)
 	workload_source *s = (workload_source *)src;
 
 	pthread_mutex_destroy(&s->lock);
-	azkv_entra_app_clear(&s->app);
 	free(s->token_file);
 	azkv_secret_str_free(s->assertion);
-	free(s);
+	azkv_entra_source_free(&s->entra);
 }
+
+static const azkv_cred_source workload_ops = {
+        .name = "workload_identity",
+        .get_token = workload_get_token,
+        .free = workload_free,
+};
 
 azkv_rc azkv_src_workload_new(azkv_http *http, const char *authority, const char *tenant,
                               const char *client_id, const char *token_file, azkv_cred_source **out,
                               azkv_err *err)
 {
-	workload_source *s = calloc(1, sizeof(*s));
+	workload_source *s = azkv_entra_source_new(sizeof(*s), &workload_ops, http, authority,
+	                                           tenant, client_id, err);
 
 	*out = NULL;
+	/* workload_free destroys the lock: only a source with one goes to it. */
 	if (!s || pthread_mutex_init(&s->lock, NULL) != 0) {
-		free(s);
+		azkv_entra_source_free(s ? &s->entra : NULL);
 		return azkv_err_set(err, AZKV_ERR_NOMEM, "credential: out of memory");
 	}
-	s->base.name = "workload_identity";
-	s->base.get_token = workload_get_token;
-	s->base.free = workload_free;
-	if (azkv_entra_app_init(&s->app, http, authority, tenant, client_id, err) != AZKV_OK ||
-	    !(s->token_file = strdup(token_file))) {
-		workload_free(&s->base);
-		return azkv_err_set(err, AZKV_ERR_NOMEM, "credential: out of memory");
-	}
-	*out = &s->base;
-	return AZKV_OK;
+	s->token_file = strdup(token_file);
+	return azkv_entra_source_done(&s->entra, s->token_file != NULL, out, err);
 }

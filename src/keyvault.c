@@ -16,6 +16,7 @@
 #include <curl/curl.h>
 #include <openssl/crypto.h>
 
+#include "azure_call.h"
 #include "b64url.h"
 #include "challenge.h"
 #include "cloud.h"
@@ -30,8 +31,8 @@ struct azkv_kv_client {
 	char *host;        /* for messages and the challenge check */
 	char *api_version; /* URL-escaped once, for every request's query (kv_url) */
 	azkv_retry_policy retry;
+	azkv_azure_service service; /* the request loop's hooks: the challenge below */
 	int loopback;
-	azkv_http *http;
 	azkv_credential *cred;
 	pthread_mutex_t lock; /* guards scope and tenant */
 	/* From the vault's last 401 challenge, once its resource was checked
@@ -39,6 +40,136 @@ struct azkv_kv_client {
 	char *scope;
 	char *tenant; /* the challenge's tenant, or NULL */
 };
+
+/* ---------------------------------------------------------------- challenge */
+
+/* The challenge's scope must belong to the vault's domain, so that a
+ * server cannot obtain a token for another resource: its host is the
+ * vault's host or a suffix of it at a label boundary (the Azure SDKs'
+ * verify_challenge_resource). *scope_host gets the scope's host for
+ * messages (owned, curl_free; NULL when the scope is not a URL). */
+static int scope_matches_host(const char *scope, const char *host, char **scope_host)
+{
+	CURLU *u = curl_url();
+	char *shost = NULL;
+	size_t hl, sl;
+	int ok = 0;
+
+	*scope_host = NULL;
+	if (!u || curl_url_set(u, CURLUPART_URL, scope, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &shost, 0) != CURLUE_OK)
+		goto out;
+	hl = strlen(host);
+	sl = strlen(shost);
+	ok = strcasecmp(host, shost) == 0 ||
+	     (hl > sl && host[hl - sl - 1] == '.' && strcasecmp(host + hl - sl, shost) == 0);
+	*scope_host = shost;
+	shost = NULL;
+out:
+	curl_free(shost);
+	curl_url_cleanup(u);
+	return ok;
+}
+
+/* Reads a 401's challenge and, when its resource belongs to this vault,
+ * keeps its scope and tenant for this client's requests. old_scope: the
+ * scope of the token the 401 refused (dropped from the cache), or NULL
+ * when none was sent. */
+static azkv_rc adopt_challenge(void *ctx, const azkv_http_response *resp, const char *what,
+                               const char *old_scope, azkv_err *err)
+{
+	azkv_kv_client *kv = ctx;
+	azkv_challenge ch;
+	char *scope_host = NULL;
+	azkv_rc rc;
+	char *t;
+
+	rc = azkv_challenge_parse(resp->www_authenticate, &ch, err);
+	if (rc != AZKV_OK) {
+		azkv_kv_error_from_response(resp->status, resp->body, what, err);
+		return AZKV_ERR_AUTH;
+	}
+	if (!scope_matches_host(ch.scope, kv->host, &scope_host) &&
+	    !(kv->loopback && azkv_cloud_for_vault_scope(ch.scope))) {
+		rc = azkv_err_set(err, AZKV_ERR_AUTH,
+		                  "%s: the 401 challenge asks for a token for %s (host %s), which "
+		                  "does not belong to the vault's host %s%s; no token sent",
+		                  what, ch.scope, scope_host ? scope_host : "(none)", kv->host,
+		                  kv->loopback ? " (a loopback vault gets Key Vault or Managed HSM "
+		                                 "tokens only)"
+		                               : "");
+		if (err)
+			err->http_status = 401;
+		goto out;
+	}
+	azkv_debug("keyvault: %s: challenge scope %s, tenant %s", kv->host, ch.scope,
+	           ch.tenant_id ? ch.tenant_id : "(configured)");
+	if (old_scope)
+		azkv_credential_invalidate(kv->cred, old_scope);
+	pthread_mutex_lock(&kv->lock);
+	t = kv->scope;
+	kv->scope = ch.scope;
+	ch.scope = t;
+	t = kv->tenant;
+	kv->tenant = ch.tenant_id;
+	ch.tenant_id = t;
+	pthread_mutex_unlock(&kv->lock);
+out:
+	curl_free(scope_host);
+	azkv_challenge_free(&ch);
+	return rc;
+}
+
+/* Copies the cached challenge's scope and tenant; *scope NULL when the
+ * vault has not challenged yet. */
+static azkv_rc cached_challenge(void *ctx, char **scope, char **tenant, azkv_err *err)
+{
+	azkv_kv_client *kv = ctx;
+	int nomem;
+
+	pthread_mutex_lock(&kv->lock);
+	*scope = kv->scope ? strdup(kv->scope) : NULL;
+	*tenant = kv->tenant ? strdup(kv->tenant) : NULL;
+	nomem = (kv->scope && !*scope) || (kv->tenant && !*tenant);
+	pthread_mutex_unlock(&kv->lock);
+	if (!nomem)
+		return AZKV_OK;
+	free(*scope);
+	free(*tenant);
+	*scope = *tenant = NULL;
+	return azkv_err_set(err, AZKV_ERR_NOMEM, "keyvault: out of memory");
+}
+
+/* A host that answered the first, unauthenticated request with anything
+ * but a 401 challenge has not shown it is a Key Vault. */
+static azkv_rc no_challenge_error(void *ctx, const azkv_http_response *resp, const char *what,
+                                  azkv_err *err)
+{
+	const azkv_kv_client *kv = ctx;
+	azkv_rc rc;
+	size_t len;
+
+	if (resp->status >= 200 && resp->status < 300)
+		return azkv_err_set(err, AZKV_ERR_PROTOCOL,
+		                    "%s: %s answered HTTP %ld to a request without a token; a Key "
+		                    "Vault asks for one with a 401 challenge, so no token was sent",
+		                    what, kv->host, resp->status);
+	/* Not "not found" or the like: the host is not known to be a vault.
+	 * Throttling and server errors keep theirs. */
+	rc = azkv_kv_error_from_response(resp->status, resp->body, what, err);
+	if (rc != AZKV_ERR_THROTTLED && rc != AZKV_ERR_SERVER)
+		rc = AZKV_ERR_PROTOCOL;
+	if (err) {
+		err->rc = rc;
+		len = strlen(err->message);
+		snprintf(err->message + len, sizeof(err->message) - len,
+		         " (to a request without a token: %s sent no 401 challenge, so no token "
+		         "was sent)",
+		         kv->host);
+	}
+	azkv_http_err_add_request_id(err, resp);
+	return rc;
+}
 
 /* ---------------------------------------------------------------- client */
 
@@ -88,8 +219,17 @@ azkv_rc azkv_kv_client_new(const char *vault_url, const char *api_version, int m
 	kv->retry = *azkv_http_retry_policy(http);
 	if (max_retries >= 0)
 		kv->retry.max_retries = max_retries;
-	kv->http = http;
 	kv->cred = cred;
+	kv->service = (azkv_azure_service){
+	        .http = http,
+	        .cred = cred,
+	        .retry = &kv->retry,
+	        .name = "the vault",
+	        .token_for = cached_challenge,
+	        .challenge = adopt_challenge,
+	        .no_challenge = no_challenge_error,
+	        .ctx = kv,
+	};
 	/* A loopback test server addressed directly has no real vault host
 	 * name for the challenge's resource to match (http.c allows http://
 	 * exactly to loopback hosts): it gets a token only after it sent a
@@ -134,290 +274,29 @@ const char *azkv_kv_client_url(const azkv_kv_client *kv)
 
 /* ---------------------------------------------------------------- errors */
 
-static azkv_rc rc_for_status(long status)
-{
-	switch (status) {
-	case 400:
-		return AZKV_ERR_BAD_PARAMETER;
-	case 401:
-		return AZKV_ERR_AUTH;
-	case 403:
-		return AZKV_ERR_FORBIDDEN;
-	case 404:
-		return AZKV_ERR_NOT_FOUND;
-	case 409:
-		return AZKV_ERR_CONFLICT;
-	case 429:
-		return AZKV_ERR_THROTTLED;
-	default:
-		if (status >= 500)
-			return AZKV_ERR_SERVER;
-		if (status >= 400)
-			return AZKV_ERR_BAD_PARAMETER;
-		return AZKV_ERR_PROTOCOL;
-	}
-}
-
 azkv_rc azkv_kv_error_from_response(long status, const char *body, const char *what, azkv_err *err)
 {
-	cJSON *root = body ? cJSON_Parse(body) : NULL;
-	const cJSON *error = cJSON_GetObjectItemCaseSensitive(root, "error");
-	const cJSON *code = cJSON_GetObjectItemCaseSensitive(error, "code");
-	const cJSON *message = cJSON_GetObjectItemCaseSensitive(error, "message");
-	const cJSON *inner = cJSON_GetObjectItemCaseSensitive(error, "innererror");
-	const cJSON *inner_code = cJSON_GetObjectItemCaseSensitive(inner, "code");
-	azkv_rc rc = rc_for_status(status);
-	int has_code = cJSON_IsString(code) && code->valuestring[0];
-	int has_inner = cJSON_IsString(inner_code) && inner_code->valuestring[0];
-
-	if (has_code)
-		azkv_err_set(err, rc, "%s: HTTP %ld %s%s%s%s: %s", what ? what : "Key Vault",
-		             status, code->valuestring, has_inner ? " (" : "",
-		             has_inner ? inner_code->valuestring : "", has_inner ? ")" : "",
-		             cJSON_IsString(message) ? message->valuestring : "(no message)");
-	else
-		azkv_err_set(err, rc, "%s: HTTP %ld (no error details in the response)",
-		             what ? what : "Key Vault", status);
-	if (err) {
-		err->http_status = status;
-		if (has_code)
-			snprintf(err->code, sizeof(err->code), "%s", code->valuestring);
-		if (has_code && has_inner)
-			snprintf(err->inner_code, sizeof(err->inner_code), "%s",
-			         inner_code->valuestring);
-	}
-	cJSON_Delete(root);
-	return rc;
+	return azkv_azure_error_from_response(status, body, what ? what : "Key Vault", err);
 }
 
 /* ---------------------------------------------------------------- requests */
 
-/* The challenge's scope must belong to the vault's domain, so that a
- * server cannot obtain a token for another resource: its host is the
- * vault's host or a suffix of it at a label boundary (the Azure SDKs'
- * verify_challenge_resource). *scope_host gets the scope's host for
- * messages (owned, curl_free; NULL when the scope is not a URL). */
-static int scope_matches_host(const char *scope, const char *host, char **scope_host)
-{
-	CURLU *u = curl_url();
-	char *shost = NULL;
-	size_t hl, sl;
-	int ok = 0;
-
-	*scope_host = NULL;
-	if (!u || curl_url_set(u, CURLUPART_URL, scope, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_HOST, &shost, 0) != CURLUE_OK)
-		goto out;
-	hl = strlen(host);
-	sl = strlen(shost);
-	ok = strcasecmp(host, shost) == 0 ||
-	     (hl > sl && host[hl - sl - 1] == '.' && strcasecmp(host + hl - sl, shost) == 0);
-	*scope_host = shost;
-	shost = NULL;
-out:
-	curl_free(shost);
-	curl_url_cleanup(u);
-	return ok;
-}
-
-/* Reads a 401's challenge and, when its resource belongs to this vault,
- * keeps its scope and tenant for this client's requests. old_scope: the
- * scope of the token the 401 refused (dropped from the cache), or NULL
- * when none was sent. */
-static azkv_rc adopt_challenge(azkv_kv_client *kv, const azkv_http_response *resp, const char *what,
-                               const char *old_scope, azkv_err *err)
-{
-	azkv_challenge ch;
-	char *scope_host = NULL;
-	azkv_rc rc;
-	char *t;
-
-	rc = azkv_challenge_parse(resp->www_authenticate, &ch, err);
-	if (rc != AZKV_OK) {
-		azkv_kv_error_from_response(resp->status, resp->body, what, err);
-		return AZKV_ERR_AUTH;
-	}
-	if (!scope_matches_host(ch.scope, kv->host, &scope_host) &&
-	    !(kv->loopback && azkv_cloud_for_vault_scope(ch.scope))) {
-		rc = azkv_err_set(err, AZKV_ERR_AUTH,
-		                  "%s: the 401 challenge asks for a token for %s (host %s), which "
-		                  "does not belong to the vault's host %s%s; no token sent",
-		                  what, ch.scope, scope_host ? scope_host : "(none)", kv->host,
-		                  kv->loopback ? " (a loopback vault gets Key Vault or Managed HSM "
-		                                 "tokens only)"
-		                               : "");
-		if (err)
-			err->http_status = 401;
-		goto out;
-	}
-	azkv_debug("keyvault: %s: challenge scope %s, tenant %s", kv->host, ch.scope,
-	           ch.tenant_id ? ch.tenant_id : "(configured)");
-	if (old_scope)
-		azkv_credential_invalidate(kv->cred, old_scope);
-	pthread_mutex_lock(&kv->lock);
-	t = kv->scope;
-	kv->scope = ch.scope;
-	ch.scope = t;
-	t = kv->tenant;
-	kv->tenant = ch.tenant_id;
-	ch.tenant_id = t;
-	pthread_mutex_unlock(&kv->lock);
-out:
-	curl_free(scope_host);
-	azkv_challenge_free(&ch);
-	return rc;
-}
-
-/* Copies the cached challenge's scope and tenant; *scope NULL when the
- * vault has not challenged yet. */
-static azkv_rc cached_challenge(azkv_kv_client *kv, char **scope, char **tenant, azkv_err *err)
-{
-	int nomem;
-
-	pthread_mutex_lock(&kv->lock);
-	*scope = kv->scope ? strdup(kv->scope) : NULL;
-	*tenant = kv->tenant ? strdup(kv->tenant) : NULL;
-	nomem = (kv->scope && !*scope) || (kv->tenant && !*tenant);
-	pthread_mutex_unlock(&kv->lock);
-	if (!nomem)
-		return AZKV_OK;
-	free(*scope);
-	free(*tenant);
-	*scope = *tenant = NULL;
-	return azkv_err_set(err, AZKV_ERR_NOMEM, "keyvault: out of memory");
-}
-
-/* A host that answered the first, unauthenticated request with anything
- * but a 401 challenge has not shown it is a Key Vault. */
-static azkv_rc no_challenge_error(const azkv_kv_client *kv, const azkv_http_response *resp,
-                                  const char *what, azkv_err *err)
-{
-	azkv_rc rc;
-	size_t len;
-
-	if (resp->status >= 200 && resp->status < 300)
-		return azkv_err_set(err, AZKV_ERR_PROTOCOL,
-		                    "%s: %s answered HTTP %ld to a request without a token; a Key "
-		                    "Vault asks for one with a 401 challenge, so no token was sent",
-		                    what, kv->host, resp->status);
-	/* Not "not found" or the like: the host is not known to be a vault.
-	 * Throttling and server errors keep theirs. */
-	rc = azkv_kv_error_from_response(resp->status, resp->body, what, err);
-	if (rc != AZKV_ERR_THROTTLED && rc != AZKV_ERR_SERVER)
-		rc = AZKV_ERR_PROTOCOL;
-	if (err) {
-		err->rc = rc;
-		len = strlen(err->message);
-		snprintf(err->message + len, sizeof(err->message) - len,
-		         " (to a request without a token: %s sent no 401 challenge, so no token "
-		         "was sent)",
-		         kv->host);
-	}
-	azkv_http_err_add_request_id(err, resp);
-	return rc;
-}
-
-/* Sends one Key Vault request with token, challenge and retries. On
- * AZKV_OK, resp holds a 2xx response; otherwise err says why.
+/* Sends one Key Vault request with token, challenge and retries
+ * (azkv_azure_call). On AZKV_OK, resp holds a 2xx response; otherwise
+ * err says why.
  *
  * As the Azure SDKs' Key Vault challenge policy: until the vault has
  * answered with a 401 challenge whose resource belongs to its host, the
  * request goes without a token and without its body (which may be key
  * material); the challenge is then kept for this client, so later calls
  * send one request each. A 401 to a token (expired, revoked) re-reads
- * the challenge once.
- *
- * Retries (the policy of http.h) of 429, transient 5xx and connection
- * failures, within the operation's deadline. idempotent: the call may be
- * applied twice without harm (reads, and the crypto operations, which
- * change nothing). When it is not (create, rotate, import, delete, ...),
- * a 500, 502 or 504, or a connection failure once the request may have
- * been sent, is not retried: the vault may have applied it. A 429 or 503
- * (the service did not take the request) and a failure to connect are
- * retried for every call, as is the first, unauthenticated request. */
+ * the challenge once. Retries (the policy of http.h) of 429, transient
+ * 5xx and connection failures, within the operation's deadline; the
+ * first, unauthenticated request is retried as a read. */
 static azkv_rc kv_call(azkv_kv_client *kv, const char *method, const char *url, const char *what,
                        const char *body, int idempotent, azkv_http_response *resp, azkv_err *err)
 {
-	char *token = NULL, *scope = NULL, *tenant = NULL;
-	long deadline = kv->retry.deadline_ms > 0 ? azkv_now_ms() + kv->retry.deadline_ms : 0;
-	int attempt = 0, refused = 0, probe, safe;
-	azkv_rc rc;
-
-	memset(resp, 0, sizeof(*resp));
-	for (;;) {
-		rc = cached_challenge(kv, &scope, &tenant, err);
-		if (rc != AZKV_OK)
-			goto out;
-		probe = scope == NULL;
-		if (!probe) {
-			rc = azkv_credential_get_token(kv->cred, scope, tenant, &token, err);
-			if (rc == AZKV_ERR_THROTTLED || rc == AZKV_ERR_SERVER)
-				goto retry;
-			if (rc != AZKV_OK)
-				goto out;
-		}
-		rc = azkv_http_request_json(kv->http, method, url, token, probe ? NULL : body,
-		                            azkv_retry_time_left(deadline), !idempotent && !probe,
-		                            resp, err);
-		azkv_secret_str_free(token);
-		token = NULL;
-		if (rc != AZKV_OK) {
-			azkv_err_set(err, rc, "%s: %s", what,
-			             err ? err->message : "request failed");
-			if (rc == AZKV_ERR_NETWORK && (probe || idempotent || !resp->maybe_sent))
-				goto retry;
-			if (rc == AZKV_ERR_NETWORK)
-				azkv_warn("%s: not sent again: it may have reached the vault "
-				          "before the connection failed",
-				          what);
-			goto out;
-		}
-		if (resp->status == 401 && (probe || !refused)) {
-			refused = !probe;
-			rc = adopt_challenge(kv, resp, what, probe ? NULL : scope, err);
-			if (rc != AZKV_OK)
-				goto out;
-			azkv_http_response_free(resp);
-			free(scope);
-			free(tenant);
-			scope = tenant = NULL;
-			continue;
-		}
-		safe = idempotent || probe || resp->status == 429 || resp->status == 503;
-		if (azkv_retry_status(resp->status) && safe)
-			goto retry;
-		if (probe) {
-			rc = no_challenge_error(kv, resp, what, err);
-			goto out;
-		}
-		if (resp->status >= 200 && resp->status < 300)
-			goto out;
-		rc = azkv_kv_error_from_response(resp->status, resp->body, what, err);
-		azkv_http_err_add_request_id(err, resp);
-		goto out;
-	retry:
-		if (!azkv_retry_wait(&kv->retry, attempt, deadline, what, resp, err)) {
-			if (resp->status) {
-				rc = probe ? no_challenge_error(kv, resp, what, err)
-				           : azkv_kv_error_from_response(resp->status, resp->body,
-				                                         what, err);
-				if (!probe)
-					azkv_http_err_add_request_id(err, resp);
-			}
-			goto out;
-		}
-		free(scope);
-		free(tenant);
-		scope = tenant = NULL;
-		attempt++;
-	}
-out:
-	if (rc != AZKV_OK)
-		azkv_http_response_free(resp);
-	azkv_secret_str_free(token);
-	free(scope);
-	free(tenant);
-	return rc;
+	return azkv_azure_call(&kv->service, method, url, what, body, idempotent, resp, NULL, err);
 }
 
 /* Whether s is all RFC 3986 unreserved characters, which

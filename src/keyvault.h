@@ -137,12 +137,9 @@ azkv_rc azkv_kv_key_operation(azkv_kv_client *kv, const char *name, const char *
  * kid NULL to ignore it. AZKV_ERR_PROTOCOL if value is missing or bad. */
 azkv_rc azkv_kv_op_result_parse(const char *json, char **kid, azkv_bytes *out, azkv_err *err);
 
-/* The azkv_rc for a failed Key Vault response (400 BAD_PARAMETER, 401
- * AUTH, 403 FORBIDDEN, 404 NOT_FOUND, 409 CONFLICT, 429 THROTTLED, 5xx
- * SERVER, other 4xx BAD_PARAMETER), with err filled from the body
- * {"error":{"code","message","innererror":{"code"}}}: err->code is the
- * error code, err->inner_code the innererror's, err->http_status the
- * status; what (may be NULL) begins the message. */
+/* The azkv_rc for a failed Key Vault response, with err filled from its
+ * error body: azkv_azure_error_from_response (azure_call.h), what (may be
+ * NULL: "Key Vault") beginning the message. */
 azkv_rc azkv_kv_error_from_response(long status, const char *body, const char *what, azkv_err *err);
 
 /* The URL of a request on this vault: its URL, "/" + each escaped

@@ -247,6 +247,15 @@ rotate_dry() {
 }
 run rotate_dry_run_changes_nothing rotate_dry
 
+# The dry run's result names the version to come as the rebind it shows
+# does (it said "(new)" beside a rebind to "{new-version}").
+rotate_dry_json() {
+	unchanged expect 0 --json rotate --account "$ACCOUNT" --dry-run &&
+		json '.keyVersion as $v | [.requests[] | select(.method == "PATCH") |
+			.body.properties.encryption.keyVaultProperties.keyVersion] == [$v]'
+}
+run rotate_dry_run_result_names_the_version_of_its_rebind rotate_dry_json
+
 rotate_real() {
 	expect 0 --json rotate --account "$ACCOUNT" &&
 		json '.rebound == true and .proof.wrapUnwrap == true' &&
@@ -435,6 +444,28 @@ refuse_usage() {
 		says 'needs to know whose access to change'
 }
 run usage_errors_exit_2 refuse_usage
+
+# A number option's value is checked before any request: one that is not
+# a whole number, or out of range, is a usage error naming the option and
+# the value (--size x became 2048 and created the key, --retention-days 7x
+# made a vault).
+number_options_checked() {
+	unchanged expect 2 create-key --vault labkv --key another --size x &&
+		says '--size "x" is not a whole number from 1 to 65536' &&
+		says 'see: azkv-cmk create-key --help' &&
+		unchanged expect 2 create-key --vault labkv --key another --size 2048bits &&
+		expect 2 check --vault labkv --key "$KEY" --expiring-days 30d &&
+		says '--expiring-days "30d" is not a whole number from 0 to 36500' &&
+		expect 2 status --vault labkv --key "$KEY" --principal "$MI" --expiring-days ' 5' &&
+		expect 2 status --vault labkv --key "$KEY" --principal "$MI" --expiring-days -1 &&
+		unchanged expect 2 create-vault --vault numkv --location eastus --retention-days 7x &&
+		says '--retention-days "7x" is not a whole number from 7 to 90' &&
+		unchanged expect 2 create-vault --vault numkv --location eastus --retention-days 91 &&
+		unchanged expect 2 create-vault --vault numkv --location eastus \
+			--retention-days 99999999999999999999 &&
+		says 'is not a whole number from 7 to 90'
+}
+run number_options_are_checked number_options_checked
 
 # Names, ids and the principal go into URLs and an OData $filter: each
 # hostile one is refused with exit 2 before any request is sent (the

@@ -1,4 +1,4 @@
-/* azkv-cmk bind and rotate.
+/* azkv-cmk bind, and the binding steps rotate shares.
  *
  * bind points a Foundry resource (Cognitive Services account) or a hub
  * workspace at the key, after every rule holds: the identity exists and
@@ -10,17 +10,13 @@
  * Microsoft-managed keys (there is no command for it), a key in another
  * vault, changing a hub's encryption after creation, binding a project
  * (it uses its hub's). The PATCH is a long-running operation, followed to
- * its end.
- *
- * rotate makes a new key version (or takes --to-version), rebinds the
- * resource to it, and reads the resource back to prove it took it. */
+ * its end. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "cmk.h"
-#include "prove.h"
 
 static int same(const char *a, const char *b)
 {
@@ -62,7 +58,7 @@ static cJSON *workspace_body(const cmk_ctx *c, const char *version)
 }
 
 /* What Azure forbids, refused before any request. */
-static int forbidden(cmk_ctx *c)
+int cmk_bind_refused(cmk_ctx *c)
 {
 	const char *kind = cmk_str(c->resource, "kind");
 
@@ -99,7 +95,7 @@ int cmk_bind_to(cmk_ctx *c, const char *version, int *changed)
 	int rc;
 
 	*changed = 0;
-	rc = forbidden(c);
+	rc = cmk_bind_refused(c);
 	if (rc != CMK_EXIT_OK)
 		return rc;
 	if (c->binding.cmk && same(c->binding.key_name, c->o->key) &&
@@ -111,7 +107,7 @@ int cmk_bind_to(cmk_ctx *c, const char *version, int *changed)
 	}
 	/* A dry-run rotate binds to a version that does not exist yet: judge
 	 * the latest instead. */
-	rc = cmk_evaluate(c, c->o->dry_run && version && version[0] == '{' ? NULL : version, &r);
+	rc = cmk_evaluate(c, version && strcmp(version, CMK_NEW_VERSION) == 0 ? NULL : version, &r);
 	if (rc == CMK_EXIT_OK && r.fails) {
 		cmk_rules_print(c, &r);
 		rc = cmk_fail(c, CMK_EXIT_REFUSED, "fix the failed rules above, then bind again",
@@ -135,8 +131,13 @@ int cmk_bind_to(cmk_ctx *c, const char *version, int *changed)
 	return rc;
 }
 
+int cmk_binding_follows_latest(const cmk_ctx *c)
+{
+	return c->binding.cmk && !c->binding.key_version && same(c->binding.key_name, c->o->key);
+}
+
 /* Reads the resource back: is it bound to version now? */
-static int verify_binding(cmk_ctx *c, const char *version)
+int cmk_verify_binding(cmk_ctx *c, const char *version)
 {
 	int rc;
 
@@ -161,7 +162,7 @@ static int verify_binding(cmk_ctx *c, const char *version)
 	return CMK_EXIT_OK;
 }
 
-static int need_resource(cmk_ctx *c, int from_binding)
+int cmk_load_bind_targets(cmk_ctx *c, int from_binding)
 {
 	int rc;
 
@@ -220,7 +221,7 @@ int cmk_cmd_bind(cmk_ctx *c)
 
 	if (c->o->microsoft_managed)
 		return bind_microsoft_managed(c);
-	rc = need_resource(c, 0);
+	rc = cmk_load_bind_targets(c, 0);
 	if (rc != CMK_EXIT_OK)
 		return rc;
 	/* Like the portal: the current version, unless one is named or the
@@ -238,69 +239,10 @@ int cmk_cmd_bind(cmk_ctx *c)
 	}
 	rc = cmk_bind_to(c, version, &changed);
 	if (rc == CMK_EXIT_OK && changed && !c->o->dry_run)
-		rc = verify_binding(c, version);
+		rc = cmk_verify_binding(c, version);
 	if (version)
 		cJSON_AddStringToObject(c->result, "keyVersion", version);
 	cJSON_AddBoolToObject(c->result, "changed", changed && !c->o->dry_run);
 	free(latest);
-	return rc;
-}
-
-int cmk_cmd_rotate(cmk_ctx *c)
-{
-	char *version = NULL;
-	int rc, changed = 0;
-
-	rc = need_resource(c, 1);
-	if (rc != CMK_EXIT_OK)
-		return rc;
-	rc = forbidden(c);
-	if (rc != CMK_EXIT_OK)
-		return rc;
-	if (c->o->to_version) {
-		azkv_key key;
-		azkv_err err;
-
-		azkv_err_clear(&err);
-		if (azkv_kv_get_key(c->kv, c->o->key, c->o->to_version, &key, &err) != AZKV_OK)
-			return cmk_fail_err(c, &err, NULL, "read the requested key version");
-		version = strdup(key.version);
-		azkv_key_free(&key);
-		cmk_say(c, "Rotating to existing version %s of key %s\n", version, c->o->key);
-	} else {
-		const char *segs[] = {"keys", c->o->key, "rotate"};
-		cJSON *resp = NULL;
-		const char *kid;
-
-		cmk_say(c, "Creating a new version of key %s\n", c->o->key);
-		rc = cmk_kv_change(c, "POST", segs, 3, NULL, &resp, "rotate the key");
-		if (rc != CMK_EXIT_OK)
-			return rc;
-		kid = cmk_str(resp, "key.kid");
-		if (kid && strrchr(kid, '/'))
-			version = strdup(strrchr(kid, '/') + 1);
-		cJSON_Delete(resp);
-		if (!version && !c->o->dry_run)
-			return cmk_fail(c, CMK_EXIT_SERVICE, NULL,
-			                "the rotate answer has no key id");
-		if (version)
-			cmk_say(c, "New version: %s\n", version);
-	}
-	cJSON_AddStringToObject(c->result, "keyVersion", version ? version : "(new)");
-	if (c->binding.cmk && !c->binding.key_version && same(c->binding.key_name, c->o->key)) {
-		cmk_say(c, "%s follows the key's latest version: no rebind needed.\n",
-		        c->resource_id);
-	} else if (c->o->dry_run && !version) {
-		/* The version exists only after the rotate: show the rebind to come. */
-		rc = cmk_bind_to(c, "{new-version}", &changed);
-	} else {
-		rc = cmk_bind_to(c, version, &changed);
-		if (rc == CMK_EXIT_OK && changed && !c->o->dry_run)
-			rc = verify_binding(c, version);
-	}
-	if (rc == CMK_EXIT_OK && !c->o->dry_run && !c->o->no_prove && version)
-		rc = cmk_prove_version(c, version);
-	cJSON_AddBoolToObject(c->result, "rebound", changed && !c->o->dry_run);
-	free(version);
 	return rc;
 }

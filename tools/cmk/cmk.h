@@ -2,10 +2,13 @@
  * rotate, revoke, status, rotation-policy, create-key) on the shared core
  * (src/: config, credential, HTTP, Key Vault and ARM clients).
  *
- * Shape of a command: resolve the targets (cmk_ctx.c), read their state
+ * Shape of a command (one file each, named after it: check.c, grant.c,
+ * bind.c, rotate.c, revoke.c, status.c, rotation_policy.c, create_key.c,
+ * create_vault.c): resolve the targets (cmk_ctx.c), read their state
  * with GETs, decide, then make the changes through cmk_arm_change() /
- * cmk_kv_change(), which print instead of sending under --dry-run. Output
- * goes through out.c: text for people, or one JSON document (--json). */
+ * cmk_kv_change() (requests.c), which print instead of sending under
+ * --dry-run. Output goes through out.c: text for people, or one JSON
+ * document (--json). */
 #ifndef AZKV_CMK_H
 #define AZKV_CMK_H
 
@@ -58,11 +61,12 @@ typedef struct cmk_opts {
 	const char *rotate_after, *expire_after, *notify_before;
 	const char *module;
 	const char *location, *tenant; /* create-vault */
-	int retention_days, firewall;  /* create-vault */
+	long retention_days;           /* create-vault; 0: 90 */
+	int firewall;                  /* create-vault */
 	int microsoft_managed;         /* bind: asks for the way back (refused) */
 	long key_size;
 	int json, dry_run, yes, verbose, quiet, versionless, disable_key, exact, hsm, no_prove;
-	int expiring_days; /* status/check: "expiring soon" window */
+	long expiring_days; /* status/check: "expiring soon" window */
 } cmk_opts;
 
 typedef enum cmk_resource_kind {
@@ -181,7 +185,7 @@ int cmk_arm_id_ok(const char *id, const char *provider, cmk_name_kind kind);
  * a bad one is a usage error (CMK_EXIT_USAGE) saying what is allowed. */
 int cmk_check_options(cmk_ctx *c);
 
-/* ---- out.c: output, errors, changes --------------------------------- */
+/* ---- out.c: output and errors --------------------------------------- */
 
 /* Prints a line for people to f: text from Azure in it is shown with
  * its control characters escaped (azkv_text_escape); a newline that fmt
@@ -202,6 +206,8 @@ int cmk_exit_for_rc(azkv_rc rc);
  * list, and returns exit_code. */
 int cmk_finish(cmk_ctx *c, int exit_code);
 
+/* ---- requests.c: reads, and every change (printed under --dry-run) --- */
+
 /* A change through Resource Manager (PUT, PATCH, DELETE, POST). Under
  * --dry-run it is recorded and printed, and *response is NULL. wait: follow
  * a long-running operation, with progress. */
@@ -219,7 +225,8 @@ int cmk_arm_get(cmk_ctx *c, const char *resource_id, const char *api_version, cJ
 int cmk_arm_list(cmk_ctx *c, const char *collection, const char *api_version, cJSON **items,
                  const char *what);
 
-/* JSON helpers. */
+/* ---- json.c: Azure's answers read by dotted path --------------------- */
+
 const char *cmk_str(const cJSON *obj, const char *dotted_path);
 const cJSON *cmk_item(const cJSON *obj, const char *dotted_path);
 int cmk_bool(const cJSON *obj, const char *dotted_path, int dflt);
@@ -240,7 +247,7 @@ void cmk_rule(cmk_ctx *c, cmk_rules *r, const char *id, cmk_verdict v, const cha
 int cmk_evaluate(cmk_ctx *c, const char *version, cmk_rules *r);
 void cmk_rules_print(const cmk_ctx *c, const cmk_rules *r);
 
-/* ---- grants.c: who can use the key ---------------------------------- */
+/* ---- key_access.c: who can use the key ------------------------------ */
 
 typedef struct cmk_grant {
 	char *via;     /* "rbac" or "access-policy" */
@@ -271,12 +278,13 @@ int cmk_vault_uses_rbac(const cmk_ctx *c);
 /* The grant command that fixes a missing grant, for messages. */
 void cmk_grant_fix(const cmk_ctx *c, const char *principal, char *buf, size_t n);
 
-/* ---- commands ---------------------------------------------------------- */
-
-/* grant.c, shared with revoke: the vault, the resource or --principal,
- * and the principal; and an accessPolicies body for one principal. */
+/* key_access.c, for grant and revoke: the vault, the resource or
+ * --principal, and the principal; and an accessPolicies body for one
+ * principal. */
 int cmk_load_grant_targets(cmk_ctx *c, const char **principal);
 cJSON *cmk_policy_body(const cmk_ctx *c, const char *principal, const char *const *perms, size_t n);
+
+/* ---- commands, a file each ------------------------------------------- */
 
 int cmk_cmd_check(cmk_ctx *c);
 int cmk_cmd_grant(cmk_ctx *c);
@@ -288,13 +296,33 @@ int cmk_cmd_rotation_policy(cmk_ctx *c);
 int cmk_cmd_create_key(cmk_ctx *c);
 int cmk_cmd_create_vault(cmk_ctx *c);
 
-/* bind.c, shared by bind and rotate: bind the resource to version
- * (NULL: versionless), after the rules; *changed says whether a request
- * was made. */
+/* bind.c, shared by bind and rotate. */
+/* The resource (--account or --workspace, and with from_binding the
+ * vault and key it is bound to when not named), the key and the vault. */
+int cmk_load_bind_targets(cmk_ctx *c, int from_binding);
+/* What Azure forbids (binding a project, changing a hub's encryption, a
+ * key in another vault), refused with the reason: CMK_EXIT_REFUSED. */
+int cmk_bind_refused(cmk_ctx *c);
+/* Binds the resource to version (NULL: versionless; CMK_NEW_VERSION:
+ * the one a dry-run rotate would make), after the rules; *changed says
+ * whether a request was made. */
 int cmk_bind_to(cmk_ctx *c, const char *version, int *changed);
+/* Whether the resource follows the latest version of --key. */
+int cmk_binding_follows_latest(const cmk_ctx *c);
+/* Reads the resource back: is it bound to version (NULL: latest) now? */
+int cmk_verify_binding(cmk_ctx *c, const char *version);
 
-/* policy.c, shared with check and status: the key's rotation policy. */
+/* The version a dry-run rotate names for the one the rotation would make
+ * (in the rebind it shows and in its result): it exists only after. */
+#define CMK_NEW_VERSION "{new-version}"
+
+/* rotation_policy.c, shared with create-key, check and status: the key's
+ * rotation policy. fetch leaves the error to the caller; read reports it. */
 azkv_rc cmk_fetch_rotation_policy(cmk_ctx *c, cJSON **policy, azkv_err *err);
+int cmk_read_rotation_policy(cmk_ctx *c, cJSON **policy);
+/* Sets the policy the options ask for, the rest kept from current;
+ * nothing when it is already so. */
+int cmk_set_rotation_policy(cmk_ctx *c, const cJSON *current);
 void cmk_print_rotation_policy(const cJSON *policy);
 
 /* help.c */

@@ -52,37 +52,6 @@ static void assignment_name(const char *scope, const char *principal, const char
 	out[pos] = '\0';
 }
 
-/* The vault, the resource (or --principal), the principal. */
-int cmk_load_grant_targets(cmk_ctx *c, const char **principal)
-{
-	int rc;
-
-	if (!c->o->key)
-		return cmk_fail(c, CMK_EXIT_USAGE, "name it with --key NAME", "%s needs the key",
-		                c->o->command);
-	if (!c->o->account && !c->o->workspace && !c->o->principal)
-		return cmk_fail(c, CMK_EXIT_USAGE,
-		                "name the Foundry resource (--account NAME or --workspace NAME) or "
-		                "the identity (--principal OBJECT_ID)",
-		                "%s needs to know whose access to change", c->o->command);
-	rc = cmk_load_vault(c);
-	if (rc == CMK_EXIT_OK)
-		rc = cmk_load_resource(c);
-	if (rc != CMK_EXIT_OK)
-		return rc;
-	*principal = cmk_principal(c);
-	if (!*principal)
-		return cmk_fail(c, CMK_EXIT_REFUSED,
-		                c->kind == CMK_RES_ACCOUNT
-		                        ? "turn on its system-assigned identity first: az "
-		                          "cognitiveservices account identity assign --name NAME "
-		                          "--resource-group RG"
-		                        : "create the workspace with a managed identity",
-		                "%s has no managed identity to grant access to", c->resource_id);
-	cJSON_AddStringToObject(c->result, "principalId", *principal);
-	return CMK_EXIT_OK;
-}
-
 static void report_broader(cmk_ctx *c, const cmk_grants *gs)
 {
 	cJSON *arr = cJSON_AddArrayToObject(c->result, "overBroadGrants");
@@ -161,21 +130,6 @@ static int grant_rbac(cmk_ctx *c, const char *principal, const cmk_grants *gs)
 	free(id);
 	free(scope);
 	return rc;
-}
-
-cJSON *cmk_policy_body(const cmk_ctx *c, const char *principal, const char *const *perms, size_t n)
-{
-	cJSON *body = cJSON_CreateObject();
-	cJSON *list = cJSON_AddArrayToObject(cJSON_AddObjectToObject(body, "properties"),
-	                                     "accessPolicies");
-	cJSON *pol = cJSON_CreateObject();
-
-	cJSON_AddItemToArray(list, pol);
-	cJSON_AddStringToObject(pol, "tenantId", cmk_str(c->vault, "properties.tenantId"));
-	cJSON_AddStringToObject(pol, "objectId", principal);
-	cJSON_AddItemToObject(cJSON_AddObjectToObject(pol, "permissions"), "keys",
-	                      cJSON_CreateStringArray(perms, (int)n));
-	return body;
 }
 
 static int grant_policy(cmk_ctx *c, const char *principal, const cmk_grants *gs)

@@ -1,6 +1,7 @@
 /* azkv-cmk: command line. Options may come before or after the command
  * (as with az); each command accepts only the options that mean something
  * to it, so a typo or a misplaced option is an error, not ignored. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -159,9 +160,46 @@ static int usage_error(const char *message, const char *cmd_name)
 	return CMK_EXIT_USAGE;
 }
 
+/* An option whose value is a whole number, checked once the command is
+ * known (a usage error then names the command's help). */
+typedef struct number_option {
+	const char *name;
+	long min, max;
+	long *out;
+	const char *value; /* as given, NULL when not */
+} number_option;
+
+/* Decimal digits only (no sign, space or unit), from min to max; else a
+ * usage error naming the option and the value. */
+static int parse_number(const char *cmd_name, const number_option *n)
+{
+	char msg[512];
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(n->value, &end, 10);
+	if (n->value[0] >= '0' && n->value[0] <= '9' && *end == '\0' && errno == 0 && v >= n->min &&
+	    v <= n->max) {
+		*n->out = v;
+		return CMK_EXIT_OK;
+	}
+	snprintf(msg, sizeof(msg), "--%s \"%.100s\" is not a whole number from %ld to %ld", n->name,
+	         n->value, n->min, n->max);
+	return usage_error(msg, cmd_name);
+}
+
 int main(int argc, char **argv)
 {
 	cmk_opts o = {.expiring_days = 30};
+	number_option numbers[] = {
+	        /* Bits: create-key refuses all but 2048, saying why. */
+	        {"size", 1, 65536, &o.key_size, NULL},
+	        /* Days, up to a century. */
+	        {"expiring-days", 0, 36500, &o.expiring_days, NULL},
+	        /* A vault's soft-delete retention: Azure's range. */
+	        {"retention-days", 7, 90, &o.retention_days, NULL},
+	};
 	const char *used[64];
 	size_t n_used = 0;
 	const command *cmd;
@@ -180,6 +218,10 @@ int main(int argc, char **argv)
 			return usage_error("bad option (see above)", NULL);
 		if (name && n_used < 64)
 			used[n_used++] = name;
+		for (size_t i = 0; name && i < sizeof(numbers) / sizeof(*numbers); i++) {
+			if (strcmp(numbers[i].name, name) == 0)
+				numbers[i].value = optarg;
+		}
 		switch (opt) {
 		case 'c':
 			o.config = optarg;
@@ -259,9 +301,6 @@ int main(int argc, char **argv)
 		case OPT_NOTIFY_BEFORE:
 			o.notify_before = optarg;
 			break;
-		case OPT_SIZE:
-			o.key_size = strtol(optarg, NULL, 10);
-			break;
 		case OPT_HSM:
 			o.hsm = 1;
 			break;
@@ -271,17 +310,11 @@ int main(int argc, char **argv)
 		case OPT_NO_PROVE:
 			o.no_prove = 1;
 			break;
-		case OPT_EXPIRING_DAYS:
-			o.expiring_days = atoi(optarg);
-			break;
 		case OPT_LOCATION:
 			o.location = optarg;
 			break;
 		case OPT_TENANT:
 			o.tenant = optarg;
-			break;
-		case OPT_RETENTION_DAYS:
-			o.retention_days = atoi(optarg);
 			break;
 		case OPT_FIREWALL:
 			o.firewall = 1;
@@ -322,6 +355,10 @@ int main(int argc, char **argv)
 			snprintf(msg, sizeof(msg), "%s does not take --%s", cmd->name, used[i]);
 			return usage_error(msg, cmd->name);
 		}
+	}
+	for (size_t i = 0; i < sizeof(numbers) / sizeof(*numbers); i++) {
+		if (numbers[i].value && (rc = parse_number(cmd->name, &numbers[i])) != CMK_EXIT_OK)
+			return rc;
 	}
 	/* --key NAME/VERSION */
 	if (o.key && strchr(o.key, '/')) {

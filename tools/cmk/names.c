@@ -5,7 +5,7 @@
  * Everything given on the command line, in the configuration or in the
  * environment is checked here before the first request; names read back
  * from Azure are checked where they are used (cmk_resource_id,
- * cmk_targets_from_binding, grants.c).
+ * cmk_targets_from_binding, key_access.c).
  *
  * The rules are Azure's own, from "Naming rules and restrictions for Azure
  * resources" (learn.microsoft.com/azure/azure-resource-manager/management/

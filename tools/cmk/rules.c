@@ -64,6 +64,17 @@ void cmk_rules_print(const cmk_ctx *c, const cmk_rules *r)
 
 /* ---- the vault ---------------------------------------------------------- */
 
+/* A rule with two outcomes and fixed messages: pass, or otherwise (warn
+ * or fail) with its fix. */
+static void pass_or(cmk_ctx *c, cmk_rules *r, const char *id, int ok, const char *pass,
+                    cmk_verdict otherwise, const char *fix, const char *why)
+{
+	if (ok)
+		cmk_rule(c, r, id, CMK_PASS, NULL, "%s", pass);
+	else
+		cmk_rule(c, r, id, otherwise, fix, "%s", why);
+}
+
 static void vault_rules(cmk_ctx *c, cmk_rules *r)
 {
 	const char *name = cmk_str(c->vault, "name");
@@ -71,38 +82,36 @@ static void vault_rules(cmk_ctx *c, cmk_rules *r)
 	const char *def = cmk_str(c->vault, "properties.networkAcls.defaultAction");
 	const char *bypass = cmk_str(c->vault, "properties.networkAcls.bypass");
 	int trusted = bypass && strstr(bypass, "AzureServices") != NULL;
+	int disabled = pna && strcasecmp(pna, "Disabled") == 0;
+	int denied = def && strcasecmp(def, "Deny") == 0;
+	/* Why Foundry cannot reach the key, if it cannot. */
+	const char *closed =
+	        trusted    ? NULL
+	        : disabled ? "public network access is disabled and trusted Microsoft services "
+	                     "are not allowed through"
+	        : denied   ? "the firewall denies by default and does not let trusted Microsoft "
+	                     "services through"
+	                   : NULL;
 	char fix[512];
 
-	if (cmk_bool(c->vault, "properties.enableSoftDelete", 1))
-		cmk_rule(c, r, "vault.soft-delete", CMK_PASS, NULL, "soft delete is on");
-	else
-		cmk_rule(c, r, "vault.soft-delete", CMK_FAIL,
-		         "turn it on: az keyvault update --name VAULT --enable-soft-delete true",
-		         "soft delete is off; Foundry requires it");
+	pass_or(c, r, "vault.soft-delete", cmk_bool(c->vault, "properties.enableSoftDelete", 1),
+	        "soft delete is on", CMK_FAIL,
+	        "turn it on: az keyvault update --name VAULT --enable-soft-delete true",
+	        "soft delete is off; Foundry requires it");
 	snprintf(fix, sizeof(fix),
 	         "az keyvault update --name %s --enable-purge-protection true (irreversible, "
 	         "as Azure intends)",
 	         name ? name : "VAULT");
-	if (cmk_bool(c->vault, "properties.enablePurgeProtection", 0))
-		cmk_rule(c, r, "vault.purge-protection", CMK_PASS, NULL, "purge protection is on");
-	else
-		cmk_rule(c, r, "vault.purge-protection", CMK_FAIL, fix,
-		         "purge protection is off; Foundry requires it (\"Do Not Purge\")");
+	pass_or(c, r, "vault.purge-protection",
+	        cmk_bool(c->vault, "properties.enablePurgeProtection", 0), "purge protection is on",
+	        CMK_FAIL, fix, "purge protection is off; Foundry requires it (\"Do Not Purge\")");
 
-	if (pna && strcasecmp(pna, "Disabled") == 0 && !trusted)
+	if (closed)
 		cmk_rule(c, r, "vault.network", CMK_FAIL,
 		         "allow trusted Microsoft services: az keyvault update --bypass "
 		         "AzureServices",
-		         "public network access is disabled and trusted Microsoft services are not "
-		         "allowed through: Foundry cannot reach the key");
-	else if (def && strcasecmp(def, "Deny") == 0 && !trusted)
-		cmk_rule(c, r, "vault.network", CMK_FAIL,
-		         "allow trusted Microsoft services: az keyvault update --bypass "
-		         "AzureServices",
-		         "the firewall denies by default and does not let trusted Microsoft "
-		         "services "
-		         "through: Foundry cannot reach the key");
-	else if ((def && strcasecmp(def, "Deny") == 0) || (pna && strcasecmp(pna, "Disabled") == 0))
+		         "%s: Foundry cannot reach the key", closed);
+	else if (denied || disabled)
 		cmk_rule(c, r, "vault.network", CMK_PASS, NULL,
 		         "firewall on, trusted Microsoft services allowed through");
 	else
@@ -112,14 +121,11 @@ static void vault_rules(cmk_ctx *c, cmk_rules *r)
 		         "public access from all networks (works, but the key is reachable from "
 		         "anywhere)");
 
-	if (cmk_vault_uses_rbac(c))
-		cmk_rule(c, r, "vault.permission-model", CMK_PASS, NULL,
-		         "Azure RBAC (grants are role assignments)");
-	else
-		cmk_rule(c, r, "vault.permission-model", CMK_WARN,
-		         "consider Azure RBAC: az keyvault update --enable-rbac-authorization true "
-		         "(grant roles first: existing access policies stop counting)",
-		         "access policies (supported; Azure RBAC is recommended)");
+	pass_or(c, r, "vault.permission-model", cmk_vault_uses_rbac(c),
+	        "Azure RBAC (grants are role assignments)", CMK_WARN,
+	        "consider Azure RBAC: az keyvault update --enable-rbac-authorization true (grant "
+	        "roles first: existing access policies stop counting)",
+	        "access policies (supported; Azure RBAC is recommended)");
 }
 
 /* ---- the key ------------------------------------------------------------ */

@@ -53,9 +53,6 @@ int cmk_cmd_create_vault(cmk_ctx *c)
 	    strcmp(c->o->model, "access-policy") != 0)
 		return cmk_fail(c, CMK_EXIT_USAGE, "use --model rbac or --model access-policy",
 		                "unknown permission model \"%s\"", c->o->model);
-	if (c->o->retention_days && (c->o->retention_days < 7 || c->o->retention_days > 90))
-		return cmk_fail(c, CMK_EXIT_USAGE, "give 7 to 90 days",
-		                "--retention-days %d is out of range", c->o->retention_days);
 	if (!tenant && cmk_az_account(c))
 		tenant = c->az_tenant;
 	if (!tenant)

@@ -1,7 +1,7 @@
-/* azkv-cmk: who can use the key. A principal's grants are its role
- * assignments at the key's scope and above (Azure RBAC) and its access
- * policy on the vault; only one of the two counts, by the vault's
- * permission model. Each grant is judged: does it give get, wrapKey and
+/* azkv-cmk: who can use the key (for check, grant, revoke and status). A
+ * principal's grants are its role assignments at the key's scope and
+ * above (Azure RBAC) and its access policy on the vault; only one of the
+ * two counts, by the vault's permission model. Each grant is judged: does it give get, wrapKey and
  * unwrapKey on the key (what Foundry needs), and does it give more than
  * that, or at a wider scope than the key (what least privilege forbids)? */
 #include <fnmatch.h>
@@ -330,4 +330,52 @@ void cmk_grant_fix(const cmk_ctx *c, const char *principal, char *buf, size_t n)
 
 	snprintf(buf, n, "azkv-cmk grant --vault %s --key %s %s %s", c->o->vault, c->o->key, opt,
 	         who);
+}
+
+/* The vault, the resource (or --principal), the principal. */
+int cmk_load_grant_targets(cmk_ctx *c, const char **principal)
+{
+	int rc;
+
+	if (!c->o->key)
+		return cmk_fail(c, CMK_EXIT_USAGE, "name it with --key NAME", "%s needs the key",
+		                c->o->command);
+	if (!c->o->account && !c->o->workspace && !c->o->principal)
+		return cmk_fail(c, CMK_EXIT_USAGE,
+		                "name the Foundry resource (--account NAME or --workspace NAME) or "
+		                "the identity (--principal OBJECT_ID)",
+		                "%s needs to know whose access to change", c->o->command);
+	rc = cmk_load_vault(c);
+	if (rc == CMK_EXIT_OK)
+		rc = cmk_load_resource(c);
+	if (rc != CMK_EXIT_OK)
+		return rc;
+	*principal = cmk_principal(c);
+	if (!*principal)
+		return cmk_fail(c, CMK_EXIT_REFUSED,
+		                c->kind == CMK_RES_ACCOUNT
+		                        ? "turn on its system-assigned identity first: az "
+		                          "cognitiveservices account identity assign --name NAME "
+		                          "--resource-group RG"
+		                        : "create the workspace with a managed identity",
+		                "%s has no managed identity to grant access to", c->resource_id);
+	cJSON_AddStringToObject(c->result, "principalId", *principal);
+	return CMK_EXIT_OK;
+}
+
+/* An accessPolicies body (PUT .../accessPolicies/add|replace|remove) for
+ * principal with perms. */
+cJSON *cmk_policy_body(const cmk_ctx *c, const char *principal, const char *const *perms, size_t n)
+{
+	cJSON *body = cJSON_CreateObject();
+	cJSON *list = cJSON_AddArrayToObject(cJSON_AddObjectToObject(body, "properties"),
+	                                     "accessPolicies");
+	cJSON *pol = cJSON_CreateObject();
+
+	cJSON_AddItemToArray(list, pol);
+	cJSON_AddStringToObject(pol, "tenantId", cmk_str(c->vault, "properties.tenantId"));
+	cJSON_AddStringToObject(pol, "objectId", principal);
+	cJSON_AddItemToObject(cJSON_AddObjectToObject(pol, "permissions"), "keys",
+	                      cJSON_CreateStringArray(perms, (int)n));
+	return body;
 }

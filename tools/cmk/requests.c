@@ -1,0 +1,134 @@
+/* azkv-cmk requests: reads through Resource Manager, and the one place
+ * where changes are sent to Resource Manager or the vault (or, under
+ * --dry-run, printed with their exact method, URL and body instead). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmk.h"
+
+static void record(cmk_ctx *c, const char *method, const char *url, const cJSON *body)
+{
+	cJSON *req = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(req, "method", method);
+	cJSON_AddStringToObject(req, "url", url);
+	cJSON_AddItemToObject(req, "body", body ? cJSON_Duplicate(body, 1) : cJSON_CreateNull());
+	cJSON_AddItemToArray(c->requests, req);
+	if (!c->o->json) {
+		char *text = body ? cJSON_Print(body) : NULL;
+
+		cmk_print(stdout, "would send: %s %s\n", method, url);
+		if (text) {
+			for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+				/* cJSON indents with tabs and puts one after each ':'. */
+				int depth = 0;
+
+				for (; *line == '\t'; line++)
+					depth++;
+				for (char *p = line; *p; p++)
+					*p = *p == '\t' ? ' ' : *p;
+				cmk_print(stdout, "    %*s%s\n", 2 * depth, "", line);
+			}
+		}
+		free(text);
+	}
+}
+
+static void progress(void *ctx, const char *state)
+{
+	const cmk_ctx *c = ctx;
+
+	cmk_say(c, "  ... operation %s\n", state);
+}
+
+int cmk_arm_change(cmk_ctx *c, const char *method, const char *resource_id, const char *api_version,
+                   const cJSON *body, int wait, cJSON **response, const char *what)
+{
+	const char *endpoint =
+	        c->cfg->arm_endpoint ? c->cfg->arm_endpoint : c->cfg->cloud->arm_endpoint;
+	azkv_err err;
+	long status = 0;
+	azkv_rc rc;
+
+	*response = NULL;
+	c->changes++;
+	if (c->o->dry_run) {
+		size_t len = strlen(endpoint) + strlen(resource_id) + strlen(api_version) + 16;
+		char *url = malloc(len);
+
+		if (!url)
+			return cmk_fail(c, CMK_EXIT_SERVICE, NULL, "out of memory");
+		snprintf(url, len, "%s%s?api-version=%s", endpoint, resource_id, api_version);
+		record(c, method, url, body);
+		free(url);
+		return CMK_EXIT_OK;
+	}
+	azkv_err_clear(&err);
+	if (wait) {
+		cmk_say(c, "  %s: waiting for Azure to finish\n", what);
+		azkv_arm_client_set_progress(c->arm, progress, c);
+		rc = azkv_arm_request_wait(c->arm, method, resource_id, api_version, body, 0,
+		                           response, &status, &err);
+		azkv_arm_client_set_progress(c->arm, NULL, NULL);
+	} else {
+		rc = azkv_arm_request(c->arm, method, resource_id, api_version, body, response,
+		                      &status, &err);
+	}
+	if (rc != AZKV_OK)
+		return cmk_fail_err(c, &err, NULL, what);
+	return CMK_EXIT_OK;
+}
+
+int cmk_kv_change(cmk_ctx *c, const char *method, const char *const *segs, size_t n_segs,
+                  const cJSON *body, cJSON **response, const char *what)
+{
+	azkv_err err;
+
+	*response = NULL;
+	c->changes++;
+	if (c->o->dry_run) {
+		char *url = azkv_kv_request_url(c->kv, segs, n_segs);
+
+		if (!url)
+			return cmk_fail(c, CMK_EXIT_SERVICE, NULL, "out of memory");
+		record(c, method, url, body);
+		free(url);
+		return CMK_EXIT_OK;
+	}
+	azkv_err_clear(&err);
+	if (azkv_kv_json_request(c->kv, method, segs, n_segs, body, response, &err) != AZKV_OK)
+		return cmk_fail_err(c, &err, NULL, what);
+	return CMK_EXIT_OK;
+}
+
+int cmk_arm_get(cmk_ctx *c, const char *resource_id, const char *api_version, cJSON **out,
+                const char *what, const char *not_found_fix)
+{
+	azkv_err err;
+	long status = 0;
+
+	azkv_err_clear(&err);
+	*out = NULL;
+	if (azkv_arm_request(c->arm, "GET", resource_id, api_version, NULL, out, &status, &err) !=
+	    AZKV_OK) {
+		if (err.rc == AZKV_ERR_NOT_FOUND && not_found_fix)
+			return cmk_fail(c, CMK_EXIT_NOT_FOUND, not_found_fix,
+			                "%s: %s was not found", what, resource_id);
+		return cmk_fail_err(c, &err, NULL, what);
+	}
+	if (!*out)
+		return cmk_fail(c, CMK_EXIT_SERVICE, NULL, "%s: empty answer", what);
+	return CMK_EXIT_OK;
+}
+
+int cmk_arm_list(cmk_ctx *c, const char *collection, const char *api_version, cJSON **items,
+                 const char *what)
+{
+	azkv_err err;
+
+	azkv_err_clear(&err);
+	if (azkv_arm_list(c->arm, collection, api_version, items, &err) != AZKV_OK)
+		return cmk_fail_err(c, &err, NULL, what);
+	return CMK_EXIT_OK;
+}
