@@ -200,7 +200,7 @@ static CK_RV vault_call_run(vault_call *c, int wrap, const unsigned char *in, si
 	char what[256];
 	snprintf(what, sizeof(what), "%s with key '%s' version %s (%s)",
 	         wrap ? "C_WrapKey" : "C_UnwrapKey", k->name, k->version, c->alg);
-	return azkv_rv_from_vault_err(&err, wrap ? AZKV_CTX_KEY_OP : AZKV_CTX_UNWRAP, what,
+	return azkv_rv_from_vault_err(&err, wrap ? AZKV_CTX_WRAP : AZKV_CTX_UNWRAP, what,
 	                              tok->vault->url, k->name, wrap ? "wrapkey" : "unwrapkey");
 }
 
