@@ -1,6 +1,8 @@
 #include "mech.h"
 
+#include <pthread.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "config.h"
 #include "log.h"
@@ -12,6 +14,9 @@
 #include "op_rsa_crypt.h"
 #include "op_rsa_pkcs1.h"
 #include "op_rsa_pss.h"
+#include "op_sig.h"
+#include "rv.h"
+#include "token.h"
 
 /* Vault keys: the private operation in the vault (CKF_HW), the public one
  * locally. RSA sizes in bits are those Key Vault creates (2048, 3072,
@@ -26,33 +31,157 @@
 #define AES_SIZES 16, 32
 #define AES_KW    (CKF_HW | CKF_ENCRYPT | CKF_DECRYPT | CKF_WRAP | CKF_UNWRAP)
 
-static const struct {
-	CK_MECHANISM_TYPE type;
-	CK_MECHANISM_INFO info;
-} mechanisms[] = {
+#define RSA_CRYPT (CKF_HW | CKF_ENCRYPT | CKF_DECRYPT | CKF_WRAP | CKF_UNWRAP)
+#define AES_CRYPT (CKF_ENCRYPT | CKF_DECRYPT)
+
+static const azkv_mech mechanisms[] = {
         {CKM_RSA_PKCS_OAEP,
-         {RSA_SIZES, CKF_HW | CKF_ENCRYPT | CKF_DECRYPT | CKF_WRAP | CKF_UNWRAP}},
+         "CKM_RSA_PKCS_OAEP",
+         {RSA_SIZES, RSA_CRYPT},
+         &azkv_rsa_crypt_ops,
+         NULL,
+         0,
+         CKK_RSA,
+         1},
         {CKM_RSA_PKCS,
-         {RSA_SIZES,
-          CKF_HW | CKF_ENCRYPT | CKF_DECRYPT | CKF_SIGN | CKF_VERIFY | CKF_WRAP | CKF_UNWRAP}},
-        {CKM_SHA256_RSA_PKCS, {RSA_SIZES, RSA_SIG}},
-        {CKM_SHA384_RSA_PKCS, {RSA_SIZES, RSA_SIG}},
-        {CKM_SHA512_RSA_PKCS, {RSA_SIZES, RSA_SIG}},
-        {CKM_RSA_PKCS_PSS, {RSA_SIZES, RSA_SIG}},
-        {CKM_SHA256_RSA_PKCS_PSS, {RSA_SIZES, RSA_SIG}},
-        {CKM_SHA384_RSA_PKCS_PSS, {RSA_SIZES, RSA_SIG}},
-        {CKM_SHA512_RSA_PKCS_PSS, {RSA_SIZES, RSA_SIG}},
-        {CKM_ECDSA, {EC_SIZES, EC_SIG}},
-        {CKM_ECDSA_SHA256, {EC_SIZES, EC_SIG}},
-        {CKM_ECDSA_SHA384, {EC_SIZES, EC_SIG}},
-        {CKM_ECDSA_SHA512, {EC_SIZES, EC_SIG}},
-        {CKM_AES_KEY_GEN, {AES_SIZES, CKF_GENERATE}},
-        {CKM_GENERIC_SECRET_KEY_GEN, {1, 512, CKF_GENERATE}},
-        {CKM_AES_GCM, {AES_SIZES, CKF_ENCRYPT | CKF_DECRYPT}},
-        {CKM_AES_CBC_PAD, {AES_SIZES, CKF_ENCRYPT | CKF_DECRYPT}},
-        {CKM_AES_KEY_WRAP, {AES_SIZES, AES_KW}},
-        {CKM_AES_KEY_WRAP_PAD, {AES_SIZES, AES_KW}},
-        {CKM_AES_KEY_WRAP_KWP, {AES_SIZES, AES_KW}},
+         "CKM_RSA_PKCS",
+         {RSA_SIZES, RSA_CRYPT | RSA_SIG},
+         &azkv_rsa_crypt_ops,
+         &azkv_rsa_pkcs1_sig_ops,
+         0,
+         CKK_RSA,
+         1},
+        {CKM_SHA256_RSA_PKCS,
+         "CKM_SHA256_RSA_PKCS",
+         {RSA_SIZES, RSA_SIG},
+         NULL,
+         &azkv_rsa_pkcs1_sig_ops,
+         CKM_SHA256,
+         CKK_RSA,
+         1},
+        {CKM_SHA384_RSA_PKCS,
+         "CKM_SHA384_RSA_PKCS",
+         {RSA_SIZES, RSA_SIG},
+         NULL,
+         &azkv_rsa_pkcs1_sig_ops,
+         CKM_SHA384,
+         CKK_RSA,
+         1},
+        {CKM_SHA512_RSA_PKCS,
+         "CKM_SHA512_RSA_PKCS",
+         {RSA_SIZES, RSA_SIG},
+         NULL,
+         &azkv_rsa_pkcs1_sig_ops,
+         CKM_SHA512,
+         CKK_RSA,
+         1},
+        {CKM_RSA_PKCS_PSS,
+         "CKM_RSA_PKCS_PSS",
+         {RSA_SIZES, RSA_SIG},
+         NULL,
+         &azkv_rsa_pss_sig_ops,
+         0,
+         CKK_RSA,
+         1},
+        {CKM_SHA256_RSA_PKCS_PSS,
+         "CKM_SHA256_RSA_PKCS_PSS",
+         {RSA_SIZES, RSA_SIG},
+         NULL,
+         &azkv_rsa_pss_sig_ops,
+         CKM_SHA256,
+         CKK_RSA,
+         1},
+        {CKM_SHA384_RSA_PKCS_PSS,
+         "CKM_SHA384_RSA_PKCS_PSS",
+         {RSA_SIZES, RSA_SIG},
+         NULL,
+         &azkv_rsa_pss_sig_ops,
+         CKM_SHA384,
+         CKK_RSA,
+         1},
+        {CKM_SHA512_RSA_PKCS_PSS,
+         "CKM_SHA512_RSA_PKCS_PSS",
+         {RSA_SIZES, RSA_SIG},
+         NULL,
+         &azkv_rsa_pss_sig_ops,
+         CKM_SHA512,
+         CKK_RSA,
+         1},
+        {CKM_ECDSA, "CKM_ECDSA", {EC_SIZES, EC_SIG}, NULL, &azkv_ecdsa_sig_ops, 0, CKK_EC, 1},
+        {CKM_ECDSA_SHA256,
+         "CKM_ECDSA_SHA256",
+         {EC_SIZES, EC_SIG},
+         NULL,
+         &azkv_ecdsa_sig_ops,
+         CKM_SHA256,
+         CKK_EC,
+         1},
+        {CKM_ECDSA_SHA384,
+         "CKM_ECDSA_SHA384",
+         {EC_SIZES, EC_SIG},
+         NULL,
+         &azkv_ecdsa_sig_ops,
+         CKM_SHA384,
+         CKK_EC,
+         1},
+        {CKM_ECDSA_SHA512,
+         "CKM_ECDSA_SHA512",
+         {EC_SIZES, EC_SIG},
+         NULL,
+         &azkv_ecdsa_sig_ops,
+         CKM_SHA512,
+         CKK_EC,
+         1},
+        {CKM_AES_KEY_GEN, "CKM_AES_KEY_GEN", {AES_SIZES, CKF_GENERATE}, NULL, NULL, 0, CKK_AES, 0},
+        {CKM_GENERIC_SECRET_KEY_GEN,
+         "CKM_GENERIC_SECRET_KEY_GEN",
+         {1, 512, CKF_GENERATE},
+         NULL,
+         NULL,
+         0,
+         CKK_GENERIC_SECRET,
+         0},
+        {CKM_AES_GCM,
+         "CKM_AES_GCM",
+         {AES_SIZES, AES_CRYPT},
+         &azkv_aes_gcm_ops,
+         NULL,
+         0,
+         CKK_AES,
+         0},
+        {CKM_AES_CBC_PAD,
+         "CKM_AES_CBC_PAD",
+         {AES_SIZES, AES_CRYPT},
+         &azkv_aes_cbc_pad_ops,
+         NULL,
+         0,
+         CKK_AES,
+         0},
+        /* Also with Managed HSM AES keys (vault 1), in the HSM: wrap.c. */
+        {CKM_AES_KEY_WRAP,
+         "CKM_AES_KEY_WRAP",
+         {AES_SIZES, AES_KW},
+         &azkv_aes_kw_ops,
+         NULL,
+         0,
+         CKK_AES,
+         1},
+        {CKM_AES_KEY_WRAP_PAD,
+         "CKM_AES_KEY_WRAP_PAD",
+         {AES_SIZES, AES_KW},
+         &azkv_aes_kw_ops,
+         NULL,
+         0,
+         CKK_AES,
+         1},
+        {CKM_AES_KEY_WRAP_KWP,
+         "CKM_AES_KEY_WRAP_KWP",
+         {AES_SIZES, AES_KW},
+         &azkv_aes_kw_ops,
+         NULL,
+         0,
+         CKK_AES,
+         1},
 };
 
 #define N_MECHANISMS (sizeof(mechanisms) / sizeof(mechanisms[0]))
@@ -75,16 +204,37 @@ CK_RV azkv_mech_list(CK_MECHANISM_TYPE *list, CK_ULONG *count)
 	return CKR_OK;
 }
 
+const azkv_mech *azkv_mech_find(CK_MECHANISM_TYPE type)
+{
+	for (size_t i = 0; i < N_MECHANISMS; i++)
+		if (mechanisms[i].type == type)
+			return &mechanisms[i];
+	return NULL;
+}
+
 CK_RV azkv_mech_info(CK_MECHANISM_TYPE type, CK_MECHANISM_INFO *info)
 {
 	if (info == NULL)
 		return CKR_ARGUMENTS_BAD;
-	for (size_t i = 0; i < N_MECHANISMS; i++)
-		if (mechanisms[i].type == type) {
-			*info = mechanisms[i].info;
-			return CKR_OK;
-		}
-	return CKR_MECHANISM_INVALID;
+	const azkv_mech *mech = azkv_mech_find(type);
+	if (mech == NULL)
+		return CKR_MECHANISM_INVALID;
+	*info = mech->info;
+	return CKR_OK;
+}
+
+const azkv_op_ops *azkv_mech_ops(const azkv_mech *mech, azkv_op_kind kind)
+{
+	if (kind == AZKV_OPER_ENCRYPT || kind == AZKV_OPER_DECRYPT)
+		return mech->cipher;
+	if (mech->sig == NULL)
+		return NULL;
+	return mech->hash != 0 ? &azkv_digest_sign_ops : mech->sig;
+}
+
+const EVP_MD *azkv_mech_hash_md(const azkv_mech *mech)
+{
+	return azkv_mech_md(mech->hash);
 }
 
 /* The vault's policy, in one place for both of the functions below. */
@@ -120,37 +270,33 @@ CK_RV azkv_mech_vault_allows(const azkv_vault_config *vault, CK_MECHANISM_TYPE m
 	return CKR_MECHANISM_INVALID;
 }
 
+/* CKA_ALLOWED_MECHANISMS of vault keys, by key type: the table's rows
+ * with vault set, gathered once. */
+static struct {
+	CK_KEY_TYPE kt;
+	CK_MECHANISM_TYPE list[N_MECHANISMS];
+	size_t n;
+} vault_allowed[] = {{CKK_RSA, {0}, 0}, {CKK_EC, {0}, 0}, {CKK_AES, {0}, 0}};
+static pthread_once_t allowed_once = PTHREAD_ONCE_INIT;
+
+static void allowed_gather(void)
+{
+	for (size_t a = 0; a < sizeof(vault_allowed) / sizeof(vault_allowed[0]); a++)
+		for (size_t i = 0; i < N_MECHANISMS; i++)
+			if (mechanisms[i].vault && mechanisms[i].key_type == vault_allowed[a].kt)
+				vault_allowed[a].list[vault_allowed[a].n++] = mechanisms[i].type;
+}
+
 void azkv_mech_allowed(CK_KEY_TYPE kt, const CK_MECHANISM_TYPE **list, size_t *n)
 {
-	static const CK_MECHANISM_TYPE rsa[] = {
-	        CKM_RSA_PKCS_OAEP,       CKM_RSA_PKCS,
-	        CKM_SHA256_RSA_PKCS,     CKM_SHA384_RSA_PKCS,
-	        CKM_SHA512_RSA_PKCS,     CKM_RSA_PKCS_PSS,
-	        CKM_SHA256_RSA_PKCS_PSS, CKM_SHA384_RSA_PKCS_PSS,
-	        CKM_SHA512_RSA_PKCS_PSS,
-	};
-	static const CK_MECHANISM_TYPE ec[] = {CKM_ECDSA, CKM_ECDSA_SHA256, CKM_ECDSA_SHA384,
-	                                       CKM_ECDSA_SHA512};
-	/* Managed HSM AES keys: key wrap in the HSM. */
-	static const CK_MECHANISM_TYPE aes[] = {CKM_AES_KEY_WRAP, CKM_AES_KEY_WRAP_PAD,
-	                                        CKM_AES_KEY_WRAP_KWP};
-	switch (kt) {
-	case CKK_RSA:
-		*list = rsa;
-		*n = sizeof(rsa) / sizeof(rsa[0]);
-		break;
-	case CKK_EC:
-		*list = ec;
-		*n = sizeof(ec) / sizeof(ec[0]);
-		break;
-	case CKK_AES:
-		*list = aes;
-		*n = sizeof(aes) / sizeof(aes[0]);
-		break;
-	default:
-		*list = NULL;
-		*n = 0;
-	}
+	pthread_once(&allowed_once, allowed_gather);
+	*list = NULL;
+	*n = 0;
+	for (size_t a = 0; a < sizeof(vault_allowed) / sizeof(vault_allowed[0]); a++)
+		if (vault_allowed[a].kt == kt) {
+			*list = vault_allowed[a].list;
+			*n = vault_allowed[a].n;
+		}
 }
 
 static const char *usage_name(CK_ATTRIBUTE_TYPE usage)
@@ -205,6 +351,88 @@ CK_RV azkv_key_mech_check(const azkv_object *key, CK_OBJECT_HANDLE handle, CK_ME
 	return CKR_MECHANISM_INVALID;
 }
 
+/* The codes of a key's role: the key of an operation, a wrapping key or an
+ * unwrapping key. */
+static CK_RV handle_invalid(CK_ATTRIBUTE_TYPE usage)
+{
+	if (usage == CKA_WRAP)
+		return CKR_WRAPPING_KEY_HANDLE_INVALID;
+	return usage == CKA_UNWRAP ? CKR_UNWRAPPING_KEY_HANDLE_INVALID : CKR_KEY_HANDLE_INVALID;
+}
+
+static CK_RV type_inconsistent(CK_ATTRIBUTE_TYPE usage)
+{
+	if (usage == CKA_WRAP)
+		return CKR_WRAPPING_KEY_TYPE_INCONSISTENT;
+	return usage == CKA_UNWRAP ? CKR_UNWRAPPING_KEY_TYPE_INCONSISTENT
+	                           : CKR_KEY_TYPE_INCONSISTENT;
+}
+
+CK_RV azkv_key_lookup(CK_SLOT_ID slot, CK_OBJECT_HANDLE handle, CK_ATTRIBUTE_TYPE usage,
+                      const char *fn, const azkv_object **key)
+{
+	*key = azkv_objects_get(handle);
+	if (*key == NULL || (*key)->slot != slot) {
+		azkv_error("%s: %skey handle %lu is not valid", fn,
+		           usage == CKA_WRAP     ? "wrapping "
+		           : usage == CKA_UNWRAP ? "unwrapping "
+		                                 : "",
+		           (unsigned long)handle);
+		*key = NULL;
+		return handle_invalid(usage);
+	}
+	return CKR_OK;
+}
+
+/* The class and type mech needs of a key for usage: an RSA or EC key is a
+ * vault key, its public half encrypts, verifies and wraps and its private
+ * half the rest; a secret key is a secret key (session or Managed HSM). */
+static CK_RV type_check(const azkv_object *key, CK_OBJECT_HANDLE handle, const azkv_mech *mech,
+                        CK_ATTRIBUTE_TYPE usage, const char *fn)
+{
+	CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
+	int asym = mech->key_type == CKK_RSA || mech->key_type == CKK_EC;
+	if (asym)
+		cls = usage == CKA_ENCRYPT || usage == CKA_VERIFY || usage == CKA_WRAP
+		              ? CKO_PUBLIC_KEY
+		              : CKO_PRIVATE_KEY;
+	if (key->key_type == mech->key_type && key->cls == cls && (!asym || key->vkey != NULL))
+		return CKR_OK;
+	azkv_error("%s: %s needs %s %s key; key %lu is not one", fn, mech->name,
+	           asym ? (mech->key_type == CKK_RSA ? "a vault RSA" : "a vault EC") : "an AES",
+	           cls == CKO_PUBLIC_KEY    ? "public"
+	           : cls == CKO_PRIVATE_KEY ? "private"
+	                                    : "secret",
+	           (unsigned long)handle);
+	return type_inconsistent(usage);
+}
+
+CK_RV azkv_key_check(const azkv_object *key, CK_OBJECT_HANDLE handle, const azkv_mech *mech,
+                     CK_ATTRIBUTE_TYPE usage, const char *fn)
+{
+	CK_RV rv;
+	/* A wrong wrapping key is answered as such (CKR_WRAPPING_KEY_TYPE_*)
+	 * before its usage; an operation's key by its usage first, as a
+	 * private key's CKA_VERIFY says (PKCS#11 leaves the order open). */
+	int wrapping = usage == CKA_WRAP || usage == CKA_UNWRAP;
+	if (wrapping && (rv = type_check(key, handle, mech, usage, fn)) != CKR_OK)
+		return rv;
+	if ((rv = azkv_key_usage_check(key, handle, usage, fn)) != CKR_OK)
+		return rv;
+	if (!wrapping && (rv = type_check(key, handle, mech, usage, fn)) != CKR_OK)
+		return rv;
+	return azkv_key_mech_check(key, handle, mech->type, fn);
+}
+
+CK_RV azkv_key_for_op(CK_SLOT_ID slot, CK_OBJECT_HANDLE handle, const azkv_mech *mech,
+                      CK_ATTRIBUTE_TYPE usage, const char *fn, const azkv_object **key)
+{
+	CK_RV rv = azkv_key_lookup(slot, handle, usage, fn, key);
+	if (rv == CKR_OK && (rv = azkv_key_check(*key, handle, mech, usage, fn)) != CKR_OK)
+		*key = NULL;
+	return rv;
+}
+
 const EVP_MD *azkv_mech_md(CK_MECHANISM_TYPE hash)
 {
 	switch (hash) {
@@ -241,24 +469,19 @@ const EVP_MD *azkv_mgf_md(CK_RSA_PKCS_MGF_TYPE mgf)
 	}
 }
 
-const azkv_cipher_ops *azkv_cipher_find(CK_MECHANISM_TYPE m)
+CK_RV azkv_mech_vault_call(const azkv_vault_key *vk, const char *op, const char *alg,
+                           const unsigned char *in, size_t in_len, azkv_bytes *out, int ctx,
+                           const char *fn)
 {
-	static const azkv_cipher_ops *const families[] = {&azkv_aes_gcm_ops, &azkv_aes_cbc_pad_ops,
-	                                                  &azkv_aes_kw_ops, &azkv_rsa_crypt_ops};
-	for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++)
-		for (size_t j = 0; j < families[i]->n_mechs; j++)
-			if (families[i]->mechs[j] == m)
-				return families[i];
-	return NULL;
-}
-
-const azkv_sig_ops *azkv_sig_find(CK_MECHANISM_TYPE m)
-{
-	static const azkv_sig_ops *const families[] = {&azkv_rsa_pkcs1_sig_ops,
-	                                               &azkv_rsa_pss_sig_ops, &azkv_ecdsa_sig_ops};
-	for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++)
-		for (size_t j = 0; j < families[i]->n_mechs; j++)
-			if (families[i]->mechs[j] == m)
-				return families[i];
-	return NULL;
+	azkv_err err;
+	azkv_token *tok = azkv_token_get(vk->slot);
+	if (azkv_kv_key_operation(tok->kv, vk->key.name, vk->key.version, op, alg, in, in_len, out,
+	                          &err) != AZKV_OK) {
+		char what[256];
+		snprintf(what, sizeof(what), "%s with key '%s' version %s (%s)", fn, vk->key.name,
+		         vk->key.version, alg);
+		return azkv_rv_from_err(&err, (azkv_rv_ctx)ctx, what);
+	}
+	azkv_debug("%s: %s with '%s' version %s", fn, alg, vk->key.name, vk->key.version);
+	return CKR_OK;
 }

@@ -1,6 +1,7 @@
-/* The mechanisms of the module and the small interfaces each mechanism
- * family implements (one file per family: op_*.c): azkv_cipher_ops for
- * encryption and decryption, azkv_sig_ops for signatures. */
+/* The mechanisms of the module, one row each (mech.c), and the one
+ * interface every operation family implements (one file per family:
+ * op_*.c): azkv_op_ops, for encryption, decryption, signatures and
+ * verification alike. */
 #ifndef AZKV_P11_MECH_H
 #define AZKV_P11_MECH_H
 
@@ -9,6 +10,7 @@
 #include <stddef.h>
 
 #include "bytes.h"
+#include "operation.h"
 
 struct azkv_object;
 
@@ -20,6 +22,80 @@ struct azkv_object;
 #endif
 
 struct azkv_vault_config;
+typedef struct azkv_mech azkv_mech;
+
+/* ---- operation families (C_Encrypt*, C_Decrypt*, C_Sign*, C_Verify*) ---
+ *
+ * Every function but init and free runs without the module lock: init
+ * copies what the operation needs from the mechanism and key (and takes a
+ * reference on a vault key), so the operation never touches the object
+ * again. A family that needs the vault makes its own request (through
+ * azkv_mech_vault_call). The frame (frame.c) has taken the operation out
+ * of its session for the call and checked the arguments.
+ *
+ * run, update and final: encrypt, decrypt and sign write out; out NULL
+ * asks for the length (*out_len set, CKR_OK, nothing consumed) and a short
+ * *out_len gives CKR_BUFFER_TOO_SMALL with the length needed, nothing
+ * consumed. Verify reads the signature from out (*out_len its length) and
+ * answers CKR_OK, CKR_SIGNATURE_INVALID, CKR_SIGNATURE_LEN_RANGE or
+ * CKR_DATA_LEN_RANGE. Sign and verify updates take no out (NULL). */
+typedef struct azkv_op_ops {
+	/* Under the module lock. The caller has checked the key against the
+	 * mechanism's row (azkv_key_for_op: usage, class and type, vault or
+	 * session, CKA_ALLOWED_MECHANISMS); init checks the parameters and
+	 * what else the family needs of the key. */
+	CK_RV(*init)
+	(void **ctx, const azkv_mech *mech, const CK_MECHANISM *m, const struct azkv_object *key,
+	 azkv_op_kind kind);
+	/* Single-part. */
+	CK_RV(*run)
+	(void *ctx, const unsigned char *in, CK_ULONG in_len, unsigned char *out,
+	 CK_ULONG *out_len);
+	/* Multi-part; update NULL for single-part mechanisms. */
+	CK_RV(*update)
+	(void *ctx, const unsigned char *in, CK_ULONG in_len, unsigned char *out,
+	 CK_ULONG *out_len);
+	CK_RV (*final)(void *ctx, unsigned char *out, CK_ULONG *out_len);
+	/* Under the module lock. NULL-safe. */
+	void (*free)(void *ctx);
+	/* In a forked child (azkv_op_state_ops.wipe): wipes in place the key
+	 * bytes and data ctx holds, freeing, allocating and locking nothing.
+	 * An OpenSSL context ctx holds is left as it is (fork.c). NULL when
+	 * the state holds no secret (signatures: the vault holds the key). */
+	void (*wipe)(void *ctx);
+} azkv_op_ops;
+
+/* ---- the mechanism table ------------------------------------------------
+ *
+ * One row per mechanism: C_GetMechanismList/Info, the families,
+ * CKA_ALLOWED_MECHANISMS of vault keys and the key checks all read it, so
+ * adding a mechanism is adding a row. */
+struct azkv_mech {
+	CK_MECHANISM_TYPE type;
+	const char *name; /* "CKM_SHA256_RSA_PKCS", for the log */
+	CK_MECHANISM_INFO info;
+	const azkv_op_ops *cipher; /* C_Encrypt*, C_Decrypt*; NULL when none */
+	/* C_Sign*, C_Verify*: the pre-hashed signer; with a hash, the frame
+	 * wraps it in the digesting signer (azkv_digest_sign_ops). */
+	const azkv_op_ops *sig;
+	CK_MECHANISM_TYPE hash; /* what the mechanism hashes data with (CKM_SHA256, ...); 0 */
+	CK_KEY_TYPE key_type;   /* the keys it takes */
+	int vault; /* 1: also with vault keys of key_type (their CKA_ALLOWED_MECHANISMS) */
+};
+
+/* The row of type, or NULL. */
+const azkv_mech *azkv_mech_find(CK_MECHANISM_TYPE type);
+
+/* The digesting signer: hashes the data of a hashing mechanism (one or
+ * many parts) and hands the digest to the pre-hashed signer mech->sig. */
+extern const azkv_op_ops azkv_digest_sign_ops;
+
+/* The operation family of mech for kind (the digesting signer for a
+ * hashing signature mechanism); NULL when mech has none for kind. */
+const azkv_op_ops *azkv_mech_ops(const azkv_mech *mech, azkv_op_kind kind);
+
+/* The digest of mech's hash (azkv_mech_md(mech->hash)); NULL for none. */
+const EVP_MD *azkv_mech_hash_md(const azkv_mech *mech);
 
 /* C_GetMechanismList / C_GetMechanismInfo. azkv_mech_info is what the
  * module can do; azkv_mech_vault_info what it does with a vault's keys,
@@ -41,15 +117,41 @@ CK_RV azkv_mech_vault_allows(const struct azkv_vault_config *vault, CK_MECHANISM
 
 /* CKA_ALLOWED_MECHANISMS of a vault key of type kt (CKK_RSA, CKK_EC, and
  * CKK_AES for a Managed HSM key): every mechanism the module can use it
- * with. *n 0 for other types. */
+ * with (the rows with vault set). *n 0 and *list NULL for other types. */
 void azkv_mech_allowed(CK_KEY_TYPE kt, const CK_MECHANISM_TYPE **list, size_t *n);
 
-/* The checks every C_*Init makes on its key, with the reason logged; fn
- * names the call. Both need the module lock. First the usage attribute
- * (CKA_ENCRYPT, CKA_SIGN, ...) must be true: else
- * CKR_KEY_FUNCTION_NOT_PERMITTED. Last (after the mechanism's own key
- * type and parameter checks) mech must be in CKA_ALLOWED_MECHANISMS when
- * that is not empty: else CKR_MECHANISM_INVALID. */
+/* ---- key preconditions (as kmsp11's CheckKeyPreconditions) --------------
+ *
+ * The one place that turns a key handle into a key for a use and decides
+ * whether the key may be used so; all need the module lock and log the
+ * reason, fn naming the call. usage (CKA_ENCRYPT, CKA_SIGN, CKA_WRAP,
+ * CKA_UNWRAP, ...) also picks the codes: a wrapping key gets
+ * CKR_WRAPPING_KEY_*, an unwrapping key CKR_UNWRAPPING_KEY_*, others
+ * CKR_KEY_*. */
+
+/* The key of handle on slot: CKR_*_HANDLE_INVALID when there is none
+ * there. usage 0 for the key a call acts on (the key to wrap). */
+CK_RV azkv_key_lookup(CK_SLOT_ID slot, CK_OBJECT_HANDLE handle, CK_ATTRIBUTE_TYPE usage,
+                      const char *fn, const struct azkv_object **key);
+
+/* Whether key may be used with mech for usage, in this order: for a
+ * wrapping or unwrapping key first its class and type; then the usage
+ * attribute (CKA_ENCRYPT, ...) must be true (else
+ * CKR_KEY_FUNCTION_NOT_PERMITTED); for other uses then the class and type:
+ * mech's key type, a vault key where the row says only vault keys can do
+ * it, the private half to decrypt, sign and unwrap and the public one to
+ * encrypt, verify and wrap (else CKR_KEY_TYPE_INCONSISTENT, or the
+ * wrapping and unwrapping codes); last mech must be in
+ * CKA_ALLOWED_MECHANISMS when that is not empty (else
+ * CKR_MECHANISM_INVALID). */
+CK_RV azkv_key_check(const struct azkv_object *key, CK_OBJECT_HANDLE handle, const azkv_mech *mech,
+                     CK_ATTRIBUTE_TYPE usage, const char *fn);
+
+/* Both: the key of a C_*Init, C_WrapKey or C_UnwrapKey. */
+CK_RV azkv_key_for_op(CK_SLOT_ID slot, CK_OBJECT_HANDLE handle, const azkv_mech *mech,
+                      CK_ATTRIBUTE_TYPE usage, const char *fn, const struct azkv_object **key);
+
+/* The parts of azkv_key_check, for tests and for wrap.c's session keys. */
 CK_RV azkv_key_usage_check(const struct azkv_object *key, CK_OBJECT_HANDLE handle,
                            CK_ATTRIBUTE_TYPE usage, const char *fn);
 CK_RV azkv_key_mech_check(const struct azkv_object *key, CK_OBJECT_HANDLE handle,
@@ -60,79 +162,16 @@ CK_RV azkv_key_mech_check(const struct azkv_object *key, CK_OBJECT_HANDLE handle
 const EVP_MD *azkv_mech_md(CK_MECHANISM_TYPE hash);
 const EVP_MD *azkv_mgf_md(CK_RSA_PKCS_MGF_TYPE mgf);
 
-/* ---- cipher mechanisms (C_Encrypt*, C_Decrypt*) -------------------------
- *
- * Every function but init and free runs without the module lock: init
- * copies what the operation needs from the mechanism and key (and takes a
- * reference on a vault key), so the operation never touches the object
- * again. For run, update and final: out NULL asks for the length (*out_len
- * set, CKR_OK, nothing consumed); a short *out_len gives
- * CKR_BUFFER_TOO_SMALL with the length needed, nothing consumed. */
-typedef struct azkv_cipher_ops {
-	CK_MECHANISM_TYPE mechs[4];
-	size_t n_mechs;
-	/* Under the module lock. The caller has checked CKA_ENCRYPT/DECRYPT
-	 * and CKA_ALLOWED_MECHANISMS; init checks the parameters and key type. */
-	CK_RV(*init)
-	(void **ctx, const CK_MECHANISM *m, const struct azkv_object *key, int encrypt);
-	/* Single-part. */
-	CK_RV(*run)
-	(void *ctx, const unsigned char *in, CK_ULONG in_len, unsigned char *out,
-	 CK_ULONG *out_len);
-	/* Multi-part; NULL for single-part mechanisms. */
-	CK_RV(*update)
-	(void *ctx, const unsigned char *in, CK_ULONG in_len, unsigned char *out,
-	 CK_ULONG *out_len);
-	CK_RV (*final)(void *ctx, unsigned char *out, CK_ULONG *out_len);
-	/* Under the module lock. NULL-safe. */
-	void (*free)(void *ctx);
-	/* In a forked child (azkv_op_state_ops.wipe): wipes in place the key
-	 * bytes and data ctx holds, freeing, allocating and locking nothing.
-	 * An OpenSSL context ctx holds is left as it is (fork.c). */
-	void (*wipe)(void *ctx);
-} azkv_cipher_ops;
+/* ---- the vault's side ---------------------------------------------------- */
 
-/* The cipher family for m, or NULL. */
-const azkv_cipher_ops *azkv_cipher_find(CK_MECHANISM_TYPE m);
+struct azkv_vault_key;
 
-/* ---- signature mechanisms (C_Sign*, C_Verify*) --------------------------
- *
- * Signing happens in the vault (sign with a digest and a JWS alg),
- * verification locally with the public key. The session side (sign.c)
- * hashes the data of the hashing mechanisms (multi-part); a family turns
- * a digest (or the raw mechanism's input) into what the vault signs, the
- * vault's signature into PKCS#11's form, and verifies. Their state holds
- * no secret (the private key stays in the vault), so there is nothing to
- * wipe in a forked child. */
-typedef struct azkv_sig_ops {
-	CK_MECHANISM_TYPE mechs[4];
-	size_t n_mechs;
-	/* Under the module lock: checks m and the key (sign: what the vault
-	 * can do; verify: what the public key can check) and makes the
-	 * family's state. *md is the hash the mechanism applies to data (NULL
-	 * when the input is a digest or DigestInfo: single-part only),
-	 * *sig_len the signature length. */
-	CK_RV(*init)
-	(void **ctx, const CK_MECHANISM *m, const struct azkv_object *key, int sign,
-	 const EVP_MD **md, size_t *sig_len);
-	/* Sign: the vault's alg and the digest to send it for in (the digest
-	 * computed with *md, or the raw mechanism's input). digest owned by
-	 * the caller. */
-	CK_RV(*vault_input)
-	(void *ctx, const unsigned char *in, size_t in_len, const char **alg, azkv_bytes *digest);
-	/* Sign: the vault's signature in PKCS#11 form, sig_len bytes into out. */
-	CK_RV(*from_vault)
-	(void *ctx, const unsigned char *sig, size_t sig_len, unsigned char *out);
-	/* Verify sig over in (as for vault_input) with the public key:
-	 * CKR_OK, CKR_SIGNATURE_INVALID, CKR_SIGNATURE_LEN_RANGE or
-	 * CKR_DATA_LEN_RANGE. */
-	CK_RV(*verify)
-	(void *ctx, EVP_PKEY *pub, const unsigned char *in, size_t in_len, const unsigned char *sig,
-	 size_t sig_len);
-	void (*free)(void *ctx);
-} azkv_sig_ops;
-
-/* The signature family for m, or NULL. */
-const azkv_sig_ops *azkv_sig_find(CK_MECHANISM_TYPE m);
+/* The one vault request of the operation families: the key operation op
+ * ("sign", "decrypt") with alg on in, with vk (referenced by the caller),
+ * without the module lock. On failure the error is mapped (rv.h, ctx an
+ * azkv_rv_ctx) and logged with what; out owned by the caller. */
+CK_RV azkv_mech_vault_call(const struct azkv_vault_key *vk, const char *op, const char *alg,
+                           const unsigned char *in, size_t in_len, azkv_bytes *out, int ctx,
+                           const char *fn);
 
 #endif

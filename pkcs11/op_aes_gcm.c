@@ -49,8 +49,10 @@ static void gcm_wipe(void *p)
 		OPENSSL_cleanse(c->buf, c->buf_cap);
 }
 
-static CK_RV gcm_init(void **out, const CK_MECHANISM *m, const azkv_object *key, int encrypt)
+static CK_RV gcm_init(void **out, const azkv_mech *mech, const CK_MECHANISM *m,
+                      const azkv_object *key, azkv_op_kind kind)
 {
+	int encrypt = kind == AZKV_OPER_ENCRYPT;
 	const CK_GCM_PARAMS *p = m->pParameter;
 	if (p == NULL || m->ulParameterLen != sizeof(CK_GCM_PARAMS)) {
 		azkv_error("CKM_AES_GCM: parameter must be a CK_GCM_PARAMS");
@@ -63,10 +65,6 @@ static CK_RV gcm_init(void **out, const CK_MECHANISM *m, const azkv_object *key,
 		azkv_error("CKM_AES_GCM: unsupported parameters (tag %lu bits, IV %lu bytes)",
 		           (unsigned long)p->ulTagBits, (unsigned long)p->ulIvLen);
 		return CKR_MECHANISM_PARAM_INVALID;
-	}
-	if (key->cls != CKO_SECRET_KEY || key->key_type != CKK_AES) {
-		azkv_error("CKM_AES_GCM: the key is not an AES key");
-		return CKR_KEY_TYPE_INCONSISTENT;
 	}
 
 	gcm_ctx *c = calloc(1, sizeof(*c));
@@ -269,9 +267,7 @@ static CK_RV gcm_final(void *p, unsigned char *out, CK_ULONG *out_len)
 	return CKR_OK;
 }
 
-const azkv_cipher_ops azkv_aes_gcm_ops = {
-        .mechs = {CKM_AES_GCM},
-        .n_mechs = 1,
+const azkv_op_ops azkv_aes_gcm_ops = {
         .init = gcm_init,
         .run = gcm_run,
         .update = gcm_update,

@@ -8,17 +8,11 @@
 #include "digestinfo.h"
 #include "log.h"
 #include "object.h"
+#include "op_sig.h"
 
-CK_RV azkv_rsa_sig_key(const azkv_object *key, int sign, const char *mech_name, size_t *k)
+size_t azkv_rsa_sig_len(const azkv_object *key)
 {
-	if (key->vkey == NULL || key->key_type != CKK_RSA ||
-	    key->cls != (sign ? CKO_PRIVATE_KEY : CKO_PUBLIC_KEY)) {
-		azkv_error("%s: the key is not a vault RSA %s key", mech_name,
-		           sign ? "private" : "public");
-		return CKR_KEY_TYPE_INCONSISTENT;
-	}
-	*k = (size_t)EVP_PKEY_get_size(key->vkey->pub);
-	return CKR_OK;
+	return (size_t)EVP_PKEY_get_size(key->vkey->pub);
 }
 
 CK_RV azkv_rsa_sig_from_vault(const unsigned char *sig, size_t len, size_t k, unsigned char *out)
@@ -49,45 +43,22 @@ const char *azkv_rsa_sig_alg(const char *family, const EVP_MD *md)
 }
 
 typedef struct pkcs1_ctx {
+	azkv_sig_base base;
 	const EVP_MD *md; /* the hashing mechanisms' hash; NULL for CKM_RSA_PKCS */
 	size_t k;
 } pkcs1_ctx;
 
-static const char *mech_name(const EVP_MD *md)
-{
-	switch (md ? EVP_MD_get_type(md) : NID_undef) {
-	case NID_sha256:
-		return "CKM_SHA256_RSA_PKCS";
-	case NID_sha384:
-		return "CKM_SHA384_RSA_PKCS";
-	case NID_sha512:
-		return "CKM_SHA512_RSA_PKCS";
-	default:
-		return "CKM_RSA_PKCS";
-	}
-}
+static const azkv_sig_family pkcs1_family;
 
-static CK_RV pkcs1_init(void **out, const CK_MECHANISM *m, const azkv_object *key, int sign,
-                        const EVP_MD **md, size_t *sig_len)
+static CK_RV pkcs1_init(void **out, const azkv_mech *mech, const CK_MECHANISM *m,
+                        const azkv_object *key, azkv_op_kind kind)
 {
-	const EVP_MD *hash = NULL;
-	if (m->mechanism == CKM_SHA256_RSA_PKCS)
-		hash = EVP_sha256();
-	else if (m->mechanism == CKM_SHA384_RSA_PKCS)
-		hash = EVP_sha384();
-	else if (m->mechanism == CKM_SHA512_RSA_PKCS)
-		hash = EVP_sha512();
-	size_t k;
-	CK_RV rv = azkv_rsa_sig_key(key, sign, mech_name(hash), &k);
-	if (rv != CKR_OK)
-		return rv;
 	pkcs1_ctx *c = calloc(1, sizeof(*c));
 	if (c == NULL)
 		return CKR_HOST_MEMORY;
-	c->md = hash;
-	c->k = k;
-	*md = hash;
-	*sig_len = k;
+	c->md = azkv_mech_hash_md(mech);
+	c->k = azkv_rsa_sig_len(key);
+	azkv_sig_base_init(&c->base, &pkcs1_family, mech, key, kind, c->k);
 	*out = c;
 	return CKR_OK;
 }
@@ -119,8 +90,8 @@ static CK_RV pkcs1_verify(void *p, EVP_PKEY *pub, const unsigned char *in, size_
 {
 	pkcs1_ctx *c = p;
 	if (sig_len != c->k) {
-		azkv_error("%s: a signature is %zu bytes with this key, not %zu", mech_name(c->md),
-		           c->k, sig_len);
+		azkv_error("%s: a signature is %zu bytes with this key, not %zu",
+		           c->base.mech->name, c->k, sig_len);
 		return CKR_SIGNATURE_LEN_RANGE;
 	}
 	/* CKM_RSA_PKCS verifies raw: the input is what was padded and signed. */
@@ -134,13 +105,13 @@ static CK_RV pkcs1_verify(void *p, EVP_PKEY *pub, const unsigned char *in, size_
 	if (ctx == NULL || EVP_PKEY_verify_init(ctx) <= 0 ||
 	    EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) <= 0 ||
 	    (c->md != NULL && EVP_PKEY_CTX_set_signature_md(ctx, c->md) <= 0)) {
-		azkv_error("%s: OpenSSL failed", mech_name(c->md));
+		azkv_error("%s: OpenSSL failed", c->base.mech->name);
 		goto out;
 	}
 	if (EVP_PKEY_verify(ctx, sig, sig_len, in, in_len) == 1) {
 		rv = CKR_OK;
 	} else {
-		azkv_error("%s: the signature does not verify", mech_name(c->md));
+		azkv_error("%s: the signature does not verify", c->base.mech->name);
 		rv = CKR_SIGNATURE_INVALID;
 	}
 out:
@@ -149,17 +120,14 @@ out:
 	return rv;
 }
 
-static void pkcs1_free(void *p)
-{
-	free(p);
-}
-
-const azkv_sig_ops azkv_rsa_pkcs1_sig_ops = {
-        .mechs = {CKM_RSA_PKCS, CKM_SHA256_RSA_PKCS, CKM_SHA384_RSA_PKCS, CKM_SHA512_RSA_PKCS},
-        .n_mechs = 4,
-        .init = pkcs1_init,
+static const azkv_sig_family pkcs1_family = {
         .vault_input = pkcs1_vault_input,
         .from_vault = pkcs1_from_vault,
         .verify = pkcs1_verify,
-        .free = pkcs1_free,
+};
+
+const azkv_op_ops azkv_rsa_pkcs1_sig_ops = {
+        .init = pkcs1_init,
+        .run = azkv_sig_run,
+        .free = azkv_sig_free,
 };

@@ -100,8 +100,8 @@ out:
 }
 
 /* The signer's answer for md (md_len bytes), which it then wipes. */
-static CK_RV sign_digest(digest_ctx *c, unsigned char *md, unsigned int md_len,
-                         unsigned char *out, CK_ULONG *out_len)
+static CK_RV sign_digest(digest_ctx *c, unsigned char *md, unsigned int md_len, unsigned char *out,
+                         CK_ULONG *out_len)
 {
 	CK_RV rv = c->inner->run(c->ictx, md, md_len, out, out_len);
 	OPENSSL_cleanse(md, EVP_MAX_MD_SIZE);

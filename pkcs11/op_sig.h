@@ -37,9 +37,9 @@ typedef struct azkv_sig_family {
 typedef struct azkv_sig_base {
 	const azkv_sig_family *family;
 	const azkv_mech *mech;
-	int sign;                        /* else verify */
-	size_t sig_len;                  /* the signature's length */
-	struct azkv_vault_key *vk;       /* a reference, dropped by azkv_sig_base_free */
+	int sign;                  /* else verify */
+	size_t sig_len;            /* the signature's length */
+	struct azkv_vault_key *vk; /* a reference, dropped by azkv_sig_base_free */
 } azkv_sig_base;
 
 /* Under the module lock: fills base for key (a vault key; azkv_key_check

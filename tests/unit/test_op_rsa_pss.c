@@ -18,7 +18,7 @@ static CK_RV check(CK_MECHANISM_TYPE mech, CK_MECHANISM_TYPE hash, CK_RSA_PKCS_M
                    CK_ULONG slen, int sign, azkv_pss_params *out)
 {
 	CK_RSA_PKCS_PSS_PARAMS p = {hash, mgf, slen};
-	return azkv_pss_params_check(mech, &p, sizeof(p), sign, 256, out);
+	return azkv_pss_params_check(azkv_mech_find(mech), &p, sizeof(p), sign, 256, out);
 }
 
 static void test_vault_parameters_sign(void **state)
@@ -62,9 +62,11 @@ static void test_malformed_parameters(void **state)
 {
 	azkv_pss_params p;
 	CK_RSA_PKCS_PSS_PARAMS ok = {CKM_SHA256, CKG_MGF1_SHA256, 32};
-	assert_int_equal(azkv_pss_params_check(CKM_RSA_PKCS_PSS, NULL, 0, 1, 256, &p),
-	                 CKR_MECHANISM_PARAM_INVALID);
-	assert_int_equal(azkv_pss_params_check(CKM_RSA_PKCS_PSS, &ok, sizeof(ok) - 1, 0, 256, &p),
+	assert_int_equal(
+	        azkv_pss_params_check(azkv_mech_find(CKM_RSA_PKCS_PSS), NULL, 0, 1, 256, &p),
+	        CKR_MECHANISM_PARAM_INVALID);
+	assert_int_equal(azkv_pss_params_check(azkv_mech_find(CKM_RSA_PKCS_PSS), &ok,
+	                                       sizeof(ok) - 1, 0, 256, &p),
 	                 CKR_MECHANISM_PARAM_INVALID);
 	/* A hashing mechanism's hashAlg is its hash. */
 	assert_int_equal(check(CKM_SHA256_RSA_PKCS_PSS, CKM_SHA384, CKG_MGF1_SHA384, 48, 1, &p),
@@ -140,14 +142,13 @@ static CK_RV verify(fixture *f, CK_RSA_PKCS_PSS_PARAMS *p, const unsigned char *
 {
 	CK_MECHANISM m = {CKM_RSA_PKCS_PSS, p, sizeof(*p)};
 	void *ctx = NULL;
-	const EVP_MD *md = EVP_sha1();
-	size_t sig_len = 0;
-	CK_RV rv = azkv_rsa_pss_sig_ops.init(&ctx, &m, &f->pub, 0, &md, &sig_len);
+	CK_ULONG n = slen;
+	CK_RV rv = azkv_rsa_pss_sig_ops.init(&ctx, azkv_mech_find(CKM_RSA_PKCS_PSS), &m, &f->pub,
+	                                     AZKV_OPER_VERIFY);
 	if (rv != CKR_OK)
 		return rv;
-	assert_null(md); /* the raw mechanism hashes nothing */
-	assert_int_equal(sig_len, 256);
-	rv = azkv_rsa_pss_sig_ops.verify(ctx, f->vk.pub, digest, dlen, sig, slen);
+	assert_null(azkv_rsa_pss_sig_ops.update); /* the raw mechanism is single-part */
+	rv = azkv_rsa_pss_sig_ops.run(ctx, digest, dlen, (unsigned char *)sig, &n);
 	azkv_rsa_pss_sig_ops.free(ctx);
 	return rv;
 }
