@@ -2,7 +2,6 @@
 
 #include <pthread.h>
 #include <stddef.h>
-#include <stdio.h>
 
 #include "config.h"
 #include "log.h"
@@ -15,8 +14,6 @@
 #include "op_rsa_pkcs1.h"
 #include "op_rsa_pss.h"
 #include "op_sig.h"
-#include "rv.h"
-#include "token.h"
 
 /* Vault keys: the private operation in the vault (CKF_HW), the public one
  * locally. RSA sizes in bits are those Key Vault creates (2048, 3072,
@@ -467,21 +464,4 @@ const EVP_MD *azkv_mgf_md(CK_RSA_PKCS_MGF_TYPE mgf)
 	default:
 		return NULL;
 	}
-}
-
-CK_RV azkv_mech_vault_call(const azkv_vault_key *vk, const char *op, const char *alg,
-                           const unsigned char *in, size_t in_len, azkv_bytes *out, int ctx,
-                           const char *fn)
-{
-	azkv_err err;
-	azkv_token *tok = azkv_token_get(vk->slot);
-	if (azkv_kv_key_operation(tok->kv, vk->key.name, vk->key.version, op, alg, in, in_len, out,
-	                          &err) != AZKV_OK) {
-		char what[256];
-		snprintf(what, sizeof(what), "%s with key '%s' version %s (%s)", fn, vk->key.name,
-		         vk->key.version, alg);
-		return azkv_rv_from_err(&err, (azkv_rv_ctx)ctx, what);
-	}
-	azkv_debug("%s: %s with '%s' version %s", fn, alg, vk->key.name, vk->key.version);
-	return CKR_OK;
 }

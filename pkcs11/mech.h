@@ -30,7 +30,7 @@ typedef struct azkv_mech azkv_mech;
  * copies what the operation needs from the mechanism and key (and takes a
  * reference on a vault key), so the operation never touches the object
  * again. A family that needs the vault makes its own request (through
- * azkv_mech_vault_call). The frame (frame.c) has taken the operation out
+ * azkv_op_vault_call, op_vault.h). The frame (frame.c) has taken the operation out
  * of its session for the call and checked the arguments.
  *
  * run, update and final: encrypt, decrypt and sign write out; out NULL
@@ -161,17 +161,5 @@ CK_RV azkv_key_mech_check(const struct azkv_object *key, CK_OBJECT_HANDLE handle
  * MGF1 generator (CKG_MGF1_SHA1, ...); NULL when unknown. */
 const EVP_MD *azkv_mech_md(CK_MECHANISM_TYPE hash);
 const EVP_MD *azkv_mgf_md(CK_RSA_PKCS_MGF_TYPE mgf);
-
-/* ---- the vault's side ---------------------------------------------------- */
-
-struct azkv_vault_key;
-
-/* The one vault request of the operation families: the key operation op
- * ("sign", "decrypt") with alg on in, with vk (referenced by the caller),
- * without the module lock. On failure the error is mapped (rv.h, ctx an
- * azkv_rv_ctx) and logged with what; out owned by the caller. */
-CK_RV azkv_mech_vault_call(const struct azkv_vault_key *vk, const char *op, const char *alg,
-                           const unsigned char *in, size_t in_len, azkv_bytes *out, int ctx,
-                           const char *fn);
 
 #endif

@@ -6,6 +6,7 @@
 #include "log.h"
 #include "object.h"
 #include "op_rsa_wrap.h"
+#include "op_vault.h"
 #include "rv.h"
 
 typedef struct rsa_crypt_ctx {
@@ -117,8 +118,8 @@ static CK_RV rsa_decrypt(rsa_crypt_ctx *c, const unsigned char *in, CK_ULONG in_
 	    memcmp(c->last_in.data, in, in_len) != 0) {
 		azkv_bytes_free(&c->last_in);
 		azkv_bytes_free(&c->last_out);
-		CK_RV rv = azkv_mech_vault_call(c->vk, "decrypt", c->alg.name, in, in_len,
-		                                &c->last_out, AZKV_CTX_KEY_OP, "C_Decrypt");
+		CK_RV rv = azkv_op_vault_call(c->vk, "decrypt", c->alg.name, in, in_len,
+		                              &c->last_out, AZKV_CTX_KEY_OP, "C_Decrypt");
 		if (rv != CKR_OK)
 			return rv;
 		if (azkv_bytes_set(&c->last_in, in, in_len) != 0) {

@@ -5,7 +5,7 @@
 
 #include "log.h"
 #include "object.h"
-#include "rv.h"
+#include "op_vault.h"
 
 void azkv_sig_base_init(azkv_sig_base *base, const azkv_sig_family *family, const azkv_mech *mech,
                         const azkv_object *key, azkv_op_kind kind, size_t sig_len)
@@ -43,8 +43,8 @@ CK_RV azkv_sig_run(void *ctx, const unsigned char *in, CK_ULONG in_len, unsigned
 		*out_len = base->sig_len;
 		goto out;
 	}
-	if ((rv = azkv_mech_vault_call(base->vk, "sign", alg, digest.data, digest.len, &vault_sig,
-	                               AZKV_CTX_SIGN, "C_Sign")) != CKR_OK)
+	if ((rv = azkv_op_vault_call(base->vk, "sign", alg, digest.data, digest.len, &vault_sig,
+	                             AZKV_CTX_SIGN, "C_Sign")) != CKR_OK)
 		goto out;
 	if ((rv = base->family->from_vault(ctx, vault_sig.data, vault_sig.len, out)) != CKR_OK)
 		goto out;
