@@ -47,7 +47,6 @@ static void cbc_wipe(void *p)
 static CK_RV cbc_init(void **out, const azkv_mech *mech, const CK_MECHANISM *m,
                       const azkv_object *key, azkv_op_kind kind)
 {
-	int encrypt = kind == AZKV_OPER_ENCRYPT;
 	if (m->pParameter == NULL || m->ulParameterLen != BLOCK) {
 		azkv_error("CKM_AES_CBC_PAD: the parameter must be a 16-byte IV");
 		return CKR_MECHANISM_PARAM_INVALID;
@@ -55,7 +54,7 @@ static CK_RV cbc_init(void **out, const azkv_mech *mech, const CK_MECHANISM *m,
 	cbc_ctx *c = calloc(1, sizeof(*c));
 	if (c == NULL)
 		return CKR_HOST_MEMORY;
-	c->encrypt = encrypt;
+	c->encrypt = kind == AZKV_OPER_ENCRYPT;
 	c->key_len = key->value.len;
 	memcpy(c->key, key->value.data, key->value.len);
 	memcpy(c->iv, m->pParameter, BLOCK);

@@ -52,7 +52,6 @@ static void gcm_wipe(void *p)
 static CK_RV gcm_init(void **out, const azkv_mech *mech, const CK_MECHANISM *m,
                       const azkv_object *key, azkv_op_kind kind)
 {
-	int encrypt = kind == AZKV_OPER_ENCRYPT;
 	const CK_GCM_PARAMS *p = m->pParameter;
 	if (p == NULL || m->ulParameterLen != sizeof(CK_GCM_PARAMS)) {
 		azkv_error("CKM_AES_GCM: parameter must be a CK_GCM_PARAMS");
@@ -70,7 +69,7 @@ static CK_RV gcm_init(void **out, const azkv_mech *mech, const CK_MECHANISM *m,
 	gcm_ctx *c = calloc(1, sizeof(*c));
 	if (c == NULL)
 		return CKR_HOST_MEMORY;
-	c->encrypt = encrypt;
+	c->encrypt = kind == AZKV_OPER_ENCRYPT;
 	c->key_len = key->value.len;
 	memcpy(c->key, key->value.data, key->value.len);
 	c->iv_len = p->ulIvLen;

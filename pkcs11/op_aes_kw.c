@@ -154,7 +154,6 @@ static void kw_wipe(void *p)
 static CK_RV kw_init(void **out, const azkv_mech *mech, const CK_MECHANISM *m,
                      const azkv_object *key, azkv_op_kind kind)
 {
-	int encrypt = kind == AZKV_OPER_ENCRYPT;
 	azkv_aes_kw_params params;
 	CK_RV rv = azkv_aes_kw_params_from_mech(m, &params);
 	if (rv != CKR_OK)
@@ -162,7 +161,7 @@ static CK_RV kw_init(void **out, const azkv_mech *mech, const CK_MECHANISM *m,
 	kw_ctx *c = calloc(1, sizeof(*c));
 	if (c == NULL)
 		return CKR_HOST_MEMORY;
-	c->encrypt = encrypt;
+	c->encrypt = kind == AZKV_OPER_ENCRYPT;
 	c->params = params;
 	c->key_len = key->value.len;
 	memcpy(c->key, key->value.data, key->value.len);

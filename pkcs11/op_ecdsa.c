@@ -68,26 +68,24 @@ CK_RV azkv_ecdsa_sig_normalise(const unsigned char *sig, size_t len, size_t fiel
 CK_RV azkv_ecdsa_sig_to_der(const unsigned char *sig, size_t field_len, unsigned char **der,
                             size_t *der_len)
 {
-	CK_RV rv = CKR_HOST_MEMORY;
 	ECDSA_SIG *es = ECDSA_SIG_new();
 	BIGNUM *r = BN_bin2bn(sig, (int)field_len, NULL);
 	BIGNUM *s = BN_bin2bn(sig + field_len, (int)field_len, NULL);
 	*der = NULL;
-	if (es == NULL || r == NULL || s == NULL || !ECDSA_SIG_set0(es, r, s))
-		goto out;
-	r = s = NULL; /* owned by es */
-	int len = i2d_ECDSA_SIG(es, der);
-	if (len <= 0) {
-		rv = CKR_FUNCTION_FAILED;
-		goto out;
+	/* ECDSA_SIG_set0 fails only for a NULL r or s, so es owns both
+	 * exactly when it succeeds. */
+	if (es == NULL || r == NULL || s == NULL || !ECDSA_SIG_set0(es, r, s)) {
+		BN_free(r);
+		BN_free(s);
+		ECDSA_SIG_free(es);
+		return CKR_HOST_MEMORY;
 	}
-	*der_len = (size_t)len;
-	rv = CKR_OK;
-out:
-	BN_free(r);
-	BN_free(s);
+	int len = i2d_ECDSA_SIG(es, der);
 	ECDSA_SIG_free(es);
-	return rv;
+	if (len <= 0)
+		return CKR_FUNCTION_FAILED;
+	*der_len = (size_t)len;
+	return CKR_OK;
 }
 
 typedef struct ecdsa_ctx {
@@ -136,8 +134,8 @@ static CK_RV ecdsa_from_vault(void *p, const unsigned char *sig, size_t sig_len,
 	return azkv_ecdsa_sig_normalise(sig, sig_len, c->curve->field_len, out);
 }
 
-static CK_RV ecdsa_verify(void *p, EVP_PKEY *pub, const unsigned char *in, size_t in_len,
-                          const unsigned char *sig, size_t sig_len)
+static CK_RV ecdsa_verify(void *p, const unsigned char *in, size_t in_len, const unsigned char *sig,
+                          size_t sig_len)
 {
 	ecdsa_ctx *c = p;
 	unsigned char *der = NULL;
@@ -154,22 +152,8 @@ static CK_RV ecdsa_verify(void *p, EVP_PKEY *pub, const unsigned char *in, size_
 	CK_RV rv = azkv_ecdsa_sig_to_der(sig, c->curve->field_len, &der, &der_len);
 	if (rv != CKR_OK)
 		return rv;
-	rv = CKR_FUNCTION_FAILED;
-	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(pub, NULL);
-	if (ctx == NULL || EVP_PKEY_verify_init(ctx) <= 0) {
-		azkv_error("%s: OpenSSL failed", c->base.mech->name);
-		goto out;
-	}
 	/* OpenSSL takes the digest's leftmost bits as ECDSA says. */
-	if (EVP_PKEY_verify(ctx, der, der_len, in, in_len) == 1) {
-		rv = CKR_OK;
-	} else {
-		azkv_error("%s: the signature does not verify", c->base.mech->name);
-		rv = CKR_SIGNATURE_INVALID;
-	}
-out:
-	ERR_clear_error();
-	EVP_PKEY_CTX_free(ctx);
+	rv = azkv_sig_verify_local(&c->base, NULL, c, der, der_len, in, in_len);
 	OPENSSL_free(der);
 	return rv;
 }

@@ -85,8 +85,15 @@ static CK_RV pkcs1_from_vault(void *p, const unsigned char *sig, size_t sig_len,
 	return azkv_rsa_sig_from_vault(sig, sig_len, c->k, out);
 }
 
-static CK_RV pkcs1_verify(void *p, EVP_PKEY *pub, const unsigned char *in, size_t in_len,
-                          const unsigned char *sig, size_t sig_len)
+static int pkcs1_setup(void *p, EVP_PKEY_CTX *pctx)
+{
+	pkcs1_ctx *c = p;
+	return EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) > 0 &&
+	       (c->md == NULL || EVP_PKEY_CTX_set_signature_md(pctx, c->md) > 0);
+}
+
+static CK_RV pkcs1_verify(void *p, const unsigned char *in, size_t in_len, const unsigned char *sig,
+                          size_t sig_len)
 {
 	pkcs1_ctx *c = p;
 	if (sig_len != c->k) {
@@ -100,24 +107,7 @@ static CK_RV pkcs1_verify(void *p, EVP_PKEY *pub, const unsigned char *in, size_
 		           in_len, c->k * 8);
 		return CKR_DATA_LEN_RANGE;
 	}
-	CK_RV rv = CKR_FUNCTION_FAILED;
-	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(pub, NULL);
-	if (ctx == NULL || EVP_PKEY_verify_init(ctx) <= 0 ||
-	    EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) <= 0 ||
-	    (c->md != NULL && EVP_PKEY_CTX_set_signature_md(ctx, c->md) <= 0)) {
-		azkv_error("%s: OpenSSL failed", c->base.mech->name);
-		goto out;
-	}
-	if (EVP_PKEY_verify(ctx, sig, sig_len, in, in_len) == 1) {
-		rv = CKR_OK;
-	} else {
-		azkv_error("%s: the signature does not verify", c->base.mech->name);
-		rv = CKR_SIGNATURE_INVALID;
-	}
-out:
-	ERR_clear_error();
-	EVP_PKEY_CTX_free(ctx);
-	return rv;
+	return azkv_sig_verify_local(&c->base, pkcs1_setup, c, sig, sig_len, in, in_len);
 }
 
 static const azkv_sig_family pkcs1_family = {

@@ -125,8 +125,17 @@ static CK_RV pss_from_vault(void *p, const unsigned char *sig, size_t sig_len, u
 	return azkv_rsa_sig_from_vault(sig, sig_len, c->k, out);
 }
 
-static CK_RV pss_verify(void *p, EVP_PKEY *pub, const unsigned char *in, size_t in_len,
-                        const unsigned char *sig, size_t sig_len)
+static int pss_setup(void *p, EVP_PKEY_CTX *pctx)
+{
+	pss_ctx *c = p;
+	return EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) > 0 &&
+	       EVP_PKEY_CTX_set_signature_md(pctx, c->params.md) > 0 &&
+	       EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, c->params.mgf1) > 0 &&
+	       EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, c->params.salt_len) > 0;
+}
+
+static CK_RV pss_verify(void *p, const unsigned char *in, size_t in_len, const unsigned char *sig,
+                        size_t sig_len)
 {
 	pss_ctx *c = p;
 	const char *name = c->base.mech->name;
@@ -138,26 +147,7 @@ static CK_RV pss_verify(void *p, EVP_PKEY *pub, const unsigned char *in, size_t 
 	CK_RV rv = check_digest_len(c, in_len);
 	if (rv != CKR_OK)
 		return rv;
-	rv = CKR_FUNCTION_FAILED;
-	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(pub, NULL);
-	if (ctx == NULL || EVP_PKEY_verify_init(ctx) <= 0 ||
-	    EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PSS_PADDING) <= 0 ||
-	    EVP_PKEY_CTX_set_signature_md(ctx, c->params.md) <= 0 ||
-	    EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, c->params.mgf1) <= 0 ||
-	    EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, c->params.salt_len) <= 0) {
-		azkv_error("%s: OpenSSL failed", name);
-		goto out;
-	}
-	if (EVP_PKEY_verify(ctx, sig, sig_len, in, in_len) == 1) {
-		rv = CKR_OK;
-	} else {
-		azkv_error("%s: the signature does not verify", name);
-		rv = CKR_SIGNATURE_INVALID;
-	}
-out:
-	ERR_clear_error();
-	EVP_PKEY_CTX_free(ctx);
-	return rv;
+	return azkv_sig_verify_local(&c->base, pss_setup, c, sig, sig_len, in, in_len);
 }
 
 static const azkv_sig_family pss_family = {

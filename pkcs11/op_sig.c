@@ -1,6 +1,7 @@
 #include "op_sig.h"
 
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <stdlib.h>
 
 #include "log.h"
@@ -32,7 +33,7 @@ CK_RV azkv_sig_run(void *ctx, const unsigned char *in, CK_ULONG in_len, unsigned
 {
 	azkv_sig_base *base = ctx;
 	if (!base->sign)
-		return base->family->verify(ctx, base->vk->pub, in, in_len, out, *out_len);
+		return base->family->verify(ctx, in, in_len, out, *out_len);
 	azkv_bytes digest = {0}, vault_sig = {0};
 	const char *alg = NULL;
 	CK_RV rv = base->family->vault_input(ctx, in, in_len, &alg, &digest);
@@ -52,6 +53,29 @@ CK_RV azkv_sig_run(void *ctx, const unsigned char *in, CK_ULONG in_len, unsigned
 out:
 	azkv_bytes_free(&digest);
 	azkv_bytes_free(&vault_sig);
+	return rv;
+}
+
+CK_RV azkv_sig_verify_local(const azkv_sig_base *base, int (*setup)(void *ctx, EVP_PKEY_CTX *pctx),
+                            void *ctx, const unsigned char *sig, size_t sig_len,
+                            const unsigned char *in, size_t in_len)
+{
+	CK_RV rv = CKR_FUNCTION_FAILED;
+	EVP_PKEY_CTX *pctx = EVP_PKEY_CTX_new(base->vk->pub, NULL);
+	if (pctx == NULL || EVP_PKEY_verify_init(pctx) <= 0 ||
+	    (setup != NULL && !setup(ctx, pctx))) {
+		azkv_error("%s: OpenSSL failed", base->mech->name);
+		goto out;
+	}
+	if (EVP_PKEY_verify(pctx, sig, sig_len, in, in_len) == 1) {
+		rv = CKR_OK;
+	} else {
+		azkv_error("%s: the signature does not verify", base->mech->name);
+		rv = CKR_SIGNATURE_INVALID;
+	}
+out:
+	ERR_clear_error();
+	EVP_PKEY_CTX_free(pctx);
 	return rv;
 }
 

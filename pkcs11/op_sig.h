@@ -27,9 +27,10 @@ typedef struct azkv_sig_family {
 	/* Sign: the vault's signature in PKCS#11 form, sig_len bytes into out. */
 	CK_RV(*from_vault)
 	(void *ctx, const unsigned char *sig, size_t sig_len, unsigned char *out);
-	/* Verify sig over in (as for vault_input) with the public key. */
+	/* Verify sig over in (as for vault_input) with the public key:
+	 * the family's checks, then azkv_sig_verify_local. */
 	CK_RV(*verify)
-	(void *ctx, EVP_PKEY *pub, const unsigned char *in, size_t in_len, const unsigned char *sig,
+	(void *ctx, const unsigned char *in, size_t in_len, const unsigned char *sig,
 	 size_t sig_len);
 } azkv_sig_family;
 
@@ -55,5 +56,13 @@ void azkv_sig_free(void *ctx);
  * sign, from_vault) or verifies it, as azkv_op_ops.run says. */
 CK_RV azkv_sig_run(void *ctx, const unsigned char *in, CK_ULONG in_len, unsigned char *out,
                    CK_ULONG *out_len);
+
+/* Verifies sig over in with base's public key, setup (NULL for none)
+ * having set the family's padding and hashes on the OpenSSL context (1
+ * when it did): CKR_OK, CKR_SIGNATURE_INVALID, or CKR_FUNCTION_FAILED when
+ * OpenSSL failed; logged with the mechanism's name. */
+CK_RV azkv_sig_verify_local(const azkv_sig_base *base, int (*setup)(void *ctx, EVP_PKEY_CTX *pctx),
+                            void *ctx, const unsigned char *sig, size_t sig_len,
+                            const unsigned char *in, size_t in_len);
 
 #endif
