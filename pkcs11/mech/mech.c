@@ -13,7 +13,7 @@
 #include "op_rsa_crypt.h"
 #include "op_rsa_pkcs1.h"
 #include "op_rsa_pss.h"
-#include "op_sig.h"
+#include "internal.h"
 
 /* Vault keys: the private operation in the vault (CKF_HW), the public one
  * locally. RSA sizes in bits are those Key Vault creates (2048, 3072,

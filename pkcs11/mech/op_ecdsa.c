@@ -9,7 +9,7 @@
 
 #include "log.h"
 #include "object.h"
-#include "op_sig.h"
+#include "internal.h"
 
 CK_RV azkv_ecdsa_vault_digest(const azkv_curve *crv, const unsigned char *in, size_t in_len,
                               unsigned char *out)

@@ -6,7 +6,7 @@
 #include "log.h"
 #include "object.h"
 #include "op_rsa_wrap.h"
-#include "op_vault.h"
+#include "internal.h"
 #include "rv.h"
 
 typedef struct rsa_crypt_ctx {

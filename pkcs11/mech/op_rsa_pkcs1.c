@@ -8,7 +8,7 @@
 #include "digestinfo.h"
 #include "log.h"
 #include "object.h"
-#include "op_sig.h"
+#include "internal.h"
 
 size_t azkv_rsa_sig_len(const azkv_object *key)
 {

@@ -9,7 +9,7 @@
 #include "log.h"
 #include "object.h"
 #include "op_rsa_pkcs1.h"
-#include "op_sig.h"
+#include "internal.h"
 
 CK_RV azkv_pss_params_check(const azkv_mech *mech, const void *param, CK_ULONG param_len, int sign,
                             size_t k, azkv_pss_params *out)

@@ -1,4 +1,4 @@
-#include "op_sig.h"
+#include "internal.h"
 
 #include <openssl/crypto.h>
 #include <openssl/err.h>
@@ -6,7 +6,6 @@
 
 #include "log.h"
 #include "object.h"
-#include "op_vault.h"
 
 void azkv_sig_base_init(azkv_sig_base *base, const azkv_sig_family *family, const azkv_mech *mech,
                         const azkv_object *key, azkv_op_kind kind, size_t sig_len)

@@ -1,4 +1,4 @@
-#include "op_vault.h"
+#include "internal.h"
 
 #include <stdio.h>
 

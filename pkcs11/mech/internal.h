@@ -1,5 +1,10 @@
-/* What the signature families (op_rsa_pkcs1.c, op_rsa_pss.c, op_ecdsa.c)
- * share. Each is a pre-hashed signer: its input is a digest (or, for
+/* What only the mechanism families (pkcs11/mech/op_*.c) share; nothing
+ * outside pkcs11/mech/ includes it.
+ *
+ * ---- the signature families ---------------------------------------------
+ *
+ * op_rsa_pkcs1.c, op_rsa_pss.c and op_ecdsa.c are each a pre-hashed
+ * signer (op_sig.c runs them): its input is a digest (or, for
  * CKM_RSA_PKCS, a DigestInfo), signed in the vault (its sign operation
  * with a digest and a JWS alg: the private key never leaves it) and
  * verified locally with the public key (no vault transaction). The
@@ -11,10 +16,11 @@
  * operation nor costing a vault transaction (the length is known from the
  * key). The state holds no secret, so there is nothing to wipe in a
  * forked child. */
-#ifndef AZKV_P11_OP_SIG_H
-#define AZKV_P11_OP_SIG_H
+#ifndef AZKV_P11_MECH_INTERNAL_H
+#define AZKV_P11_MECH_INTERNAL_H
 
 #include "mech.h"
+#include "rv.h"
 
 struct azkv_vault_key;
 
@@ -64,5 +70,20 @@ CK_RV azkv_sig_run(void *ctx, const unsigned char *in, CK_ULONG in_len, unsigned
 CK_RV azkv_sig_verify_local(const azkv_sig_base *base, int (*setup)(void *ctx, EVP_PKEY_CTX *pctx),
                             void *ctx, const unsigned char *sig, size_t sig_len,
                             const unsigned char *in, size_t in_len);
+
+/* ---- the vault request -------------------------------------------------
+ *
+ * The one vault request of the families: a key operation (decrypt in
+ * op_rsa_crypt.c, sign in op_sig.c) with a vault key. Here and not in
+ * mech.c, which the token's key loading reads (CKA_ALLOWED_MECHANISMS), so
+ * that mech.c calls nothing back in token.c (op_vault.c). */
+
+/* The key operation op ("sign", "decrypt") with alg on in, with vk (the
+ * caller holds a reference), without the module lock. out owned by the
+ * caller. On failure the error is mapped in context ctx (rv.h) and
+ * logged as "<fn> with key '<name>' version <version> (<alg>)". */
+CK_RV azkv_op_vault_call(const struct azkv_vault_key *vk, const char *op, const char *alg,
+                         const unsigned char *in, size_t in_len, azkv_bytes *out, azkv_rv_ctx ctx,
+                         const char *fn);
 
 #endif
