@@ -4,6 +4,7 @@
 #include <openssl/rand.h>
 
 #include "log.h"
+#include "mech.h"
 #include "module.h"
 #include "object.h"
 #include "session.h"
@@ -24,8 +25,8 @@ CK_RV C_GenerateKey(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism, CK_ATTRI
 		return CKR_ARGUMENTS_BAD;
 	if ((rv = azkv_tmpl_check(tmpl, count, "C_GenerateKey")) != CKR_OK)
 		return rv;
-	if (mechanism->mechanism != CKM_AES_KEY_GEN &&
-	    mechanism->mechanism != CKM_GENERIC_SECRET_KEY_GEN) {
+	const azkv_mech *mech = azkv_mech_find(mechanism->mechanism);
+	if (mech == NULL || !(mech->info.flags & CKF_GENERATE)) {
 		azkv_error("C_GenerateKey: mechanism 0x%lx is not supported",
 		           (unsigned long)mechanism->mechanism);
 		return CKR_MECHANISM_INVALID;
@@ -43,8 +44,7 @@ CK_RV C_GenerateKey(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism, CK_ATTRI
 	CK_ULONG kt;
 	if ((rv = azkv_tmpl_ulong(tmpl, count, CKA_KEY_TYPE, &kt, &present)) != CKR_OK)
 		return rv;
-	CK_KEY_TYPE want = mechanism->mechanism == CKM_AES_KEY_GEN ? CKK_AES : CKK_GENERIC_SECRET;
-	if (present && kt != want) {
+	if (present && kt != mech->key_type) {
 		azkv_error("C_GenerateKey: CKA_KEY_TYPE 0x%lx does not match the mechanism",
 		           (unsigned long)kt);
 		return CKR_TEMPLATE_INCONSISTENT;
@@ -105,9 +105,8 @@ CK_RV C_GenerateRandom(CK_SESSION_HANDLE session, unsigned char *data, CK_ULONG 
 CK_RV C_SeedRandom(CK_SESSION_HANDLE session, unsigned char *seed, CK_ULONG len)
 {
 	AZKV_REQUIRE_INIT();
+	/* OpenSSL's DRBG seeds itself from the OS; outside seeds are refused
+	 * (in an open session). */
 	CK_RV rv = check_session(session);
-	if (rv != CKR_OK)
-		return rv;
-	/* OpenSSL's DRBG seeds itself from the OS; outside seeds are refused. */
-	return CKR_RANDOM_SEED_NOT_SUPPORTED;
+	return rv != CKR_OK ? rv : CKR_RANDOM_SEED_NOT_SUPPORTED;
 }

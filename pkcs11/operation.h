@@ -9,8 +9,7 @@
 
 #include <p11-kit/pkcs11.h>
 
-/* How the session side that made an operation's state (crypt.c, sign.c)
- * disposes of it. */
+/* How the frame that made an operation's state (frame.c) disposes of it. */
 typedef struct azkv_op_state_ops {
 	void (*free)(void *ctx); /* frees ctx; called under the module lock */
 	/* In a forked child (fork.c), whose copy of ctx is abandoned: wipes in
@@ -25,7 +24,15 @@ typedef struct azkv_op {
 	int busy;                           /* a call holds ctx outside the slot */
 } azkv_op;
 
-/* All of these need the module lock held. */
+typedef enum azkv_op_kind {
+	AZKV_OPER_ENCRYPT,
+	AZKV_OPER_DECRYPT,
+	AZKV_OPER_SIGN,
+	AZKV_OPER_VERIFY,
+} azkv_op_kind;
+
+/* ---- a slot ------------------------------------------------------------
+ * All but azkv_op_wipe need the module lock held. */
 
 /* CKR_OK when a new operation may start in op: nothing active. */
 CK_RV azkv_op_check_idle(const azkv_op *op);
@@ -48,22 +55,17 @@ void azkv_op_return(azkv_op *op, void *ctx, const azkv_op_state_ops *state_ops, 
  * mechanism). A busy operation is ended by its call when it returns. */
 void azkv_op_end(azkv_op *op);
 
-/* In a forked child: wipes the active operation's state in place
- * (state_ops->wipe); the state stays reachable, for leak checkers. A busy operation's state is out
- * of reach: a call in a thread the child does not have holds it, perhaps in the middle of changing
- * it. */
+/* In a forked child, without the lock (the child has no other thread):
+ * wipes the active operation's state in place (state_ops->wipe); the
+ * state stays reachable, for leak checkers. A busy operation's state is
+ * out of reach: a call in a thread the child does not have holds it,
+ * perhaps in the middle of changing it. */
 void azkv_op_wipe(azkv_op *op);
 
-/* ---- the same, by session handle; these take the module lock ---------- */
+/* ---- a session's slots, by session handle (session.c) -------------------
+ * The first two need the module lock held; the last two take it. */
 
 struct azkv_session;
-
-typedef enum azkv_op_kind {
-	AZKV_OPER_ENCRYPT,
-	AZKV_OPER_DECRYPT,
-	AZKV_OPER_SIGN,
-	AZKV_OPER_VERIFY,
-} azkv_op_kind;
 
 /* The slot of kind in s. Needs the module lock. */
 azkv_op *azkv_session_op(struct azkv_session *s, azkv_op_kind kind);
@@ -75,13 +77,6 @@ azkv_op *azkv_session_op(struct azkv_session *s, azkv_op_kind kind);
 CK_RV azkv_op_init_begin(CK_SESSION_HANDLE session, azkv_op_kind kind,
                          const CK_MECHANISM *mechanism, const char *fn, struct azkv_session **s,
                          azkv_op **op);
-
-struct azkv_object;
-
-/* The key of a C_*Init, with the module lock held: visible from s, and
- * allowing usage (CKA_SIGN, CKA_ENCRYPT, ...). */
-CK_RV azkv_op_init_key(const struct azkv_session *s, CK_OBJECT_HANDLE key, CK_ATTRIBUTE_TYPE usage,
-                       const char *fn, const struct azkv_object **obj);
 
 /* Locks, looks the session up and takes its active operation of kind
  * (azkv_op_take); fn names the call for the log. Unlocked on return. */

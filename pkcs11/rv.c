@@ -24,8 +24,9 @@ CK_RV azkv_rv_map(const azkv_err *err, azkv_rv_ctx ctx)
 		/* The key went away in the vault since we listed it. */
 		if (ctx == AZKV_CTX_UNWRAP)
 			return CKR_UNWRAPPING_KEY_HANDLE_INVALID;
-		return ctx == AZKV_CTX_KEY_OP || ctx == AZKV_CTX_SIGN ? CKR_KEY_HANDLE_INVALID
-		                                                      : CKR_DEVICE_ERROR;
+		return ctx == AZKV_CTX_KEY_OP || ctx == AZKV_CTX_SIGN || ctx == AZKV_CTX_WRAP
+		               ? CKR_KEY_HANDLE_INVALID
+		               : CKR_DEVICE_ERROR;
 	case AZKV_ERR_BAD_PARAMETER:
 		/* The vault could not decrypt what it was given. */
 		if (ctx == AZKV_CTX_UNWRAP)
@@ -34,6 +35,13 @@ CK_RV azkv_rv_map(const azkv_err *err, azkv_rv_ctx ctx)
 		 * refused sign is a failure, not bad data. */
 		if (ctx == AZKV_CTX_SIGN)
 			return CKR_FUNCTION_FAILED;
+		/* C_WrapKey: the module has checked the mechanism, its
+		 * parameters and the wrapping key, so what the vault refuses
+		 * is the key to wrap (a value too long for RSA-OAEP, say):
+		 * CKR_KEY_SIZE_RANGE, as the local RSA wrap answers the same
+		 * input. CKR_ENCRYPTED_DATA_INVALID is not a C_WrapKey code. */
+		if (ctx == AZKV_CTX_WRAP)
+			return CKR_KEY_SIZE_RANGE;
 		return ctx == AZKV_CTX_KEY_OP ? CKR_ENCRYPTED_DATA_INVALID : CKR_DEVICE_ERROR;
 	case AZKV_ERR_UNSUPPORTED:
 		return CKR_MECHANISM_INVALID;

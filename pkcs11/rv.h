@@ -15,6 +15,7 @@ typedef enum azkv_rv_ctx {
 	AZKV_CTX_UNWRAP, /* C_UnwrapKey in the vault */
 	AZKV_CTX_INIT,   /* C_Initialize: config, HTTP, credential setup */
 	AZKV_CTX_SIGN,   /* C_Sign in the vault */
+	AZKV_CTX_WRAP,   /* C_WrapKey in the vault (wrapkey) */
 } azkv_rv_ctx;
 
 /* Maps err to a CK_RV and logs, at error level, "what: cause (CKR_...)".

@@ -70,21 +70,6 @@ static CK_RV set_date(azkv_attrs *a, CK_ATTRIBUTE_TYPE type, int64_t when)
 	return azkv_attrs_set(a, type, buf, 8); /* CK_DATE: YYYYMMDD, no NUL */
 }
 
-static int curve_nid(const char *crv)
-{
-	if (crv == NULL)
-		return NID_undef;
-	if (!strcmp(crv, "P-256"))
-		return NID_X9_62_prime256v1;
-	if (!strcmp(crv, "P-384"))
-		return NID_secp384r1;
-	if (!strcmp(crv, "P-521"))
-		return NID_secp521r1;
-	if (!strcmp(crv, "P-256K") || !strcmp(crv, "SECP256K1"))
-		return NID_secp256k1;
-	return NID_undef;
-}
-
 /* DER of an OBJECT IDENTIFIER (CKA_EC_PARAMS) or an OCTET STRING holding
  * the uncompressed point (CKA_EC_POINT). */
 static CK_RV set_ec_attrs(azkv_attrs *a, const azkv_jwk *jwk)
@@ -92,7 +77,8 @@ static CK_RV set_ec_attrs(azkv_attrs *a, const azkv_jwk *jwk)
 	CK_RV rv = CKR_HOST_MEMORY;
 	unsigned char *der = NULL, *point = NULL;
 	ASN1_OCTET_STRING *os = NULL;
-	const ASN1_OBJECT *oid = OBJ_nid2obj(curve_nid(jwk->crv));
+	const azkv_curve *curve = azkv_curve_find(jwk->crv);
+	const ASN1_OBJECT *oid = curve != NULL ? OBJ_nid2obj(curve->nid) : NULL;
 	int len = oid ? i2d_ASN1_OBJECT(oid, &der) : -1;
 	if (len <= 0)
 		goto out;
@@ -314,7 +300,7 @@ CK_RV azkv_vault_objects_new(CK_SLOT_ID slot, const char *vault_url, azkv_key *k
 
 	if (key->jwk.kty == AZKV_KTY_RSA)
 		kt = CKK_RSA;
-	else if (key->jwk.kty == AZKV_KTY_EC && curve_nid(key->jwk.crv) != NID_undef)
+	else if (key->jwk.kty == AZKV_KTY_EC && azkv_curve_find(key->jwk.crv) != NULL)
 		kt = CKK_EC;
 	else if (key->jwk.kty == AZKV_KTY_OCT)
 		kt = CKK_AES;

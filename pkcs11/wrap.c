@@ -58,37 +58,42 @@ static CK_RV check_wrappable(const azkv_object *wk, const azkv_object *k, CK_OBJ
 static CK_RV wrap_target(const azkv_session *s, const azkv_object *wk, CK_OBJECT_HANDLE key,
                          const azkv_object **out)
 {
-	const azkv_object *k = azkv_objects_get(key);
-	if (k == NULL || k->slot != s->slot) {
-		azkv_error("C_WrapKey: key handle %lu is not valid", (unsigned long)key);
-		return CKR_KEY_HANDLE_INVALID;
-	}
-	*out = k;
-	return check_wrappable(wk, k, key);
+	CK_RV rv = azkv_key_lookup(s->slot, key, 0, "C_WrapKey", out);
+	return rv != CKR_OK ? rv : check_wrappable(wk, *out, key);
+}
+
+/* The row of m, a mechanism that wraps (usage CKA_WRAP) or unwraps
+ * (CKA_UNWRAP) with keys of type kt; else CKR_MECHANISM_INVALID. */
+static CK_RV wrap_mech(const CK_MECHANISM *m, CK_KEY_TYPE kt, CK_ATTRIBUTE_TYPE usage,
+                       const char *fn, const azkv_mech **out)
+{
+	*out = azkv_mech_find(m->mechanism);
+	CK_FLAGS flag = usage == CKA_WRAP ? CKF_WRAP : CKF_UNWRAP;
+	if (*out != NULL && (*out)->key_type == kt && ((*out)->info.flags & flag))
+		return CKR_OK;
+	azkv_error("%s: mechanism 0x%lx cannot %s with %s key", fn, (unsigned long)m->mechanism,
+	           usage == CKA_WRAP ? "wrap" : "unwrap", kt == CKK_AES ? "an AES" : "an RSA");
+	return CKR_MECHANISM_INVALID;
+}
+
+/* The mechanism's row for a key of type kt, and the key's checks
+ * (azkv_key_check) for usage. */
+static CK_RV wrap_key_check(const azkv_object *key, CK_OBJECT_HANDLE handle, const CK_MECHANISM *m,
+                            CK_KEY_TYPE kt, CK_ATTRIBUTE_TYPE usage, const char *fn)
+{
+	const azkv_mech *mech;
+	CK_RV rv = wrap_mech(m, kt, usage, fn, &mech);
+	return rv != CKR_OK ? rv : azkv_key_check(key, handle, mech, usage, fn);
 }
 
 /* The AES key wrap mechanism and its parameters for an AES key (session
- * or vault; wrapping or unwrapping, usage CKA_WRAP or CKA_UNWRAP), checked
- * in PKCS#11's order; fn names the call. */
+ * or vault; wrapping or unwrapping, usage CKA_WRAP or CKA_UNWRAP); fn
+ * names the call. */
 static CK_RV aes_kw_setup(const azkv_object *kek, CK_OBJECT_HANDLE handle, const CK_MECHANISM *m,
                           CK_ATTRIBUTE_TYPE usage, const char *fn, azkv_aes_kw_params *params)
 {
-	CK_RV rv;
-	if (kek->key_type != CKK_AES) {
-		azkv_error("%s: key %lu is a secret key but not an AES key", fn,
-		           (unsigned long)handle);
-		return usage == CKA_WRAP ? CKR_WRAPPING_KEY_TYPE_INCONSISTENT
-		                         : CKR_UNWRAPPING_KEY_TYPE_INCONSISTENT;
-	}
-	if ((rv = azkv_key_usage_check(kek, handle, usage, fn)) != CKR_OK)
-		return rv;
-	if (!azkv_aes_kw_mech(m->mechanism)) {
-		azkv_error("%s: mechanism 0x%lx cannot wrap with an AES key (CKM_AES_KEY_WRAP, "
-		           "CKM_AES_KEY_WRAP_PAD)",
-		           fn, (unsigned long)m->mechanism);
-		return CKR_MECHANISM_INVALID;
-	}
-	if ((rv = azkv_aes_kw_params_from_mech(m, params)) != CKR_OK)
+	CK_RV rv = wrap_key_check(kek, handle, m, CKK_AES, usage, fn);
+	if (rv != CKR_OK || (rv = azkv_aes_kw_params_from_mech(m, params)) != CKR_OK)
 		return rv;
 	if (kek->vkey != NULL && params->iv_len != 0) {
 		azkv_error("%s: key '%s' wraps in the HSM, whose AES key wrap takes no IV (only "
@@ -96,7 +101,7 @@ static CK_RV aes_kw_setup(const azkv_object *kek, CK_OBJECT_HANDLE handle, const
 		           fn, kek->vkey->key.name);
 		return CKR_MECHANISM_PARAM_INVALID;
 	}
-	return azkv_key_mech_check(kek, handle, m->mechanism, fn);
+	return CKR_OK;
 }
 
 /* A session secret key of value, from the caller's template, into the
@@ -200,29 +205,18 @@ static CK_RV vault_call_run(vault_call *c, int wrap, const unsigned char *in, si
 	char what[256];
 	snprintf(what, sizeof(what), "%s with key '%s' version %s (%s)",
 	         wrap ? "C_WrapKey" : "C_UnwrapKey", k->name, k->version, c->alg);
-	return azkv_rv_from_vault_err(&err, wrap ? AZKV_CTX_KEY_OP : AZKV_CTX_UNWRAP, what,
+	return azkv_rv_from_vault_err(&err, wrap ? AZKV_CTX_WRAP : AZKV_CTX_UNWRAP, what,
 	                              tok->vault->url, k->name, wrap ? "wrapkey" : "unwrapkey");
 }
 
-/* C_WrapKey's checks of a vault RSA public key; the alg into *alg. */
-static CK_RV rsa_wrap_setup(const azkv_object *wk, CK_OBJECT_HANDLE wrapping_key,
-                            const CK_MECHANISM *m, azkv_rsa_wrap_alg *alg)
+/* The checks of a vault RSA key for C_WrapKey (usage CKA_WRAP: the public
+ * key) or C_UnwrapKey (CKA_UNWRAP: the private key); the alg into *alg. */
+static CK_RV rsa_setup(const azkv_object *key, CK_OBJECT_HANDLE handle, const CK_MECHANISM *m,
+                       CK_ATTRIBUTE_TYPE usage, azkv_rsa_wrap_alg *alg)
 {
-	CK_RV rv;
-	if (wk->cls != CKO_PUBLIC_KEY || wk->key_type != CKK_RSA) {
-		azkv_error("C_WrapKey: wrapping key %lu is not a vault RSA public key or Managed "
-		           "HSM AES key",
-		           (unsigned long)wrapping_key);
-		return CKR_WRAPPING_KEY_TYPE_INCONSISTENT;
-	}
-	if (!azkv_attrs_bool(&wk->attrs, CKA_WRAP, CK_FALSE)) {
-		azkv_error("C_WrapKey: key '%s' does not allow wrapKey (key_ops)",
-		           wk->vkey->key.name);
-		return CKR_KEY_FUNCTION_NOT_PERMITTED;
-	}
-	if ((rv = azkv_rsa_wrap_alg_from_mech(m, alg)) != CKR_OK)
-		return rv;
-	return azkv_key_mech_check(wk, wrapping_key, m->mechanism, "C_WrapKey");
+	CK_RV rv = wrap_key_check(key, handle, m, CKK_RSA, usage,
+	                          usage == CKA_WRAP ? "C_WrapKey" : "C_UnwrapKey");
+	return rv != CKR_OK ? rv : azkv_rsa_wrap_alg_from_mech(m, alg);
 }
 
 CK_RV C_WrapKey(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism, CK_OBJECT_HANDLE wrapping_key,
@@ -247,13 +241,9 @@ CK_RV C_WrapKey(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism, CK_OBJECT_HA
 		rv = CKR_SESSION_HANDLE_INVALID;
 		goto locked_out;
 	}
-	const azkv_object *wk = azkv_objects_get(wrapping_key);
-	if (wk == NULL || wk->slot != s->slot) {
-		azkv_error("C_WrapKey: wrapping key handle %lu is not valid",
-		           (unsigned long)wrapping_key);
-		rv = CKR_WRAPPING_KEY_HANDLE_INVALID;
+	const azkv_object *wk;
+	if ((rv = azkv_key_lookup(s->slot, wrapping_key, CKA_WRAP, "C_WrapKey", &wk)) != CKR_OK)
 		goto locked_out;
-	}
 	if (wk->vkey == NULL && wk->cls == CKO_SECRET_KEY) {
 		rv = wrap_with_secret(s, mechanism, wk, wrapping_key, key, wrapped, wrapped_len);
 		goto locked_out;
@@ -265,7 +255,7 @@ CK_RV C_WrapKey(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism, CK_OBJECT_HA
 	}
 	c.aes = azkv_hsm_aes_key(wk);
 	rv = c.aes ? aes_kw_setup(wk, wrapping_key, mechanism, CKA_WRAP, "C_WrapKey", &params)
-	           : rsa_wrap_setup(wk, wrapping_key, mechanism, &alg);
+	           : rsa_setup(wk, wrapping_key, mechanism, CKA_WRAP, &alg);
 	if (rv != CKR_OK)
 		goto locked_out;
 	/* Data must not be newly protected by a version the vault has
@@ -335,20 +325,8 @@ locked_out:
 static CK_RV rsa_unwrap_setup(const azkv_object *uk, CK_OBJECT_HANDLE unwrapping_key,
                               const CK_MECHANISM *m, CK_ULONG wrapped_len, azkv_rsa_wrap_alg *alg)
 {
-	CK_RV rv;
-	if (uk->cls != CKO_PRIVATE_KEY || uk->key_type != CKK_RSA) {
-		azkv_error("C_UnwrapKey: unwrapping key %lu is not a vault RSA private key or "
-		           "Managed HSM AES key",
-		           (unsigned long)unwrapping_key);
-		return CKR_UNWRAPPING_KEY_TYPE_INCONSISTENT;
-	}
-	if (!azkv_attrs_bool(&uk->attrs, CKA_UNWRAP, CK_FALSE)) {
-		azkv_error("C_UnwrapKey: key '%s' does not allow unwrapKey (key_ops)",
-		           uk->vkey->key.name);
-		return CKR_KEY_FUNCTION_NOT_PERMITTED;
-	}
-	if ((rv = azkv_rsa_wrap_alg_from_mech(m, alg)) != CKR_OK ||
-	    (rv = azkv_key_mech_check(uk, unwrapping_key, m->mechanism, "C_UnwrapKey")) != CKR_OK)
+	CK_RV rv = rsa_setup(uk, unwrapping_key, m, CKA_UNWRAP, alg);
+	if (rv != CKR_OK)
 		return rv;
 	/* Checked here so that a wrong length costs no vault transaction. */
 	if (wrapped_len != modulus_bytes(uk->vkey)) {
@@ -402,13 +380,9 @@ CK_RV C_UnwrapKey(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism,
 	if ((rv = azkv_mech_vault_allows(azkv_token_get(slot)->vault, mechanism->mechanism,
 	                                 CKA_UNWRAP, "C_UnwrapKey")) != CKR_OK)
 		goto locked_out;
-	const azkv_object *uk = azkv_objects_get(unwrapping_key);
-	if (uk == NULL || uk->slot != slot) {
-		azkv_error("C_UnwrapKey: unwrapping key handle %lu is not valid",
-		           (unsigned long)unwrapping_key);
-		rv = CKR_UNWRAPPING_KEY_HANDLE_INVALID;
+	const azkv_object *uk;
+	if ((rv = azkv_key_lookup(slot, unwrapping_key, CKA_UNWRAP, "C_UnwrapKey", &uk)) != CKR_OK)
 		goto locked_out;
-	}
 	if (uk->vkey == NULL && uk->cls == CKO_SECRET_KEY) {
 		rv = unwrap_with_secret(session, slot, mechanism, uk, unwrapping_key, wrapped,
 		                        wrapped_len, tmpl, count, key);

@@ -30,16 +30,26 @@ static const struct {
 #define RSA_MAX_BITS    4096
 #define RSA_MAX_E_BYTES 8
 
-static const struct {
-	const char *crv;
-	const char *group; /* OpenSSL group name */
-	size_t field_len;  /* bytes per coordinate */
-} curves[] = {
-        {"P-256", "prime256v1", 32},
-        {"P-384", "secp384r1", 48},
-        {"P-521", "secp521r1", 66},
-        {"P-256K", "secp256k1", 32},
+/* One row per curve Key Vault has: the JWK "crv" names of API 7.4's
+ * JsonWebKeyCurveName (P-256, P-384, P-521, P-256K; the recordings in
+ * tests/recordings answer "P-256K" for secp256k1). The module reads this
+ * table for CKA_EC_PARAMS (vault_object.c) and ECDSA (op_ecdsa.c), so a
+ * curve is either usable everywhere or nowhere. */
+static const azkv_curve curves[] = {
+        {"P-256", "prime256v1", NID_X9_62_prime256v1, 32, 256, "ES256", 32},
+        {"P-384", "secp384r1", NID_secp384r1, 48, 384, "ES384", 48},
+        /* ES512 signs a 64-byte SHA-512 digest; the order is 521 bits. */
+        {"P-521", "secp521r1", NID_secp521r1, 66, 521, "ES512", 64},
+        {"P-256K", "secp256k1", NID_secp256k1, 32, 256, "ES256K", 32},
 };
+
+const azkv_curve *azkv_curve_find(const char *crv)
+{
+	for (size_t i = 0; crv != NULL && i < sizeof(curves) / sizeof(curves[0]); i++)
+		if (strcmp(crv, curves[i].crv) == 0)
+			return &curves[i];
+	return NULL;
+}
 
 unsigned azkv_key_op_from_name(const char *name)
 {
@@ -252,16 +262,14 @@ static azkv_rc ec_to_pkey(const azkv_jwk *jwk, EVP_PKEY **out, azkv_err *err)
 {
 	OSSL_PARAM_BLD *bld = NULL;
 	unsigned char *point = NULL;
-	size_t flen = 0, i;
+	size_t flen = 0;
 	const char *group = NULL;
 	azkv_rc rc;
 
-	for (i = 0; jwk->crv && i < sizeof(curves) / sizeof(curves[0]); i++) {
-		if (strcmp(jwk->crv, curves[i].crv) == 0) {
-			group = curves[i].group;
-			flen = curves[i].field_len;
-			break;
-		}
+	const azkv_curve *curve = azkv_curve_find(jwk->crv);
+	if (curve != NULL) {
+		group = curve->group;
+		flen = curve->field_len;
 	}
 	if (!group) {
 		rc = azkv_err_set(err, AZKV_ERR_UNSUPPORTED, "JWK: curve \"%s\" is not supported",

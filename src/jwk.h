@@ -28,6 +28,23 @@ typedef enum azkv_kty {
 	AZKV_KTY_OCT, /* "oct" and "oct-HSM" (Managed HSM) */
 } azkv_kty;
 
+/* An elliptic curve Key Vault has, one row each (jwk.c): what the JWK
+ * names it, what OpenSSL and PKCS#11 (CKA_EC_PARAMS: the OID of nid) call
+ * it, and how the vault signs on it. */
+typedef struct azkv_curve {
+	const char *crv;      /* JWK "crv": "P-256", "P-384", "P-521", "P-256K" */
+	const char *group;    /* OpenSSL group name */
+	int nid;              /* OpenSSL NID */
+	size_t field_len;     /* bytes of a coordinate, and of r and of s */
+	size_t order_bits;    /* bits of the group order */
+	const char *sign_alg; /* the vault's JWS alg: "ES256", ... */
+	size_t digest_len;    /* the digest length sign_alg takes */
+} azkv_curve;
+
+/* The row of a JWK "crv" (exact name); NULL for a curve Key Vault does not
+ * have, and for NULL. */
+const azkv_curve *azkv_curve_find(const char *crv);
+
 typedef struct azkv_jwk {
 	char *kid;      /* full key id with version */
 	char *kty_name; /* as sent, e.g. "RSA-HSM" */

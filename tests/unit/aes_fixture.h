@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "mech.h"
 #include "object.h"
 
 static size_t unhex(const char *hex, unsigned char *out)
@@ -24,6 +25,15 @@ static void aes_key(azkv_object *obj, unsigned char *value, size_t len)
 	obj->key_type = CKK_AES;
 	obj->value.data = value;
 	obj->value.len = len;
+}
+
+/* Starts an operation of family ops with m and key: encrypt 1 or decrypt
+ * 0, as the frame would after its key checks. */
+static CK_RV family_init(const azkv_op_ops *ops, void **ctx, const CK_MECHANISM *m,
+                         const azkv_object *key, int encrypt)
+{
+	return ops->init(ctx, azkv_mech_find(m->mechanism), m, key,
+	                 encrypt ? AZKV_OPER_ENCRYPT : AZKV_OPER_DECRYPT);
 }
 
 #endif

@@ -43,14 +43,27 @@ static void test_every_listed_mechanism_is_implemented(void **state)
 		CK_MECHANISM_INFO info;
 		assert_int_equal(azkv_mech_info(list[i], &info), CKR_OK);
 		assert_true(info.ulMinKeySize <= info.ulMaxKeySize);
+		const azkv_mech *mech = azkv_mech_find(list[i]);
+		assert_non_null(mech);
+		assert_int_equal(mech->type, list[i]);
 		if (info.flags & (CKF_ENCRYPT | CKF_DECRYPT))
-			assert_non_null(azkv_cipher_find(list[i]));
+			assert_non_null(azkv_mech_ops(mech, AZKV_OPER_DECRYPT));
 		else
-			assert_null(azkv_cipher_find(list[i]));
+			assert_null(azkv_mech_ops(mech, AZKV_OPER_ENCRYPT));
 		if (info.flags & (CKF_SIGN | CKF_VERIFY))
-			assert_non_null(azkv_sig_find(list[i]));
+			assert_non_null(azkv_mech_ops(mech, AZKV_OPER_VERIFY));
 		else
-			assert_null(azkv_sig_find(list[i]));
+			assert_null(azkv_mech_ops(mech, AZKV_OPER_SIGN));
+		/* A hashing mechanism is the digesting signer around its
+		 * pre-hashed one, multi-part; a raw one is single-part. */
+		if (mech->hash != 0) {
+			assert_non_null(azkv_mech_hash_md(mech));
+			assert_ptr_equal(azkv_mech_ops(mech, AZKV_OPER_SIGN),
+			                 &azkv_digest_sign_ops);
+			assert_null(mech->sig->update);
+		} else if (mech->sig != NULL) {
+			assert_ptr_equal(azkv_mech_ops(mech, AZKV_OPER_SIGN), mech->sig);
+		}
 	}
 }
 
@@ -104,8 +117,8 @@ static void test_unknown_mechanisms_are_invalid(void **state)
 	assert_int_equal(azkv_mech_info(CKM_SHA1_RSA_PKCS, &info), CKR_MECHANISM_INVALID);
 	assert_int_equal(azkv_mech_info(CKM_AES_ECB, &info), CKR_MECHANISM_INVALID);
 	assert_int_equal(azkv_mech_info(CKM_ECDSA, NULL), CKR_ARGUMENTS_BAD);
-	assert_null(azkv_cipher_find(CKM_AES_ECB));
-	assert_null(azkv_sig_find(CKM_SHA1_RSA_PKCS));
+	assert_null(azkv_mech_find(CKM_AES_ECB));
+	assert_null(azkv_mech_find(CKM_SHA1_RSA_PKCS));
 }
 
 static void test_allowed_mechanisms_follow_the_key_type(void **state)
@@ -124,7 +137,7 @@ static void test_allowed_mechanisms_follow_the_key_type(void **state)
 	for (size_t i = 0; i < n; i++) {
 		assert_int_equal(azkv_mech_info(list[i], &info), CKR_OK);
 		assert_true(info.flags & CKF_EC_NAMEDCURVE);
-		assert_non_null(azkv_sig_find(list[i]));
+		assert_non_null(azkv_mech_ops(azkv_mech_find(list[i]), AZKV_OPER_SIGN));
 	}
 	/* Managed HSM AES keys: AES key wrap, in the HSM. */
 	azkv_mech_allowed(CKK_AES, &list, &n);
@@ -165,6 +178,62 @@ static void test_key_checks_usage_then_allowed_mechanisms(void **state)
 	assert_int_equal(azkv_key_mech_check(&obj, 7, CKM_RSA_PKCS_PSS, "test"), CKR_OK);
 	assert_int_equal(azkv_key_mech_check(&obj, 7, CKM_RSA_PKCS, "test"), CKR_MECHANISM_INVALID);
 	azkv_attrs_free(&obj.attrs);
+}
+
+/* The class and type a mechanism needs, for each use, in one place. */
+static void test_key_check_follows_the_mechanism_row(void **state)
+{
+	azkv_vault_key vk;
+	azkv_object rsa_priv, aes;
+	memset(&vk, 0, sizeof(vk));
+	memset(&rsa_priv, 0, sizeof(rsa_priv));
+	memset(&aes, 0, sizeof(aes));
+	rsa_priv.cls = CKO_PRIVATE_KEY;
+	rsa_priv.key_type = CKK_RSA;
+	rsa_priv.vkey = &vk;
+	aes.cls = CKO_SECRET_KEY;
+	aes.key_type = CKK_AES;
+	static const CK_ATTRIBUTE_TYPE uses[] = {CKA_SIGN,    CKA_VERIFY, CKA_ENCRYPT,
+	                                         CKA_DECRYPT, CKA_WRAP,   CKA_UNWRAP};
+	for (size_t i = 0; i < sizeof(uses) / sizeof(uses[0]); i++) {
+		assert_int_equal(azkv_attrs_set_bool(&rsa_priv.attrs, uses[i], CK_TRUE), CKR_OK);
+		assert_int_equal(azkv_attrs_set_bool(&aes.attrs, uses[i], CK_TRUE), CKR_OK);
+	}
+	const azkv_mech *sha256 = azkv_mech_find(CKM_SHA256_RSA_PKCS);
+	const azkv_mech *oaep = azkv_mech_find(CKM_RSA_PKCS_OAEP);
+	const azkv_mech *cbc = azkv_mech_find(CKM_AES_CBC_PAD);
+	const azkv_mech *ecdsa = azkv_mech_find(CKM_ECDSA);
+	assert_int_equal(azkv_key_check(&rsa_priv, 7, sha256, CKA_SIGN, "test"), CKR_OK);
+	/* The private half signs, decrypts and unwraps; never the rest. */
+	assert_int_equal(azkv_key_check(&rsa_priv, 7, sha256, CKA_VERIFY, "test"),
+	                 CKR_KEY_TYPE_INCONSISTENT);
+	assert_int_equal(azkv_key_check(&rsa_priv, 7, oaep, CKA_DECRYPT, "test"), CKR_OK);
+	assert_int_equal(azkv_key_check(&rsa_priv, 7, oaep, CKA_ENCRYPT, "test"),
+	                 CKR_KEY_TYPE_INCONSISTENT);
+	assert_int_equal(azkv_key_check(&rsa_priv, 7, oaep, CKA_UNWRAP, "test"), CKR_OK);
+	assert_int_equal(azkv_key_check(&rsa_priv, 7, oaep, CKA_WRAP, "test"),
+	                 CKR_WRAPPING_KEY_TYPE_INCONSISTENT);
+	assert_int_equal(azkv_key_check(&rsa_priv, 7, ecdsa, CKA_SIGN, "test"),
+	                 CKR_KEY_TYPE_INCONSISTENT);
+	assert_int_equal(azkv_key_check(&rsa_priv, 7, cbc, CKA_ENCRYPT, "test"),
+	                 CKR_KEY_TYPE_INCONSISTENT);
+	assert_int_equal(azkv_key_check(&aes, 7, cbc, CKA_ENCRYPT, "test"), CKR_OK);
+	assert_int_equal(azkv_key_check(&aes, 7, oaep, CKA_UNWRAP, "test"),
+	                 CKR_UNWRAPPING_KEY_TYPE_INCONSISTENT);
+	/* An RSA key object that is not a vault key is no RSA key here. */
+	rsa_priv.vkey = NULL;
+	assert_int_equal(azkv_key_check(&rsa_priv, 7, sha256, CKA_SIGN, "test"),
+	                 CKR_KEY_TYPE_INCONSISTENT);
+	/* Usage comes before the type for an operation, after it for a
+	 * wrapping key. */
+	assert_int_equal(azkv_attrs_set_bool(&rsa_priv.attrs, CKA_VERIFY, CK_FALSE), CKR_OK);
+	assert_int_equal(azkv_key_check(&rsa_priv, 7, sha256, CKA_VERIFY, "test"),
+	                 CKR_KEY_FUNCTION_NOT_PERMITTED);
+	assert_int_equal(azkv_attrs_set_bool(&rsa_priv.attrs, CKA_WRAP, CK_FALSE), CKR_OK);
+	assert_int_equal(azkv_key_check(&rsa_priv, 7, oaep, CKA_WRAP, "test"),
+	                 CKR_WRAPPING_KEY_TYPE_INCONSISTENT);
+	azkv_attrs_free(&rsa_priv.attrs);
+	azkv_attrs_free(&aes.attrs);
 }
 
 static void test_hash_and_mgf_mapping(void **state)
@@ -218,6 +287,7 @@ int main(void)
 	        cmocka_unit_test(test_unknown_mechanisms_are_invalid),
 	        cmocka_unit_test(test_allowed_mechanisms_follow_the_key_type),
 	        cmocka_unit_test(test_key_checks_usage_then_allowed_mechanisms),
+	        cmocka_unit_test(test_key_check_follows_the_mechanism_row),
 	        cmocka_unit_test(test_hash_and_mgf_mapping),
 	        cmocka_unit_test(test_rsa_pkcs1_v15_decrypt_is_opt_in_per_vault),
 	};

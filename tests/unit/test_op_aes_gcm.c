@@ -11,7 +11,7 @@
 #include "aes_fixture.h"
 #include "op_aes_gcm.h"
 
-static const azkv_cipher_ops *ops = &azkv_aes_gcm_ops;
+static const azkv_op_ops *ops = &azkv_aes_gcm_ops;
 
 /* The GCM specification's test case 4 (AES-128, 60 bytes, 20 bytes of
  * AAD). */
@@ -39,7 +39,7 @@ static void *start(int encrypt)
 	CK_MECHANISM m = {CKM_AES_GCM, &gp, sizeof(gp)};
 	void *ctx = NULL;
 	aes_key(&key, KEY, 16);
-	assert_int_equal(ops->init(&ctx, &m, &key, encrypt), CKR_OK);
+	assert_int_equal(family_init(ops, &ctx, &m, &key, encrypt), CKR_OK);
 	return ctx;
 }
 

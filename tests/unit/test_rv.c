@@ -34,6 +34,18 @@ static void test_bad_parameter_on_unwrap_is_wrapped_key_invalid(void **state)
 	assert_int_equal(map(AZKV_ERR_BAD_PARAMETER, AZKV_CTX_KEY_OP), CKR_ENCRYPTED_DATA_INVALID);
 }
 
+/* A wrapkey the vault refuses as a bad parameter is a C_WrapKey error:
+ * the key to wrap does not fit (as the local RSA wrap says), not
+ * CKR_ENCRYPTED_DATA_INVALID, which C_WrapKey does not return. The other
+ * answers are those of any vault key operation. */
+static void test_bad_parameter_on_wrap_is_key_size_range(void **state)
+{
+	assert_int_equal(map(AZKV_ERR_BAD_PARAMETER, AZKV_CTX_WRAP), CKR_KEY_SIZE_RANGE);
+	assert_int_equal(map(AZKV_ERR_FORBIDDEN, AZKV_CTX_WRAP), CKR_KEY_FUNCTION_NOT_PERMITTED);
+	assert_int_equal(map(AZKV_ERR_NOT_FOUND, AZKV_CTX_WRAP), CKR_KEY_HANDLE_INVALID);
+	assert_int_equal(map(AZKV_ERR_THROTTLED, AZKV_CTX_WRAP), CKR_DEVICE_ERROR);
+}
+
 static void test_not_found_depends_on_context(void **state)
 {
 	assert_int_equal(map(AZKV_ERR_NOT_FOUND, AZKV_CTX_UNWRAP),
@@ -88,6 +100,7 @@ int main(void)
 	        cmocka_unit_test(test_forbidden_on_key_op_is_key_function_not_permitted),
 	        cmocka_unit_test(test_forbidden_while_listing_is_device_error),
 	        cmocka_unit_test(test_bad_parameter_on_unwrap_is_wrapped_key_invalid),
+	        cmocka_unit_test(test_bad_parameter_on_wrap_is_key_size_range),
 	        cmocka_unit_test(test_not_found_depends_on_context),
 	        cmocka_unit_test(test_transport_and_service_failures_are_device_error),
 	        cmocka_unit_test(test_config_error_is_general_error),

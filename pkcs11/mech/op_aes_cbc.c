@@ -44,20 +44,17 @@ static void cbc_wipe(void *p)
 	OPENSSL_cleanse(c->pend, sizeof(c->pend));
 }
 
-static CK_RV cbc_init(void **out, const CK_MECHANISM *m, const azkv_object *key, int encrypt)
+static CK_RV cbc_init(void **out, const azkv_mech *mech, const CK_MECHANISM *m,
+                      const azkv_object *key, azkv_op_kind kind)
 {
 	if (m->pParameter == NULL || m->ulParameterLen != BLOCK) {
 		azkv_error("CKM_AES_CBC_PAD: the parameter must be a 16-byte IV");
 		return CKR_MECHANISM_PARAM_INVALID;
 	}
-	if (key->cls != CKO_SECRET_KEY || key->key_type != CKK_AES) {
-		azkv_error("CKM_AES_CBC_PAD: the key is not an AES key");
-		return CKR_KEY_TYPE_INCONSISTENT;
-	}
 	cbc_ctx *c = calloc(1, sizeof(*c));
 	if (c == NULL)
 		return CKR_HOST_MEMORY;
-	c->encrypt = encrypt;
+	c->encrypt = kind == AZKV_OPER_ENCRYPT;
 	c->key_len = key->value.len;
 	memcpy(c->key, key->value.data, key->value.len);
 	memcpy(c->iv, m->pParameter, BLOCK);
@@ -95,6 +92,14 @@ static CK_RV failed(void)
 	return CKR_FUNCTION_FAILED;
 }
 
+/* OpenSSL counts in int. */
+static CK_RV too_long(const cbc_ctx *c, CK_ULONG in_len)
+{
+	azkv_error("CKM_AES_CBC_PAD: %lu bytes is more than one call can take",
+	           (unsigned long)in_len);
+	return c->encrypt ? CKR_DATA_LEN_RANGE : CKR_ENCRYPTED_DATA_LEN_RANGE;
+}
+
 /* Runs the padded cipher over in into out (room for in_len + BLOCK);
  * *n is what it wrote. CKR_ENCRYPTED_DATA_INVALID for bad padding. */
 static CK_RV cbc_oneshot(const cbc_ctx *c, const unsigned char *in, size_t in_len,
@@ -118,11 +123,8 @@ static CK_RV cbc_run(void *p, const unsigned char *in, CK_ULONG in_len, unsigned
                      CK_ULONG *out_len)
 {
 	cbc_ctx *c = p;
-	if (in_len > INT_MAX - 2 * BLOCK) {
-		azkv_error("CKM_AES_CBC_PAD: %lu bytes is more than one call can take",
-		           (unsigned long)in_len);
-		return c->encrypt ? CKR_DATA_LEN_RANGE : CKR_ENCRYPTED_DATA_LEN_RANGE;
-	}
+	if (in_len > INT_MAX - 2 * BLOCK)
+		return too_long(c, in_len);
 	if (c->encrypt) {
 		size_t need = (in_len / BLOCK + 1) * BLOCK, n = 0;
 		if (out == NULL || *out_len < need) {
@@ -172,11 +174,8 @@ static CK_RV cbc_update(void *p, const unsigned char *in, CK_ULONG in_len, unsig
                         CK_ULONG *out_len)
 {
 	cbc_ctx *c = p;
-	if (in_len > INT_MAX - 2 * BLOCK) {
-		azkv_error("CKM_AES_CBC_PAD: %lu bytes is more than one call can take",
-		           (unsigned long)in_len);
-		return c->encrypt ? CKR_DATA_LEN_RANGE : CKR_ENCRYPTED_DATA_LEN_RANGE;
-	}
+	if (in_len > INT_MAX - 2 * BLOCK)
+		return too_long(c, in_len);
 	size_t n = releasable(c, in_len), used = 0;
 	if (out == NULL || *out_len < n) {
 		CK_RV rv = out == NULL ? CKR_OK : CKR_BUFFER_TOO_SMALL;
@@ -249,9 +248,7 @@ out:
 	return rv;
 }
 
-const azkv_cipher_ops azkv_aes_cbc_pad_ops = {
-        .mechs = {CKM_AES_CBC_PAD},
-        .n_mechs = 1,
+const azkv_op_ops azkv_aes_cbc_pad_ops = {
         .init = cbc_init,
         .run = cbc_run,
         .update = cbc_update,

@@ -9,48 +9,19 @@
 #include "log.h"
 #include "object.h"
 #include "op_rsa_pkcs1.h"
+#include "internal.h"
 
-static const char *mech_name(CK_MECHANISM_TYPE mech)
-{
-	switch (mech) {
-	case CKM_SHA256_RSA_PKCS_PSS:
-		return "CKM_SHA256_RSA_PKCS_PSS";
-	case CKM_SHA384_RSA_PKCS_PSS:
-		return "CKM_SHA384_RSA_PKCS_PSS";
-	case CKM_SHA512_RSA_PKCS_PSS:
-		return "CKM_SHA512_RSA_PKCS_PSS";
-	default:
-		return "CKM_RSA_PKCS_PSS";
-	}
-}
-
-/* The hash a hashing mechanism applies, as a hash mechanism; 0 for raw. */
-static CK_MECHANISM_TYPE mech_hash(CK_MECHANISM_TYPE mech)
-{
-	switch (mech) {
-	case CKM_SHA256_RSA_PKCS_PSS:
-		return CKM_SHA256;
-	case CKM_SHA384_RSA_PKCS_PSS:
-		return CKM_SHA384;
-	case CKM_SHA512_RSA_PKCS_PSS:
-		return CKM_SHA512;
-	default:
-		return 0;
-	}
-}
-
-CK_RV azkv_pss_params_check(CK_MECHANISM_TYPE mech, const void *param, CK_ULONG param_len, int sign,
+CK_RV azkv_pss_params_check(const azkv_mech *mech, const void *param, CK_ULONG param_len, int sign,
                             size_t k, azkv_pss_params *out)
 {
-	const char *name = mech_name(mech);
+	const char *name = mech->name;
 	const CK_RSA_PKCS_PSS_PARAMS *p = param;
 	memset(out, 0, sizeof(*out));
 	if (p == NULL || param_len != sizeof(*p)) {
 		azkv_error("%s: the parameter must be a CK_RSA_PKCS_PSS_PARAMS", name);
 		return CKR_MECHANISM_PARAM_INVALID;
 	}
-	CK_MECHANISM_TYPE want = mech_hash(mech);
-	if (want != 0 && p->hashAlg != want) {
+	if (mech->hash != 0 && p->hashAlg != mech->hash) {
 		azkv_error("%s: hashAlg 0x%lx is not the mechanism's hash", name,
 		           (unsigned long)p->hashAlg);
 		return CKR_MECHANISM_PARAM_INVALID;
@@ -97,30 +68,28 @@ CK_RV azkv_pss_params_check(CK_MECHANISM_TYPE mech, const void *param, CK_ULONG 
 }
 
 typedef struct pss_ctx {
-	CK_MECHANISM_TYPE mech;
+	azkv_sig_base base;
 	azkv_pss_params params;
 	size_t k;
 } pss_ctx;
 
-static CK_RV pss_init(void **out, const CK_MECHANISM *m, const azkv_object *key, int sign,
-                      const EVP_MD **md, size_t *sig_len)
+static const azkv_sig_family pss_family;
+
+static CK_RV pss_init(void **out, const azkv_mech *mech, const CK_MECHANISM *m,
+                      const azkv_object *key, azkv_op_kind kind)
 {
-	size_t k;
+	size_t k = azkv_rsa_sig_len(key);
 	azkv_pss_params params;
-	CK_RV rv = azkv_rsa_sig_key(key, sign, mech_name(m->mechanism), &k);
+	CK_RV rv = azkv_pss_params_check(mech, m->pParameter, m->ulParameterLen,
+	                                 kind == AZKV_OPER_SIGN, k, &params);
 	if (rv != CKR_OK)
-		return rv;
-	if ((rv = azkv_pss_params_check(m->mechanism, m->pParameter, m->ulParameterLen, sign, k,
-	                                &params)) != CKR_OK)
 		return rv;
 	pss_ctx *c = calloc(1, sizeof(*c));
 	if (c == NULL)
 		return CKR_HOST_MEMORY;
-	c->mech = m->mechanism;
 	c->params = params;
 	c->k = k;
-	*md = mech_hash(m->mechanism) != 0 ? params.md : NULL;
-	*sig_len = k;
+	azkv_sig_base_init(&c->base, &pss_family, mech, key, kind, k);
 	*out = c;
 	return CKR_OK;
 }
@@ -131,7 +100,7 @@ static CK_RV check_digest_len(const pss_ctx *c, size_t in_len)
 	size_t h_len = (size_t)EVP_MD_get_size(c->params.md);
 	if (in_len != h_len) {
 		azkv_error("%s: the input must be a %zu-byte %s digest, not %zu bytes",
-		           mech_name(c->mech), h_len, EVP_MD_get0_name(c->params.md), in_len);
+		           c->base.mech->name, h_len, EVP_MD_get0_name(c->params.md), in_len);
 		return CKR_DATA_LEN_RANGE;
 	}
 	return CKR_OK;
@@ -156,11 +125,20 @@ static CK_RV pss_from_vault(void *p, const unsigned char *sig, size_t sig_len, u
 	return azkv_rsa_sig_from_vault(sig, sig_len, c->k, out);
 }
 
-static CK_RV pss_verify(void *p, EVP_PKEY *pub, const unsigned char *in, size_t in_len,
-                        const unsigned char *sig, size_t sig_len)
+static int pss_setup(void *p, EVP_PKEY_CTX *pctx)
 {
 	pss_ctx *c = p;
-	const char *name = mech_name(c->mech);
+	return EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) > 0 &&
+	       EVP_PKEY_CTX_set_signature_md(pctx, c->params.md) > 0 &&
+	       EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, c->params.mgf1) > 0 &&
+	       EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, c->params.salt_len) > 0;
+}
+
+static CK_RV pss_verify(void *p, const unsigned char *in, size_t in_len, const unsigned char *sig,
+                        size_t sig_len)
+{
+	pss_ctx *c = p;
+	const char *name = c->base.mech->name;
 	if (sig_len != c->k) {
 		azkv_error("%s: a signature is %zu bytes with this key, not %zu", name, c->k,
 		           sig_len);
@@ -169,40 +147,17 @@ static CK_RV pss_verify(void *p, EVP_PKEY *pub, const unsigned char *in, size_t 
 	CK_RV rv = check_digest_len(c, in_len);
 	if (rv != CKR_OK)
 		return rv;
-	rv = CKR_FUNCTION_FAILED;
-	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(pub, NULL);
-	if (ctx == NULL || EVP_PKEY_verify_init(ctx) <= 0 ||
-	    EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PSS_PADDING) <= 0 ||
-	    EVP_PKEY_CTX_set_signature_md(ctx, c->params.md) <= 0 ||
-	    EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, c->params.mgf1) <= 0 ||
-	    EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, c->params.salt_len) <= 0) {
-		azkv_error("%s: OpenSSL failed", name);
-		goto out;
-	}
-	if (EVP_PKEY_verify(ctx, sig, sig_len, in, in_len) == 1) {
-		rv = CKR_OK;
-	} else {
-		azkv_error("%s: the signature does not verify", name);
-		rv = CKR_SIGNATURE_INVALID;
-	}
-out:
-	ERR_clear_error();
-	EVP_PKEY_CTX_free(ctx);
-	return rv;
+	return azkv_sig_verify_local(&c->base, pss_setup, c, sig, sig_len, in, in_len);
 }
 
-static void pss_free(void *p)
-{
-	free(p);
-}
-
-const azkv_sig_ops azkv_rsa_pss_sig_ops = {
-        .mechs = {CKM_RSA_PKCS_PSS, CKM_SHA256_RSA_PKCS_PSS, CKM_SHA384_RSA_PKCS_PSS,
-                  CKM_SHA512_RSA_PKCS_PSS},
-        .n_mechs = 4,
-        .init = pss_init,
+static const azkv_sig_family pss_family = {
         .vault_input = pss_vault_input,
         .from_vault = pss_from_vault,
         .verify = pss_verify,
-        .free = pss_free,
+};
+
+const azkv_op_ops azkv_rsa_pss_sig_ops = {
+        .init = pss_init,
+        .run = azkv_sig_run,
+        .free = azkv_sig_free,
 };

@@ -93,7 +93,7 @@ CK_RV azkv_hsm_aes_alg(azkv_vault_key *vk, int padded, int wrap, const char **al
 		if (wrap) {
 			snprintf(what, sizeof(what), "C_WrapKey with key '%s' version %s", k->name,
 			         k->version);
-			return azkv_rv_from_vault_err(&err, AZKV_CTX_KEY_OP, what,
+			return azkv_rv_from_vault_err(&err, AZKV_CTX_WRAP, what,
 			                              azkv_token_get(vk->slot)->vault->url, k->name,
 			                              "wrapkey");
 		}

@@ -1,14 +1,13 @@
 #include "op_rsa_crypt.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
 #include "object.h"
 #include "op_rsa_wrap.h"
+#include "internal.h"
 #include "rv.h"
-#include "token.h"
 
 typedef struct rsa_crypt_ctx {
 	int encrypt;
@@ -46,18 +45,14 @@ static void rsa_crypt_wipe(void *p)
 	azkv_bytes_wipe(&c->last_out);
 }
 
-static CK_RV rsa_crypt_init(void **out, const CK_MECHANISM *m, const azkv_object *key, int encrypt)
+static CK_RV rsa_crypt_init(void **out, const azkv_mech *mech, const CK_MECHANISM *m,
+                            const azkv_object *key, azkv_op_kind kind)
 {
+	int encrypt = kind == AZKV_OPER_ENCRYPT;
 	azkv_rsa_wrap_alg alg;
 	CK_RV rv = azkv_rsa_wrap_alg_from_mech(m, &alg);
 	if (rv != CKR_OK)
 		return rv;
-	if (key->vkey == NULL || key->key_type != CKK_RSA ||
-	    key->cls != (encrypt ? CKO_PUBLIC_KEY : CKO_PRIVATE_KEY)) {
-		azkv_error("%s: the key is not a vault RSA %s key", alg.name,
-		           encrypt ? "public" : "private");
-		return CKR_KEY_TYPE_INCONSISTENT;
-	}
 	/* As C_WrapKey: no data is newly protected by a version the vault has
 	 * disabled or that is outside its validity window. (Decryption is the
 	 * vault's to refuse.) */
@@ -123,21 +118,14 @@ static CK_RV rsa_decrypt(rsa_crypt_ctx *c, const unsigned char *in, CK_ULONG in_
 	    memcmp(c->last_in.data, in, in_len) != 0) {
 		azkv_bytes_free(&c->last_in);
 		azkv_bytes_free(&c->last_out);
-		azkv_err err;
-		azkv_token *tok = azkv_token_get(c->vk->slot);
-		if (azkv_kv_key_operation(tok->kv, c->vk->key.name, c->vk->key.version, "decrypt",
-		                          c->alg.name, in, in_len, &c->last_out, &err) != AZKV_OK) {
-			char what[256];
-			snprintf(what, sizeof(what), "C_Decrypt with key '%s' version %s",
-			         c->vk->key.name, c->vk->key.version);
-			return azkv_rv_from_err(&err, AZKV_CTX_KEY_OP, what);
-		}
+		CK_RV rv = azkv_op_vault_call(c->vk, "decrypt", c->alg.name, in, in_len,
+		                              &c->last_out, AZKV_CTX_KEY_OP, "C_Decrypt");
+		if (rv != CKR_OK)
+			return rv;
 		if (azkv_bytes_set(&c->last_in, in, in_len) != 0) {
 			azkv_bytes_free(&c->last_out);
 			return CKR_HOST_MEMORY;
 		}
-		azkv_debug("C_Decrypt: %s with '%s' version %s", c->alg.name, c->vk->key.name,
-		           c->vk->key.version);
 	}
 	if (*out_len < c->last_out.len) {
 		*out_len = c->last_out.len;
@@ -156,9 +144,7 @@ static CK_RV rsa_crypt_run(void *p, const unsigned char *in, CK_ULONG in_len, un
 	                  : rsa_decrypt(c, in, in_len, out, out_len);
 }
 
-const azkv_cipher_ops azkv_rsa_crypt_ops = {
-        .mechs = {CKM_RSA_PKCS_OAEP, CKM_RSA_PKCS},
-        .n_mechs = 2,
+const azkv_op_ops azkv_rsa_crypt_ops = {
         .init = rsa_crypt_init,
         .run = rsa_crypt_run,
         .update = NULL,

@@ -5,6 +5,6 @@
 
 #include "mech.h"
 
-extern const azkv_cipher_ops azkv_aes_cbc_pad_ops;
+extern const azkv_op_ops azkv_aes_cbc_pad_ops;
 
 #endif

@@ -8,7 +8,7 @@
 
 #include "mech.h"
 
-extern const azkv_sig_ops azkv_rsa_pss_sig_ops;
+extern const azkv_op_ops azkv_rsa_pss_sig_ops;
 
 typedef struct azkv_pss_params {
 	const EVP_MD *md;   /* hashAlg */
@@ -18,12 +18,12 @@ typedef struct azkv_pss_params {
 } azkv_pss_params;
 
 /* Checks the CK_RSA_PKCS_PSS_PARAMS of mechanism mech (CKM_RSA_PKCS_PSS or
- * a CKM_SHA*_RSA_PKCS_PSS, whose hashAlg must be its hash) for a k-byte
+ * a CKM_SHA*_RSA_PKCS_PSS, whose hashAlg must be its hash: mech->hash) for a k-byte
  * modulus: for signing, what the vault can do (SHA-256/384/512, MGF1 of
  * the same hash, sLen the digest length); for verifying, any SHA-1/SHA-2
  * hash and MGF1 with a salt that fits. CKR_MECHANISM_PARAM_INVALID with
  * the reason logged otherwise. */
-CK_RV azkv_pss_params_check(CK_MECHANISM_TYPE mech, const void *param, CK_ULONG param_len, int sign,
+CK_RV azkv_pss_params_check(const azkv_mech *mech, const void *param, CK_ULONG param_len, int sign,
                             size_t k, azkv_pss_params *out);
 
 #endif

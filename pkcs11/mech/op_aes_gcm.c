@@ -49,7 +49,8 @@ static void gcm_wipe(void *p)
 		OPENSSL_cleanse(c->buf, c->buf_cap);
 }
 
-static CK_RV gcm_init(void **out, const CK_MECHANISM *m, const azkv_object *key, int encrypt)
+static CK_RV gcm_init(void **out, const azkv_mech *mech, const CK_MECHANISM *m,
+                      const azkv_object *key, azkv_op_kind kind)
 {
 	const CK_GCM_PARAMS *p = m->pParameter;
 	if (p == NULL || m->ulParameterLen != sizeof(CK_GCM_PARAMS)) {
@@ -64,15 +65,11 @@ static CK_RV gcm_init(void **out, const CK_MECHANISM *m, const azkv_object *key,
 		           (unsigned long)p->ulTagBits, (unsigned long)p->ulIvLen);
 		return CKR_MECHANISM_PARAM_INVALID;
 	}
-	if (key->cls != CKO_SECRET_KEY || key->key_type != CKK_AES) {
-		azkv_error("CKM_AES_GCM: the key is not an AES key");
-		return CKR_KEY_TYPE_INCONSISTENT;
-	}
 
 	gcm_ctx *c = calloc(1, sizeof(*c));
 	if (c == NULL)
 		return CKR_HOST_MEMORY;
-	c->encrypt = encrypt;
+	c->encrypt = kind == AZKV_OPER_ENCRYPT;
 	c->key_len = key->value.len;
 	memcpy(c->key, key->value.data, key->value.len);
 	c->iv_len = p->ulIvLen;
@@ -269,9 +266,7 @@ static CK_RV gcm_final(void *p, unsigned char *out, CK_ULONG *out_len)
 	return CKR_OK;
 }
 
-const azkv_cipher_ops azkv_aes_gcm_ops = {
-        .mechs = {CKM_AES_GCM},
-        .n_mechs = 1,
+const azkv_op_ops azkv_aes_gcm_ops = {
         .init = gcm_init,
         .run = gcm_run,
         .update = gcm_update,

@@ -9,7 +9,7 @@
 #include "bytes.h"
 #include "mech.h"
 
-extern const azkv_cipher_ops azkv_aes_kw_ops;
+extern const azkv_op_ops azkv_aes_kw_ops;
 
 /* 1 for the mechanisms above. */
 int azkv_aes_kw_mech(CK_MECHANISM_TYPE m);

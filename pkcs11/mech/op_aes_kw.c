@@ -11,7 +11,8 @@
 
 int azkv_aes_kw_mech(CK_MECHANISM_TYPE m)
 {
-	return m == CKM_AES_KEY_WRAP || m == CKM_AES_KEY_WRAP_PAD || m == CKM_AES_KEY_WRAP_KWP;
+	const azkv_mech *mech = azkv_mech_find(m);
+	return mech != NULL && mech->cipher == &azkv_aes_kw_ops;
 }
 
 static const char *kw_name(int pad)
@@ -150,20 +151,17 @@ static void kw_wipe(void *p)
 	OPENSSL_cleanse(c->key, sizeof(c->key));
 }
 
-static CK_RV kw_init(void **out, const CK_MECHANISM *m, const azkv_object *key, int encrypt)
+static CK_RV kw_init(void **out, const azkv_mech *mech, const CK_MECHANISM *m,
+                     const azkv_object *key, azkv_op_kind kind)
 {
 	azkv_aes_kw_params params;
 	CK_RV rv = azkv_aes_kw_params_from_mech(m, &params);
 	if (rv != CKR_OK)
 		return rv;
-	if (key->cls != CKO_SECRET_KEY || key->key_type != CKK_AES) {
-		azkv_error("%s: the key is not an AES key", kw_name(params.pad));
-		return CKR_KEY_TYPE_INCONSISTENT;
-	}
 	kw_ctx *c = calloc(1, sizeof(*c));
 	if (c == NULL)
 		return CKR_HOST_MEMORY;
-	c->encrypt = encrypt;
+	c->encrypt = kind == AZKV_OPER_ENCRYPT;
 	c->params = params;
 	c->key_len = key->value.len;
 	memcpy(c->key, key->value.data, key->value.len);
@@ -200,9 +198,7 @@ static CK_RV kw_run(void *p, const unsigned char *in, CK_ULONG in_len, unsigned 
 	return rv;
 }
 
-const azkv_cipher_ops azkv_aes_kw_ops = {
-        .mechs = {CKM_AES_KEY_WRAP, CKM_AES_KEY_WRAP_PAD, CKM_AES_KEY_WRAP_KWP},
-        .n_mechs = 3,
+const azkv_op_ops azkv_aes_kw_ops = {
         .init = kw_init,
         .run = kw_run,
         .update = NULL,

@@ -7,7 +7,7 @@
 
 #include "mech.h"
 
-extern const azkv_cipher_ops azkv_rsa_crypt_ops;
+extern const azkv_op_ops azkv_rsa_crypt_ops;
 
 /* The most plaintext a k-byte modulus takes with md (OAEP) or PKCS#1
  * v1.5 (md NULL); 0 when none. */

@@ -6,26 +6,20 @@
 #ifndef AZKV_P11_OP_ECDSA_H
 #define AZKV_P11_OP_ECDSA_H
 
+#include "jwk.h"
 #include "mech.h"
 
-extern const azkv_sig_ops azkv_ecdsa_sig_ops;
+extern const azkv_op_ops azkv_ecdsa_sig_ops;
 
-typedef struct azkv_ecdsa_curve {
-	const char *alg;   /* the vault's alg */
-	size_t field_len;  /* bytes of r and of s */
-	size_t order_bits; /* bits of the group order */
-	size_t digest_len; /* the digest length alg takes */
-} azkv_ecdsa_curve;
-
-/* The curve of a JWK "crv"; 0 when the module has no ECDSA for it. */
-int azkv_ecdsa_curve_of(const char *crv, azkv_ecdsa_curve *out);
+/* The curves, their JWS algs and lengths: azkv_curve (jwk.h), one row
+ * each. */
 
 /* What the vault must sign for a digest of in_len bytes: ECDSA uses the
  * leftmost order_bits bits of a digest, so a longer digest is cut and a
  * shorter one left-padded with zeros to digest_len bytes (out), which
  * gives the same signature. CKR_DATA_LEN_RANGE (logged) when that cannot
  * be done (empty, or longer than 64 bytes on P-521). */
-CK_RV azkv_ecdsa_vault_digest(const azkv_ecdsa_curve *crv, const unsigned char *in, size_t in_len,
+CK_RV azkv_ecdsa_vault_digest(const azkv_curve *crv, const unsigned char *in, size_t in_len,
                               unsigned char *out);
 
 /* The vault's signature (r || s, two equal halves) as PKCS#11's: each

@@ -6,14 +6,14 @@
 
 #include "mech.h"
 
-extern const azkv_sig_ops azkv_rsa_pkcs1_sig_ops;
+struct azkv_object;
+
+extern const azkv_op_ops azkv_rsa_pkcs1_sig_ops;
 
 /* Shared by the RSA signature families. */
 
-/* CKR_KEY_TYPE_INCONSISTENT (logged) unless key is a vault RSA key of the
- * class the operation needs (private to sign, public to verify); else
- * *k is its modulus length in bytes. */
-CK_RV azkv_rsa_sig_key(const struct azkv_object *key, int sign, const char *mech_name, size_t *k);
+/* The signature length of a vault RSA key: its modulus in bytes. */
+size_t azkv_rsa_sig_len(const struct azkv_object *key);
 
 /* The vault's RSA signature as PKCS#11's: exactly k bytes (left-padded
  * with zeros). CKR_DEVICE_ERROR (logged) when longer than k. */

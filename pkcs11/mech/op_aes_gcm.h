@@ -4,6 +4,6 @@
 
 #include "mech.h"
 
-extern const azkv_cipher_ops azkv_aes_gcm_ops;
+extern const azkv_op_ops azkv_aes_gcm_ops;
 
 #endif
