@@ -12,6 +12,7 @@
 #include "log.h"
 #include "module.h"
 #include "object.h"
+#include "rv.h"
 #include "token.h"
 
 /* Handles are 1 + index and never reused while initialised. */
@@ -23,6 +24,40 @@ azkv_session *azkv_sessions_get(CK_SESSION_HANDLE h)
 	if (h == CK_INVALID_HANDLE || h > table_len)
 		return NULL;
 	return table[h - 1];
+}
+
+azkv_session *azkv_session_find(CK_SESSION_HANDLE h, const char *fn, CK_RV *rv)
+{
+	azkv_session *s = azkv_sessions_get(h);
+	*rv = s != NULL ? CKR_OK : CKR_SESSION_HANDLE_INVALID;
+	if (s == NULL)
+		azkv_error("%s: session %lu is not open", fn, (unsigned long)h);
+	return s;
+}
+
+azkv_object *azkv_session_object(const azkv_session *s, CK_OBJECT_HANDLE h, CK_RV invalid,
+                                 const char *fn, CK_RV *rv)
+{
+	azkv_object *obj = azkv_objects_get(h);
+	if (obj == NULL || obj->slot != s->slot) {
+		azkv_error("%s: handle %lu is no object of session %lu's token (%s)", fn,
+		           (unsigned long)h, (unsigned long)s->handle, azkv_rv_name(invalid));
+		*rv = invalid;
+		return NULL;
+	}
+	*rv = CKR_OK;
+	return obj;
+}
+
+CK_RV azkv_session_slot(CK_SESSION_HANDLE h, const char *fn, CK_SLOT_ID *slot)
+{
+	CK_RV rv;
+	azkv_lock_acquire(azkv_g.lock);
+	const azkv_session *s = azkv_session_find(h, fn, &rv);
+	if (s != NULL)
+		*slot = s->slot;
+	azkv_lock_release(azkv_g.lock);
+	return rv;
 }
 
 void azkv_sessions_count(CK_SLOT_ID slot, CK_ULONG *all, CK_ULONG *rw)
