@@ -4,6 +4,7 @@
  * result does not change under the caller while it iterates. */
 #include <stdlib.h>
 
+#include "log.h"
 #include "module.h"
 #include "object.h"
 #include "session.h"
@@ -37,6 +38,26 @@ static int collect(azkv_object *obj, void *p)
 	return 0;
 }
 
+/* The session's search, under the module lock: NULL, with *rv saying why
+ * (logged, naming fn), when the session is not open or its search is not
+ * as the call needs (active: C_FindObjects, C_FindObjectsFinal; idle:
+ * C_FindObjectsInit). */
+static azkv_find_state *search_of(CK_SESSION_HANDLE session, int active, const char *fn,
+                                  CK_SLOT_ID *slot, CK_RV *rv)
+{
+	azkv_session *s = azkv_session_find(session, fn, rv);
+	if (s == NULL)
+		return NULL;
+	if (s->find.active != active) {
+		*rv = active ? CKR_OPERATION_NOT_INITIALIZED : CKR_OPERATION_ACTIVE;
+		azkv_error("%s: session %lu %s", fn, (unsigned long)session,
+		           active ? "has no search (C_FindObjectsInit)" : "is already searching");
+		return NULL;
+	}
+	*slot = s->slot;
+	return &s->find;
+}
+
 CK_RV C_FindObjectsInit(CK_SESSION_HANDLE session, CK_ATTRIBUTE *tmpl, CK_ULONG count)
 {
 	AZKV_REQUIRE_INIT();
@@ -44,12 +65,9 @@ CK_RV C_FindObjectsInit(CK_SESSION_HANDLE session, CK_ATTRIBUTE *tmpl, CK_ULONG 
 	if (rv != CKR_OK)
 		return rv;
 
+	CK_SLOT_ID slot = 0;
 	azkv_lock_acquire(azkv_g.lock);
-	azkv_session *s = azkv_sessions_get(session);
-	rv = s == NULL        ? CKR_SESSION_HANDLE_INVALID
-	     : s->find.active ? CKR_OPERATION_ACTIVE
-	                      : CKR_OK;
-	CK_SLOT_ID slot = s ? s->slot : 0;
+	search_of(session, 0, "C_FindObjectsInit", &slot, &rv);
 	azkv_lock_release(azkv_g.lock);
 	if (rv != CKR_OK)
 		return rv;
@@ -60,20 +78,13 @@ CK_RV C_FindObjectsInit(CK_SESSION_HANDLE session, CK_ATTRIBUTE *tmpl, CK_ULONG 
 
 	match_ctx m = {.slot = slot, .tmpl = tmpl, .n = count};
 	azkv_lock_acquire(azkv_g.lock);
-	s = azkv_sessions_get(session);
-	if (s == NULL) {
-		rv = CKR_SESSION_HANDLE_INVALID;
-	} else if (s->find.active) {
-		rv = CKR_OPERATION_ACTIVE;
-	} else {
+	azkv_find_state *find = search_of(session, 0, "C_FindObjectsInit", &slot, &rv);
+	if (find != NULL) {
 		azkv_objects_each(collect, &m);
 		if (m.oom) {
 			rv = CKR_HOST_MEMORY;
 		} else {
-			s->find.active = 1;
-			s->find.handles = m.handles;
-			s->find.n = m.count;
-			s->find.pos = 0;
+			*find = (azkv_find_state){.active = 1, .handles = m.handles, .n = m.count};
 			m.handles = NULL;
 		}
 	}
@@ -88,17 +99,14 @@ CK_RV C_FindObjects(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE *objects, CK_ULO
 	AZKV_REQUIRE_INIT();
 	if ((objects == NULL && max > 0) || count == NULL)
 		return CKR_ARGUMENTS_BAD;
-	CK_RV rv = CKR_OK;
+	CK_RV rv;
+	CK_SLOT_ID slot;
 	azkv_lock_acquire(azkv_g.lock);
-	azkv_session *s = azkv_sessions_get(session);
-	if (s == NULL) {
-		rv = CKR_SESSION_HANDLE_INVALID;
-	} else if (!s->find.active) {
-		rv = CKR_OPERATION_NOT_INITIALIZED;
-	} else {
+	azkv_find_state *find = search_of(session, 1, "C_FindObjects", &slot, &rv);
+	if (find != NULL) {
 		*count = 0;
-		while (*count < max && s->find.pos < s->find.n) {
-			CK_OBJECT_HANDLE h = s->find.handles[s->find.pos++];
+		while (*count < max && find->pos < find->n) {
+			CK_OBJECT_HANDLE h = find->handles[find->pos++];
 			/* Skip objects destroyed since the search began. */
 			if (azkv_objects_get(h) != NULL)
 				objects[(*count)++] = h;
@@ -111,16 +119,13 @@ CK_RV C_FindObjects(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE *objects, CK_ULO
 CK_RV C_FindObjectsFinal(CK_SESSION_HANDLE session)
 {
 	AZKV_REQUIRE_INIT();
-	CK_RV rv = CKR_OK;
+	CK_RV rv;
+	CK_SLOT_ID slot;
 	azkv_lock_acquire(azkv_g.lock);
-	azkv_session *s = azkv_sessions_get(session);
-	if (s == NULL) {
-		rv = CKR_SESSION_HANDLE_INVALID;
-	} else if (!s->find.active) {
-		rv = CKR_OPERATION_NOT_INITIALIZED;
-	} else {
-		free(s->find.handles);
-		s->find = (azkv_find_state){0};
+	azkv_find_state *find = search_of(session, 1, "C_FindObjectsFinal", &slot, &rv);
+	if (find != NULL) {
+		free(find->handles);
+		*find = (azkv_find_state){0};
 	}
 	azkv_lock_release(azkv_g.lock);
 	return rv;

@@ -8,47 +8,40 @@
 #include "op_hsm_aes_kw.h"
 #include "session.h"
 
-/* The object, when the session is open and may see it; else *rv says why. */
-static azkv_object *visible_object(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE handle, CK_RV *rv)
+/* The object, when the session is open and may see it; else *rv says why
+ * (logged, naming fn). */
+static azkv_object *visible_object(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE handle,
+                                   const char *fn, CK_RV *rv)
 {
-	azkv_session *s = azkv_sessions_get(session);
-	if (s == NULL) {
-		*rv = CKR_SESSION_HANDLE_INVALID;
-		return NULL;
-	}
-	azkv_object *obj = azkv_objects_get(handle);
-	if (obj == NULL || obj->slot != s->slot) {
-		*rv = CKR_OBJECT_HANDLE_INVALID;
-		return NULL;
-	}
-	*rv = CKR_OK;
-	return obj;
+	const azkv_session *s = azkv_session_find(session, fn, rv);
+	return s != NULL ? azkv_session_object(s, handle, CKR_OBJECT_HANDLE_INVALID, fn, rv) : NULL;
 }
 
 /* The size of a Managed HSM AES key, which its bundle does not state, is
  * learned from the HSM the first time CKA_VALUE_LEN is asked for (without
  * the module lock); a failure leaves it unrevealed. */
-static void learn_aes_size(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object,
-                           const CK_ATTRIBUTE *tmpl, CK_ULONG count)
+static CK_RV learn_aes_size(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object,
+                            const CK_ATTRIBUTE *tmpl, CK_ULONG count)
 {
 	CK_RV rv;
 	azkv_err err;
 	azkv_vault_key *vk = NULL;
 	azkv_lock_acquire(azkv_g.lock);
-	azkv_object *obj = visible_object(session, object, &rv);
+	const azkv_object *obj = visible_object(session, object, "C_GetAttributeValue", &rv);
 	if (obj != NULL && azkv_hsm_aes_size_wanted(obj, tmpl, count)) {
 		vk = obj->vkey;
 		azkv_vault_key_ref(vk);
 	}
 	azkv_lock_release(azkv_g.lock);
 	if (vk == NULL)
-		return;
+		return rv;
 	if (azkv_hsm_aes_learn_size(vk, &err) != AZKV_OK)
 		azkv_warn("CKA_VALUE_LEN of key '%s' version %s stays unknown: %s", vk->key.name,
 		          vk->key.version, err.message);
 	azkv_lock_acquire(azkv_g.lock);
 	azkv_vault_key_unref(vk);
 	azkv_lock_release(azkv_g.lock);
+	return CKR_OK;
 }
 
 CK_RV C_GetAttributeValue(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object, CK_ATTRIBUTE *tmpl,
@@ -57,10 +50,12 @@ CK_RV C_GetAttributeValue(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object, CK
 	AZKV_REQUIRE_INIT();
 	if (tmpl == NULL && count > 0)
 		return CKR_ARGUMENTS_BAD;
-	CK_RV rv;
-	learn_aes_size(session, object, tmpl, count);
+	/* The handles are checked (and a bad one logged) here first. */
+	CK_RV rv = learn_aes_size(session, object, tmpl, count);
+	if (rv != CKR_OK)
+		return rv;
 	azkv_lock_acquire(azkv_g.lock);
-	azkv_object *obj = visible_object(session, object, &rv);
+	const azkv_object *obj = visible_object(session, object, "C_GetAttributeValue", &rv);
 	if (obj != NULL)
 		rv = azkv_object_get_attributes(obj, tmpl, count);
 	azkv_lock_release(azkv_g.lock);
@@ -74,7 +69,7 @@ CK_RV C_GetObjectSize(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object, CK_ULO
 		return CKR_ARGUMENTS_BAD;
 	CK_RV rv;
 	azkv_lock_acquire(azkv_g.lock);
-	azkv_object *obj = visible_object(session, object, &rv);
+	azkv_object *obj = visible_object(session, object, "C_GetObjectSize", &rv);
 	if (obj != NULL) {
 		/* An approximation, as the specification permits: what the
 		 * object holds in memory. */
@@ -92,7 +87,7 @@ CK_RV C_DestroyObject(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object)
 	AZKV_REQUIRE_INIT();
 	CK_RV rv;
 	azkv_lock_acquire(azkv_g.lock);
-	azkv_object *obj = visible_object(session, object, &rv);
+	azkv_object *obj = visible_object(session, object, "C_DestroyObject", &rv);
 	if (obj != NULL) {
 		if (!azkv_attrs_bool(&obj->attrs, CKA_DESTROYABLE, CK_TRUE)) {
 			/* Vault keys are deleted in the vault, not through PKCS#11. */
@@ -200,7 +195,7 @@ CK_RV C_SetAttributeValue(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object, CK
 	if (rv != CKR_OK)
 		return rv;
 	azkv_lock_acquire(azkv_g.lock);
-	azkv_object *obj = visible_object(session, object, &rv);
+	azkv_object *obj = visible_object(session, object, "C_SetAttributeValue", &rv);
 	if (obj == NULL)
 		goto out;
 	if (!azkv_attrs_bool(&obj->attrs, CKA_MODIFIABLE, CK_FALSE)) {
@@ -229,7 +224,7 @@ CK_RV C_CopyObject(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object, CK_ATTRIB
 		return rv;
 	azkv_object *copy = NULL;
 	azkv_lock_acquire(azkv_g.lock);
-	azkv_object *obj = visible_object(session, object, &rv);
+	azkv_object *obj = visible_object(session, object, "C_CopyObject", &rv);
 	if (obj == NULL)
 		goto out;
 	if (!azkv_attrs_bool(&obj->attrs, CKA_COPYABLE, CK_FALSE) || obj->cls != CKO_SECRET_KEY) {
@@ -308,11 +303,9 @@ CK_RV C_CreateObject(CK_SESSION_HANDLE session, CK_ATTRIBUTE *tmpl, CK_ULONG cou
 			rest[n_rest++] = tmpl[i];
 
 	azkv_lock_acquire(azkv_g.lock);
-	azkv_session *s = azkv_sessions_get(session);
-	if (s == NULL) {
-		rv = CKR_SESSION_HANDLE_INVALID;
+	const azkv_session *s = azkv_session_find(session, "C_CreateObject", &rv);
+	if (s == NULL)
 		goto out;
-	}
 	rv = azkv_secret_key_new(s->slot, session, rest, n_rest, value->pValue, value->ulValueLen,
 	                         0, CK_UNAVAILABLE_INFORMATION, &obj);
 	if (rv != CKR_OK || (rv = azkv_objects_add(obj)) != CKR_OK)

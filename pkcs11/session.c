@@ -149,12 +149,10 @@ out:
 CK_RV C_CloseSession(CK_SESSION_HANDLE session)
 {
 	AZKV_REQUIRE_INIT();
-	CK_RV rv = CKR_SESSION_HANDLE_INVALID;
+	CK_RV rv;
 	azkv_lock_acquire(azkv_g.lock);
-	if (azkv_sessions_get(session) != NULL) {
+	if (azkv_session_find(session, "C_CloseSession", &rv) != NULL)
 		close_at(session - 1);
-		rv = CKR_OK;
-	}
 	azkv_lock_release(azkv_g.lock);
 	return rv;
 }
@@ -177,9 +175,9 @@ CK_RV C_GetSessionInfo(CK_SESSION_HANDLE session, CK_SESSION_INFO *info)
 	AZKV_REQUIRE_INIT();
 	if (info == NULL)
 		return CKR_ARGUMENTS_BAD;
-	CK_RV rv = CKR_SESSION_HANDLE_INVALID;
+	CK_RV rv;
 	azkv_lock_acquire(azkv_g.lock);
-	azkv_session *s = azkv_sessions_get(session);
+	const azkv_session *s = azkv_session_find(session, "C_GetSessionInfo", &rv);
 	if (s != NULL) {
 		int rw = (s->flags & CKF_RW_SESSION) != 0;
 		int user = azkv_token_get(s->slot)->logged_in;
@@ -190,7 +188,6 @@ CK_RV C_GetSessionInfo(CK_SESSION_HANDLE session, CK_SESSION_INFO *info)
 			info->state = rw ? CKS_RW_USER_FUNCTIONS : CKS_RO_USER_FUNCTIONS;
 		else
 			info->state = rw ? CKS_RW_PUBLIC_SESSION : CKS_RO_PUBLIC_SESSION;
-		rv = CKR_OK;
 	}
 	azkv_lock_release(azkv_g.lock);
 	return rv;
@@ -200,13 +197,11 @@ CK_RV C_Login(CK_SESSION_HANDLE session, CK_USER_TYPE user_type, unsigned char *
               CK_ULONG pin_len)
 {
 	AZKV_REQUIRE_INIT();
-	CK_RV rv = CKR_OK;
+	CK_RV rv;
 	azkv_lock_acquire(azkv_g.lock);
-	azkv_session *s = azkv_sessions_get(session);
-	if (s == NULL) {
-		rv = CKR_SESSION_HANDLE_INVALID;
+	const azkv_session *s = azkv_session_find(session, "C_Login", &rv);
+	if (s == NULL)
 		goto out;
-	}
 	azkv_token *tok = azkv_token_get(s->slot);
 	switch (user_type) {
 	case CKU_USER:
@@ -235,15 +230,14 @@ out:
 CK_RV C_Logout(CK_SESSION_HANDLE session)
 {
 	AZKV_REQUIRE_INIT();
-	CK_RV rv = CKR_OK;
+	CK_RV rv;
 	azkv_lock_acquire(azkv_g.lock);
-	azkv_session *s = azkv_sessions_get(session);
-	if (s == NULL)
-		rv = CKR_SESSION_HANDLE_INVALID;
-	else if (!azkv_token_get(s->slot)->logged_in)
+	const azkv_session *s = azkv_session_find(session, "C_Logout", &rv);
+	azkv_token *tok = s != NULL ? azkv_token_get(s->slot) : NULL;
+	if (tok != NULL && !tok->logged_in)
 		rv = CKR_USER_NOT_LOGGED_IN;
-	else
-		azkv_token_get(s->slot)->logged_in = 0;
+	else if (tok != NULL)
+		tok->logged_in = 0;
 	azkv_lock_release(azkv_g.lock);
 	return rv;
 }
