@@ -8,7 +8,8 @@
 #include <p11-kit/pkcs11.h>
 #include <stddef.h>
 
-/* An owned list of attributes; each value is a private copy. */
+/* An owned list of attributes; each value is a private copy. Grown as an
+ * array of array.h. */
 typedef struct azkv_attrs {
 	CK_ATTRIBUTE *items;
 	size_t n, cap; /* used, allocated */

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "cmk_ext.h"
 #include "log.h"
 #include "module.h"
@@ -21,27 +22,11 @@ static CK_RV refresh_token(CK_SLOT_ID slot)
 }
 
 /* The table's objects, for azkv_cmk_versions. */
-typedef struct all_objects {
-	azkv_object **objs;
-	size_t n, cap;
-	int oom;
-} all_objects;
+typedef AZKV_ARRAY(azkv_object *) all_objects;
 
-static int collect(azkv_object *obj, void *p)
+static CK_RV collect(azkv_object *obj, void *p)
 {
-	all_objects *a = p;
-	if (a->n == a->cap) {
-		size_t cap = a->cap ? a->cap * 2 : 64;
-		azkv_object **grown = realloc(a->objs, cap * sizeof(*grown));
-		if (grown == NULL) {
-			a->oom = 1;
-			return 1;
-		}
-		a->objs = grown;
-		a->cap = cap;
-	}
-	a->objs[a->n++] = obj;
-	return 0;
+	return azkv_array_push((all_objects *)p, obj);
 }
 
 /* Under the module lock: the versions of name on slot. */
@@ -49,10 +34,10 @@ static CK_RV versions_locked(CK_SLOT_ID slot, const char *name, size_t name_len,
                              AZKV_KEY_VERSION_INFO **out, size_t *n_out)
 {
 	all_objects a = {0};
-	azkv_objects_each(collect, &a);
-	CK_RV rv = a.oom ? CKR_HOST_MEMORY
-	                 : azkv_cmk_versions(a.objs, a.n, slot, name, name_len, out, n_out);
-	free(a.objs);
+	CK_RV rv = azkv_objects_each(collect, &a);
+	if (rv == CKR_OK)
+		rv = azkv_cmk_versions(a.items, a.n, slot, name, name_len, out, n_out);
+	azkv_array_free(&a);
 	return rv;
 }
 

@@ -2,8 +2,7 @@
  * on a token reads its keys from the vault; later searches use the cache.
  * Matching handles are collected at init, as most modules do, so the
  * result does not change under the caller while it iterates. */
-#include <stdlib.h>
-
+#include "array.h"
 #include "log.h"
 #include "module.h"
 #include "object.h"
@@ -14,28 +13,15 @@ typedef struct match_ctx {
 	CK_SLOT_ID slot;
 	const CK_ATTRIBUTE *tmpl;
 	CK_ULONG n;
-	CK_OBJECT_HANDLE *handles;
-	size_t count, cap;
-	int oom;
+	azkv_find_state found;
 } match_ctx;
 
-static int collect(azkv_object *obj, void *p)
+static CK_RV collect(azkv_object *obj, void *p)
 {
 	match_ctx *m = p;
 	if (obj->slot != m->slot || !azkv_tmpl_matches(&obj->attrs, m->tmpl, m->n))
-		return 0;
-	if (m->count == m->cap) {
-		size_t cap = m->cap ? m->cap * 2 : 16;
-		CK_OBJECT_HANDLE *grown = realloc(m->handles, cap * sizeof(*grown));
-		if (grown == NULL) {
-			m->oom = 1;
-			return 1;
-		}
-		m->handles = grown;
-		m->cap = cap;
-	}
-	m->handles[m->count++] = obj->handle;
-	return 0;
+		return CKR_OK;
+	return azkv_array_push(&m->found.handles, obj->handle);
 }
 
 /* The session's search, under the module lock: NULL, with *rv saying why
@@ -79,17 +65,13 @@ CK_RV C_FindObjectsInit(CK_SESSION_HANDLE session, CK_ATTRIBUTE *tmpl, CK_ULONG 
 	match_ctx m = {.slot = slot, .tmpl = tmpl, .n = count};
 	azkv_lock_acquire(azkv_g.lock);
 	azkv_find_state *find = search_of(session, 0, "C_FindObjectsInit", &slot, &rv);
-	if (find != NULL) {
-		azkv_objects_each(collect, &m);
-		if (m.oom) {
-			rv = CKR_HOST_MEMORY;
-		} else {
-			*find = (azkv_find_state){.active = 1, .handles = m.handles, .n = m.count};
-			m.handles = NULL;
-		}
+	if (find != NULL && (rv = azkv_objects_each(collect, &m)) == CKR_OK) {
+		*find = m.found;
+		find->active = 1;
+		m.found = (azkv_find_state){0};
 	}
 	azkv_lock_release(azkv_g.lock);
-	free(m.handles);
+	azkv_array_free(&m.found.handles);
 	return rv;
 }
 
@@ -105,8 +87,8 @@ CK_RV C_FindObjects(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE *objects, CK_ULO
 	azkv_find_state *find = search_of(session, 1, "C_FindObjects", &slot, &rv);
 	if (find != NULL) {
 		*count = 0;
-		while (*count < max && find->pos < find->n) {
-			CK_OBJECT_HANDLE h = find->handles[find->pos++];
+		while (*count < max && find->pos < find->handles.n) {
+			CK_OBJECT_HANDLE h = find->handles.items[find->pos++];
 			/* Skip objects destroyed since the search began. */
 			if (azkv_objects_get(h) != NULL)
 				objects[(*count)++] = h;
@@ -124,8 +106,9 @@ CK_RV C_FindObjectsFinal(CK_SESSION_HANDLE session)
 	azkv_lock_acquire(azkv_g.lock);
 	azkv_find_state *find = search_of(session, 1, "C_FindObjectsFinal", &slot, &rv);
 	if (find != NULL) {
-		free(find->handles);
-		*find = (azkv_find_state){0};
+		azkv_array_free(&find->handles);
+		find->active = 0;
+		find->pos = 0;
 	}
 	azkv_lock_release(azkv_g.lock);
 	return rv;

@@ -87,11 +87,13 @@ void azkv_objects_destroy_session(CK_SESSION_HANDLE s)
 			free_slot(i);
 }
 
-void azkv_objects_each(int (*fn)(azkv_object *obj, void *ctx), void *ctx)
+CK_RV azkv_objects_each(CK_RV (*fn)(azkv_object *obj, void *ctx), void *ctx)
 {
-	for (size_t i = 0; i < table_len; i++)
-		if (table[i].obj != NULL && fn(table[i].obj, ctx))
-			return;
+	CK_RV rv = CKR_OK;
+	for (size_t i = 0; i < table_len && rv == CKR_OK; i++)
+		if (table[i].obj != NULL)
+			rv = fn(table[i].obj, ctx);
+	return rv;
 }
 
 void azkv_objects_clear(void)

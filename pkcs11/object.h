@@ -83,8 +83,9 @@ CK_RV azkv_objects_add(azkv_object *obj); /* assigns obj->handle, takes ownershi
 azkv_object *azkv_objects_get(CK_OBJECT_HANDLE h);
 void azkv_objects_destroy(CK_OBJECT_HANDLE h);
 void azkv_objects_destroy_session(CK_SESSION_HANDLE s);
-/* Calls fn on each object in slot order; stops when fn returns non-zero. */
-void azkv_objects_each(int (*fn)(azkv_object *obj, void *ctx), void *ctx);
+/* Calls fn on each object in handle-table order; stops at the first
+ * result other than CKR_OK, and returns it. */
+CK_RV azkv_objects_each(CK_RV (*fn)(azkv_object *obj, void *ctx), void *ctx);
 void azkv_objects_clear(void);
 /* Drops the table without freeing it (in a forked child): the secret
  * key values are wiped in place, nothing is freed. */

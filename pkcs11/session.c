@@ -75,7 +75,7 @@ void azkv_sessions_count(CK_SLOT_ID slot, CK_ULONG *all, CK_ULONG *rw)
 static void session_free(azkv_session *s)
 {
 	azkv_objects_destroy_session(s->handle);
-	free(s->find.handles);
+	azkv_array_free(&s->find.handles);
 	azkv_op_end(&s->encrypt);
 	azkv_op_end(&s->decrypt);
 	azkv_op_end(&s->sign);

@@ -5,12 +5,15 @@
 #include <p11-kit/pkcs11.h>
 #include <stddef.h>
 
+#include "array.h"
 #include "operation.h"
 
+/* A search (find.c): the handles that matched at C_FindObjectsInit, and
+ * how many C_FindObjects has returned. */
 typedef struct azkv_find_state {
 	int active;
-	CK_OBJECT_HANDLE *handles;
-	size_t n, pos;
+	AZKV_ARRAY(CK_OBJECT_HANDLE) handles;
+	size_t pos;
 } azkv_find_state;
 
 typedef struct azkv_session {

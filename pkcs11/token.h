@@ -5,6 +5,7 @@
 
 #include <p11-kit/pkcs11.h>
 
+#include "array.h"
 #include "config.h"
 #include "keyvault.h"
 #include "lock.h"
@@ -34,8 +35,7 @@ CK_RV azkv_token_refresh(azkv_token *tok);
 /* Key objects read from a vault, not yet in the handle table. */
 struct azkv_object;
 typedef struct azkv_token_read {
-	struct azkv_object **objs; /* owned */
-	size_t n, cap;
+	AZKV_ARRAY(struct azkv_object *) objs; /* owned */
 	int strict;           /* a refresh: a key whose versions cannot be listed fails it */
 	size_t versions_read; /* key versions asked for so far */
 	long started_ms;      /* CLOCK_MONOTONIC at the first, 0 before */
