@@ -82,7 +82,12 @@ void azkv_vault_key_unref(azkv_vault_key *vk);
 CK_RV azkv_objects_add(azkv_object *obj); /* assigns obj->handle, takes ownership */
 azkv_object *azkv_objects_get(CK_OBJECT_HANDLE h);
 void azkv_objects_destroy(CK_OBJECT_HANDLE h);
+/* Destroys the objects of session s (C_CloseSession). */
 void azkv_objects_destroy_session(CK_SESSION_HANDLE s);
+/* Destroys every session object on *slot (every slot when slot is NULL),
+ * in one pass: once all the sessions there are closed
+ * (C_CloseAllSessions). */
+void azkv_objects_destroy_session_objects(const CK_SLOT_ID *slot);
 /* Calls fn on each object in handle-table order; stops at the first
  * result other than CKR_OK, and returns it. */
 CK_RV azkv_objects_each(CK_RV (*fn)(azkv_object *obj, void *ctx), void *ctx);

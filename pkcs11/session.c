@@ -9,21 +9,20 @@
 
 #include <stdlib.h>
 
+#include "handles.h"
 #include "log.h"
 #include "module.h"
 #include "object.h"
 #include "rv.h"
 #include "token.h"
 
-/* Handles are 1 + index and never reused while initialised. */
-static azkv_session **table;
-static size_t table_len, table_cap;
+/* The sessions' handle table (handles.h): a closed session's slot is
+ * reused, with a generation so that its old handle stays invalid. */
+static azkv_handles table;
 
 azkv_session *azkv_sessions_get(CK_SESSION_HANDLE h)
 {
-	if (h == CK_INVALID_HANDLE || h > table_len)
-		return NULL;
-	return table[h - 1];
+	return azkv_handles_get(&table, h);
 }
 
 azkv_session *azkv_session_find(CK_SESSION_HANDLE h, const char *fn, CK_RV *rv)
@@ -62,19 +61,25 @@ CK_RV azkv_session_slot(CK_SESSION_HANDLE h, const char *fn, CK_SLOT_ID *slot)
 
 void azkv_sessions_count(CK_SLOT_ID slot, CK_ULONG *all, CK_ULONG *rw)
 {
-	*all = *rw = 0;
-	for (size_t i = 0; i < table_len; i++) {
-		if (table[i] == NULL || table[i]->slot != slot)
-			continue;
-		(*all)++;
-		if (table[i]->flags & CKF_RW_SESSION)
-			(*rw)++;
-	}
+	const azkv_token *tok = azkv_token_get(slot);
+	*all = tok != NULL ? tok->sessions : 0;
+	*rw = tok != NULL ? tok->rw_sessions : 0;
 }
 
-static void session_free(azkv_session *s)
+/* Takes s out of the table and frees it, and what its operations hold;
+ * its objects are the caller's to destroy. Closing the last session of a
+ * token logs it out. */
+static void close_session(azkv_session *s)
 {
-	azkv_objects_destroy_session(s->handle);
+	azkv_handles_remove(&table, s->handle);
+	azkv_token *tok = azkv_token_get(s->slot);
+	if (tok != NULL) {
+		tok->sessions--;
+		if (s->flags & CKF_RW_SESSION)
+			tok->rw_sessions--;
+		if (tok->sessions == 0)
+			tok->logged_in = 0;
+	}
 	azkv_array_free(&s->find.handles);
 	azkv_op_end(&s->encrypt);
 	azkv_op_end(&s->decrypt);
@@ -83,28 +88,23 @@ static void session_free(azkv_session *s)
 	free(s);
 }
 
-static void close_at(size_t i)
+/* Closes the sessions of *slot (of every slot when slot is NULL), then
+ * destroys their objects in one pass over the object table: closing n
+ * sessions costs one walk of each table, not n. */
+static void close_all(const CK_SLOT_ID *slot)
 {
-	azkv_session *s = table[i];
-	table[i] = NULL;
-	CK_SLOT_ID slot = s->slot;
-	session_free(s);
-	/* Closing the last session of a token logs it out. */
-	CK_ULONG all, rw;
-	azkv_sessions_count(slot, &all, &rw);
-	azkv_token *tok = azkv_token_get(slot);
-	if (all == 0 && tok != NULL)
-		tok->logged_in = 0;
+	azkv_session *s;
+	size_t pos = 0;
+	while ((s = azkv_handles_next(&table, &pos)) != NULL)
+		if (slot == NULL || s->slot == *slot)
+			close_session(s);
+	azkv_objects_destroy_session_objects(slot);
 }
 
 void azkv_sessions_clear(void)
 {
-	for (size_t i = 0; i < table_len; i++)
-		if (table[i] != NULL)
-			close_at(i);
-	free(table);
-	table = NULL;
-	table_len = table_cap = 0;
+	close_all(NULL);
+	azkv_handles_free(&table);
 }
 
 CK_RV C_OpenSession(CK_SLOT_ID slot, CK_FLAGS flags, void *application, CK_NOTIFY notify,
@@ -124,23 +124,16 @@ CK_RV C_OpenSession(CK_SLOT_ID slot, CK_FLAGS flags, void *application, CK_NOTIF
 	s->slot = slot;
 	s->flags = flags & (CKF_SERIAL_SESSION | CKF_RW_SESSION);
 
-	CK_RV rv = CKR_OK;
 	azkv_lock_acquire(azkv_g.lock);
-	if (table_len == table_cap) {
-		size_t cap = table_cap ? table_cap * 2 : 16;
-		azkv_session **grown = realloc(table, cap * sizeof(*grown));
-		if (grown == NULL) {
-			rv = CKR_HOST_MEMORY;
-			goto out;
-		}
-		table = grown;
-		table_cap = cap;
+	CK_RV rv = azkv_handles_add(&table, s, &s->handle);
+	if (rv == CKR_OK) {
+		azkv_token *tok = azkv_token_get(slot);
+		tok->sessions++;
+		if (s->flags & CKF_RW_SESSION)
+			tok->rw_sessions++;
+		*session = s->handle;
+		s = NULL;
 	}
-	table[table_len++] = s;
-	s->handle = (CK_SESSION_HANDLE)table_len;
-	*session = s->handle;
-	s = NULL;
-out:
 	azkv_lock_release(azkv_g.lock);
 	free(s);
 	return rv;
@@ -151,8 +144,11 @@ CK_RV C_CloseSession(CK_SESSION_HANDLE session)
 	AZKV_REQUIRE_INIT();
 	CK_RV rv;
 	azkv_lock_acquire(azkv_g.lock);
-	if (azkv_session_find(session, "C_CloseSession", &rv) != NULL)
-		close_at(session - 1);
+	azkv_session *s = azkv_session_find(session, "C_CloseSession", &rv);
+	if (s != NULL) {
+		azkv_objects_destroy_session(session);
+		close_session(s);
+	}
 	azkv_lock_release(azkv_g.lock);
 	return rv;
 }
@@ -163,9 +159,7 @@ CK_RV C_CloseAllSessions(CK_SLOT_ID slot)
 	if (azkv_token_get(slot) == NULL)
 		return CKR_SLOT_ID_INVALID;
 	azkv_lock_acquire(azkv_g.lock);
-	for (size_t i = 0; i < table_len; i++)
-		if (table[i] != NULL && table[i]->slot == slot)
-			close_at(i);
+	close_all(&slot);
 	azkv_lock_release(azkv_g.lock);
 	return CKR_OK;
 }
@@ -243,22 +237,20 @@ CK_RV C_Logout(CK_SESSION_HANDLE session)
 }
 
 /* Not static: a store the compiler must keep. */
-azkv_session **azkv_sessions_inherited;
+void *azkv_sessions_inherited;
 
 void azkv_sessions_forget(void)
 {
 	/* After fork(): the parent's sessions are not ours to close. Kept
 	 * reachable so that leak checkers do not report them as lost; the
 	 * child's copy of what their active operations hold is wiped. */
-	for (size_t i = 0; i < table_len; i++) {
-		if (table[i] == NULL)
-			continue;
-		azkv_op_wipe(&table[i]->encrypt);
-		azkv_op_wipe(&table[i]->decrypt);
-		azkv_op_wipe(&table[i]->sign);
-		azkv_op_wipe(&table[i]->verify);
+	azkv_session *s;
+	size_t pos = 0;
+	while ((s = azkv_handles_next(&table, &pos)) != NULL) {
+		azkv_op_wipe(&s->encrypt);
+		azkv_op_wipe(&s->decrypt);
+		azkv_op_wipe(&s->sign);
+		azkv_op_wipe(&s->verify);
 	}
-	azkv_sessions_inherited = table;
-	table = NULL;
-	table_len = table_cap = 0;
+	azkv_sessions_inherited = azkv_handles_abandon(&table);
 }

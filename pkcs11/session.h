@@ -54,7 +54,8 @@ struct azkv_object *azkv_session_object(const azkv_session *s, CK_OBJECT_HANDLE 
  * the module lock: takes and releases it. CKR_SESSION_HANDLE_INVALID
  * (logged, naming fn) when h is not open. */
 CK_RV azkv_session_slot(CK_SESSION_HANDLE h, const char *fn, CK_SLOT_ID *slot);
-/* Number of open sessions on slot; rw counts read/write ones only. */
+/* Number of open sessions on slot; rw counts read/write ones only. Kept
+ * as counts on the token, so that asking costs no walk of the table. */
 void azkv_sessions_count(CK_SLOT_ID slot, CK_ULONG *all, CK_ULONG *rw);
 /* Closes every session (and its objects) of every slot. */
 void azkv_sessions_clear(void);
@@ -63,6 +64,6 @@ void azkv_sessions_clear(void);
  * is freed. */
 void azkv_sessions_forget(void);
 
-extern azkv_session **azkv_sessions_inherited;
+extern void *azkv_sessions_inherited; /* the parent's table, after fork() */
 
 #endif

@@ -17,6 +17,8 @@ typedef struct azkv_token {
 	azkv_lock *load_lock; /* one load at a time; taken before the module lock */
 	int loaded;           /* under the module lock */
 	int logged_in;        /* under the module lock */
+	/* Open sessions, all and read/write (session.c); under the module lock. */
+	CK_ULONG sessions, rw_sessions;
 } azkv_token;
 
 /* NULL when slot is not a configured vault. */
