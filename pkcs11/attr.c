@@ -107,11 +107,6 @@ const char *azkv_attr_name(CK_ATTRIBUTE_TYPE type)
 	return NULL;
 }
 
-int azkv_attr_is_bool(CK_ATTRIBUTE_TYPE type)
-{
-	return kind_of(type) == VALUE_BBOOL;
-}
-
 /* Why value v is not a valid value of its type; NULL when it is. */
 static const char *value_problem(const CK_ATTRIBUTE *v)
 {

@@ -60,6 +60,13 @@ CK_RV azkv_secret_key_new(CK_SLOT_ID slot, CK_SESSION_HANDLE session, const CK_A
                           CK_ULONG n, const unsigned char *value, CK_ULONG value_len,
                           int origin_local, CK_MECHANISM_TYPE keygen_mech, azkv_object **out);
 
+/* Checks a C_SetAttributeValue (copy 0) or C_CopyObject (copy 1) template
+ * against the session secret key obj before anything changes, by the same
+ * attribute table that azkv_secret_key_new follows, so that a refused
+ * template leaves the key as it was. */
+CK_RV azkv_secret_key_check_changes(const azkv_object *obj, const CK_ATTRIBUTE *tmpl, CK_ULONG n,
+                                    int copy);
+
 /* Checks a C_UnwrapKey template before the vault is asked to unwrap, so a
  * template that would be refused costs no vault transaction: everything
  * azkv_secret_key_new checks except what depends on the key's length. */

@@ -103,79 +103,6 @@ CK_RV C_DestroyObject(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object)
 	return rv;
 }
 
-/* What C_SetAttributeValue (and C_CopyObject) may change on a session
- * secret key. Boolean protections only move one way: a sensitive key
- * cannot become readable, an unextractable one cannot become extractable. */
-typedef enum { CHANGE_NEVER, CHANGE_IF_MODIFIABLE, CHANGE_IN_COPY } change_rule;
-
-static change_rule rule_for(CK_ATTRIBUTE_TYPE type)
-{
-	switch (type) {
-	case CKA_LABEL:
-	case CKA_ID:
-	case CKA_START_DATE:
-	case CKA_END_DATE:
-	case CKA_DERIVE:
-	case CKA_ENCRYPT:
-	case CKA_DECRYPT:
-	case CKA_SIGN:
-	case CKA_VERIFY:
-	case CKA_WRAP:
-	case CKA_UNWRAP:
-	case CKA_SENSITIVE:
-	case CKA_EXTRACTABLE:
-	case CKA_WRAP_WITH_TRUSTED:
-	case CKA_COPYABLE:
-		return CHANGE_IF_MODIFIABLE;
-	case CKA_TOKEN:
-	case CKA_PRIVATE:
-	case CKA_MODIFIABLE:
-	case CKA_DESTROYABLE:
-		return CHANGE_IN_COPY;
-	default:
-		return CHANGE_NEVER;
-	}
-}
-
-/* Checks every entry of tmpl before anything changes, so a refused
- * template leaves the object as it was. */
-static CK_RV check_changes(const azkv_object *obj, const CK_ATTRIBUTE *tmpl, CK_ULONG n, int copy)
-{
-	for (CK_ULONG i = 0; i < n; i++) {
-		const CK_ATTRIBUTE *t = &tmpl[i];
-		change_rule rule = rule_for(t->type);
-		if (rule == CHANGE_NEVER || (rule == CHANGE_IN_COPY && !copy)) {
-			azkv_error("attribute 0x%lx cannot be changed%s", (unsigned long)t->type,
-			           copy ? " when copying" : "");
-			return azkv_attrs_find(&obj->attrs, t->type) || t->type == CKA_VALUE
-			               ? CKR_ATTRIBUTE_READ_ONLY
-			               : CKR_ATTRIBUTE_TYPE_INVALID;
-		}
-		/* The rules below are for CK_BBOOLs, whose size
-		 * azkv_tmpl_check has checked. */
-		if (!azkv_attr_is_bool(t->type))
-			continue;
-		CK_BBOOL v = *(const CK_BBOOL *)t->pValue ? CK_TRUE : CK_FALSE;
-		CK_BBOOL now = azkv_attrs_bool(&obj->attrs, t->type, CK_FALSE);
-		int one_way_violation = (t->type == CKA_SENSITIVE && now && !v) ||
-		                        (t->type == CKA_EXTRACTABLE && !now && v) ||
-		                        (t->type == CKA_WRAP_WITH_TRUSTED && now && !v) ||
-		                        (t->type == CKA_COPYABLE && !now && v);
-		if (one_way_violation) {
-			azkv_error("attribute 0x%lx can only be changed towards more protection",
-			           (unsigned long)t->type);
-			return CKR_ATTRIBUTE_READ_ONLY;
-		}
-		if (t->type == CKA_TOKEN && v) {
-			azkv_error(
-			        "C_CopyObject: only session objects can be made; the token's keys "
-			        "live in the vault");
-			return CKR_ATTRIBUTE_VALUE_INVALID;
-		}
-	}
-	return CKR_OK;
-}
-
 static CK_RV apply_changes(azkv_object *obj, const CK_ATTRIBUTE *tmpl, CK_ULONG n)
 {
 	for (CK_ULONG i = 0; i < n; i++) {
@@ -206,7 +133,7 @@ CK_RV C_SetAttributeValue(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object, CK
 		rv = CKR_ACTION_PROHIBITED;
 		goto out;
 	}
-	if ((rv = check_changes(obj, tmpl, count, 0)) == CKR_OK)
+	if ((rv = azkv_secret_key_check_changes(obj, tmpl, count, 0)) == CKR_OK)
 		rv = apply_changes(obj, tmpl, count);
 out:
 	azkv_lock_release(azkv_g.lock);
@@ -232,7 +159,7 @@ CK_RV C_CopyObject(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object, CK_ATTRIB
 		rv = CKR_ACTION_PROHIBITED;
 		goto out;
 	}
-	if ((rv = check_changes(obj, tmpl, count, 1)) != CKR_OK)
+	if ((rv = azkv_secret_key_check_changes(obj, tmpl, count, 1)) != CKR_OK)
 		goto out;
 	rv = CKR_HOST_MEMORY;
 	copy = calloc(1, sizeof(*copy));

@@ -11,73 +11,131 @@
 #include "object.h"
 #include "pkcs11_v3.h"
 
-/* What a caller may put in a secret key template, and what is read-only. */
-static int template_attr_allowed(CK_ATTRIBUTE_TYPE type)
+/* One row per attribute of a session secret key: whether a template may
+ * give it when the key is made (C_GenerateKey, C_UnwrapKey,
+ * C_CreateObject), its value when not given, and whether C_SetAttributeValue
+ * or C_CopyObject may change it afterwards. Every row is on every key; an
+ * attribute without a row does not apply to a secret key. */
+typedef enum {
+	FROM_BOOL,   /* a CK_BBOOL from the template, else dflt */
+	FROM_BYTES,  /* copied from the template, else empty (strings, dates) */
+	FROM_MODULE, /* set by the module; a template's value is checked */
+} origin;
+
+typedef enum {
+	CREATE_GIVEN,         /* the template may give it */
+	CREATE_READ_ONLY,     /* CKR_ATTRIBUTE_READ_ONLY in a template */
+	CREATE_NOT_SUPPORTED, /* not taken in a template: CKR_ATTRIBUTE_TYPE_INVALID */
+	CREATE_APART,         /* CKA_VALUE: travels apart from the template */
+} at_create;
+
+typedef enum {
+	CHANGE_NEVER,
+	CHANGE_IF_MODIFIABLE, /* C_SetAttributeValue (of a modifiable key) and C_CopyObject */
+	CHANGE_IN_COPY,       /* C_CopyObject only */
+} change_rule;
+
+/* Which way a boolean may change. Protections only move one way: a
+ * sensitive key cannot become readable, an unextractable one cannot
+ * become extractable. */
+typedef enum {
+	EITHER_WAY,
+	ONLY_TO_TRUE,
+	ONLY_TO_FALSE,
+	ALWAYS_FALSE, /* CKA_TOKEN: only session keys are made here */
+} direction;
+
+static const struct secret_attr {
+	CK_ATTRIBUTE_TYPE type;
+	origin from;
+	CK_BBOOL dflt;
+	at_create create;
+	change_rule change;
+	direction dir;
+} secret_attrs[] = {
+        {CKA_CLASS, FROM_MODULE, 0, CREATE_GIVEN, CHANGE_NEVER, EITHER_WAY},
+        {CKA_KEY_TYPE, FROM_MODULE, 0, CREATE_GIVEN, CHANGE_NEVER, EITHER_WAY},
+        {CKA_TOKEN, FROM_BOOL, CK_FALSE, CREATE_GIVEN, CHANGE_IN_COPY, ALWAYS_FALSE},
+        {CKA_PRIVATE, FROM_BOOL, CK_FALSE, CREATE_GIVEN, CHANGE_IN_COPY, EITHER_WAY},
+        {CKA_MODIFIABLE, FROM_BOOL, CK_TRUE, CREATE_GIVEN, CHANGE_IN_COPY, EITHER_WAY},
+        {CKA_COPYABLE, FROM_BOOL, CK_TRUE, CREATE_GIVEN, CHANGE_IF_MODIFIABLE, ONLY_TO_FALSE},
+        {CKA_DESTROYABLE, FROM_BOOL, CK_TRUE, CREATE_GIVEN, CHANGE_IN_COPY, EITHER_WAY},
+        {CKA_LABEL, FROM_BYTES, 0, CREATE_GIVEN, CHANGE_IF_MODIFIABLE, EITHER_WAY},
+        {CKA_ID, FROM_BYTES, 0, CREATE_GIVEN, CHANGE_IF_MODIFIABLE, EITHER_WAY},
+        {CKA_START_DATE, FROM_BYTES, 0, CREATE_GIVEN, CHANGE_IF_MODIFIABLE, EITHER_WAY},
+        {CKA_END_DATE, FROM_BYTES, 0, CREATE_GIVEN, CHANGE_IF_MODIFIABLE, EITHER_WAY},
+        {CKA_DERIVE, FROM_BOOL, CK_FALSE, CREATE_GIVEN, CHANGE_IF_MODIFIABLE, EITHER_WAY},
+        {CKA_ENCRYPT, FROM_BOOL, CK_TRUE, CREATE_GIVEN, CHANGE_IF_MODIFIABLE, EITHER_WAY},
+        {CKA_DECRYPT, FROM_BOOL, CK_TRUE, CREATE_GIVEN, CHANGE_IF_MODIFIABLE, EITHER_WAY},
+        {CKA_SIGN, FROM_BOOL, CK_FALSE, CREATE_GIVEN, CHANGE_IF_MODIFIABLE, EITHER_WAY},
+        {CKA_VERIFY, FROM_BOOL, CK_FALSE, CREATE_GIVEN, CHANGE_IF_MODIFIABLE, EITHER_WAY},
+        {CKA_WRAP, FROM_BOOL, CK_TRUE, CREATE_GIVEN, CHANGE_IF_MODIFIABLE, EITHER_WAY},
+        {CKA_UNWRAP, FROM_BOOL, CK_TRUE, CREATE_GIVEN, CHANGE_IF_MODIFIABLE, EITHER_WAY},
+        {CKA_SENSITIVE, FROM_BOOL, CK_TRUE, CREATE_GIVEN, CHANGE_IF_MODIFIABLE, ONLY_TO_TRUE},
+        {CKA_EXTRACTABLE, FROM_BOOL, CK_TRUE, CREATE_GIVEN, CHANGE_IF_MODIFIABLE, ONLY_TO_FALSE},
+        {CKA_WRAP_WITH_TRUSTED, FROM_BOOL, CK_FALSE, CREATE_GIVEN, CHANGE_IF_MODIFIABLE,
+         ONLY_TO_TRUE},
+        /* Only a security officer may set it. */
+        {CKA_TRUSTED, FROM_BOOL, CK_FALSE, CREATE_READ_ONLY, CHANGE_NEVER, EITHER_WAY},
+        /* Checked against the key's length and value. */
+        {CKA_VALUE_LEN, FROM_MODULE, 0, CREATE_GIVEN, CHANGE_NEVER, EITHER_WAY},
+        {CKA_CHECK_VALUE, FROM_MODULE, 0, CREATE_GIVEN, CHANGE_NEVER, EITHER_WAY},
+        {CKA_LOCAL, FROM_MODULE, 0, CREATE_READ_ONLY, CHANGE_NEVER, EITHER_WAY},
+        {CKA_KEY_GEN_MECHANISM, FROM_MODULE, 0, CREATE_READ_ONLY, CHANGE_NEVER, EITHER_WAY},
+        {CKA_ALWAYS_SENSITIVE, FROM_MODULE, 0, CREATE_READ_ONLY, CHANGE_NEVER, EITHER_WAY},
+        {CKA_NEVER_EXTRACTABLE, FROM_MODULE, 0, CREATE_READ_ONLY, CHANGE_NEVER, EITHER_WAY},
+        {CKA_UNIQUE_ID, FROM_MODULE, 0, CREATE_READ_ONLY, CHANGE_NEVER, EITHER_WAY},
+        /* Empty: the module does not restrict mechanisms or templates. */
+        {CKA_ALLOWED_MECHANISMS, FROM_MODULE, 0, CREATE_NOT_SUPPORTED, CHANGE_NEVER, EITHER_WAY},
+        {CKA_WRAP_TEMPLATE, FROM_MODULE, 0, CREATE_NOT_SUPPORTED, CHANGE_NEVER, EITHER_WAY},
+        {CKA_UNWRAP_TEMPLATE, FROM_MODULE, 0, CREATE_NOT_SUPPORTED, CHANGE_NEVER, EITHER_WAY},
+        /* The secret, kept apart from the attributes (obj->value). */
+        {CKA_VALUE, FROM_MODULE, 0, CREATE_APART, CHANGE_NEVER, EITHER_WAY},
+};
+
+#define N_SECRET_ATTRS (sizeof(secret_attrs) / sizeof(secret_attrs[0]))
+
+/* type's row; NULL when type does not apply to a secret key. */
+static const struct secret_attr *row_of(CK_ATTRIBUTE_TYPE type)
 {
-	switch (type) {
-	case CKA_CLASS:
-	case CKA_KEY_TYPE:
-	case CKA_TOKEN:
-	case CKA_PRIVATE:
-	case CKA_MODIFIABLE:
-	case CKA_COPYABLE:
-	case CKA_DESTROYABLE:
-	case CKA_LABEL:
-	case CKA_ID:
-	case CKA_START_DATE:
-	case CKA_END_DATE:
-	case CKA_DERIVE:
-	case CKA_ENCRYPT:
-	case CKA_DECRYPT:
-	case CKA_SIGN:
-	case CKA_VERIFY:
-	case CKA_WRAP:
-	case CKA_UNWRAP:
-	case CKA_SENSITIVE:
-	case CKA_EXTRACTABLE:
-	case CKA_WRAP_WITH_TRUSTED:
-	case CKA_VALUE_LEN:
-	case CKA_CHECK_VALUE: /* checked against the value */
-		return 1;
-	default:
-		return 0;
-	}
+	for (size_t i = 0; i < N_SECRET_ATTRS; i++)
+		if (secret_attrs[i].type == type)
+			return &secret_attrs[i];
+	return NULL;
 }
 
-static int template_attr_read_only(CK_ATTRIBUTE_TYPE type)
+/* A CK_TOKEN=TRUE: only session keys are made (fn names the call). */
+static CK_RV check_always_false(const struct secret_attr *row, CK_BBOOL v, const char *fn)
 {
-	switch (type) {
-	case CKA_LOCAL:
-	case CKA_KEY_GEN_MECHANISM:
-	case CKA_ALWAYS_SENSITIVE:
-	case CKA_NEVER_EXTRACTABLE:
-	case CKA_TRUSTED: /* only a security officer may set it */
-	case CKA_UNIQUE_ID:
-		return 1;
-	default:
-		return 0;
-	}
+	if (row->dir != ALWAYS_FALSE || !v)
+		return CKR_OK;
+	azkv_error("%s: %s=TRUE: only session keys can be created; the token's keys live in the "
+	           "vault",
+	           fn, azkv_attr_name(row->type));
+	return CKR_ATTRIBUTE_VALUE_INVALID;
 }
 
 /* Everything about the template that does not depend on the key's value:
  * which attributes may appear, the class and key type, CKA_TOKEN. */
 static CK_RV check_template(const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_KEY_TYPE *key_type)
 {
+	static const char fn[] = "secret key template";
 	CK_RV rv;
 	int present;
 	for (CK_ULONG i = 0; i < n; i++) {
-		if (template_attr_read_only(tmpl[i].type)) {
-			azkv_error("secret key template: attribute 0x%lx is read-only",
+		const struct secret_attr *row = row_of(tmpl[i].type);
+		at_create create = row != NULL ? row->create : CREATE_NOT_SUPPORTED;
+		if (create == CREATE_READ_ONLY) {
+			azkv_error("%s: attribute 0x%lx is read-only", fn,
 			           (unsigned long)tmpl[i].type);
 			return CKR_ATTRIBUTE_READ_ONLY;
 		}
-		if (tmpl[i].type == CKA_VALUE) {
-			azkv_error("secret key template: CKA_VALUE cannot be given here");
+		if (create == CREATE_APART) {
+			azkv_error("%s: CKA_VALUE cannot be given here", fn);
 			return CKR_TEMPLATE_INCONSISTENT;
 		}
-		if (!template_attr_allowed(tmpl[i].type)) {
-			azkv_error("secret key template: attribute 0x%lx does not apply to a "
-			           "secret key",
+		if (create == CREATE_NOT_SUPPORTED) {
+			azkv_error("%s: attribute 0x%lx does not apply to a secret key", fn,
 			           (unsigned long)tmpl[i].type);
 			return CKR_ATTRIBUTE_TYPE_INVALID;
 		}
@@ -87,34 +145,22 @@ static CK_RV check_template(const CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_KEY_TYPE *k
 	if ((rv = azkv_tmpl_ulong(tmpl, n, CKA_CLASS, &cls, &present)) != CKR_OK)
 		return rv;
 	if (cls != CKO_SECRET_KEY) {
-		azkv_error("secret key template: CKA_CLASS 0x%lx is not CKO_SECRET_KEY",
-		           (unsigned long)cls);
+		azkv_error("%s: CKA_CLASS 0x%lx is not CKO_SECRET_KEY", fn, (unsigned long)cls);
 		return CKR_TEMPLATE_INCONSISTENT;
 	}
 	if ((rv = azkv_tmpl_ulong(tmpl, n, CKA_KEY_TYPE, key_type, &present)) != CKR_OK)
 		return rv;
 	if (*key_type != CKK_AES && *key_type != CKK_GENERIC_SECRET) {
-		azkv_error("secret key template: key type 0x%lx is not supported (CKK_AES or "
-		           "CKK_GENERIC_SECRET)",
-		           (unsigned long)*key_type);
+		azkv_error("%s: key type 0x%lx is not supported (CKK_AES or CKK_GENERIC_SECRET)",
+		           fn, (unsigned long)*key_type);
 		return CKR_ATTRIBUTE_VALUE_INVALID;
 	}
-	CK_BBOOL token = CK_FALSE;
-	if ((rv = azkv_tmpl_bool(tmpl, n, CKA_TOKEN, &token, &present)) != CKR_OK)
-		return rv;
-	if (token) {
-		azkv_error("secret key template: CKA_TOKEN=TRUE: only session keys can be "
-		           "created; the token's keys live in the vault");
-		return CKR_ATTRIBUTE_VALUE_INVALID;
-	}
-	/* Every boolean must be a CK_BBOOL. */
-	for (CK_ULONG i = 0; i < n; i++) {
-		CK_BBOOL b;
-		if (tmpl[i].type != CKA_LABEL && tmpl[i].type != CKA_ID &&
-		    tmpl[i].type != CKA_START_DATE && tmpl[i].type != CKA_END_DATE &&
-		    tmpl[i].type != CKA_CLASS && tmpl[i].type != CKA_KEY_TYPE &&
-		    tmpl[i].type != CKA_VALUE_LEN && tmpl[i].type != CKA_CHECK_VALUE &&
-		    (rv = azkv_tmpl_bool(&tmpl[i], 1, tmpl[i].type, &b, &present)) != CKR_OK)
+	/* Every boolean must be a CK_BBOOL, and CKA_TOKEN false. */
+	for (size_t r = 0; r < N_SECRET_ATTRS; r++) {
+		CK_BBOOL v = CK_FALSE;
+		if (secret_attrs[r].from == FROM_BOOL &&
+		    ((rv = azkv_tmpl_bool(tmpl, n, secret_attrs[r].type, &v, &present)) != CKR_OK ||
+		     (rv = check_always_false(&secret_attrs[r], v, fn)) != CKR_OK))
 			return rv;
 	}
 	return CKR_OK;
@@ -195,19 +241,6 @@ static CK_RV set_unique_id(azkv_attrs *a)
 	return azkv_attrs_set_string(a, CKA_UNIQUE_ID, id);
 }
 
-/* The boolean attributes and their defaults for a new session secret key. */
-static const struct {
-	CK_ATTRIBUTE_TYPE type;
-	CK_BBOOL dflt;
-} bool_defaults[] = {
-        {CKA_TOKEN, CK_FALSE},    {CKA_PRIVATE, CK_FALSE},    {CKA_MODIFIABLE, CK_TRUE},
-        {CKA_COPYABLE, CK_TRUE},  {CKA_DESTROYABLE, CK_TRUE}, {CKA_DERIVE, CK_FALSE},
-        {CKA_ENCRYPT, CK_TRUE},   {CKA_DECRYPT, CK_TRUE},     {CKA_SIGN, CK_FALSE},
-        {CKA_VERIFY, CK_FALSE},   {CKA_WRAP, CK_TRUE},        {CKA_UNWRAP, CK_TRUE},
-        {CKA_SENSITIVE, CK_TRUE}, {CKA_EXTRACTABLE, CK_TRUE}, {CKA_WRAP_WITH_TRUSTED, CK_FALSE},
-        {CKA_TRUSTED, CK_FALSE},
-};
-
 CK_RV azkv_secret_key_new(CK_SLOT_ID slot, CK_SESSION_HANDLE session, const CK_ATTRIBUTE *tmpl,
                           CK_ULONG n, const unsigned char *value, CK_ULONG value_len,
                           int origin_local, CK_MECHANISM_TYPE keygen_mech, azkv_object **out)
@@ -237,18 +270,18 @@ CK_RV azkv_secret_key_new(CK_SLOT_ID slot, CK_SESSION_HANDLE session, const CK_A
 	if (azkv_bytes_set(&obj->value, value, value_len) != 0)
 		goto out;
 
-	for (size_t i = 0; i < sizeof(bool_defaults) / sizeof(bool_defaults[0]); i++) {
-		CK_BBOOL v = bool_defaults[i].dflt;
-		if ((rv = azkv_tmpl_bool(tmpl, n, bool_defaults[i].type, &v, &present)) != CKR_OK)
+	/* What the template gives: booleans (else their defaults), strings
+	 * and dates (copied as given; else empty). The module's own below. */
+	for (size_t i = 0; i < N_SECRET_ATTRS; i++) {
+		const struct secret_attr *row = &secret_attrs[i];
+		CK_BBOOL v = row->dflt;
+		const CK_ATTRIBUTE *t = azkv_tmpl_find(tmpl, n, row->type);
+		if (row->from == FROM_BOOL &&
+		    ((rv = azkv_tmpl_bool(tmpl, n, row->type, &v, &present)) != CKR_OK ||
+		     (rv = azkv_attrs_set_bool(&obj->attrs, row->type, v)) != CKR_OK))
 			goto out;
-		if ((rv = azkv_attrs_set_bool(&obj->attrs, bool_defaults[i].type, v)) != CKR_OK)
-			goto out;
-	}
-	/* Strings and dates are copied as given; empty when not given. */
-	static const CK_ATTRIBUTE_TYPE copied[] = {CKA_LABEL, CKA_ID, CKA_START_DATE, CKA_END_DATE};
-	for (size_t i = 0; i < sizeof(copied) / sizeof(copied[0]); i++) {
-		const CK_ATTRIBUTE *t = azkv_tmpl_find(tmpl, n, copied[i]);
-		if ((rv = azkv_attrs_set(&obj->attrs, copied[i], t ? t->pValue : NULL,
+		if (row->from == FROM_BYTES &&
+		    (rv = azkv_attrs_set(&obj->attrs, row->type, t ? t->pValue : NULL,
 		                         t ? t->ulValueLen : 0)) != CKR_OK)
 			goto out;
 	}
@@ -287,4 +320,37 @@ CK_RV azkv_secret_key_new(CK_SLOT_ID slot, CK_SESSION_HANDLE session, const CK_A
 out:
 	azkv_object_free(obj);
 	return rv;
+}
+
+CK_RV azkv_secret_key_check_changes(const azkv_object *obj, const CK_ATTRIBUTE *tmpl, CK_ULONG n,
+                                    int copy)
+{
+	const char *fn = copy ? "C_CopyObject" : "C_SetAttributeValue";
+	for (CK_ULONG i = 0; i < n; i++) {
+		const CK_ATTRIBUTE *t = &tmpl[i];
+		const struct secret_attr *row = row_of(t->type);
+		change_rule rule = row != NULL ? row->change : CHANGE_NEVER;
+		if (rule == CHANGE_NEVER || (rule == CHANGE_IN_COPY && !copy)) {
+			azkv_error("%s: attribute 0x%lx cannot be changed%s", fn,
+			           (unsigned long)t->type, copy ? " when copying" : "");
+			return row != NULL ? CKR_ATTRIBUTE_READ_ONLY : CKR_ATTRIBUTE_TYPE_INVALID;
+		}
+		/* The rules below are for CK_BBOOLs, whose size
+		 * azkv_tmpl_check has checked. */
+		if (row->from != FROM_BOOL)
+			continue;
+		CK_BBOOL v = *(const CK_BBOOL *)t->pValue ? CK_TRUE : CK_FALSE;
+		CK_BBOOL now = azkv_attrs_bool(&obj->attrs, t->type, CK_FALSE);
+		if ((row->dir == ONLY_TO_TRUE && now && !v) ||
+		    (row->dir == ONLY_TO_FALSE && !now && v)) {
+			azkv_error(
+			        "%s: attribute 0x%lx can only be changed towards more protection",
+			        fn, (unsigned long)t->type);
+			return CKR_ATTRIBUTE_READ_ONLY;
+		}
+		CK_RV rv = check_always_false(row, v, fn);
+		if (rv != CKR_OK)
+			return rv;
+	}
+	return CKR_OK;
 }
