@@ -1,4 +1,5 @@
-/* C_OpenSession, C_CloseSession, C_GetSessionInfo, C_Login, C_Logout.
+/* C_OpenSession, C_CloseSession, C_CloseAllSessions, C_GetSessionInfo,
+ * C_Login, C_Logout and C_LoginUser.
  *
  * Login: the token has no PIN (CKF_LOGIN_REQUIRED is not set); access is
  * decided by the Azure identity in the configuration. C_Login as CKU_USER
@@ -13,6 +14,7 @@
 #include "log.h"
 #include "module.h"
 #include "object.h"
+#include "pkcs11_v3.h"
 #include "rv.h"
 #include "token.h"
 
@@ -234,6 +236,13 @@ CK_RV C_Logout(CK_SESSION_HANDLE session)
 		tok->logged_in = 0;
 	azkv_lock_release(azkv_g.lock);
 	return rv;
+}
+
+/* PKCS#11 3.0: C_Login, as a vault token has no named users. */
+CK_RV C_LoginUser(CK_SESSION_HANDLE session, CK_USER_TYPE user_type, CK_UTF8CHAR *pin,
+                  CK_ULONG pin_len, CK_UTF8CHAR *username, CK_ULONG username_len)
+{
+	return C_Login(session, user_type, pin, pin_len);
 }
 
 /* Not static: a store the compiler must keep. */
