@@ -54,54 +54,67 @@ static size_t heap_in_use(void)
 	return m.uordblks + m.hblkhd;
 }
 
-static void churn(CK_SESSION_HANDLE s, CK_ATTRIBUTE *create)
+/* Runs step CHURN + 100 times (each makes one thing and drops it, and
+ * gives its handle); checks that the heap does not grow with them. The
+ * first handle made, or CK_INVALID_HANDLE when a step failed. */
+static CK_ULONG heap_churn(CK_RV (*step)(void *ctx, CK_ULONG *h), void *ctx, const char *what)
 {
-	CK_OBJECT_HANDLE first = CK_INVALID_HANDLE, h = CK_INVALID_HANDLE;
+	CK_ULONG first = CK_INVALID_HANDLE, h = CK_INVALID_HANDLE;
 	size_t before = 0;
 	int ok = 1;
 	for (int i = 0; ok && i < CHURN + 100; i++) {
 		if (i == 100)
-			before = heap_in_use(); /* past the first keys' warm-up */
-		ok = p11->C_CreateObject(s, create, 5, &h) == CKR_OK &&
-		     p11->C_DestroyObject(s, h) == CKR_OK;
+			before = heap_in_use(); /* past the warm-up */
+		ok = step(ctx, &h) == CKR_OK;
 		if (i == 0)
 			first = h;
 	}
 	size_t after = heap_in_use();
-	CHECK(ok, "20,000 AES keys made and destroyed");
+	char line[128];
+	snprintf(line, sizeof(line), "20,000 %s made and dropped", what);
+	CHECK(ok, line);
 	printf("# heap in use: %zu bytes before, %zu after\n", before, after);
-	CHECK(after < before + 64 * 1024,
-	      "the heap does not grow with the keys made and destroyed");
+	snprintf(line, sizeof(line), "the heap does not grow with the %s made and dropped", what);
+	CHECK(after < before + 64 * 1024, line);
+	return ok ? first : CK_INVALID_HANDLE;
+}
+
+typedef struct key_churn {
+	CK_SESSION_HANDLE s;
+	CK_ATTRIBUTE *create;
+} key_churn;
+
+static CK_RV key_step(void *ctx, CK_ULONG *h)
+{
+	const key_churn *k = ctx;
+	CK_RV rv = p11->C_CreateObject(k->s, k->create, 5, h);
+	return rv == CKR_OK ? p11->C_DestroyObject(k->s, *h) : rv;
+}
+
+static void churn(CK_SESSION_HANDLE s, CK_ATTRIBUTE *create)
+{
+	key_churn k = {s, create};
+	CK_OBJECT_HANDLE first = heap_churn(key_step, &k, "AES keys");
 	CK_ATTRIBUTE label = {CKA_LABEL, NULL, 0};
 	CHECK_RV(p11->C_GetAttributeValue(s, first, &label, 1), CKR_OBJECT_HANDLE_INVALID,
 	         "the first one's handle stays invalid, its slot reused since");
 }
 
-/* Sessions too: a service may open a session per request. The heap after
- * CHURN more sessions opened and closed; before sessions' handle slots
- * were reused their table grew by a pointer per session. */
+static CK_RV session_step(void *ctx, CK_ULONG *h)
+{
+	CK_RV rv = p11->C_OpenSession(0, CKF_SERIAL_SESSION, NULL, NULL, h);
+	return rv == CKR_OK ? p11->C_CloseSession(*h) : rv;
+}
+
+/* Sessions too: a service may open a session per request. Before their
+ * handle slots were reused, sessions' table grew by a pointer each. */
 static void session_churn(void)
 {
-	CK_SESSION_HANDLE first = CK_INVALID_HANDLE, h = CK_INVALID_HANDLE;
-	size_t before = 0;
-	int ok = 1;
-	for (int i = 0; ok && i < CHURN + 100; i++) {
-		if (i == 100)
-			before = heap_in_use();
-		ok = p11->C_OpenSession(0, CKF_SERIAL_SESSION, NULL, NULL, &h) == CKR_OK &&
-		     p11->C_CloseSession(h) == CKR_OK;
-		if (i == 0)
-			first = h;
-	}
-	size_t after = heap_in_use();
-	CHECK(ok, "20,000 sessions opened and closed");
-	printf("# heap in use: %zu bytes before, %zu after\n", before, after);
-	CHECK(after < before + 64 * 1024,
-	      "the heap does not grow with the sessions opened and closed");
+	CK_SESSION_HANDLE first = heap_churn(session_step, NULL, "sessions");
 	CK_SESSION_INFO info;
 	CHECK_RV(p11->C_GetSessionInfo(first, &info), CKR_SESSION_HANDLE_INVALID,
 	         "the first session's handle stays invalid, its slot reused since");
-	CHECK_RV(p11->C_CloseSession(h), CKR_SESSION_HANDLE_INVALID,
+	CHECK_RV(p11->C_CloseSession(first), CKR_SESSION_HANDLE_INVALID,
 	         "C_CloseSession of a closed session");
 }
 
