@@ -5,6 +5,7 @@
 #include <openssl/crypto.h>
 
 #include "handles.h"
+#include "internal.h"
 #include "log.h"
 
 /* The objects' handle table (handles.h): freed slots are reused, so that
@@ -63,6 +64,18 @@ void azkv_objects_clear(void)
 	while ((obj = azkv_handles_next(&table, &pos)) != NULL)
 		azkv_object_free(obj);
 	azkv_handles_free(&table);
+}
+
+CK_RV azkv_obj_set_vault_storage(azkv_attrs *a)
+{
+	CK_RV rv;
+	if ((rv = azkv_attrs_set_bool(a, CKA_TOKEN, CK_TRUE)) != CKR_OK ||
+	    (rv = azkv_attrs_set_bool(a, CKA_PRIVATE, CK_FALSE)) != CKR_OK ||
+	    (rv = azkv_attrs_set_bool(a, CKA_MODIFIABLE, CK_FALSE)) != CKR_OK ||
+	    (rv = azkv_attrs_set_bool(a, CKA_COPYABLE, CK_FALSE)) != CKR_OK ||
+	    (rv = azkv_attrs_set_bool(a, CKA_DESTROYABLE, CK_FALSE)) != CKR_OK)
+		return rv;
+	return CKR_OK;
 }
 
 void azkv_vault_key_ref(azkv_vault_key *vk)
