@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "cmk_ext.h"
 #include "log.h"
 #include "module.h"
@@ -21,27 +22,11 @@ static CK_RV refresh_token(CK_SLOT_ID slot)
 }
 
 /* The table's objects, for azkv_cmk_versions. */
-typedef struct all_objects {
-	azkv_object **objs;
-	size_t n, cap;
-	int oom;
-} all_objects;
+typedef AZKV_ARRAY(azkv_object *) all_objects;
 
-static int collect(azkv_object *obj, void *p)
+static CK_RV collect(azkv_object *obj, void *p)
 {
-	all_objects *a = p;
-	if (a->n == a->cap) {
-		size_t cap = a->cap ? a->cap * 2 : 64;
-		azkv_object **grown = realloc(a->objs, cap * sizeof(*grown));
-		if (grown == NULL) {
-			a->oom = 1;
-			return 1;
-		}
-		a->objs = grown;
-		a->cap = cap;
-	}
-	a->objs[a->n++] = obj;
-	return 0;
+	return azkv_array_push((all_objects *)p, obj);
 }
 
 /* Under the module lock: the versions of name on slot. */
@@ -49,23 +34,19 @@ static CK_RV versions_locked(CK_SLOT_ID slot, const char *name, size_t name_len,
                              AZKV_KEY_VERSION_INFO **out, size_t *n_out)
 {
 	all_objects a = {0};
-	azkv_objects_each(collect, &a);
-	CK_RV rv = a.oom ? CKR_HOST_MEMORY
-	                 : azkv_cmk_versions(a.objs, a.n, slot, name, name_len, out, n_out);
-	free(a.objs);
+	CK_RV rv = azkv_objects_each(collect, &a);
+	if (rv == CKR_OK)
+		rv = azkv_cmk_versions(a.items, a.n, slot, name, name_len, out, n_out);
+	azkv_array_free(&a);
 	return rv;
 }
 
 /* The session's slot, its token read from the vault if it never was. */
-static CK_RV session_token(CK_SESSION_HANDLE session, CK_SLOT_ID *slot)
+static CK_RV session_token(CK_SESSION_HANDLE session, const char *fn, CK_SLOT_ID *slot)
 {
-	azkv_lock_acquire(azkv_g.lock);
-	azkv_session *s = azkv_sessions_get(session);
-	if (s != NULL)
-		*slot = s->slot;
-	azkv_lock_release(azkv_g.lock);
-	if (s == NULL)
-		return CKR_SESSION_HANDLE_INVALID;
+	CK_RV rv = azkv_session_slot(session, fn, slot);
+	if (rv != CKR_OK)
+		return rv;
 	return azkv_token_load(azkv_token_get(*slot)); /* network I/O, outside the lock */
 }
 
@@ -79,13 +60,12 @@ static CK_RV list_key_versions(CK_SESSION_HANDLE session, const CK_UTF8CHAR *key
 	CK_SLOT_ID slot = 0;
 	AZKV_KEY_VERSION_INFO *v = NULL;
 	size_t n = 0;
-	CK_RV rv = session_token(session, &slot);
+	CK_RV rv = session_token(session, "AZKV_ListKeyVersions", &slot);
 	if (rv != CKR_OK)
 		return rv;
 	azkv_lock_acquire(azkv_g.lock);
-	if (azkv_sessions_get(session) == NULL)
-		rv = CKR_SESSION_HANDLE_INVALID; /* closed meanwhile */
-	else
+	/* Looked up again: the session may have been closed meanwhile. */
+	if (azkv_session_find(session, "AZKV_ListKeyVersions", &rv) != NULL)
 		rv = versions_locked(slot, (const char *)key_name, key_name_len, &v, &n);
 	azkv_lock_release(azkv_g.lock);
 	if (rv != CKR_OK)
@@ -106,23 +86,20 @@ static CK_RV get_key_version_info(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE ke
 	AZKV_REQUIRE_INIT();
 	if (info == NULL)
 		return CKR_ARGUMENTS_BAD;
-	CK_RV rv = CKR_OK;
+	static const char fn[] = "AZKV_GetKeyVersionInfo";
+	CK_RV rv;
 	AZKV_KEY_VERSION_INFO *v = NULL;
 	size_t n = 0;
 	azkv_lock_acquire(azkv_g.lock);
-	azkv_session *s = azkv_sessions_get(session);
-	const azkv_object *obj = s ? azkv_objects_get(key) : NULL;
-	if (s == NULL) {
-		rv = CKR_SESSION_HANDLE_INVALID;
-	} else if (obj == NULL || obj->slot != s->slot) {
-		rv = CKR_OBJECT_HANDLE_INVALID;
-	} else if (obj->vkey == NULL) {
-		azkv_error("AZKV_GetKeyVersionInfo: object %lu is not a vault key",
-		           (unsigned long)key);
+	const azkv_session *s = azkv_session_find(session, fn, &rv);
+	const azkv_object *obj =
+	        s ? azkv_session_object(s, key, CKR_OBJECT_HANDLE_INVALID, fn, &rv) : NULL;
+	if (obj != NULL && obj->vkey == NULL) {
+		azkv_error("%s: object %lu is not a vault key", fn, (unsigned long)key);
 		rv = CKR_KEY_HANDLE_INVALID;
-	} else {
+	} else if (obj != NULL) {
 		const char *name = obj->vkey->key.name;
-		rv = versions_locked(s->slot, name, strlen(name), &v, &n);
+		rv = versions_locked(obj->slot, name, strlen(name), &v, &n);
 		for (size_t i = 0; rv == CKR_OK && i < n; i++)
 			if (v[i].public_key == key || v[i].private_key == key) {
 				*info = v[i];

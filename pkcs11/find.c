@@ -2,8 +2,8 @@
  * on a token reads its keys from the vault; later searches use the cache.
  * Matching handles are collected at init, as most modules do, so the
  * result does not change under the caller while it iterates. */
-#include <stdlib.h>
-
+#include "array.h"
+#include "log.h"
 #include "module.h"
 #include "object.h"
 #include "session.h"
@@ -13,28 +13,35 @@ typedef struct match_ctx {
 	CK_SLOT_ID slot;
 	const CK_ATTRIBUTE *tmpl;
 	CK_ULONG n;
-	CK_OBJECT_HANDLE *handles;
-	size_t count, cap;
-	int oom;
+	azkv_find_state found;
 } match_ctx;
 
-static int collect(azkv_object *obj, void *p)
+static CK_RV collect(azkv_object *obj, void *p)
 {
 	match_ctx *m = p;
 	if (obj->slot != m->slot || !azkv_tmpl_matches(&obj->attrs, m->tmpl, m->n))
-		return 0;
-	if (m->count == m->cap) {
-		size_t cap = m->cap ? m->cap * 2 : 16;
-		CK_OBJECT_HANDLE *grown = realloc(m->handles, cap * sizeof(*grown));
-		if (grown == NULL) {
-			m->oom = 1;
-			return 1;
-		}
-		m->handles = grown;
-		m->cap = cap;
+		return CKR_OK;
+	return azkv_array_push(&m->found.handles, obj->handle);
+}
+
+/* The session's search, under the module lock: NULL, with *rv saying why
+ * (logged, naming fn), when the session is not open or its search is not
+ * as the call needs (active: C_FindObjects, C_FindObjectsFinal; idle:
+ * C_FindObjectsInit). */
+static azkv_find_state *search_of(CK_SESSION_HANDLE session, int active, const char *fn,
+                                  CK_SLOT_ID *slot, CK_RV *rv)
+{
+	azkv_session *s = azkv_session_find(session, fn, rv);
+	if (s == NULL)
+		return NULL;
+	if (s->find.active != active) {
+		*rv = active ? CKR_OPERATION_NOT_INITIALIZED : CKR_OPERATION_ACTIVE;
+		azkv_error("%s: session %lu %s", fn, (unsigned long)session,
+		           active ? "has no search (C_FindObjectsInit)" : "is already searching");
+		return NULL;
 	}
-	m->handles[m->count++] = obj->handle;
-	return 0;
+	*slot = s->slot;
+	return &s->find;
 }
 
 CK_RV C_FindObjectsInit(CK_SESSION_HANDLE session, CK_ATTRIBUTE *tmpl, CK_ULONG count)
@@ -44,12 +51,9 @@ CK_RV C_FindObjectsInit(CK_SESSION_HANDLE session, CK_ATTRIBUTE *tmpl, CK_ULONG 
 	if (rv != CKR_OK)
 		return rv;
 
+	CK_SLOT_ID slot = 0;
 	azkv_lock_acquire(azkv_g.lock);
-	azkv_session *s = azkv_sessions_get(session);
-	rv = s == NULL        ? CKR_SESSION_HANDLE_INVALID
-	     : s->find.active ? CKR_OPERATION_ACTIVE
-	                      : CKR_OK;
-	CK_SLOT_ID slot = s ? s->slot : 0;
+	search_of(session, 0, "C_FindObjectsInit", &slot, &rv);
 	azkv_lock_release(azkv_g.lock);
 	if (rv != CKR_OK)
 		return rv;
@@ -60,25 +64,14 @@ CK_RV C_FindObjectsInit(CK_SESSION_HANDLE session, CK_ATTRIBUTE *tmpl, CK_ULONG 
 
 	match_ctx m = {.slot = slot, .tmpl = tmpl, .n = count};
 	azkv_lock_acquire(azkv_g.lock);
-	s = azkv_sessions_get(session);
-	if (s == NULL) {
-		rv = CKR_SESSION_HANDLE_INVALID;
-	} else if (s->find.active) {
-		rv = CKR_OPERATION_ACTIVE;
-	} else {
-		azkv_objects_each(collect, &m);
-		if (m.oom) {
-			rv = CKR_HOST_MEMORY;
-		} else {
-			s->find.active = 1;
-			s->find.handles = m.handles;
-			s->find.n = m.count;
-			s->find.pos = 0;
-			m.handles = NULL;
-		}
+	azkv_find_state *find = search_of(session, 0, "C_FindObjectsInit", &slot, &rv);
+	if (find != NULL && (rv = azkv_objects_each(collect, &m)) == CKR_OK) {
+		*find = m.found;
+		find->active = 1;
+		m.found = (azkv_find_state){0};
 	}
 	azkv_lock_release(azkv_g.lock);
-	free(m.handles);
+	azkv_array_free(&m.found.handles);
 	return rv;
 }
 
@@ -88,17 +81,14 @@ CK_RV C_FindObjects(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE *objects, CK_ULO
 	AZKV_REQUIRE_INIT();
 	if ((objects == NULL && max > 0) || count == NULL)
 		return CKR_ARGUMENTS_BAD;
-	CK_RV rv = CKR_OK;
+	CK_RV rv;
+	CK_SLOT_ID slot;
 	azkv_lock_acquire(azkv_g.lock);
-	azkv_session *s = azkv_sessions_get(session);
-	if (s == NULL) {
-		rv = CKR_SESSION_HANDLE_INVALID;
-	} else if (!s->find.active) {
-		rv = CKR_OPERATION_NOT_INITIALIZED;
-	} else {
+	azkv_find_state *find = search_of(session, 1, "C_FindObjects", &slot, &rv);
+	if (find != NULL) {
 		*count = 0;
-		while (*count < max && s->find.pos < s->find.n) {
-			CK_OBJECT_HANDLE h = s->find.handles[s->find.pos++];
+		while (*count < max && find->pos < find->handles.n) {
+			CK_OBJECT_HANDLE h = find->handles.items[find->pos++];
 			/* Skip objects destroyed since the search began. */
 			if (azkv_objects_get(h) != NULL)
 				objects[(*count)++] = h;
@@ -111,16 +101,14 @@ CK_RV C_FindObjects(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE *objects, CK_ULO
 CK_RV C_FindObjectsFinal(CK_SESSION_HANDLE session)
 {
 	AZKV_REQUIRE_INIT();
-	CK_RV rv = CKR_OK;
+	CK_RV rv;
+	CK_SLOT_ID slot;
 	azkv_lock_acquire(azkv_g.lock);
-	azkv_session *s = azkv_sessions_get(session);
-	if (s == NULL) {
-		rv = CKR_SESSION_HANDLE_INVALID;
-	} else if (!s->find.active) {
-		rv = CKR_OPERATION_NOT_INITIALIZED;
-	} else {
-		free(s->find.handles);
-		s->find = (azkv_find_state){0};
+	azkv_find_state *find = search_of(session, 1, "C_FindObjectsFinal", &slot, &rv);
+	if (find != NULL) {
+		azkv_array_free(&find->handles);
+		find->active = 0;
+		find->pos = 0;
 	}
 	azkv_lock_release(azkv_g.lock);
 	return rv;

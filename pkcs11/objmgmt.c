@@ -8,47 +8,40 @@
 #include "op_hsm_aes_kw.h"
 #include "session.h"
 
-/* The object, when the session is open and may see it; else *rv says why. */
-static azkv_object *visible_object(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE handle, CK_RV *rv)
+/* The object, when the session is open and may see it; else *rv says why
+ * (logged, naming fn). */
+static azkv_object *visible_object(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE handle,
+                                   const char *fn, CK_RV *rv)
 {
-	azkv_session *s = azkv_sessions_get(session);
-	if (s == NULL) {
-		*rv = CKR_SESSION_HANDLE_INVALID;
-		return NULL;
-	}
-	azkv_object *obj = azkv_objects_get(handle);
-	if (obj == NULL || obj->slot != s->slot) {
-		*rv = CKR_OBJECT_HANDLE_INVALID;
-		return NULL;
-	}
-	*rv = CKR_OK;
-	return obj;
+	const azkv_session *s = azkv_session_find(session, fn, rv);
+	return s != NULL ? azkv_session_object(s, handle, CKR_OBJECT_HANDLE_INVALID, fn, rv) : NULL;
 }
 
 /* The size of a Managed HSM AES key, which its bundle does not state, is
  * learned from the HSM the first time CKA_VALUE_LEN is asked for (without
  * the module lock); a failure leaves it unrevealed. */
-static void learn_aes_size(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object,
-                           const CK_ATTRIBUTE *tmpl, CK_ULONG count)
+static CK_RV learn_aes_size(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object,
+                            const CK_ATTRIBUTE *tmpl, CK_ULONG count)
 {
 	CK_RV rv;
 	azkv_err err;
 	azkv_vault_key *vk = NULL;
 	azkv_lock_acquire(azkv_g.lock);
-	azkv_object *obj = visible_object(session, object, &rv);
+	const azkv_object *obj = visible_object(session, object, "C_GetAttributeValue", &rv);
 	if (obj != NULL && azkv_hsm_aes_size_wanted(obj, tmpl, count)) {
 		vk = obj->vkey;
 		azkv_vault_key_ref(vk);
 	}
 	azkv_lock_release(azkv_g.lock);
 	if (vk == NULL)
-		return;
+		return rv;
 	if (azkv_hsm_aes_learn_size(vk, &err) != AZKV_OK)
 		azkv_warn("CKA_VALUE_LEN of key '%s' version %s stays unknown: %s", vk->key.name,
 		          vk->key.version, err.message);
 	azkv_lock_acquire(azkv_g.lock);
 	azkv_vault_key_unref(vk);
 	azkv_lock_release(azkv_g.lock);
+	return CKR_OK;
 }
 
 CK_RV C_GetAttributeValue(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object, CK_ATTRIBUTE *tmpl,
@@ -57,10 +50,12 @@ CK_RV C_GetAttributeValue(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object, CK
 	AZKV_REQUIRE_INIT();
 	if (tmpl == NULL && count > 0)
 		return CKR_ARGUMENTS_BAD;
-	CK_RV rv;
-	learn_aes_size(session, object, tmpl, count);
+	/* The handles are checked (and a bad one logged) here first. */
+	CK_RV rv = learn_aes_size(session, object, tmpl, count);
+	if (rv != CKR_OK)
+		return rv;
 	azkv_lock_acquire(azkv_g.lock);
-	azkv_object *obj = visible_object(session, object, &rv);
+	const azkv_object *obj = visible_object(session, object, "C_GetAttributeValue", &rv);
 	if (obj != NULL)
 		rv = azkv_object_get_attributes(obj, tmpl, count);
 	azkv_lock_release(azkv_g.lock);
@@ -74,7 +69,7 @@ CK_RV C_GetObjectSize(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object, CK_ULO
 		return CKR_ARGUMENTS_BAD;
 	CK_RV rv;
 	azkv_lock_acquire(azkv_g.lock);
-	azkv_object *obj = visible_object(session, object, &rv);
+	azkv_object *obj = visible_object(session, object, "C_GetObjectSize", &rv);
 	if (obj != NULL) {
 		/* An approximation, as the specification permits: what the
 		 * object holds in memory. */
@@ -92,7 +87,7 @@ CK_RV C_DestroyObject(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object)
 	AZKV_REQUIRE_INIT();
 	CK_RV rv;
 	azkv_lock_acquire(azkv_g.lock);
-	azkv_object *obj = visible_object(session, object, &rv);
+	azkv_object *obj = visible_object(session, object, "C_DestroyObject", &rv);
 	if (obj != NULL) {
 		if (!azkv_attrs_bool(&obj->attrs, CKA_DESTROYABLE, CK_TRUE)) {
 			/* Vault keys are deleted in the vault, not through PKCS#11. */
@@ -106,79 +101,6 @@ CK_RV C_DestroyObject(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object)
 	}
 	azkv_lock_release(azkv_g.lock);
 	return rv;
-}
-
-/* What C_SetAttributeValue (and C_CopyObject) may change on a session
- * secret key. Boolean protections only move one way: a sensitive key
- * cannot become readable, an unextractable one cannot become extractable. */
-typedef enum { CHANGE_NEVER, CHANGE_IF_MODIFIABLE, CHANGE_IN_COPY } change_rule;
-
-static change_rule rule_for(CK_ATTRIBUTE_TYPE type)
-{
-	switch (type) {
-	case CKA_LABEL:
-	case CKA_ID:
-	case CKA_START_DATE:
-	case CKA_END_DATE:
-	case CKA_DERIVE:
-	case CKA_ENCRYPT:
-	case CKA_DECRYPT:
-	case CKA_SIGN:
-	case CKA_VERIFY:
-	case CKA_WRAP:
-	case CKA_UNWRAP:
-	case CKA_SENSITIVE:
-	case CKA_EXTRACTABLE:
-	case CKA_WRAP_WITH_TRUSTED:
-	case CKA_COPYABLE:
-		return CHANGE_IF_MODIFIABLE;
-	case CKA_TOKEN:
-	case CKA_PRIVATE:
-	case CKA_MODIFIABLE:
-	case CKA_DESTROYABLE:
-		return CHANGE_IN_COPY;
-	default:
-		return CHANGE_NEVER;
-	}
-}
-
-/* Checks every entry of tmpl before anything changes, so a refused
- * template leaves the object as it was. */
-static CK_RV check_changes(const azkv_object *obj, const CK_ATTRIBUTE *tmpl, CK_ULONG n, int copy)
-{
-	for (CK_ULONG i = 0; i < n; i++) {
-		const CK_ATTRIBUTE *t = &tmpl[i];
-		change_rule rule = rule_for(t->type);
-		if (rule == CHANGE_NEVER || (rule == CHANGE_IN_COPY && !copy)) {
-			azkv_error("attribute 0x%lx cannot be changed%s", (unsigned long)t->type,
-			           copy ? " when copying" : "");
-			return azkv_attrs_find(&obj->attrs, t->type) || t->type == CKA_VALUE
-			               ? CKR_ATTRIBUTE_READ_ONLY
-			               : CKR_ATTRIBUTE_TYPE_INVALID;
-		}
-		/* The rules below are for CK_BBOOLs, whose size
-		 * azkv_tmpl_check has checked. */
-		if (!azkv_attr_is_bool(t->type))
-			continue;
-		CK_BBOOL v = *(const CK_BBOOL *)t->pValue ? CK_TRUE : CK_FALSE;
-		CK_BBOOL now = azkv_attrs_bool(&obj->attrs, t->type, CK_FALSE);
-		int one_way_violation = (t->type == CKA_SENSITIVE && now && !v) ||
-		                        (t->type == CKA_EXTRACTABLE && !now && v) ||
-		                        (t->type == CKA_WRAP_WITH_TRUSTED && now && !v) ||
-		                        (t->type == CKA_COPYABLE && !now && v);
-		if (one_way_violation) {
-			azkv_error("attribute 0x%lx can only be changed towards more protection",
-			           (unsigned long)t->type);
-			return CKR_ATTRIBUTE_READ_ONLY;
-		}
-		if (t->type == CKA_TOKEN && v) {
-			azkv_error(
-			        "C_CopyObject: only session objects can be made; the token's keys "
-			        "live in the vault");
-			return CKR_ATTRIBUTE_VALUE_INVALID;
-		}
-	}
-	return CKR_OK;
 }
 
 static CK_RV apply_changes(azkv_object *obj, const CK_ATTRIBUTE *tmpl, CK_ULONG n)
@@ -200,7 +122,7 @@ CK_RV C_SetAttributeValue(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object, CK
 	if (rv != CKR_OK)
 		return rv;
 	azkv_lock_acquire(azkv_g.lock);
-	azkv_object *obj = visible_object(session, object, &rv);
+	azkv_object *obj = visible_object(session, object, "C_SetAttributeValue", &rv);
 	if (obj == NULL)
 		goto out;
 	if (!azkv_attrs_bool(&obj->attrs, CKA_MODIFIABLE, CK_FALSE)) {
@@ -211,7 +133,7 @@ CK_RV C_SetAttributeValue(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object, CK
 		rv = CKR_ACTION_PROHIBITED;
 		goto out;
 	}
-	if ((rv = check_changes(obj, tmpl, count, 0)) == CKR_OK)
+	if ((rv = azkv_secret_key_check_changes(obj, tmpl, count, 0)) == CKR_OK)
 		rv = apply_changes(obj, tmpl, count);
 out:
 	azkv_lock_release(azkv_g.lock);
@@ -229,7 +151,7 @@ CK_RV C_CopyObject(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object, CK_ATTRIB
 		return rv;
 	azkv_object *copy = NULL;
 	azkv_lock_acquire(azkv_g.lock);
-	azkv_object *obj = visible_object(session, object, &rv);
+	azkv_object *obj = visible_object(session, object, "C_CopyObject", &rv);
 	if (obj == NULL)
 		goto out;
 	if (!azkv_attrs_bool(&obj->attrs, CKA_COPYABLE, CK_FALSE) || obj->cls != CKO_SECRET_KEY) {
@@ -237,7 +159,7 @@ CK_RV C_CopyObject(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object, CK_ATTRIB
 		rv = CKR_ACTION_PROHIBITED;
 		goto out;
 	}
-	if ((rv = check_changes(obj, tmpl, count, 1)) != CKR_OK)
+	if ((rv = azkv_secret_key_check_changes(obj, tmpl, count, 1)) != CKR_OK)
 		goto out;
 	rv = CKR_HOST_MEMORY;
 	copy = calloc(1, sizeof(*copy));
@@ -308,11 +230,9 @@ CK_RV C_CreateObject(CK_SESSION_HANDLE session, CK_ATTRIBUTE *tmpl, CK_ULONG cou
 			rest[n_rest++] = tmpl[i];
 
 	azkv_lock_acquire(azkv_g.lock);
-	azkv_session *s = azkv_sessions_get(session);
-	if (s == NULL) {
-		rv = CKR_SESSION_HANDLE_INVALID;
+	const azkv_session *s = azkv_session_find(session, "C_CreateObject", &rv);
+	if (s == NULL)
 		goto out;
-	}
 	rv = azkv_secret_key_new(s->slot, session, rest, n_rest, value->pValue, value->ulValueLen,
 	                         0, CK_UNAVAILABLE_INFORMATION, &obj);
 	if (rv != CKR_OK || (rv = azkv_objects_add(obj)) != CKR_OK)

@@ -1,4 +1,5 @@
-/* C_OpenSession, C_CloseSession, C_GetSessionInfo, C_Login, C_Logout.
+/* C_OpenSession, C_CloseSession, C_CloseAllSessions, C_GetSessionInfo,
+ * C_Login, C_Logout and C_LoginUser.
  *
  * Login: the token has no PIN (CKF_LOGIN_REQUIRED is not set); access is
  * decided by the Azure identity in the configuration. C_Login as CKU_USER
@@ -9,38 +10,79 @@
 
 #include <stdlib.h>
 
+#include "handles.h"
 #include "log.h"
 #include "module.h"
 #include "object.h"
+#include "pkcs11_v3.h"
+#include "rv.h"
 #include "token.h"
 
-/* Handles are 1 + index and never reused while initialised. */
-static azkv_session **table;
-static size_t table_len, table_cap;
+/* The sessions' handle table (handles.h): a closed session's slot is
+ * reused, with a generation so that its old handle stays invalid. */
+static azkv_handles table;
 
 azkv_session *azkv_sessions_get(CK_SESSION_HANDLE h)
 {
-	if (h == CK_INVALID_HANDLE || h > table_len)
+	return azkv_handles_get(&table, h);
+}
+
+azkv_session *azkv_session_find(CK_SESSION_HANDLE h, const char *fn, CK_RV *rv)
+{
+	azkv_session *s = azkv_sessions_get(h);
+	*rv = s != NULL ? CKR_OK : CKR_SESSION_HANDLE_INVALID;
+	if (s == NULL)
+		azkv_error("%s: session %lu is not open", fn, (unsigned long)h);
+	return s;
+}
+
+azkv_object *azkv_session_object(const azkv_session *s, CK_OBJECT_HANDLE h, CK_RV invalid,
+                                 const char *fn, CK_RV *rv)
+{
+	azkv_object *obj = azkv_objects_get(h);
+	if (obj == NULL || obj->slot != s->slot) {
+		azkv_error("%s: handle %lu is no object of session %lu's token (%s)", fn,
+		           (unsigned long)h, (unsigned long)s->handle, azkv_rv_name(invalid));
+		*rv = invalid;
 		return NULL;
-	return table[h - 1];
+	}
+	*rv = CKR_OK;
+	return obj;
+}
+
+CK_RV azkv_session_slot(CK_SESSION_HANDLE h, const char *fn, CK_SLOT_ID *slot)
+{
+	CK_RV rv;
+	azkv_lock_acquire(azkv_g.lock);
+	const azkv_session *s = azkv_session_find(h, fn, &rv);
+	if (s != NULL)
+		*slot = s->slot;
+	azkv_lock_release(azkv_g.lock);
+	return rv;
 }
 
 void azkv_sessions_count(CK_SLOT_ID slot, CK_ULONG *all, CK_ULONG *rw)
 {
-	*all = *rw = 0;
-	for (size_t i = 0; i < table_len; i++) {
-		if (table[i] == NULL || table[i]->slot != slot)
-			continue;
-		(*all)++;
-		if (table[i]->flags & CKF_RW_SESSION)
-			(*rw)++;
-	}
+	const azkv_token *tok = azkv_token_get(slot);
+	*all = tok != NULL ? tok->sessions : 0;
+	*rw = tok != NULL ? tok->rw_sessions : 0;
 }
 
-static void session_free(azkv_session *s)
+/* Takes s out of the table and frees it, and what its operations hold;
+ * its objects are the caller's to destroy. Closing the last session of a
+ * token logs it out. */
+static void close_session(azkv_session *s)
 {
-	azkv_objects_destroy_session(s->handle);
-	free(s->find.handles);
+	azkv_handles_remove(&table, s->handle);
+	azkv_token *tok = azkv_token_get(s->slot);
+	if (tok != NULL) {
+		tok->sessions--;
+		if (s->flags & CKF_RW_SESSION)
+			tok->rw_sessions--;
+		if (tok->sessions == 0)
+			tok->logged_in = 0;
+	}
+	azkv_array_free(&s->find.handles);
 	azkv_op_end(&s->encrypt);
 	azkv_op_end(&s->decrypt);
 	azkv_op_end(&s->sign);
@@ -48,28 +90,23 @@ static void session_free(azkv_session *s)
 	free(s);
 }
 
-static void close_at(size_t i)
+/* Closes the sessions of *slot (of every slot when slot is NULL), then
+ * destroys their objects in one pass over the object table: closing n
+ * sessions costs one walk of each table, not n. */
+static void close_all(const CK_SLOT_ID *slot)
 {
-	azkv_session *s = table[i];
-	table[i] = NULL;
-	CK_SLOT_ID slot = s->slot;
-	session_free(s);
-	/* Closing the last session of a token logs it out. */
-	CK_ULONG all, rw;
-	azkv_sessions_count(slot, &all, &rw);
-	azkv_token *tok = azkv_token_get(slot);
-	if (all == 0 && tok != NULL)
-		tok->logged_in = 0;
+	azkv_session *s;
+	size_t pos = 0;
+	while ((s = azkv_handles_next(&table, &pos)) != NULL)
+		if (slot == NULL || s->slot == *slot)
+			close_session(s);
+	azkv_objects_destroy_session_objects(slot);
 }
 
 void azkv_sessions_clear(void)
 {
-	for (size_t i = 0; i < table_len; i++)
-		if (table[i] != NULL)
-			close_at(i);
-	free(table);
-	table = NULL;
-	table_len = table_cap = 0;
+	close_all(NULL);
+	azkv_handles_free(&table);
 }
 
 CK_RV C_OpenSession(CK_SLOT_ID slot, CK_FLAGS flags, void *application, CK_NOTIFY notify,
@@ -89,23 +126,16 @@ CK_RV C_OpenSession(CK_SLOT_ID slot, CK_FLAGS flags, void *application, CK_NOTIF
 	s->slot = slot;
 	s->flags = flags & (CKF_SERIAL_SESSION | CKF_RW_SESSION);
 
-	CK_RV rv = CKR_OK;
 	azkv_lock_acquire(azkv_g.lock);
-	if (table_len == table_cap) {
-		size_t cap = table_cap ? table_cap * 2 : 16;
-		azkv_session **grown = realloc(table, cap * sizeof(*grown));
-		if (grown == NULL) {
-			rv = CKR_HOST_MEMORY;
-			goto out;
-		}
-		table = grown;
-		table_cap = cap;
+	CK_RV rv = azkv_handles_add(&table, s, &s->handle);
+	if (rv == CKR_OK) {
+		azkv_token *tok = azkv_token_get(slot);
+		tok->sessions++;
+		if (s->flags & CKF_RW_SESSION)
+			tok->rw_sessions++;
+		*session = s->handle;
+		s = NULL;
 	}
-	table[table_len++] = s;
-	s->handle = (CK_SESSION_HANDLE)table_len;
-	*session = s->handle;
-	s = NULL;
-out:
 	azkv_lock_release(azkv_g.lock);
 	free(s);
 	return rv;
@@ -114,11 +144,12 @@ out:
 CK_RV C_CloseSession(CK_SESSION_HANDLE session)
 {
 	AZKV_REQUIRE_INIT();
-	CK_RV rv = CKR_SESSION_HANDLE_INVALID;
+	CK_RV rv;
 	azkv_lock_acquire(azkv_g.lock);
-	if (azkv_sessions_get(session) != NULL) {
-		close_at(session - 1);
-		rv = CKR_OK;
+	azkv_session *s = azkv_session_find(session, "C_CloseSession", &rv);
+	if (s != NULL) {
+		azkv_objects_destroy_session(session);
+		close_session(s);
 	}
 	azkv_lock_release(azkv_g.lock);
 	return rv;
@@ -130,9 +161,7 @@ CK_RV C_CloseAllSessions(CK_SLOT_ID slot)
 	if (azkv_token_get(slot) == NULL)
 		return CKR_SLOT_ID_INVALID;
 	azkv_lock_acquire(azkv_g.lock);
-	for (size_t i = 0; i < table_len; i++)
-		if (table[i] != NULL && table[i]->slot == slot)
-			close_at(i);
+	close_all(&slot);
 	azkv_lock_release(azkv_g.lock);
 	return CKR_OK;
 }
@@ -142,9 +171,9 @@ CK_RV C_GetSessionInfo(CK_SESSION_HANDLE session, CK_SESSION_INFO *info)
 	AZKV_REQUIRE_INIT();
 	if (info == NULL)
 		return CKR_ARGUMENTS_BAD;
-	CK_RV rv = CKR_SESSION_HANDLE_INVALID;
+	CK_RV rv;
 	azkv_lock_acquire(azkv_g.lock);
-	azkv_session *s = azkv_sessions_get(session);
+	const azkv_session *s = azkv_session_find(session, "C_GetSessionInfo", &rv);
 	if (s != NULL) {
 		int rw = (s->flags & CKF_RW_SESSION) != 0;
 		int user = azkv_token_get(s->slot)->logged_in;
@@ -155,7 +184,6 @@ CK_RV C_GetSessionInfo(CK_SESSION_HANDLE session, CK_SESSION_INFO *info)
 			info->state = rw ? CKS_RW_USER_FUNCTIONS : CKS_RO_USER_FUNCTIONS;
 		else
 			info->state = rw ? CKS_RW_PUBLIC_SESSION : CKS_RO_PUBLIC_SESSION;
-		rv = CKR_OK;
 	}
 	azkv_lock_release(azkv_g.lock);
 	return rv;
@@ -165,13 +193,11 @@ CK_RV C_Login(CK_SESSION_HANDLE session, CK_USER_TYPE user_type, unsigned char *
               CK_ULONG pin_len)
 {
 	AZKV_REQUIRE_INIT();
-	CK_RV rv = CKR_OK;
+	CK_RV rv;
 	azkv_lock_acquire(azkv_g.lock);
-	azkv_session *s = azkv_sessions_get(session);
-	if (s == NULL) {
-		rv = CKR_SESSION_HANDLE_INVALID;
+	const azkv_session *s = azkv_session_find(session, "C_Login", &rv);
+	if (s == NULL)
 		goto out;
-	}
 	azkv_token *tok = azkv_token_get(s->slot);
 	switch (user_type) {
 	case CKU_USER:
@@ -200,38 +226,42 @@ out:
 CK_RV C_Logout(CK_SESSION_HANDLE session)
 {
 	AZKV_REQUIRE_INIT();
-	CK_RV rv = CKR_OK;
+	CK_RV rv;
 	azkv_lock_acquire(azkv_g.lock);
-	azkv_session *s = azkv_sessions_get(session);
-	if (s == NULL)
-		rv = CKR_SESSION_HANDLE_INVALID;
-	else if (!azkv_token_get(s->slot)->logged_in)
+	const azkv_session *s = azkv_session_find(session, "C_Logout", &rv);
+	azkv_token *tok = s != NULL ? azkv_token_get(s->slot) : NULL;
+	if (tok != NULL && !tok->logged_in)
 		rv = CKR_USER_NOT_LOGGED_IN;
-	else
-		azkv_token_get(s->slot)->logged_in = 0;
+	else if (tok != NULL)
+		tok->logged_in = 0;
 	azkv_lock_release(azkv_g.lock);
 	return rv;
 }
 
+/* PKCS#11 3.0: C_Login, as a vault token has no named users. */
+CK_RV C_LoginUser(CK_SESSION_HANDLE session, CK_USER_TYPE user_type, CK_UTF8CHAR *pin,
+                  CK_ULONG pin_len, CK_UTF8CHAR *username, CK_ULONG username_len)
+{
+	return C_Login(session, user_type, pin, pin_len);
+}
+
 /* Not static: a store the compiler must keep. */
-azkv_session **azkv_sessions_inherited;
+void *azkv_sessions_inherited;
 
 void azkv_sessions_forget(void)
 {
 	/* After fork(): the parent's sessions are not ours to close. Kept
 	 * reachable so that leak checkers do not report them as lost; the
 	 * child's copy of what their active operations hold is wiped. */
-	for (size_t i = 0; i < table_len; i++) {
-		if (table[i] == NULL)
-			continue;
-		azkv_op_wipe(&table[i]->encrypt);
-		azkv_op_wipe(&table[i]->decrypt);
-		azkv_op_wipe(&table[i]->sign);
-		azkv_op_wipe(&table[i]->verify);
+	azkv_session *s;
+	size_t pos = 0;
+	while ((s = azkv_handles_next(&table, &pos)) != NULL) {
+		azkv_op_wipe(&s->encrypt);
+		azkv_op_wipe(&s->decrypt);
+		azkv_op_wipe(&s->sign);
+		azkv_op_wipe(&s->verify);
 	}
-	azkv_sessions_inherited = table;
-	table = NULL;
-	table_len = table_cap = 0;
+	azkv_sessions_inherited = azkv_handles_abandon(&table);
 }
 
 /* ---- the operation slots of a session, by handle (operation.h) ---------

@@ -5,12 +5,15 @@
 #include <p11-kit/pkcs11.h>
 #include <stddef.h>
 
+#include "array.h"
 #include "operation.h"
 
+/* A search (find.c): the handles that matched at C_FindObjectsInit, and
+ * how many C_FindObjects has returned. */
 typedef struct azkv_find_state {
 	int active;
-	CK_OBJECT_HANDLE *handles;
-	size_t n, pos;
+	AZKV_ARRAY(CK_OBJECT_HANDLE) handles;
+	size_t pos;
 } azkv_find_state;
 
 typedef struct azkv_session {
@@ -27,7 +30,32 @@ typedef struct azkv_session {
 
 /* All need the module lock held. NULL when the handle is not open. */
 azkv_session *azkv_sessions_get(CK_SESSION_HANDLE h);
-/* Number of open sessions on slot; rw counts read/write ones only. */
+
+/* The lookups every PKCS#11 call starts with (as kmsp11's GetSession and
+ * GetKey): the one place that turns a caller's handles into a session and
+ * the objects it may see, and logs why not. Both need the module lock. */
+
+/* The open session h; NULL when it is not open, with *rv
+ * CKR_SESSION_HANDLE_INVALID and a log line naming fn (CKR_OK when found). */
+azkv_session *azkv_session_find(CK_SESSION_HANDLE h, const char *fn, CK_RV *rv);
+
+struct azkv_object;
+
+/* The object h as seen from s: one on s's token (a session object of
+ * another session on it too, as PKCS#11 lets sessions share them). NULL
+ * when h is no such object, with *rv invalid (the CKR_*_HANDLE_INVALID of
+ * the caller's argument: CKR_OBJECT_HANDLE_INVALID, CKR_KEY_HANDLE_INVALID,
+ * ...) and a log line naming fn. Usage and key type are the caller's
+ * checks. */
+struct azkv_object *azkv_session_object(const azkv_session *s, CK_OBJECT_HANDLE h, CK_RV invalid,
+                                        const char *fn, CK_RV *rv);
+
+/* The token (slot) of the open session h, for a call that goes on without
+ * the module lock: takes and releases it. CKR_SESSION_HANDLE_INVALID
+ * (logged, naming fn) when h is not open. */
+CK_RV azkv_session_slot(CK_SESSION_HANDLE h, const char *fn, CK_SLOT_ID *slot);
+/* Number of open sessions on slot; rw counts read/write ones only. Kept
+ * as counts on the token, so that asking costs no walk of the table. */
 void azkv_sessions_count(CK_SLOT_ID slot, CK_ULONG *all, CK_ULONG *rw);
 /* Closes every session (and its objects) of every slot. */
 void azkv_sessions_clear(void);
@@ -36,6 +64,6 @@ void azkv_sessions_clear(void);
  * is freed. */
 void azkv_sessions_forget(void);
 
-extern azkv_session **azkv_sessions_inherited;
+extern void *azkv_sessions_inherited; /* the parent's table, after fork() */
 
 #endif

@@ -34,15 +34,25 @@ CK_RV C_GetSlotList(CK_BBOOL token_present, CK_SLOT_ID *list, CK_ULONG *count)
 	return CKR_OK;
 }
 
+/* The start of a query about slot into info (size bytes, zeroed here):
+ * *tok, or why not. */
+static CK_RV query_start(CK_SLOT_ID slot, void *info, size_t size, azkv_token **tok)
+{
+	if (info == NULL)
+		return CKR_ARGUMENTS_BAD;
+	if ((*tok = azkv_token_get(slot)) == NULL)
+		return CKR_SLOT_ID_INVALID;
+	memset(info, 0, size);
+	return CKR_OK;
+}
+
 CK_RV C_GetSlotInfo(CK_SLOT_ID slot, CK_SLOT_INFO *info)
 {
 	AZKV_REQUIRE_INIT();
-	if (info == NULL)
-		return CKR_ARGUMENTS_BAD;
-	azkv_token *tok = azkv_token_get(slot);
-	if (tok == NULL)
-		return CKR_SLOT_ID_INVALID;
-	memset(info, 0, sizeof(*info));
+	azkv_token *tok;
+	CK_RV rv = query_start(slot, info, sizeof(*info), &tok);
+	if (rv != CKR_OK)
+		return rv;
 	azkv_pad_field(info->slotDescription, sizeof(info->slotDescription), tok->vault->url);
 	azkv_pad_field(info->manufacturerID, sizeof(info->manufacturerID), "azkv-pkcs11");
 	info->flags = CKF_TOKEN_PRESENT;
@@ -66,14 +76,12 @@ static void serial_of(const char *url, char out[17])
 CK_RV C_GetTokenInfo(CK_SLOT_ID slot, CK_TOKEN_INFO *info)
 {
 	AZKV_REQUIRE_INIT();
-	if (info == NULL)
-		return CKR_ARGUMENTS_BAD;
-	azkv_token *tok = azkv_token_get(slot);
-	if (tok == NULL)
-		return CKR_SLOT_ID_INVALID;
 	char serial[17];
+	azkv_token *tok;
+	CK_RV rv = query_start(slot, info, sizeof(*info), &tok);
+	if (rv != CKR_OK)
+		return rv;
 	serial_of(tok->vault->url, serial);
-	memset(info, 0, sizeof(*info));
 	azkv_pad_field(info->label, sizeof(info->label), tok->vault->label);
 	azkv_pad_field(info->manufacturerID, sizeof(info->manufacturerID), "azkv-pkcs11");
 	azkv_pad_field(info->model, sizeof(info->model),

@@ -42,26 +42,19 @@ void azkv_token_cleanup(azkv_token *tok)
 /* Appends obj to l (owned). */
 static CK_RV loaded_add(azkv_token_read *l, azkv_object *obj)
 {
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 16;
-		azkv_object **grown = realloc(l->objs, cap * sizeof(*grown));
-		if (grown == NULL) {
-			azkv_object_free(obj);
-			return CKR_HOST_MEMORY;
-		}
-		l->objs = grown;
-		l->cap = cap;
-	}
-	l->objs[l->n++] = obj;
-	return CKR_OK;
+	CK_RV rv = azkv_array_push(&l->objs, obj);
+	if (rv != CKR_OK)
+		azkv_object_free(obj);
+	return rv;
 }
 
 int azkv_token_read_has_kid(const azkv_token_read *l, const char *kid)
 {
-	for (size_t i = 0; kid != NULL && i < l->n; i++)
-		if (l->objs[i]->vkey != NULL && l->objs[i]->vkey->key.jwk.kid != NULL &&
-		    !strcmp(l->objs[i]->vkey->key.jwk.kid, kid))
+	for (size_t i = 0; kid != NULL && i < l->objs.n; i++) {
+		const azkv_vault_key *vk = l->objs.items[i]->vkey;
+		if (vk != NULL && vk->key.jwk.kid != NULL && !strcmp(vk->key.jwk.kid, kid))
 			return 1;
+	}
 	return 0;
 }
 
@@ -92,9 +85,9 @@ static CK_RV within_bounds(const azkv_token *tok, azkv_token_read *l)
 
 void azkv_token_read_free(azkv_token_read *l)
 {
-	for (size_t i = 0; i < l->n; i++)
-		azkv_object_free(l->objs[i]);
-	free(l->objs);
+	for (size_t i = 0; i < l->objs.n; i++)
+		azkv_object_free(l->objs.items[i]);
+	azkv_array_free(&l->objs);
 	memset(l, 0, sizeof(*l));
 }
 
@@ -231,16 +224,17 @@ static CK_RV load_listed_keys(azkv_token *tok, azkv_token_read *l)
  * shown is logged and skipped: the keys work without it. */
 static CK_RV attach_certificates(azkv_token *tok, azkv_token_read *l)
 {
-	size_t n_keys = l->n;
+	size_t n_keys = l->objs.n;
 	for (size_t c = 0; c < tok->vault->n_certs; c++) {
 		const char *want = tok->vault->cert_keys[c];
 		const azkv_object *key = NULL;
 		for (size_t i = 0; i < n_keys && key == NULL; i++) {
-			const CK_ATTRIBUTE *label = azkv_attrs_find(&l->objs[i]->attrs, CKA_LABEL);
-			if (l->objs[i]->cls == CKO_PRIVATE_KEY && label != NULL &&
+			const azkv_object *o = l->objs.items[i];
+			const CK_ATTRIBUTE *label = azkv_attrs_find(&o->attrs, CKA_LABEL);
+			if (o->cls == CKO_PRIVATE_KEY && label != NULL &&
 			    label->ulValueLen == strlen(want) &&
 			    memcmp(label->pValue, want, label->ulValueLen) == 0)
-				key = l->objs[i];
+				key = o;
 		}
 		if (key == NULL) {
 			azkv_warn("certificate %s: no key '%s' in %s", tok->vault->cert_files[c],
@@ -288,15 +282,15 @@ CK_RV azkv_token_load(azkv_token *tok)
 		goto out;
 
 	azkv_lock_acquire(azkv_g.lock);
-	for (size_t i = 0; i < l.n && rv == CKR_OK; i++) {
-		rv = azkv_objects_add(l.objs[i]);
+	for (size_t i = 0; i < l.objs.n && rv == CKR_OK; i++) {
+		rv = azkv_objects_add(l.objs.items[i]);
 		if (rv == CKR_OK)
-			l.objs[i] = NULL;
+			l.objs.items[i] = NULL;
 	}
 	if (rv == CKR_OK)
 		tok->loaded = 1;
 	azkv_lock_release(azkv_g.lock);
-	azkv_info("%s: %zu object(s) loaded", tok->vault->url, l.n);
+	azkv_info("%s: %zu object(s) loaded", tok->vault->url, l.objs.n);
 out:
 	azkv_lock_release(tok->load_lock);
 	azkv_token_read_free(&l);

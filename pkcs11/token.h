@@ -5,6 +5,7 @@
 
 #include <p11-kit/pkcs11.h>
 
+#include "array.h"
 #include "config.h"
 #include "keyvault.h"
 #include "lock.h"
@@ -16,6 +17,8 @@ typedef struct azkv_token {
 	azkv_lock *load_lock; /* one load at a time; taken before the module lock */
 	int loaded;           /* under the module lock */
 	int logged_in;        /* under the module lock */
+	/* Open sessions, all and read/write (session.c); under the module lock. */
+	CK_ULONG sessions, rw_sessions;
 } azkv_token;
 
 /* NULL when slot is not a configured vault. */
@@ -34,8 +37,7 @@ CK_RV azkv_token_refresh(azkv_token *tok);
 /* Key objects read from a vault, not yet in the handle table. */
 struct azkv_object;
 typedef struct azkv_token_read {
-	struct azkv_object **objs; /* owned */
-	size_t n, cap;
+	AZKV_ARRAY(struct azkv_object *) objs; /* owned */
 	int strict;           /* a refresh: a key whose versions cannot be listed fails it */
 	size_t versions_read; /* key versions asked for so far */
 	long started_ms;      /* CLOCK_MONOTONIC at the first, 0 before */

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "log.h"
 #include "module.h"
 #include "object.h"
@@ -15,28 +16,15 @@
 /* The token's vault key objects, to be matched against a fresh read. */
 typedef struct known {
 	CK_SLOT_ID slot;
-	azkv_object **objs; /* not owned: the handle table's */
-	size_t n, cap;
-	int oom;
+	AZKV_ARRAY(azkv_object *) objs; /* not owned: the handle table's */
 } known;
 
-static int collect_known(azkv_object *obj, void *p)
+static CK_RV collect_known(azkv_object *obj, void *p)
 {
 	known *k = p;
 	if (obj->slot != k->slot || obj->vkey == NULL || obj->session != 0)
-		return 0;
-	if (k->n == k->cap) {
-		size_t cap = k->cap ? k->cap * 2 : 32;
-		azkv_object **grown = realloc(k->objs, cap * sizeof(*grown));
-		if (grown == NULL) {
-			k->oom = 1;
-			return 1;
-		}
-		k->objs = grown;
-		k->cap = cap;
-	}
-	k->objs[k->n++] = obj;
-	return 0;
+		return CKR_OK;
+	return azkv_array_push(&k->objs, obj);
 }
 
 /* Name and version of each known version, copied: the configuration
@@ -59,17 +47,18 @@ static CK_RV refs_of(const known *k, version_ref **out, size_t *n_out)
 {
 	*out = NULL;
 	*n_out = 0;
-	if (k->n == 0)
+	if (k->objs.n == 0)
 		return CKR_OK;
-	version_ref *refs = calloc(k->n, sizeof(*refs));
+	version_ref *refs = calloc(k->objs.n, sizeof(*refs));
 	if (refs == NULL)
 		return CKR_HOST_MEMORY;
 	size_t n = 0;
-	for (size_t i = 0; i < k->n; i++) {
-		const azkv_key *key = &k->objs[i]->vkey->key;
+	for (size_t i = 0; i < k->objs.n; i++) {
+		const azkv_object *o = k->objs.items[i];
+		const azkv_key *key = &o->vkey->key;
 		/* One per version: the private key, or an AES key's one object. */
-		if ((k->objs[i]->cls != CKO_PRIVATE_KEY && k->objs[i]->cls != CKO_SECRET_KEY) ||
-		    key->name == NULL || key->version == NULL)
+		if ((o->cls != CKO_PRIVATE_KEY && o->cls != CKO_SECRET_KEY) || key->name == NULL ||
+		    key->version == NULL)
 			continue;
 		refs[n].name = strdup(key->name);
 		refs[n].version = strdup(key->version);
@@ -96,9 +85,9 @@ static int same(const char *a, const char *b)
 /* The index in r of the fresh read of old's version and class, or NONE. */
 static size_t find_fresh(const azkv_token_read *r, const azkv_object *old)
 {
-	for (size_t i = 0; i < r->n; i++)
-		if (r->objs[i]->cls == old->cls &&
-		    same(r->objs[i]->vkey->key.jwk.kid, old->vkey->key.jwk.kid))
+	for (size_t i = 0; i < r->objs.n; i++)
+		if (r->objs.items[i]->cls == old->cls &&
+		    same(r->objs.items[i]->vkey->key.jwk.kid, old->vkey->key.jwk.kid))
 			return i;
 	return NONE;
 }
@@ -109,34 +98,34 @@ static CK_RV commit(azkv_token *tok, azkv_token_read *r, const known *k)
 {
 	CK_RV rv = CKR_OK;
 	size_t added = 0, updated = 0, removed = 0;
-	size_t *fresh_of = calloc(k->n ? k->n : 1, sizeof(*fresh_of));
-	char *is_update = calloc(r->n ? r->n : 1, 1);
+	size_t *fresh_of = calloc(k->objs.n ? k->objs.n : 1, sizeof(*fresh_of));
+	char *is_update = calloc(r->objs.n ? r->objs.n : 1, 1);
 	if (fresh_of == NULL || is_update == NULL) {
 		rv = CKR_HOST_MEMORY;
 		goto out;
 	}
-	for (size_t i = 0; i < k->n; i++)
-		if ((fresh_of[i] = find_fresh(r, k->objs[i])) != NONE)
+	for (size_t i = 0; i < k->objs.n; i++)
+		if ((fresh_of[i] = find_fresh(r, k->objs.items[i])) != NONE)
 			is_update[fresh_of[i]] = 1;
-	for (size_t j = 0; j < r->n; j++) {
+	for (size_t j = 0; j < r->objs.n; j++) {
 		if (is_update[j])
 			continue;
-		if ((rv = azkv_objects_add(r->objs[j])) != CKR_OK) {
+		if ((rv = azkv_objects_add(r->objs.items[j])) != CKR_OK) {
 			for (size_t u = 0; u < j; u++)
 				if (!is_update[u]) {
-					azkv_objects_destroy(r->objs[u]->handle);
-					r->objs[u] = NULL;
+					azkv_objects_destroy(r->objs.items[u]->handle);
+					r->objs.items[u] = NULL;
 				}
 			goto out;
 		}
 		added++;
 	}
 	/* Nothing can fail from here on. */
-	for (size_t j = 0; j < r->n; j++)
+	for (size_t j = 0; j < r->objs.n; j++)
 		if (!is_update[j])
-			r->objs[j] = NULL; /* the table's now */
-	for (size_t i = 0; i < k->n; i++) {
-		azkv_object *old = k->objs[i];
+			r->objs.items[j] = NULL; /* the table's now */
+	for (size_t i = 0; i < k->objs.n; i++) {
+		azkv_object *old = k->objs.items[i];
 		if (fresh_of[i] == NONE) {
 			azkv_debug(
 			        "refresh: key '%s' version %s is no longer in %s; object %lu gone",
@@ -151,7 +140,7 @@ static CK_RV commit(azkv_token *tok, azkv_token_read *r, const known *k)
 		 * old ones and is freed here, under the lock that guards the
 		 * key version's reference count (operations in flight hold
 		 * their own reference). */
-		azkv_object *fresh = r->objs[fresh_of[i]];
+		azkv_object *fresh = r->objs.items[fresh_of[i]];
 		/* An AES key's size learned from the vault is the version's. */
 		if (fresh->vkey->aes_bits == 0)
 			fresh->vkey->aes_bits = old->vkey->aes_bits;
@@ -162,11 +151,11 @@ static CK_RV commit(azkv_token *tok, azkv_token_read *r, const known *k)
 		fresh->attrs = attrs;
 		fresh->vkey = vkey;
 		azkv_object_free(fresh);
-		r->objs[fresh_of[i]] = NULL;
+		r->objs.items[fresh_of[i]] = NULL;
 		updated++;
 	}
 	/* Every entry was added or swapped. */
-	r->n = 0;
+	r->objs.n = 0;
 	azkv_info("%s refreshed: %zu object(s) new, %zu kept, %zu gone", tok->vault->url, added,
 	          updated, removed);
 out:
@@ -186,12 +175,11 @@ CK_RV azkv_token_refresh(azkv_token *tok)
 	azkv_lock_acquire(tok->load_lock);
 	azkv_lock_acquire(azkv_g.lock);
 	int loaded = tok->loaded;
-	if (loaded)
-		azkv_objects_each(collect_known, &k);
-	rv = k.oom ? CKR_HOST_MEMORY : refs_of(&k, &refs, &n_refs);
+	rv = loaded ? azkv_objects_each(collect_known, &k) : CKR_OK;
+	if (rv == CKR_OK)
+		rv = refs_of(&k, &refs, &n_refs);
 	azkv_lock_release(azkv_g.lock);
-	free(k.objs); /* pointers into the table are not kept across I/O */
-	k = (known){.slot = tok->id};
+	azkv_array_free(&k.objs); /* pointers into the table are not kept across I/O */
 	if (rv != CKR_OK)
 		goto out;
 	if (!loaded) {
@@ -204,9 +192,9 @@ CK_RV azkv_token_refresh(azkv_token *tok)
 	rv = azkv_token_read_keys(tok, &r);
 	for (size_t i = 0; i < n_refs && rv == CKR_OK && tok->vault->n_keys > 0; i++) {
 		int have = 0;
-		for (size_t j = 0; j < r.n && !have; j++)
-			have = same(r.objs[j]->vkey->key.name, refs[i].name) &&
-			       same(r.objs[j]->vkey->key.version, refs[i].version);
+		for (size_t j = 0; j < r.objs.n && !have; j++)
+			have = same(r.objs.items[j]->vkey->key.name, refs[i].name) &&
+			       same(r.objs.items[j]->vkey->key.version, refs[i].version);
 		if (!have)
 			rv = azkv_token_read_version(tok, &r, refs[i].name, refs[i].version);
 	}
@@ -217,12 +205,12 @@ CK_RV azkv_token_refresh(azkv_token *tok)
 	}
 
 	azkv_lock_acquire(azkv_g.lock);
-	azkv_objects_each(collect_known, &k);
-	rv = k.oom ? CKR_HOST_MEMORY : commit(tok, &r, &k);
+	if ((rv = azkv_objects_each(collect_known, &k)) == CKR_OK)
+		rv = commit(tok, &r, &k);
 	azkv_lock_release(azkv_g.lock);
 out:
 	azkv_lock_release(tok->load_lock);
-	free(k.objs);
+	azkv_array_free(&k.objs);
 	refs_free(refs, n_refs);
 	azkv_token_read_free(&r);
 	return rv;

@@ -18,7 +18,7 @@ for f in $files; do
 done
 # shellcheck disable=SC2086
 cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
-	--inline-suppr --std=c11 -I src -I pkcs11 -I include -I tests/lib \
+	--inline-suppr --std=c11 -I src -I pkcs11 -I pkcs11/mech -I pkcs11/obj -I include -I tests/lib \
 	--suppress=missingIncludeSystem $files || bad=1
 [ "$bad" -eq 0 ] && echo "lint: clean"
 exit "$bad"

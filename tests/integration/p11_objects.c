@@ -35,27 +35,114 @@ static size_t heap_in_use(void)
 	return m.uordblks + m.hblkhd;
 }
 
-static void churn(CK_SESSION_HANDLE s, CK_ATTRIBUTE *create)
+/* Runs step CHURN + 100 times (each makes one thing and drops it, and
+ * gives its handle); checks that the heap does not grow with them. The
+ * first handle made, or CK_INVALID_HANDLE when a step failed. */
+static CK_ULONG heap_churn(CK_RV (*step)(void *ctx, CK_ULONG *h), void *ctx, const char *what)
 {
-	CK_OBJECT_HANDLE first = CK_INVALID_HANDLE, h = CK_INVALID_HANDLE;
+	CK_ULONG first = CK_INVALID_HANDLE, h = CK_INVALID_HANDLE;
 	size_t before = 0;
 	int ok = 1;
 	for (int i = 0; ok && i < CHURN + 100; i++) {
 		if (i == 100)
-			before = heap_in_use(); /* past the first keys' warm-up */
-		ok = p11->C_CreateObject(s, create, 5, &h) == CKR_OK &&
-		     p11->C_DestroyObject(s, h) == CKR_OK;
+			before = heap_in_use(); /* past the warm-up */
+		ok = step(ctx, &h) == CKR_OK;
 		if (i == 0)
 			first = h;
 	}
 	size_t after = heap_in_use();
-	CHECK(ok, "20,000 AES keys made and destroyed");
+	char line[128];
+	snprintf(line, sizeof(line), "20,000 %s made and dropped", what);
+	CHECK(ok, line);
 	printf("# heap in use: %zu bytes before, %zu after\n", before, after);
-	CHECK(after < before + 64 * 1024,
-	      "the heap does not grow with the keys made and destroyed");
+	snprintf(line, sizeof(line), "the heap does not grow with the %s made and dropped", what);
+	CHECK(after < before + 64 * 1024, line);
+	return ok ? first : CK_INVALID_HANDLE;
+}
+
+typedef struct key_churn {
+	CK_SESSION_HANDLE s;
+	CK_ATTRIBUTE *create;
+} key_churn;
+
+static CK_RV key_step(void *ctx, CK_ULONG *h)
+{
+	const key_churn *k = ctx;
+	CK_RV rv = p11->C_CreateObject(k->s, k->create, 5, h);
+	return rv == CKR_OK ? p11->C_DestroyObject(k->s, *h) : rv;
+}
+
+static void churn(CK_SESSION_HANDLE s, CK_ATTRIBUTE *create)
+{
+	key_churn k = {s, create};
+	CK_OBJECT_HANDLE first = heap_churn(key_step, &k, "AES keys");
 	CK_ATTRIBUTE label = {CKA_LABEL, NULL, 0};
 	CHECK_RV(p11->C_GetAttributeValue(s, first, &label, 1), CKR_OBJECT_HANDLE_INVALID,
 	         "the first one's handle stays invalid, its slot reused since");
+}
+
+static CK_RV session_step(void *ctx, CK_ULONG *h)
+{
+	CK_RV rv = p11->C_OpenSession(0, CKF_SERIAL_SESSION, NULL, NULL, h);
+	return rv == CKR_OK ? p11->C_CloseSession(*h) : rv;
+}
+
+/* Sessions too: a service may open a session per request. Before their
+ * handle slots were reused, sessions' table grew by a pointer each. */
+static void session_churn(void)
+{
+	CK_SESSION_HANDLE first = heap_churn(session_step, NULL, "sessions");
+	CK_SESSION_INFO info;
+	CHECK_RV(p11->C_GetSessionInfo(first, &info), CKR_SESSION_HANDLE_INVALID,
+	         "the first session's handle stays invalid, its slot reused since");
+	CHECK_RV(p11->C_CloseSession(first), CKR_SESSION_HANDLE_INVALID,
+	         "C_CloseSession of a closed session");
+}
+
+/* C_CloseAllSessions closes every session of the slot (s among them), with
+ * their session objects and the login; their handles stay invalid after
+ * new sessions reuse their slots. */
+static void close_all_sessions(CK_SESSION_HANDLE s, CK_ATTRIBUTE *create)
+{
+	CK_SESSION_HANDLE open[4] = {s}, again;
+	CK_OBJECT_HANDLE key = CK_INVALID_HANDLE;
+	CK_TOKEN_INFO ti;
+	CK_SESSION_INFO info;
+	int ok = 1;
+	for (int i = 1; i < 4; i++)
+		ok &= p11->C_OpenSession(0, CKF_SERIAL_SESSION | (i % 2 ? CKF_RW_SESSION : 0), NULL,
+		                         NULL, &open[i]) == CKR_OK;
+	CHECK(ok && p11->C_CreateObject(open[2], create, 5, &key) == CKR_OK &&
+	              p11->C_Login(open[1], CKU_USER, (CK_UTF8CHAR *)"", 0) == CKR_OK,
+	      "three more sessions, a session key in one, logged in");
+	CHECK(p11->C_GetTokenInfo(0, &ti) == CKR_OK && ti.ulSessionCount == 4 &&
+	              ti.ulRwSessionCount == 2,
+	      "C_GetTokenInfo counts 4 sessions, 2 read/write");
+	CHECK_RV(p11->C_CloseAllSessions(0), CKR_OK, "C_CloseAllSessions");
+	CHECK(p11->C_GetTokenInfo(0, &ti) == CKR_OK && ti.ulSessionCount == 0 &&
+	              ti.ulRwSessionCount == 0,
+	      "C_GetTokenInfo counts none after");
+	ok = 1;
+	for (int i = 0; i < 4; i++)
+		ok &= p11->C_GetSessionInfo(open[i], &info) == CKR_SESSION_HANDLE_INVALID;
+	CHECK(ok, "every closed session's handle is CKR_SESSION_HANDLE_INVALID");
+	ok = 1;
+	for (int i = 0; i < 4; i++)
+		ok &= p11->C_OpenSession(0, CKF_SERIAL_SESSION, NULL, NULL, &again) == CKR_OK &&
+		      again != open[0] && again != open[1] && again != open[2] && again != open[3];
+	CHECK(ok, "new sessions get handles none of the closed ones had");
+	ok = 1;
+	for (int i = 0; i < 4; i++)
+		ok &= p11->C_GetSessionInfo(open[i], &info) == CKR_SESSION_HANDLE_INVALID;
+	CHECK(ok, "the closed sessions' handles stay invalid after their slots are reused");
+	CK_ATTRIBUTE label = {CKA_LABEL, NULL, 0};
+	CHECK_RV(p11->C_GetAttributeValue(again, key, &label, 1), CKR_OBJECT_HANDLE_INVALID,
+	         "the session key went with its session");
+	CHECK(p11->C_GetSessionInfo(again, &info) == CKR_OK && info.state == CKS_RO_PUBLIC_SESSION,
+	      "the token was logged out with its last session");
+	CHECK_RV(p11->C_CloseAllSessions(0), CKR_OK, "C_CloseAllSessions of the new ones");
+	CHECK_RV(p11->C_CloseAllSessions(99), CKR_SLOT_ID_INVALID,
+	         "C_CloseAllSessions of a slot that does not exist");
 }
 
 int main(void)
@@ -164,6 +251,8 @@ int main(void)
 	CHECK_RV(p11->C_DestroyObject(s, c), CKR_OK, "C_DestroyObject of the copy");
 	CHECK_RV(p11->C_DestroyObject(s, c), CKR_OBJECT_HANDLE_INVALID, "C_DestroyObject twice");
 	churn(s, create);
+	session_churn();
+	close_all_sessions(s, create);
 	p11->C_Finalize(NULL);
 	return tap_status();
 }

@@ -16,7 +16,7 @@
 #include "azkv/azkv-pkcs11.h"
 #include "log.h"
 #include "mech.h"
-#include "object.h"
+#include "internal.h"
 #include "pkcs11_v3.h"
 
 #define ID_LEN 16
@@ -146,11 +146,7 @@ static CK_RV set_identity(azkv_attrs *a, const azkv_vault_key *vk, const char *v
 
 	if ((rv = azkv_attrs_set_ulong(a, CKA_CLASS, cls)) != CKR_OK ||
 	    (rv = azkv_attrs_set_ulong(a, CKA_KEY_TYPE, kt)) != CKR_OK ||
-	    (rv = azkv_attrs_set_bool(a, CKA_TOKEN, CK_TRUE)) != CKR_OK ||
-	    (rv = azkv_attrs_set_bool(a, CKA_PRIVATE, CK_FALSE)) != CKR_OK ||
-	    (rv = azkv_attrs_set_bool(a, CKA_MODIFIABLE, CK_FALSE)) != CKR_OK ||
-	    (rv = azkv_attrs_set_bool(a, CKA_COPYABLE, CK_FALSE)) != CKR_OK ||
-	    (rv = azkv_attrs_set_bool(a, CKA_DESTROYABLE, CK_FALSE)) != CKR_OK ||
+	    (rv = azkv_obj_set_vault_storage(a)) != CKR_OK ||
 	    (rv = set_label(a, key, current)) != CKR_OK ||
 	    (rv = set_unique_id(a, key, cls)) != CKR_OK ||
 	    (rv = azkv_attrs_set(a, CKA_ID, id, ID_LEN)) != CKR_OK ||

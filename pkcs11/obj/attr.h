@@ -8,7 +8,8 @@
 #include <p11-kit/pkcs11.h>
 #include <stddef.h>
 
-/* An owned list of attributes; each value is a private copy. */
+/* An owned list of attributes; each value is a private copy. Grown as an
+ * array of array.h. */
 typedef struct azkv_attrs {
 	CK_ATTRIBUTE *items;
 	size_t n, cap; /* used, allocated */
@@ -51,10 +52,6 @@ CK_RV azkv_tmpl_check(const CK_ATTRIBUTE *t, CK_ULONG n, const char *fn);
 /* "CKA_LABEL" and the like for the attributes the module knows; NULL for
  * others (log them by number). */
 const char *azkv_attr_name(CK_ATTRIBUTE_TYPE type);
-
-/* Whether type's value is a CK_BBOOL (one that azkv_tmpl_check has
- * checked to be one byte). */
-int azkv_attr_is_bool(CK_ATTRIBUTE_TYPE type);
 
 /* Finds type in a caller's template; NULL when absent. */
 const CK_ATTRIBUTE *azkv_tmpl_find(const CK_ATTRIBUTE *t, CK_ULONG n, CK_ATTRIBUTE_TYPE type);

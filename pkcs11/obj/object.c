@@ -4,103 +4,78 @@
 
 #include <openssl/crypto.h>
 
+#include "handles.h"
+#include "internal.h"
 #include "log.h"
 
-/* The handle table: slots reused once freed, so that it and every scan of
- * it (C_FindObjectsInit, closing a session) stay the size of the most
- * objects alive at once, not of all ever made (an unwrap makes one). A
- * handle is the slot's index + 1 in its low SLOT_BITS and the slot's
- * generation above them; freeing a slot moves its generation on, so a stale
- * handle stays invalid after its slot is reused. */
-#define SLOT_BITS 24
-#define MAX_SLOTS (((size_t)1 << SLOT_BITS) - 1)
-
-typedef struct {
-	azkv_object *obj; /* NULL: free */
-	CK_ULONG gen;
-	size_t next_free; /* index + 1 of the next free slot; 0: none */
-} slot;
-
-static slot *table;
-static size_t table_len, table_cap; /* slots used at least once, allocated */
-static size_t first_free;           /* index + 1; 0: none */
-
-static CK_OBJECT_HANDLE handle_of(size_t i)
-{
-	return (CK_OBJECT_HANDLE)(table[i].gen << SLOT_BITS | (CK_ULONG)(i + 1));
-}
+/* The objects' handle table (handles.h): freed slots are reused, so that
+ * it and every scan of it (C_FindObjectsInit, closing a session) stay the
+ * size of the most objects alive at once, not of all ever made (an unwrap
+ * makes one); a stale handle stays invalid. */
+static azkv_handles table;
 
 CK_RV azkv_objects_add(azkv_object *obj)
 {
-	size_t i;
-	if (first_free != 0) {
-		i = first_free - 1;
-		first_free = table[i].next_free;
-	} else {
-		if (table_len == MAX_SLOTS)
-			return CKR_HOST_MEMORY;
-		if (table_len == table_cap) {
-			size_t cap = table_cap ? table_cap * 2 : 64;
-			slot *grown = realloc(table, cap * sizeof(*grown));
-			if (grown == NULL)
-				return CKR_HOST_MEMORY;
-			table = grown;
-			table_cap = cap;
-		}
-		i = table_len++;
-		table[i].gen = 0;
-	}
-	table[i].obj = obj;
-	table[i].next_free = 0;
-	obj->handle = handle_of(i);
-	return CKR_OK;
+	return azkv_handles_add(&table, obj, &obj->handle);
 }
 
 azkv_object *azkv_objects_get(CK_OBJECT_HANDLE h)
 {
-	size_t i = (size_t)(h & MAX_SLOTS);
-	if (i == 0 || i > table_len || table[i - 1].obj == NULL || handle_of(i - 1) != h)
-		return NULL;
-	return table[i - 1].obj;
-}
-
-/* Frees slot i's object and the slot. */
-static void free_slot(size_t i)
-{
-	azkv_object_free(table[i].obj);
-	table[i].obj = NULL;
-	table[i].gen++;
-	table[i].next_free = first_free;
-	first_free = i + 1;
+	return azkv_handles_get(&table, h);
 }
 
 void azkv_objects_destroy(CK_OBJECT_HANDLE h)
 {
-	if (azkv_objects_get(h) != NULL)
-		free_slot((size_t)(h & MAX_SLOTS) - 1);
+	azkv_object_free(azkv_handles_remove(&table, h));
 }
 
 void azkv_objects_destroy_session(CK_SESSION_HANDLE s)
 {
-	for (size_t i = 0; i < table_len; i++)
-		if (table[i].obj != NULL && table[i].obj->session == s)
-			free_slot(i);
+	azkv_object *obj;
+	size_t pos = 0;
+	while ((obj = azkv_handles_next(&table, &pos)) != NULL)
+		if (obj->session == s)
+			azkv_objects_destroy(obj->handle);
 }
 
-void azkv_objects_each(int (*fn)(azkv_object *obj, void *ctx), void *ctx)
+void azkv_objects_destroy_session_objects(const CK_SLOT_ID *slot)
 {
-	for (size_t i = 0; i < table_len; i++)
-		if (table[i].obj != NULL && fn(table[i].obj, ctx))
-			return;
+	azkv_object *obj;
+	size_t pos = 0;
+	while ((obj = azkv_handles_next(&table, &pos)) != NULL)
+		if (obj->session != CK_INVALID_HANDLE && (slot == NULL || obj->slot == *slot))
+			azkv_objects_destroy(obj->handle);
+}
+
+CK_RV azkv_objects_each(CK_RV (*fn)(azkv_object *obj, void *ctx), void *ctx)
+{
+	CK_RV rv = CKR_OK;
+	azkv_object *obj;
+	size_t pos = 0;
+	while (rv == CKR_OK && (obj = azkv_handles_next(&table, &pos)) != NULL)
+		rv = fn(obj, ctx);
+	return rv;
 }
 
 void azkv_objects_clear(void)
 {
-	for (size_t i = 0; i < table_len; i++)
-		azkv_object_free(table[i].obj);
-	free(table);
-	table = NULL;
-	table_len = table_cap = first_free = 0;
+	azkv_object *obj;
+	size_t pos = 0;
+	while ((obj = azkv_handles_next(&table, &pos)) != NULL)
+		azkv_object_free(obj);
+	azkv_handles_free(&table);
+}
+
+CK_RV azkv_obj_set_vault_storage(azkv_attrs *a)
+{
+	CK_RV rv;
+	if ((rv = azkv_attrs_set_bool(a, CKA_TOKEN, CK_TRUE)) != CKR_OK ||
+	    (rv = azkv_attrs_set_bool(a, CKA_PRIVATE, CK_FALSE)) != CKR_OK ||
+	    (rv = azkv_attrs_set_bool(a, CKA_MODIFIABLE, CK_FALSE)) != CKR_OK ||
+	    (rv = azkv_attrs_set_bool(a, CKA_COPYABLE, CK_FALSE)) != CKR_OK ||
+	    (rv = azkv_attrs_set_bool(a, CKA_DESTROYABLE, CK_FALSE)) != CKR_OK)
+		return rv;
+	return CKR_OK;
 }
 
 void azkv_vault_key_ref(azkv_vault_key *vk)
@@ -208,10 +183,10 @@ void azkv_objects_forget(void)
 	/* After fork(): the parent's objects are not ours to free. Kept
 	 * reachable so that leak checkers do not report them as lost; the
 	 * child's copy of their secret values is wiped. */
-	for (size_t i = 0; i < table_len; i++)
-		if (table[i].obj != NULL && table[i].obj->value.data != NULL)
-			OPENSSL_cleanse(table[i].obj->value.data, table[i].obj->value.len);
-	azkv_objects_inherited = table;
-	table = NULL;
-	table_len = table_cap = first_free = 0;
+	const azkv_object *obj;
+	size_t pos = 0;
+	while ((obj = azkv_handles_next(&table, &pos)) != NULL)
+		if (obj->value.data != NULL)
+			OPENSSL_cleanse(obj->value.data, obj->value.len);
+	azkv_objects_inherited = azkv_handles_abandon(&table);
 }

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "azkv/azkv-pkcs11.h"
 #include "log.h"
 #include "pkcs11_v3.h"
@@ -106,11 +107,6 @@ const char *azkv_attr_name(CK_ATTRIBUTE_TYPE type)
 	return NULL;
 }
 
-int azkv_attr_is_bool(CK_ATTRIBUTE_TYPE type)
-{
-	return kind_of(type) == VALUE_BBOOL;
-}
-
 /* Why value v is not a valid value of its type; NULL when it is. */
 static const char *value_problem(const CK_ATTRIBUTE *v)
 {
@@ -185,17 +181,11 @@ CK_RV azkv_attrs_set(azkv_attrs *a, CK_ATTRIBUTE_TYPE type, const void *value, C
 		memcpy(copy, value, len);
 	}
 	CK_ATTRIBUTE *slot = find_mut(a, type);
-	if (slot == NULL && a->n == a->cap) {
-		/* Room for a key's usual thirty attributes at once, not one
-		 * realloc each: every C_UnwrapKey makes a key. */
-		size_t cap = a->cap ? 2 * a->cap : 32;
-		CK_ATTRIBUTE *items = realloc(a->items, cap * sizeof(*items));
-		if (items == NULL) {
-			free(copy);
-			return CKR_HOST_MEMORY;
-		}
-		a->items = items;
-		a->cap = cap;
+	/* Room for a key's usual thirty attributes at once, not one realloc
+	 * each: every C_UnwrapKey makes a key. */
+	if (slot == NULL && azkv_array_reserve(a, a->cap == 0 ? 32 : 1) != CKR_OK) {
+		free(copy);
+		return CKR_HOST_MEMORY;
 	}
 	if (slot == NULL) {
 		slot = &a->items[a->n++];
@@ -243,9 +233,7 @@ void azkv_attrs_free(azkv_attrs *a)
 {
 	for (size_t i = 0; i < a->n; i++)
 		OPENSSL_clear_free(a->items[i].pValue, a->items[i].ulValueLen);
-	free(a->items);
-	a->items = NULL;
-	a->n = a->cap = 0;
+	azkv_array_free(a);
 }
 
 const CK_ATTRIBUTE *azkv_tmpl_find(const CK_ATTRIBUTE *t, CK_ULONG n, CK_ATTRIBUTE_TYPE type)

@@ -10,7 +10,7 @@
 
 #include "file.h"
 #include "log.h"
-#include "object.h"
+#include "internal.h"
 #include "pkcs11_v3.h"
 
 /* A certificate with a long chain after it stays far below this. */
@@ -98,11 +98,7 @@ CK_RV azkv_cert_object_new(const azkv_object *key, const char *pem_path, azkv_ob
 	}
 	if ((rv = azkv_attrs_set_ulong(a, CKA_CLASS, CKO_CERTIFICATE)) != CKR_OK ||
 	    (rv = azkv_attrs_set_ulong(a, CKA_CERTIFICATE_TYPE, CKC_X_509)) != CKR_OK ||
-	    (rv = azkv_attrs_set_bool(a, CKA_TOKEN, CK_TRUE)) != CKR_OK ||
-	    (rv = azkv_attrs_set_bool(a, CKA_PRIVATE, CK_FALSE)) != CKR_OK ||
-	    (rv = azkv_attrs_set_bool(a, CKA_MODIFIABLE, CK_FALSE)) != CKR_OK ||
-	    (rv = azkv_attrs_set_bool(a, CKA_COPYABLE, CK_FALSE)) != CKR_OK ||
-	    (rv = azkv_attrs_set_bool(a, CKA_DESTROYABLE, CK_FALSE)) != CKR_OK ||
+	    (rv = azkv_obj_set_vault_storage(a)) != CKR_OK ||
 	    (rv = azkv_attrs_set_bool(a, CKA_TRUSTED, CK_FALSE)) != CKR_OK ||
 	    (rv = azkv_attrs_set_ulong(a, CKA_CERTIFICATE_CATEGORY, 0)) != CKR_OK ||
 	    (rv = azkv_attrs_set_ulong(a, CKA_JAVA_MIDP_SECURITY_DOMAIN, 0)) != CKR_OK ||

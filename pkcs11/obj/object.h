@@ -60,6 +60,13 @@ CK_RV azkv_secret_key_new(CK_SLOT_ID slot, CK_SESSION_HANDLE session, const CK_A
                           CK_ULONG n, const unsigned char *value, CK_ULONG value_len,
                           int origin_local, CK_MECHANISM_TYPE keygen_mech, azkv_object **out);
 
+/* Checks a C_SetAttributeValue (copy 0) or C_CopyObject (copy 1) template
+ * against the session secret key obj before anything changes, by the same
+ * attribute table that azkv_secret_key_new follows, so that a refused
+ * template leaves the key as it was. */
+CK_RV azkv_secret_key_check_changes(const azkv_object *obj, const CK_ATTRIBUTE *tmpl, CK_ULONG n,
+                                    int copy);
+
 /* Checks a C_UnwrapKey template before the vault is asked to unwrap, so a
  * template that would be refused costs no vault transaction: everything
  * azkv_secret_key_new checks except what depends on the key's length. */
@@ -82,9 +89,15 @@ void azkv_vault_key_unref(azkv_vault_key *vk);
 CK_RV azkv_objects_add(azkv_object *obj); /* assigns obj->handle, takes ownership */
 azkv_object *azkv_objects_get(CK_OBJECT_HANDLE h);
 void azkv_objects_destroy(CK_OBJECT_HANDLE h);
+/* Destroys the objects of session s (C_CloseSession). */
 void azkv_objects_destroy_session(CK_SESSION_HANDLE s);
-/* Calls fn on each object in slot order; stops when fn returns non-zero. */
-void azkv_objects_each(int (*fn)(azkv_object *obj, void *ctx), void *ctx);
+/* Destroys every session object on *slot (every slot when slot is NULL),
+ * in one pass: once all the sessions there are closed
+ * (C_CloseAllSessions). */
+void azkv_objects_destroy_session_objects(const CK_SLOT_ID *slot);
+/* Calls fn on each object in handle-table order; stops at the first
+ * result other than CKR_OK, and returns it. */
+CK_RV azkv_objects_each(CK_RV (*fn)(azkv_object *obj, void *ctx), void *ctx);
 void azkv_objects_clear(void);
 /* Drops the table without freeing it (in a forked child): the secret
  * key values are wiped in place, nothing is freed. */
