@@ -51,12 +51,10 @@ static CK_ULONG heap_churn(CK_RV (*step)(void *ctx, CK_ULONG *h), void *ctx, con
 			first = h;
 	}
 	size_t after = heap_in_use();
-	char line[128];
-	snprintf(line, sizeof(line), "20,000 %s made and dropped", what);
-	CHECK(ok, line);
+	CHECK(ok, "20,000 %s made and dropped", what);
 	printf("# heap in use: %zu bytes before, %zu after\n", before, after);
-	snprintf(line, sizeof(line), "the heap does not grow with the %s made and dropped", what);
-	CHECK(after < before + 64 * 1024, line);
+	CHECK(after < before + 64 * 1024, "the heap does not grow with the %s made and dropped",
+	      what);
 	return ok ? first : CK_INVALID_HANDLE;
 }
 
