@@ -6,6 +6,7 @@
  *   p11_checks expect-init RV          C_Initialize gives RV (config errors)
  *   p11_checks expect-find RV          C_FindObjectsInit on slot 0 gives RV
  *   p11_checks expect-unwrap LABEL RV  C_UnwrapKey with LABEL gives RV
+ *   p11_checks wrap-in-vault LABEL     C_WrapKey through the vault ("wrap": "vault")
  *   p11_checks crypto                  signatures, encryption, AES (see below)
  *   p11_checks sign|verify|decrypt ... with files, for openssl to check (see below)
  *   p11_checks hsm ...                 Managed HSM keys (see below)
@@ -1858,6 +1859,34 @@ static int rsa_pkcs_decrypt_off(void)
 	return tap_status();
 }
 
+/* With "wrap": "vault": C_WrapKey calls the vault's wrapkey. A key the
+ * vault's 400 refuses as too long for RSA-OAEP-256 with a 2048-bit key (at
+ * most 190 bytes) is CKR_KEY_SIZE_RANGE, as when the module wraps locally:
+ * CKR_ENCRYPTED_DATA_INVALID, which it was, is not a C_WrapKey result. */
+static int wrap_in_vault(const char *label)
+{
+	static unsigned char long_key[300];
+	CHECK_RV(init(), CKR_OK, "C_Initialize");
+	CK_SESSION_HANDLE s = open_session();
+	CK_OBJECT_HANDLE pub = must_find(s, CKO_PUBLIC_KEY, label);
+	CK_OBJECT_HANDLE priv = must_find(s, CKO_PRIVATE_KEY, label);
+	CK_MECHANISM m = {CKM_RSA_PKCS_OAEP, &oaep_sha256, sizeof(oaep_sha256)};
+	CK_OBJECT_HANDLE dek = gen_aes(s, CK_TRUE), out;
+	unsigned char wrapped[512];
+	CK_ULONG wlen = sizeof(wrapped);
+	CHECK_RV(p11->C_WrapKey(s, &m, pub, dek, wrapped, &wlen), CKR_OK,
+	         "C_WrapKey of an AES-256 key in the vault");
+	CHECK_RV(unwrap(s, &m, priv, wrapped, wlen, &out), CKR_OK,
+	         "C_UnwrapKey of what the vault wrapped");
+	memset(long_key, 0x5a, sizeof(long_key));
+	CK_OBJECT_HANDLE big = make_key(s, CKK_GENERIC_SECRET, long_key, sizeof(long_key), K_USUAL);
+	wlen = sizeof(wrapped);
+	CHECK_RV(p11->C_WrapKey(s, &m, pub, big, wrapped, &wlen), CKR_KEY_SIZE_RANGE,
+	         "C_WrapKey of a 300-byte key: the vault's 400 is CKR_KEY_SIZE_RANGE");
+	CHECK_RV(p11->C_Finalize(NULL), CKR_OK, "C_Finalize");
+	return tap_status();
+}
+
 int main(int argc, char **argv)
 {
 	load();
@@ -1875,6 +1904,8 @@ int main(int argc, char **argv)
 		return expect_find(strtoul(argv[2], NULL, 0));
 	if (argc == 4 && !strcmp(argv[1], "expect-unwrap"))
 		return expect_unwrap(argv[2], strtoul(argv[3], NULL, 0));
+	if (argc == 3 && !strcmp(argv[1], "wrap-in-vault"))
+		return wrap_in_vault(argv[2]);
 	if (argc == 2 && !strcmp(argv[1], "crypto"))
 		return crypto();
 	if (argc == 2 && !strcmp(argv[1], "templates"))
@@ -1893,7 +1924,8 @@ int main(int argc, char **argv)
 	    (!strcmp(argv[1], "sign") || !strcmp(argv[1], "verify") || !strcmp(argv[1], "decrypt")))
 		return file_ops(argv[1], argc - 2, argv + 2);
 	fprintf(stderr, "usage: p11_checks roundtrip | expect-init RV | expect-find RV | "
-	                "expect-unwrap LABEL RV | crypto | templates | rsa-pkcs-decrypt-off | "
+	                "expect-unwrap LABEL RV | wrap-in-vault LABEL | crypto | templates | "
+	                "rsa-pkcs-decrypt-off | "
 	                "sign|verify|decrypt LABEL MECH IN OUT "
 	                "[MECH IN OUT]... | hsm LABEL BITS | hsm-rsa LABEL | hsm-unwrap LABEL FILE "
 	                "HEX | expect-hsm LABEL RV\n");

@@ -597,6 +597,17 @@ least_privilege_named_keys() {
 }
 run least-privilege-identity-with-named-keys least_privilege_named_keys
 
+# "wrap": "vault": C_WrapKey is the vault's wrapkey (its audit log sees
+# it), and the vault's refusals map as a local wrap's would (issue 17: a
+# 400 was CKR_ENCRYPTED_DATA_INVALID).
+wrap_in_the_vault() {
+	emu_write_config "$WORK/vaultwrap.json" "$APP" "$VAULT"
+	jq '.wrap = "vault"' "$WORK/vaultwrap.json" >"$WORK/vaultwrap2.json"
+	checks_with "$WORK/vaultwrap2.json" "$WORK/vaultwrap.log" wrap-in-vault cmk -- \
+		"/wrapkey -> 200" "/wrapkey -> 400"
+}
+run wrap-in-the-vault-maps-its-refusals wrap_in_the_vault
+
 # A vault in another tenant: the first request (no token) is answered with
 # 401 and a challenge naming the vault's tenant. Not the configured one, so
 # it is refused until credential.additionally_allowed_tenants names it (as
