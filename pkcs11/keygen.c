@@ -51,11 +51,9 @@ CK_RV C_GenerateKey(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism, CK_ATTRI
 	}
 
 	azkv_lock_acquire(azkv_g.lock);
-	azkv_session *s = azkv_sessions_get(session);
-	if (s == NULL) {
-		rv = CKR_SESSION_HANDLE_INVALID;
+	azkv_session *s = azkv_session_find(session, "C_GenerateKey", &rv);
+	if (s == NULL)
 		goto out;
-	}
 	if (RAND_priv_bytes(value, (int)len) != 1) {
 		rv = CKR_FUNCTION_FAILED;
 		goto out;
@@ -75,18 +73,11 @@ out:
 	return rv;
 }
 
-static CK_RV check_session(CK_SESSION_HANDLE session)
-{
-	azkv_lock_acquire(azkv_g.lock);
-	CK_RV rv = azkv_sessions_get(session) ? CKR_OK : CKR_SESSION_HANDLE_INVALID;
-	azkv_lock_release(azkv_g.lock);
-	return rv;
-}
-
 CK_RV C_GenerateRandom(CK_SESSION_HANDLE session, unsigned char *data, CK_ULONG len)
 {
 	AZKV_REQUIRE_INIT();
-	CK_RV rv = check_session(session);
+	CK_SLOT_ID slot;
+	CK_RV rv = azkv_session_slot(session, "C_GenerateRandom", &slot);
 	if (rv != CKR_OK)
 		return rv;
 	if (data == NULL && len > 0)
@@ -107,6 +98,7 @@ CK_RV C_SeedRandom(CK_SESSION_HANDLE session, unsigned char *seed, CK_ULONG len)
 	AZKV_REQUIRE_INIT();
 	/* OpenSSL's DRBG seeds itself from the OS; outside seeds are refused
 	 * (in an open session). */
-	CK_RV rv = check_session(session);
+	CK_SLOT_ID slot;
+	CK_RV rv = azkv_session_slot(session, "C_SeedRandom", &slot);
 	return rv != CKR_OK ? rv : CKR_RANDOM_SEED_NOT_SUPPORTED;
 }

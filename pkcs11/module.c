@@ -1,4 +1,5 @@
-/* C_Initialize, C_Finalize, C_GetInfo and the module-wide state.
+/* C_Initialize, C_Finalize and C_GetInfo: the module's life. The state
+ * they build is in module_state.c, which every layer reads.
  *
  * C_Initialize reads the configuration and prepares the HTTP client and
  * credential, but does no network I/O: tokens read their vaults when first
@@ -16,21 +17,6 @@
 #include "rv.h"
 #include "session.h"
 #include "token.h"
-
-azkv_module azkv_g;
-pthread_mutex_t azkv_init_mutex = PTHREAD_MUTEX_INITIALIZER;
-
-int azkv_module_ready(void)
-{
-	return azkv_g.initialized && azkv_g.pid == getpid();
-}
-
-void azkv_pad_field(unsigned char *field, size_t size, const char *s)
-{
-	size_t len = s ? strlen(s) : 0;
-	memset(field, ' ', size);
-	memcpy(field, s, len < size ? len : size);
-}
 
 static void teardown(void)
 {

@@ -1,4 +1,5 @@
-/* Module-wide state: what C_Initialize builds and C_Finalize tears down. */
+/* Module-wide state: what C_Initialize builds and C_Finalize tears down
+ * (module.c); defined in module_state.c. */
 #ifndef AZKV_P11_MODULE_H
 #define AZKV_P11_MODULE_H
 

@@ -286,12 +286,9 @@ CK_RV azkv_session_op_take(CK_SESSION_HANDLE session, azkv_op_kind kind, const c
 {
 	CK_RV rv;
 	azkv_lock_acquire(azkv_g.lock);
-	azkv_session *s = azkv_sessions_get(session);
-	if (s == NULL) {
-		azkv_error("%s: session %lu is not open", fn, (unsigned long)session);
-		rv = CKR_SESSION_HANDLE_INVALID;
+	azkv_session *s = azkv_session_find(session, fn, &rv);
+	if (s == NULL)
 		goto out;
-	}
 	rv = azkv_op_take(azkv_session_op(s, kind), ctx);
 	if (rv == CKR_OPERATION_NOT_INITIALIZED)
 		azkv_error("%s: no operation was initialised in session %lu", fn,
@@ -324,11 +321,8 @@ CK_RV azkv_op_init_begin(CK_SESSION_HANDLE session, azkv_op_kind kind,
 {
 	CK_RV rv;
 	*op = NULL;
-	*s = azkv_sessions_get(session);
-	if (*s == NULL) {
-		azkv_error("%s: session %lu is not open", fn, (unsigned long)session);
-		return CKR_SESSION_HANDLE_INVALID;
-	}
+	if ((*s = azkv_session_find(session, fn, &rv)) == NULL)
+		return rv;
 	azkv_op *slot = azkv_session_op(*s, kind);
 	if (mechanism == NULL) {
 		/* PKCS#11 3.0: a NULL mechanism ends the active operation. */

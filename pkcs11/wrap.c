@@ -235,12 +235,9 @@ CK_RV C_WrapKey(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism, CK_OBJECT_HA
 	if (mechanism == NULL || wrapped_len == NULL)
 		return CKR_ARGUMENTS_BAD;
 	azkv_lock_acquire(azkv_g.lock);
-	azkv_session *s = azkv_sessions_get(session);
-	if (s == NULL) {
-		azkv_error("C_WrapKey: session %lu is not open", (unsigned long)session);
-		rv = CKR_SESSION_HANDLE_INVALID;
+	azkv_session *s = azkv_session_find(session, "C_WrapKey", &rv);
+	if (s == NULL)
 		goto locked_out;
-	}
 	const azkv_object *wk;
 	if ((rv = azkv_key_lookup(s->slot, wrapping_key, CKA_WRAP, "C_WrapKey", &wk)) != CKR_OK)
 		goto locked_out;
@@ -370,12 +367,9 @@ CK_RV C_UnwrapKey(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism,
 	if ((rv = azkv_tmpl_check(tmpl, count, "C_UnwrapKey")) != CKR_OK)
 		return rv;
 	azkv_lock_acquire(azkv_g.lock);
-	azkv_session *s = azkv_sessions_get(session);
-	if (s == NULL) {
-		azkv_error("C_UnwrapKey: session %lu is not open", (unsigned long)session);
-		rv = CKR_SESSION_HANDLE_INVALID;
+	azkv_session *s = azkv_session_find(session, "C_UnwrapKey", &rv);
+	if (s == NULL)
 		goto locked_out;
-	}
 	CK_SLOT_ID slot = s->slot;
 	if ((rv = azkv_mech_vault_allows(azkv_token_get(slot)->vault, mechanism->mechanism,
 	                                 CKA_UNWRAP, "C_UnwrapKey")) != CKR_OK)
