@@ -1,7 +1,7 @@
 /* C_SignInit .. C_SignFinal and C_VerifyInit .. C_VerifyFinal with vault
  * keys: entry points of the operation frame (frame.h). The signature
- * families and the digesting signer of the hashing mechanisms are in
- * op_sig.h and op_*.c. */
+ * families are in pkcs11/mech/ (op_*.c, their shared part op_sig.c) and
+ * the digesting signer of the hashing mechanisms in digest_sign.c. */
 #include "frame.h"
 
 CK_RV C_SignInit(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism, CK_OBJECT_HANDLE key)

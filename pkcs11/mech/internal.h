@@ -9,7 +9,9 @@
  * with a digest and a JWS alg: the private key never leaves it) and
  * verified locally with the public key (no vault transaction). The
  * hashing mechanisms (CKM_SHA256_RSA_PKCS, CKM_ECDSA_SHA384, ...) are the
- * digesting signer (mech.h) around them, as in Google's kmsp11.
+ * digesting signer (digest_sign.c) around them, as in Google's kmsp11; it
+ * sits above them and finds them through the family table (families.c),
+ * so nothing here calls up into it.
  *
  * PKCS#11's length rules hold: a NULL signature buffer asks the length
  * and a short one gives CKR_BUFFER_TOO_SMALL, neither ending the

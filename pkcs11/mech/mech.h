@@ -1,7 +1,20 @@
 /* The mechanisms of the module, one row each (mech.c), and the one
  * interface every operation family implements (one file per family:
  * op_*.c): azkv_op_ops, for encryption, decryption, signatures and
- * verification alike. */
+ * verification alike.
+ *
+ * The layers, each calling only those below it (no call cycle between
+ * the module's files, issue 17):
+ *   mech.c         the table as data and its lookups; it calls no family,
+ *                  so that the families, the token's key loading
+ *                  (CKA_ALLOWED_MECHANISMS) and the vault objects can all
+ *                  read it;
+ *   op_*.c         the families (op_sig.c: what the pre-hashed signers
+ *                  share), which read the table;
+ *   families.c     the family table: a row's azkv_family to its ops;
+ *   digest_sign.c  the digesting signer, which finds its pre-hashed
+ *                  signer through the family table, and azkv_mech_ops;
+ *   frame.c, wrap.c, which run them. */
 #ifndef AZKV_P11_MECH_H
 #define AZKV_P11_MECH_H
 
@@ -70,29 +83,55 @@ typedef struct azkv_op_ops {
  * One row per mechanism: C_GetMechanismList/Info, the families,
  * CKA_ALLOWED_MECHANISMS of vault keys and the key checks all read it, so
  * adding a mechanism is adding a row. */
+
+/* A row's operation family, by name and not by pointer to its ops: the
+ * table stays data that calls no family, and the family table
+ * (azkv_family_ops, families.c, one row per family) above the families
+ * gives the ops. */
+typedef enum azkv_family {
+	AZKV_FAMILY_NONE = 0,      /* the mechanism has no such operation */
+	AZKV_FAMILY_RSA_CRYPT,     /* op_rsa_crypt.c: RSA OAEP and PKCS#1 v1.5 */
+	AZKV_FAMILY_AES_GCM,       /* op_aes_gcm.c */
+	AZKV_FAMILY_AES_CBC_PAD,   /* op_aes_cbc.c */
+	AZKV_FAMILY_AES_KW,        /* op_aes_kw.c: RFC 3394 and RFC 5649 */
+	AZKV_FAMILY_RSA_PKCS1_SIG, /* op_rsa_pkcs1.c, a pre-hashed signer */
+	AZKV_FAMILY_RSA_PSS_SIG,   /* op_rsa_pss.c, a pre-hashed signer */
+	AZKV_FAMILY_ECDSA_SIG,     /* op_ecdsa.c, a pre-hashed signer */
+	AZKV_FAMILY_COUNT
+} azkv_family;
+
 struct azkv_mech {
 	CK_MECHANISM_TYPE type;
 	const char *name; /* "CKM_SHA256_RSA_PKCS", for the log */
 	CK_MECHANISM_INFO info;
-	const azkv_op_ops *cipher; /* C_Encrypt*, C_Decrypt*; NULL when none */
+	azkv_family cipher; /* C_Encrypt*, C_Decrypt*; AZKV_FAMILY_NONE when none */
 	/* C_Sign*, C_Verify*: the pre-hashed signer; with a hash, the frame
 	 * wraps it in the digesting signer (azkv_digest_sign_ops). */
-	const azkv_op_ops *sig;
+	azkv_family sig;
 	CK_MECHANISM_TYPE hash; /* what the mechanism hashes data with (CKM_SHA256, ...); 0 */
 	CK_KEY_TYPE key_type;   /* the keys it takes */
 	int vault; /* 1: also with vault keys of key_type (their CKA_ALLOWED_MECHANISMS) */
 };
 
-/* The row of type, or NULL. */
-const azkv_mech *azkv_mech_find(CK_MECHANISM_TYPE type);
+/* ---- above the families ---------------------------------------------- */
 
-/* The digesting signer: hashes the data of a hashing mechanism (one or
- * many parts) and hands the digest to the pre-hashed signer mech->sig. */
+/* The ops of family (families.c); NULL for AZKV_FAMILY_NONE. */
+const azkv_op_ops *azkv_family_ops(azkv_family family);
+
+/* The digesting signer (digest_sign.c): hashes the data of a hashing
+ * mechanism (one or many parts) and hands the digest to the pre-hashed
+ * signer of mech->sig. */
 extern const azkv_op_ops azkv_digest_sign_ops;
 
 /* The operation family of mech for kind (the digesting signer for a
- * hashing signature mechanism); NULL when mech has none for kind. */
+ * hashing signature mechanism); NULL when mech has none for kind
+ * (digest_sign.c, as it picks the digesting signer). */
 const azkv_op_ops *azkv_mech_ops(const azkv_mech *mech, azkv_op_kind kind);
+
+/* ---- the table's lookups (mech.c) --------------------------------------- */
+
+/* The row of type, or NULL. */
+const azkv_mech *azkv_mech_find(CK_MECHANISM_TYPE type);
 
 /* The digest of mech's hash (azkv_mech_md(mech->hash)); NULL for none. */
 const EVP_MD *azkv_mech_hash_md(const azkv_mech *mech);

@@ -12,7 +12,7 @@
 int azkv_aes_kw_mech(CK_MECHANISM_TYPE m)
 {
 	const azkv_mech *mech = azkv_mech_find(m);
-	return mech != NULL && mech->cipher == &azkv_aes_kw_ops;
+	return mech != NULL && mech->cipher == AZKV_FAMILY_AES_KW;
 }
 
 static const char *kw_name(int pad)

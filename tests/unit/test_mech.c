@@ -60,11 +60,30 @@ static void test_every_listed_mechanism_is_implemented(void **state)
 			assert_non_null(azkv_mech_hash_md(mech));
 			assert_ptr_equal(azkv_mech_ops(mech, AZKV_OPER_SIGN),
 			                 &azkv_digest_sign_ops);
-			assert_null(mech->sig->update);
-		} else if (mech->sig != NULL) {
-			assert_ptr_equal(azkv_mech_ops(mech, AZKV_OPER_SIGN), mech->sig);
+			assert_null(azkv_family_ops(mech->sig)->update);
+		} else if (mech->sig != AZKV_FAMILY_NONE) {
+			assert_ptr_equal(azkv_mech_ops(mech, AZKV_OPER_SIGN),
+			                 azkv_family_ops(mech->sig));
 		}
 	}
+}
+
+/* The family table has one row per family, each with ops (a family a row
+ * names without ops would be a NULL dereference at C_*Init), and nothing
+ * for none or out of range. */
+static void test_every_family_has_ops(void **state)
+{
+	assert_null(azkv_family_ops(AZKV_FAMILY_NONE));
+	for (int f = AZKV_FAMILY_NONE + 1; f < AZKV_FAMILY_COUNT; f++) {
+		const azkv_op_ops *ops = azkv_family_ops((azkv_family)f);
+		assert_non_null(ops);
+		assert_non_null(ops->init);
+		assert_non_null(ops->run);
+		assert_non_null(ops->free);
+		for (int g = AZKV_FAMILY_NONE + 1; g < f; g++)
+			assert_ptr_not_equal(azkv_family_ops((azkv_family)g), ops);
+	}
+	assert_null(azkv_family_ops(AZKV_FAMILY_COUNT));
 }
 
 static void test_true_key_sizes_and_flags(void **state)
@@ -283,6 +302,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_list_follows_the_two_call_convention),
 	        cmocka_unit_test(test_every_listed_mechanism_is_implemented),
+	        cmocka_unit_test(test_every_family_has_ops),
 	        cmocka_unit_test(test_true_key_sizes_and_flags),
 	        cmocka_unit_test(test_unknown_mechanisms_are_invalid),
 	        cmocka_unit_test(test_allowed_mechanisms_follow_the_key_type),
