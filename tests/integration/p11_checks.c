@@ -76,6 +76,7 @@ static CK_OBJECT_HANDLE must_find(CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls, cons
 static CK_RSA_PKCS_OAEP_PARAMS oaep_sha1 = {CKM_SHA_1, CKG_MGF1_SHA1, CKZ_DATA_SPECIFIED, NULL, 0};
 static CK_RSA_PKCS_OAEP_PARAMS oaep_sha256 = {CKM_SHA256, CKG_MGF1_SHA256, CKZ_DATA_SPECIFIED, NULL,
                                               0};
+static CK_MECHANISM oaep256_mech = {CKM_RSA_PKCS_OAEP, &oaep_sha256, sizeof(oaep_sha256)};
 static CK_RSA_PKCS_OAEP_PARAMS oaep_sha384 = {CKM_SHA384, CKG_MGF1_SHA384, CKZ_DATA_SPECIFIED, NULL,
                                               0};
 
@@ -287,10 +288,9 @@ static int roundtrip(void)
 	CK_OBJECT_HANDLE nowrap = must_find(s, CKO_PRIVATE_KEY, "signing");
 
 	CK_MECHANISM oaep1 = {CKM_RSA_PKCS_OAEP, &oaep_sha1, sizeof(oaep_sha1)};
-	CK_MECHANISM oaep256 = {CKM_RSA_PKCS_OAEP, &oaep_sha256, sizeof(oaep_sha256)};
 	CK_MECHANISM pkcs1 = {CKM_RSA_PKCS, NULL, 0};
 	check_roundtrip(s, "RSA-OAEP", &oaep1, pub, priv);
-	check_roundtrip(s, "RSA-OAEP-256", &oaep256, pub, priv);
+	check_roundtrip(s, "RSA-OAEP-256", &oaep256_mech, pub, priv);
 	check_roundtrip(s, "RSA1_5", &pkcs1, pub, priv);
 	check_attributes(s, pub, priv);
 	check_bad_unwraps(s, pub, priv, other, nowrap);
@@ -318,19 +318,28 @@ static int expect_find(CK_RV want)
 	return tap_status();
 }
 
-static int expect_unwrap(const char *label, CK_RV want)
+/* Initialises, wraps a new AES-256 key with LABEL's public key (CKR_OK
+ * expected; wrap_what names the check) and unwraps it with its private key
+ * (want). The session; *pub LABEL's public key. */
+static CK_SESSION_HANDLE wrap_and_unwrap(const char *label, const char *wrap_what, CK_RV want,
+                                         CK_OBJECT_HANDLE *pub)
 {
 	CHECK_RV(init(), CKR_OK, "C_Initialize");
 	CK_SESSION_HANDLE s = open_session();
-	CK_OBJECT_HANDLE pub = must_find(s, CKO_PUBLIC_KEY, label);
+	*pub = must_find(s, CKO_PUBLIC_KEY, label);
 	CK_OBJECT_HANDLE priv = must_find(s, CKO_PRIVATE_KEY, label);
-	CK_MECHANISM m = {CKM_RSA_PKCS_OAEP, &oaep_sha256, sizeof(oaep_sha256)};
 	CK_OBJECT_HANDLE dek = gen_aes(s, CK_TRUE), out;
 	unsigned char wrapped[512];
 	CK_ULONG wlen = sizeof(wrapped);
-	CHECK_RV(p11->C_WrapKey(s, &m, pub, dek, wrapped, &wlen), CKR_OK,
-	         "C_WrapKey (local, needs no permission)");
-	CHECK_RV(unwrap(s, &m, priv, wrapped, wlen, &out), want, "C_UnwrapKey");
+	CHECK_RV(p11->C_WrapKey(s, &oaep256_mech, *pub, dek, wrapped, &wlen), CKR_OK, wrap_what);
+	CHECK_RV(unwrap(s, &oaep256_mech, priv, wrapped, wlen, &out), want, "C_UnwrapKey");
+	return s;
+}
+
+static int expect_unwrap(const char *label, CK_RV want)
+{
+	CK_OBJECT_HANDLE pub;
+	wrap_and_unwrap(label, "C_WrapKey (local, needs no permission)", want, &pub);
 	CHECK_RV(p11->C_Finalize(NULL), CKR_OK, "C_Finalize");
 	return tap_status();
 }
@@ -1442,8 +1451,7 @@ static int hsm_rsa(const char *label)
 {
 	CHECK_RV(init(), CKR_OK, "C_Initialize");
 	CK_SESSION_HANDLE s = open_session();
-	CK_MECHANISM oaep256 = {CKM_RSA_PKCS_OAEP, &oaep_sha256, sizeof(oaep_sha256)};
-	check_roundtrip(s, "RSA-HSM in a Managed HSM, RSA-OAEP-256", &oaep256,
+	check_roundtrip(s, "RSA-HSM in a Managed HSM, RSA-OAEP-256", &oaep256_mech,
 	                must_find(s, CKO_PUBLIC_KEY, label), must_find(s, CKO_PRIVATE_KEY, label));
 	CHECK_RV(p11->C_Finalize(NULL), CKR_OK, "C_Finalize");
 	return tap_status();
@@ -1866,22 +1874,14 @@ static int rsa_pkcs_decrypt_off(void)
 static int wrap_in_vault(const char *label)
 {
 	static unsigned char long_key[300];
-	CHECK_RV(init(), CKR_OK, "C_Initialize");
-	CK_SESSION_HANDLE s = open_session();
-	CK_OBJECT_HANDLE pub = must_find(s, CKO_PUBLIC_KEY, label);
-	CK_OBJECT_HANDLE priv = must_find(s, CKO_PRIVATE_KEY, label);
-	CK_MECHANISM m = {CKM_RSA_PKCS_OAEP, &oaep_sha256, sizeof(oaep_sha256)};
-	CK_OBJECT_HANDLE dek = gen_aes(s, CK_TRUE), out;
-	unsigned char wrapped[512];
-	CK_ULONG wlen = sizeof(wrapped);
-	CHECK_RV(p11->C_WrapKey(s, &m, pub, dek, wrapped, &wlen), CKR_OK,
-	         "C_WrapKey of an AES-256 key in the vault");
-	CHECK_RV(unwrap(s, &m, priv, wrapped, wlen, &out), CKR_OK,
-	         "C_UnwrapKey of what the vault wrapped");
+	CK_OBJECT_HANDLE pub;
+	CK_SESSION_HANDLE s =
+	        wrap_and_unwrap(label, "C_WrapKey of an AES-256 key in the vault", CKR_OK, &pub);
 	memset(long_key, 0x5a, sizeof(long_key));
 	CK_OBJECT_HANDLE big = make_key(s, CKK_GENERIC_SECRET, long_key, sizeof(long_key), K_USUAL);
-	wlen = sizeof(wrapped);
-	CHECK_RV(p11->C_WrapKey(s, &m, pub, big, wrapped, &wlen), CKR_KEY_SIZE_RANGE,
+	unsigned char wrapped[512];
+	CK_ULONG wlen = sizeof(wrapped);
+	CHECK_RV(p11->C_WrapKey(s, &oaep256_mech, pub, big, wrapped, &wlen), CKR_KEY_SIZE_RANGE,
 	         "C_WrapKey of a 300-byte key: the vault's 400 is CKR_KEY_SIZE_RANGE");
 	CHECK_RV(p11->C_Finalize(NULL), CKR_OK, "C_Finalize");
 	return tap_status();
