@@ -27,10 +27,16 @@ __attribute__((format(printf, 2, 3))) static inline int tap_check(int ok, const 
 	return ok;
 }
 
-/* One check, an expression worth cond's truth; cond is evaluated once: it
- * often is the call under test. The rest is a printf format and its
- * arguments, naming what is checked. */
-#define CHECK(cond, ...) tap_check((cond) ? 1 : 0, __VA_ARGS__)
+/* The truth of the check being made. CHECK evaluates cond into it before
+ * the format's arguments: those often read what cond's call wrote, and a
+ * function's arguments are evaluated in no set order (valgrind saw one
+ * read before the call had written it). */
+static _Thread_local int tap_cond __attribute__((unused));
+
+/* One check, an expression worth cond's truth; cond is evaluated once,
+ * first: it often is the call under test. The rest is a printf format and
+ * its arguments, naming what is checked. */
+#define CHECK(cond, ...) (tap_cond = (cond) ? 1 : 0, tap_check(tap_cond, __VA_ARGS__))
 
 /* A call under test gives the CK_RV want; the line shows both. */
 #define CHECK_RV(got, want, what)                                                                  \
