@@ -309,6 +309,23 @@ envelope_roundtrip() {
 }
 run envelope-seal-open-all-algorithms envelope_roundtrip
 
+# A number option that is not a number is a usage error (exit 2) naming it:
+# before, strtoul read "12x" as 12 bytes and "x" as slot 0, and ran.
+tools_refuse_malformed_numbers() {
+	local rc
+	"$ENVELOPE" wrap-new --key cmk --out "$WORK/dek.x" --bytes 12x 2>"$WORK/num.err"
+	rc=$?
+	cat "$WORK/num.err"
+	[ $rc -eq 2 ] && grep -q -- '--bytes "12x" is not a whole number from 1 to 512' \
+		"$WORK/num.err" && [ ! -e "$WORK/dek.x" ] || return 1
+	"$AZKV_TOP_BUILDDIR/tools/azkv-key-versions" "$AZKV_MODULE" --slot x cmkrot \
+		2>"$WORK/num.err"
+	rc=$?
+	cat "$WORK/num.err"
+	[ $rc -eq 2 ] && grep -q -- '--slot "x" is not a slot number' "$WORK/num.err"
+}
+run tools-refuse-malformed-numbers tools_refuse_malformed_numbers
+
 # ------------------------------------------------------------------ key versions
 versions_after_rotation() {
 	local v1 v2 out
