@@ -182,6 +182,26 @@ static CK_RV init(const side *sd, CK_SESSION_HANDLE s, CK_MECHANISM_TYPE m)
 	return sd->f->C_DigestInit(s, &mech);
 }
 
+/* C_DigestInit and C_DigestUpdate of "abc"; a failure is put in t. */
+static CK_RV start_abc(const side *sd, CK_SESSION_HANDLE s, CK_MECHANISM_TYPE m, text *t)
+{
+	CK_RV rv = init(sd, s, m);
+	if (rv == CKR_OK)
+		rv = sd->f->C_DigestUpdate(s, (unsigned char *)"abc", 3);
+	if (rv != CKR_OK)
+		put_rv(t, rv);
+	return rv;
+}
+
+/* C_DigestFinal into a buffer that holds any digest. */
+static void put_final(const side *sd, CK_SESSION_HANDLE s, text *t)
+{
+	unsigned char out[EVP_MAX_MD_SIZE];
+	CK_ULONG n = sizeof(out);
+	CK_RV rv = sd->f->C_DigestFinal(s, out, &n);
+	put_out(t, rv, out, n);
+}
+
 /* C_Digest of msg after a length query. */
 static void single(const side *sd, CK_SESSION_HANDLE s, CK_MECHANISM_TYPE m, text *t,
                    const unsigned char *msg, CK_ULONG len)
@@ -227,8 +247,7 @@ static void single_empty(const side *sd, CK_SESSION_HANDLE s, CK_MECHANISM_TYPE 
 static void multi_odd_parts(const side *sd, CK_SESSION_HANDLE s, CK_MECHANISM_TYPE m, text *t)
 {
 	static const CK_ULONG parts[] = {1, 0, 63, 64, 65, 7, 143, 145, 3};
-	unsigned char out[EVP_MAX_MD_SIZE];
-	CK_ULONG at = 0, n = sizeof(out);
+	CK_ULONG at = 0;
 	CK_RV rv = init(sd, s, m);
 	for (size_t i = 0; rv == CKR_OK && i < sizeof(parts) / sizeof(parts[0]); i++) {
 		rv = sd->f->C_DigestUpdate(s, long_msg + at, parts[i]);
@@ -236,12 +255,10 @@ static void multi_odd_parts(const side *sd, CK_SESSION_HANDLE s, CK_MECHANISM_TY
 	}
 	if (rv == CKR_OK)
 		rv = sd->f->C_DigestUpdate(s, long_msg + at, sizeof(long_msg) - at);
-	if (rv != CKR_OK) {
+	if (rv != CKR_OK)
 		put_rv(t, rv);
-		return;
-	}
-	rv = sd->f->C_DigestFinal(s, out, &n);
-	put_out(t, rv, out, n);
+	else
+		put_final(sd, s, t);
 }
 
 /* C_DigestFinal: a length query and a short buffer leave the operation
@@ -250,14 +267,9 @@ static void final_lengths(const side *sd, CK_SESSION_HANDLE s, CK_MECHANISM_TYPE
 {
 	unsigned char out[EVP_MAX_MD_SIZE];
 	CK_ULONG n = 0;
-	CK_RV rv = init(sd, s, m);
-	if (rv == CKR_OK)
-		rv = sd->f->C_DigestUpdate(s, (unsigned char *)"abc", 3);
-	if (rv != CKR_OK) {
-		put_rv(t, rv);
+	if (start_abc(sd, s, m, t) != CKR_OK)
 		return;
-	}
-	rv = sd->f->C_DigestFinal(s, NULL, &n);
+	CK_RV rv = sd->f->C_DigestFinal(s, NULL, &n);
 	put_out(t, rv, NULL, n);
 	/* (each rv stored before n is read: a call's arguments are
 	 * evaluated in no set order) */
@@ -273,21 +285,15 @@ static void final_lengths(const side *sd, CK_SESSION_HANDLE s, CK_MECHANISM_TYPE
 /* "abc", the AES key's value, "xyz". */
 static void digest_key(const side *sd, CK_SESSION_HANDLE s, CK_MECHANISM_TYPE m, text *t)
 {
-	unsigned char out[EVP_MAX_MD_SIZE];
-	CK_ULONG n = sizeof(out);
-	CK_RV rv = init(sd, s, m);
-	if (rv == CKR_OK)
-		rv = sd->f->C_DigestUpdate(s, (unsigned char *)"abc", 3);
-	if (rv == CKR_OK)
-		rv = sd->f->C_DigestKey(s, sd->aes);
+	if (start_abc(sd, s, m, t) != CKR_OK)
+		return;
+	CK_RV rv = sd->f->C_DigestKey(s, sd->aes);
 	if (rv == CKR_OK)
 		rv = sd->f->C_DigestUpdate(s, (unsigned char *)"xyz", 3);
-	if (rv != CKR_OK) {
+	if (rv != CKR_OK)
 		put_rv(t, rv);
-		return;
-	}
-	rv = sd->f->C_DigestFinal(s, out, &n);
-	put_out(t, rv, out, n);
+	else
+		put_final(sd, s, t);
 }
 
 /* Every call without C_DigestInit. */
@@ -333,19 +339,11 @@ static void digest_short(const side *sd, CK_SESSION_HANDLE s, CK_MECHANISM_TYPE 
  * operation going on: its digest is of "abc" alone. */
 static void digest_key_refused(const side *sd, CK_SESSION_HANDLE s, CK_MECHANISM_TYPE m, text *t)
 {
-	unsigned char out[EVP_MAX_MD_SIZE];
-	CK_ULONG n = sizeof(out);
-	CK_RV rv = init(sd, s, m);
-	if (rv == CKR_OK)
-		rv = sd->f->C_DigestUpdate(s, (unsigned char *)"abc", 3);
-	if (rv != CKR_OK) {
-		put_rv(t, rv);
+	if (start_abc(sd, s, m, t) != CKR_OK)
 		return;
-	}
 	put_rv(t, sd->f->C_DigestKey(s, BAD_HANDLE));
 	put_rv(t, sd->f->C_DigestKey(s, sd->rsa));
-	rv = sd->f->C_DigestFinal(s, out, &n);
-	put_out(t, rv, out, n);
+	put_final(sd, s, t);
 }
 
 static void not_a_digest(const side *sd, CK_SESSION_HANDLE s, CK_MECHANISM_TYPE m, text *t)
@@ -360,14 +358,8 @@ static void digest_after_update(const side *sd, CK_SESSION_HANDLE s, CK_MECHANIS
 {
 	unsigned char out[EVP_MAX_MD_SIZE];
 	CK_ULONG n = sizeof(out);
-	CK_RV rv = init(sd, s, m);
-	if (rv == CKR_OK)
-		rv = sd->f->C_DigestUpdate(s, (unsigned char *)"abc", 3);
-	if (rv != CKR_OK) {
-		put_rv(t, rv);
-		return;
-	}
-	put_rv(t, sd->f->C_Digest(s, (unsigned char *)"abc", 3, out, &n));
+	if (start_abc(sd, s, m, t) == CKR_OK)
+		put_rv(t, sd->f->C_Digest(s, (unsigned char *)"abc", 3, out, &n));
 }
 
 static void null_data(const side *sd, CK_SESSION_HANDLE s, CK_MECHANISM_TYPE m, text *t)
