@@ -3,10 +3,11 @@
  *
  *   xcheck_digest AZKV_MODULE SOFTHSM_MODULE TOKEN_LABEL PIN RSA_LABEL
  *
- * TOKEN_LABEL names the token on both; PIN is SoftHSMv2's user PIN (the
- * module takes any); RSA_LABEL is an RSA private key on both (a vault key
- * on the module's token), which C_DigestKey must refuse on both. An AES key
- * of one value is made on both with C_CreateObject for C_DigestKey.
+ * TOKEN_LABEL names the token on both; PIN is its user PIN, given where
+ * the token sets CKF_LOGIN_REQUIRED (SoftHSMv2's); RSA_LABEL is an RSA
+ * private key on both (a vault key on the module's token), which
+ * C_DigestKey must refuse on both. An AES key of one value is made on both
+ * with C_CreateObject for C_DigestKey.
  *
  * Each case is a short run of calls in a session of its own (closing it
  * ends whatever the case left going); its answers (each CK_RV, a length,
@@ -498,8 +499,8 @@ static int side_open(side *sd, const char *path, const char *label, const char *
 		return -1;
 	}
 	int found = 0;
+	CK_TOKEN_INFO ti;
 	for (CK_ULONG i = 0; i < n && !found; i++) {
-		CK_TOKEN_INFO ti;
 		char want[32];
 		memset(want, ' ', sizeof(want));
 		memcpy(want, label, strlen(label) < 32 ? strlen(label) : 32);
@@ -514,8 +515,11 @@ static int side_open(side *sd, const char *path, const char *label, const char *
 		fprintf(stderr, "%s: no token '%s' to open a session on\n", sd->name, label);
 		return -1;
 	}
-	/* SoftHSMv2's secret keys are private objects: they need a login. */
-	CK_RV rv = sd->f->C_Login(sd->keeper, CKU_USER, (CK_UTF8CHAR *)pin, strlen(pin));
+	/* Logged in where the token asks for it: SoftHSMv2's secret keys are
+	 * private objects. */
+	CK_RV rv = CKR_OK;
+	if (ti.flags & CKF_LOGIN_REQUIRED)
+		rv = sd->f->C_Login(sd->keeper, CKU_USER, (CK_UTF8CHAR *)pin, strlen(pin));
 	if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN) {
 		fprintf(stderr, "%s: C_Login: %s\n", sd->name, rv_name(rv));
 		return -1;
