@@ -27,7 +27,9 @@
  * AES-GCM encryption or AES-CBC-PAD operation (op_aes_*.c; made by its
  * first update), whose key schedule begins with the key itself:
  * EVP_CIPHER_CTX_reset frees OpenSSL's context, and re-keying it would
- * run OpenSSL in the child), the state of an operation a call was using
+ * run OpenSSL in the child), the EVP_MD_CTX of a digest (digest.c) or a
+ * hashing signature, whose last partial block holds data digested (with
+ * C_DigestKey, a key's bytes), the state of an operation a call was using
  * at the fork (held outside its session, perhaps mid-change), a federated
  * token file's text, and freed copies. */
 #include "fork.h"

@@ -87,6 +87,7 @@ static void close_session(azkv_session *s)
 	azkv_op_end(&s->decrypt);
 	azkv_op_end(&s->sign);
 	azkv_op_end(&s->verify);
+	azkv_op_end(&s->digest);
 	free(s);
 }
 
@@ -260,6 +261,7 @@ void azkv_sessions_forget(void)
 		azkv_op_wipe(&s->decrypt);
 		azkv_op_wipe(&s->sign);
 		azkv_op_wipe(&s->verify);
+		azkv_op_wipe(&s->digest);
 	}
 	azkv_sessions_inherited = azkv_handles_abandon(&table);
 }
@@ -277,6 +279,8 @@ azkv_op *azkv_session_op(azkv_session *s, azkv_op_kind kind)
 		return &s->decrypt;
 	case AZKV_OPER_SIGN:
 		return &s->sign;
+	case AZKV_OPER_DIGEST:
+		return &s->digest;
 	default:
 		return &s->verify;
 	}

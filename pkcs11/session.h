@@ -21,11 +21,12 @@ typedef struct azkv_session {
 	CK_SLOT_ID slot;
 	CK_FLAGS flags;
 	azkv_find_state find;
-	/* The active operations (crypt.c, sign.c). */
+	/* The active operations (crypt.c, sign.c, digest.c). */
 	azkv_op encrypt;
 	azkv_op decrypt;
 	azkv_op sign;
 	azkv_op verify;
+	azkv_op digest;
 } azkv_session;
 
 /* All need the module lock held. NULL when the handle is not open. */

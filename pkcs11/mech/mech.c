@@ -22,6 +22,13 @@
 
 #define RSA_CRYPT (CKF_HW | CKF_ENCRYPT | CKF_DECRYPT | CKF_WRAP | CKF_UNWRAP)
 #define AES_CRYPT (CKF_ENCRYPT | CKF_DECRYPT)
+/* A digest: no key (key sizes 0, a key type no key has), no family; its
+ * digest is azkv_mech_md of its own type. */
+#define DIGEST(type)                                                                               \
+	{                                                                                          \
+		type, #type, {0, 0, CKF_DIGEST}, AZKV_FAMILY_NONE, AZKV_FAMILY_NONE, 0,            \
+		        CK_UNAVAILABLE_INFORMATION, 0                                              \
+	}
 
 static const azkv_mech mechanisms[] = {
         {CKM_RSA_PKCS_OAEP,
@@ -185,6 +192,16 @@ static const azkv_mech mechanisms[] = {
          0,
          CKK_AES,
          1},
+        /* Digests (C_Digest*, digest.c), local with OpenSSL; no key. */
+        DIGEST(CKM_SHA_1),
+        DIGEST(CKM_SHA224),
+        DIGEST(CKM_SHA256),
+        DIGEST(CKM_SHA384),
+        DIGEST(CKM_SHA512),
+        DIGEST(CKM_SHA3_224),
+        DIGEST(CKM_SHA3_256),
+        DIGEST(CKM_SHA3_384),
+        DIGEST(CKM_SHA3_512),
 };
 
 #define N_MECHANISMS (sizeof(mechanisms) / sizeof(mechanisms[0]))
@@ -427,15 +444,37 @@ CK_RV azkv_key_for_op(CK_SLOT_ID slot, CK_OBJECT_HANDLE handle, const azkv_mech 
 	return rv;
 }
 
-/* The hashes: one row each, for hashing mechanisms and MGF1 generators. */
+/* The SHA-3 MGF1 generators where the header has them (PKCS#11 3.0);
+ * else 0, which names no generator. */
+#ifdef CKG_MGF1_SHA3_224
+#define MGF1_SHA3_224 CKG_MGF1_SHA3_224
+#define MGF1_SHA3_256 CKG_MGF1_SHA3_256
+#define MGF1_SHA3_384 CKG_MGF1_SHA3_384
+#define MGF1_SHA3_512 CKG_MGF1_SHA3_512
+#else
+#define MGF1_SHA3_224 0
+#define MGF1_SHA3_256 0
+#define MGF1_SHA3_384 0
+#define MGF1_SHA3_512 0
+#endif
+
+/* The hashes: one row each, for hashing and digest mechanisms and MGF1
+ * generators. */
 static const struct {
 	CK_MECHANISM_TYPE mech;
 	CK_RSA_PKCS_MGF_TYPE mgf;
 	const EVP_MD *(*md)(void);
 } hashes[] = {
-        {CKM_SHA_1, CKG_MGF1_SHA1, EVP_sha1},      {CKM_SHA224, CKG_MGF1_SHA224, EVP_sha224},
-        {CKM_SHA256, CKG_MGF1_SHA256, EVP_sha256}, {CKM_SHA384, CKG_MGF1_SHA384, EVP_sha384},
+        {CKM_SHA_1, CKG_MGF1_SHA1, EVP_sha1},
+        {CKM_SHA224, CKG_MGF1_SHA224, EVP_sha224},
+        {CKM_SHA256, CKG_MGF1_SHA256, EVP_sha256},
+        {CKM_SHA384, CKG_MGF1_SHA384, EVP_sha384},
         {CKM_SHA512, CKG_MGF1_SHA512, EVP_sha512},
+        /* SHA-3 (FIPS 202) */
+        {CKM_SHA3_224, MGF1_SHA3_224, EVP_sha3_224},
+        {CKM_SHA3_256, MGF1_SHA3_256, EVP_sha3_256},
+        {CKM_SHA3_384, MGF1_SHA3_384, EVP_sha3_384},
+        {CKM_SHA3_512, MGF1_SHA3_512, EVP_sha3_512},
 };
 
 const EVP_MD *azkv_mech_md(CK_MECHANISM_TYPE hash)
@@ -449,7 +488,7 @@ const EVP_MD *azkv_mech_md(CK_MECHANISM_TYPE hash)
 const EVP_MD *azkv_mgf_md(CK_RSA_PKCS_MGF_TYPE mgf)
 {
 	for (size_t i = 0; i < sizeof(hashes) / sizeof(hashes[0]); i++)
-		if (hashes[i].mgf == mgf)
+		if (hashes[i].mgf != 0 && hashes[i].mgf == mgf)
 			return hashes[i].md();
 	return NULL;
 }
