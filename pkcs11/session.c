@@ -8,12 +8,17 @@
  * A vault with a "pin" (or "pin_file") in the configuration gives its
  * token CKF_LOGIN_REQUIRED: C_Login(CKU_USER) checks the PIN
  * (CKR_PIN_INCORRECT, logged without it), and the token's private objects
- * (its private and secret keys) show only while the application is
- * logged in (login.h has the one rule; azkv_session_object and mech.c's
- * azkv_key_lookup ask it). Login is per token, for every session of the
- * application, as PKCS#11 5.6 says. CKU_SO is refused: there is no
- * security officer (CKR_SESSION_READ_ONLY_EXISTS first while a read-only
- * session is open, as the spec orders it). */
+ * (its private and secret keys, private session objects) show only while
+ * the application is logged in: login.h has the one rule, which
+ * azkv_session_object, mech.c's azkv_key_lookup, searches and
+ * azkv_session_object_add ask. C_Logout, or closing the token's last
+ * session, hides them again, destroys the private session objects and
+ * leaves the handles held to private objects stale (3.0 5.6, as
+ * SoftHSMv2). Login is per token, for every session of the application.
+ * CKU_SO is refused, there being no security officer: as SoftHSMv2
+ * orders it, CKR_SESSION_READ_ONLY_EXISTS while a read-only session is
+ * open, CKR_USER_ANOTHER_ALREADY_LOGGED_IN while the user is logged in,
+ * else CKR_PIN_INCORRECT. */
 #include "session.h"
 
 #include <stdlib.h>
@@ -256,6 +261,7 @@ CK_RV C_Login(CK_SESSION_HANDLE session, CK_USER_TYPE user_type, unsigned char *
 			break;
 		}
 		if (tok->logged_in) {
+			azkv_error("C_Login: CKU_SO while the user is logged in on the token");
 			rv = CKR_USER_ANOTHER_ALREADY_LOGGED_IN;
 			break;
 		}

@@ -109,6 +109,21 @@ static CK_RV aes_generate_private(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE *h)
 
 #define PIN(p) (CK_UTF8CHAR *)(p), (CK_ULONG)strlen(p)
 
+/* The module's CMK extension lists a key's versions with their handles:
+ * the private key's only when it shows. The latest version's private
+ * handle (CK_INVALID_HANDLE when hidden or not listed). */
+static CK_OBJECT_HANDLE listed_private(CK_SESSION_HANDLE s, const char *key)
+{
+	AZKV_CMK_FUNCTION_LIST *cmk = p11_load_cmk();
+	AZKV_KEY_VERSION_INFO v[8];
+	CK_ULONG n = 8;
+	if (cmk == NULL ||
+	    cmk->AZKV_ListKeyVersions(s, (const CK_UTF8CHAR *)key, strlen(key), v, &n) != CKR_OK ||
+	    n == 0)
+		return CK_INVALID_HANDLE;
+	return v[0].private_key;
+}
+
 static void with_pin(CK_SLOT_ID slot, const char *pin, const char *key)
 {
 	CK_FLAGS f = token_flags(slot);
@@ -130,6 +145,9 @@ static void with_pin(CK_SLOT_ID slot, const char *pin, const char *key)
 	CHECK(pub != CK_INVALID_HANDLE, "public key '%s' found before login", key);
 	CHECK_RV(p11_find(p11, rw, CKO_PRIVATE_KEY, key, &h), CKR_OBJECT_HANDLE_INVALID,
 	         "no private key found before login");
+	if (is_azkv)
+		CHECK(listed_private(rw, key) == CK_INVALID_HANDLE,
+		      "AZKV_ListKeyVersions gives no private key handle before login");
 	CHECK_RV(aes_key(rw, CK_TRUE, &h), CKR_USER_NOT_LOGGED_IN,
 	         "C_CreateObject(CKA_PRIVATE true) before login");
 	CHECK_RV(aes_generate_private(rw, &h), CKR_USER_NOT_LOGGED_IN,
@@ -161,6 +179,9 @@ static void with_pin(CK_SLOT_ID slot, const char *pin, const char *key)
 	CK_OBJECT_HANDLE priv = p11_find_one(p11, rw, CKO_PRIVATE_KEY, key);
 	CHECK(priv != CK_INVALID_HANDLE, "private key '%s' found after login", key);
 	CHECK(bool_of(rw, priv, CKA_PRIVATE) == CK_TRUE, "its CKA_PRIVATE is true");
+	if (is_azkv)
+		CHECK(listed_private(rw, key) == priv,
+		      "AZKV_ListKeyVersions gives its handle after login");
 	CHECK(bool_of(rw, pub, CKA_PRIVATE) == CK_FALSE, "the public key's is false");
 	CHECK_RV(sign_with(ro, priv), CKR_OK, "it signs");
 	CK_OBJECT_HANDLE private_key;
