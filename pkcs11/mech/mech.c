@@ -5,6 +5,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "login.h"
 #include "object.h"
 
 /* Vault keys: the private operation in the vault (CKF_HW), the public one
@@ -383,12 +384,13 @@ CK_RV azkv_key_lookup(CK_SLOT_ID slot, CK_OBJECT_HANDLE handle, CK_ATTRIBUTE_TYP
                       const char *fn, const azkv_object **key)
 {
 	*key = azkv_objects_get(handle);
-	if (*key == NULL || (*key)->slot != slot) {
-		azkv_error("%s: %skey handle %lu is not valid", fn,
+	if (*key == NULL || (*key)->slot != slot || !azkv_login_shows(*key)) {
+		azkv_error("%s: %skey handle %lu is not valid%s", fn,
 		           usage == CKA_WRAP     ? "wrapping "
 		           : usage == CKA_UNWRAP ? "unwrapping "
 		                                 : "",
-		           (unsigned long)handle);
+		           (unsigned long)handle,
+		           *key != NULL && (*key)->slot == slot ? " before C_Login" : "");
 		*key = NULL;
 		return handle_invalid(usage);
 	}
