@@ -366,9 +366,13 @@ static CK_RV create_in_vault(azkv_token *tok, const keygen_req *req, CK_OBJECT_H
 	azkv_lock_acquire(tok->load_lock);
 	if ((rv = name_free(tok, req->name)) != CKR_OK)
 		goto out;
-	azkv_info(FN ": creating %s key '%s' (%s%u%s) in %s", req->spec.kty, req->name,
-	          req->spec.crv ? req->spec.crv : "", req->spec.key_size,
-	          req->spec.crv ? "" : " bits", tok->vault->url);
+	char size[32];
+	if (req->spec.crv != NULL)
+		snprintf(size, sizeof(size), "%s", req->spec.crv);
+	else
+		snprintf(size, sizeof(size), "%u bits", req->spec.key_size);
+	azkv_info(FN ": creating %s key '%s' (%s) in %s", req->spec.kty, req->name, size,
+	          tok->vault->url);
 	if (azkv_kv_create_key(tok->kv, req->name, &req->spec, &key, &err) != AZKV_OK) {
 		snprintf(what, sizeof(what), FN ": creating key '%s' in %s", req->name,
 		         tok->vault->url);
