@@ -82,8 +82,9 @@ CK_RV azkv_frame_init(CK_SESSION_HANDLE session, azkv_op_kind kind, const CK_MEC
 	const azkv_mech *mech = azkv_mech_find(mechanism->mechanism);
 	const azkv_op_ops *ops = mech != NULL ? azkv_mech_ops(mech, kind) : NULL;
 	if (ops == NULL) {
-		azkv_error("%s: mechanism 0x%lx is not supported for this call", fn,
-		           (unsigned long)mechanism->mechanism);
+		azkv_error("%s: mechanism 0x%lx is not supported for this call%s", fn,
+		           (unsigned long)mechanism->mechanism,
+		           is_cipher(kind) ? "" : "; " AZKV_VAULT_SIGNS);
 		rv = CKR_MECHANISM_INVALID;
 		goto out;
 	}

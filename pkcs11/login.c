@@ -16,6 +16,11 @@ int azkv_login_shows(const azkv_object *obj)
 	const azkv_token *tok = azkv_token_get(obj->slot);
 	if (tok == NULL || !azkv_attrs_bool(&obj->attrs, CKA_PRIVATE, CK_FALSE))
 		return 1;
+	return azkv_login_private_shows(tok);
+}
+
+int azkv_login_private_shows(const azkv_token *tok)
+{
 	return !azkv_login_required(tok) || tok->logged_in;
 }
 

@@ -23,6 +23,11 @@ int azkv_login_required(const azkv_token *tok);
  * all ask it, so that a hidden object is, to the caller, no object. */
 int azkv_login_shows(const azkv_object *obj);
 
+/* Whether tok's private objects show now: it has no PIN, or the user is
+ * logged in. What azkv_login_shows asks of a private object, and what
+ * the making of one (C_GenerateKeyPair) asks before the vault is called. */
+int azkv_login_private_shows(const azkv_token *tok);
+
 /* Whether pin (len bytes; NULL only with len 0) is tok's PIN. Compared in
  * constant time over the PIN's length whatever pin holds: the time tells
  * at most whether the lengths differ. */

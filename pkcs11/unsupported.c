@@ -37,7 +37,6 @@ REFUSED(C_DigestEncryptUpdate, NO, (S session, B *part, UL part_len, B *out, UL 
 REFUSED(C_DecryptDigestUpdate, NO, (S session, B *part, UL part_len, B *out, UL *out_len))
 REFUSED(C_SignEncryptUpdate, NO, (S session, B *part, UL part_len, B *out, UL *out_len))
 REFUSED(C_DecryptVerifyUpdate, NO, (S session, B *part, UL part_len, B *out, UL *out_len))
-REFUSED(C_GenerateKeyPair, NO, (S session, CK_MECHANISM *mechanism, CK_ATTRIBUTE *pub_tmpl, UL pub_count, CK_ATTRIBUTE *priv_tmpl, UL priv_count, CK_OBJECT_HANDLE *pub, CK_OBJECT_HANDLE *priv))
 REFUSED(C_DeriveKey, NO, (S session, CK_MECHANISM *mechanism, CK_OBJECT_HANDLE base, CK_ATTRIBUTE *tmpl, UL count, CK_OBJECT_HANDLE *key))
 REFUSED(C_WaitForSlotEvent, NO, (CK_FLAGS flags, CK_SLOT_ID *slot, void *reserved))
 REFUSED(C_GetFunctionStatus, NOT_PARALLEL, (S session))

@@ -347,11 +347,28 @@ static azkv_rc parse_pin(parse_ctx *ctx, const cJSON *item, const char *where, a
 	return rc;
 }
 
+/* A vault's true/false option: *out 0 when absent. */
+static azkv_rc get_vault_flag(parse_ctx *ctx, const cJSON *item, const char *where,
+                              const char *name, int *out)
+{
+	const cJSON *flag = cJSON_GetObjectItemCaseSensitive(item, name);
+	if (flag != NULL && !cJSON_IsBool(flag))
+		return cfg_err(ctx, "%s.%s must be true or false", where, name);
+	*out = cJSON_IsTrue(flag);
+	return AZKV_OK;
+}
+
 static azkv_rc parse_vault(parse_ctx *ctx, const cJSON *item, size_t idx, azkv_vault_config *v)
 {
-	static const char *const keys[] = {
-	        "url", "label",    "keys", "certificates", AZKV_CONFIG_RSA_PKCS1_V15_DECRYPT_KEY,
-	        "pin", "pin_file", NULL};
+	static const char *const keys[] = {"url",
+	                                   "label",
+	                                   "keys",
+	                                   "certificates",
+	                                   AZKV_CONFIG_RSA_PKCS1_V15_DECRYPT_KEY,
+	                                   AZKV_CONFIG_KEY_CREATION_KEY,
+	                                   "pin",
+	                                   "pin_file",
+	                                   NULL};
 	char where[32], prefix[32], key[40];
 	char *host = NULL;
 	const char *h;
@@ -375,14 +392,13 @@ static azkv_rc parse_vault(parse_ctx *ctx, const cJSON *item, size_t idx, azkv_v
 		rc = parse_pin(ctx, item, where, v);
 	if (rc != AZKV_OK)
 		goto out;
-	const cJSON *rsa15 =
-	        cJSON_GetObjectItemCaseSensitive(item, AZKV_CONFIG_RSA_PKCS1_V15_DECRYPT_KEY);
-	if (rsa15 != NULL && !cJSON_IsBool(rsa15)) {
-		rc = cfg_err(ctx, "%s.%s must be true or false", where,
-		             AZKV_CONFIG_RSA_PKCS1_V15_DECRYPT_KEY);
+	rc = get_vault_flag(ctx, item, where, AZKV_CONFIG_RSA_PKCS1_V15_DECRYPT_KEY,
+	                    &v->allow_rsa_pkcs1_v15_decrypt);
+	if (rc == AZKV_OK)
+		rc = get_vault_flag(ctx, item, where, AZKV_CONFIG_KEY_CREATION_KEY,
+		                    &v->allow_key_creation);
+	if (rc != AZKV_OK)
 		goto out;
-	}
-	v->allow_rsa_pkcs1_v15_decrypt = cJSON_IsTrue(rsa15);
 	if (!v->url) {
 		rc = cfg_err(ctx, "%s.url is required", where);
 		goto out;

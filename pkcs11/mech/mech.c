@@ -136,6 +136,24 @@ static const azkv_mech mechanisms[] = {
          CKM_SHA512,
          CKK_EC,
          1},
+        /* Key creation in the vault (vault_keygen.c), on a vault with
+         * "allow_key_creation" (azkv_mech_vault_info). */
+        {CKM_RSA_PKCS_KEY_PAIR_GEN,
+         "CKM_RSA_PKCS_KEY_PAIR_GEN",
+         {RSA_SIZES, CKF_HW | CKF_GENERATE_KEY_PAIR},
+         AZKV_FAMILY_NONE,
+         AZKV_FAMILY_NONE,
+         0,
+         CKK_RSA,
+         0},
+        {CKM_EC_KEY_PAIR_GEN,
+         "CKM_EC_KEY_PAIR_GEN",
+         {EC_SIZES, CKF_HW | CKF_GENERATE_KEY_PAIR | EC_FLAGS},
+         AZKV_FAMILY_NONE,
+         AZKV_FAMILY_NONE,
+         0,
+         CKK_EC,
+         0},
         {CKM_AES_KEY_GEN,
          "CKM_AES_KEY_GEN",
          {AES_SIZES, CKF_GENERATE},
@@ -265,6 +283,8 @@ CK_RV azkv_mech_vault_info(const azkv_vault_config *vault, CK_MECHANISM_TYPE typ
 		info->flags &= ~(CK_FLAGS)CKF_DECRYPT;
 	if (rv == CKR_OK && vault_refuses(vault, type, CKA_UNWRAP))
 		info->flags &= ~(CK_FLAGS)CKF_UNWRAP;
+	if (rv == CKR_OK && !vault->allow_key_creation)
+		info->flags &= ~(CK_FLAGS)CKF_GENERATE_KEY_PAIR;
 	return rv;
 }
 

@@ -125,6 +125,14 @@ struct azkv_mech {
 
 /* ---- above the families ---------------------------------------------- */
 
+/* What Key Vault signs, for the log line of a signature mechanism the
+ * module refuses (README, "What Key Vault can sign"). */
+#define AZKV_VAULT_SIGNS                                                                           \
+	"Key Vault signs RS256/384/512 (CKM_SHA256/384/512_RSA_PKCS, CKM_RSA_PKCS over a "         \
+	"SHA-256/384/512 DigestInfo), PS256/384/512 (CKM_RSA_PKCS_PSS and "                        \
+	"CKM_SHA256/384/512_RSA_PKCS_PSS, salt = digest length) and ES256/384/512/256K "           \
+	"(CKM_ECDSA, CKM_ECDSA_SHA256/384/512) only"
+
 /* The ops of family (families.c); NULL for AZKV_FAMILY_NONE. */
 const azkv_op_ops *azkv_family_ops(azkv_family family);
 

@@ -846,6 +846,98 @@ else
 		hsm-identity-without-role-not-permitted hsm-identity-without-any-role-cannot-read
 fi
 
+# ------------------------------------------------------------------ key creation (C_GenerateKeyPair)
+# Off by default: CKR_FUNCTION_NOT_SUPPORTED and a log line saying how to
+# turn it on. On ("allow_key_creation": true), with an identity that may
+# create keys: the template cases, keys made, and key_ops in the vault.
+KEYGEN="$AZKV_TOP_BUILDDIR/tests/integration/p11_keygen"
+keygen_off() {
+	local log="$WORK/keygen-off.log"
+	AZKV_PKCS11_LOG_FILE="$log" ours "$KEYGEN" off &&
+		has "$log" "C_GenerateKeyPair: key creation is off for vault $VAULT; set \"allow_key_creation\": true"
+}
+run keygen-off-by-default-says-how-to-enable keygen_off
+
+keygen_templates() {
+	local log="$WORK/keygen.log" creator
+	creator=$(emu_admin add-identity --name keygen) &&
+		emu_admin set-policy --vault demo --identity "$(jq -r .client_id <<<"$creator")" \
+			--keys get,list,create,sign,verify >/dev/null || return 1
+	emu_write_config "$WORK/keygen-on.json" "$creator" "$VAULT"
+	jq '.vaults[0].allow_key_creation = true' "$WORK/keygen-on.json" >"$WORK/keygen.json"
+	AZKV_PKCS11_CONFIG="$WORK/keygen.json" AZKV_PKCS11_LOG_FILE="$log" ours "$KEYGEN" templates &&
+		has "$log" "CKA_TOKEN=FALSE: the vault holds only persistent keys" &&
+		has "$log" "the templates need CKA_LABEL" &&
+		has "$log" "CKA_LABEL \"bad_name\" is not a Key Vault key name" &&
+		has "$log" "a key named 'gen-sign' is in $VAULT already" &&
+		has "$log" "creating RSA key 'gen-wrap' \\(2048 bits\\)" &&
+		has "$log" "creating EC key 'gen-ec256k' \\(P-256K\\)" || return 1
+	# One create per key made, none for a refused template.
+	[ "$(grep -c "POST demo.vault.azure.net/keys/[^/]*/create ->" "$log")" = 4 ] || {
+		grep "/create" "$log"
+		return 1
+	}
+}
+run keygen-templates-keys-made-and-key-ops-in-vault keygen_templates
+
+# Refusals of the vault: an identity without create permission (403), and
+# the name of a deleted key the vault keeps for recovery (409).
+CKR_ATTRIBUTE_VALUE_INVALID=0x13
+CKR_TOKEN_WRITE_PROTECTED=0xe2
+keygen_vault_refusals() {
+	local log="$WORK/keygen-refused.log" deleter token
+	jq '.vaults[0].allow_key_creation = true' "$WORK/default.json" >"$WORK/keygen-app.json"
+	AZKV_PKCS11_CONFIG="$WORK/keygen-app.json" AZKV_PKCS11_LOG_FILE="$log" \
+		ours "$KEYGEN" expect no-create $CKR_TOKEN_WRITE_PROTECTED &&
+		has "$log" "C_GenerateKeyPair: creating key 'no-create' in $VAULT: .*HTTP 403.* -> CKR_TOKEN_WRITE_PROTECTED" ||
+		return 1
+	emu_admin create-key --vault demo --name gen-gone >/dev/null &&
+		deleter=$(emu_admin add-identity --name keygen-deleter | jq -r .client_id) &&
+		emu_admin set-policy --vault demo --identity "$deleter" --keys delete,get,list,create >/dev/null &&
+		token=$(emu_admin issue-token --identity "$deleter" --resource https://vault.azure.net |
+			jq -r .access_token) &&
+		curl -fsS --cacert "$EMU_CA" --connect-to "::127.0.0.1:$EMU_PORT" -X DELETE \
+			-H "Authorization: Bearer $token" "$VAULT/keys/gen-gone?api-version=7.4" >/dev/null ||
+		return 1
+	AZKV_PKCS11_CONFIG="$WORK/keygen.json" AZKV_PKCS11_LOG_FILE="$log" \
+		ours "$KEYGEN" expect gen-gone $CKR_ATTRIBUTE_VALUE_INVALID &&
+		has "$log" "creating key 'gen-gone' in $VAULT: .*HTTP 409.*deleted but recoverable.* -> CKR_ATTRIBUTE_VALUE_INVALID"
+}
+run keygen-vault-refusals-403-and-deleted-name keygen_vault_refusals
+
+# On a token with a PIN the private key is a private object: no key is made
+# before C_Login (CKR_USER_NOT_LOGGED_IN, as SoftHSMv2 answers), and the
+# vault is not asked.
+keygen_needs_login_on_a_pin_token() {
+	local log="$WORK/keygen-pin.log"
+	jq '.vaults[0].pin = "1234"' "$WORK/keygen.json" >"$WORK/keygen-pin.json"
+	chmod 600 "$WORK/keygen-pin.json"
+	AZKV_PKCS11_CONFIG="$WORK/keygen-pin.json" AZKV_PKCS11_LOG_FILE="$log" \
+		ours "$KEYGEN" expect gen-nologin 0x101 &&
+		has "$log" "C_GenerateKeyPair: the token has a PIN; log in \\(C_Login\\) before creating keys" &&
+		! grep "gen-nologin" "$log" | grep -q "create ->"
+}
+run keygen-on-a-pin-token-needs-login keygen_needs_login_on_a_pin_token
+
+# A Managed HSM has HSM keys only: the key made there is RSA-HSM.
+keygen_in_managed_hsm() {
+	local log="$WORK/keygen-hsm.log" creator
+	creator=$(emu_admin add-identity --name hsm-keygen) &&
+		emu_admin hsm-assign-role --vault hsm --identity hsm-keygen \
+			--role "Managed HSM Crypto User" --scope /keys >/dev/null || return 1
+	emu_write_config "$WORK/keygen-hsm-base.json" "$creator" "$HSM_URL"
+	jq '.vaults[0].allow_key_creation = true' "$WORK/keygen-hsm-base.json" >"$WORK/keygen-hsm.json"
+	AZKV_PKCS11_CONFIG="$WORK/keygen-hsm.json" AZKV_PKCS11_LOG_FILE="$log" \
+		ours "$KEYGEN" expect hsm-made 0x0 &&
+		has "$log" "creating RSA-HSM key 'hsm-made' \\(2048 bits\\) in $HSM_URL" &&
+		[ "$(emu_api GET /vaults/hsm/keys/hsm-made/public | jq -r .kty)" = RSA-HSM ]
+}
+if [ -n "${HSM_READY:-}" ]; then
+	run keygen-in-managed-hsm-makes-rsa-hsm keygen_in_managed_hsm
+else
+	skip keygen-in-managed-hsm-makes-rsa-hsm "the Managed HSM setup failed"
+fi
+
 # ------------------------------------------------------------------ ARM client (src/arm.c)
 # The Resource Manager client the admin utility uses: vault properties,
 # accessPolicies/add, a 404, and a Cognitive Services account's

@@ -355,6 +355,26 @@ static void rsa_pkcs1_v15_decrypt_is_opt_in_per_vault(void **state)
 	             MUST("vaults[0].allow_rsa_pkcs1_v15_decrypt", "true or false"));
 }
 
+/* Key creation (C_GenerateKeyPair) is opt-in per vault, like RSA1_5. */
+static void key_creation_is_opt_in_per_vault(void **state)
+{
+	azkv_config *cfg = NULL;
+	azkv_err err;
+
+	(void)state;
+	assert_int_equal(azkv_config_parse("{\"vaults\":[{\"url\":\"https://a.vault.azure.net\"},"
+	                                   "{\"url\":\"https://b.vault.azure.net\","
+	                                   "\"allow_key_creation\":true}]}",
+	                                   "keygen.json", &cfg, &err),
+	                 AZKV_OK);
+	assert_int_equal(cfg->vaults[0].allow_key_creation, 0);
+	assert_int_equal(cfg->vaults[1].allow_key_creation, 1);
+	azkv_config_free(cfg);
+	expect_error("{\"vaults\":[{\"url\":\"https://a.vault.azure.net\","
+	             "\"allow_key_creation\":1}]}",
+	             AZKV_ERR_CONFIG, MUST("vaults[0].allow_key_creation", "true or false"));
+}
+
 /* A vault whose PIN is in the file %s. */
 #define PIN_FILE_JSON "{\"vaults\":[{\"url\":\"https://a.vault.azure.net\",\"pin_file\":\"%s\"}]}"
 
@@ -991,6 +1011,7 @@ int main(void)
 	        cmocka_unit_test(missing_or_empty_vaults_are_errors),
 	        cmocka_unit_test(bad_vault_urls_are_refused),
 	        cmocka_unit_test(rsa_pkcs1_v15_decrypt_is_opt_in_per_vault),
+	        cmocka_unit_test(key_creation_is_opt_in_per_vault),
 	        cmocka_unit_test(vault_pin_is_read_inline_or_from_a_file),
 	        cmocka_unit_test(arm_section_is_read_and_checked),
 	        cmocka_unit_test(named_keys_are_read_and_checked),
