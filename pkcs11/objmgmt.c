@@ -175,7 +175,7 @@ CK_RV C_CopyObject(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object, CK_ATTRIB
 		                         obj->attrs.items[i].ulValueLen)) != CKR_OK)
 			goto out;
 	if ((rv = apply_changes(copy, tmpl, count)) != CKR_OK ||
-	    (rv = azkv_objects_add(copy)) != CKR_OK)
+	    (rv = azkv_session_object_add(copy, "C_CopyObject")) != CKR_OK)
 		goto out;
 	*new_object = copy->handle;
 	copy = NULL;
@@ -235,7 +235,7 @@ CK_RV C_CreateObject(CK_SESSION_HANDLE session, CK_ATTRIBUTE *tmpl, CK_ULONG cou
 		goto out;
 	rv = azkv_secret_key_new(s->slot, session, rest, n_rest, value->pValue, value->ulValueLen,
 	                         0, CK_UNAVAILABLE_INFORMATION, &obj);
-	if (rv != CKR_OK || (rv = azkv_objects_add(obj)) != CKR_OK)
+	if (rv != CKR_OK || (rv = azkv_session_object_add(obj, "C_CreateObject")) != CKR_OK)
 		goto out;
 	*object = obj->handle;
 	obj = NULL;

@@ -5,6 +5,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "login.h"
 #include "object.h"
 
 /* Vault keys: the private operation in the vault (CKF_HW), the public one
@@ -30,6 +31,13 @@
 	{                                                                                          \
 		type, #type, {min, HMAC_MAX, MAC}, AZKV_FAMILY_NONE, AZKV_FAMILY_MAC, hash,        \
 		        AZKV_KEYS_HMAC, 0                                                          \
+	}
+/* A digest: no key (key sizes 0, a key type no key has), no family; its
+ * digest is azkv_mech_md of its own type. */
+#define DIGEST(type)                                                                               \
+	{                                                                                          \
+		type, #type, {0, 0, CKF_DIGEST}, AZKV_FAMILY_NONE, AZKV_FAMILY_NONE, 0,            \
+		        CK_UNAVAILABLE_INFORMATION, 0                                              \
 	}
 
 static const azkv_mech mechanisms[] = {
@@ -247,6 +255,16 @@ static const azkv_mech mechanisms[] = {
          0,
          CKK_AES,
          1},
+        /* Digests (C_Digest*, digest.c), local with OpenSSL; no key. */
+        DIGEST(CKM_SHA_1),
+        DIGEST(CKM_SHA224),
+        DIGEST(CKM_SHA256),
+        DIGEST(CKM_SHA384),
+        DIGEST(CKM_SHA512),
+        DIGEST(CKM_SHA3_224),
+        DIGEST(CKM_SHA3_256),
+        DIGEST(CKM_SHA3_384),
+        DIGEST(CKM_SHA3_512),
 };
 
 #define N_MECHANISMS (sizeof(mechanisms) / sizeof(mechanisms[0]))
@@ -428,12 +446,13 @@ CK_RV azkv_key_lookup(CK_SLOT_ID slot, CK_OBJECT_HANDLE handle, CK_ATTRIBUTE_TYP
                       const char *fn, const azkv_object **key)
 {
 	*key = azkv_objects_get(handle);
-	if (*key == NULL || (*key)->slot != slot) {
-		azkv_error("%s: %skey handle %lu is not valid", fn,
+	if (*key == NULL || (*key)->slot != slot || !azkv_login_shows(*key)) {
+		azkv_error("%s: %skey handle %lu is not valid%s", fn,
 		           usage == CKA_WRAP     ? "wrapping "
 		           : usage == CKA_UNWRAP ? "unwrapping "
 		                                 : "",
-		           (unsigned long)handle);
+		           (unsigned long)handle,
+		           *key != NULL && (*key)->slot == slot ? " before C_Login" : "");
 		*key = NULL;
 		return handle_invalid(usage);
 	}
@@ -546,15 +565,37 @@ CK_RV azkv_key_for_op(CK_SLOT_ID slot, CK_OBJECT_HANDLE handle, const azkv_mech 
 	return rv;
 }
 
-/* The hashes: one row each, for hashing mechanisms and MGF1 generators. */
+/* The SHA-3 MGF1 generators where the header has them (PKCS#11 3.0);
+ * else 0, which names no generator. */
+#ifdef CKG_MGF1_SHA3_224
+#define MGF1_SHA3_224 CKG_MGF1_SHA3_224
+#define MGF1_SHA3_256 CKG_MGF1_SHA3_256
+#define MGF1_SHA3_384 CKG_MGF1_SHA3_384
+#define MGF1_SHA3_512 CKG_MGF1_SHA3_512
+#else
+#define MGF1_SHA3_224 0
+#define MGF1_SHA3_256 0
+#define MGF1_SHA3_384 0
+#define MGF1_SHA3_512 0
+#endif
+
+/* The hashes: one row each, for hashing and digest mechanisms and MGF1
+ * generators. */
 static const struct {
 	CK_MECHANISM_TYPE mech;
 	CK_RSA_PKCS_MGF_TYPE mgf;
 	const EVP_MD *(*md)(void);
 } hashes[] = {
-        {CKM_SHA_1, CKG_MGF1_SHA1, EVP_sha1},      {CKM_SHA224, CKG_MGF1_SHA224, EVP_sha224},
-        {CKM_SHA256, CKG_MGF1_SHA256, EVP_sha256}, {CKM_SHA384, CKG_MGF1_SHA384, EVP_sha384},
+        {CKM_SHA_1, CKG_MGF1_SHA1, EVP_sha1},
+        {CKM_SHA224, CKG_MGF1_SHA224, EVP_sha224},
+        {CKM_SHA256, CKG_MGF1_SHA256, EVP_sha256},
+        {CKM_SHA384, CKG_MGF1_SHA384, EVP_sha384},
         {CKM_SHA512, CKG_MGF1_SHA512, EVP_sha512},
+        /* SHA-3 (FIPS 202) */
+        {CKM_SHA3_224, MGF1_SHA3_224, EVP_sha3_224},
+        {CKM_SHA3_256, MGF1_SHA3_256, EVP_sha3_256},
+        {CKM_SHA3_384, MGF1_SHA3_384, EVP_sha3_384},
+        {CKM_SHA3_512, MGF1_SHA3_512, EVP_sha3_512},
 };
 
 const EVP_MD *azkv_mech_md(CK_MECHANISM_TYPE hash)
@@ -568,7 +609,7 @@ const EVP_MD *azkv_mech_md(CK_MECHANISM_TYPE hash)
 const EVP_MD *azkv_mgf_md(CK_RSA_PKCS_MGF_TYPE mgf)
 {
 	for (size_t i = 0; i < sizeof(hashes) / sizeof(hashes[0]); i++)
-		if (hashes[i].mgf == mgf)
+		if (hashes[i].mgf != 0 && hashes[i].mgf == mgf)
 			return hashes[i].md();
 	return NULL;
 }

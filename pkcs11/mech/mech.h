@@ -34,6 +34,16 @@ struct azkv_object;
 #define CKM_AES_KEY_WRAP_KWP 0x210bUL
 #endif
 
+/* PKCS#11 3.0's SHA-3 digests (FIPS 202), not in p11-kit's 2.40 header.
+ * Their MGF1 generators (CKG_MGF1_SHA3_*) are used only where the header
+ * defines them (mech.c's hashes[]). */
+#ifndef CKM_SHA3_256
+#define CKM_SHA3_256 0x2b0UL
+#define CKM_SHA3_224 0x2b5UL
+#define CKM_SHA3_384 0x2c0UL
+#define CKM_SHA3_512 0x2d0UL
+#endif
+
 struct azkv_vault_config;
 typedef struct azkv_mech azkv_mech;
 

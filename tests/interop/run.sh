@@ -558,6 +558,32 @@ else
 	skip softhsm "SoftHSMv2 is not installed (scripts/install-deps.sh installs softhsm2)"
 fi
 
+# ------------------------------------------------------------------ digests against SoftHSMv2
+# xcheck_digest loads both modules and makes the same digest calls on each
+# (single- and multi-part, length queries, C_DigestKey of one AES key
+# value, the error paths); every answer must be the one expected and
+# SoftHSMv2's, unless the program documents the difference (or SoftHSMv2
+# lacks the mechanism: SHA-3).
+xcheck_digest_build() {
+	# shellcheck disable=SC2046
+	cc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wformat=2 -Wno-unused-parameter -Werror \
+		-I"$AZKV_TOP_SRCDIR/include" -I"$AZKV_TOP_SRCDIR/tests/lib" $(pkg-config --cflags p11-kit-1) \
+		-o "$WORK/xcheck_digest" "$HERE/xcheck_digest.c" "$AZKV_TOP_SRCDIR/tests/lib/p11_load.c" \
+		-ldl -lcrypto
+}
+xcheck_digest_run() {
+	bounded "$WORK/xcheck_digest" "$AZKV_MODULE" "$SOFTHSM" "$TOKEN" 1234 local || return 1
+	# Each refusal of the module says why in its log.
+	has "$AZKV_PKCS11_LOG_FILE" "C_DigestKey: key [0-9]+ \('local'\) is a vault key" &&
+		has "$AZKV_PKCS11_LOG_FILE" "C_Digest: a multi-part digest is under way"
+}
+run xcheck-digest-program-builds xcheck_digest_build
+if [ -e "$SOFTHSM" ] && [ -n "${SOFTHSM2_CONF:-}" ]; then
+	run xcheck-digest-azkv-agrees-with-softhsm xcheck_digest_run
+else
+	skip xcheck-digest-azkv-agrees-with-softhsm "SoftHSMv2 token not set up"
+fi
+
 # ------------------------------------------------------------------ PKCS#11 API misuse
 misuse_build() {
 	# shellcheck disable=SC2046
