@@ -102,11 +102,12 @@ typedef enum azkv_family {
 	AZKV_FAMILY_NONE = 0,      /* the mechanism has no such operation */
 	AZKV_FAMILY_RSA_CRYPT,     /* op_rsa_crypt.c: RSA OAEP and PKCS#1 v1.5 */
 	AZKV_FAMILY_AES_GCM,       /* op_aes_gcm.c */
-	AZKV_FAMILY_AES_CBC_PAD,   /* op_aes_cbc.c */
+	AZKV_FAMILY_AES_BLOCK,     /* op_aes_block.c: ECB, CBC, CBC_PAD, CTR */
 	AZKV_FAMILY_AES_KW,        /* op_aes_kw.c: RFC 3394 and RFC 5649 */
 	AZKV_FAMILY_RSA_PKCS1_SIG, /* op_rsa_pkcs1.c, a pre-hashed signer */
 	AZKV_FAMILY_RSA_PSS_SIG,   /* op_rsa_pss.c, a pre-hashed signer */
 	AZKV_FAMILY_ECDSA_SIG,     /* op_ecdsa.c, a pre-hashed signer */
+	AZKV_FAMILY_MAC,           /* op_mac.c: HMAC and CMAC; hashes the data itself */
 	AZKV_FAMILY_COUNT
 } azkv_family;
 
@@ -116,12 +117,17 @@ struct azkv_mech {
 	CK_MECHANISM_INFO info;
 	azkv_family cipher; /* C_Encrypt*, C_Decrypt*; AZKV_FAMILY_NONE when none */
 	/* C_Sign*, C_Verify*: the pre-hashed signer; with a hash, the frame
-	 * wraps it in the digesting signer (azkv_digest_sign_ops). */
+	 * wraps it in the digesting signer (azkv_digest_sign_ops), except
+	 * a MAC (AZKV_FAMILY_MAC), whose hash is its own (HMAC's digest). */
 	azkv_family sig;
 	CK_MECHANISM_TYPE hash; /* what the mechanism hashes data with (CKM_SHA256, ...); 0 */
-	CK_KEY_TYPE key_type;   /* the keys it takes */
+	CK_KEY_TYPE key_type;   /* the keys it takes: a key type, or a set (AZKV_KEYS_*) */
 	int vault; /* 1: also with vault keys of key_type (their CKA_ALLOWED_MECHANISMS) */
 };
+
+/* A row's key_type that stands for several key types (mech.c's key_sets
+ * lists them): HMAC takes generic secret and AES keys. */
+#define AZKV_KEYS_HMAC (CKK_VENDOR_DEFINED | 0x617a01UL)
 
 /* ---- above the families ---------------------------------------------- */
 
@@ -195,8 +201,9 @@ CK_RV azkv_key_lookup(CK_SLOT_ID slot, CK_OBJECT_HANDLE handle, CK_ATTRIBUTE_TYP
  * wrapping or unwrapping key first its class and type; then the usage
  * attribute (CKA_ENCRYPT, ...) must be true (else
  * CKR_KEY_FUNCTION_NOT_PERMITTED); for other uses then the class and type:
- * mech's key type, a vault key where the row says only vault keys can do
- * it, the private half to decrypt, sign and unwrap and the public one to
+ * one of mech's key types, a vault key where the row says only vault keys can do
+ * it, a session secret key's length within the row's sizes (in bytes;
+ * else CKR_KEY_SIZE_RANGE), the private half to decrypt, sign and unwrap and the public one to
  * encrypt, verify and wrap (else CKR_KEY_TYPE_INCONSISTENT, or the
  * wrapping and unwrapping codes); last mech must be in
  * CKA_ALLOWED_MECHANISMS when that is not empty (else

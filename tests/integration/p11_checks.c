@@ -702,8 +702,10 @@ static void check_sign_misuse(CK_SESSION_HANDLE s)
 	         "C_SignInit: CKM_ECDSA with an RSA key");
 	CHECK_RV(p11->C_SignInit(s, &sha256, ec), CKR_KEY_TYPE_INCONSISTENT,
 	         "C_SignInit: CKM_SHA256_RSA_PKCS with an EC key");
-	CK_MECHANISM hmac = {CKM_SHA256_HMAC, NULL, 0};
-	CHECK_RV(p11->C_SignInit(s, &hmac, cmk), CKR_MECHANISM_INVALID,
+	CK_MECHANISM hmac = {CKM_SHA256_HMAC, NULL, 0}, des3_mac = {CKM_DES3_MAC, NULL, 0};
+	CHECK_RV(p11->C_SignInit(s, &hmac, cmk), CKR_KEY_TYPE_INCONSISTENT,
+	         "C_SignInit: CKM_SHA256_HMAC (session secret keys) with an RSA key");
+	CHECK_RV(p11->C_SignInit(s, &des3_mac, cmk), CKR_MECHANISM_INVALID,
 	         "C_SignInit: a mechanism the module does not have");
 	/* Hashes Key Vault has no signing algorithm for: the mechanism alone
 	 * decides, so C_SignInit refuses it, and says what the vault signs.

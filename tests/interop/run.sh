@@ -755,4 +755,56 @@ pkcs11_tool_keypairgen_off() {
 }
 run pkcs11-tool-keypairgen-off-by-default pkcs11_tool_keypairgen_off
 
+# ------------------------------------------------------------------ AES modes and MACs against SoftHSMv2
+# The same AES and generic secret keys imported into both; every local AES
+# mode and MAC run alike (xcheck_aes.c), and each line compared.
+xcheck_aes_build() {
+	# shellcheck disable=SC2046
+	cc -std=c99 -D_DEFAULT_SOURCE -Wall -Wextra -Werror $(pkg-config --cflags p11-kit-1) \
+		-o "$WORK/xcheck_aes" "$HERE/xcheck_aes.c" -ldl
+}
+# xcheck_aes_run NAME MODULE PIN: its lines in $WORK/xcheck_aes.NAME.
+xcheck_aes_run() {
+	bounded "$WORK/xcheck_aes" "$2" "$TOKEN" "$3" >"$WORK/xcheck_aes.$1"
+	local rc=$?
+	cat "$WORK/xcheck_aes.$1"
+	[ "$rc" = 0 ] && [ -s "$WORK/xcheck_aes.$1" ]
+}
+# Line by line: the same answer and output, or a note on the line saying
+# why they may differ ("may differ from SoftHSM: ..."), or a line only the
+# module can give ("azkv only: ..."); anything else fails the case.
+xcheck_aes_compare() {
+	awk '
+		function parse(line) {
+			note = ""
+			if (match(line, / # .*$/)) { note = substr(line, RSTART + 3); line = substr(line, 1, RSTART - 1) }
+			split(line, p, " = "); id = p[1]; rest = substr(line, length(id) + 4)
+		}
+		FNR == NR { parse($0); sh[id] = rest; next }
+		{
+			parse($0); seen[id] = 1
+			if (!(id in sh)) {
+				if (note ~ /^(azkv only|may differ from SoftHSM): /) { only++; next }
+				print "only in azkv, without a note: " $0; bad++; next
+			}
+			if (sh[id] == rest) { same++; next }
+			if (note ~ /^may differ from SoftHSM: /) { print "differs, documented: " id ": azkv " rest ", SoftHSM " sh[id] " (" note ")"; next }
+			print "DIFFERS: " id ":\n  azkv    " rest "\n  SoftHSM " sh[id]; bad++
+		}
+		END {
+			for (id in sh) if (!(id in seen)) { print "only in SoftHSM: " id; bad++ }
+			print same + 0 " lines alike, " only + 0 " only the module has"
+			exit bad > 0
+		}
+	' "$WORK/xcheck_aes.softhsm" "$WORK/xcheck_aes.azkv"
+}
+if [ -e "$SOFTHSM" ] && [ -n "${SOFTHSM2_CONF:-}" ]; then
+	run xcheck-aes-program-builds xcheck_aes_build
+	run xcheck-aes-azkv-runs xcheck_aes_run azkv "$AZKV_MODULE" any
+	run xcheck-aes-softhsm-runs xcheck_aes_run softhsm "$SOFTHSM" 1234
+	run xcheck-aes-azkv-agrees-with-softhsm-line-by-line xcheck_aes_compare
+else
+	skip xcheck-aes "SoftHSMv2 token not set up"
+fi
+
 harness_summary
