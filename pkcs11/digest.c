@@ -10,8 +10,10 @@
  * mechanism at C_DigestInit ends the active operation; a NULL digest asks
  * the length and a short buffer is CKR_BUFFER_TOO_SMALL with the length,
  * both leaving the operation going; C_Digest after C_DigestUpdate or
- * C_DigestKey (which C_Digest "cannot be used to terminate") is
- * CKR_OPERATION_ACTIVE, as the frame answers; any other error of C_Digest,
+ * C_DigestKey (which C_Digest "cannot be used to terminate"), and those
+ * or C_DigestFinal after a C_Digest that asked the length, are
+ * CKR_OPERATION_ACTIVE and end it, as the frame answers (azkv_op_form,
+ * operation.h); any other error of C_Digest,
  * C_DigestUpdate and C_DigestFinal ends the operation. A refused
  * C_DigestKey digests nothing and leaves the operation as it was, as
  * SoftHSMv2 does (the spec does not say it ends it). */
@@ -26,9 +28,9 @@
 
 typedef struct digest_state {
 	const azkv_mech *mech;
-	EVP_MD_CTX *ctx; /* the data (and key values) digested so far */
-	CK_ULONG len;    /* the digest's length */
-	int multi;       /* C_DigestUpdate or C_DigestKey was called: C_Digest is refused */
+	EVP_MD_CTX *ctx;   /* the data (and key values) digested so far */
+	CK_ULONG len;      /* the digest's length */
+	azkv_op_form form; /* the form taken: a call of the other is refused */
 } digest_state;
 
 static void state_free(void *p)
@@ -143,6 +145,12 @@ static CK_RV take(CK_SESSION_HANDLE session, const char *fn, digest_state **st)
 	return rv;
 }
 
+/* CKR_OK when a call of form call may go on in st (operation.h). */
+static CK_RV form_check(const digest_state *st, azkv_op_form call, const char *fn)
+{
+	return azkv_op_form_check(st->form, call, fn, "C_Digest", "C_DigestFinal");
+}
+
 /* Ends the call: gives the state back (keep) or frees it. */
 static CK_RV give_back(CK_SESSION_HANDLE session, digest_state *st, int keep, CK_RV rv)
 {
@@ -161,15 +169,13 @@ CK_RV C_Digest(CK_SESSION_HANDLE session, unsigned char *data, CK_ULONG data_len
 	if ((data == NULL && data_len > 0) || digest_len == NULL) {
 		azkv_error("%s: NULL data with a length, or NULL digest length", fn);
 		rv = CKR_ARGUMENTS_BAD;
-	} else if (st->multi) {
-		azkv_error("%s: a multi-part digest is under way (C_DigestUpdate or C_DigestKey); "
-		           "it ends with C_DigestFinal",
-		           fn);
-		rv = CKR_OPERATION_ACTIVE;
-	} else if ((rv = out_check(st, digest, digest_len, &keep, &done)) == CKR_OK && !done &&
+	} else if ((rv = form_check(st, AZKV_FORM_SINGLE, fn)) == CKR_OK &&
+	           (rv = out_check(st, digest, digest_len, &keep, &done)) == CKR_OK && !done &&
 	           (rv = state_update(st, data, data_len, fn)) == CKR_OK) {
 		rv = state_final(st, digest, digest_len, fn);
 	}
+	if (keep)
+		st->form = AZKV_FORM_SINGLE;
 	return give_back(session, st, keep, rv);
 }
 
@@ -182,9 +188,9 @@ CK_RV C_DigestUpdate(CK_SESSION_HANDLE session, unsigned char *part, CK_ULONG pa
 	if (part == NULL && part_len > 0) {
 		azkv_error("C_DigestUpdate: NULL part with a length");
 		rv = CKR_ARGUMENTS_BAD;
-	} else {
+	} else if ((rv = form_check(st, AZKV_FORM_MULTI, "C_DigestUpdate")) == CKR_OK) {
 		rv = state_update(st, part, part_len, "C_DigestUpdate");
-		st->multi = 1;
+		st->form = AZKV_FORM_MULTI;
 	}
 	return give_back(session, st, rv == CKR_OK, rv);
 }
@@ -231,12 +237,14 @@ CK_RV C_DigestKey(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE key)
 	CK_RV rv = take(session, "C_DigestKey", &st);
 	if (rv != CKR_OK)
 		return rv;
+	if ((rv = form_check(st, AZKV_FORM_MULTI, "C_DigestKey")) != CKR_OK)
+		return give_back(session, st, 0, rv);
 	int keep = 1;
 	azkv_lock_acquire(azkv_g.lock);
 	if ((rv = digestible_value(session, key, &value)) == CKR_OK) {
 		rv = state_update(st, value->data, value->len, "C_DigestKey");
 		keep = rv == CKR_OK;
-		st->multi = 1;
+		st->form = AZKV_FORM_MULTI;
 	}
 	azkv_lock_release(azkv_g.lock);
 	return give_back(session, st, keep, rv);
@@ -253,7 +261,8 @@ CK_RV C_DigestFinal(CK_SESSION_HANDLE session, unsigned char *digest, CK_ULONG *
 	if (digest_len == NULL) {
 		azkv_error("%s: NULL digest length", fn);
 		rv = CKR_ARGUMENTS_BAD;
-	} else if ((rv = out_check(st, digest, digest_len, &keep, &done)) == CKR_OK && !done) {
+	} else if ((rv = form_check(st, AZKV_FORM_MULTI, fn)) == CKR_OK &&
+	           (rv = out_check(st, digest, digest_len, &keep, &done)) == CKR_OK && !done) {
 		rv = state_final(st, digest, digest_len, fn);
 	}
 	return give_back(session, st, keep, rv);

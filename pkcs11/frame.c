@@ -12,8 +12,8 @@
 typedef struct frame_state {
 	const azkv_mech *mech;
 	const azkv_op_ops *ops;
-	void *fctx; /* the family's state */
-	int multi;  /* an update was made: single-part calls are refused */
+	void *fctx;        /* the family's state */
+	azkv_op_form form; /* the form taken: a call of the other is refused */
 } frame_state;
 
 static void state_free(void *p)
@@ -133,11 +133,11 @@ static CK_RV call_check(const frame_state *st, azkv_op_kind kind, azkv_op_call c
 		azkv_error("%s: NULL data, output length or signature", fn);
 		return CKR_ARGUMENTS_BAD;
 	}
-	if (call == AZKV_CALL_RUN && st->multi) {
-		azkv_error("%s: a multi-part operation is under way; it ends with %s", fn,
-		           call_name(kind, AZKV_CALL_FINAL));
-		return CKR_OPERATION_ACTIVE;
-	}
+	CK_RV rv = azkv_op_form_check(
+	        st->form, call == AZKV_CALL_RUN ? AZKV_FORM_SINGLE : AZKV_FORM_MULTI, fn,
+	        call_name(kind, AZKV_CALL_RUN), call_name(kind, AZKV_CALL_FINAL));
+	if (rv != CKR_OK)
+		return rv;
 	if (call != AZKV_CALL_RUN && st->ops->update == NULL) {
 		azkv_error("%s: %s is single-part only (%s)", fn, st->mech->name,
 		           call_name(kind, AZKV_CALL_RUN));
@@ -170,7 +170,9 @@ CK_RV azkv_frame_call(CK_SESSION_HANDLE session, azkv_op_kind kind, azkv_op_call
 		keep = rv == CKR_BUFFER_TOO_SMALL ||
 		       (rv == CKR_OK && (out == NULL || call == AZKV_CALL_UPDATE));
 		if (rv == CKR_OK && call == AZKV_CALL_UPDATE && (out != NULL || !is_cipher(kind)))
-			st->multi = 1;
+			st->form = AZKV_FORM_MULTI;
+		else if (keep && call == AZKV_CALL_RUN)
+			st->form = AZKV_FORM_SINGLE;
 	}
 	return azkv_session_op_return(session, kind, st, &state_ops, keep, rv);
 }

@@ -2,6 +2,8 @@
 
 #include <stddef.h>
 
+#include "log.h"
+
 CK_RV azkv_op_check_idle(const azkv_op *op)
 {
 	return op->ctx != NULL || op->busy ? CKR_OPERATION_ACTIVE : CKR_OK;
@@ -51,4 +53,18 @@ void azkv_op_wipe(azkv_op *op)
 {
 	if (op->ctx != NULL && op->state_ops->wipe != NULL)
 		op->state_ops->wipe(op->ctx);
+}
+
+CK_RV azkv_op_form_check(azkv_op_form form, azkv_op_form call, const char *fn,
+                         const char *end_single, const char *end_multi)
+{
+	if (form == AZKV_FORM_OPEN || form == call)
+		return CKR_OK;
+	if (form == AZKV_FORM_MULTI)
+		azkv_error("%s: a multi-part operation is under way; it ends with %s", fn,
+		           end_multi);
+	else
+		azkv_error("%s: a single-part operation is under way; it ends with %s", fn,
+		           end_single);
+	return CKR_OPERATION_ACTIVE;
 }

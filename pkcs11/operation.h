@@ -32,6 +32,23 @@ typedef enum azkv_op_kind {
 	AZKV_OPER_DIGEST, /* C_Digest* (digest.c): no key, not through the frame */
 } azkv_op_kind;
 
+/* The form an operation has taken: single-part (a C_Encrypt, C_Digest, ...
+ * that asked the length or had too short a buffer, so the operation goes
+ * on) or multi-part (an update). Once taken, a call of the other form is
+ * CKR_OPERATION_ACTIVE and ends the operation, as google/pkcs11test asks:
+ * PKCS#11 defines no mix of the two. */
+typedef enum azkv_op_form {
+	AZKV_FORM_OPEN,   /* no call has gone on yet */
+	AZKV_FORM_SINGLE, /* C_Encrypt, C_Decrypt, C_Sign, C_Verify, C_Digest */
+	AZKV_FORM_MULTI,  /* the updates and the final */
+} azkv_op_form;
+
+/* CKR_OK when a call of form call may go on in an operation of form
+ * *form, else CKR_OPERATION_ACTIVE, logged with fn and the call that ends
+ * the operation of the form taken (end_single, end_multi). */
+CK_RV azkv_op_form_check(azkv_op_form form, azkv_op_form call, const char *fn,
+                         const char *end_single, const char *end_multi);
+
 /* ---- a slot ------------------------------------------------------------
  * All but azkv_op_wipe need the module lock held. */
 

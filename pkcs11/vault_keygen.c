@@ -298,14 +298,13 @@ static CK_RV ec_params(const CK_ATTRIBUTE *pub, CK_ULONG n_pub, keygen_req *req)
 	return CKR_OK;
 }
 
-/* Everything the templates say, checked, into req. */
+/* Everything the templates say, checked, into req; their form
+ * (azkv_tmpl_check) checked already. */
 static CK_RV read_templates(CK_KEY_TYPE kt, const CK_ATTRIBUTE *pub, CK_ULONG n_pub,
                             const CK_ATTRIBUTE *priv, CK_ULONG n_priv, keygen_req *req)
 {
 	CK_RV rv;
-	if ((rv = azkv_tmpl_check(pub, n_pub, FN)) != CKR_OK ||
-	    (rv = azkv_tmpl_check(priv, n_priv, FN)) != CKR_OK ||
-	    (rv = class_and_type(pub, n_pub, CKO_PUBLIC_KEY, kt, "public")) != CKR_OK ||
+	if ((rv = class_and_type(pub, n_pub, CKO_PUBLIC_KEY, kt, "public")) != CKR_OK ||
 	    (rv = class_and_type(priv, n_priv, CKO_PRIVATE_KEY, kt, "private")) != CKR_OK ||
 	    (rv = token_objects(pub, n_pub, priv, n_priv)) != CKR_OK ||
 	    (rv = key_name(pub, n_pub, priv, n_priv, req)) != CKR_OK ||
@@ -429,6 +428,11 @@ CK_RV C_GenerateKeyPair(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism, CK_A
 		return rv;
 	if (mechanism == NULL || pub_key == NULL || priv_key == NULL)
 		return CKR_ARGUMENTS_BAD;
+	/* A malformed template (NULL with a count, ...) is the caller's error
+	 * whatever the vault allows: answered before the option. */
+	if ((rv = azkv_tmpl_check(pub_tmpl, pub_count, FN)) != CKR_OK ||
+	    (rv = azkv_tmpl_check(priv_tmpl, priv_count, FN)) != CKR_OK)
+		return rv;
 	if (!tok->vault->allow_key_creation) {
 		azkv_error(FN ": key creation is off for vault %s; set \"%s\": true on this vault "
 		              "in the configuration to create keys there",

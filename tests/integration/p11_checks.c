@@ -744,6 +744,16 @@ static void check_sign_misuse(CK_SESSION_HANDLE s)
 	         "C_Sign after C_SignUpdate");
 	CHECK_RV(p11->C_SignUpdate(s, (unsigned char *)MSG, 10), CKR_OPERATION_NOT_INITIALIZED,
 	         "which ended the operation");
+	/* Nor may the parts finish a C_Sign that asked the length
+	 * (google/pkcs11test's mode policing): refused, and ended. */
+	CHECK_RV(p11->C_SignInit(s, &sha256, cmk), CKR_OK, "C_SignInit for one part");
+	l1 = 0;
+	CHECK(p11->C_Sign(s, (unsigned char *)MSG, 10, NULL, &l1) == CKR_OK && l1 == 256,
+	      "C_Sign length query");
+	CHECK_RV(p11->C_SignUpdate(s, (unsigned char *)MSG, 10), CKR_OPERATION_ACTIVE,
+	         "C_SignUpdate after a C_Sign length query");
+	CHECK_RV(p11->C_Sign(s, (unsigned char *)MSG, 10, sig, &len), CKR_OPERATION_NOT_INITIALIZED,
+	         "which ended the operation");
 	CHECK_RV(p11->C_SignInit(s, &sha256, cmk), CKR_OK, "C_SignInit for parts");
 	CHECK_RV(p11->C_SignUpdate(s, (unsigned char *)MSG, 10), CKR_OK, "C_SignUpdate 1");
 	CHECK_RV(p11->C_SignUpdate(s, (unsigned char *)MSG + 10, sizeof(MSG) - 11), CKR_OK,

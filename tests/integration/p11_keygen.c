@@ -159,6 +159,10 @@ static int keygen_off(void)
 	         "C_GenerateKeyPair without allow_key_creation");
 	CHECK_RV(gen(s + 100, &RSA_GEN, &pub, &priv, &hpub, &hpriv), CKR_SESSION_HANDLE_INVALID,
 	         "with an invalid session: the session first");
+	CHECK_RV(p11->C_GenerateKeyPair(s, &RSA_GEN, NULL, 4, priv.a, priv.n, &hpub, &hpriv),
+	         CKR_ARGUMENTS_BAD,
+	         "with a NULL template and a count: the caller's error before the option "
+	         "(google/pkcs11test GenerateKeyPairInvalid)");
 	CHECK(p11->C_GetMechanismInfo(0, CKM_RSA_PKCS_KEY_PAIR_GEN, &info) == CKR_OK &&
 	              !(info.flags & CKF_GENERATE_KEY_PAIR),
 	      "CKM_RSA_PKCS_KEY_PAIR_GEN is not CKF_GENERATE_KEY_PAIR here (flags 0x%lx)",

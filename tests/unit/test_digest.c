@@ -241,6 +241,23 @@ static void test_operation_states(void **state)
 	 * ends it, as every C_Digest but a length query or a short buffer. */
 	assert_int_equal(C_Digest(session, out, 1, out, &len), CKR_OPERATION_ACTIVE);
 	assert_int_equal(C_DigestFinal(session, out, &len), CKR_OPERATION_NOT_INITIALIZED);
+	/* Nor can a C_Digest that asked the length be ended by the multi-part
+	 * calls (google/pkcs11test DigestFinalIntersperse): each is refused
+	 * and ends it. */
+	CK_ULONG need = 0;
+	assert_int_equal(init(CKM_SHA256), CKR_OK);
+	assert_int_equal(C_Digest(session, out, 1, NULL, &need), CKR_OK);
+	assert_int_equal(need, 32);
+	assert_int_equal(C_DigestFinal(session, out, &len), CKR_OPERATION_ACTIVE);
+	assert_int_equal(C_DigestFinal(session, out, &len), CKR_OPERATION_NOT_INITIALIZED);
+	assert_int_equal(init(CKM_SHA256), CKR_OK);
+	assert_int_equal(C_Digest(session, out, 1, NULL, &need), CKR_OK);
+	assert_int_equal(C_DigestUpdate(session, out, 1), CKR_OPERATION_ACTIVE);
+	assert_int_equal(C_Digest(session, out, 1, out, &len), CKR_OPERATION_NOT_INITIALIZED);
+	assert_int_equal(init(CKM_SHA256), CKR_OK);
+	assert_int_equal(C_Digest(session, out, 1, NULL, &need), CKR_OK);
+	assert_int_equal(C_DigestKey(session, 1), CKR_OPERATION_ACTIVE);
+	assert_int_equal(C_DigestFinal(session, out, &len), CKR_OPERATION_NOT_INITIALIZED);
 	/* A NULL mechanism ends the active operation (3.0), or does nothing. */
 	assert_int_equal(init(CKM_SHA256), CKR_OK);
 	assert_int_equal(C_DigestInit(session, NULL), CKR_OK);
