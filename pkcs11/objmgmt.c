@@ -1,5 +1,6 @@
 /* C_GetAttributeValue, C_GetObjectSize, C_DestroyObject, C_SetAttributeValue,
- * C_CopyObject and C_CreateObject (session secret keys only). */
+ * C_CopyObject and C_CreateObject (session secret keys only). Each checks
+ * its session before anything else it is given (5.1.7). */
 #include <stdlib.h>
 
 #include "log.h"
@@ -49,7 +50,7 @@ CK_RV C_GetAttributeValue(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object, CK
 {
 	AZKV_REQUIRE_INIT();
 	if (tmpl == NULL && count > 0)
-		return CKR_ARGUMENTS_BAD;
+		return azkv_session_precedes(session, "C_GetAttributeValue", CKR_ARGUMENTS_BAD);
 	/* The handles are checked (and a bad one logged) here first. */
 	CK_RV rv = learn_aes_size(session, object, tmpl, count);
 	if (rv != CKR_OK)
@@ -66,7 +67,7 @@ CK_RV C_GetObjectSize(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object, CK_ULO
 {
 	AZKV_REQUIRE_INIT();
 	if (size == NULL)
-		return CKR_ARGUMENTS_BAD;
+		return azkv_session_precedes(session, "C_GetObjectSize", CKR_ARGUMENTS_BAD);
 	CK_RV rv;
 	azkv_lock_acquire(azkv_g.lock);
 	azkv_object *obj = visible_object(session, object, "C_GetObjectSize", &rv);
@@ -120,7 +121,7 @@ CK_RV C_SetAttributeValue(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object, CK
 	AZKV_REQUIRE_INIT();
 	CK_RV rv = azkv_tmpl_check(tmpl, count, "C_SetAttributeValue");
 	if (rv != CKR_OK)
-		return rv;
+		return azkv_session_precedes(session, "C_SetAttributeValue", rv);
 	azkv_lock_acquire(azkv_g.lock);
 	azkv_object *obj = visible_object(session, object, "C_SetAttributeValue", &rv);
 	if (obj == NULL)
@@ -144,11 +145,10 @@ CK_RV C_CopyObject(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object, CK_ATTRIB
                    CK_ULONG count, CK_OBJECT_HANDLE *new_object)
 {
 	AZKV_REQUIRE_INIT();
-	if (new_object == NULL)
-		return CKR_ARGUMENTS_BAD;
-	CK_RV rv = azkv_tmpl_check(tmpl, count, "C_CopyObject");
+	CK_RV rv = new_object == NULL ? CKR_ARGUMENTS_BAD
+	                              : azkv_tmpl_check(tmpl, count, "C_CopyObject");
 	if (rv != CKR_OK)
-		return rv;
+		return azkv_session_precedes(session, "C_CopyObject", rv);
 	azkv_object *copy = NULL;
 	azkv_lock_acquire(azkv_g.lock);
 	azkv_object *obj = visible_object(session, object, "C_CopyObject", &rv);
@@ -185,49 +185,61 @@ out:
 	return rv;
 }
 
+/* The checks of a C_CreateObject template that need no lock: the class,
+ * and for a secret key its value and type, whose value travels apart from
+ * the other attributes (*rest, n_rest: the caller frees *rest). */
+static CK_RV create_request(const CK_ATTRIBUTE *tmpl, CK_ULONG count, const CK_ATTRIBUTE **value,
+                            CK_ATTRIBUTE **rest, CK_ULONG *n_rest)
+{
+	static const char fn[] = "C_CreateObject";
+	int present;
+	CK_ULONG cls = CK_UNAVAILABLE_INFORMATION;
+	CK_RV rv = azkv_tmpl_check(tmpl, count, fn);
+	if (rv != CKR_OK ||
+	    (rv = azkv_tmpl_ulong(tmpl, count, CKA_CLASS, &cls, &present)) != CKR_OK)
+		return rv;
+	if (!present) {
+		azkv_error("%s: the template needs CKA_CLASS", fn);
+		return CKR_TEMPLATE_INCOMPLETE;
+	}
+	if (cls != CKO_SECRET_KEY) {
+		azkv_error("%s: only secret keys can be created (class 0x%lx); vault keys are "
+		           "created in the vault",
+		           fn, (unsigned long)cls);
+		return CKR_ATTRIBUTE_VALUE_INVALID;
+	}
+	*value = azkv_tmpl_find(tmpl, count, CKA_VALUE);
+	if (*value == NULL || (*value)->pValue == NULL || (*value)->ulValueLen == 0) {
+		azkv_error("%s: the template needs CKA_VALUE", fn);
+		return CKR_TEMPLATE_INCOMPLETE;
+	}
+	if (azkv_tmpl_find(tmpl, count, CKA_KEY_TYPE) == NULL) {
+		azkv_error("%s: the template needs CKA_KEY_TYPE", fn);
+		return CKR_TEMPLATE_INCOMPLETE;
+	}
+	*rest = calloc(count, sizeof(**rest));
+	if (*rest == NULL)
+		return CKR_HOST_MEMORY;
+	for (CK_ULONG i = 0; i < count; i++)
+		if (tmpl[i].type != CKA_VALUE)
+			(*rest)[(*n_rest)++] = tmpl[i];
+	return CKR_OK;
+}
+
 CK_RV C_CreateObject(CK_SESSION_HANDLE session, CK_ATTRIBUTE *tmpl, CK_ULONG count,
                      CK_OBJECT_HANDLE *object)
 {
 	AZKV_REQUIRE_INIT();
-	if (object == NULL)
-		return CKR_ARGUMENTS_BAD;
-	CK_RV rv = azkv_tmpl_check(tmpl, count, "C_CreateObject");
-	if (rv != CKR_OK)
-		return rv;
-	int present;
-	CK_ULONG cls = CK_UNAVAILABLE_INFORMATION;
+	const CK_ATTRIBUTE *value = NULL;
 	CK_ATTRIBUTE *rest = NULL;
-	azkv_object *obj = NULL;
-
-	if ((rv = azkv_tmpl_ulong(tmpl, count, CKA_CLASS, &cls, &present)) != CKR_OK)
-		return rv;
-	if (!present) {
-		azkv_error("C_CreateObject: the template needs CKA_CLASS");
-		return CKR_TEMPLATE_INCOMPLETE;
-	}
-	if (cls != CKO_SECRET_KEY) {
-		azkv_error("C_CreateObject: only secret keys can be created (class 0x%lx); vault "
-		           "keys are created in the vault",
-		           (unsigned long)cls);
-		return CKR_ATTRIBUTE_VALUE_INVALID;
-	}
-	const CK_ATTRIBUTE *value = azkv_tmpl_find(tmpl, count, CKA_VALUE);
-	if (value == NULL || value->pValue == NULL || value->ulValueLen == 0) {
-		azkv_error("C_CreateObject: the template needs CKA_VALUE");
-		return CKR_TEMPLATE_INCOMPLETE;
-	}
-	if (azkv_tmpl_find(tmpl, count, CKA_KEY_TYPE) == NULL) {
-		azkv_error("C_CreateObject: the template needs CKA_KEY_TYPE");
-		return CKR_TEMPLATE_INCOMPLETE;
-	}
-	/* The value travels apart from the other attributes. */
-	rest = calloc(count, sizeof(*rest));
-	if (rest == NULL)
-		return CKR_HOST_MEMORY;
 	CK_ULONG n_rest = 0;
-	for (CK_ULONG i = 0; i < count; i++)
-		if (tmpl[i].type != CKA_VALUE)
-			rest[n_rest++] = tmpl[i];
+	azkv_object *obj = NULL;
+	CK_RV rv = object == NULL ? CKR_ARGUMENTS_BAD
+	                          : create_request(tmpl, count, &value, &rest, &n_rest);
+	if (rv != CKR_OK) {
+		free(rest);
+		return azkv_session_precedes(session, "C_CreateObject", rv);
+	}
 
 	azkv_lock_acquire(azkv_g.lock);
 	const azkv_session *s = azkv_session_find(session, "C_CreateObject", &rv);

@@ -80,6 +80,8 @@ static const struct {
         N(CKR_BUFFER_TOO_SMALL),
         N(CKR_CRYPTOKI_NOT_INITIALIZED),
         N(CKR_CRYPTOKI_ALREADY_INITIALIZED),
+        N(CKR_RANDOM_SEED_NOT_SUPPORTED),
+        N(CKR_ATTRIBUTE_READ_ONLY),
 #undef N
 };
 
@@ -352,6 +354,17 @@ int main(int argc, char **argv)
 	EXPECT("C_Logout(not logged in)", p11->C_Logout(rw), CKR_USER_NOT_LOGGED_IN);
 	EXPECT("C_Login(CKU_SO, wrong PIN)",
 	       p11->C_Login(rw, CKU_SO, (CK_UTF8CHAR *)"not-the-so-pin", 14), CKR_PIN_INCORRECT);
+	/* 5.6 C_Login: an SO login while any read-only session is open on the
+	 * token is CKR_SESSION_READ_ONLY_EXISTS (the SO has read/write
+	 * sessions only), whatever the PIN: the state of the token decides
+	 * before the credentials are looked at. */
+	CK_SESSION_HANDLE ro_early = CK_INVALID_HANDLE;
+	EXPECT("C_OpenSession(R/O) before an SO login",
+	       p11->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, &ro_early), CKR_OK);
+	EXPECT("C_Login(CKU_SO) while a R/O session is open",
+	       p11->C_Login(rw, CKU_SO, (CK_UTF8CHAR *)"not-the-so-pin", 14),
+	       CKR_SESSION_READ_ONLY_EXISTS);
+	EXPECT("C_CloseSession(R/O) after the SO login", p11->C_CloseSession(ro_early), CKR_OK);
 	EXPECT("C_Login(CKU_USER)", p11->C_Login(rw, CKU_USER, pin, pin_len), CKR_OK);
 	EXPECT("C_Login(CKU_USER) twice", p11->C_Login(rw, CKU_USER, pin, pin_len),
 	       CKR_USER_ALREADY_LOGGED_IN);
@@ -471,6 +484,62 @@ int main(int argc, char **argv)
 	       p11->C_GenerateKey(ro, &gen, session_key, 8, &k_ro), CKR_OK);
 	EXPECT("C_GenerateKey(session key)", p11->C_GenerateKey(rw, &gen, session_key, 8, &k),
 	       CKR_OK);
+
+	/* ---------------------------------------------------------- order of checks (5.1.7) */
+	/* The session is checked first: CKR_SESSION_HANDLE_INVALID (5.1.2)
+	 * takes precedence over every error of 5.1.6 (a bad mechanism,
+	 * template, argument), even when those apply too. */
+	CK_MECHANISM m_nokey = {UNKNOWN_MECHANISM, NULL, 0};
+	CK_ULONG len_short = 32;
+	/* A CK_ULONG given one byte long: CKR_ATTRIBUTE_VALUE_INVALID. */
+	CK_ATTRIBUTE bad_tmpl[] = {{CKA_CLASS, &secret_class, 1}, {CKA_VALUE_LEN, &len_short, 1}};
+	CK_OBJECT_HANDLE h = CK_INVALID_HANDLE, h2 = CK_INVALID_HANDLE;
+	EXPECT("C_GenerateKey(bad session, unknown mechanism)",
+	       p11->C_GenerateKey(BAD_HANDLE, &m_nokey, session_key, 8, &h),
+	       CKR_SESSION_HANDLE_INVALID);
+	EXPECT("C_GenerateKey(bad session, bad template)",
+	       p11->C_GenerateKey(BAD_HANDLE, &gen, bad_tmpl, 2, &h), CKR_SESSION_HANDLE_INVALID);
+	EXPECT("C_GenerateKey(bad session, pMechanism NULL)",
+	       p11->C_GenerateKey(BAD_HANDLE, NULL, session_key, 8, &h),
+	       CKR_SESSION_HANDLE_INVALID);
+	CK_OBJECT_CLASS no_class = 0x0ffe;
+	CK_ATTRIBUTE unknown_class[] = {{CKA_CLASS, &no_class, sizeof(no_class)}};
+	EXPECT("C_CreateObject(bad session, bad template)",
+	       p11->C_CreateObject(BAD_HANDLE, bad_tmpl, 2, &h), CKR_SESSION_HANDLE_INVALID);
+	EXPECT("C_CreateObject(bad session, unknown class)",
+	       p11->C_CreateObject(BAD_HANDLE, unknown_class, 1, &h), CKR_SESSION_HANDLE_INVALID);
+	EXPECT("C_CreateObject(bad session, template NULL)",
+	       p11->C_CreateObject(BAD_HANDLE, NULL, 1, &h), CKR_SESSION_HANDLE_INVALID);
+	CK_MECHANISM m_rsa_gen = {CKM_RSA_PKCS_KEY_PAIR_GEN, NULL, 0};
+	EXPECT("C_GenerateKeyPair(bad session, unknown mechanism)",
+	       p11->C_GenerateKeyPair(BAD_HANDLE, &m_nokey, NULL, 0, NULL, 0, &h, &h2),
+	       CKR_SESSION_HANDLE_INVALID);
+	EXPECT("C_GenerateKeyPair(bad session, bad template)",
+	       p11->C_GenerateKeyPair(BAD_HANDLE, &m_rsa_gen, bad_tmpl, 2, bad_tmpl, 2, &h, &h2),
+	       CKR_SESSION_HANDLE_INVALID);
+	EXPECT("C_CopyObject(bad session, bad template)",
+	       p11->C_CopyObject(BAD_HANDLE, k, bad_tmpl, 2, &h), CKR_SESSION_HANDLE_INVALID);
+	EXPECT("C_SetAttributeValue(bad session, bad template)",
+	       p11->C_SetAttributeValue(BAD_HANDLE, k, bad_tmpl, 2), CKR_SESSION_HANDLE_INVALID);
+	EXPECT("C_FindObjectsInit(bad session, bad template)",
+	       p11->C_FindObjectsInit(BAD_HANDLE, bad_tmpl, 2), CKR_SESSION_HANDLE_INVALID);
+	EXPECT("C_FindObjects(bad session, pulObjectCount NULL)",
+	       p11->C_FindObjects(BAD_HANDLE, &h, 1, NULL), CKR_SESSION_HANDLE_INVALID);
+	EXPECT("C_GetAttributeValue(bad session, template NULL)",
+	       p11->C_GetAttributeValue(BAD_HANDLE, k, NULL, 1), CKR_SESSION_HANDLE_INVALID);
+	EXPECT("C_GetObjectSize(bad session, pulSize NULL)",
+	       p11->C_GetObjectSize(BAD_HANDLE, k, NULL), CKR_SESSION_HANDLE_INVALID);
+	EXPECT("C_WrapKey(bad session, pMechanism NULL)",
+	       p11->C_WrapKey(BAD_HANDLE, NULL, pub, k, NULL, &n), CKR_SESSION_HANDLE_INVALID);
+	unsigned char wrapped_junk[256] = {0};
+	EXPECT("C_UnwrapKey(bad session, bad template)",
+	       p11->C_UnwrapKey(BAD_HANDLE, &m_nokey, priv, wrapped_junk, sizeof(wrapped_junk),
+	                        bad_tmpl, 2, &h),
+	       CKR_SESSION_HANDLE_INVALID);
+	EXPECT("C_GenerateRandom(bad session, NULL)", p11->C_GenerateRandom(BAD_HANDLE, NULL, 16),
+	       CKR_SESSION_HANDLE_INVALID);
+	EXPECT("C_SeedRandom(bad session, NULL)", p11->C_SeedRandom(BAD_HANDLE, NULL, 16),
+	       CKR_SESSION_HANDLE_INVALID);
 
 	/* ---------------------------------------------------------- encryption (5.8) */
 	unsigned char iv[12] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
@@ -648,6 +717,11 @@ int main(int argc, char **argv)
 	EXPECT("C_GenerateRandom(bad session)", p11->C_GenerateRandom(BAD_HANDLE, out, 16),
 	       CKR_SESSION_HANDLE_INVALID);
 	EXPECT("C_GenerateRandom(0 bytes)", p11->C_GenerateRandom(rw, out, 0), CKR_OK);
+	/* 5.15 C_SeedRandom: a NULL seed with a length is bad arguments; a
+	 * seed is mixed in, or refused by a token whose generator takes none. */
+	EXPECT("C_SeedRandom(NULL, 16)", p11->C_SeedRandom(rw, NULL, 16), CKR_ARGUMENTS_BAD);
+	EXPECT("C_SeedRandom(16 bytes)", p11->C_SeedRandom(rw, out, 16), CKR_OK,
+	       CKR_RANDOM_SEED_NOT_SUPPORTED);
 
 	/* ---------------------------------------------------------- closing sessions (5.6) */
 	/* A session object lives as long as the session that made it. */
