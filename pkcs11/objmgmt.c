@@ -1,6 +1,6 @@
 /* C_GetAttributeValue, C_GetObjectSize, C_DestroyObject, C_SetAttributeValue,
- * C_CopyObject and C_CreateObject (session secret keys only). Each checks
- * its session before anything else it is given (5.1.7). */
+ * C_CopyObject and C_CreateObject (session secret keys and data objects).
+ * Each checks its session before anything else it is given (5.1.7). */
 #include <stdlib.h>
 
 #include "log.h"
@@ -92,9 +92,11 @@ CK_RV C_DestroyObject(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object)
 	if (obj != NULL) {
 		if (!azkv_attrs_bool(&obj->attrs, CKA_DESTROYABLE, CK_TRUE)) {
 			/* Vault keys are deleted in the vault, not through PKCS#11. */
-			azkv_error("C_DestroyObject: object %lu is a vault key and cannot be "
-			           "destroyed here",
-			           (unsigned long)object);
+			azkv_error("C_DestroyObject: object %lu has CKA_DESTROYABLE=FALSE%s",
+			           (unsigned long)object,
+			           obj->session == CK_INVALID_HANDLE
+			                   ? " (it is kept in the vault, and deleted there)"
+			                   : "");
 			rv = CKR_ACTION_PROHIBITED;
 		} else {
 			azkv_objects_destroy(object);
@@ -102,17 +104,6 @@ CK_RV C_DestroyObject(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object)
 	}
 	azkv_lock_release(azkv_g.lock);
 	return rv;
-}
-
-static CK_RV apply_changes(azkv_object *obj, const CK_ATTRIBUTE *tmpl, CK_ULONG n)
-{
-	for (CK_ULONG i = 0; i < n; i++) {
-		CK_RV rv = azkv_attrs_set(&obj->attrs, tmpl[i].type, tmpl[i].pValue,
-		                          tmpl[i].ulValueLen);
-		if (rv != CKR_OK)
-			return rv;
-	}
-	return CKR_OK;
 }
 
 CK_RV C_SetAttributeValue(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object, CK_ATTRIBUTE *tmpl,
@@ -134,8 +125,7 @@ CK_RV C_SetAttributeValue(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object, CK
 		rv = CKR_ACTION_PROHIBITED;
 		goto out;
 	}
-	if ((rv = azkv_secret_key_check_changes(obj, tmpl, count, 0)) == CKR_OK)
-		rv = apply_changes(obj, tmpl, count);
+	rv = azkv_object_set_attributes(obj, tmpl, count);
 out:
 	azkv_lock_release(azkv_g.lock);
 	return rv;
@@ -151,30 +141,16 @@ CK_RV C_CopyObject(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object, CK_ATTRIB
 		return azkv_session_precedes(session, "C_CopyObject", rv);
 	azkv_object *copy = NULL;
 	azkv_lock_acquire(azkv_g.lock);
-	azkv_object *obj = visible_object(session, object, "C_CopyObject", &rv);
+	const azkv_object *obj = visible_object(session, object, "C_CopyObject", &rv);
 	if (obj == NULL)
 		goto out;
-	if (!azkv_attrs_bool(&obj->attrs, CKA_COPYABLE, CK_FALSE) || obj->cls != CKO_SECRET_KEY) {
-		azkv_error("C_CopyObject: object %lu cannot be copied", (unsigned long)object);
+	if (!azkv_attrs_bool(&obj->attrs, CKA_COPYABLE, CK_FALSE)) {
+		azkv_error("C_CopyObject: object %lu has CKA_COPYABLE=FALSE",
+		           (unsigned long)object);
 		rv = CKR_ACTION_PROHIBITED;
 		goto out;
 	}
-	if ((rv = azkv_secret_key_check_changes(obj, tmpl, count, 1)) != CKR_OK)
-		goto out;
-	rv = CKR_HOST_MEMORY;
-	copy = calloc(1, sizeof(*copy));
-	if (copy == NULL)
-		goto out;
-	*copy = (azkv_object){
-	        .slot = obj->slot, .session = session, .cls = obj->cls, .key_type = obj->key_type};
-	if (azkv_bytes_set(&copy->value, obj->value.data, obj->value.len) != 0)
-		goto out;
-	for (size_t i = 0; i < obj->attrs.n; i++)
-		if ((rv = azkv_attrs_set(&copy->attrs, obj->attrs.items[i].type,
-		                         obj->attrs.items[i].pValue,
-		                         obj->attrs.items[i].ulValueLen)) != CKR_OK)
-			goto out;
-	if ((rv = apply_changes(copy, tmpl, count)) != CKR_OK ||
+	if ((rv = azkv_object_copy(obj, session, tmpl, count, &copy)) != CKR_OK ||
 	    (rv = azkv_objects_add(copy)) != CKR_OK)
 		goto out;
 	*new_object = copy->handle;
@@ -188,24 +164,24 @@ out:
 /* The checks of a C_CreateObject template that need no lock: the class,
  * and for a secret key its value and type, whose value travels apart from
  * the other attributes (*rest, n_rest: the caller frees *rest). */
-static CK_RV create_request(const CK_ATTRIBUTE *tmpl, CK_ULONG count, const CK_ATTRIBUTE **value,
-                            CK_ATTRIBUTE **rest, CK_ULONG *n_rest)
+static CK_RV create_request(const CK_ATTRIBUTE *tmpl, CK_ULONG count, CK_OBJECT_CLASS *cls,
+                            const CK_ATTRIBUTE **value, CK_ATTRIBUTE **rest, CK_ULONG *n_rest)
 {
 	static const char fn[] = "C_CreateObject";
 	int present;
-	CK_ULONG cls = CK_UNAVAILABLE_INFORMATION;
 	CK_RV rv = azkv_tmpl_check(tmpl, count, fn);
-	if (rv != CKR_OK ||
-	    (rv = azkv_tmpl_ulong(tmpl, count, CKA_CLASS, &cls, &present)) != CKR_OK)
+	if (rv != CKR_OK || (rv = azkv_tmpl_ulong(tmpl, count, CKA_CLASS, cls, &present)) != CKR_OK)
 		return rv;
 	if (!present) {
 		azkv_error("%s: the template needs CKA_CLASS", fn);
 		return CKR_TEMPLATE_INCOMPLETE;
 	}
-	if (cls != CKO_SECRET_KEY) {
-		azkv_error("%s: only secret keys can be created (class 0x%lx); vault keys are "
-		           "created in the vault",
-		           fn, (unsigned long)cls);
+	if (*cls == CKO_DATA)
+		return CKR_OK;
+	if (*cls != CKO_SECRET_KEY) {
+		azkv_error("%s: only secret keys and data objects can be created (class 0x%lx); "
+		           "vault keys are created in the vault",
+		           fn, (unsigned long)*cls);
 		return CKR_ATTRIBUTE_VALUE_INVALID;
 	}
 	*value = azkv_tmpl_find(tmpl, count, CKA_VALUE);
@@ -230,12 +206,13 @@ CK_RV C_CreateObject(CK_SESSION_HANDLE session, CK_ATTRIBUTE *tmpl, CK_ULONG cou
                      CK_OBJECT_HANDLE *object)
 {
 	AZKV_REQUIRE_INIT();
+	CK_OBJECT_CLASS cls = CK_UNAVAILABLE_INFORMATION;
 	const CK_ATTRIBUTE *value = NULL;
 	CK_ATTRIBUTE *rest = NULL;
 	CK_ULONG n_rest = 0;
 	azkv_object *obj = NULL;
 	CK_RV rv = object == NULL ? CKR_ARGUMENTS_BAD
-	                          : create_request(tmpl, count, &value, &rest, &n_rest);
+	                          : create_request(tmpl, count, &cls, &value, &rest, &n_rest);
 	if (rv != CKR_OK) {
 		free(rest);
 		return azkv_session_precedes(session, "C_CreateObject", rv);
@@ -245,8 +222,11 @@ CK_RV C_CreateObject(CK_SESSION_HANDLE session, CK_ATTRIBUTE *tmpl, CK_ULONG cou
 	const azkv_session *s = azkv_session_find(session, "C_CreateObject", &rv);
 	if (s == NULL)
 		goto out;
-	rv = azkv_secret_key_new(s->slot, session, rest, n_rest, value->pValue, value->ulValueLen,
-	                         0, CK_UNAVAILABLE_INFORMATION, &obj);
+	if (cls == CKO_DATA)
+		rv = azkv_data_object_new(s->slot, session, tmpl, count, &obj);
+	else
+		rv = azkv_secret_key_new(s->slot, session, rest, n_rest, value->pValue,
+		                         value->ulValueLen, 0, CK_UNAVAILABLE_INFORMATION, &obj);
 	if (rv != CKR_OK || (rv = azkv_objects_add(obj)) != CKR_OK)
 		goto out;
 	*object = obj->handle;
