@@ -58,7 +58,7 @@ static void expect_attr(const char *id, const char *note, CK_OBJECT_HANDLE h,
 	         (want == NULL || (a.ulValueLen == want_len && memcmp(buf, want, want_len) == 0));
 	printf("%s - %s = %s", ok ? "ok" : "not ok", id, got);
 	if (!ok) {
-		printf(" (spec: %s)", word(want, want_len, want_w));
+		printf(" (spec: %s)", want != NULL ? word(want, want_len, want_w) : "any value");
 		failures++;
 	}
 	if (note != NULL)
