@@ -65,8 +65,8 @@ CK_RV azkv_secret_key_new(CK_SLOT_ID slot, CK_SESSION_HANDLE session, const CK_A
 CK_RV azkv_data_object_new(CK_SLOT_ID slot, CK_SESSION_HANDLE session, const CK_ATTRIBUTE *tmpl,
                            CK_ULONG n, azkv_object **out);
 
-/* Checks a C_SetAttributeValue (copy 0) or C_CopyObject (copy 1) template
- * against obj before anything changes, by the attribute table of its kind
+/* (changes.c) Checks a C_SetAttributeValue (copy 0) or C_CopyObject (copy 1)
+ * template against obj before anything changes, by the attribute table of its kind
  * (the one its making followed), so that a refused template leaves the
  * object as it was. CKR_ACTION_PROHIBITED for an object no table covers
  * (a vault object). */
