@@ -8,6 +8,7 @@
 #include "array.h"
 #include "cmk_ext.h"
 #include "log.h"
+#include "login.h"
 #include "module.h"
 #include "session.h"
 #include "token.h"
@@ -24,9 +25,11 @@ static CK_RV refresh_token(CK_SLOT_ID slot)
 /* The table's objects, for azkv_cmk_versions. */
 typedef AZKV_ARRAY(azkv_object *) all_objects;
 
+/* Those the application may see (login.h): a private key's handle is
+ * no more given before login than a search finds it. */
 static CK_RV collect(azkv_object *obj, void *p)
 {
-	return azkv_array_push((all_objects *)p, obj);
+	return azkv_login_shows(obj) ? azkv_array_push((all_objects *)p, obj) : CKR_OK;
 }
 
 /* Under the module lock: the versions of name on slot. */

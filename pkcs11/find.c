@@ -4,6 +4,7 @@
  * result does not change under the caller while it iterates. */
 #include "array.h"
 #include "log.h"
+#include "login.h"
 #include "module.h"
 #include "object.h"
 #include "session.h"
@@ -19,7 +20,8 @@ typedef struct match_ctx {
 static CK_RV collect(azkv_object *obj, void *p)
 {
 	match_ctx *m = p;
-	if (obj->slot != m->slot || !azkv_tmpl_matches(&obj->attrs, m->tmpl, m->n))
+	if (obj->slot != m->slot || !azkv_login_shows(obj) ||
+	    !azkv_tmpl_matches(&obj->attrs, m->tmpl, m->n))
 		return CKR_OK;
 	return azkv_array_push(&m->found.handles, obj->handle);
 }

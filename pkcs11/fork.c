@@ -24,12 +24,15 @@
  * connections. The abandoned memory stays reachable (azkv_g_inherited)
  * for leak checkers. Not wiped: what OpenSSL holds (a certificate
  * credential's key, the TLS sessions' keys, and the EVP_CIPHER_CTX of an
- * AES-GCM encryption or AES-CBC-PAD operation (op_aes_*.c; made by its
- * first update), whose key schedule begins with the key itself:
- * EVP_CIPHER_CTX_reset frees OpenSSL's context, and re-keying it would
- * run OpenSSL in the child), the state of an operation a call was using
- * at the fork (held outside its session, perhaps mid-change), a federated
- * token file's text, and freed copies. */
+ * AES-GCM encryption or an AES-ECB/CBC/CBC-PAD/CTR operation (op_aes_*.c)
+ * or the EVP_MAC_CTX of an HMAC or CMAC (op_mac.c), each made by the
+ * operation's first update, whose key schedule or key copy holds the key
+ * itself: EVP_CIPHER_CTX_reset frees OpenSSL's context, and re-keying it
+ * would run OpenSSL in the child), the EVP_MD_CTX of a digest (digest.c)
+ * or a hashing signature, whose last partial block holds data digested
+ * (with C_DigestKey, a key's bytes), the state of an operation a call was
+ * using at the fork (held outside its session, perhaps mid-change), a
+ * federated token file's text, and freed copies. */
 #include "fork.h"
 
 #include <pthread.h>

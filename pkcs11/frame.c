@@ -82,8 +82,9 @@ CK_RV azkv_frame_init(CK_SESSION_HANDLE session, azkv_op_kind kind, const CK_MEC
 	const azkv_mech *mech = azkv_mech_find(mechanism->mechanism);
 	const azkv_op_ops *ops = mech != NULL ? azkv_mech_ops(mech, kind) : NULL;
 	if (ops == NULL) {
-		azkv_error("%s: mechanism 0x%lx is not supported for this call", fn,
-		           (unsigned long)mechanism->mechanism);
+		azkv_error("%s: mechanism 0x%lx is not supported for this call%s", fn,
+		           (unsigned long)mechanism->mechanism,
+		           is_cipher(kind) ? "" : "; " AZKV_VAULT_SIGNS);
 		rv = CKR_MECHANISM_INVALID;
 		goto out;
 	}
@@ -92,9 +93,10 @@ CK_RV azkv_frame_init(CK_SESSION_HANDLE session, azkv_op_kind kind, const CK_MEC
 		goto out;
 	if ((rv = azkv_key_for_op(s->slot, key, mech, usage, fn, &obj)) != CKR_OK)
 		goto out;
-	if (is_cipher(kind) && obj->cls == CKO_SECRET_KEY && obj->vkey != NULL) {
+	if (obj->cls == CKO_SECRET_KEY && obj->vkey != NULL) {
 		/* Its key_ops may allow encrypt (CKA_ENCRYPT), but the HSM's AES
-		 * encryption (AES-GCM, AES-CBC) is not offered here. */
+		 * encryption (AES-GCM, AES-CBC) is not offered here, nor a MAC
+		 * (the module's are local, with the key's bytes). */
 		azkv_error("%s: key %lu ('%s') is a Managed HSM AES key: the module uses it for "
 		           "C_WrapKey and C_UnwrapKey only",
 		           fn, (unsigned long)key, obj->vkey->key.name);

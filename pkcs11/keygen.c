@@ -73,7 +73,7 @@ CK_RV C_GenerateKey(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism, CK_ATTRI
 	                         &obj);
 	if (rv != CKR_OK)
 		goto out;
-	if ((rv = azkv_objects_add(obj)) != CKR_OK)
+	if ((rv = azkv_session_object_add(obj, "C_GenerateKey")) != CKR_OK)
 		goto out;
 	*key = obj->handle;
 	obj = NULL;

@@ -7,8 +7,20 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "token.h"
+
 azkv_module azkv_g;
 pthread_mutex_t azkv_init_mutex = PTHREAD_MUTEX_INITIALIZER;
+
+/* Here, below every file that looks a token up (login.c's visibility rule
+ * among them), not in token.c, which builds objects and so sits above the
+ * mechanisms' key lookup. */
+azkv_token *azkv_token_get(CK_SLOT_ID slot)
+{
+	if (slot >= azkv_g.n_tokens)
+		return NULL;
+	return &azkv_g.tokens[slot];
+}
 
 int azkv_module_ready(void)
 {

@@ -151,7 +151,7 @@ CK_RV C_CopyObject(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object, CK_ATTRIB
 		goto out;
 	}
 	if ((rv = azkv_object_copy(obj, session, tmpl, count, &copy)) != CKR_OK ||
-	    (rv = azkv_objects_add(copy)) != CKR_OK)
+	    (rv = azkv_session_object_add(copy, "C_CopyObject")) != CKR_OK)
 		goto out;
 	*new_object = copy->handle;
 	copy = NULL;
@@ -227,7 +227,7 @@ CK_RV C_CreateObject(CK_SESSION_HANDLE session, CK_ATTRIBUTE *tmpl, CK_ULONG cou
 	else
 		rv = azkv_secret_key_new(s->slot, session, rest, n_rest, value->pValue,
 		                         value->ulValueLen, 0, CK_UNAVAILABLE_INFORMATION, &obj);
-	if (rv != CKR_OK || (rv = azkv_objects_add(obj)) != CKR_OK)
+	if (rv != CKR_OK || (rv = azkv_session_object_add(obj, "C_CreateObject")) != CKR_OK)
 		goto out;
 	*object = obj->handle;
 	obj = NULL;

@@ -1,5 +1,5 @@
-/* An operation slot of a session (encrypt, decrypt, sign, verify): the
- * state of the active operation and who holds it. A call that works
+/* An operation slot of a session (encrypt, decrypt, sign, verify,
+ * digest): the state of the active operation and who holds it. A call that works
  * without the module lock (a vault request, or local crypto) takes the
  * state out of the slot for its duration and marks the slot busy, so that
  * closing the session meanwhile cannot free state in use, and another
@@ -29,6 +29,7 @@ typedef enum azkv_op_kind {
 	AZKV_OPER_DECRYPT,
 	AZKV_OPER_SIGN,
 	AZKV_OPER_VERIFY,
+	AZKV_OPER_DIGEST, /* C_Digest* (digest.c): no key, not through the frame */
 } azkv_op_kind;
 
 /* ---- a slot ------------------------------------------------------------

@@ -18,6 +18,11 @@ CK_RV azkv_rv_map(const azkv_err *err, azkv_rv_ctx ctx)
 		/* C_Initialize has no better code for an unusable setup. */
 		return CKR_GENERAL_ERROR;
 	case AZKV_ERR_FORBIDDEN:
+		/* The identity may not create keys in this vault: to it the
+		 * token is read-only (a C_GenerateKeyPair code, which
+		 * CKR_KEY_FUNCTION_NOT_PERMITTED is not). */
+		if (ctx == AZKV_CTX_KEYGEN)
+			return CKR_TOKEN_WRITE_PROTECTED;
 		/* The identity may not use this key for this operation. */
 		return ctx == AZKV_CTX_TOKEN ? CKR_DEVICE_ERROR : CKR_KEY_FUNCTION_NOT_PERMITTED;
 	case AZKV_ERR_NOT_FOUND:
@@ -42,13 +47,23 @@ CK_RV azkv_rv_map(const azkv_err *err, azkv_rv_ctx ctx)
 		 * input. CKR_ENCRYPTED_DATA_INVALID is not a C_WrapKey code. */
 		if (ctx == AZKV_CTX_WRAP)
 			return CKR_KEY_SIZE_RANGE;
+		/* C_GenerateKeyPair: the module has checked the size, curve
+		 * and key_ops, so a refusal is the vault's (an -HSM type on a
+		 * standard vault, say), logged with its message. */
+		if (ctx == AZKV_CTX_KEYGEN)
+			return CKR_FUNCTION_FAILED;
 		return ctx == AZKV_CTX_KEY_OP ? CKR_ENCRYPTED_DATA_INVALID : CKR_DEVICE_ERROR;
 	case AZKV_ERR_UNSUPPORTED:
 		return CKR_MECHANISM_INVALID;
+	case AZKV_ERR_CONFLICT:
+		/* C_GenerateKeyPair: the name is taken by a deleted key the
+		 * vault keeps for recovery (ObjectIsDeletedButRecoverable). */
+		if (ctx == AZKV_CTX_KEYGEN)
+			return CKR_ATTRIBUTE_VALUE_INVALID;
+		return CKR_DEVICE_ERROR;
 	case AZKV_ERR_NETWORK:
 	case AZKV_ERR_AUTH:
 	case AZKV_ERR_UNAVAILABLE:
-	case AZKV_ERR_CONFLICT:
 	case AZKV_ERR_THROTTLED:
 	case AZKV_ERR_SERVER:
 	case AZKV_ERR_PROTOCOL:

@@ -16,6 +16,7 @@ typedef enum azkv_rv_ctx {
 	AZKV_CTX_INIT,   /* C_Initialize: config, HTTP, credential setup */
 	AZKV_CTX_SIGN,   /* C_Sign in the vault */
 	AZKV_CTX_WRAP,   /* C_WrapKey in the vault (wrapkey) */
+	AZKV_CTX_KEYGEN, /* C_GenerateKeyPair in the vault (create) */
 } azkv_rv_ctx;
 
 /* Maps err to a CK_RV and logs, at error level, "what: cause (CKR_...)".

@@ -1,17 +1,31 @@
 /* C_OpenSession, C_CloseSession, C_CloseAllSessions, C_GetSessionInfo,
  * C_Login, C_Logout and C_LoginUser.
  *
- * Login: the token has no PIN (CKF_LOGIN_REQUIRED is not set); access is
- * decided by the Azure identity in the configuration. C_Login as CKU_USER
- * is accepted with any PIN so that clients which always log in work; it
- * changes the session state as PKCS#11 describes and nothing else.
- * CKU_SO is refused: there is no security officer. */
+ * Login: the Azure identity in the configuration decides what the vault
+ * allows. By default a token has no PIN (CKF_LOGIN_REQUIRED is not set):
+ * C_Login as CKU_USER is accepted with any PIN so that clients which
+ * always log in work, and changes the session state and nothing else.
+ * A vault with a "pin" (or "pin_file") in the configuration gives its
+ * token CKF_LOGIN_REQUIRED: C_Login(CKU_USER) checks the PIN
+ * (CKR_PIN_INCORRECT, logged without it), and the token's private objects
+ * (its private and secret keys, private session objects) show only while
+ * the application is logged in: login.h has the one rule, which
+ * azkv_session_object, mech.c's azkv_key_lookup, searches and
+ * azkv_session_object_add ask. C_Logout, or closing the token's last
+ * session, hides them again, destroys the private session objects and
+ * leaves the handles held to private objects stale (3.0 5.6, as
+ * SoftHSMv2). Login is per token, for every session of the application.
+ * CKU_SO is refused, there being no security officer: as SoftHSMv2
+ * orders it, CKR_SESSION_READ_ONLY_EXISTS while a read-only session is
+ * open, CKR_USER_ANOTHER_ALREADY_LOGGED_IN while the user is logged in,
+ * else CKR_PIN_INCORRECT. */
 #include "session.h"
 
 #include <stdlib.h>
 
 #include "handles.h"
 #include "log.h"
+#include "login.h"
 #include "module.h"
 #include "object.h"
 #include "pkcs11_v3.h"
@@ -40,14 +54,26 @@ azkv_object *azkv_session_object(const azkv_session *s, CK_OBJECT_HANDLE h, CK_R
                                  const char *fn, CK_RV *rv)
 {
 	azkv_object *obj = azkv_objects_get(h);
-	if (obj == NULL || obj->slot != s->slot) {
-		azkv_error("%s: handle %lu is no object of session %lu's token (%s)", fn,
-		           (unsigned long)h, (unsigned long)s->handle, azkv_rv_name(invalid));
+	if (obj == NULL || obj->slot != s->slot || !azkv_login_shows(obj)) {
+		azkv_error("%s: handle %lu is no object of session %lu's token%s (%s)", fn,
+		           (unsigned long)h, (unsigned long)s->handle,
+		           obj != NULL && obj->slot == s->slot ? " that shows before C_Login" : "",
+		           azkv_rv_name(invalid));
 		*rv = invalid;
 		return NULL;
 	}
 	*rv = CKR_OK;
 	return obj;
+}
+
+CK_RV azkv_session_object_add(azkv_object *obj, const char *fn)
+{
+	if (!azkv_login_shows(obj)) {
+		azkv_error("%s: a private object needs the user logged in on this token (C_Login)",
+		           fn);
+		return CKR_USER_NOT_LOGGED_IN;
+	}
+	return azkv_objects_add(obj);
 }
 
 CK_RV azkv_session_slot(CK_SESSION_HANDLE h, const char *fn, CK_SLOT_ID *slot)
@@ -86,14 +112,15 @@ static void close_session(azkv_session *s)
 		tok->sessions--;
 		if (s->flags & CKF_RW_SESSION)
 			tok->rw_sessions--;
-		if (tok->sessions == 0)
-			tok->logged_in = 0;
+		if (tok->sessions == 0 && tok->logged_in)
+			azkv_login_end(tok);
 	}
 	azkv_array_free(&s->find.handles);
 	azkv_op_end(&s->encrypt);
 	azkv_op_end(&s->decrypt);
 	azkv_op_end(&s->sign);
 	azkv_op_end(&s->verify);
+	azkv_op_end(&s->digest);
 	free(s);
 }
 
@@ -196,6 +223,20 @@ CK_RV C_GetSessionInfo(CK_SESSION_HANDLE session, CK_SESSION_INFO *info)
 	return rv;
 }
 
+/* C_Login as CKU_USER on tok, under the module lock. */
+static CK_RV login_user(azkv_token *tok, const unsigned char *pin, CK_ULONG pin_len)
+{
+	if (tok->logged_in)
+		return CKR_USER_ALREADY_LOGGED_IN;
+	if (azkv_login_required(tok) && !azkv_login_pin_matches(tok, pin, pin_len)) {
+		azkv_error("C_Login: wrong PIN for token '%s' (the vault's \"pin\" in %s)",
+		           tok->vault->label, azkv_g.cfg->source);
+		return CKR_PIN_INCORRECT;
+	}
+	tok->logged_in = 1;
+	return CKR_OK;
+}
+
 CK_RV C_Login(CK_SESSION_HANDLE session, CK_USER_TYPE user_type, unsigned char *pin,
               CK_ULONG pin_len)
 {
@@ -206,18 +247,32 @@ CK_RV C_Login(CK_SESSION_HANDLE session, CK_USER_TYPE user_type, unsigned char *
 	if (s == NULL)
 		goto out;
 	azkv_token *tok = azkv_token_get(s->slot);
+	if (pin == NULL && azkv_login_required(tok)) {
+		azkv_error("C_Login: no PIN given (pPin is NULL)");
+		rv = CKR_ARGUMENTS_BAD;
+		goto out;
+	}
 	switch (user_type) {
 	case CKU_USER:
-		if (tok->logged_in)
-			rv = CKR_USER_ALREADY_LOGGED_IN;
-		else
-			tok->logged_in = 1;
+		rv = login_user(tok, pin, pin_len);
 		break;
 	case CKU_CONTEXT_SPECIFIC:
 		/* No key needs re-authentication (CKA_ALWAYS_AUTHENTICATE is false). */
 		rv = tok->logged_in ? CKR_OK : CKR_USER_NOT_LOGGED_IN;
 		break;
 	case CKU_SO:
+		/* 3.0 5.6: no SO login while a read-only session is open. */
+		if (tok->sessions > tok->rw_sessions) {
+			azkv_error(
+			        "C_Login: CKU_SO while a read-only session is open on the token");
+			rv = CKR_SESSION_READ_ONLY_EXISTS;
+			break;
+		}
+		if (tok->logged_in) {
+			azkv_error("C_Login: CKU_SO while the user is logged in on the token");
+			rv = CKR_USER_ANOTHER_ALREADY_LOGGED_IN;
+			break;
+		}
 		azkv_error("C_Login: there is no security officer on a vault token; access "
 		           "comes from the Azure identity in the configuration");
 		rv = CKR_PIN_INCORRECT;
@@ -240,7 +295,7 @@ CK_RV C_Logout(CK_SESSION_HANDLE session)
 	if (tok != NULL && !tok->logged_in)
 		rv = CKR_USER_NOT_LOGGED_IN;
 	else if (tok != NULL)
-		tok->logged_in = 0;
+		azkv_login_end(tok);
 	azkv_lock_release(azkv_g.lock);
 	return rv;
 }
@@ -267,6 +322,7 @@ void azkv_sessions_forget(void)
 		azkv_op_wipe(&s->decrypt);
 		azkv_op_wipe(&s->sign);
 		azkv_op_wipe(&s->verify);
+		azkv_op_wipe(&s->digest);
 	}
 	azkv_sessions_inherited = azkv_handles_abandon(&table);
 }
@@ -284,6 +340,8 @@ azkv_op *azkv_session_op(azkv_session *s, azkv_op_kind kind)
 		return &s->decrypt;
 	case AZKV_OPER_SIGN:
 		return &s->sign;
+	case AZKV_OPER_DIGEST:
+		return &s->digest;
 	default:
 		return &s->verify;
 	}

@@ -21,11 +21,12 @@ typedef struct azkv_session {
 	CK_SLOT_ID slot;
 	CK_FLAGS flags;
 	azkv_find_state find;
-	/* The active operations (crypt.c, sign.c). */
+	/* The active operations (crypt.c, sign.c, digest.c). */
 	azkv_op encrypt;
 	azkv_op decrypt;
 	azkv_op sign;
 	azkv_op verify;
+	azkv_op digest;
 } azkv_session;
 
 /* All need the module lock held. NULL when the handle is not open. */
@@ -45,10 +46,18 @@ struct azkv_object;
  * another session on it too, as PKCS#11 lets sessions share them). NULL
  * when h is no such object, with *rv invalid (the CKR_*_HANDLE_INVALID of
  * the caller's argument: CKR_OBJECT_HANDLE_INVALID, CKR_KEY_HANDLE_INVALID,
- * ...) and a log line naming fn. Usage and key type are the caller's
- * checks. */
+ * ...) and a log line naming fn; also when h is a private object hidden
+ * until login (login.h). Usage and key type are the caller's checks. */
 struct azkv_object *azkv_session_object(const azkv_session *s, CK_OBJECT_HANDLE h, CK_RV invalid,
                                         const char *fn, CK_RV *rv);
+
+/* Adds obj, a session object just made, to the handle table (assigning
+ * its handle, taking ownership) unless the application could not see it:
+ * a private object on a token with a PIN before login is
+ * CKR_USER_NOT_LOGGED_IN (logged, naming fn), as SoftHSMv2 answers, and
+ * obj stays the caller's. C_CreateObject, C_CopyObject, C_GenerateKey and
+ * C_UnwrapKey end with it. Needs the module lock. */
+CK_RV azkv_session_object_add(struct azkv_object *obj, const char *fn);
 
 /* The token (slot) of the open session h, for a call that goes on without
  * the module lock: takes and releases it. CKR_SESSION_HANDLE_INVALID

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "login.h"
 #include "mech.h"
 #include "mhsm.h"
 #include "module.h"
@@ -87,15 +88,19 @@ CK_RV C_GetTokenInfo(CK_SLOT_ID slot, CK_TOKEN_INFO *info)
 	azkv_pad_field(info->model, sizeof(info->model),
 	               azkv_mhsm_is_hsm(tok->vault->url) ? "Managed HSM" : "Key Vault");
 	azkv_pad_field(info->serialNumber, sizeof(info->serialNumber), serial);
-	/* No PIN: the Azure identity in the configuration decides access. */
-	/* "PIN initialised" keeps clients from offering to set one up. */
+	/* The Azure identity in the configuration decides access; a vault's
+	 * optional "pin" adds a login before its private objects show
+	 * (login.h). "PIN initialised" keeps clients from offering to set one
+	 * up. */
 	info->flags = CKF_TOKEN_INITIALIZED | CKF_RNG | CKF_USER_PIN_INITIALIZED;
+	if (azkv_login_required(tok))
+		info->flags |= CKF_LOGIN_REQUIRED;
 	info->ulMaxSessionCount = CK_EFFECTIVELY_INFINITE;
 	info->ulMaxRwSessionCount = CK_EFFECTIVELY_INFINITE;
 	azkv_lock_acquire(azkv_g.lock);
 	azkv_sessions_count(slot, &info->ulSessionCount, &info->ulRwSessionCount);
 	azkv_lock_release(azkv_g.lock);
-	info->ulMaxPinLen = 256;
+	info->ulMaxPinLen = AZKV_PIN_MAX;
 	info->ulMinPinLen = 0;
 	info->ulTotalPublicMemory = CK_UNAVAILABLE_INFORMATION;
 	info->ulFreePublicMemory = CK_UNAVAILABLE_INFORMATION;

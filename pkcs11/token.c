@@ -9,13 +9,6 @@
 #include "retry.h"
 #include "rv.h"
 
-azkv_token *azkv_token_get(CK_SLOT_ID slot)
-{
-	if (slot >= azkv_g.n_tokens)
-		return NULL;
-	return &azkv_g.tokens[slot];
-}
-
 CK_RV azkv_token_init(azkv_token *tok, CK_SLOT_ID id, const azkv_vault_config *vault)
 {
 	azkv_err err;
@@ -131,7 +124,7 @@ static CK_RV load_version(azkv_token *tok, azkv_token_read *l, const char *name,
 		azkv_key_free(&key);
 		return CKR_OK;
 	}
-	rv = azkv_vault_objects_new(tok->id, tok->vault->url, &key, current, &pub, &priv);
+	rv = azkv_vault_objects_new(tok->id, tok->vault, &key, current, &pub, &priv);
 	azkv_key_free(&key);
 	if (rv == CKR_KEY_TYPE_INCONSISTENT)
 		return CKR_OK; /* a key type we do not expose; logged */

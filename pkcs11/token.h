@@ -21,7 +21,7 @@ typedef struct azkv_token {
 	CK_ULONG sessions, rw_sessions;
 } azkv_token;
 
-/* NULL when slot is not a configured vault. */
+/* NULL when slot is not a configured vault (module_state.c). */
 azkv_token *azkv_token_get(CK_SLOT_ID slot);
 
 /* Reads the vault's keys into token objects unless already done. Network

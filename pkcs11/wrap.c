@@ -112,7 +112,7 @@ static CK_RV add_unwrapped_key(CK_SESSION_HANDLE session, CK_SLOT_ID slot, const
 	azkv_object *obj = NULL;
 	CK_RV rv = azkv_secret_key_new(slot, session, tmpl, count, value->data, value->len, 0,
 	                               CK_UNAVAILABLE_INFORMATION, &obj);
-	if (rv == CKR_OK && (rv = azkv_objects_add(obj)) == CKR_OK) {
+	if (rv == CKR_OK && (rv = azkv_session_object_add(obj, "C_UnwrapKey")) == CKR_OK) {
 		*key = obj->handle;
 		obj = NULL;
 	}

@@ -47,7 +47,9 @@ const char *azkv_config_path(void)
 typedef struct parse_ctx {
 	const char *origin;
 	azkv_err *err;
-	int inline_secret; /* client_secret given in the file itself */
+	/* The secret given in the file itself ("credential.client_secret",
+	 * "vaults[0].pin"); empty when none is. */
+	char inline_secret[64];
 } parse_ctx;
 
 __attribute__((format(printf, 2, 3))) static azkv_rc cfg_err(parse_ctx *ctx, const char *fmt, ...)
@@ -137,6 +139,35 @@ static azkv_rc get_object(parse_ctx *ctx, const cJSON *root, const char *key, co
 	if (!cJSON_IsObject(item))
 		return cfg_err(ctx, "\"%s\" must be an object", key);
 	*out = item;
+	return AZKV_OK;
+}
+
+/* Reads a secret (client secret, certificate password, PIN) from path:
+ * the whole text less its trailing newlines, or its first line. where
+ * names the key in messages ("credential.client_secret_file"). What is not
+ * kept is wiped. */
+static azkv_rc read_secret_file(parse_ctx *ctx, const char *where, const char *path, int first_line,
+                                char **out)
+{
+	struct stat st;
+	size_t len = 0, keep;
+	char *buf = NULL;
+	int e;
+
+	e = azkv_file_read(path, 0, SECRET_MAX_SIZE, &buf, &len, &st);
+	if (e)
+		return cfg_err(ctx, "%s %s: %s", where, path, azkv_file_error(e));
+	/* A NUL inside is no text: nothing is kept. */
+	keep = strlen(buf) != len ? 0 : first_line ? strcspn(buf, "\r\n") : len;
+	while (!first_line && keep > 0 && (buf[keep - 1] == '\n' || buf[keep - 1] == '\r'))
+		keep--;
+	OPENSSL_cleanse(buf + keep, len - keep);
+	if (keep == 0) {
+		azkv_file_free(buf, len);
+		return cfg_err(ctx, "%s %s is empty or not text", where, path);
+	}
+	azkv_file_warn_unprotected(path, &st, where);
+	*out = buf;
 	return AZKV_OK;
 }
 
@@ -290,11 +321,54 @@ static azkv_rc parse_certificates(parse_ctx *ctx, const cJSON *item, const char 
 	return AZKV_OK;
 }
 
+/* "pin" or "pin_file": the user PIN of the vault's token (the first line
+ * of the file), 1 to AZKV_PIN_MAX bytes. Never echoed in a message. */
+static azkv_rc parse_pin(parse_ctx *ctx, const cJSON *item, const char *where, azkv_vault_config *v)
+{
+	char prefix[40], key[48];
+	char *path = NULL;
+	azkv_rc rc;
+
+	snprintf(prefix, sizeof(prefix), "%s.", where);
+	snprintf(key, sizeof(key), "%s.pin_file", where);
+	if (cJSON_GetObjectItemCaseSensitive(item, "pin") != NULL &&
+	    cJSON_GetObjectItemCaseSensitive(item, "pin_file") != NULL)
+		return cfg_err(ctx, "%s: give pin or pin_file, not both", where);
+	rc = get_string(ctx, item, prefix, "pin", &v->pin);
+	if (rc == AZKV_OK && v->pin != NULL)
+		snprintf(ctx->inline_secret, sizeof(ctx->inline_secret), "%s.pin", where);
+	if (rc == AZKV_OK)
+		rc = get_string(ctx, item, prefix, "pin_file", &path);
+	if (rc == AZKV_OK && path != NULL)
+		rc = read_secret_file(ctx, key, path, 1, &v->pin);
+	free(path);
+	if (rc == AZKV_OK && v->pin != NULL && strlen(v->pin) > AZKV_PIN_MAX)
+		rc = cfg_err(ctx, "%s: the PIN is longer than %d bytes", where, AZKV_PIN_MAX);
+	return rc;
+}
+
+/* A vault's true/false option: *out 0 when absent. */
+static azkv_rc get_vault_flag(parse_ctx *ctx, const cJSON *item, const char *where,
+                              const char *name, int *out)
+{
+	const cJSON *flag = cJSON_GetObjectItemCaseSensitive(item, name);
+	if (flag != NULL && !cJSON_IsBool(flag))
+		return cfg_err(ctx, "%s.%s must be true or false", where, name);
+	*out = cJSON_IsTrue(flag);
+	return AZKV_OK;
+}
+
 static azkv_rc parse_vault(parse_ctx *ctx, const cJSON *item, size_t idx, azkv_vault_config *v)
 {
-	static const char *const keys[] = {
-	        "url", "label", "keys", "certificates", AZKV_CONFIG_RSA_PKCS1_V15_DECRYPT_KEY,
-	        NULL};
+	static const char *const keys[] = {"url",
+	                                   "label",
+	                                   "keys",
+	                                   "certificates",
+	                                   AZKV_CONFIG_RSA_PKCS1_V15_DECRYPT_KEY,
+	                                   AZKV_CONFIG_KEY_CREATION_KEY,
+	                                   "pin",
+	                                   "pin_file",
+	                                   NULL};
 	char where[32], prefix[32], key[40];
 	char *host = NULL;
 	const char *h;
@@ -314,16 +388,17 @@ static azkv_rc parse_vault(parse_ctx *ctx, const cJSON *item, size_t idx, azkv_v
 		rc = parse_key_names(ctx, item, where, v);
 	if (rc == AZKV_OK)
 		rc = parse_certificates(ctx, item, where, v);
+	if (rc == AZKV_OK)
+		rc = parse_pin(ctx, item, where, v);
 	if (rc != AZKV_OK)
 		goto out;
-	const cJSON *rsa15 =
-	        cJSON_GetObjectItemCaseSensitive(item, AZKV_CONFIG_RSA_PKCS1_V15_DECRYPT_KEY);
-	if (rsa15 != NULL && !cJSON_IsBool(rsa15)) {
-		rc = cfg_err(ctx, "%s.%s must be true or false", where,
-		             AZKV_CONFIG_RSA_PKCS1_V15_DECRYPT_KEY);
+	rc = get_vault_flag(ctx, item, where, AZKV_CONFIG_RSA_PKCS1_V15_DECRYPT_KEY,
+	                    &v->allow_rsa_pkcs1_v15_decrypt);
+	if (rc == AZKV_OK)
+		rc = get_vault_flag(ctx, item, where, AZKV_CONFIG_KEY_CREATION_KEY,
+		                    &v->allow_key_creation);
+	if (rc != AZKV_OK)
 		goto out;
-	}
-	v->allow_rsa_pkcs1_v15_decrypt = cJSON_IsTrue(rsa15);
 	if (!v->url) {
 		rc = cfg_err(ctx, "%s.url is required", where);
 		goto out;
@@ -388,31 +463,6 @@ static azkv_rc parse_vaults(parse_ctx *ctx, const cJSON *root, azkv_config *cfg)
 		}
 		i++;
 	}
-	return AZKV_OK;
-}
-
-/* Reads a secret (client secret, certificate password) from path:
- * trailing newlines trimmed. key names it in messages. */
-static azkv_rc read_secret_file(parse_ctx *ctx, const char *key, const char *path, char **out)
-{
-	char what[64];
-	struct stat st;
-	size_t len = 0;
-	char *buf = NULL;
-	int e;
-
-	e = azkv_file_read(path, 0, SECRET_MAX_SIZE, &buf, &len, &st);
-	if (e)
-		return cfg_err(ctx, "credential.%s %s: %s", key, path, azkv_file_error(e));
-	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
-		buf[--len] = '\0';
-	if (len == 0 || strlen(buf) != len) {
-		azkv_file_free(buf, len);
-		return cfg_err(ctx, "credential.%s %s is empty or not text", key, path);
-	}
-	snprintf(what, sizeof(what), "credential.%s", key);
-	azkv_file_warn_unprotected(path, &st, what);
-	*out = buf;
 	return AZKV_OK;
 }
 
@@ -590,7 +640,7 @@ static azkv_rc parse_cred_value(parse_ctx *ctx, const cJSON *obj, const struct c
 			               (int)(strlen(k->name) - strlen("_file")), k->name, k->name);
 		rc = get_string(ctx, obj, "credential.", k->name, &path);
 		if (rc == AZKV_OK)
-			rc = read_secret_file(ctx, k->name, path, str);
+			rc = read_secret_file(ctx, where, path, 0, str);
 		free(path);
 		return rc;
 	case CK_TEXT:
@@ -599,7 +649,7 @@ static azkv_rc parse_cred_value(parse_ctx *ctx, const cJSON *obj, const struct c
 			               k->name);
 		rc = get_string(ctx, obj, "credential.", k->name, str);
 		if (rc == AZKV_OK && k->field == FIELD(client_secret))
-			ctx->inline_secret = 1;
+			snprintf(ctx->inline_secret, sizeof(ctx->inline_secret), "%s", where);
 		return rc;
 	case CK_BASE_URL:
 	case CK_IMDS_URL:
@@ -863,7 +913,7 @@ static azkv_rc apply_environment(parse_ctx *ctx, azkv_config *cfg)
 }
 
 static azkv_rc parse_config(const char *json, const char *origin, int need_vaults,
-                            azkv_config **out, azkv_err *err, int *inline_secret)
+                            azkv_config **out, azkv_err *err, char inline_secret[64])
 {
 	static const char *const keys[] = {"vaults", "credential", "http", "retry",       "log",
 	                                   "wrap",   "cloud",      "arm",  "api_version", NULL};
@@ -876,7 +926,7 @@ static azkv_rc parse_config(const char *json, const char *origin, int need_vault
 	int line, col;
 
 	*out = NULL;
-	*inline_secret = 0;
+	inline_secret[0] = '\0';
 	if (!json) {
 		rc = cfg_err(&ctx, "no text");
 		goto out;
@@ -942,7 +992,7 @@ static azkv_rc parse_config(const char *json, const char *origin, int need_vault
 			goto out;
 		}
 	}
-	*inline_secret = ctx.inline_secret;
+	memcpy(inline_secret, ctx.inline_secret, sizeof(ctx.inline_secret));
 	*out = cfg;
 	cfg = NULL;
 out:
@@ -951,8 +1001,17 @@ out:
 		const cJSON *c = cJSON_GetObjectItemCaseSensitive(root, "credential");
 		cJSON *s = cJSON_GetObjectItemCaseSensitive(c, "client_secret");
 
+		const cJSON *v;
+
 		if (cJSON_IsString(s))
 			OPENSSL_cleanse(s->valuestring, strlen(s->valuestring));
+		/* And of the vaults' PINs. */
+		cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(root, "vaults"))
+		{
+			cJSON *pin = cJSON_GetObjectItemCaseSensitive(v, "pin");
+			if (cJSON_IsString(pin))
+				OPENSSL_cleanse(pin->valuestring, strlen(pin->valuestring));
+		}
 		cJSON_Delete(root);
 	}
 	azkv_config_free(cfg);
@@ -961,16 +1020,16 @@ out:
 
 azkv_rc azkv_config_parse(const char *json, const char *origin, azkv_config **out, azkv_err *err)
 {
-	int inline_secret;
+	char inline_secret[64];
 
-	return parse_config(json, origin, 1, out, err, &inline_secret);
+	return parse_config(json, origin, 1, out, err, inline_secret);
 }
 
 azkv_rc azkv_config_new_default(azkv_config **out, azkv_err *err)
 {
-	int inline_secret;
+	char inline_secret[64];
 
-	return parse_config("{}", "(defaults: no configuration file)", 0, out, err, &inline_secret);
+	return parse_config("{}", "(defaults: no configuration file)", 0, out, err, inline_secret);
 }
 
 azkv_rc azkv_config_load(const char *path, azkv_config **out, azkv_err *err)
@@ -978,7 +1037,8 @@ azkv_rc azkv_config_load(const char *path, azkv_config **out, azkv_err *err)
 	struct stat st;
 	char *text = NULL;
 	size_t len = 0;
-	int e, inline_secret = 0;
+	char inline_secret[64], what[96];
+	int e;
 	azkv_rc rc;
 
 	*out = NULL;
@@ -992,10 +1052,11 @@ azkv_rc azkv_config_load(const char *path, azkv_config **out, azkv_err *err)
 		                  path, azkv_file_error(e));
 		goto out;
 	}
-	rc = parse_config(text, path, 1, out, err, &inline_secret);
-	if (rc == AZKV_OK && inline_secret)
-		azkv_file_warn_unprotected(path, &st,
-		                           "configuration with credential.client_secret in it");
+	rc = parse_config(text, path, 1, out, err, inline_secret);
+	if (rc == AZKV_OK && inline_secret[0] != '\0') {
+		snprintf(what, sizeof(what), "configuration with %s in it", inline_secret);
+		azkv_file_warn_unprotected(path, &st, what);
+	}
 out:
 	azkv_file_free(text, len);
 	return rc;
@@ -1017,6 +1078,7 @@ void azkv_config_free(azkv_config *cfg)
 		}
 		free(cfg->vaults[i].cert_keys);
 		free(cfg->vaults[i].cert_files);
+		azkv_secret_str_free(cfg->vaults[i].pin);
 	}
 	free(cfg->vaults);
 	free(cfg->credential.tenant_id);

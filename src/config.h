@@ -4,7 +4,9 @@
  *   "vaults": [ { "url": "https://demo.vault.azure.net", "label": "demo",
  *                 "keys": ["cmk"],                 // optional: no "list" needed
  *                 "certificates": {"cmk": "/path/cmk.pem"},      // optional
- *                 "allow_rsa_pkcs1_v15_decrypt": false } ],       // optional
+ *                 "allow_rsa_pkcs1_v15_decrypt": false,           // optional
+ *                 "allow_key_creation": false,                    // optional
+ *                 "pin": "..." | "pin_file": "/path" } ],          // optional
  *   "cloud": "AzureCloud",                // or AzureChinaCloud, AzureUSGovernment
  *   "credential": {                       // absent: {"type": "default"}
  *     "type": "client_secret",            // see cred_keys in config.c for
@@ -76,10 +78,23 @@ typedef struct azkv_vault_config {
 	 * each such call asks the vault to check PKCS#1 v1.5 padding, and the
 	 * answer is a padding oracle (Bleichenbacher) to whoever can call. */
 	int allow_rsa_pkcs1_v15_decrypt;
+	/* "pin" or "pin_file" (its first line): the user PIN of the vault's
+	 * token, which then needs a login before its private objects show
+	 * (pkcs11/login.h). Secret: wiped on free, never logged. NULL: no
+	 * PIN, any user PIN logs in. */
+	char *pin;
+	/* "allow_key_creation": true lets C_GenerateKeyPair create RSA and EC
+	 * keys in this vault (POST /keys/{name}/create). Off by default: a
+	 * module that only reads keys should not be able to add any. */
+	int allow_key_creation;
 } azkv_vault_config;
+
+/* The longest PIN, in bytes: C_GetTokenInfo's ulMaxPinLen. */
+#define AZKV_PIN_MAX 256
 
 /* The name of that key, for messages that tell how to turn it on. */
 #define AZKV_CONFIG_RSA_PKCS1_V15_DECRYPT_KEY "allow_rsa_pkcs1_v15_decrypt"
+#define AZKV_CONFIG_KEY_CREATION_KEY          "allow_key_creation"
 
 /* Which key each type takes is in config.c's cred_keys table; values not
  * given are NULL / 0 (the credential then reads the environment). */

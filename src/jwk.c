@@ -51,6 +51,22 @@ const azkv_curve *azkv_curve_find(const char *crv)
 	return NULL;
 }
 
+const azkv_curve *azkv_curve_find_nid(int nid)
+{
+	for (size_t i = 0; nid != NID_undef && i < sizeof(curves) / sizeof(curves[0]); i++)
+		if (curves[i].nid == nid)
+			return &curves[i];
+	return NULL;
+}
+
+const char *azkv_key_op_name(unsigned op)
+{
+	for (size_t i = 0; i < sizeof(key_op_names) / sizeof(key_op_names[0]); i++)
+		if (key_op_names[i].op == op)
+			return key_op_names[i].name;
+	return NULL;
+}
+
 unsigned azkv_key_op_from_name(const char *name)
 {
 	if (!name)

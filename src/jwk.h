@@ -44,6 +44,8 @@ typedef struct azkv_curve {
 /* The row of a JWK "crv" (exact name); NULL for a curve Key Vault does not
  * have, and for NULL. */
 const azkv_curve *azkv_curve_find(const char *crv);
+/* The row of an OpenSSL NID (a CKA_EC_PARAMS OID); NULL for another. */
+const azkv_curve *azkv_curve_find_nid(int nid);
 
 typedef struct azkv_jwk {
 	char *kid;      /* full key id with version */
@@ -66,5 +68,8 @@ azkv_rc azkv_jwk_to_pkey(const azkv_jwk *jwk, EVP_PKEY **out, azkv_err *err);
 
 /* "encrypt" -> AZKV_OP_ENCRYPT etc.; 0 if unknown. */
 unsigned azkv_key_op_from_name(const char *name);
+/* The key_ops name of one AZKV_OP_* bit ("wrapKey", as Key Vault writes
+ * it); NULL for anything else. */
+const char *azkv_key_op_name(unsigned op);
 
 #endif

@@ -907,6 +907,52 @@ out:
 	return rc;
 }
 
+cJSON *azkv_key_create_body(const azkv_key_create *spec)
+{
+	cJSON *body = cJSON_CreateObject(), *ops = NULL;
+	int ok = body != NULL && cJSON_AddStringToObject(body, "kty", spec->kty) != NULL;
+	if (ok && spec->key_size != 0)
+		ok = cJSON_AddNumberToObject(body, "key_size", spec->key_size) != NULL;
+	if (ok && spec->crv != NULL)
+		ok = cJSON_AddStringToObject(body, "crv", spec->crv) != NULL;
+	if (ok && spec->key_ops != 0)
+		ok = (ops = cJSON_AddArrayToObject(body, "key_ops")) != NULL;
+	for (unsigned bit = 1; ok && ops != NULL && bit <= AZKV_OP_EXPORT; bit <<= 1) {
+		const char *name = (spec->key_ops & bit) ? azkv_key_op_name(bit) : NULL;
+		if (name != NULL)
+			ok = cJSON_AddItemToArray(ops, cJSON_CreateString(name));
+	}
+	if (!ok) {
+		cJSON_Delete(body);
+		return NULL;
+	}
+	return body;
+}
+
+azkv_rc azkv_kv_create_key(azkv_kv_client *kv, const char *name, const azkv_key_create *spec,
+                           azkv_key *out, azkv_err *err)
+{
+	const char *segs[] = {"keys", name, "create"};
+	cJSON *body = NULL, *resp = NULL;
+	azkv_rc rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!name || !*name)
+		return azkv_err_set(err, AZKV_ERR_INVALID_ARG, "create key: no key name");
+	if ((body = azkv_key_create_body(spec)) == NULL)
+		return azkv_err_set(err, AZKV_ERR_NOMEM, "keyvault: out of memory");
+	rc = azkv_kv_json_request(kv, "POST", segs, 3, body, &resp, err);
+	if (rc == AZKV_OK)
+		rc = azkv_key_parse(resp, out, err);
+	if (rc == AZKV_OK)
+		rc = azkv_kid_check(out->jwk.kid, kv->host, name, "", err);
+	if (rc != AZKV_OK)
+		azkv_key_free(out);
+	cJSON_Delete(body);
+	cJSON_Delete(resp);
+	return rc;
+}
+
 azkv_rc azkv_kv_key_operation(azkv_kv_client *kv, const char *name, const char *version,
                               const char *operation, const char *alg, const unsigned char *in,
                               size_t in_len, azkv_bytes *out, azkv_err *err)

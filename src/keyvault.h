@@ -76,6 +76,28 @@ azkv_rc azkv_kv_list_key_versions(azkv_kv_client *kv, const char *name, azkv_key
 azkv_rc azkv_kv_get_key(azkv_kv_client *kv, const char *name, const char *version, azkv_key *out,
                         azkv_err *err);
 
+/* What a new key is to be (POST /keys/{name}/create): kty "RSA",
+ * "RSA-HSM", "EC" or "EC-HSM"; key_size the RSA bits (0 for EC); crv the
+ * JWK curve ("P-256", ...; NULL for RSA); key_ops the AZKV_OP_* it may do
+ * (0: the vault's default, every operation of its type). */
+typedef struct azkv_key_create {
+	const char *kty;
+	unsigned key_size;
+	const char *crv;
+	unsigned key_ops;
+} azkv_key_create;
+
+/* The request body of spec: {"kty", "key_size" | "crv", "key_ops"}.
+ * Owned by the caller; NULL on ENOMEM. azkv-cmk prints it for --dry-run. */
+cJSON *azkv_key_create_body(const azkv_key_create *spec);
+
+/* POST /keys/{name}/create: a new key, or a new version when name exists
+ * (the caller checks first when it must not). Not retried once sent (a
+ * second create would make a second version). out is the new version's
+ * bundle, its kid checked as azkv_kv_get_key checks it. */
+azkv_rc azkv_kv_create_key(azkv_kv_client *kv, const char *name, const azkv_key_create *spec,
+                           azkv_key *out, azkv_err *err);
+
 /* POST /keys/{name}/{version}/wrapkey. alg: "RSA-OAEP", "RSA-OAEP-256",
  * "RSA1_5"; with a Managed HSM oct-HSM key "A128KW", "A192KW", "A256KW",
  * "CKM_AES_KEY_WRAP", "CKM_AES_KEY_WRAP_PAD" (mhsm.h). out owned by the

@@ -32,6 +32,7 @@
 #include <string.h>
 
 #include "azkv/azkv-pkcs11.h"
+#include "whole_number.h"
 
 #define MAGIC   "AZKVENV1"
 #define IV_LEN  12
@@ -576,9 +577,17 @@ int main(int argc, char **argv)
 			wrapped = v;
 		else if (!strcmp(a, "--pubkey"))
 			pubkey = v;
-		else if (!strcmp(a, "--bytes"))
-			bytes = v ? strtoul(v, NULL, 10) : 0;
-		else if (!strcmp(a, "--alg"))
+		else if (!strcmp(a, "--bytes")) {
+			long n;
+			if (v != NULL && !whole_number(v, 1, 512, &n)) {
+				fprintf(stderr,
+				        "azkv-envelope: --bytes \"%.100s\" is not a whole number "
+				        "from 1 to 512\n",
+				        v);
+				return 2;
+			}
+			bytes = v != NULL ? (CK_ULONG)n : 0;
+		} else if (!strcmp(a, "--alg"))
 			alg = v ? parse_alg(v) : -1;
 		else {
 			takes = 0;

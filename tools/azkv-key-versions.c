@@ -127,9 +127,21 @@ int main(int argc, char **argv)
 	CK_SLOT_ID slot = 0;
 	int refresh = 0, status = 1;
 	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--slot") && i + 1 < argc)
-			slot = strtoul(argv[++i], NULL, 10);
-		else if (!strcmp(argv[i], "--refresh"))
+		if (!strcmp(argv[i], "--slot") && i + 1 < argc) {
+			/* Digits only: strtoul alone reads "x" as slot 0. (The
+			 * other tools share whole_number.h; this sample needs
+			 * nothing but the two headers.) */
+			char *end;
+			const char *v = argv[++i];
+			slot = strtoul(v, &end, 10);
+			if (v[0] < '0' || v[0] > '9' || *end != '\0') {
+				fprintf(stderr,
+				        "azkv-key-versions: --slot \"%.100s\" is not a slot "
+				        "number (0, 1, ...)\n",
+				        v);
+				return 2;
+			}
+		} else if (!strcmp(argv[i], "--refresh"))
 			refresh = 1;
 		else if (argv[i][0] == '-')
 			return usage();

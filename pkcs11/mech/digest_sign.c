@@ -121,5 +121,8 @@ const azkv_op_ops *azkv_mech_ops(const azkv_mech *mech, azkv_op_kind kind)
 		return azkv_family_ops(mech->cipher);
 	if (mech->sig == AZKV_FAMILY_NONE)
 		return NULL;
-	return mech->hash != 0 ? &azkv_digest_sign_ops : azkv_family_ops(mech->sig);
+	/* A MAC's hash is part of it (HMAC): the family hashes the data. */
+	if (mech->hash == 0 || mech->sig == AZKV_FAMILY_MAC)
+		return azkv_family_ops(mech->sig);
+	return &azkv_digest_sign_ops;
 }

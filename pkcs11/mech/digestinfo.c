@@ -42,13 +42,13 @@ CK_RV azkv_digestinfo_parse(const unsigned char *in, size_t in_len, const EVP_MD
 		*md = EVP_get_digestbynid(nid);
 		break;
 	default:
+		/* The mechanism is one the vault signs with; only this data
+		 * (the hash it names) is not: CKR_DATA_INVALID. */
 		if (nid != NID_undef && EVP_get_digestbynid(nid) != NULL) {
-			azkv_error(
-			        "CKM_RSA_PKCS: the DigestInfo is of %s; Key Vault signs "
-			        "PKCS#1 v1.5 digests of SHA-256, SHA-384 or SHA-512 only (RS256, "
-			        "RS384, RS512)",
-			        OBJ_nid2sn(nid));
-			rv = CKR_MECHANISM_INVALID;
+			azkv_error("CKM_RSA_PKCS: the DigestInfo is of %s; Key Vault signs PKCS#1 "
+			           "v1.5 DigestInfos of SHA-256, SHA-384 or SHA-512 only (RS256, "
+			           "RS384, RS512) -> CKR_DATA_INVALID",
+			           OBJ_nid2sn(nid));
 		} else {
 			azkv_error("CKM_RSA_PKCS: the DigestInfo's algorithm is not a known hash");
 		}

@@ -12,10 +12,11 @@
 
 /* Parses in as the DER DigestInfo of a SHA-256, SHA-384 or SHA-512
  * digest, exactly as the vault will encode it (parameters NULL, DER, no
- * trailing bytes); *md is its hash, digest (owned) its digest. With the
- * reason logged: CKR_DATA_INVALID when in is not such a DigestInfo,
- * CKR_MECHANISM_INVALID when it is one of a hash the vault cannot sign
- * with (SHA-1, SHA-224, MD5, SHA-3, ...). */
+ * trailing bytes); *md is its hash, digest (owned) its digest. Else
+ * CKR_DATA_INVALID, with the reason logged: in is not such a DigestInfo,
+ * or is one of a hash the vault cannot sign (SHA-1, SHA-224, MD5, SHA-3,
+ * ...). Not CKR_MECHANISM_INVALID: C_SignInit accepted CKM_RSA_PKCS,
+ * which the vault signs with; only the data decides. */
 CK_RV azkv_digestinfo_parse(const unsigned char *in, size_t in_len, const EVP_MD **md,
                             azkv_bytes *digest);
 

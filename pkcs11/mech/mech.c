@@ -5,6 +5,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "login.h"
 #include "object.h"
 
 /* Vault keys: the private operation in the vault (CKF_HW), the public one
@@ -22,6 +23,22 @@
 
 #define RSA_CRYPT (CKF_HW | CKF_ENCRYPT | CKF_DECRYPT | CKF_WRAP | CKF_UNWRAP)
 #define AES_CRYPT (CKF_ENCRYPT | CKF_DECRYPT)
+/* MACs: HMAC keys from the digest's length up to HMAC_MAX bytes (as
+ * SoftHSMv2). */
+#define MAC      (CKF_SIGN | CKF_VERIFY)
+#define HMAC_MAX 512
+#define HMAC_ROW(type, min, hash)                                                                  \
+	{                                                                                          \
+		type, #type, {min, HMAC_MAX, MAC}, AZKV_FAMILY_NONE, AZKV_FAMILY_MAC, hash,        \
+		        AZKV_KEYS_HMAC, 0                                                          \
+	}
+/* A digest: no key (key sizes 0, a key type no key has), no family; its
+ * digest is azkv_mech_md of its own type. */
+#define DIGEST(type)                                                                               \
+	{                                                                                          \
+		type, #type, {0, 0, CKF_DIGEST}, AZKV_FAMILY_NONE, AZKV_FAMILY_NONE, 0,            \
+		        CK_UNAVAILABLE_INFORMATION, 0                                              \
+	}
 
 static const azkv_mech mechanisms[] = {
         {CKM_RSA_PKCS_OAEP,
@@ -128,6 +145,24 @@ static const azkv_mech mechanisms[] = {
          CKM_SHA512,
          CKK_EC,
          1},
+        /* Key creation in the vault (vault_keygen.c), on a vault with
+         * "allow_key_creation" (azkv_mech_vault_info). */
+        {CKM_RSA_PKCS_KEY_PAIR_GEN,
+         "CKM_RSA_PKCS_KEY_PAIR_GEN",
+         {RSA_SIZES, CKF_HW | CKF_GENERATE_KEY_PAIR},
+         AZKV_FAMILY_NONE,
+         AZKV_FAMILY_NONE,
+         0,
+         CKK_RSA,
+         0},
+        {CKM_EC_KEY_PAIR_GEN,
+         "CKM_EC_KEY_PAIR_GEN",
+         {EC_SIZES, CKF_HW | CKF_GENERATE_KEY_PAIR | EC_FLAGS},
+         AZKV_FAMILY_NONE,
+         AZKV_FAMILY_NONE,
+         0,
+         CKK_EC,
+         0},
         {CKM_AES_KEY_GEN,
          "CKM_AES_KEY_GEN",
          {AES_SIZES, CKF_GENERATE},
@@ -155,11 +190,64 @@ static const azkv_mech mechanisms[] = {
         {CKM_AES_CBC_PAD,
          "CKM_AES_CBC_PAD",
          {AES_SIZES, AES_CRYPT},
-         AZKV_FAMILY_AES_CBC_PAD,
+         AZKV_FAMILY_AES_BLOCK,
          AZKV_FAMILY_NONE,
          0,
          CKK_AES,
          0},
+        /* Issue 18: the other unauthenticated AES modes, and the MACs (AES
+         * CMAC; HMAC with generic secret and AES keys, of at least the
+         * digest's length, as SoftHSMv2 requires), in software. */
+        {CKM_AES_ECB,
+         "CKM_AES_ECB",
+         {AES_SIZES, AES_CRYPT},
+         AZKV_FAMILY_AES_BLOCK,
+         AZKV_FAMILY_NONE,
+         0,
+         CKK_AES,
+         0},
+        {CKM_AES_CBC,
+         "CKM_AES_CBC",
+         {AES_SIZES, AES_CRYPT},
+         AZKV_FAMILY_AES_BLOCK,
+         AZKV_FAMILY_NONE,
+         0,
+         CKK_AES,
+         0},
+        {CKM_AES_CTR,
+         "CKM_AES_CTR",
+         {AES_SIZES, AES_CRYPT},
+         AZKV_FAMILY_AES_BLOCK,
+         AZKV_FAMILY_NONE,
+         0,
+         CKK_AES,
+         0},
+        {CKM_AES_CMAC,
+         "CKM_AES_CMAC",
+         {AES_SIZES, MAC},
+         AZKV_FAMILY_NONE,
+         AZKV_FAMILY_MAC,
+         0,
+         CKK_AES,
+         0},
+        {CKM_AES_CMAC_GENERAL,
+         "CKM_AES_CMAC_GENERAL",
+         {AES_SIZES, MAC},
+         AZKV_FAMILY_NONE,
+         AZKV_FAMILY_MAC,
+         0,
+         CKK_AES,
+         0},
+        HMAC_ROW(CKM_SHA_1_HMAC, 20, CKM_SHA_1),
+        HMAC_ROW(CKM_SHA_1_HMAC_GENERAL, 20, CKM_SHA_1),
+        HMAC_ROW(CKM_SHA224_HMAC, 28, CKM_SHA224),
+        HMAC_ROW(CKM_SHA224_HMAC_GENERAL, 28, CKM_SHA224),
+        HMAC_ROW(CKM_SHA256_HMAC, 32, CKM_SHA256),
+        HMAC_ROW(CKM_SHA256_HMAC_GENERAL, 32, CKM_SHA256),
+        HMAC_ROW(CKM_SHA384_HMAC, 48, CKM_SHA384),
+        HMAC_ROW(CKM_SHA384_HMAC_GENERAL, 48, CKM_SHA384),
+        HMAC_ROW(CKM_SHA512_HMAC, 64, CKM_SHA512),
+        HMAC_ROW(CKM_SHA512_HMAC_GENERAL, 64, CKM_SHA512),
         /* Also with Managed HSM AES keys (vault 1), in the HSM: wrap.c. */
         {CKM_AES_KEY_WRAP,
          "CKM_AES_KEY_WRAP",
@@ -185,6 +273,16 @@ static const azkv_mech mechanisms[] = {
          0,
          CKK_AES,
          1},
+        /* Digests (C_Digest*, digest.c), local with OpenSSL; no key. */
+        DIGEST(CKM_SHA_1),
+        DIGEST(CKM_SHA224),
+        DIGEST(CKM_SHA256),
+        DIGEST(CKM_SHA384),
+        DIGEST(CKM_SHA512),
+        DIGEST(CKM_SHA3_224),
+        DIGEST(CKM_SHA3_256),
+        DIGEST(CKM_SHA3_384),
+        DIGEST(CKM_SHA3_512),
 };
 
 #define N_MECHANISMS (sizeof(mechanisms) / sizeof(mechanisms[0]))
@@ -247,6 +345,8 @@ CK_RV azkv_mech_vault_info(const azkv_vault_config *vault, CK_MECHANISM_TYPE typ
 		info->flags &= ~(CK_FLAGS)CKF_DECRYPT;
 	if (rv == CKR_OK && vault_refuses(vault, type, CKA_UNWRAP))
 		info->flags &= ~(CK_FLAGS)CKF_UNWRAP;
+	if (rv == CKR_OK && !vault->allow_key_creation)
+		info->flags &= ~(CK_FLAGS)CKF_GENERATE_KEY_PAIR;
 	return rv;
 }
 
@@ -366,21 +466,68 @@ CK_RV azkv_key_lookup(CK_SLOT_ID slot, CK_OBJECT_HANDLE handle, CK_ATTRIBUTE_TYP
                       const char *fn, const azkv_object **key)
 {
 	*key = azkv_objects_get(handle);
-	if (*key == NULL || (*key)->slot != slot) {
-		azkv_error("%s: %skey handle %lu is not valid", fn,
+	if (*key == NULL || (*key)->slot != slot || !azkv_login_shows(*key)) {
+		azkv_error("%s: %skey handle %lu is not valid%s", fn,
 		           usage == CKA_WRAP     ? "wrapping "
 		           : usage == CKA_UNWRAP ? "unwrapping "
 		                                 : "",
-		           (unsigned long)handle);
+		           (unsigned long)handle,
+		           *key != NULL && (*key)->slot == slot ? " before C_Login" : "");
 		*key = NULL;
 		return handle_invalid(usage);
 	}
 	return CKR_OK;
 }
 
-/* The class and type mech needs of a key for usage: an RSA or EC key is a
- * vault key, its public half encrypts, verifies and wraps and its private
- * half the rest; a secret key is a secret key (session or Managed HSM). */
+static CK_RV size_range(CK_ATTRIBUTE_TYPE usage)
+{
+	if (usage == CKA_WRAP)
+		return CKR_WRAPPING_KEY_SIZE_RANGE;
+	return usage == CKA_UNWRAP ? CKR_UNWRAPPING_KEY_SIZE_RANGE : CKR_KEY_SIZE_RANGE;
+}
+
+/* What a row's key_type names: a key type, or a set of them
+ * (AZKV_KEYS_*): its name for the log and the key types it takes. */
+static const struct {
+	CK_KEY_TYPE key_type;
+	const char *name;
+	CK_KEY_TYPE takes[2];
+} key_types[] = {
+        {CKK_RSA, "RSA", {CKK_RSA, CKK_RSA}},
+        {CKK_EC, "EC", {CKK_EC, CKK_EC}},
+        {CKK_AES, "AES", {CKK_AES, CKK_AES}},
+        {CKK_GENERIC_SECRET, "generic secret", {CKK_GENERIC_SECRET, CKK_GENERIC_SECRET}},
+        {AZKV_KEYS_HMAC, "generic secret or AES", {CKK_GENERIC_SECRET, CKK_AES}},
+};
+
+#define N_KEY_TYPES (sizeof(key_types) / sizeof(key_types[0]))
+
+/* key_type's row; N_KEY_TYPES when none. */
+static size_t key_type_row(CK_KEY_TYPE key_type)
+{
+	size_t i = 0;
+	while (i < N_KEY_TYPES && key_types[i].key_type != key_type)
+		i++;
+	return i;
+}
+
+static int takes_key_type(const azkv_mech *mech, CK_KEY_TYPE kt)
+{
+	size_t r = key_type_row(mech->key_type);
+	return r < N_KEY_TYPES && (kt == key_types[r].takes[0] || kt == key_types[r].takes[1]);
+}
+
+static const char *key_type_name(CK_KEY_TYPE key_type)
+{
+	size_t r = key_type_row(key_type);
+	return r < N_KEY_TYPES ? key_types[r].name : "other";
+}
+
+/* The class, type and size mech needs of a key for usage: an RSA or EC
+ * key is a vault key, its public half encrypts, verifies and wraps and
+ * its private half the rest; a secret key is a secret key (session or
+ * Managed HSM) of one of the row's types, and a session key's length is
+ * within the row's sizes (bytes). */
 static CK_RV type_check(const azkv_object *key, CK_OBJECT_HANDLE handle, const azkv_mech *mech,
                         CK_ATTRIBUTE_TYPE usage, const char *fn)
 {
@@ -390,15 +537,26 @@ static CK_RV type_check(const azkv_object *key, CK_OBJECT_HANDLE handle, const a
 		cls = usage == CKA_ENCRYPT || usage == CKA_VERIFY || usage == CKA_WRAP
 		              ? CKO_PUBLIC_KEY
 		              : CKO_PRIVATE_KEY;
-	if (key->key_type == mech->key_type && key->cls == cls && (!asym || key->vkey != NULL))
-		return CKR_OK;
-	azkv_error("%s: %s needs %s %s key; key %lu is not one", fn, mech->name,
-	           asym ? (mech->key_type == CKK_RSA ? "a vault RSA" : "a vault EC") : "an AES",
-	           cls == CKO_PUBLIC_KEY    ? "public"
-	           : cls == CKO_PRIVATE_KEY ? "private"
-	                                    : "secret",
-	           (unsigned long)handle);
-	return type_inconsistent(usage);
+	if (!takes_key_type(mech, key->key_type) || key->cls != cls ||
+	    (asym && key->vkey == NULL)) {
+		azkv_error("%s: %s needs a %s key of type %s%s; key %lu is not one", fn, mech->name,
+		           cls == CKO_PUBLIC_KEY    ? "public"
+		           : cls == CKO_PRIVATE_KEY ? "private"
+		                                    : "secret",
+		           key_type_name(mech->key_type), asym ? " in the vault" : "",
+		           (unsigned long)handle);
+		return type_inconsistent(usage);
+	}
+	if (cls == CKO_SECRET_KEY && key->vkey == NULL &&
+	    (key->value.len < mech->info.ulMinKeySize ||
+	     key->value.len > mech->info.ulMaxKeySize)) {
+		azkv_error("%s: %s takes keys of %lu to %lu bytes; key %lu has %zu", fn, mech->name,
+		           (unsigned long)mech->info.ulMinKeySize,
+		           (unsigned long)mech->info.ulMaxKeySize, (unsigned long)handle,
+		           key->value.len);
+		return size_range(usage);
+	}
+	return CKR_OK;
 }
 
 CK_RV azkv_key_check(const azkv_object *key, CK_OBJECT_HANDLE handle, const azkv_mech *mech,
@@ -427,15 +585,37 @@ CK_RV azkv_key_for_op(CK_SLOT_ID slot, CK_OBJECT_HANDLE handle, const azkv_mech 
 	return rv;
 }
 
-/* The hashes: one row each, for hashing mechanisms and MGF1 generators. */
+/* The SHA-3 MGF1 generators where the header has them (PKCS#11 3.0);
+ * else 0, which names no generator. */
+#ifdef CKG_MGF1_SHA3_224
+#define MGF1_SHA3_224 CKG_MGF1_SHA3_224
+#define MGF1_SHA3_256 CKG_MGF1_SHA3_256
+#define MGF1_SHA3_384 CKG_MGF1_SHA3_384
+#define MGF1_SHA3_512 CKG_MGF1_SHA3_512
+#else
+#define MGF1_SHA3_224 0
+#define MGF1_SHA3_256 0
+#define MGF1_SHA3_384 0
+#define MGF1_SHA3_512 0
+#endif
+
+/* The hashes: one row each, for hashing and digest mechanisms and MGF1
+ * generators. */
 static const struct {
 	CK_MECHANISM_TYPE mech;
 	CK_RSA_PKCS_MGF_TYPE mgf;
 	const EVP_MD *(*md)(void);
 } hashes[] = {
-        {CKM_SHA_1, CKG_MGF1_SHA1, EVP_sha1},      {CKM_SHA224, CKG_MGF1_SHA224, EVP_sha224},
-        {CKM_SHA256, CKG_MGF1_SHA256, EVP_sha256}, {CKM_SHA384, CKG_MGF1_SHA384, EVP_sha384},
+        {CKM_SHA_1, CKG_MGF1_SHA1, EVP_sha1},
+        {CKM_SHA224, CKG_MGF1_SHA224, EVP_sha224},
+        {CKM_SHA256, CKG_MGF1_SHA256, EVP_sha256},
+        {CKM_SHA384, CKG_MGF1_SHA384, EVP_sha384},
         {CKM_SHA512, CKG_MGF1_SHA512, EVP_sha512},
+        /* SHA-3 (FIPS 202) */
+        {CKM_SHA3_224, MGF1_SHA3_224, EVP_sha3_224},
+        {CKM_SHA3_256, MGF1_SHA3_256, EVP_sha3_256},
+        {CKM_SHA3_384, MGF1_SHA3_384, EVP_sha3_384},
+        {CKM_SHA3_512, MGF1_SHA3_512, EVP_sha3_512},
 };
 
 const EVP_MD *azkv_mech_md(CK_MECHANISM_TYPE hash)
@@ -449,7 +629,7 @@ const EVP_MD *azkv_mech_md(CK_MECHANISM_TYPE hash)
 const EVP_MD *azkv_mgf_md(CK_RSA_PKCS_MGF_TYPE mgf)
 {
 	for (size_t i = 0; i < sizeof(hashes) / sizeof(hashes[0]); i++)
-		if (hashes[i].mgf == mgf)
+		if (hashes[i].mgf != 0 && hashes[i].mgf == mgf)
 			return hashes[i].md();
 	return NULL;
 }

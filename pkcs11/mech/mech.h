@@ -34,6 +34,16 @@ struct azkv_object;
 #define CKM_AES_KEY_WRAP_KWP 0x210bUL
 #endif
 
+/* PKCS#11 3.0's SHA-3 digests (FIPS 202), not in p11-kit's 2.40 header.
+ * Their MGF1 generators (CKG_MGF1_SHA3_*) are used only where the header
+ * defines them (mech.c's hashes[]). */
+#ifndef CKM_SHA3_256
+#define CKM_SHA3_256 0x2b0UL
+#define CKM_SHA3_224 0x2b5UL
+#define CKM_SHA3_384 0x2c0UL
+#define CKM_SHA3_512 0x2d0UL
+#endif
+
 struct azkv_vault_config;
 typedef struct azkv_mech azkv_mech;
 
@@ -92,11 +102,12 @@ typedef enum azkv_family {
 	AZKV_FAMILY_NONE = 0,      /* the mechanism has no such operation */
 	AZKV_FAMILY_RSA_CRYPT,     /* op_rsa_crypt.c: RSA OAEP and PKCS#1 v1.5 */
 	AZKV_FAMILY_AES_GCM,       /* op_aes_gcm.c */
-	AZKV_FAMILY_AES_CBC_PAD,   /* op_aes_cbc.c */
+	AZKV_FAMILY_AES_BLOCK,     /* op_aes_block.c: ECB, CBC, CBC_PAD, CTR */
 	AZKV_FAMILY_AES_KW,        /* op_aes_kw.c: RFC 3394 and RFC 5649 */
 	AZKV_FAMILY_RSA_PKCS1_SIG, /* op_rsa_pkcs1.c, a pre-hashed signer */
 	AZKV_FAMILY_RSA_PSS_SIG,   /* op_rsa_pss.c, a pre-hashed signer */
 	AZKV_FAMILY_ECDSA_SIG,     /* op_ecdsa.c, a pre-hashed signer */
+	AZKV_FAMILY_MAC,           /* op_mac.c: HMAC and CMAC; hashes the data itself */
 	AZKV_FAMILY_COUNT
 } azkv_family;
 
@@ -106,14 +117,27 @@ struct azkv_mech {
 	CK_MECHANISM_INFO info;
 	azkv_family cipher; /* C_Encrypt*, C_Decrypt*; AZKV_FAMILY_NONE when none */
 	/* C_Sign*, C_Verify*: the pre-hashed signer; with a hash, the frame
-	 * wraps it in the digesting signer (azkv_digest_sign_ops). */
+	 * wraps it in the digesting signer (azkv_digest_sign_ops), except
+	 * a MAC (AZKV_FAMILY_MAC), whose hash is its own (HMAC's digest). */
 	azkv_family sig;
 	CK_MECHANISM_TYPE hash; /* what the mechanism hashes data with (CKM_SHA256, ...); 0 */
-	CK_KEY_TYPE key_type;   /* the keys it takes */
+	CK_KEY_TYPE key_type;   /* the keys it takes: a key type, or a set (AZKV_KEYS_*) */
 	int vault; /* 1: also with vault keys of key_type (their CKA_ALLOWED_MECHANISMS) */
 };
 
+/* A row's key_type that stands for several key types (mech.c's key_sets
+ * lists them): HMAC takes generic secret and AES keys. */
+#define AZKV_KEYS_HMAC (CKK_VENDOR_DEFINED | 0x617a01UL)
+
 /* ---- above the families ---------------------------------------------- */
+
+/* What Key Vault signs, for the log line of a signature mechanism the
+ * module refuses (README, "What Key Vault can sign"). */
+#define AZKV_VAULT_SIGNS                                                                           \
+	"Key Vault signs RS256/384/512 (CKM_SHA256/384/512_RSA_PKCS, CKM_RSA_PKCS over a "         \
+	"SHA-256/384/512 DigestInfo), PS256/384/512 (CKM_RSA_PKCS_PSS and "                        \
+	"CKM_SHA256/384/512_RSA_PKCS_PSS, salt = digest length) and ES256/384/512/256K "           \
+	"(CKM_ECDSA, CKM_ECDSA_SHA256/384/512) only"
 
 /* The ops of family (families.c); NULL for AZKV_FAMILY_NONE. */
 const azkv_op_ops *azkv_family_ops(azkv_family family);
@@ -177,8 +201,9 @@ CK_RV azkv_key_lookup(CK_SLOT_ID slot, CK_OBJECT_HANDLE handle, CK_ATTRIBUTE_TYP
  * wrapping or unwrapping key first its class and type; then the usage
  * attribute (CKA_ENCRYPT, ...) must be true (else
  * CKR_KEY_FUNCTION_NOT_PERMITTED); for other uses then the class and type:
- * mech's key type, a vault key where the row says only vault keys can do
- * it, the private half to decrypt, sign and unwrap and the public one to
+ * one of mech's key types, a vault key where the row says only vault keys can do
+ * it, a session secret key's length within the row's sizes (in bytes;
+ * else CKR_KEY_SIZE_RANGE), the private half to decrypt, sign and unwrap and the public one to
  * encrypt, verify and wrap (else CKR_KEY_TYPE_INCONSISTENT, or the
  * wrapping and unwrapping codes); last mech must be in
  * CKA_ALLOWED_MECHANISMS when that is not empty (else

@@ -98,7 +98,7 @@ CK_RV azkv_cert_object_new(const azkv_object *key, const char *pem_path, azkv_ob
 	}
 	if ((rv = azkv_attrs_set_ulong(a, CKA_CLASS, CKO_CERTIFICATE)) != CKR_OK ||
 	    (rv = azkv_attrs_set_ulong(a, CKA_CERTIFICATE_TYPE, CKC_X_509)) != CKR_OK ||
-	    (rv = azkv_obj_set_vault_storage(a)) != CKR_OK ||
+	    (rv = azkv_obj_set_vault_storage(a, CK_FALSE)) != CKR_OK ||
 	    (rv = azkv_attrs_set_bool(a, CKA_TRUSTED, CK_FALSE)) != CKR_OK ||
 	    (rv = azkv_attrs_set_ulong(a, CKA_CERTIFICATE_CATEGORY, 0)) != CKR_OK ||
 	    (rv = azkv_attrs_set_ulong(a, CKA_JAVA_MIDP_SECURITY_DOMAIN, 0)) != CKR_OK ||

@@ -6,10 +6,10 @@
 #include "object.h"
 
 /* The storage attributes of an object read from the vault (a key
- * version's, or the certificate shown beside one): a token object,
- * public, that PKCS#11 can neither modify, copy nor destroy: it changes in
- * the vault. */
-CK_RV azkv_obj_set_vault_storage(azkv_attrs *a);
+ * version's, or the certificate shown beside one): a token object, private
+ * as given (CKA_PRIVATE), that PKCS#11 can neither modify, copy nor
+ * destroy: it changes in the vault. */
+CK_RV azkv_obj_set_vault_storage(azkv_attrs *a, CK_BBOOL private);
 
 /* A new, empty object of class cls (and key type kt) owned by session on
  * slot (object.c); NULL when out of memory. */

@@ -47,6 +47,24 @@ void azkv_objects_destroy_session_objects(const CK_SLOT_ID *slot)
 			azkv_objects_destroy(obj->handle);
 }
 
+void azkv_objects_private_logged_out(CK_SLOT_ID slot)
+{
+	azkv_object *obj;
+	size_t pos = 0;
+	while ((obj = azkv_handles_next(&table, &pos)) != NULL) {
+		if (obj->slot != slot || !azkv_attrs_bool(&obj->attrs, CKA_PRIVATE, CK_FALSE))
+			continue;
+		if (obj->session != CK_INVALID_HANDLE) {
+			azkv_objects_destroy(obj->handle);
+			continue;
+		}
+		/* The slot just freed heads the free list: the add takes it
+		 * back, with the next generation, and allocates nothing. */
+		azkv_handles_remove(&table, obj->handle);
+		azkv_handles_add(&table, obj, &obj->handle);
+	}
+}
+
 CK_RV azkv_objects_each(CK_RV (*fn)(azkv_object *obj, void *ctx), void *ctx)
 {
 	CK_RV rv = CKR_OK;
@@ -66,11 +84,11 @@ void azkv_objects_clear(void)
 	azkv_handles_free(&table);
 }
 
-CK_RV azkv_obj_set_vault_storage(azkv_attrs *a)
+CK_RV azkv_obj_set_vault_storage(azkv_attrs *a, CK_BBOOL private)
 {
 	CK_RV rv;
 	if ((rv = azkv_attrs_set_bool(a, CKA_TOKEN, CK_TRUE)) != CKR_OK ||
-	    (rv = azkv_attrs_set_bool(a, CKA_PRIVATE, CK_FALSE)) != CKR_OK ||
+	    (rv = azkv_attrs_set_bool(a, CKA_PRIVATE, private)) != CKR_OK ||
 	    (rv = azkv_attrs_set_bool(a, CKA_MODIFIABLE, CK_FALSE)) != CKR_OK ||
 	    (rv = azkv_attrs_set_bool(a, CKA_COPYABLE, CK_FALSE)) != CKR_OK ||
 	    (rv = azkv_attrs_set_bool(a, CKA_DESTROYABLE, CK_FALSE)) != CKR_OK)

@@ -38,14 +38,19 @@ typedef struct azkv_object {
 	azkv_bytes value;     /* a secret key's value; wiped on free */
 } azkv_object;
 
+struct azkv_vault_config;
+
 /* Builds the public and private objects of a vault key version; takes
- * ownership of *key (left empty). vault_url fills CKA_AZKV_VAULT_URI.
+ * ownership of *key (left empty). vault's url fills CKA_AZKV_VAULT_URI;
+ * with a "pin", the private (or secret) object is CKA_PRIVATE, hidden
+ * until login (login.h); without, every object is public, as the token
+ * shows them all.
  * current: this is the key's latest version (labelled with the key name;
  * older versions are labelled "name/version"). A Managed HSM oct-HSM key
  * is one CKO_SECRET_KEY object (CKK_AES), given in *priv, with *pub NULL.
  * CKR_KEY_TYPE_INCONSISTENT (logged) for a key type not exposed. */
-CK_RV azkv_vault_objects_new(CK_SLOT_ID slot, const char *vault_url, azkv_key *key, int current,
-                             azkv_object **pub, azkv_object **priv);
+CK_RV azkv_vault_objects_new(CK_SLOT_ID slot, const struct azkv_vault_config *vault, azkv_key *key,
+                             int current, azkv_object **pub, azkv_object **priv);
 
 /* Whether a vault key version may be used now: enabled, and within its
  * nbf/exp window. Logs why not, naming what. */
@@ -110,6 +115,10 @@ void azkv_objects_destroy_session(CK_SESSION_HANDLE s);
  * in one pass: once all the sessions there are closed
  * (C_CloseAllSessions). */
 void azkv_objects_destroy_session_objects(const CK_SLOT_ID *slot);
+/* After a logout of the token on slot (login.h): destroys its private
+ * session objects and gives its private token objects new handles, their
+ * old ones stale. Cannot fail: each takes back the table slot it left. */
+void azkv_objects_private_logged_out(CK_SLOT_ID slot);
 /* Calls fn on each object in handle-table order; stops at the first
  * result other than CKR_OK, and returns it. */
 CK_RV azkv_objects_each(CK_RV (*fn)(azkv_object *obj, void *ctx), void *ctx);

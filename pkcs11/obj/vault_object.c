@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "azkv/azkv-pkcs11.h"
+#include "config.h"
 #include "log.h"
 #include "mech.h"
 #include "internal.h"
@@ -133,9 +134,11 @@ static CK_RV set_label(azkv_attrs *a, const azkv_key *key, int current)
 /* What every object of a vault key version carries: class and type, the
  * storage attributes, label, ids, dates, mechanisms and the vendor
  * attributes. */
-static CK_RV set_identity(azkv_attrs *a, const azkv_vault_key *vk, const char *vault_url,
+static CK_RV set_identity(azkv_attrs *a, const azkv_vault_key *vk, const azkv_vault_config *vault,
                           CK_OBJECT_CLASS cls, CK_KEY_TYPE kt, int current)
 {
+	/* A token with a PIN hides what its key can do but show (login.h). */
+	CK_BBOOL private = cls != CKO_PUBLIC_KEY && vault->pin != NULL ? CK_TRUE : CK_FALSE;
 	const azkv_key *key = &vk->key;
 	unsigned char id[ID_LEN];
 	CK_RV rv;
@@ -146,7 +149,7 @@ static CK_RV set_identity(azkv_attrs *a, const azkv_vault_key *vk, const char *v
 
 	if ((rv = azkv_attrs_set_ulong(a, CKA_CLASS, cls)) != CKR_OK ||
 	    (rv = azkv_attrs_set_ulong(a, CKA_KEY_TYPE, kt)) != CKR_OK ||
-	    (rv = azkv_obj_set_vault_storage(a)) != CKR_OK ||
+	    (rv = azkv_obj_set_vault_storage(a, private)) != CKR_OK ||
 	    (rv = set_label(a, key, current)) != CKR_OK ||
 	    (rv = set_unique_id(a, key, cls)) != CKR_OK ||
 	    (rv = azkv_attrs_set(a, CKA_ID, id, ID_LEN)) != CKR_OK ||
@@ -161,7 +164,7 @@ static CK_RV set_identity(azkv_attrs *a, const azkv_vault_key *vk, const char *v
 	    (rv = azkv_attrs_set_string(a, CKA_AZKV_KEY_ID, key->jwk.kid)) != CKR_OK ||
 	    (rv = azkv_attrs_set_string(a, CKA_AZKV_KEY_VERSION, key->version)) != CKR_OK ||
 	    (rv = azkv_attrs_set_string(a, CKA_AZKV_KEY_NAME, key->name)) != CKR_OK ||
-	    (rv = azkv_attrs_set_string(a, CKA_AZKV_VAULT_URI, vault_url)) != CKR_OK ||
+	    (rv = azkv_attrs_set_string(a, CKA_AZKV_VAULT_URI, vault->url)) != CKR_OK ||
 	    (rv = azkv_attrs_set_bool(a, CKA_AZKV_CURRENT_VERSION, current ? CK_TRUE : CK_FALSE)) !=
 	            CKR_OK ||
 	    (rv = azkv_attrs_set_bool(a, CKA_AZKV_ENABLED, key->enabled ? CK_TRUE : CK_FALSE)) !=
@@ -175,13 +178,13 @@ static CK_RV set_identity(azkv_attrs *a, const azkv_vault_key *vk, const char *v
 
 /* The identity and the public key's attributes, on both objects of an RSA
  * or EC key. */
-static CK_RV set_common(azkv_attrs *a, const azkv_vault_key *vk, const char *vault_url,
+static CK_RV set_common(azkv_attrs *a, const azkv_vault_key *vk, const azkv_vault_config *vault,
                         CK_OBJECT_CLASS cls, CK_KEY_TYPE kt, int current)
 {
 	const azkv_key *key = &vk->key;
 	unsigned char *spki = NULL;
 	CK_RV rv;
-	if ((rv = set_identity(a, vk, vault_url, cls, kt, current)) != CKR_OK ||
+	if ((rv = set_identity(a, vk, vault, cls, kt, current)) != CKR_OK ||
 	    (rv = azkv_attrs_set(a, CKA_SUBJECT, NULL, 0)) != CKR_OK)
 		return rv;
 
@@ -230,14 +233,14 @@ static CK_RV new_object(CK_SLOT_ID slot, azkv_vault_key *vk, CK_OBJECT_CLASS cls
  * extractable, without CKA_VALUE; usable for what key_ops allow. Its
  * CKA_VALUE_LEN is answered by azkv_object_get_attributes (the bundle does
  * not state it; op_hsm_aes_kw.c learns it). */
-static CK_RV secret_object_new(CK_SLOT_ID slot, const char *vault_url, azkv_vault_key *vk,
+static CK_RV secret_object_new(CK_SLOT_ID slot, const azkv_vault_config *vault, azkv_vault_key *vk,
                                int current, azkv_object **out)
 {
 	const azkv_key *k = &vk->key;
 	azkv_object *obj = NULL;
 	CK_RV rv = new_object(slot, vk, CKO_SECRET_KEY, CKK_AES, &obj);
 	if (rv != CKR_OK ||
-	    (rv = set_identity(&obj->attrs, vk, vault_url, CKO_SECRET_KEY, CKK_AES, current)) !=
+	    (rv = set_identity(&obj->attrs, vk, vault, CKO_SECRET_KEY, CKK_AES, current)) !=
 	            CKR_OK ||
 	    (rv = azkv_attrs_set_bool(&obj->attrs, CKA_ENCRYPT, op(k, AZKV_OP_ENCRYPT))) !=
 	            CKR_OK ||
@@ -286,8 +289,8 @@ static void drop_impossible_ops(azkv_key *key, CK_KEY_TYPE kt)
 	key->jwk.key_ops &= ~dropped;
 }
 
-CK_RV azkv_vault_objects_new(CK_SLOT_ID slot, const char *vault_url, azkv_key *key, int current,
-                             azkv_object **pub_out, azkv_object **priv_out)
+CK_RV azkv_vault_objects_new(CK_SLOT_ID slot, const azkv_vault_config *vault, azkv_key *key,
+                             int current, azkv_object **pub_out, azkv_object **priv_out)
 {
 	CK_RV rv = CKR_HOST_MEMORY;
 	azkv_object *pub = NULL, *priv = NULL;
@@ -316,7 +319,7 @@ CK_RV azkv_vault_objects_new(CK_SLOT_ID slot, const char *vault_url, azkv_key *k
 	memset(key, 0, sizeof(*key));
 	if (kt == CKK_AES) {
 		*pub_out = NULL;
-		rv = secret_object_new(slot, vault_url, vk, current, priv_out);
+		rv = secret_object_new(slot, vault, vk, current, priv_out);
 		goto out;
 	}
 	if (azkv_jwk_to_pkey(&vk->key.jwk, &vk->pub, &err) != AZKV_OK) {
@@ -327,7 +330,7 @@ CK_RV azkv_vault_objects_new(CK_SLOT_ID slot, const char *vault_url, azkv_key *k
 
 	const azkv_key *k = &vk->key;
 	if ((rv = new_object(slot, vk, CKO_PUBLIC_KEY, kt, &pub)) != CKR_OK ||
-	    (rv = set_common(&pub->attrs, vk, vault_url, CKO_PUBLIC_KEY, kt, current)) != CKR_OK ||
+	    (rv = set_common(&pub->attrs, vk, vault, CKO_PUBLIC_KEY, kt, current)) != CKR_OK ||
 	    (rv = azkv_attrs_set_bool(&pub->attrs, CKA_ENCRYPT, op(k, AZKV_OP_ENCRYPT))) !=
 	            CKR_OK ||
 	    (rv = azkv_attrs_set_bool(&pub->attrs, CKA_VERIFY, op(k, AZKV_OP_VERIFY))) != CKR_OK ||
@@ -338,8 +341,7 @@ CK_RV azkv_vault_objects_new(CK_SLOT_ID slot, const char *vault_url, azkv_key *k
 		goto out;
 
 	if ((rv = new_object(slot, vk, CKO_PRIVATE_KEY, kt, &priv)) != CKR_OK ||
-	    (rv = set_common(&priv->attrs, vk, vault_url, CKO_PRIVATE_KEY, kt, current)) !=
-	            CKR_OK ||
+	    (rv = set_common(&priv->attrs, vk, vault, CKO_PRIVATE_KEY, kt, current)) != CKR_OK ||
 	    (rv = azkv_attrs_set_bool(&priv->attrs, CKA_DECRYPT, op(k, AZKV_OP_DECRYPT))) !=
 	            CKR_OK ||
 	    (rv = azkv_attrs_set_bool(&priv->attrs, CKA_SIGN, op(k, AZKV_OP_SIGN))) != CKR_OK ||

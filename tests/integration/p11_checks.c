@@ -702,9 +702,29 @@ static void check_sign_misuse(CK_SESSION_HANDLE s)
 	         "C_SignInit: CKM_ECDSA with an RSA key");
 	CHECK_RV(p11->C_SignInit(s, &sha256, ec), CKR_KEY_TYPE_INCONSISTENT,
 	         "C_SignInit: CKM_SHA256_RSA_PKCS with an EC key");
-	CK_MECHANISM hmac = {CKM_SHA256_HMAC, NULL, 0};
-	CHECK_RV(p11->C_SignInit(s, &hmac, cmk), CKR_MECHANISM_INVALID,
+	CK_MECHANISM hmac = {CKM_SHA256_HMAC, NULL, 0}, des3_mac = {CKM_DES3_MAC, NULL, 0};
+	CHECK_RV(p11->C_SignInit(s, &hmac, cmk), CKR_KEY_TYPE_INCONSISTENT,
+	         "C_SignInit: CKM_SHA256_HMAC (session secret keys) with an RSA key");
+	CHECK_RV(p11->C_SignInit(s, &des3_mac, cmk), CKR_MECHANISM_INVALID,
 	         "C_SignInit: a mechanism the module does not have");
+	/* Hashes Key Vault has no signing algorithm for: the mechanism alone
+	 * decides, so C_SignInit refuses it, and says what the vault signs.
+	 * Verification offers the same mechanisms (issue 18). */
+	static const CK_MECHANISM_TYPE cannot[] = {CKM_SHA1_RSA_PKCS, CKM_SHA224_RSA_PKCS,
+	                                           CKM_SHA1_RSA_PKCS_PSS, CKM_ECDSA_SHA1};
+	for (size_t i = 0; i < sizeof(cannot) / sizeof(cannot[0]); i++) {
+		CK_MECHANISM m = {cannot[i], NULL, 0};
+		int said = log_count("Key Vault signs RS256/384/512");
+		char what[80];
+		snprintf(what, sizeof(what), "C_SignInit: mechanism 0x%lx (SHA-1/SHA-224)",
+		         (unsigned long)cannot[i]);
+		CHECK_RV(p11->C_SignInit(s, &m, cannot[i] == CKM_ECDSA_SHA1 ? ec : cmk),
+		         CKR_MECHANISM_INVALID, what);
+		CHECK(!tracing() || log_count("Key Vault signs RS256/384/512") == said + 1,
+		      "and the log says what Key Vault signs");
+		CHECK_RV(p11->C_VerifyInit(s, &m, cannot[i] == CKM_ECDSA_SHA1 ? ec : cmk_pub),
+		         CKR_MECHANISM_INVALID, "C_VerifyInit with it too");
+	}
 	CHECK_RV(p11->C_SignInit(s, &sha256, 0xdead), CKR_KEY_HANDLE_INVALID,
 	         "C_SignInit: an invalid key handle");
 	CHECK_RV(p11->C_Sign(s, (unsigned char *)MSG, 4, sig, &len), CKR_OPERATION_NOT_INITIALIZED,
@@ -758,8 +778,9 @@ static void check_sign_misuse(CK_SESSION_HANDLE s)
 	unsigned char di[128];
 	CK_ULONG n = digest_info("sha1", D20, 20, di);
 	len = sizeof(sig);
-	CHECK_RV(sign_once(s, &raw, cmk, di, n, sig, &len), CKR_MECHANISM_INVALID,
-	         "CKM_RSA_PKCS with a SHA-1 DigestInfo (no such vault algorithm)");
+	CHECK_RV(sign_once(s, &raw, cmk, di, n, sig, &len), CKR_DATA_INVALID,
+	         "CKM_RSA_PKCS with a SHA-1 DigestInfo (no such vault algorithm: the data's "
+	         "fault, C_SignInit took the mechanism)");
 	CHECK_RV(p11->C_Sign(s, di, n, sig, &len), CKR_OPERATION_NOT_INITIALIZED,
 	         "the refused input ended the operation");
 	len = sizeof(sig);

@@ -259,7 +259,8 @@ static CK_RV find_cmk(CK_SESSION_HANDLE s, CK_OBJECT_CLASS cls, CK_OBJECT_HANDLE
  * in session s2, an AES key wrap (RFC 5649) encryption initialised, and
  * an RSA-OAEP decryption by the vault of the key wrapped with 'cmk',
  * whose result did not fit the caller's buffer and is kept for the call
- * again. */
+ * again; and the MACs, initialised: an HMAC-SHA256 signature in s (the
+ * key's CKA_SIGN by default) and an AES-CMAC verification in s2. */
 static CK_RV start_operations(CK_SESSION_HANDLE s, CK_SESSION_HANDLE s2, CK_OBJECT_HANDLE key)
 {
 	static unsigned char iv[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
@@ -272,7 +273,10 @@ static CK_RV start_operations(CK_SESSION_HANDLE s, CK_SESSION_HANDLE s2, CK_OBJE
 	CK_MECHANISM cbc_m = {CKM_AES_CBC_PAD, iv, sizeof(iv)};
 	CK_MECHANISM oaep_m = {CKM_RSA_PKCS_OAEP, &oaep, sizeof(oaep)};
 	CK_MECHANISM kwp_m = {CKM_AES_KEY_WRAP_PAD, NULL, 0};
+	CK_MECHANISM hmac_m = {CKM_SHA256_HMAC, NULL, 0}, cmac_m = {CKM_AES_CMAC, NULL, 0};
 	CK_RV rv = p11->C_EncryptInit(s, &cbc_m, key);
+	if (rv == CKR_OK && (rv = p11->C_SignInit(s, &hmac_m, key)) == CKR_OK)
+		rv = p11->C_VerifyInit(s2, &cmac_m, key);
 	if (rv == CKR_OK && (rv = p11->C_DecryptInit(s, &gcm_m, key)) == CKR_OK)
 		rv = p11->C_DecryptUpdate(s, in, sizeof(in), out, &out_len);
 	out_len = sizeof(out);

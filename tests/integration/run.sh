@@ -78,6 +78,66 @@ run p11-roundtrip-and-misuse ours "$CHECKS" roundtrip
 run p11-interfaces-3.0-and-2.40 ours "$AZKV_TOP_BUILDDIR/tests/integration/p11_interface"
 run p11-create-copy-set-attributes ours "$AZKV_TOP_BUILDDIR/tests/integration/p11_objects"
 
+# ------------------------------------------------------------------ login with a PIN
+# A vault's optional "pin" (or "pin_file": its first line) gives its token
+# CKF_LOGIN_REQUIRED; wrong PINs are refused, private keys hidden until
+# login and after logout, and the PIN is never in the log. p11_login runs
+# the same checks on SoftHSMv2; without a PIN nothing changes.
+LOGIN="$AZKV_TOP_BUILDDIR/tests/integration/p11_login"
+LOGIN_PIN=Pin-7f3a9c-inline
+LOGIN_FILE_PIN=Pin-55e1-from-file
+printf '%s\nnot the PIN\n' "$LOGIN_FILE_PIN" >"$WORK/pin.txt"
+jq --arg pin "$LOGIN_PIN" '.vaults[0].pin = $pin' "$WORK/default.json" >"$WORK/pin.json"
+jq --arg f "$WORK/pin.txt" '.vaults[0].pin_file = $f' "$WORK/default.json" >"$WORK/pin-file.json"
+chmod 600 "$WORK/pin.txt" "$WORK/pin.json" "$WORK/pin-file.json"
+login_with_pin() { # CONFIG PIN
+	local log="$WORK/$(basename "$1" .json).log"
+	AZKV_PKCS11_CONFIG="$1" AZKV_PKCS11_LOG_FILE="$log" ours "$LOGIN" pin demo "$2" cmk &&
+		has "$log" "C_Login: wrong PIN for token 'demo'" &&
+		has "$log" "C_CreateObject: a private object needs the user logged in" || return 1
+	# At trace level, every call logged: the PIN (and the wrong ones, which
+	# hold it) appears nowhere.
+	! grep -F -e "$2" "$log" || {
+		echo "the PIN is in $log"
+		return 1
+	}
+}
+run login-with-pin-hides-private-keys-until-login login_with_pin "$WORK/pin.json" "$LOGIN_PIN"
+run login-with-pin-file-reads-its-first-line login_with_pin "$WORK/pin-file.json" \
+	"$LOGIN_FILE_PIN"
+run login-without-pin-shows-everything-as-before ours "$LOGIN" nopin demo cmk
+login_config_errors() {
+	jq --arg f "$WORK/pin.txt" '.vaults[0].pin = "1234" | .vaults[0].pin_file = $f' \
+		"$WORK/default.json" >"$WORK/pin-both.json"
+	jq --arg f "$WORK/no-such-pin" '.vaults[0].pin_file = $f' "$WORK/default.json" \
+		>"$WORK/pin-missing.json"
+	jq --arg f "$WORK" '.vaults[0].pin_file = $f' "$WORK/default.json" >"$WORK/pin-dir.json"
+	checks_with "$WORK/pin-both.json" "$WORK/pin-both.log" expect-init $CKR_GENERAL_ERROR -- \
+		"vaults\\[0\\]: give pin or pin_file, not both" &&
+		checks_with "$WORK/pin-missing.json" "$WORK/pin-missing.log" \
+			expect-init $CKR_GENERAL_ERROR -- "vaults\\[0\\]\\.pin_file $WORK/no-such-pin: No such file" &&
+		checks_with "$WORK/pin-dir.json" "$WORK/pin-dir.log" \
+			expect-init $CKR_GENERAL_ERROR -- "vaults\\[0\\]\\.pin_file $WORK: not a regular file"
+}
+login_softhsm() {
+	local conf="$WORK/softhsm-login/softhsm2.conf"
+	mkdir -p "$WORK/softhsm-login/tokens"
+	printf 'directories.tokendir = %s\nobjectstore.backend = file\n' \
+		"$WORK/softhsm-login/tokens" >"$conf"
+	openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$WORK/login-key.pem" \
+		2>/dev/null &&
+		SOFTHSM2_CONF="$conf" softhsm2-util --init-token --free --label demo \
+			--pin "$LOGIN_PIN" --so-pin 5678 >/dev/null &&
+		SOFTHSM2_CONF="$conf" softhsm2-util --import "$WORK/login-key.pem" --token demo \
+			--label cmk --id 01 --pin "$LOGIN_PIN" >/dev/null &&
+		SOFTHSM2_CONF="$conf" AZKV_MODULE="$SOFTHSM" "$LOGIN" pin demo "$LOGIN_PIN" cmk
+}
+if [ -e "$SOFTHSM" ]; then
+	run login-with-pin-same-answers-from-softhsm login_softhsm
+else
+	skip login-with-pin-same-answers-from-softhsm "SoftHSMv2 not installed"
+fi
+
 # Malformed templates (a NULL pValue with a length, wrong-size CK_BBOOL,
 # CK_ULONG and CK_DATE values) and mechanism parameters: a clean CK_RV,
 # a log line naming the attribute, no crash.
@@ -308,6 +368,23 @@ envelope_roundtrip() {
 	fi
 }
 run envelope-seal-open-all-algorithms envelope_roundtrip
+
+# A number option that is not a number is a usage error (exit 2) naming it:
+# before, strtoul read "12x" as 12 bytes and "x" as slot 0, and ran.
+tools_refuse_malformed_numbers() {
+	local rc
+	"$ENVELOPE" wrap-new --key cmk --out "$WORK/dek.x" --bytes 12x 2>"$WORK/num.err"
+	rc=$?
+	cat "$WORK/num.err"
+	[ $rc -eq 2 ] && grep -q -- '--bytes "12x" is not a whole number from 1 to 512' \
+		"$WORK/num.err" && [ ! -e "$WORK/dek.x" ] || return 1
+	"$AZKV_TOP_BUILDDIR/tools/azkv-key-versions" "$AZKV_MODULE" --slot x cmkrot \
+		2>"$WORK/num.err"
+	rc=$?
+	cat "$WORK/num.err"
+	[ $rc -eq 2 ] && grep -q -- '--slot "x" is not a slot number' "$WORK/num.err"
+}
+run tools-refuse-malformed-numbers tools_refuse_malformed_numbers
 
 # ------------------------------------------------------------------ key versions
 versions_after_rotation() {
@@ -554,6 +631,8 @@ checks_with() {
 	done
 }
 
+run login-config-errors-at-c-initialize login_config_errors
+
 bad_missing_config() {
 	checks_with "$WORK/no-such-config.json" "$WORK/missing.log" \
 		expect-init $CKR_GENERAL_ERROR -- "no-such-config.json"
@@ -765,6 +844,98 @@ else
 	skip_each "the Managed HSM setup failed" hsm-aes-wrap-unwrap-each-size hsm-rsa-hsm-key-as-before \
 		hsm-unwrap-only-key-rfc3394-interop hsm-pkcs11-tool-lists-aes-secret-keys \
 		hsm-identity-without-role-not-permitted hsm-identity-without-any-role-cannot-read
+fi
+
+# ------------------------------------------------------------------ key creation (C_GenerateKeyPair)
+# Off by default: CKR_FUNCTION_NOT_SUPPORTED and a log line saying how to
+# turn it on. On ("allow_key_creation": true), with an identity that may
+# create keys: the template cases, keys made, and key_ops in the vault.
+KEYGEN="$AZKV_TOP_BUILDDIR/tests/integration/p11_keygen"
+keygen_off() {
+	local log="$WORK/keygen-off.log"
+	AZKV_PKCS11_LOG_FILE="$log" ours "$KEYGEN" off &&
+		has "$log" "C_GenerateKeyPair: key creation is off for vault $VAULT; set \"allow_key_creation\": true"
+}
+run keygen-off-by-default-says-how-to-enable keygen_off
+
+keygen_templates() {
+	local log="$WORK/keygen.log" creator
+	creator=$(emu_admin add-identity --name keygen) &&
+		emu_admin set-policy --vault demo --identity "$(jq -r .client_id <<<"$creator")" \
+			--keys get,list,create,sign,verify >/dev/null || return 1
+	emu_write_config "$WORK/keygen-on.json" "$creator" "$VAULT"
+	jq '.vaults[0].allow_key_creation = true' "$WORK/keygen-on.json" >"$WORK/keygen.json"
+	AZKV_PKCS11_CONFIG="$WORK/keygen.json" AZKV_PKCS11_LOG_FILE="$log" ours "$KEYGEN" templates &&
+		has "$log" "CKA_TOKEN=FALSE: the vault holds only persistent keys" &&
+		has "$log" "the templates need CKA_LABEL" &&
+		has "$log" "CKA_LABEL \"bad_name\" is not a Key Vault key name" &&
+		has "$log" "a key named 'gen-sign' is in $VAULT already" &&
+		has "$log" "creating RSA key 'gen-wrap' \\(2048 bits\\)" &&
+		has "$log" "creating EC key 'gen-ec256k' \\(P-256K\\)" || return 1
+	# One create per key made, none for a refused template.
+	[ "$(grep -c "POST demo.vault.azure.net/keys/[^/]*/create ->" "$log")" = 4 ] || {
+		grep "/create" "$log"
+		return 1
+	}
+}
+run keygen-templates-keys-made-and-key-ops-in-vault keygen_templates
+
+# Refusals of the vault: an identity without create permission (403), and
+# the name of a deleted key the vault keeps for recovery (409).
+CKR_ATTRIBUTE_VALUE_INVALID=0x13
+CKR_TOKEN_WRITE_PROTECTED=0xe2
+keygen_vault_refusals() {
+	local log="$WORK/keygen-refused.log" deleter token
+	jq '.vaults[0].allow_key_creation = true' "$WORK/default.json" >"$WORK/keygen-app.json"
+	AZKV_PKCS11_CONFIG="$WORK/keygen-app.json" AZKV_PKCS11_LOG_FILE="$log" \
+		ours "$KEYGEN" expect no-create $CKR_TOKEN_WRITE_PROTECTED &&
+		has "$log" "C_GenerateKeyPair: creating key 'no-create' in $VAULT: .*HTTP 403.* -> CKR_TOKEN_WRITE_PROTECTED" ||
+		return 1
+	emu_admin create-key --vault demo --name gen-gone >/dev/null &&
+		deleter=$(emu_admin add-identity --name keygen-deleter | jq -r .client_id) &&
+		emu_admin set-policy --vault demo --identity "$deleter" --keys delete,get,list,create >/dev/null &&
+		token=$(emu_admin issue-token --identity "$deleter" --resource https://vault.azure.net |
+			jq -r .access_token) &&
+		curl -fsS --cacert "$EMU_CA" --connect-to "::127.0.0.1:$EMU_PORT" -X DELETE \
+			-H "Authorization: Bearer $token" "$VAULT/keys/gen-gone?api-version=7.4" >/dev/null ||
+		return 1
+	AZKV_PKCS11_CONFIG="$WORK/keygen.json" AZKV_PKCS11_LOG_FILE="$log" \
+		ours "$KEYGEN" expect gen-gone $CKR_ATTRIBUTE_VALUE_INVALID &&
+		has "$log" "creating key 'gen-gone' in $VAULT: .*HTTP 409.*deleted but recoverable.* -> CKR_ATTRIBUTE_VALUE_INVALID"
+}
+run keygen-vault-refusals-403-and-deleted-name keygen_vault_refusals
+
+# On a token with a PIN the private key is a private object: no key is made
+# before C_Login (CKR_USER_NOT_LOGGED_IN, as SoftHSMv2 answers), and the
+# vault is not asked.
+keygen_needs_login_on_a_pin_token() {
+	local log="$WORK/keygen-pin.log"
+	jq '.vaults[0].pin = "1234"' "$WORK/keygen.json" >"$WORK/keygen-pin.json"
+	chmod 600 "$WORK/keygen-pin.json"
+	AZKV_PKCS11_CONFIG="$WORK/keygen-pin.json" AZKV_PKCS11_LOG_FILE="$log" \
+		ours "$KEYGEN" expect gen-nologin 0x101 &&
+		has "$log" "C_GenerateKeyPair: the token has a PIN; log in \\(C_Login\\) before creating keys" &&
+		! grep "gen-nologin" "$log" | grep -q "create ->"
+}
+run keygen-on-a-pin-token-needs-login keygen_needs_login_on_a_pin_token
+
+# A Managed HSM has HSM keys only: the key made there is RSA-HSM.
+keygen_in_managed_hsm() {
+	local log="$WORK/keygen-hsm.log" creator
+	creator=$(emu_admin add-identity --name hsm-keygen) &&
+		emu_admin hsm-assign-role --vault hsm --identity hsm-keygen \
+			--role "Managed HSM Crypto User" --scope /keys >/dev/null || return 1
+	emu_write_config "$WORK/keygen-hsm-base.json" "$creator" "$HSM_URL"
+	jq '.vaults[0].allow_key_creation = true' "$WORK/keygen-hsm-base.json" >"$WORK/keygen-hsm.json"
+	AZKV_PKCS11_CONFIG="$WORK/keygen-hsm.json" AZKV_PKCS11_LOG_FILE="$log" \
+		ours "$KEYGEN" expect hsm-made 0x0 &&
+		has "$log" "creating RSA-HSM key 'hsm-made' \\(2048 bits\\) in $HSM_URL" &&
+		[ "$(emu_api GET /vaults/hsm/keys/hsm-made/public | jq -r .kty)" = RSA-HSM ]
+}
+if [ -n "${HSM_READY:-}" ]; then
+	run keygen-in-managed-hsm-makes-rsa-hsm keygen_in_managed_hsm
+else
+	skip keygen-in-managed-hsm-makes-rsa-hsm "the Managed HSM setup failed"
 fi
 
 # ------------------------------------------------------------------ ARM client (src/arm.c)

@@ -558,6 +558,32 @@ else
 	skip softhsm "SoftHSMv2 is not installed (scripts/install-deps.sh installs softhsm2)"
 fi
 
+# ------------------------------------------------------------------ digests against SoftHSMv2
+# xcheck_digest loads both modules and makes the same digest calls on each
+# (single- and multi-part, length queries, C_DigestKey of one AES key
+# value, the error paths); every answer must be the one expected and
+# SoftHSMv2's, unless the program documents the difference (or SoftHSMv2
+# lacks the mechanism: SHA-3).
+xcheck_digest_build() {
+	# shellcheck disable=SC2046
+	cc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wformat=2 -Wno-unused-parameter -Werror \
+		-I"$AZKV_TOP_SRCDIR/include" -I"$AZKV_TOP_SRCDIR/tests/lib" $(pkg-config --cflags p11-kit-1) \
+		-o "$WORK/xcheck_digest" "$HERE/xcheck_digest.c" "$AZKV_TOP_SRCDIR/tests/lib/p11_load.c" \
+		-ldl -lcrypto
+}
+xcheck_digest_run() {
+	bounded "$WORK/xcheck_digest" "$AZKV_MODULE" "$SOFTHSM" "$TOKEN" 1234 local || return 1
+	# Each refusal of the module says why in its log.
+	has "$AZKV_PKCS11_LOG_FILE" "C_DigestKey: key [0-9]+ \('local'\) is a vault key" &&
+		has "$AZKV_PKCS11_LOG_FILE" "C_Digest: a multi-part digest is under way"
+}
+run xcheck-digest-program-builds xcheck_digest_build
+if [ -e "$SOFTHSM" ] && [ -n "${SOFTHSM2_CONF:-}" ]; then
+	run xcheck-digest-azkv-agrees-with-softhsm xcheck_digest_run
+else
+	skip xcheck-digest-azkv-agrees-with-softhsm "SoftHSMv2 token not set up"
+fi
+
 # ------------------------------------------------------------------ PKCS#11 API misuse
 misuse_build() {
 	# shellcheck disable=SC2046
@@ -607,6 +633,179 @@ if [ -e "$SOFTHSM" ] && [ -n "${SOFTHSM2_CONF:-}" ]; then
 	run misuse-azkv-agrees-with-softhsm compare_with_softhsm misuse
 else
 	skip misuse-softhsm "SoftHSMv2 token not set up"
+fi
+
+# ------------------------------------------------------------------ pkcs11-tool --test, key creation (issue 18)
+# pkcs11-tool --test --login runs its random, digest and signature tests.
+# Its third signature test signs a SHA-1 DigestInfo with CKM_RSA_PKCS, which
+# Key Vault cannot sign (RS256/384/512 only), and pkcs11-tool 0.23 aborts on
+# any C_Sign error there (p11_fatal). The module answers as the spec says
+# (C_SignInit accepts CKM_RSA_PKCS, C_Sign refuses the data:
+# CKR_DATA_INVALID), so this records where it stops and why.
+pkcs11_tool_test() {
+	local out="$WORK/pkcs11-tool-test.txt"
+	bounded pkcs11-tool --module "$AZKV_MODULE" --token-label "$TOKEN" --test --login --pin any \
+		>"$out" 2>&1
+	echo "pkcs11-tool --test exited with $?:"
+	cat "$out"
+	has "$out" "C_SeedRandom\(\) and C_GenerateRandom\(\):" && has "$out" "seems to be OK" &&
+		has "$out" "^Signatures \(currently only for RSA\)" &&
+		has "$out" "testing key [0-9]+ \([a-z0-9]+\) *$" || return 1
+	if grep -q "^No errors" "$out"; then
+		echo "# pkcs11-tool --test: no errors"
+		return 0
+	fi
+	echo "# pkcs11-tool --test stops at its CKM_RSA_PKCS signature of a SHA-1 DigestInfo:"
+	echo "# Key Vault signs PKCS#1 v1.5 over SHA-256/384/512 only, and pkcs11-tool aborts"
+	echo "# on the refusal (CKR_DATA_INVALID), so its verify, unwrap and decrypt tests do not run."
+	has "$out" "C_Sign failed: rv = CKR_DATA_INVALID" &&
+		has "$AZKV_PKCS11_LOG_FILE" "the DigestInfo is of SHA1; Key Vault signs PKCS#1 v1.5 DigestInfos of SHA-256, SHA-384 or SHA-512 only"
+}
+run pkcs11-tool-test-login-stops-where-the-vault-cannot-sign pkcs11_tool_test
+
+# Key creation ("allow_key_creation": true) with an identity that may
+# create: pkcs11-tool --keypairgen and p11tool --generate-privkey make RSA
+# and EC keys; each is then in the emulated vault (its public key, from the
+# emulator's admin API, is the one the tool saw) and signs.
+setup_keygen() {
+	local creator
+	creator=$(emu_admin add-identity --name interop-keygen) &&
+		emu_admin set-policy --vault "$TOKEN" --identity "$(jq -r .client_id <<<"$creator")" \
+			--keys get,list,create,sign,verify >/dev/null || return 1
+	emu_write_config "$WORK/keygen-base.json" "$creator" "https://$TOKEN.vault.azure.net"
+	jq '.vaults[0].allow_key_creation = true' "$WORK/keygen-base.json" >"$WORK/keygen.json"
+	chmod 600 "$WORK/keygen.json" "$WORK/keygen-base.json"
+}
+# in_vault NAME PUB_DER: the vault has key NAME, whose public key is PUB_DER;
+# its version (the objects' CKA_ID) goes in ID[NAME].
+in_vault() {
+	local bundle
+	bundle=$(emu_api GET "/vaults/$TOKEN/keys/$1/public") &&
+		jq -r .pem <<<"$bundle" >"$WORK/$1.vault.pem" &&
+		ID[$1]=$(jq -r .version <<<"$bundle") || return 1
+	[ "$(openssl pkey -pubin -in "$WORK/$1.vault.pem" -outform DER | hex)" = "$(hex "$2")" ] || {
+		echo "$1: the vault's public key is not the one the tool got"
+		return 1
+	}
+	echo "$1: in the vault"
+}
+# signs_as NAME MECH: pkcs11-tool signs with key NAME (found by ID: its
+# --sign ignores --label); openssl verifies with the vault's public key.
+signs_as() {
+	local name=$1 mech=$2 fmt=()
+	[ "${mech#ECDSA}" != "$mech" ] && fmt=(-f openssl)
+	AZKV_PKCS11_CONFIG="$WORK/keygen.json" "${P11TOOL[@]}" --login --pin any --sign \
+		--id "${ID[$name]}" -m "$mech" -i "$WORK/data.txt" -o "$WORK/$name.sig" "${fmt[@]}" &&
+		openssl dgst -sha256 -verify "$WORK/$name.vault.pem" -signature "$WORK/$name.sig" \
+			"$WORK/data.txt"
+}
+pkcs11_tool_keypairgen() {
+	setup_keygen || return 1
+	local spec name
+	for spec in rsa:2048/tool-rsa EC:prime256v1/tool-ec; do
+		name=${spec#*/}
+		AZKV_PKCS11_CONFIG="$WORK/keygen.json" "${P11TOOL[@]}" --login --pin any --keypairgen \
+			--key-type "${spec%/*}" --label "$name" >"$WORK/$name.gen.txt" 2>&1
+		local rc=$?
+		cat "$WORK/$name.gen.txt"
+		[ "$rc" = 0 ] && has "$WORK/$name.gen.txt" "^Key pair generated" || return 1
+		AZKV_PKCS11_CONFIG="$WORK/keygen.json" "${P11TOOL[@]}" --read-object --type pubkey \
+			--label "$name" -o "$WORK/$name.pub.der" &&
+			in_vault "$name" "$WORK/$name.pub.der" || return 1
+	done
+	signs_as tool-rsa SHA256-RSA-PKCS && signs_as tool-ec ECDSA-SHA256
+}
+run pkcs11-tool-keypairgen-rsa-and-ec-in-vault pkcs11_tool_keypairgen
+
+p11tool_generate_privkey() {
+	[ -s "$WORK/keygen.json" ] || setup_keygen || return 1
+	local spec name
+	for spec in "rsa --bits 2048/p11tool-rsa" "ecdsa --curve secp256r1/p11tool-ec"; do
+		name=${spec#*/}
+		# shellcheck disable=SC2086
+		AZKV_PKCS11_CONFIG="$WORK/keygen.json" "${P11T[@]}" --login \
+			--generate-privkey=${spec%/*} --label "$name" --outfile "$WORK/$name.pub.pem" \
+			"$URI" >"$WORK/$name.gen.txt" 2>&1
+		local rc=$?
+		cat "$WORK/$name.gen.txt"
+		[ "$rc" = 0 ] && openssl pkey -pubin -in "$WORK/$name.pub.pem" -outform DER \
+			>"$WORK/$name.pub.der" && in_vault "$name" "$WORK/$name.pub.der" || return 1
+	done
+	signs_as p11tool-rsa SHA256-RSA-PKCS && signs_as p11tool-ec ECDSA-SHA256
+}
+run p11tool-generate-privkey-rsa-and-ec-in-vault p11tool_generate_privkey
+
+# Without the option, pkcs11-tool finds no key pair mechanism and the
+# module's log says how to turn it on.
+pkcs11_tool_keypairgen_off() {
+	local out="$WORK/keygen-off.txt"
+	if AZKV_PKCS11_CONFIG="$WORK/keygen-base.json" "${P11TOOL[@]}" --login --pin any \
+		--keypairgen --key-type rsa:2048 --label tool-off >"$out" 2>&1; then
+		cat "$out"
+		echo "a key was made without allow_key_creation"
+		return 1
+	fi
+	cat "$out"
+	has "$out" "Generate RSA mechanism not supported" &&
+		AZKV_PKCS11_CONFIG="$WORK/keygen-base.json" "${P11TOOL[@]}" --login --pin any \
+			--keypairgen -m RSA-PKCS-KEY-PAIR-GEN --key-type rsa:2048 --label tool-off \
+			>"$out" 2>&1
+	cat "$out"
+	has "$out" "C_GenerateKeyPair failed: rv = CKR_FUNCTION_NOT_SUPPORTED" &&
+		has "$AZKV_PKCS11_LOG_FILE" "key creation is off for vault https://$TOKEN.vault.azure.net; set \"allow_key_creation\": true"
+}
+run pkcs11-tool-keypairgen-off-by-default pkcs11_tool_keypairgen_off
+
+# ------------------------------------------------------------------ AES modes and MACs against SoftHSMv2
+# The same AES and generic secret keys imported into both; every local AES
+# mode and MAC run alike (xcheck_aes.c), and each line compared.
+xcheck_aes_build() {
+	# shellcheck disable=SC2046
+	cc -std=c99 -D_DEFAULT_SOURCE -Wall -Wextra -Werror $(pkg-config --cflags p11-kit-1) \
+		-o "$WORK/xcheck_aes" "$HERE/xcheck_aes.c" -ldl
+}
+# xcheck_aes_run NAME MODULE PIN: its lines in $WORK/xcheck_aes.NAME.
+xcheck_aes_run() {
+	bounded "$WORK/xcheck_aes" "$2" "$TOKEN" "$3" >"$WORK/xcheck_aes.$1"
+	local rc=$?
+	cat "$WORK/xcheck_aes.$1"
+	[ "$rc" = 0 ] && [ -s "$WORK/xcheck_aes.$1" ]
+}
+# Line by line: the same answer and output, or a note on the line saying
+# why they may differ ("may differ from SoftHSM: ..."), or a line only the
+# module can give ("azkv only: ..."); anything else fails the case.
+xcheck_aes_compare() {
+	awk '
+		function parse(line) {
+			note = ""
+			if (match(line, / # .*$/)) { note = substr(line, RSTART + 3); line = substr(line, 1, RSTART - 1) }
+			split(line, p, " = "); id = p[1]; rest = substr(line, length(id) + 4)
+		}
+		FNR == NR { parse($0); sh[id] = rest; next }
+		{
+			parse($0); seen[id] = 1
+			if (!(id in sh)) {
+				if (note ~ /^(azkv only|may differ from SoftHSM): /) { only++; next }
+				print "only in azkv, without a note: " $0; bad++; next
+			}
+			if (sh[id] == rest) { same++; next }
+			if (note ~ /^may differ from SoftHSM: /) { print "differs, documented: " id ": azkv " rest ", SoftHSM " sh[id] " (" note ")"; next }
+			print "DIFFERS: " id ":\n  azkv    " rest "\n  SoftHSM " sh[id]; bad++
+		}
+		END {
+			for (id in sh) if (!(id in seen)) { print "only in SoftHSM: " id; bad++ }
+			print same + 0 " lines alike, " only + 0 " only the module has"
+			exit bad > 0
+		}
+	' "$WORK/xcheck_aes.softhsm" "$WORK/xcheck_aes.azkv"
+}
+if [ -e "$SOFTHSM" ] && [ -n "${SOFTHSM2_CONF:-}" ]; then
+	run xcheck-aes-program-builds xcheck_aes_build
+	run xcheck-aes-azkv-runs xcheck_aes_run azkv "$AZKV_MODULE" any
+	run xcheck-aes-softhsm-runs xcheck_aes_run softhsm "$SOFTHSM" 1234
+	run xcheck-aes-azkv-agrees-with-softhsm-line-by-line xcheck_aes_compare
+else
+	skip xcheck-aes "SoftHSMv2 token not set up"
 fi
 
 # ------------------------------------------------------------------ data objects

@@ -1,4 +1,5 @@
-/* A session AES key object for the AES mechanism tests, and hex. */
+/* A session AES key object for the AES mechanism tests, and hex. Inline:
+ * not every test uses every helper. */
 #ifndef AZKV_TEST_AES_FIXTURE_H
 #define AZKV_TEST_AES_FIXTURE_H
 
@@ -8,7 +9,7 @@
 #include "mech.h"
 #include "object.h"
 
-static size_t unhex(const char *hex, unsigned char *out)
+static inline size_t unhex(const char *hex, unsigned char *out)
 {
 	size_t n = 0;
 	unsigned int b;
@@ -18,7 +19,7 @@ static size_t unhex(const char *hex, unsigned char *out)
 }
 
 /* obj is a secret key of value (not copied: keep value alive). */
-static void aes_key(azkv_object *obj, unsigned char *value, size_t len)
+static inline void aes_key(azkv_object *obj, unsigned char *value, size_t len)
 {
 	memset(obj, 0, sizeof(*obj));
 	obj->cls = CKO_SECRET_KEY;
@@ -29,8 +30,8 @@ static void aes_key(azkv_object *obj, unsigned char *value, size_t len)
 
 /* Starts an operation of family ops with m and key: encrypt 1 or decrypt
  * 0, as the frame would after its key checks. */
-static CK_RV family_init(const azkv_op_ops *ops, void **ctx, const CK_MECHANISM *m,
-                         const azkv_object *key, int encrypt)
+static inline CK_RV family_init(const azkv_op_ops *ops, void **ctx, const CK_MECHANISM *m,
+                                const azkv_object *key, int encrypt)
 {
 	return ops->init(ctx, azkv_mech_find(m->mechanism), m, key,
 	                 encrypt ? AZKV_OPER_ENCRYPT : AZKV_OPER_DECRYPT);

@@ -355,6 +355,83 @@ static void rsa_pkcs1_v15_decrypt_is_opt_in_per_vault(void **state)
 	             MUST("vaults[0].allow_rsa_pkcs1_v15_decrypt", "true or false"));
 }
 
+/* Key creation (C_GenerateKeyPair) is opt-in per vault, like RSA1_5. */
+static void key_creation_is_opt_in_per_vault(void **state)
+{
+	azkv_config *cfg = NULL;
+	azkv_err err;
+
+	(void)state;
+	assert_int_equal(azkv_config_parse("{\"vaults\":[{\"url\":\"https://a.vault.azure.net\"},"
+	                                   "{\"url\":\"https://b.vault.azure.net\","
+	                                   "\"allow_key_creation\":true}]}",
+	                                   "keygen.json", &cfg, &err),
+	                 AZKV_OK);
+	assert_int_equal(cfg->vaults[0].allow_key_creation, 0);
+	assert_int_equal(cfg->vaults[1].allow_key_creation, 1);
+	azkv_config_free(cfg);
+	expect_error("{\"vaults\":[{\"url\":\"https://a.vault.azure.net\","
+	             "\"allow_key_creation\":1}]}",
+	             AZKV_ERR_CONFIG, MUST("vaults[0].allow_key_creation", "true or false"));
+}
+
+/* A vault whose PIN is in the file %s. */
+#define PIN_FILE_JSON "{\"vaults\":[{\"url\":\"https://a.vault.azure.net\",\"pin_file\":\"%s\"}]}"
+
+/* "pin" or "pin_file" per vault: absent, no PIN; a file gives its first
+ * line; both, an empty PIN, a longer one than C_GetTokenInfo allows, or an
+ * unreadable file are refused, naming the vault and never the PIN. */
+static void vault_pin_is_read_inline_or_from_a_file(void **state)
+{
+	char json[512], missing[128];
+	char *path = write_file("pin", SECRET "\nsecond line\n", 0600);
+	azkv_config *cfg = NULL;
+	azkv_err err;
+
+	(void)state;
+	snprintf(json, sizeof(json),
+	         "{\"vaults\":[{\"url\":\"https://a.vault.azure.net\"},"
+	         "{\"url\":\"https://b.vault.azure.net\",\"pin\":\"" SECRET "\"},"
+	         "{\"url\":\"https://c.vault.azure.net\",\"pin_file\":\"%s\"}]}",
+	         path);
+	assert_int_equal(azkv_config_parse(json, "pin.json", &cfg, &err), AZKV_OK);
+	assert_null(cfg->vaults[0].pin);
+	assert_string_equal(cfg->vaults[1].pin, SECRET);
+	assert_string_equal(cfg->vaults[2].pin, SECRET);
+	azkv_config_free(cfg);
+
+	snprintf(json, sizeof(json),
+	         "{\"vaults\":[{\"url\":\"https://a.vault.azure.net\",\"pin\":\"" SECRET
+	         "\",\"pin_file\":\"%s\"}]}",
+	         path);
+	expect_error(json, AZKV_ERR_CONFIG, MUST("vaults[0]", "pin or pin_file, not both"));
+	snprintf(missing, sizeof(missing), "%s/missing-pin", tmpdir);
+	snprintf(json, sizeof(json), PIN_FILE_JSON, missing);
+	expect_error(json, AZKV_ERR_CONFIG, MUST("vaults[0].pin_file", missing, "No such file"));
+	snprintf(json, sizeof(json), PIN_FILE_JSON, tmpdir);
+	expect_error(json, AZKV_ERR_CONFIG, MUST("vaults[0].pin_file", tmpdir));
+	snprintf(json, sizeof(json), PIN_FILE_JSON,
+	         write_file("empty-pin", "\nthe PIN is on the first line\n", 0600));
+	expect_error(json, AZKV_ERR_CONFIG, MUST("vaults[0].pin_file", "empty"));
+	expect_error("{\"vaults\":[{\"url\":\"https://a.vault.azure.net\",\"pin\":\"\"}]}",
+	             AZKV_ERR_CONFIG, MUST("vaults[0].pin", "non-empty string"));
+	expect_error("{\"vaults\":[{\"url\":\"https://a.vault.azure.net\",\"pin\":1234}]}",
+	             AZKV_ERR_CONFIG, MUST("vaults[0].pin", "non-empty string"));
+
+	char long_pin[AZKV_PIN_MAX + 2], big[AZKV_PIN_MAX + 128];
+	memset(long_pin, '7', sizeof(long_pin) - 1);
+	long_pin[sizeof(long_pin) - 1] = '\0';
+	snprintf(big, sizeof(big),
+	         "{\"vaults\":[{\"url\":\"https://a.vault.azure.net\",\"pin\":\"%s\"}]}", long_pin);
+	expect_error(big, AZKV_ERR_CONFIG, MUST("vaults[0]", "longer than 256 bytes"));
+	long_pin[AZKV_PIN_MAX] = '\0';
+	snprintf(big, sizeof(big),
+	         "{\"vaults\":[{\"url\":\"https://a.vault.azure.net\",\"pin\":\"%s\"}]}", long_pin);
+	assert_int_equal(azkv_config_parse(big, "pin.json", &cfg, &err), AZKV_OK);
+	assert_int_equal(strlen(cfg->vaults[0].pin), AZKV_PIN_MAX);
+	azkv_config_free(cfg);
+}
+
 static void arm_section_is_read_and_checked(void **state)
 {
 	azkv_config *cfg = NULL;
@@ -934,6 +1011,8 @@ int main(void)
 	        cmocka_unit_test(missing_or_empty_vaults_are_errors),
 	        cmocka_unit_test(bad_vault_urls_are_refused),
 	        cmocka_unit_test(rsa_pkcs1_v15_decrypt_is_opt_in_per_vault),
+	        cmocka_unit_test(key_creation_is_opt_in_per_vault),
+	        cmocka_unit_test(vault_pin_is_read_inline_or_from_a_file),
 	        cmocka_unit_test(arm_section_is_read_and_checked),
 	        cmocka_unit_test(named_keys_are_read_and_checked),
 	        cmocka_unit_test(certificates_are_read_and_checked),

@@ -56,7 +56,12 @@ static void test_every_listed_mechanism_is_implemented(void **state)
 			assert_null(azkv_mech_ops(mech, AZKV_OPER_SIGN));
 		/* A hashing mechanism is the digesting signer around its
 		 * pre-hashed one, multi-part; a raw one is single-part. */
-		if (mech->hash != 0) {
+		if (mech->sig == AZKV_FAMILY_MAC) {
+			/* A MAC hashes for itself, multi-part. */
+			assert_ptr_equal(azkv_mech_ops(mech, AZKV_OPER_SIGN),
+			                 azkv_family_ops(mech->sig));
+			assert_non_null(azkv_family_ops(mech->sig)->update);
+		} else if (mech->hash != 0) {
 			assert_non_null(azkv_mech_hash_md(mech));
 			assert_ptr_equal(azkv_mech_ops(mech, AZKV_OPER_SIGN),
 			                 &azkv_digest_sign_ops);
@@ -134,9 +139,9 @@ static void test_unknown_mechanisms_are_invalid(void **state)
 {
 	CK_MECHANISM_INFO info;
 	assert_int_equal(azkv_mech_info(CKM_SHA1_RSA_PKCS, &info), CKR_MECHANISM_INVALID);
-	assert_int_equal(azkv_mech_info(CKM_AES_ECB, &info), CKR_MECHANISM_INVALID);
+	assert_int_equal(azkv_mech_info(CKM_DES3_ECB, &info), CKR_MECHANISM_INVALID);
 	assert_int_equal(azkv_mech_info(CKM_ECDSA, NULL), CKR_ARGUMENTS_BAD);
-	assert_null(azkv_mech_find(CKM_AES_ECB));
+	assert_null(azkv_mech_find(CKM_DES3_ECB));
 	assert_null(azkv_mech_find(CKM_SHA1_RSA_PKCS));
 }
 
@@ -212,6 +217,7 @@ static void test_key_check_follows_the_mechanism_row(void **state)
 	rsa_priv.vkey = &vk;
 	aes.cls = CKO_SECRET_KEY;
 	aes.key_type = CKK_AES;
+	aes.value.len = 32;
 	static const CK_ATTRIBUTE_TYPE uses[] = {CKA_SIGN,    CKA_VERIFY, CKA_ENCRYPT,
 	                                         CKA_DECRYPT, CKA_WRAP,   CKA_UNWRAP};
 	for (size_t i = 0; i < sizeof(uses) / sizeof(uses[0]); i++) {
@@ -255,6 +261,62 @@ static void test_key_check_follows_the_mechanism_row(void **state)
 	azkv_attrs_free(&aes.attrs);
 }
 
+/* The MAC rows: their key types (HMAC: generic secret and AES, CMAC: AES)
+ * and sizes in bytes (HMAC keys at least the digest's length, as
+ * SoftHSMv2), in C_GetMechanismInfo and in the key check alike. */
+static void test_mac_rows_take_their_key_types_and_sizes(void **state)
+{
+	static const struct {
+		CK_MECHANISM_TYPE type;
+		CK_ULONG min;
+	} hmac[] = {{CKM_SHA_1_HMAC, 20},          {CKM_SHA224_HMAC, 28},
+	            {CKM_SHA256_HMAC, 32},         {CKM_SHA384_HMAC, 48},
+	            {CKM_SHA512_HMAC, 64},         {CKM_SHA256_HMAC_GENERAL, 32},
+	            {CKM_SHA512_HMAC_GENERAL, 64}, {CKM_SHA_1_HMAC_GENERAL, 20}};
+	azkv_object key;
+	CK_MECHANISM_INFO info;
+	memset(&key, 0, sizeof(key));
+	key.cls = CKO_SECRET_KEY;
+	assert_int_equal(azkv_attrs_set_bool(&key.attrs, CKA_SIGN, CK_TRUE), CKR_OK);
+	assert_int_equal(azkv_attrs_set_bool(&key.attrs, CKA_ENCRYPT, CK_TRUE), CKR_OK);
+	for (size_t i = 0; i < sizeof(hmac) / sizeof(hmac[0]); i++) {
+		const azkv_mech *m = azkv_mech_find(hmac[i].type);
+		assert_int_equal(azkv_mech_info(hmac[i].type, &info), CKR_OK);
+		assert_int_equal(info.ulMinKeySize, hmac[i].min);
+		assert_int_equal(info.ulMaxKeySize, 512);
+		assert_int_equal(info.flags, CKF_SIGN | CKF_VERIFY);
+		key.key_type = CKK_GENERIC_SECRET;
+		key.value.len = hmac[i].min;
+		assert_int_equal(azkv_key_check(&key, 7, m, CKA_SIGN, "test"), CKR_OK);
+		key.value.len = hmac[i].min - 1;
+		assert_int_equal(azkv_key_check(&key, 7, m, CKA_SIGN, "test"), CKR_KEY_SIZE_RANGE);
+		key.value.len = 513;
+		assert_int_equal(azkv_key_check(&key, 7, m, CKA_SIGN, "test"), CKR_KEY_SIZE_RANGE);
+		key.key_type = CKK_AES;
+		key.value.len = 32;
+		assert_int_equal(azkv_key_check(&key, 7, m, CKA_SIGN, "test"),
+		                 hmac[i].min <= 32 ? CKR_OK : CKR_KEY_SIZE_RANGE);
+	}
+	static const CK_MECHANISM_TYPE aes_only[] = {CKM_AES_CMAC, CKM_AES_CMAC_GENERAL,
+	                                             CKM_AES_ECB, CKM_AES_CBC, CKM_AES_CTR};
+	for (size_t i = 0; i < sizeof(aes_only) / sizeof(aes_only[0]); i++) {
+		const azkv_mech *m = azkv_mech_find(aes_only[i]);
+		CK_ATTRIBUTE_TYPE use = m->sig == AZKV_FAMILY_MAC ? CKA_SIGN : CKA_ENCRYPT;
+		assert_int_equal(azkv_mech_info(aes_only[i], &info), CKR_OK);
+		assert_int_equal(info.ulMinKeySize, 16);
+		assert_int_equal(info.ulMaxKeySize, 32);
+		assert_int_equal(info.flags, use == CKA_SIGN ? CKF_SIGN | CKF_VERIFY
+		                                             : CKF_ENCRYPT | CKF_DECRYPT);
+		key.key_type = CKK_AES;
+		key.value.len = 16;
+		assert_int_equal(azkv_key_check(&key, 7, m, use, "test"), CKR_OK);
+		key.key_type = CKK_GENERIC_SECRET;
+		assert_int_equal(azkv_key_check(&key, 7, m, use, "test"),
+		                 CKR_KEY_TYPE_INCONSISTENT);
+	}
+	azkv_attrs_free(&key.attrs);
+}
+
 static void test_hash_and_mgf_mapping(void **state)
 {
 	assert_ptr_equal(azkv_mech_md(CKM_SHA256), EVP_sha256());
@@ -281,7 +343,7 @@ static void test_rsa_pkcs1_v15_decrypt_is_opt_in_per_vault(void **state)
 	assert_int_equal(info.flags, kept | CKF_DECRYPT | CKF_UNWRAP);
 	assert_int_equal(azkv_mech_vault_info(&off, CKM_RSA_PKCS_OAEP, &info), CKR_OK);
 	assert_int_equal(info.flags & (CKF_DECRYPT | CKF_UNWRAP), CKF_DECRYPT | CKF_UNWRAP);
-	assert_int_equal(azkv_mech_vault_info(&off, CKM_AES_ECB, &info), CKR_MECHANISM_INVALID);
+	assert_int_equal(azkv_mech_vault_info(&off, CKM_DES3_ECB, &info), CKR_MECHANISM_INVALID);
 
 	assert_int_equal(azkv_mech_vault_allows(&off, CKM_RSA_PKCS, CKA_DECRYPT, "test"),
 	                 CKR_MECHANISM_INVALID);
@@ -308,6 +370,7 @@ int main(void)
 	        cmocka_unit_test(test_allowed_mechanisms_follow_the_key_type),
 	        cmocka_unit_test(test_key_checks_usage_then_allowed_mechanisms),
 	        cmocka_unit_test(test_key_check_follows_the_mechanism_row),
+	        cmocka_unit_test(test_mac_rows_take_their_key_types_and_sizes),
 	        cmocka_unit_test(test_hash_and_mgf_mapping),
 	        cmocka_unit_test(test_rsa_pkcs1_v15_decrypt_is_opt_in_per_vault),
 	};

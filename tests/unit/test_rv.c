@@ -87,6 +87,19 @@ static void test_sign_in_the_vault(void **state)
 	assert_string_equal(azkv_rv_name(CKR_SIGNATURE_LEN_RANGE), "CKR_SIGNATURE_LEN_RANGE");
 }
 
+/* C_GenerateKeyPair's codes: no key-permission code is one of its, so a
+ * refused create (403) is a token this identity cannot write; a name held
+ * by a deleted key (409) is the label's fault. */
+static void test_create_in_the_vault(void **state)
+{
+	assert_int_equal(map(AZKV_ERR_FORBIDDEN, AZKV_CTX_KEYGEN), CKR_TOKEN_WRITE_PROTECTED);
+	assert_int_equal(map(AZKV_ERR_CONFLICT, AZKV_CTX_KEYGEN), CKR_ATTRIBUTE_VALUE_INVALID);
+	assert_int_equal(map(AZKV_ERR_BAD_PARAMETER, AZKV_CTX_KEYGEN), CKR_FUNCTION_FAILED);
+	assert_int_equal(map(AZKV_ERR_THROTTLED, AZKV_CTX_KEYGEN), CKR_DEVICE_ERROR);
+	/* Elsewhere a conflict stays a device error. */
+	assert_int_equal(map(AZKV_ERR_CONFLICT, AZKV_CTX_KEY_OP), CKR_DEVICE_ERROR);
+}
+
 static void test_rv_names(void **state)
 {
 	assert_string_equal(azkv_rv_name(CKR_DEVICE_ERROR), "CKR_DEVICE_ERROR");
@@ -106,6 +119,7 @@ int main(void)
 	        cmocka_unit_test(test_config_error_is_general_error),
 	        cmocka_unit_test(test_local_failures),
 	        cmocka_unit_test(test_sign_in_the_vault),
+	        cmocka_unit_test(test_create_in_the_vault),
 	        cmocka_unit_test(test_rv_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -110,6 +110,28 @@ static void test_protections_only_grow(void **state)
 	azkv_object_free(key);
 }
 
+/* A template that names no use gets every use but derivation, as in
+ * SoftHSMv2 (C_CreateObject there; the MACs need CKA_SIGN and
+ * CKA_VERIFY), and a use the template names is as given. */
+static void test_uses_default_to_all_but_derive(void **state)
+{
+	static const CK_ATTRIBUTE_TYPE on[] = {CKA_ENCRYPT, CKA_DECRYPT, CKA_SIGN,
+	                                       CKA_VERIFY,  CKA_WRAP,    CKA_UNWRAP};
+	CK_RV rv;
+	azkv_object *key = make_key(NULL, 0, &rv);
+	assert_int_equal(rv, CKR_OK);
+	for (size_t i = 0; i < sizeof(on) / sizeof(on[0]); i++)
+		assert_true(azkv_attrs_bool(&key->attrs, on[i], CK_FALSE));
+	assert_false(azkv_attrs_bool(&key->attrs, CKA_DERIVE, CK_TRUE));
+	azkv_object_free(key);
+	CK_ATTRIBUTE no_sign[] = {{CKA_SIGN, &no, sizeof(no)}};
+	key = make_key(no_sign, 1, &rv);
+	assert_int_equal(rv, CKR_OK);
+	assert_false(azkv_attrs_bool(&key->attrs, CKA_SIGN, CK_TRUE));
+	assert_true(azkv_attrs_bool(&key->attrs, CKA_VERIFY, CK_FALSE));
+	azkv_object_free(key);
+}
+
 int main(void)
 {
 	/* The refusals tried here are logged; not to the test's output. */
@@ -119,6 +141,7 @@ int main(void)
 	        cmocka_unit_test(test_every_attribute_of_a_key_is_known_to_changes),
 	        cmocka_unit_test(test_attribute_of_no_secret_key_refused_everywhere),
 	        cmocka_unit_test(test_protections_only_grow),
+	        cmocka_unit_test(test_uses_default_to_all_but_derive),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

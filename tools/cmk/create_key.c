@@ -12,7 +12,9 @@ int cmk_cmd_create_key(cmk_ctx *c)
 {
 	const char *segs[] = {"keys", c->o->key, "create"};
 	long size = c->o->key_size ? c->o->key_size : 2048;
-	static const char *const ops[] = {"wrapKey", "unwrapKey"};
+	const azkv_key_create spec = {.kty = c->o->hsm ? "RSA-HSM" : "RSA",
+	                              .key_size = 2048,
+	                              .key_ops = AZKV_OP_WRAP_KEY | AZKV_OP_UNWRAP_KEY};
 	cJSON *body, *resp = NULL, *current = NULL;
 	azkv_key key;
 	azkv_err err;
@@ -39,12 +41,10 @@ int cmk_cmd_create_key(cmk_ctx *c)
 	} else if (err.rc != AZKV_ERR_NOT_FOUND) {
 		return cmk_fail_err(c, &err, NULL, "read the key");
 	} else {
-		body = cJSON_CreateObject();
-		cJSON_AddStringToObject(body, "kty", c->o->hsm ? "RSA-HSM" : "RSA");
-		cJSON_AddNumberToObject(body, "key_size", 2048);
-		cJSON_AddItemToObject(body, "key_ops", cJSON_CreateStringArray(ops, 2));
+		if ((body = azkv_key_create_body(&spec)) == NULL)
+			return cmk_fail(c, CMK_EXIT_SERVICE, NULL, "out of memory");
 		cmk_say(c, "Creating key %s (%s 2048, wrapKey/unwrapKey) in %s\n", c->o->key,
-		        c->o->hsm ? "RSA-HSM" : "RSA", c->vault_uri);
+		        spec.kty, c->vault_uri);
 		rc = cmk_kv_change(c, "POST", segs, 3, body, &resp, "create the key");
 		cJSON_Delete(body);
 		if (rc == CMK_EXIT_OK && resp && cmk_str(resp, "key.kid"))

@@ -1,13 +1,13 @@
 /* azkv-cmk: command line. Options may come before or after the command
  * (as with az); each command accepts only the options that mean something
  * to it, so a typo or a misplaced option is an error, not ignored. */
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cmk.h"
+#include "../whole_number.h"
 
 enum {
 	OPT_JSON = 1000,
@@ -169,21 +169,14 @@ typedef struct number_option {
 	const char *value; /* as given, NULL when not */
 } number_option;
 
-/* Decimal digits only (no sign, space or unit), from min to max; else a
- * usage error naming the option and the value. */
+/* A whole number from min to max (whole_number.h); else a usage error
+ * naming the option and the value. */
 static int parse_number(const char *cmd_name, const number_option *n)
 {
 	char msg[512];
-	char *end;
-	long v;
 
-	errno = 0;
-	v = strtol(n->value, &end, 10);
-	if (n->value[0] >= '0' && n->value[0] <= '9' && *end == '\0' && errno == 0 && v >= n->min &&
-	    v <= n->max) {
-		*n->out = v;
+	if (whole_number(n->value, n->min, n->max, n->out))
 		return CMK_EXIT_OK;
-	}
 	snprintf(msg, sizeof(msg), "--%s \"%.100s\" is not a whole number from %ld to %ld", n->name,
 	         n->value, n->min, n->max);
 	return usage_error(msg, cmd_name);
