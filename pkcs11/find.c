@@ -51,7 +51,7 @@ CK_RV C_FindObjectsInit(CK_SESSION_HANDLE session, CK_ATTRIBUTE *tmpl, CK_ULONG 
 	AZKV_REQUIRE_INIT();
 	CK_RV rv = azkv_tmpl_check(tmpl, count, "C_FindObjectsInit");
 	if (rv != CKR_OK)
-		return rv;
+		return azkv_session_precedes(session, "C_FindObjectsInit", rv);
 
 	CK_SLOT_ID slot = 0;
 	azkv_lock_acquire(azkv_g.lock);
@@ -82,7 +82,7 @@ CK_RV C_FindObjects(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE *objects, CK_ULO
 {
 	AZKV_REQUIRE_INIT();
 	if ((objects == NULL && max > 0) || count == NULL)
-		return CKR_ARGUMENTS_BAD;
+		return azkv_session_precedes(session, "C_FindObjects", CKR_ARGUMENTS_BAD);
 	CK_RV rv;
 	CK_SLOT_ID slot;
 	azkv_lock_acquire(azkv_g.lock);

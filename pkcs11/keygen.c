@@ -1,5 +1,6 @@
 /* C_GenerateKey for session AES and generic secret keys, and the random
- * number functions; both in software from OpenSSL's DRBG. */
+ * number functions; both in software from OpenSSL's DRBG. Each checks its
+ * session before anything else it is given (5.1.7). */
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
@@ -11,16 +12,13 @@
 
 #define MAX_SECRET_LEN 512
 
-CK_RV C_GenerateKey(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism, CK_ATTRIBUTE *tmpl,
-                    CK_ULONG count, CK_OBJECT_HANDLE *key)
+/* The checks of a C_GenerateKey request that need no lock: the
+ * mechanism, and the key's length (into *len) and type in the template. */
+static CK_RV keygen_request(const CK_MECHANISM *mechanism, const CK_OBJECT_HANDLE *key,
+                            const CK_ATTRIBUTE *tmpl, CK_ULONG count, CK_ULONG *len)
 {
-	AZKV_REQUIRE_INIT();
-	unsigned char value[MAX_SECRET_LEN];
-	CK_ULONG len = 0;
 	int present = 0;
-	azkv_object *obj = NULL;
 	CK_RV rv;
-
 	if (mechanism == NULL || key == NULL)
 		return CKR_ARGUMENTS_BAD;
 	if ((rv = azkv_tmpl_check(tmpl, count, "C_GenerateKey")) != CKR_OK)
@@ -31,14 +29,14 @@ CK_RV C_GenerateKey(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism, CK_ATTRI
 		           (unsigned long)mechanism->mechanism);
 		return CKR_MECHANISM_INVALID;
 	}
-	if ((rv = azkv_tmpl_ulong(tmpl, count, CKA_VALUE_LEN, &len, &present)) != CKR_OK)
+	if ((rv = azkv_tmpl_ulong(tmpl, count, CKA_VALUE_LEN, len, &present)) != CKR_OK)
 		return rv;
 	if (!present) {
 		azkv_error("C_GenerateKey: the template needs CKA_VALUE_LEN");
 		return CKR_TEMPLATE_INCOMPLETE;
 	}
-	if (len == 0 || len > MAX_SECRET_LEN) {
-		azkv_error("C_GenerateKey: CKA_VALUE_LEN %lu is out of range", (unsigned long)len);
+	if (*len == 0 || *len > MAX_SECRET_LEN) {
+		azkv_error("C_GenerateKey: CKA_VALUE_LEN %lu is out of range", (unsigned long)*len);
 		return CKR_KEY_SIZE_RANGE;
 	}
 	CK_ULONG kt;
@@ -49,6 +47,19 @@ CK_RV C_GenerateKey(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism, CK_ATTRI
 		           (unsigned long)kt);
 		return CKR_TEMPLATE_INCONSISTENT;
 	}
+	return CKR_OK;
+}
+
+CK_RV C_GenerateKey(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism, CK_ATTRIBUTE *tmpl,
+                    CK_ULONG count, CK_OBJECT_HANDLE *key)
+{
+	AZKV_REQUIRE_INIT();
+	unsigned char value[MAX_SECRET_LEN];
+	CK_ULONG len = 0;
+	azkv_object *obj = NULL;
+	CK_RV rv = keygen_request(mechanism, key, tmpl, count, &len);
+	if (rv != CKR_OK)
+		return azkv_session_precedes(session, "C_GenerateKey", rv);
 
 	azkv_lock_acquire(azkv_g.lock);
 	azkv_session *s = azkv_session_find(session, "C_GenerateKey", &rv);
@@ -96,9 +107,22 @@ CK_RV C_GenerateRandom(CK_SESSION_HANDLE session, unsigned char *data, CK_ULONG 
 CK_RV C_SeedRandom(CK_SESSION_HANDLE session, unsigned char *seed, CK_ULONG len)
 {
 	AZKV_REQUIRE_INIT();
-	/* OpenSSL's DRBG seeds itself from the OS; outside seeds are refused
-	 * (in an open session). */
 	CK_SLOT_ID slot;
 	CK_RV rv = azkv_session_slot(session, "C_SeedRandom", &slot);
-	return rv != CKR_OK ? rv : CKR_RANDOM_SEED_NOT_SUPPORTED;
+	if (rv != CKR_OK)
+		return rv;
+	if (seed == NULL) {
+		azkv_error("C_SeedRandom: the seed is NULL");
+		return CKR_ARGUMENTS_BAD;
+	}
+	/* OpenSSL's DRBG seeds itself from the OS; a caller's seed is mixed in
+	 * as additional input (credited with no entropy), as SoftHSMv2 takes
+	 * one: it can add to the generator's state, never weaken it. */
+	while (len > 0) {
+		int chunk = len > 1u << 20 ? 1 << 20 : (int)len;
+		RAND_add(seed, chunk, 0.0);
+		seed += chunk;
+		len -= (CK_ULONG)chunk;
+	}
+	return CKR_OK;
 }

@@ -1,5 +1,6 @@
 /* C_GetAttributeValue, C_GetObjectSize, C_DestroyObject, C_SetAttributeValue,
- * C_CopyObject and C_CreateObject (session secret keys only). */
+ * C_CopyObject and C_CreateObject (session secret keys and data objects).
+ * Each checks its session before anything else it is given (5.1.7). */
 #include <stdlib.h>
 
 #include "log.h"
@@ -49,7 +50,7 @@ CK_RV C_GetAttributeValue(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object, CK
 {
 	AZKV_REQUIRE_INIT();
 	if (tmpl == NULL && count > 0)
-		return CKR_ARGUMENTS_BAD;
+		return azkv_session_precedes(session, "C_GetAttributeValue", CKR_ARGUMENTS_BAD);
 	/* The handles are checked (and a bad one logged) here first. */
 	CK_RV rv = learn_aes_size(session, object, tmpl, count);
 	if (rv != CKR_OK)
@@ -66,7 +67,7 @@ CK_RV C_GetObjectSize(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object, CK_ULO
 {
 	AZKV_REQUIRE_INIT();
 	if (size == NULL)
-		return CKR_ARGUMENTS_BAD;
+		return azkv_session_precedes(session, "C_GetObjectSize", CKR_ARGUMENTS_BAD);
 	CK_RV rv;
 	azkv_lock_acquire(azkv_g.lock);
 	azkv_object *obj = visible_object(session, object, "C_GetObjectSize", &rv);
@@ -91,9 +92,11 @@ CK_RV C_DestroyObject(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object)
 	if (obj != NULL) {
 		if (!azkv_attrs_bool(&obj->attrs, CKA_DESTROYABLE, CK_TRUE)) {
 			/* Vault keys are deleted in the vault, not through PKCS#11. */
-			azkv_error("C_DestroyObject: object %lu is a vault key and cannot be "
-			           "destroyed here",
-			           (unsigned long)object);
+			azkv_error("C_DestroyObject: object %lu has CKA_DESTROYABLE=FALSE%s",
+			           (unsigned long)object,
+			           obj->session == CK_INVALID_HANDLE
+			                   ? " (it is kept in the vault, and deleted there)"
+			                   : "");
 			rv = CKR_ACTION_PROHIBITED;
 		} else {
 			azkv_objects_destroy(object);
@@ -103,24 +106,13 @@ CK_RV C_DestroyObject(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object)
 	return rv;
 }
 
-static CK_RV apply_changes(azkv_object *obj, const CK_ATTRIBUTE *tmpl, CK_ULONG n)
-{
-	for (CK_ULONG i = 0; i < n; i++) {
-		CK_RV rv = azkv_attrs_set(&obj->attrs, tmpl[i].type, tmpl[i].pValue,
-		                          tmpl[i].ulValueLen);
-		if (rv != CKR_OK)
-			return rv;
-	}
-	return CKR_OK;
-}
-
 CK_RV C_SetAttributeValue(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object, CK_ATTRIBUTE *tmpl,
                           CK_ULONG count)
 {
 	AZKV_REQUIRE_INIT();
 	CK_RV rv = azkv_tmpl_check(tmpl, count, "C_SetAttributeValue");
 	if (rv != CKR_OK)
-		return rv;
+		return azkv_session_precedes(session, "C_SetAttributeValue", rv);
 	azkv_lock_acquire(azkv_g.lock);
 	azkv_object *obj = visible_object(session, object, "C_SetAttributeValue", &rv);
 	if (obj == NULL)
@@ -133,8 +125,7 @@ CK_RV C_SetAttributeValue(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object, CK
 		rv = CKR_ACTION_PROHIBITED;
 		goto out;
 	}
-	if ((rv = azkv_secret_key_check_changes(obj, tmpl, count, 0)) == CKR_OK)
-		rv = apply_changes(obj, tmpl, count);
+	rv = azkv_object_set_attributes(obj, tmpl, count);
 out:
 	azkv_lock_release(azkv_g.lock);
 	return rv;
@@ -144,37 +135,22 @@ CK_RV C_CopyObject(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE object, CK_ATTRIB
                    CK_ULONG count, CK_OBJECT_HANDLE *new_object)
 {
 	AZKV_REQUIRE_INIT();
-	if (new_object == NULL)
-		return CKR_ARGUMENTS_BAD;
-	CK_RV rv = azkv_tmpl_check(tmpl, count, "C_CopyObject");
+	CK_RV rv = new_object == NULL ? CKR_ARGUMENTS_BAD
+	                              : azkv_tmpl_check(tmpl, count, "C_CopyObject");
 	if (rv != CKR_OK)
-		return rv;
+		return azkv_session_precedes(session, "C_CopyObject", rv);
 	azkv_object *copy = NULL;
 	azkv_lock_acquire(azkv_g.lock);
-	azkv_object *obj = visible_object(session, object, "C_CopyObject", &rv);
+	const azkv_object *obj = visible_object(session, object, "C_CopyObject", &rv);
 	if (obj == NULL)
 		goto out;
-	if (!azkv_attrs_bool(&obj->attrs, CKA_COPYABLE, CK_FALSE) || obj->cls != CKO_SECRET_KEY) {
-		azkv_error("C_CopyObject: object %lu cannot be copied", (unsigned long)object);
+	if (!azkv_attrs_bool(&obj->attrs, CKA_COPYABLE, CK_FALSE)) {
+		azkv_error("C_CopyObject: object %lu has CKA_COPYABLE=FALSE",
+		           (unsigned long)object);
 		rv = CKR_ACTION_PROHIBITED;
 		goto out;
 	}
-	if ((rv = azkv_secret_key_check_changes(obj, tmpl, count, 1)) != CKR_OK)
-		goto out;
-	rv = CKR_HOST_MEMORY;
-	copy = calloc(1, sizeof(*copy));
-	if (copy == NULL)
-		goto out;
-	*copy = (azkv_object){
-	        .slot = obj->slot, .session = session, .cls = obj->cls, .key_type = obj->key_type};
-	if (azkv_bytes_set(&copy->value, obj->value.data, obj->value.len) != 0)
-		goto out;
-	for (size_t i = 0; i < obj->attrs.n; i++)
-		if ((rv = azkv_attrs_set(&copy->attrs, obj->attrs.items[i].type,
-		                         obj->attrs.items[i].pValue,
-		                         obj->attrs.items[i].ulValueLen)) != CKR_OK)
-			goto out;
-	if ((rv = apply_changes(copy, tmpl, count)) != CKR_OK ||
+	if ((rv = azkv_object_copy(obj, session, tmpl, count, &copy)) != CKR_OK ||
 	    (rv = azkv_session_object_add(copy, "C_CopyObject")) != CKR_OK)
 		goto out;
 	*new_object = copy->handle;
@@ -185,56 +161,72 @@ out:
 	return rv;
 }
 
+/* The checks of a C_CreateObject template that need no lock: the class,
+ * and for a secret key its value and type, whose value travels apart from
+ * the other attributes (*rest, n_rest: the caller frees *rest). */
+static CK_RV create_request(const CK_ATTRIBUTE *tmpl, CK_ULONG count, CK_OBJECT_CLASS *cls,
+                            const CK_ATTRIBUTE **value, CK_ATTRIBUTE **rest, CK_ULONG *n_rest)
+{
+	static const char fn[] = "C_CreateObject";
+	int present;
+	CK_RV rv = azkv_tmpl_check(tmpl, count, fn);
+	if (rv != CKR_OK || (rv = azkv_tmpl_ulong(tmpl, count, CKA_CLASS, cls, &present)) != CKR_OK)
+		return rv;
+	if (!present) {
+		azkv_error("%s: the template needs CKA_CLASS", fn);
+		return CKR_TEMPLATE_INCOMPLETE;
+	}
+	if (*cls == CKO_DATA)
+		return CKR_OK;
+	if (*cls != CKO_SECRET_KEY) {
+		azkv_error("%s: only secret keys and data objects can be created (class 0x%lx); "
+		           "vault keys are created in the vault",
+		           fn, (unsigned long)*cls);
+		return CKR_ATTRIBUTE_VALUE_INVALID;
+	}
+	*value = azkv_tmpl_find(tmpl, count, CKA_VALUE);
+	if (*value == NULL || (*value)->pValue == NULL || (*value)->ulValueLen == 0) {
+		azkv_error("%s: the template needs CKA_VALUE", fn);
+		return CKR_TEMPLATE_INCOMPLETE;
+	}
+	if (azkv_tmpl_find(tmpl, count, CKA_KEY_TYPE) == NULL) {
+		azkv_error("%s: the template needs CKA_KEY_TYPE", fn);
+		return CKR_TEMPLATE_INCOMPLETE;
+	}
+	*rest = calloc(count, sizeof(**rest));
+	if (*rest == NULL)
+		return CKR_HOST_MEMORY;
+	for (CK_ULONG i = 0; i < count; i++)
+		if (tmpl[i].type != CKA_VALUE)
+			(*rest)[(*n_rest)++] = tmpl[i];
+	return CKR_OK;
+}
+
 CK_RV C_CreateObject(CK_SESSION_HANDLE session, CK_ATTRIBUTE *tmpl, CK_ULONG count,
                      CK_OBJECT_HANDLE *object)
 {
 	AZKV_REQUIRE_INIT();
-	if (object == NULL)
-		return CKR_ARGUMENTS_BAD;
-	CK_RV rv = azkv_tmpl_check(tmpl, count, "C_CreateObject");
-	if (rv != CKR_OK)
-		return rv;
-	int present;
-	CK_ULONG cls = CK_UNAVAILABLE_INFORMATION;
+	CK_OBJECT_CLASS cls = CK_UNAVAILABLE_INFORMATION;
+	const CK_ATTRIBUTE *value = NULL;
 	CK_ATTRIBUTE *rest = NULL;
-	azkv_object *obj = NULL;
-
-	if ((rv = azkv_tmpl_ulong(tmpl, count, CKA_CLASS, &cls, &present)) != CKR_OK)
-		return rv;
-	if (!present) {
-		azkv_error("C_CreateObject: the template needs CKA_CLASS");
-		return CKR_TEMPLATE_INCOMPLETE;
-	}
-	if (cls != CKO_SECRET_KEY) {
-		azkv_error("C_CreateObject: only secret keys can be created (class 0x%lx); vault "
-		           "keys are created in the vault",
-		           (unsigned long)cls);
-		return CKR_ATTRIBUTE_VALUE_INVALID;
-	}
-	const CK_ATTRIBUTE *value = azkv_tmpl_find(tmpl, count, CKA_VALUE);
-	if (value == NULL || value->pValue == NULL || value->ulValueLen == 0) {
-		azkv_error("C_CreateObject: the template needs CKA_VALUE");
-		return CKR_TEMPLATE_INCOMPLETE;
-	}
-	if (azkv_tmpl_find(tmpl, count, CKA_KEY_TYPE) == NULL) {
-		azkv_error("C_CreateObject: the template needs CKA_KEY_TYPE");
-		return CKR_TEMPLATE_INCOMPLETE;
-	}
-	/* The value travels apart from the other attributes. */
-	rest = calloc(count, sizeof(*rest));
-	if (rest == NULL)
-		return CKR_HOST_MEMORY;
 	CK_ULONG n_rest = 0;
-	for (CK_ULONG i = 0; i < count; i++)
-		if (tmpl[i].type != CKA_VALUE)
-			rest[n_rest++] = tmpl[i];
+	azkv_object *obj = NULL;
+	CK_RV rv = object == NULL ? CKR_ARGUMENTS_BAD
+	                          : create_request(tmpl, count, &cls, &value, &rest, &n_rest);
+	if (rv != CKR_OK) {
+		free(rest);
+		return azkv_session_precedes(session, "C_CreateObject", rv);
+	}
 
 	azkv_lock_acquire(azkv_g.lock);
 	const azkv_session *s = azkv_session_find(session, "C_CreateObject", &rv);
 	if (s == NULL)
 		goto out;
-	rv = azkv_secret_key_new(s->slot, session, rest, n_rest, value->pValue, value->ulValueLen,
-	                         0, CK_UNAVAILABLE_INFORMATION, &obj);
+	if (cls == CKO_DATA)
+		rv = azkv_data_object_new(s->slot, session, tmpl, count, &obj);
+	else
+		rv = azkv_secret_key_new(s->slot, session, rest, n_rest, value->pValue,
+		                         value->ulValueLen, 0, CK_UNAVAILABLE_INFORMATION, &obj);
 	if (rv != CKR_OK || (rv = azkv_session_object_add(obj, "C_CreateObject")) != CKR_OK)
 		goto out;
 	*object = obj->handle;

@@ -87,6 +87,13 @@ CK_RV azkv_session_slot(CK_SESSION_HANDLE h, const char *fn, CK_SLOT_ID *slot)
 	return rv;
 }
 
+CK_RV azkv_session_precedes(CK_SESSION_HANDLE h, const char *fn, CK_RV rv)
+{
+	CK_SLOT_ID slot;
+	CK_RV session_rv = azkv_session_slot(h, fn, &slot);
+	return session_rv != CKR_OK ? session_rv : rv;
+}
+
 void azkv_sessions_count(CK_SLOT_ID slot, CK_ULONG *all, CK_ULONG *rw)
 {
 	const azkv_token *tok = azkv_token_get(slot);

@@ -63,6 +63,13 @@ CK_RV azkv_session_object_add(struct azkv_object *obj, const char *fn);
  * the module lock: takes and releases it. CKR_SESSION_HANDLE_INVALID
  * (logged, naming fn) when h is not open. */
 CK_RV azkv_session_slot(CK_SESSION_HANDLE h, const char *fn, CK_SLOT_ID *slot);
+/* The answer of a call refused for its arguments, mechanism or template
+ * (rv): CKR_SESSION_HANDLE_INVALID instead, logged naming fn, when the
+ * session h is not open either. PKCS#11 3.0 (5.1.7) ranks the session's
+ * errors before every other, so a call checks its session first; one that
+ * checks its arguments before taking the module lock asks here when they
+ * fail, and so pays nothing for the order when they do not. */
+CK_RV azkv_session_precedes(CK_SESSION_HANDLE h, const char *fn, CK_RV rv);
 /* Number of open sessions on slot; rw counts read/write ones only. Kept
  * as counts on the token, so that asking costs no walk of the table. */
 void azkv_sessions_count(CK_SLOT_ID slot, CK_ULONG *all, CK_ULONG *rw);

@@ -233,7 +233,7 @@ CK_RV C_WrapKey(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism, CK_OBJECT_HA
 	size_t need;
 
 	if (mechanism == NULL || wrapped_len == NULL)
-		return CKR_ARGUMENTS_BAD;
+		return azkv_session_precedes(session, "C_WrapKey", CKR_ARGUMENTS_BAD);
 	azkv_lock_acquire(azkv_g.lock);
 	azkv_session *s = azkv_session_find(session, "C_WrapKey", &rv);
 	if (s == NULL)
@@ -362,10 +362,11 @@ CK_RV C_UnwrapKey(CK_SESSION_HANDLE session, CK_MECHANISM *mechanism,
 	vault_call c = {0};
 	azkv_bytes value = {0};
 
-	if (mechanism == NULL || wrapped == NULL || key == NULL)
-		return CKR_ARGUMENTS_BAD;
-	if ((rv = azkv_tmpl_check(tmpl, count, "C_UnwrapKey")) != CKR_OK)
-		return rv;
+	rv = mechanism == NULL || wrapped == NULL || key == NULL
+	             ? CKR_ARGUMENTS_BAD
+	             : azkv_tmpl_check(tmpl, count, "C_UnwrapKey");
+	if (rv != CKR_OK)
+		return azkv_session_precedes(session, "C_UnwrapKey", rv);
 	azkv_lock_acquire(azkv_g.lock);
 	azkv_session *s = azkv_session_find(session, "C_UnwrapKey", &rv);
 	if (s == NULL)

@@ -111,6 +111,15 @@ void azkv_vault_key_unref(azkv_vault_key *vk)
 	free(vk);
 }
 
+azkv_object *azkv_obj_alloc(CK_SLOT_ID slot, CK_SESSION_HANDLE session, CK_OBJECT_CLASS cls,
+                            CK_KEY_TYPE kt)
+{
+	azkv_object *obj = calloc(1, sizeof(*obj));
+	if (obj != NULL)
+		*obj = (azkv_object){.slot = slot, .session = session, .cls = cls, .key_type = kt};
+	return obj;
+}
+
 void azkv_object_free(azkv_object *obj)
 {
 	if (obj == NULL)

@@ -1,5 +1,5 @@
-/* Objects: vault keys (a public and a private object per key version) and
- * session secret keys, kept in one handle table. */
+/* Objects: vault keys (a public and a private object per key version),
+ * session secret keys and session data objects, kept in one handle table. */
 #ifndef AZKV_P11_OBJECT_H
 #define AZKV_P11_OBJECT_H
 
@@ -65,12 +65,27 @@ CK_RV azkv_secret_key_new(CK_SLOT_ID slot, CK_SESSION_HANDLE session, const CK_A
                           CK_ULONG n, const unsigned char *value, CK_ULONG value_len,
                           int origin_local, CK_MECHANISM_TYPE keygen_mech, azkv_object **out);
 
-/* Checks a C_SetAttributeValue (copy 0) or C_CopyObject (copy 1) template
- * against the session secret key obj before anything changes, by the same
- * attribute table that azkv_secret_key_new follows, so that a refused
- * template leaves the key as it was. */
-CK_RV azkv_secret_key_check_changes(const azkv_object *obj, const CK_ATTRIBUTE *tmpl, CK_ULONG n,
-                                    int copy);
+/* A session data object (CKO_DATA) from the caller's template, validated
+ * as PKCS#11 requires (data_object.c). */
+CK_RV azkv_data_object_new(CK_SLOT_ID slot, CK_SESSION_HANDLE session, const CK_ATTRIBUTE *tmpl,
+                           CK_ULONG n, azkv_object **out);
+
+/* (changes.c) Checks a C_SetAttributeValue (copy 0) or C_CopyObject (copy 1)
+ * template against obj before anything changes, by the attribute table of its kind
+ * (the one its making followed), so that a refused template leaves the
+ * object as it was. CKR_ACTION_PROHIBITED for an object no table covers
+ * (a vault object). */
+CK_RV azkv_object_check_changes(const azkv_object *obj, const CK_ATTRIBUTE *tmpl, CK_ULONG n,
+                                int copy);
+
+/* C_SetAttributeValue on obj: checked (azkv_object_check_changes), then
+ * changed. */
+CK_RV azkv_object_set_attributes(azkv_object *obj, const CK_ATTRIBUTE *tmpl, CK_ULONG n);
+
+/* C_CopyObject of obj, owned by session, with the changes of tmpl (checked
+ * first); the copy has its own CKA_UNIQUE_ID. *out is the caller's. */
+CK_RV azkv_object_copy(const azkv_object *obj, CK_SESSION_HANDLE session, const CK_ATTRIBUTE *tmpl,
+                       CK_ULONG n, azkv_object **out);
 
 /* Checks a C_UnwrapKey template before the vault is asked to unwrap, so a
  * template that would be refused costs no vault transaction: everything

@@ -227,6 +227,14 @@ int main(void)
 	CHECK(get_bool(s, c, CKA_SENSITIVE) == CK_TRUE &&
 	              get_bool(s, c, CKA_EXTRACTABLE) == CK_FALSE,
 	      "the copy is sensitive and unextractable like its source");
+	/* CKA_UNIQUE_ID (3.0, 4.4.1) names one object: a copy has its own. */
+	char uid_k[64] = "", uid_c[64] = "";
+	CK_ATTRIBUTE get_uid_k = {0x4UL /* CKA_UNIQUE_ID */, uid_k, sizeof(uid_k) - 1};
+	CK_ATTRIBUTE get_uid_c = {0x4UL, uid_c, sizeof(uid_c) - 1};
+	CHECK(p11->C_GetAttributeValue(s, k, &get_uid_k, 1) == CKR_OK &&
+	              p11->C_GetAttributeValue(s, c, &get_uid_c, 1) == CKR_OK &&
+	              strcmp(uid_k, uid_c) != 0,
+	      "the copy has its own CKA_UNIQUE_ID (%s, the source's %s)", uid_c, uid_k);
 	CHECK_RV(p11->C_SetAttributeValue(s, c, &make_sensitive, 1), CKR_ACTION_PROHIBITED,
 	         "C_SetAttributeValue on a copy made unmodifiable");
 	CHECK_RV(p11->C_CopyObject(s, k, &unlock, 1, &tmp), CKR_ATTRIBUTE_READ_ONLY,

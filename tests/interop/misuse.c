@@ -23,126 +23,13 @@
  * p11-kit-1) -ldl. */
 #include <dlfcn.h>
 #include <p11-kit/pkcs11.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
+
 static CK_FUNCTION_LIST *p11;
-static int failures;
-
-static const struct {
-	CK_RV rv;
-	const char *name;
-} rv_names[] = {
-#define N(x)                                                                                       \
-	{                                                                                          \
-		x, #x                                                                              \
-	}
-        N(CKR_OK),
-        N(CKR_HOST_MEMORY),
-        N(CKR_SLOT_ID_INVALID),
-        N(CKR_GENERAL_ERROR),
-        N(CKR_FUNCTION_FAILED),
-        N(CKR_ARGUMENTS_BAD),
-        N(CKR_NO_EVENT),
-        N(CKR_ATTRIBUTE_SENSITIVE),
-        N(CKR_ATTRIBUTE_TYPE_INVALID),
-        N(CKR_ATTRIBUTE_VALUE_INVALID),
-        N(CKR_ACTION_PROHIBITED),
-        N(CKR_DATA_LEN_RANGE),
-        N(CKR_DEVICE_ERROR),
-        N(CKR_FUNCTION_NOT_SUPPORTED),
-        N(CKR_KEY_HANDLE_INVALID),
-        N(CKR_KEY_TYPE_INCONSISTENT),
-        N(CKR_KEY_FUNCTION_NOT_PERMITTED),
-        N(CKR_KEY_UNEXTRACTABLE),
-        N(CKR_MECHANISM_INVALID),
-        N(CKR_MECHANISM_PARAM_INVALID),
-        N(CKR_OBJECT_HANDLE_INVALID),
-        N(CKR_OPERATION_ACTIVE),
-        N(CKR_OPERATION_NOT_INITIALIZED),
-        N(CKR_PIN_INCORRECT),
-        N(CKR_SESSION_CLOSED),
-        N(CKR_SESSION_HANDLE_INVALID),
-        N(CKR_SESSION_PARALLEL_NOT_SUPPORTED),
-        N(CKR_SESSION_READ_ONLY),
-        N(CKR_SESSION_READ_ONLY_EXISTS),
-        N(CKR_SIGNATURE_INVALID),
-        N(CKR_SIGNATURE_LEN_RANGE),
-        N(CKR_TEMPLATE_INCOMPLETE),
-        N(CKR_TEMPLATE_INCONSISTENT),
-        N(CKR_USER_ALREADY_LOGGED_IN),
-        N(CKR_USER_NOT_LOGGED_IN),
-        N(CKR_USER_TYPE_INVALID),
-        N(CKR_WRAPPING_KEY_HANDLE_INVALID),
-        N(CKR_WRAPPING_KEY_TYPE_INCONSISTENT),
-        N(CKR_BUFFER_TOO_SMALL),
-        N(CKR_CRYPTOKI_NOT_INITIALIZED),
-        N(CKR_CRYPTOKI_ALREADY_INITIALIZED),
-#undef N
-};
-
-static const char *rv_name(CK_RV rv)
-{
-	static char buf[32];
-	for (size_t i = 0; i < sizeof(rv_names) / sizeof(rv_names[0]); i++)
-		if (rv_names[i].rv == rv)
-			return rv_names[i].name;
-	snprintf(buf, sizeof(buf), "0x%lx", (unsigned long)rv);
-	return buf;
-}
-
-/* check(ID, NOTE, GOT, N, ALLOWED...): one line; NOTE (or NULL) says why a
- * module may answer differently from SoftHSMv2 here. */
-static void check(const char *id, const char *note, CK_RV got, int n, ...)
-{
-	va_list ap;
-	int ok = 0;
-	char want[256] = "";
-	va_start(ap, n);
-	for (int i = 0; i < n; i++) {
-		CK_RV w = va_arg(ap, CK_RV);
-		if (w == got)
-			ok = 1;
-		if (i > 0)
-			strncat(want, "|", sizeof(want) - strlen(want) - 1);
-		strncat(want, rv_name(w), sizeof(want) - strlen(want) - 1);
-	}
-	va_end(ap);
-	if (ok)
-		printf("ok - %s = %s", id, rv_name(got));
-	else {
-		printf("not ok - %s = %s (spec: %s)", id, rv_name(got), want);
-		failures++;
-	}
-	if (note != NULL)
-		printf(" # may differ from SoftHSM: %s", note);
-	printf("\n");
-	fflush(stdout);
-}
-
-#define EXPECT(id, call, ...)                                                                      \
-	check(id, NULL, (call), (int)(sizeof((CK_RV[]){__VA_ARGS__}) / sizeof(CK_RV)), __VA_ARGS__)
-#define EXPECT_NOTE(id, note, call, ...)                                                           \
-	check(id, note, (call), (int)(sizeof((CK_RV[]){__VA_ARGS__}) / sizeof(CK_RV)), __VA_ARGS__)
-
-/* A property of an answer (a length, a state) rather than a CK_RV. */
-static void check_true(const char *id, int cond, const char *fmt, ...)
-{
-	va_list ap;
-	printf("%s - %s = %s", cond ? "ok" : "not ok", id, cond ? "true" : "false");
-	if (!cond) {
-		failures++;
-		printf(" (");
-		va_start(ap, fmt);
-		vprintf(fmt, ap);
-		va_end(ap);
-		printf(")");
-	}
-	printf("\n");
-	fflush(stdout);
-}
 
 static CK_RV dummy_mutex(void *m)
 {
@@ -352,6 +239,17 @@ int main(int argc, char **argv)
 	EXPECT("C_Logout(not logged in)", p11->C_Logout(rw), CKR_USER_NOT_LOGGED_IN);
 	EXPECT("C_Login(CKU_SO, wrong PIN)",
 	       p11->C_Login(rw, CKU_SO, (CK_UTF8CHAR *)"not-the-so-pin", 14), CKR_PIN_INCORRECT);
+	/* 5.6 C_Login: an SO login while any read-only session is open on the
+	 * token is CKR_SESSION_READ_ONLY_EXISTS (the SO has read/write
+	 * sessions only), whatever the PIN: the state of the token decides
+	 * before the credentials are looked at. */
+	CK_SESSION_HANDLE ro_early = CK_INVALID_HANDLE;
+	EXPECT("C_OpenSession(R/O) before an SO login",
+	       p11->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL, &ro_early), CKR_OK);
+	EXPECT("C_Login(CKU_SO) while a R/O session is open",
+	       p11->C_Login(rw, CKU_SO, (CK_UTF8CHAR *)"not-the-so-pin", 14),
+	       CKR_SESSION_READ_ONLY_EXISTS);
+	EXPECT("C_CloseSession(R/O) after the SO login", p11->C_CloseSession(ro_early), CKR_OK);
 	EXPECT("C_Login(CKU_USER)", p11->C_Login(rw, CKU_USER, pin, pin_len), CKR_OK);
 	EXPECT("C_Login(CKU_USER) twice", p11->C_Login(rw, CKU_USER, pin, pin_len),
 	       CKR_USER_ALREADY_LOGGED_IN);
@@ -471,6 +369,62 @@ int main(int argc, char **argv)
 	       p11->C_GenerateKey(ro, &gen, session_key, 8, &k_ro), CKR_OK);
 	EXPECT("C_GenerateKey(session key)", p11->C_GenerateKey(rw, &gen, session_key, 8, &k),
 	       CKR_OK);
+
+	/* ---------------------------------------------------------- order of checks (5.1.7) */
+	/* The session is checked first: CKR_SESSION_HANDLE_INVALID (5.1.2)
+	 * takes precedence over every error of 5.1.6 (a bad mechanism,
+	 * template, argument), even when those apply too. */
+	CK_MECHANISM m_nokey = {UNKNOWN_MECHANISM, NULL, 0};
+	CK_ULONG len_short = 32;
+	/* A CK_ULONG given one byte long: CKR_ATTRIBUTE_VALUE_INVALID. */
+	CK_ATTRIBUTE bad_tmpl[] = {{CKA_CLASS, &secret_class, 1}, {CKA_VALUE_LEN, &len_short, 1}};
+	CK_OBJECT_HANDLE h = CK_INVALID_HANDLE, h2 = CK_INVALID_HANDLE;
+	EXPECT("C_GenerateKey(bad session, unknown mechanism)",
+	       p11->C_GenerateKey(BAD_HANDLE, &m_nokey, session_key, 8, &h),
+	       CKR_SESSION_HANDLE_INVALID);
+	EXPECT("C_GenerateKey(bad session, bad template)",
+	       p11->C_GenerateKey(BAD_HANDLE, &gen, bad_tmpl, 2, &h), CKR_SESSION_HANDLE_INVALID);
+	EXPECT("C_GenerateKey(bad session, pMechanism NULL)",
+	       p11->C_GenerateKey(BAD_HANDLE, NULL, session_key, 8, &h),
+	       CKR_SESSION_HANDLE_INVALID);
+	CK_OBJECT_CLASS no_class = 0x0ffe;
+	CK_ATTRIBUTE unknown_class[] = {{CKA_CLASS, &no_class, sizeof(no_class)}};
+	EXPECT("C_CreateObject(bad session, bad template)",
+	       p11->C_CreateObject(BAD_HANDLE, bad_tmpl, 2, &h), CKR_SESSION_HANDLE_INVALID);
+	EXPECT("C_CreateObject(bad session, unknown class)",
+	       p11->C_CreateObject(BAD_HANDLE, unknown_class, 1, &h), CKR_SESSION_HANDLE_INVALID);
+	EXPECT("C_CreateObject(bad session, template NULL)",
+	       p11->C_CreateObject(BAD_HANDLE, NULL, 1, &h), CKR_SESSION_HANDLE_INVALID);
+	CK_MECHANISM m_rsa_gen = {CKM_RSA_PKCS_KEY_PAIR_GEN, NULL, 0};
+	EXPECT("C_GenerateKeyPair(bad session, unknown mechanism)",
+	       p11->C_GenerateKeyPair(BAD_HANDLE, &m_nokey, NULL, 0, NULL, 0, &h, &h2),
+	       CKR_SESSION_HANDLE_INVALID);
+	EXPECT("C_GenerateKeyPair(bad session, bad template)",
+	       p11->C_GenerateKeyPair(BAD_HANDLE, &m_rsa_gen, bad_tmpl, 2, bad_tmpl, 2, &h, &h2),
+	       CKR_SESSION_HANDLE_INVALID);
+	EXPECT("C_CopyObject(bad session, bad template)",
+	       p11->C_CopyObject(BAD_HANDLE, k, bad_tmpl, 2, &h), CKR_SESSION_HANDLE_INVALID);
+	EXPECT("C_SetAttributeValue(bad session, bad template)",
+	       p11->C_SetAttributeValue(BAD_HANDLE, k, bad_tmpl, 2), CKR_SESSION_HANDLE_INVALID);
+	EXPECT("C_FindObjectsInit(bad session, bad template)",
+	       p11->C_FindObjectsInit(BAD_HANDLE, bad_tmpl, 2), CKR_SESSION_HANDLE_INVALID);
+	EXPECT("C_FindObjects(bad session, pulObjectCount NULL)",
+	       p11->C_FindObjects(BAD_HANDLE, &h, 1, NULL), CKR_SESSION_HANDLE_INVALID);
+	EXPECT("C_GetAttributeValue(bad session, template NULL)",
+	       p11->C_GetAttributeValue(BAD_HANDLE, k, NULL, 1), CKR_SESSION_HANDLE_INVALID);
+	EXPECT("C_GetObjectSize(bad session, pulSize NULL)",
+	       p11->C_GetObjectSize(BAD_HANDLE, k, NULL), CKR_SESSION_HANDLE_INVALID);
+	EXPECT("C_WrapKey(bad session, pMechanism NULL)",
+	       p11->C_WrapKey(BAD_HANDLE, NULL, pub, k, NULL, &n), CKR_SESSION_HANDLE_INVALID);
+	unsigned char wrapped_junk[256] = {0};
+	EXPECT("C_UnwrapKey(bad session, bad template)",
+	       p11->C_UnwrapKey(BAD_HANDLE, &m_nokey, priv, wrapped_junk, sizeof(wrapped_junk),
+	                        bad_tmpl, 2, &h),
+	       CKR_SESSION_HANDLE_INVALID);
+	EXPECT("C_GenerateRandom(bad session, NULL)", p11->C_GenerateRandom(BAD_HANDLE, NULL, 16),
+	       CKR_SESSION_HANDLE_INVALID);
+	EXPECT("C_SeedRandom(bad session, NULL)", p11->C_SeedRandom(BAD_HANDLE, NULL, 16),
+	       CKR_SESSION_HANDLE_INVALID);
 
 	/* ---------------------------------------------------------- encryption (5.8) */
 	unsigned char iv[12] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
@@ -648,6 +602,11 @@ int main(int argc, char **argv)
 	EXPECT("C_GenerateRandom(bad session)", p11->C_GenerateRandom(BAD_HANDLE, out, 16),
 	       CKR_SESSION_HANDLE_INVALID);
 	EXPECT("C_GenerateRandom(0 bytes)", p11->C_GenerateRandom(rw, out, 0), CKR_OK);
+	/* 5.15 C_SeedRandom: a NULL seed with a length is bad arguments; a
+	 * seed is mixed in, or refused by a token whose generator takes none. */
+	EXPECT("C_SeedRandom(NULL, 16)", p11->C_SeedRandom(rw, NULL, 16), CKR_ARGUMENTS_BAD);
+	EXPECT("C_SeedRandom(16 bytes)", p11->C_SeedRandom(rw, out, 16), CKR_OK,
+	       CKR_RANDOM_SEED_NOT_SUPPORTED);
 
 	/* ---------------------------------------------------------- closing sessions (5.6) */
 	/* A session object lives as long as the session that made it. */

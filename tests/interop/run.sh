@@ -604,9 +604,10 @@ misuse_softhsm() {
 	[ "$rc" -lt 100 ] && grep -q "check(s) failed" "$WORK/misuse.softhsm"
 }
 # Same call, same answer, unless SoftHSM departs from the spec there or the
-# check says why the two may legitimately differ.
-misuse_compare() {
-	[ -s "$WORK/misuse.azkv" ] && [ -s "$WORK/misuse.softhsm" ] || return 1
+# check says why the two may legitimately differ (tests/interop/check.h).
+#   compare_with_softhsm NAME: $WORK/NAME.softhsm against $WORK/NAME.azkv
+compare_with_softhsm() {
+	[ -s "$WORK/$1.azkv" ] && [ -s "$WORK/$1.softhsm" ] || return 1
 	awk '
 		function parse(line, r) {
 			ok = (line ~ /^ok - /); sub(/^(not )?ok - /, "", line)
@@ -623,13 +624,13 @@ misuse_compare() {
 			print "DIFFERS, undocumented: " id ": azkv " code ", SoftHSM " sh[id]; bad++
 		}
 		END { print same " checks answered alike"; exit bad > 0 }
-	' "$WORK/misuse.softhsm" "$WORK/misuse.azkv"
+	' "$WORK/$1.softhsm" "$WORK/$1.azkv"
 }
 run misuse-program-builds misuse_build
 run misuse-azkv-answers-as-the-spec-requires misuse_azkv
 if [ -e "$SOFTHSM" ] && [ -n "${SOFTHSM2_CONF:-}" ]; then
 	run misuse-softhsm-runs-the-same-calls misuse_softhsm
-	run misuse-azkv-agrees-with-softhsm misuse_compare
+	run misuse-azkv-agrees-with-softhsm compare_with_softhsm misuse
 else
 	skip misuse-softhsm "SoftHSMv2 token not set up"
 fi
@@ -805,6 +806,36 @@ if [ -e "$SOFTHSM" ] && [ -n "${SOFTHSM2_CONF:-}" ]; then
 	run xcheck-aes-azkv-agrees-with-softhsm-line-by-line xcheck_aes_compare
 else
 	skip xcheck-aes "SoftHSMv2 token not set up"
+fi
+
+# ------------------------------------------------------------------ data objects
+# CKO_DATA session objects: one create/copy/find/get/set/destroy sequence on
+# both modules, compared line by line (tests/interop/xcheck_data.c).
+xcheck_data_build() {
+	# shellcheck disable=SC2046
+	cc -std=c99 -D_DEFAULT_SOURCE -Wall -Wextra -Werror $(pkg-config --cflags p11-kit-1) \
+		-o "$WORK/xcheck_data" "$HERE/xcheck_data.c" -ldl
+}
+xcheck_data_azkv() {
+	bounded "$WORK/xcheck_data" "$AZKV_MODULE" "$TOKEN" any >"$WORK/xcheck_data.azkv"
+	local rc=$?
+	cat "$WORK/xcheck_data.azkv"
+	[ "$rc" = 0 ]
+}
+xcheck_data_softhsm() {
+	# SoftHSMv2's own departures from the spec are reported, not failed.
+	bounded "$WORK/xcheck_data" "$SOFTHSM" "$TOKEN" 1234 >"$WORK/xcheck_data.softhsm"
+	local rc=$?
+	cat "$WORK/xcheck_data.softhsm"
+	[ "$rc" -lt 100 ] && grep -q "check(s) failed" "$WORK/xcheck_data.softhsm"
+}
+run xcheck-data-program-builds xcheck_data_build
+run xcheck-data-azkv-answers-as-the-spec-requires xcheck_data_azkv
+if [ -e "$SOFTHSM" ] && [ -n "${SOFTHSM2_CONF:-}" ]; then
+	run xcheck-data-softhsm-runs-the-same-calls xcheck_data_softhsm
+	run xcheck-data-azkv-agrees-with-softhsm compare_with_softhsm xcheck_data
+else
+	skip xcheck-data-softhsm "SoftHSMv2 token not set up"
 fi
 
 harness_summary
