@@ -114,21 +114,37 @@ static void check(const char *id, const char *note, CK_RV got, int n, ...)
 #define EXPECT_NOTE(id, note, call, ...)                                                           \
 	check(id, note, (call), (int)(sizeof((CK_RV[]){__VA_ARGS__}) / sizeof(CK_RV)), __VA_ARGS__)
 
-/* A property of an answer (a length, a state) rather than a CK_RV. */
-static void check_true(const char *id, int cond, const char *fmt, ...)
+/* A property of an answer (a length, a state) rather than a CK_RV; note
+ * as for check. */
+static void vcheck_true(const char *id, const char *note, int cond, const char *fmt, va_list ap)
 {
-	va_list ap;
 	printf("%s - %s = %s", cond ? "ok" : "not ok", id, cond ? "true" : "false");
 	if (!cond) {
 		failures++;
 		printf(" (");
-		va_start(ap, fmt);
 		vprintf(fmt, ap);
-		va_end(ap);
 		printf(")");
 	}
+	if (note != NULL)
+		printf(" # may differ from SoftHSM: %s", note);
 	printf("\n");
 	fflush(stdout);
+}
+
+static inline void check_true(const char *id, int cond, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vcheck_true(id, NULL, cond, fmt, ap);
+	va_end(ap);
+}
+
+static inline void check_true_note(const char *id, const char *note, int cond, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vcheck_true(id, note, cond, fmt, ap);
+	va_end(ap);
 }
 
 #endif

@@ -603,27 +603,43 @@ misuse_softhsm() {
 	cat "$WORK/misuse.softhsm"
 	[ "$rc" -lt 100 ] && grep -q "check(s) failed" "$WORK/misuse.softhsm"
 }
-# Same call, same answer, unless SoftHSM departs from the spec there or the
-# check says why the two may legitimately differ (tests/interop/check.h).
+# The cross-check programs (misuse.c, xcheck_data.c, xcheck_aes.c) print one
+# line per call, "[ok - |not ok - ]ID = RESULT [(spec: ...)] [# NOTE]", run
+# on each module. Same ID, same RESULT, unless SoftHSM's line is "not ok"
+# (it departs from the spec there), or the module's line has a note saying
+# why they may differ ("may differ from SoftHSM: ..."); a line only the
+# module prints needs such a note or "azkv only: ..."; a line only SoftHSM
+# prints fails. Anything else fails the case.
 #   compare_with_softhsm NAME: $WORK/NAME.softhsm against $WORK/NAME.azkv
 compare_with_softhsm() {
 	[ -s "$WORK/$1.azkv" ] && [ -s "$WORK/$1.softhsm" ] || return 1
 	awk '
-		function parse(line, r) {
-			ok = (line ~ /^ok - /); sub(/^(not )?ok - /, "", line)
-			note = (line ~ /# may differ from SoftHSM/)
-			split(line, p, " = "); id = p[1]; code = p[2]; sub(/ .*/, "", code)
+		function parse(line) {
+			if (line !~ / = /) return 0
+			ok = (line !~ /^not ok - /); sub(/^(not )?ok - /, "", line)
+			note = ""
+			if (match(line, / # .*$/)) { note = substr(line, RSTART + 3); line = substr(line, 1, RSTART - 1) }
+			sub(/ \(spec: [^)]*\)$/, "", line)
+			split(line, p, " = "); id = p[1]; rest = substr(line, length(id) + 4)
+			return 1
 		}
-		FNR == NR { if ($0 ~ /^(not )?ok - /) { parse($0); sh[id] = code; shok[id] = ok }; next }
-		/^(not )?ok - / {
-			parse($0)
-			if (!(id in sh)) { print "only in azkv: " id; next }
-			if (sh[id] == code) { same++; next }
-			if (!shok[id]) { print "differs, SoftHSM departs from the spec: " id ": azkv " code ", SoftHSM " sh[id]; next }
-			if (note) { print "differs, documented: " id ": azkv " code ", SoftHSM " sh[id]; next }
-			print "DIFFERS, undocumented: " id ": azkv " code ", SoftHSM " sh[id]; bad++
+		FNR == NR { if (parse($0)) { sh[id] = rest; shok[id] = ok }; next }
+		parse($0) {
+			seen[id] = 1
+			if (!(id in sh)) {
+				if (note ~ /^(azkv only|may differ from SoftHSM)/) { only++; next }
+				print "only in azkv, without a note: " $0; bad++; next
+			}
+			if (sh[id] == rest) { same++; next }
+			if (!shok[id]) { print "differs, SoftHSM departs from the spec: " id ": azkv " rest ", SoftHSM " sh[id]; next }
+			if (note ~ /^may differ from SoftHSM/) { print "differs, documented: " id ": azkv " rest ", SoftHSM " sh[id] " (" note ")"; next }
+			print "DIFFERS: " id ":\n  azkv    " rest "\n  SoftHSM " sh[id]; bad++
 		}
-		END { print same " checks answered alike"; exit bad > 0 }
+		END {
+			for (id in sh) if (!(id in seen)) { print "only in SoftHSM: " id; bad++ }
+			print same + 0 " answered alike, " only + 0 " only the module has"
+			exit bad > 0
+		}
 	' "$WORK/$1.softhsm" "$WORK/$1.azkv"
 }
 run misuse-program-builds misuse_build
@@ -771,39 +787,11 @@ xcheck_aes_run() {
 	cat "$WORK/xcheck_aes.$1"
 	[ "$rc" = 0 ] && [ -s "$WORK/xcheck_aes.$1" ]
 }
-# Line by line: the same answer and output, or a note on the line saying
-# why they may differ ("may differ from SoftHSM: ..."), or a line only the
-# module can give ("azkv only: ..."); anything else fails the case.
-xcheck_aes_compare() {
-	awk '
-		function parse(line) {
-			note = ""
-			if (match(line, / # .*$/)) { note = substr(line, RSTART + 3); line = substr(line, 1, RSTART - 1) }
-			split(line, p, " = "); id = p[1]; rest = substr(line, length(id) + 4)
-		}
-		FNR == NR { parse($0); sh[id] = rest; next }
-		{
-			parse($0); seen[id] = 1
-			if (!(id in sh)) {
-				if (note ~ /^(azkv only|may differ from SoftHSM): /) { only++; next }
-				print "only in azkv, without a note: " $0; bad++; next
-			}
-			if (sh[id] == rest) { same++; next }
-			if (note ~ /^may differ from SoftHSM: /) { print "differs, documented: " id ": azkv " rest ", SoftHSM " sh[id] " (" note ")"; next }
-			print "DIFFERS: " id ":\n  azkv    " rest "\n  SoftHSM " sh[id]; bad++
-		}
-		END {
-			for (id in sh) if (!(id in seen)) { print "only in SoftHSM: " id; bad++ }
-			print same + 0 " lines alike, " only + 0 " only the module has"
-			exit bad > 0
-		}
-	' "$WORK/xcheck_aes.softhsm" "$WORK/xcheck_aes.azkv"
-}
 if [ -e "$SOFTHSM" ] && [ -n "${SOFTHSM2_CONF:-}" ]; then
 	run xcheck-aes-program-builds xcheck_aes_build
 	run xcheck-aes-azkv-runs xcheck_aes_run azkv "$AZKV_MODULE" any
 	run xcheck-aes-softhsm-runs xcheck_aes_run softhsm "$SOFTHSM" 1234
-	run xcheck-aes-azkv-agrees-with-softhsm-line-by-line xcheck_aes_compare
+	run xcheck-aes-azkv-agrees-with-softhsm-line-by-line compare_with_softhsm xcheck_aes
 else
 	skip xcheck-aes "SoftHSMv2 token not set up"
 fi
