@@ -204,7 +204,7 @@ CK_RV C_GetSessionInfo(CK_SESSION_HANDLE session, CK_SESSION_INFO *info)
 {
 	AZKV_REQUIRE_INIT();
 	if (info == NULL)
-		return CKR_ARGUMENTS_BAD;
+		return azkv_session_precedes(session, "C_GetSessionInfo", CKR_ARGUMENTS_BAD);
 	CK_RV rv;
 	azkv_lock_acquire(azkv_g.lock);
 	const azkv_session *s = azkv_session_find(session, "C_GetSessionInfo", &rv);

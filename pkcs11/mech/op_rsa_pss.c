@@ -29,7 +29,8 @@ CK_RV azkv_pss_params_check(const azkv_mech *mech, const void *param, CK_ULONG p
 	out->md = azkv_mech_md(p->hashAlg);
 	out->mgf1 = azkv_mgf_md(p->mgf);
 	if (out->md == NULL || out->mgf1 == NULL) {
-		azkv_error("%s: hashAlg 0x%lx or mgf 0x%lx is not a SHA-1 or SHA-2 hash and MGF1",
+		azkv_error("%s: hashAlg 0x%lx or mgf 0x%lx is not a hash and MGF1 of the "
+		           "module's (SHA-1, SHA-2, SHA-3)",
 		           name, (unsigned long)p->hashAlg, (unsigned long)p->mgf);
 		return CKR_MECHANISM_PARAM_INVALID;
 	}

@@ -417,6 +417,8 @@ int main(int argc, char **argv)
 	       p11->C_GetAttributeValue(BAD_HANDLE, k, NULL, 1), CKR_SESSION_HANDLE_INVALID);
 	EXPECT("C_GetObjectSize(bad session, pulSize NULL)",
 	       p11->C_GetObjectSize(BAD_HANDLE, k, NULL), CKR_SESSION_HANDLE_INVALID);
+	EXPECT("C_GetSessionInfo(bad session, pInfo NULL)", p11->C_GetSessionInfo(BAD_HANDLE, NULL),
+	       CKR_SESSION_HANDLE_INVALID);
 	EXPECT("C_WrapKey(bad session, pMechanism NULL)",
 	       p11->C_WrapKey(BAD_HANDLE, NULL, pub, k, NULL, &n), CKR_SESSION_HANDLE_INVALID);
 	unsigned char wrapped_junk[256] = {0};
