@@ -68,7 +68,8 @@ static void block_free(void *p)
 	if (c == NULL)
 		return;
 	EVP_CIPHER_CTX_free(c->evp);
-	OPENSSL_clear_free(c, sizeof(*c));
+	OPENSSL_cleanse(c, sizeof(*c));
+	free(c);
 }
 
 static void block_wipe(void *p)
@@ -284,23 +285,13 @@ static size_t releasable(const block_ctx *c, size_t in_len)
 	return total == 0 ? 0 : (total - 1) / BLOCK * BLOCK;
 }
 
-static CK_RV block_update(void *p, const unsigned char *in, CK_ULONG in_len, unsigned char *out,
-                          CK_ULONG *out_len)
+/* Gives n bytes of output for in: first the pending block completed
+ * from the input, then whole blocks of the rest; keeps what is left. */
+static CK_RV block_feed(block_ctx *c, const unsigned char *in, size_t in_len, unsigned char *out,
+                        size_t n)
 {
-	block_ctx *c = p;
-	CK_RV rv;
-	if ((rv = input_check(c, in_len)) != CKR_OK)
-		return rv;
-	size_t n = releasable(c, in_len), used = 0;
-	if (out == NULL || *out_len < n) {
-		rv = out == NULL ? CKR_OK : CKR_BUFFER_TOO_SMALL;
-		*out_len = n;
-		return rv;
-	}
-	if (c->evp == NULL && (c->evp = block_start(c, 0)) == NULL)
-		return failed(c);
 	int len = 0;
-	size_t left = n;
+	size_t left = n, used = 0;
 	if (left > 0 && c->pend_len > 0) {
 		/* Complete the pending block from the input. */
 		size_t take = BLOCK - c->pend_len;
@@ -321,8 +312,39 @@ static CK_RV block_update(void *p, const unsigned char *in, CK_ULONG in_len, uns
 	memcpy(c->pend + c->pend_len, in + used, in_len - used);
 	c->pend_len += in_len - used;
 	c->ctr_done += in_len;
-	*out_len = n;
 	return CKR_OK;
+}
+
+static CK_RV block_update(void *p, const unsigned char *in, CK_ULONG in_len, unsigned char *out,
+                          CK_ULONG *out_len)
+{
+	block_ctx *c = p;
+	CK_RV rv;
+	if ((rv = input_check(c, in_len)) != CKR_OK)
+		return rv;
+	size_t n = releasable(c, in_len);
+	if (out == NULL || *out_len < n) {
+		rv = out == NULL ? CKR_OK : CKR_BUFFER_TOO_SMALL;
+		*out_len = n;
+		return rv;
+	}
+	if (c->evp == NULL && (c->evp = block_start(c, 0)) == NULL)
+		return failed(c);
+	/* The input and output may be one buffer (PKCS#11 allows it). With
+	 * a pending block the output runs ahead of the input by the pending
+	 * bytes, so the input is read from a copy (wiped: it may be
+	 * plaintext). */
+	unsigned char *copy = NULL;
+	if (c->pend_len > 0 && n > 0 && out < in + in_len && in < out + n) {
+		if ((copy = OPENSSL_malloc(in_len)) == NULL)
+			return CKR_HOST_MEMORY;
+		memcpy(copy, in, in_len);
+	}
+	rv = block_feed(c, copy != NULL ? copy : in, in_len, out, n);
+	OPENSSL_clear_free(copy, in_len);
+	if (rv == CKR_OK)
+		*out_len = n;
+	return rv;
 }
 
 /* CBC_PAD's last block: padded or unpadded on a copy of the context, so
