@@ -391,23 +391,34 @@ static CK_RV create_in_vault(azkv_token *tok, const keygen_req *req, CK_OBJECT_H
 		rv = CKR_DEVICE_ERROR;
 		goto out;
 	}
+	/* The private object is added as every made object is
+	 * (azkv_session_object_add): a C_Logout during the vault's create
+	 * leaves it unshown, and its handle not given. */
+	CK_OBJECT_HANDLE hpub = CK_INVALID_HANDLE, hpriv = CK_INVALID_HANDLE;
 	azkv_lock_acquire(azkv_g.lock);
 	rv = azkv_objects_add(pub);
 	if (rv == CKR_OK) {
-		*pub_h = pub->handle;
+		hpub = pub->handle;
 		pub = NULL;
-		rv = azkv_objects_add(priv);
+		rv = azkv_session_object_add(priv, FN);
 		if (rv == CKR_OK) {
-			*priv_h = priv->handle;
+			hpriv = priv->handle;
 			priv = NULL;
 		} else {
-			azkv_objects_destroy(*pub_h);
+			azkv_objects_destroy(hpub);
 		}
 	}
 	azkv_lock_release(azkv_g.lock);
-	if (rv == CKR_OK)
+	if (rv == CKR_OK) {
+		*pub_h = hpub;
+		*priv_h = hpriv;
 		azkv_info(FN ": key '%s' created: objects %lu (public) and %lu (private)",
-		          req->name, (unsigned long)*pub_h, (unsigned long)*priv_h);
+		          req->name, (unsigned long)hpub, (unsigned long)hpriv);
+	} else {
+		azkv_error(FN ": key '%s' was created in %s but is not shown (%s); it shows when "
+		              "the token next lists the vault",
+		           req->name, tok->vault->url, azkv_rv_name(rv));
+	}
 out:
 	azkv_lock_release(tok->load_lock);
 	azkv_object_free(pub);
