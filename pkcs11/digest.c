@@ -108,19 +108,9 @@ static CK_RV state_update(digest_state *st, const unsigned char *in, size_t in_l
 static CK_RV out_check(const digest_state *st, const unsigned char *out, CK_ULONG *out_len,
                        int *keep, int *done)
 {
-	*done = 1;
-	if (out == NULL) {
-		*out_len = st->len;
-		*keep = 1;
-		return CKR_OK;
-	}
-	if (*out_len < st->len) {
-		*out_len = st->len;
-		*keep = 1;
-		return CKR_BUFFER_TOO_SMALL;
-	}
-	*done = 0;
-	return CKR_OK;
+	CK_RV rv = CKR_OK;
+	*done = *keep = azkv_op_out_short(out, out_len, st->len, &rv);
+	return rv;
 }
 
 static CK_RV state_final(digest_state *st, unsigned char *out, CK_ULONG *out_len, const char *fn)

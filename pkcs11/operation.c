@@ -68,3 +68,12 @@ CK_RV azkv_op_form_check(azkv_op_form form, azkv_op_form call, const char *fn,
 		           end_single);
 	return CKR_OPERATION_ACTIVE;
 }
+
+int azkv_op_out_short(const unsigned char *out, CK_ULONG *out_len, size_t need, CK_RV *rv)
+{
+	if (out != NULL && *out_len >= need)
+		return 0;
+	*rv = out == NULL ? CKR_OK : CKR_BUFFER_TOO_SMALL;
+	*out_len = need;
+	return 1;
+}

@@ -8,6 +8,7 @@
 #define AZKV_P11_OPERATION_H
 
 #include <p11-kit/pkcs11.h>
+#include <stddef.h>
 
 /* How the frame that made an operation's state (frame.c) disposes of it. */
 typedef struct azkv_op_state_ops {
@@ -48,6 +49,13 @@ typedef enum azkv_op_form {
  * the operation of the form taken (end_single, end_multi). */
 CK_RV azkv_op_form_check(azkv_op_form form, azkv_op_form call, const char *fn,
                          const char *end_single, const char *end_multi);
+
+/* PKCS#11's rule for output of need bytes (5.2), in one place for every
+ * family: 1 when out cannot take it now, with *out_len set to need and
+ * *rv the answer (CKR_OK for a length query, out NULL; else
+ * CKR_BUFFER_TOO_SMALL), the operation going on; 0 when out has room
+ * (nothing set). */
+int azkv_op_out_short(const unsigned char *out, CK_ULONG *out_len, size_t need, CK_RV *rv);
 
 /* ---- a slot ------------------------------------------------------------
  * All but azkv_op_wipe need the module lock held. */

@@ -248,11 +248,8 @@ static CK_RV block_run(void *p, const unsigned char *in, CK_ULONG in_len, unsign
 	size_t n = 0;
 	if (c->encrypt || !c->mode->pad) {
 		size_t need = c->mode->pad ? (in_len / BLOCK + 1) * BLOCK : in_len;
-		if (out == NULL || *out_len < need) {
-			rv = out == NULL ? CKR_OK : CKR_BUFFER_TOO_SMALL;
-			*out_len = need;
+		if (azkv_op_out_short(out, out_len, need, &rv))
 			return rv;
-		}
 		if ((rv = block_oneshot(c, in, in_len, out, &n)) == CKR_OK)
 			*out_len = n;
 		return rv;
@@ -262,11 +259,10 @@ static CK_RV block_run(void *p, const unsigned char *in, CK_ULONG in_len, unsign
 	if (plain == NULL)
 		return CKR_HOST_MEMORY;
 	if ((rv = block_oneshot(c, in, in_len, plain, &n)) == CKR_OK) {
-		if (out == NULL || *out_len < n)
-			rv = out == NULL ? CKR_OK : CKR_BUFFER_TOO_SMALL;
-		else
+		if (!azkv_op_out_short(out, out_len, n, &rv)) {
 			memcpy(out, plain, n);
-		*out_len = n;
+			*out_len = n;
+		}
 	}
 	OPENSSL_clear_free(plain, in_len + BLOCK);
 	return rv;
@@ -323,11 +319,8 @@ static CK_RV block_update(void *p, const unsigned char *in, CK_ULONG in_len, uns
 	if ((rv = input_check(c, in_len)) != CKR_OK)
 		return rv;
 	size_t n = releasable(c, in_len);
-	if (out == NULL || *out_len < n) {
-		rv = out == NULL ? CKR_OK : CKR_BUFFER_TOO_SMALL;
-		*out_len = n;
+	if (azkv_op_out_short(out, out_len, n, &rv))
 		return rv;
-	}
 	if (c->evp == NULL && (c->evp = block_start(c, 0)) == NULL)
 		return failed(c);
 	/* The input and output may be one buffer (PKCS#11 allows it). With
@@ -369,11 +362,10 @@ static CK_RV pad_final(block_ctx *c, unsigned char *out, CK_ULONG *out_len)
 		rv = CKR_ENCRYPTED_DATA_INVALID;
 		goto out;
 	}
-	if (out == NULL || *out_len < (CK_ULONG)fin)
-		rv = out == NULL ? CKR_OK : CKR_BUFFER_TOO_SMALL;
-	else
+	if (!azkv_op_out_short(out, out_len, (size_t)fin, &rv)) {
 		memcpy(out, last, (size_t)fin);
-	*out_len = (CK_ULONG)fin;
+		*out_len = (CK_ULONG)fin;
+	}
 out:
 	OPENSSL_cleanse(last, sizeof(last));
 	EVP_CIPHER_CTX_free(copy);

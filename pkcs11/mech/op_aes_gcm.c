@@ -138,16 +138,11 @@ static CK_RV gcm_run(void *p, const unsigned char *in, CK_ULONG in_len, unsigned
 		}
 		need = in_len - c->tag_len;
 	}
-	if (out == NULL) {
-		*out_len = need;
-		return CKR_OK;
-	}
-	if (*out_len < need) {
-		*out_len = need;
-		return CKR_BUFFER_TOO_SMALL;
-	}
+	CK_RV rv;
+	if (azkv_op_out_short(out, out_len, need, &rv))
+		return rv;
 
-	CK_RV rv = CKR_FUNCTION_FAILED;
+	rv = CKR_FUNCTION_FAILED;
 	int len = 0, fin = 0;
 	size_t body = c->encrypt ? in_len : in_len - c->tag_len;
 	EVP_CIPHER_CTX *ctx = gcm_start(c);
@@ -219,14 +214,9 @@ static CK_RV gcm_update(void *p, const unsigned char *in, CK_ULONG in_len, unsig
 		           (unsigned long)in_len);
 		return CKR_DATA_LEN_RANGE;
 	}
-	if (out == NULL) {
-		*out_len = in_len;
-		return CKR_OK;
-	}
-	if (*out_len < in_len) {
-		*out_len = in_len;
-		return CKR_BUFFER_TOO_SMALL;
-	}
+	CK_RV rv;
+	if (azkv_op_out_short(out, out_len, in_len, &rv))
+		return rv;
 	if (c->evp == NULL && (c->evp = gcm_start(c)) == NULL) {
 		azkv_error("CKM_AES_GCM: OpenSSL failed");
 		return CKR_FUNCTION_FAILED;
@@ -246,14 +236,9 @@ static CK_RV gcm_final(void *p, unsigned char *out, CK_ULONG *out_len)
 	gcm_ctx *c = p;
 	if (!c->encrypt)
 		return gcm_run(c, c->buf, c->buf_len, out, out_len);
-	if (out == NULL) {
-		*out_len = c->tag_len;
-		return CKR_OK;
-	}
-	if (*out_len < c->tag_len) {
-		*out_len = c->tag_len;
-		return CKR_BUFFER_TOO_SMALL;
-	}
+	CK_RV rv;
+	if (azkv_op_out_short(out, out_len, c->tag_len, &rv))
+		return rv;
 	unsigned char tail[16];
 	int len = 0;
 	if ((c->evp == NULL && (c->evp = gcm_start(c)) == NULL) ||

@@ -180,20 +180,17 @@ static CK_RV kw_run(void *p, const unsigned char *in, CK_ULONG in_len, unsigned 
 		/* Known in advance: a length query costs nothing. */
 		if ((rv = azkv_aes_kw_wrapped_len(&c->params, in_len, &need)) != CKR_OK)
 			return rv;
-		if (out == NULL || *out_len < need) {
-			*out_len = need;
-			return out == NULL ? CKR_OK : CKR_BUFFER_TOO_SMALL;
-		}
+		if (azkv_op_out_short(out, out_len, need, &rv))
+			return rv;
 	}
 	/* Unwrapping with padding: the exact length needs the unwrap. */
 	if ((rv = azkv_aes_kw(&c->params, c->encrypt, c->key, c->key_len, in, in_len, &res)) !=
 	    CKR_OK)
 		return rv;
-	if (out == NULL || *out_len < res.len)
-		rv = out == NULL ? CKR_OK : CKR_BUFFER_TOO_SMALL;
-	else
+	if (!azkv_op_out_short(out, out_len, res.len, &rv)) {
 		memcpy(out, res.data, res.len);
-	*out_len = res.len;
+		*out_len = res.len;
+	}
 	azkv_bytes_free(&res);
 	return rv;
 }

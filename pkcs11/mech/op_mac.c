@@ -150,11 +150,7 @@ static int answered_early(const mac_ctx *c, const unsigned char *out, CK_ULONG *
 		*rv = CKR_SIGNATURE_LEN_RANGE;
 		return 1;
 	}
-	if (out != NULL && *out_len >= c->mac_len)
-		return 0;
-	*rv = out == NULL ? CKR_OK : CKR_BUFFER_TOO_SMALL;
-	*out_len = c->mac_len;
-	return 1;
+	return azkv_op_out_short(out, out_len, c->mac_len, rv);
 }
 
 /* The MAC of the data given so far: written to out (sign) or compared

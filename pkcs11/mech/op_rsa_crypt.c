@@ -84,12 +84,11 @@ static CK_RV rsa_encrypt(rsa_crypt_ctx *c, const unsigned char *in, CK_ULONG in_
 		           c->alg.name, (unsigned long)in_len, c->k * 8, max);
 		return CKR_DATA_LEN_RANGE;
 	}
-	if (out == NULL || *out_len < c->k) {
-		*out_len = c->k;
-		return out == NULL ? CKR_OK : CKR_BUFFER_TOO_SMALL;
-	}
+	CK_RV rv;
+	if (azkv_op_out_short(out, out_len, c->k, &rv))
+		return rv;
 	azkv_bytes res = {0};
-	CK_RV rv = azkv_rsa_wrap_local(c->prepared, &c->alg, in, in_len, &res);
+	rv = azkv_rsa_wrap_local(c->prepared, &c->alg, in, in_len, &res);
 	if (rv == CKR_KEY_SIZE_RANGE)
 		rv = CKR_DATA_LEN_RANGE;
 	if (rv == CKR_OK) {

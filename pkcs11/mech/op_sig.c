@@ -37,11 +37,8 @@ CK_RV azkv_sig_run(void *ctx, const unsigned char *in, CK_ULONG in_len, unsigned
 	CK_RV rv = base->family->vault_input(ctx, in, in_len, &alg, &digest);
 	if (rv != CKR_OK)
 		goto out;
-	if (out == NULL || *out_len < base->sig_len) {
-		rv = out == NULL ? CKR_OK : CKR_BUFFER_TOO_SMALL;
-		*out_len = base->sig_len;
+	if (azkv_op_out_short(out, out_len, base->sig_len, &rv))
 		goto out;
-	}
 	if ((rv = azkv_op_vault_call(base->vk, "sign", alg, digest.data, digest.len, &vault_sig,
 	                             AZKV_CTX_SIGN, "C_Sign")) != CKR_OK)
 		goto out;
