@@ -5,107 +5,13 @@
 # its key after each step; then every refusal, with its message and exit
 # code; and --dry-run changing nothing (the emulator's state compared
 # before and after). Run by `make check` (AZKV_TOP_SRCDIR,
-# AZKV_TOP_BUILDDIR, AZKV_MODULE), or by hand with those set.
-#
-# AZKV_TEST_VALGRIND=1  runs azkv-cmk under valgrind (leaks fail)
+# AZKV_TOP_BUILDDIR, AZKV_MODULE), or by hand with those set; the helpers
+# and the setup are in lib.sh.
 set -u
 
-: "${AZKV_TOP_SRCDIR:?}" "${AZKV_TOP_BUILDDIR:?}" "${AZKV_MODULE:?}"
-# shellcheck source=../emulator/emulator.sh
-. "$AZKV_TOP_SRCDIR/tests/emulator/emulator.sh"
 HARNESS_NAME=cmk
-# shellcheck source=../harness.sh
-. "$AZKV_TOP_SRCDIR/tests/harness.sh"
-
-CMK_BIN="$AZKV_TOP_BUILDDIR/tools/azkv-cmk"
-# rotate proves the new version through this module.
-export AZKV_CMK_MODULE="$AZKV_MODULE"
-SUB=00000000-0000-0000-0000-000000000000
-RG=aifoundry-cmkencryption-RG
-KEY=aifoundry-encryption-key
-ACCOUNT=aifoundry-cmkencryption-resource
-
-# cmk ARGS...: azkv-cmk with the test configuration (under valgrind when
-# asked); output in $WORK/last.out, JSON (when --json) in $WORK/last.json.
-cmk() {
-	ours "$CMK_BIN" ${CONF:+-c "$CONF"} -g "$RG" "$@" \
-		>"$WORK/last.stdout" 2>"$WORK/last.stderr" </dev/null
-	local rc=$?
-	cat "$WORK/last.stdout" "$WORK/last.stderr" >"$WORK/last.out"
-	cp "$WORK/last.stdout" "$WORK/last.json"
-	return $rc
-}
-
-# expect RC ARGS...: azkv-cmk exits with RC; shows its output when not.
-expect() {
-	local want=$1 rc
-	shift
-	cmk "$@"
-	rc=$?
-	if [ "$rc" != "$want" ]; then
-		echo "azkv-cmk $*: exit $rc, want $want"
-		cat "$WORK/last.out"
-		return 1
-	fi
-}
-
-# says PATTERN: the last output (stdout and stderr) has it.
-says() {
-	has "$WORK/last.out" "$1"
-}
-
-# json FILTER: jq -e on the last --json output.
-json() {
-	jq -e "$1" "$WORK/last.json" >/dev/null || {
-		echo "jq '$1' failed on:"
-		cat "$WORK/last.out"
-		return 1
-	}
-}
-
-# The Foundry resource's own view of its key (the emulator's report).
-foundry() {
-	emu_admin account-cmk "$1" >"$WORK/foundry.json" || return 1
-	jq -e "$2" "$WORK/foundry.json" >/dev/null || {
-		echo "Foundry state: jq '$2' failed on:"
-		cat "$WORK/foundry.json"
-		return 1
-	}
-}
-
-# unchanged COMMAND...: the command leaves the emulator's state as it was.
-unchanged() {
-	local before after
-	before=$(sha256sum "$EMU_STATE/state.json")
-	"$@" || return 1
-	after=$(sha256sum "$EMU_STATE/state.json")
-	[ "$before" = "$after" ] || {
-		echo "the emulator's state changed"
-		return 1
-	}
-}
-
-# arm METHOD RESOURCE_ID API_VERSION [BODY]: a request to the emulated
-# Resource Manager as the lab's admin, as the portal would make it.
-arm() {
-	local token
-	token=$(emu_admin issue-token --identity "$(jq -r .client_id <<<"$ADMIN")" \
-		--resource https://management.azure.com --lifetime 3600 | jq -r '.access_token') &&
-		curl -fsS --cacert "$EMU_CA" --connect-to "::127.0.0.1:$EMU_PORT" -X "$1" \
-			-H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
-			${4:+-d "$4"} "https://management.azure.com$2?api-version=$3" >"$WORK/arm.json"
-}
-
-# ------------------------------------------------------------------ setup
-emu_start "$WORK/emulator" || exit 1
-TENANT=$(emu_admin show-tenant | jq -r .tenant_id) || exit 1
-ADMIN=$(emu_admin add-identity --name lab-admin) || exit 1
-ADMIN_OID=$(jq -r .object_id <<<"$ADMIN")
-CONF="$WORK/config.json"
-emu_write_config "$CONF.tmp" "$ADMIN" "https://labkv.vault.azure.net" || exit 1
-jq --arg sub "$SUB" '. + {arm: {subscription_id: $sub}}' "$CONF.tmp" >"$CONF" || exit 1
-chmod 600 "$CONF"
-LAB="--vault labkv --key $KEY --account $ACCOUNT"
+# shellcheck source=lib.sh
+. "$AZKV_TOP_SRCDIR/tests/cmk/lib.sh"
 
 # --------------------------------------------------------- the lab, tasks 1-5
 task1_vault() {
