@@ -39,12 +39,19 @@ static CK_RV setup(int no_threads)
 	azkv_err err;
 	CK_RV rv;
 	const char *path = azkv_config_path();
+	int absent;
 
-	if (azkv_config_load(path, &azkv_g.cfg, &err) != AZKV_OK)
+	if (azkv_config_load_module(path, azkv_config_path_is_default(), &azkv_g.cfg, &absent,
+	                            &err) != AZKV_OK)
 		return azkv_rv_from_err(&err, AZKV_CTX_INIT, "C_Initialize: configuration");
 	azkv_log_configure(azkv_g.cfg->log_level, azkv_g.cfg->log_file);
 	if ((rv = azkv_lock_new(&azkv_g.lock)) != CKR_OK)
 		return rv;
+	if (absent) {
+		azkv_info("no configuration at %s (and AZKV_PKCS11_CONFIG is not set): no slots",
+		          path);
+		return CKR_OK;
+	}
 	if (azkv_http_global_init(&err) != AZKV_OK)
 		return azkv_rv_from_err(&err, AZKV_CTX_INIT, "C_Initialize: HTTP");
 	if (azkv_http_new(&azkv_g.cfg->http, &azkv_g.http, &err) != AZKV_OK) {

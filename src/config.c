@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdarg.h>
@@ -1030,6 +1031,26 @@ azkv_rc azkv_config_new_default(azkv_config **out, azkv_err *err)
 	char inline_secret[64];
 
 	return parse_config("{}", "(defaults: no configuration file)", 0, out, err, inline_secret);
+}
+
+azkv_rc azkv_config_load_module(const char *path, int path_is_default, azkv_config **out,
+                                int *absent, azkv_err *err)
+{
+	struct stat st;
+
+	*absent = 0;
+	if (path_is_default && path && stat(path, &st) != 0 && errno == ENOENT) {
+		*absent = 1;
+		return azkv_config_new_default(out, err);
+	}
+	return azkv_config_load(path, out, err);
+}
+
+int azkv_config_path_is_default(void)
+{
+	const char *env = secure_getenv(CONFIG_ENV);
+
+	return !env || !*env;
 }
 
 azkv_rc azkv_config_load(const char *path, azkv_config **out, azkv_err *err)

@@ -164,6 +164,20 @@ const char *azkv_config_path(void);
  * offending key or the JSON position. *out is owned by the caller. */
 azkv_rc azkv_config_load(const char *path, azkv_config **out, azkv_err *err);
 
+/* 1 when azkv_config_path() is the system default (AZKV_PKCS11_CONFIG is
+ * not set). */
+int azkv_config_path_is_default(void);
+
+/* The module's configuration: as azkv_config_load, except that when path is
+ * the system default and no file is there (a module installed and
+ * registered with p11-kit but not yet configured), it is the default
+ * configuration with no vaults and *absent is 1: no slots, so that
+ * programs loading every registered module are not disturbed. A file that
+ * is there but wrong, or a path named by AZKV_PKCS11_CONFIG that is
+ * missing, is still an error. */
+azkv_rc azkv_config_load_module(const char *path, int path_is_default, azkv_config **out,
+                                int *absent, azkv_err *err);
+
 /* Parses a JSON text; origin names it in messages. */
 azkv_rc azkv_config_parse(const char *json, const char *origin, azkv_config **out, azkv_err *err);
 

@@ -351,6 +351,40 @@ secret_not_logged() {
 }
 run trace-log-has-requests-but-no-secret secret_not_logged
 
+# ------------------------------------------------------------------ installed, not configured
+# A module registered with p11-kit but not configured yet has no slots and
+# logs where it looked, so that programs loading every registered module
+# are not disturbed (issue 20); a configuration named by
+# AZKV_PKCS11_CONFIG that is missing still fails C_Initialize.
+unconfigured_module_has_no_slots() {
+	local log="$WORK/unconfigured.log" out
+	out=$(env -u AZKV_PKCS11_CONFIG AZKV_PKCS11_LOG_LEVEL=info AZKV_PKCS11_LOG_FILE="$log" \
+		pkcs11-tool --module "$AZKV_MODULE" -L 2>&1)
+	grep -qF "info: no configuration at $DEFAULT_CONFIG (and AZKV_PKCS11_CONFIG is not set): no slots" \
+		"$log" && grep -q "No slots" <<<"$out" || {
+		echo "pkcs11-tool -L said: $out; the log:"
+		cat "$log"
+		return 1
+	}
+	[ "$(grep -c 'no configuration at' "$log")" = 1 ] || {
+		echo "logged more than once:"
+		cat "$log"
+		return 1
+	}
+	if AZKV_PKCS11_CONFIG="$WORK/absent.json" pkcs11-tool --module "$AZKV_MODULE" -L \
+		>"$WORK/absent.out" 2>&1; then
+		echo "a missing AZKV_PKCS11_CONFIG file did not fail"
+		return 1
+	fi
+	has "$WORK/absent.out" "CKR_GENERAL_ERROR"
+}
+DEFAULT_CONFIG=$(strings -a "$AZKV_MODULE" | grep -m1 '/azkv-pkcs11/config.json$')
+if [ -e "$DEFAULT_CONFIG" ]; then
+	skip unconfigured-module-has-no-slots "this machine has $DEFAULT_CONFIG"
+else
+	run unconfigured-module-has-no-slots unconfigured_module_has_no_slots
+fi
+
 # ------------------------------------------------------------------ envelope through the module
 envelope_roundtrip() {
 	head -c 100000 /dev/urandom >"$WORK/plain.bin"

@@ -234,6 +234,35 @@ static void missing_file_is_an_error_naming_it(void **state)
 	assert_non_null(strstr(err.message, "No such file"));
 }
 
+/* An installed module not configured yet has no slots (issue 20: p11-kit
+ * loads every registered module); a file that is there but wrong, or a
+ * missing file that AZKV_PKCS11_CONFIG names, still fails. */
+static void module_without_its_default_file_has_no_vaults(void **state)
+{
+	char path[128];
+	azkv_config *cfg = NULL;
+	azkv_err err;
+	int absent = -1;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/absent.json", tmpdir);
+	assert_int_equal(azkv_config_load_module(path, 1, &cfg, &absent, &err), AZKV_OK);
+	assert_int_equal(absent, 1);
+	assert_int_equal(cfg->n_vaults, 0);
+	azkv_config_free(cfg);
+	cfg = NULL;
+	assert_int_equal(azkv_config_load_module(path, 0, &cfg, &absent, &err), AZKV_ERR_CONFIG);
+	assert_int_equal(absent, 0);
+	assert_null(cfg);
+	assert_non_null(strstr(err.message, "No such file"));
+	write_file("wrong.json", "{\"vaults\": []}", 0600);
+	snprintf(path, sizeof(path), "%s/wrong.json", tmpdir);
+	assert_int_equal(azkv_config_load_module(path, 1, &cfg, &absent, &err), AZKV_ERR_CONFIG);
+	assert_int_equal(absent, 0);
+	assert_null(cfg);
+	assert_non_null(strstr(err.message, "non-empty"));
+}
+
 static void malformed_json_reports_line_and_column(void **state)
 {
 	static const refusal refused[] = {
@@ -1004,6 +1033,7 @@ int main(void)
 	        cmocka_unit_test(http_to_loopback_is_allowed),
 	        cmocka_unit_test(load_reads_the_file_and_records_its_path),
 	        cmocka_unit_test(missing_file_is_an_error_naming_it),
+	        cmocka_unit_test(module_without_its_default_file_has_no_vaults),
 	        cmocka_unit_test(malformed_json_reports_line_and_column),
 	        cmocka_unit_test(malformed_json_inside_the_secret_does_not_show_it),
 	        cmocka_unit_test(unknown_keys_are_errors_naming_the_key),
