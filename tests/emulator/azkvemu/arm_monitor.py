@@ -25,6 +25,9 @@ Refusals, with Azure's codes and words where they are known:
     '...'. Data sinks can't be reused in different settings on the same category for the
     same resource." (as quoted in several public issue threads);
   - no destination at all: 400 BadRequest (Azure refuses it; the wording is the emulator's).
+The destinations are not looked up (the emulator has no Log Analytics, Storage or Event Hubs):
+a well-formed id of the right type is taken as it is. A GET of a setting that does not exist is
+404 ResourceNotFound (the wording is the emulator's).
 """
 
 import re
