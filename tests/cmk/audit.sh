@@ -194,6 +194,21 @@ near_expiry_passes_with_a_listener() {
 }
 run near_expiry_passes_with_a_listener near_expiry_passes_with_a_listener
 
+# A setting of that name whose audit entry is off: the entry is turned on,
+# not given a second time (Azure keeps one entry per category group).
+enable_turns_on_a_disabled_audit_entry() {
+	local law2="${LAW%lab-law}ops-law"
+	arm PUT "$DIAG/kv-ops" 2021-05-01-preview "{\"properties\": {\"workspaceId\": \"$law2\",
+		\"logs\": [{\"categoryGroup\": \"audit\", \"enabled\": false}]}}" &&
+		expect 0 audit enable --vault labkv --workspace "$law2" --name kv-ops &&
+		arm GET "$DIAG/kv-ops" 2021-05-01-preview &&
+		jq -e '.properties.logs == [{"categoryGroup": "audit", "enabled": true}]' "$WORK/arm.json" >/dev/null || {
+			jq . "$WORK/arm.json"
+			return 1
+		}
+}
+run enable_turns_on_a_disabled_audit_entry enable_turns_on_a_disabled_audit_entry
+
 help_page() {
 	"$CMK_BIN" audit --help >"$WORK/last.out" &&
 		says 'azkv-cmk audit enable --vault V --workspace LOG_ANALYTICS_WORKSPACE_ID' &&

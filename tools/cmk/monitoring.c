@@ -474,16 +474,28 @@ static cJSON *setting_body(const cJSON *existing, const char *const *want)
 		cJSON_AddStringToObject(props, destinations[i].property, want[i]);
 	}
 	if (!sends_audit(body)) {
-		cJSON *log = cJSON_CreateObject();
+		cJSON *log, *audit = NULL;
 
 		logs = cJSON_GetObjectItemCaseSensitive(props, "logs");
 		if (!cJSON_IsArray(logs)) {
 			cJSON_DeleteItemFromObjectCaseSensitive(props, "logs");
 			logs = cJSON_AddArrayToObject(props, "logs");
 		}
-		cJSON_AddStringToObject(log, "categoryGroup", "audit");
-		cJSON_AddBoolToObject(log, "enabled", 1);
-		cJSON_AddItemToArray(logs, log);
+		/* An audit entry that is off is turned on, not given twice. */
+		cJSON_ArrayForEach(log, logs)
+		{
+			const char *group = cmk_str(log, "categoryGroup");
+
+			if (group && strcasecmp(group, "audit") == 0)
+				audit = log;
+		}
+		if (!audit) {
+			audit = cJSON_CreateObject();
+			cJSON_AddStringToObject(audit, "categoryGroup", "audit");
+			cJSON_AddItemToArray(logs, audit);
+		}
+		cJSON_DeleteItemFromObjectCaseSensitive(audit, "enabled");
+		cJSON_AddBoolToObject(audit, "enabled", 1);
 	}
 	return body;
 }
