@@ -29,7 +29,7 @@ as Event Grid does. No event is ever delivered: the emulator keeps the configura
 
 import re
 
-from .arm_resources import find_vault
+from .arm_resources import api_version, find_vault
 from .httpmsg import Response, ServiceError, bad_request, json_response
 from .util import new_uuid, now_iso
 
@@ -58,12 +58,7 @@ class EventGridApi:
 
     @staticmethod
     def _api(req):
-        api = req.query.get("api-version")
-        if api not in API_VERSIONS:
-            raise bad_request("NoRegisteredProviderFound",
-                              f"No registered resource provider found for API version '{api}' and type "
-                              f"'systemTopics'. The supported api-versions are '{', '.join(API_VERSIONS)}'.")
-        return api
+        return api_version(req, API_VERSIONS, "systemTopics")
 
     def _topic(self, sub, rg, name):
         rec = topics_table(self.state).get(f"{sub}|{rg}|{name}".lower())

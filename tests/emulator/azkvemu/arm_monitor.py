@@ -32,8 +32,8 @@ a well-formed id of the right type is taken as it is. A GET of a setting that do
 
 import re
 
-from .arm_resources import (ACCOUNTS, WORKSPACES, accounts, find_resource, find_vault, not_found,
-                            workspaces)
+from .arm_resources import (ACCOUNTS, WORKSPACES, accounts, api_version, find_resource, find_vault,
+                            not_found, workspaces)
 from .httpmsg import Response, ServiceError, bad_request, json_response
 from .util import now_iso
 
@@ -105,13 +105,7 @@ class MonitorApi:
 
     @staticmethod
     def _api(req):
-        api = req.query.get("api-version")
-        if api not in API_VERSIONS:
-            raise bad_request("NoRegisteredProviderFound",
-                              f"No registered resource provider found for API version '{api}' and type "
-                              "'diagnosticSettings'. The supported api-versions are "
-                              f"'{', '.join(API_VERSIONS)}'.")
-        return api
+        return api_version(req, API_VERSIONS, "diagnosticSettings")
 
     # ---- JSON ------------------------------------------------------------------------
 
