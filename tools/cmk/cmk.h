@@ -67,6 +67,7 @@ typedef struct cmk_opts {
 	long key_size;
 	int json, dry_run, yes, verbose, quiet, versionless, disable_key, exact, hsm, no_prove;
 	long expiring_days; /* status/check: "expiring soon" window */
+	const char *audit_workspace, *audit_storage, *audit_event_hub, *setting_name; /* audit */
 } cmk_opts;
 
 typedef enum cmk_resource_kind {
@@ -328,5 +329,19 @@ void cmk_print_rotation_policy(const cJSON *policy);
 /* help.c */
 void cmk_usage(FILE *f);
 int cmk_help(const char *command);
+
+/* ---- monitoring.c: audit logs and KeyNearExpiry listeners ------------- */
+
+#define CMK_API_MONITOR   "2021-05-01-preview" /* Microsoft.Insights/diagnosticSettings */
+#define CMK_API_EVENTGRID "2022-06-15"         /* Microsoft.EventGrid */
+
+/* azkv-cmk audit status|enable. */
+int cmk_cmd_audit(cmk_ctx *c);
+/* check's rules vault.audit-logs and key.near-expiry-listener (warnings,
+ * never failures; a read that fails is a warning that says why). */
+void cmk_monitoring_rules(cmk_ctx *c, cmk_rules *r);
+/* status: one line saying where the vault's audit events go, and
+ * "auditEvents" in the JSON. */
+void cmk_monitoring_status(cmk_ctx *c);
 
 #endif

@@ -22,6 +22,7 @@ static const char overview[] =
         "  status           binding, versions, grants, rotation policy, and drift\n"
         "  rotation-policy  show or set the key's rotation policy\n"
         "  create-key       create a Foundry-ready key (RSA 2048, wrapKey/unwrapKey)\n"
+        "  audit            show or enable the vault's audit logs (diagnostic settings)\n"
         "  help COMMAND     the manual of one command (also: COMMAND --help)\n"
         "\n"
         "Options for every command:\n"
@@ -76,6 +77,10 @@ static const struct {
          "  resource.cmk-at-creation  (hubs) CMK was chosen at creation\n"
          "  identity.grant         the identity can get, wrapKey and unwrapKey\n"
          "  identity.least-privilege  grants broader than that\n"
+         "  vault.audit-logs       (warns) a diagnostic setting sends the audit events\n"
+         "                         (AuditEvent) somewhere; fix: azkv-cmk audit enable\n"
+         "  key.near-expiry-listener  (warns) an Event Grid subscription hears the\n"
+         "                         rotation policy's Notify (KeyNearExpiry)\n"
          "Reads only. Exit 1 when a rule fails.\n"
          "  --expiring-days N      warn when the key expires within N days (30)\n"},
         {"grant",
@@ -164,6 +169,24 @@ static const struct {
          "access stays on, as in the lab). The region must be the Foundry resource's; the\n"
          "tenant is the configured credential's. --hsm picks the premium SKU (RSA-HSM\n"
          "keys). A vault that exists is left alone: judge it with check.\n"},
+        {"audit",
+         "usage: azkv-cmk audit status --vault V [--key K]\n"
+         "       azkv-cmk audit enable --vault V --workspace LOG_ANALYTICS_WORKSPACE_ID\n"
+         "                [--storage-account ID] [--event-hub-rule ID] [--name SETTING]\n"
+         "                [--dry-run]\n"
+         "\n"
+         "status shows the vault's diagnostic settings, where its audit events (Key Vault's\n"
+         "AuditEvent log) go, and the Event Grid subscriptions that hear\n"
+         "Microsoft.KeyVault.KeyNearExpiry (--key: those that hear it for that key). Exit 1\n"
+         "when the audit events go nowhere.\n"
+         "enable makes a diagnostic setting (SETTING, default azkv-cmk-audit; an existing\n"
+         "one of that name keeps what it has) send the category group audit to each\n"
+         "destination that does not get it yet; nothing is sent when all do. Here\n"
+         "--workspace is a Log Analytics workspace's ARM id\n"
+         "(/subscriptions/GUID/resourceGroups/RG/providers/Microsoft.OperationalInsights/\n"
+         "workspaces/NAME), --storage-account a storage account's, --event-hub-rule an\n"
+         "Event Hubs namespace's authorization rule's (.../namespaces/NS/\n"
+         "authorizationrules/RULE); anything else is a usage error (exit 2).\n"},
         {"create-key",
          "usage: azkv-cmk create-key --vault V --key K [--hsm] [--rotate-after D]\n"
          "                           [--expire-after D] [--notify-before D] [--dry-run]\n"

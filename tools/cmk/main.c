@@ -38,6 +38,9 @@ enum {
 	OPT_MICROSOFT_MANAGED,
 	OPT_VERSION,
 	OPT_CLOUD,
+	OPT_STORAGE_ACCOUNT,
+	OPT_EVENT_HUB_RULE,
+	OPT_NAME,
 };
 
 static const struct option long_opts[] = {
@@ -77,6 +80,9 @@ static const struct option long_opts[] = {
         {"retention-days", required_argument, NULL, OPT_RETENTION_DAYS},
         {"firewall", no_argument, NULL, OPT_FIREWALL},
         {"microsoft-managed", no_argument, NULL, OPT_MICROSOFT_MANAGED},
+        {"storage-account", required_argument, NULL, OPT_STORAGE_ACCOUNT},
+        {"event-hub-rule", required_argument, NULL, OPT_EVENT_HUB_RULE},
+        {"name", required_argument, NULL, OPT_NAME},
         {NULL, 0, NULL, 0},
 };
 
@@ -103,6 +109,8 @@ static const char *const policy_opts[] = {"rotate-after", "expire-after", "notif
 static const char *const create_opts[] = {"size",         "hsm",           "rotate-after",
                                           "expire-after", "notify-before", NULL};
 
+static const char *const audit_opts[] = {"workspace", "storage-account", "event-hub-rule", "name",
+                                         NULL};
 static const char *const vault_opts[] = {
         "location", "tenant", "retention-days", "firewall", "model", "hsm", NULL};
 
@@ -116,6 +124,7 @@ static const command commands[] = {
         {"status", cmk_cmd_status, 0, status_opts},
         {"rotation-policy", cmk_cmd_rotation_policy, 1, policy_opts},
         {"create-key", cmk_cmd_create_key, 1, create_opts},
+        {"audit", cmk_cmd_audit, 1, audit_opts},
 };
 
 static const command *find_command(const char *name)
@@ -315,6 +324,15 @@ int main(int argc, char **argv)
 		case OPT_MICROSOFT_MANAGED:
 			o.microsoft_managed = 1;
 			break;
+		case OPT_STORAGE_ACCOUNT:
+			o.audit_storage = optarg;
+			break;
+		case OPT_EVENT_HUB_RULE:
+			o.audit_event_hub = optarg;
+			break;
+		case OPT_NAME:
+			o.setting_name = optarg;
+			break;
 		default:
 			break;
 		}
@@ -337,8 +355,15 @@ int main(int argc, char **argv)
 	if (help)
 		return cmk_help(cmd->name);
 	o.command = cmd->name;
-	if (strcmp(cmd->name, "rotation-policy") == 0 && optind + 1 < argc)
+	if ((strcmp(cmd->name, "rotation-policy") == 0 || strcmp(cmd->name, "audit") == 0) &&
+	    optind + 1 < argc)
 		o.subcommand = argv[++optind];
+	/* For audit, --workspace is the Log Analytics workspace the audit
+	 * events go to (as the issue names it), not a Foundry hub. */
+	if (strcmp(cmd->name, "audit") == 0) {
+		o.audit_workspace = o.workspace;
+		o.workspace = NULL;
+	}
 	if (optind + 1 < argc) {
 		snprintf(msg, sizeof(msg), "unexpected argument \"%s\"", argv[optind + 1]);
 		return usage_error(msg, cmd->name);

@@ -389,6 +389,7 @@ int cmk_evaluate(cmk_ctx *c, const char *version, cmk_rules *r)
 	key_rules(c, &key, r);
 	azkv_key_free(&key);
 	policy_rules(c, r);
+	cmk_monitoring_rules(c, r);
 	if (c->resource)
 		resource_rules(c, r);
 	if (principal)

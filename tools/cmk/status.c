@@ -272,6 +272,7 @@ int cmk_cmd_status(cmk_ctx *c)
 			          bound, current);
 		show_grants(c, drift);
 		show_policy(c);
+		cmk_monitoring_status(c);
 		if (!c->o->json)
 			print_drift(drift);
 	}

@@ -15,6 +15,10 @@ an admin CMK utility and the ARM SDKs make.
                                             foundrykeys.py
   .../locations/{l}/operationResults/{id}   GET (operation status)
   Microsoft.MachineLearningServices/workspaces  GET, PUT, PATCH (arm_ml.py)
+  {resource}/providers/Microsoft.Insights/diagnosticSettings[/{name}]  PUT, GET, DELETE, list
+                                            (arm_monitor.py; on vaults, accounts, workspaces)
+  Microsoft.EventGrid/systemTopics[/{t}/eventSubscriptions/{name}]  PUT, GET, DELETE, list
+                                            (arm_eventgrid.py; a vault's events)
 
 ArmService authenticates, checks the api-version and the caller's control-plane RBAC, then
 dispatches through one route table to the resource providers: arm_vaults.py, arm_accounts.py,
@@ -31,6 +35,8 @@ import json
 from . import arm_rbac, clouds
 from .arm_accounts import AccountApi
 from .arm_authz import AuthorizationApi
+from .arm_eventgrid import EventGridApi
+from .arm_monitor import MonitorApi
 from .arm_ml import WorkspaceApi
 from .arm_resources import accounts, parse_body, workspaces
 from .arm_vaults import VaultApi
@@ -51,6 +57,12 @@ _WORKSPACE = _SUB + r"/microsoft\.machinelearningservices/workspaces/(?P<name>[^
 _OPERATION = (r"/subscriptions/(?P<sub>[^/]+)/providers/(?P<provider>[^/]+)/locations/(?P<loc>[^/]+)"
               r"/(?P<what>operationstatuses|operationresults)/(?P<op>[^/]+)")
 _AUTHZ = r"(?P<scope>.*?)/providers/microsoft\.authorization/(?P<kind>roleassignments|roledefinitions)(?:/(?P<name>[^/]+))?"
+# Audit and monitoring (arm_monitor.py, arm_eventgrid.py): diagnostic settings extend a resource
+# (the scope is its id); system topics and their event subscriptions are resources of their own.
+_DIAG = r"(?P<scope>/subscriptions/.+?)/providers/microsoft\.insights/diagnosticsettings"
+_TOPIC_LIST = r"/subscriptions/(?P<sub>[^/]+)(?:/resourcegroups/(?P<rg>[^/]+))?/providers/microsoft\.eventgrid/systemtopics"
+_TOPIC = _SUB + r"/microsoft\.eventgrid/systemtopics/(?P<name>[^/]+)"
+_TOPIC_SUBS = _SUB + r"/microsoft\.eventgrid/systemtopics/(?P<topic>[^/]+)/eventsubscriptions"
 
 def is_arm_path(path: str) -> bool:
     low = "/" + path.lower().lstrip("/")   # clients that join "/{scope}" with a scope "/subscriptions/..." send "//"
@@ -73,6 +85,7 @@ class ArmService:
         self.accounts = AccountApi(state, self.foundry_keys)
         self.workspaces = WorkspaceApi(state)
         self.authorization = AuthorizationApi(state)
+        self.monitor, self.eventgrid = MonitorApi(state), EventGridApi(state)
         resources = [
             ("GET", _VAULT_LIST, self.vaults.list_vaults),
             ("GET", _VAULT, self.vaults.get_vault),
@@ -86,6 +99,18 @@ class ArmService:
             ("PUT", _WORKSPACE, self.workspaces.put_workspace),
             ("PATCH", _WORKSPACE, self.workspaces.patch_workspace),
             ("GET", _OPERATION, self.accounts.get_operation),
+            ("GET", _DIAG, self.monitor.list_settings),
+            ("GET", _DIAG + r"/(?P<name>[^/]+)", self.monitor.get_setting),
+            ("PUT", _DIAG + r"/(?P<name>[^/]+)", self.monitor.put_setting),
+            ("DELETE", _DIAG + r"/(?P<name>[^/]+)", self.monitor.delete_setting),
+            ("GET", _TOPIC_LIST, self.eventgrid.list_topics),
+            ("GET", _TOPIC, self.eventgrid.get_topic),
+            ("PUT", _TOPIC, self.eventgrid.put_topic),
+            ("DELETE", _TOPIC, self.eventgrid.delete_topic),
+            ("GET", _TOPIC_SUBS, self.eventgrid.list_subscriptions),
+            ("GET", _TOPIC_SUBS + r"/(?P<name>[^/]+)", self.eventgrid.get_subscription),
+            ("PUT", _TOPIC_SUBS + r"/(?P<name>[^/]+)", self.eventgrid.put_subscription),
+            ("DELETE", _TOPIC_SUBS + r"/(?P<name>[^/]+)", self.eventgrid.delete_subscription),
         ]
         # Role assignments and definitions sit below any scope, so they come first; their
         # handler answers every method and reads the body of a PUT once the scope is known.

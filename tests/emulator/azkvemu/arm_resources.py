@@ -98,3 +98,13 @@ def set_identity(state, rec, identity, tenant_id):
             ua[rid] = {"principal_id": mi["object_id"], "client_id": mi["client_id"]}
         new["user_assigned"] = ua
     rec["identity"] = new if types != {"none"} else None
+
+
+def api_version(req, supported, rtype):
+    """The request's api-version when the resource type has it, else ARM's 400 naming the ones it has."""
+    api = req.query.get("api-version")
+    if api not in supported:
+        raise bad_request("NoRegisteredProviderFound",
+                          f"No registered resource provider found for API version '{api}' and type '{rtype}'. "
+                          f"The supported api-versions are '{', '.join(supported)}'.")
+    return api
