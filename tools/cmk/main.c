@@ -103,6 +103,9 @@ static const char *const policy_opts[] = {"rotate-after", "expire-after", "notif
 static const char *const create_opts[] = {"size",         "hsm",           "rotate-after",
                                           "expire-after", "notify-before", NULL};
 
+static const char *const follow_opts[] = {"account", "workspace", "identity",
+                                          "module",  "no-prove",  NULL};
+
 static const char *const vault_opts[] = {
         "location", "tenant", "retention-days", "firewall", "model", "hsm", NULL};
 
@@ -116,6 +119,7 @@ static const command commands[] = {
         {"status", cmk_cmd_status, 0, status_opts},
         {"rotation-policy", cmk_cmd_rotation_policy, 1, policy_opts},
         {"create-key", cmk_cmd_create_key, 1, create_opts},
+        {"follow", cmk_cmd_follow, 1, follow_opts},
 };
 
 static const command *find_command(const char *name)
