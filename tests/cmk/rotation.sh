@@ -223,6 +223,18 @@ versionless() {
 }
 run versionless_binding_stays_put_until_follow_binds_the_current_version versionless
 
+# No rotation policy that rotates: follow still follows versions made by
+# hand, and notes that none will come by themselves (not a refusal).
+no_policy() {
+	kv PUT "/keys/$KEY/rotationpolicy" '{"lifetimeActions":[{"trigger":{"timeBeforeExpiry":"P30D"},
+		"action":{"type":"Notify"}}],"attributes":{"expiryTime":"P210D"}}' &&
+		unchanged expect 0 --json follow --account "$ACCOUNT" &&
+		json '.policyRotates == false and .followed == false' &&
+		says "rotation policy does not rotate it" &&
+		expect 0 rotation-policy set --vault labkv --key "$KEY" --rotate-after P6M
+}
+run follow_notes_a_policy_that_does_not_rotate no_policy
+
 run follow_has_a_help_page eval '"$CMK_BIN" follow --help | grep -q "usage: azkv-cmk follow"'
 
 harness_summary
