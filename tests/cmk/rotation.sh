@@ -223,6 +223,17 @@ versionless() {
 }
 run versionless_binding_stays_put_until_follow_binds_the_current_version versionless
 
+# rotate used to skip the rebind of a versionless binding, taking it to
+# follow the new version by itself.
+rotate_versionless() {
+	expect 0 bind $LAB --versionless &&
+		expect 0 --json rotate --account "$ACCOUNT" --no-prove &&
+		V5=$(jq -r .keyVersion "$WORK/last.json") &&
+		json '.rebound == true' &&
+		foundry "$ACCOUNT" ".keyVersionInUse == \"$V5\""
+}
+run rotate_rebinds_a_versionless_binding rotate_versionless
+
 # No rotation policy that rotates: follow still follows versions made by
 # hand, and notes that none will come by themselves (not a refusal).
 no_policy() {
