@@ -292,23 +292,51 @@ class DataKeyTests(unittest.TestCase):
         EMU.request("POST", vault_url("fkv", "/deletedkeys/dek2-key/recover"), token=owner)
         self.assertEqual(files("dek2", path=f"/{fid}/content").raw, b"hello")
 
-    def test_versionless_follows_rotation_and_old_files_still_read(self):
+    def test_versionless_binding_does_not_follow_and_rotation_does_not_re_encrypt(self):
+        # ../shared/seeds/foundry-cmk-lab.txt, "Key rotation and management": "When a new key
+        # version is created, the Foundry resource must be updated to reference it. Rotation
+        # does not re-encrypt existing data." foundry-cmk-reference.txt, "How to Rotate
+        # Encryption Keys": the service uses the new key "for encryption of newly stored data.
+        # Existing data remains encrypted with the previous key". MicrosoftDocs/azure-ai-docs
+        # articles/ai-services/openai/encrypt-data-at-rest.md, "Update the key version".
         principal = account("dek3")
         v1 = key("fkv", "dek3-key")["key"]["kid"].rsplit("/", 1)[1]
         grant("fkv", principal)
-        self.assertEqual(bind("dek3", "fkv", "dek3-key").status, 202)
+        self.assertEqual(bind("dek3", "fkv", "dek3-key").status, 202)   # no keyVersion
         f1 = upload("dek3", "before rotation").json["id"]
         v2 = key("fkv", "dek3-key")["key"]["kid"].rsplit("/", 1)[1]   # a new version: rotation
+        # not followed: the account stays on the version current when it was bound
+        state = cmk("dek3")
+        self.assertEqual(state["keyVersionInUse"], v1)
+        f_still_v1 = upload("dek3", "still v1").json["id"]
+        self.assertNotIn("keyVersion", arm("GET", acct_path("dek3")).json["properties"]["encryption"]
+                         ["keyVaultProperties"])
+        # updating the resource (the same versionless binding, set again) takes the new version
+        self.assertEqual(bind("dek3", "fkv", "dek3-key").status, 202)
         state = cmk("dek3")
         self.assertEqual(state["keyVersionInUse"], v2)
-        self.assertEqual(len(state["wrappedVersions"]), 2)
         f2 = upload("dek3", "after rotation").json["id"]
-        self.assertEqual(files("dek3", path=f"/{f1}/content").raw, b"before rotation")
-        self.assertEqual(files("dek3", path=f"/{f2}/content").raw, b"after rotation")
-        # the old version disabled: the re-wrapped copy under v2 still reads the old file
+        # a new data key for new data; the old one stays wrapped by v1 only
+        by_version = {d["version"]: d for d in cmk("dek3")["dataKeys"]}
+        self.assertEqual((by_version[v1]["files"], by_version[v2]["files"]), (2, 1))
+        self.assertEqual(len(cmk("dek3")["wrappedVersions"]), 2)
+        for fid, text in ((f1, b"before rotation"), (f_still_v1, b"still v1"), (f2, b"after rotation")):
+            self.assertEqual(files("dek3", path=f"/{fid}/content").raw, text)
+        # the old version disabled: data written under it cannot be read, newer data can
         owner = EMU.token(W["owner"])
-        EMU.request("PATCH", vault_url("fkv", f"/keys/dek3-key/{v1}"), body={"attributes": {"enabled": False}},
-                    token=owner)
+
+        def enable(version, on):
+            r = EMU.request("PATCH", vault_url("fkv", f"/keys/dek3-key/{version}"),
+                            body={"attributes": {"enabled": on}}, token=owner)
+            self.assertEqual(r.status, 200, r)
+        enable(v1, False)
+        r = files("dek3", path=f"/{f1}/content")
+        self.assertEqual((r.status, r.json["error"]["code"], r.json["error"]["innererror"]["code"]),
+                         (403, "CustomerManagedKeyInaccessible", "KeyDisabled"), r)
+        self.assertIn(f"/keys/dek3-key/{v1}", r.json["error"]["message"])
+        self.assertEqual(files("dek3", path=f"/{f2}/content").raw, b"after rotation")
+        self.assertTrue(cmk("dek3")["keyAccessible"])   # the bound version is fine
+        enable(v1, True)
         self.assertEqual(files("dek3", path=f"/{f1}/content").raw, b"before rotation")
 
     def test_explicit_version_rotation(self):
@@ -321,6 +349,16 @@ class DataKeyTests(unittest.TestCase):
         self.assertEqual(cmk("dek4")["keyVersionInUse"], v1)   # pinned: no follow-up
         self.assertEqual(bind("dek4", "fkv", "dek4-key", v2).status, 202)
         self.assertEqual(cmk("dek4")["keyVersionInUse"], v2)
+        self.assertEqual(files("dek4", path=f"/{f1}/content").raw, b"one")
+        # binding the version in use again changes nothing
+        self.assertEqual(bind("dek4", "fkv", "dek4-key", v2).status, 202)
+        self.assertEqual(len(cmk("dek4")["dataKeys"]), 2)
+        # an expired old version still unwraps what it wrapped (Key Vault allows unwrapKey
+        # after exp); only the version in use is treated as revoked when it expires
+        owner = EMU.token(W["owner"])
+        r = EMU.request("PATCH", vault_url("fkv", f"/keys/dek4-key/{v1}"),
+                        body={"attributes": {"exp": int(time.time()) - 10}}, token=owner)
+        self.assertEqual(r.status, 200, r)
         self.assertEqual(files("dek4", path=f"/{f1}/content").raw, b"one")
 
     def test_rbac_grant_at_resource_group_scope(self):

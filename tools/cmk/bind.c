@@ -101,7 +101,7 @@ int cmk_bind_to(cmk_ctx *c, const char *version, int *changed)
 	if (c->binding.cmk && same(c->binding.key_name, c->o->key) &&
 	    same(c->binding.key_version, version)) {
 		cmk_say(c, "Nothing to do: %s is already bound to key %s%s%s.\n", c->resource_id,
-		        c->o->key, version ? " version " : " (latest version)",
+		        c->o->key, version ? " version " : " (no version named)",
 		        version ? version : "");
 		return CMK_EXIT_OK;
 	}
@@ -119,8 +119,8 @@ int cmk_bind_to(cmk_ctx *c, const char *version, int *changed)
 		return rc;
 	body = c->kind == CMK_RES_ACCOUNT ? account_body(c, version) : workspace_body(c, version);
 	cmk_say(c, "Binding %s to key %s%s%s in %s\n", c->resource_id, c->o->key,
-	        version ? " version " : " (following its latest version)", version ? version : "",
-	        c->vault_uri);
+	        version ? " version " : " (no version: the one current now)",
+	        version ? version : "", c->vault_uri);
 	rc = cmk_arm_change(c, "PATCH", c->resource_id,
 	                    c->kind == CMK_RES_ACCOUNT ? CMK_API_COGNITIVE : CMK_API_ML, body, 1,
 	                    &resp, "bind the resource to the key");
@@ -129,11 +129,6 @@ int cmk_bind_to(cmk_ctx *c, const char *version, int *changed)
 	if (rc == CMK_EXIT_OK)
 		*changed = 1;
 	return rc;
-}
-
-int cmk_binding_follows_latest(const cmk_ctx *c)
-{
-	return c->binding.cmk && !c->binding.key_version && same(c->binding.key_name, c->o->key);
 }
 
 /* Reads the resource back: is it bound to version now? */
@@ -156,23 +151,28 @@ int cmk_verify_binding(cmk_ctx *c, const char *version)
 		return cmk_fail(c, CMK_EXIT_SERVICE, "run azkv-cmk status to see what it reports",
 		                "the resource does not report the new binding (key %s, version %s)",
 		                c->binding.key_name ? c->binding.key_name : "none",
-		                c->binding.key_version ? c->binding.key_version : "latest");
+		                c->binding.key_version ? c->binding.key_version : "none");
 	cmk_say(c, "Verified: %s now reports key %s%s%s.\n", c->resource_id, c->o->key,
-	        version ? " version " : ", latest version", version ? version : "");
+	        version ? " version " : ", no version", version ? version : "");
 	return CMK_EXIT_OK;
 }
 
-int cmk_load_bind_targets(cmk_ctx *c, int from_binding)
+int cmk_load_named_resource(cmk_ctx *c)
 {
-	int rc;
-
 	if (!c->o->account && !c->o->workspace)
 		return cmk_fail(
 		        c, CMK_EXIT_USAGE,
 		        "name it with --account NAME (Foundry resource) or --workspace NAME "
 		        "(hub)",
 		        "%s needs the Foundry resource", c->o->command);
-	rc = cmk_load_resource(c);
+	return cmk_load_resource(c);
+}
+
+int cmk_load_bind_targets(cmk_ctx *c, int from_binding)
+{
+	int rc;
+
+	rc = cmk_load_named_resource(c);
 	if (rc == CMK_EXIT_OK && from_binding)
 		rc = cmk_targets_from_binding(c);
 	if (rc != CMK_EXIT_OK)
@@ -224,8 +224,17 @@ int cmk_cmd_bind(cmk_ctx *c)
 	rc = cmk_load_bind_targets(c, 0);
 	if (rc != CMK_EXIT_OK)
 		return rc;
-	/* Like the portal: the current version, unless one is named or the
-	 * binding should follow rotations (--versionless). */
+	/* Like the portal: the current version, unless one is named or
+	 * --versionless asks for none. foundry-cmk-lab.txt, "Key rotation and
+	 * management": "When a new key version is created, the Foundry resource
+	 * must be updated to reference it": without a version it stays on the
+	 * one current now, so say so (Azure accepts the binding: not refused). */
+	if (c->o->versionless)
+		cmk_say(c,
+		        "Note: Foundry does not follow new key versions by itself: bound without "
+		        "a version, it keeps using the version current now until the resource "
+		        "is updated. Run azkv-cmk follow after each rotation (e.g. from a "
+		        "timer).\n");
 	if (!version && !c->o->versionless) {
 		azkv_err_clear(&err);
 		if (azkv_kv_get_key(c->kv, c->o->key, NULL, &key, &err) != AZKV_OK)

@@ -91,7 +91,7 @@ typedef struct cmk_binding {
 	int cmk;         /* keySource Microsoft.KeyVault */
 	char *vault_uri; /* no trailing '/' */
 	char *key_name;
-	char *key_version; /* NULL: follows the latest version */
+	char *key_version; /* NULL: none named (Foundry keeps the one current when bound) */
 	char *identity_client_id;
 	int workspace_enabled; /* workspace: encryption status Enabled */
 } cmk_binding;
@@ -308,8 +308,6 @@ int cmk_bind_refused(cmk_ctx *c);
  * the one a dry-run rotate would make), after the rules; *changed says
  * whether a request was made. */
 int cmk_bind_to(cmk_ctx *c, const char *version, int *changed);
-/* Whether the resource follows the latest version of --key. */
-int cmk_binding_follows_latest(const cmk_ctx *c);
 /* Reads the resource back: is it bound to version (NULL: latest) now? */
 int cmk_verify_binding(cmk_ctx *c, const char *version);
 
@@ -343,5 +341,27 @@ void cmk_monitoring_rules(cmk_ctx *c, cmk_rules *r);
 /* status: one line saying where the vault's audit events go, and
  * "auditEvents" in the JSON. */
 void cmk_monitoring_status(cmk_ctx *c);
+/* ---- follow.c, older_versions.c, rotate.c: rotation as Foundry does it -- */
+
+int cmk_cmd_follow(cmk_ctx *c);
+/* rotate.c, shared by rotate and follow: binds the resource to version
+ * (an existing one, or CMK_NEW_VERSION under --dry-run), reads it back
+ * and proves the version through the module (unless --no-prove); sets
+ * "rebound" in the result. */
+int cmk_rebind_to_version(cmk_ctx *c, const char *version);
+/* bind.c: the resource --account or --workspace names (a usage error
+ * when neither is given), loaded as cmk_load_resource does. */
+int cmk_load_named_resource(cmk_ctx *c);
+/* older_versions.c: what Azure does not record, judged from the versions:
+ * the assumption, said wherever the judgement is shown. */
+extern const char cmk_older_assumption[];
+/* status: the older versions that may still protect data the resource
+ * wrote while bound to them, with drift when one is disabled or expired
+ * (and for a versionless binding). bound: the bound version (NULL: none
+ * named); bound_here: the resource is bound to this key. */
+void cmk_status_older_data(cmk_ctx *c, cJSON *drift, const char *bound, int bound_here);
+/* revoke --disable-key: when version may protect such data, why[] says
+ * which data disabling it breaks (else it is empty). */
+int cmk_older_data_at_risk(cmk_ctx *c, const char *version, char *why, size_t n);
 
 #endif

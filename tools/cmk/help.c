@@ -18,6 +18,7 @@ static const char overview[] =
         "  grant            give the identity least-privilege access to the key\n"
         "  bind             point the resource's encryption at the key\n"
         "  rotate           new key version (or --to-version), rebind, prove it works\n"
+        "  follow           rebind to the version the rotation policy made (for a timer)\n"
         "  revoke           take the identity's access away (or disable the key)\n"
         "  status           binding, versions, grants, rotation policy, and drift\n"
         "  rotation-policy  show or set the key's rotation policy\n"
@@ -105,8 +106,10 @@ static const struct {
          "       azkv-cmk bind --microsoft-managed (--account A | --workspace HUB)\n"
          "\n"
          "Sets the resource's encryption to the key (by default its current version, as\n"
-         "the portal does; --versionless follows future versions) and waits for the\n"
-         "long-running operation, showing progress. First every check rule must pass,\n"
+         "the portal does) and waits for the long-running operation, showing progress.\n"
+         "--versionless names no version: Foundry then keeps the version current at\n"
+         "binding and does NOT follow new ones (run follow after each rotation); Azure\n"
+         "does not report which version that is. First every check rule must pass,\n"
          "including the grant: a resource cannot be bound before its identity exists and\n"
          "holds get/wrapKey/unwrapKey. Refused, with the reason (exit 3):\n"
          "  - a key in another vault than the one the resource already uses;\n"
@@ -121,13 +124,14 @@ static const struct {
          "                       [--dry-run]\n"
          "\n"
          "Creates a new version of the key (or takes --to-version), binds the resource to\n"
-         "it (unless it follows the latest version), reads the resource back to verify,\n"
+         "it (Foundry never follows new versions by itself), reads the resource back,\n"
          "and proves the version works: through the PKCS#11 module (--module, default the\n"
          "installed azkv-pkcs11.so) and its CMK extension it refreshes the token, finds\n"
          "the new current version, wraps a random key with it and unwraps it in the vault.\n"
          "The proof needs the configured identity to hold unwrapKey; --no-prove skips it.\n"
-         "Without --vault/--key, the resource's current binding names them. Data wrapped\n"
-         "with older versions stays readable: versions are not disabled.\n"},
+         "Without --vault/--key, the resource's current binding names them. Rotation does\n"
+         "not re-encrypt: data written under an older version stays under it, readable\n"
+         "only while that version is enabled (status lists them).\n"},
         {"revoke",
          "usage: azkv-cmk revoke --vault V --key K (--account A | --workspace W | --principal ID)\n"
          "                       [--disable-key [--key-version V]] [--yes] [--dry-run]\n"
@@ -137,7 +141,9 @@ static const struct {
          "until deleted). Then, after confirmation (type yes, or --yes for scripts):\n"
          "  default        removes the identity's role assignments on the key and the\n"
          "                 vault and the key permissions of its access policy;\n"
-         "  --disable-key  disables the bound (or --key-version) version for everyone.\n"
+         "  --disable-key  disables the bound (or --key-version) version for everyone;\n"
+         "                 an older version may still protect data written while it was\n"
+         "                 bound (rotation does not re-encrypt): revoke says so first.\n"
          "Refused (exit 3, nothing changed) while a grant above the vault (resource group,\n"
          "subscription) would keep the access alive. Exit 7 when not confirmed.\n"},
         {"status",
@@ -147,7 +153,11 @@ static const struct {
          "Shows what the resource is bound to, the key's versions (current, enabled,\n"
          "expiry, which one is bound), the identity's grants and the rotation policy, and\n"
          "the drift: bound version not the current one, bound version disabled or\n"
-         "expired, grant missing or over-broad, a version expiring within N days (30).\n"
+         "expired, grant missing or over-broad, a version expiring within N days (30), a\n"
+         "binding with no version (Foundry does not follow new ones). It lists the older\n"
+         "versions that may still protect data written while they were bound (rotation\n"
+         "does not re-encrypt), and drift when one is disabled or expired. Azure keeps no\n"
+         "record of past bindings: it counts every version older than the bound one.\n"
          "Without --vault/--key, the resource's binding names them. Exit 1 on drift.\n"},
         {"rotation-policy",
          "usage: azkv-cmk rotation-policy show --vault V --key K\n"
@@ -187,6 +197,21 @@ static const struct {
          "workspaces/NAME), --storage-account a storage account's, --event-hub-rule an\n"
          "Event Hubs namespace's authorization rule's (.../namespaces/NS/\n"
          "authorizationrules/RULE); anything else is a usage error (exit 2).\n"},
+        {"follow",
+         "usage: azkv-cmk follow (--account A | --workspace HUB) [--module PATH] [--no-prove]\n"
+         "                       [--dry-run]\n"
+         "\n"
+         "For a timer or cron. Foundry does not follow new key versions by itself: after\n"
+         "each rotation the resource must be updated to the new version. When the key's\n"
+         "current version (made by its rotation policy, or by hand) is not the bound one,\n"
+         "follow rebinds, verifies and proves it exactly as rotate --to-version does; a\n"
+         "binding with no version is bound to the current version. New data then uses it;\n"
+         "data written before stays under the older version (no re-encryption).\n"
+         "Exit 0 with \"Nothing to follow\" when already bound to the current version.\n"
+         "Otherwise one line says why it cannot, nothing changed (exit 3): the resource is\n"
+         "not bound to a customer-managed key, the current version is disabled, expired\n"
+         "or not yet valid, the identity has no grant, or a rule fails. A key whose\n"
+         "rotation policy does not rotate it is noted, not refused.\n"},
         {"create-key",
          "usage: azkv-cmk create-key --vault V --key K [--hsm] [--rotate-after D]\n"
          "                           [--expire-after D] [--notify-before D] [--dry-run]\n"

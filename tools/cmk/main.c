@@ -111,6 +111,9 @@ static const char *const create_opts[] = {"size",         "hsm",           "rota
 
 static const char *const audit_opts[] = {"workspace", "storage-account", "event-hub-rule", "name",
                                          NULL};
+static const char *const follow_opts[] = {"account", "workspace", "identity",
+                                          "module",  "no-prove",  NULL};
+
 static const char *const vault_opts[] = {
         "location", "tenant", "retention-days", "firewall", "model", "hsm", NULL};
 
@@ -125,6 +128,7 @@ static const command commands[] = {
         {"rotation-policy", cmk_cmd_rotation_policy, 1, policy_opts},
         {"create-key", cmk_cmd_create_key, 1, create_opts},
         {"audit", cmk_cmd_audit, 1, audit_opts},
+        {"follow", cmk_cmd_follow, 1, follow_opts},
 };
 
 static const command *find_command(const char *name)

@@ -50,12 +50,24 @@ static int disable_key(cmk_ctx *c)
 		return cmk_fail_err(c, &err, NULL, "read the key");
 	{
 		const char *segs[] = {"keys", c->o->key, key.version};
-		char msg[512];
+		char msg[2048], older[1024];
 
+		/* Rotation does not re-encrypt (older_versions.c): an older version
+		 * may still hold data; say which before asking. */
+		rc = cmk_older_data_at_risk(c, key.version, older, sizeof(older));
+		if (rc != CMK_EXIT_OK) {
+			azkv_key_free(&key);
+			return rc;
+		}
+		if (*older) {
+			if (!c->o->json)
+				cmk_print(stdout, "%s\n", older);
+			cJSON_AddStringToObject(c->result, "olderDataAtRisk", older);
+		}
 		snprintf(msg, sizeof(msg),
 		         "%sThis disables version %s of key %s for EVERY user of it, not only this "
-		         "resource.",
-		         consequences, key.version, c->o->key);
+		         "resource.%s%s",
+		         consequences, key.version, c->o->key, *older ? "\n" : "", older);
 		rc = confirm(c, msg);
 		if (rc != CMK_EXIT_OK) {
 			azkv_key_free(&key);

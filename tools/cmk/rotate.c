@@ -1,7 +1,11 @@
 /* azkv-cmk rotate: makes a new key version (or takes --to-version),
  * rebinds the resource to it (bind.c), reads the resource back to prove
  * it took it, and proves the version works through the module (prove.c).
- * What Azure forbids is refused before the new version is made. */
+ * What Azure forbids is refused before the new version is made. The
+ * rebind is made even for a versionless binding: Foundry does not follow
+ * new versions by itself (foundry-cmk-lab.txt, "Key rotation and
+ * management": "the Foundry resource must be updated to reference it").
+ * follow.c shares the rebind, verify and proof (cmk_rebind_to_version). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,10 +13,23 @@
 #include "cmk.h"
 #include "prove.h"
 
+int cmk_rebind_to_version(cmk_ctx *c, const char *version)
+{
+	int rc, changed = 0;
+
+	rc = cmk_bind_to(c, version, &changed);
+	if (rc == CMK_EXIT_OK && changed && !c->o->dry_run)
+		rc = cmk_verify_binding(c, version);
+	if (rc == CMK_EXIT_OK && !c->o->dry_run && !c->o->no_prove)
+		rc = cmk_prove_version(c, version);
+	cJSON_AddBoolToObject(c->result, "rebound", changed && !c->o->dry_run);
+	return rc;
+}
+
 int cmk_cmd_rotate(cmk_ctx *c)
 {
 	char *version = NULL;
-	int rc, changed = 0;
+	int rc;
 
 	rc = cmk_load_bind_targets(c, 1);
 	if (rc != CMK_EXIT_OK)
@@ -51,19 +68,7 @@ int cmk_cmd_rotate(cmk_ctx *c)
 	}
 	/* A dry run has no new version: it shows the rebind to come. */
 	cJSON_AddStringToObject(c->result, "keyVersion", version ? version : CMK_NEW_VERSION);
-	if (cmk_binding_follows_latest(c)) {
-		cmk_say(c, "%s follows the key's latest version: no rebind needed.\n",
-		        c->resource_id);
-	} else if (c->o->dry_run && !version) {
-		rc = cmk_bind_to(c, CMK_NEW_VERSION, &changed);
-	} else {
-		rc = cmk_bind_to(c, version, &changed);
-		if (rc == CMK_EXIT_OK && changed && !c->o->dry_run)
-			rc = cmk_verify_binding(c, version);
-	}
-	if (rc == CMK_EXIT_OK && !c->o->dry_run && !c->o->no_prove && version)
-		rc = cmk_prove_version(c, version);
-	cJSON_AddBoolToObject(c->result, "rebound", changed && !c->o->dry_run);
+	rc = cmk_rebind_to_version(c, version ? version : CMK_NEW_VERSION);
 	free(version);
 	return rc;
 }

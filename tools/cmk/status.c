@@ -1,7 +1,8 @@
 /* azkv-cmk status: what the resource is bound to, the key's versions and
  * rotation policy, the identity's grants, and the drift between them:
  * bound version not the current one, bound version disabled or expired,
- * grant missing, over-broad grants, a version expiring soon. Exit 1 when
+ * grant missing, over-broad grants, a version expiring soon; and the older
+ * versions that may still protect data (older_versions.c). Exit 1 when
  * there is drift. Reads only. */
 #include <stdarg.h>
 #include <stdio.h>
@@ -226,7 +227,7 @@ static void show_binding(cmk_ctx *c)
 	else
 		cmk_print(stdout, "  encryption: customer-managed key %s/keys/%s, %s%s\n",
 		          b->vault_uri, b->key_name,
-		          b->key_version ? "version " : "following the latest version",
+		          b->key_version ? "version " : "no version (the one current when bound)",
 		          b->key_version ? b->key_version : "");
 	cmk_print(stdout, "  identity: %s\n", c->have_ident ? c->ident.label : "(none)");
 }
@@ -265,11 +266,14 @@ int cmk_cmd_status(cmk_ctx *c)
 			          "the resource is bound to %s/keys/%s, not to this key",
 			          c->binding.vault_uri, c->binding.key_name);
 		else if (bound && current && strcmp(bound, current) != 0)
-			add_drift(c, drift, "binding.not-current",
-			          "azkv-cmk rotate --to-version CURRENT (or bind) to use it",
-			          "the resource is bound to version %s, but the current version is "
-			          "%s",
-			          bound, current);
+			add_drift(
+			        c, drift, "binding.not-current",
+			        "azkv-cmk follow (Foundry does not follow new versions by itself)",
+			        "the resource is bound to version %s, but the current version is "
+			        "%s",
+			        bound, current);
+		cmk_status_older_data(c, drift, bound,
+		                      c->resource && c->binding.cmk && same_key(c));
 		show_grants(c, drift);
 		show_policy(c);
 		cmk_monitoring_status(c);

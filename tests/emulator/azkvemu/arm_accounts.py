@@ -119,8 +119,9 @@ class AccountApi:
         if "encryption" in props:
             rec["encryption"] = self._check_encryption(rec, props["encryption"])
             try:
-                # The service wraps the account's data key with the key version now bound.
-                self.foundry_keys.ensure_current(rec)
+                # The service wraps a data key with the key version now bound (a versionless
+                # binding: the version current now; it is not followed later), see foundrykeys.py.
+                self.foundry_keys.bind(rec)
             except KeyInaccessible as err:
                 raise bad_request("KeyVaultAccessForbidden", f"The account cannot wrap its data key with the key: "
                                                              f"{err.reason}: {err.message}") from None

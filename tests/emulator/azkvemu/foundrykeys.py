@@ -1,5 +1,5 @@
-"""The data-encryption key (DEK) of a Foundry resource (Cognitive Services account),
-and what customer-managed keys do to it — envelope encryption as the service does it.
+"""The data-encryption keys (DEKs) of a Foundry resource (Cognitive Services account),
+and what customer-managed keys do to them — envelope encryption as the service does it.
 
 Every account has one 256-bit DEK from the start. Under Microsoft-managed keys it
 is kept as is ("platform" key). When the account is bound to a Key Vault key the
@@ -8,15 +8,29 @@ managed identity*, through the same checks the Key Vault data plane applies
 (access policy or RBAC, key enabled and valid, key_ops), and the plain DEK is
 dropped: from then on every use unwraps it through the vault.
 
-Rotation (another version or key of the same vault, or — with no keyVersion —
-a new latest version, noticed the next time the account uses its key): the
-current DEK is unwrapped and re-wrapped with the new version; if that is no
-longer possible a fresh DEK is made. Every wrapped copy is kept, so data
-written before a rotation still reads after it. Stored in the account record:
+Rotation, as Microsoft documents it for Foundry (../shared/seeds/
+foundry-cmk-reference.txt, "Encryption Key Rotation" and "How to Rotate Encryption
+Keys"; foundry-cmk-lab.txt, "Key rotation and management"; MicrosoftDocs/
+azure-ai-docs articles/ai-services/openai/encrypt-data-at-rest.md, "Update the key
+version" and "Rotate customer-managed keys"):
+  - the resource does not follow new key versions by itself: "when the key is
+    rotated, you must update the resource to use the new key URI". A binding
+    without keyVersion is resolved to the version current when the encryption is
+    set, and stays on it until the encryption is set again (a PUT or PATCH);
+  - "rotating the key doesn't trigger re-encryption": a rebind to another
+    version (or another key of the same vault) makes a fresh DEK, wrapped with
+    the new version only, for new data ("the service begins using the new key
+    for encryption of newly stored data"), and data written before stays under
+    its DEK, wrapped with the old version only ("existing data remains encrypted
+    with the previous key"). Disabling or deleting that old version makes that
+    data unreadable.
+The first binding (Microsoft-managed to customer-managed) wraps the platform DEK
+itself, so data written before CMK was enabled reads through the key. Stored in
+the account record:
 
   data_keys: {platform: hex | None,
-              wrapped: [{dek_id, vault, key, version, kid, value}],
-              current: {dek_id, vault, key, version, kid} | None}
+              wrapped: [{dek_id, vault, key, version, kid, value}],   one per DEK
+              current: {dek_id, vault, key, version, kid} | None}   the bound version
 """
 
 import os
@@ -73,7 +87,8 @@ class FoundryKeys:
         return vault
 
     def _target(self, rec):
-        """(vault, key name, version) the account's encryption names now (latest if no keyVersion)."""
+        """(vault, key name, version) the account's encryption names, resolved now: with no
+        keyVersion, the key's current version (called only when the encryption is set)."""
         kvp = rec["encryption"]["keyVaultProperties"]
         vault = self._vault(kvp["keyVaultUri"].split("//", 1)[-1].split(".", 1)[0])
         try:
@@ -121,73 +136,81 @@ class FoundryKeys:
 
     # ---- public ---------------------------------------------------------------------------
 
-    def ensure_current(self, rec):
-        """Make the DEK wrapped with the version the account's encryption names (binding,
-        rotation, versionless follow-up). Returns the current DEK (bytes).
-        Raises KeyInaccessible."""
+    @staticmethod
+    def _cmk(rec):
+        return (rec.get("encryption") or {}).get("keySource") == "Microsoft.KeyVault"
+
+    def bind(self, rec):
+        """The encryption was set (PUT or PATCH): use the key version it names from now on,
+        resolving a versionless binding to the version current now. The first binding wraps
+        the platform DEK; a rebind to another version makes a fresh DEK for new data and leaves
+        the data written before under its own DEK and version (no re-encryption). Binding to
+        the version in use changes nothing but must still reach it. Raises KeyInaccessible."""
         dk = self._keys(rec)
-        if (rec.get("encryption") or {}).get("keySource") != "Microsoft.KeyVault":
-            return bytes.fromhex(dk["platform"])
+        if not self._cmk(rec):
+            return
         vault, key, version = self._target(rec)
         cur = dk["current"]
         if cur and (cur["vault"].lower(), cur["key"].lower(), cur["version"]) == (
                 vault["name"].lower(), key.lower(), version):
-            return self._unwrap(rec, self._copy_of(dk, cur), current=True)
-        # Binding or rotation: carry the DEK over when it can still be read, else start a new one.
-        dek_id = cur["dek_id"] if cur else "platform"
+            self._unwrap(rec, self._copy_of(dk, cur), current=True)
+            return
         if dk["platform"] is not None:
-            dek = bytes.fromhex(dk["platform"])
+            dek, dek_id = bytes.fromhex(dk["platform"]), "platform"
         else:
-            try:
-                dek = self._unwrap(rec, self._copy_of(dk, cur))
-            except KeyInaccessible:
-                dek, dek_id = os.urandom(32), new_uuid()
+            dek, dek_id = os.urandom(32), new_uuid()
         wrapped = self._vault_op(rec, vault, key, version, "wrapKey", dek, True)
         entry = self._entry(vault, key, version, dek_id, wrapped)
         dk["wrapped"].append(entry)
         dk["current"] = {k: entry[k] for k in ("dek_id", "vault", "key", "version", "kid")}
         dk["platform"] = None   # envelope encryption: the plain DEK is not kept
         self.state.save()
-        return dek
+
+    def _bound_dek(self, rec):
+        """The current DEK, unwrapped through the bound version (it must be usable)."""
+        dk = self._keys(rec)
+        if dk["current"] is None:
+            self.bind(rec)
+        return self._unwrap(rec, self._copy_of(dk, dk["current"]), current=True)
 
     def current(self, rec):
-        """(dek_id, DEK) for new data."""
-        dek = self.ensure_current(rec)
-        cur = self._keys(rec)["current"]
-        return (cur["dek_id"] if cur else "platform"), dek
+        """(dek_id, DEK) for new data: the one the bound version wraps."""
+        if not self._cmk(rec):
+            return "platform", bytes.fromhex(self._keys(rec)["platform"])
+        dek = self._bound_dek(rec)
+        return self._keys(rec)["current"]["dek_id"], dek
 
     def dek(self, rec, dek_id):
-        """The DEK data was written under, unwrapped through any version that holds it
-        (the current one first)."""
+        """The DEK data was written under, unwrapped through the one version that wraps it.
+        The bound version must be usable too: revoking the active key stops all data."""
         dk = self._keys(rec)
         if dk["platform"] is not None and dek_id == "platform":
             return bytes.fromhex(dk["platform"])
-        cur = dk["current"]
-        if cur is not None:
-            self.ensure_current(rec)     # the bound key itself must be usable
-            cur = dk["current"]
-        copies = [w for w in reversed(dk["wrapped"]) if w["dek_id"] == dek_id]
-        copies.sort(key=lambda w: w["kid"] != (cur or {}).get("kid"))
-        first = None
-        for w in copies:
-            try:
-                return self._unwrap(rec, w, current=w["kid"] == (cur or {}).get("kid"))
-            except KeyInaccessible as err:
-                first = first or err
-        raise first or KeyInaccessible("DataKeyNotFound", f"No wrapped copy of data key '{dek_id}' exists.")
+        bound = self._bound_dek(rec)
+        if dk["current"]["dek_id"] == dek_id:
+            return bound
+        for w in dk["wrapped"]:
+            if w["dek_id"] == dek_id:
+                return self._unwrap(rec, w)
+        raise KeyInaccessible("DataKeyNotFound", f"No wrapped copy of data key '{dek_id}' exists.")
 
     def status(self, rec) -> dict:
-        """The admin view: key source, whether the identity can unwrap now, the version in use."""
+        """The admin view: key source, whether the identity can unwrap now, the version in use,
+        and which version wraps each DEK with how many files under it."""
         source = (rec.get("encryption") or {}).get("keySource") or "Microsoft.CognitiveServices"
         out = {"keySource": source, "keyAccessible": True, "keyVersionInUse": None, "kid": None, "error": None}
         if source != "Microsoft.KeyVault":
             return out
         try:
-            self.ensure_current(rec)
+            self._bound_dek(rec)
         except KeyInaccessible as err:
             out.update(keyAccessible=False, error={"code": err.reason, "message": err.message})
-        cur = self._keys(rec)["current"]
+        dk = self._keys(rec)
+        cur = dk["current"]
         if cur:
             out.update(keyVersionInUse=cur["version"], kid=cur["kid"])
-        out["wrappedVersions"] = [w["kid"] for w in self._keys(rec)["wrapped"]]
+        out["wrappedVersions"] = [w["kid"] for w in dk["wrapped"]]
+        files = list((rec.get("files") or {}).values())
+        out["dataKeys"] = [{"kid": w["kid"], "version": w["version"], "current": w["dek_id"] == (cur or {}).get("dek_id"),
+                            "files": sum(1 for f in files if f["dek_id"] == w["dek_id"])} for w in dk["wrapped"]]
         return out
