@@ -67,6 +67,8 @@ typedef struct cmk_opts {
 	long key_size;
 	int json, dry_run, yes, verbose, quiet, versionless, disable_key, exact, hsm, no_prove;
 	long expiring_days; /* status/check: "expiring soon" window */
+	const char *project,
+	        *vault_for; /* --project (projects.c); create-vault --for (permission_model.c) */
 } cmk_opts;
 
 typedef enum cmk_resource_kind {
@@ -328,5 +330,29 @@ void cmk_print_rotation_policy(const cJSON *policy);
 /* help.c */
 void cmk_usage(FILE *f);
 int cmk_help(const char *command);
+
+/* ---- projects.c: Foundry projects (--project, status --account) ------ */
+
+/* --project needs --account, excludes --principal, and is a valid
+ * project name: a usage error otherwise. */
+int cmk_projects_check_options(cmk_ctx *c);
+/* With --project, after the account is read: the project (ARM GET; 404:
+ * CMK_EXIT_NOT_FOUND) and its identity, which becomes c->ident (refused
+ * when it has none). */
+int cmk_project_load(cmk_ctx *c);
+/* status --account without --project: every project, its identities and
+ * whether each holds the grant; drift for one that does not. */
+void cmk_projects_status(cmk_ctx *c, cJSON *drift);
+
+/* ---- permission_model.c: the vault's permission model per resource kind */
+
+/* create-vault --for account|hub: a usage error for anything else. */
+int cmk_vault_for_check(cmk_ctx *c);
+/* create-vault: Azure RBAC? --model, else --for (hub: access policies). */
+int cmk_vault_wants_rbac(const cmk_ctx *c);
+/* Rule vault.permission-model, by the kind of resource named. */
+void cmk_permission_model_rule(cmk_ctx *c, cmk_rules *r);
+/* grant: a note when the vault's model is not the one the kind wants. */
+void cmk_permission_model_note(cmk_ctx *c, int rbac);
 
 #endif

@@ -32,6 +32,7 @@ import re
 
 from .arm_resources import ACCOUNTS, accounts, find_resource, identity_json, not_found, set_identity
 from .httpmsg import Response, ServiceError, bad_request, json_response
+from .state import StateError
 from .util import now_iso
 
 PROJECTS = "Microsoft.CognitiveServices/accounts/projects"
@@ -112,14 +113,21 @@ class ProjectApi:
             raise not_found(ACCOUNTS, f"{name}/projects/{project}", rg)
         return rec
 
-    def _apply(self, rec, body, claims):
+    def _store(self, rec, body, claims, name, project):
+        """Applies a PUT/PATCH body to rec and stores it; on an error nothing is kept (no
+        managed identity left behind)."""
         props = body.get("properties") or {}
         if "encryption" in props:
             raise bad_request("InvalidRequestContent",
                               "A project has no encryption of its own: it uses its account's "
                               "(properties.encryption of the account).")
         if "identity" in body:
-            set_identity(self.state, rec, body["identity"], claims.get("tid"))
+            identities = copy.deepcopy(self.state.doc["identities"])
+            try:
+                set_identity(self.state, rec, body["identity"], claims.get("tid"))
+            except (ServiceError, StateError):
+                self.state.doc["identities"] = identities
+                raise
         for field, prop in (("display_name", "displayName"), ("description", "description")):
             if prop in props:
                 rec[field] = props[prop]
@@ -127,6 +135,8 @@ class ProjectApi:
             rec["tags"] = body.get("tags") or {}
         rec["modified_at"] = now_iso()
         rec["etag"] = "W/\"datetime'" + rec["modified_at"].replace(":", "%3A") + "'\""
+        projects(self.state)[_key(name, project)] = rec
+        self.state.save()
 
     def put_project(self, req, claims, body, sub, rg, name, project):
         account = self._account(sub, rg, name)
@@ -143,31 +153,16 @@ class ProjectApi:
             raise bad_request("LocationNotAvailableForResourceType",
                               f"A project is in its account's region '{account['location']}', "
                               f"not '{body['location']}'.")
-        table = projects(self.state)
-        old = table.get(_key(name, project))
+        old = projects(self.state).get(_key(name, project))
         rec = copy.deepcopy(old) if old else {
             "name": project, "account": account["name"], "created_at": now_iso(), "tags": {},
             "identity": None, "is_default": not account_projects(self.state, account)}
-        identities = copy.deepcopy(self.state.doc["identities"])
-        try:
-            self._apply(rec, body, claims)
-        except ServiceError:
-            self.state.doc["identities"] = identities
-            raise
-        table[_key(name, project)] = rec
-        self.state.save()
+        self._store(rec, body, claims, name, project)
         return json_response(200 if old else 201, self.project_json(rec))
 
     def patch_project(self, req, claims, body, sub, rg, name, project):
         rec = copy.deepcopy(self._project(sub, rg, name, project))
-        identities = copy.deepcopy(self.state.doc["identities"])
-        try:
-            self._apply(rec, body, claims)
-        except ServiceError:
-            self.state.doc["identities"] = identities
-            raise
-        projects(self.state)[_key(name, project)] = rec
-        self.state.save()
+        self._store(rec, body, claims, name, project)
         return json_response(200, self.project_json(rec))
 
     def get_project(self, req, claims, body, sub, rg, name, project):
