@@ -155,4 +155,11 @@ model_for_hub() {
 }
 run permission_model_follows_the_resource_kind model_for_hub
 
+help_topics() {
+	"$CMK_BIN" help projects | grep -q -- 'status --account A without --project' &&
+		"$CMK_BIN" help permission-model | grep -q -- '--for account|hub' &&
+		"$CMK_BIN" --help | grep -q 'help TOPIC'
+}
+run help_topics_projects_and_permission_model help_topics
+
 harness_summary
