@@ -38,6 +38,7 @@ refusals() {
 		unchanged expect 3 grant $LAB --project bare &&
 		says 'project bare of .* has no managed identity' &&
 		says "grant the project's system-assigned identity" &&
+		says "fix: turn on its system-assigned identity: az rest --method patch --url '$ACCOUNT_ID/projects/bare" &&
 		unchanged expect 5 grant $LAB --project proj1 --identity /subscriptions/x/uai &&
 		says 'has no user-assigned identity' &&
 		expect 2 bind $LAB --project proj1 &&
@@ -75,6 +76,7 @@ status_lists_projects() {
 		json '.projects[] | select(.name == "bare") | .identities == []' &&
 		json '[.drift[].id] | sort == ["project.grant-missing", "project.identity-missing"]' &&
 		json '.drift[] | select(.id == "project.grant-missing") | .fix | test("--project proj2")' &&
+		json '.drift[] | select(.id == "project.identity-missing") | .fix | test("projects/bare.*--project bare")' &&
 		expect 1 status --account "$ACCOUNT" &&
 		says 'Projects of '"$ACCOUNT" && says 'LACKS the grant' &&
 		says 'project bare has no managed identity to grant' &&

@@ -106,9 +106,21 @@ static char *project_id(const cmk_ctx *c, const char *name)
 	return id;
 }
 
+/* How to give project `name` (ARM id `id`) a system-assigned identity and
+ * then grant it (az rest takes an ARM id for a URL). */
+static void identity_fix(const cmk_ctx *c, const char *id, const char *name, char *buf, size_t n)
+{
+	snprintf(buf, n,
+	         "turn on its system-assigned identity: az rest --method patch --url '%s?api-"
+	         "version=2025-06-01' --body '{\"identity\": {\"type\": \"SystemAssigned\"}}', "
+	         "then azkv-cmk grant --vault %s --key %s --account %s --project %s",
+	         id, c->o->vault ? c->o->vault : "VAULT", c->o->key ? c->o->key : "KEY",
+	         c->o->account, name);
+}
+
 int cmk_project_load(cmk_ctx *c)
 {
-	char fix[512], label[512];
+	char fix[1024], label[512];
 	char *id = project_id(c, c->o->project);
 	cJSON *project = NULL;
 	int rc;
@@ -130,18 +142,16 @@ int cmk_project_load(cmk_ctx *c)
 			        "(the project's system-assigned identity)",
 			        "project %s has no user-assigned identity \"%s\"", c->o->project,
 			        c->o->identity);
-		else if (!c->have_ident)
+		else if (!c->have_ident) {
 			/* foundry-cmk-reference.txt (above): the project's identity is
 			 * what must hold the grant; without one there is nothing to judge. */
+			identity_fix(c, id, c->o->project, fix, sizeof(fix));
 			rc = cmk_fail(
-			        c, CMK_EXIT_REFUSED,
-			        "turn on the project's system-assigned identity: az rest --method "
-			        "patch --url 'https://management.azure.com<PROJECT_ID>?api-"
-			        "version=2025-06-01' --body '{\"identity\": {\"type\": "
-			        "\"SystemAssigned\"}}', then grant it",
+			        c, CMK_EXIT_REFUSED, fix,
 			        "project %s of %s has no managed identity: Foundry's reference "
 			        "says to grant the project's system-assigned identity",
 			        c->o->project, c->o->account);
+		}
 	}
 	if (rc == CMK_EXIT_OK) {
 		if (c->ident.user_assigned)
@@ -221,6 +231,7 @@ static void list_project(cmk_ctx *c, const cJSON *p, cJSON *arr, cJSON *drift)
 	cJSON *o = cJSON_CreateObject(), *ids;
 	const cJSON *ua;
 	cmk_identity id;
+	char fix[1024];
 	int any = 0;
 
 	if (!name)
@@ -253,9 +264,8 @@ static void list_project(cmk_ctx *c, const cJSON *p, cJSON *arr, cJSON *drift)
 		cmk_print(stdout, "    no managed identity\n");
 	/* foundry-cmk-reference.txt, "Use customer-managed keys with Azure Key
 	 * Vault": the project's system-assigned identity must be granted. */
-	project_drift(drift, "project.identity-missing",
-	              "turn on the project's system-assigned identity, then azkv-cmk grant "
-	              "--account ACCOUNT --project PROJECT",
+	identity_fix(c, cmk_str(p, "id") ? cmk_str(p, "id") : name, name, fix, sizeof(fix));
+	project_drift(drift, "project.identity-missing", fix,
 	              "project %s has no managed identity to grant", name);
 }
 
