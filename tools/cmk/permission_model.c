@@ -44,6 +44,8 @@ void cmk_permission_model_rule(cmk_ctx *c, cmk_rules *r)
 	const char *id = "vault.permission-model";
 	int rbac = cmk_vault_uses_rbac(c);
 
+	/* foundry-cmk-field-notes.txt, "AI Foundry Resources": a hub's vault
+	 * "has to be configured with legacy Key Vault access policies". */
 	if (c->kind == CMK_RES_WORKSPACE && !rbac)
 		cmk_rule(c, r, id, CMK_PASS, NULL,
 		         "access policies, which a hub's customer-managed key needs (field notes)");
@@ -57,6 +59,8 @@ void cmk_permission_model_rule(cmk_ctx *c, cmk_rules *r)
 		        "needs "
 		        "the vault's access policies (\"You cannot use Azure RBAC at this time\"); "
 		        "the hub may fail to reach the key");
+	/* foundry-cmk-lab.txt, "Task 1: Create an Azure Key Vault instance":
+	 * "Permission model ... Azure role-based access control". */
 	else if (rbac)
 		cmk_rule(c, r, id, CMK_PASS, NULL, "Azure RBAC (grants are role assignments)%s",
 		         c->kind == CMK_RES_ACCOUNT
