@@ -68,6 +68,8 @@ typedef struct cmk_opts {
 	int json, dry_run, yes, verbose, quiet, versionless, disable_key, exact, hsm, no_prove;
 	long expiring_days; /* status/check: "expiring soon" window */
 	const char *audit_workspace, *audit_storage, *audit_event_hub, *setting_name; /* audit */
+	const char *project,
+	        *vault_for; /* --project (projects.c); create-vault --for (permission_model.c) */
 } cmk_opts;
 
 typedef enum cmk_resource_kind {
@@ -341,6 +343,7 @@ void cmk_monitoring_rules(cmk_ctx *c, cmk_rules *r);
 /* status: one line saying where the vault's audit events go, and
  * "auditEvents" in the JSON. */
 void cmk_monitoring_status(cmk_ctx *c);
+
 /* ---- follow.c, older_versions.c, rotate.c: rotation as Foundry does it -- */
 
 int cmk_cmd_follow(cmk_ctx *c);
@@ -363,5 +366,29 @@ void cmk_status_older_data(cmk_ctx *c, cJSON *drift, const char *bound, int boun
 /* revoke --disable-key: when version may protect such data, why[] says
  * which data disabling it breaks (else it is empty). */
 int cmk_older_data_at_risk(cmk_ctx *c, const char *version, char *why, size_t n);
+
+/* ---- projects.c: Foundry projects (--project, status --account) ------ */
+
+/* --project needs --account, excludes --principal, and is a valid
+ * project name: a usage error otherwise. */
+int cmk_projects_check_options(cmk_ctx *c);
+/* With --project, after the account is read: the project (ARM GET; 404:
+ * CMK_EXIT_NOT_FOUND) and its identity, which becomes c->ident (refused
+ * when it has none). */
+int cmk_project_load(cmk_ctx *c);
+/* status --account without --project: every project, its identities and
+ * whether each holds the grant; drift for one that does not. */
+void cmk_projects_status(cmk_ctx *c, cJSON *drift);
+
+/* ---- permission_model.c: the vault's permission model per resource kind */
+
+/* create-vault --for account|hub: a usage error for anything else. */
+int cmk_vault_for_check(cmk_ctx *c);
+/* create-vault: Azure RBAC? --model, else --for (hub: access policies). */
+int cmk_vault_wants_rbac(const cmk_ctx *c);
+/* Rule vault.permission-model, by the kind of resource named. */
+void cmk_permission_model_rule(cmk_ctx *c, cmk_rules *r);
+/* grant: a note when the vault's model is not the one the kind wants. */
+void cmk_permission_model_note(cmk_ctx *c, int rbac);
 
 #endif

@@ -427,7 +427,7 @@ int cmk_load_resource(cmk_ctx *c)
 	if (!cJSON_GetObjectItemCaseSensitive(c->result, "resource"))
 		cJSON_AddStringToObject(c->result, "resource", c->resource_id);
 	read_binding(c);
-	return load_identity(c);
+	return c->o->project ? cmk_project_load(c) : load_identity(c);
 }
 
 const char *cmk_principal(const cmk_ctx *c)

@@ -23,8 +23,7 @@ static cJSON *vault_body(const cmk_ctx *c, const char *tenant)
 	cJSON_AddNumberToObject(props, "softDeleteRetentionInDays",
 	                        c->o->retention_days ? c->o->retention_days : 90);
 	cJSON_AddBoolToObject(props, "enablePurgeProtection", 1);
-	cJSON_AddBoolToObject(props, "enableRbacAuthorization",
-	                      !c->o->model || strcmp(c->o->model, "rbac") == 0);
+	cJSON_AddBoolToObject(props, "enableRbacAuthorization", cmk_vault_wants_rbac(c));
 	cJSON_AddItemToObject(props, "accessPolicies", cJSON_CreateArray());
 	cJSON_AddStringToObject(props, "publicNetworkAccess", "Enabled");
 	acls = cJSON_AddObjectToObject(props, "networkAcls");
@@ -53,6 +52,8 @@ int cmk_cmd_create_vault(cmk_ctx *c)
 	    strcmp(c->o->model, "access-policy") != 0)
 		return cmk_fail(c, CMK_EXIT_USAGE, "use --model rbac or --model access-policy",
 		                "unknown permission model \"%s\"", c->o->model);
+	if ((rc = cmk_vault_for_check(c)) != CMK_EXIT_OK)
+		return rc;
 	if (!tenant && cmk_az_account(c))
 		tenant = c->az_tenant;
 	if (!tenant)

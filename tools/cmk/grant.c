@@ -212,6 +212,7 @@ int cmk_cmd_grant(cmk_ctx *c)
 	if (rc != CMK_EXIT_OK)
 		return rc;
 	cJSON_AddStringToObject(c->result, "model", rbac ? "rbac" : "access-policy");
+	cmk_permission_model_note(c, rbac);
 	rc = rbac ? grant_rbac(c, principal, &gs) : grant_policy(c, principal, &gs);
 	report_broader(c, &gs);
 	cmk_grants_free(&gs);

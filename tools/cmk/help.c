@@ -25,6 +25,7 @@ static const char overview[] =
         "  create-key       create a Foundry-ready key (RSA 2048, wrapKey/unwrapKey)\n"
         "  audit            show or enable the vault's audit logs (diagnostic settings)\n"
         "  help COMMAND     the manual of one command (also: COMMAND --help)\n"
+        "  help TOPIC       projects (--project, status --account), permission-model\n"
         "\n"
         "Options for every command:\n"
         "  -c, --config FILE        the module's configuration (credential, http, arm);\n"
@@ -219,6 +220,36 @@ static const struct {
          "Creates an RSA (or RSA-HSM) 2048-bit key with operations wrapKey and unwrapKey,\n"
          "and sets its rotation policy when asked. A key that exists is left alone.\n"
          "--size other than 2048 is refused: Foundry accepts only 2048-bit keys.\n"},
+        {"projects",
+         "usage: azkv-cmk check|grant|status|revoke ... --account A --project P\n"
+         "                [--identity system|CLIENT_ID|RESOURCE_ID]\n"
+         "       azkv-cmk status --account A\n"
+         "\n"
+         "A Foundry project has a managed identity of its own, and Foundry's CMK reference\n"
+         "says to grant the project's system-assigned identity get, wrapKey and unwrapKey.\n"
+         "--project P (with --account) makes check, grant, status and revoke judge, grant\n"
+         "or revoke that identity (--identity picks one of the project's user-assigned\n"
+         "identities). The key and its binding stay the account's: a project has no\n"
+         "encryption of its own, and bind takes no --project.\n"
+         "status --account A without --project lists every project, its identities and\n"
+         "whether each holds the grant; drift project.grant-missing (fix: the grant\n"
+         "command with --project) and project.identity-missing.\n"
+         "Refused: --project without --account or with --principal, or not 2-64 letters,\n"
+         "digits, '_', '.', '-' (exit 2); an unknown project (exit 5); a project without a\n"
+         "managed identity (exit 3).\n"},
+        {"permission-model",
+         "usage: azkv-cmk create-vault ... [--for account|hub] [--model rbac|access-policy]\n"
+         "\n"
+         "The vault's permission model follows the resource the key serves:\n"
+         "  --account (Foundry resource)  Azure RBAC, as the lab sets it; access policies\n"
+         "                                work but warn (vault.permission-model)\n"
+         "  --workspace (hub)             access policies: the field notes report that hub\n"
+         "                                CMK cannot use Azure RBAC; RBAC warns\n"
+         "  neither                       RBAC passes, access policies warn; both name the\n"
+         "                                hub case\n"
+         "create-vault --for account|hub (default account) picks the model; --model still\n"
+         "overrides. grant always grants under the vault's own model (a grant under the\n"
+         "other would be ignored) and notes when it is not the one the kind wants.\n"},
 };
 
 void cmk_usage(FILE *f)

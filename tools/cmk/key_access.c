@@ -328,8 +328,8 @@ void cmk_grant_fix(const cmk_ctx *c, const char *principal, char *buf, size_t n)
 	                  : c->o->workspace ? c->o->workspace
 	                                    : principal;
 
-	snprintf(buf, n, "azkv-cmk grant --vault %s --key %s %s %s", c->o->vault, c->o->key, opt,
-	         who);
+	snprintf(buf, n, "azkv-cmk grant --vault %s --key %s %s %s%s%s", c->o->vault, c->o->key,
+	         opt, who, c->o->project ? " --project " : "", c->o->project ? c->o->project : "");
 }
 
 /* The vault, the resource (or --principal), the principal. */

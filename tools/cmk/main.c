@@ -41,6 +41,8 @@ enum {
 	OPT_STORAGE_ACCOUNT,
 	OPT_EVENT_HUB_RULE,
 	OPT_NAME,
+	OPT_PROJECT,
+	OPT_FOR,
 };
 
 static const struct option long_opts[] = {
@@ -83,6 +85,8 @@ static const struct option long_opts[] = {
         {"storage-account", required_argument, NULL, OPT_STORAGE_ACCOUNT},
         {"event-hub-rule", required_argument, NULL, OPT_EVENT_HUB_RULE},
         {"name", required_argument, NULL, OPT_NAME},
+        {"project", required_argument, NULL, OPT_PROJECT},
+        {"for", required_argument, NULL, OPT_FOR},
         {NULL, 0, NULL, 0},
 };
 
@@ -94,17 +98,18 @@ typedef struct command {
 } command;
 
 static const char *const check_opts[] = {"key-version", "account",       "workspace", "identity",
-                                         "principal",   "expiring-days", NULL};
+                                         "principal",   "expiring-days", "project",   NULL};
 static const char *const grant_opts[] = {"account", "workspace", "identity", "principal",
-                                         "model",   "exact",     NULL};
-static const char *const revoke_opts[] = {"account",     "workspace",   "identity", "principal",
-                                          "disable-key", "key-version", "yes",      NULL};
+                                         "model",   "exact",     "project",  NULL};
+static const char *const revoke_opts[] = {"account",   "workspace",   "identity",
+                                          "principal", "disable-key", "key-version",
+                                          "yes",       "project",     NULL};
 static const char *const bind_opts[] = {"key-version", "account",           "workspace", "identity",
                                         "versionless", "microsoft-managed", NULL};
 static const char *const rotate_opts[] = {"account", "workspace", "identity", "to-version",
                                           "module",  "no-prove",  NULL};
-static const char *const status_opts[] = {"account",   "workspace",     "identity",
-                                          "principal", "expiring-days", NULL};
+static const char *const status_opts[] = {"account",       "workspace", "identity", "principal",
+                                          "expiring-days", "project",   NULL};
 static const char *const policy_opts[] = {"rotate-after", "expire-after", "notify-before", NULL};
 static const char *const create_opts[] = {"size",         "hsm",           "rotate-after",
                                           "expire-after", "notify-before", NULL};
@@ -115,7 +120,7 @@ static const char *const follow_opts[] = {"account", "workspace", "identity",
                                           "module",  "no-prove",  NULL};
 
 static const char *const vault_opts[] = {
-        "location", "tenant", "retention-days", "firewall", "model", "hsm", NULL};
+        "location", "tenant", "retention-days", "firewall", "model", "hsm", "for", NULL};
 
 static const command commands[] = {
         {"create-vault", cmk_cmd_create_vault, 1, vault_opts},
@@ -336,6 +341,12 @@ int main(int argc, char **argv)
 			break;
 		case OPT_NAME:
 			o.setting_name = optarg;
+			break;
+		case OPT_PROJECT:
+			o.project = optarg;
+			break;
+		case OPT_FOR:
+			o.vault_for = optarg;
 			break;
 		default:
 			break;

@@ -223,5 +223,7 @@ int cmk_check_options(cmk_ctx *c)
 	if (rc == CMK_EXIT_OK)
 		rc = check_resource(c, "--workspace", o->workspace, CMK_NAME_WORKSPACE,
 		                    CMK_PROVIDER_WORKSPACE);
+	if (rc == CMK_EXIT_OK)
+		rc = cmk_projects_check_options(c);
 	return rc;
 }

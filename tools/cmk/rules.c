@@ -121,11 +121,7 @@ static void vault_rules(cmk_ctx *c, cmk_rules *r)
 		         "public access from all networks (works, but the key is reachable from "
 		         "anywhere)");
 
-	pass_or(c, r, "vault.permission-model", cmk_vault_uses_rbac(c),
-	        "Azure RBAC (grants are role assignments)", CMK_WARN,
-	        "consider Azure RBAC: az keyvault update --enable-rbac-authorization true (grant "
-	        "roles first: existing access policies stop counting)",
-	        "access policies (supported; Azure RBAC is recommended)");
+	cmk_permission_model_rule(c, r);
 }
 
 /* ---- the key ------------------------------------------------------------ */

@@ -275,6 +275,7 @@ int cmk_cmd_status(cmk_ctx *c)
 		cmk_status_older_data(c, drift, bound,
 		                      c->resource && c->binding.cmk && same_key(c));
 		show_grants(c, drift);
+		cmk_projects_status(c, drift);
 		show_policy(c);
 		cmk_monitoring_status(c);
 		if (!c->o->json)

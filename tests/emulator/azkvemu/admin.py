@@ -40,6 +40,9 @@ situation in one call. JSON in, JSON out; errors are {"error": {"code","message"
   POST   /_emulator/role-assignments            {identity, role, scope}   at any ARM scope role assignments take
                                                 (subscription, resource group, vault, key, account, workspace)
   DELETE /_emulator/role-assignments/{id}       by assignment name (GUID), at whatever scope it is
+  POST   /_emulator/projects                    {account, name, identity?: "system" | "none" | a user-assigned
+                                                identity's ARM id, display_name?, tenant?}  (a Foundry project,
+                                                as the ARM PUT makes it: arm_projects.py)
   GET    /_emulator/workspaces                  POST {name, location?, resource_group?, encryption?, kind?,
                                                       hub_resource_id?}  (ML)
 
@@ -149,6 +152,7 @@ class AdminService:
             ("GET", r"/accounts", lambda req, body: self.arm.admin_list("account")),
             ("POST", r"/accounts", self._add_account),
             ("GET", r"/accounts/(?P<a>[^/]+)/cmk", self._account_cmk),
+            ("POST", r"/projects", lambda req, body: self.arm.projects.admin_add(body, body.get("tenant"))),
             ("GET", r"/workspaces", lambda req, body: self.arm.admin_list("workspace")),
             ("POST", r"/workspaces", self._add_workspace),
             ("PUT", r"/imds", self._set_imds),

@@ -19,6 +19,7 @@ an admin CMK utility and the ARM SDKs make.
                                             (arm_monitor.py; on vaults, accounts, workspaces)
   Microsoft.EventGrid/systemTopics[/{t}/eventSubscriptions/{name}]  PUT, GET, DELETE, list
                                             (arm_eventgrid.py; a vault's events)
+  .../accounts/{a}/projects[/{p}]           GET, PUT, PATCH, DELETE, list (Foundry projects, arm_projects.py)
 
 ArmService authenticates, checks the api-version and the caller's control-plane RBAC, then
 dispatches through one route table to the resource providers: arm_vaults.py, arm_accounts.py,
@@ -38,6 +39,7 @@ from .arm_authz import AuthorizationApi
 from .arm_eventgrid import EventGridApi
 from .arm_monitor import MonitorApi
 from .arm_ml import WorkspaceApi
+from .arm_projects import ProjectApi
 from .arm_resources import accounts, parse_body, workspaces
 from .arm_vaults import VaultApi
 from .foundrykeys import FoundryKeys
@@ -53,6 +55,7 @@ _SUB = r"/subscriptions/(?P<sub>[^/]+)/resourcegroups/(?P<rg>[^/]+)/providers"
 _VAULT = _SUB + r"/microsoft\.keyvault/vaults/(?P<name>[^/]+)"
 _VAULT_LIST = r"/subscriptions/(?P<sub>[^/]+)(?:/resourcegroups/(?P<rg>[^/]+))?/providers/microsoft\.keyvault/vaults"
 _ACCOUNT = _SUB + r"/microsoft\.cognitiveservices/accounts/(?P<name>[^/]+)"
+_PROJECT = r"/projects/(?P<project>[^/]+)"
 _WORKSPACE = _SUB + r"/microsoft\.machinelearningservices/workspaces/(?P<name>[^/]+)"
 _OPERATION = (r"/subscriptions/(?P<sub>[^/]+)/providers/(?P<provider>[^/]+)/locations/(?P<loc>[^/]+)"
               r"/(?P<what>operationstatuses|operationresults)/(?P<op>[^/]+)")
@@ -86,6 +89,7 @@ class ArmService:
         self.workspaces = WorkspaceApi(state)
         self.authorization = AuthorizationApi(state)
         self.monitor, self.eventgrid = MonitorApi(state), EventGridApi(state)
+        self.projects = ProjectApi(state)
         resources = [
             ("GET", _VAULT_LIST, self.vaults.list_vaults),
             ("GET", _VAULT, self.vaults.get_vault),
@@ -111,6 +115,11 @@ class ArmService:
             ("GET", _TOPIC_SUBS + r"/(?P<name>[^/]+)", self.eventgrid.get_subscription),
             ("PUT", _TOPIC_SUBS + r"/(?P<name>[^/]+)", self.eventgrid.put_subscription),
             ("DELETE", _TOPIC_SUBS + r"/(?P<name>[^/]+)", self.eventgrid.delete_subscription),
+            ("GET", _ACCOUNT + r"/projects", self.projects.list_projects),
+            ("GET", _ACCOUNT + _PROJECT, self.projects.get_project),
+            ("PUT", _ACCOUNT + _PROJECT, self.projects.put_project),
+            ("PATCH", _ACCOUNT + _PROJECT, self.projects.patch_project),
+            ("DELETE", _ACCOUNT + _PROJECT, self.projects.delete_project),
         ]
         # Role assignments and definitions sit below any scope, so they come first; their
         # handler answers every method and reads the body of a PUT once the scope is known.

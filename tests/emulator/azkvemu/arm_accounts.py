@@ -11,6 +11,7 @@ import copy
 import re
 
 from . import cmkrules
+from .arm_projects import account_project_properties, set_project_management
 from .arm_resources import ACCOUNTS, accounts, find_resource, identity_json, set_identity
 from .foundrykeys import KeyInaccessible
 from .httpmsg import Response, ServiceError, bad_request, json_response
@@ -31,6 +32,7 @@ class AccountApi:
                  "publicNetworkAccess": rec.get("public_network_access", "Enabled")}
         if rec.get("encryption"):
             props["encryption"] = rec["encryption"]
+        props.update(account_project_properties(self.state, rec))
         out = {"id": (f"/subscriptions/{rec['subscription_id']}/resourceGroups/{rec['resource_group']}"
                       f"/providers/{ACCOUNTS}/{rec['name']}"),
                "name": rec["name"], "type": ACCOUNTS,
@@ -125,6 +127,7 @@ class AccountApi:
             except KeyInaccessible as err:
                 raise bad_request("KeyVaultAccessForbidden", f"The account cannot wrap its data key with the key: "
                                                              f"{err.reason}: {err.message}") from None
+        set_project_management(rec, props)
         if props.get("customSubDomainName"):
             rec["custom_subdomain"] = props["customSubDomainName"]
         if props.get("publicNetworkAccess"):

@@ -170,6 +170,9 @@ def run_admin(args) -> int:
         out = client.call("GET", "/accounts")
     elif c == "account-cmk":
         out = client.call("GET", f"/accounts/{_q(args.name)}/cmk")
+    elif c == "add-project":
+        out = client.call("POST", "/projects", {"account": args.account, "name": args.name,
+                                                "identity": args.identity, "tenant": args.tenant})
     elif c == "add-workspace":
         body = {"name": args.name, "location": args.location, "identity": args.identity,
                 "resource_group": args.resource_group, "tenant": args.tenant, "kind": args.kind,
@@ -371,6 +374,11 @@ def build_parser():
     cmds.add_parser("list-accounts")
     p = cmds.add_parser("account-cmk", help="an account's customer-managed key state (unwraps as its identity)")
     p.add_argument("name")
+    p = cmds.add_parser("add-project", help="a Foundry project under an account (its allowProjectManagement on)")
+    p.add_argument("--account", required=True)
+    p.add_argument("--name", required=True)
+    p.add_argument("--identity", default="system", help="system (default), none, or a user-assigned identity's ARM id")
+    p.add_argument("--tenant")
     p = cmds.add_parser("add-workspace", help="a Microsoft.MachineLearningServices workspace (hub/project)")
     p.add_argument("--name", required=True)
     p.add_argument("--kind", choices=["Default", "Hub", "Project"])
