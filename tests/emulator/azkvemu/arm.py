@@ -15,6 +15,8 @@ an admin CMK utility and the ARM SDKs make.
                                             foundrykeys.py
   .../locations/{l}/operationResults/{id}   GET (operation status)
   Microsoft.MachineLearningServices/workspaces  GET, PUT, PATCH (arm_ml.py)
+  .../vaults/{v}/privateEndpointConnections[/{name}]  GET, PUT, DELETE, list; DELETE of a vault,
+                                            .../locations/{l}/deletedVaults[/{v}[/purge]] (arm_private_link.py)
 
 ArmService authenticates, checks the api-version and the caller's control-plane RBAC, then
 dispatches through one route table to the resource providers: arm_vaults.py, arm_accounts.py,
@@ -32,6 +34,7 @@ from . import arm_rbac, clouds
 from .arm_accounts import AccountApi
 from .arm_authz import AuthorizationApi
 from .arm_ml import WorkspaceApi
+from .arm_private_link import PrivateLinkApi
 from .arm_resources import accounts, parse_body, workspaces
 from .arm_vaults import VaultApi
 from .foundrykeys import FoundryKeys
@@ -50,6 +53,10 @@ _ACCOUNT = _SUB + r"/microsoft\.cognitiveservices/accounts/(?P<name>[^/]+)"
 _WORKSPACE = _SUB + r"/microsoft\.machinelearningservices/workspaces/(?P<name>[^/]+)"
 _OPERATION = (r"/subscriptions/(?P<sub>[^/]+)/providers/(?P<provider>[^/]+)/locations/(?P<loc>[^/]+)"
               r"/(?P<what>operationstatuses|operationresults)/(?P<op>[^/]+)")
+_PEC = r"/privateendpointconnections/(?P<pec>[^/]+)"
+_DELETED_VAULTS = r"/subscriptions/(?P<sub>[^/]+)/providers/microsoft\.keyvault/deletedvaults"
+_DELETED_VAULT = (r"/subscriptions/(?P<sub>[^/]+)/providers/microsoft\.keyvault/locations/(?P<loc>[^/]+)"
+                  r"/deletedvaults/(?P<name>[^/]+)")
 _AUTHZ = r"(?P<scope>.*?)/providers/microsoft\.authorization/(?P<kind>roleassignments|roledefinitions)(?:/(?P<name>[^/]+))?"
 
 def is_arm_path(path: str) -> bool:
@@ -73,6 +80,7 @@ class ArmService:
         self.accounts = AccountApi(state, self.foundry_keys)
         self.workspaces = WorkspaceApi(state)
         self.authorization = AuthorizationApi(state)
+        self.private_link = PrivateLinkApi(state)
         resources = [
             ("GET", _VAULT_LIST, self.vaults.list_vaults),
             ("GET", _VAULT, self.vaults.get_vault),
@@ -86,6 +94,15 @@ class ArmService:
             ("PUT", _WORKSPACE, self.workspaces.put_workspace),
             ("PATCH", _WORKSPACE, self.workspaces.patch_workspace),
             ("GET", _OPERATION, self.accounts.get_operation),
+            # Private Link and deleted vaults (arm_private_link.py)
+            ("GET", _VAULT + r"/privateendpointconnections", self.private_link.list_connections),
+            ("GET", _VAULT + _PEC, self.private_link.get_connection),
+            ("PUT", _VAULT + _PEC, self.private_link.put_connection),
+            ("DELETE", _VAULT + _PEC, self.private_link.delete_connection),
+            ("DELETE", _VAULT, self.private_link.delete_vault),
+            ("GET", _DELETED_VAULTS, self.private_link.list_deleted),
+            ("GET", _DELETED_VAULT, self.private_link.get_deleted),
+            ("POST", _DELETED_VAULT + r"/purge", self.private_link.purge_deleted),
         ]
         # Role assignments and definitions sit below any scope, so they come first; their
         # handler answers every method and reads the body of a PUT once the scope is known.
