@@ -271,6 +271,7 @@ int cmk_cmd_status(cmk_ctx *c)
 			          "%s",
 			          bound, current);
 		show_grants(c, drift);
+		cmk_unseen_grant_status(c); /* rules_unseen.c */
 		show_policy(c);
 		if (!c->o->json)
 			print_drift(drift);
