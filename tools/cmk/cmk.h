@@ -264,6 +264,8 @@ typedef struct cmk_grant {
 	int broader;   /* gives more than that, or at a wider scope */
 	int effective; /* counts under the vault's permission model */
 	char *detail;  /* what is broader, for people */
+	/* rbac: the assignment's ABAC condition, if any (rules_unseen.c) */
+	char *condition;
 } cmk_grant;
 
 typedef struct cmk_grants {
@@ -390,5 +392,26 @@ int cmk_vault_wants_rbac(const cmk_ctx *c);
 void cmk_permission_model_rule(cmk_ctx *c, cmk_rules *r);
 /* grant: a note when the vault's model is not the one the kind wants. */
 void cmk_permission_model_note(cmk_ctx *c, int rbac);
+
+/* ---- issue 19, Private Link and the smaller rules (i19-rules) ---------- */
+
+/* rules_network.c: vault.network, by path (trusted services, Private Link,
+ * both, public); sets the result's "networkPath". */
+void cmk_network_rule(cmk_ctx *c, cmk_rules *r);
+/* rules_retention.c: vault.retention, warns below this many days. */
+#define CMK_RETENTION_PRODUCTION_DAYS 90
+void cmk_retention_rule(cmk_ctx *c, cmk_rules *r);
+/* rules_approval.c: resource.approval-form (Speech, Content Moderator). */
+void cmk_approval_rule(cmk_ctx *c, cmk_rules *r);
+/* rules_unseen.c: ABAC conditions and deny assignments, which the grant
+ * analysis cannot judge (reads the result's "grants"); status prints them. */
+void cmk_unseen_grant_rules(cmk_ctx *c, cmk_rules *r);
+void cmk_unseen_grant_status(cmk_ctx *c);
+/* role_definition.c: ROLE's definition id in the vault's subscription
+ * (c->vault_id must be set). */
+void cmk_role_definition_id(const cmk_ctx *c, const char *role, char *buf, size_t n);
+/* deleted_vault.c: create-vault's refusal when a soft-deleted vault holds
+ * the name (CMK_EXIT_REFUSED, with how to recover or purge it). */
+int cmk_refuse_deleted_vault(cmk_ctx *c);
 
 #endif

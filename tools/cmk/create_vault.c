@@ -79,6 +79,8 @@ int cmk_cmd_create_vault(cmk_ctx *c)
 	}
 	if (err.rc != AZKV_ERR_NOT_FOUND)
 		return cmk_fail_err(c, &err, NULL, "read the key vault");
+	if ((rc = cmk_refuse_deleted_vault(c)) != CMK_EXIT_OK) /* deleted_vault.c */
+		return rc;
 	body = vault_body(c, tenant);
 	cmk_say(c, "Creating key vault %s in %s (soft delete, purge protection, %s, %s)\n",
 	        c->o->vault, c->o->location,

@@ -100,9 +100,7 @@ static int grant_rbac(cmk_ctx *c, const char *principal, const cmk_grants *gs)
 	if (!scope)
 		return cmk_fail(c, CMK_EXIT_SERVICE, NULL, "out of memory");
 	assignment_name(scope, principal, CMK_ROLE_CSEU, name);
-	snprintf(role_def, sizeof(role_def),
-	         "/subscriptions/%s/providers/Microsoft.Authorization/roleDefinitions/%s", c->sub,
-	         CMK_ROLE_CSEU);
+	cmk_role_definition_id(c, CMK_ROLE_CSEU, role_def, sizeof(role_def));
 	len = strlen(scope) + 128;
 	id = malloc(len);
 	if (!id) {

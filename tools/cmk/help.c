@@ -68,7 +68,14 @@ static const struct {
          "\n"
          "Judges each Foundry CMK rule pass, warn or fail, with the fix:\n"
          "  vault.soft-delete, vault.purge-protection   both must be on\n"
-         "  vault.network          firewall on with trusted Microsoft services, or public\n"
+         "  vault.network          the path Foundry takes through the firewall: trusted\n"
+         "                         Microsoft services, Private Link (an approved private\n"
+         "                         endpoint connection; pending or rejected ones do not\n"
+         "                         count), both, or public access (warns)\n"
+         "  vault.retention        deleted vaults kept 90 days (fewer, as the lab's 7, warns)\n"
+         "  resource.approval-form Speech and Content Moderator need Microsoft's form first\n"
+         "  identity.abac-condition, identity.deny-assignments   what the grant analysis\n"
+         "                         cannot judge, said (also in status)\n"
          "  vault.permission-model Azure RBAC or access policies\n"
          "  key.type, key.size     RSA or RSA-HSM, 2048 bits (3072/4096 are refused)\n"
          "  key.enabled, key.expiry, key.not-before, key.operations (wrapKey, unwrapKey)\n"
@@ -179,7 +186,8 @@ static const struct {
          "through the firewall (--firewall also denies everything else; otherwise public\n"
          "access stays on, as in the lab). The region must be the Foundry resource's; the\n"
          "tenant is the configured credential's. --hsm picks the premium SKU (RSA-HSM\n"
-         "keys). A vault that exists is left alone: judge it with check.\n"},
+         "keys). A vault that exists is left alone: judge it with check. A name held by a\n"
+         "soft-deleted vault is refused (exit 3) with how to recover or purge it.\n"},
         {"audit",
          "usage: azkv-cmk audit status --vault V [--key K]\n"
          "       azkv-cmk audit enable --vault V --workspace LOG_ANALYTICS_WORKSPACE_ID\n"

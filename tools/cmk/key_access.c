@@ -74,6 +74,7 @@ static void grant_free(cmk_grant *g)
 		free(g->perms[i]);
 	free(g->perms);
 	free(g->detail);
+	free(g->condition);
 }
 
 void cmk_grants_free(cmk_grants *g)
@@ -145,6 +146,9 @@ static int judge_assignment(cmk_ctx *c, const cJSON *a, const char *key_scope, c
 	                                                    : g->role_id);
 	g->scope = strdup(scope);
 	g->assignment_id = cmk_str(a, "id") ? strdup(cmk_str(a, "id")) : NULL;
+	g->condition = cmk_str(a, "properties.condition")
+	                       ? strdup(cmk_str(a, "properties.condition"))
+	                       : NULL;
 	g->covers = covers;
 	g->effective = cmk_vault_uses_rbac(c);
 	if (strcasecmp(scope, key_scope) != 0) {
@@ -314,6 +318,8 @@ cJSON *cmk_grants_json(const cmk_grants *gs)
 		cJSON_AddBoolToObject(o, "effective", g->effective);
 		if (g->detail)
 			cJSON_AddStringToObject(o, "why", g->detail);
+		if (g->condition)
+			cJSON_AddStringToObject(o, "condition", g->condition);
 		cJSON_AddItemToArray(arr, o);
 	}
 	return arr;

@@ -78,20 +78,6 @@ static void pass_or(cmk_ctx *c, cmk_rules *r, const char *id, int ok, const char
 static void vault_rules(cmk_ctx *c, cmk_rules *r)
 {
 	const char *name = cmk_str(c->vault, "name");
-	const char *pna = cmk_str(c->vault, "properties.publicNetworkAccess");
-	const char *def = cmk_str(c->vault, "properties.networkAcls.defaultAction");
-	const char *bypass = cmk_str(c->vault, "properties.networkAcls.bypass");
-	int trusted = bypass && strstr(bypass, "AzureServices") != NULL;
-	int disabled = pna && strcasecmp(pna, "Disabled") == 0;
-	int denied = def && strcasecmp(def, "Deny") == 0;
-	/* Why Foundry cannot reach the key, if it cannot. */
-	const char *closed =
-	        trusted    ? NULL
-	        : disabled ? "public network access is disabled and trusted Microsoft services "
-	                     "are not allowed through"
-	        : denied   ? "the firewall denies by default and does not let trusted Microsoft "
-	                     "services through"
-	                   : NULL;
 	char fix[512];
 
 	pass_or(c, r, "vault.soft-delete", cmk_bool(c->vault, "properties.enableSoftDelete", 1),
@@ -106,20 +92,7 @@ static void vault_rules(cmk_ctx *c, cmk_rules *r)
 	        cmk_bool(c->vault, "properties.enablePurgeProtection", 0), "purge protection is on",
 	        CMK_FAIL, fix, "purge protection is off; Foundry requires it (\"Do Not Purge\")");
 
-	if (closed)
-		cmk_rule(c, r, "vault.network", CMK_FAIL,
-		         "allow trusted Microsoft services: az keyvault update --bypass "
-		         "AzureServices",
-		         "%s: Foundry cannot reach the key", closed);
-	else if (denied || disabled)
-		cmk_rule(c, r, "vault.network", CMK_PASS, NULL,
-		         "firewall on, trusted Microsoft services allowed through");
-	else
-		cmk_rule(c, r, "vault.network", CMK_WARN,
-		         "turn the firewall on and allow trusted Microsoft services: az keyvault "
-		         "update --default-action Deny --bypass AzureServices",
-		         "public access from all networks (works, but the key is reachable from "
-		         "anywhere)");
+	cmk_network_rule(c, r); /* rules_network.c */
 
 	cmk_permission_model_rule(c, r);
 }
@@ -364,6 +337,7 @@ int cmk_evaluate(cmk_ctx *c, const char *version, cmk_rules *r)
 	const char *principal = cmk_principal(c);
 
 	vault_rules(c, r);
+	cmk_retention_rule(c, r); /* rules_retention.c */
 	azkv_err_clear(&err);
 	if (azkv_kv_get_key(c->kv, c->o->key, version, &key, &err) != AZKV_OK) {
 		if (err.rc == AZKV_ERR_NOT_FOUND) {
@@ -388,7 +362,11 @@ int cmk_evaluate(cmk_ctx *c, const char *version, cmk_rules *r)
 	cmk_monitoring_rules(c, r);
 	if (c->resource)
 		resource_rules(c, r);
+	if (c->resource)
+		cmk_approval_rule(c, r); /* rules_approval.c */
 	if (principal)
 		grant_rules(c, principal, r);
+	if (principal)
+		cmk_unseen_grant_rules(c, r); /* rules_unseen.c */
 	return CMK_EXIT_OK;
 }

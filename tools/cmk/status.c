@@ -276,6 +276,7 @@ int cmk_cmd_status(cmk_ctx *c)
 		                      c->resource && c->binding.cmk && same_key(c));
 		show_grants(c, drift);
 		cmk_projects_status(c, drift);
+		cmk_unseen_grant_status(c); /* rules_unseen.c */
 		show_policy(c);
 		cmk_monitoring_status(c);
 		if (!c->o->json)

@@ -73,6 +73,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from . import authz, bundles, certs, keycrypto, keystore, mhsm_rbac, oidc as oidc_mod
+from .arm_private_link import add_connection
 from .httpmsg import ServiceError, json_response
 from .limits import VaultLimits
 from .request_log import RequestLog
@@ -171,6 +172,8 @@ class AdminService:
             ("PUT", r"/arc", self._set_arc),
             ("GET", r"/token-lifetime", lambda req, body: self.tokens.lifetimes()),
             ("PUT", r"/token-lifetime", self._set_token_lifetime),
+            # Private Link: the connection a private endpoint (Microsoft.Network) makes (arm_private_link.py)
+            ("POST", r"/vaults/(?P<v>[^/]+)/private-endpoint-connections", self._add_private_endpoint),
         ], ignore_case=False, unquote_params=True)
 
     def handle(self, req):
@@ -621,6 +624,16 @@ class AdminService:
             raise StateError("seconds must be a whole number of seconds, 1 or more (null: the defaults)")
         self.tokens.lifetime_override = seconds
         return self.tokens.lifetimes()
+
+    def _add_private_endpoint(self, req, body, v):
+        if not body.get("name"):
+            raise StateError("name is required")
+        with self.state.lock:
+            vault = self.state.require_vault(v)
+            conn = add_connection(self.state, vault, body["name"], body.get("endpoint_id"),
+                                  body.get("status") or "Pending")
+            return {"vault": vault["name"], "name": conn["name"], "status": conn["status"],
+                    "privateEndpoint": conn["private_endpoint_id"]}
 
 
 def _fic_name(text: str) -> str:

@@ -20,6 +20,8 @@ an admin CMK utility and the ARM SDKs make.
   Microsoft.EventGrid/systemTopics[/{t}/eventSubscriptions/{name}]  PUT, GET, DELETE, list
                                             (arm_eventgrid.py; a vault's events)
   .../accounts/{a}/projects[/{p}]           GET, PUT, PATCH, DELETE, list (Foundry projects, arm_projects.py)
+  .../vaults/{v}/privateEndpointConnections[/{name}]  GET, PUT, DELETE, list; DELETE of a vault,
+                                            .../locations/{l}/deletedVaults[/{v}[/purge]] (arm_private_link.py)
 
 ArmService authenticates, checks the api-version and the caller's control-plane RBAC, then
 dispatches through one route table to the resource providers: arm_vaults.py, arm_accounts.py,
@@ -40,6 +42,7 @@ from .arm_eventgrid import EventGridApi
 from .arm_monitor import MonitorApi
 from .arm_ml import WorkspaceApi
 from .arm_projects import ProjectApi
+from .arm_private_link import PrivateLinkApi
 from .arm_resources import accounts, parse_body, workspaces
 from .arm_vaults import VaultApi
 from .foundrykeys import FoundryKeys
@@ -59,6 +62,10 @@ _PROJECT = r"/projects/(?P<project>[^/]+)"
 _WORKSPACE = _SUB + r"/microsoft\.machinelearningservices/workspaces/(?P<name>[^/]+)"
 _OPERATION = (r"/subscriptions/(?P<sub>[^/]+)/providers/(?P<provider>[^/]+)/locations/(?P<loc>[^/]+)"
               r"/(?P<what>operationstatuses|operationresults)/(?P<op>[^/]+)")
+_PEC = r"/privateendpointconnections/(?P<pec>[^/]+)"
+_DELETED_VAULTS = r"/subscriptions/(?P<sub>[^/]+)/providers/microsoft\.keyvault/deletedvaults"
+_DELETED_VAULT = (r"/subscriptions/(?P<sub>[^/]+)/providers/microsoft\.keyvault/locations/(?P<loc>[^/]+)"
+                  r"/deletedvaults/(?P<name>[^/]+)")
 _AUTHZ = r"(?P<scope>.*?)/providers/microsoft\.authorization/(?P<kind>roleassignments|roledefinitions)(?:/(?P<name>[^/]+))?"
 # Audit and monitoring (arm_monitor.py, arm_eventgrid.py): diagnostic settings extend a resource
 # (the scope is its id); system topics and their event subscriptions are resources of their own.
@@ -90,6 +97,7 @@ class ArmService:
         self.authorization = AuthorizationApi(state)
         self.monitor, self.eventgrid = MonitorApi(state), EventGridApi(state)
         self.projects = ProjectApi(state)
+        self.private_link = PrivateLinkApi(state)
         resources = [
             ("GET", _VAULT_LIST, self.vaults.list_vaults),
             ("GET", _VAULT, self.vaults.get_vault),
@@ -120,6 +128,15 @@ class ArmService:
             ("PUT", _ACCOUNT + _PROJECT, self.projects.put_project),
             ("PATCH", _ACCOUNT + _PROJECT, self.projects.patch_project),
             ("DELETE", _ACCOUNT + _PROJECT, self.projects.delete_project),
+            # Private Link and deleted vaults (arm_private_link.py)
+            ("GET", _VAULT + r"/privateendpointconnections", self.private_link.list_connections),
+            ("GET", _VAULT + _PEC, self.private_link.get_connection),
+            ("PUT", _VAULT + _PEC, self.private_link.put_connection),
+            ("DELETE", _VAULT + _PEC, self.private_link.delete_connection),
+            ("DELETE", _VAULT, self.private_link.delete_vault),
+            ("GET", _DELETED_VAULTS, self.private_link.list_deleted),
+            ("GET", _DELETED_VAULT, self.private_link.get_deleted),
+            ("POST", _DELETED_VAULT + r"/purge", self.private_link.purge_deleted),
         ]
         # Role assignments and definitions sit below any scope, so they come first; their
         # handler answers every method and reads the body of a PUT once the scope is known.

@@ -142,7 +142,8 @@ class AuthorizationApi:
                 "properties": {"roleDefinitionId": self._role_def_id(_sub_of(a["scope"]), a["role_definition_id"]),
                                "principalId": a["principal_id"],
                                "principalType": a.get("principal_type", "ServicePrincipal"),
-                               "scope": a["scope"], "condition": None, "conditionVersion": None,
+                               "scope": a["scope"], "condition": a.get("condition"),
+                               "conditionVersion": a.get("condition_version"),
                                "createdOn": a.get("created_on", EPOCH_ISO), "updatedOn": a.get("created_on", EPOCH_ISO),
                                "createdBy": a.get("created_by"), "updatedBy": a.get("created_by"),
                                "delegatedManagedIdentityResourceId": None, "description": a.get("description")}}
@@ -235,6 +236,10 @@ class AuthorizationApi:
         a = {"id": name.lower(), "principal_id": principal, "role_definition_id": role, "scope": norm,
              "principal_type": props.get("principalType") or "ServicePrincipal",
              "created_on": now_iso(), "created_by": claims.get("oid"), "description": props.get("description")}
+        if props.get("condition"):
+            # Kept and shown as Azure does (2022-04-01: condition, conditionVersion "2.0"); the
+            # emulator does not evaluate ABAC conditions: a conditional assignment grants its role whole.
+            a["condition"], a["condition_version"] = props["condition"], props.get("conditionVersion") or "2.0"
         container.append(a)
         self.state.save()
         return json_response(201, self._assignment_json(a))

@@ -22,7 +22,7 @@ import re
 
 from . import cmkrules
 from .arm_resources import WORKSPACES, find_resource, identity_json, set_identity, workspaces
-from .httpmsg import bad_request, json_response
+from .httpmsg import ServiceError, bad_request, json_response
 from .util import new_uuid, now_iso
 
 
@@ -80,11 +80,26 @@ class WorkspaceApi:
         vault, key_name = self._ws_key(enc)
         uai = (enc.get("identity") or {}).get("userAssignedIdentity")
         client_id = enc["keyVaultProperties"].get("identityClientId")
+        self._ws_check_vault_and_key(rec, enc, vault, key_name, uai, client_id)
         if creating and not uai and not client_id:
             return
         ident = cmkrules.resolve_identity(self.state, rec.get("identity"), None, uai or None) if uai else \
             cmkrules.resolve_identity(self.state, rec.get("identity"), client_id)
         cmkrules.check_grant(self.state, vault, ident, key_name)
+
+    def _ws_check_vault_and_key(self, rec, enc, vault, key_name, uai, client_id):
+        """The vault and key rules an account's binding meets (cmkrules.check_vault, check_key:
+        protection, region, tenant, firewall or Private Link; RSA 2048, usable), for a hub's or
+        workspace's binding too: seeds/foundry-cmk-lab.txt, "Key Vault configuration" states them for
+        "the Key Vault and Foundry hub", and seeds/foundry-cmk-reference.txt, "Use customer-managed keys
+        with Azure Key Vault", for every Foundry resource. The tenant is checked when the identity
+        that will use the key is known (a workspace without one has nothing to compare)."""
+        try:
+            ident = cmkrules.resolve_identity(self.state, rec.get("identity"), None if uai else client_id, uai or None)
+        except ServiceError:
+            ident = None
+        cmkrules.check_vault(vault, rec["location"], ident)
+        cmkrules.check_key(vault, key_name, _key_ref(enc["keyVaultProperties"]["keyIdentifier"])[2])
 
     def _hub_of(self, rec):
         return workspaces(self.state).get((rec.get("hub") or "").lower())

@@ -8,6 +8,7 @@ shows them, and their access policies (the same state as the data plane's polici
 import base64
 
 from . import clouds
+from .arm_private_link import connection_items, refuse_or_recover
 from .arm_resources import find_vault
 from .httpmsg import bad_request, json_response
 from .state import StateError, canonical_permissions, vault_resource_id
@@ -54,6 +55,7 @@ class VaultApi:
                             "defaultAction": acls.get("defaultAction", "Allow"),
                             "ipRules": acls.get("ipRules", []),
                             "virtualNetworkRules": acls.get("virtualNetworkRules", [])},
+            "privateEndpointConnections": connection_items(vault),
         }
         # Azure omits enablePurgeProtection until it has been turned on.
         if vault["purge_protection"]:
@@ -105,7 +107,7 @@ class VaultApi:
             raise bad_request("LocationRequired", "The location property is required for this definition.")
         if not props.get("tenantId") or not (props.get("sku") or {}).get("name"):
             raise bad_request("BadRequest", "The properties tenantId and sku are required.")
-        vault = self.state.get_vault(name)
+        vault = self.state.get_vault(name) or refuse_or_recover(self.state, name, props)
         status = 200
         if vault is None:
             vault = self.state.add_vault(name, tenant=props["tenantId"], location=body["location"],

@@ -184,6 +184,9 @@ def run_admin(args) -> int:
             if args.user_assigned_identity:
                 body["encryption"]["identity"] = {"userAssignedIdentity": args.user_assigned_identity}
         out = client.call("POST", "/workspaces", body)
+    elif c == "add-private-endpoint":
+        out = client.call("POST", f"/vaults/{_q(args.vault)}/private-endpoint-connections",
+                          {"name": args.name, "status": args.status, "endpoint_id": args.endpoint_id})
     elif c == "imds-identity":
         out = client.call("PUT", "/imds", {"identity": args.identity})
     elif c == "add-certificate":
@@ -392,6 +395,12 @@ def build_parser():
     p.add_argument("--identity-client-id")
     p.add_argument("--user-assigned-identity", help="ARM id of the user-assigned identity for CMK")
     cmds.add_parser("list-workspaces")
+    p = cmds.add_parser("add-private-endpoint", help="the connection a private endpoint makes to a vault "
+                                                     "(Private Link; the vault's owner approves it through ARM)")
+    p.add_argument("--vault", required=True)
+    p.add_argument("--name", required=True)
+    p.add_argument("--status", choices=["Pending", "Approved", "Rejected", "Disconnected"], default="Pending")
+    p.add_argument("--endpoint-id", help="the private endpoint's ARM id (default: one in the vault's group)")
     p = cmds.add_parser("imds-identity", help="the managed identity IMDS answers for without client_id")
     p.add_argument("--identity", required=True)
 

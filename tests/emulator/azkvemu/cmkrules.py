@@ -8,7 +8,8 @@ tests can tell the causes apart. The codes and texts are the emulator's
   KeyVaultSoftDeleteAndPurgeProtectionRequired  soft delete or purge protection off
   KeyVaultRegionMismatch                        vault and resource in different regions
   KeyVaultTenantMismatch                        vault tenant != the identity's tenant
-  KeyVaultNetworkAccessDenied                   firewall closed to trusted Azure services
+  KeyVaultNetworkAccessDenied                   firewall closed to trusted Azure services and no
+                                                approved private endpoint connection
   KeyTypeNotSupported / KeySizeNotSupported     not RSA/RSA-HSM, or not 2048 bits
   KeyDisabled / KeyNotYetValid / KeyExpired     the key version's attributes
   KeyOperationsNotAllowed                       key_ops lack wrapKey or unwrapKey
@@ -18,6 +19,7 @@ tests can tell the causes apart. The codes and texts are the emulator's
 """
 
 from . import authz, keycrypto
+from .arm_private_link import approved_connection
 from .httpmsg import ServiceError, bad_request
 from .util import now
 
@@ -58,7 +60,7 @@ def claims_for(ident, vault) -> dict:
 
 
 def check_vault(vault, location, ident) -> None:
-    """Vault protection, region, tenant and firewall."""
+    """Vault protection, region, tenant (ident None: no identity to compare) and firewall."""
     name = vault["name"]
     if not vault.get("soft_delete") or not vault.get("purge_protection"):
         missing = [p for p, on in (("soft delete", vault.get("soft_delete")),
@@ -70,7 +72,7 @@ def check_vault(vault, location, ident) -> None:
         raise bad_request("KeyVaultRegionMismatch",
                           f"The key vault '{name}' is in region '{vault['location']}' but the resource is in "
                           f"'{location}'; the key vault and the resource must be in the same region.")
-    if (ident.get("tenant_id") or "").lower() != vault["tenant_id"].lower():
+    if ident is not None and (ident.get("tenant_id") or "").lower() != vault["tenant_id"].lower():
         raise bad_request("KeyVaultTenantMismatch",
                           f"The key vault '{name}' belongs to tenant '{vault['tenant_id']}' but the resource's managed "
                           f"identity belongs to tenant '{ident.get('tenant_id')}'; they must be in the same tenant.")
@@ -78,11 +80,13 @@ def check_vault(vault, location, ident) -> None:
     closed = (vault.get("public_network_access") or "Enabled").lower() == "disabled" \
         or (acls.get("defaultAction") or "Allow").lower() == "deny"
     bypass = {b.strip().lower() for b in str(acls.get("bypass") or "AzureServices").split(",")}
-    if closed and "azureservices" not in bypass:
+    # seeds/foundry-cmk-lab.txt, "Key Vault configuration": "Network isolation can be maintained
+    # through Private Link or by allowing trusted Microsoft services to reach the vault."
+    if closed and "azureservices" not in bypass and not approved_connection(vault):
         raise bad_request("KeyVaultNetworkAccessDenied",
                           f"The key vault '{name}' firewall does not let trusted Microsoft services in "
                           "(publicNetworkAccess Disabled or networkAcls.defaultAction Deny, and networkAcls.bypass "
-                          "does not include AzureServices).")
+                          "does not include AzureServices), and it has no approved private endpoint connection.")
 
 
 def check_key(vault, key_name, version=None):

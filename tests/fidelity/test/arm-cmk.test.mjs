@@ -8,7 +8,7 @@ import { CognitiveServicesManagementClient } from "@azure/arm-cognitiveservices"
 import { AzureMachineLearningWorkspaces } from "@azure/arm-machinelearning";
 
 import {
-  POLL, RESOURCE_GROUP, SUBSCRIPTION, armCredential, armOptions, newKey, vaultId,
+  POLL, RESOURCE_GROUP, SUBSCRIPTION, armCredential, armOptions, vaultId,
 } from "../lib/arm.mjs";
 import { admin, assertRestError, unique, vaultName } from "../lib/fidelity.mjs";
 
@@ -58,23 +58,27 @@ describe("ARM customer-managed keys", () => {
 
   it("AzureMachineLearningWorkspaces rotates a hub's key within its vault and is refused otherwise", async () => {
     const client = new AzureMachineLearningWorkspaces(await armCredential(), SUBSCRIPTION, armOptions);
-    const first = await newKey("ws-rot");
+    // A vault the hub's binding accepts (purge protection, as for an account), and keys in it.
+    const own = await vaultWithKey("ws-rot");
+    const ownId = vaultId.replace(vaultName, own.vault);
+    const newKid = async () => ({ id: (await admin("POST", `/vaults/${own.vault}/keys`, { name: unique("ws-rot") })).key.kid });
+    const first = await newKid();
     const hub = unique("hub");
     const uai = `/subscriptions/${SUBSCRIPTION}/resourceGroups/${RESOURCE_GROUP}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/${hub}-uai`;
     const mi = await admin("POST", "/identities", { name: `${hub}-uai`, managed: true });
-    await admin("PUT", `/vaults/${vaultName}/access-policies/${mi.object_id}`, { keys: GRANT });
+    await admin("PUT", `/vaults/${own.vault}/access-policies/${mi.object_id}`, { keys: GRANT });
     await admin("POST", "/workspaces", { name: hub, kind: "Hub", encryption: {
-      status: "Enabled", keyVaultProperties: { keyVaultArmId: vaultId, keyIdentifier: first.id },
+      status: "Enabled", keyVaultProperties: { keyVaultArmId: ownId, keyIdentifier: first.id },
       identity: { userAssignedIdentity: uai } } });
     // The pinned SDK (api-version 2022-10-01) has no encryption in WorkspaceUpdateParameters,
     // so its user rotates with a PUT of the workspace read back, the key identifier changed.
     const ws = await client.workspaces.get(RESOURCE_GROUP, hub);
-    const second = await newKey("ws-rot");
+    const second = await newKid();
     const rotate = (keyVaultArmId, keyIdentifier, name = hub, from = ws) => client.workspaces.beginCreateOrUpdateAndWait(
       RESOURCE_GROUP, name, {
         ...from, encryption: { ...from.encryption, keyVaultProperties: { keyVaultArmId, keyIdentifier } },
       }, POLL);
-    const rotated = await rotate(vaultId, second.id);
+    const rotated = await rotate(ownId, second.id);
     assert.equal(rotated.encryption.keyVaultProperties.keyIdentifier, second.id);
     assert.equal((await client.workspaces.get(RESOURCE_GROUP, hub)).encryption.keyVaultProperties.keyIdentifier, second.id);
     // Another vault: refused.
@@ -87,7 +91,7 @@ describe("ARM customer-managed keys", () => {
     await admin("POST", "/workspaces", { name: plain });
     const plainWs = await client.workspaces.get(RESOURCE_GROUP, plain);
     await assertRestError(client.workspaces.beginCreateOrUpdateAndWait(RESOURCE_GROUP, plain, {
-      ...plainWs, encryption: { status: "Enabled", keyVaultProperties: { keyVaultArmId: vaultId, keyIdentifier: second.id } },
+      ...plainWs, encryption: { status: "Enabled", keyVaultProperties: { keyVaultArmId: ownId, keyIdentifier: second.id } },
     }, POLL), { statusCode: 400, code: "EncryptionCannotBeUpdated" });
     // A project takes its hub's key: rotating it on the project is refused.
     const project = unique("proj");
@@ -95,7 +99,7 @@ describe("ARM customer-managed keys", () => {
       hub_resource_id: `/subscriptions/${SUBSCRIPTION}/resourceGroups/${RESOURCE_GROUP}/providers/Microsoft.MachineLearningServices/workspaces/${hub}` });
     const projectWs = await client.workspaces.get(RESOURCE_GROUP, project);
     assert.equal(projectWs.encryption.keyVaultProperties.keyIdentifier, second.id);
-    await assertRestError(rotate(vaultId, first.id, project, projectWs),
+    await assertRestError(rotate(ownId, first.id, project, projectWs),
       { statusCode: 400, code: "ProjectEncryptionInheritedFromHub" });
   });
 });

@@ -161,24 +161,28 @@ describe("ARM clients", () => {
 
   it("AzureMachineLearningWorkspaces reads a workspace's encryption (key identifier, identity)", async () => {
     const client = new AzureMachineLearningWorkspaces(await armCredential(), SUBSCRIPTION, armOptions);
-    const key = await newKey("arm-ml");
+    // A vault the binding accepts (purge protection, as for an account) and a key in it.
+    const kv = unique("arm-ml");
+    await admin("POST", "/vaults", { name: kv, purge_protection: true });
+    const key = { id: (await admin("POST", `/vaults/${kv}/keys`, { name: unique("arm-ml") })).key.kid };
+    const kvId = vaultId.replace(vaultName, kv);
     const name = unique("hub");
     const uai = `/subscriptions/${SUBSCRIPTION}/resourceGroups/${RESOURCE_GROUP}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/${name}-uai`;
     // The encryption identity must hold get, wrapKey and unwrapKey on the key first.
     const mi = await admin("POST", "/identities", { name: `${name}-uai`, managed: true });
-    await admin("PUT", `/vaults/${vaultName}/access-policies/${mi.object_id}`, { keys: ["get", "wrapKey", "unwrapKey"] });
+    await admin("PUT", `/vaults/${kv}/access-policies/${mi.object_id}`, { keys: ["get", "wrapKey", "unwrapKey"] });
     await admin("POST", "/workspaces", {
       name,
       encryption: {
         status: "Enabled",
-        keyVaultProperties: { keyVaultArmId: vaultId, keyIdentifier: key.id },
+        keyVaultProperties: { keyVaultArmId: kvId, keyIdentifier: key.id },
         identity: { userAssignedIdentity: uai },
       },
     });
     const ws = await client.workspaces.get(RESOURCE_GROUP, name);
     assert.equal(ws.name, name);
     assert.equal(ws.encryption.status, "Enabled");
-    assert.equal(ws.encryption.keyVaultProperties.keyVaultArmId, vaultId);
+    assert.equal(ws.encryption.keyVaultProperties.keyVaultArmId, kvId);
     assert.equal(ws.encryption.keyVaultProperties.keyIdentifier, key.id);
     assert.equal(ws.encryption.identity.userAssignedIdentity, uai);
   });
