@@ -15,6 +15,8 @@ an admin CMK utility and the ARM SDKs make.
                                             foundrykeys.py
   .../locations/{l}/operationResults/{id}   GET (operation status)
   Microsoft.MachineLearningServices/workspaces  GET, PUT, PATCH (arm_ml.py)
+  Microsoft.ManagedIdentity/userAssignedIdentities  PUT, GET, DELETE, list (arm_msi.py)
+  Microsoft.Storage/storageAccounts         GET, PUT, PATCH, with CMK (arm_storage.py)
 
 ArmService authenticates, checks the api-version and the caller's control-plane RBAC, then
 dispatches through one route table to the resource providers: arm_vaults.py, arm_accounts.py,
@@ -32,7 +34,9 @@ from . import arm_rbac, clouds
 from .arm_accounts import AccountApi
 from .arm_authz import AuthorizationApi
 from .arm_ml import WorkspaceApi
+from .arm_msi import UserAssignedIdentityApi
 from .arm_resources import accounts, parse_body, workspaces
+from .arm_storage import StorageApi
 from .arm_vaults import VaultApi
 from .foundrykeys import FoundryKeys
 from .httpmsg import Response, ServiceError, bad_request
@@ -48,6 +52,10 @@ _VAULT = _SUB + r"/microsoft\.keyvault/vaults/(?P<name>[^/]+)"
 _VAULT_LIST = r"/subscriptions/(?P<sub>[^/]+)(?:/resourcegroups/(?P<rg>[^/]+))?/providers/microsoft\.keyvault/vaults"
 _ACCOUNT = _SUB + r"/microsoft\.cognitiveservices/accounts/(?P<name>[^/]+)"
 _WORKSPACE = _SUB + r"/microsoft\.machinelearningservices/workspaces/(?P<name>[^/]+)"
+_UAI = _SUB + r"/microsoft\.managedidentity/userassignedidentities/(?P<name>[^/]+)"
+_UAI_LIST = (r"/subscriptions/(?P<sub>[^/]+)(?:/resourcegroups/(?P<rg>[^/]+))?/providers"
+             r"/microsoft\.managedidentity/userassignedidentities")
+_STORAGE = _SUB + r"/microsoft\.storage/storageaccounts/(?P<name>[^/]+)"
 _OPERATION = (r"/subscriptions/(?P<sub>[^/]+)/providers/(?P<provider>[^/]+)/locations/(?P<loc>[^/]+)"
               r"/(?P<what>operationstatuses|operationresults)/(?P<op>[^/]+)")
 _AUTHZ = r"(?P<scope>.*?)/providers/microsoft\.authorization/(?P<kind>roleassignments|roledefinitions)(?:/(?P<name>[^/]+))?"
@@ -73,6 +81,7 @@ class ArmService:
         self.accounts = AccountApi(state, self.foundry_keys)
         self.workspaces = WorkspaceApi(state)
         self.authorization = AuthorizationApi(state)
+        self.identities, self.storage = UserAssignedIdentityApi(state), StorageApi(state)
         resources = [
             ("GET", _VAULT_LIST, self.vaults.list_vaults),
             ("GET", _VAULT, self.vaults.get_vault),
@@ -86,6 +95,13 @@ class ArmService:
             ("PUT", _WORKSPACE, self.workspaces.put_workspace),
             ("PATCH", _WORKSPACE, self.workspaces.patch_workspace),
             ("GET", _OPERATION, self.accounts.get_operation),
+            ("GET", _UAI_LIST, self.identities.list_identities),
+            ("GET", _UAI, self.identities.get_identity),
+            ("PUT", _UAI, self.identities.put_identity),
+            ("DELETE", _UAI, self.identities.delete_identity),
+            ("GET", _STORAGE, self.storage.get_storage),
+            ("PUT", _STORAGE, self.storage.put_storage),
+            ("PATCH", _STORAGE, self.storage.patch_storage),
         ]
         # Role assignments and definitions sit below any scope, so they come first; their
         # handler answers every method and reads the body of a PUT once the scope is known.
