@@ -66,7 +66,8 @@ typedef struct cmk_opts {
 	int microsoft_managed;         /* bind: asks for the way back (refused) */
 	long key_size;
 	int json, dry_run, yes, verbose, quiet, versionless, disable_key, exact, hsm, no_prove;
-	long expiring_days; /* status/check: "expiring soon" window */
+	long expiring_days;        /* status/check: "expiring soon" window */
+	const char *hub, *storage; /* create-hub, check/status --hub; create-hub --storage */
 } cmk_opts;
 
 typedef enum cmk_resource_kind {
@@ -328,5 +329,27 @@ void cmk_print_rotation_policy(const cJSON *policy);
 /* help.c */
 void cmk_usage(FILE *f);
 int cmk_help(const char *command);
+
+/* ---- create_resource.c and hub.c: creation with CMK, hubs ------------ */
+
+#define CMK_PROVIDER_UAI     "Microsoft.ManagedIdentity/userAssignedIdentities"
+#define CMK_PROVIDER_STORAGE "Microsoft.Storage/storageAccounts"
+#define CMK_API_MSI          "2023-01-31"
+#define CMK_API_STORAGE      "2023-05-01"
+
+int cmk_cmd_create_account(cmk_ctx *c);
+int cmk_cmd_create_hub(cmk_ctx *c);
+/* A GET that is not an error when the resource is missing: *out NULL. */
+int cmk_arm_get_optional(cmk_ctx *c, const char *resource_id, const char *api_version, cJSON **out,
+                         const char *what);
+/* A user-assigned identity's tenant (its ARM resource), owned; NULL when
+ * it cannot be read. */
+char *cmk_uai_tenant(cmk_ctx *c, const char *uai_id);
+/* grant.c: what grant does once the vault and principal are known. */
+int cmk_grant_principal(cmk_ctx *c, const char *principal);
+/* hub.c: check --hub: each top-level resource of the hub and whether it
+ * uses the key (hub.* rules); status: where a CMK hub keeps its data. */
+void cmk_hub_rules(cmk_ctx *c, cmk_rules *r);
+void cmk_hub_status(cmk_ctx *c);
 
 #endif

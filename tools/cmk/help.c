@@ -22,6 +22,8 @@ static const char overview[] =
         "  status           binding, versions, grants, rotation policy, and drift\n"
         "  rotation-policy  show or set the key's rotation policy\n"
         "  create-key       create a Foundry-ready key (RSA 2048, wrapKey/unwrapKey)\n"
+        "  create-account   create a Foundry resource with CMK from the start\n"
+        "  create-hub       create an AI hub with CMK (its encryption is fixed at creation)\n"
         "  help COMMAND     the manual of one command (also: COMMAND --help)\n"
         "\n"
         "Options for every command:\n"
@@ -60,7 +62,8 @@ static const struct {
 	const char *text;
 } pages[] = {
         {"check",
-         "usage: azkv-cmk check --vault V --key K[/VERSION] [--account A | --workspace W]\n"
+         "usage: azkv-cmk check --vault V --key K[/VERSION] [--account A | --workspace W |\n"
+         "                      --hub HUB [--account A]]\n"
          "                      [--identity system|ID] [--principal OBJECT_ID]\n"
          "\n"
          "Judges each Foundry CMK rule pass, warn or fail, with the fix:\n"
@@ -77,7 +80,12 @@ static const struct {
          "  identity.grant         the identity can get, wrapKey and unwrapKey\n"
          "  identity.least-privilege  grants broader than that\n"
          "Reads only. Exit 1 when a rule fails.\n"
-         "  --expiring-days N      warn when the key expires within N days (30)\n"},
+         "  --expiring-days N      warn when the key expires within N days (30)\n"
+         "  --hub HUB [--account A]  a hub, and each of its top-level resources:\n"
+         "    hub.cmk, hub.storage-cmk (its storageAccount), hub.foundry-cmk (A, its\n"
+         "    Foundry resource), hub.data-location (service-side, or the legacy managed\n"
+         "    resource group), hub.key-vault / application-insights / container-registry\n"
+         "    (named, not judged). A hub's user-assigned encryption identity is used.\n"},
         {"grant",
          "usage: azkv-cmk grant --vault V --key K (--account A | --workspace W | --principal ID)\n"
          "                      [--identity system|CLIENT_ID|RESOURCE_ID] [--exact] [--dry-run]\n"
@@ -136,14 +144,17 @@ static const struct {
          "Refused (exit 3, nothing changed) while a grant above the vault (resource group,\n"
          "subscription) would keep the access alive. Exit 7 when not confirmed.\n"},
         {"status",
-         "usage: azkv-cmk status [--account A | --workspace W] [--vault V --key K]\n"
+         "usage: azkv-cmk status [--account A | --workspace W | --hub HUB] [--vault V --key K]\n"
          "                       [--principal ID] [--expiring-days N]\n"
          "\n"
          "Shows what the resource is bound to, the key's versions (current, enabled,\n"
          "expiry, which one is bound), the identity's grants and the rotation policy, and\n"
          "the drift: bound version not the current one, bound version disabled or\n"
          "expired, grant missing or over-broad, a version expiring within N days (30).\n"
-         "Without --vault/--key, the resource's binding names them. Exit 1 on drift.\n"},
+         "Without --vault/--key, the resource's binding names them. Exit 1 on drift.\n"
+         "For a hub (--hub or --workspace): where its CMK data is kept, service-side or\n"
+         "in the legacy managed resource group azureml-rg-HUB_GUID, whose Cosmos DB, AI\n"
+         "Search and Storage must not be changed (firewall, disableLocalAuth).\n"},
         {"rotation-policy",
          "usage: azkv-cmk rotation-policy show --vault V --key K\n"
          "       azkv-cmk rotation-policy set  --vault V --key K [--rotate-after DURATION]\n"
@@ -171,6 +182,35 @@ static const struct {
          "Creates an RSA (or RSA-HSM) 2048-bit key with operations wrapKey and unwrapKey,\n"
          "and sets its rotation policy when asked. A key that exists is left alone.\n"
          "--size other than 2048 is refused: Foundry accepts only 2048-bit keys.\n"},
+        {"create-account",
+         "usage: azkv-cmk create-account --account NAME --vault V --key K[/VERSION]\n"
+         "                               --identity UAI --location REGION [--versionless]\n"
+         "                               [--dry-run]\n"
+         "\n"
+         "Creates a Foundry resource (kind AIServices, project management on) that uses the\n"
+         "key from the start. A system-assigned identity cannot be granted before its\n"
+         "resource exists, so this uses the user-assigned identity UAI (a name in -g RG, or\n"
+         "an ARM id), creating it when missing, grants it on the key as grant does, then\n"
+         "creates the resource with keyVaultProperties.identityClientId naming it. The\n"
+         "check rules run first (the grant excepted, which comes next): a failing rule,\n"
+         "a UAI of another tenant than the vault (resource.tenant), a region other than\n"
+         "the vault's, refuse it with nothing changed (exit 3). Binds the current version\n"
+         "unless --key NAME/VERSION or --versionless. Nothing to do when the resource\n"
+         "exists with this key; refused (exit 3) when it exists with Microsoft-managed keys\n"
+         "(then: grant and bind) or another key.\n"},
+        {"create-hub",
+         "usage: azkv-cmk create-hub --hub NAME --vault V --key K[/VERSION] --identity UAI\n"
+         "                           --location REGION [--storage NAME|ID] [--versionless]\n"
+         "                           [--dry-run]\n"
+         "\n"
+         "Creates an AI hub (workspace of kind Hub) with the key, as create-account does:\n"
+         "the user-assigned identity UAI (created when missing) is granted first, then the\n"
+         "hub is created with encryption.identity.userAssignedIdentity and identityClientId\n"
+         "naming it, the vault as its keyVault, --storage as its storageAccount, and its\n"
+         "data kept service-side (enableServiceSideCMKEncryption, the recommended option).\n"
+         "A hub's encryption is fixed at creation: this is the way to a CMK hub when one\n"
+         "was made with Microsoft-managed keys (that one is refused, exit 3). The storage\n"
+         "account needs the key too: check --hub says whether it has it.\n"},
 };
 
 void cmk_usage(FILE *f)

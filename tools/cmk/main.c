@@ -38,6 +38,8 @@ enum {
 	OPT_MICROSOFT_MANAGED,
 	OPT_VERSION,
 	OPT_CLOUD,
+	OPT_HUB,
+	OPT_STORAGE,
 };
 
 static const struct option long_opts[] = {
@@ -77,6 +79,8 @@ static const struct option long_opts[] = {
         {"retention-days", required_argument, NULL, OPT_RETENTION_DAYS},
         {"firewall", no_argument, NULL, OPT_FIREWALL},
         {"microsoft-managed", no_argument, NULL, OPT_MICROSOFT_MANAGED},
+        {"hub", required_argument, NULL, OPT_HUB},
+        {"storage", required_argument, NULL, OPT_STORAGE},
         {NULL, 0, NULL, 0},
 };
 
@@ -88,7 +92,7 @@ typedef struct command {
 } command;
 
 static const char *const check_opts[] = {"key-version", "account",       "workspace", "identity",
-                                         "principal",   "expiring-days", NULL};
+                                         "principal",   "expiring-days", "hub",       NULL};
 static const char *const grant_opts[] = {"account", "workspace", "identity", "principal",
                                          "model",   "exact",     NULL};
 static const char *const revoke_opts[] = {"account",     "workspace",   "identity", "principal",
@@ -97,14 +101,19 @@ static const char *const bind_opts[] = {"key-version", "account",           "wor
                                         "versionless", "microsoft-managed", NULL};
 static const char *const rotate_opts[] = {"account", "workspace", "identity", "to-version",
                                           "module",  "no-prove",  NULL};
-static const char *const status_opts[] = {"account",   "workspace",     "identity",
-                                          "principal", "expiring-days", NULL};
+static const char *const status_opts[] = {"account",       "workspace", "identity", "principal",
+                                          "expiring-days", "hub",       NULL};
 static const char *const policy_opts[] = {"rotate-after", "expire-after", "notify-before", NULL};
 static const char *const create_opts[] = {"size",         "hsm",           "rotate-after",
                                           "expire-after", "notify-before", NULL};
 
 static const char *const vault_opts[] = {
         "location", "tenant", "retention-days", "firewall", "model", "hsm", NULL};
+
+static const char *const create_account_opts[] = {"account",     "identity",    "location",
+                                                  "key-version", "versionless", NULL};
+static const char *const create_hub_opts[] = {"hub",         "identity",    "location", "storage",
+                                              "key-version", "versionless", NULL};
 
 static const command commands[] = {
         {"create-vault", cmk_cmd_create_vault, 1, vault_opts},
@@ -116,6 +125,8 @@ static const command commands[] = {
         {"status", cmk_cmd_status, 0, status_opts},
         {"rotation-policy", cmk_cmd_rotation_policy, 1, policy_opts},
         {"create-key", cmk_cmd_create_key, 1, create_opts},
+        {"create-account", cmk_cmd_create_account, 1, create_account_opts},
+        {"create-hub", cmk_cmd_create_hub, 1, create_hub_opts},
 };
 
 static const command *find_command(const char *name)
@@ -314,6 +325,12 @@ int main(int argc, char **argv)
 			break;
 		case OPT_MICROSOFT_MANAGED:
 			o.microsoft_managed = 1;
+			break;
+		case OPT_HUB:
+			o.hub = optarg;
+			break;
+		case OPT_STORAGE:
+			o.storage = optarg;
 			break;
 		default:
 			break;
