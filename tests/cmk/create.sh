@@ -77,7 +77,13 @@ refuse_foreign_identity() {
 		emu_admin add-identity --name uai-foreign --managed --tenant "$other" >/dev/null &&
 		arm PUT "$UAIS/uai-foreign" 2023-01-31 '{"location":"eastus"}' &&
 		unchanged expect 3 create-account $NEW --account fa-foreign --identity uai-foreign &&
-		says "fail  resource.tenant .*identity is in $other"
+		says "fail  resource.tenant .*identity is in $other" &&
+		arm PUT "/subscriptions/$SUB/resourceGroups/$RG/providers/Microsoft.CognitiveServices/accounts/fa-foreign" \
+			2025-06-01 '{"location":"eastus","kind":"AIServices","identity":{"type":"UserAssigned",
+			"userAssignedIdentities":{"'"$UAIS/uai-foreign"'":{}}}}' &&
+		expect 1 --json check --vault labkv --key "$KEY" --account fa-foreign \
+			--identity "$UAIS/uai-foreign" &&
+		json '.rules[] | select(.id == "resource.tenant") | .status == "fail"'
 }
 run refuse_user_assigned_identity_of_another_tenant refuse_foreign_identity
 

@@ -345,6 +345,9 @@ int cmk_arm_get_optional(cmk_ctx *c, const char *resource_id, const char *api_ve
 /* A user-assigned identity's tenant (its ARM resource), owned; NULL when
  * it cannot be read. */
 char *cmk_uai_tenant(cmk_ctx *c, const char *uai_id);
+/* bind.c: {"properties": {"encryption": ...}} binding an account to --key
+ * (version NULL: versionless) through c->ident when user-assigned. */
+cJSON *cmk_account_binding_body(const cmk_ctx *c, const char *version);
 /* grant.c: what grant does once the vault and principal are known. */
 int cmk_grant_principal(cmk_ctx *c, const char *principal);
 /* hub.c: check --hub: each top-level resource of the hub and whether it

@@ -177,29 +177,23 @@ static cJSON *identity_block(const uai *u)
 	return id;
 }
 
-static cJSON *account_body(const cmk_ctx *c, const char *name, const uai *u, const char *version)
+/* The binding bind makes, with the new resource's own fields. */
+static cJSON *account_body(cmk_ctx *c, const char *name, const uai *u, const char *version)
 {
-	cJSON *body = cJSON_CreateObject();
-	cJSON *props, *enc, *kvp;
-	char uri[1024];
+	cJSON *body, *props;
 
+	c->ident.user_assigned = 1;
+	c->ident.client_id = strdup(u->client);
+	body = cmk_account_binding_body(c, version);
+	cmk_identity_free(&c->ident);
+	props = cJSON_GetObjectItemCaseSensitive(body, "properties");
 	cJSON_AddStringToObject(body, "location", c->o->location);
 	cJSON_AddStringToObject(body, "kind", "AIServices");
 	cJSON_AddStringToObject(cJSON_AddObjectToObject(body, "sku"), "name", "S0");
 	cJSON_AddItemToObject(body, "identity", identity_block(u));
-	props = cJSON_AddObjectToObject(body, "properties");
 	cJSON_AddStringToObject(props, "customSubDomainName", name);
 	/* A Foundry resource that holds projects (the new Foundry model). */
 	cJSON_AddBoolToObject(props, "allowProjectManagement", 1);
-	enc = cJSON_AddObjectToObject(props, "encryption");
-	cJSON_AddStringToObject(enc, "keySource", "Microsoft.KeyVault");
-	kvp = cJSON_AddObjectToObject(enc, "keyVaultProperties");
-	cJSON_AddStringToObject(kvp, "keyName", c->o->key);
-	if (version)
-		cJSON_AddStringToObject(kvp, "keyVersion", version);
-	snprintf(uri, sizeof(uri), "%s/", c->vault_uri);
-	cJSON_AddStringToObject(kvp, "keyVaultUri", uri);
-	cJSON_AddStringToObject(kvp, "identityClientId", u->client);
 	return body;
 }
 
@@ -320,29 +314,6 @@ static int rules_before(cmk_ctx *c, const char *name, const uai *u, const char *
 	return rc;
 }
 
-/* After the real creation: read it back. */
-static int verify(cmk_ctx *c)
-{
-	int rc;
-
-	cJSON_Delete(c->resource);
-	c->resource = NULL;
-	free(c->resource_id);
-	c->resource_id = NULL;
-	cmk_binding_free(&c->binding);
-	rc = cmk_load_resource(c);
-	if (rc != CMK_EXIT_OK)
-		return rc;
-	if (!c->binding.cmk || !c->binding.key_name ||
-	    strcasecmp(c->binding.key_name, c->o->key) != 0)
-		return cmk_fail(c, CMK_EXIT_SERVICE, "run azkv-cmk status to see what it reports",
-		                "%s was created but does not report key %s", c->resource_id,
-		                c->o->key);
-	cmk_say(c, "Created: %s uses key %s in %s through %s.\n", c->resource_id, c->o->key,
-	        c->vault_uri, c->have_ident ? c->ident.label : "its identity");
-	return CMK_EXIT_OK;
-}
-
 static int create(cmk_ctx *c, cmk_resource_kind kind, const char *opt, const char *name)
 {
 	const char *cmd = c->o->command;
@@ -423,7 +394,11 @@ static int create(cmk_ctx *c, cmk_resource_kind kind, const char *opt, const cha
 		else
 			c->o->workspace = name;
 		c->o->identity = NULL;
-		rc = verify(c);
+		rc = cmk_verify_binding(c, version);
+		if (rc == CMK_EXIT_OK)
+			cmk_say(c, "Created: %s uses key %s in %s through %s.\n", c->resource_id,
+			        c->o->key, c->vault_uri,
+			        c->have_ident ? c->ident.label : "its identity");
 	}
 	cJSON_AddBoolToObject(c->result, "changed", c->changes > 0 && !c->o->dry_run);
 	cJSON_Delete(body);

@@ -32,6 +32,19 @@ static int same_uri(const char *a, const char *b)
 	return a && b && la == lb && strncasecmp(a, b, la) == 0;
 }
 
+/* Whether an encryption block's key source is want_source (any case) with
+ * this vault and key. */
+static int uses_key(const cmk_ctx *c, const cJSON *enc, const char *want_source,
+                    const char *uri_path, const char *name_path)
+{
+	const char *src = cmk_str(enc, "keySource");
+	const char *kname = cmk_str(enc, name_path);
+
+	return src && strcasecmp(src, want_source) == 0 &&
+	       same_uri(cmk_str(enc, uri_path), c->vault_uri) && kname &&
+	       strcasecmp(kname, c->o->key) == 0;
+}
+
 /* The hub itself: created with this key (its encryption cannot change). */
 static void hub_itself(cmk_ctx *c, cmk_rules *r, const char *name)
 {
@@ -58,7 +71,8 @@ static void hub_itself(cmk_ctx *c, cmk_rules *r, const char *name)
 static void hub_storage(cmk_ctx *c, cmk_rules *r)
 {
 	const char *sid = cmk_str(c->resource, "properties.storageAccount");
-	const char *src, *uri, *kname;
+	const cJSON *enc;
+	const char *src;
 	cJSON *sa = NULL;
 	char fix[1024];
 
@@ -77,22 +91,21 @@ static void hub_storage(cmk_ctx *c, cmk_rules *r)
 		cJSON_Delete(sa);
 		return;
 	}
-	src = cmk_str(sa, "properties.encryption.keySource");
-	uri = cmk_str(sa, "properties.encryption.keyvaultproperties.keyvaulturi");
-	kname = cmk_str(sa, "properties.encryption.keyvaultproperties.keyname");
+	enc = cmk_item(sa, "properties.encryption");
+	src = cmk_str(enc, "keySource");
 	snprintf(fix, sizeof(fix),
 	         "az storage account update --name %s --encryption-key-source Microsoft.Keyvault "
 	         "--encryption-key-vault %s/ --encryption-key-name %s (with an identity granted "
 	         "on the key: azkv-cmk grant --principal ID)",
 	         leaf(sid), c->vault_uri, c->o->key);
-	if (src && strcasecmp(src, "Microsoft.Keyvault") == 0 && same_uri(uri, c->vault_uri) &&
-	    kname && strcasecmp(kname, c->o->key) == 0)
+	/* Storage's wire names are lower case (@azure/arm-storage 20.0.0). */
+	if (uses_key(c, enc, "Microsoft.Keyvault", "keyvaultproperties.keyvaulturi",
+	             "keyvaultproperties.keyname"))
 		cmk_rule(c, r, "hub.storage-cmk", CMK_PASS, NULL, "storage account %s uses key %s",
 		         leaf(sid), c->o->key);
 	else if (src && strcasecmp(src, "Microsoft.Keyvault") == 0)
 		cmk_rule(c, r, "hub.storage-cmk", CMK_FAIL, fix,
-		         "storage account %s uses another key (%s, %s)", leaf(sid), uri ? uri : "?",
-		         kname ? kname : "?");
+		         "storage account %s uses another customer-managed key", leaf(sid));
 	else
 		cmk_rule(c, r, "hub.storage-cmk", CMK_FAIL, fix,
 		         "storage account %s uses Microsoft-managed keys", leaf(sid));
@@ -103,7 +116,7 @@ static void hub_storage(cmk_ctx *c, cmk_rules *r)
 static void hub_account(cmk_ctx *c, cmk_rules *r)
 {
 	char *id = cmk_resource_id(c, c->o->account, CMK_PROVIDER_ACCOUNT);
-	const char *src, *uri, *kname;
+	const char *src;
 	cJSON *acct = NULL;
 	char fix[1024];
 
@@ -118,14 +131,12 @@ static void hub_account(cmk_ctx *c, cmk_rules *r)
 		return;
 	}
 	src = cmk_str(acct, "properties.encryption.keySource");
-	uri = cmk_str(acct, "properties.encryption.keyVaultProperties.keyVaultUri");
-	kname = cmk_str(acct, "properties.encryption.keyVaultProperties.keyName");
 	snprintf(fix, sizeof(fix),
 	         "azkv-cmk grant --vault %s --key %s --account %s, then azkv-cmk bind (same "
 	         "options)",
 	         c->o->vault, c->o->key, c->o->account);
-	if (src && strcasecmp(src, "Microsoft.KeyVault") == 0 && same_uri(uri, c->vault_uri) &&
-	    kname && strcasecmp(kname, c->o->key) == 0)
+	if (uses_key(c, cmk_item(acct, "properties.encryption"), "Microsoft.KeyVault",
+	             "keyVaultProperties.keyVaultUri", "keyVaultProperties.keyName"))
 		cmk_rule(c, r, "hub.foundry-cmk", CMK_PASS, NULL, "Foundry resource %s uses key %s",
 		         c->o->account, c->o->key);
 	else
