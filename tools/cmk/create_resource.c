@@ -5,7 +5,7 @@
  * The chicken-and-egg: a system-assigned identity exists only once the
  * resource does, so it cannot be granted on the key before the resource
  * is created with the key. A user-assigned identity can
- * (foundry-cmk-lab.txt, "Introduction": "either system-assigned (tied to
+ * (foundry-cmk-lab.txt, "Managed identity access": "either system-assigned (tied to
  * the Foundry resource) or user-assigned (centrally managed or shared)";
  * foundry-cmk-field-notes.txt, "AI Foundry and CMKs": "The user-assigned
  * managed identity associated with your hub needs appropriate permissions
