@@ -23,7 +23,7 @@ static int same(const char *a, const char *b)
 	return (!a && !b) || (a && b && strcasecmp(a, b) == 0);
 }
 
-static cJSON *account_body(const cmk_ctx *c, const char *version)
+cJSON *cmk_account_binding_body(const cmk_ctx *c, const char *version)
 {
 	cJSON *body = cJSON_CreateObject();
 	cJSON *enc =
@@ -117,7 +117,8 @@ int cmk_bind_to(cmk_ctx *c, const char *version, int *changed)
 	cJSON_AddItemToObject(c->result, "rules", r.list);
 	if (rc != CMK_EXIT_OK)
 		return rc;
-	body = c->kind == CMK_RES_ACCOUNT ? account_body(c, version) : workspace_body(c, version);
+	body = c->kind == CMK_RES_ACCOUNT ? cmk_account_binding_body(c, version)
+	                                  : workspace_body(c, version);
 	cmk_say(c, "Binding %s to key %s%s%s in %s\n", c->resource_id, c->o->key,
 	        version ? " version " : " (no version: the one current now)",
 	        version ? version : "", c->vault_uri);

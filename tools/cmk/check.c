@@ -27,6 +27,7 @@ int cmk_cmd_check(cmk_ctx *c)
 		cJSON_Delete(r.list);
 		return rc;
 	}
+	cmk_hub_rules(c, &r);
 	cmk_rules_print(c, &r);
 	cJSON_AddItemToObject(c->result, "rules", r.list);
 	cJSON_AddStringToObject(c->result, "result", r.fails ? "fail" : r.warns ? "warn" : "pass");

@@ -70,6 +70,7 @@ typedef struct cmk_opts {
 	const char *audit_workspace, *audit_storage, *audit_event_hub, *setting_name; /* audit */
 	const char *project,
 	        *vault_for; /* --project (projects.c); create-vault --for (permission_model.c) */
+	const char *hub, *storage; /* create-hub, check/status --hub; create-hub --storage */
 } cmk_opts;
 
 typedef enum cmk_resource_kind {
@@ -413,5 +414,30 @@ void cmk_role_definition_id(const cmk_ctx *c, const char *role, char *buf, size_
 /* deleted_vault.c: create-vault's refusal when a soft-deleted vault holds
  * the name (CMK_EXIT_REFUSED, with how to recover or purge it). */
 int cmk_refuse_deleted_vault(cmk_ctx *c);
+
+/* ---- create_resource.c and hub.c: creation with CMK, hubs ------------ */
+
+#define CMK_PROVIDER_UAI     "Microsoft.ManagedIdentity/userAssignedIdentities"
+#define CMK_PROVIDER_STORAGE "Microsoft.Storage/storageAccounts"
+#define CMK_API_MSI          "2023-01-31"
+#define CMK_API_STORAGE      "2023-05-01"
+
+int cmk_cmd_create_account(cmk_ctx *c);
+int cmk_cmd_create_hub(cmk_ctx *c);
+/* A GET that is not an error when the resource is missing: *out NULL. */
+int cmk_arm_get_optional(cmk_ctx *c, const char *resource_id, const char *api_version, cJSON **out,
+                         const char *what);
+/* A user-assigned identity's tenant (its ARM resource), owned; NULL when
+ * it cannot be read. */
+char *cmk_uai_tenant(cmk_ctx *c, const char *uai_id);
+/* bind.c: {"properties": {"encryption": ...}} binding an account to --key
+ * (version NULL: versionless) through c->ident when user-assigned. */
+cJSON *cmk_account_binding_body(const cmk_ctx *c, const char *version);
+/* grant.c: what grant does once the vault and principal are known. */
+int cmk_grant_principal(cmk_ctx *c, const char *principal);
+/* hub.c: check --hub: each top-level resource of the hub and whether it
+ * uses the key (hub.* rules); status: where a CMK hub keeps its data. */
+void cmk_hub_rules(cmk_ctx *c, cmk_rules *r);
+void cmk_hub_status(cmk_ctx *c);
 
 #endif

@@ -344,6 +344,7 @@ static int pick_user_assigned(cmk_ctx *c, const char *want)
 {
 	const cJSON *uas = cmk_item(c->resource, "identity.userAssignedIdentities");
 	const cJSON *ua;
+	char *tenant;
 
 	cJSON_ArrayForEach(ua, uas)
 	{
@@ -356,6 +357,11 @@ static int pick_user_assigned(cmk_ctx *c, const char *want)
 			c->ident.client_id = dup_or_null(cid);
 			c->ident.resource_id = strdup(ua->string);
 			c->ident.tenant_id = dup_or_null(cmk_str(c->resource, "identity.tenantId"));
+			/* A user-assigned identity's tenant is its own resource's. */
+			if ((tenant = cmk_uai_tenant(c, ua->string)) != NULL) {
+				free(c->ident.tenant_id);
+				c->ident.tenant_id = tenant;
+			}
 			return 1;
 		}
 	}
@@ -368,6 +374,11 @@ static int load_identity(cmk_ctx *c)
 	const char *name = cmk_str(c->resource, "name");
 	char label[512];
 
+	/* A hub names the identity that reaches the key in its encryption
+	 * (a project shows its hub's encryption, not its identity). */
+	if (!want && c->kind == CMK_RES_WORKSPACE && cmk_str(c->resource, "kind") &&
+	    strcasecmp(cmk_str(c->resource, "kind"), "Hub") == 0)
+		want = cmk_str(c->resource, "properties.encryption.identity.userAssignedIdentity");
 	if (!want && c->binding.identity_client_id)
 		want = c->binding.identity_client_id;
 	if (want && strcasecmp(want, "system") != 0) {
@@ -403,10 +414,14 @@ int cmk_load_resource(cmk_ctx *c)
 	const char *what;
 	int rc;
 
-	if (c->o->account && c->o->workspace)
+	/* --hub is the hub workspace; an --account beside it is the hub's
+	 * Foundry resource, which hub.c checks. */
+	if (c->o->hub && !c->o->workspace)
+		c->o->workspace = c->o->hub;
+	if (c->o->account && c->o->workspace && !c->o->hub)
 		return cmk_fail(c, CMK_EXIT_USAGE, "name one of them",
 		                "--account and --workspace cannot be used together");
-	if (c->o->account) {
+	if (c->o->account && !c->o->hub) {
 		c->kind = CMK_RES_ACCOUNT;
 		c->resource_id = cmk_resource_id(c, c->o->account, CMK_PROVIDER_ACCOUNT);
 		what = "read the Foundry resource";

@@ -182,14 +182,23 @@ static int grant_policy(cmk_ctx *c, const char *principal, const cmk_grants *gs)
 int cmk_cmd_grant(cmk_ctx *c)
 {
 	const char *principal = NULL;
-	cmk_grants gs;
-	azkv_key key;
-	azkv_err err;
-	int rbac, rc;
+	int rc;
 
 	rc = cmk_load_grant_targets(c, &principal);
 	if (rc != CMK_EXIT_OK)
 		return rc;
+	rc = cmk_grant_principal(c, principal);
+	cJSON_AddBoolToObject(c->result, "changed", c->changes > 0 && !c->o->dry_run);
+	return rc;
+}
+
+int cmk_grant_principal(cmk_ctx *c, const char *principal)
+{
+	cmk_grants gs = {0};
+	azkv_key key;
+	azkv_err err;
+	int rbac, rc;
+
 	rbac = cmk_vault_uses_rbac(c);
 	if (c->o->model && strcmp(c->o->model, rbac ? "rbac" : "access-policy") != 0)
 		return cmk_fail(c, CMK_EXIT_REFUSED,
@@ -206,7 +215,10 @@ int cmk_cmd_grant(cmk_ctx *c)
 		                                                 : NULL,
 		                    "read the key");
 	azkv_key_free(&key);
-	rc = cmk_grants_load(c, principal, &gs);
+	/* A dry-run create names an identity it has not made yet: it has no
+	 * grants, and its principal is a placeholder. */
+	rc = c->o->dry_run && !cmk_is_guid(principal) ? CMK_EXIT_OK
+	                                              : cmk_grants_load(c, principal, &gs);
 	if (rc != CMK_EXIT_OK)
 		return rc;
 	cJSON_AddStringToObject(c->result, "model", rbac ? "rbac" : "access-policy");
@@ -214,6 +226,5 @@ int cmk_cmd_grant(cmk_ctx *c)
 	rc = rbac ? grant_rbac(c, principal, &gs) : grant_policy(c, principal, &gs);
 	report_broader(c, &gs);
 	cmk_grants_free(&gs);
-	cJSON_AddBoolToObject(c->result, "changed", c->changes > 0 && !c->o->dry_run);
 	return rc;
 }

@@ -24,6 +24,8 @@ static const char overview[] =
         "  rotation-policy  show or set the key's rotation policy\n"
         "  create-key       create a Foundry-ready key (RSA 2048, wrapKey/unwrapKey)\n"
         "  audit            show or enable the vault's audit logs (diagnostic settings)\n"
+        "  create-account   create a Foundry resource with CMK from the start\n"
+        "  create-hub       create an AI hub with CMK (its encryption is fixed at creation)\n"
         "  help COMMAND     the manual of one command (also: COMMAND --help)\n"
         "  help TOPIC       projects (--project, status --account), permission-model\n"
         "\n"
@@ -63,7 +65,8 @@ static const struct {
 	const char *text;
 } pages[] = {
         {"check",
-         "usage: azkv-cmk check --vault V --key K[/VERSION] [--account A | --workspace W]\n"
+         "usage: azkv-cmk check --vault V --key K[/VERSION] [--account A | --workspace W |\n"
+         "                      --hub HUB [--account A]]\n"
          "                      [--identity system|ID] [--principal OBJECT_ID]\n"
          "\n"
          "Judges each Foundry CMK rule pass, warn or fail, with the fix:\n"
@@ -91,7 +94,12 @@ static const struct {
          "  key.near-expiry-listener  (warns) an Event Grid subscription hears the\n"
          "                         rotation policy's Notify (KeyNearExpiry)\n"
          "Reads only. Exit 1 when a rule fails.\n"
-         "  --expiring-days N      warn when the key expires within N days (30)\n"},
+         "  --expiring-days N      warn when the key expires within N days (30)\n"
+         "  --hub HUB [--account A]  a hub, and each of its top-level resources:\n"
+         "    hub.cmk, hub.storage-cmk (its storageAccount), hub.foundry-cmk (A, its\n"
+         "    Foundry resource), hub.data-location (service-side, or the legacy managed\n"
+         "    resource group), hub.key-vault / application-insights / container-registry\n"
+         "    (named, not judged). A hub's user-assigned encryption identity is used.\n"},
         {"grant",
          "usage: azkv-cmk grant --vault V --key K (--account A | --workspace W | --principal ID)\n"
          "                      [--identity system|CLIENT_ID|RESOURCE_ID] [--exact] [--dry-run]\n"
@@ -155,7 +163,7 @@ static const struct {
          "Refused (exit 3, nothing changed) while a grant above the vault (resource group,\n"
          "subscription) would keep the access alive. Exit 7 when not confirmed.\n"},
         {"status",
-         "usage: azkv-cmk status [--account A | --workspace W] [--vault V --key K]\n"
+         "usage: azkv-cmk status [--account A | --workspace W | --hub HUB] [--vault V --key K]\n"
          "                       [--principal ID] [--expiring-days N]\n"
          "\n"
          "Shows what the resource is bound to, the key's versions (current, enabled,\n"
@@ -166,7 +174,10 @@ static const struct {
          "versions that may still protect data written while they were bound (rotation\n"
          "does not re-encrypt), and drift when one is disabled or expired. Azure keeps no\n"
          "record of past bindings: it counts every version older than the bound one.\n"
-         "Without --vault/--key, the resource's binding names them. Exit 1 on drift.\n"},
+         "Without --vault/--key, the resource's binding names them. Exit 1 on drift.\n"
+         "For a hub (--hub or --workspace): where its CMK data is kept, service-side or\n"
+         "in the legacy managed resource group azureml-rg-HUB_GUID, whose Cosmos DB, AI\n"
+         "Search and Storage must not be changed (firewall, disableLocalAuth).\n"},
         {"rotation-policy",
          "usage: azkv-cmk rotation-policy show --vault V --key K\n"
          "       azkv-cmk rotation-policy set  --vault V --key K [--rotate-after DURATION]\n"
@@ -258,6 +269,35 @@ static const struct {
          "create-vault --for account|hub (default account) picks the model; --model still\n"
          "overrides. grant always grants under the vault's own model (a grant under the\n"
          "other would be ignored) and notes when it is not the one the kind wants.\n"},
+        {"create-account",
+         "usage: azkv-cmk create-account --account NAME --vault V --key K[/VERSION]\n"
+         "                               --identity UAI --location REGION [--versionless]\n"
+         "                               [--dry-run]\n"
+         "\n"
+         "Creates a Foundry resource (kind AIServices, project management on) that uses the\n"
+         "key from the start. A system-assigned identity cannot be granted before its\n"
+         "resource exists, so this uses the user-assigned identity UAI (a name in -g RG, or\n"
+         "an ARM id), creating it when missing, grants it on the key as grant does, then\n"
+         "creates the resource with keyVaultProperties.identityClientId naming it. The\n"
+         "check rules run first (the grant excepted, which comes next): a failing rule,\n"
+         "a UAI of another tenant than the vault (resource.tenant), a region other than\n"
+         "the vault's, refuse it with nothing changed (exit 3). Binds the current version\n"
+         "unless --key NAME/VERSION or --versionless. Nothing to do when the resource\n"
+         "exists with this key; refused (exit 3) when it exists with Microsoft-managed keys\n"
+         "(then: grant and bind) or another key.\n"},
+        {"create-hub",
+         "usage: azkv-cmk create-hub --hub NAME --vault V --key K[/VERSION] --identity UAI\n"
+         "                           --location REGION [--storage NAME|ID] [--versionless]\n"
+         "                           [--dry-run]\n"
+         "\n"
+         "Creates an AI hub (workspace of kind Hub) with the key, as create-account does:\n"
+         "the user-assigned identity UAI (created when missing) is granted first, then the\n"
+         "hub is created with encryption.identity.userAssignedIdentity and identityClientId\n"
+         "naming it, the vault as its keyVault, --storage as its storageAccount, and its\n"
+         "data kept service-side (enableServiceSideCMKEncryption, the recommended option).\n"
+         "A hub's encryption is fixed at creation: this is the way to a CMK hub when one\n"
+         "was made with Microsoft-managed keys (that one is refused, exit 3). The storage\n"
+         "account needs the key too: check --hub says whether it has it.\n"},
 };
 
 void cmk_usage(FILE *f)

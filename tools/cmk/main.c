@@ -43,6 +43,8 @@ enum {
 	OPT_NAME,
 	OPT_PROJECT,
 	OPT_FOR,
+	OPT_HUB,
+	OPT_STORAGE,
 };
 
 static const struct option long_opts[] = {
@@ -87,6 +89,8 @@ static const struct option long_opts[] = {
         {"name", required_argument, NULL, OPT_NAME},
         {"project", required_argument, NULL, OPT_PROJECT},
         {"for", required_argument, NULL, OPT_FOR},
+        {"hub", required_argument, NULL, OPT_HUB},
+        {"storage", required_argument, NULL, OPT_STORAGE},
         {NULL, 0, NULL, 0},
 };
 
@@ -97,8 +101,9 @@ typedef struct command {
 	const char *const *ok; /* command-specific options it takes */
 } command;
 
-static const char *const check_opts[] = {"key-version", "account",       "workspace", "identity",
-                                         "principal",   "expiring-days", "project",   NULL};
+static const char *const check_opts[] = {"key-version", "account",   "workspace",
+                                         "identity",    "principal", "expiring-days",
+                                         "project",     "hub",       NULL};
 static const char *const grant_opts[] = {"account", "workspace", "identity", "principal",
                                          "model",   "exact",     "project",  NULL};
 static const char *const revoke_opts[] = {"account",   "workspace",   "identity",
@@ -109,7 +114,7 @@ static const char *const bind_opts[] = {"key-version", "account",           "wor
 static const char *const rotate_opts[] = {"account", "workspace", "identity", "to-version",
                                           "module",  "no-prove",  NULL};
 static const char *const status_opts[] = {"account",       "workspace", "identity", "principal",
-                                          "expiring-days", "project",   NULL};
+                                          "expiring-days", "project",   "hub",      NULL};
 static const char *const policy_opts[] = {"rotate-after", "expire-after", "notify-before", NULL};
 static const char *const create_opts[] = {"size",         "hsm",           "rotate-after",
                                           "expire-after", "notify-before", NULL};
@@ -121,6 +126,11 @@ static const char *const follow_opts[] = {"account", "workspace", "identity",
 
 static const char *const vault_opts[] = {
         "location", "tenant", "retention-days", "firewall", "model", "hsm", "for", NULL};
+
+static const char *const create_account_opts[] = {"account",     "identity",    "location",
+                                                  "key-version", "versionless", NULL};
+static const char *const create_hub_opts[] = {"hub",         "identity",    "location", "storage",
+                                              "key-version", "versionless", NULL};
 
 static const command commands[] = {
         {"create-vault", cmk_cmd_create_vault, 1, vault_opts},
@@ -134,6 +144,8 @@ static const command commands[] = {
         {"create-key", cmk_cmd_create_key, 1, create_opts},
         {"audit", cmk_cmd_audit, 1, audit_opts},
         {"follow", cmk_cmd_follow, 1, follow_opts},
+        {"create-account", cmk_cmd_create_account, 1, create_account_opts},
+        {"create-hub", cmk_cmd_create_hub, 1, create_hub_opts},
 };
 
 static const command *find_command(const char *name)
@@ -347,6 +359,12 @@ int main(int argc, char **argv)
 			break;
 		case OPT_FOR:
 			o.vault_for = optarg;
+			break;
+		case OPT_HUB:
+			o.hub = optarg;
+			break;
+		case OPT_STORAGE:
+			o.storage = optarg;
 			break;
 		default:
 			break;

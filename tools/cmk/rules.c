@@ -279,8 +279,8 @@ static void resource_rules(cmk_ctx *c, cmk_rules *r)
 		         rname, c->binding.vault_uri);
 	if (c->kind == CMK_RES_WORKSPACE && !c->binding.workspace_enabled)
 		cmk_rule(c, r, "resource.cmk-at-creation", CMK_FAIL,
-		         "create a new hub with customer-managed encryption; a hub's encryption is "
-		         "fixed at creation",
+		         "a hub's encryption is fixed at creation: azkv-cmk create-hub --hub "
+		         "NEW-NAME --vault VAULT --key KEY --identity NAME --location REGION",
 		         "%s was created with Microsoft-managed keys and cannot be changed to a "
 		         "customer-managed key",
 		         rname);

@@ -253,6 +253,7 @@ int cmk_cmd_status(cmk_ctx *c)
 	drift = cJSON_CreateArray();
 	if (c->resource) {
 		show_binding(c);
+		cmk_hub_status(c);
 		if (c->binding.cmk && same_key(c))
 			bound = c->binding.key_version;
 	}

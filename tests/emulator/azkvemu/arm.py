@@ -22,6 +22,8 @@ an admin CMK utility and the ARM SDKs make.
   .../accounts/{a}/projects[/{p}]           GET, PUT, PATCH, DELETE, list (Foundry projects, arm_projects.py)
   .../vaults/{v}/privateEndpointConnections[/{name}]  GET, PUT, DELETE, list; DELETE of a vault,
                                             .../locations/{l}/deletedVaults[/{v}[/purge]] (arm_private_link.py)
+  Microsoft.ManagedIdentity/userAssignedIdentities  PUT, GET, DELETE, list (arm_msi.py)
+  Microsoft.Storage/storageAccounts         GET, PUT, PATCH, with CMK (arm_storage.py)
 
 ArmService authenticates, checks the api-version and the caller's control-plane RBAC, then
 dispatches through one route table to the resource providers: arm_vaults.py, arm_accounts.py,
@@ -43,7 +45,9 @@ from .arm_monitor import MonitorApi
 from .arm_ml import WorkspaceApi
 from .arm_projects import ProjectApi
 from .arm_private_link import PrivateLinkApi
+from .arm_msi import UserAssignedIdentityApi
 from .arm_resources import accounts, parse_body, workspaces
+from .arm_storage import StorageApi
 from .arm_vaults import VaultApi
 from .foundrykeys import FoundryKeys
 from .httpmsg import Response, ServiceError, bad_request
@@ -60,6 +64,10 @@ _VAULT_LIST = r"/subscriptions/(?P<sub>[^/]+)(?:/resourcegroups/(?P<rg>[^/]+))?/
 _ACCOUNT = _SUB + r"/microsoft\.cognitiveservices/accounts/(?P<name>[^/]+)"
 _PROJECT = r"/projects/(?P<project>[^/]+)"
 _WORKSPACE = _SUB + r"/microsoft\.machinelearningservices/workspaces/(?P<name>[^/]+)"
+_UAI = _SUB + r"/microsoft\.managedidentity/userassignedidentities/(?P<name>[^/]+)"
+_UAI_LIST = (r"/subscriptions/(?P<sub>[^/]+)(?:/resourcegroups/(?P<rg>[^/]+))?/providers"
+             r"/microsoft\.managedidentity/userassignedidentities")
+_STORAGE = _SUB + r"/microsoft\.storage/storageaccounts/(?P<name>[^/]+)"
 _OPERATION = (r"/subscriptions/(?P<sub>[^/]+)/providers/(?P<provider>[^/]+)/locations/(?P<loc>[^/]+)"
               r"/(?P<what>operationstatuses|operationresults)/(?P<op>[^/]+)")
 _PEC = r"/privateendpointconnections/(?P<pec>[^/]+)"
@@ -98,6 +106,7 @@ class ArmService:
         self.monitor, self.eventgrid = MonitorApi(state), EventGridApi(state)
         self.projects = ProjectApi(state)
         self.private_link = PrivateLinkApi(state)
+        self.identities, self.storage = UserAssignedIdentityApi(state), StorageApi(state)
         resources = [
             ("GET", _VAULT_LIST, self.vaults.list_vaults),
             ("GET", _VAULT, self.vaults.get_vault),
@@ -137,6 +146,13 @@ class ArmService:
             ("GET", _DELETED_VAULTS, self.private_link.list_deleted),
             ("GET", _DELETED_VAULT, self.private_link.get_deleted),
             ("POST", _DELETED_VAULT + r"/purge", self.private_link.purge_deleted),
+            ("GET", _UAI_LIST, self.identities.list_identities),
+            ("GET", _UAI, self.identities.get_identity),
+            ("PUT", _UAI, self.identities.put_identity),
+            ("DELETE", _UAI, self.identities.delete_identity),
+            ("GET", _STORAGE, self.storage.get_storage),
+            ("PUT", _STORAGE, self.storage.put_storage),
+            ("PATCH", _STORAGE, self.storage.patch_storage),
         ]
         # Role assignments and definitions sit below any scope, so they come first; their
         # handler answers every method and reads the body of a PUT once the scope is known.

@@ -38,6 +38,20 @@ def _key_ref(key_identifier):
     return vault, m.group(2), m.group(3) or None
 
 
+def _data_location(rec, props):
+    """Where a hub keeps its CMK-encrypted data, chosen at creation: service-side (properties.
+    enableServiceSideCMKEncryption, in the preview specs from 2024-07-01-preview and in the
+    Bicep/Terraform of 2025; absent from @azure/arm-machinelearning 2.1.1), or the legacy
+    Microsoft-managed resource group azureml-rg-<hub>_<guid> in the customer's subscription
+    (seeds/foundry-cmk-reference.txt, "Data storage options with Azure AI Hub CMK encryption").
+    The emulator keeps the first value given and echoes it."""
+    if props.get("enableServiceSideCMKEncryption") is not None:
+        rec["service_side_cmk"] = bool(props["enableServiceSideCMKEncryption"])
+    for k in ("primaryUserAssignedIdentity",):
+        if props.get(k):
+            rec[k] = props[k]
+
+
 class WorkspaceApi:
     def __init__(self, state):
         self.state = state
@@ -119,9 +133,12 @@ class WorkspaceApi:
         if hub is not None:
             props["hubResourceId"] = (f"/subscriptions/{hub['subscription_id']}/resourceGroups/"
                                       f"{hub['resource_group']}/providers/{WORKSPACES}/{hub['name']}")
-        for k in ("keyVault", "storageAccount", "applicationInsights", "containerRegistry", "description"):
+        for k in ("keyVault", "storageAccount", "applicationInsights", "containerRegistry", "description",
+                  "primaryUserAssignedIdentity"):
             if rec.get(k):
                 props[k] = rec[k]
+        if rec.get("service_side_cmk") is not None:
+            props["enableServiceSideCMKEncryption"] = rec["service_side_cmk"]
         out = {"id": (f"/subscriptions/{rec['subscription_id']}/resourceGroups/{rec['resource_group']}"
                       f"/providers/{WORKSPACES}/{rec['name']}"),
                "name": rec["name"], "type": WORKSPACES,
@@ -196,6 +213,7 @@ class WorkspaceApi:
             if patch:
                 find_resource(table, WORKSPACES, sub, rg, name)   # 404
             rec = self._create_workspace(body, sub, rg, name)
+            _data_location(rec, props)
             status = 201
         else:
             rec = copy.deepcopy(find_resource(table, WORKSPACES, sub, rg, name))

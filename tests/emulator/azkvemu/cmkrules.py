@@ -89,9 +89,9 @@ def check_vault(vault, location, ident) -> None:
                           "does not include AzureServices), and it has no approved private endpoint connection.")
 
 
-def check_key(vault, key_name, version=None):
-    """The key version (the latest if none) suits Foundry: RSA 2048, usable, wrap/unwrap allowed.
-    Returns (entry, record)."""
+def check_key(vault, key_name, version=None, sizes=(SUPPORTED_BITS,)):
+    """The key version (the latest if none) suits Foundry: RSA 2048 (Storage: `sizes`), usable,
+    wrap/unwrap allowed. Returns (entry, record)."""
     entry = vault["keys"].get((key_name or "").lower())
     record = None
     if entry is not None:
@@ -104,9 +104,10 @@ def check_key(vault, key_name, version=None):
         raise bad_request("KeyTypeNotSupported", f"The key {label} is of type {record['kty']}; only RSA and RSA-HSM "
                                                  "keys can be customer-managed keys.")
     bits = keycrypto.load_key(record).key_size
-    if bits != SUPPORTED_BITS:
+    if bits not in sizes:
         raise bad_request("KeySizeNotSupported",
-                          f"The key {label} has {bits} bits; only 2048-bit RSA keys are supported.")
+                          f"The key {label} has {bits} bits; only {'/'.join(map(str, sizes))}-bit RSA keys are "
+                          "supported.")
     current = now()
     if not record["enabled"]:
         raise bad_request("KeyDisabled", f"The key {label} is disabled.")
