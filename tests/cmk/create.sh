@@ -137,6 +137,8 @@ hub_check() {
 run check_hub_reports_each_top_level_resource hub_check
 
 # ------------------------------------------------------------ hub status
+# A legacy hub, bound with no key version: its one drift is that (Foundry
+# does not follow new versions; rotation.sh).
 arm PUT "$WS/hub-legacy" 2024-10-01 '{"location":"eastus","kind":"Hub",
 	"identity":{"type":"UserAssigned","userAssignedIdentities":{"'"$UAIS/uai-hub"'":{}}},
 	"properties":{"enableServiceSideCMKEncryption":false,"encryption":{"status":"Enabled",
@@ -147,9 +149,10 @@ arm PUT "$WS/hub-legacy" 2024-10-01 '{"location":"eastus","kind":"Hub",
 hub_status() {
 	expect 0 status --hub hub-new &&
 		says 'data: kept service-side' &&
-		expect 0 --json status --hub hub-legacy &&
+		expect 1 --json status --hub hub-legacy &&
 		json '.hub.dataLocation == "managed-resource-group"' &&
-		expect 0 status --hub hub-legacy &&
+		json '[.drift[].id] == ["binding.versionless"]' &&
+		expect 1 status --hub hub-legacy &&
 		says 'data: legacy, in a Microsoft-managed resource group azureml-rg-hub-legacy_GUID' &&
 		says 'warning: do not change the Cosmos DB, AI Search or Storage account .*disableLocalAuth' &&
 		says 'identity: user-assigned identity .*uai-hub'
