@@ -372,6 +372,54 @@ static void comments_must_be_strings(void **state)
 	EACH_REFUSED(refused);
 }
 
+/* The example installed in $(sysconfdir)/azkv-pkcs11 is refused as it is
+ * (its vault URL is a placeholder, so a copy left unedited fails at once,
+ * naming it) and read once the URL is filled in, with the defaults it
+ * says it has. */
+static void installed_example_is_read_once_its_url_is_set(void **state)
+{
+	FILE *f = fopen(EXAMPLE_CONFIG, "r");
+	char text[8192], *at, edited[8192];
+	static const char placeholder[] = "\"https://<vault-name>.vault.azure.net\"";
+	size_t len;
+	azkv_config *cfg = NULL;
+	azkv_err err;
+
+	(void)state;
+	assert_non_null(f);
+	len = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	assert_true(len > 0 && len < sizeof(text) - 1);
+	text[len] = '\0';
+	expect_error(text, AZKV_ERR_CONFIG, MUST("vaults[0].url"));
+
+	at = strstr(text, placeholder);
+	assert_non_null(at);
+	assert_null(strstr(at + 1, placeholder));
+	snprintf(edited, sizeof(edited), "%.*s\"https://contoso-cmk.vault.azure.net\"%s",
+	         (int)(at - text), text, at + strlen(placeholder));
+	assert_null(strstr(edited, placeholder));
+	assert_int_equal(azkv_config_parse(edited, "example", &cfg, &err), AZKV_OK);
+	assert_int_equal(cfg->n_vaults, 1);
+	assert_string_equal(cfg->vaults[0].url, "https://contoso-cmk.vault.azure.net");
+	assert_string_equal(cfg->vaults[0].label, "contoso-cmk");
+	assert_int_equal(cfg->vaults[0].n_keys, 1);
+	assert_null(cfg->vaults[0].pin);
+	assert_false(cfg->vaults[0].allow_key_creation);
+	assert_false(cfg->vaults[0].allow_rsa_pkcs1_v15_decrypt);
+	assert_int_equal(cfg->credential.type, AZKV_CRED_DEFAULT);
+	assert_int_equal(cfg->http.connect_timeout_ms, 5000);
+	assert_int_equal(cfg->http.timeout_ms, 30000);
+	assert_int_equal(cfg->http.retry.max_retries, 3);
+	assert_int_equal(cfg->http.retry.base_delay_ms, 800);
+	assert_int_equal(cfg->http.retry.max_delay_ms, 30000);
+	assert_int_equal(cfg->http.retry.deadline_ms, 120000);
+	assert_string_equal(cfg->log_level, "warn");
+	assert_int_equal(cfg->wrap, AZKV_WRAP_LOCAL);
+	assert_string_equal(cfg->api_version, "7.4");
+	azkv_config_free(cfg);
+}
+
 static void missing_or_empty_vaults_are_errors(void **state)
 {
 	static const refusal refused[] = {
@@ -1092,6 +1140,7 @@ int main(void)
 	        cmocka_unit_test(duplicate_keys_are_errors),
 	        cmocka_unit_test(comments_are_skipped_in_every_object),
 	        cmocka_unit_test(comments_must_be_strings),
+	        cmocka_unit_test(installed_example_is_read_once_its_url_is_set),
 	        cmocka_unit_test(missing_or_empty_vaults_are_errors),
 	        cmocka_unit_test(bad_vault_urls_are_refused),
 	        cmocka_unit_test(rsa_pkcs1_v15_decrypt_is_opt_in_per_vault),
