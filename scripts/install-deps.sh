@@ -9,7 +9,7 @@ PACKAGES="
   libssl-dev libcurl4-openssl-dev libcjson-dev libp11-kit-dev libcmocka-dev
   p11-kit opensc softhsm2 gnutls-bin libengine-pkcs11-openssl
   python3 python3-cryptography python3-pykcs11 openjdk-17-jdk-headless nodejs
-  curl jq openssl ca-certificates valgrind cppcheck clang-format
+  curl jq openssl ca-certificates valgrind cppcheck clang-format scdoc groff-base
   clang libclang-rt-14-dev
 "
 

@@ -69,15 +69,40 @@ static azkv_rc cfg_nomem(parse_ctx *ctx)
 	return azkv_err_set(ctx->err, AZKV_ERR_NOMEM, "config %s: out of memory", ctx->origin);
 }
 
-/* Every member of obj must be in allowed (NULL-terminated) and unique. */
+/* A member named "//" is a comment, in any object of the file and as
+ * often as wanted (JSON has none; the installed example,
+ * etc/config.json.example, is commented so). Its value must be a string:
+ * "//": {...} would be a section switched off without a word. Every
+ * reader of an object skips comments. */
+static int is_comment(parse_ctx *ctx, const cJSON *item, const char *where, azkv_rc *rc)
+{
+	if (strcmp(item->string, AZKV_CONFIG_COMMENT_KEY) != 0)
+		return 0;
+	*rc = cJSON_IsString(item)
+	              ? AZKV_OK
+	              : cfg_err(ctx,
+	                        "\"" AZKV_CONFIG_COMMENT_KEY "\" in %s is a comment and must "
+	                        "be a string",
+	                        where);
+	return 1;
+}
+
+/* Every member of obj must be in allowed (NULL-terminated) and unique,
+ * comments aside. */
 static azkv_rc check_keys(parse_ctx *ctx, const cJSON *obj, const char *where,
                           const char *const *allowed)
 {
 	const cJSON *item, *prev;
+	azkv_rc rc;
 	size_t i;
 
 	cJSON_ArrayForEach(item, obj)
 	{
+		if (is_comment(ctx, item, where, &rc)) {
+			if (rc != AZKV_OK)
+				return rc;
+			continue;
+		}
 		for (i = 0; allowed[i]; i++) {
 			if (strcmp(item->string, allowed[i]) == 0)
 				break;
@@ -307,6 +332,15 @@ static azkv_rc parse_certificates(parse_ctx *ctx, const cJSON *item, const char 
 		return cfg_nomem(ctx);
 	cJSON_ArrayForEach(entry, obj)
 	{
+		char in[48];
+		azkv_rc rc;
+
+		snprintf(in, sizeof(in), "%s.certificates", where);
+		if (is_comment(ctx, entry, in, &rc)) {
+			if (rc != AZKV_OK)
+				return rc;
+			continue;
+		}
 		if (!key_name_valid(entry->string))
 			return cfg_err(ctx, "%s.certificates: \"%s\" is not a key name", where,
 			               entry->string);
@@ -697,6 +731,11 @@ static azkv_rc parse_credential(parse_ctx *ctx, const cJSON *root, azkv_credenti
 	keys_of_type(c->type, takes, sizeof(takes));
 	cJSON_ArrayForEach(item, obj)
 	{
+		if (is_comment(ctx, item, "\"credential\"", &rc)) {
+			if (rc != AZKV_OK)
+				return rc;
+			continue;
+		}
 		for (const cJSON *prev = obj->child; prev != item; prev = prev->next) {
 			if (strcmp(prev->string, item->string) == 0)
 				return cfg_err(ctx, "duplicate key \"%s\" in \"credential\"",

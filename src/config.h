@@ -95,6 +95,8 @@ typedef struct azkv_vault_config {
 /* The name of that key, for messages that tell how to turn it on. */
 #define AZKV_CONFIG_RSA_PKCS1_V15_DECRYPT_KEY "allow_rsa_pkcs1_v15_decrypt"
 #define AZKV_CONFIG_KEY_CREATION_KEY          "allow_key_creation"
+/* A member of this name is a comment, in any object (config.c). */
+#define AZKV_CONFIG_COMMENT_KEY "//"
 
 /* Which key each type takes is in config.c's cred_keys table; values not
  * given are NULL / 0 (the credential then reads the environment). */

@@ -320,6 +320,106 @@ static void duplicate_keys_are_errors(void **state)
 	             AZKV_ERR_CONFIG, MUST("duplicate key \"wrap\""));
 }
 
+/* "//" members are comments in every object (config.c, is_comment): the
+ * file reads as the same file without them. */
+static void comments_are_skipped_in_every_object(void **state)
+{
+	static const char json[] =
+	        "{ \"//\": \"top\", \"//\": \"again\",\n"
+	        "  \"vaults\": [ { \"//\": \"v\", \"url\": \"https://demo.vault.azure.net\",\n"
+	        "     \"certificates\": { \"//\": \"c\", \"k\": \"/tmp/k.pem\" } } ],\n"
+	        "  \"credential\": { \"//\": \"c\", \"type\": \"azure_cli\", \"//\": \"c2\" },\n"
+	        "  \"http\": { \"//\": \"h\", \"timeout_ms\": 9000 },\n"
+	        "  \"retry\": { \"//\": \"r\", \"max_retries\": 2 },\n"
+	        "  \"log\": { \"//\": \"l\", \"level\": \"info\" },\n"
+	        "  \"arm\": { \"//\": \"a\", \"subscription_id\": \"s\" } }\n";
+	azkv_config *cfg = NULL;
+	azkv_err err;
+
+	(void)state;
+	assert_int_equal(azkv_config_parse(json, "c.json", &cfg, &err), AZKV_OK);
+	assert_int_equal(cfg->n_vaults, 1);
+	assert_int_equal(cfg->vaults[0].n_certs, 1);
+	assert_string_equal(cfg->vaults[0].cert_keys[0], "k");
+	assert_int_equal(cfg->credential.type, AZKV_CRED_AZURE_CLI);
+	assert_int_equal(cfg->http.timeout_ms, 9000);
+	assert_int_equal(cfg->http.retry.max_retries, 2);
+	assert_string_equal(cfg->log_level, "info");
+	assert_string_equal(cfg->arm_subscription_id, "s");
+	azkv_config_free(cfg);
+}
+
+/* A comment that is not a string is refused: {"//": {...}} would be a
+ * section switched off without saying so, and "//": 5 a value lost. */
+static void comments_must_be_strings(void **state)
+{
+	static const refusal refused[] = {
+	        {"{\"vaults\":[{\"url\":\"https://a.vault.azure.net\"}], \"//\": 1}",
+	         {"\"//\" in the top level", "must be a string"}},
+	        {"{\"vaults\":[{\"url\":\"https://a.vault.azure.net\", \"//\": {}}]}",
+	         {"\"//\" in vaults[0]", "must be a string"}},
+	        {"{\"vaults\":[{\"url\":\"https://a.vault.azure.net\", "
+	         "\"certificates\": {\"//\": null}}]}",
+	         {"\"//\" in vaults[0].certificates", "must be a string"}},
+	        {"{\"vaults\":[{\"url\":\"https://a.vault.azure.net\"}], "
+	         "\"credential\": {\"type\": \"azure_cli\", \"//\": [\"x\"]}}",
+	         {"\"//\" in \"credential\"", "must be a string"}},
+	        {"{\"vaults\":[{\"url\":\"https://a.vault.azure.net\"}], \"log\": {\"//\": true}}",
+	         {"\"//\" in \"log\"", "must be a string"}},
+	};
+
+	(void)state;
+	EACH_REFUSED(refused);
+}
+
+/* The example installed in $(sysconfdir)/azkv-pkcs11 is refused as it is
+ * (its vault URL is a placeholder, so a copy left unedited fails at once,
+ * naming it) and read once the URL is filled in, with the defaults it
+ * says it has. */
+static void installed_example_is_read_once_its_url_is_set(void **state)
+{
+	FILE *f = fopen(EXAMPLE_CONFIG, "r");
+	char text[8192], *at, edited[8192];
+	static const char placeholder[] = "\"https://<vault-name>.vault.azure.net\"";
+	size_t len;
+	azkv_config *cfg = NULL;
+	azkv_err err;
+
+	(void)state;
+	assert_non_null(f);
+	len = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	assert_true(len > 0 && len < sizeof(text) - 1);
+	text[len] = '\0';
+	expect_error(text, AZKV_ERR_CONFIG, MUST("vaults[0].url"));
+
+	at = strstr(text, placeholder);
+	assert_non_null(at);
+	assert_null(strstr(at + 1, placeholder));
+	snprintf(edited, sizeof(edited), "%.*s\"https://contoso-cmk.vault.azure.net\"%s",
+	         (int)(at - text), text, at + strlen(placeholder));
+	assert_null(strstr(edited, placeholder));
+	assert_int_equal(azkv_config_parse(edited, "example", &cfg, &err), AZKV_OK);
+	assert_int_equal(cfg->n_vaults, 1);
+	assert_string_equal(cfg->vaults[0].url, "https://contoso-cmk.vault.azure.net");
+	assert_string_equal(cfg->vaults[0].label, "contoso-cmk");
+	assert_int_equal(cfg->vaults[0].n_keys, 1);
+	assert_null(cfg->vaults[0].pin);
+	assert_false(cfg->vaults[0].allow_key_creation);
+	assert_false(cfg->vaults[0].allow_rsa_pkcs1_v15_decrypt);
+	assert_int_equal(cfg->credential.type, AZKV_CRED_DEFAULT);
+	assert_int_equal(cfg->http.connect_timeout_ms, 5000);
+	assert_int_equal(cfg->http.timeout_ms, 30000);
+	assert_int_equal(cfg->http.retry.max_retries, 3);
+	assert_int_equal(cfg->http.retry.base_delay_ms, 800);
+	assert_int_equal(cfg->http.retry.max_delay_ms, 30000);
+	assert_int_equal(cfg->http.retry.deadline_ms, 120000);
+	assert_string_equal(cfg->log_level, "warn");
+	assert_int_equal(cfg->wrap, AZKV_WRAP_LOCAL);
+	assert_string_equal(cfg->api_version, "7.4");
+	azkv_config_free(cfg);
+}
+
 static void missing_or_empty_vaults_are_errors(void **state)
 {
 	static const refusal refused[] = {
@@ -1038,6 +1138,9 @@ int main(void)
 	        cmocka_unit_test(malformed_json_inside_the_secret_does_not_show_it),
 	        cmocka_unit_test(unknown_keys_are_errors_naming_the_key),
 	        cmocka_unit_test(duplicate_keys_are_errors),
+	        cmocka_unit_test(comments_are_skipped_in_every_object),
+	        cmocka_unit_test(comments_must_be_strings),
+	        cmocka_unit_test(installed_example_is_read_once_its_url_is_set),
 	        cmocka_unit_test(missing_or_empty_vaults_are_errors),
 	        cmocka_unit_test(bad_vault_urls_are_refused),
 	        cmocka_unit_test(rsa_pkcs1_v15_decrypt_is_opt_in_per_vault),
