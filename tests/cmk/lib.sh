@@ -91,6 +91,27 @@ arm() {
 			${4:+-d "$4"} "https://management.azure.com$2?api-version=$3" >"$WORK/arm.json"
 }
 
+# token RESOURCE: a bearer token of the lab's admin for RESOURCE.
+token() {
+	emu_api POST /tokens "{\"identity\":\"$(jq -r .client_id <<<"$ADMIN")\",\"resource\":\"$1\",\"lifetime\":3600}" |
+		jq -r .access_token
+}
+
+# kv METHOD PATH [JSON]: the vault's data plane as the lab's admin (what the
+# rotation policy, or someone in the portal, does); the answer in $WORK/kv.json.
+kv() {
+	curl -fsS --max-time 20 --cacert "$EMU_CA" --connect-to "::127.0.0.1:$EMU_PORT" -X "$1" \
+		-H "Authorization: Bearer $(token https://vault.azure.net)" \
+		-H 'Content-Type: application/json' ${3:+-d "$3"} \
+		"https://labkv.vault.azure.net$2?api-version=7.5" >"$WORK/kv.json"
+}
+
+# policy_rotates: a new version, as the rotation policy makes it (the
+# key's rotate operation); prints the version.
+policy_rotates() {
+	kv POST "/keys/$KEY/rotate" && jq -r '.key.kid | split("/") | last' "$WORK/kv.json"
+}
+
 # ------------------------------------------------------------------ setup
 emu_start "$WORK/emulator" || exit 1
 TENANT=$(emu_admin show-tenant | jq -r .tenant_id) || exit 1

@@ -15,13 +15,6 @@ HARNESS_NAME=cmk-rotation
 . "$AZKV_TOP_SRCDIR/tests/cmk/lib.sh"
 
 lab_setup grant bind || exit 1
-ADMIN_CLIENT=$(jq -r .client_id <<<"$ADMIN")
-
-# token RESOURCE: a bearer token of the lab's admin for RESOURCE.
-token() {
-	emu_api POST /tokens "{\"identity\":\"$ADMIN_CLIENT\",\"resource\":\"$1\",\"lifetime\":3600}" |
-		jq -r .access_token
-}
 
 # files METHOD PATH [JSON]: the Foundry data plane of $ACCOUNT (its files);
 # prints the HTTP status, the body is in $WORK/files.json.
@@ -62,20 +55,6 @@ unreadable() {
 	}
 }
 
-# kv METHOD PATH [JSON]: the vault's data plane as the lab's admin (what the
-# rotation policy, or someone in the portal, does); the answer in $WORK/kv.json.
-kv() {
-	curl -fsS --max-time 20 --cacert "$EMU_CA" --connect-to "::127.0.0.1:$EMU_PORT" -X "$1" \
-		-H "Authorization: Bearer $(token https://vault.azure.net)" \
-		-H 'Content-Type: application/json' ${3:+-d "$3"} \
-		"https://labkv.vault.azure.net$2?api-version=7.5" >"$WORK/kv.json"
-}
-
-# policy_rotates: a new version, as the rotation policy makes it (the
-# key's rotate operation); prints the version.
-policy_rotates() {
-	kv POST "/keys/$KEY/rotate" && jq -r '.key.kid | split("/") | last' "$WORK/kv.json"
-}
 
 # enabled VERSION true|false
 enabled() {

@@ -130,6 +130,37 @@ task5_bind() {
 run lab_task5_bind task5_bind
 V1=$(jq -r .keyVersionInUse "$WORK/foundry.json")
 
+# The lab's auditability ("auditability through Key Vault logging"): the
+# vault's audit events sent to a Log Analytics workspace (audit.sh has the
+# rest of it).
+LAW="/subscriptions/$SUB/resourceGroups/$RG/providers/Microsoft.OperationalInsights/workspaces/lab-law"
+lab_audit() {
+	expect 0 --json check $LAB &&
+		json '.rules[] | select(.id == "vault.audit-logs") | .status == "warn"' &&
+		expect 0 audit enable --vault labkv --workspace "$LAW" &&
+		expect 0 --json audit status --vault labkv &&
+		json "[.auditEvents[].destination] == [\"$LAW\"]" &&
+		expect 0 --json check $LAB &&
+		json '.rules[] | select(.id == "vault.audit-logs") | .status == "pass"'
+}
+run lab_audit_enabled lab_audit
+
+# A Foundry project of the resource, whose own identity the reference says
+# to grant (projects.sh has the rest).
+ACCOUNT_ID="/subscriptions/$SUB/resourceGroups/$RG/providers/Microsoft.CognitiveServices/accounts/$ACCOUNT"
+arm PATCH "$ACCOUNT_ID" 2025-06-01 '{"properties": {"allowProjectManagement": true}}' || exit 1
+emu_admin add-project --account "$ACCOUNT" --name lab-project >/dev/null || exit 1
+lab_project() {
+	expect 1 --json check $LAB --project lab-project &&
+		json '.rules[] | select(.id == "identity.grant") | .status == "fail"' &&
+		expect 0 grant $LAB --project lab-project &&
+		expect 0 --json check $LAB --project lab-project &&
+		json '.rules[] | select(.id == "identity.grant") | .status == "pass"' &&
+		expect 0 --json status --account "$ACCOUNT" &&
+		json '[.projects[] | select(.name == "lab-project")] | length == 1'
+}
+run lab_project_granted lab_project
+
 refuse_way_back() {
 	unchanged expect 3 bind --microsoft-managed --account "$ACCOUNT" &&
 		says 'Azure does not allow going back to Microsoft-managed keys' &&
@@ -144,6 +175,23 @@ status_clean() {
 		json '.versions | length == 1'
 }
 run status_after_bind_has_no_drift status_clean
+
+# The rotation policy makes a new version; Foundry keeps the bound one until
+# follow rebinds it (rotation.sh has the rest).
+lab_follow() {
+	local v
+	v=$(policy_rotates) && [ -n "$v" ] && [ "$v" != "$V1" ] &&
+		foundry "$ACCOUNT" ".keyVersionInUse == \"$V1\"" &&
+		expect 1 --json status --account "$ACCOUNT" &&
+		json '.drift[] | select(.id == "binding.not-current")' &&
+		expect 0 follow --account "$ACCOUNT" &&
+		foundry "$ACCOUNT" ".keyAccessible == true and .keyVersionInUse == \"$v\"" &&
+		expect 0 follow --account "$ACCOUNT" &&
+		says 'Nothing to follow' &&
+		expect 0 --json status --account "$ACCOUNT" &&
+		json '.drift | length == 0'
+}
+run lab_follow_after_a_policy_rotation lab_follow
 
 # ------------------------------------------------------------ rotate
 rotate_dry() {
@@ -173,7 +221,7 @@ run rotate_rebinds_and_proves rotate_real
 
 status_after_rotate() {
 	expect 0 --json status --account "$ACCOUNT" &&
-		json '.versions | length == 2' &&
+		json '.versions | length == 3' &&
 		json '.versions[0].bound == true and .versions[0].current == true' &&
 		json '.drift | length == 0'
 }
@@ -723,7 +771,8 @@ clouds() {
 run cloud_option_picks_the_cloud_endpoints clouds
 
 help_pages() {
-	for c in check grant bind rotate revoke status rotation-policy create-key create-vault; do
+	for c in check grant bind rotate revoke status rotation-policy create-key create-vault \
+		audit follow create-account create-hub; do
 		"$CMK_BIN" "$c" --help | grep -q "usage: azkv-cmk $c" || {
 			echo "no help for $c"
 			return 1
