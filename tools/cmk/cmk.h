@@ -290,6 +290,11 @@ void cmk_grant_fix(const cmk_ctx *c, const char *principal, char *buf, size_t n)
 int cmk_load_grant_targets(cmk_ctx *c, const char **principal);
 cJSON *cmk_policy_body(const cmk_ctx *c, const char *principal, const char *const *perms, size_t n);
 
+/* status.c: a drift item {id, message, fix} added to drift (fix may be
+ * NULL), for every part of status that reports drift. */
+void cmk_drift(cJSON *drift, const char *id, const char *fix, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+
 /* ---- commands, a file each ------------------------------------------- */
 
 int cmk_cmd_check(cmk_ctx *c);

@@ -73,16 +73,6 @@ static int older_versions(cmk_ctx *c, const char *bound, azkv_key_item **out, si
 	return CMK_EXIT_OK;
 }
 
-static void add_drift(cJSON *drift, const char *id, const char *message, const char *fix)
-{
-	cJSON *o = cJSON_CreateObject();
-
-	cJSON_AddStringToObject(o, "id", id);
-	cJSON_AddStringToObject(o, "message", message);
-	cJSON_AddStringToObject(o, "fix", fix);
-	cJSON_AddItemToArray(drift, o);
-}
-
 void cmk_status_older_data(cmk_ctx *c, cJSON *drift, const char *bound, int bound_here)
 {
 	azkv_key_item *items;
@@ -93,13 +83,11 @@ void cmk_status_older_data(cmk_ctx *c, cJSON *drift, const char *bound, int boun
 	if (!bound_here)
 		return;
 	if (!bound)
-		add_drift(
-		        drift, "binding.versionless",
-		        "the resource is bound without a key version: Foundry uses the version "
-		        "that "
-		        "was current when it was bound and does not follow new ones (which version "
-		        "that is, Azure does not report)",
-		        "azkv-cmk follow (binds the current version, and follows each new one)");
+		cmk_drift(drift, "binding.versionless",
+		          "azkv-cmk follow (binds the current version, and follows each new one)",
+		          "the resource is bound without a key version: Foundry uses the version "
+		          "that was current when it was bound and does not follow new ones (which "
+		          "version that is, Azure does not report)");
 	if (older_versions(c, bound, &items, &all, &n) != CMK_EXIT_OK)
 		return;
 	o = cJSON_AddObjectToObject(c->result, "olderVersions");
@@ -111,7 +99,6 @@ void cmk_status_older_data(cmk_ctx *c, cJSON *drift, const char *bound, int boun
 	for (size_t i = 0; i < n; i++) {
 		const azkv_key_item *it = &items[i];
 		int expired = it->exp && it->exp <= now;
-		char msg[512];
 		cJSON *v = cJSON_CreateObject();
 
 		cJSON_AddStringToObject(v, "version", it->version);
@@ -121,24 +108,21 @@ void cmk_status_older_data(cmk_ctx *c, cJSON *drift, const char *bound, int boun
 		if (!c->o->json)
 			cmk_print(stdout, "  %s  %s%s\n", it->version,
 			          it->enabled ? "enabled" : "DISABLED", expired ? ", expired" : "");
-		if (!it->enabled) {
-			snprintf(msg, sizeof(msg),
-			         "older version %s is disabled: data the resource wrote while "
-			         "bound to "
-			         "it cannot be read",
-			         it->version);
-			add_drift(drift, "data.older-version-disabled", msg,
-			          "enable it again if that data is needed (az keyvault key "
-			          "set-attributes --enabled true --id KEY_ID/VERSION)");
-		} else if (expired) {
-			snprintf(msg, sizeof(msg),
-			         "older version %s has expired: Key Vault still unwraps with it, "
-			         "but "
-			         "data written while it was bound needs it kept enabled",
-			         it->version);
-			add_drift(drift, "data.older-version-expired", msg,
-			          "do not disable or delete it while that data is needed");
-		}
+		if (!it->enabled)
+			cmk_drift(
+			        drift, "data.older-version-disabled",
+			        "enable it again if that data is needed (az keyvault key "
+			        "set-attributes --enabled true --id KEY_ID/VERSION)",
+			        "older version %s is disabled: data the resource wrote while bound "
+			        "to it cannot be read",
+			        it->version);
+		else if (expired)
+			cmk_drift(drift, "data.older-version-expired",
+			          "do not disable or delete it while that data is needed",
+			          "older version %s has expired: Key Vault still unwraps with it, "
+			          "but "
+			          "data written while it was bound needs it kept enabled",
+			          it->version);
 	}
 	if (!c->o->json && n)
 		cmk_print(stdout, "  (%s.)\n", cmk_older_assumption);

@@ -14,7 +14,6 @@
  * --project). status --account without --project lists every project of
  * the account, its identity and whether that identity holds the grant;
  * one that does not is drift. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -171,24 +170,6 @@ int cmk_project_load(cmk_ctx *c)
 
 /* ---- status --account: every project's identity and grant ------------ */
 
-static void project_drift(cJSON *drift, const char *id, const char *fix, const char *fmt, ...)
-        __attribute__((format(printf, 4, 5)));
-
-static void project_drift(cJSON *drift, const char *id, const char *fix, const char *fmt, ...)
-{
-	cJSON *o = cJSON_CreateObject();
-	char msg[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	cJSON_AddStringToObject(o, "id", id);
-	cJSON_AddStringToObject(o, "message", msg);
-	cJSON_AddStringToObject(o, "fix", fix);
-	cJSON_AddItemToArray(drift, o);
-}
-
 /* One identity of a project: does it hold the grant? Adds it to out. */
 static void judge_identity(cmk_ctx *c, const char *project, const cmk_identity *id, cJSON *out,
                            cJSON *drift)
@@ -220,9 +201,9 @@ static void judge_identity(cmk_ctx *c, const char *project, const cmk_identity *
 	         "azkv-cmk grant --vault %s --key %s --account %s --project %s%s%s", c->o->vault,
 	         c->o->key, c->o->account, project, id->user_assigned ? " --identity " : "",
 	         id->user_assigned ? id->resource_id : "");
-	project_drift(drift, "project.grant-missing", fix,
-	              "project %s's %s identity (principal %s) cannot use the key", project,
-	              id->user_assigned ? "user-assigned" : "system-assigned", id->principal_id);
+	cmk_drift(drift, "project.grant-missing", fix,
+	          "project %s's %s identity (principal %s) cannot use the key", project,
+	          id->user_assigned ? "user-assigned" : "system-assigned", id->principal_id);
 }
 
 static void list_project(cmk_ctx *c, const cJSON *p, cJSON *arr, cJSON *drift)
@@ -265,8 +246,8 @@ static void list_project(cmk_ctx *c, const cJSON *p, cJSON *arr, cJSON *drift)
 	/* foundry-cmk-reference.txt, "Use customer-managed keys with Azure Key
 	 * Vault": the project's system-assigned identity must be granted. */
 	identity_fix(c, cmk_str(p, "id") ? cmk_str(p, "id") : name, name, fix, sizeof(fix));
-	project_drift(drift, "project.identity-missing", fix,
-	              "project %s has no managed identity to grant", name);
+	cmk_drift(drift, "project.identity-missing", fix,
+	          "project %s has no managed identity to grant", name);
 }
 
 void cmk_projects_status(cmk_ctx *c, cJSON *drift)

@@ -13,11 +13,7 @@
 
 #include "cmk.h"
 
-static void add_drift(cmk_ctx *c, cJSON *drift, const char *id, const char *fix, const char *fmt,
-                      ...) __attribute__((format(printf, 5, 6)));
-
-static void add_drift(cmk_ctx *c, cJSON *drift, const char *id, const char *fix, const char *fmt,
-                      ...)
+void cmk_drift(cJSON *drift, const char *id, const char *fix, const char *fmt, ...)
 {
 	char msg[1024];
 	va_list ap;
@@ -31,7 +27,6 @@ static void add_drift(cmk_ctx *c, cJSON *drift, const char *id, const char *fix,
 	if (fix)
 		cJSON_AddStringToObject(o, "fix", fix);
 	cJSON_AddItemToArray(drift, o);
-	(void)c;
 }
 
 static void print_drift(const cJSON *drift)
@@ -129,17 +124,17 @@ static int show_versions(cmk_ctx *c, cJSON *drift, const char *bound, char **cur
 			*current = strdup(it->version);
 		if ((is_bound || (i == 0 && !bound)) && it->enabled && it->exp && it->exp > now &&
 		    it->exp - now < (int64_t)c->o->expiring_days * 86400)
-			add_drift(c, drift, "key.expiring", "azkv-cmk rotate ...",
+			cmk_drift(drift, "key.expiring", "azkv-cmk rotate ...",
 			          "version %s expires in %lld days", it->version,
 			          (long long)((it->exp - now) / 86400));
 		if (is_bound && !it->enabled)
-			add_drift(
-			        c, drift, "binding.version-disabled",
+			cmk_drift(
+			        drift, "binding.version-disabled",
 			        "enable it, or rotate: azkv-cmk rotate ...",
 			        "the bound version %s is disabled: the resource cannot use its key",
 			        it->version);
 		if (is_bound && it->exp && it->exp <= now)
-			add_drift(c, drift, "binding.version-expired", "azkv-cmk rotate ...",
+			cmk_drift(drift, "binding.version-expired", "azkv-cmk rotate ...",
 			          "the bound version %s has expired", it->version);
 	}
 	azkv_key_items_free(items, n);
@@ -193,12 +188,12 @@ static void show_grants(cmk_ctx *c, cJSON *drift)
 	cJSON_AddItemToObject(c->result, "grants", cmk_grants_json(&gs));
 	cmk_grant_fix(c, principal, fix, sizeof(fix));
 	if (!gs.has_access)
-		add_drift(c, drift, "grant.missing", fix,
+		cmk_drift(drift, "grant.missing", fix,
 		          "the identity cannot use the key (get, wrapKey, unwrapKey missing)");
 	for (size_t i = 0; i < gs.n; i++) {
 		if (gs.g[i].broader && gs.g[i].effective)
-			add_drift(
-			        c, drift, "grant.over-broad",
+			cmk_drift(
+			        drift, "grant.over-broad",
 			        "keep only \"Key Vault Crypto Service Encryption User\" at the key",
 			        "%s %s at %s is broader than Foundry needs", gs.g[i].via,
 			        gs.g[i].role_name ? gs.g[i].role_name : "policy", gs.g[i].scope);
@@ -260,15 +255,15 @@ int cmk_cmd_status(cmk_ctx *c)
 	rc = show_versions(c, drift, bound, &current);
 	if (rc == CMK_EXIT_OK) {
 		if (c->resource && !c->binding.cmk)
-			add_drift(c, drift, "binding.none", "azkv-cmk bind ...",
+			cmk_drift(drift, "binding.none", "azkv-cmk bind ...",
 			          "the resource does not use a customer-managed key");
 		else if (c->resource && !same_key(c))
-			add_drift(c, drift, "binding.other-key", NULL,
+			cmk_drift(drift, "binding.other-key", NULL,
 			          "the resource is bound to %s/keys/%s, not to this key",
 			          c->binding.vault_uri, c->binding.key_name);
 		else if (bound && current && strcmp(bound, current) != 0)
-			add_drift(
-			        c, drift, "binding.not-current",
+			cmk_drift(
+			        drift, "binding.not-current",
 			        "azkv-cmk follow (Foundry does not follow new versions by itself)",
 			        "the resource is bound to version %s, but the current version is "
 			        "%s",

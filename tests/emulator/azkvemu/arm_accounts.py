@@ -8,11 +8,10 @@ CMK rules in cmkrules.py, the account's data key in foundrykeys.py.
 """
 
 import copy
-import re
 
 from . import cmkrules
 from .arm_projects import account_project_properties, set_project_management
-from .arm_resources import ACCOUNTS, accounts, find_resource, identity_json, set_identity
+from .arm_resources import ACCOUNTS, accounts, find_resource, identity_json, set_identity, vault_by_uri
 from .foundrykeys import KeyInaccessible
 from .httpmsg import Response, ServiceError, bad_request, json_response
 from .state import StateError
@@ -65,10 +64,7 @@ class AccountApi:
             raise bad_request("InvalidKeyVaultProperties",
                               "keyVaultProperties.keyName and keyVaultProperties.keyVaultUri are required "
                               "when keySource is Microsoft.KeyVault.")
-        m = re.match(r"^https://([^./]+)\.vault\.azure\.net/?$", kvp["keyVaultUri"], re.I)
-        vault = self.state.get_vault(m.group(1)) if m else None
-        if vault is None:
-            raise bad_request("KeyVaultNotFound", f"The key vault '{kvp['keyVaultUri']}' was not found.")
+        vault = vault_by_uri(self.state, kvp["keyVaultUri"])
         bound = (current.get("keyVaultProperties") or {}).get("keyVaultUri")
         if current.get("keySource") == "Microsoft.KeyVault" and bound:
             cmkrules.check_same_vault(bound.split("//", 1)[-1].split(".", 1)[0], vault["name"])

@@ -3,6 +3,7 @@ lookup of a resource by subscription, resource group and name with ARM's 404, th
 body as ARM reads it, and a resource's managed identity (the `identity` block)."""
 
 import json
+import re
 
 from .httpmsg import ServiceError, bad_request
 
@@ -55,6 +56,16 @@ def find_vault(state, sub, rg, name):
     if (vault is None or vault["kind"] != "vault" or vault["subscription_id"].lower() != sub.lower()
             or vault["resource_group"].lower() != rg.lower()):
         raise not_found(VAULTS, name, rg)
+    return vault
+
+
+def vault_by_uri(state, uri):
+    """The vault a CMK binding names by its URI (https://NAME.vault.azure.net[/]), or the 400
+    KeyVaultNotFound that a Foundry account and a storage account both answer."""
+    m = re.match(r"^https://([^./]+)\.vault\.azure\.net/?$", uri, re.I)
+    vault = state.get_vault(m.group(1)) if m else None
+    if vault is None:
+        raise bad_request("KeyVaultNotFound", f"The key vault '{uri}' was not found.")
     return vault
 
 

@@ -22,10 +22,9 @@ cmkrules.py (same codes as Foundry's).
 """
 
 import copy
-import re
 
 from . import cmkrules
-from .arm_resources import identity_json, not_found, set_identity
+from .arm_resources import identity_json, not_found, set_identity, vault_by_uri
 from .httpmsg import bad_request, json_response
 from .util import new_uuid, now_iso
 
@@ -81,10 +80,7 @@ class StorageApi:
             raise bad_request("InvalidValuesForRequestParameters",
                               "keyvaultproperties.keyname and keyvaultproperties.keyvaulturi are required when "
                               "keySource is Microsoft.Keyvault.")
-        m = re.match(r"^https://([^./]+)\.vault\.azure\.net/?$", kvp["keyvaulturi"], re.I)
-        vault = self.state.get_vault(m.group(1)) if m else None
-        if vault is None:
-            raise bad_request("KeyVaultNotFound", f"The key vault '{kvp['keyvaulturi']}' was not found.")
+        vault = vault_by_uri(self.state, kvp["keyvaulturi"])
         uai = (enc.get("identity") or {}).get("userAssignedIdentity")
         ident = cmkrules.resolve_identity(self.state, rec.get("identity"), None, uai or None)
         # Storage allows a vault in another region: the vault's own location passes that rule.
