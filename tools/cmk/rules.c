@@ -80,6 +80,10 @@ static void vault_rules(cmk_ctx *c, cmk_rules *r)
 	const char *name = cmk_str(c->vault, "name");
 	char fix[512];
 
+	/* foundry-cmk-reference.txt, "Use customer-managed keys with Azure Key
+	 * Vault": "You must enable both the Soft Delete and Do Not Purge
+	 * properties"; foundry-cmk-lab.txt, "Key Vault configuration": purge
+	 * protection enabled. */
 	pass_or(c, r, "vault.soft-delete", cmk_bool(c->vault, "properties.enableSoftDelete", 1),
 	        "soft delete is on", CMK_FAIL,
 	        "turn it on: az keyvault update --name VAULT --enable-soft-delete true",
@@ -124,6 +128,9 @@ static void key_rules(cmk_ctx *c, const azkv_key *k, cmk_rules *r)
 	int rsa = k->jwk.kty == AZKV_KTY_RSA;
 	char fix[512];
 
+	/* foundry-cmk-reference.txt, "Use customer-managed keys with Azure Key
+	 * Vault": "Only RSA and RSA-HSM keys of size 2048 are supported";
+	 * foundry-cmk-lab.txt, "Key Vault configuration": the same. */
 	snprintf(fix, sizeof(fix),
 	         "create a 2048-bit RSA key: azkv-cmk create-key --vault %s --key NAME",
 	         c->o->vault);
@@ -170,6 +177,9 @@ static void key_rules(cmk_ctx *c, const azkv_key *k, cmk_rules *r)
 		         "the key's operations do not include wrapKey and unwrapKey");
 }
 
+/* foundry-cmk-lab.txt, Task 2 (rotation policy: rotate after 6 months,
+ * expiry 210 days, and its note that expiry is each version's lifetime);
+ * foundry-hardening-rbac-mi-cmk.txt: "Key rotation policy: Enabled". */
 static void policy_rules(cmk_ctx *c, cmk_rules *r)
 {
 	const char *rotate = NULL, *expiry;
@@ -238,6 +248,8 @@ static void resource_rules(cmk_ctx *c, cmk_rules *r)
 	const char *vt = cmk_str(c->vault, "properties.tenantId");
 	const char *rname = cmk_str(c->resource, "name");
 
+	/* foundry-cmk-lab.txt, "Key Vault configuration": "The Key Vault and
+	 * Foundry hub must be in the same region and tenant." */
 	location_norm(cmk_str(c->vault, "location"), vl, sizeof(vl));
 	location_norm(cmk_str(c->resource, "location"), rl, sizeof(rl));
 	if (strcmp(vl, rl) == 0)
@@ -255,6 +267,9 @@ static void resource_rules(cmk_ctx *c, cmk_rules *r)
 		         c->ident.tenant_id);
 	else if (c->ident.tenant_id)
 		cmk_rule(c, r, "resource.tenant", CMK_PASS, NULL, "same tenant (%s)", vt);
+	/* foundry-cmk-reference.txt, "Enable your Azure AI Foundry resource's
+	 * managed identity": "Managed identity must be enabled as a
+	 * prerequisite for using customer-managed keys." */
 	if (!c->have_ident) {
 		char fix[512];
 
@@ -270,6 +285,8 @@ static void resource_rules(cmk_ctx *c, cmk_rules *r)
 	} else {
 		cmk_rule(c, r, "resource.identity", CMK_PASS, NULL, "%s", c->ident.label);
 	}
+	/* foundry-cmk-reference.txt, "Rotation Limitations" / "Same Key Vault
+	 * Requirement": rotation only to a key in the same vault. */
 	if (c->binding.cmk && c->binding.vault_uri &&
 	    strcasecmp(c->binding.vault_uri, c->vault_uri) != 0)
 		cmk_rule(c, r, "resource.same-vault", CMK_FAIL,
@@ -277,6 +294,9 @@ static void resource_rules(cmk_ctx *c, cmk_rules *r)
 		         "%s is bound to a key in %s; Foundry only rotates to keys in the same "
 		         "vault",
 		         rname, c->binding.vault_uri);
+	/* foundry-cmk-reference.txt, "Limitations": "AI Foundry hub resources
+	 * can't be updated from Microsoft-managed keys to customer-managed keys,
+	 * or vice versa, post-creation." */
 	if (c->kind == CMK_RES_WORKSPACE && !c->binding.workspace_enabled)
 		cmk_rule(c, r, "resource.cmk-at-creation", CMK_FAIL,
 		         "a hub's encryption is fixed at creation: azkv-cmk create-hub --hub "
@@ -286,6 +306,10 @@ static void resource_rules(cmk_ctx *c, cmk_rules *r)
 		         rname);
 }
 
+/* foundry-cmk-lab.txt, "Managed identity access" and Task 4: get, wrapKey
+ * and unwrapKey, "Key Vault Crypto Service Encryption User" the least
+ * privilege; foundry-cmk-reference.txt, "Use customer-managed keys with
+ * Azure Key Vault": the same three permissions. */
 static void grant_rules(cmk_ctx *c, const char *principal, cmk_rules *r)
 {
 	cmk_grants gs;
