@@ -4,8 +4,9 @@
 # was filled in; azkv-pkcs11(5) has an entry for every configuration key
 # the parser accepts (src/config.c) and every mechanism the module offers
 # (pkcs11/mech/mech.c), and azkv-cmk(1) one for every command and option
-# of tools/cmk/main.c, each command's naming every option it takes, so
-# that none of these can change without the pages.
+# of tools/cmk/main.c, each command's naming every option it takes, and
+# one for every environment variable it reads, so that none of these can
+# change without the pages.
 set -u
 HARNESS_NAME=docs-man
 top=${AZKV_TOP_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -165,6 +166,36 @@ each_command_names_its_options() {
 	END { exit bad }' - "$WORK/pairs"
 }
 
+# Every environment variable azkv-cmk reads, itself or through the core
+# (src/, all linked into it), is an entry of ENVIRONMENT: the names given
+# to getenv, secure_getenv and the files' env_value/nonempty_env, as a
+# string or a macro of the same file, and config.c's table of HTTP
+# overrides ({"NAME", offsetof(...)}). A name that cannot be resolved fails.
+cmk_environment() {
+	awk '
+	FNR == 1 { delete def }
+	/^#define [A-Z_]+ +"[A-Z][A-Z0-9_]*"/ { v = $3; gsub(/"/, "", v); def[$2] = v }
+	{
+		line = $0
+		while (match(line, /(getenv|env_value|nonempty_env)\([A-Z_"]+\)/)) {
+			arg = substr(line, RSTART, RLENGTH); line = substr(line, RSTART + RLENGTH)
+			sub(/^[a-z_]+\(/, "", arg); sub(/\)$/, "", arg)
+			if (arg ~ /^"/) { gsub(/"/, "", arg); print arg }
+			else if (arg in def) print def[arg]
+			else print "UNDEFINED-" arg "-IN-" FILENAME
+		}
+	}
+	/^[ \t]*\{"[A-Z][A-Z0-9_]+", offsetof\(/ { match($0, /"[A-Z0-9_]+"/); print substr($0, RSTART + 1, RLENGTH - 2) }
+	' "$top"/src/*.c "$top"/tools/cmk/*.c | sort -u
+}
+
+every_environment_variable_has_an_entry() {
+	cmk_environment >"$WORK/environment"
+	at_least 18 "$WORK/environment" || return 1
+	cmk_entries ENVIRONMENT | cut -f1 | tr ',' '\n' | awk '{ print $1 }' >"$WORK/environment-terms"
+	every_one_has_an_entry "$WORK/environment" 18 "$WORK/environment-terms"
+}
+
 run man-page-renders-without-groff-warnings renders_without_warnings "$page"
 run man-page-paths-are-the-configured-ones paths_are_filled_in "$page" "$WORK/page.txt"
 run man-page-has-an-entry-for-every-config-key every_config_key_has_an_entry
@@ -175,4 +206,5 @@ run cmk-man-page-paths-are-the-configured-ones paths_are_filled_in "$cmk_page" "
 run cmk-man-page-has-an-entry-for-every-command every_command_has_an_entry
 run cmk-man-page-has-an-entry-for-every-option every_option_has_an_entry
 run cmk-man-page-command-entries-name-their-options each_command_names_its_options
+run cmk-man-page-has-an-entry-for-every-environment-variable every_environment_variable_has_an_entry
 harness_summary
