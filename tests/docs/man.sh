@@ -1,22 +1,28 @@
 #!/bin/bash
-# The man page azkv-pkcs11(5) (man/azkv-pkcs11.5.scd), as make built it:
-# it renders without a single groff warning, every path in it was filled
-# in, and it has an entry for every configuration key the parser accepts
-# (src/config.c) and every mechanism the module offers
-# (pkcs11/mech/mech.c), so that neither can change without the page.
+# The man pages azkv-pkcs11(5) and azkv-cmk(1) (man/*.scd), as make built
+# them: each renders without a single groff warning and every path in it
+# was filled in; azkv-pkcs11(5) has an entry for every configuration key
+# the parser accepts (src/config.c) and every mechanism the module offers
+# (pkcs11/mech/mech.c), and azkv-cmk(1) one for every command and option
+# of tools/cmk/main.c, each command's naming every option it takes, and
+# one for every environment variable it reads, so that none of these can
+# change without the pages.
 set -u
 HARNESS_NAME=docs-man
 top=${AZKV_TOP_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 build=${AZKV_TOP_BUILDDIR:-$top/build}
 # shellcheck source=../harness.sh
 . "$top/tests/harness.sh"
+# shellcheck source=cmk_options.sh
+. "$top/tests/docs/cmk_options.sh"
 
 page=$build/man/azkv-pkcs11.5
+cmk_page=$build/man/azkv-cmk.1
 
 # groff as man(1) runs it (tbl, the man macros), every warning on; -z
 # formats without output, so only the warnings are printed.
 renders_without_warnings() {
-	groff -t -ww -mandoc -Tutf8 -z "$page" 2>"$WORK/groff.err" || return 1
+	groff -t -ww -mandoc -Tutf8 -z "$1" 2>"$WORK/groff.err" || return 1
 	if [ -s "$WORK/groff.err" ]; then
 		cat "$WORK/groff.err"
 		return 1
@@ -25,16 +31,21 @@ renders_without_warnings() {
 
 # make replaced @sysconfdir@ and @pkcs11libdir@ with the configured paths.
 paths_are_filled_in() {
-	if grep -n '@[a-z_0-9]*@' "$page"; then
-		echo "placeholders left in $page"
+	if grep -n '@[a-z_0-9]*@' "$1"; then
+		echo "placeholders left in $1"
 		return 1
 	fi
-	grep -q '/azkv-pkcs11/config\.json$' "$WORK/page.txt"
+	grep -q '/azkv-pkcs11/config\.json$' "$2"
 }
 
-# The page as text, without hyphenation or bold, and the terms of its
-# entries: the lines at the terms' indent (7 columns), split at commas.
-groff -t -mandoc -Tutf8 -rHY=0 -P-cbou "$page" 2>/dev/null >"$WORK/page.txt"
+# A page as text, without hyphenation or bold.
+as_text() {
+	groff -t -mandoc -Tutf8 -rHY=0 -P-cbou "$1" 2>/dev/null
+}
+
+# The terms of the entries of azkv-pkcs11(5): the lines at the terms'
+# indent (7 columns), split at commas.
+as_text "$page" >"$WORK/page.txt"
 awk '/^       [^ ]/ { sub(/^ +/, ""); n = split($0, t, /,/)
 	for (i = 1; i <= n; i++) { gsub(/^ +| +$/, "", t[i]); if (t[i] != "") print t[i] } }' \
 	"$WORK/page.txt" >"$WORK/terms"
@@ -114,9 +125,86 @@ every_mechanism_has_an_entry() {
 	every_one_has_an_entry "$WORK/mechanisms" 40
 }
 
-run man-page-renders-without-groff-warnings renders_without_warnings
-run man-page-paths-are-the-configured-ones paths_are_filled_in
+# azkv-cmk(1): the section SECTION of the page as text, its entries one
+# a line: the term (7 columns in), a tab, the entry's text (deeper in).
+as_text "$cmk_page" >"$WORK/cmk.txt"
+cmk_entries() {
+	awk -v section="$1" '
+	/^[^ ]/ { insection = $0 == section; next }
+	!insection || /^ *$/ { next }
+	/^       [^ ]/ { if (term != "") print term "\t" text; term = substr($0, 8); text = ""; next }
+	/^   [^ ]/ { next }
+	{ text = text " " $0 }
+	END { if (term != "") print term "\t" text }' "$WORK/cmk.txt"
+}
+
+every_command_has_an_entry() {
+	cmk_table commands >"$WORK/commands"
+	at_least 13 "$WORK/commands" || return 1
+	cmk_entries COMMANDS | awk '{ print $1 }' >"$WORK/command-terms"
+	every_one_has_an_entry "$WORK/commands" 13 "$WORK/command-terms"
+}
+
+# Every long option is the term (or one of the comma-separated terms) of
+# an entry of OPTIONS, as --NAME.
+every_option_has_an_entry() {
+	cmk_table long | sed 's/^/--/' >"$WORK/options"
+	at_least 40 "$WORK/options" || return 1
+	cmk_entries OPTIONS | cut -f1 | tr ',' '\n' | awk '{ print $1 }' >"$WORK/option-terms"
+	every_one_has_an_entry "$WORK/options" 40 "$WORK/option-terms"
+}
+
+# Each command's entry (its synopsis) names each option the command takes
+# beyond the common ones.
+each_command_names_its_options() {
+	cmk_table pairs >"$WORK/pairs"
+	at_least 60 "$WORK/pairs" || return 1
+	cmk_entries COMMANDS | awk -F '\t' '
+	NR == FNR { split($1, t, " "); text[t[1]] = " " $2 " "; gsub(/[^a-z0-9-]/, " ", text[t[1]]); next }
+	{ split($0, p, " ") }
+	!((p[1] in text) && index(text[p[1]], " --" p[2] " ")) { print p[1] " does not name --" p[2]; bad = 1 }
+	END { exit bad }' - "$WORK/pairs"
+}
+
+# Every environment variable azkv-cmk reads, itself or through the core
+# (src/, all linked into it), is an entry of ENVIRONMENT: the names given
+# to getenv, secure_getenv and the files' env_value/nonempty_env, as a
+# string or a macro of the same file, and config.c's table of HTTP
+# overrides ({"NAME", offsetof(...)}). A name that cannot be resolved fails.
+cmk_environment() {
+	awk '
+	FNR == 1 { delete def }
+	/^#define [A-Z_]+ +"[A-Z][A-Z0-9_]*"/ { v = $3; gsub(/"/, "", v); def[$2] = v }
+	{
+		line = $0
+		while (match(line, /(getenv|env_value|nonempty_env)\([A-Z_"]+\)/)) {
+			arg = substr(line, RSTART, RLENGTH); line = substr(line, RSTART + RLENGTH)
+			sub(/^[a-z_]+\(/, "", arg); sub(/\)$/, "", arg)
+			if (arg ~ /^"/) { gsub(/"/, "", arg); print arg }
+			else if (arg in def) print def[arg]
+			else print "UNDEFINED-" arg "-IN-" FILENAME
+		}
+	}
+	/^[ \t]*\{"[A-Z][A-Z0-9_]+", offsetof\(/ { match($0, /"[A-Z0-9_]+"/); print substr($0, RSTART + 1, RLENGTH - 2) }
+	' "$top"/src/*.c "$top"/tools/cmk/*.c | sort -u
+}
+
+every_environment_variable_has_an_entry() {
+	cmk_environment >"$WORK/environment"
+	at_least 18 "$WORK/environment" || return 1
+	cmk_entries ENVIRONMENT | cut -f1 | tr ',' '\n' | awk '{ print $1 }' >"$WORK/environment-terms"
+	every_one_has_an_entry "$WORK/environment" 18 "$WORK/environment-terms"
+}
+
+run man-page-renders-without-groff-warnings renders_without_warnings "$page"
+run man-page-paths-are-the-configured-ones paths_are_filled_in "$page" "$WORK/page.txt"
 run man-page-has-an-entry-for-every-config-key every_config_key_has_an_entry
 run man-page-has-an-entry-for-every-mechanism every_mechanism_has_an_entry
 run man-page-describes-every-credential-type every_credential_type_is_described
+run cmk-man-page-renders-without-groff-warnings renders_without_warnings "$cmk_page"
+run cmk-man-page-paths-are-the-configured-ones paths_are_filled_in "$cmk_page" "$WORK/cmk.txt"
+run cmk-man-page-has-an-entry-for-every-command every_command_has_an_entry
+run cmk-man-page-has-an-entry-for-every-option every_option_has_an_entry
+run cmk-man-page-command-entries-name-their-options each_command_names_its_options
+run cmk-man-page-has-an-entry-for-every-environment-variable every_environment_variable_has_an_entry
 harness_summary
