@@ -65,9 +65,15 @@ valgrind_all() {
 	valgrind_unit_tests >build/valgrind-unit.log 2>&1 &
 	pids="$pids $!"
 	for suite in "$@"; do
-		AZKV_TOP_SRCDIR="$top" AZKV_TOP_BUILDDIR="$top/build" \
-			AZKV_MODULE="$top/build/.libs/azkv-pkcs11.so" AZKV_TEST_VALGRIND=1 \
-			"$suite" >"build/valgrind-$(echo "$suite" | tr / -).log" 2>&1 &
+		(
+			t0=$(date +%s)
+			AZKV_TOP_SRCDIR="$top" AZKV_TOP_BUILDDIR="$top/build" \
+				AZKV_MODULE="$top/build/.libs/azkv-pkcs11.so" AZKV_TEST_VALGRIND=1 \
+				"$suite"
+			rc=$?
+			echo "# $suite under valgrind: $(($(date +%s) - t0)) s"
+			exit $rc
+		) >"build/valgrind-$(echo "$suite" | tr / -).log" 2>&1 &
 		pids="$pids $!"
 	done
 	failed=0
