@@ -194,6 +194,22 @@ near_expiry_passes_with_a_listener() {
 }
 run near_expiry_passes_with_a_listener near_expiry_passes_with_a_listener
 
+# A system topic's name is 3-128 letters, digits and hyphens
+# (resource-name-rules, Microsoft.EventGrid/systemTopics), longer than a
+# workspace's 33: a long one is read, not refused.
+near_expiry_long_topic_name() {
+	local long="${TOPIC%labkv-events}labkv-key-vault-events-system-topic-for-lab"
+	arm DELETE "$TOPIC" "$EG_API" &&
+		arm PUT "$long" "$EG_API" "{\"location\": \"eastus\", \"properties\": {\"source\": \"$VAULT_ID\",
+			\"topicType\": \"Microsoft.KeyVault.vaults\"}}" &&
+		arm PUT "$long/eventSubscriptions/key-near-expiry" "$EG_API" "{\"properties\": {\"destination\":
+			{\"endpointType\": \"StorageQueue\", \"properties\": {\"resourceId\": \"$STORAGE\", \"queueName\": \"kv\"}},
+			\"filter\": {\"includedEventTypes\": [\"Microsoft.KeyVault.KeyNearExpiry\"]}}}" &&
+		expect 0 --json check --vault labkv --key "$KEY" &&
+		rule key.near-expiry-listener pass
+}
+run near_expiry_listener_on_a_long_system_topic_name near_expiry_long_topic_name
+
 # A setting of that name whose audit entry is off: the entry is turned on,
 # not given a second time (Azure keeps one entry per category group).
 enable_turns_on_a_disabled_audit_entry() {

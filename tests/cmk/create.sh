@@ -87,6 +87,49 @@ refuse_foreign_identity() {
 }
 run refuse_user_assigned_identity_of_another_tenant refuse_foreign_identity
 
+# Azure's name rule for a user-assigned identity (resource-name-rules,
+# Microsoft.ManagedIdentity: 3-128 letters, digits, '-' and '_', starting
+# with a letter or digit) is not a vault's: an '_' in the name is valid.
+underscore_identity() {
+	expect 0 --json create-account $NEW --account fa-us --identity uai_hub_01 &&
+		arm GET "$UAIS/uai_hub_01" 2023-01-31 &&
+		expect 0 --json check --vault labkv --key "$KEY" --account fa-us &&
+		json '.rules[] | select(.id == "resource.identity") | .message | test("uai_hub_01")' &&
+		json '.rules[] | select(.id == "resource.tenant") | .status == "pass"'
+}
+run create_account_with_an_underscore_identity_name underscore_identity
+
+# The identity's own tenant is judged by its name's rule too: one of
+# another tenant named with '_' is refused before any change, and check
+# reads its tenant (it used to fall back to the resource's).
+underscore_foreign_identity() {
+	local other
+	other=$(emu_admin add-tenant --name other-tenant-2 | jq -r .tenant_id) &&
+		emu_admin add-identity --name uai_foreign_01 --managed --tenant "$other" >/dev/null &&
+		arm PUT "$UAIS/uai_foreign_01" 2023-01-31 '{"location":"eastus"}' &&
+		unchanged expect 3 create-account $NEW --account fa-foreign-us --identity uai_foreign_01 &&
+		says "fail  resource.tenant .*identity is in $other" &&
+		arm PUT "/subscriptions/$SUB/resourceGroups/$RG/providers/Microsoft.CognitiveServices/accounts/fa-foreign-us" \
+			2025-06-01 '{"location":"eastus","kind":"AIServices","identity":{"type":"UserAssigned",
+			"userAssignedIdentities":{"'"$UAIS/uai_foreign_01"'":{}}}}' &&
+		expect 1 --json check --vault labkv --key "$KEY" --account fa-foreign-us \
+			--identity "$UAIS/uai_foreign_01" &&
+		json '.rules[] | select(.id == "resource.tenant") | .status == "fail"'
+}
+run refuse_underscore_named_identity_of_another_tenant underscore_foreign_identity
+
+# A new identity's tenant cannot be read before it exists: the plan says
+# so, and when it will be compared; --versionless says Foundry does not
+# follow new versions.
+new_identity_plan() {
+	unchanged expect 0 create-account $NEW --account fa-plan --identity uai-plan --versionless --dry-run &&
+		says 'note: identity .*/uai-plan does not exist yet; Azure creates it in its subscription.s tenant' &&
+		says 'compared with the vault.s tenant .* right after the identity is created, before the grant' &&
+		says 'without a version \(Foundry keeps the version current now and does not follow new ones' &&
+		! says 'following its latest version'
+}
+run create_account_plan_names_the_new_identity_tenant new_identity_plan
+
 # ----------------------------------------------------------- create-hub
 arm PUT "$SA/hubsa" 2023-05-01 '{"location":"eastus","kind":"StorageV2","sku":{"name":"Standard_LRS"}}' ||
 	exit 1
@@ -107,13 +150,29 @@ create_hub() {
 }
 run create_hub_with_cmk_then_idempotent create_hub
 
+# A storage account name is 3-24 lower-case letters and digits, and may
+# start with a digit (resource-name-rules, Microsoft.Storage).
+arm PUT "$SA/1hubsa" 2023-05-01 '{"location":"eastus","kind":"StorageV2","sku":{"name":"Standard_LRS"}}' ||
+	exit 1
+arm PUT "$WS/hub-sa1" 2024-10-01 '{"location":"eastus","kind":"Hub","properties":{"storageAccount":"'"$SA/1hubsa"'"}}' ||
+	exit 1
+storage_digit() {
+	unchanged expect 0 create-hub $NEW --hub hub-digit --identity uai-hub --storage 1hubsa --dry-run &&
+		says '"storageAccount": ".*/storageAccounts/1hubsa"' &&
+		expect 1 --json check --vault labkv --key "$KEY" --hub hub-sa1 &&
+		json '.rules[] | select(.id == "hub.storage-cmk") | .message | test("storage account 1hubsa uses Microsoft-managed keys")'
+}
+run storage_account_name_starting_with_a_digit storage_digit
+
 arm PUT "$WS/hub-mmk" 2024-10-01 '{"location":"eastus","kind":"Hub"}' || exit 1
 refuse_existing_mmk_hub() {
 	unchanged expect 3 create-hub $NEW --hub hub-mmk --identity uai-hub &&
 		says 'already exists with Microsoft-managed keys' &&
-		says 'fix: a hub.s encryption is fixed at creation: azkv-cmk create-hub --hub NEW-NAME' &&
+		says 'fix: a hub.s encryption is fixed at creation: azkv-cmk create-hub --hub NEW-NAME --vault labkv --key '"$KEY"' --identity uai-hub --location eastus, then move its projects and data' &&
 		expect 1 --json check --vault labkv --key "$KEY" --workspace hub-mmk &&
-		json '.rules[] | select(.id == "resource.cmk-at-creation") | .fix | test("azkv-cmk create-hub --hub NEW-NAME")'
+		json '.rules[] | select(.id == "resource.cmk-at-creation") | .fix | test("azkv-cmk create-hub --hub NEW-NAME --vault labkv --key '"$KEY"' --identity NAME --location eastus, then move")' &&
+		unchanged expect 3 bind --vault labkv --key "$KEY" --workspace hub-mmk &&
+		says 'fix: a hub.s encryption is fixed at creation: azkv-cmk create-hub --hub NEW-NAME --vault labkv'
 }
 run refuse_existing_hub_with_microsoft_managed_keys refuse_existing_mmk_hub
 
@@ -132,9 +191,25 @@ hub_check() {
 		expect 0 --json check --vault labkv --key "$KEY" --hub hub-new &&
 		json '.rules[] | select(.id == "hub.storage-cmk") | .status == "pass"' &&
 		expect 1 --json check --vault labkv --key "$KEY" --hub hub-mmk &&
-		json '.rules[] | select(.id == "hub.cmk") | .status == "fail" and (.fix | test("create-hub"))'
+		json '.rules[] | select(.id == "resource.cmk-at-creation") | .status == "fail" and (.fix | test("create-hub"))' &&
+		json '[.rules[] | select(.status == "fail") | .id] | index("hub.cmk") == null' &&
+		json '.rules[] | select(.id == "hub.cmk") | .status == "info"'
 }
 run check_hub_reports_each_top_level_resource hub_check
+
+# --hub names the workspace: another --workspace, a --project (a Foundry
+# resource's) or, outside check, an --account beside it makes no sense.
+hub_combinations() {
+	unchanged expect 2 check --vault labkv --key "$KEY" --hub hub-new --workspace hub-mmk &&
+		says '--hub and --workspace both name the workspace' &&
+		unchanged expect 2 status --vault labkv --key "$KEY" --hub hub-new --account fa-cmk &&
+		says 'status --hub cannot take --account too' &&
+		unchanged expect 2 check --vault labkv --key "$KEY" --hub hub-new --account fa-cmk --project p1 &&
+		says '--project cannot be used with --hub' &&
+		unchanged expect 2 check --vault labkv --key "$KEY" --account fa-cmk --workspace hub-new &&
+		says '--account and --workspace cannot be used together'
+}
+run hub_option_combinations_are_usage_errors hub_combinations
 
 # ------------------------------------------------------------ hub status
 # A legacy hub, bound with no key version: its one drift is that (Foundry

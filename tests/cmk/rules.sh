@@ -107,6 +107,28 @@ deleted_name() {
 }
 run create_vault_over_a_soft_deleted_name_refused deleted_name
 
+# --vault as an ARM id: the deleted vault is found by the id's name.
+deleted_name_by_id() {
+	unchanged expect 3 create-vault --vault "$(vid gonekv)" --location eastus --dry-run &&
+		says 'key vault gonekv was deleted' &&
+		says 'fix: recover it: az keyvault recover --name gonekv '
+}
+run create_vault_by_arm_id_over_a_soft_deleted_name_refused deleted_name_by_id
+
+# Listing deleted vaults needs Microsoft.KeyVault/deletedVaults/read at the
+# subscription: without it, a note, and the creation goes on (Azure's 409
+# still protects a held name).
+deleted_list_forbidden() {
+	emu_admin fault --add '{"service":"arm","method":"GET","path_regex":"(?i)/deletedvaults$","status":403,"code":"AuthorizationFailed","count":1}' >/dev/null &&
+		unchanged expect 0 create-vault --vault newkv --location eastus --dry-run &&
+		says 'note: cannot list the subscription.s deleted key vaults' &&
+		says 'would send: PUT .*/vaults/newkv\?'
+	local rc=$?
+	emu_admin fault --clear >/dev/null
+	return $rc
+}
+run create_vault_goes_on_when_deleted_vaults_cannot_be_listed deleted_list_forbidden
+
 # ------------------------------------------- a vault in another subscription
 # foundry-cmk-reference.txt: vault and resource "can be in different
 # subscriptions"; a grant on the key names the vault's subscription.

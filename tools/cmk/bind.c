@@ -68,14 +68,16 @@ int cmk_bind_refused(cmk_ctx *c)
 		                "encryption",
 		                "%s is a project: its encryption comes from its hub",
 		                c->resource_id);
-	if (c->kind == CMK_RES_WORKSPACE && !c->binding.workspace_enabled)
+	if (c->kind == CMK_RES_WORKSPACE && !c->binding.workspace_enabled) {
+		char fix[1024];
+
+		cmk_create_hub_fix(c, NULL, fix, sizeof(fix));
 		return cmk_fail(
-		        c, CMK_EXIT_REFUSED,
-		        "create a new hub with customer-managed encryption (encryption "
-		        "status Enabled and this key) and move the projects to it",
+		        c, CMK_EXIT_REFUSED, fix,
 		        "%s was created with Microsoft-managed keys; a hub's encryption is "
 		        "fixed at creation and cannot be switched to a customer-managed key",
 		        c->resource_id);
+	}
 	if (c->binding.cmk && c->binding.vault_uri &&
 	    strcasecmp(c->binding.vault_uri, c->vault_uri) != 0)
 		return cmk_fail(

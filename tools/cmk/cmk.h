@@ -173,6 +173,9 @@ typedef enum cmk_name_kind {
 	CMK_NAME_RESOURCE_GROUP,
 	CMK_NAME_ACCOUNT,
 	CMK_NAME_WORKSPACE,
+	CMK_NAME_UAI,          /* Microsoft.ManagedIdentity/userAssignedIdentities */
+	CMK_NAME_STORAGE,      /* Microsoft.Storage/storageAccounts */
+	CMK_NAME_SYSTEM_TOPIC, /* Microsoft.EventGrid/systemTopics */
 } cmk_name_kind;
 
 /* 1 if s is a GUID (8-4-4-4-12 hexadecimal digits). */
@@ -444,5 +447,31 @@ int cmk_grant_principal(cmk_ctx *c, const char *principal);
  * uses the key (hub.* rules); status: where a CMK hub keeps its data. */
 void cmk_hub_rules(cmk_ctx *c, cmk_rules *r);
 void cmk_hub_status(cmk_ctx *c);
+
+/* ---- i19-fixb: shared helpers (cmk_ctx.c, hub.c) --------------------- */
+
+#define CMK_PROVIDER_SYSTEM_TOPIC "Microsoft.EventGrid/systemTopics"
+
+/* cmk_ctx.c: 1 if id is the ARM id of one resource of provider, its
+ * name judged by that provider's naming rule (names.c). */
+int cmk_resource_id_ok(const char *id, const char *provider);
+/* The subscription in c->vault_id (set): a pointer into it, its length in
+ * *len (len may be NULL; the segment ends at '/'), for "%.*s". Grants,
+ * role definitions, deleted vaults and system topics use the vault's
+ * subscription, which may differ from the resource's. */
+const char *cmk_vault_subscription(const cmk_ctx *c, int *len);
+/* The last '/'-separated segment of id (a resource's name, for messages). */
+const char *cmk_last_segment(const char *id);
+/* strdup(s), or NULL when s is NULL. */
+char *cmk_dup_or_null(const char *s);
+/* Options that make no sense together (--hub with --workspace or
+ * --project; --account beside --hub except in check; --account with
+ * --workspace): a usage error before any request (cmk_check_options). */
+int cmk_check_combinations(cmk_ctx *c);
+/* hub.c: the one fix for a hub made with Microsoft-managed keys or
+ * another key: create a new hub with the key (create-hub), written into
+ * buf with what is known (--vault, --key, identity, --location or the
+ * hub's region; placeholders for the rest). */
+void cmk_create_hub_fix(const cmk_ctx *c, const char *identity, char *buf, size_t n);
 
 #endif

@@ -155,6 +155,27 @@ static void adopt_subscription(cmk_ctx *c, const char *id)
 	c->sub = strndup(p, n);
 }
 
+const char *cmk_vault_subscription(const cmk_ctx *c, int *len)
+{
+	const char *p = c->vault_id + strlen("/subscriptions/");
+
+	if (len)
+		*len = (int)strcspn(p, "/");
+	return p;
+}
+
+const char *cmk_last_segment(const char *id)
+{
+	const char *s = strrchr(id, '/');
+
+	return s ? s + 1 : id;
+}
+
+char *cmk_dup_or_null(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
 /* The kind of name a resource of provider has. */
 static cmk_name_kind provider_name_kind(const char *provider)
 {
@@ -162,7 +183,18 @@ static cmk_name_kind provider_name_kind(const char *provider)
 		return CMK_NAME_ACCOUNT;
 	if (strcmp(provider, CMK_PROVIDER_WORKSPACE) == 0)
 		return CMK_NAME_WORKSPACE;
+	if (strcmp(provider, CMK_PROVIDER_UAI) == 0)
+		return CMK_NAME_UAI;
+	if (strcmp(provider, CMK_PROVIDER_STORAGE) == 0)
+		return CMK_NAME_STORAGE;
+	if (strcmp(provider, CMK_PROVIDER_SYSTEM_TOPIC) == 0)
+		return CMK_NAME_SYSTEM_TOPIC;
 	return CMK_NAME_VAULT;
+}
+
+int cmk_resource_id_ok(const char *id, const char *provider)
+{
+	return cmk_arm_id_ok(id, provider, provider_name_kind(provider));
 }
 
 char *cmk_resource_id(cmk_ctx *c, const char *name_or_id, const char *provider)
@@ -278,11 +310,6 @@ int cmk_load_vault(cmk_ctx *c)
 
 /* ---- the resource, its binding and identity -------------------------- */
 
-static char *dup_or_null(const char *s)
-{
-	return s ? strdup(s) : NULL;
-}
-
 /* "https://v.vault.azure.net/keys/NAME/VERSION" → vault uri, name, version. */
 static void split_key_identifier(const char *kid, cmk_binding *b)
 {
@@ -310,11 +337,13 @@ static void read_binding(cmk_ctx *c)
 
 		b->cmk = src && strcasecmp(src, "Microsoft.KeyVault") == 0;
 		if (b->cmk) {
-			b->vault_uri = dup_or_null(cmk_str(enc, "keyVaultProperties.keyVaultUri"));
-			b->key_name = dup_or_null(cmk_str(enc, "keyVaultProperties.keyName"));
-			b->key_version = dup_or_null(cmk_str(enc, "keyVaultProperties.keyVersion"));
-			b->identity_client_id =
-			        dup_or_null(cmk_str(enc, "keyVaultProperties.identityClientId"));
+			b->vault_uri =
+			        cmk_dup_or_null(cmk_str(enc, "keyVaultProperties.keyVaultUri"));
+			b->key_name = cmk_dup_or_null(cmk_str(enc, "keyVaultProperties.keyName"));
+			b->key_version =
+			        cmk_dup_or_null(cmk_str(enc, "keyVaultProperties.keyVersion"));
+			b->identity_client_id = cmk_dup_or_null(
+			        cmk_str(enc, "keyVaultProperties.identityClientId"));
 		}
 	} else {
 		const char *status = cmk_str(enc, "status");
@@ -325,7 +354,7 @@ static void read_binding(cmk_ctx *c)
 		if (kid)
 			split_key_identifier(kid, b);
 		b->identity_client_id =
-		        dup_or_null(cmk_str(enc, "keyVaultProperties.identityClientId"));
+		        cmk_dup_or_null(cmk_str(enc, "keyVaultProperties.identityClientId"));
 	}
 	if (b->key_version && !*b->key_version) {
 		free(b->key_version);
@@ -350,13 +379,18 @@ static int pick_user_assigned(cmk_ctx *c, const char *want)
 	{
 		const char *cid = cmk_str(ua, "clientId"), *pid = cmk_str(ua, "principalId");
 
+		/* A map of resource id to {clientId, principalId}; anything else
+		 * (an array, a string) names no identity. */
+		if (!ua->string || !cJSON_IsObject(ua))
+			continue;
 		if (strcasecmp(ua->string, want) == 0 || (cid && strcasecmp(cid, want) == 0) ||
 		    (pid && strcasecmp(pid, want) == 0)) {
 			c->ident.user_assigned = 1;
-			c->ident.principal_id = dup_or_null(pid);
-			c->ident.client_id = dup_or_null(cid);
+			c->ident.principal_id = cmk_dup_or_null(pid);
+			c->ident.client_id = cmk_dup_or_null(cid);
 			c->ident.resource_id = strdup(ua->string);
-			c->ident.tenant_id = dup_or_null(cmk_str(c->resource, "identity.tenantId"));
+			c->ident.tenant_id =
+			        cmk_dup_or_null(cmk_str(c->resource, "identity.tenantId"));
 			/* A user-assigned identity's tenant is its own resource's. */
 			if ((tenant = cmk_uai_tenant(c, ua->string)) != NULL) {
 				free(c->ident.tenant_id);
@@ -400,12 +434,37 @@ static int load_identity(cmk_ctx *c)
 			return CMK_EXIT_OK;
 		}
 		c->ident.principal_id = strdup(pid);
-		c->ident.tenant_id = dup_or_null(cmk_str(c->resource, "identity.tenantId"));
+		c->ident.tenant_id = cmk_dup_or_null(cmk_str(c->resource, "identity.tenantId"));
 		snprintf(label, sizeof(label), "system-assigned identity of %s (principal %s)",
 		         name ? name : c->resource_id, pid);
 	}
 	c->ident.label = strdup(label);
 	c->have_ident = c->ident.principal_id != NULL;
+	return CMK_EXIT_OK;
+}
+
+int cmk_check_combinations(cmk_ctx *c)
+{
+	const cmk_opts *o = c->o;
+
+	if (o->hub && o->workspace)
+		return cmk_fail(c, CMK_EXIT_USAGE,
+		                "name the hub with --hub, or any workspace with --workspace",
+		                "--hub and --workspace both name the workspace to use");
+	if (o->hub && o->project)
+		return cmk_fail(c, CMK_EXIT_USAGE,
+		                "a hub's project is a workspace: --workspace PROJECT; --project is "
+		                "a Foundry resource's project (--account NAME --project NAME)",
+		                "--project cannot be used with --hub");
+	/* check --hub --account: the hub's Foundry resource (hub.c); status
+	 * reads one resource. */
+	if (o->hub && o->account && strcmp(o->command, "check") != 0)
+		return cmk_fail(c, CMK_EXIT_USAGE,
+		                "run status once per resource: --hub HUB, then --account NAME",
+		                "%s --hub cannot take --account too", o->command);
+	if (o->account && o->workspace)
+		return cmk_fail(c, CMK_EXIT_USAGE, "name one of them",
+		                "--account and --workspace cannot be used together");
 	return CMK_EXIT_OK;
 }
 
@@ -415,12 +474,10 @@ int cmk_load_resource(cmk_ctx *c)
 	int rc;
 
 	/* --hub is the hub workspace; an --account beside it is the hub's
-	 * Foundry resource, which hub.c checks. */
+	 * Foundry resource, which hub.c checks (cmk_check_combinations refused
+	 * the rest). */
 	if (c->o->hub && !c->o->workspace)
 		c->o->workspace = c->o->hub;
-	if (c->o->account && c->o->workspace && !c->o->hub)
-		return cmk_fail(c, CMK_EXIT_USAGE, "name one of them",
-		                "--account and --workspace cannot be used together");
 	if (c->o->account && !c->o->hub) {
 		c->kind = CMK_RES_ACCOUNT;
 		c->resource_id = cmk_resource_id(c, c->o->account, CMK_PROVIDER_ACCOUNT);

@@ -41,11 +41,6 @@ static void uai_free(uai *u)
 	free(u->tenant);
 }
 
-static char *dup_or_null(const char *s)
-{
-	return s ? strdup(s) : NULL;
-}
-
 int cmk_arm_get_optional(cmk_ctx *c, const char *resource_id, const char *api_version, cJSON **out,
                          const char *what)
 {
@@ -71,12 +66,12 @@ char *cmk_uai_tenant(cmk_ctx *c, const char *uai_id)
 
 	/* Only an id of that type goes into the URL; an identity the
 	 * caller may not read leaves the tenant unknown (no rule). */
-	if (!cmk_arm_id_ok(uai_id, CMK_PROVIDER_UAI, CMK_NAME_VAULT))
+	if (!cmk_resource_id_ok(uai_id, CMK_PROVIDER_UAI))
 		return NULL;
 	azkv_err_clear(&err);
 	if (azkv_arm_request(c->arm, "GET", uai_id, CMK_API_MSI, NULL, &res, &status, &err) ==
 	    AZKV_OK)
-		tenant = dup_or_null(cmk_str(res, "properties.tenantId"));
+		tenant = cmk_dup_or_null(cmk_str(res, "properties.tenantId"));
 	cJSON_Delete(res);
 	return tenant;
 }
@@ -86,9 +81,9 @@ static void uai_fill(uai *u, const cJSON *res)
 	free(u->principal);
 	free(u->client);
 	free(u->tenant);
-	u->principal = dup_or_null(cmk_str(res, "properties.principalId"));
-	u->client = dup_or_null(cmk_str(res, "properties.clientId"));
-	u->tenant = dup_or_null(cmk_str(res, "properties.tenantId"));
+	u->principal = cmk_dup_or_null(cmk_str(res, "properties.principalId"));
+	u->client = cmk_dup_or_null(cmk_str(res, "properties.clientId"));
+	u->tenant = cmk_dup_or_null(cmk_str(res, "properties.tenantId"));
 }
 
 /* Finds --identity; absent, a dry run names placeholders. */
@@ -122,6 +117,50 @@ static int uai_load(cmk_ctx *c, uai *u)
 	return CMK_EXIT_OK;
 }
 
+/* The tenant a new identity will be in, before it exists. Azure puts a
+ * user-assigned identity in its subscription's tenant; azkv-cmk reads no
+ * subscription's tenant, so this is known only when az named it (the
+ * identity's subscription is az's). NULL otherwise: then the tenant is
+ * compared right after the identity is made, before the grant. */
+static const char *uai_planned_tenant(const cmk_ctx *c, const uai *u)
+{
+	const char *sub = u->id + strlen("/subscriptions/");
+	size_t n = strcspn(sub, "/");
+
+	if (c->az_tenant && c->az_subscription && strlen(c->az_subscription) == n &&
+	    strncasecmp(c->az_subscription, sub, n) == 0)
+		return c->az_tenant;
+	return NULL;
+}
+
+/* Says, before any change, which tenant the new identity will be in. */
+static void uai_plan(cmk_ctx *c, uai *u)
+{
+	const char *vt = cmk_str(c->vault, "properties.tenantId");
+	const char *planned = uai_planned_tenant(c, u);
+	int n;
+	const char *sub = cmk_vault_subscription(c, &n);
+
+	if (planned) {
+		cmk_say(c,
+		        "note: identity %s will be created in tenant %s (its subscription's, "
+		        "as az names it)\n",
+		        u->id, planned);
+		free(u->tenant);
+		u->tenant = strdup(planned);
+		return;
+	}
+	cmk_say(c,
+	        "note: identity %s does not exist yet; Azure creates it in its subscription's "
+	        "tenant, which azkv-cmk cannot read before then: it is compared with the vault's "
+	        "tenant (%s) right after the identity is created, before the grant%s%.*s%s\n",
+	        u->id, vt ? vt : "?",
+	        strncasecmp(u->id + strlen("/subscriptions/"), sub, (size_t)n) == 0
+	                ? " (same subscription as the vault: subscription "
+	                : " (the vault is in another subscription: ",
+	        n, sub, ")");
+}
+
 static int uai_create(cmk_ctx *c, uai *u)
 {
 	cJSON *body = cJSON_CreateObject(), *resp = NULL;
@@ -132,6 +171,14 @@ static int uai_create(cmk_ctx *c, uai *u)
 	rc = cmk_arm_change(c, "PUT", u->id, CMK_API_MSI, body, 0, &resp,
 	                    "create the user-assigned identity");
 	cJSON_Delete(body);
+	/* An answer without a body: read the identity, so that the grant and
+	 * the resource name its real principal and client ids, never the
+	 * dry run's placeholders. */
+	if (rc == CMK_EXIT_OK && !resp && !c->o->dry_run) {
+		rc = cmk_arm_get(c, u->id, CMK_API_MSI, &resp,
+		                 "read the new user-assigned identity",
+		                 "run it again: the identity exists now and is reused");
+	}
 	if (rc == CMK_EXIT_OK && resp) {
 		uai_fill(u, resp);
 		if (!u->principal || !u->client)
@@ -231,8 +278,7 @@ static cJSON *hub_body(const cmk_ctx *c, const char *name, const uai *u, const c
 }
 
 /* The resource exists: nothing to do when it uses the key, else refused. */
-static int existing(cmk_ctx *c, const char *cmd, const char *opt, const char *name,
-                    const char *identity)
+static int existing(cmk_ctx *c, const char *name, const char *identity)
 {
 	char fix[1024];
 	int rc = cmk_load_resource(c);
@@ -261,11 +307,7 @@ static int existing(cmk_ctx *c, const char *cmd, const char *opt, const char *na
 		         "with another name",
 		         c->o->vault, c->o->key, name);
 	else
-		snprintf(fix, sizeof(fix),
-		         "a hub's encryption is fixed at creation: azkv-cmk %s %s NEW-NAME "
-		         "--vault %s --key %s --identity %s --location %s, then move its projects "
-		         "and data",
-		         cmd, opt, c->o->vault, c->o->key, identity, c->o->location);
+		cmk_create_hub_fix(c, identity, fix, sizeof(fix));
 	return cmk_fail(c, CMK_EXIT_REFUSED, fix,
 	                "%s already exists with Microsoft-managed keys; nothing was changed",
 	                c->resource_id);
@@ -288,10 +330,11 @@ static int rules_before(cmk_ctx *c, const char *name, const uai *u, const char *
 	         u->exists ? "" : " (to be created)");
 	c->ident.label = strdup(label);
 	c->ident.user_assigned = 1;
-	if (u->exists) {
+	if (u->exists)
 		c->ident.principal_id = strdup(u->principal);
-		c->ident.tenant_id = dup_or_null(u->tenant);
-	}
+	/* An existing identity's tenant, or a new one's when known
+	 * (uai_plan): resource.tenant refuses before any change. */
+	c->ident.tenant_id = cmk_dup_or_null(u->tenant);
 	c->have_ident = 1;
 	rc = cmk_evaluate(c, version, &r);
 	cJSON_ArrayForEach(o, r.list)
@@ -348,7 +391,7 @@ static int create(cmk_ctx *c, cmk_resource_kind kind, const char *opt, const cha
 		c->resource_id = NULL;
 		/* The resource's own identity is read from it, not --identity (a name). */
 		c->o->identity = NULL;
-		return existing(c, cmd, opt, name, identity);
+		return existing(c, name, identity);
 	}
 	if (kind == CMK_RES_WORKSPACE && c->o->storage) {
 		storage_id = cmk_resource_id(c, c->o->storage, CMK_PROVIDER_STORAGE);
@@ -358,6 +401,8 @@ static int create(cmk_ctx *c, cmk_resource_kind kind, const char *opt, const cha
 	rc = pick_version(c, &version);
 	if (rc == CMK_EXIT_OK)
 		rc = uai_load(c, &u);
+	if (rc == CMK_EXIT_OK && !u.exists)
+		uai_plan(c, &u);
 	if (rc == CMK_EXIT_OK)
 		rc = rules_before(c, name, &u, version);
 	if (rc == CMK_EXIT_OK && !u.exists) {
@@ -381,8 +426,12 @@ static int create(cmk_ctx *c, cmk_resource_kind kind, const char *opt, const cha
 	if (rc == CMK_EXIT_OK) {
 		body = kind == CMK_RES_ACCOUNT ? account_body(c, name, &u, version)
 		                               : hub_body(c, name, &u, version, storage_id);
+		/* Foundry keeps the version current at binding (bind.c). */
 		cmk_say(c, "Creating %s with key %s%s%s in %s and identity %s\n", c->resource_id,
-		        c->o->key, version ? " version " : " (following its latest version)",
+		        c->o->key,
+		        version ? " version "
+		                : " without a version (Foundry keeps the version current now and "
+		                  "does not follow new ones: azkv-cmk follow after each rotation)",
 		        version ? version : "", c->vault_uri, u.id);
 		rc = cmk_arm_change(c, "PUT", c->resource_id, api, body, 1, &resp,
 		                    kind == CMK_RES_ACCOUNT ? "create the Foundry resource"

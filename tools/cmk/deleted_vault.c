@@ -18,21 +18,39 @@ int cmk_refuse_deleted_vault(cmk_ctx *c)
 	char path[512], fix[1024];
 	const cJSON *v, *found = NULL;
 	cJSON *list = NULL;
-	const char *sub = c->vault_id + sizeof("/subscriptions/") - 1;
-	int sub_len = (int)strcspn(sub, "/");
+	int sub_len;
+	const char *sub = cmk_vault_subscription(c, &sub_len);
+	/* --vault may be a name or an ARM id: the vault's name is the id's last
+	 * segment (c->vault_id is set and checked by then). */
+	const char *vault = cmk_last_segment(c->vault_id);
+	azkv_err err;
 	int rc;
 
 	snprintf(path, sizeof(path),
 	         "/subscriptions/%.*s/providers/Microsoft.KeyVault/deletedVaults", sub_len, sub);
-	rc = cmk_arm_list(c, path, CMK_API_KEYVAULT, &list,
-	                  "list the subscription's deleted key vaults");
-	if (rc != CMK_EXIT_OK)
-		return rc;
+	azkv_err_clear(&err);
+	if (azkv_arm_list(c->arm, path, CMK_API_KEYVAULT, &list, &err) != AZKV_OK) {
+		cJSON_Delete(list);
+		/* Microsoft.KeyVault/deletedVaults/read is granted at the
+		 * subscription; a caller who may create a vault in a resource group
+		 * may lack it. Not a reason to stop: Azure's 409 ConflictError
+		 * still protects a held name. */
+		if (err.rc != AZKV_ERR_AUTH && err.rc != AZKV_ERR_FORBIDDEN)
+			return cmk_fail_err(c, &err, NULL,
+			                    "list the subscription's deleted key vaults");
+		cmk_say(c,
+		        "note: cannot list the subscription's deleted key vaults (%s); a "
+		        "soft-deleted "
+		        "vault named %s would make Azure refuse the creation (409)\n",
+		        err.message, vault);
+		cJSON_AddStringToObject(c->result, "deletedVaults", "not read");
+		return CMK_EXIT_OK;
+	}
 	cJSON_ArrayForEach(v, list)
 	{
 		const char *name = cmk_str(v, "name");
 
-		if (name && strcasecmp(name, c->o->vault) == 0)
+		if (name && strcasecmp(name, vault) == 0)
 			found = v;
 	}
 	if (!found) {
@@ -42,7 +60,7 @@ int cmk_refuse_deleted_vault(cmk_ctx *c)
 	snprintf(fix, sizeof(fix),
 	         "recover it: az keyvault recover --name %s (then azkv-cmk check --vault %s); or "
 	         "purge it: az keyvault purge --name %s --location %s%s; or choose another name",
-	         c->o->vault, c->o->vault, c->o->vault,
+	         vault, vault, vault,
 	         cmk_str(found, "properties.location") ? cmk_str(found, "properties.location")
 	                                               : "LOCATION",
 	         cmk_bool(found, "properties.purgeProtectionEnabled", 0)
@@ -51,7 +69,7 @@ int cmk_refuse_deleted_vault(cmk_ctx *c)
 	rc = cmk_fail(c, CMK_EXIT_REFUSED, fix,
 	              "key vault %s was deleted (%s) and is kept in soft delete until %s; a new "
 	              "vault cannot take its name",
-	              c->o->vault,
+	              vault,
 	              cmk_str(found, "properties.deletionDate")
 	                      ? cmk_str(found, "properties.deletionDate")
 	                      : "date unknown",

@@ -13,14 +13,6 @@
 
 #include "cmk.h"
 
-/* The last segment of an ARM id, for messages. */
-static const char *leaf(const char *id)
-{
-	const char *s = strrchr(id, '/');
-
-	return s ? s + 1 : id;
-}
-
 static int same_uri(const char *a, const char *b)
 {
 	size_t la = a ? strlen(a) : 0, lb = b ? strlen(b) : 0;
@@ -45,15 +37,28 @@ static int uses_key(const cmk_ctx *c, const cJSON *enc, const char *want_source,
 	       strcasecmp(kname, c->o->key) == 0;
 }
 
-/* The hub itself: created with this key (its encryption cannot change). */
+/* foundry-cmk-reference.txt, "Limitations": a hub's encryption cannot be
+ * changed after creation, so the fix is always a new hub (create_resource.c). */
+void cmk_create_hub_fix(const cmk_ctx *c, const char *identity, char *buf, size_t n)
+{
+	const char *loc = c->o->location ? c->o->location : cmk_str(c->resource, "location");
+
+	snprintf(buf, n,
+	         "a hub's encryption is fixed at creation: azkv-cmk create-hub --hub NEW-NAME "
+	         "--vault %s --key %s --identity %s --location %s, then move its projects and "
+	         "data",
+	         c->o->vault ? c->o->vault : "VAULT", c->o->key ? c->o->key : "KEY",
+	         identity ? identity : "NAME", loc ? loc : "REGION");
+}
+
+/* The hub itself: created with this key (its encryption cannot change).
+ * A hub made with Microsoft-managed keys is resource.cmk-at-creation's
+ * failure (rules.c): not reported a second time here. */
 static void hub_itself(cmk_ctx *c, cmk_rules *r, const char *name)
 {
 	char fix[1024];
 
-	snprintf(fix, sizeof(fix),
-	         "a hub's encryption is fixed at creation: azkv-cmk create-hub --hub NEW-NAME "
-	         "--vault %s --key %s --identity NAME --location REGION",
-	         c->o->vault, c->o->key);
+	cmk_create_hub_fix(c, NULL, fix, sizeof(fix));
 	if (c->binding.cmk && same_uri(c->binding.vault_uri, c->vault_uri) && c->binding.key_name &&
 	    strcasecmp(c->binding.key_name, c->o->key) == 0)
 		cmk_rule(c, r, "hub.cmk", CMK_PASS, NULL, "hub %s uses key %s", name, c->o->key);
@@ -61,9 +66,12 @@ static void hub_itself(cmk_ctx *c, cmk_rules *r, const char *name)
 		cmk_rule(c, r, "hub.cmk", CMK_FAIL, fix, "hub %s uses another key (%s/keys/%s)",
 		         name, c->binding.vault_uri ? c->binding.vault_uri : "?",
 		         c->binding.key_name ? c->binding.key_name : "?");
+	else if (c->binding.workspace_enabled)
+		cmk_rule(c, r, "hub.cmk", CMK_FAIL, fix,
+		         "hub %s has encryption enabled but names no key", name);
 	else
-		cmk_rule(c, r, "hub.cmk", CMK_FAIL, fix, "hub %s uses Microsoft-managed keys",
-		         name);
+		cmk_rule(c, r, "hub.cmk", CMK_INFO, NULL,
+		         "hub %s uses Microsoft-managed keys (resource.cmk-at-creation)", name);
 }
 
 /* The hub's default storage account (properties.storageAccount):
@@ -81,7 +89,7 @@ static void hub_storage(cmk_ctx *c, cmk_rules *r)
 		         "the hub names no storage account");
 		return;
 	}
-	if (!cmk_arm_id_ok(sid, CMK_PROVIDER_STORAGE, CMK_NAME_VAULT) ||
+	if (!cmk_resource_id_ok(sid, CMK_PROVIDER_STORAGE) ||
 	    cmk_arm_get_optional(c, sid, CMK_API_STORAGE, &sa, "read the hub's storage account") !=
 	            CMK_EXIT_OK ||
 	    !sa) {
@@ -97,18 +105,19 @@ static void hub_storage(cmk_ctx *c, cmk_rules *r)
 	         "az storage account update --name %s --encryption-key-source Microsoft.Keyvault "
 	         "--encryption-key-vault %s/ --encryption-key-name %s (with an identity granted "
 	         "on the key: azkv-cmk grant --principal ID)",
-	         leaf(sid), c->vault_uri, c->o->key);
+	         cmk_last_segment(sid), c->vault_uri, c->o->key);
 	/* Storage's wire names are lower case (@azure/arm-storage 20.0.0). */
 	if (uses_key(c, enc, "Microsoft.Keyvault", "keyvaultproperties.keyvaulturi",
 	             "keyvaultproperties.keyname"))
 		cmk_rule(c, r, "hub.storage-cmk", CMK_PASS, NULL, "storage account %s uses key %s",
-		         leaf(sid), c->o->key);
+		         cmk_last_segment(sid), c->o->key);
 	else if (src && strcasecmp(src, "Microsoft.Keyvault") == 0)
 		cmk_rule(c, r, "hub.storage-cmk", CMK_FAIL, fix,
-		         "storage account %s uses another customer-managed key", leaf(sid));
+		         "storage account %s uses another customer-managed key",
+		         cmk_last_segment(sid));
 	else
 		cmk_rule(c, r, "hub.storage-cmk", CMK_FAIL, fix,
-		         "storage account %s uses Microsoft-managed keys", leaf(sid));
+		         "storage account %s uses Microsoft-managed keys", cmk_last_segment(sid));
 	cJSON_Delete(sa);
 }
 
@@ -208,7 +217,7 @@ static void hub_others(cmk_ctx *c, cmk_rules *r)
 		const char *id = cmk_str(c->resource, deps[i].prop);
 
 		if (id)
-			cmk_rule(c, r, deps[i].id, CMK_INFO, NULL, "%s: %s", leaf(id),
+			cmk_rule(c, r, deps[i].id, CMK_INFO, NULL, "%s: %s", cmk_last_segment(id),
 			         deps[i].what);
 	}
 }

@@ -47,14 +47,6 @@ static const struct destination {
 
 /* ---- the ids audit enable takes -------------------------------------- */
 
-/* The last '/'-separated segment of id. */
-static const char *last_segment(const char *id)
-{
-	const char *s = strrchr(id, '/');
-
-	return s ? s + 1 : id;
-}
-
 static int all_chars(const char *s, size_t n, const char *extra, int lower_only)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -74,7 +66,7 @@ static int all_chars(const char *s, size_t n, const char *extra, int lower_only)
  * namespace's authorization rule, 1-256 letters, digits, '.', '-', '_'). */
 static int destination_id_ok(size_t i, const char *id)
 {
-	const char *name = last_segment(id);
+	const char *name = cmk_last_segment(id);
 	size_t n = strlen(name);
 
 	if (i == 0)
@@ -96,7 +88,7 @@ static int destination_id_ok(size_t i, const char *id)
 		    !all_chars(name, n, ".-_", 0))
 			return 0;
 		snprintf(ns_id, sizeof(ns_id), "%.*s", (int)at, id);
-		ns = last_segment(ns_id);
+		ns = cmk_last_segment(ns_id);
 		return cmk_arm_id_ok(ns_id, "Microsoft.EventHub/namespaces", CMK_NAME_ACCOUNT) &&
 		       strlen(ns) >= 6 && strlen(ns) <= 50 && isalpha((unsigned char)ns[0]);
 	}
@@ -221,7 +213,7 @@ static int hears_near_expiry(const cJSON *sub, const char *key)
 static azkv_rc near_expiry_listeners(cmk_ctx *c, const char *key, cJSON **out, azkv_err *err)
 {
 	const char *vault_arm_id = cmk_str(c->vault, "id");
-	const char *sub = c->vault_id + strlen("/subscriptions/");
+	const char *sub = cmk_vault_subscription(c, NULL);
 	char path[256];
 	cJSON *topics = NULL;
 	const cJSON *t;
@@ -247,7 +239,7 @@ static azkv_rc near_expiry_listeners(cmk_ctx *c, const char *key, cJSON **out, a
 			continue;
 		/* The topic's id came from Azure: it goes into a URL only as an id
 		 * of one system topic. */
-		if (!cmk_arm_id_ok(id, "Microsoft.EventGrid/systemTopics", CMK_NAME_WORKSPACE)) {
+		if (!cmk_resource_id_ok(id, CMK_PROVIDER_SYSTEM_TOPIC)) {
 			rc = azkv_err_set(err, AZKV_ERR_PROTOCOL, "system topic id %s is not valid",
 			                  id);
 			break;
@@ -305,7 +297,7 @@ static void describe_routes(const cJSON *routes, char *buf, size_t n)
 		if (used < n)
 			used += (size_t)snprintf(buf + used, n - used, "%s%s %s (setting %s)",
 			                         used ? ", " : "", what,
-			                         last_segment(cmk_str(r, "destination")),
+			                         cmk_last_segment(cmk_str(r, "destination")),
 			                         cmk_str(r, "setting"));
 	}
 }
@@ -520,7 +512,7 @@ static int audit_enable(cmk_ctx *c, const cJSON *settings, const char *const *as
 			    strcasecmp(destination_of(s, i), asked[i]) == 0) {
 				covered = 1;
 				cmk_say(c, "%s %s already gets the audit events (setting %s)\n",
-				        destinations[i].what, last_segment(asked[i]),
+				        destinations[i].what, cmk_last_segment(asked[i]),
 				        cmk_str(s, "name"));
 			}
 		}

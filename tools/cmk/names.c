@@ -28,6 +28,7 @@ typedef struct name_rule {
 	int last_alnum;    /* must end with a letter or digit */
 	int no_double_hyphen;
 	int not_last_dot;
+	int lower_only; /* no upper-case letters */
 } name_rule;
 
 static const name_rule rules[] = {
@@ -39,6 +40,9 @@ static const name_rule rules[] = {
         [CMK_NAME_RESOURCE_GROUP] = {"resource group name", 1, 90, "-_.()", 0, 0, 0, 1},
         [CMK_NAME_ACCOUNT] = {"Foundry resource (account) name", 2, 64, "-", 2, 1, 0, 0},
         [CMK_NAME_WORKSPACE] = {"workspace name", 3, 33, "-_", 2, 0, 0, 0},
+        [CMK_NAME_UAI] = {"user-assigned identity name", 3, 128, "-_", 2, 0, 0, 0},
+        [CMK_NAME_STORAGE] = {"storage account name", 3, 24, "", 0, 0, 0, 0, 1},
+        [CMK_NAME_SYSTEM_TOPIC] = {"Event Grid system topic name", 3, 128, "-", 0, 0, 0, 0},
 };
 
 static const char *const rule_text[] = {
@@ -52,6 +56,9 @@ static const char *const rule_text[] = {
                              "letter or digit",
         [CMK_NAME_WORKSPACE] = "3-33 letters, digits, '-' and '_', starting with a letter or "
                                "digit",
+        [CMK_NAME_UAI] = "3-128 letters, digits, '-' and '_', starting with a letter or digit",
+        [CMK_NAME_STORAGE] = "3-24 lower-case letters and digits",
+        [CMK_NAME_SYSTEM_TOPIC] = "3-128 letters, digits and hyphens",
 };
 
 int cmk_is_guid(const char *s)
@@ -75,7 +82,8 @@ static int follows(const name_rule *r, const char *s, size_t len)
 	for (size_t i = 0; i < len; i++) {
 		unsigned char ch = (unsigned char)s[i];
 
-		if (ch >= 0x80 || (!isalnum(ch) && !strchr(r->extra, ch)))
+		if (ch >= 0x80 || (!isalnum(ch) && !strchr(r->extra, ch)) ||
+		    (r->lower_only && isupper(ch)))
 			return 0;
 		if (r->no_double_hyphen && i > 0 && ch == '-' && s[i - 1] == '-')
 			return 0;
@@ -223,6 +231,8 @@ int cmk_check_options(cmk_ctx *c)
 	if (rc == CMK_EXIT_OK)
 		rc = check_resource(c, "--workspace", o->workspace, CMK_NAME_WORKSPACE,
 		                    CMK_PROVIDER_WORKSPACE);
+	if (rc == CMK_EXIT_OK)
+		rc = cmk_check_combinations(c);
 	if (rc == CMK_EXIT_OK)
 		rc = cmk_projects_check_options(c);
 	return rc;

@@ -12,8 +12,8 @@
 
 void cmk_role_definition_id(const cmk_ctx *c, const char *role, char *buf, size_t n)
 {
-	const char *p = c->vault_id + strlen("/subscriptions/");
-	int len = (int)strcspn(p, "/");
+	int len;
+	const char *p = cmk_vault_subscription(c, &len);
 
 	snprintf(buf, n, "/subscriptions/%.*s/providers/Microsoft.Authorization/roleDefinitions/%s",
 	         len, p, role);

@@ -297,13 +297,15 @@ static void resource_rules(cmk_ctx *c, cmk_rules *r)
 	/* foundry-cmk-reference.txt, "Limitations": "AI Foundry hub resources
 	 * can't be updated from Microsoft-managed keys to customer-managed keys,
 	 * or vice versa, post-creation." */
-	if (c->kind == CMK_RES_WORKSPACE && !c->binding.workspace_enabled)
-		cmk_rule(c, r, "resource.cmk-at-creation", CMK_FAIL,
-		         "a hub's encryption is fixed at creation: azkv-cmk create-hub --hub "
-		         "NEW-NAME --vault VAULT --key KEY --identity NAME --location REGION",
+	if (c->kind == CMK_RES_WORKSPACE && !c->binding.workspace_enabled) {
+		char fix[1024];
+
+		cmk_create_hub_fix(c, NULL, fix, sizeof(fix));
+		cmk_rule(c, r, "resource.cmk-at-creation", CMK_FAIL, fix,
 		         "%s was created with Microsoft-managed keys and cannot be changed to a "
 		         "customer-managed key",
 		         rname);
+	}
 }
 
 /* foundry-cmk-lab.txt, "Managed identity access" and Task 4: get, wrapKey
