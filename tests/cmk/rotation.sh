@@ -142,6 +142,25 @@ revoke_old_unconfirmed() {
 }
 run revoke_disable_key_of_an_older_version_needs_yes_and_says_why revoke_old_unconfirmed
 
+# review finding 10: at a terminal the older data's warning is said once
+# (it was printed, then repeated in the question). script(1) gives the
+# command a terminal; the answer "no" changes nothing.
+revoke_old_at_a_terminal() {
+	local cmd n
+	# shellcheck disable=SC2086 # $LAB is options
+	cmd=$(printf '%q ' "$CMK_BIN" ${CONF:+-c "$CONF"} -g "$RG" revoke $LAB --disable-key \
+		--key-version "$V1")
+	printf 'no\n' | timeout 60 script -qefc "$cmd" /dev/null >"$WORK/tty.out" 2>&1
+	n=$(grep -c "becomes unreadable once it is disabled" "$WORK/tty.out")
+	grep -q 'Type "yes" to go on' "$WORK/tty.out" && grep -q 'not confirmed' "$WORK/tty.out" &&
+		[ "$n" = 1 ] && reads "$F1" "written under v1" || {
+		echo "the warning was said $n time(s):"
+		cat "$WORK/tty.out"
+		return 1
+	}
+}
+run revoke_disable_key_at_a_terminal_says_the_older_data_once revoke_old_at_a_terminal
+
 disable_old() {
 	expect 0 --json revoke $LAB --disable-key --key-version "$V1" --yes &&
 		json ".disabledVersion == \"$V1\" and (.olderDataAtRisk | test(\"$V1\"))" &&
