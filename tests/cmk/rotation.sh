@@ -133,6 +133,25 @@ status_older() {
 }
 run status_names_the_older_version_that_protects_data status_older
 
+# review finding 7: an older version that expired but is enabled is the
+# normal state under a rotation policy with an expiry, and Key Vault still
+# unwraps with it: a note, not drift (status exits 0).
+status_older_expired() {
+	local now past later
+	now=$(date +%s) && past=$((now - 86400)) && later=$((now + 400 * 86400))
+	kv PATCH "/keys/$KEY/$V1" "{\"attributes\":{\"exp\":$past}}" &&
+		expect 0 --json status --account "$ACCOUNT" &&
+		json '.olderVersions.versions[0] | .expired == true and (.note | test("still unwraps"))' &&
+		json '.drift == []' &&
+		expect 0 status --account "$ACCOUNT" &&
+		says "  $V1  enabled, expired" && says 'expired: Key Vault still unwraps with it' &&
+		reads "$F1" "written under v1"
+	local rc=$?
+	kv PATCH "/keys/$KEY/$V1" "{\"attributes\":{\"exp\":$later}}" || rc=1
+	return $rc
+}
+run status_notes_an_expired_older_version_without_drift status_older_expired
+
 revoke_old_unconfirmed() {
 	unchanged expect 7 revoke $LAB --disable-key --key-version "$V1" &&
 		says "Version $V1 is older than the version .* uses \($V2\)" &&
