@@ -100,6 +100,31 @@ enable_merges_into_the_named_setting() {
 }
 run enable_merges_into_the_named_setting enable_merges_into_the_named_setting
 
+# review finding 6: a setting has one workspace; asking for another on the
+# setting that sends to lab-law would silently stop audit to lab-law.
+enable_refuses_to_replace_a_destination() {
+	local law2="${LAW%lab-law}other-law"
+	unchanged expect 3 audit enable --vault labkv --workspace "$law2" &&
+		says 'diagnostic setting azkv-cmk-audit already sends to Log Analytics workspace lab-law; changing it to other-law would stop that' &&
+		says 'fix: name another setting for it: audit enable ... --name NEW-NAME' &&
+		unchanged expect 3 audit enable --vault labkv --workspace "$law2" --dry-run &&
+		arm GET "$DIAG/azkv-cmk-audit" 2021-05-01-preview &&
+		jq -e --arg law "$LAW" '.properties.workspaceId == $law' "$WORK/arm.json" >/dev/null
+}
+run enable_refuses_to_replace_a_destination enable_refuses_to_replace_a_destination
+
+# A PUT that fails changed nothing, and --json says so.
+enable_failed_put_is_not_changed() {
+	local law2="${LAW%lab-law}failing-law"
+	emu_admin fault --add '{"service": "arm", "method": "PUT", "path_regex": "diagnosticSettings/failing", "status": 500, "code": "InternalServerError", "message": "injected"}' >/dev/null || return 1
+	expect 6 --json audit enable --vault labkv --workspace "$law2" --name failing &&
+		json '.changed == false'
+	local rc=$?
+	emu_admin fault --clear >/dev/null
+	return $rc
+}
+run enable_failed_put_is_not_changed enable_failed_put_is_not_changed
+
 # Someone else's setting sends allLogs (AuditEvent among them) to the
 # storage account: it already gets the audit events, and a second setting
 # would be Azure's 409 (a data sink reused for one category).

@@ -157,6 +157,45 @@ model_for_hub() {
 }
 run permission_model_follows_the_resource_kind model_for_hub
 
+# review finding 4: grants that cannot be read are not "LACKS the grant":
+# holdsGrant null, no grant drift, and status exits with the read's code
+# (4: Azure's 403), not 0 or 1.
+UNREADABLE_GRANTS='{"service": "arm", "method": "GET", "path_regex": "/providers/Microsoft.Authorization/roleAssignments",
+	"status": 403, "code": "AuthorizationFailed", "message": "injected: no roleAssignments/read"}'
+status_grants_unreadable() {
+	emu_admin fault --add "$UNREADABLE_GRANTS" >/dev/null || return 1
+	expect 4 --json status --account "$ACCOUNT" &&
+		json '[.projects[].identities[].holdsGrant] | length > 0 and all(. == null)' &&
+		json '[.drift[].id | select(startswith("project.") or startswith("grant."))] == []' &&
+		json '.grantNotes[] | select(.id == "identity.abac-condition") | .status == "warn" and (.message | test("not judged"))' &&
+		expect 4 status --account "$ACCOUNT" &&
+		says 'unknown \(its grants could not be read\)' &&
+		! grep -q 'LACKS the grant' "$WORK/last.out"
+	local rc=$?
+	emu_admin fault --clear >/dev/null
+	return $rc
+}
+run status_with_unreadable_grants_says_unknown_and_fails status_grants_unreadable
+
+# review finding 8: a project with only a user-assigned identity is judged
+# by it without --identity; with two, --identity is asked for (exit 2).
+UAI="/subscriptions/$SUB/resourceGroups/$RG/providers/Microsoft.ManagedIdentity/userAssignedIdentities/proj-uai"
+UAI2="${UAI%proj-uai}proj-uai2"
+project_user_assigned_only() {
+	emu_admin add-project --account "$ACCOUNT" --name uaonly --identity "$UAI" >/dev/null &&
+		expect 1 --json check $LAB --project uaonly &&
+		json '.rules[] | select(.id == "resource.identity") | .status == "pass" and (.message | test("user-assigned identity .*proj-uai"))' &&
+		json '.rules[] | select(.id == "identity.grant") | .status == "fail"' &&
+		arm PATCH "$ACCOUNT_ID/projects/uaonly" 2025-06-01 \
+			"{\"identity\": {\"type\": \"UserAssigned\", \"userAssignedIdentities\": {\"$UAI\": {}, \"$UAI2\": {}}}}" &&
+		unchanged expect 2 check $LAB --project uaonly &&
+		says 'project uaonly has no system-assigned identity and 2 user-assigned ones' &&
+		says 'fix: name the one to judge: --identity' &&
+		expect 1 check $LAB --project uaonly --identity "$UAI2" &&
+		arm DELETE "$ACCOUNT_ID/projects/uaonly" 2025-06-01
+}
+run project_with_only_user_assigned_identities project_user_assigned_only
+
 help_topics() {
 	"$CMK_BIN" help projects | grep -q -- 'status --account A without --project' &&
 		"$CMK_BIN" help permission-model | grep -q -- '--for account|hub' &&

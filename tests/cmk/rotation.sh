@@ -133,6 +133,25 @@ status_older() {
 }
 run status_names_the_older_version_that_protects_data status_older
 
+# review finding 7: an older version that expired but is enabled is the
+# normal state under a rotation policy with an expiry, and Key Vault still
+# unwraps with it: a note, not drift (status exits 0).
+status_older_expired() {
+	local now past later
+	now=$(date +%s) && past=$((now - 86400)) && later=$((now + 400 * 86400))
+	kv PATCH "/keys/$KEY/$V1" "{\"attributes\":{\"exp\":$past}}" &&
+		expect 0 --json status --account "$ACCOUNT" &&
+		json '.olderVersions.versions[0] | .expired == true and (.note | test("still unwraps"))' &&
+		json '.drift == []' &&
+		expect 0 status --account "$ACCOUNT" &&
+		says "  $V1  enabled, expired" && says 'expired: Key Vault still unwraps with it' &&
+		reads "$F1" "written under v1"
+	local rc=$?
+	kv PATCH "/keys/$KEY/$V1" "{\"attributes\":{\"exp\":$later}}" || rc=1
+	return $rc
+}
+run status_notes_an_expired_older_version_without_drift status_older_expired
+
 revoke_old_unconfirmed() {
 	unchanged expect 7 revoke $LAB --disable-key --key-version "$V1" &&
 		says "Version $V1 is older than the version .* uses \($V2\)" &&
@@ -141,6 +160,25 @@ revoke_old_unconfirmed() {
 		reads "$F1" "written under v1"
 }
 run revoke_disable_key_of_an_older_version_needs_yes_and_says_why revoke_old_unconfirmed
+
+# review finding 10: at a terminal the older data's warning is said once
+# (it was printed, then repeated in the question). script(1) gives the
+# command a terminal; the answer "no" changes nothing.
+revoke_old_at_a_terminal() {
+	local cmd n
+	# shellcheck disable=SC2086 # $LAB is options
+	cmd=$(printf '%q ' "$CMK_BIN" ${CONF:+-c "$CONF"} -g "$RG" revoke $LAB --disable-key \
+		--key-version "$V1")
+	printf 'no\n' | timeout 60 script -qefc "$cmd" /dev/null >"$WORK/tty.out" 2>&1
+	n=$(grep -c "becomes unreadable once it is disabled" "$WORK/tty.out")
+	grep -q 'Type "yes" to go on' "$WORK/tty.out" && grep -q 'not confirmed' "$WORK/tty.out" &&
+		[ "$n" = 1 ] && reads "$F1" "written under v1" || {
+		echo "the warning was said $n time(s):"
+		cat "$WORK/tty.out"
+		return 1
+	}
+}
+run revoke_disable_key_at_a_terminal_says_the_older_data_once revoke_old_at_a_terminal
 
 disable_old() {
 	expect 0 --json revoke $LAB --disable-key --key-version "$V1" --yes &&

@@ -189,4 +189,18 @@ abac() {
 }
 run abac_conditions_and_deny_assignments_are_said abac
 
+# review finding 1: grants that cannot be read are no "no ABAC condition"
+# pass: the rule warns that it did not judge.
+abac_unjudged() {
+	emu_admin fault --add '{"service": "arm", "method": "GET", "path_regex": "/providers/Microsoft.Authorization/roleAssignments",
+		"status": 403, "code": "AuthorizationFailed", "message": "injected"}' >/dev/null || return 1
+	cmk --json check $LAB
+	rule identity.abac-condition '.status == "warn" and (.message | test("not judged: the identity.s grants could not be read"))' &&
+		rule identity.grant '.status == "warn"'
+	local rc=$?
+	emu_admin fault --clear >/dev/null
+	return $rc
+}
+run abac_condition_not_judged_when_grants_cannot_be_read abac_unjudged
+
 harness_summary

@@ -279,7 +279,8 @@ typedef struct cmk_grants {
 } cmk_grants;
 
 /* Reads the principal's role assignments (key scope and above) and its
- * access policy, and judges each. */
+ * access policy, and judges each. On failure *out is empty (nothing to
+ * free). */
 int cmk_grants_load(cmk_ctx *c, const char *principal, cmk_grants *out);
 void cmk_grants_free(cmk_grants *g);
 cJSON *cmk_grants_json(const cmk_grants *g);
@@ -370,10 +371,13 @@ int cmk_load_named_resource(cmk_ctx *c);
  * the assumption, said wherever the judgement is shown. */
 extern const char cmk_older_assumption[];
 /* status: the older versions that may still protect data the resource
- * wrote while bound to them, with drift when one is disabled or expired
- * (and for a versionless binding). bound: the bound version (NULL: none
- * named); bound_here: the resource is bound to this key. */
-void cmk_status_older_data(cmk_ctx *c, cJSON *drift, const char *bound, int bound_here);
+ * wrote while bound to them, with drift when one is disabled (a note when
+ * one has expired) and for a versionless binding. bound: the bound version
+ * (NULL: none named); bound_here: the resource is bound to this key;
+ * items: the key's versions status read (reordered), current the vault's
+ * current version. */
+void cmk_status_older_data(cmk_ctx *c, cJSON *drift, const char *bound, int bound_here,
+                           azkv_key_item *items, size_t all, const char *current);
 /* revoke --disable-key: when version may protect such data, why[] says
  * which data disabling it breaks (else it is empty). */
 int cmk_older_data_at_risk(cmk_ctx *c, const char *version, char *why, size_t n);
@@ -388,8 +392,10 @@ int cmk_projects_check_options(cmk_ctx *c);
  * when it has none). */
 int cmk_project_load(cmk_ctx *c);
 /* status --account without --project: every project, its identities and
- * whether each holds the grant; drift for one that does not. */
-void cmk_projects_status(cmk_ctx *c, cJSON *drift);
+ * whether each holds the grant; drift for one that does not. Returns the
+ * exit code of a failed read (said; a grant it could not read is
+ * "holdsGrant": null, no drift), else CMK_EXIT_OK. */
+int cmk_projects_status(cmk_ctx *c, cJSON *drift);
 
 /* ---- permission_model.c: the vault's permission model per resource kind */
 
@@ -413,9 +419,10 @@ void cmk_retention_rule(cmk_ctx *c, cmk_rules *r);
 /* rules_approval.c: resource.approval-form (Speech, Content Moderator). */
 void cmk_approval_rule(cmk_ctx *c, cmk_rules *r);
 /* rules_unseen.c: ABAC conditions and deny assignments, which the grant
- * analysis cannot judge (reads the result's "grants"); status prints them. */
-void cmk_unseen_grant_rules(cmk_ctx *c, cmk_rules *r);
-void cmk_unseen_grant_status(cmk_ctx *c);
+ * analysis cannot judge; gs NULL: the grants could not be read (said, not
+ * passed). check calls it from its grant rules; status prints them. */
+void cmk_unseen_grant_rules(cmk_ctx *c, const cmk_grants *gs, cmk_rules *r);
+void cmk_unseen_grant_status(cmk_ctx *c, const cmk_grants *gs);
 /* role_definition.c: ROLE's definition id in the vault's subscription
  * (c->vault_id must be set). */
 void cmk_role_definition_id(const cmk_ctx *c, const char *role, char *buf, size_t n);

@@ -287,6 +287,9 @@ int cmk_grants_load(cmk_ctx *c, const char *principal, cmk_grants *out)
 		if (out->g[i].effective && out->g[i].covers)
 			out->has_access = 1;
 	}
+	/* A failed read leaves nothing for the caller to free (or to trust). */
+	if (rc != CMK_EXIT_OK)
+		cmk_grants_free(out);
 	cJSON_Delete(list);
 	free(path);
 	free(scope);

@@ -513,7 +513,7 @@ static int audit_enable(cmk_ctx *c, const cJSON *settings, const char *const *as
 				covered = 1;
 				cmk_say(c, "%s %s already gets the audit events (setting %s)\n",
 				        destinations[i].what, cmk_last_segment(asked[i]),
-				        cmk_str(s, "name"));
+				        cmk_str(s, "name") ? cmk_str(s, "name") : "(unnamed)");
 			}
 		}
 		if (asked[i] && !covered) {
@@ -521,8 +521,8 @@ static int audit_enable(cmk_ctx *c, const cJSON *settings, const char *const *as
 			missing++;
 		}
 	}
-	cJSON_AddBoolToObject(c->result, "changed", missing > 0 && !c->o->dry_run);
 	if (missing == 0) {
+		cJSON_AddBoolToObject(c->result, "changed", 0);
 		cmk_say(c, "Nothing to do: the vault's audit events already go there.\n");
 		return CMK_EXIT_OK;
 	}
@@ -531,6 +531,22 @@ static int audit_enable(cmk_ctx *c, const cJSON *settings, const char *const *as
 		if (cmk_str(s, "name") && strcasecmp(cmk_str(s, "name"), name) == 0)
 			existing = s;
 	}
+	/* A setting has one destination of each kind: putting the new one in
+	 * its place would silently stop the audit events going to the old. */
+	for (size_t i = 0; existing && i < N_DEST; i++) {
+		if (want[i] && destination_of(existing, i) &&
+		    strcasecmp(destination_of(existing, i), want[i]) != 0)
+			return cmk_fail(
+			        c, CMK_EXIT_REFUSED,
+			        "name another setting for it: audit enable ... --name NEW-NAME "
+			        "(or change the setting by hand if the old destination is to "
+			        "go)",
+			        "diagnostic setting %s already sends to %s %s; changing it "
+			        "to %s would stop that",
+			        name, destinations[i].what,
+			        cmk_last_segment(destination_of(existing, i)),
+			        cmk_last_segment(want[i]));
+	}
 	path = settings_path(c, name);
 	if (!path)
 		return cmk_fail(c, CMK_EXIT_SERVICE, NULL, "out of memory");
@@ -538,6 +554,7 @@ static int audit_enable(cmk_ctx *c, const cJSON *settings, const char *const *as
 	rc = cmk_arm_change(c, "PUT", path, CMK_API_MONITOR, body, 0, &resp,
 	                    "set the vault's diagnostic setting");
 	free(path);
+	cJSON_AddBoolToObject(c->result, "changed", rc == CMK_EXIT_OK && !c->o->dry_run);
 	if (rc == CMK_EXIT_OK && resp) {
 		cJSON *one = cJSON_CreateArray(), *routes;
 		char where[1024];

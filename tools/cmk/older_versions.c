@@ -28,34 +28,25 @@ const char cmk_older_assumption[] =
         "versions; with no bound version, every version but the current one), since "
         "rotation does not re-encrypt data written while one was bound";
 
-/* The key's versions, those that may protect older data first (*kept of
- * them); owned: azkv_key_items_free(*out, *n_out). bound NULL: a
- * versionless binding. */
-static int older_versions(cmk_ctx *c, const char *bound, azkv_key_item **out, size_t *n_out,
-                          size_t *kept_out)
-{
-	azkv_key_item *items = NULL;
-	azkv_key current;
-	azkv_err err;
-	int64_t bound_created = INT64_MAX;
-	size_t n = 0, kept = 0;
+static const char expired_note[] =
+        "expired: Key Vault still unwraps with it; keep it enabled while data written "
+        "while it was bound is needed";
 
-	*out = NULL;
-	*n_out = *kept_out = 0;
-	azkv_err_clear(&err);
-	if (azkv_kv_list_key_versions(c->kv, c->o->key, &items, &n, &err) != AZKV_OK)
-		return cmk_fail_err(c, &err, NULL, "list the key's versions");
-	if (azkv_kv_get_key(c->kv, c->o->key, NULL, &current, &err) != AZKV_OK) {
-		azkv_key_items_free(items, n);
-		return cmk_fail_err(c, &err, NULL, "read the key");
-	}
+/* Moves the versions that may protect older data to the front of items
+ * and returns how many they are. current: the vault's current version;
+ * bound NULL: a versionless binding. */
+static size_t older_first(azkv_key_item *items, size_t n, const char *current, const char *bound)
+{
+	int64_t bound_created = INT64_MAX;
+	size_t kept = 0;
+
 	for (size_t i = 0; bound && i < n; i++) {
 		if (items[i].version && strcmp(items[i].version, bound) == 0)
 			bound_created = items[i].created;
 	}
 	for (size_t i = 0; i < n; i++) {
 		azkv_key_item *it = &items[i];
-		int counted = it->version && strcmp(it->version, current.version) != 0 &&
+		int counted = it->version && current && strcmp(it->version, current) != 0 &&
 		              (!bound ||
 		               (strcmp(it->version, bound) != 0 && it->created <= bound_created));
 
@@ -66,17 +57,39 @@ static int older_versions(cmk_ctx *c, const char *bound, azkv_key_item **out, si
 			*it = tmp;
 		}
 	}
+	return kept;
+}
+
+/* The key's versions read from the vault, those that may protect older
+ * data first (*kept of them); owned: azkv_key_items_free(*out, *n_out). */
+static int older_versions(cmk_ctx *c, const char *bound, azkv_key_item **out, size_t *n_out,
+                          size_t *kept_out)
+{
+	azkv_key_item *items = NULL;
+	azkv_key current;
+	azkv_err err;
+	size_t n = 0;
+
+	*out = NULL;
+	*n_out = *kept_out = 0;
+	azkv_err_clear(&err);
+	if (azkv_kv_list_key_versions(c->kv, c->o->key, &items, &n, &err) != AZKV_OK)
+		return cmk_fail_err(c, &err, NULL, "list the key's versions");
+	if (azkv_kv_get_key(c->kv, c->o->key, NULL, &current, &err) != AZKV_OK) {
+		azkv_key_items_free(items, n);
+		return cmk_fail_err(c, &err, NULL, "read the key");
+	}
+	*kept_out = older_first(items, n, current.version, bound);
 	azkv_key_free(&current);
 	*out = items;
 	*n_out = n;
-	*kept_out = kept;
 	return CMK_EXIT_OK;
 }
 
-void cmk_status_older_data(cmk_ctx *c, cJSON *drift, const char *bound, int bound_here)
+void cmk_status_older_data(cmk_ctx *c, cJSON *drift, const char *bound, int bound_here,
+                           azkv_key_item *items, size_t all, const char *current)
 {
-	azkv_key_item *items;
-	size_t all, n;
+	size_t n;
 	int64_t now = (int64_t)time(NULL);
 	cJSON *o, *arr;
 
@@ -88,8 +101,7 @@ void cmk_status_older_data(cmk_ctx *c, cJSON *drift, const char *bound, int boun
 		          "the resource is bound without a key version: Foundry uses the version "
 		          "that was current when it was bound and does not follow new ones (which "
 		          "version that is, Azure does not report)");
-	if (older_versions(c, bound, &items, &all, &n) != CMK_EXIT_OK)
-		return;
+	n = older_first(items, all, current, bound);
 	o = cJSON_AddObjectToObject(c->result, "olderVersions");
 	cJSON_AddStringToObject(o, "assumption", cmk_older_assumption);
 	arr = cJSON_AddArrayToObject(o, "versions");
@@ -116,17 +128,19 @@ void cmk_status_older_data(cmk_ctx *c, cJSON *drift, const char *bound, int boun
 			        "older version %s is disabled: data the resource wrote while bound "
 			        "to it cannot be read",
 			        it->version);
-		else if (expired)
-			cmk_drift(drift, "data.older-version-expired",
-			          "do not disable or delete it while that data is needed",
-			          "older version %s has expired: Key Vault still unwraps with it, "
-			          "but "
-			          "data written while it was bound needs it kept enabled",
-			          it->version);
+		/* Expired but enabled is no drift: under a rotation policy with an
+		 * expiry every older version ends so, and Key Vault still unwraps
+		 * with it (Microsoft Learn, about-keys-details, "Date-time
+		 * controlled operations": expired keys work for decrypt, unwrap and
+		 * verify). A note, not drift. */
+		else if (expired) {
+			cJSON_AddStringToObject(v, "note", expired_note);
+			if (!c->o->json)
+				cmk_print(stdout, "    (%s)\n", expired_note);
+		}
 	}
 	if (!c->o->json && n)
 		cmk_print(stdout, "  (%s.)\n", cmk_older_assumption);
-	azkv_key_items_free(items, all);
 }
 
 int cmk_older_data_at_risk(cmk_ctx *c, const char *version, char *why, size_t n)

@@ -73,18 +73,21 @@ static int project_identity(const cJSON *project, const char *want, cmk_identity
 			return 0;
 		id->principal_id = strdup(pid);
 	} else {
+		/* userAssignedIdentities is an object keyed by ARM id: an item
+		 * without a key (an array, from a faulty answer) is no identity. */
 		cJSON_ArrayForEach(ua, cmk_item(project, "identity.userAssignedIdentities"))
 		{
 			const char *cid = cmk_str(ua, "clientId"),
 			           *pid = cmk_str(ua, "principalId");
 
-			if (pid &&
+			if (ua->string && pid &&
 			    (strcasecmp(ua->string, want) == 0 ||
 			     (cid && strcasecmp(cid, want) == 0) || strcasecmp(pid, want) == 0)) {
 				id->user_assigned = 1;
 				id->principal_id = strdup(pid);
 				id->client_id = cid ? strdup(cid) : NULL;
 				id->resource_id = strdup(ua->string);
+				break;
 			}
 		}
 		if (!id->principal_id)
@@ -117,6 +120,33 @@ static void identity_fix(const cmk_ctx *c, const char *id, const char *name, cha
 	         c->o->account, name);
 }
 
+/* A project without a system-assigned identity and no --identity: its one
+ * user-assigned identity (into id); several: which one is the user's
+ * choice (usage error); none: id stays empty. */
+static int only_user_assigned(cmk_ctx *c, const cJSON *project, cmk_identity *id)
+{
+	const cJSON *ua, *only = NULL;
+	int n = 0;
+
+	cJSON_ArrayForEach(ua, cmk_item(project, "identity.userAssignedIdentities"))
+	{
+		if (ua->string && cmk_str(ua, "principalId")) {
+			only = ua;
+			n++;
+		}
+	}
+	if (n > 1)
+		return cmk_fail(c, CMK_EXIT_USAGE,
+		                "name the one to judge: --identity ARM_ID (azkv-cmk status "
+		                "--account ACCOUNT lists them)",
+		                "project %s has no system-assigned identity and %d user-assigned "
+		                "ones",
+		                c->o->project, n);
+	if (only)
+		project_identity(project, only->string, id);
+	return CMK_EXIT_OK;
+}
+
 int cmk_project_load(cmk_ctx *c)
 {
 	char fix[1024], label[512];
@@ -134,14 +164,19 @@ int cmk_project_load(cmk_ctx *c)
 		cJSON_AddStringToObject(c->result, "project", id);
 		cmk_identity_free(&c->ident);
 		c->have_ident = project_identity(project, c->o->identity, &c->ident);
-		if (!c->have_ident && c->o->identity && strcasecmp(c->o->identity, "system") != 0)
+		if (!c->have_ident && !c->o->identity) {
+			rc = only_user_assigned(c, project, &c->ident);
+			c->have_ident = rc == CMK_EXIT_OK && c->ident.principal_id;
+		}
+		if (rc == CMK_EXIT_OK && !c->have_ident && c->o->identity &&
+		    strcasecmp(c->o->identity, "system") != 0) {
 			rc = cmk_fail(
 			        c, CMK_EXIT_NOT_FOUND,
 			        "give the project that identity first, or leave out --identity "
 			        "(the project's system-assigned identity)",
 			        "project %s has no user-assigned identity \"%s\"", c->o->project,
 			        c->o->identity);
-		else if (!c->have_ident) {
+		} else if (rc == CMK_EXIT_OK && !c->have_ident) {
 			/* foundry-cmk-reference.txt (above): the project's identity is
 			 * what must hold the grant; without one there is nothing to judge. */
 			identity_fix(c, id, c->o->project, fix, sizeof(fix));
@@ -170,33 +205,39 @@ int cmk_project_load(cmk_ctx *c)
 
 /* ---- status --account: every project's identity and grant ------------ */
 
-/* One identity of a project: does it hold the grant? Adds it to out. */
-static void judge_identity(cmk_ctx *c, const char *project, const cmk_identity *id, cJSON *out,
-                           cJSON *drift)
+/* One identity of a project: does it hold the grant? Adds it to out.
+ * Grants that cannot be read: "holdsGrant": null, said, no drift, and the
+ * read's exit code. */
+static int judge_identity(cmk_ctx *c, const char *project, const cmk_identity *id, cJSON *out,
+                          cJSON *drift)
 {
 	cJSON *o = cJSON_CreateObject();
 	cmk_grants gs;
 	char fix[768];
-	int holds = 0;
+	int holds, rc;
 
-	if (cmk_grants_load(c, id->principal_id, &gs) == CMK_EXIT_OK) {
-		holds = gs.has_access;
-		cmk_grants_free(&gs);
-	}
+	rc = cmk_grants_load(c, id->principal_id, &gs);
+	holds = rc == CMK_EXIT_OK && gs.has_access;
+	cmk_grants_free(&gs);
 	cJSON_AddStringToObject(o, "type", id->user_assigned ? "UserAssigned" : "SystemAssigned");
 	cJSON_AddStringToObject(o, "principalId", id->principal_id);
 	if (id->resource_id)
 		cJSON_AddStringToObject(o, "resourceId", id->resource_id);
-	cJSON_AddBoolToObject(o, "holdsGrant", holds);
+	if (rc != CMK_EXIT_OK)
+		cJSON_AddNullToObject(o, "holdsGrant");
+	else
+		cJSON_AddBoolToObject(o, "holdsGrant", holds);
 	cJSON_AddItemToArray(out, o);
 	if (!c->o->json)
 		cmk_print(stdout, "    %s identity%s%s (principal %s): %s\n",
 		          id->user_assigned ? "user-assigned" : "system-assigned",
 		          id->user_assigned ? " " : "", id->user_assigned ? id->resource_id : "",
 		          id->principal_id,
-		          holds ? "holds the grant (get, wrapKey, unwrapKey)" : "LACKS the grant");
-	if (holds)
-		return;
+		          rc != CMK_EXIT_OK ? "unknown (its grants could not be read)"
+		          : holds           ? "holds the grant (get, wrapKey, unwrapKey)"
+		                            : "LACKS the grant");
+	if (rc != CMK_EXIT_OK || holds)
+		return rc;
 	snprintf(fix, sizeof(fix),
 	         "azkv-cmk grant --vault %s --key %s --account %s --project %s%s%s", c->o->vault,
 	         c->o->key, c->o->account, project, id->user_assigned ? " --identity " : "",
@@ -204,16 +245,18 @@ static void judge_identity(cmk_ctx *c, const char *project, const cmk_identity *
 	cmk_drift(drift, "project.grant-missing", fix,
 	          "project %s's %s identity (principal %s) cannot use the key", project,
 	          id->user_assigned ? "user-assigned" : "system-assigned", id->principal_id);
+	return CMK_EXIT_OK;
 }
 
-static void list_project(cmk_ctx *c, const cJSON *p, cJSON *arr, cJSON *drift)
+/* One project and its identities; the first failed read's exit code. */
+static int list_project(cmk_ctx *c, const cJSON *p, cJSON *arr, cJSON *drift)
 {
 	const char *name = cmk_str(p, "name");
 	cJSON *o = cJSON_CreateObject(), *ids;
 	const cJSON *ua;
 	cmk_identity id;
 	char fix[1024];
-	int any = 0;
+	int any = 0, rc = CMK_EXIT_OK, one;
 
 	if (!name)
 		name = "?";
@@ -227,20 +270,21 @@ static void list_project(cmk_ctx *c, const cJSON *p, cJSON *arr, cJSON *drift)
 		cmk_print(stdout, "  %s%s\n", name,
 		          cmk_bool(p, "properties.isDefault", 0) ? " (default)" : "");
 	if (project_identity(p, NULL, &id)) {
-		judge_identity(c, name, &id, ids, drift);
+		rc = judge_identity(c, name, &id, ids, drift);
 		cmk_identity_free(&id);
 		any = 1;
 	}
 	cJSON_ArrayForEach(ua, cmk_item(p, "identity.userAssignedIdentities"))
 	{
 		if (ua->string && project_identity(p, ua->string, &id)) {
-			judge_identity(c, name, &id, ids, drift);
+			one = judge_identity(c, name, &id, ids, drift);
+			rc = rc ? rc : one;
 			cmk_identity_free(&id);
 			any = 1;
 		}
 	}
 	if (any)
-		return;
+		return rc;
 	if (!c->o->json)
 		cmk_print(stdout, "    no managed identity\n");
 	/* foundry-cmk-reference.txt, "Use customer-managed keys with Azure Key
@@ -248,24 +292,39 @@ static void list_project(cmk_ctx *c, const cJSON *p, cJSON *arr, cJSON *drift)
 	identity_fix(c, cmk_str(p, "id") ? cmk_str(p, "id") : name, name, fix, sizeof(fix));
 	cmk_drift(drift, "project.identity-missing", fix,
 	          "project %s has no managed identity to grant", name);
+	return CMK_EXIT_OK;
 }
 
-void cmk_projects_status(cmk_ctx *c, cJSON *drift)
+int cmk_projects_status(cmk_ctx *c, cJSON *drift)
 {
 	char *path;
 	cJSON *list = NULL, *arr;
 	const cJSON *p;
+	int rc, one;
 
 	if (c->kind != CMK_RES_ACCOUNT || c->o->project || !c->resource_id)
-		return;
+		return CMK_EXIT_OK;
+	/* An account that does not allow project management has none (the
+	 * account's allowProjectManagement, REST spec stable/2025-06-01): no
+	 * list to read, and no failure to report for it. */
+	if (!cmk_bool(c->resource, "properties.allowProjectManagement", 0) &&
+	    !cJSON_GetArraySize(cmk_item(c->resource, "properties.associatedProjects"))) {
+		cJSON_AddArrayToObject(c->result, "projects");
+		if (!c->o->json)
+			cmk_print(stdout,
+			          "Projects of %s: none (it does not allow project "
+			          "management)\n",
+			          c->o->account);
+		return CMK_EXIT_OK;
+	}
 	path = project_id(c, "");
 	if (!path)
-		return;
+		return cmk_fail(c, CMK_EXIT_SERVICE, NULL, "out of memory");
 	path[strlen(path) - 1] = '\0'; /* ".../projects" */
-	if (cmk_arm_list(c, path, CMK_API_COGNITIVE, &list, "list the account's projects") !=
-	    CMK_EXIT_OK) {
+	rc = cmk_arm_list(c, path, CMK_API_COGNITIVE, &list, "list the account's projects");
+	if (rc != CMK_EXIT_OK) {
 		free(path);
-		return;
+		return rc;
 	}
 	arr = cJSON_AddArrayToObject(c->result, "projects");
 	if (!c->o->json)
@@ -273,8 +332,10 @@ void cmk_projects_status(cmk_ctx *c, cJSON *drift)
 		          c->o->account, cJSON_GetArraySize(list) ? "" : " none");
 	cJSON_ArrayForEach(p, list)
 	{
-		list_project(c, p, arr, drift);
+		one = list_project(c, p, arr, drift);
+		rc = rc ? rc : one;
 	}
 	cJSON_Delete(list);
 	free(path);
+	return rc;
 }

@@ -64,10 +64,11 @@ static int disable_key(cmk_ctx *c)
 				cmk_print(stdout, "%s\n", older);
 			cJSON_AddStringToObject(c->result, "olderDataAtRisk", older);
 		}
+		/* The older data's warning was printed just above: not again. */
 		snprintf(msg, sizeof(msg),
 		         "%sThis disables version %s of key %s for EVERY user of it, not only this "
-		         "resource.%s%s",
-		         consequences, key.version, c->o->key, *older ? "\n" : "", older);
+		         "resource.",
+		         consequences, key.version, c->o->key);
 		rc = confirm(c, msg);
 		if (rc != CMK_EXIT_OK) {
 			azkv_key_free(&key);

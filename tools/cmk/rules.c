@@ -320,6 +320,7 @@ static void grant_rules(cmk_ctx *c, const char *principal, cmk_rules *r)
 	if (cmk_grants_load(c, principal, &gs) != CMK_EXIT_OK) {
 		cmk_rule(c, r, "identity.grant", CMK_WARN, NULL,
 		         "could not read the identity's grants");
+		cmk_unseen_grant_rules(c, NULL, r); /* rules_unseen.c */
 		return;
 	}
 	cmk_grant_fix(c, principal, fix, sizeof(fix));
@@ -352,6 +353,7 @@ static void grant_rules(cmk_ctx *c, const char *principal, cmk_rules *r)
 			         g->role_name ? g->role_name : "policy",
 			         cmk_vault_uses_rbac(c) ? "Azure RBAC" : "access policies");
 	}
+	cmk_unseen_grant_rules(c, &gs, r); /* rules_unseen.c */
 	cJSON_AddItemToObject(c->result, "grants", cmk_grants_json(&gs));
 	cmk_grants_free(&gs);
 }
@@ -392,7 +394,5 @@ int cmk_evaluate(cmk_ctx *c, const char *version, cmk_rules *r)
 		cmk_approval_rule(c, r); /* rules_approval.c */
 	if (principal)
 		grant_rules(c, principal, r);
-	if (principal)
-		cmk_unseen_grant_rules(c, r); /* rules_unseen.c */
 	return CMK_EXIT_OK;
 }

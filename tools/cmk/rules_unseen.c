@@ -12,16 +12,21 @@
 
 #include "cmk.h"
 
-void cmk_unseen_grant_rules(cmk_ctx *c, cmk_rules *r)
+void cmk_unseen_grant_rules(cmk_ctx *c, const cmk_grants *gs, cmk_rules *r)
 {
-	const cJSON *g;
 	int conditional = 0;
 
-	cJSON_ArrayForEach(g, cJSON_GetObjectItemCaseSensitive(c->result, "grants"))
-	{
-		const char *cond = cmk_str(g, "condition");
+	if (!gs) {
+		/* Without the grants nothing is known about their conditions:
+		 * a pass here would be a guess. */
+		cmk_rule(c, r, "identity.abac-condition", CMK_WARN,
+		         "run it again once the identity's role assignments can be read",
+		         "not judged: the identity's grants could not be read");
+	}
+	for (size_t i = 0; gs && i < gs->n; i++) {
+		const cmk_grant *g = &gs->g[i];
 
-		if (!cond || !*cond)
+		if (!g->condition || !*g->condition)
 			continue;
 		conditional = 1;
 		cmk_rule(c, r, "identity.abac-condition", CMK_WARN,
@@ -30,10 +35,9 @@ void cmk_unseen_grant_rules(cmk_ctx *c, cmk_rules *r)
 		         "unwrapKey on this key",
 		         "%s at %s has an ABAC condition; the grant analysis cannot evaluate it "
 		         "and counts the role as unconditional: %s",
-		         cmk_str(g, "role") ? cmk_str(g, "role") : "a role", cmk_str(g, "scope"),
-		         cond);
+		         g->role_name ? g->role_name : "a role", g->scope, g->condition);
 	}
-	if (!conditional)
+	if (gs && !conditional)
 		cmk_rule(c, r, "identity.abac-condition", CMK_PASS, NULL,
 		         "no ABAC condition on the identity's key grants");
 	cmk_rule(c, r, "identity.deny-assignments", CMK_INFO, NULL,
@@ -42,13 +46,11 @@ void cmk_unseen_grant_rules(cmk_ctx *c, cmk_rules *r)
 	         "portal's Access control > Deny assignments does)");
 }
 
-void cmk_unseen_grant_status(cmk_ctx *c)
+void cmk_unseen_grant_status(cmk_ctx *c, const cmk_grants *gs)
 {
 	cmk_rules r = {0};
 
-	if (!cJSON_GetObjectItemCaseSensitive(c->result, "grants"))
-		return;
-	cmk_unseen_grant_rules(c, &r);
+	cmk_unseen_grant_rules(c, gs, &r);
 	if (!c->o->json)
 		cmk_print(stdout, "What the grant analysis cannot see:\n");
 	cmk_rules_print(c, &r);

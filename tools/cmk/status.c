@@ -3,7 +3,8 @@
  * bound version not the current one, bound version disabled or expired,
  * grant missing, over-broad grants, a version expiring soon; and the older
  * versions that may still protect data (older_versions.c). Exit 1 when
- * there is drift. Reads only. */
+ * there is drift; a part that cannot be read: that read's exit code.
+ * Reads only. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,7 +70,10 @@ static void fmt_time(int64_t t, char *buf, size_t n)
 		strftime(buf, n, "%Y-%m-%d", &tm);
 }
 
-static int show_versions(cmk_ctx *c, cJSON *drift, const char *bound, char **current)
+/* The key's versions, listed and judged; kept for the older versions
+ * (owned: azkv_key_items_free(*items_out, *n_out)). */
+static int show_versions(cmk_ctx *c, cJSON *drift, const char *bound, char **current,
+                         azkv_key_item **items_out, size_t *n_out)
 {
 	azkv_key_item *items = NULL;
 	size_t n = 0;
@@ -137,7 +141,8 @@ static int show_versions(cmk_ctx *c, cJSON *drift, const char *bound, char **cur
 			cmk_drift(drift, "binding.version-expired", "azkv-cmk rotate ...",
 			          "the bound version %s has expired", it->version);
 	}
-	azkv_key_items_free(items, n);
+	*items_out = items;
+	*n_out = n;
 	return CMK_EXIT_OK;
 }
 
@@ -156,16 +161,22 @@ static void show_policy(cmk_ctx *c)
 	cJSON_AddItemToObject(c->result, "rotationPolicy", policy);
 }
 
-static void show_grants(cmk_ctx *c, cJSON *drift)
+/* The identity's grants, and what the analysis cannot see of them; the
+ * exit code of a failed read (said, and no grant drift judged). */
+static int show_grants(cmk_ctx *c, cJSON *drift)
 {
 	const char *principal = cmk_principal(c);
 	char fix[512];
 	cmk_grants gs;
+	int rc;
 
 	if (!principal)
-		return;
-	if (cmk_grants_load(c, principal, &gs) != CMK_EXIT_OK)
-		return;
+		return CMK_EXIT_OK;
+	rc = cmk_grants_load(c, principal, &gs);
+	if (rc != CMK_EXIT_OK) {
+		cmk_unseen_grant_status(c, NULL); /* rules_unseen.c */
+		return rc;
+	}
 	if (!c->o->json) {
 		cmk_print(stdout, "Grants of %s:\n", c->have_ident ? c->ident.label : principal);
 		for (size_t i = 0; i < gs.n; i++) {
@@ -198,7 +209,9 @@ static void show_grants(cmk_ctx *c, cJSON *drift)
 			        "%s %s at %s is broader than Foundry needs", gs.g[i].via,
 			        gs.g[i].role_name ? gs.g[i].role_name : "policy", gs.g[i].scope);
 	}
+	cmk_unseen_grant_status(c, &gs); /* rules_unseen.c */
 	cmk_grants_free(&gs);
+	return CMK_EXIT_OK;
 }
 
 static void show_binding(cmk_ctx *c)
@@ -232,6 +245,8 @@ int cmk_cmd_status(cmk_ctx *c)
 	cJSON *drift;
 	char *current = NULL;
 	const char *bound = NULL;
+	azkv_key_item *items = NULL;
+	size_t n_items = 0;
 	int rc;
 
 	rc = cmk_load_resource(c);
@@ -252,8 +267,13 @@ int cmk_cmd_status(cmk_ctx *c)
 		if (c->binding.cmk && same_key(c))
 			bound = c->binding.key_version;
 	}
-	rc = show_versions(c, drift, bound, &current);
+	rc = show_versions(c, drift, bound, &current, &items, &n_items);
 	if (rc == CMK_EXIT_OK) {
+		/* A part that cannot be read is said and the others still shown;
+		 * the exit code is then the first such failure's, never 0 or 1
+		 * (a report that could not look is neither clean nor drift). */
+		int part, unread;
+
 		if (c->resource && !c->binding.cmk)
 			cmk_drift(drift, "binding.none", "azkv-cmk bind ...",
 			          "the resource does not use a customer-managed key");
@@ -268,15 +288,17 @@ int cmk_cmd_status(cmk_ctx *c)
 			        "the resource is bound to version %s, but the current version is "
 			        "%s",
 			        bound, current);
-		cmk_status_older_data(c, drift, bound,
-		                      c->resource && c->binding.cmk && same_key(c));
-		show_grants(c, drift);
-		cmk_projects_status(c, drift);
-		cmk_unseen_grant_status(c); /* rules_unseen.c */
+		cmk_status_older_data(c, drift, bound, c->resource && c->binding.cmk && same_key(c),
+		                      items, n_items, current);
+		azkv_key_items_free(items, n_items);
+		unread = show_grants(c, drift);
+		part = cmk_projects_status(c, drift);
+		unread = unread ? unread : part;
 		show_policy(c);
 		cmk_monitoring_status(c);
 		if (!c->o->json)
 			print_drift(drift);
+		rc = unread;
 	}
 	cJSON_AddItemToObject(c->result, "drift", drift);
 	free(current);
