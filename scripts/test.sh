@@ -11,7 +11,7 @@
 #   5. an AddressSanitizer + UBSan build, its tests and a short soak,
 #   6. a ThreadSanitizer build: the thread and fork tests,
 #   7. the libFuzzer harnesses, briefly (make fuzz-smoke; clang build),
-#   8. make distcheck (the unit tests and the main suites on the tarball).
+#   8. make distcheck (the unit tests and the integration suite on the tarball).
 # Exits non-zero on the first failing stage.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -119,7 +119,7 @@ stage "fuzzing: each libFuzzer harness for a short while (make fuzz-smoke)"
 make -C build-fuzz fuzz-smoke FUZZ_JOBS="$jobs"
 
 stage "make distcheck: the release tarball builds and passes its tests"
-# Its tests: the unit tests and the two main suites (distcheck_tests in
+# Its tests: the unit tests and the integration suite (distcheck_tests in
 # Makefile.am); the whole suite ran on this tree above, and distcheck-hook
 # checks that the tarball holds every tracked file.
 make -j"$jobs" -C build distcheck TESTS='$(distcheck_tests)' >build/distcheck.log 2>&1 ||
