@@ -32,17 +32,17 @@ typedef struct name_rule {
 } name_rule;
 
 static const name_rule rules[] = {
-        [CMK_NAME_VAULT] = {"key vault name", 3, 24, "-", 1, 1, 1, 0},
+        [CMK_NAME_VAULT] = {"key vault name", 3, 24, "-", 1, 1, 1, 0, 0},
         /* Key names and versions follow Key Vault's rules, azkv_kv_name_ok
          * and azkv_kv_version_ok (keyvault.h); their rows only name them. */
         [CMK_NAME_KEY] = {.what = "key name"},
         [CMK_NAME_VERSION] = {.what = "key version"},
-        [CMK_NAME_RESOURCE_GROUP] = {"resource group name", 1, 90, "-_.()", 0, 0, 0, 1},
-        [CMK_NAME_ACCOUNT] = {"Foundry resource (account) name", 2, 64, "-", 2, 1, 0, 0},
-        [CMK_NAME_WORKSPACE] = {"workspace name", 3, 33, "-_", 2, 0, 0, 0},
-        [CMK_NAME_UAI] = {"user-assigned identity name", 3, 128, "-_", 2, 0, 0, 0},
+        [CMK_NAME_RESOURCE_GROUP] = {"resource group name", 1, 90, "-_.()", 0, 0, 0, 1, 0},
+        [CMK_NAME_ACCOUNT] = {"Foundry resource (account) name", 2, 64, "-", 2, 1, 0, 0, 0},
+        [CMK_NAME_WORKSPACE] = {"workspace name", 3, 33, "-_", 2, 0, 0, 0, 0},
+        [CMK_NAME_UAI] = {"user-assigned identity name", 3, 128, "-_", 2, 0, 0, 0, 0},
         [CMK_NAME_STORAGE] = {"storage account name", 3, 24, "", 0, 0, 0, 0, 1},
-        [CMK_NAME_SYSTEM_TOPIC] = {"Event Grid system topic name", 3, 128, "-", 0, 0, 0, 0},
+        [CMK_NAME_SYSTEM_TOPIC] = {"Event Grid system topic name", 3, 128, "-", 0, 0, 0, 0, 0},
 };
 
 static const char *const rule_text[] = {
