@@ -11,7 +11,8 @@
 #   5. an AddressSanitizer + UBSan build, its tests and a short soak,
 #   6. a ThreadSanitizer build: the thread and fork tests,
 #   7. the libFuzzer harnesses, briefly (make fuzz-smoke; clang build),
-#   8. make distcheck (the unit tests and the integration suite on the tarball).
+#   8. the Debian packages: built, checked by lintian, installed, used, purged,
+#   9. make distcheck (the unit tests and the integration suite on the tarball).
 # Exits non-zero on the first failing stage.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -117,6 +118,10 @@ AZKV_TOP_SRCDIR="$top" AZKV_TOP_BUILDDIR="$top/build-tsan" \
 stage "fuzzing: each libFuzzer harness for a short while (make fuzz-smoke)"
 "$top/scripts/build.sh" build-fuzz --enable-fuzzing --disable-tests CC=clang
 make -C build-fuzz fuzz-smoke FUZZ_JOBS="$jobs"
+
+stage "Debian packages: build, lintian, install, use through p11-kit, purge (tests/packaging/deb.sh)"
+# As root (dpkg -i); the packages stay installed only while it runs.
+"$top/tests/packaging/deb.sh"
 
 stage "make distcheck: the release tarball builds and passes its tests"
 # Its tests: the unit tests and the integration suite (distcheck_tests in
