@@ -72,10 +72,11 @@ deb_cleanup() {
 trap deb_cleanup EXIT
 trap 'exit 130' INT TERM
 
-# The module names p11-kit lists (it loads every one).
+# The module names p11-kit lists (it loads every one); its whole output
+# in $WORK/p11kit.out.
 p11kit_modules() {
-	env -u AZKV_PKCS11_CONFIG p11-kit list-modules 2>"$WORK/p11kit.err" | sed -n 's/^\([^ ].*\): .*/\1/p' |
-		sort
+	env -u AZKV_PKCS11_CONFIG p11-kit list-modules >"$WORK/p11kit.out" 2>"$WORK/p11kit.err"
+	sed -n 's/^\([^ ].*\): .*/\1/p' "$WORK/p11kit.out" | sort
 }
 
 # ------------------------------------------------------------------ build
@@ -166,11 +167,14 @@ install_packages() {
 }
 run packages-install install_packages
 
-# Registered and not configured: listed, no error, the others as before.
+# Registered and not configured: listed (loaded: its description shows),
+# no error, the others as before.
 p11kit_lists_module_unconfigured() {
 	p11kit_modules >"$WORK/modules-after"
-	cat "$WORK/p11kit.err"
+	cat "$WORK/p11kit.out" "$WORK/p11kit.err"
 	grep -qx azkv-pkcs11 "$WORK/modules-after" || return 1
+	grep -A1 -x "azkv-pkcs11: $MODULE" "$WORK/p11kit.out" |
+		grep -q 'library-description: Azure Key Vault PKCS#11' || return 1
 	grep -qiE 'error|fail|warn' "$WORK/p11kit.err" && return 1
 	diff <(grep -vx azkv-pkcs11 "$WORK/modules-after") "$WORK/modules-before"
 }
