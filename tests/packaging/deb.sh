@@ -23,7 +23,7 @@ AFTER_BUILD=(lintian-reports-no-errors packages-hold-their-files packages-instal
 	man-pages-found-and-render azkv-cmk-help-runs bash-completion-installed
 	dev-package-compiles-extension-client remove-leaves-only-conffiles purge-leaves-nothing)
 TESTS=(changelog-version-is-configures packages-build "${AFTER_BUILD[@]}")
-installed=0
+installed=0 installed_at=$SECONDS
 
 # Not root, or not Debian, or this machine has the module already: every
 # test is reported skipped, with the reason.
@@ -154,12 +154,26 @@ packages_hold_their_files() {
 }
 run packages-hold-their-files packages_hold_their_files
 
+# ------------------------------------------------------------------ emulator
+# Started before the install, which keeps the time the packages are
+# installed short.
+emu_start "$WORK/emulator" || exit 1
+emu_api POST /vaults '{"name": "demo"}' >/dev/null &&
+	APP=$(emu_api POST /identities '{"name": "app"}') &&
+	emu_api PUT "/vaults/demo/access-policies/$(jq -r .client_id <<<"$APP")" \
+		'{"keys": ["get", "list"]}' >/dev/null &&
+	emu_api POST /vaults/demo/keys '{"name": "cmk", "kty": "RSA", "size": 2048}' >/dev/null &&
+	emu_api POST /vaults/demo/keys '{"name": "signing", "kty": "EC", "crv": "P-256"}' >/dev/null ||
+	exit 1
+emu_write_config "$WORK/demo.json" "$APP" https://demo.vault.azure.net
+chmod 600 "$WORK/demo.json"
+
 # ------------------------------------------------------------------ install
 p11kit_modules >"$WORK/modules-before"
 # Containers often exclude /usr/share/man from every package
 # (/etc/dpkg/dpkg.cfg.d/excludes); ours are let in, later patterns win.
 install_packages() {
-	installed=1
+	installed=1 installed_at=$SECONDS
 	# shellcheck disable=SC2046
 	dpkg_waiting -i --path-include='/usr/share/man/man1/azkv-cmk.1.gz' \
 		--path-include='/usr/share/man/man5/azkv-pkcs11.5.gz' \
@@ -191,16 +205,6 @@ run pkcs11-tool-loads-installed-module pkcs11_tool_loads_installed_module
 
 # Configured (AZKV_PKCS11_CONFIG) for the emulator's vault, the installed
 # module, as p11-kit-proxy loads it, lists the vault's keys.
-emu_start "$WORK/emulator" || exit 1
-emu_api POST /vaults '{"name": "demo"}' >/dev/null &&
-	APP=$(emu_api POST /identities '{"name": "app"}') &&
-	emu_api PUT "/vaults/demo/access-policies/$(jq -r .client_id <<<"$APP")" \
-		'{"keys": ["get", "list"]}' >/dev/null &&
-	emu_api POST /vaults/demo/keys '{"name": "cmk", "kty": "RSA", "size": 2048}' >/dev/null &&
-	emu_api POST /vaults/demo/keys '{"name": "signing", "kty": "EC", "crv": "P-256"}' >/dev/null ||
-	exit 1
-emu_write_config "$WORK/demo.json" "$APP" https://demo.vault.azure.net
-chmod 600 "$WORK/demo.json"
 proxy_lists_vault_keys() {
 	local out
 	out=$(AZKV_PKCS11_CONFIG="$WORK/demo.json" pkcs11-tool --module "$PROXY" --token-label demo -O) || return 1
@@ -283,5 +287,6 @@ purge_leaves_nothing() {
 	return 0
 }
 run purge-leaves-nothing purge_leaves_nothing
+echo "# installed for $((SECONDS - installed_at)) s"
 
 harness_summary
