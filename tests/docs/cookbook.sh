@@ -86,17 +86,20 @@ blocks_are_named() {
 run cookbook-runnable-blocks-each-have-a-heading blocks_are_named
 
 # ------------------------------------------------------------------ what the cookbook assumes
+# Through the admin API (emu_api, curl): a Python start per emu_admin call
+# would cost the suite seconds.
 emu_start "$WORK/emulator" || setup_failed
-ME=$(emu_admin add-identity --name cookbook) || setup_failed
-emu_admin add-vault --name contoso >/dev/null || setup_failed
-emu_admin set-policy --vault contoso --identity "$(jq -r .client_id <<<"$ME")" \
-	--keys get,list,sign,verify,wrapKey,unwrapKey,encrypt,decrypt >/dev/null || setup_failed
-emu_admin create-key --vault contoso --name signing-rsa --kty RSA --size 2048 --ops sign,verify \
-	>/dev/null || setup_failed
-emu_admin create-key --vault contoso --name signing-ec --kty EC --crv P-256 --ops sign,verify \
-	>/dev/null || setup_failed
-emu_admin create-key --vault contoso --name data-key --kty RSA --size 2048 \
-	--ops encrypt,decrypt,wrapKey,unwrapKey >/dev/null || setup_failed
+ME=$(emu_api POST /identities '{"name": "cookbook"}') || setup_failed
+emu_api POST /vaults '{"name": "contoso", "rbac": false}' >/dev/null &&
+	emu_api PUT "/vaults/contoso/access-policies/$(jq -r .client_id <<<"$ME")" \
+		'{"keys": ["get", "list", "sign", "verify", "wrapKey", "unwrapKey", "encrypt", "decrypt"]}' \
+		>/dev/null &&
+	emu_api POST /vaults/contoso/keys \
+		'{"name": "signing-rsa", "kty": "RSA", "size": 2048, "ops": ["sign", "verify"]}' >/dev/null &&
+	emu_api POST /vaults/contoso/keys \
+		'{"name": "signing-ec", "kty": "EC", "crv": "P-256", "ops": ["sign", "verify"]}' >/dev/null &&
+	emu_api POST /vaults/contoso/keys '{"name": "data-key", "kty": "RSA", "size": 2048,
+		"ops": ["encrypt", "decrypt", "wrapKey", "unwrapKey"]}' >/dev/null || setup_failed
 
 CONFIG="$WORK/config.json"
 emu_write_config "$CONFIG.tmp" "$ME" https://contoso.vault.azure.net https://labkv.vault.azure.net &&
@@ -106,12 +109,12 @@ emu_write_config "$CONFIG.tmp" "$ME" https://contoso.vault.azure.net https://lab
 # The Foundry lab's tasks 1 to 3, as the cookbook says they come first.
 RG=aifoundry-cmkencryption-RG
 "$CMK_BIN" -c "$CONFIG" -g "$RG" -q create-vault --vault labkv --location eastus &&
-	emu_admin assign-role --vault labkv --identity cookbook --role "Key Vault Administrator" \
-		>/dev/null &&
+	emu_api POST /vaults/labkv/role-assignments \
+		'{"identity": "cookbook", "role": "Key Vault Administrator"}' >/dev/null &&
 	"$CMK_BIN" -c "$CONFIG" -g "$RG" -q create-key --vault labkv --key aifoundry-encryption-key \
 		--rotate-after P6M --expire-after P210D >/dev/null &&
-	emu_admin add-account --name aifoundry-cmkencryption-resource --location eastus \
-		--identity system --resource-group "$RG" >/dev/null || setup_failed
+	emu_api POST /accounts "{\"name\": \"aifoundry-cmkencryption-resource\", \"location\": \"eastus\",
+		\"identity\": \"system\", \"resource_group\": \"$RG\"}" >/dev/null || setup_failed
 
 # ------------------------------------------------------------------ an sshd on loopback
 # Started as root only (it must switch to the user it logs in); the login
@@ -121,7 +124,7 @@ start_sshd() {
 	local dir="$WORK/sshd" i
 	mkdir -p "$dir" /run/sshd || return 1
 	ssh-keygen -q -t ed25519 -N '' -f "$dir/host_key" || return 1
-	emu_admin export-public --vault contoso --name signing-ec >"$dir/signing-ec.pem" &&
+	emu_api GET /vaults/contoso/keys/signing-ec/public | jq -r .pem >"$dir/signing-ec.pem" &&
 		ssh-keygen -i -m PKCS8 -f "$dir/signing-ec.pem" >"$dir/authorized_keys" || return 1
 	SSH_PORT=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])') ||
 		return 1
@@ -151,7 +154,7 @@ start_sshd() {
 }
 NO_SSHD=
 if [ "$(id -u)" != 0 ]; then
-	NO_SSHD="not root: sshd can log a user in only when it runs as root"
+	NO_SSHD="not root: the test starts its sshd only as root (to log a user in)"
 elif [ ! -x /usr/sbin/sshd ]; then
 	NO_SSHD="no /usr/sbin/sshd (scripts/install-deps.sh installs openssh-server)"
 else
