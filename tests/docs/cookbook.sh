@@ -121,13 +121,28 @@ RG=aifoundry-cmkencryption-RG
 # recipe is skipped otherwise, saying so.
 SSH_PORT=
 start_sshd() {
-	local dir="$WORK/sshd" i
+	local dir="$WORK/sshd" try
 	mkdir -p "$dir" /run/sshd || return 1
 	ssh-keygen -q -t ed25519 -N '' -f "$dir/host_key" || return 1
 	emu_api GET /vaults/contoso/keys/signing-ec/public | jq -r .pem >"$dir/signing-ec.pem" &&
 		ssh-keygen -i -m PKCS8 -f "$dir/signing-ec.pem" >"$dir/authorized_keys" || return 1
-	SSH_PORT=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])') ||
-		return 1
+	# A free port can be taken before sshd binds it (suites run in
+	# parallel): then another one, three times at most.
+	for try in 1 2 3; do
+		SSH_PORT=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])') ||
+			return 1
+		sshd_on_port "$dir" && return 0
+		echo "sshd on port $SSH_PORT, try $try:"
+		cat "$dir/sshd.log"
+	done
+	SSH_PORT=
+	return 1
+}
+
+# sshd_on_port DIR: sshd on 127.0.0.1:$SSH_PORT, until it listens (or exits,
+# or 30 s have passed).
+sshd_on_port() {
+	local dir=$1
 	cat >"$dir/sshd_config" <<-EOF
 		ListenAddress 127.0.0.1:$SSH_PORT
 		HostKey $dir/host_key
@@ -143,13 +158,14 @@ start_sshd() {
 	EOF
 	/usr/sbin/sshd -D -e -f "$dir/sshd_config" 2>"$dir/sshd.log" &
 	SSHD_PID=$!
-	for i in $(seq 100); do
+	for _ in $(seq 300); do
 		grep -q "Server listening" "$dir/sshd.log" && return 0
 		kill -0 "$SSHD_PID" 2>/dev/null || break
 		sleep 0.1
 	done
-	echo "sshd did not start (after $i tries):"
-	cat "$dir/sshd.log"
+	kill "$SSHD_PID" 2>/dev/null
+	wait "$SSHD_PID" 2>/dev/null
+	SSHD_PID=
 	return 1
 }
 NO_SSHD=
