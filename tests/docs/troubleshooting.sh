@@ -11,9 +11,11 @@
 #     the snprintf(msg, ...) that makes a usage_error's message in main.c;
 #     cmk_fail_err prints "<what>: <the core's message>", whatever its what;
 #   - the first line of each fprintf(stderr, ...) of tools/ (azkv-envelope,
-#     azkv-key-versions, azkv-cmk's own).
-# Adjacent string literals and a macro of the same file (#define FN "...")
-# make one format; a format that is anything else fails the test, as do
+#     azkv-key-versions, azkv-cmk's own);
+#   - the reasons a failure carries into those lines: the format of each
+#     azkv_err_set, and of cfg_err in src/config.c as "config %s: FORMAT".
+# Adjacent string literals and string macros (#define FN "...") of the same
+# file or of a header it includes from its directory make one format; a format that is anything else fails the test, as do
 # fewer calls than a floor per kind (so that a change of the logging calls
 # cannot leave the test checking nothing).
 #
@@ -43,8 +45,9 @@ CALLS = [
     (CORE, "azkv_error", 0, "log"), (CORE, "azkv_warn", 0, "log"), (CORE, "azkv_log", 1, "log"),
     (CMK, "cmk_fail", 3, "cmk"), (CMK, "cmk_fail_err", 3, "cmk"), (CMK, "usage_error", 0, "cmk"),
     (["tools/cmk/main.c"], "snprintf", 2, "cmk"), (["tools/*.c", "tools/cmk/*.c"], "fprintf", 1, "tool"),
+    (CORE, "azkv_err_set", 2, "reason"), (["src/config.c"], "cfg_err", 1, "reason"),
 ]
-FLOORS = {"log": 150, "cmk": 100, "tool": 15}
+FLOORS = {"log": 150, "cmk": 100, "tool": 15, "reason": 180}
 CONV = r"%[-+ #0]*(?:\*|\d+)?(?:\.(?:\*|\d+))?(?:hh|h|ll|l|z|j|t|L)?[diouxXeEfgGcspm]"
 ESC = {"n": "\n", "t": "\t", '"': '"', "'": "'", "\\": "\\"}
 
@@ -102,11 +105,16 @@ def messages():
     for patterns, fn, idx, kind in CALLS:
         for path in sorted({f for p in patterns for f in glob.glob(os.path.join(top, p))}):
             text = open(path, encoding="utf-8").read()
-            macros = dict(re.findall(r'^#define (\w+) "([^"\\]*)"$', text, re.M))
+            # String macros of the file and of the headers it includes from its directory.
+            macros = {}
+            for h in re.findall(r'^#include "([^"]+)"', text, re.M) + [os.path.basename(path)]:
+                if os.path.exists(os.path.join(os.path.dirname(path), h)):
+                    macros.update(re.findall(r'^#define (\w+)\s+"([^"\\]*)"\s*$',
+                                             open(os.path.join(os.path.dirname(path), h), encoding="utf-8").read(), re.M))
             rel = os.path.relpath(path, top)
             for m in re.finditer(r"(?<![\w.>])" + fn + r"\s*\(", text):
                 before = text[text.rfind("\n", 0, m.start()) + 1:m.start()]
-                if re.search(r"^\s*(static|int|void|__attribute__|#|\*|/)", before):
+                if re.search(r"^\s*(static|int|void|__attribute__|#|\*|/)|^(?!return )\w+ \**$", before):
                     continue  # its definition, or a comment
                 args = call_args(text, m.end() - 1)
                 if (fn == "fprintf" and args[0] != "stderr") or (fn == "snprintf" and args[0] != "msg") \
@@ -116,6 +124,8 @@ def messages():
                 counts[kind] += 1
                 arg = args[idx] if idx < len(args) else ""
                 fmt = "%s: %s" if fn == "cmk_fail_err" else literal(arg, macros)
+                if fn == "cfg_err" and fmt is not None:
+                    fmt = "config %s: " + fmt  # as cfg_err prints it
                 if fmt is None:
                     if fn == "usage_error" and arg == "msg":
                         continue  # made by a snprintf(msg, ...), read above
