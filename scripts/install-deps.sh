@@ -11,6 +11,7 @@ PACKAGES="
   python3 python3-cryptography python3-pykcs11 openjdk-17-jdk-headless nodejs
   curl jq openssl ca-certificates valgrind cppcheck clang-format scdoc groff-base
   clang libclang-rt-14-dev
+  openssh-server
   debhelper lintian man-db
 "
 
@@ -36,6 +37,17 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "install-deps: installing:$missing"
 export DEBIAN_FRONTEND=noninteractive
+# openssh-server is here for the sshd that tests/docs/cookbook.sh starts
+# itself on a loopback port, not to serve this machine: installed here, its
+# system service stays off (Debian's ssh.service and /etc/init.d/ssh do not
+# start while /etc/ssh/sshd_not_to_be_run exists). A machine that already
+# has openssh-server is left as it is.
+case " $missing " in
+*" openssh-server "*)
+  $SUDO mkdir -p /etc/ssh
+  $SUDO sh -c 'echo "azkv-pkcs11 scripts/install-deps.sh: sshd for the tests only" >/etc/ssh/sshd_not_to_be_run'
+  ;;
+esac
 $SUDO apt-get update -qq
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -qq --no-install-recommends $missing

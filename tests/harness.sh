@@ -10,6 +10,7 @@
 #   HARNESS_MODULE_LOGS=1 each test gets its own module log, shown when it fails
 #   AZKV_TEST_KEEP=1      keep the work directory (it is kept after a failure)
 #   AZKV_TEST_VALGRIND=1  `ours` runs our programs under valgrind
+#   AZKV_TEST_VALGRIND_TESTS=ERE  ... only in the tests whose name matches
 # The EXIT trap stops the emulator (emu_stop) if one was started.
 
 WORK=$(mktemp -d "/tmp/azkv-${HARNESS_NAME:-test}.XXXXXX")
@@ -46,6 +47,7 @@ trap harness_cleanup EXIT
 run() {
 	local test_name=$1
 	shift
+	harness_test=$test_name
 	if [ "${HARNESS_MODULE_LOGS:-0}" = 1 ]; then
 		export AZKV_PKCS11_LOG_FILE="$WORK/$test_name.module.log"
 	fi
@@ -93,9 +95,14 @@ has() {
 }
 
 # ours COMMAND...: one of our own programs, under valgrind when
-# AZKV_TEST_VALGRIND=1 (a definite or indirect leak fails it).
+# AZKV_TEST_VALGRIND=1 (a definite or indirect leak fails it), and, when
+# AZKV_TEST_VALGRIND_TESTS is set, the running test's name matches it: a
+# suite's other tests still run, natively, so the state they build for
+# the tests after them is the same.
 ours() {
-	if [ "${AZKV_TEST_VALGRIND:-0}" = 1 ]; then
+	if [ "${AZKV_TEST_VALGRIND:-0}" = 1 ] &&
+		{ [ -z "${AZKV_TEST_VALGRIND_TESTS:-}" ] ||
+			printf '%s\n' "${harness_test:-}" | grep -qE -- "$AZKV_TEST_VALGRIND_TESTS"; }; then
 		valgrind -q --error-exitcode=99 --leak-check=full \
 			--errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect \
 			"$@"
