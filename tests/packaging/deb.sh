@@ -145,7 +145,8 @@ packages_hold_their_files() {
 	lib=$(deb_of libazkv-pkcs11) cmk=$(deb_of azkv-cmk) dev=$(deb_of libazkv-pkcs11-dev)
 	holds "$lib" "$MODULE" /usr/share/p11-kit/modules/azkv-pkcs11.module \
 		/etc/azkv-pkcs11/config.json.example /usr/share/man/man5/azkv-pkcs11.5.gz \
-		/usr/bin/azkv-key-versions &&
+		/usr/bin/azkv-key-versions /usr/share/doc/libazkv-pkcs11/cookbook.md.gz \
+		/usr/share/doc/libazkv-pkcs11/troubleshooting.md.gz &&
 		grep -q '^-rw-r----- ./etc/azkv-pkcs11/config.json.example$' "$WORK/contents" &&
 		dpkg-deb -I "$lib" conffiles | grep -qx /etc/azkv-pkcs11/config.json.example &&
 		holds "$cmk" /usr/bin/azkv-cmk /usr/share/man/man1/azkv-cmk.1.gz \
