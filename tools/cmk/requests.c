@@ -4,8 +4,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmk.h"
+#include "retry.h"
 
 static void record(cmk_ctx *c, const char *method, const char *url, const cJSON *body)
 {
@@ -35,11 +37,49 @@ static void record(cmk_ctx *c, const char *method, const char *url, const cJSON 
 	}
 }
 
+/* A long-running operation's progress, on stderr (stdout may be a
+ * document): on a terminal one line, redrawn at each poll with the state
+ * and the seconds so far; elsewhere only the line at the end. None with
+ * --quiet. */
+typedef struct lro_progress {
+	const char *what;
+	const char *state; /* the last one Azure gave */
+	long start_ms;
+	int shown, tty;
+	size_t width; /* of the line on the terminal */
+} lro_progress;
+
+static void progress_line(lro_progress *p, int end)
+{
+	long seconds = (azkv_now_ms() - p->start_ms + 500) / 1000;
+	char line[256];
+	size_t n;
+
+	if (!p->shown || (!p->tty && !end))
+		return;
+	if (end)
+		snprintf(line, sizeof(line), "  %s: operation %s after %ld s", p->what, p->state,
+		         seconds);
+	else
+		snprintf(line, sizeof(line), "  %s: waiting for Azure (operation %s), %ld s",
+		         p->what, p->state, seconds);
+	n = strlen(line);
+	if (p->tty)
+		fprintf(stderr, "\r%s%*s", line, p->width > n ? (int)(p->width - n) : 0, "");
+	else
+		fputs(line, stderr);
+	if (end)
+		fputc('\n', stderr);
+	p->width = n;
+	fflush(stderr);
+}
+
 static void progress(void *ctx, const char *state)
 {
-	const cmk_ctx *c = ctx;
+	lro_progress *p = ctx;
 
-	cmk_say(c, "  ... operation %s\n", state);
+	p->state = state;
+	progress_line(p, 0);
 }
 
 int cmk_arm_change(cmk_ctx *c, const char *method, const char *resource_id, const char *api_version,
@@ -66,11 +106,20 @@ int cmk_arm_change(cmk_ctx *c, const char *method, const char *resource_id, cons
 	}
 	azkv_err_clear(&err);
 	if (wait) {
-		cmk_say(c, "  %s: waiting for Azure to finish\n", what);
-		azkv_arm_client_set_progress(c->arm, progress, c);
+		lro_progress p = {.what = what,
+		                  .state = "started",
+		                  .start_ms = azkv_now_ms(),
+		                  .shown = !c->o->quiet,
+		                  .tty = isatty(STDERR_FILENO)};
+
+		progress_line(&p, 0);
+		azkv_arm_client_set_progress(c->arm, progress, &p);
 		rc = azkv_arm_request_wait(c->arm, method, resource_id, api_version, body, 0,
 		                           response, &status, &err);
 		azkv_arm_client_set_progress(c->arm, NULL, NULL);
+		if (rc != AZKV_OK)
+			p.state = "failed";
+		progress_line(&p, 1);
 	} else {
 		rc = azkv_arm_request(c->arm, method, resource_id, api_version, body, response,
 		                      &status, &err);
