@@ -11,7 +11,7 @@ PACKAGES="
   python3 python3-cryptography python3-pykcs11 openjdk-17-jdk-headless nodejs
   curl jq openssl ca-certificates valgrind cppcheck clang-format scdoc groff-base
   clang libclang-rt-14-dev
-  libyaml-dev
+  libyaml-dev python3-yaml
 "
 
 missing=""
