@@ -159,6 +159,12 @@ static void bad_queries(void **state)
 	        "expected '.', '[', '|' or the end after a projection, found '{'");
 	refused("a # b", "at character 3 of \"a # b\": a character that is not part of a query");
 	refused("rules[?status=='x'", "expected ']', found the end");
+	refused("[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[a]]]]]]]]]]]]]]]]]"
+	        "]]]]]]"
+	        "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]",
+	        "at character 65 of \"[[[[");
+	assert_query("[[[[[[[[[[[[[[[[[[[[command]]]]]]]]]]]]]]]]]]]]",
+	             "[[[[[[[[[[[[[[[[[[[[\"check\"]]]]]]]]]]]]]]]]]]]]");
 }
 
 int main(void)

@@ -86,6 +86,7 @@ typedef struct parser {
 	char *err;
 	size_t err_n;
 	int failed;
+	int depth; /* of expression() calls */
 } parser;
 
 static const char *const tok_names[] = {
@@ -379,56 +380,42 @@ static cmk_query *field(token *t)
 	return q;
 }
 
-/* [a, b] (the '[' taken) */
-static cmk_query *multiselect_list(parser *p)
+/* [a, b] or {key: a, other: b.c}, the '[' or '{' taken: kind N_LIST or
+ * N_HASH, its items chained from ->a (a hash's as N_SUB nodes named by
+ * their key). */
+static cmk_query *multiselect(parser *p, node_kind kind)
 {
-	cmk_query *list = node(N_LIST, NULL, NULL), **tail = list ? &list->a : NULL;
+	tok_kind close = kind == N_LIST ? T_RBRACKET : T_RBRACE;
+	cmk_query *q = node(kind, NULL, NULL), **tail = q ? &q->a : NULL;
 
-	while (list && !p->failed) {
-		*tail = expression(p, 0);
-		if (!*tail)
+	while (q && !p->failed) {
+		token *key = NULL;
+
+		if (kind == N_HASH) {
+			if (peek(p) != T_NAME && peek(p) != T_QNAME) {
+				expected(p, "a key (a name)");
+				break;
+			}
+			key = take(p);
+			if (!expect(p, T_COLON))
+				break;
+		}
+		*tail = kind == N_LIST ? expression(p, 0) : node(N_SUB, expression(p, 0), NULL);
+		if (!*tail || (key && !(*tail)->a))
 			break;
+		if (key) {
+			(*tail)->name = key->text;
+			key->text = NULL;
+		}
 		tail = &(*tail)->next;
-		if (peek(p) == T_RBRACKET) {
+		if (peek(p) == close) {
 			take(p);
-			return list;
+			return q;
 		}
 		if (!expect(p, T_COMMA))
 			break;
 	}
-	cmk_query_free(list);
-	return NULL;
-}
-
-/* {key: a, other: b.c} (the '{' taken) */
-static cmk_query *multiselect_hash(parser *p)
-{
-	cmk_query *hash = node(N_HASH, NULL, NULL), **tail = hash ? &hash->a : NULL;
-
-	while (hash && !p->failed) {
-		token *key;
-
-		if (peek(p) != T_NAME && peek(p) != T_QNAME) {
-			expected(p, "a key (a name)");
-			break;
-		}
-		key = take(p);
-		if (!expect(p, T_COLON))
-			break;
-		*tail = node(N_SUB, expression(p, 0), NULL);
-		if (!*tail || !(*tail)->a)
-			break;
-		(*tail)->name = key->text;
-		key->text = NULL;
-		tail = &(*tail)->next;
-		if (peek(p) == T_RBRACE) {
-			take(p);
-			return hash;
-		}
-		if (!expect(p, T_COMMA))
-			break;
-	}
-	cmk_query_free(hash);
+	cmk_query_free(q);
 	return NULL;
 }
 
@@ -443,10 +430,10 @@ static cmk_query *dot_rhs(parser *p, int bp)
 		return expression(p, bp);
 	case T_LBRACKET:
 		take(p);
-		return multiselect_list(p);
+		return multiselect(p, N_LIST);
 	case T_LBRACE:
 		take(p);
-		return multiselect_hash(p);
+		return multiselect(p, N_HASH);
 	default:
 		expected(p, "a name, '*', '[' or '{' after '.'");
 		return NULL;
@@ -502,7 +489,7 @@ static cmk_query *bracket(parser *p, cmk_query *left)
 		cmk_query_free(left);
 		return NULL;
 	}
-	return multiselect_list(p);
+	return multiselect(p, N_LIST);
 }
 
 static cmk_query *filter(parser *p, cmk_query *left)
@@ -568,7 +555,7 @@ static cmk_query *nud(parser *p, token *t)
 	case T_LBRACKET:
 		return whole(bracket(p, NULL));
 	case T_LBRACE:
-		return multiselect_hash(p);
+		return multiselect(p, N_HASH);
 	case T_NOT:
 		return whole(node(N_NOT, expression(p, 45), NULL));
 	case T_LPAREN:
@@ -624,15 +611,23 @@ static cmk_query *led(parser *p, token *t, cmk_query *left)
 	}
 }
 
+/* Deep enough for any query a person writes; bounds the recursion. */
+#define QUERY_MAX_DEPTH 64
+
 static cmk_query *expression(parser *p, int rbp)
 {
 	cmk_query *left;
 
 	if (p->failed)
 		return NULL;
+	if (++p->depth > QUERY_MAX_DEPTH) {
+		fail_at(p, p->toks[p->i].at, "nested too deep");
+		return NULL;
+	}
 	left = nud(p, take(p));
 	while (left && !p->failed && rbp < binding_power(peek(p)))
 		left = led(p, take(p), left);
+	p->depth--;
 	if (p->failed) {
 		cmk_query_free(left);
 		return NULL;
