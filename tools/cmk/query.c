@@ -589,26 +589,24 @@ static cmk_query *led(parser *p, token *t, cmk_query *left)
 	case T_FILTER:
 		return whole(filter(p, left));
 	case T_PIPE:
-		return whole(node(N_PIPE, left, expression(p, 1)));
 	case T_OR:
-		return whole(node(N_OR, left, expression(p, 2)));
 	case T_AND:
-		return whole(node(N_AND, left, expression(p, 3)));
-	case T_EQ:
-	case T_NE:
-	case T_LT:
-	case T_LE:
-	case T_GT:
-	case T_GE:
-		q = whole(node(N_CMP, left, expression(p, 5)));
+		/* Binary and left-associative: the right side binds tighter. */
+		return whole(node(t->kind == T_PIPE ? N_PIPE
+		                  : t->kind == T_OR ? N_OR
+		                                    : N_AND,
+		                  left, expression(p, binding_power(t->kind))));
+	default:
+		if (binding_power(t->kind) != binding_power(T_EQ))
+			break;
+		q = whole(node(N_CMP, left, expression(p, binding_power(t->kind))));
 		if (q)
 			q->op = t->kind;
 		return q;
-	default:
-		expected_at(p, t, "an operator");
-		cmk_query_free(left);
-		return NULL;
 	}
+	expected_at(p, t, "an operator");
+	cmk_query_free(left);
+	return NULL;
 }
 
 /* Deep enough for any query a person writes; bounds the recursion. */
