@@ -241,10 +241,25 @@ progress_redrawn_on_a_terminal() {
 			"$WORK/tty.out" &&
 		grep -q $'\r  bind the resource to the key: operation Succeeded after [0-9]* s' "$WORK/tty.out"
 }
+# Between polls (Azure may ask for a minute), the seconds still count: the
+# operation's status answers 3 s late (a test-only slow fault), and the
+# line is redrawn meanwhile, with the state it had.
+progress_counts_between_polls() {
+	local version
+	version=$(policy_rotates) &&
+		emu_api POST /faults '{"service": "arm", "method": "GET", "kind": "slow",
+			"path_regex": "/operationStatuses/", "delay_ms": 3000, "count": 1}' >/dev/null &&
+		on_a_terminal bind $LAB --key-version "$version" &&
+		grep -q $'\r  bind the resource to the key: waiting for Azure (operation started), [2-9] s' \
+			"$WORK/tty.out"
+}
+
 if command -v script >/dev/null && script -qec true /dev/null </dev/null >/dev/null 2>&1; then
 	run progress-is-one-line-redrawn-on-a-terminal progress_redrawn_on_a_terminal
+	run progress-counts-the-seconds-between-polls progress_counts_between_polls
 else
-	skip progress-is-one-line-redrawn-on-a-terminal "no script(1) to give a terminal"
+	skip_each "no script(1) to give a terminal" progress-is-one-line-redrawn-on-a-terminal \
+		progress-counts-the-seconds-between-polls
 fi
 
 # ------------------------------------------------------ --version, --debug
