@@ -31,10 +31,13 @@ stdout_is() {
 }
 
 # on_a_terminal ARGS...: azkv-cmk with a terminal as its stdout and stderr
-# (script(1)); what the terminal got in $WORK/tty.out.
+# (script(1)), under valgrind as `ours` runs it when asked; what the
+# terminal got in $WORK/tty.out.
 on_a_terminal() {
-	local cmd
-	printf -v cmd '%q ' "$CMK_BIN" -c "$CONF" -g "$RG" "$@"
+	local cmd vg=()
+	[ "${AZKV_TEST_VALGRIND:-0}" = 1 ] && vg=(valgrind -q --error-exitcode=99 --leak-check=full
+		--errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect)
+	printf -v cmd '%q ' "${vg[@]}" "$CMK_BIN" -c "$CONF" -g "$RG" "$@"
 	script -qec "$cmd" /dev/null </dev/null >"$WORK/tty.out" 2>&1
 }
 
