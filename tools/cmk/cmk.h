@@ -205,8 +205,8 @@ int cmk_check_options(cmk_ctx *c);
  * ends with is kept. Every line azkv-cmk prints goes through here or
  * cmk_say (a format holds at most one newline, at its end). */
 void cmk_print(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Progress and notes for people: stderr with --json, else stdout;
- * silent with --quiet. */
+/* Progress and notes for people: stderr when a document is asked for
+ * (--output, --json, --query), else stdout; silent with --quiet. */
 void cmk_say(const cmk_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* 1 if f may be written in colour: it is a terminal, NO_COLOR is not set
  * (no-color.org: any value but "") and TERM is not "dumb". */
@@ -214,7 +214,7 @@ int cmk_colour(FILE *f);
 /* "azkv-cmk: error:", in red when stderr may be coloured. */
 const char *cmk_error_prefix(void);
 /* An error: "azkv-cmk: error: MSG" and "  fix: FIX" (fix may be NULL);
- * with --json it is also the result's "error". Returns exit_code. */
+ * it is also the document's "error". Returns exit_code. */
 int cmk_fail(cmk_ctx *c, int exit_code, const char *fix, const char *fmt, ...)
         __attribute__((format(printf, 4, 5)));
 /* The exit code and message for a failed core call. */
