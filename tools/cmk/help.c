@@ -329,7 +329,6 @@ int cmk_help(const char *command)
 			return CMK_EXIT_OK;
 		}
 	}
-	fprintf(stderr, "%s no command \"%s\"\n  see: azkv-cmk --help\n", cmk_error_prefix(),
-	        command);
+	fprintf(stderr, "azkv-cmk: error: no command \"%s\"\n  see: azkv-cmk --help\n", command);
 	return CMK_EXIT_USAGE;
 }

@@ -72,10 +72,13 @@ static void progress_line(lro_progress *p, int end)
 		snprintf(line, sizeof(line), "  %s: waiting for Azure (operation %s), %ld s",
 		         p->what, p->state, seconds);
 	n = strlen(line);
+	/* On a terminal: back to the line's start, and over what is left of
+	 * a longer line drawn before. */
 	if (p->tty)
-		fprintf(stderr, "\r%s%*s", line, p->width > n ? (int)(p->width - n) : 0, "");
-	else
-		fputs(line, stderr);
+		fputc('\r', stderr);
+	fputs(line, stderr);
+	if (p->tty && p->width > n)
+		fprintf(stderr, "%*s", (int)(p->width - n), "");
 	if (end)
 		fputc('\n', stderr);
 	p->width = n;
