@@ -13,6 +13,7 @@ PACKAGES="
   clang libclang-rt-14-dev
   openssh-server
   debhelper lintian man-db
+  libyaml-dev python3-yaml
 "
 
 missing=""

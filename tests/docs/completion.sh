@@ -85,10 +85,12 @@ completes_commands_and_subcommands() {
 
 completes_options_by_command() {
 	completes "azkv-cmk follow --no" --no-prove &&
-		completes "azkv-cmk --account A follow --d" --dry-run &&
-		completes "azkv-cmk check --d" &&
+		completes "azkv-cmk --account A follow --d" --debug --dry-run &&
+		completes "azkv-cmk check --d" --debug &&
+		completes "azkv-cmk check --dr" &&
 		completes "azkv-cmk audit enable --s" --storage-account --subscription &&
 		completes "azkv-cmk --ver" --version --verbose &&
+		completes "azkv-cmk status --de" --debug &&
 		completes "azkv-cmk create-key --s" --size --subscription
 }
 
@@ -96,6 +98,9 @@ completes_values() {
 	completes "azkv-cmk --cloud Azure" AzureCloud AzureChinaCloud AzureUSGovernment &&
 		completes "azkv-cmk --cloud = AzureU" AzureUSGovernment &&
 		completes "azkv-cmk grant --model " rbac access-policy &&
+		completes "azkv-cmk check -o t" table tsv &&
+		completes "azkv-cmk --output " json jsonc table tsv yaml none &&
+		completes "azkv-cmk --query " &&
 		completes "azkv-cmk create-vault --for " account hub &&
 		completes "azkv-cmk bind --identity s" system &&
 		completes "azkv-cmk create-key --rotate-after "

@@ -7,8 +7,8 @@
  * create_vault.c): resolve the targets (cmk_ctx.c), read their state
  * with GETs, decide, then make the changes through cmk_arm_change() /
  * cmk_kv_change() (requests.c), which print instead of sending under
- * --dry-run. Output goes through out.c: text for people, or one JSON
- * document (--json). */
+ * --dry-run. Output goes through out.c: text for people, or one
+ * document (--output: output_form.c, after --query: query.c). */
 #ifndef AZKV_CMK_H
 #define AZKV_CMK_H
 
@@ -19,6 +19,8 @@
 #include "arm.h"
 #include "config.h"
 #include "keyvault.h"
+#include "output_form.h"
+#include "query.h"
 
 /* Exit codes (documented in --help and the README). */
 enum {
@@ -65,12 +67,16 @@ typedef struct cmk_opts {
 	int firewall;                  /* create-vault */
 	int microsoft_managed;         /* bind: asks for the way back (refused) */
 	long key_size;
+	/* json: a document is asked for (--output other than the default
+	 * text, or --json, or --query), so messages go to stderr. */
 	int json, dry_run, yes, verbose, quiet, versionless, disable_key, exact, hsm, no_prove;
 	long expiring_days; /* status/check: "expiring soon" window */
 	const char *audit_workspace, *audit_storage, *audit_event_hub, *setting_name; /* audit */
 	const char *project,
 	        *vault_for; /* --project (projects.c); create-vault --for (permission_model.c) */
 	const char *hub, *storage; /* create-hub, check/status --hub; create-hub --storage */
+	cmk_output output;         /* --output (--json: json) */
+	cmk_query *query;          /* --query, compiled; NULL: the whole document */
 } cmk_opts;
 
 typedef enum cmk_resource_kind {
@@ -199,18 +205,24 @@ int cmk_check_options(cmk_ctx *c);
  * ends with is kept. Every line azkv-cmk prints goes through here or
  * cmk_say (a format holds at most one newline, at its end). */
 void cmk_print(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Progress and notes for people: stderr with --json, else stdout;
- * silent with --quiet. */
+/* Progress and notes for people: stderr when a document is asked for
+ * (--output, --json, --query), else stdout; silent with --quiet. */
 void cmk_say(const cmk_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* 1 if f may be written in colour: it is a terminal, NO_COLOR is not set
+ * (no-color.org: any value but "") and TERM is not "dumb". */
+int cmk_colour(FILE *f);
+/* "azkv-cmk: error:", in red when stderr may be coloured. */
+const char *cmk_error_prefix(void);
 /* An error: "azkv-cmk: error: MSG" and "  fix: FIX" (fix may be NULL);
- * with --json it is also the result's "error". Returns exit_code. */
+ * it is also the document's "error". Returns exit_code. */
 int cmk_fail(cmk_ctx *c, int exit_code, const char *fix, const char *fmt, ...)
         __attribute__((format(printf, 4, 5)));
 /* The exit code and message for a failed core call. */
 int cmk_fail_err(cmk_ctx *c, const azkv_err *err, const char *fix, const char *what);
 int cmk_exit_for_rc(azkv_rc rc);
-/* Finishes the command: prints the JSON document (--json) or the dry-run
- * list, and returns exit_code. */
+/* Finishes the command: prints the document (--output, after --query) or
+ * the dry-run list, and returns exit_code (a usage error when the
+ * document has no table and the command succeeded). */
 int cmk_finish(cmk_ctx *c, int exit_code);
 
 /* ---- requests.c: reads, and every change (printed under --dry-run) --- */

@@ -42,10 +42,16 @@ static const char overview[] =
         "  -g, --resource-group RG  where --vault/--account/--workspace names are\n"
         "      --vault NAME|ID      the key vault (name in RG, or its ARM id)\n"
         "      --key NAME[/VERSION] the key\n"
-        "      --json               one JSON document on stdout (messages go to stderr)\n"
-        "  -v, --verbose            log each request to stderr\n"
+        "  -o, --output FORM        the command's document on stdout, as az writes it:\n"
+        "                           json, jsonc (coloured on a terminal), table, tsv,\n"
+        "                           yaml, none (messages go to stderr); default: text\n"
+        "      --json               --output json\n"
+        "      --query JMESPATH     only this part of the document (implies --output json\n"
+        "                           unless another form is given); see azkv-cmk(1)\n"
+        "  -v, --verbose, --debug   log each request to stderr\n"
         "  -q, --quiet              no progress messages\n"
         "  -h, --help               this text, or the command's\n"
+        "      --version            the version\n"
         "  -n, --dry-run            (changing commands) print the exact requests, method,\n"
         "                           URL and body, that would be sent; change nothing\n"
         "\n"
@@ -317,8 +323,8 @@ int cmk_help(const char *command)
 	for (size_t i = 0; i < sizeof(pages) / sizeof(*pages); i++) {
 		if (strcmp(pages[i].name, command) == 0) {
 			fputs(pages[i].text, stdout);
-			fputs("\nCommon options, --json, --dry-run and exit codes: azkv-cmk "
-			      "--help\n",
+			fputs("\nCommon options, --output, --query, --dry-run and exit codes: "
+			      "azkv-cmk --help\n",
 			      stdout);
 			return CMK_EXIT_OK;
 		}

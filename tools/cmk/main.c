@@ -45,6 +45,7 @@ enum {
 	OPT_FOR,
 	OPT_HUB,
 	OPT_STORAGE,
+	OPT_QUERY,
 };
 
 static const struct option long_opts[] = {
@@ -55,7 +56,10 @@ static const struct option long_opts[] = {
         {"json", no_argument, NULL, OPT_JSON},
         {"dry-run", no_argument, NULL, 'n'},
         {"yes", no_argument, NULL, 'y'},
+        {"output", required_argument, NULL, 'o'},
+        {"query", required_argument, NULL, OPT_QUERY},
         {"verbose", no_argument, NULL, 'v'},
+        {"debug", no_argument, NULL, 'v'}, /* az's name for it */
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, OPT_VERSION},
@@ -161,9 +165,8 @@ static const command *find_command(const char *name)
 static int is_common(const char *name)
 {
 	static const char *const common[] = {
-	        "config",  "cloud", "subscription", "resource-group", "json",
-	        "verbose", "quiet", "help",         "vault",          "key",
-	        NULL};
+	        "config",  "cloud", "subscription", "resource-group", "json",  "output", "query",
+	        "verbose", "debug", "quiet",        "help",           "vault", "key",    NULL};
 
 	for (size_t i = 0; common[i]; i++) {
 		if (strcmp(common[i], name) == 0)
@@ -185,7 +188,7 @@ static int takes(const command *cmd, const char *name)
 
 static int usage_error(const char *message, const char *cmd_name)
 {
-	fprintf(stderr, "azkv-cmk: error: %s\n  see: azkv-cmk %s%s--help\n", message,
+	fprintf(stderr, "%s %s\n  see: azkv-cmk %s%s--help\n", cmk_error_prefix(), message,
 	        cmd_name ? cmd_name : "", cmd_name ? " " : "");
 	return CMK_EXIT_USAGE;
 }
@@ -228,9 +231,10 @@ int main(int argc, char **argv)
 	const command *cmd;
 	char msg[512];
 	int opt, idx, help = 0, rc;
+	const char *query = NULL;
 	cmk_ctx c;
 
-	while ((opt = getopt_long(argc, argv, "c:s:g:nyvqh", long_opts, &idx)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:s:g:nyvqho:", long_opts, &idx)) != -1) {
 		const char *name = NULL;
 
 		for (size_t i = 0; long_opts[i].name; i++) {
@@ -259,7 +263,17 @@ int main(int argc, char **argv)
 			o.resource_group = optarg;
 			break;
 		case OPT_JSON:
-			o.json = 1;
+			o.output = CMK_OUTPUT_JSON;
+			break;
+		case 'o':
+			if (cmk_output_parse(optarg, &o.output) != 0) {
+				snprintf(msg, sizeof(msg), "--output \"%.100s\" is not one of %s",
+				         optarg, "json, jsonc, table, tsv, yaml, none");
+				return usage_error(msg, NULL);
+			}
+			break;
+		case OPT_QUERY:
+			query = optarg;
 			break;
 		case 'n':
 			o.dry_run = 1;
@@ -423,6 +437,20 @@ int main(int argc, char **argv)
 		o.key_version = strchr(o.key, '/') + 1;
 		o.key = name;
 	}
+	/* Compiled before anything is sent: a bad query changes nothing. A
+	 * query asks for a document: JSON unless another form is named. */
+	if (query) {
+		char why[400];
+
+		o.query = cmk_query_compile(query, why, sizeof(why));
+		if (!o.query) {
+			snprintf(msg, sizeof(msg), "--query: %s", why);
+			return usage_error(msg, cmd->name);
+		}
+		if (o.output == CMK_OUTPUT_TEXT)
+			o.output = CMK_OUTPUT_JSON;
+	}
+	o.json = o.output != CMK_OUTPUT_TEXT;
 	rc = cmk_ctx_open(&c, &o);
 	if (rc == CMK_EXIT_OK)
 		rc = cmk_check_options(&c);
@@ -430,5 +458,6 @@ int main(int argc, char **argv)
 		rc = cmd->run(&c);
 	rc = cmk_finish(&c, rc);
 	cmk_ctx_close(&c);
+	cmk_query_free(o.query);
 	return rc;
 }

@@ -1,9 +1,10 @@
-/* azkv-cmk output: messages for people, the --json document, and errors
+/* azkv-cmk output: messages for people, the output document, and errors
  * with their fix and exit code. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmk.h"
 #include "log.h"
@@ -57,22 +58,17 @@ void cmk_say(const cmk_ctx *c, const char *fmt, ...)
 	fflush(c->o->json ? stderr : stdout);
 }
 
-/* The --json document. cJSON escapes C0 controls in strings, not DEL, C1
- * or bidi controls, and passes bytes that are not UTF-8: those become
- * \uNNNN (U+FFFD for a bad byte), which only occur inside strings, so
- * the document means the same and is valid JSON. */
-static void print_json(const char *text)
+int cmk_colour(FILE *f)
 {
-	size_t len;
-	long cp;
+	const char *no_color = getenv("NO_COLOR"), *term = getenv("TERM");
 
-	for (const char *p = text; *p; p += len) {
-		if (azkv_text_next(p, &len, &cp) && (cp < 0 || cp >= 0x7F))
-			printf("\\u%04lx", cp < 0 ? 0xFFFDL : cp);
-		else
-			fwrite(p, 1, len, stdout);
-	}
-	putchar('\n');
+	return isatty(fileno(f)) && !(no_color && no_color[0]) &&
+	       !(term && strcmp(term, "dumb") == 0);
+}
+
+const char *cmk_error_prefix(void)
+{
+	return cmk_colour(stderr) ? "\033[31mazkv-cmk: error:\033[0m" : "azkv-cmk: error:";
 }
 
 int cmk_fail(cmk_ctx *c, int exit_code, const char *fix, const char *fmt, ...)
@@ -83,7 +79,8 @@ int cmk_fail(cmk_ctx *c, int exit_code, const char *fix, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	cmk_print(stderr, "azkv-cmk: error: %s\n", msg);
+	fprintf(stderr, "%s ", cmk_error_prefix());
+	cmk_print(stderr, "%s\n", msg);
 	if (fix)
 		cmk_print(stderr, "  fix: %s\n", fix);
 	if (c && c->result && !cJSON_GetObjectItemCaseSensitive(c->result, "error")) {
@@ -150,13 +147,28 @@ int cmk_finish(cmk_ctx *c, int exit_code)
 			       cJSON_GetArraySize(c->requests));
 	}
 	if (c->o->json) {
-		char *text;
+		cJSON *queried;
+		int rc;
 
 		cJSON_AddNumberToObject(c->result, "exitCode", exit_code);
-		text = cJSON_Print(c->result);
-		if (text)
-			print_json(text);
-		free(text);
+		queried = c->o->query ? cmk_query_eval(c->o->query, c->result) : NULL;
+		rc = cmk_output_write(stdout, c->o->output, c->o->query ? queried : c->result,
+		                      cmk_colour(stdout));
+		cJSON_Delete(queried);
+		fflush(stdout);
+		if (rc != 0 && c->o->output == CMK_OUTPUT_TABLE)
+			rc = cmk_fail(
+			        NULL, CMK_EXIT_USAGE,
+			        "choose the values with --query (azkv-cmk(1), QUERIES), or use "
+			        "--output json",
+			        "table output unavailable: no value at the document's top level "
+			        "(or its list's elements') is a string, number or boolean");
+		else if (rc != 0)
+			rc = cmk_fail(NULL, CMK_EXIT_SERVICE, "use --output json",
+			              "writing the YAML output failed");
+		/* The command's own failure says more than the form's. */
+		if (rc != 0 && exit_code == CMK_EXIT_OK)
+			exit_code = rc;
 	}
 	return exit_code;
 }

@@ -1,11 +1,15 @@
 /* azkv-cmk requests: reads through Resource Manager, and the one place
  * where changes are sent to Resource Manager or the vault (or, under
  * --dry-run, printed with their exact method, URL and body instead). */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cmk.h"
+#include "retry.h"
 
 static void record(cmk_ctx *c, const char *method, const char *url, const cJSON *body)
 {
@@ -35,11 +39,102 @@ static void record(cmk_ctx *c, const char *method, const char *url, const cJSON 
 	}
 }
 
+/* A long-running operation's progress, on stderr (stdout may be a
+ * document): on a terminal one line, redrawn each second (a thread: Azure
+ * may ask for a minute between polls) and at each poll, with the state and
+ * the seconds so far; elsewhere only the line at the end. None with
+ * --quiet. */
+typedef struct lro_progress {
+	const char *what;
+	const char *state; /* the last one Azure gave */
+	long start_ms;
+	int shown, tty;
+	size_t width;         /* of the line on the terminal */
+	pthread_mutex_t lock; /* the fields above, and the terminal's line */
+	pthread_cond_t wake;
+	int done, ticking;
+	pthread_t ticker;
+} lro_progress;
+
+/* Under p->lock. */
+static void progress_line(lro_progress *p, int end)
+{
+	long seconds = (azkv_now_ms() - p->start_ms + 500) / 1000;
+	char line[256];
+	size_t n;
+
+	if (!p->shown || (!p->tty && !end))
+		return;
+	if (end)
+		snprintf(line, sizeof(line), "  %s: operation %s after %ld s", p->what, p->state,
+		         seconds);
+	else
+		snprintf(line, sizeof(line), "  %s: waiting for Azure (operation %s), %ld s",
+		         p->what, p->state, seconds);
+	n = strlen(line);
+	/* On a terminal: back to the line's start, and over what is left of
+	 * a longer line drawn before. */
+	if (p->tty)
+		fputc('\r', stderr);
+	fputs(line, stderr);
+	if (p->tty && p->width > n)
+		fprintf(stderr, "%*s", (int)(p->width - n), "");
+	if (end)
+		fputc('\n', stderr);
+	p->width = n;
+	fflush(stderr);
+}
+
+static void *progress_ticker(void *arg)
+{
+	lro_progress *p = arg;
+
+	pthread_mutex_lock(&p->lock);
+	while (!p->done) {
+		struct timespec until;
+
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += 1;
+		pthread_cond_timedwait(&p->wake, &p->lock, &until);
+		if (!p->done)
+			progress_line(p, 0);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}
+
+static void progress_start(lro_progress *p)
+{
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->wake, NULL);
+	progress_line(p, 0);
+	p->ticking =
+	        p->shown && p->tty && pthread_create(&p->ticker, NULL, progress_ticker, p) == 0;
+}
+
 static void progress(void *ctx, const char *state)
 {
-	const cmk_ctx *c = ctx;
+	lro_progress *p = ctx;
 
-	cmk_say(c, "  ... operation %s\n", state);
+	pthread_mutex_lock(&p->lock);
+	p->state = state;
+	progress_line(p, 0);
+	pthread_mutex_unlock(&p->lock);
+}
+
+static void progress_end(lro_progress *p, const char *state)
+{
+	pthread_mutex_lock(&p->lock);
+	p->done = 1;
+	pthread_cond_signal(&p->wake);
+	pthread_mutex_unlock(&p->lock);
+	if (p->ticking)
+		pthread_join(p->ticker, NULL);
+	if (state)
+		p->state = state;
+	progress_line(p, 1);
+	pthread_cond_destroy(&p->wake);
+	pthread_mutex_destroy(&p->lock);
 }
 
 int cmk_arm_change(cmk_ctx *c, const char *method, const char *resource_id, const char *api_version,
@@ -66,11 +161,18 @@ int cmk_arm_change(cmk_ctx *c, const char *method, const char *resource_id, cons
 	}
 	azkv_err_clear(&err);
 	if (wait) {
-		cmk_say(c, "  %s: waiting for Azure to finish\n", what);
-		azkv_arm_client_set_progress(c->arm, progress, c);
+		lro_progress p = {.what = what,
+		                  .state = "started",
+		                  .start_ms = azkv_now_ms(),
+		                  .shown = !c->o->quiet,
+		                  .tty = isatty(STDERR_FILENO)};
+
+		progress_start(&p);
+		azkv_arm_client_set_progress(c->arm, progress, &p);
 		rc = azkv_arm_request_wait(c->arm, method, resource_id, api_version, body, 0,
 		                           response, &status, &err);
 		azkv_arm_client_set_progress(c->arm, NULL, NULL);
+		progress_end(&p, rc != AZKV_OK ? "failed" : NULL);
 	} else {
 		rc = azkv_arm_request(c->arm, method, resource_id, api_version, body, response,
 		                      &status, &err);
