@@ -708,7 +708,7 @@ least_privilege_named_keys() {
 	jq '.vaults[0].keys = ["cmk", "not-in-vault"]' "$WORK/least.json" >"$WORK/least2.json"
 	AZKV_PKCS11_CONFIG="$WORK/least2.json" AZKV_PKCS11_LOG_FILE="$log" \
 		ours "$CHECKS" expect-unwrap cmk 0x0 && has "$log" "'not-in-vault'" &&
-		! grep -q "GET demo.vault.azure.net/keys ->" "$log"
+		! grep -q "GET demo.vault.azure.net/keys status=" "$log"
 }
 run least-privilege-identity-with-named-keys least_privilege_named_keys
 
@@ -719,7 +719,7 @@ wrap_in_the_vault() {
 	emu_write_config "$WORK/vaultwrap.json" "$APP" "$VAULT"
 	jq '.wrap = "vault"' "$WORK/vaultwrap.json" >"$WORK/vaultwrap2.json"
 	checks_with "$WORK/vaultwrap2.json" "$WORK/vaultwrap.log" wrap-in-vault cmk -- \
-		"/wrapkey -> 200" "/wrapkey -> 400"
+		"/wrapkey status=200" "/wrapkey status=400"
 }
 run wrap-in-the-vault-maps-its-refusals wrap_in_the_vault
 
@@ -735,7 +735,7 @@ challenge_followed_to_vault_tenant() {
 	emu_write_config "$WORK/elsewhere.json" "$APP" https://elsewhere.vault.azure.net
 	AZKV_PKCS11_CONFIG="$WORK/elsewhere.json" AZKV_PKCS11_LOG_FILE="$log" \
 		ours "$CHECKS" expect-find $CKR_DEVICE_ERROR &&
-		has "$log" "GET elsewhere.vault.azure.net/keys -> 401" &&
+		has "$log" "GET elsewhere.vault.azure.net/keys status=401" &&
 		has "$log" "challenge asks for a token from tenant $other" &&
 		has "$log" "credential.additionally_allowed_tenants" &&
 		! grep -q "oauth2/v2.0/token" "$log" || return 1
@@ -909,7 +909,7 @@ keygen_templates() {
 		has "$log" "creating RSA key 'gen-wrap' \\(2048 bits\\)" &&
 		has "$log" "creating EC key 'gen-ec256k' \\(P-256K\\)" || return 1
 	# One create per key made, none for a refused template.
-	[ "$(grep -c "POST demo.vault.azure.net/keys/[^/]*/create ->" "$log")" = 4 ] || {
+	[ "$(grep -c "POST demo.vault.azure.net/keys/[^/]*/create status=" "$log")" = 4 ] || {
 		grep "/create" "$log"
 		return 1
 	}

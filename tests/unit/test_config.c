@@ -708,6 +708,29 @@ static void bad_log_level_is_refused_naming_it(void **state)
 	EACH_REFUSED(refused);
 }
 
+static void log_format_is_text_or_json(void **state)
+{
+	azkv_config *cfg = NULL;
+	azkv_err err;
+	static const refusal refused[] = {
+	        {"{\"vaults\":[{\"url\":\"https://a.vault.azure.net\"}],"
+	         "\"log\":{\"format\":\"xml\"}}",
+	         {"log.format", "\"xml\"", "text, json"}},
+	        {"{\"vaults\":[{\"url\":\"https://a.vault.azure.net\"}],"
+	         "\"log\":{\"format\":true}}",
+	         {"log.format", "string"}},
+	};
+
+	(void)state;
+	assert_int_equal(azkv_config_parse("{\"vaults\":[{\"url\":\"https://a.vault.azure.net\"}],"
+	                                   "\"log\":{\"format\":\"JSON\"}}",
+	                                   "test.json", &cfg, &err),
+	                 AZKV_OK);
+	assert_string_equal(cfg->log_format, "JSON");
+	azkv_config_free(cfg);
+	EACH_REFUSED(refused);
+}
+
 static void bad_values_are_refused_naming_the_key(void **state)
 {
 	static const refusal refused[] = {
@@ -1152,6 +1175,7 @@ int main(void)
 	        cmocka_unit_test(plain_http_to_a_remote_host_is_refused),
 	        cmocka_unit_test(repeated_vaults_and_labels_are_refused),
 	        cmocka_unit_test(bad_log_level_is_refused_naming_it),
+	        cmocka_unit_test(log_format_is_text_or_json),
 	        cmocka_unit_test(bad_values_are_refused_naming_the_key),
 	        cmocka_unit_test(client_secret_credential_needs_its_fields),
 	        cmocka_unit_test(secret_is_read_from_file_without_trailing_newline),
