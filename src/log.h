@@ -98,9 +98,10 @@ void azkv_log_call_end(azkv_log_call *outer);
 void azkv_log_call_set(const char *op, unsigned long slot);
 
 /* Declares the call's scope: from here to the function's return, lines
- * carry op (cleanup attribute, GCC and clang). */
+ * carry op (cleanup attribute, GCC and clang; "unused" because clang
+ * counts a variable only its cleanup reads as unused). */
 #define AZKV_LOG_CALL(op)                                                                          \
-	azkv_log_call azkv_log_outer_call_ __attribute__((cleanup(azkv_log_call_end))) =           \
+	azkv_log_call azkv_log_outer_call_ __attribute__((cleanup(azkv_log_call_end), unused)) =   \
 	        azkv_log_call_begin(op)
 
 /* One HTTP request, as http.c logs it. Never a header, body or query. */
