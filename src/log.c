@@ -42,30 +42,33 @@ void azkv_log_fork_release(void)
 	pthread_mutex_unlock(&log_lock);
 }
 
+/* The index of name (case-insensitive) among n names, or -1. */
+static int name_index(const char *const *names, size_t n, const char *name)
+{
+	for (size_t i = 0; name && i < n; i++)
+		if (strcasecmp(name, names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
 int azkv_log_level_parse(const char *name, azkv_log_level *out)
 {
-	if (!name)
+	int i = name_index(level_names, sizeof(level_names) / sizeof(level_names[0]), name);
+
+	if (i < 0)
 		return -1;
-	for (size_t i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++) {
-		if (strcasecmp(name, level_names[i]) == 0) {
-			*out = (azkv_log_level)i;
-			return 0;
-		}
-	}
-	return -1;
+	*out = (azkv_log_level)i;
+	return 0;
 }
 
 int azkv_log_format_parse(const char *name, azkv_log_format *out)
 {
-	if (!name)
+	int i = name_index(format_names, sizeof(format_names) / sizeof(format_names[0]), name);
+
+	if (i < 0)
 		return -1;
-	for (size_t i = 0; i < sizeof(format_names) / sizeof(format_names[0]); i++) {
-		if (strcasecmp(name, format_names[i]) == 0) {
-			*out = (azkv_log_format)i;
-			return 0;
-		}
-	}
-	return -1;
+	*out = (azkv_log_format)i;
+	return 0;
 }
 
 static const char *nonempty_env(const char *name)
