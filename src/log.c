@@ -268,6 +268,9 @@ void azkv_log_call_end(azkv_log_call *outer)
 
 void azkv_log_call_set(const char *op, unsigned long slot)
 {
+	/* Outside a call nothing would end it: it would stick to the thread. */
+	if (!this_call.op)
+		return;
 	if (op)
 		this_call.op = op;
 	this_call.slot = (long)slot;

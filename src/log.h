@@ -94,7 +94,8 @@ azkv_log_call azkv_log_call_begin(const char *op);
 void azkv_log_call_end(azkv_log_call *outer);
 
 /* Names the current call's slot and, when op is not NULL, its operation
- * (a static string): the session lookup knows both. */
+ * (a static string): the session lookup knows both. Nothing outside a
+ * call (no AZKV_LOG_CALL in force), which nothing would end. */
 void azkv_log_call_set(const char *op, unsigned long slot);
 
 /* Declares the call's scope: from here to the function's return, lines
