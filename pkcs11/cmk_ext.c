@@ -19,6 +19,7 @@ static CK_RV refresh_token(CK_SLOT_ID slot)
 	azkv_token *tok = azkv_token_get(slot);
 	if (tok == NULL)
 		return CKR_SLOT_ID_INVALID;
+	azkv_log_call_set("AZKV_RefreshToken", slot);
 	return azkv_token_refresh(tok);
 }
 

@@ -128,7 +128,6 @@ static CK_RV state_final(digest_state *st, unsigned char *out, CK_ULONG *out_len
  * operation out for the call (logged when there is none). */
 static CK_RV take(CK_SESSION_HANDLE session, const char *fn, digest_state **st)
 {
-	AZKV_REQUIRE_INIT();
 	void *p = NULL;
 	CK_RV rv = azkv_session_op_take(session, AZKV_OPER_DIGEST, fn, &p);
 	*st = p;
@@ -150,6 +149,7 @@ static CK_RV give_back(CK_SESSION_HANDLE session, digest_state *st, int keep, CK
 CK_RV C_Digest(CK_SESSION_HANDLE session, unsigned char *data, CK_ULONG data_len,
                unsigned char *digest, CK_ULONG *digest_len)
 {
+	AZKV_REQUIRE_INIT();
 	const char *fn = "C_Digest";
 	digest_state *st;
 	int keep = 0, done = 0;
@@ -171,6 +171,7 @@ CK_RV C_Digest(CK_SESSION_HANDLE session, unsigned char *data, CK_ULONG data_len
 
 CK_RV C_DigestUpdate(CK_SESSION_HANDLE session, unsigned char *part, CK_ULONG part_len)
 {
+	AZKV_REQUIRE_INIT();
 	digest_state *st;
 	CK_RV rv = take(session, "C_DigestUpdate", &st);
 	if (rv != CKR_OK)
@@ -222,6 +223,7 @@ static CK_RV digestible_value(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE key,
  * that it is never copied out of its object. */
 CK_RV C_DigestKey(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE key)
 {
+	AZKV_REQUIRE_INIT();
 	digest_state *st;
 	const azkv_bytes *value = NULL;
 	CK_RV rv = take(session, "C_DigestKey", &st);
@@ -242,6 +244,7 @@ CK_RV C_DigestKey(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE key)
 
 CK_RV C_DigestFinal(CK_SESSION_HANDLE session, unsigned char *digest, CK_ULONG *digest_len)
 {
+	AZKV_REQUIRE_INIT();
 	const char *fn = "C_DigestFinal";
 	digest_state *st;
 	int keep = 0, done = 0;

@@ -41,10 +41,14 @@ static CK_RV setup(int no_threads)
 	const char *path = azkv_config_path();
 	int absent;
 
+	/* What reading the configuration logs goes where and as it says. */
+	azkv_log_hold();
 	if (azkv_config_load_module(path, azkv_config_path_is_default(), &azkv_g.cfg, &absent,
-	                            &err) != AZKV_OK)
+	                            &err) != AZKV_OK) {
+		azkv_log_configure(NULL, NULL, NULL);
 		return azkv_rv_from_err(&err, AZKV_CTX_INIT, "C_Initialize: configuration");
-	azkv_log_configure(azkv_g.cfg->log_level, azkv_g.cfg->log_file);
+	}
+	azkv_log_configure(azkv_g.cfg->log_level, azkv_g.cfg->log_file, azkv_g.cfg->log_format);
 	if ((rv = azkv_lock_new(&azkv_g.lock)) != CKR_OK)
 		return rv;
 	if (absent) {
@@ -100,7 +104,7 @@ CK_RV C_Initialize(void *init_args)
 	}
 	if ((rv = azkv_lock_setup(args)) != CKR_OK)
 		goto out;
-	azkv_log_configure(NULL, NULL);
+	azkv_log_configure(NULL, NULL, NULL);
 	/* CKF_LIBRARY_CANT_CREATE_OS_THREADS: GnuTLS (p11tool, and any GnuTLS
 	 * application) first initialises every module with it and
 	 * CKF_OS_LOCKING_OK (gnutls commit aa5f15a87, in Debian 12's

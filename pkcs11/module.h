@@ -11,6 +11,7 @@
 #include "credential.h"
 #include "http.h"
 #include "lock.h"
+#include "log.h"
 
 struct azkv_token;
 
@@ -35,7 +36,12 @@ extern pthread_mutex_t azkv_init_mutex;
 /* 1 when C_Initialize succeeded in this process. */
 int azkv_module_ready(void);
 
+/* The start of an entry point: its log context (log.h), named after the
+ * function until the session lookup names the PKCS#11 call and its slot
+ * (azkv_session_find), and ended when the function returns; then
+ * CKR_CRYPTOKI_NOT_INITIALIZED unless C_Initialize succeeded. */
 #define AZKV_REQUIRE_INIT()                                                                        \
+	AZKV_LOG_CALL(__func__);                                                                   \
 	do {                                                                                       \
 		if (!azkv_module_ready())                                                          \
 			return CKR_CRYPTOKI_NOT_INITIALIZED;                                       \

@@ -47,6 +47,8 @@ azkv_session *azkv_session_find(CK_SESSION_HANDLE h, const char *fn, CK_RV *rv)
 	*rv = s != NULL ? CKR_OK : CKR_SESSION_HANDLE_INVALID;
 	if (s == NULL)
 		azkv_error("%s: session %lu is not open", fn, (unsigned long)h);
+	else
+		azkv_log_call_set(fn, s->slot);
 	return s;
 }
 

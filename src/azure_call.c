@@ -117,7 +117,7 @@ azkv_rc azkv_azure_call(const azkv_azure_service *svc, const char *method, const
 		/* A probe goes without the body, which may be key material. */
 		rc = azkv_http_request_json(svc->http, method, url, token, probe ? NULL : body,
 		                            azkv_retry_time_left(deadline), !idempotent && !probe,
-		                            resp, err);
+		                            attempt + 1, resp, err);
 		azkv_secret_str_free(token);
 		token = NULL;
 		if (rc != AZKV_OK) {

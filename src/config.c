@@ -860,9 +860,10 @@ static azkv_rc parse_arm(parse_ctx *ctx, const cJSON *root, azkv_config *cfg)
 
 static azkv_rc parse_log(parse_ctx *ctx, const cJSON *root, azkv_config *cfg)
 {
-	static const char *const keys[] = {"level", "file", NULL};
+	static const char *const keys[] = {"level", "file", "format", NULL};
 	const cJSON *obj;
 	azkv_log_level level;
+	azkv_log_format format;
 	azkv_rc rc;
 
 	rc = get_object(ctx, root, "log", &obj);
@@ -873,10 +874,16 @@ static azkv_rc parse_log(parse_ctx *ctx, const cJSON *root, azkv_config *cfg)
 		rc = get_string(ctx, obj, "log.", "level", &cfg->log_level);
 	if (rc == AZKV_OK)
 		rc = get_string(ctx, obj, "log.", "file", &cfg->log_file);
+	if (rc == AZKV_OK)
+		rc = get_string(ctx, obj, "log.", "format", &cfg->log_format);
 	if (rc == AZKV_OK && cfg->log_level && azkv_log_level_parse(cfg->log_level, &level) != 0)
 		rc = cfg_err(ctx,
 		             "\"log.level\" \"%s\" is not one of error, warn, info, debug, trace",
 		             cfg->log_level);
+	if (rc == AZKV_OK && cfg->log_format &&
+	    azkv_log_format_parse(cfg->log_format, &format) != 0)
+		rc = cfg_err(ctx, "\"log.format\" \"%s\" is not one of text, json",
+		             cfg->log_format);
 	return rc;
 }
 
@@ -1160,6 +1167,7 @@ void azkv_config_free(azkv_config *cfg)
 	free(cfg->http.connect_to);
 	free(cfg->log_level);
 	free(cfg->log_file);
+	free(cfg->log_format);
 	free(cfg->api_version);
 	free(cfg->arm_endpoint);
 	free(cfg->arm_subscription_id);

@@ -150,8 +150,9 @@ typedef struct azkv_config {
 	const azkv_cloud *cloud; /* "cloud", else the vaults' cloud, else the public cloud */
 	azkv_credential_config credential;
 	azkv_http_config http;
-	char *log_level; /* NULL when not set */
-	char *log_file;  /* NULL when not set */
+	char *log_level;  /* NULL when not set */
+	char *log_file;   /* NULL when not set */
+	char *log_format; /* "text" or "json"; NULL when not set */
 	azkv_wrap_mode wrap;
 	char *api_version;         /* default "7.4" */
 	char *arm_endpoint;        /* NULL: https://management.azure.com */

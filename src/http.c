@@ -757,6 +757,30 @@ azkv_rc azkv_http_request(azkv_http *http, const char *method, const char *url,
 	return azkv_http_send(http, method, url, &opts, resp, err);
 }
 
+/* One line per request at info, where an operator turns it on to quote
+ * Azure's request id in a support ticket: method, host and path (never the
+ * query, which may hold a SAS signature, nor a header or a body), status
+ * (0 with why when no response came), latency, request id and attempt. */
+static void log_request(const char *method, const char *host, const char *path, long status,
+                        long latency_ms, const char *request_id, int attempt, CURL *easy,
+                        const char *error)
+{
+	long new_conns = 0;
+
+	if (!azkv_log_enabled(AZKV_LOG_INFO))
+		return;
+	curl_easy_getinfo(easy, CURLINFO_NUM_CONNECTS, &new_conns);
+	azkv_log_http_event(AZKV_LOG_INFO, &(azkv_log_http){.method = method,
+	                                                    .host = host,
+	                                                    .path = path ? path : "",
+	                                                    .status = status,
+	                                                    .latency_ms = latency_ms,
+	                                                    .request_id = request_id,
+	                                                    .attempt = attempt,
+	                                                    .new_connection = new_conns > 0,
+	                                                    .error = error});
+}
+
 azkv_rc azkv_http_send(azkv_http *http, const char *method, const char *url,
                        const azkv_http_options *opts, azkv_http_response *resp, azkv_err *err)
 {
@@ -769,10 +793,10 @@ azkv_rc azkv_http_send(azkv_http *http, const char *method, const char *url,
 	body_buf buf = {0};
 	char errbuf[CURL_ERROR_SIZE];
 	char *host = NULL, *path = NULL;
-	long t0;
+	long t0, latency_ms;
 	azkv_rc rc = AZKV_OK;
 	CURLcode cc = CURLE_OK;
-	long status = 0, new_conns = 0;
+	long status = 0;
 	int is_get, is_head, maybe_sent = 0;
 
 	memset(resp, 0, sizeof(*resp));
@@ -908,15 +932,13 @@ azkv_rc azkv_http_send(azkv_http *http, const char *method, const char *url,
 			                  http->connect_to ? ", connecting to " : "",
 			                  http->connect_to ? http->connect_to + 2 : "",
 			                  curl_easy_strerror(cc), errbuf[0] ? ": " : "", errbuf);
-		azkv_debug("http: %s %s%s failed after %ld ms: %s", method, host, path ? path : "",
-		           azkv_now_ms() - t0, err ? err->message : curl_easy_strerror(cc));
+		log_request(method, host, path, 0, azkv_now_ms() - t0, NULL, opts->attempt, easy,
+		            err ? err->message : curl_easy_strerror(cc));
 		maybe_sent = request_maybe_sent(easy);
 		goto out;
 	}
+	latency_ms = azkv_now_ms() - t0;
 	curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
-	curl_easy_getinfo(easy, CURLINFO_NUM_CONNECTS, &new_conns);
-	azkv_trace("http: %s %s%s -> %ld (%ld ms%s)", method, host, path ? path : "", status,
-	           azkv_now_ms() - t0, new_conns > 0 ? ", new connection" : "");
 
 	resp->status = status;
 	if (!buf.data) {
@@ -937,6 +959,8 @@ azkv_rc azkv_http_send(azkv_http *http, const char *method, const char *url,
 	resp->azure_async_operation = response_header(easy, "Azure-AsyncOperation", NULL);
 	resp->location = response_header(easy, "Location", NULL);
 	resp->content_type = response_header(easy, "Content-Type", NULL);
+	log_request(method, host, path, status, latency_ms, resp->request_id, opts->attempt, easy,
+	            NULL);
 	goto out;
 
 nomem:
@@ -982,12 +1006,13 @@ void azkv_http_response_free(azkv_http_response *resp)
 
 azkv_rc azkv_http_request_json(azkv_http *http, const char *method, const char *url,
                                const char *token, const char *body, long timeout_ms, int no_resend,
-                               azkv_http_response *resp, azkv_err *err)
+                               int attempt, azkv_http_response *resp, azkv_err *err)
 {
 	azkv_http_options opts = {.body = body,
 	                          .body_len = body ? strlen(body) : 0,
 	                          .timeout_ms = timeout_ms > 0 ? timeout_ms : 0,
-	                          .no_resend = no_resend};
+	                          .no_resend = no_resend,
+	                          .attempt = attempt};
 	const char *headers[4];
 	char *auth = NULL;
 	size_t n = 0, len;

@@ -78,6 +78,7 @@ typedef struct azkv_http_options {
 	 * reused connection turns out closed, which must not happen to a call
 	 * that changes something (create, rotate, import, delete). */
 	int no_resend;
+	int attempt; /* for the log: 1, 2, ... in the caller's retry loop; 0: not known */
 } azkv_http_options;
 
 /* Sends one request; no retries here. opts may be NULL. The URL must be
@@ -90,8 +91,8 @@ azkv_rc azkv_http_send(azkv_http *http, const char *method, const char *url,
  * "Name: value" strings, may be NULL. body may be NULL (no body). A
  * response with any HTTP status is AZKV_OK; a transport failure is
  * AZKV_ERR_NETWORK with curl's reason and the host in err->message.
- * Logs method, URL path, status and latency at trace level, never
- * headers or bodies. */
+ * Logs method, host, URL path, status, latency and request id at info
+ * level (azkv_log_http_event), never the query, headers or bodies. */
 azkv_rc azkv_http_request(azkv_http *http, const char *method, const char *url,
                           const char *const *headers, const char *body, size_t body_len,
                           azkv_http_response *resp, azkv_err *err);
@@ -115,11 +116,11 @@ int azkv_http_url_allowed_imds(const char *url);
  * Content-Type headers, as Azure's REST APIs take them; the header holding
  * the token is wiped after the request. timeout_ms (> 0)
  * bounding this request (what is left of an operation's deadline), and
- * no_resend for a call that must not reach the server twice
- * (azkv_http_options). */
+ * no_resend for a call that must not reach the server twice, and attempt
+ * for the log (azkv_http_options). */
 azkv_rc azkv_http_request_json(azkv_http *http, const char *method, const char *url,
                                const char *token, const char *body, long timeout_ms, int no_resend,
-                               azkv_http_response *resp, azkv_err *err);
+                               int attempt, azkv_http_response *resp, azkv_err *err);
 
 /* The retry policy the client was made with (azkv_http_config.retry). */
 const azkv_retry_policy *azkv_http_retry_policy(const azkv_http *http);

@@ -1,4 +1,5 @@
-/* Levelled logging: one line per message, to stderr or a file. */
+/* Levelled logging: one line per message, to stderr or a file, as text
+ * or as JSON (cJSON). */
 #include "log.h"
 
 #include <errno.h>
@@ -14,12 +15,20 @@
 #include <time.h>
 #include <unistd.h>
 
-#define LOG_ENV_LEVEL "AZKV_PKCS11_LOG_LEVEL"
-#define LOG_ENV_FILE  "AZKV_PKCS11_LOG_FILE"
+#include <cjson/cJSON.h>
+
+#define LOG_ENV_LEVEL  "AZKV_PKCS11_LOG_LEVEL"
+#define LOG_ENV_FILE   "AZKV_PKCS11_LOG_FILE"
+#define LOG_ENV_FORMAT "AZKV_PKCS11_LOG_FORMAT"
 
 static const char *const level_names[] = {"error", "warn", "info", "debug", "trace"};
+static const char *const format_names[] = {"text", "json"};
 
 static atomic_int log_level = AZKV_LOG_WARN;
+static atomic_int log_format = AZKV_LOG_TEXT;
+static _Thread_local azkv_log_call this_call = {NULL, -1};
+
+static void release_held(void);
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static FILE *log_file; /* NULL means stderr; guarded by log_lock */
 
@@ -33,17 +42,33 @@ void azkv_log_fork_release(void)
 	pthread_mutex_unlock(&log_lock);
 }
 
+/* The index of name (case-insensitive) among n names, or -1. */
+static int name_index(const char *const *names, size_t n, const char *name)
+{
+	for (size_t i = 0; name && i < n; i++)
+		if (strcasecmp(name, names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
 int azkv_log_level_parse(const char *name, azkv_log_level *out)
 {
-	if (!name)
+	int i = name_index(level_names, sizeof(level_names) / sizeof(level_names[0]), name);
+
+	if (i < 0)
 		return -1;
-	for (size_t i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++) {
-		if (strcasecmp(name, level_names[i]) == 0) {
-			*out = (azkv_log_level)i;
-			return 0;
-		}
-	}
-	return -1;
+	*out = (azkv_log_level)i;
+	return 0;
+}
+
+int azkv_log_format_parse(const char *name, azkv_log_format *out)
+{
+	int i = name_index(format_names, sizeof(format_names) / sizeof(format_names[0]), name);
+
+	if (i < 0)
+		return -1;
+	*out = (azkv_log_format)i;
+	return 0;
 }
 
 static const char *nonempty_env(const char *name)
@@ -76,12 +101,15 @@ static FILE *open_log_file(const char *path)
 	return NULL;
 }
 
-void azkv_log_configure(const char *config_level, const char *config_file)
+void azkv_log_configure(const char *config_level, const char *config_file,
+                        const char *config_format)
 {
 	const char *env_level = nonempty_env(LOG_ENV_LEVEL);
+	const char *env_format = nonempty_env(LOG_ENV_FORMAT);
 	const char *path = nonempty_env(LOG_ENV_FILE);
 	azkv_log_level level = AZKV_LOG_WARN;
-	int bad_env_level = 0;
+	azkv_log_format format = AZKV_LOG_TEXT;
+	int bad_env_level = 0, bad_env_format = 0;
 	FILE *f = NULL;
 	FILE *old;
 	int open_errno = 0;
@@ -92,6 +120,12 @@ void azkv_log_configure(const char *config_level, const char *config_file)
 	}
 	if (!env_level && (!config_level || azkv_log_level_parse(config_level, &level) != 0))
 		level = AZKV_LOG_WARN;
+	if (env_format && azkv_log_format_parse(env_format, &format) != 0) {
+		bad_env_format = 1;
+		env_format = NULL;
+	}
+	if (!env_format && (!config_format || azkv_log_format_parse(config_format, &format) != 0))
+		format = AZKV_LOG_TEXT;
 	if (!path)
 		path = config_file;
 	if (path && *path) {
@@ -102,13 +136,15 @@ void azkv_log_configure(const char *config_level, const char *config_file)
 			open_errno = errno;
 	}
 
+	atomic_store(&log_level, (int)level);
+	atomic_store(&log_format, (int)format);
 	pthread_mutex_lock(&log_lock);
 	old = log_file;
 	log_file = f;
+	release_held();
 	pthread_mutex_unlock(&log_lock);
 	if (old)
 		fclose(old);
-	atomic_store(&log_level, (int)level);
 
 	if (path && *path && !f)
 		azkv_warn("log: cannot open log file %s: %s%s; logging to stderr", path,
@@ -117,6 +153,8 @@ void azkv_log_configure(const char *config_level, const char *config_file)
 	if (bad_env_level)
 		azkv_warn("log: %s is not one of error, warn, info, debug, trace; ignored",
 		          LOG_ENV_LEVEL);
+	if (bad_env_format)
+		azkv_warn("log: %s is not one of text, json; ignored", LOG_ENV_FORMAT);
 }
 
 void azkv_log_shutdown(void)
@@ -124,6 +162,7 @@ void azkv_log_shutdown(void)
 	FILE *old;
 
 	pthread_mutex_lock(&log_lock);
+	release_held();
 	old = log_file;
 	log_file = NULL;
 	pthread_mutex_unlock(&log_lock);
@@ -211,33 +250,217 @@ char *azkv_text_escape(const char *text, char *out, size_t n)
 	return out;
 }
 
+/* ---------------------------------------------------------------- the call */
+
+azkv_log_call azkv_log_call_begin(const char *op)
+{
+	azkv_log_call outer = this_call;
+
+	this_call.op = op;
+	this_call.slot = -1;
+	return outer;
+}
+
+void azkv_log_call_end(azkv_log_call *outer)
+{
+	this_call = *outer;
+}
+
+void azkv_log_call_set(const char *op, unsigned long slot)
+{
+	/* Outside a call nothing would end it: it would stick to the thread. */
+	if (!this_call.op)
+		return;
+	if (op)
+		this_call.op = op;
+	this_call.slot = (long)slot;
+}
+
 /* ---------------------------------------------------------------- the sink */
+
+/* Adds text (from elsewhere: a server's message, a URL's path, a request
+ * id) to o as name, escaped as the text form is (azkv_text_escape), so
+ * that what a viewer shows of a field is what grep finds in the text
+ * form, and no invalid UTF-8 reaches a JSON parser. */
+static void json_add_text(cJSON *o, const char *name, const char *text)
+{
+	char safe[1024];
+
+	if (text)
+		cJSON_AddStringToObject(o, name, azkv_text_escape(text, safe, sizeof(safe)));
+}
+
+/* One event's context: when, where from and in which call. */
+typedef struct log_event {
+	azkv_log_level level;
+	char stamp[48]; /* 2026-12-06T16:20:01.123Z */
+	long pid, tid;
+	azkv_log_call call;
+} log_event;
+
+/* Lines held while the module reads its configuration (azkv_log_hold),
+ * until azkv_log_configure applies it. Guarded by log_lock. */
+#define HELD_MAX 16
+static struct {
+	int on;
+	int n;
+	struct {
+		log_event e;
+		char msg[1024];
+	} lines[HELD_MAX];
+} held;
+
+/* The JSON line of one event (msg already escaped), or NULL when out of
+ * memory (then the text line goes out instead). Owned by the caller. */
+static char *json_line(const log_event *e, const char *msg, const azkv_log_http *ev)
+{
+	cJSON *o = cJSON_CreateObject();
+	char *line;
+
+	if (!o)
+		return NULL;
+	cJSON_AddStringToObject(o, "time", e->stamp);
+	cJSON_AddStringToObject(o, "level", level_names[e->level]);
+	cJSON_AddNumberToObject(o, "pid", (double)e->pid);
+	cJSON_AddNumberToObject(o, "tid", (double)e->tid);
+	if (e->call.slot >= 0)
+		cJSON_AddNumberToObject(o, "slot", (double)e->call.slot);
+	json_add_text(o, "op", e->call.op);
+	cJSON_AddStringToObject(o, "msg", msg);
+	if (ev) {
+		json_add_text(o, "method", ev->method);
+		json_add_text(o, "host", ev->host);
+		json_add_text(o, "path", ev->path);
+		if (ev->status)
+			cJSON_AddNumberToObject(o, "status", (double)ev->status);
+		cJSON_AddNumberToObject(o, "latency_ms", (double)ev->latency_ms);
+		json_add_text(o, "request_id", ev->request_id);
+		if (ev->attempt > 0)
+			cJSON_AddNumberToObject(o, "attempt", ev->attempt);
+		if (ev->new_connection)
+			cJSON_AddBoolToObject(o, "new_connection", 1);
+		json_add_text(o, "error", ev->error);
+	}
+	line = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	return line;
+}
+
+/* Writes one event: msg (formatted, not yet escaped) in the form set and,
+ * for an HTTP request, ev's fields (JSON only: the text form has them in
+ * msg). Takes log_lock unless the caller holds it (locked). */
+static void write_event(const log_event *e, const char *msg, const azkv_log_http *ev, int locked)
+{
+	char safe[4 * 1024];
+	char where[64] = "";
+	char *json = NULL;
+	FILE *out;
+
+	azkv_text_escape(msg, safe, sizeof(safe));
+	if (atomic_load(&log_format) == AZKV_LOG_JSON)
+		json = json_line(e, safe, ev);
+	if (!json && e->call.slot >= 0)
+		snprintf(where, sizeof(where), " slot=%ld", e->call.slot);
+	if (!json && e->call.op)
+		snprintf(where + strlen(where), sizeof(where) - strlen(where), " op=%.40s",
+		         e->call.op);
+
+	if (!locked)
+		pthread_mutex_lock(&log_lock);
+	out = log_file ? log_file : stderr;
+	if (json)
+		fprintf(out, "%s\n", json);
+	else
+		fprintf(out, "azkv-pkcs11 %s [%ld:%ld] %s%s: %s\n", e->stamp, e->pid, e->tid,
+		        level_names[e->level], where, safe);
+	fflush(out);
+	if (!locked)
+		pthread_mutex_unlock(&log_lock);
+	cJSON_free(json);
+}
+
+static void emit(azkv_log_level level, const char *msg, const azkv_log_http *ev)
+{
+	log_event e = {.level = level,
+	               .pid = (long)getpid(),
+	               .tid = (long)syscall(SYS_gettid),
+	               .call = this_call};
+	char date[32];
+	struct timespec ts;
+	struct tm tm;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(e.stamp, sizeof(e.stamp), "%s.%03dZ", date, (int)(ts.tv_nsec / 1000000L) % 1000);
+	if (!ev) {
+		pthread_mutex_lock(&log_lock);
+		if (held.on && held.n < HELD_MAX) {
+			held.lines[held.n].e = e;
+			snprintf(held.lines[held.n].msg, sizeof(held.lines[0].msg), "%s", msg);
+			held.n++;
+			pthread_mutex_unlock(&log_lock);
+			return;
+		}
+		pthread_mutex_unlock(&log_lock);
+	}
+	write_event(&e, msg, ev, 0);
+}
+
+void azkv_log_hold(void)
+{
+	pthread_mutex_lock(&log_lock);
+	held.on = 1;
+	pthread_mutex_unlock(&log_lock);
+}
+
+/* Writes the held lines, in the settings now in force; with log_lock. */
+static void release_held(void)
+{
+	for (int i = 0; i < held.n; i++) {
+		if (azkv_log_enabled(held.lines[i].e.level))
+			write_event(&held.lines[i].e, held.lines[i].msg, NULL, 1);
+		memset(held.lines[i].msg, 0, sizeof(held.lines[i].msg));
+	}
+	held.n = 0;
+	held.on = 0;
+}
+
+static int level_on(azkv_log_level level)
+{
+	return (int)level >= AZKV_LOG_ERROR && level <= AZKV_LOG_TRACE && azkv_log_enabled(level);
+}
 
 void azkv_log(azkv_log_level level, const char *fmt, ...)
 {
 	char msg[1024];
-	char safe[4 * sizeof(msg)];
-	char stamp[32];
-	struct timespec ts;
-	struct tm tm;
 	va_list ap;
-	FILE *out;
 
-	if ((int)level < AZKV_LOG_ERROR || level > AZKV_LOG_TRACE || !azkv_log_enabled(level))
+	if (!level_on(level))
 		return;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	azkv_text_escape(msg, safe, sizeof(safe));
+	emit(level, msg, NULL);
+}
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
+void azkv_log_http_event(azkv_log_level level, const azkv_log_http *ev)
+{
+	char msg[1024], attempt[32] = "";
 
-	pthread_mutex_lock(&log_lock);
-	out = log_file ? log_file : stderr;
-	fprintf(out, "azkv-pkcs11 %s.%03ldZ [%ld:%ld] %s: %s\n", stamp, ts.tv_nsec / 1000000L,
-	        (long)getpid(), (long)syscall(SYS_gettid), level_names[level], safe);
-	fflush(out);
-	pthread_mutex_unlock(&log_lock);
+	if (!level_on(level))
+		return;
+	if (ev->attempt > 0)
+		snprintf(attempt, sizeof(attempt), " attempt=%d", ev->attempt);
+	if (ev->status)
+		snprintf(msg, sizeof(msg), "http: %s %s%s status=%ld latency_ms=%ld%s%s%s%s",
+		         ev->method, ev->host, ev->path ? ev->path : "", ev->status, ev->latency_ms,
+		         ev->request_id ? " request_id=" : "", ev->request_id ? ev->request_id : "",
+		         attempt, ev->new_connection ? " new_connection=1" : "");
+	else
+		snprintf(msg, sizeof(msg), "http: %s %s%s failed latency_ms=%ld%s%s: %s",
+		         ev->method, ev->host, ev->path ? ev->path : "", ev->latency_ms, attempt,
+		         ev->new_connection ? " new_connection=1" : "",
+		         ev->error ? ev->error : "no response");
+	emit(level, msg, ev);
 }

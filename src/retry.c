@@ -143,8 +143,9 @@ int azkv_retry_wait(const azkv_retry_policy *p, int attempt, long deadline, cons
 		snprintf(why, sizeof(why), "%s",
 		         err && err->rc == AZKV_ERR_NETWORK ? "connection failed"
 		                                            : "token service unavailable");
-	azkv_warn("%s: %s; retry %d of %d in %ld ms", what, why, attempt + 1, p->max_retries,
-	          delay);
+	azkv_warn("%s: %s; retry %d of %d in %ld ms%s%s%s", what, why, attempt + 1, p->max_retries,
+	          delay, resp->request_id ? " (request id " : "",
+	          resp->request_id ? resp->request_id : "", resp->request_id ? ")" : "");
 	azkv_http_response_free(resp);
 	azkv_sleep_ms(delay);
 	return 1;

@@ -45,8 +45,9 @@ long azkv_retry_time_left(long deadline);
 
 /* Decides one retry of a request loop: whether retry number attempt + 1
  * may be made before deadline (monotonic ms; 0: none) and, if so, logs
- * why at warn level (what names the call; resp's status or, with no
- * status, the transport failure in err), frees resp and sleeps. Returns
+ * why at warn level (what names the call; resp's status and request id
+ * or, with no status, the transport failure in err), frees resp and
+ * sleeps. Returns
  * 1 after sleeping, 0 when the retries or the deadline are spent (then
  * resp is untouched and err, when not NULL and no response is at hand,
  * says that the deadline stopped it). */

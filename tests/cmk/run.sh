@@ -643,8 +643,8 @@ verbose_no_secrets() {
 	secret=$(jq -r .credential.client_secret "$CONF")
 	# Its exit code is the drift's; what matters here is the log.
 	cmk -v status --account "$ACCOUNT" --vault labkv --key "$KEY"
-	has "$WORK/last.stderr" 'trace: http: GET management.azure.com/subscriptions/' &&
-		has "$WORK/last.stderr" 'trace: http: GET labkv.vault.azure.net/keys/' || return 1
+	has "$WORK/last.stderr" 'info: http: GET management.azure.com/subscriptions/' &&
+		has "$WORK/last.stderr" 'info: http: GET labkv.vault.azure.net/keys/' || return 1
 	if grep -q -e "$secret" -e 'eyJ' "$WORK/last.out"; then
 		echo "a secret or a token is in the output"
 		return 1

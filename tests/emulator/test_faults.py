@@ -238,22 +238,28 @@ class RequestLogTests(unittest.TestCase):
         resp = conn.getresponse()
         resp.read()
         self.assertEqual(resp.status, 401)
+        challenge_id = resp.getheader("x-ms-request-id")
         conn.close()
         conn, resp = fresh_request("POST", "/keys/logged/create", {"kty": "RSA"})
         self.assertEqual(resp.status, 200)
         resp.read()
+        create_id = resp.getheader("x-ms-request-id")
         conn.close()
+        # Each answer's own id (Key Vault's, a UUID: ../shared/recordings), logged with it.
+        self.assertRegex(challenge_id, r"^[0-9a-f-]{36}$")
+        self.assertRegex(create_id, r"^[0-9a-f-]{36}$")
+        self.assertNotEqual(challenge_id, create_id)
         add_rule(kind="drop", count=1, method="GET", path_regex="^/keys/logged$")
         with self.assertRaises(http.client.RemoteDisconnected):
             fresh_request("GET", "/keys/logged")
         entries = EMU.admin_api("GET", "/requests")["value"]  # the admin API is left out
         self.assertEqual(entries, [
             {"host": HOST, "method": "GET", "path": "/keys", "authorization": False,
-             "body": False, "status": 401, "outcome": None},
+             "body": False, "status": 401, "request_id": challenge_id, "outcome": None},
             {"host": HOST, "method": "POST", "path": "/keys/logged/create", "authorization": True,
-             "body": True, "status": 200, "outcome": None},
+             "body": True, "status": 200, "request_id": create_id, "outcome": None},
             {"host": HOST, "method": "GET", "path": "/keys/logged", "authorization": True,
-             "body": False, "status": None, "outcome": "closed"},
+             "body": False, "status": None, "request_id": None, "outcome": "closed"},
         ])
         # emulator.log: the same three, one line each, never a value.
         with open(EMU.log_path, errors="replace") as fh:

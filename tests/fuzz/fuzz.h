@@ -66,7 +66,7 @@ static inline void fuzz_quiet_log(void)
 {
 	setenv("AZKV_PKCS11_LOG_LEVEL", "trace", 1);
 	setenv("AZKV_PKCS11_LOG_FILE", "/dev/null", 1);
-	azkv_log_configure(NULL, NULL);
+	azkv_log_configure(NULL, NULL, NULL);
 }
 
 /* The LLVMFuzzerInitialize of a harness that needs nothing more. */

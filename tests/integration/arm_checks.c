@@ -137,7 +137,7 @@ int main(int argc, char **argv)
 		azkv_config_free(cfg);
 		return 2;
 	}
-	azkv_log_configure(cfg->log_level, cfg->log_file);
+	azkv_log_configure(cfg->log_level, cfg->log_file, cfg->log_format);
 	if (azkv_http_new(&cfg->http, &http, &err) != AZKV_OK ||
 	    azkv_credential_new(&cfg->credential, cfg->cloud, cfg->http.retry.max_retries, http,
 	                        &cred, &err) != AZKV_OK ||

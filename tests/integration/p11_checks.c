@@ -443,7 +443,8 @@ static void write_file(const char *path, const unsigned char *buf, size_t len)
 	}
 }
 
-/* How many times the module's trace log says needle (0 without one). */
+/* How many times the module's trace log says needle (0 without one): each
+ * request is a line "http: METHOD host/path status=N ...". */
 static int log_count(const char *needle)
 {
 	const char *path = getenv("AZKV_PKCS11_LOG_FILE");
@@ -922,12 +923,12 @@ static void check_rsa_crypt(CK_SESSION_HANDLE s)
 		snprintf(what, sizeof(what), "%s: C_Encrypt with the public key", mechs[i]);
 		CHECK_RV(p11->C_Encrypt(s, D32, 32, ct, &len), CKR_OK, what);
 
-		int calls = log_count("/decrypt -> ");
+		int calls = log_count("/decrypt status=");
 		CHECK_RV(p11->C_DecryptInit(s, m, priv), CKR_OK, "C_DecryptInit");
 		plen = 0;
 		CHECK(p11->C_Decrypt(s, ct, len, NULL, &plen) == CKR_OK && plen == 256,
 		      "%s: C_Decrypt length query gives the modulus length", mechs[i]);
-		CHECK(!tracing() || log_count("/decrypt -> ") == calls,
+		CHECK(!tracing() || log_count("/decrypt status=") == calls,
 		      "%s: the length query made no vault request", mechs[i]);
 		plen = 4;
 		CHECK(p11->C_Decrypt(s, ct, len, pt, &plen) == CKR_BUFFER_TOO_SMALL && plen == 32,
@@ -937,9 +938,9 @@ static void check_rsa_crypt(CK_SESSION_HANDLE s)
 		CHECK(p11->C_Decrypt(s, ct, len, pt, &plen) == CKR_OK && plen == 32 &&
 		              !memcmp(pt, D32, 32),
 		      "%s: C_Decrypt in the vault gives the plaintext back", mechs[i]);
-		CHECK(!tracing() || log_count("/decrypt -> ") == calls + 1,
+		CHECK(!tracing() || log_count("/decrypt status=") == calls + 1,
 		      "%s: one vault request for the short buffer and the retry (%d)", mechs[i],
-		      log_count("/decrypt -> ") - calls);
+		      log_count("/decrypt status=") - calls);
 		plen = sizeof(pt);
 		snprintf(what, sizeof(what), "%s: the operation ended", mechs[i]);
 		CHECK_RV(p11->C_Decrypt(s, ct, len, pt, &plen), CKR_OPERATION_NOT_INITIALIZED,
@@ -950,12 +951,12 @@ static void check_rsa_crypt(CK_SESSION_HANDLE s)
 		snprintf(what, sizeof(what), "%s: C_Decrypt of corrupted ciphertext", mechs[i]);
 		CHECK_RV(decrypt_once(s, m, priv, ct, len, pt, &plen), CKR_ENCRYPTED_DATA_INVALID,
 		         what);
-		calls = log_count("/decrypt -> ");
+		calls = log_count("/decrypt status=");
 		plen = sizeof(pt);
 		snprintf(what, sizeof(what), "%s: C_Decrypt of 255 bytes", mechs[i]);
 		CHECK_RV(decrypt_once(s, m, priv, ct, len - 1, pt, &plen),
 		         CKR_ENCRYPTED_DATA_LEN_RANGE, what);
-		CHECK(!tracing() || log_count("/decrypt -> ") == calls,
+		CHECK(!tracing() || log_count("/decrypt status=") == calls,
 		      "%s: a wrong length costs no vault request", mechs[i]);
 	}
 
@@ -1409,10 +1410,10 @@ static int hsm_aes(const char *label, CK_ULONG bits)
 	unsigned char wrapped[64], c1[64], c2[64], value[64] = {0};
 	CK_ULONG len = 0, l1 = sizeof(c1), l2 = sizeof(c2);
 	CK_OBJECT_HANDLE dek = gen_aes(s, CK_TRUE);
-	int calls = log_count("/wrapkey -> ");
+	int calls = log_count("/wrapkey status=");
 	CHECK(p11->C_WrapKey(s, &kw, k, dek, NULL, &len) == CKR_OK && len == 40,
 	      "%s: CKM_AES_KEY_WRAP length query: 40 (got %lu)", label, (unsigned long)len);
-	CHECK(!tracing() || log_count("/wrapkey -> ") == calls,
+	CHECK(!tracing() || log_count("/wrapkey status=") == calls,
 	      "%s: the length query cost no vault call", label);
 	len = sizeof(wrapped);
 	CHECK_RV(p11->C_WrapKey(s, &kw, k, dek, wrapped, &len), CKR_OK,
@@ -1450,7 +1451,7 @@ static int hsm_aes(const char *label, CK_ULONG bits)
 	wrapped[len / 2] ^= 1;
 	CHECK_RV(unwrap(s, &kw, k, wrapped, len, &back), CKR_WRAPPED_KEY_INVALID,
 	         "C_UnwrapKey of corrupted data");
-	calls = log_count("/unwrapkey -> ");
+	calls = log_count("/unwrapkey status=");
 	CHECK_RV(unwrap(s, &kw, k, wrapped, 36, &back), CKR_WRAPPED_KEY_LEN_RANGE,
 	         "C_UnwrapKey of 36 bytes");
 	CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
@@ -1461,7 +1462,7 @@ static int hsm_aes(const char *label, CK_ULONG bits)
 	                           {CKA_TOKEN, &yes, sizeof(yes)}};
 	CHECK_RV(p11->C_UnwrapKey(s, &kw, k, wrapped, len, on_token, 3, &back),
 	         CKR_ATTRIBUTE_VALUE_INVALID, "C_UnwrapKey into a token object");
-	CHECK(!tracing() || log_count("/unwrapkey -> ") == calls,
+	CHECK(!tracing() || log_count("/unwrapkey status=") == calls,
 	      "%s: a wrong length and a refused template cost no vault call", label);
 	unsigned char iv8[8] = {1, 2, 3, 4, 5, 6, 7, 8};
 	CK_MECHANISM kw_iv = {CKM_AES_KEY_WRAP, iv8, 8};
@@ -1697,7 +1698,7 @@ static void check_bad_templates(CK_SESSION_HANDLE s)
 	         "C_WrapKey with a session AES key");
 	CHECK_RV(p11->C_WrapKey(s, &oaep, pub, dek, rsa_wrapped, &rsa_len), CKR_OK,
 	         "C_WrapKey with the vault key");
-	int unwraps = log_count("/unwrapkey -> ");
+	int unwraps = log_count("/unwrapkey status=");
 	char what[200];
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		const CK_ATTRIBUTE *a = &bad[i].attr;
@@ -1721,7 +1722,7 @@ static void check_bad_templates(CK_SESSION_HANDLE s)
 		CHECK_RV(p11->C_FindObjectsInit(s, (CK_ATTRIBUTE *)a, 1),
 		         CKR_ATTRIBUTE_VALUE_INVALID, what);
 	}
-	CHECK(!tracing() || log_count("/unwrapkey -> ") == unwraps,
+	CHECK(!tracing() || log_count("/unwrapkey status=") == unwraps,
 	      "a refused template costs no vault request");
 	CK_ULONG n = 0;
 	CHECK_RV(p11->C_FindObjects(s, &h, 1, &n), CKR_OPERATION_NOT_INITIALIZED,
@@ -1881,10 +1882,10 @@ static int rsa_pkcs_decrypt_off(void)
 	CK_ULONG wlen = sizeof(wrapped), clen = sizeof(ct), slen = sizeof(sig);
 	CHECK_RV(p11->C_WrapKey(s, &pkcs1, pub, dek, wrapped, &wlen), CKR_OK,
 	         "C_WrapKey(CKM_RSA_PKCS): local, still allowed");
-	int unwraps = log_count("/unwrapkey -> ");
+	int unwraps = log_count("/unwrapkey status=");
 	CHECK_RV(unwrap(s, &pkcs1, priv, wrapped, wlen, &back), CKR_MECHANISM_INVALID,
 	         "C_UnwrapKey(CKM_RSA_PKCS)");
-	CHECK(!tracing() || log_count("/unwrapkey -> ") == unwraps,
+	CHECK(!tracing() || log_count("/unwrapkey status=") == unwraps,
 	      "the refused unwrap made no vault request");
 	CHECK_RV(encrypt_once(s, &pkcs1, pub, D32, 32, ct, &clen), CKR_OK,
 	         "C_Encrypt(CKM_RSA_PKCS): local, still allowed");

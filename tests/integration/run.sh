@@ -351,6 +351,68 @@ secret_not_logged() {
 }
 run trace-log-has-requests-but-no-secret secret_not_logged
 
+# ------------------------------------------------------------------ logs people can use
+# At info, one line per HTTP request with the PKCS#11 call's slot and op,
+# status, latency, attempt and the x-ms-request-id the vault answered with
+# (the emulator's request log holds the same id), for a support ticket to
+# quote; "log": {"format": "json"} gives the same as one JSON object per
+# line. The default level (warn) logs no request. Never a token.
+request_log_sign() { # LOG [CONFIG]: one signature with key "signing"
+	AZKV_PKCS11_CONFIG="${2:-$AZKV_PKCS11_CONFIG}" AZKV_PKCS11_LOG_FILE="$1" \
+		ours "$CHECKS" sign signing SHA256_RSA_PKCS "$WORK/reqlog/data" "$WORK/reqlog/sig"
+}
+# The request id the emulator sent with the last answer to POST .../sign.
+emulator_sign_request_id() {
+	emu_admin requests | jq -er '[.value[] | select(.method == "POST" and
+		(.path | test("^/keys/signing/[0-9a-f]+/sign$")))] | last | .request_id'
+}
+no_token_in() { # LOG
+	if grep -qiE 'bearer |eyJ[A-Za-z0-9_-]{20}' "$1" || grep -qF -f "$EMU_STATE/issued-tokens" "$1"; then
+		echo "a token is in $1"
+		return 1
+	fi
+}
+request_log_text() {
+	local log="$WORK/reqlog/text.log" id
+	mkdir -p "$WORK/reqlog" && head -c 1000 /dev/urandom >"$WORK/reqlog/data"
+	AZKV_PKCS11_LOG_LEVEL=info request_log_sign "$log" || return 1
+	id=$(emulator_sign_request_id) || return 1
+	grep -E "^azkv-pkcs11 [0-9T:.-]+Z \[[0-9]+:[0-9]+\] info slot=0 op=C_Sign: http: POST demo.vault.azure.net/keys/signing/[0-9a-f]+/sign status=200 latency_ms=[0-9]+ request_id=$id attempt=1( |$)" "$log" ||
+		{ echo "no sign line with request id $id:"; cat "$log"; return 1; }
+	has "$log" "info slot=0 op=C_FindObjectsInit: http: GET demo.vault.azure.net/keys status=200 " &&
+		no_token_in "$log" || return 1
+	log="$WORK/reqlog/default.log"
+	AZKV_PKCS11_LOG_LEVEL= request_log_sign "$log" || return 1
+	if grep -q "http: " "$log"; then
+		echo "requests logged at the default level"
+		return 1
+	fi
+}
+run log-info-has-slot-op-status-latency-request-id request_log_text
+request_log_json() {
+	local log="$WORK/reqlog/json.log" id
+	# Readable by others (umask 022), so that reading it logs a warning:
+	# held until the configuration's log settings apply, it is JSON too.
+	jq '.log.format = "json"' "$AZKV_PKCS11_CONFIG" >"$WORK/reqlog/json.json" || return 1
+	AZKV_PKCS11_LOG_LEVEL=info request_log_sign "$log" "$WORK/reqlog/json.json" || return 1
+	id=$(emulator_sign_request_id) || return 1
+	# Every line one object (jq -R: fromjson fails on any other line).
+	jq -eR 'fromjson | .time and .level and .pid and .tid and .msg' "$log" >/dev/null || {
+		cat "$log"
+		return 1
+	}
+	jq -eRs --arg id "$id" '[split("\n")[] | select(. != "") | fromjson
+		| select(.path? // "" | test("^/keys/signing/[0-9a-f]+/sign$"))] | length == 1 and
+		(.[0] | .level == "info" and .slot == 0 and .op == "C_Sign" and .method == "POST" and
+		 .host == "demo.vault.azure.net" and .status == 200 and (.latency_ms | type) == "number" and
+		 .request_id == $id and .attempt == 1 and (.msg | startswith("http: POST ")))' "$log" &&
+		jq -eRs '[split("\n")[] | select(. != "") | fromjson
+			| select(.level == "warn" and (.msg | test("json.json is readable by")))] | length == 1' \
+			"$log" || { cat "$log"; return 1; }
+	no_token_in "$log"
+}
+run log-format-json-is-one-object-per-line request_log_json
+
 # ------------------------------------------------------------------ installed, not configured
 # A module registered with p11-kit but not configured yet has no slots and
 # logs where it looked, so that programs loading every registered module
@@ -708,7 +770,7 @@ least_privilege_named_keys() {
 	jq '.vaults[0].keys = ["cmk", "not-in-vault"]' "$WORK/least.json" >"$WORK/least2.json"
 	AZKV_PKCS11_CONFIG="$WORK/least2.json" AZKV_PKCS11_LOG_FILE="$log" \
 		ours "$CHECKS" expect-unwrap cmk 0x0 && has "$log" "'not-in-vault'" &&
-		! grep -q "GET demo.vault.azure.net/keys ->" "$log"
+		! grep -q "GET demo.vault.azure.net/keys status=" "$log"
 }
 run least-privilege-identity-with-named-keys least_privilege_named_keys
 
@@ -719,7 +781,7 @@ wrap_in_the_vault() {
 	emu_write_config "$WORK/vaultwrap.json" "$APP" "$VAULT"
 	jq '.wrap = "vault"' "$WORK/vaultwrap.json" >"$WORK/vaultwrap2.json"
 	checks_with "$WORK/vaultwrap2.json" "$WORK/vaultwrap.log" wrap-in-vault cmk -- \
-		"/wrapkey -> 200" "/wrapkey -> 400"
+		"/wrapkey status=200" "/wrapkey status=400"
 }
 run wrap-in-the-vault-maps-its-refusals wrap_in_the_vault
 
@@ -735,7 +797,7 @@ challenge_followed_to_vault_tenant() {
 	emu_write_config "$WORK/elsewhere.json" "$APP" https://elsewhere.vault.azure.net
 	AZKV_PKCS11_CONFIG="$WORK/elsewhere.json" AZKV_PKCS11_LOG_FILE="$log" \
 		ours "$CHECKS" expect-find $CKR_DEVICE_ERROR &&
-		has "$log" "GET elsewhere.vault.azure.net/keys -> 401" &&
+		has "$log" "GET elsewhere.vault.azure.net/keys status=401" &&
 		has "$log" "challenge asks for a token from tenant $other" &&
 		has "$log" "credential.additionally_allowed_tenants" &&
 		! grep -q "oauth2/v2.0/token" "$log" || return 1
@@ -909,7 +971,7 @@ keygen_templates() {
 		has "$log" "creating RSA key 'gen-wrap' \\(2048 bits\\)" &&
 		has "$log" "creating EC key 'gen-ec256k' \\(P-256K\\)" || return 1
 	# One create per key made, none for a refused template.
-	[ "$(grep -c "POST demo.vault.azure.net/keys/[^/]*/create ->" "$log")" = 4 ] || {
+	[ "$(grep -c "POST demo.vault.azure.net/keys/[^/]*/create status=" "$log")" = 4 ] || {
 		grep "/create" "$log"
 		return 1
 	}

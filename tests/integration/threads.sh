@@ -30,8 +30,8 @@ export AZKV_PKCS11_LOG_LEVEL=info
 # Not under valgrind: the search for secrets reads every writable mapping,
 # valgrind's own and never-written bytes included.
 run p11-fork-child-reinitialises-holds-no-secret "$BIN/p11_fork"
-# At trace level, where the module logs each request and whether libcurl
-# opened a new connection for it (CURLINFO_NUM_CONNECTS).
+# At trace level; from info up the module logs each request and whether
+# libcurl opened a new connection for it (CURLINFO_NUM_CONNECTS).
 stress() {
 	AZKV_PKCS11_LOG_LEVEL=trace AZKV_PKCS11_LOG_FILE="$WORK/stress.log" \
 		ours "$BIN/p11_stress" cmk "${AZKV_STRESS_ROUNDS:-10}"
@@ -46,8 +46,8 @@ run p11-stress-16-threads-share-sessions-and-keys stress
 # opened one (about 400 for 500 requests).
 few_connections() {
 	local requests new
-	requests=$(grep -c 'http: [A-Z]* .* -> [0-9]* (' "$WORK/stress.log")
-	new=$(grep -c ', new connection)$' "$WORK/stress.log")
+	requests=$(grep -c 'http: [A-Z]* [^ ]* status=[0-9]* ' "$WORK/stress.log")
+	new=$(grep -c ' new_connection=1$' "$WORK/stress.log")
 	echo "$new new connections for $requests requests"
 	[ "$requests" -gt 100 ] && [ "$new" -le 32 ]
 }

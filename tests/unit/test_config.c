@@ -820,6 +820,20 @@ static azkv_config *parse_ok(const char *json)
 	return cfg;
 }
 
+static void log_format_is_text_or_json(void **state)
+{
+	azkv_config *cfg = parse_ok(VAULT "\"log\":{\"format\":\"JSON\"}}");
+	static const refusal refused[] = {
+	        {VAULT "\"log\":{\"format\":\"xml\"}}", {"log.format", "\"xml\"", "text, json"}},
+	        {VAULT "\"log\":{\"format\":true}}", {"log.format", "string"}},
+	};
+
+	(void)state;
+	assert_string_equal(cfg->log_format, "JSON");
+	azkv_config_free(cfg);
+	EACH_REFUSED(refused);
+}
+
 /* Every credential type with every key it takes (the table in config.c,
  * documented in the README's "Credentials"). */
 static void each_credential_type_takes_its_keys(void **state)
@@ -1152,6 +1166,7 @@ int main(void)
 	        cmocka_unit_test(plain_http_to_a_remote_host_is_refused),
 	        cmocka_unit_test(repeated_vaults_and_labels_are_refused),
 	        cmocka_unit_test(bad_log_level_is_refused_naming_it),
+	        cmocka_unit_test(log_format_is_text_or_json),
 	        cmocka_unit_test(bad_values_are_refused_naming_the_key),
 	        cmocka_unit_test(client_secret_credential_needs_its_fields),
 	        cmocka_unit_test(secret_is_read_from_file_without_trailing_newline),

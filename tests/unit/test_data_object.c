@@ -233,7 +233,7 @@ static void test_copy_is_another_object(void **state)
 int main(void)
 {
 	/* The refusals tried here are logged; not to the test's output. */
-	azkv_log_configure("error", "/dev/null");
+	azkv_log_configure("error", "/dev/null", NULL);
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test_setup_teardown(test_defaults_of_a_bare_data_object, bare_object,
 	                                        free_object),

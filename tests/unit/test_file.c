@@ -93,7 +93,7 @@ static int before(void **state)
 {
 	(void)state;
 	unlink(log_path);
-	azkv_log_configure("warn", log_path);
+	azkv_log_configure("warn", log_path, NULL);
 	alarm(HANG_S);
 	return 0;
 }
@@ -412,7 +412,7 @@ static const char *stderr_of(void (*fn)(const char *), const char *arg)
 
 static void log_to(const char *path)
 {
-	azkv_log_configure("warn", path);
+	azkv_log_configure("warn", path, NULL);
 }
 
 static void fifo_log_file_without_reader_is_refused_at_once(void **state)
@@ -440,7 +440,7 @@ static void fifo_log_file_with_reader_gets_the_lines(void **state)
 
 	(void)state;
 	assert_true(reader >= 0);
-	azkv_log_configure("warn", fifo);
+	azkv_log_configure("warn", fifo, NULL);
 	azkv_warn("a line for the collector");
 	n = read(reader, text, sizeof(text) - 1);
 	assert_true(n > 0);

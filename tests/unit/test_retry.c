@@ -10,11 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <curl/curl.h>
 
 #include "http.h"
+#include "log.h"
 #include "retry.h"
 
 static const azkv_retry_policy policy = {
@@ -147,6 +149,33 @@ static void wait_stops_at_the_count_and_the_deadline(void **state)
 	assert_int_equal(azkv_retry_time_left(azkv_now_ms() - 5000), 1);
 }
 
+/* The warning of a retry quotes the refused answer's x-ms-request-id, so
+ * that a support ticket can name it. */
+static void a_retry_names_the_request_id(void **state)
+{
+	azkv_http_response resp = {.status = 503};
+	char path[] = "/tmp/azkv-test-retry.XXXXXX";
+	char line[1024] = "";
+	int fd = mkstemp(path);
+	FILE *f;
+
+	(void)state;
+	assert_true(fd >= 0);
+	close(fd);
+	azkv_log_configure("warn", path, NULL);
+	resp.retry_after = strdup("0");
+	resp.request_id = strdup("0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0");
+	assert_int_equal(azkv_retry_wait(&policy, 0, 0, "sign", &resp, NULL), 1);
+	azkv_log_shutdown();
+	f = fopen(path, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(line, sizeof(line), f));
+	fclose(f);
+	unlink(path);
+	assert_non_null(strstr(line, "sign: HTTP 503; retry 1 of 5 in 0 ms (request id "
+	                             "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0)\n"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -155,8 +184,12 @@ int main(void)
 	        cmocka_unit_test(random_draws_fall_in_range_and_spread),
 	        cmocka_unit_test(server_hints_win_and_are_capped),
 	        cmocka_unit_test(wait_stops_at_the_count_and_the_deadline),
+	        cmocka_unit_test(a_retry_names_the_request_id),
 	};
 
+	unsetenv("AZKV_PKCS11_LOG_FILE");
+	unsetenv("AZKV_PKCS11_LOG_LEVEL");
+	unsetenv("AZKV_PKCS11_LOG_FORMAT");
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -135,7 +135,7 @@ static void test_uses_default_to_all_but_derive(void **state)
 int main(void)
 {
 	/* The refusals tried here are logged; not to the test's output. */
-	azkv_log_configure("error", "/dev/null");
+	azkv_log_configure("error", "/dev/null", NULL);
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_copy_changes_only_what_a_new_key_may_be_given),
 	        cmocka_unit_test(test_every_attribute_of_a_key_is_known_to_changes),

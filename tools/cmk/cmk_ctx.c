@@ -56,7 +56,7 @@ int cmk_ctx_open(cmk_ctx *c, cmk_opts *o)
 	azkv_log_configure(o->verbose          ? "trace"
 	                   : c->cfg->log_level ? c->cfg->log_level
 	                                       : "error",
-	                   c->cfg->log_file);
+	                   c->cfg->log_file, c->cfg->log_format);
 	if (azkv_http_global_init(&err) != AZKV_OK ||
 	    azkv_http_new(&c->cfg->http, &c->http, &err) != AZKV_OK ||
 	    azkv_credential_new(&c->cfg->credential, c->cfg->cloud, c->cfg->http.retry.max_retries,

@@ -27,7 +27,8 @@ situation in one call. JSON in, JSON out; errors are {"error": {"code","message"
   PUT    /_emulator/faults/seed                 {seed}  (null: a random one) reseeds and zeroes the counts
   GET    /_emulator/hostile POST {rule}  DELETE (clears all)       TEST-ONLY hostile vault, see hostile.py
   GET    /_emulator/requests             DELETE (clears)           request log: host, method, path,
-                                                whether a token and a body came, status (request_log.py)
+                                                whether a token and a body came, status,
+                                                x-ms-request-id (request_log.py)
   GET/PUT /_emulator/limits                     PUT {enabled}: Key Vault's transaction limits per vault,
                                                 429 past them (limits.py); GET adds window_s, budget, throttled
   GET    /_emulator/accounts                    POST {name, location?, kind?, identity?: "system",

@@ -5,9 +5,12 @@ API (GET /_emulator/requests, DELETE to empty it) as entries, and in emulator.lo
 line line() renders from each entry (" +auth" for an Authorization header, " +body" for a
 body).
 
-An entry: {host, method, path (no query), authorization, body, status, outcome}, where
-status is the HTTP status answered (null when the connection was closed or reset instead)
-and outcome is null, "closed" or "reset" (test-only faults, faults.py and hostile.py).
+An entry: {host, method, path (no query), authorization, body, status, request_id, outcome},
+where status is the HTTP status answered (null when the connection was closed or reset
+instead), request_id the x-ms-request-id the answer carried (null without one: Azure's
+services send one with every answer, as the recordings in ../shared/recordings show, and
+support asks for it; the module logs it, so tests match the two), and outcome is null,
+"closed" or "reset" (test-only faults, faults.py and hostile.py).
 """
 
 import threading
@@ -15,10 +18,14 @@ import threading
 MAX_ENTRIES = 20000  # the last ones are kept
 
 
-def entry(req, status=None, outcome=None) -> dict:
+def entry(req, resp=None, outcome=None) -> dict:
+    """The entry of req, answered with resp (None: not answered)."""
+    request_id = next((value for name, value in resp.headers if name.lower() == "x-ms-request-id"),
+                      None) if resp is not None else None
     return {"host": req.hostname, "method": req.method, "path": req.path,
             "authorization": bool((req.header("Authorization") or "").strip()),
-            "body": bool(req.body), "status": status, "outcome": outcome}
+            "body": bool(req.body), "status": resp.status if resp is not None else None,
+            "request_id": request_id, "outcome": outcome}
 
 
 def line(e: dict, host_header: str, ms: float, note: str = "") -> str:

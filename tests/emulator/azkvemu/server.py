@@ -126,7 +126,7 @@ class Handler(BaseHTTPRequestHandler):
             resp = ServiceError(500, "InternalServerError", "The emulator hit an internal error.").response()
         if resp is not None:
             self._write(resp)
-        entry = request_log.entry(req, resp.status if resp else None, outcome)
+        entry = request_log.entry(req, resp, outcome)
         if self.server.request_log is not None and not is_admin_path(req.path):
             self.server.request_log.add(entry)
         # Never log headers or bodies: they carry tokens, secrets and key material.
