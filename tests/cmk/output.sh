@@ -277,7 +277,7 @@ debug_is_verbose() {
 	expect 0 status --vault labkv --key "$KEY" &&
 		! has "$WORK/last.stderr" 'http: GET management.azure.com/' &&
 		expect 0 --debug status --vault labkv --key "$KEY" &&
-		has "$WORK/last.stderr" 'trace: http: GET management.azure.com/subscriptions/.*/vaults/labkv -> 200' &&
+		has "$WORK/last.stderr" 'info: http: GET management.azure.com/subscriptions/.*/vaults/labkv status=200' &&
 		grep -o 'http: [A-Z]* [^ ]*' "$WORK/last.stderr" >"$WORK/debug.requests" &&
 		expect 0 -v status --vault labkv --key "$KEY" &&
 		grep -o 'http: [A-Z]* [^ ]*' "$WORK/last.stderr" | cmp -s - "$WORK/debug.requests"
