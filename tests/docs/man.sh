@@ -18,6 +18,7 @@ build=${AZKV_TOP_BUILDDIR:-$top/build}
 
 page=$build/man/azkv-pkcs11.5
 cmk_page=$build/man/azkv-cmk.1
+key_versions_page=$build/man/azkv-key-versions.1
 
 # groff as man(1) runs it (tbl, the man macros), every warning on; -z
 # formats without output, so only the warnings are printed.
@@ -207,4 +208,25 @@ run cmk-man-page-has-an-entry-for-every-command every_command_has_an_entry
 run cmk-man-page-has-an-entry-for-every-option every_option_has_an_entry
 run cmk-man-page-command-entries-name-their-options each_command_names_its_options
 run cmk-man-page-has-an-entry-for-every-environment-variable every_environment_variable_has_an_entry
+# azkv-key-versions(1): its paths filled in, and an entry for each option
+# of the program's usage line.
+key_versions_options_have_entries() {
+	local usage opts opt
+	! grep -n '@[a-z_0-9]*@' "$key_versions_page" || return 1
+	usage=$(grep -o '"usage: azkv-key-versions [^"]*' "$top/tools/azkv-key-versions.c")
+	opts=$(printf '%s\n' "$usage" | grep -o -- '--[a-z-]*')
+	[ "$(printf '%s\n' "$opts" | wc -l)" -ge 2 ] || {
+		echo "found too few options in the usage line: $usage"
+		return 1
+	}
+	as_text "$key_versions_page" >"$WORK/key-versions.txt"
+	for opt in $opts; do
+		grep -q -- "^ *$opt\b" "$WORK/key-versions.txt" || {
+			echo "no entry for $opt in azkv-key-versions(1)"
+			return 1
+		}
+	done
+}
+run key-versions-man-page-renders-without-groff-warnings renders_without_warnings "$key_versions_page"
+run key-versions-man-page-has-an-entry-for-every-option key_versions_options_have_entries
 harness_summary

@@ -145,7 +145,8 @@ packages_hold_their_files() {
 	lib=$(deb_of libazkv-pkcs11) cmk=$(deb_of azkv-cmk) dev=$(deb_of libazkv-pkcs11-dev)
 	holds "$lib" "$MODULE" /usr/share/p11-kit/modules/azkv-pkcs11.module \
 		/etc/azkv-pkcs11/config.json.example /usr/share/man/man5/azkv-pkcs11.5.gz \
-		/usr/bin/azkv-key-versions /usr/share/doc/libazkv-pkcs11/cookbook.md.gz \
+		/usr/bin/azkv-key-versions /usr/share/man/man1/azkv-key-versions.1.gz \
+		/usr/share/doc/libazkv-pkcs11/cookbook.md.gz \
 		/usr/share/doc/libazkv-pkcs11/troubleshooting.md.gz &&
 		grep -q '^-rw-r----- ./etc/azkv-pkcs11/config.json.example$' "$WORK/contents" &&
 		dpkg-deb -I "$lib" conffiles | grep -qx /etc/azkv-pkcs11/config.json.example &&
@@ -177,6 +178,7 @@ install_packages() {
 	installed=1 installed_at=$SECONDS
 	# shellcheck disable=SC2046
 	dpkg_waiting -i --path-include='/usr/share/man/man1/azkv-cmk.1.gz' \
+		--path-include='/usr/share/man/man1/azkv-key-versions.1.gz' \
 		--path-include='/usr/share/man/man5/azkv-pkcs11.5.gz' \
 		$(for p in "${PACKAGES[@]}"; do deb_of "$p"; done)
 }
@@ -229,7 +231,8 @@ man_pages_found_and_render() {
 	local page
 	man -w azkv-cmk | grep -qx /usr/share/man/man1/azkv-cmk.1.gz || return 1
 	man -w 5 azkv-pkcs11 | grep -qx /usr/share/man/man5/azkv-pkcs11.5.gz || return 1
-	for page in "1 azkv-cmk" "5 azkv-pkcs11"; do
+	man -w azkv-key-versions | grep -qx /usr/share/man/man1/azkv-key-versions.1.gz || return 1
+	for page in "1 azkv-cmk" "5 azkv-pkcs11" "1 azkv-key-versions"; do
 		# shellcheck disable=SC2086
 		MANWIDTH=80 MANPAGER=cat man --warnings $page >"$WORK/man.out" 2>"$WORK/man.err" || return 1
 		cat "$WORK/man.err"
