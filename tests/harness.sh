@@ -63,6 +63,7 @@ run() {
 		fi
 		failed=$((failed + 1))
 	fi
+	harness_test=
 	if [ "${HARNESS_MODULE_LOGS:-0}" = 1 ]; then
 		export AZKV_PKCS11_LOG_FILE="$WORK/module.log"
 	fi

@@ -22,7 +22,7 @@ AFTER_BUILD=(lintian-reports-no-errors packages-hold-their-files packages-instal
 	pkcs11-tool-loads-installed-module proxy-lists-vault-keys key-versions-sample-runs
 	man-pages-found-and-render azkv-cmk-help-runs bash-completion-installed
 	dev-package-compiles-extension-client remove-leaves-only-conffiles purge-leaves-nothing)
-TESTS=(changelog-version-is-configures packages-build "${AFTER_BUILD[@]}")
+TESTS=(changelog-version-is-configures build-depends-are-configures packages-build "${AFTER_BUILD[@]}")
 installed=0 installed_at=$SECONDS
 
 # Not root, or not Debian, or this machine has the module already: every
@@ -90,6 +90,26 @@ changelog_version_is_configures() {
 	fi
 }
 run changelog-version-is-configures changelog_version_is_configures
+
+# Each library configure.ac requires (AZKV_REQUIRE([VAR], [pc >= V],
+# [package])) is a Build-Depends of debian/control with the same minimum.
+build_depends_are_configures() {
+	local want deps pkg ver n=0
+	deps=$(sed -n '/^Build-Depends:/,/^[A-Z]/p' "$top/debian/control")
+	while read -r pkg ver; do
+		n=$((n + 1))
+		printf '%s\n' "$deps" | grep -qF "$pkg (>= $ver)" || {
+			echo "debian/control: Build-Depends lacks \"$pkg (>= $ver)\" (configure.ac)"
+			return 1
+		}
+	done < <(sed -n 's/^ *\[\?AZKV_REQUIRE(\[[A-Z0-9]*\], \[[^ ]* >= \([^]]*\)\], \[\([^]]*\)\]).*/\2 \1/p' \
+		"$top/configure.ac")
+	[ "$n" -ge 5 ] || {
+		echo "found only $n AZKV_REQUIRE lines in configure.ac"
+		return 1
+	}
+}
+run build-depends-are-configures build_depends_are_configures
 
 DEBS=${AZKV_DEB_DIR:-$WORK/debs}
 build_packages() {
