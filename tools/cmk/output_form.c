@@ -426,7 +426,7 @@ static int yaml_scalar(yaml_emitter_t *e, const char *text, int plain_ok)
 /* A number that YAML 1.1 reads back as one, not as a string: its
  * float needs a '.' in the mantissa (1.0e+20, not 1e+20), and the
  * infinities and NaN are .inf, -.inf and .nan. */
-void cmk_yaml_number(double d, char *buf, size_t n)
+static void yaml_number(double d, char *buf, size_t n)
 {
 	char *e;
 
@@ -473,7 +473,7 @@ static int yaml_value(yaml_emitter_t *e, const cJSON *v)
 	if (cJSON_IsString(v))
 		return yaml_scalar(e, v->valuestring, !needs_quotes(v->valuestring));
 	if (cJSON_IsNumber(v))
-		cmk_yaml_number(v->valuedouble, num, sizeof(num));
+		yaml_number(v->valuedouble, num, sizeof(num));
 	else
 		snprintf(num, sizeof(num), "%s",
 		         cJSON_IsTrue(v)    ? "true"

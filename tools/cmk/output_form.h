@@ -24,8 +24,6 @@ const char *cmk_output_names(char *buf, size_t n);
 /* text with its control characters escaped (azkv_text_escape); owned,
  * NULL when out of memory. */
 char *cmk_escaped(const char *text);
-/* d as YAML 1.1 reads back a number (n bytes in buf). */
-void cmk_yaml_number(double d, char *buf, size_t n);
 
 /* Writes doc in form to f; doc NULL (a query's null) writes nothing, as
  * az does. colour: jsonc is coloured (else it is json). Returns 0, or -1
