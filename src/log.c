@@ -464,3 +464,13 @@ void azkv_log_http_event(azkv_log_level level, const azkv_log_http *ev)
 		         ev->error ? ev->error : "no response");
 	emit(level, msg, ev);
 }
+
+int azkv_log_to_stderr(void)
+{
+	int to_stderr;
+
+	pthread_mutex_lock(&log_lock);
+	to_stderr = log_file == NULL;
+	pthread_mutex_unlock(&log_lock);
+	return to_stderr;
+}

@@ -56,6 +56,9 @@ void azkv_log_fork_prepare(void);
 void azkv_log_fork_release(void);
 
 int azkv_log_enabled(azkv_log_level level);
+/* 1 when the log's lines go to stderr (no log file): what else writes
+ * there (azkv-cmk's progress line) must not share a line with them. */
+int azkv_log_to_stderr(void);
 
 /* Text from elsewhere (a server's error message, a request id, a name in a
  * response) must not forge a log line or reach a terminal as a control

@@ -183,9 +183,51 @@ bad_query_is_a_usage_error() {
 		expect 2 status --query 'length(rules)' &&
 		says 'functions are not supported' &&
 		expect 2 -o xml status &&
-		says '^azkv-cmk: error: --output "xml" is not one of json, jsonc, table, tsv, yaml, none$'
+		says '^azkv-cmk: error: --output "xml" is not one of text, json, jsonc, table, tsv, yaml, none$'
 }
 run query-that-is-not-one-is-a-usage-error-before-any-request bad_query_is_a_usage_error
+
+# A query too long to parse safely, and one whose stages each double the
+# document (2^30 copies), are usage errors, not a crash or out of memory.
+query_too_big_is_a_usage_error() {
+	local long doubling
+	long="a$(printf '[]%.0s' {1..3000})" &&
+		doubling="@$(printf '|[@, @]%.0s' {1..30})" &&
+		expect 2 status --query "$long" &&
+		says '^azkv-cmk: error: --query: longer than 4096 characters$' &&
+		expect 2 status --query "a$(printf '.a%.0s' {1..600})" &&
+		says '^azkv-cmk: error: --query: at character [0-9]+ of .*too many parts \(more than 512\)$' &&
+		expect 2 check $LAB --query "$doubling" &&
+		says '^azkv-cmk: error: --query: its result would take more than a million JSON values$'
+}
+run query-too-long-or-too-big-is-a-usage-error query_too_big_is_a_usage_error
+
+# --output text, the default, undoes an earlier --json.
+output_text_is_the_default() {
+	expect 0 check $LAB && cp "$WORK/last.stdout" "$WORK/text.out" &&
+		expect 0 --json -o text check $LAB &&
+		cmp -s "$WORK/text.out" "$WORK/last.stdout" &&
+		! jq -e . "$WORK/last.stdout" >/dev/null 2>&1 &&
+		expect 2 -o xml status &&
+		says '^azkv-cmk: error: --output "xml" is not one of text, json, jsonc, table, tsv, yaml, none$'
+}
+run output-text-is-the-default-form output_text_is_the_default
+
+# Output that cannot be written (a full disk) fails a command that
+# succeeded, with the service exit code.
+unwritten_output_fails() {
+	local rc
+	ours "$CMK_BIN" -c "$CONF" -g "$RG" -o json status --vault labkv --key "$KEY" \
+		>/dev/full 2>"$WORK/full.stderr" </dev/null
+	rc=$?
+	[ "$rc" = 6 ] || { echo "exit $rc, want 6"; cat "$WORK/full.stderr"; return 1; }
+	has "$WORK/full.stderr" '^azkv-cmk: error: writing the output to standard output failed: No space left on device$'
+}
+if [ -w /dev/full ]; then
+	run output-that-cannot-be-written-fails unwritten_output_fails
+else
+	skip_each "no /dev/full" output-that-cannot-be-written-fails
+fi
 
 # ---------------------------------------------------------------- colour
 jsonc_is_coloured_on_a_terminal_only() {
@@ -256,13 +298,24 @@ progress_counts_between_polls() {
 		grep -q $'\r  bind the resource to the key: waiting for Azure (operation started), [2-9] s' \
 			"$WORK/tty.out"
 }
+# With -v the log's lines go to stderr too: no redrawn line to glue them
+# to, only the one at the end, on a line of its own.
+progress_not_redrawn_among_log_lines() {
+	local version
+	version=$(policy_rotates) &&
+		on_a_terminal -v bind $LAB --key-version "$version" &&
+		has "$WORK/tty.out" 'info: http: PATCH ' &&
+		! grep -q 'waiting for Azure' "$WORK/tty.out" &&
+		has "$WORK/tty.out" $'^  bind the resource to the key: operation Succeeded after [0-9]+ s\r?$'
+}
 
 if command -v script >/dev/null && script -qec true /dev/null </dev/null >/dev/null 2>&1; then
 	run progress-is-one-line-redrawn-on-a-terminal progress_redrawn_on_a_terminal
 	run progress-counts-the-seconds-between-polls progress_counts_between_polls
+	run progress-not-redrawn-among-log-lines progress_not_redrawn_among_log_lines
 else
 	skip_each "no script(1) to give a terminal" progress-is-one-line-redrawn-on-a-terminal \
-		progress-counts-the-seconds-between-polls
+		progress-counts-the-seconds-between-polls progress-not-redrawn-among-log-lines
 fi
 
 # ------------------------------------------------------ --version, --debug

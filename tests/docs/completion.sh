@@ -98,8 +98,8 @@ completes_values() {
 	completes "azkv-cmk --cloud Azure" AzureCloud AzureChinaCloud AzureUSGovernment &&
 		completes "azkv-cmk --cloud = AzureU" AzureUSGovernment &&
 		completes "azkv-cmk grant --model " rbac access-policy &&
-		completes "azkv-cmk check -o t" table tsv &&
-		completes "azkv-cmk --output " json jsonc table tsv yaml none &&
+		completes "azkv-cmk check -o t" text table tsv &&
+		completes "azkv-cmk --output " text json jsonc table tsv yaml none &&
 		completes "azkv-cmk --query " &&
 		completes "azkv-cmk create-vault --for " account hub &&
 		completes "azkv-cmk bind --identity s" system &&

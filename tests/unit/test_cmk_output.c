@@ -2,6 +2,7 @@
  * writes them for a list of objects, a single object and bare values;
  * YAML's quoting of the strings that would read back as something else;
  * JSON's escapes of what is not printable ASCII, and its colours. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -151,6 +152,27 @@ static void yaml(void **state)
 	assert_renders(CMK_OUTPUT_YAML, "{\"yes\": 1}", "'yes': 1\n");
 }
 
+/* YAML 1.1 reads 1e+20, inf and nan as strings: a float's mantissa has
+ * a '.', the infinities and NaN are .inf, -.inf and .nan. */
+static void yaml_numbers(void **state)
+{
+	cJSON *doc = cJSON_CreateArray();
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	(void)state;
+	assert_renders(CMK_OUTPUT_YAML, "[1e20, -3e-30, 2.5e-30, 1e400, -1e400, 12, 0.5]",
+	               "- 1.0e+20\n- -3.0e-30\n- 2.5e-30\n- .inf\n- -.inf\n- 12\n- 0.5\n");
+	assert_non_null(f);
+	cJSON_AddItemToArray(doc, cJSON_CreateNumber(NAN));
+	assert_int_equal(cmk_output_write(f, CMK_OUTPUT_YAML, doc, 0), 0);
+	fclose(f);
+	assert_string_equal(text, "- .nan\n");
+	free(text);
+	cJSON_Delete(doc);
+}
+
 static void json(void **state)
 {
 	(void)state;
@@ -191,6 +213,9 @@ static void forms_by_name(void **state)
 	/* az takes any case (its choices are lowered). */
 	assert_int_equal(cmk_output_parse("JSON", &form), 0);
 	assert_int_equal(form, CMK_OUTPUT_JSON);
+	/* text, the default, can be named (a later -o text undoes --json). */
+	assert_int_equal(cmk_output_parse("text", &form), 0);
+	assert_int_equal(form, CMK_OUTPUT_TEXT);
 }
 
 int main(void)
@@ -201,6 +226,7 @@ int main(void)
 	        cmocka_unit_test(table_without_a_column),
 	        cmocka_unit_test(tsv),
 	        cmocka_unit_test(yaml),
+	        cmocka_unit_test(yaml_numbers),
 	        cmocka_unit_test(json),
 	        cmocka_unit_test(jsonc),
 	        cmocka_unit_test(forms_by_name),

@@ -29,11 +29,13 @@ static char *run(const char *query)
 	char err[512], *text;
 	cJSON *doc = cJSON_Parse(doc_text), *v;
 	cmk_query *q = cmk_query_compile(query, err, sizeof(err));
+	int too_big = -1;
 
 	assert_non_null(doc);
 	if (!q)
 		fail_msg("%s: %s", query, err);
-	v = cmk_query_eval(q, doc);
+	v = cmk_query_eval(q, doc, &too_big);
+	assert_int_equal(too_big, 0);
 	text = v ? cJSON_PrintUnformatted(v) : strdup("null");
 	cJSON_Delete(v);
 	cJSON_Delete(doc);
@@ -167,12 +169,79 @@ static void bad_queries(void **state)
 	             "[[[[[[[[[[[[[[[[[[[[\"check\"]]]]]]]]]]]]]]]]]]]]");
 }
 
+/* A text of n copies of part after head; owned. */
+static char *repeated(const char *head, const char *part, size_t n)
+{
+	size_t h = strlen(head), k = strlen(part);
+	char *text = malloc(h + n * k + 1);
+
+	assert_non_null(text);
+	memcpy(text, head, h);
+	for (size_t i = 0; i < n; i++)
+		memcpy(text + h + i * k, part, k);
+	text[h + n * k] = '\0';
+	return text;
+}
+
+/* The led loop builds left-deep trees with no nesting (a[][]..., a.a...,
+ * a|a|..., a||a||...): long ones are refused, not evaluated or freed by
+ * recursing off the stack; short ones still work. */
+static void long_queries(void **state)
+{
+	static const struct {
+		const char *head, *part;
+	} shapes[] = {{"a", "[]"}, {"a", ".a"}, {"a", "|a"}, {"a", "||a"}, {"a", "[0]"}};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(shapes) / sizeof(*shapes); i++) {
+		char *text = repeated(shapes[i].head, shapes[i].part, 100000);
+		char *few = repeated(shapes[i].head, shapes[i].part, 100);
+
+		refused(text, "longer than 4096 characters");
+		free(text);
+		/* Under the length bound, over the parts' one. */
+		text = repeated(shapes[i].head, shapes[i].part, 4000 / strlen(shapes[i].part));
+		refused(text, "too many parts (more than 512)");
+		free(text);
+		free(run(few));
+		free(few);
+	}
+}
+
+/* Each stage of @|[@, @] doubles the document: 30 stages would ask for
+ * 2^30 copies of it; evaluation stops at a million values, said so. */
+static void doubling_queries(void **state)
+{
+	static const char *const stages[] = {"|[@, @]", "|{a: @, b: @}"};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(stages) / sizeof(*stages); i++) {
+		char err[512], *text = repeated("@", stages[i], 30);
+		cJSON *doc = cJSON_Parse(doc_text);
+		cmk_query *q = cmk_query_compile(text, err, sizeof(err));
+		int too_big = 0;
+
+		if (!q)
+			fail_msg("%s: %s", text, err);
+		assert_null(cmk_query_eval(q, doc, &too_big));
+		assert_int_equal(too_big, 1);
+		cmk_query_free(q);
+		free(text);
+		/* Five stages: 32 copies, well within. */
+		text = repeated("@", stages[i], 5);
+		free(run(text));
+		free(text);
+		cJSON_Delete(doc);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(names_and_paths), cmocka_unit_test(indexes),
 	        cmocka_unit_test(projections),     cmocka_unit_test(filters),
 	        cmocka_unit_test(multiselects),    cmocka_unit_test(bad_queries),
+	        cmocka_unit_test(long_queries),    cmocka_unit_test(doubling_queries),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -267,8 +267,10 @@ int main(int argc, char **argv)
 			break;
 		case 'o':
 			if (cmk_output_parse(optarg, &o.output) != 0) {
+				char forms[128];
+
 				snprintf(msg, sizeof(msg), "--output \"%.100s\" is not one of %s",
-				         optarg, "json, jsonc, table, tsv, yaml, none");
+				         optarg, cmk_output_names(forms, sizeof(forms)));
 				return usage_error(msg, NULL);
 			}
 			break;

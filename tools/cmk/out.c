@@ -1,5 +1,6 @@
 /* azkv-cmk output: messages for people, the output document, and errors
  * with their fix and exit code. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,10 +29,10 @@ __attribute__((format(printf, 2, 0))) static void vprint(FILE *f, const char *fm
 	len = strlen(line);
 	if (newline && len > 0 && line[len - 1] == '\n')
 		line[--len] = '\0';
-	safe = malloc(4 * len + 1);
+	safe = cmk_escaped(line);
 	if (!safe)
 		return;
-	fputs(azkv_text_escape(line, safe, 4 * len + 1), f);
+	fputs(safe, f);
 	if (newline)
 		fputc('\n', f);
 	free(safe);
@@ -148,15 +149,22 @@ int cmk_finish(cmk_ctx *c, int exit_code)
 	}
 	if (c->o->json) {
 		cJSON *queried;
-		int rc;
+		int rc = 0, too_big = 0;
 
 		cJSON_AddNumberToObject(c->result, "exitCode", exit_code);
-		queried = c->o->query ? cmk_query_eval(c->o->query, c->result) : NULL;
-		rc = cmk_output_write(stdout, c->o->output, c->o->query ? queried : c->result,
-		                      cmk_colour(stdout));
+		queried = c->o->query ? cmk_query_eval(c->o->query, c->result, &too_big) : NULL;
+		if (!too_big)
+			rc = cmk_output_write(stdout, c->o->output,
+			                      c->o->query ? queried : c->result,
+			                      cmk_colour(stdout));
 		cJSON_Delete(queried);
-		fflush(stdout);
-		if (rc != 0 && c->o->output == CMK_OUTPUT_TABLE)
+		if (too_big)
+			rc = cmk_fail(NULL, CMK_EXIT_USAGE,
+			              "choose fewer copies of the document: a multiselect such as "
+			              "[@, @] or {a: @, b: @} in each of many stages doubles it",
+			              "--query: its result would take more than a million JSON "
+			              "values");
+		else if (rc != 0 && c->o->output == CMK_OUTPUT_TABLE)
 			rc = cmk_fail(
 			        NULL, CMK_EXIT_USAGE,
 			        "choose the values with --query (azkv-cmk(1), QUERIES), or use "
@@ -170,5 +178,13 @@ int cmk_finish(cmk_ctx *c, int exit_code)
 		if (rc != 0 && exit_code == CMK_EXIT_OK)
 			exit_code = rc;
 	}
+	/* A full disk or a closed file: the output is not there, so the
+	 * command did not do what was asked. */
+	if ((fflush(stdout) != 0 || ferror(stdout)) && exit_code == CMK_EXIT_OK)
+		exit_code = cmk_fail(NULL, CMK_EXIT_SERVICE,
+		                     "check where standard output goes (a full disk, a file "
+		                     "that cannot be written)",
+		                     "writing the output to standard output failed: %s",
+		                     strerror(errno));
 	return exit_code;
 }

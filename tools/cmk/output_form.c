@@ -20,21 +20,33 @@
 #include "output_form.h"
 #include "log.h"
 
+static const char *const output_names[] = {
+        [CMK_OUTPUT_TEXT] = "text",   [CMK_OUTPUT_JSON] = "json", [CMK_OUTPUT_JSONC] = "jsonc",
+        [CMK_OUTPUT_TABLE] = "table", [CMK_OUTPUT_TSV] = "tsv",   [CMK_OUTPUT_YAML] = "yaml",
+        [CMK_OUTPUT_NONE] = "none",
+};
+#define N_OUTPUT_NAMES (sizeof(output_names) / sizeof(*output_names))
+
 int cmk_output_parse(const char *name, cmk_output *out)
 {
-	static const char *const names[] = {
-	        [CMK_OUTPUT_JSON] = "json",   [CMK_OUTPUT_JSONC] = "jsonc",
-	        [CMK_OUTPUT_TABLE] = "table", [CMK_OUTPUT_TSV] = "tsv",
-	        [CMK_OUTPUT_YAML] = "yaml",   [CMK_OUTPUT_NONE] = "none",
-	};
-
-	for (size_t i = CMK_OUTPUT_JSON; i < sizeof(names) / sizeof(*names); i++) {
-		if (strcasecmp(names[i], name) == 0) {
+	for (size_t i = 0; i < N_OUTPUT_NAMES; i++) {
+		if (strcasecmp(output_names[i], name) == 0) {
 			*out = (cmk_output)i;
 			return 0;
 		}
 	}
 	return -1;
+}
+
+const char *cmk_output_names(char *buf, size_t n)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < N_OUTPUT_NAMES && used < n; i++)
+		used += (size_t)snprintf(buf + used, n - used, "%s%s", i ? ", " : "",
+		                         output_names[i]);
+	return buf;
 }
 
 /* A number as JSON writes it: an integer without a fraction, else the
@@ -52,8 +64,7 @@ static void number_text(double d, char *buf, size_t n)
 	}
 }
 
-/* text with its control characters escaped; owned. */
-static char *escaped(const char *text)
+char *cmk_escaped(const char *text)
 {
 	size_t n = 4 * strlen(text) + 1;
 	char *out = malloc(n);
@@ -141,7 +152,7 @@ static char *field_text(const cJSON *v)
 	char num[64];
 
 	if (cJSON_IsString(v))
-		return escaped(v->valuestring);
+		return cmk_escaped(v->valuestring);
 	if (cJSON_IsNumber(v)) {
 		number_text(v->valuedouble, num, sizeof(num));
 		return strdup(num);
@@ -412,6 +423,25 @@ static int yaml_scalar(yaml_emitter_t *e, const char *text, int plain_ok)
 	return ok && yaml_emitter_emit(e, &ev);
 }
 
+/* A number that YAML 1.1 reads back as one, not as a string: its
+ * float needs a '.' in the mantissa (1.0e+20, not 1e+20), and the
+ * infinities and NaN are .inf, -.inf and .nan. */
+static void yaml_number(double d, char *buf, size_t n)
+{
+	char *e;
+
+	if (isnan(d) || isinf(d)) {
+		snprintf(buf, n, "%s", isnan(d) ? ".nan" : d > 0 ? ".inf" : "-.inf");
+		return;
+	}
+	number_text(d, buf, n);
+	e = strchr(buf, 'e');
+	if (e && !memchr(buf, '.', (size_t)(e - buf)) && strlen(buf) + 3 <= n) {
+		memmove(e + 2, e, strlen(e) + 1);
+		memcpy(e, ".0", 2);
+	}
+}
+
 static int yaml_value(yaml_emitter_t *e, const cJSON *v)
 {
 	yaml_event_t ev;
@@ -443,7 +473,7 @@ static int yaml_value(yaml_emitter_t *e, const cJSON *v)
 	if (cJSON_IsString(v))
 		return yaml_scalar(e, v->valuestring, !needs_quotes(v->valuestring));
 	if (cJSON_IsNumber(v))
-		number_text(v->valuedouble, num, sizeof(num));
+		yaml_number(v->valuedouble, num, sizeof(num));
 	else
 		snprintf(num, sizeof(num), "%s",
 		         cJSON_IsTrue(v)    ? "true"

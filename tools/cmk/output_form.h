@@ -19,6 +19,11 @@ typedef enum cmk_output {
 
 /* The form named name ("table", ...): 0, or -1 when none is. */
 int cmk_output_parse(const char *name, cmk_output *out);
+/* The forms' names, ", "-separated, in buf (n bytes); buf. */
+const char *cmk_output_names(char *buf, size_t n);
+/* text with its control characters escaped (azkv_text_escape); owned,
+ * NULL when out of memory. */
+char *cmk_escaped(const char *text);
 
 /* Writes doc in form to f; doc NULL (a query's null) writes nothing, as
  * az does. colour: jsonc is coloured (else it is json). Returns 0, or -1

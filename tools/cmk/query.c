@@ -87,6 +87,7 @@ typedef struct parser {
 	size_t err_n;
 	int failed;
 	int depth; /* of expression() calls */
+	int nodes; /* built so far */
 } parser;
 
 static const char *const tok_names[] = {
@@ -328,10 +329,19 @@ static int tokenize(parser *p)
 
 /* ------------------------------------------------------------ parser */
 
-static cmk_query *node(node_kind kind, cmk_query *a, cmk_query *b)
-{
-	cmk_query *q = calloc(1, sizeof(*q));
+/* Every query a person writes has far fewer parts; the bound keeps the
+ * trees that the led loop builds left-deep (a[][][]..., a.a.a...) from
+ * recursing eval() and cmk_query_free() off the stack. */
+#define QUERY_MAX_NODES 512
 
+static cmk_query *node(parser *p, node_kind kind, cmk_query *a, cmk_query *b)
+{
+	cmk_query *q = NULL;
+
+	if (++p->nodes > QUERY_MAX_NODES)
+		fail_at(p, p->toks[p->i].at, "too many parts (more than 512)");
+	else
+		q = calloc(1, sizeof(*q));
 	if (!q) {
 		cmk_query_free(a);
 		cmk_query_free(b);
@@ -369,9 +379,9 @@ static int expect(parser *p, tok_kind kind)
 
 static cmk_query *expression(parser *p, int rbp);
 
-static cmk_query *field(token *t)
+static cmk_query *field(parser *p, token *t)
 {
-	cmk_query *q = node(N_FIELD, NULL, NULL);
+	cmk_query *q = node(p, N_FIELD, NULL, NULL);
 
 	if (q) {
 		q->name = t->text;
@@ -386,7 +396,7 @@ static cmk_query *field(token *t)
 static cmk_query *multiselect(parser *p, node_kind kind)
 {
 	tok_kind close = kind == N_LIST ? T_RBRACKET : T_RBRACE;
-	cmk_query *q = node(kind, NULL, NULL), **tail = q ? &q->a : NULL;
+	cmk_query *q = node(p, kind, NULL, NULL), **tail = q ? &q->a : NULL;
 
 	while (q && !p->failed) {
 		token *key = NULL;
@@ -400,7 +410,7 @@ static cmk_query *multiselect(parser *p, node_kind kind)
 			if (!expect(p, T_COLON))
 				break;
 		}
-		*tail = kind == N_LIST ? expression(p, 0) : node(N_SUB, expression(p, 0), NULL);
+		*tail = kind == N_LIST ? expression(p, 0) : node(p, N_SUB, expression(p, 0), NULL);
 		if (!*tail || (key && !(*tail)->a))
 			break;
 		if (key) {
@@ -445,7 +455,7 @@ static cmk_query *dot_rhs(parser *p, int bp)
 static cmk_query *projection_rhs(parser *p, int bp)
 {
 	if (binding_power(peek(p)) < 10)
-		return node(N_CURRENT, NULL, NULL);
+		return node(p, N_CURRENT, NULL, NULL);
 	if (peek(p) == T_LBRACKET || peek(p) == T_FILTER)
 		return expression(p, bp);
 	if (peek(p) == T_DOT) {
@@ -473,7 +483,7 @@ static cmk_query *bracket(parser *p, cmk_query *left)
 			cmk_query_free(left);
 			return NULL;
 		}
-		q = node(N_INDEX, left ? left : node(N_CURRENT, NULL, NULL), NULL);
+		q = node(p, N_INDEX, left ? left : node(p, N_CURRENT, NULL, NULL), NULL);
 		if (q)
 			q->index = n;
 		return q;
@@ -481,7 +491,7 @@ static cmk_query *bracket(parser *p, cmk_query *left)
 	if (peek(p) == T_STAR && p->toks[p->i + 1].kind == T_RBRACKET) {
 		take(p);
 		take(p);
-		return node(N_PROJECT, left ? left : node(N_CURRENT, NULL, NULL),
+		return node(p, N_PROJECT, left ? left : node(p, N_CURRENT, NULL, NULL),
 		            projection_rhs(p, 20));
 	}
 	if (left) {
@@ -501,7 +511,7 @@ static cmk_query *filter(parser *p, cmk_query *left)
 		cmk_query_free(left);
 		return NULL;
 	}
-	q = node(N_FILTER, left, projection_rhs(p, 21));
+	q = node(p, N_FILTER, left, projection_rhs(p, 21));
 	if (q)
 		q->cond = cond;
 	else
@@ -520,6 +530,18 @@ static cmk_query *whole(cmk_query *q)
 	return q;
 }
 
+/* left.* rhs, the '*' taken; a bare '*' is @.* */
+static cmk_query *values(parser *p, cmk_query *left)
+{
+	return whole(node(p, N_VALUES, left, projection_rhs(p, 20)));
+}
+
+/* left[] rhs, the '[]' taken; a bare '[]' is @[] */
+static cmk_query *flatten(parser *p, cmk_query *left)
+{
+	return whole(node(p, N_PROJECT, node(p, N_FLATTEN, left, NULL), projection_rhs(p, 9)));
+}
+
 static cmk_query *nud(parser *p, token *t)
 {
 	cmk_query *q;
@@ -530,14 +552,14 @@ static cmk_query *nud(parser *p, token *t)
 			fail_at(p, t->at, "functions are not supported");
 			return NULL;
 		}
-		return field(t);
+		return field(p, t);
 	case T_QNAME:
-		return field(t);
+		return field(p, t);
 	case T_AT:
-		return node(N_CURRENT, NULL, NULL);
+		return node(p, N_CURRENT, NULL, NULL);
 	case T_LITERAL:
 	case T_RAW:
-		q = node(N_LITERAL, NULL, NULL);
+		q = node(p, N_LITERAL, NULL, NULL);
 		if (q) {
 			q->literal =
 			        t->kind == T_LITERAL ? t->literal : cJSON_CreateString(t->text);
@@ -546,18 +568,17 @@ static cmk_query *nud(parser *p, token *t)
 		}
 		return q;
 	case T_STAR:
-		return whole(node(N_VALUES, node(N_CURRENT, NULL, NULL), projection_rhs(p, 20)));
+		return values(p, node(p, N_CURRENT, NULL, NULL));
 	case T_FLATTEN:
-		return whole(node(N_PROJECT, node(N_FLATTEN, node(N_CURRENT, NULL, NULL), NULL),
-		                  projection_rhs(p, 9)));
+		return flatten(p, node(p, N_CURRENT, NULL, NULL));
 	case T_FILTER:
-		return whole(filter(p, node(N_CURRENT, NULL, NULL)));
+		return whole(filter(p, node(p, N_CURRENT, NULL, NULL)));
 	case T_LBRACKET:
 		return whole(bracket(p, NULL));
 	case T_LBRACE:
 		return multiselect(p, N_HASH);
 	case T_NOT:
-		return whole(node(N_NOT, expression(p, 45), NULL));
+		return whole(node(p, N_NOT, expression(p, 45), NULL));
 	case T_LPAREN:
 		q = expression(p, 0);
 		if (q && !expect(p, T_RPAREN)) {
@@ -579,27 +600,28 @@ static cmk_query *led(parser *p, token *t, cmk_query *left)
 	case T_DOT:
 		if (peek(p) == T_STAR) {
 			take(p);
-			return whole(node(N_VALUES, left, projection_rhs(p, 20)));
+			return values(p, left);
 		}
-		return whole(node(N_SUB, left, dot_rhs(p, 40)));
+		return whole(node(p, N_SUB, left, dot_rhs(p, 40)));
 	case T_LBRACKET:
 		return whole(bracket(p, left));
 	case T_FLATTEN:
-		return whole(node(N_PROJECT, node(N_FLATTEN, left, NULL), projection_rhs(p, 9)));
+		return flatten(p, left);
 	case T_FILTER:
 		return whole(filter(p, left));
 	case T_PIPE:
 	case T_OR:
 	case T_AND:
 		/* Binary and left-associative: the right side binds tighter. */
-		return whole(node(t->kind == T_PIPE ? N_PIPE
+		return whole(node(p,
+		                  t->kind == T_PIPE ? N_PIPE
 		                  : t->kind == T_OR ? N_OR
 		                                    : N_AND,
 		                  left, expression(p, binding_power(t->kind))));
 	default:
 		if (binding_power(t->kind) != binding_power(T_EQ))
 			break;
-		q = whole(node(N_CMP, left, expression(p, binding_power(t->kind))));
+		q = whole(node(p, N_CMP, left, expression(p, binding_power(t->kind))));
 		if (q)
 			q->op = t->kind;
 		return q;
@@ -635,6 +657,9 @@ static cmk_query *expression(parser *p, int rbp)
 	return left;
 }
 
+/* Far above any query a person writes; bounds the parser's work. */
+#define QUERY_MAX_TEXT 4096
+
 cmk_query *cmk_query_compile(const char *text, char *err, size_t n)
 {
 	parser p = {.text = text, .err = err, .err_n = n};
@@ -642,6 +667,10 @@ cmk_query *cmk_query_compile(const char *text, char *err, size_t n)
 
 	if (n)
 		err[0] = '\0';
+	if (strlen(text) > QUERY_MAX_TEXT) {
+		snprintf(err, n, "longer than %d characters", QUERY_MAX_TEXT);
+		return NULL;
+	}
 	if (tokenize(&p) == 0) {
 		q = expression(&p, 0);
 		if (q && peek(&p) != T_END) {
@@ -688,18 +717,65 @@ static int truthy(const cJSON *v)
 	return 1;
 }
 
-static cJSON *copy(const cJSON *v)
+/* The values evaluation may create, all told: a few stages of [@, @]
+ * double the document each, so without a bound ~30 of them ask for 2^30
+ * copies. Far above what a query on azkv-cmk's documents needs. */
+#define QUERY_MAX_ITEMS 1000000
+
+typedef struct budget {
+	long left; /* items that may still be created */
+} budget;
+
+static long items(const cJSON *v)
 {
-	return v && !cJSON_IsNull(v) ? cJSON_Duplicate(v, 1) : NULL;
+	long n = 1;
+
+	for (const cJSON *c = v ? v->child : NULL; c; c = c->next)
+		n += items(c);
+	return n;
 }
 
-static cJSON *eval(const cmk_query *q, const cJSON *cur);
+/* Takes n items from the budget: 0 when they are not there (and from
+ * then on none is). */
+static int spend(budget *e, long n)
+{
+	if (e->left < n) {
+		e->left = -1;
+		return 0;
+	}
+	e->left -= n;
+	return 1;
+}
+
+/* v, created, if the budget has room for it; else NULL. */
+static cJSON *made(budget *e, cJSON *v)
+{
+	if (!spend(e, 1)) {
+		cJSON_Delete(v);
+		return NULL;
+	}
+	return v;
+}
+
+/* A deep copy of v (null kept) if the budget has room for it. */
+static cJSON *dup(budget *e, const cJSON *v)
+{
+	return spend(e, items(v)) ? cJSON_Duplicate(v, 1) : NULL;
+}
+
+/* ... with null as NULL. */
+static cJSON *copy(budget *e, const cJSON *v)
+{
+	return v && !cJSON_IsNull(v) ? dup(e, v) : NULL;
+}
+
+static cJSON *eval(budget *e, const cmk_query *q, const cJSON *cur);
 
 /* rhs on each element (array) or value (object) of base; the results
  * that are not null, as an array. */
-static cJSON *project(const cmk_query *rhs, const cmk_query *cond, const cJSON *base)
+static cJSON *project(budget *e, const cmk_query *rhs, const cmk_query *cond, const cJSON *base)
 {
-	cJSON *out = cJSON_CreateArray();
+	cJSON *out = made(e, cJSON_CreateArray());
 	const cJSON *el;
 
 	cJSON_ArrayForEach(el, base)
@@ -707,21 +783,21 @@ static cJSON *project(const cmk_query *rhs, const cmk_query *cond, const cJSON *
 		cJSON *r, *keep = NULL;
 
 		if (cond) {
-			keep = eval(cond, el);
+			keep = eval(e, cond, el);
 			if (!truthy(keep)) {
 				cJSON_Delete(keep);
 				continue;
 			}
 			cJSON_Delete(keep);
 		}
-		r = eval(rhs, el);
+		r = eval(e, rhs, el);
 		if (r)
 			cJSON_AddItemToArray(out, r);
 	}
 	return out;
 }
 
-static cJSON *compare(tok_kind op, const cJSON *a, const cJSON *b)
+static cJSON *compare(budget *e, tok_kind op, const cJSON *a, const cJSON *b)
 {
 	cJSON *null_a = NULL, *null_b = NULL, *r = NULL;
 	int eq;
@@ -732,77 +808,79 @@ static cJSON *compare(tok_kind op, const cJSON *a, const cJSON *b)
 		if (!b)
 			b = null_b = cJSON_CreateNull();
 		eq = cJSON_Compare(a, b, 1);
-		r = cJSON_CreateBool(op == T_EQ ? eq : !eq);
+		r = made(e, cJSON_CreateBool(op == T_EQ ? eq : !eq));
 	} else if (cJSON_IsNumber(a) && cJSON_IsNumber(b)) {
 		double x = a->valuedouble, y = b->valuedouble;
 
-		r = cJSON_CreateBool(op == T_LT   ? x < y
-		                     : op == T_LE ? x <= y
-		                     : op == T_GT ? x > y
-		                                  : x >= y);
+		r = made(e, cJSON_CreateBool(op == T_LT   ? x < y
+		                             : op == T_LE ? x <= y
+		                             : op == T_GT ? x > y
+		                                          : x >= y));
 	}
 	cJSON_Delete(null_a);
 	cJSON_Delete(null_b);
 	return r;
 }
 
-static cJSON *eval(const cmk_query *q, const cJSON *cur)
+static cJSON *eval(budget *e, const cmk_query *q, const cJSON *cur)
 {
 	cJSON *a, *b, *r = NULL;
 
+	if (e->left < 0)
+		return NULL;
 	switch (q->kind) {
 	case N_CURRENT:
-		return copy(cur);
+		return copy(e, cur);
 	case N_LITERAL:
-		return copy(q->literal);
+		return copy(e, q->literal);
 	case N_FIELD:
-		return cJSON_IsObject(cur) ? copy(cJSON_GetObjectItemCaseSensitive(cur, q->name))
+		return cJSON_IsObject(cur) ? copy(e, cJSON_GetObjectItemCaseSensitive(cur, q->name))
 		                           : NULL;
 	case N_SUB:
 	case N_PIPE:
-		a = eval(q->a, cur);
+		a = eval(e, q->a, cur);
 		if (a || q->kind == N_PIPE)
-			r = eval(q->b, a);
+			r = eval(e, q->b, a);
 		cJSON_Delete(a);
 		return r;
 	case N_INDEX:
-		a = eval(q->a, cur);
+		a = eval(e, q->a, cur);
 		if (cJSON_IsArray(a)) {
 			long n = q->index < 0 ? cJSON_GetArraySize(a) + q->index : q->index;
 
 			if (n >= 0 && n < cJSON_GetArraySize(a))
-				r = copy(cJSON_GetArrayItem(a, (int)n));
+				r = copy(e, cJSON_GetArrayItem(a, (int)n));
 		}
 		cJSON_Delete(a);
 		return r;
 	case N_PROJECT:
 	case N_FILTER:
-		a = eval(q->a, cur);
+		a = eval(e, q->a, cur);
 		if (cJSON_IsArray(a))
-			r = project(q->b, q->cond, a);
+			r = project(e, q->b, q->cond, a);
 		cJSON_Delete(a);
 		return r;
 	case N_VALUES:
-		a = eval(q->a, cur);
+		a = eval(e, q->a, cur);
 		if (cJSON_IsObject(a))
-			r = project(q->b, NULL, a);
+			r = project(e, q->b, NULL, a);
 		cJSON_Delete(a);
 		return r;
 	case N_FLATTEN:
-		a = eval(q->a, cur);
+		a = eval(e, q->a, cur);
 		if (cJSON_IsArray(a)) {
 			const cJSON *el, *inner;
 
-			r = cJSON_CreateArray();
-			cJSON_ArrayForEach(el, a)
+			r = made(e, cJSON_CreateArray());
+			cJSON_ArrayForEach(el, (r ? a : NULL))
 			{
 				if (!cJSON_IsArray(el)) {
-					cJSON_AddItemToArray(r, cJSON_Duplicate(el, 1));
+					cJSON_AddItemToArray(r, dup(e, el));
 					continue;
 				}
 				cJSON_ArrayForEach(inner, el)
 				{
-					cJSON_AddItemToArray(r, cJSON_Duplicate(inner, 1));
+					cJSON_AddItemToArray(r, dup(e, inner));
 				}
 			}
 		}
@@ -812,11 +890,11 @@ static cJSON *eval(const cmk_query *q, const cJSON *cur)
 	case N_HASH:
 		if (!cur || cJSON_IsNull(cur))
 			return NULL;
-		r = q->kind == N_LIST ? cJSON_CreateArray() : cJSON_CreateObject();
+		r = made(e, q->kind == N_LIST ? cJSON_CreateArray() : cJSON_CreateObject());
 		for (const cmk_query *item = q->a; item && r; item = item->next) {
-			b = q->kind == N_LIST ? eval(item, cur) : eval(item->a, cur);
+			b = q->kind == N_LIST ? eval(e, item, cur) : eval(e, item->a, cur);
 			if (!b)
-				b = cJSON_CreateNull();
+				b = made(e, cJSON_CreateNull());
 			if (q->kind == N_LIST)
 				cJSON_AddItemToArray(r, b);
 			else
@@ -825,20 +903,20 @@ static cJSON *eval(const cmk_query *q, const cJSON *cur)
 		return r;
 	case N_OR:
 	case N_AND:
-		a = eval(q->a, cur);
+		a = eval(e, q->a, cur);
 		if (truthy(a) == (q->kind == N_OR))
 			return a;
 		cJSON_Delete(a);
-		return eval(q->b, cur);
+		return eval(e, q->b, cur);
 	case N_NOT:
-		a = eval(q->a, cur);
-		r = cJSON_CreateBool(!truthy(a));
+		a = eval(e, q->a, cur);
+		r = made(e, cJSON_CreateBool(!truthy(a)));
 		cJSON_Delete(a);
 		return r;
 	case N_CMP:
-		a = eval(q->a, cur);
-		b = eval(q->b, cur);
-		r = compare(q->op, a, b);
+		a = eval(e, q->a, cur);
+		b = eval(e, q->b, cur);
+		r = compare(e, q->op, a, b);
 		cJSON_Delete(a);
 		cJSON_Delete(b);
 		return r;
@@ -846,7 +924,15 @@ static cJSON *eval(const cmk_query *q, const cJSON *cur)
 	return NULL;
 }
 
-cJSON *cmk_query_eval(const cmk_query *q, const cJSON *doc)
+cJSON *cmk_query_eval(const cmk_query *q, const cJSON *doc, int *too_big)
 {
-	return eval(q, doc);
+	budget e = {QUERY_MAX_ITEMS};
+	cJSON *r = eval(&e, q, doc);
+
+	*too_big = e.left < 0;
+	if (*too_big) {
+		cJSON_Delete(r);
+		r = NULL;
+	}
+	return r;
 }

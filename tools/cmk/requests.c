@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cmk.h"
+#include "log.h"
 #include "retry.h"
 
 static void record(cmk_ctx *c, const char *method, const char *url, const cJSON *body)
@@ -43,7 +44,9 @@ static void record(cmk_ctx *c, const char *method, const char *url, const cJSON 
  * document): on a terminal one line, redrawn each second (a thread: Azure
  * may ask for a minute between polls) and at each poll, with the state and
  * the seconds so far; elsewhere only the line at the end. None with
- * --quiet. */
+ * --quiet. Only the line at the end, too, when log lines go to stderr
+ * (-v, --debug, a level of info or more without a log file): a redrawn
+ * line would be glued to them. */
 typedef struct lro_progress {
 	const char *what;
 	const char *state; /* the last one Azure gave */
@@ -93,7 +96,7 @@ static void *progress_ticker(void *arg)
 	while (!p->done) {
 		struct timespec until;
 
-		clock_gettime(CLOCK_REALTIME, &until);
+		clock_gettime(CLOCK_MONOTONIC, &until);
 		until.tv_sec += 1;
 		pthread_cond_timedwait(&p->wake, &p->lock, &until);
 		if (!p->done)
@@ -105,8 +108,14 @@ static void *progress_ticker(void *arg)
 
 static void progress_start(lro_progress *p)
 {
+	pthread_condattr_t attr;
+
 	pthread_mutex_init(&p->lock, NULL);
-	pthread_cond_init(&p->wake, NULL);
+	/* The wait is a second of elapsed time, whatever the wall clock does. */
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&p->wake, &attr);
+	pthread_condattr_destroy(&attr);
 	progress_line(p, 0);
 	p->ticking =
 	        p->shown && p->tty && pthread_create(&p->ticker, NULL, progress_ticker, p) == 0;
@@ -161,11 +170,13 @@ int cmk_arm_change(cmk_ctx *c, const char *method, const char *resource_id, cons
 	}
 	azkv_err_clear(&err);
 	if (wait) {
-		lro_progress p = {.what = what,
-		                  .state = "started",
-		                  .start_ms = azkv_now_ms(),
-		                  .shown = !c->o->quiet,
-		                  .tty = isatty(STDERR_FILENO)};
+		lro_progress p = {
+		        .what = what,
+		        .state = "started",
+		        .start_ms = azkv_now_ms(),
+		        .shown = !c->o->quiet,
+		        .tty = isatty(STDERR_FILENO) &&
+		               !(azkv_log_to_stderr() && azkv_log_enabled(AZKV_LOG_INFO))};
 
 		progress_start(&p);
 		azkv_arm_client_set_progress(c->arm, progress, &p);
