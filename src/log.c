@@ -71,6 +71,39 @@ int azkv_log_format_parse(const char *name, azkv_log_format *out)
 	return 0;
 }
 
+/* "a, b, c": names joined, for messages that list the choices. */
+static void join_names(char *out, size_t size, const char *const *names, size_t n)
+{
+	size_t pos = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < n && pos < size; i++)
+		pos += (size_t)snprintf(out + pos, size - pos, "%s%s", i ? ", " : "", names[i]);
+}
+
+static char level_list[64], format_list[32];
+static pthread_once_t lists_once = PTHREAD_ONCE_INIT;
+
+static void make_lists(void)
+{
+	join_names(level_list, sizeof(level_list), level_names,
+	           sizeof(level_names) / sizeof(level_names[0]));
+	join_names(format_list, sizeof(format_list), format_names,
+	           sizeof(format_names) / sizeof(format_names[0]));
+}
+
+const char *azkv_log_level_names(void)
+{
+	pthread_once(&lists_once, make_lists);
+	return level_list;
+}
+
+const char *azkv_log_format_names(void)
+{
+	pthread_once(&lists_once, make_lists);
+	return format_list;
+}
+
 static const char *nonempty_env(const char *name)
 {
 	const char *v = secure_getenv(name);
@@ -101,31 +134,36 @@ static FILE *open_log_file(const char *path)
 	return NULL;
 }
 
+/* A setting's index among n names: the environment variable env's value
+ * if it is one of them, else config's, else fallback. *bad_env tells
+ * that the variable is set to something else (then ignored). */
+static int resolve_setting(const char *env, const char *config, const char *const *names, size_t n,
+                           int fallback, int *bad_env)
+{
+	const char *value = nonempty_env(env);
+	int i = name_index(names, n, value);
+
+	*bad_env = value && i < 0;
+	if (i < 0)
+		i = name_index(names, n, config);
+	return i < 0 ? fallback : i;
+}
+
 void azkv_log_configure(const char *config_level, const char *config_file,
                         const char *config_format)
 {
-	const char *env_level = nonempty_env(LOG_ENV_LEVEL);
-	const char *env_format = nonempty_env(LOG_ENV_FORMAT);
 	const char *path = nonempty_env(LOG_ENV_FILE);
-	azkv_log_level level = AZKV_LOG_WARN;
-	azkv_log_format format = AZKV_LOG_TEXT;
-	int bad_env_level = 0, bad_env_format = 0;
+	int bad_env_level, bad_env_format;
+	int level = resolve_setting(LOG_ENV_LEVEL, config_level, level_names,
+	                            sizeof(level_names) / sizeof(level_names[0]), AZKV_LOG_WARN,
+	                            &bad_env_level);
+	int format = resolve_setting(LOG_ENV_FORMAT, config_format, format_names,
+	                             sizeof(format_names) / sizeof(format_names[0]), AZKV_LOG_TEXT,
+	                             &bad_env_format);
 	FILE *f = NULL;
 	FILE *old;
 	int open_errno = 0;
 
-	if (env_level && azkv_log_level_parse(env_level, &level) != 0) {
-		bad_env_level = 1;
-		env_level = NULL;
-	}
-	if (!env_level && (!config_level || azkv_log_level_parse(config_level, &level) != 0))
-		level = AZKV_LOG_WARN;
-	if (env_format && azkv_log_format_parse(env_format, &format) != 0) {
-		bad_env_format = 1;
-		env_format = NULL;
-	}
-	if (!env_format && (!config_format || azkv_log_format_parse(config_format, &format) != 0))
-		format = AZKV_LOG_TEXT;
 	if (!path)
 		path = config_file;
 	if (path && *path) {
@@ -136,8 +174,8 @@ void azkv_log_configure(const char *config_level, const char *config_file,
 			open_errno = errno;
 	}
 
-	atomic_store(&log_level, (int)level);
-	atomic_store(&log_format, (int)format);
+	atomic_store(&log_level, level);
+	atomic_store(&log_format, format);
 	pthread_mutex_lock(&log_lock);
 	old = log_file;
 	log_file = f;
@@ -151,10 +189,11 @@ void azkv_log_configure(const char *config_level, const char *config_file,
 		          strerror(open_errno),
 		          open_errno == ENXIO ? " (a FIFO that no process reads)" : "");
 	if (bad_env_level)
-		azkv_warn("log: %s is not one of error, warn, info, debug, trace; ignored",
-		          LOG_ENV_LEVEL);
+		azkv_warn("log: %s is not one of %s; ignored", LOG_ENV_LEVEL,
+		          azkv_log_level_names());
 	if (bad_env_format)
-		azkv_warn("log: %s is not one of text, json; ignored", LOG_ENV_FORMAT);
+		azkv_warn("log: %s is not one of %s; ignored", LOG_ENV_FORMAT,
+		          azkv_log_format_names());
 }
 
 void azkv_log_shutdown(void)

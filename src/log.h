@@ -35,6 +35,12 @@ typedef enum azkv_log_format {
 /* Parses "text", "json" (case-insensitive). 0 on success, -1 if unknown. */
 int azkv_log_format_parse(const char *name, azkv_log_format *out);
 
+/* The names azkv_log_level_parse and azkv_log_format_parse take, as
+ * messages list them: "error, warn, info, debug, trace" and "text, json".
+ * Static strings. */
+const char *azkv_log_level_names(void);
+const char *azkv_log_format_names(void);
+
 /* Applies the settings: the environment wins over the arguments, which
  * may be NULL. Safe to call more than once (e.g. at each C_Initialize). */
 void azkv_log_configure(const char *config_level, const char *config_file,

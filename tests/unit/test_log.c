@@ -374,6 +374,21 @@ static void held_lines_follow_the_settings_configured_next(void **state)
 	assert_non_null(strstr(c.lines[1], "\"msg\":\"after\""));
 }
 
+/* The choices that messages list come from the names the parsers take. */
+static void the_lists_of_names_are_those_parsed(void **state)
+{
+	azkv_log_level level;
+	azkv_log_format format;
+
+	(void)state;
+	assert_string_equal(azkv_log_level_names(), "error, warn, info, debug, trace");
+	assert_string_equal(azkv_log_format_names(), "text, json");
+	assert_int_equal(azkv_log_level_parse("trace", &level), 0);
+	assert_int_equal(level, AZKV_LOG_TRACE);
+	assert_int_equal(azkv_log_format_parse("json", &format), 0);
+	assert_int_equal(format, AZKV_LOG_JSON);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -389,6 +404,7 @@ int main(void)
 	        cmocka_unit_test(environment_format_wins_and_a_bad_one_is_named),
 	        cmocka_unit_test(nothing_is_written_below_the_level),
 	        cmocka_unit_test(held_lines_follow_the_settings_configured_next),
+	        cmocka_unit_test(the_lists_of_names_are_those_parsed),
 	};
 
 	/* The environment must not move the log elsewhere. */
