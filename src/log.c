@@ -26,9 +26,13 @@ static const char *const format_names[] = {"text", "json"};
 
 static atomic_int log_level = AZKV_LOG_WARN;
 static atomic_int log_format = AZKV_LOG_TEXT;
+/* Set from azkv_log_hold to the next azkv_log_configure: every level is
+ * on, since the level that counts is the one configured next. */
+static atomic_int holding;
 static _Thread_local azkv_log_call this_call = {NULL, -1};
 
-static void release_held(void);
+static int release_held(void);
+static void note_dropped(int dropped);
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static FILE *log_file; /* NULL means stderr; guarded by log_lock */
 
@@ -162,7 +166,7 @@ void azkv_log_configure(const char *config_level, const char *config_file,
 	                             &bad_env_format);
 	FILE *f = NULL;
 	FILE *old;
-	int open_errno = 0;
+	int open_errno = 0, dropped;
 
 	if (!path)
 		path = config_file;
@@ -179,11 +183,12 @@ void azkv_log_configure(const char *config_level, const char *config_file,
 	pthread_mutex_lock(&log_lock);
 	old = log_file;
 	log_file = f;
-	release_held();
+	dropped = release_held();
 	pthread_mutex_unlock(&log_lock);
 	if (old)
 		fclose(old);
 
+	note_dropped(dropped);
 	if (path && *path && !f)
 		azkv_warn("log: cannot open log file %s: %s%s; logging to stderr", path,
 		          strerror(open_errno),
@@ -199,19 +204,27 @@ void azkv_log_configure(const char *config_level, const char *config_file,
 void azkv_log_shutdown(void)
 {
 	FILE *old;
+	int dropped;
 
 	pthread_mutex_lock(&log_lock);
-	release_held();
+	dropped = release_held();
 	old = log_file;
 	log_file = NULL;
 	pthread_mutex_unlock(&log_lock);
 	if (old)
 		fclose(old);
+	note_dropped(dropped);
+}
+
+/* Whether level passes the level in force, whatever is held. */
+static int level_passes(azkv_log_level level)
+{
+	return (int)level <= atomic_load(&log_level);
 }
 
 int azkv_log_enabled(azkv_log_level level)
 {
-	return (int)level <= atomic_load(&log_level);
+	return level_passes(level) || atomic_load(&holding);
 }
 
 /* ---------------------------------------------------------------- escaping */
@@ -338,11 +351,12 @@ typedef struct log_event {
 } log_event;
 
 /* Lines held while the module reads its configuration (azkv_log_hold),
- * until azkv_log_configure applies it. Guarded by log_lock. */
+ * at every level, until azkv_log_configure applies it. Guarded by
+ * log_lock, as is holding's change. */
 #define HELD_MAX 16
 static struct {
-	int on;
 	int n;
+	int dropped; /* held lines beyond HELD_MAX, told of at the release */
 	struct {
 		log_event e;
 		char msg[1024];
@@ -434,35 +448,56 @@ static void emit(azkv_log_level level, const char *msg, const azkv_log_http *ev)
 	snprintf(e.stamp, sizeof(e.stamp), "%s.%03dZ", date, (int)(ts.tv_nsec / 1000000L) % 1000);
 	if (!ev) {
 		pthread_mutex_lock(&log_lock);
-		if (held.on && held.n < HELD_MAX) {
-			held.lines[held.n].e = e;
-			snprintf(held.lines[held.n].msg, sizeof(held.lines[0].msg), "%s", msg);
-			held.n++;
+		if (atomic_load(&holding)) {
+			/* Full: dropped rather than written now, ahead of the
+			 * held lines and where the configuration may not want. */
+			if (held.n < HELD_MAX) {
+				held.lines[held.n].e = e;
+				snprintf(held.lines[held.n].msg, sizeof(held.lines[0].msg), "%s",
+				         msg);
+				held.n++;
+			} else {
+				held.dropped++;
+			}
 			pthread_mutex_unlock(&log_lock);
 			return;
 		}
 		pthread_mutex_unlock(&log_lock);
 	}
-	write_event(&e, msg, ev, 0);
+	/* Every level is on while lines are held (azkv_log_enabled). */
+	if (level_passes(level))
+		write_event(&e, msg, ev, 0);
 }
 
 void azkv_log_hold(void)
 {
 	pthread_mutex_lock(&log_lock);
-	held.on = 1;
+	atomic_store(&holding, 1);
 	pthread_mutex_unlock(&log_lock);
 }
 
-/* Writes the held lines, in the settings now in force; with log_lock. */
-static void release_held(void)
+/* Writes the held lines that pass the level now in force, in the settings
+ * now in force; with log_lock. Returns how many were dropped. */
+static int release_held(void)
 {
+	int dropped = held.dropped;
+
+	atomic_store(&holding, 0);
 	for (int i = 0; i < held.n; i++) {
-		if (azkv_log_enabled(held.lines[i].e.level))
+		if (level_passes(held.lines[i].e.level))
 			write_event(&held.lines[i].e, held.lines[i].msg, NULL, 1);
 		memset(held.lines[i].msg, 0, sizeof(held.lines[i].msg));
 	}
 	held.n = 0;
-	held.on = 0;
+	held.dropped = 0;
+	return dropped;
+}
+
+/* After release_held, without log_lock (azkv_warn takes it). */
+static void note_dropped(int dropped)
+{
+	if (dropped > 0)
+		azkv_warn("log: %d lines dropped while the configuration was read", dropped);
 }
 
 static int level_on(azkv_log_level level)

@@ -46,10 +46,12 @@ const char *azkv_log_format_names(void);
 void azkv_log_configure(const char *config_level, const char *config_file,
                         const char *config_format);
 
-/* Holds the lines logged from now until the next azkv_log_configure (up
- * to 16; more go out as they come), which writes them where and as it
+/* Holds the lines logged from now until the next azkv_log_configure, at
+ * every level, which writes those its level lets through, where and as it
  * says: the module's lines about reading its configuration (a file
- * others can read, ...) then follow that configuration's log settings. */
+ * others can read, ...) then follow that configuration's log settings,
+ * "log.level": "debug" included. Up to 16 lines; more are dropped, and a
+ * warning at the release says how many. */
 void azkv_log_hold(void);
 
 /* Closes a log file opened by azkv_log_configure and resets to stderr. */
