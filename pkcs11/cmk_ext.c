@@ -15,11 +15,10 @@
 
 static CK_RV refresh_token(CK_SLOT_ID slot)
 {
-	AZKV_REQUIRE_INIT();
-	azkv_token *tok = azkv_token_get(slot);
+	AZKV_REQUIRE_INIT_AS("AZKV_RefreshToken");
+	azkv_token *tok = azkv_slot_token(slot);
 	if (tok == NULL)
 		return CKR_SLOT_ID_INVALID;
-	azkv_log_call_set("AZKV_RefreshToken", slot);
 	return azkv_token_refresh(tok);
 }
 
@@ -58,7 +57,7 @@ static CK_RV list_key_versions(CK_SESSION_HANDLE session, const CK_UTF8CHAR *key
                                CK_ULONG key_name_len, AZKV_KEY_VERSION_INFO *versions,
                                CK_ULONG *count)
 {
-	AZKV_REQUIRE_INIT();
+	AZKV_REQUIRE_INIT_AS("AZKV_ListKeyVersions");
 	if (key_name == NULL || key_name_len == 0 || count == NULL)
 		return CKR_ARGUMENTS_BAD;
 	CK_SLOT_ID slot = 0;
@@ -87,10 +86,10 @@ out:
 static CK_RV get_key_version_info(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE key,
                                   AZKV_KEY_VERSION_INFO *info)
 {
-	AZKV_REQUIRE_INIT();
+	static const char fn[] = "AZKV_GetKeyVersionInfo";
+	AZKV_REQUIRE_INIT_AS(fn);
 	if (info == NULL)
 		return CKR_ARGUMENTS_BAD;
-	static const char fn[] = "AZKV_GetKeyVersionInfo";
 	CK_RV rv;
 	AZKV_KEY_VERSION_INFO *v = NULL;
 	size_t n = 0;

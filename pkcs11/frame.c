@@ -67,8 +67,8 @@ static int is_cipher(azkv_op_kind kind)
 CK_RV azkv_frame_init(CK_SESSION_HANDLE session, azkv_op_kind kind, const CK_MECHANISM *mechanism,
                       CK_OBJECT_HANDLE key)
 {
-	AZKV_REQUIRE_INIT();
 	const char *fn = names[kind][0];
+	AZKV_REQUIRE_INIT_AS(fn);
 	CK_ATTRIBUTE_TYPE usage = usage_of(kind);
 	frame_state *st = NULL;
 	CK_RV rv;
@@ -150,7 +150,7 @@ CK_RV azkv_frame_call(CK_SESSION_HANDLE session, azkv_op_kind kind, azkv_op_call
                       const unsigned char *in, CK_ULONG in_len, unsigned char *out,
                       CK_ULONG *out_len)
 {
-	AZKV_REQUIRE_INIT();
+	AZKV_REQUIRE_INIT_AS(call_name(kind, call));
 	void *p = NULL;
 	CK_RV rv = azkv_session_op_take(session, kind, call_name(kind, call), &p);
 	if (rv != CKR_OK)

@@ -145,7 +145,7 @@ CK_RV C_Finalize(void *reserved)
 /* The Cryptoki version a caller sees matches the function list it uses. */
 static CK_RV get_info(CK_INFO *info, CK_VERSION version)
 {
-	AZKV_REQUIRE_INIT();
+	AZKV_REQUIRE_INIT_AS("C_GetInfo");
 	if (info == NULL)
 		return CKR_ARGUMENTS_BAD;
 	memset(info, 0, sizeof(*info));

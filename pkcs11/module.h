@@ -36,16 +36,19 @@ extern pthread_mutex_t azkv_init_mutex;
 /* 1 when C_Initialize succeeded in this process. */
 int azkv_module_ready(void);
 
-/* The start of an entry point: its log context (log.h), named after the
- * function until the session lookup names the PKCS#11 call and its slot
- * (azkv_session_find), and ended when the function returns; then
- * CKR_CRYPTOKI_NOT_INITIALIZED unless C_Initialize succeeded. */
-#define AZKV_REQUIRE_INIT()                                                                        \
-	AZKV_LOG_CALL(__func__);                                                                   \
+/* The start of entry point name (a static string: "C_Sign"): its log
+ * context (log.h), whose slot the slot's or session's lookup names
+ * (azkv_slot_token, azkv_session_find), ended when the function returns;
+ * then CKR_CRYPTOKI_NOT_INITIALIZED unless C_Initialize succeeded. */
+#define AZKV_REQUIRE_INIT_AS(name)                                                                 \
+	AZKV_LOG_CALL(name);                                                                       \
 	do {                                                                                       \
 		if (!azkv_module_ready())                                                          \
 			return CKR_CRYPTOKI_NOT_INITIALIZED;                                       \
 	} while (0)
+
+/* The same in a function named as the PKCS#11 call it is (C_*). */
+#define AZKV_REQUIRE_INIT() AZKV_REQUIRE_INIT_AS(__func__)
 
 /* Copies s into a blank-padded, unterminated PKCS#11 text field. */
 void azkv_pad_field(unsigned char *field, size_t size, const char *s);

@@ -22,6 +22,14 @@ azkv_token *azkv_token_get(CK_SLOT_ID slot)
 	return &azkv_g.tokens[slot];
 }
 
+azkv_token *azkv_slot_token(CK_SLOT_ID slot)
+{
+	azkv_token *tok = azkv_token_get(slot);
+	if (tok != NULL)
+		azkv_log_call_set(NULL, slot);
+	return tok;
+}
+
 int azkv_module_ready(void)
 {
 	return azkv_g.initialized && azkv_g.pid == getpid();

@@ -151,10 +151,14 @@ CK_RV C_OpenSession(CK_SLOT_ID slot, CK_FLAGS flags, void *application, CK_NOTIF
 	AZKV_REQUIRE_INIT();
 	if (session == NULL)
 		return CKR_ARGUMENTS_BAD;
-	if (azkv_token_get(slot) == NULL)
+	if (azkv_slot_token(slot) == NULL)
 		return CKR_SLOT_ID_INVALID;
-	if (!(flags & CKF_SERIAL_SESSION))
+	if (!(flags & CKF_SERIAL_SESSION)) {
+		azkv_error("C_OpenSession: flags 0x%lx lack CKF_SERIAL_SESSION, which PKCS#11 "
+		           "requires of every session (CKR_SESSION_PARALLEL_NOT_SUPPORTED)",
+		           (unsigned long)flags);
 		return CKR_SESSION_PARALLEL_NOT_SUPPORTED;
+	}
 
 	azkv_session *s = calloc(1, sizeof(*s));
 	if (s == NULL)
@@ -194,7 +198,7 @@ CK_RV C_CloseSession(CK_SESSION_HANDLE session)
 CK_RV C_CloseAllSessions(CK_SLOT_ID slot)
 {
 	AZKV_REQUIRE_INIT();
-	if (azkv_token_get(slot) == NULL)
+	if (azkv_slot_token(slot) == NULL)
 		return CKR_SLOT_ID_INVALID;
 	azkv_lock_acquire(azkv_g.lock);
 	close_all(&slot);

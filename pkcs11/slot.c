@@ -41,7 +41,7 @@ static CK_RV query_start(CK_SLOT_ID slot, void *info, size_t size, azkv_token **
 {
 	if (info == NULL)
 		return CKR_ARGUMENTS_BAD;
-	if ((*tok = azkv_token_get(slot)) == NULL)
+	if ((*tok = azkv_slot_token(slot)) == NULL)
 		return CKR_SLOT_ID_INVALID;
 	memset(info, 0, size);
 	return CKR_OK;
@@ -115,7 +115,7 @@ CK_RV C_GetTokenInfo(CK_SLOT_ID slot, CK_TOKEN_INFO *info)
 CK_RV C_GetMechanismList(CK_SLOT_ID slot, CK_MECHANISM_TYPE *list, CK_ULONG *count)
 {
 	AZKV_REQUIRE_INIT();
-	if (azkv_token_get(slot) == NULL)
+	if (azkv_slot_token(slot) == NULL)
 		return CKR_SLOT_ID_INVALID;
 	return azkv_mech_list(list, count);
 }
@@ -123,7 +123,7 @@ CK_RV C_GetMechanismList(CK_SLOT_ID slot, CK_MECHANISM_TYPE *list, CK_ULONG *cou
 CK_RV C_GetMechanismInfo(CK_SLOT_ID slot, CK_MECHANISM_TYPE type, CK_MECHANISM_INFO *info)
 {
 	AZKV_REQUIRE_INIT();
-	const azkv_token *tok = azkv_token_get(slot);
+	const azkv_token *tok = azkv_slot_token(slot);
 	if (tok == NULL)
 		return CKR_SLOT_ID_INVALID;
 	return azkv_mech_vault_info(tok->vault, type, info);

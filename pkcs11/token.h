@@ -24,6 +24,11 @@ typedef struct azkv_token {
 /* NULL when slot is not a configured vault (module_state.c). */
 azkv_token *azkv_token_get(CK_SLOT_ID slot);
 
+/* The same for the slot an application's call names (C_GetTokenInfo,
+ * C_OpenSession, ...): a valid one goes into the call's log lines
+ * (slot=), as azkv_session_find puts a session's. */
+azkv_token *azkv_slot_token(CK_SLOT_ID slot);
+
 /* Reads the vault's keys into token objects unless already done. Network
  * I/O happens without the module lock. */
 CK_RV azkv_token_load(azkv_token *tok);

@@ -877,13 +877,12 @@ static azkv_rc parse_log(parse_ctx *ctx, const cJSON *root, azkv_config *cfg)
 	if (rc == AZKV_OK)
 		rc = get_string(ctx, obj, "log.", "format", &cfg->log_format);
 	if (rc == AZKV_OK && cfg->log_level && azkv_log_level_parse(cfg->log_level, &level) != 0)
-		rc = cfg_err(ctx,
-		             "\"log.level\" \"%s\" is not one of error, warn, info, debug, trace",
-		             cfg->log_level);
+		rc = cfg_err(ctx, "\"log.level\" \"%s\" is not one of %s", cfg->log_level,
+		             azkv_log_level_names());
 	if (rc == AZKV_OK && cfg->log_format &&
 	    azkv_log_format_parse(cfg->log_format, &format) != 0)
-		rc = cfg_err(ctx, "\"log.format\" \"%s\" is not one of text, json",
-		             cfg->log_format);
+		rc = cfg_err(ctx, "\"log.format\" \"%s\" is not one of %s", cfg->log_format,
+		             azkv_log_format_names());
 	return rc;
 }
 

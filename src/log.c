@@ -26,9 +26,13 @@ static const char *const format_names[] = {"text", "json"};
 
 static atomic_int log_level = AZKV_LOG_WARN;
 static atomic_int log_format = AZKV_LOG_TEXT;
+/* Set from azkv_log_hold to the next azkv_log_configure: every level is
+ * on, since the level that counts is the one configured next. */
+static atomic_int holding;
 static _Thread_local azkv_log_call this_call = {NULL, -1};
 
-static void release_held(void);
+static int release_held(void);
+static void note_dropped(int dropped);
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static FILE *log_file; /* NULL means stderr; guarded by log_lock */
 
@@ -71,6 +75,39 @@ int azkv_log_format_parse(const char *name, azkv_log_format *out)
 	return 0;
 }
 
+/* "a, b, c": names joined, for messages that list the choices. */
+static void join_names(char *out, size_t size, const char *const *names, size_t n)
+{
+	size_t pos = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < n && pos < size; i++)
+		pos += (size_t)snprintf(out + pos, size - pos, "%s%s", i ? ", " : "", names[i]);
+}
+
+static char level_list[64], format_list[32];
+static pthread_once_t lists_once = PTHREAD_ONCE_INIT;
+
+static void make_lists(void)
+{
+	join_names(level_list, sizeof(level_list), level_names,
+	           sizeof(level_names) / sizeof(level_names[0]));
+	join_names(format_list, sizeof(format_list), format_names,
+	           sizeof(format_names) / sizeof(format_names[0]));
+}
+
+const char *azkv_log_level_names(void)
+{
+	pthread_once(&lists_once, make_lists);
+	return level_list;
+}
+
+const char *azkv_log_format_names(void)
+{
+	pthread_once(&lists_once, make_lists);
+	return format_list;
+}
+
 static const char *nonempty_env(const char *name)
 {
 	const char *v = secure_getenv(name);
@@ -101,31 +138,36 @@ static FILE *open_log_file(const char *path)
 	return NULL;
 }
 
+/* A setting's index among n names: the environment variable env's value
+ * if it is one of them, else config's, else fallback. *bad_env tells
+ * that the variable is set to something else (then ignored). */
+static int resolve_setting(const char *env, const char *config, const char *const *names, size_t n,
+                           int fallback, int *bad_env)
+{
+	const char *value = nonempty_env(env);
+	int i = name_index(names, n, value);
+
+	*bad_env = value && i < 0;
+	if (i < 0)
+		i = name_index(names, n, config);
+	return i < 0 ? fallback : i;
+}
+
 void azkv_log_configure(const char *config_level, const char *config_file,
                         const char *config_format)
 {
-	const char *env_level = nonempty_env(LOG_ENV_LEVEL);
-	const char *env_format = nonempty_env(LOG_ENV_FORMAT);
 	const char *path = nonempty_env(LOG_ENV_FILE);
-	azkv_log_level level = AZKV_LOG_WARN;
-	azkv_log_format format = AZKV_LOG_TEXT;
-	int bad_env_level = 0, bad_env_format = 0;
+	int bad_env_level, bad_env_format;
+	int level = resolve_setting(LOG_ENV_LEVEL, config_level, level_names,
+	                            sizeof(level_names) / sizeof(level_names[0]), AZKV_LOG_WARN,
+	                            &bad_env_level);
+	int format = resolve_setting(LOG_ENV_FORMAT, config_format, format_names,
+	                             sizeof(format_names) / sizeof(format_names[0]), AZKV_LOG_TEXT,
+	                             &bad_env_format);
 	FILE *f = NULL;
 	FILE *old;
-	int open_errno = 0;
+	int open_errno = 0, dropped;
 
-	if (env_level && azkv_log_level_parse(env_level, &level) != 0) {
-		bad_env_level = 1;
-		env_level = NULL;
-	}
-	if (!env_level && (!config_level || azkv_log_level_parse(config_level, &level) != 0))
-		level = AZKV_LOG_WARN;
-	if (env_format && azkv_log_format_parse(env_format, &format) != 0) {
-		bad_env_format = 1;
-		env_format = NULL;
-	}
-	if (!env_format && (!config_format || azkv_log_format_parse(config_format, &format) != 0))
-		format = AZKV_LOG_TEXT;
 	if (!path)
 		path = config_file;
 	if (path && *path) {
@@ -136,43 +178,53 @@ void azkv_log_configure(const char *config_level, const char *config_file,
 			open_errno = errno;
 	}
 
-	atomic_store(&log_level, (int)level);
-	atomic_store(&log_format, (int)format);
+	atomic_store(&log_level, level);
+	atomic_store(&log_format, format);
 	pthread_mutex_lock(&log_lock);
 	old = log_file;
 	log_file = f;
-	release_held();
+	dropped = release_held();
 	pthread_mutex_unlock(&log_lock);
 	if (old)
 		fclose(old);
 
+	note_dropped(dropped);
 	if (path && *path && !f)
 		azkv_warn("log: cannot open log file %s: %s%s; logging to stderr", path,
 		          strerror(open_errno),
 		          open_errno == ENXIO ? " (a FIFO that no process reads)" : "");
 	if (bad_env_level)
-		azkv_warn("log: %s is not one of error, warn, info, debug, trace; ignored",
-		          LOG_ENV_LEVEL);
+		azkv_warn("log: %s is not one of %s; ignored", LOG_ENV_LEVEL,
+		          azkv_log_level_names());
 	if (bad_env_format)
-		azkv_warn("log: %s is not one of text, json; ignored", LOG_ENV_FORMAT);
+		azkv_warn("log: %s is not one of %s; ignored", LOG_ENV_FORMAT,
+		          azkv_log_format_names());
 }
 
 void azkv_log_shutdown(void)
 {
 	FILE *old;
+	int dropped;
 
 	pthread_mutex_lock(&log_lock);
-	release_held();
+	dropped = release_held();
 	old = log_file;
 	log_file = NULL;
 	pthread_mutex_unlock(&log_lock);
 	if (old)
 		fclose(old);
+	note_dropped(dropped);
+}
+
+/* Whether level passes the level in force, whatever is held. */
+static int level_passes(azkv_log_level level)
+{
+	return (int)level <= atomic_load(&log_level);
 }
 
 int azkv_log_enabled(azkv_log_level level)
 {
-	return (int)level <= atomic_load(&log_level);
+	return level_passes(level) || atomic_load(&holding);
 }
 
 /* ---------------------------------------------------------------- escaping */
@@ -299,11 +351,12 @@ typedef struct log_event {
 } log_event;
 
 /* Lines held while the module reads its configuration (azkv_log_hold),
- * until azkv_log_configure applies it. Guarded by log_lock. */
+ * at every level, until azkv_log_configure applies it. Guarded by
+ * log_lock, as is holding's change. */
 #define HELD_MAX 16
 static struct {
-	int on;
 	int n;
+	int dropped; /* held lines beyond HELD_MAX, told of at the release */
 	struct {
 		log_event e;
 		char msg[1024];
@@ -395,35 +448,56 @@ static void emit(azkv_log_level level, const char *msg, const azkv_log_http *ev)
 	snprintf(e.stamp, sizeof(e.stamp), "%s.%03dZ", date, (int)(ts.tv_nsec / 1000000L) % 1000);
 	if (!ev) {
 		pthread_mutex_lock(&log_lock);
-		if (held.on && held.n < HELD_MAX) {
-			held.lines[held.n].e = e;
-			snprintf(held.lines[held.n].msg, sizeof(held.lines[0].msg), "%s", msg);
-			held.n++;
+		if (atomic_load(&holding)) {
+			/* Full: dropped rather than written now, ahead of the
+			 * held lines and where the configuration may not want. */
+			if (held.n < HELD_MAX) {
+				held.lines[held.n].e = e;
+				snprintf(held.lines[held.n].msg, sizeof(held.lines[0].msg), "%s",
+				         msg);
+				held.n++;
+			} else {
+				held.dropped++;
+			}
 			pthread_mutex_unlock(&log_lock);
 			return;
 		}
 		pthread_mutex_unlock(&log_lock);
 	}
-	write_event(&e, msg, ev, 0);
+	/* Every level is on while lines are held (azkv_log_enabled). */
+	if (level_passes(level))
+		write_event(&e, msg, ev, 0);
 }
 
 void azkv_log_hold(void)
 {
 	pthread_mutex_lock(&log_lock);
-	held.on = 1;
+	atomic_store(&holding, 1);
 	pthread_mutex_unlock(&log_lock);
 }
 
-/* Writes the held lines, in the settings now in force; with log_lock. */
-static void release_held(void)
+/* Writes the held lines that pass the level now in force, in the settings
+ * now in force; with log_lock. Returns how many were dropped. */
+static int release_held(void)
 {
+	int dropped = held.dropped;
+
+	atomic_store(&holding, 0);
 	for (int i = 0; i < held.n; i++) {
-		if (azkv_log_enabled(held.lines[i].e.level))
+		if (level_passes(held.lines[i].e.level))
 			write_event(&held.lines[i].e, held.lines[i].msg, NULL, 1);
 		memset(held.lines[i].msg, 0, sizeof(held.lines[i].msg));
 	}
 	held.n = 0;
-	held.on = 0;
+	held.dropped = 0;
+	return dropped;
+}
+
+/* After release_held, without log_lock (azkv_warn takes it). */
+static void note_dropped(int dropped)
+{
+	if (dropped > 0)
+		azkv_warn("log: %d lines dropped while the configuration was read", dropped);
 }
 
 static int level_on(azkv_log_level level)

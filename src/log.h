@@ -35,15 +35,23 @@ typedef enum azkv_log_format {
 /* Parses "text", "json" (case-insensitive). 0 on success, -1 if unknown. */
 int azkv_log_format_parse(const char *name, azkv_log_format *out);
 
+/* The names azkv_log_level_parse and azkv_log_format_parse take, as
+ * messages list them: "error, warn, info, debug, trace" and "text, json".
+ * Static strings. */
+const char *azkv_log_level_names(void);
+const char *azkv_log_format_names(void);
+
 /* Applies the settings: the environment wins over the arguments, which
  * may be NULL. Safe to call more than once (e.g. at each C_Initialize). */
 void azkv_log_configure(const char *config_level, const char *config_file,
                         const char *config_format);
 
-/* Holds the lines logged from now until the next azkv_log_configure (up
- * to 16; more go out as they come), which writes them where and as it
+/* Holds the lines logged from now until the next azkv_log_configure, at
+ * every level, which writes those its level lets through, where and as it
  * says: the module's lines about reading its configuration (a file
- * others can read, ...) then follow that configuration's log settings. */
+ * others can read, ...) then follow that configuration's log settings,
+ * "log.level": "debug" included. Up to 16 lines; more are dropped, and a
+ * warning at the release says how many. */
 void azkv_log_hold(void);
 
 /* Closes a log file opened by azkv_log_configure and resets to stderr. */

@@ -1919,6 +1919,23 @@ static int wrap_in_vault(const char *label)
 	return tap_status();
 }
 
+/* Calls that fail before and after the module knows their slot, for
+ * run.sh to read their log lines: each names the PKCS#11 call (op=) and,
+ * once the slot is known, the slot (slot=). */
+static int log_ops(void)
+{
+	CK_SESSION_HANDLE s = CK_INVALID_HANDLE;
+	unsigned char sig[8];
+	CK_ULONG sig_len = sizeof(sig);
+	CHECK_RV(init(), CKR_OK, "C_Initialize");
+	CHECK_RV(p11->C_Sign(57005, (unsigned char *)"x", 1, sig, &sig_len),
+	         CKR_SESSION_HANDLE_INVALID, "C_Sign in session 57005, never opened");
+	CHECK_RV(p11->C_OpenSession(0, CKF_RW_SESSION, NULL, NULL, &s),
+	         CKR_SESSION_PARALLEL_NOT_SUPPORTED, "C_OpenSession without CKF_SERIAL_SESSION");
+	CHECK_RV(p11->C_Finalize(NULL), CKR_OK, "C_Finalize");
+	return tap_status();
+}
+
 int main(int argc, char **argv)
 {
 	load();
@@ -1938,6 +1955,8 @@ int main(int argc, char **argv)
 		return expect_unwrap(argv[2], strtoul(argv[3], NULL, 0));
 	if (argc == 3 && !strcmp(argv[1], "wrap-in-vault"))
 		return wrap_in_vault(argv[2]);
+	if (argc == 2 && !strcmp(argv[1], "log-ops"))
+		return log_ops();
 	if (argc == 2 && !strcmp(argv[1], "crypto"))
 		return crypto();
 	if (argc == 2 && !strcmp(argv[1], "templates"))
@@ -1957,7 +1976,7 @@ int main(int argc, char **argv)
 		return file_ops(argv[1], argc - 2, argv + 2);
 	fprintf(stderr, "usage: p11_checks roundtrip | expect-init RV | expect-find RV | "
 	                "expect-unwrap LABEL RV | wrap-in-vault LABEL | crypto | templates | "
-	                "rsa-pkcs-decrypt-off | "
+	                "rsa-pkcs-decrypt-off | log-ops | "
 	                "sign|verify|decrypt LABEL MECH IN OUT "
 	                "[MECH IN OUT]... | hsm LABEL BITS | hsm-rsa LABEL | hsm-unwrap LABEL FILE "
 	                "HEX | expect-hsm LABEL RV\n");

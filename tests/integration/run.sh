@@ -412,6 +412,16 @@ request_log_json() {
 	no_token_in "$log"
 }
 run log-format-json-is-one-object-per-line request_log_json
+# A failing call's line names the PKCS#11 call (op=), not the function in
+# the module that found the fault, and its slot once the slot is known.
+log_names_call_and_slot() {
+	local log="$WORK/reqlog/ops.log"
+	mkdir -p "$WORK/reqlog" && : >"$log"
+	AZKV_PKCS11_LOG_FILE="$log" ours "$CHECKS" log-ops || return 1
+	has "$log" "\] error op=C_Sign: C_Sign: session 57005 is not open$" &&
+		has "$log" "\] error slot=0 op=C_OpenSession: C_OpenSession: flags 0x2 lack CKF_SERIAL_SESSION"
+}
+run log-lines-name-the-call-and-its-slot log_names_call_and_slot
 
 # ------------------------------------------------------------------ installed, not configured
 # A module registered with p11-kit but not configured yet has no slots and

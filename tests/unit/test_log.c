@@ -126,7 +126,7 @@ static void log_sink_escapes_every_message(void **state)
 
 /* ---------------------------------------------------------------- line forms */
 
-#define MAX_LINES 8
+#define MAX_LINES 24
 
 typedef struct captured {
 	char path[32];
@@ -363,7 +363,7 @@ static void held_lines_follow_the_settings_configured_next(void **state)
 	azkv_log_configure("warn", "/dev/null", "text");
 	azkv_log_hold();
 	azkv_warn("config: read while held");
-	azkv_info("below the level in force: dropped");
+	azkv_debug("below the level configured next: dropped");
 	capture_start(&c, "info", "json");
 	azkv_info("after");
 	capture_end(&c);
@@ -372,6 +372,70 @@ static void held_lines_follow_the_settings_configured_next(void **state)
 	assert_non_null(strstr(c.lines[0], "\"level\":\"warn\""));
 	assert_non_null(strstr(c.lines[0], "\"msg\":\"config: read while held\""));
 	assert_non_null(strstr(c.lines[1], "\"msg\":\"after\""));
+}
+
+/* "log.level": "debug" in the configuration shows what reading it logged
+ * at debug, though the level in force then was warn; trace stays out. */
+static void held_lines_pass_the_level_configured_next(void **state)
+{
+	captured c;
+
+	(void)state;
+	azkv_log_configure("warn", "/dev/null", "text");
+	azkv_log_hold();
+	assert_true(azkv_log_enabled(AZKV_LOG_DEBUG));
+	azkv_debug("config: read at debug");
+	azkv_trace("config: read at trace");
+	capture_start(&c, "debug", "text");
+	capture_end(&c);
+
+	assert_int_equal(c.n, 1);
+	assert_non_null(strstr(c.lines[0], " debug: config: read at debug"));
+	/* Released: the level in force decides again. */
+	azkv_log_configure("warn", "/dev/null", "text");
+	assert_false(azkv_log_enabled(AZKV_LOG_DEBUG));
+	azkv_log_shutdown();
+}
+
+/* Beyond the 16 held lines, the rest are dropped, not written at once to
+ * the old destination ahead of the held ones; a warning counts them. */
+static void lines_beyond_the_held_ones_are_dropped_and_counted(void **state)
+{
+	captured before, after;
+	char want[64];
+
+	(void)state;
+	capture_start(&before, "warn", "text");
+	azkv_log_hold();
+	for (int i = 0; i < 20; i++)
+		azkv_warn("config: held %d", i);
+	capture_start(&after, "warn", "text");
+	capture_end(&after);
+	capture_end(&before);
+
+	assert_int_equal(before.n, 0);
+	assert_int_equal(after.n, 17);
+	for (int i = 0; i < 16; i++) {
+		snprintf(want, sizeof(want), " warn: config: held %d", i);
+		assert_non_null(strstr(after.lines[i], want));
+	}
+	assert_non_null(strstr(after.lines[16],
+	                       " warn: log: 4 lines dropped while the configuration was read"));
+}
+
+/* The choices that messages list come from the names the parsers take. */
+static void the_lists_of_names_are_those_parsed(void **state)
+{
+	azkv_log_level level;
+	azkv_log_format format;
+
+	(void)state;
+	assert_string_equal(azkv_log_level_names(), "error, warn, info, debug, trace");
+	assert_string_equal(azkv_log_format_names(), "text, json");
+	assert_int_equal(azkv_log_level_parse("trace", &level), 0);
+	assert_int_equal(level, AZKV_LOG_TRACE);
+	assert_int_equal(azkv_log_format_parse("json", &format), 0);
+	assert_int_equal(format, AZKV_LOG_JSON);
 }
 
 int main(void)
@@ -389,6 +453,9 @@ int main(void)
 	        cmocka_unit_test(environment_format_wins_and_a_bad_one_is_named),
 	        cmocka_unit_test(nothing_is_written_below_the_level),
 	        cmocka_unit_test(held_lines_follow_the_settings_configured_next),
+	        cmocka_unit_test(held_lines_pass_the_level_configured_next),
+	        cmocka_unit_test(lines_beyond_the_held_ones_are_dropped_and_counted),
+	        cmocka_unit_test(the_lists_of_names_are_those_parsed),
 	};
 
 	/* The environment must not move the log elsewhere. */
