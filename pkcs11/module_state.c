@@ -27,6 +27,13 @@ azkv_token *azkv_slot_token(CK_SLOT_ID slot)
 	azkv_token *tok = azkv_token_get(slot);
 	if (tok != NULL)
 		azkv_log_call_set(NULL, slot);
+	else if (azkv_g.n_tokens == 0)
+		azkv_error("slot %lu does not exist: the module has no slots (no vault configured)",
+		           (unsigned long)slot);
+	else
+		azkv_error("slot %lu does not exist: the slots are 0 to %lu (C_GetSlotList lists "
+		           "them)",
+		           (unsigned long)slot, (unsigned long)azkv_g.n_tokens - 1);
 	return tok;
 }
 

@@ -149,8 +149,10 @@ CK_RV C_OpenSession(CK_SLOT_ID slot, CK_FLAGS flags, void *application, CK_NOTIF
                     CK_SESSION_HANDLE *session)
 {
 	AZKV_REQUIRE_INIT();
-	if (session == NULL)
+	if (session == NULL) {
+		azkv_error("C_OpenSession: phSession is NULL");
 		return CKR_ARGUMENTS_BAD;
+	}
 	if (azkv_slot_token(slot) == NULL)
 		return CKR_SLOT_ID_INVALID;
 	if (!(flags & CKF_SERIAL_SESSION)) {

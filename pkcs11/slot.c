@@ -18,8 +18,10 @@
 CK_RV C_GetSlotList(CK_BBOOL token_present, CK_SLOT_ID *list, CK_ULONG *count)
 {
 	AZKV_REQUIRE_INIT();
-	if (count == NULL)
+	if (count == NULL) {
+		azkv_error("C_GetSlotList: pulCount is NULL");
 		return CKR_ARGUMENTS_BAD;
+	}
 	CK_ULONG n = (CK_ULONG)azkv_g.n_tokens;
 	if (list == NULL) {
 		*count = n;
@@ -35,12 +37,14 @@ CK_RV C_GetSlotList(CK_BBOOL token_present, CK_SLOT_ID *list, CK_ULONG *count)
 	return CKR_OK;
 }
 
-/* The start of a query about slot into info (size bytes, zeroed here):
+/* The start of fn's query about slot into info (size bytes, zeroed here):
  * *tok, or why not. */
-static CK_RV query_start(CK_SLOT_ID slot, void *info, size_t size, azkv_token **tok)
+static CK_RV query_start(const char *fn, CK_SLOT_ID slot, void *info, size_t size, azkv_token **tok)
 {
-	if (info == NULL)
+	if (info == NULL) {
+		azkv_error("%s: pInfo is NULL", fn);
 		return CKR_ARGUMENTS_BAD;
+	}
 	if ((*tok = azkv_slot_token(slot)) == NULL)
 		return CKR_SLOT_ID_INVALID;
 	memset(info, 0, size);
@@ -51,7 +55,7 @@ CK_RV C_GetSlotInfo(CK_SLOT_ID slot, CK_SLOT_INFO *info)
 {
 	AZKV_REQUIRE_INIT();
 	azkv_token *tok;
-	CK_RV rv = query_start(slot, info, sizeof(*info), &tok);
+	CK_RV rv = query_start(__func__, slot, info, sizeof(*info), &tok);
 	if (rv != CKR_OK)
 		return rv;
 	azkv_pad_field(info->slotDescription, sizeof(info->slotDescription), tok->vault->url);
@@ -79,7 +83,7 @@ CK_RV C_GetTokenInfo(CK_SLOT_ID slot, CK_TOKEN_INFO *info)
 	AZKV_REQUIRE_INIT();
 	char serial[17];
 	azkv_token *tok;
-	CK_RV rv = query_start(slot, info, sizeof(*info), &tok);
+	CK_RV rv = query_start(__func__, slot, info, sizeof(*info), &tok);
 	if (rv != CKR_OK)
 		return rv;
 	serial_of(tok->vault->url, serial);

@@ -26,7 +26,9 @@ azkv_token *azkv_token_get(CK_SLOT_ID slot);
 
 /* The same for the slot an application's call names (C_GetTokenInfo,
  * C_OpenSession, ...): a valid one goes into the call's log lines
- * (slot=), as azkv_session_find puts a session's. */
+ * (slot=), as azkv_session_find puts a session's; for one that does not
+ * exist the log says which slots do (the caller returns
+ * CKR_SLOT_ID_INVALID). */
 azkv_token *azkv_slot_token(CK_SLOT_ID slot);
 
 /* Reads the vault's keys into token objects unless already done. Network

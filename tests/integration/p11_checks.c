@@ -1932,6 +1932,13 @@ static int log_ops(void)
 	         CKR_SESSION_HANDLE_INVALID, "C_Sign in session 57005, never opened");
 	CHECK_RV(p11->C_OpenSession(0, CKF_RW_SESSION, NULL, NULL, &s),
 	         CKR_SESSION_PARALLEL_NOT_SUPPORTED, "C_OpenSession without CKF_SERIAL_SESSION");
+	CK_TOKEN_INFO info;
+	CHECK_RV(p11->C_GetTokenInfo(99, &info), CKR_SLOT_ID_INVALID, "C_GetTokenInfo of slot 99");
+	CHECK_RV(p11->C_GetTokenInfo(0, NULL), CKR_ARGUMENTS_BAD, "C_GetTokenInfo into NULL");
+	CHECK_RV(p11->C_OpenSession(0, CKF_SERIAL_SESSION, NULL, NULL, NULL), CKR_ARGUMENTS_BAD,
+	         "C_OpenSession into NULL");
+	CHECK_RV(p11->C_GetSlotList(CK_FALSE, NULL, NULL), CKR_ARGUMENTS_BAD,
+	         "C_GetSlotList into NULL");
 	CHECK_RV(p11->C_Finalize(NULL), CKR_OK, "C_Finalize");
 	return tap_status();
 }

@@ -419,7 +419,11 @@ log_names_call_and_slot() {
 	mkdir -p "$WORK/reqlog" && : >"$log"
 	AZKV_PKCS11_LOG_FILE="$log" ours "$CHECKS" log-ops || return 1
 	has "$log" "\] error op=C_Sign: C_Sign: session 57005 is not open$" &&
-		has "$log" "\] error slot=0 op=C_OpenSession: C_OpenSession: flags 0x2 lack CKF_SERIAL_SESSION"
+		has "$log" "\] error slot=0 op=C_OpenSession: C_OpenSession: flags 0x2 lack CKF_SERIAL_SESSION" &&
+		has "$log" "\] error op=C_GetTokenInfo: slot 99 does not exist: the slots are 0 to [0-9]+ \(C_GetSlotList lists them\)$" &&
+		has "$log" "\] error op=C_GetTokenInfo: C_GetTokenInfo: pInfo is NULL$" &&
+		has "$log" "\] error op=C_OpenSession: C_OpenSession: phSession is NULL$" &&
+		has "$log" "\] error op=C_GetSlotList: C_GetSlotList: pulCount is NULL$"
 }
 run log-lines-name-the-call-and-its-slot log_names_call_and_slot
 
