@@ -1,6 +1,7 @@
 /* Levelled logging: one line per message, to stderr or a file, as text
  * or as JSON (cJSON). */
 #include "log.h"
+#include "names.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -10,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -46,18 +46,9 @@ void azkv_log_fork_release(void)
 	pthread_mutex_unlock(&log_lock);
 }
 
-/* The index of name (case-insensitive) among n names, or -1. */
-static int name_index(const char *const *names, size_t n, const char *name)
-{
-	for (size_t i = 0; name && i < n; i++)
-		if (strcasecmp(name, names[i]) == 0)
-			return (int)i;
-	return -1;
-}
-
 int azkv_log_level_parse(const char *name, azkv_log_level *out)
 {
-	int i = name_index(level_names, sizeof(level_names) / sizeof(level_names[0]), name);
+	int i = azkv_name_index(level_names, sizeof(level_names) / sizeof(level_names[0]), name);
 
 	if (i < 0)
 		return -1;
@@ -67,7 +58,7 @@ int azkv_log_level_parse(const char *name, azkv_log_level *out)
 
 int azkv_log_format_parse(const char *name, azkv_log_format *out)
 {
-	int i = name_index(format_names, sizeof(format_names) / sizeof(format_names[0]), name);
+	int i = azkv_name_index(format_names, sizeof(format_names) / sizeof(format_names[0]), name);
 
 	if (i < 0)
 		return -1;
@@ -75,25 +66,15 @@ int azkv_log_format_parse(const char *name, azkv_log_format *out)
 	return 0;
 }
 
-/* "a, b, c": names joined, for messages that list the choices. */
-static void join_names(char *out, size_t size, const char *const *names, size_t n)
-{
-	size_t pos = 0;
-
-	out[0] = '\0';
-	for (size_t i = 0; i < n && pos < size; i++)
-		pos += (size_t)snprintf(out + pos, size - pos, "%s%s", i ? ", " : "", names[i]);
-}
-
 static char level_list[64], format_list[32];
 static pthread_once_t lists_once = PTHREAD_ONCE_INIT;
 
 static void make_lists(void)
 {
-	join_names(level_list, sizeof(level_list), level_names,
-	           sizeof(level_names) / sizeof(level_names[0]));
-	join_names(format_list, sizeof(format_list), format_names,
-	           sizeof(format_names) / sizeof(format_names[0]));
+	azkv_names_join(level_list, sizeof(level_list), level_names,
+	                sizeof(level_names) / sizeof(level_names[0]));
+	azkv_names_join(format_list, sizeof(format_list), format_names,
+	                sizeof(format_names) / sizeof(format_names[0]));
 }
 
 const char *azkv_log_level_names(void)
@@ -145,11 +126,11 @@ static int resolve_setting(const char *env, const char *config, const char *cons
                            int fallback, int *bad_env)
 {
 	const char *value = nonempty_env(env);
-	int i = name_index(names, n, value);
+	int i = azkv_name_index(names, n, value);
 
 	*bad_env = value && i < 0;
 	if (i < 0)
-		i = name_index(names, n, config);
+		i = azkv_name_index(names, n, config);
 	return i < 0 ? fallback : i;
 }
 

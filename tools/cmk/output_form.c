@@ -19,6 +19,7 @@
 
 #include "output_form.h"
 #include "log.h"
+#include "names.h"
 
 static const char *const output_names[] = {
         [CMK_OUTPUT_TEXT] = "text",   [CMK_OUTPUT_JSON] = "json", [CMK_OUTPUT_JSONC] = "jsonc",
@@ -29,24 +30,17 @@ static const char *const output_names[] = {
 
 int cmk_output_parse(const char *name, cmk_output *out)
 {
-	for (size_t i = 0; i < N_OUTPUT_NAMES; i++) {
-		if (strcasecmp(output_names[i], name) == 0) {
-			*out = (cmk_output)i;
-			return 0;
-		}
-	}
-	return -1;
+	int i = azkv_name_index(output_names, N_OUTPUT_NAMES, name);
+
+	if (i < 0)
+		return -1;
+	*out = (cmk_output)i;
+	return 0;
 }
 
 const char *cmk_output_names(char *buf, size_t n)
 {
-	size_t used = 0;
-
-	buf[0] = '\0';
-	for (size_t i = 0; i < N_OUTPUT_NAMES && used < n; i++)
-		used += (size_t)snprintf(buf + used, n - used, "%s%s", i ? ", " : "",
-		                         output_names[i]);
-	return buf;
+	return azkv_names_join(buf, n, output_names, N_OUTPUT_NAMES);
 }
 
 /* A number as JSON writes it: an integer without a fraction, else the
